@@ -1,0 +1,612 @@
+//! The command line of `airlock`. Types only: each doc comment is the help text users read.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Airlock: reviewed business actions for AI agents, instead of execute_sql.
+///
+/// An MCP server between an agent and your database. The agent sees typed read and proposal
+/// tools from a config file; reads are tenant-scoped and audited; proposals wait for a person.
+/// Compatible with Synapsor Runner configs (synapsor.runner.json version 1).
+#[derive(Debug, Parser)]
+#[command(
+    name = "airlock",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: ./airlock.json, else ./synapsor.runner.json]
+    #[arg(long, global = true, env = "AIRLOCK_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ledger file [default: the config's storage.sqlite_path, else ./.airlock/ledger.db]
+    #[arg(long, global = true, env = "AIRLOCK_STORE", value_name = "PATH")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate, show or describe the config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Show exactly the tools a model would see.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
+    /// Call a capability as a model would, from the command line.
+    #[command(subcommand)]
+    Smoke(SmokeCommand),
+    /// Create a proposal with a proposal capability, as a model would.
+    Propose(CallArgs),
+    /// Inspect proposals in the ledger.
+    #[command(subcommand)]
+    Proposals(ProposalsCommand),
+    /// Inspect evidence bundles.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Inspect the query audit.
+    #[command(name = "query-audit", subcommand)]
+    QueryAudit(QueryAuditCommand),
+    /// Check the ledger's integrity.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Apply an approved proposal with its executor, under every guard it captured.
+    Apply(ApplyArgs),
+    /// Replay what the agent saw, proposed, and what was applied or blocked.
+    #[command(subcommand)]
+    Replay(ReplayCommand),
+    /// Inspect writeback receipts.
+    #[command(subcommand)]
+    Receipts(ReceiptsCommand),
+    /// Print the receipts-table DDL and least-privilege grants for a DBA.
+    #[command(subcommand)]
+    Writeback(WritebackCommand),
+    /// Run the whole story on an embedded SQLite app: no services needed.
+    Demo(DemoArgs),
+    /// Serve the tools to MCP clients (stdio, Streamable HTTP, JSON-RPC bridge).
+    #[command(subcommand)]
+    Mcp(McpCommand),
+    /// App-owned writeback handlers: write a starting handler for your app.
+    #[command(subcommand)]
+    Handler(HandlerCommand),
+    /// Check the setup without changing anything (with --check-handlers: every configured
+    /// app-owned handler).
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the config and report every problem at once (exit 0 valid, 2 invalid).
+    Validate(JsonFlag),
+    /// Print the config.
+    Show {
+        /// Replace secret values (URLs with credentials, tokens) with <redacted>.
+        #[arg(long)]
+        redacted: bool,
+    },
+    /// Print the JSON Schema of the config file.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolsCommand {
+    /// List the tools a model would see, and what it would never see.
+    #[command(visible_alias = "preview")]
+    List(ToolsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ToolsListArgs {
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Tool naming: canonical (billing.inspect_invoice), openai (billing__inspect_invoice) or both.
+    #[arg(long, value_enum)]
+    pub alias_mode: Option<AliasModeArg>,
+    /// Show both canonical names and function-safe aliases (same as --alias-mode both).
+    #[arg(long)]
+    pub aliases: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AliasModeArg {
+    Canonical,
+    Openai,
+    Both,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SmokeCommand {
+    /// Call one capability (read or proposal) with the given arguments.
+    Call(CallArgs),
+}
+
+/// Arguments of a call from the command line.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Canonical capability name, e.g. billing.inspect_invoice.
+    pub capability: String,
+    /// Arguments as a JSON object; also switches output to JSON.
+    #[arg(long, value_name = "OBJECT", conflicts_with_all = ["input", "sample"])]
+    pub json: Option<String>,
+    /// Read the arguments from a JSON file.
+    #[arg(long, value_name = "FILE", conflicts_with = "sample")]
+    pub input: Option<PathBuf>,
+    /// Use sample arguments built from the capability's declarations.
+    #[arg(long)]
+    pub sample: bool,
+    /// Output format [default: json with --json, text otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Result envelope: 1 (flat) or 2 (ok/summary/data). Overrides the config.
+    #[arg(long, value_parser = ["1", "2", "v1", "v2"])]
+    pub result_format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProposalsCommand {
+    /// List proposals, newest first.
+    List(ProposalListArgs),
+    /// Show one proposal (or `latest`) with its diff, guards and history.
+    Show(ShowArgs),
+    /// Show the newest proposal (same as `show latest`).
+    Latest(JsonFlag),
+    /// Approve a proposal for guarded writeback, after showing its diff, evidence and guards.
+    Approve(DecisionArgs),
+    /// Reject a proposal.
+    Reject(DecisionArgs),
+    /// Write the writeback-job v1 document of an approved proposal.
+    #[command(name = "writeback-job")]
+    WritebackJob(WritebackJobArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DecisionArgs {
+    /// Proposal id, or `latest`.
+    pub id: String,
+    /// Who decides [default: $AIRLOCK_ACTOR, else $USER]. Must be a declared operator when the
+    /// capability requires a role.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Why (required to reject).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WritebackJobArgs {
+    /// Proposal id, or `latest`.
+    pub id: String,
+    /// Write the job to this file instead of stdout.
+    #[arg(long, alias = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Project recorded in runner_scope.
+    #[arg(long, default_value = "local")]
+    pub project: String,
+    /// Lease length in seconds (15-3600).
+    #[arg(long, default_value_t = 300)]
+    pub lease_seconds: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Proposal id or `latest` (same as --proposal).
+    #[arg(conflicts_with_all = ["proposal", "job"])]
+    pub id: Option<String>,
+    /// Proposal id or `latest`: build the job from the ledger.
+    #[arg(long, conflicts_with = "job")]
+    pub proposal: Option<String>,
+    /// A writeback-job v1 file; every field is cross-checked against the ledger and config.
+    #[arg(long, value_name = "FILE")]
+    pub job: Option<PathBuf>,
+    /// Rehearse inside a rolled-back transaction; change nothing anywhere.
+    #[arg(long, env = "AIRLOCK_DRY_RUN")]
+    pub dry_run: bool,
+    /// Who applies [default: $AIRLOCK_ACTOR, else $USER].
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Runner id written on receipts.
+    #[arg(long, env = "AIRLOCK_RUNNER_ID", default_value = "airlock-local")]
+    pub runner: String,
+    /// Project recorded in the job's runner_scope.
+    #[arg(long, default_value = "local")]
+    pub project: String,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReplayCommand {
+    /// Show the story of one proposal: evidence, proposal, decisions, attempts, receipts.
+    Show(ReplayShowArgs),
+    /// Write the full replay of one proposal as JSON.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayShowArgs {
+    /// Proposal id, replay id (`replay_<proposal id>`) or `latest`.
+    pub id: String,
+    /// Include evidence rows, query audit and event hashes.
+    #[arg(long)]
+    pub details: bool,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Id, or `latest` where it applies.
+    pub id: String,
+    /// File to write.
+    #[arg(long, alias = "out", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCommand {
+    /// List receipts, newest first.
+    List(ReceiptListArgs),
+    /// Show one receipt.
+    Show(ReceiptShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiptListArgs {
+    /// Only receipts of this proposal.
+    #[arg(long)]
+    pub proposal: Option<String>,
+    /// Only this status (applied, already_applied, conflict, failed).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// At most this many (1-1000).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiptShowArgs {
+    /// Receipt number (as listed), e.g. 3 or rct_000003.
+    pub id: String,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WritebackCommand {
+    /// Print the DDL of the receipts table Airlock writes in the same transaction as each update.
+    Migration(WritebackEngineArgs),
+    /// Print least-privilege grants for the writer role.
+    Grants(WritebackGrantsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+#[derive(Debug, Args)]
+pub struct WritebackEngineArgs {
+    #[arg(long, value_enum)]
+    pub engine: EngineArg,
+    /// Schema (Postgres) or database (MySQL) holding the receipts table.
+    #[arg(long)]
+    pub schema: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WritebackGrantsArgs {
+    #[arg(long, value_enum)]
+    pub engine: EngineArg,
+    /// The database role (Postgres) or user (MySQL) Airlock writes as.
+    #[arg(long)]
+    pub writer_role: String,
+    /// Schema (Postgres) or database (MySQL).
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Tables to grant on [default: every proposal capability's table in the config].
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProposalListArgs {
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only this state (pending_review, approved, applied, …).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only this capability.
+    #[arg(long)]
+    pub capability: Option<String>,
+    /// At most this many (1-1000).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Id, or `latest`.
+    pub id: String,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Show one evidence bundle with the audit of the reads behind it.
+    Show(ShowArgs),
+    /// Write one evidence bundle (with its query audit) as JSON.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueryAuditCommand {
+    /// List query-audit records, newest first.
+    List(QueryAuditListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QueryAuditListArgs {
+    /// Only records of this evidence bundle.
+    #[arg(long)]
+    pub evidence: Option<String>,
+    /// Only records of this proposal.
+    #[arg(long)]
+    pub proposal: Option<String>,
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only this capability.
+    #[arg(long)]
+    pub capability: Option<String>,
+    /// Only this outcome (ok, not_found, truncated, error:timeout, rejected:<code>, …).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// At most this many (1-1000).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Walk the hash chain and re-hash every record; report the first broken link.
+    Verify(JsonFlag),
+    /// Row counts of the ledger.
+    Stats(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder to create the demo app, config and ledger in.
+    #[arg(long, default_value = "airlock-demo", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Do not pause between steps, even on a terminal.
+    #[arg(long)]
+    pub no_pause: bool,
+    /// Print a JSON summary of each step.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Serve MCP over stdio (default) for a client that launches airlock as a subprocess.
+    ///
+    /// Nothing but protocol frames goes to stdout; logs go to stderr. Config also from
+    /// SYNAPSOR_MCP_CONFIG and store from SYNAPSOR_LOCAL_STORE when neither the flags nor
+    /// AIRLOCK_CONFIG / AIRLOCK_STORE are set.
+    Serve(McpServeArgs),
+    /// Serve MCP Streamable HTTP on /mcp (sessions for 2024-11-05…2025-11-25, stateless
+    /// 2026-07-28), with /healthz and /readyz.
+    #[command(name = "serve-streamable-http")]
+    ServeStreamableHttp(McpHttpArgs),
+    /// Serve a small authenticated JSON-RPC bridge (POST /rpc: tools/list, tools/call,
+    /// resources/read). Not spec MCP; use serve-streamable-http for MCP clients.
+    #[command(name = "serve-http")]
+    ServeHttp(McpHttpArgs),
+    /// Print a ready MCP client config snippet with absolute paths of this binary, config and
+    /// store.
+    #[command(name = "client-config", visible_alias = "configure")]
+    ClientConfig(McpClientConfigArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum McpTransportArg {
+    #[default]
+    Stdio,
+    #[value(name = "streamable-http")]
+    StreamableHttp,
+    #[value(name = "http", alias = "json-rpc-http", alias = "jsonrpc-http")]
+    Http,
+}
+
+/// Flags every MCP server takes.
+#[derive(Debug, Args)]
+pub struct McpCommonArgs {
+    /// Tool naming: canonical (billing.inspect_invoice), openai (billing__inspect_invoice) or both.
+    #[arg(long, value_enum, visible_alias = "tool-name-style")]
+    pub alias_mode: Option<AliasModeArg>,
+    /// Result envelope: 1 (flat) or 2 (ok/summary/data). Overrides the config.
+    #[arg(long, value_parser = ["1", "2", "v1", "v2"])]
+    pub result_format: Option<String>,
+    /// Force read_only mode: proposal tools are not served.
+    #[arg(long)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct McpServeArgs {
+    /// stdio, streamable-http, or http (the JSON-RPC bridge).
+    #[arg(long, value_enum, default_value_t = McpTransportArg::Stdio)]
+    pub transport: McpTransportArg,
+    #[command(flatten)]
+    pub common: McpCommonArgs,
+    #[command(flatten)]
+    pub http: McpHttpFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct McpHttpArgs {
+    #[command(flatten)]
+    pub common: McpCommonArgs,
+    #[command(flatten)]
+    pub http: McpHttpFlags,
+}
+
+/// Flags of the HTTP servers.
+#[derive(Debug, Args)]
+pub struct McpHttpFlags {
+    /// Address to listen on. Non-loopback addresses require authentication.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port [default: 8766 for Streamable HTTP, 8765 for the JSON-RPC bridge].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    /// Environment variable holding the static bearer token [default:
+    /// SYNAPSOR_RUNNER_HTTP_TOKEN, unless the config verifies JWTs with http_claims].
+    #[arg(long, value_name = "NAME")]
+    pub auth_token_env: Option<String>,
+    /// No authentication (loopback addresses only; for local development).
+    #[arg(long)]
+    pub dev_no_auth: bool,
+    /// Also accept this browser Origin (scheme://host[:port], :* for any port). Loopback
+    /// origins are always accepted; requests without Origin pass.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allowed_origin: Vec<String>,
+    /// Also accept this Host header (name or name:port), e.g. behind a proxy.
+    #[arg(long, value_name = "HOST")]
+    pub allowed_host: Vec<String>,
+    /// Most open MCP sessions.
+    #[arg(long, default_value_t = 256)]
+    pub max_sessions: usize,
+    /// Close a session after this many seconds without requests.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub session_idle_secs: u64,
+    /// Most requests handled at once; more get 503.
+    #[arg(long, default_value_t = 256)]
+    pub max_in_flight: usize,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 1_048_576, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum McpClientArg {
+    #[value(name = "claude-desktop", alias = "claude")]
+    ClaudeDesktop,
+    Cursor,
+    Vscode,
+    #[value(name = "openai-agents")]
+    OpenaiAgents,
+    #[value(name = "generic", alias = "generic-stdio")]
+    Generic,
+}
+
+#[derive(Debug, Args)]
+pub struct McpClientConfigArgs {
+    /// Which client the snippet is for.
+    #[arg(long, value_enum)]
+    pub client: McpClientArg,
+    /// Add recommended agent instructions to the snippet.
+    #[arg(long)]
+    pub include_instructions: bool,
+    /// Tool naming the server will use [default: openai for openai-agents, else canonical].
+    #[arg(long, value_enum)]
+    pub alias_mode: Option<AliasModeArg>,
+    /// Streamable HTTP host (openai-agents).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Streamable HTTP port (openai-agents).
+    #[arg(long, default_value_t = 8766)]
+    pub port: u16,
+    /// Environment variable holding the bearer token (openai-agents).
+    #[arg(
+        long,
+        default_value = "SYNAPSOR_RUNNER_HTTP_TOKEN",
+        value_name = "NAME"
+    )]
+    pub auth_token_env: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HandlerCommand {
+    /// Write a starting handler that accepts the signed requests Airlock sends and marks where
+    /// your transaction goes (node-fastify, python-fastapi, command, rust-axum).
+    Template(HandlerTemplateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HandlerTemplateArgs {
+    /// node-fastify (node, fastify), python-fastapi (python, fastapi), command (script,
+    /// local-command) or rust-axum (rust, axum).
+    #[arg(required_unless_present = "list")]
+    pub name: Option<String>,
+    /// Where to write it (a folder for rust-axum) [default: the template's own file name].
+    #[arg(long, alias = "out", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the template to stdout instead of writing it.
+    #[arg(long, conflicts_with = "output")]
+    pub stdout: bool,
+    /// List the templates.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Check every configured http_handler and command_handler: its environment variables are
+    /// set, the endpoint answers (one OPTIONS request, nothing is applied) or the program is
+    /// executable. Exit 1 if any check fails.
+    #[arg(long)]
+    pub check_handlers: bool,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}

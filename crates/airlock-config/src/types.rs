@@ -1,0 +1,500 @@
+//! Typed view of a version-1 config file (`airlock.json` / `synapsor.runner.json`).
+//!
+//! These types are the source of the exported JSON Schema (`airlock config schema`). They are
+//! only constructed from a document that [`crate::validate()`] accepted, so code downstream can
+//! rely on the invariants validation checks (safe identifiers, known references, patch columns
+//! inside `allowed_columns`, and so on).
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// Patterns repeated in the JSON Schema (validation checks the same rules with codes).
+const IDENTIFIER: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+const ENV_NAME: &str = "^[A-Z_][A-Z0-9_]*$";
+const CAPABILITY_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]*\\.[A-Za-z_][A-Za-z0-9_]*$";
+
+/// A whole config document, version 1.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Airlock config (compatible with synapsor.runner.json version 1)")]
+pub struct Config {
+    /// Config format version. Only `1` exists.
+    #[schemars(extend("const" = 1))]
+    pub version: u32,
+    /// What the agent may do: `read_only` lists only read tools, `shadow` records proposals that
+    /// can never be applied, `review` records proposals for human approval.
+    pub mode: Mode,
+    /// Reject unknown keys at every level (default true). Airlock always validates strictly
+    /// where a key could change behaviour; `false` only relaxes unknown-key errors to warnings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    /// Result envelope given to the model: `1` (legacy flat object) or `2` (ok/summary/data
+    /// envelope). Default 1, as in the original.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = [1, 2]))]
+    pub result_format: Option<u8>,
+    /// Where the ledger lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
+    /// Databases the capabilities read from, by name (safe identifiers).
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    pub sources: IndexMap<String, Source>,
+    /// The default trusted context: where tenant and principal come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_context: Option<TrustedContext>,
+    /// Named trusted contexts a capability can select with `context`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contexts: Option<IndexMap<String, TrustedContext>>,
+    /// App-owned writeback executors, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executors: Option<IndexMap<String, Executor>>,
+    /// The tools the model sees.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// Airlock extension: the people who may approve proposals, by name, with their roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operators: Option<IndexMap<String, Operator>>,
+    /// Synapsor Cloud delegation block. Accepted for compatibility; Airlock does not run in
+    /// cloud mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<Value>,
+}
+
+/// Runner mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    ReadOnly,
+    Shadow,
+    Review,
+    Cloud,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::ReadOnly => "read_only",
+            Mode::Shadow => "shadow",
+            Mode::Review => "review",
+            Mode::Cloud => "cloud",
+        }
+    }
+}
+
+/// Ledger location.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    /// Path of the SQLite ledger, relative to the working directory.
+    pub sqlite_path: String,
+}
+
+/// Database engine of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// One database.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub engine: Engine,
+    /// Name of the environment variable holding the read connection URL. Required for
+    /// postgres and mysql; for sqlite either this or `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub read_url_env: Option<String>,
+    /// Name of the environment variable holding the write connection URL (apply only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub write_url_env: Option<String>,
+    /// sqlite only (Airlock extension): path of the database file, relative to the working
+    /// directory. A file path is not a secret, so it may be stored inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Marks the source as never written by Airlock's direct SQL executor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// Per-statement timeout for reads, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_timeout_ms: Option<u64>,
+    /// Accepted for compatibility and ignored: TLS options come from the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl: Option<Value>,
+}
+
+/// Where tenant and principal come from. Never from the model.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedContext {
+    pub provider: ContextProvider,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<ContextValues>,
+}
+
+/// Trusted-context provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextProvider {
+    /// Literal values or env bindings in the config. Local demos only.
+    StaticDev,
+    /// Tenant and principal from environment variables of the Airlock process.
+    Environment,
+    /// Tenant and principal from verified claims of the HTTP bearer token.
+    HttpClaims,
+    /// Synapsor Cloud session (not supported by Airlock).
+    CloudSession,
+}
+
+impl ContextProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContextProvider::StaticDev => "static_dev",
+            ContextProvider::Environment => "environment",
+            ContextProvider::HttpClaims => "http_claims",
+            ContextProvider::CloudSession => "cloud_session",
+        }
+    }
+}
+
+/// Provider settings. Which keys matter depends on the provider.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ContextValues {
+    /// static_dev: literal tenant id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// static_dev: literal principal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// Env var holding the tenant id (default `SYNAPSOR_TENANT_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub tenant_id_env: Option<String>,
+    /// Env var holding the principal (default `SYNAPSOR_PRINCIPAL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub principal_env: Option<String>,
+    /// Any other provider-specific setting (kept for compatibility; the original did not
+    /// validate `values`).
+    #[serde(flatten)]
+    pub extra: IndexMap<String, Value>,
+}
+
+/// An app-owned executor.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Executor {
+    #[serde(rename = "type")]
+    pub kind: ExecutorKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub url_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<ExecutorAuth>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub signing_secret_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub command_env: Option<String>,
+    /// Airlock extension (http_handler): allow a plain `http://` URL to a host that is not
+    /// loopback. Off by default: requests carry a bearer token and approved changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_insecure_http: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutorKind {
+    SqlUpdate,
+    HttpHandler,
+    CommandHandler,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum HttpMethod {
+    #[serde(rename = "POST")]
+    Post,
+    #[serde(rename = "PUT")]
+    Put,
+    #[serde(rename = "PATCH")]
+    Patch,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorAuth {
+    /// Only `bearer_env` exists.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub token_env: String,
+}
+
+/// Kind of capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CapabilityKind {
+    Read,
+    Proposal,
+}
+
+impl CapabilityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CapabilityKind::Read => "read",
+            CapabilityKind::Proposal => "proposal",
+        }
+    }
+}
+
+/// One model-facing tool.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Capability {
+    /// `namespace.name`, exactly one dot.
+    #[schemars(regex(pattern = CAPABILITY_NAME))]
+    pub name: String,
+    pub kind: CapabilityKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returns_hint: Option<String>,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor: Option<String>,
+    pub target: Target,
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}), length(min = 1))]
+    pub args: IndexMap<String, Arg>,
+    pub lookup: Lookup,
+    pub visible_columns: Vec<String>,
+    /// Accepted for compatibility (`"required"`); evidence is always recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<IndexMap<String, PatchBinding>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_columns: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numeric_bounds: Option<IndexMap<String, NumericBound>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition_guards: Option<IndexMap<String, TransitionGuard>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict_guard: Option<ConflictGuard>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// Accepted for compatibility; see `target.single_tenant_dev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_tenant_dev_ack: Option<Value>,
+}
+
+/// The one table a capability touches.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Schema (Postgres), database (MySQL) or attached database name (SQLite, usually `main`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = IDENTIFIER))]
+    pub schema: Option<String>,
+    #[schemars(regex(pattern = IDENTIFIER))]
+    pub table: String,
+    #[schemars(regex(pattern = IDENTIFIER))]
+    pub primary_key: String,
+    /// Column holding the tenant id. Required unless `single_tenant_dev` is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = IDENTIFIER))]
+    pub tenant_key: Option<String>,
+    /// Acknowledges a table without a tenant column. Local development only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_tenant_dev: Option<bool>,
+}
+
+/// Argument type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgType {
+    String,
+    Number,
+    Boolean,
+}
+
+impl ArgType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArgType::String => "string",
+            ArgType::Number => "number",
+            ArgType::Boolean => "boolean",
+        }
+    }
+}
+
+/// A model-facing argument.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Arg {
+    #[serde(rename = "type")]
+    pub kind: ArgType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Required unless literally `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Maximum length of a string, in Unicode scalar values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<Value>>,
+}
+
+impl Arg {
+    pub fn is_required(&self) -> bool {
+        self.required != Some(false)
+    }
+}
+
+/// How the primary-key value is found.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    pub id_from_arg: String,
+}
+
+/// Where a patched column's new value comes from: exactly one of `fixed` or `from_arg`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["fixed"]}, {"required": ["from_arg"]}]))]
+pub struct PatchBinding {
+    /// A literal value (`null` included).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fixed: Option<Value>,
+    /// The name of a declared argument.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_arg: Option<String>,
+}
+
+/// Deserializes a present field (including `null`) as `Some`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Inclusive bounds on a patched numeric column.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumericBound {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
+}
+
+/// Allowed state transitions of a patched column.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionGuard {
+    /// Column whose current value is the "from" state (default: the patched column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_column: Option<String>,
+    /// from state → allowed target states.
+    pub allowed: IndexMap<String, Vec<String>>,
+}
+
+/// How a proposal detects that the row changed before apply.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictGuard {
+    /// A version column (e.g. `updated_at`, `version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// Acknowledges the weaker guard: a hash of the whole visible row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weak_guard_ack: Option<bool>,
+}
+
+/// Approval policy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Role an operator needs to approve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_role: Option<String>,
+    /// Whether the principal that proposed may also approve (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_self_approval: Option<bool>,
+}
+
+/// An operator who may approve proposals (Airlock extension).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    /// Approval roles this operator holds.
+    pub roles: Vec<String>,
+}
+
+impl Capability {
+    /// Columns read from the row: visible columns, then primary key, tenant key and conflict
+    /// column when not already present. Order is stable.
+    pub fn read_columns(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::with_capacity(self.visible_columns.len() + 3);
+        for c in &self.visible_columns {
+            if !out.contains(&c.as_str()) {
+                out.push(c);
+            }
+        }
+        for c in [
+            Some(self.target.primary_key.as_str()),
+            self.target.tenant_key.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(
+            self.conflict_guard
+                .as_ref()
+                .and_then(|g| g.column.as_deref()),
+        ) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// The executor name (`sql_update` when omitted).
+    pub fn executor_name(&self) -> &str {
+        self.executor.as_deref().unwrap_or("sql_update")
+    }
+}

@@ -1,0 +1,151 @@
+//! Database engines behind one trait.
+//!
+//! Airlock never runs SQL text that came from a model. Every statement is built here from a
+//! [`ScopedSelect`] whose identifiers were validated by `airlock-config` and are quoted by the
+//! engine's own quoting function; every value travels as a bound parameter.
+//!
+//! One implementation per engine, in parallel folders `postgres/`, `mysql/`, `sqlite/`, each
+//! with `engine.rs` (pool, rendering, select, ping), `types.rs` (parameter conversion and the
+//! value-mapping table in the folder's module docs) and `error.rs` (error classification).
+//! [`connect`] is the single place that chooses one.
+//!
+//! Connection behaviour: Postgres and MySQL validate the URL in [`connect`] and dial on first
+//! use (`select` or [`Engine::ping`]); SQLite checks the file and opens it in [`connect`].
+//!
+//! Writes go through a separate [`Writer`] ([`connect_writer`], the source's write URL): the
+//! transactional primitives of the guarded `sql_update` executor, in `writer.rs` and each
+//! engine folder's `writer.rs`. See [`writer`] for isolation, locking and the
+//! version-advance rule.
+
+mod common;
+mod error;
+mod ident;
+mod mysql;
+mod postgres;
+mod secret;
+mod sqlite;
+pub mod writer;
+
+use std::sync::Arc;
+
+pub use error::{DbError, DbErrorKind};
+pub use ident::Ident;
+pub use secret::SecretUrl;
+pub use writer::{
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_WRITE_STATEMENT_TIMEOUT, DUPLICATE_RECEIPT_CODE, RECEIPTS_TABLE,
+    ReceiptRow, RowUpdate, StoredReceiptRow, TxOptions, VersionAdvance, WriteTx, Writer,
+    connect_writer, receipts_ddl, receipts_grants,
+};
+
+/// A row as the model may see it: column name → JSON scalar, in projection order.
+pub type Row = serde_json::Map<String, serde_json::Value>;
+
+/// Engine family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Postgres => "postgres",
+            EngineKind::Mysql => "mysql",
+            EngineKind::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// A bound parameter value. Never spliced into SQL text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Param {
+    /// Converts a JSON scalar into a parameter. Objects and arrays are not parameters.
+    pub fn from_json(v: &serde_json::Value) -> Option<Param> {
+        use serde_json::Value as V;
+        Some(match v {
+            V::Null => Param::Null,
+            V::Bool(b) => Param::Bool(*b),
+            V::Number(n) => match n.as_i64() {
+                Some(i) => Param::Int(i),
+                None => Param::Float(n.as_f64()?),
+            },
+            V::String(s) => Param::Text(s.clone()),
+            V::Array(_) | V::Object(_) => return None,
+        })
+    }
+}
+
+/// `SELECT <columns> FROM <schema>.<table> WHERE <key> = ? [AND <tenant> = ?] LIMIT <limit>`.
+#[derive(Debug, Clone)]
+pub struct ScopedSelect {
+    /// Postgres schema, MySQL database, or SQLite attached database (`main`). `None` leaves the
+    /// table unqualified.
+    pub schema: Option<Ident>,
+    pub table: Ident,
+    pub columns: Vec<Ident>,
+    pub key_column: Ident,
+    pub key_value: Param,
+    /// Tenant column and the trusted tenant id. `None` only for acknowledged single-tenant
+    /// development tables.
+    pub tenant: Option<(Ident, Param)>,
+    /// Row limit placed in the SQL.
+    pub limit: u32,
+}
+
+/// Settings for one source, resolved from config and environment by the caller.
+#[derive(Debug, Clone)]
+pub struct SourceSettings {
+    pub engine: EngineKind,
+    /// Connection URL (postgres://, mysql://) or, for SQLite, a file path or `sqlite://` URL.
+    pub url: SecretUrl,
+    /// Statement timeout for reads.
+    pub statement_timeout_ms: Option<u64>,
+    /// Upper bound on pooled connections.
+    pub max_connections: usize,
+}
+
+/// A pooled, read-only connection to one source.
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync + std::fmt::Debug {
+    fn kind(&self) -> EngineKind;
+
+    /// Quotes a validated identifier for this engine's dialect.
+    fn quote(&self, ident: &Ident) -> String;
+
+    /// The SQL text [`Engine::select`] runs, with the engine's placeholders. For audit and
+    /// fingerprints; values are never part of it.
+    fn render_select(&self, q: &ScopedSelect) -> String;
+
+    /// Runs a scoped select in a read-only transaction under the source's statement timeout.
+    /// Column values are mapped to JSON scalars (see the engine file for its type table).
+    async fn select(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError>;
+
+    /// Checks that the source answers (`SELECT 1`).
+    async fn ping(&self) -> Result<(), DbError>;
+}
+
+/// Opens a pool for a source. Connections are made lazily or eagerly as the engine prefers;
+/// a bad URL is reported here.
+pub async fn connect(settings: &SourceSettings) -> Result<Arc<dyn Engine>, DbError> {
+    match settings.engine {
+        EngineKind::Postgres => postgres::PostgresEngine::connect(settings)
+            .await
+            .map(|e| Arc::new(e) as _),
+        EngineKind::Mysql => mysql::MysqlEngine::connect(settings)
+            .await
+            .map(|e| Arc::new(e) as _),
+        EngineKind::Sqlite => sqlite::SqliteEngine::connect(settings)
+            .await
+            .map(|e| Arc::new(e) as _),
+    }
+}

@@ -1,0 +1,383 @@
+//! The pooled MySQL/MariaDB engine.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Column, Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts};
+use tokio::sync::OnceCell;
+
+use super::error::classify;
+use super::types::{KeyKind, bind, decode};
+use crate::common::{self, Scrubber, SelectTail};
+use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
+
+/// Dial timeout (mysql_async has none of its own for TCP connect).
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a pooled connection (including dialing a new one).
+pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle pooled connections are closed after this long (well under the server's wait_timeout).
+pub(crate) const IDLE_TTL: Duration = Duration::from_secs(300);
+
+/// Server flavor, which decides the timeout variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    MariaDb,
+    Mysql,
+}
+
+impl Flavor {
+    pub(crate) fn from_version(version: &str) -> Flavor {
+        if version.contains("MariaDB") {
+            Flavor::MariaDb
+        } else {
+            Flavor::Mysql
+        }
+    }
+}
+
+/// Statements run on every new pooled connection (see the module docs).
+pub(crate) fn setup_statements(flavor: Flavor, statement_timeout_ms: Option<u64>) -> Vec<String> {
+    let mut set = String::from("SET SESSION time_zone = '+00:00'");
+    if let Some(ms) = statement_timeout_ms {
+        match flavor {
+            Flavor::MariaDb => set.push_str(&format!(
+                ", SESSION max_statement_time = {}.{:03}",
+                ms / 1000,
+                ms % 1000
+            )),
+            Flavor::Mysql => set.push_str(&format!(", SESSION max_execution_time = {ms}")),
+        }
+    }
+    vec!["SET SESSION TRANSACTION READ ONLY".to_owned(), set]
+}
+
+pub(crate) struct MysqlEngine {
+    opts: Opts,
+    /// Built on first use, after flavor detection.
+    pool: OnceCell<(Pool, Flavor)>,
+    scrub: Scrubber,
+    statement_timeout_ms: Option<u64>,
+    max_connections: usize,
+    /// Probe SQL of a shape → kinds of its key and tenant columns.
+    key_kinds: Mutex<HashMap<String, Arc<[KeyKind]>>>,
+    redacted_url: String,
+}
+
+impl fmt::Debug for MysqlEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MysqlEngine")
+            .field("url", &self.redacted_url)
+            .field("flavor", &self.pool.get().map(|(_, f)| *f))
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MysqlEngine {
+    /// Validates the URL. Does not dial: the first `select` or `ping` detects the flavor and
+    /// builds the pool.
+    pub(crate) async fn connect(settings: &SourceSettings) -> Result<Self, DbError> {
+        let url = settings.url.expose();
+        let mut scrub = Scrubber::for_url(url);
+        let opts = Opts::from_url(url)
+            .map_err(|_| DbError::new(DbErrorKind::Connection, "malformed mysql connection URL"))?;
+        if let Some(pw) = opts.pass() {
+            scrub.add(pw);
+        }
+        Ok(MysqlEngine {
+            opts,
+            pool: OnceCell::new(),
+            scrub,
+            statement_timeout_ms: settings.statement_timeout_ms,
+            max_connections: settings.max_connections.max(1),
+            key_kinds: Mutex::new(HashMap::new()),
+            redacted_url: settings.url.redacted(),
+        })
+    }
+
+    fn err(&self, e: &mysql_async::Error) -> DbError {
+        self.scrub.error(classify(e))
+    }
+
+    async fn pool(&self) -> Result<&Pool, DbError> {
+        let (pool, _) = self
+            .pool
+            .get_or_try_init(|| async {
+                let flavor = detect_flavor(&self.opts, &self.scrub).await?;
+                tracing::debug!(?flavor, url = %self.redacted_url, "mysql flavor detected");
+                let constraints = PoolConstraints::new(0, self.max_connections)
+                    .ok_or_else(|| DbError::new(DbErrorKind::Other, "invalid pool size"))?;
+                // Idle connections stay pooled (up to max) for IDLE_TTL; with a zero TTL
+                // mysql_async would close every connection above `min` on return.
+                let pool_opts = PoolOpts::default()
+                    .with_constraints(constraints)
+                    .with_inactive_connection_ttl(IDLE_TTL)
+                    .with_reset_connection(false);
+                let opts = OptsBuilder::from_opts(self.opts.clone())
+                    .setup(setup_statements(flavor, self.statement_timeout_ms))
+                    .pool_opts(pool_opts);
+                Ok::<_, DbError>((Pool::new(opts), flavor))
+            })
+            .await?;
+        Ok(pool)
+    }
+
+    async fn conn(&self) -> Result<mysql_async::Conn, DbError> {
+        let pool = self.pool().await?;
+        tokio::time::timeout(WAIT_TIMEOUT, pool.get_conn())
+            .await
+            .map_err(|_| {
+                DbError::new(
+                    DbErrorKind::Connection,
+                    "timed out waiting for a pooled connection",
+                )
+            })?
+            .map_err(|e| self.err(&e))
+    }
+
+    /// Kinds of the key (and tenant) column, learnt once per shape.
+    async fn key_kinds(
+        &self,
+        conn: &mut Conn,
+        q: &ScopedSelect,
+    ) -> Result<Arc<[KeyKind]>, DbError> {
+        let probe = key_probe(q);
+        if let Some(k) = self
+            .key_kinds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&probe)
+        {
+            return Ok(k.clone());
+        }
+        let kinds: Arc<[KeyKind]> = probe_columns(conn, &self.scrub, &probe)
+            .await?
+            .iter()
+            .map(KeyKind::of)
+            .collect();
+        self.key_kinds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(probe, kinds.clone());
+        Ok(kinds)
+    }
+}
+
+fn quote(i: &Ident) -> String {
+    common::quote_with(i, '`')
+}
+
+/// `[`schema`.]`table``.
+pub(crate) fn table_ref(schema: Option<&Ident>, table: &Ident) -> String {
+    match schema {
+        Some(s) => format!("{}.{}", quote(s), quote(table)),
+        None => quote(table),
+    }
+}
+
+/// `SELECT <cols> FROM <table> WHERE 1=0`: prepared, never executed, to learn column types.
+pub(crate) fn column_probe<'a>(
+    schema: Option<&Ident>,
+    table: &Ident,
+    cols: impl IntoIterator<Item = &'a Ident>,
+) -> String {
+    let cols: Vec<String> = cols.into_iter().map(quote).collect();
+    format!(
+        "SELECT {} FROM {} WHERE 1=0",
+        cols.join(", "),
+        table_ref(schema, table)
+    )
+}
+
+/// The probe for the key (and tenant) column of a scoped select.
+pub(crate) fn key_probe(q: &ScopedSelect) -> String {
+    column_probe(
+        q.schema.as_ref(),
+        &q.table,
+        std::iter::once(&q.key_column).chain(q.tenant.as_ref().map(|(t, _)| t)),
+    )
+}
+
+/// Prepares a probe and returns its result columns.
+pub(crate) async fn probe_columns<Q: Queryable>(
+    conn: &mut Q,
+    scrub: &Scrubber,
+    probe: &str,
+) -> Result<Vec<Column>, DbError> {
+    let stmt = conn
+        .prep(probe)
+        .await
+        .map_err(|e| scrub.error(classify(&e)))?;
+    Ok(stmt.columns().to_vec())
+}
+
+/// Dials once and reads `SELECT VERSION()` to tell MariaDB from MySQL.
+pub(crate) async fn detect_flavor(opts: &Opts, scrub: &Scrubber) -> Result<Flavor, DbError> {
+    let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts.clone()))
+        .await
+        .map_err(|_| {
+            DbError::new(
+                DbErrorKind::Connection,
+                "timed out connecting to the server",
+            )
+        })?
+        .map_err(|e| scrub.error(classify(&e)))?;
+    let version: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(|e| scrub.error(classify(&e)))?;
+    let _ = conn.disconnect().await;
+    Ok(Flavor::from_version(version.as_deref().unwrap_or("")))
+}
+
+/// Runs a scoped select with the key/tenant converted per `kinds` and maps the values (the
+/// module docs' tables). Shared by reads and write transactions.
+pub(crate) async fn select_rows<Q: Queryable>(
+    conn: &mut Q,
+    scrub: &Scrubber,
+    kinds: &[KeyKind],
+    q: &ScopedSelect,
+    tail: SelectTail,
+) -> Result<Vec<Row>, DbError> {
+    let values = std::iter::once(&q.key_value).chain(q.tenant.as_ref().map(|(_, v)| v));
+    let params = values
+        .zip(kinds.iter())
+        .map(|(p, k)| bind(p, *k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sql = common::render_select_with(q, quote, |_| "?".to_owned(), None, tail);
+    let rows: Vec<mysql_async::Row> = conn
+        .exec(sql.as_str(), Params::Positional(params))
+        .await
+        .map_err(|e| scrub.error(classify(&e)))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let columns = row.columns();
+        let mut map = Row::new();
+        for ((name, col), v) in q.columns.iter().zip(columns.iter()).zip(row.unwrap()) {
+            map.insert(name.as_str().to_owned(), decode(col, v));
+        }
+        out.push(map);
+    }
+    Ok(out)
+}
+
+#[async_trait::async_trait]
+impl Engine for MysqlEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Mysql
+    }
+
+    fn quote(&self, ident: &Ident) -> String {
+        common::quote_with(ident, '`')
+    }
+
+    fn render_select(&self, q: &ScopedSelect) -> String {
+        common::render_select(q, quote, |_| "?".to_owned(), None)
+    }
+
+    async fn select(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
+        let mut conn = self.conn().await?;
+        let kinds = self.key_kinds(&mut conn, q).await?;
+        select_rows(&mut conn, &self.scrub, &kinds, q, SelectTail::Limit).await
+    }
+
+    async fn ping(&self) -> Result<(), DbError> {
+        let mut conn = self.conn().await?;
+        conn.query_drop("SELECT 1").await.map_err(|e| self.err(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Param, SecretUrl};
+
+    fn settings(url: &str) -> SourceSettings {
+        SourceSettings {
+            engine: EngineKind::Mysql,
+            url: SecretUrl::new(url),
+            statement_timeout_ms: Some(1500),
+            max_connections: 2,
+        }
+    }
+
+    #[test]
+    fn setup_per_flavor() {
+        assert_eq!(
+            setup_statements(Flavor::MariaDb, Some(1500)),
+            [
+                "SET SESSION TRANSACTION READ ONLY",
+                "SET SESSION time_zone = '+00:00', SESSION max_statement_time = 1.500"
+            ]
+        );
+        assert_eq!(
+            setup_statements(Flavor::Mysql, Some(200))[1],
+            "SET SESSION time_zone = '+00:00', SESSION max_execution_time = 200"
+        );
+        assert_eq!(
+            setup_statements(Flavor::Mysql, None)[1],
+            "SET SESSION time_zone = '+00:00'"
+        );
+        assert_eq!(
+            Flavor::from_version("10.11.19-MariaDB-0+deb12u1"),
+            Flavor::MariaDb
+        );
+        assert_eq!(Flavor::from_version("8.0.36"), Flavor::Mysql);
+    }
+
+    #[tokio::test]
+    async fn renders_backtick_select() {
+        let e = MysqlEngine::connect(&settings("mysql://u:pw@localhost/db"))
+            .await
+            .unwrap();
+        let q = ScopedSelect {
+            schema: Ident::new("shop"),
+            table: Ident::new("orders").unwrap(),
+            columns: vec![Ident::new("id").unwrap(), Ident::new("total").unwrap()],
+            key_column: Ident::new("id").unwrap(),
+            key_value: Param::Text("1".into()),
+            tenant: Some((Ident::new("tenant_id").unwrap(), Param::Text("t1".into()))),
+            limit: 5,
+        };
+        assert_eq!(
+            e.render_select(&q),
+            "SELECT `id`, `total` FROM `shop`.`orders` WHERE `id` = ? AND `tenant_id` = ? LIMIT 5"
+        );
+    }
+
+    /// Writes through a pooled session are refused; the session is read-only with the timeout.
+    #[tokio::test]
+    async fn pooled_sessions_refuse_writes() {
+        let Some(db) = airlock_testkit::fresh_mysql().await else {
+            return;
+        };
+        db.execute_batch("CREATE TABLE t (id int primary key)")
+            .await
+            .unwrap();
+        let e = MysqlEngine::connect(&settings(&db.url)).await.unwrap();
+        let mut conn = e.conn().await.unwrap();
+        let err = conn
+            .query_drop("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap_err();
+        assert_eq!(e.err(&err).kind, DbErrorKind::Permission, "{err}");
+        let ro: Option<i64> = conn
+            .query_first("SELECT @@session.tx_read_only")
+            .await
+            .unwrap();
+        assert_eq!(ro, Some(1));
+        let t: Option<f64> = conn
+            .query_first("SELECT @@session.max_statement_time")
+            .await
+            .unwrap();
+        assert_eq!(t, Some(1.5));
+        let tz: Option<String> = conn
+            .query_first("SELECT @@session.time_zone")
+            .await
+            .unwrap();
+        assert_eq!(tz.as_deref(), Some("+00:00"));
+    }
+}

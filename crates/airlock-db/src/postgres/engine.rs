@@ -1,0 +1,379 @@
+//! The pooled Postgres engine.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+
+use super::error::{classify, classify_pool};
+use super::types::{Bind, RawCell, bind, decode, is_native};
+use crate::common::{self, ColumnRender, Scrubber, SelectTail};
+use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
+
+/// How long a caller waits for a free pooled connection before giving up.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connect timeout used when the URL does not set `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Base SQL of a statement shape → the SQL that actually runs (with `::text` casts for
+/// columns that have no native mapping). Filled on first use of each shape.
+#[derive(Default)]
+pub(crate) struct Shapes(Mutex<HashMap<String, Arc<str>>>);
+
+impl Shapes {
+    fn get(&self, base: &str) -> Option<Arc<str>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(base)
+            .cloned()
+    }
+
+    fn insert(&self, base: String, sql: Arc<str>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(base, sql);
+    }
+
+    pub(crate) fn remove(&self, base: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(base);
+    }
+}
+
+pub(crate) struct PostgresEngine {
+    pool: Pool,
+    scrub: Scrubber,
+    shapes: Shapes,
+    redacted_url: String,
+    max_connections: usize,
+}
+
+impl fmt::Debug for PostgresEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresEngine")
+            .field("url", &self.redacted_url)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The startup `options` that make every statement of a session read-only and time-limited.
+pub(crate) fn session_options(existing: Option<&str>, statement_timeout_ms: Option<u64>) -> String {
+    let mut opts = existing.unwrap_or("").trim().to_owned();
+    if !opts.is_empty() {
+        opts.push(' ');
+    }
+    opts.push_str("-c default_transaction_read_only=on");
+    if let Some(ms) = statement_timeout_ms {
+        opts.push_str(&format!(" -c statement_timeout={ms}"));
+    }
+    opts
+}
+
+/// Validates the URL and builds a pool (no dialing). `read_only` adds the read-only session
+/// option and the statement timeout to every connection's startup options; a writer pool
+/// keeps the URL's options and sets its limits per transaction.
+pub(crate) fn build_pool(
+    settings: &SourceSettings,
+    read_only: bool,
+) -> Result<(Pool, Scrubber), DbError> {
+    let url = settings.url.expose();
+    let mut scrub = Scrubber::for_url(url);
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|_| DbError::new(DbErrorKind::Connection, "malformed postgres connection URL"))?;
+    if let Some(pw) = config.get_password() {
+        scrub.add(&String::from_utf8_lossy(pw));
+    }
+    if read_only {
+        let options = session_options(config.get_options(), settings.statement_timeout_ms);
+        config.options(&options);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name(if read_only {
+            "airlock"
+        } else {
+            "airlock-writer"
+        });
+    }
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager)
+        .max_size(settings.max_connections.max(1))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(WAIT_TIMEOUT))
+        .create_timeout(Some(CONNECT_TIMEOUT + Duration::from_secs(1)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .map_err(|e| {
+            DbError::new(
+                DbErrorKind::Other,
+                format!("could not build the connection pool: {e}"),
+            )
+        })?;
+    Ok((pool, scrub))
+}
+
+/// Takes a connection from the pool.
+pub(crate) async fn pooled_client(
+    pool: &Pool,
+    scrub: &Scrubber,
+) -> Result<deadpool_postgres::Object, DbError> {
+    pool.get().await.map_err(|e| scrub.error(classify_pool(&e)))
+}
+
+/// Renders a scoped select with `$n` placeholders.
+pub(crate) fn render(q: &ScopedSelect, casts: Option<&[ColumnRender]>, tail: SelectTail) -> String {
+    common::render_select_with(
+        q,
+        |i| common::quote_with(i, '"'),
+        |n| format!("${n}"),
+        casts,
+        tail,
+    )
+}
+
+/// Runs a scoped select on `client` and maps the values (the module docs' tables). Shared by
+/// reads and write transactions, so both report a value identically.
+pub(crate) async fn select_rows(
+    client: &deadpool_postgres::ClientWrapper,
+    shapes: &Shapes,
+    scrub: &Scrubber,
+    q: &ScopedSelect,
+    tail: SelectTail,
+) -> Result<Vec<Row>, DbError> {
+    let err = |e: &tokio_postgres::Error| scrub.error(classify(e));
+    let base = render(q, None, tail);
+    let stmt = match shapes.get(&base) {
+        Some(sql) => client.prepare_cached(&sql).await.map_err(|e| err(&e))?,
+        None => {
+            let stmt = client.prepare_cached(&base).await.map_err(|e| err(&e))?;
+            let casts: Vec<ColumnRender> = stmt
+                .columns()
+                .iter()
+                .map(|c| {
+                    if is_native(c.type_()) {
+                        ColumnRender::Plain
+                    } else {
+                        ColumnRender::CastText
+                    }
+                })
+                .collect();
+            let (sql, stmt) = if casts.iter().all(|c| *c == ColumnRender::Plain) {
+                (base.clone(), stmt)
+            } else {
+                let sql = render(q, Some(&casts), tail);
+                tracing::debug!(table = %q.table, "selecting columns without a native mapping as text");
+                let stmt = client.prepare_cached(&sql).await.map_err(|e| err(&e))?;
+                (sql, stmt)
+            };
+            shapes.insert(base, sql.into());
+            stmt
+        }
+    };
+
+    let values: Vec<&crate::Param> = std::iter::once(&q.key_value)
+        .chain(q.tenant.as_ref().map(|(_, v)| v))
+        .collect();
+    if values.len() != stmt.params().len() {
+        return Err(DbError::new(
+            DbErrorKind::Other,
+            "statement parameter count mismatch",
+        ));
+    }
+    let binds: Vec<Bind> = values
+        .iter()
+        .zip(stmt.params())
+        .map(|(p, ty)| bind(p, ty))
+        .collect::<Result<_, _>>()?;
+    let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+
+    let rows = client.query(&stmt, &refs).await.map_err(|e| err(&e))?;
+    let columns = stmt.columns();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut map = Row::new();
+        for (i, name) in q.columns.iter().enumerate() {
+            let cell: RawCell<'_> = row.try_get(i).map_err(|e| err(&e))?;
+            let ty = columns.get(i).map(|c| c.type_()).ok_or_else(|| {
+                DbError::new(
+                    DbErrorKind::Other,
+                    "result has fewer columns than the projection",
+                )
+            })?;
+            map.insert(name.as_str().to_owned(), decode(ty, cell.0)?);
+        }
+        out.push(map);
+    }
+    Ok(out)
+}
+
+impl PostgresEngine {
+    /// Validates the URL and builds the pool. Does not dial: the first `select` or `ping` does.
+    pub(crate) async fn connect(settings: &SourceSettings) -> Result<Self, DbError> {
+        let (pool, scrub) = build_pool(settings, true)?;
+        Ok(PostgresEngine {
+            pool,
+            scrub,
+            shapes: Shapes::default(),
+            redacted_url: settings.url.redacted(),
+            max_connections: settings.max_connections.max(1),
+        })
+    }
+
+    #[cfg(test)]
+    fn err(&self, e: &tokio_postgres::Error) -> DbError {
+        self.scrub.error(classify(e))
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
+        pooled_client(&self.pool, &self.scrub).await
+    }
+
+    async fn run(
+        &self,
+        client: &deadpool_postgres::Object,
+        q: &ScopedSelect,
+    ) -> Result<Vec<Row>, DbError> {
+        select_rows(client, &self.shapes, &self.scrub, q, SelectTail::Limit).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Engine for PostgresEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Postgres
+    }
+
+    fn quote(&self, ident: &Ident) -> String {
+        common::quote_with(ident, '"')
+    }
+
+    fn render_select(&self, q: &ScopedSelect) -> String {
+        let base = render(q, None, SelectTail::Limit);
+        match self.shapes.get(&base) {
+            Some(sql) => sql.to_string(),
+            None => base,
+        }
+    }
+
+    async fn select(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
+        let client = self.client().await?;
+        match self.run(&client, q).await {
+            // "cached plan must not change result type": the table changed under a cached
+            // statement. Forget this connection's statements and the shape, and try once more.
+            Err(e) if e.code.as_deref() == Some("0A000") => {
+                client.statement_cache.clear();
+                self.shapes.remove(&render(q, None, SelectTail::Limit));
+                self.run(&client, q).await
+            }
+            r => r,
+        }
+    }
+
+    async fn ping(&self) -> Result<(), DbError> {
+        let client = self.client().await?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(|e| self.scrub.error(classify(&e)))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Param, SecretUrl};
+
+    fn settings(url: &str) -> SourceSettings {
+        SourceSettings {
+            engine: EngineKind::Postgres,
+            url: SecretUrl::new(url),
+            statement_timeout_ms: Some(1500),
+            max_connections: 2,
+        }
+    }
+
+    #[test]
+    fn options_carry_read_only_and_timeout() {
+        assert_eq!(
+            session_options(None, Some(200)),
+            "-c default_transaction_read_only=on -c statement_timeout=200"
+        );
+        assert_eq!(
+            session_options(Some("-c search_path=app"), None),
+            "-c search_path=app -c default_transaction_read_only=on"
+        );
+    }
+
+    #[tokio::test]
+    async fn renders_quoted_select() {
+        let e = PostgresEngine::connect(&settings("postgres://u:pw@localhost/db"))
+            .await
+            .unwrap();
+        let q = ScopedSelect {
+            schema: Ident::new("public"),
+            table: Ident::new("orders").unwrap(),
+            columns: vec![Ident::new("id").unwrap(), Ident::new("total").unwrap()],
+            key_column: Ident::new("id").unwrap(),
+            key_value: Param::Text("1".into()),
+            tenant: Some((Ident::new("tenant_id").unwrap(), Param::Text("t1".into()))),
+            limit: 5,
+        };
+        assert_eq!(
+            e.render_select(&q),
+            r#"SELECT "id", "total" FROM "public"."orders" WHERE "id" = $1 AND "tenant_id" = $2 LIMIT 5"#
+        );
+        let q2 = ScopedSelect {
+            schema: None,
+            tenant: None,
+            ..q
+        };
+        assert_eq!(
+            e.render_select(&q2),
+            r#"SELECT "id", "total" FROM "orders" WHERE "id" = $1 LIMIT 5"#
+        );
+    }
+
+    /// Writes through a pooled session are refused by the server (read-only session default).
+    #[tokio::test]
+    async fn pooled_sessions_refuse_writes() {
+        let Some(db) = airlock_testkit::fresh_postgres().await else {
+            return;
+        };
+        db.execute_batch("CREATE TABLE t (id int primary key)")
+            .await
+            .unwrap();
+        let e = PostgresEngine::connect(&settings(&db.url)).await.unwrap();
+        let client = e.client().await.unwrap();
+        let err = client
+            .batch_execute("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap_err();
+        assert_eq!(e.err(&err).kind, DbErrorKind::Permission, "{err}");
+        let rows = client
+            .query("SHOW transaction_read_only", &[])
+            .await
+            .unwrap();
+        assert_eq!(rows[0].get::<_, String>(0), "on");
+        let rows = client.query("SHOW statement_timeout", &[]).await.unwrap();
+        assert_eq!(rows[0].get::<_, String>(0), "1500ms");
+    }
+}

@@ -1,0 +1,313 @@
+//! Shared by the ledger benches: the support-billing example config, records shaped like the
+//! ones `airlock-runtime` writes for it, the cached 100,000-proposal ledger, and a per-call
+//! latency pass (criterion reports sample means; this reports per-call percentiles).
+
+#![allow(dead_code, clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use airlock_capability::catalog::target_label;
+use airlock_capability::plan::{self, ProposalInputs, ReadPlan, TrustedScope};
+use airlock_config::{Capability, Config};
+use airlock_ledger::{EvidenceBundle, Ledger, NewProposal, NewRead, QueryAudit, SqliteLedger};
+use airlock_protocol::{ids, now_rfc3339};
+use serde_json::{Map, Value, json};
+
+pub use airlock_testkit::bench::{cpu_since, thread_cpu_ns, wants_latency};
+
+/// The example config the targets are stated for.
+pub const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/conformance/examples/support-billing-agent/synapsor.runner.json"
+);
+
+/// Proposals in the big ledger.
+pub const BIG_PROPOSALS: u64 = 100_000;
+
+pub fn example_config() -> Config {
+    let text = std::fs::read_to_string(EXAMPLE).expect("support-billing example present");
+    let doc: Value = serde_json::from_str(&text).expect("example is JSON");
+    airlock_config::parse(&doc).expect("example is valid").0
+}
+
+/// Where bench data is cached across runs: `$AIRLOCK_BENCH_DATA`, else
+/// `<cargo target dir>/airlock-bench`.
+pub fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AIRLOCK_BENCH_DATA") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            // <target>/release/deps/<bench>-<hash>
+            let exe = std::env::current_exe().ok()?;
+            exe.ancestors().nth(3).map(Path::to_path_buf)
+        })
+        .unwrap_or_else(std::env::temp_dir);
+    target.join("airlock-bench")
+}
+
+/// Builds records the way the runtime does for `billing.inspect_invoice` and
+/// `billing.propose_late_fee_waiver` of the example.
+pub struct Records {
+    config: Config,
+    read_cap: usize,
+    proposal_cap: usize,
+    scope: TrustedScope,
+    read_plan: ReadPlan,
+    proposal_plan: ReadPlan,
+}
+
+impl Records {
+    pub fn new() -> Records {
+        let config = example_config();
+        let find = |name: &str| {
+            config
+                .capabilities
+                .iter()
+                .position(|c| c.name == name)
+                .expect("capability in example")
+        };
+        let read_cap = find("billing.inspect_invoice");
+        let proposal_cap = find("billing.propose_late_fee_waiver");
+        let scope = TrustedScope {
+            tenant_id: "acme".into(),
+            principal: "support_agent_17".into(),
+            provenance: "environment",
+        };
+        let args = json!({"invoice_id": "INV-3001", "reason": "x"});
+        let args = args.as_object().unwrap();
+        let read_plan = plan::read_plan(&config.capabilities[read_cap], args, &scope).unwrap();
+        let proposal_plan =
+            plan::read_plan(&config.capabilities[proposal_cap], args, &scope).unwrap();
+        Records {
+            config,
+            read_cap,
+            proposal_cap,
+            scope,
+            read_plan,
+            proposal_plan,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn row(&self, invoice: &str) -> Map<String, Value> {
+        json!({
+            "id": invoice,
+            "tenant_id": "acme",
+            "customer_id": "cust_acme_1",
+            "status": "overdue",
+            "balance_cents": 25500,
+            "late_fee_cents": 5500,
+            "waiver_reason": null,
+            "updated_at": "2026-06-20T14:31:08+00:00",
+        })
+        .as_object()
+        .cloned()
+        .unwrap()
+    }
+
+    fn audit(&self, cap: &Capability, plan: &ReadPlan, object: &str) -> QueryAudit {
+        QueryAudit {
+            audit_id: 0,
+            proposal_id: None,
+            evidence_bundle_id: None,
+            tenant_id: self.scope.tenant_id.clone(),
+            principal: self.scope.principal.clone(),
+            capability: cap.name.clone(),
+            business_object: cap.target.table.clone(),
+            object_id: object.into(),
+            source_id: cap.source.clone(),
+            query_fingerprint: plan.fingerprint.clone(),
+            table_name: target_label(cap),
+            row_count: 1,
+            duration_us: 180,
+            outcome: "ok".into(),
+            payload: json!({
+                "capability": cap.name,
+                "columns": plan.columns,
+                "tenant_bound": true,
+                "statement_template": "SELECT \"id\", \"tenant_id\", \"customer_id\", \"status\", \"balance_cents\", \"late_fee_cents\", \"waiver_reason\", \"updated_at\" FROM \"public\".\"invoices\" WHERE \"id\" = $1 AND \"tenant_id\" = $2 LIMIT 2",
+                "parameters_redacted": true,
+            }),
+            created_at: now_rfc3339(),
+        }
+    }
+
+    fn evidence(
+        &self,
+        cap: &Capability,
+        plan: &ReadPlan,
+        row: &Map<String, Value>,
+        patch: Option<&Map<String, Value>>,
+    ) -> EvidenceBundle {
+        let table = target_label(cap);
+        let object = plan::value_text(&row["id"]);
+        let mut items = vec![json!({
+            "kind": "external_row",
+            "source_id": cap.source,
+            "table": table,
+            "primary_key": {"column": cap.target.primary_key, "value": row["id"]},
+            "visible_row": row,
+            "tenant": {"column": "tenant_id", "value": self.scope.tenant_id},
+        })];
+        if let Some(patch) = patch {
+            let mut after = row.clone();
+            after.extend(patch.clone());
+            items.push(
+                json!({"kind": "proposal_evidence", "before": row, "patch": patch, "after": after}),
+            );
+        }
+        EvidenceBundle {
+            evidence_bundle_id: ids::new_id(ids::EVIDENCE),
+            proposal_id: None,
+            tenant_id: self.scope.tenant_id.clone(),
+            principal: self.scope.principal.clone(),
+            capability: cap.name.clone(),
+            source_id: cap.source.clone(),
+            source_table: table.clone(),
+            business_object: cap.target.table.clone(),
+            object_id: object,
+            query_fingerprint: plan.fingerprint.clone(),
+            payload: json!({
+                "capability": cap.name,
+                "source_id": cap.source,
+                "target": table,
+                "principal": self.scope.principal,
+                "tenant_id": self.scope.tenant_id,
+                "binding_provenance": self.scope.provenance,
+                "mode": "review",
+                "source_database_changed": false,
+            }),
+            items,
+            created_at: now_rfc3339(),
+        }
+    }
+
+    /// A read with evidence, as `billing.inspect_invoice` records it.
+    pub fn read(&self, n: u64) -> NewRead {
+        let cap = &self.config.capabilities[self.read_cap];
+        let object = format!("INV-{}", 3000 + n % 1000);
+        let row = self.row(&object);
+        let evidence = self.evidence(cap, &self.read_plan, &row, None);
+        let mut audit = self.audit(cap, &self.read_plan, &object);
+        audit.evidence_bundle_id = Some(evidence.evidence_bundle_id.clone());
+        NewRead {
+            evidence: Some(evidence),
+            audit,
+        }
+    }
+
+    /// A proposal as `billing.propose_late_fee_waiver` records it. Every `n` gives a different
+    /// reason, hence a different dedupe key: each one creates a proposal.
+    pub fn proposal(&self, n: u64) -> NewProposal {
+        let cap = &self.config.capabilities[self.proposal_cap];
+        let object = format!("INV-{}", 3000 + n % 1000);
+        let row = self.row(&object);
+        let args =
+            json!({"invoice_id": object, "reason": format!("customer requested review #{n}")});
+        let patch = plan::build_patch(cap, args.as_object().unwrap());
+        let created_at = now_rfc3339();
+        let mut evidence = self.evidence(cap, &self.proposal_plan, &row, Some(&patch));
+        evidence.created_at = created_at.clone();
+        let change_set = plan::change_set(ProposalInputs {
+            cap,
+            mode: self.config.mode,
+            engine: self.config.sources[&cap.source].engine,
+            scope: &self.scope,
+            proposal_id: ids::new_id(ids::PROPOSAL),
+            before: row.clone(),
+            patch: patch.clone(),
+            evidence_bundle_id: evidence.evidence_bundle_id.clone(),
+            query_fingerprint: self.proposal_plan.fingerprint.clone(),
+            created_at,
+        })
+        .unwrap();
+        let dedupe_key = plan::dedupe_key(&cap.name, &self.scope.tenant_id, &object, &row, &patch);
+        NewProposal {
+            change_set,
+            dedupe_key,
+            audit: self.audit(cap, &self.proposal_plan, &object),
+            evidence,
+        }
+    }
+}
+
+/// The ledger with [`BIG_PROPOSALS`] proposals (each with its evidence, query audit and three
+/// events), built once through the public API and reused while it is intact and current.
+pub fn big_ledger(rt: &tokio::runtime::Runtime) -> PathBuf {
+    let dir = data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("ledger-{BIG_PROPOSALS}.db"));
+    if path.exists() {
+        let usable = SqliteLedger::open_read_only(&path)
+            .ok()
+            .and_then(|l| rt.block_on(l.stats()).ok())
+            .is_some_and(|s| {
+                s.proposals == BIG_PROPOSALS as i64 && s.events == 3 * BIG_PROPOSALS as i64
+            });
+        if usable {
+            eprintln!("using cached ledger {}", path.display());
+            return path;
+        }
+        eprintln!(
+            "cached ledger {} is stale or incomplete; rebuilding",
+            path.display()
+        );
+    }
+    let building = dir.join(format!("ledger-{BIG_PROPOSALS}.building.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
+    }
+    eprintln!(
+        "building a ledger with {BIG_PROPOSALS} proposals at {} (once; cached) …",
+        building.display()
+    );
+    let started = Instant::now();
+    {
+        let ledger = SqliteLedger::open(&building).unwrap();
+        let records = Records::new();
+        rt.block_on(async {
+            for n in 0..BIG_PROPOSALS {
+                let r = ledger.record_proposal(records.proposal(n)).await.unwrap();
+                assert!(r.created);
+                if (n + 1) % 10_000 == 0 {
+                    eprintln!("  {} proposals, {:.1?}", n + 1, started.elapsed());
+                }
+            }
+        });
+    } // Closing the last connection checkpoints the WAL into the file.
+    std::fs::rename(&building, &path).unwrap();
+    eprintln!("built in {:.1?}", started.elapsed());
+    path
+}
+
+/// Runs `f` `n` times, timing each call, and prints median, p95 and p99 of single calls plus
+/// the process CPU time per call. Criterion's own figures are means of batches; this shows
+/// the tail, and the CPU figure is what the median tends to on an idle machine.
+pub fn latency_pass(name: &str, n: usize, mut f: impl FnMut() -> Duration) {
+    let cpu_before = thread_cpu_ns();
+    let mut times: Vec<Duration> = (0..n).map(|_| f()).collect();
+    let cpu = cpu_since(&cpu_before)
+        .map(|ns| format!(" cpu/call={:.1}µs", ns as f64 / n as f64 / 1e3))
+        .unwrap_or_default();
+    times.sort_unstable();
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let line = format!(
+        "latency {name}: n={n} p50={:.1}µs p95={:.1}µs p99={:.1}µs{cpu}",
+        pct(0.50).as_secs_f64() * 1e6,
+        pct(0.95).as_secs_f64() * 1e6,
+        pct(0.99).as_secs_f64() * 1e6,
+    );
+    println!("{line}");
+    let dir = data_dir().join("latency");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(
+        dir.join(format!("{}.txt", name.replace('/', "_"))),
+        line + "\n",
+    );
+}

@@ -1,0 +1,84 @@
+/// Ledger failures. Messages are lowercase fragments; `hint` says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    #[error("no ledger at {path}")]
+    Missing { path: String },
+    #[error("could not open the ledger at {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the ledger at {path} has schema version {found}, newer than this airlock understands ({supported})"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("{kind} not found: {id}")]
+    NotFound { kind: &'static str, id: String },
+    #[error("proposal {proposal_id} is {state}; cannot {action} it")]
+    InvalidState {
+        proposal_id: String,
+        state: String,
+        action: &'static str,
+    },
+    #[error(
+        "proposal {proposal_id} changed since it was shown (hash {found}, expected {expected})"
+    )]
+    HashMismatch {
+        proposal_id: String,
+        expected: String,
+        found: String,
+    },
+    #[error(
+        "proposal {proposal_id} is a shadow proposal; shadow mode records proposals but never applies them"
+    )]
+    Shadow { proposal_id: String },
+    #[error("the ledger is empty: no proposals yet")]
+    NoProposals,
+    #[error("ledger record {what} is corrupt: {detail}")]
+    Corrupt { what: String, detail: String },
+    #[error("ledger storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+    #[error("ledger serialization error: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("could not create the ledger folder: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl LedgerError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            LedgerError::Missing { .. } => Some(
+                "run a capability first (`airlock smoke call`, `airlock propose` or `airlock demo`), or pass --store PATH",
+            ),
+            LedgerError::TooNew { .. } => Some("upgrade airlock to read this ledger"),
+            LedgerError::NoProposals => {
+                Some("create one with `airlock propose CAPABILITY --json '{...}'`")
+            }
+            LedgerError::Storage(e) if is_busy(e) => {
+                Some("another process holds the ledger lock for too long; retry")
+            }
+            LedgerError::Corrupt { .. } => Some("run `airlock ledger verify` to locate the damage"),
+            LedgerError::InvalidState { .. } => Some(
+                "see `airlock proposals show ID`: approve works on pending_review, conflict and failed proposals; apply needs an approved one",
+            ),
+            LedgerError::HashMismatch { .. } => {
+                Some("show the proposal again and review the current content")
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}

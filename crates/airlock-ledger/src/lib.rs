@@ -1,0 +1,95 @@
+//! The ledger: every read's evidence and query audit, every proposal and its history, and a
+//! hash-chained event log over all of it.
+//!
+//! [`Ledger`] is the interface; [`SqliteLedger`] the implementation used today (WAL mode, safe
+//! for several processes on one file). A shared Postgres ledger can implement the same trait.
+//!
+//! Invariants:
+//! - Every record is written together with its event, in one transaction.
+//! - Every event carries the hash of the previous event and of the record it describes, so
+//!   [`Ledger::verify`] finds any row edited or removed behind the ledger's back.
+//! - Reading never writes.
+
+mod chain;
+mod error;
+mod records;
+mod sqlite;
+
+pub use chain::{GENESIS_HASH, VerifyBreak, VerifyReport};
+pub use error::LedgerError;
+pub use records::*;
+pub use sqlite::SqliteLedger;
+
+use airlock_protocol::{ExecutionReceipt, WritebackJob};
+
+/// Storage for evidence, audit, proposals and events.
+#[async_trait::async_trait]
+pub trait Ledger: Send + Sync {
+    /// Records what a read returned (evidence, when a row was seen) and its query audit.
+    async fn record_read(&self, read: NewRead) -> Result<ReadRecorded, LedgerError>;
+
+    /// Records a proposal with the evidence and audit of the read it was built from.
+    ///
+    /// If an open (`pending_review`) proposal with the same dedupe key exists, no new proposal
+    /// is created: the read is still recorded, linked to that proposal, and it is returned with
+    /// `created: false`.
+    async fn record_proposal(&self, proposal: NewProposal)
+    -> Result<ProposalRecorded, LedgerError>;
+
+    /// A proposal by id, or the most recent one for `"latest"`.
+    async fn proposal(&self, id: &str) -> Result<StoredProposal, LedgerError>;
+
+    /// Proposals, newest first.
+    async fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<StoredProposal>, LedgerError>;
+
+    /// Events of one proposal, oldest first.
+    async fn proposal_events(&self, proposal_id: &str) -> Result<Vec<Event>, LedgerError>;
+
+    /// An evidence bundle with its query-audit records.
+    async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError>;
+
+    /// Query-audit records, newest first.
+    async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<QueryAudit>, LedgerError>;
+
+    /// Walks the event chain and every record it covers.
+    async fn verify(&self) -> Result<VerifyReport, LedgerError>;
+
+    /// Row counts per table.
+    async fn stats(&self) -> Result<Stats, LedgerError>;
+
+    /// Records a person's approval of the exact proposal content they saw
+    /// (`pending_review`, `conflict` or `failed` → `approved`).
+    async fn approve(&self, decision: Decision) -> Result<StoredProposal, LedgerError>;
+
+    /// Records a rejection (`pending_review`, `approved`, `conflict` or `failed` → `rejected`).
+    async fn reject(&self, decision: Decision) -> Result<StoredProposal, LedgerError>;
+
+    /// Records the job of an apply attempt and moves the proposal to `pending_worker`
+    /// (from `approved`, or from `pending_worker` when retrying after a crash).
+    async fn begin_apply(&self, job: &WritebackJob, actor: &str) -> Result<JobRecord, LedgerError>;
+
+    /// Records an attempt's receipt and moves the proposal to the matching state.
+    async fn record_receipt(
+        &self,
+        receipt: &ExecutionReceipt,
+        actor: &str,
+    ) -> Result<StoredReceipt, LedgerError>;
+
+    /// The receipt that applied the proposal, if it was applied.
+    async fn applied_receipt(
+        &self,
+        proposal_id: &str,
+    ) -> Result<Option<StoredReceipt>, LedgerError>;
+
+    /// Receipts, newest first.
+    async fn receipts(&self, filter: &ReceiptFilter) -> Result<Vec<StoredReceipt>, LedgerError>;
+
+    /// One receipt.
+    async fn receipt(&self, id: i64) -> Result<StoredReceipt, LedgerError>;
+
+    /// Approvals and rejections of one proposal, oldest first.
+    async fn approvals(&self, proposal_id: &str) -> Result<Vec<ApprovalRecord>, LedgerError>;
+
+    /// Everything about one proposal (or `latest`), assembled on read. Never writes.
+    async fn replay(&self, proposal_id: &str) -> Result<Replay, LedgerError>;
+}

@@ -1,0 +1,246 @@
+//! Record types the ledger stores and returns. Their JSON form is what `--json` prints.
+
+use airlock_protocol::ChangeSet;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What one read returned, as shown to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceBundle {
+    pub evidence_bundle_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
+    pub tenant_id: String,
+    pub principal: String,
+    pub capability: String,
+    pub source_id: String,
+    /// `schema.table`.
+    pub source_table: String,
+    pub business_object: String,
+    pub object_id: String,
+    pub query_fingerprint: String,
+    pub payload: Value,
+    pub items: Vec<Value>,
+    pub created_at: String,
+}
+
+/// One query's audit record. Parameter values are never stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryAudit {
+    /// Assigned by the ledger; 0 before it is recorded.
+    pub audit_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_bundle_id: Option<String>,
+    pub tenant_id: String,
+    pub principal: String,
+    pub capability: String,
+    pub business_object: String,
+    /// The object id the read asked for (the lookup value), as text.
+    pub object_id: String,
+    pub source_id: String,
+    pub query_fingerprint: String,
+    /// `schema.table`.
+    pub table_name: String,
+    pub row_count: u64,
+    /// Wall time of the database round trip, in microseconds.
+    pub duration_us: u64,
+    /// `ok`, `not_found`, `truncated`, or `error:<kind>`.
+    pub outcome: String,
+    pub payload: Value,
+    pub created_at: String,
+}
+
+/// A read to record.
+#[derive(Debug, Clone)]
+pub struct NewRead {
+    /// Present when a row was returned.
+    pub evidence: Option<EvidenceBundle>,
+    pub audit: QueryAudit,
+}
+
+/// Result of [`crate::Ledger::record_read`].
+#[derive(Debug, Clone, Copy)]
+pub struct ReadRecorded {
+    pub audit_id: i64,
+}
+
+/// A proposal to record, with the read it came from.
+#[derive(Debug, Clone)]
+pub struct NewProposal {
+    pub change_set: ChangeSet,
+    /// Identifies "the same change": capability, tenant, object, row as read, and patch.
+    pub dedupe_key: String,
+    pub evidence: EvidenceBundle,
+    pub audit: QueryAudit,
+}
+
+/// Result of [`crate::Ledger::record_proposal`].
+#[derive(Debug, Clone)]
+pub struct ProposalRecorded {
+    pub proposal: StoredProposal,
+    /// False when an identical open proposal already existed and was returned instead.
+    pub created: bool,
+    pub audit_id: i64,
+}
+
+/// A proposal as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredProposal {
+    pub proposal_id: String,
+    pub proposal_version: u32,
+    pub proposal_hash: String,
+    pub action: String,
+    /// `pending_review`, `approved`, `rejected`, `pending_worker`, `applied`, `conflict`,
+    /// `failed`, `canceled`.
+    pub state: String,
+    pub tenant_id: String,
+    pub principal: String,
+    pub business_object: String,
+    pub object_id: String,
+    pub source_kind: String,
+    pub source_id: String,
+    pub source_schema: String,
+    pub source_table: String,
+    pub source_database_mutated: bool,
+    pub change_set: ChangeSet,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One entry of the hash-chained event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: i64,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
+    /// `evidence`, `query_audit` or `proposal`.
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub actor: String,
+    pub payload: Value,
+    /// Hash of the record the event describes, as written.
+    pub record_hash: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub created_at: String,
+}
+
+/// Filters for [`crate::Ledger::proposals`]. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct ProposalFilter {
+    pub tenant: Option<String>,
+    pub state: Option<String>,
+    pub capability: Option<String>,
+    pub limit: u32,
+}
+
+/// Filters for [`crate::Ledger::query_audit`].
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub evidence: Option<String>,
+    pub proposal: Option<String>,
+    pub tenant: Option<String>,
+    pub capability: Option<String>,
+    pub outcome: Option<String>,
+    pub limit: u32,
+}
+
+/// An evidence bundle with the audit records of the reads that produced it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceWithAudit {
+    #[serde(flatten)]
+    pub bundle: EvidenceBundle,
+    pub query_audit: Vec<QueryAudit>,
+}
+
+/// Row counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub proposals: i64,
+    pub evidence_bundles: i64,
+    pub query_audit: i64,
+    pub events: i64,
+    pub approvals: i64,
+    pub writeback_jobs: i64,
+    pub receipts: i64,
+}
+
+/// An approval or rejection by a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    pub approval_id: i64,
+    pub proposal_id: String,
+    pub proposal_version: u32,
+    pub proposal_hash: String,
+    pub approver: String,
+    /// The operator role that satisfied `required_role`, if one was required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// `approved` or `rejected`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_at: String,
+}
+
+/// A decision to record: who, on which exact proposal content, and why.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub proposal_id: String,
+    pub actor: String,
+    pub role: Option<String>,
+    pub reason: Option<String>,
+    /// The proposal hash the person saw; the decision fails if the proposal differs.
+    pub proposal_hash: String,
+}
+
+/// One apply attempt's job, as recorded before the executor runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub job_row_id: i64,
+    pub writeback_job_id: String,
+    pub attempt: u32,
+    pub proposal_id: String,
+    pub proposal_hash: String,
+    pub actor: String,
+    pub job: airlock_protocol::WritebackJob,
+    pub created_at: String,
+}
+
+/// A receipt as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredReceipt {
+    pub receipt_id: i64,
+    pub writeback_job_id: String,
+    pub proposal_id: String,
+    pub status: String,
+    pub idempotency_key: String,
+    pub source_database_mutated: bool,
+    pub receipt: airlock_protocol::ExecutionReceipt,
+    pub created_at: String,
+}
+
+/// Filters for receipts.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiptFilter {
+    pub proposal: Option<String>,
+    pub status: Option<String>,
+    pub limit: u32,
+}
+
+/// Everything the ledger knows about one proposal, in order. Built on read; never stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replay {
+    pub replay_id: String,
+    pub proposal: StoredProposal,
+    pub events: Vec<Event>,
+    pub approvals: Vec<ApprovalRecord>,
+    pub jobs: Vec<JobRecord>,
+    pub receipts: Vec<StoredReceipt>,
+    pub evidence: Vec<EvidenceWithAudit>,
+    pub query_audit: Vec<QueryAudit>,
+    pub generated_at: String,
+}

@@ -1,0 +1,265 @@
+//! Proposal lifecycle writes: approve, reject, start an apply, record its receipt. Each is one
+//! `BEGIN IMMEDIATE` transaction that checks the current state first, so two processes can
+//! never both move a proposal out of the same state.
+//!
+//! ```text
+//! pending_review ─approve─► approved ─begin_apply─► pending_worker ─receipt─► applied | conflict | failed
+//!   │                          │                        ▲ (retry after a crash)        │
+//!   └────reject──────► rejected ◄─────────reject───────┘             conflict/failed ─approve─► approved
+//! ```
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::json;
+
+use super::read;
+use super::write::append_event;
+use crate::chain;
+use crate::{ApprovalRecord, Decision, JobRecord, LedgerError, StoredProposal, StoredReceipt};
+use airlock_protocol::{ExecutionReceipt, WritebackJob, now_rfc3339};
+
+/// States a proposal may be approved from.
+pub(crate) const APPROVABLE: &[&str] = &["pending_review", "conflict", "failed"];
+/// States a proposal may be rejected from.
+pub(crate) const REJECTABLE: &[&str] = &["pending_review", "approved", "conflict", "failed"];
+/// States an apply may start from (`pending_worker`: a crashed or concurrent attempt).
+pub(crate) const APPLICABLE: &[&str] = &["approved", "pending_worker"];
+
+fn check_state(
+    p: &StoredProposal,
+    allowed: &[&str],
+    action: &'static str,
+) -> Result<(), LedgerError> {
+    if allowed.contains(&p.state.as_str()) {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidState {
+            proposal_id: p.proposal_id.clone(),
+            state: p.state.clone(),
+            action,
+        })
+    }
+}
+
+fn set_state(
+    tx: &Connection,
+    proposal_id: &str,
+    state: &str,
+    mutated: bool,
+    at: &str,
+) -> Result<(), LedgerError> {
+    tx.execute(
+        "UPDATE proposals SET state = ?2, updated_at = ?3,
+            source_database_mutated = MAX(source_database_mutated, ?4)
+         WHERE proposal_id = ?1",
+        params![proposal_id, state, at, mutated as i64],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn decide(
+    conn: &mut Connection,
+    d: Decision,
+    approve: bool,
+) -> Result<StoredProposal, LedgerError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let p = read::proposal(&tx, &d.proposal_id)?;
+    if p.proposal_hash != d.proposal_hash {
+        return Err(LedgerError::HashMismatch {
+            proposal_id: p.proposal_id,
+            expected: d.proposal_hash,
+            found: p.proposal_hash,
+        });
+    }
+    let (status, allowed, action, kind) = if approve {
+        if p.change_set.mode == "shadow" {
+            return Err(LedgerError::Shadow {
+                proposal_id: p.proposal_id,
+            });
+        }
+        ("approved", APPROVABLE, "approve", "proposal_approved")
+    } else {
+        ("rejected", REJECTABLE, "reject", "proposal_rejected")
+    };
+    check_state(&p, allowed, action)?;
+    let now = now_rfc3339();
+    tx.execute(
+        "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role, status, reason, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![p.proposal_id, p.proposal_version, p.proposal_hash, d.actor, d.role, status, d.reason, now],
+    )?;
+    let record = ApprovalRecord {
+        approval_id: tx.last_insert_rowid(),
+        proposal_id: p.proposal_id.clone(),
+        proposal_version: p.proposal_version,
+        proposal_hash: p.proposal_hash.clone(),
+        approver: d.actor.clone(),
+        role: d.role.clone(),
+        status: status.into(),
+        reason: d.reason.clone(),
+        created_at: now.clone(),
+    };
+    set_state(&tx, &p.proposal_id, status, false, &now)?;
+    append_event(
+        &tx,
+        kind,
+        Some(&p.proposal_id),
+        ("approval", &record.approval_id.to_string()),
+        &d.actor,
+        &json!({"state": status, "previous_state": p.state, "proposal_hash": p.proposal_hash, "role": d.role, "reason": d.reason}),
+        &chain::record_hash(&record),
+        &now,
+    )?;
+    let updated = read::proposal(&tx, &p.proposal_id)?;
+    tx.commit()?;
+    Ok(updated)
+}
+
+pub(crate) fn begin_apply(
+    conn: &mut Connection,
+    job: &WritebackJob,
+    actor: &str,
+) -> Result<JobRecord, LedgerError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let p = read::proposal(&tx, &job.proposal_id)?;
+    if p.proposal_hash != job.proposal_hash {
+        return Err(LedgerError::HashMismatch {
+            proposal_id: p.proposal_id,
+            expected: job.proposal_hash.clone(),
+            found: p.proposal_hash,
+        });
+    }
+    check_state(&p, APPLICABLE, "apply")?;
+    let attempt: u32 = tx.query_row(
+        "SELECT COALESCE(MAX(attempt), 0) + 1 FROM writeback_jobs WHERE writeback_job_id = ?1",
+        [&job.writeback_job_id],
+        |r| r.get(0),
+    )?;
+    let mut job = job.clone();
+    job.lease.attempt = attempt;
+    let now = now_rfc3339();
+    tx.execute(
+        "INSERT INTO writeback_jobs (writeback_job_id, attempt, proposal_id, proposal_hash, actor, job_json, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![job.writeback_job_id, attempt, job.proposal_id, job.proposal_hash, actor, serde_json::to_string(&job)?, now],
+    )?;
+    let record = JobRecord {
+        job_row_id: tx.last_insert_rowid(),
+        writeback_job_id: job.writeback_job_id.clone(),
+        attempt,
+        proposal_id: job.proposal_id.clone(),
+        proposal_hash: job.proposal_hash.clone(),
+        actor: actor.to_owned(),
+        job,
+        created_at: now.clone(),
+    };
+    set_state(&tx, &p.proposal_id, "pending_worker", false, &now)?;
+    append_event(
+        &tx,
+        "writeback_job_recorded",
+        Some(&p.proposal_id),
+        ("writeback_job", &record.job_row_id.to_string()),
+        actor,
+        &json!({"state": "pending_worker", "previous_state": p.state, "writeback_job_id": record.writeback_job_id, "attempt": attempt}),
+        &chain::record_hash(&record),
+        &now,
+    )?;
+    tx.commit()?;
+    Ok(record)
+}
+
+/// Terminal proposal state of a receipt status.
+pub(crate) fn state_of(status: &str) -> &'static str {
+    match status {
+        "applied" | "already_applied" => "applied",
+        "conflict" => "conflict",
+        "canceled" => "canceled",
+        _ => "failed",
+    }
+}
+
+pub(crate) fn record_receipt(
+    conn: &mut Connection,
+    receipt: &ExecutionReceipt,
+    actor: &str,
+) -> Result<StoredReceipt, LedgerError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let p = read::proposal(&tx, &receipt.proposal_id)?;
+    // A receipt arriving after another process already recorded `applied` (a concurrent
+    // apply that found the write done) is kept, and the proposal stays applied.
+    check_state(&p, &["pending_worker", "applied"], "record a receipt for")?;
+    let now = now_rfc3339();
+    tx.execute(
+        "INSERT INTO receipts (writeback_job_id, proposal_id, status, idempotency_key, source_database_mutated, receipt_json, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            receipt.writeback_job_id,
+            receipt.proposal_id,
+            receipt.status,
+            receipt.idempotency_key,
+            receipt.source_database_mutated as i64,
+            serde_json::to_string(receipt)?,
+            now
+        ],
+    )?;
+    let stored = StoredReceipt {
+        receipt_id: tx.last_insert_rowid(),
+        writeback_job_id: receipt.writeback_job_id.clone(),
+        proposal_id: receipt.proposal_id.clone(),
+        status: receipt.status.clone(),
+        idempotency_key: receipt.idempotency_key.clone(),
+        source_database_mutated: receipt.source_database_mutated,
+        receipt: receipt.clone(),
+        created_at: now.clone(),
+    };
+    let state = if p.state == "applied" {
+        "applied"
+    } else {
+        state_of(&receipt.status)
+    };
+    set_state(
+        &tx,
+        &p.proposal_id,
+        state,
+        receipt.source_database_mutated,
+        &now,
+    )?;
+    append_event(
+        &tx,
+        &format!("writeback_{}", receipt.status),
+        Some(&p.proposal_id),
+        ("receipt", &stored.receipt_id.to_string()),
+        actor,
+        &json!({
+            "state": state,
+            "previous_state": p.state,
+            "writeback_job_id": receipt.writeback_job_id,
+            "rows_affected": receipt.rows_affected,
+            "source_database_mutated": receipt.source_database_mutated,
+            "safe_error_code": receipt.safe_error_code,
+            "receipt_hash": receipt.receipt_hash,
+        }),
+        &chain::record_hash(&stored),
+        &now,
+    )?;
+    tx.commit()?;
+    Ok(stored)
+}
+
+/// The receipt that applied a proposal, if any.
+pub(crate) fn applied_receipt(
+    conn: &Connection,
+    proposal_id: &str,
+) -> Result<Option<StoredReceipt>, LedgerError> {
+    let id: Option<i64> = conn
+        .query_row(
+            "SELECT receipt_id FROM receipts WHERE proposal_id = ?1 AND status IN ('applied', 'already_applied')
+             ORDER BY status = 'applied' DESC, receipt_id LIMIT 1",
+            [proposal_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match id {
+        Some(id) => read::receipt_by_id(conn, id),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,205 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`. Opening a current ledger
+//! reads one pragma and nothing else.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::LedgerError;
+
+/// Each entry moves the schema from version `i` to `i + 1`. Append only; never edit.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE proposals (
+        proposal_id      TEXT PRIMARY KEY,
+        proposal_version INTEGER NOT NULL,
+        proposal_hash    TEXT NOT NULL,
+        action           TEXT NOT NULL,
+        state            TEXT NOT NULL,
+        tenant_id        TEXT NOT NULL,
+        principal        TEXT NOT NULL,
+        business_object  TEXT NOT NULL,
+        object_id        TEXT NOT NULL,
+        source_kind      TEXT NOT NULL,
+        source_id        TEXT NOT NULL,
+        source_schema    TEXT NOT NULL,
+        source_table     TEXT NOT NULL,
+        source_database_mutated INTEGER NOT NULL DEFAULT 0,
+        dedupe_key       TEXT NOT NULL,
+        change_set_json  TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL
+    );
+    CREATE INDEX idx_proposals_created ON proposals(created_at);
+    CREATE INDEX idx_proposals_tenant_created ON proposals(tenant_id, created_at);
+    CREATE INDEX idx_proposals_state_created ON proposals(state, created_at);
+    CREATE INDEX idx_proposals_action_created ON proposals(action, created_at);
+    CREATE INDEX idx_proposals_object_created ON proposals(business_object, object_id, created_at);
+    -- At most one open proposal per identical change, across processes.
+    CREATE UNIQUE INDEX idx_proposals_open_dedupe ON proposals(dedupe_key)
+        WHERE state = 'pending_review';
+
+    CREATE TABLE evidence_bundles (
+        evidence_bundle_id TEXT PRIMARY KEY,
+        proposal_id        TEXT REFERENCES proposals(proposal_id),
+        tenant_id          TEXT NOT NULL,
+        principal          TEXT NOT NULL,
+        capability         TEXT NOT NULL,
+        source_id          TEXT NOT NULL,
+        source_table       TEXT NOT NULL,
+        business_object    TEXT NOT NULL,
+        object_id          TEXT NOT NULL,
+        query_fingerprint  TEXT NOT NULL,
+        payload_json       TEXT NOT NULL,
+        items_json         TEXT NOT NULL,
+        created_at         TEXT NOT NULL
+    );
+    CREATE INDEX idx_evidence_proposal ON evidence_bundles(proposal_id);
+    CREATE INDEX idx_evidence_tenant_created ON evidence_bundles(tenant_id, created_at);
+    CREATE INDEX idx_evidence_object_created ON evidence_bundles(business_object, object_id, created_at);
+
+    CREATE TABLE query_audit (
+        audit_id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        proposal_id        TEXT REFERENCES proposals(proposal_id),
+        evidence_bundle_id TEXT REFERENCES evidence_bundles(evidence_bundle_id),
+        tenant_id          TEXT NOT NULL,
+        principal          TEXT NOT NULL,
+        capability         TEXT NOT NULL,
+        business_object    TEXT NOT NULL,
+        object_id          TEXT NOT NULL,
+        source_id          TEXT NOT NULL,
+        query_fingerprint  TEXT NOT NULL,
+        table_name         TEXT NOT NULL,
+        row_count          INTEGER NOT NULL,
+        duration_us        INTEGER NOT NULL,
+        outcome            TEXT NOT NULL,
+        payload_json       TEXT NOT NULL,
+        created_at         TEXT NOT NULL
+    );
+    CREATE INDEX idx_query_audit_created ON query_audit(created_at);
+    CREATE INDEX idx_query_audit_evidence ON query_audit(evidence_bundle_id);
+    CREATE INDEX idx_query_audit_proposal ON query_audit(proposal_id);
+    CREATE INDEX idx_query_audit_tenant_created ON query_audit(tenant_id, created_at);
+
+    -- Written by approval and writeback.
+    CREATE TABLE approvals (
+        approval_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        proposal_id      TEXT NOT NULL REFERENCES proposals(proposal_id),
+        proposal_version INTEGER NOT NULL,
+        proposal_hash    TEXT NOT NULL,
+        approver         TEXT NOT NULL,
+        role             TEXT,
+        status           TEXT NOT NULL,
+        reason           TEXT,
+        created_at       TEXT NOT NULL
+    );
+    CREATE INDEX idx_approvals_proposal ON approvals(proposal_id);
+
+    -- One row per apply attempt; a job is never rewritten.
+    CREATE TABLE writeback_jobs (
+        job_row_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        writeback_job_id TEXT NOT NULL,
+        attempt          INTEGER NOT NULL,
+        proposal_id      TEXT NOT NULL REFERENCES proposals(proposal_id),
+        proposal_hash    TEXT NOT NULL,
+        actor            TEXT NOT NULL,
+        job_json         TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        UNIQUE (writeback_job_id, attempt)
+    );
+    CREATE INDEX idx_writeback_jobs_proposal ON writeback_jobs(proposal_id);
+
+    CREATE TABLE receipts (
+        receipt_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        writeback_job_id TEXT NOT NULL,
+        proposal_id      TEXT NOT NULL REFERENCES proposals(proposal_id),
+        status           TEXT NOT NULL,
+        idempotency_key  TEXT NOT NULL,
+        source_database_mutated INTEGER NOT NULL,
+        receipt_json     TEXT NOT NULL,
+        created_at       TEXT NOT NULL
+    );
+    CREATE INDEX idx_receipts_created ON receipts(created_at);
+    CREATE INDEX idx_receipts_proposal ON receipts(proposal_id);
+    CREATE INDEX idx_receipts_idempotency ON receipts(idempotency_key);
+
+    -- The hash chain over everything above.
+    CREATE TABLE events (
+        seq          INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        proposal_id  TEXT,
+        subject_kind TEXT NOT NULL,
+        subject_id   TEXT NOT NULL,
+        actor        TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        record_hash  TEXT NOT NULL,
+        prev_hash    TEXT NOT NULL,
+        hash         TEXT NOT NULL,
+        created_at   TEXT NOT NULL
+    );
+    CREATE INDEX idx_events_proposal ON events(proposal_id, seq);
+    "#,
+];
+
+/// The schema version this build writes.
+pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
+
+fn version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    let found = version(conn)?;
+    if found == CURRENT {
+        return Ok(());
+    }
+    if found > CURRENT {
+        return Err(LedgerError::TooNew {
+            path: path.display().to_string(),
+            found,
+            supported: CURRENT,
+        });
+    }
+    // Another process may be migrating too: take the write lock, then look again.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let found = version(conn)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            conn.execute_batch(sql)?;
+            conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        }
+        Ok::<_, rusqlite::Error>(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    let found = version(conn).map_err(|source| LedgerError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if found > CURRENT {
+        return Err(LedgerError::TooNew {
+            path: path.display().to_string(),
+            found,
+            supported: CURRENT,
+        });
+    }
+    if found < CURRENT {
+        return Err(LedgerError::Corrupt {
+            what: path.display().to_string(),
+            detail: format!(
+                "schema version {found} is older than {CURRENT}; open it once with a writing command (e.g. `airlock propose`) to migrate"
+            ),
+        });
+    }
+    Ok(())
+}

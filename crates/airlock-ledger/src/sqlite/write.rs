@@ -1,0 +1,259 @@
+//! Write transactions. Each public function is one `BEGIN IMMEDIATE` transaction that writes
+//! records and their chained events together.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde_json::{Value, json};
+
+use crate::chain::{self, EventBody, GENESIS_HASH};
+use crate::{
+    EvidenceBundle, LedgerError, NewProposal, NewRead, ProposalRecorded, QueryAudit, ReadRecorded,
+    StoredProposal,
+};
+
+/// The actor recorded for records Airlock writes on its own behalf.
+pub(crate) const RUNNER_ACTOR: &str = "airlock";
+
+pub(crate) fn record_read(
+    conn: &mut Connection,
+    read: NewRead,
+) -> Result<ReadRecorded, LedgerError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut audit = read.audit;
+    if let Some(ev) = &read.evidence {
+        insert_evidence(&tx, ev)?;
+    }
+    let audit_id = insert_audit(&tx, &mut audit)?;
+    tx.commit()?;
+    Ok(ReadRecorded { audit_id })
+}
+
+pub(crate) fn record_proposal(
+    conn: &mut Connection,
+    p: NewProposal,
+) -> Result<ProposalRecorded, LedgerError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let existing: Option<String> = tx
+        .prepare_cached(
+            "SELECT proposal_id FROM proposals WHERE dedupe_key = ?1 AND state = 'pending_review'",
+        )?
+        .query_row([&p.dedupe_key], |r| r.get(0))
+        .optional()?;
+    // A new proposal is returned as written; only a reused one is read back.
+    let (proposal_id, inserted) = match existing {
+        Some(id) => (id, None),
+        None => (
+            p.change_set.proposal_id.clone(),
+            Some(insert_proposal(&tx, &p)?),
+        ),
+    };
+    let mut evidence = p.evidence;
+    evidence.proposal_id = Some(proposal_id.clone());
+    insert_evidence(&tx, &evidence)?;
+    let mut audit = p.audit;
+    audit.proposal_id = Some(proposal_id.clone());
+    audit.evidence_bundle_id = Some(evidence.evidence_bundle_id.clone());
+    let audit_id = insert_audit(&tx, &mut audit)?;
+    let created = inserted.is_some();
+    let proposal = match inserted {
+        Some(stored) => stored,
+        None => super::read::proposal(&tx, &proposal_id)?,
+    };
+    tx.commit()?;
+    Ok(ProposalRecorded {
+        proposal,
+        created,
+        audit_id,
+    })
+}
+
+/// Inserts the proposal and its event; returns the row as stored.
+fn insert_proposal(tx: &Transaction<'_>, p: &NewProposal) -> Result<StoredProposal, LedgerError> {
+    let cs = &p.change_set;
+    let stored = StoredProposal {
+        proposal_id: cs.proposal_id.clone(),
+        proposal_version: cs.proposal_version,
+        proposal_hash: cs.integrity.proposal_hash.clone(),
+        action: cs.action.clone(),
+        state: "pending_review".into(),
+        tenant_id: cs.scope.tenant_id.clone(),
+        principal: cs.principal.id.clone(),
+        business_object: cs.scope.business_object.clone(),
+        object_id: cs.scope.object_id.clone(),
+        source_kind: cs.source.kind.clone(),
+        source_id: cs.source.source_id.clone(),
+        source_schema: cs.source.schema.clone(),
+        source_table: cs.source.table.clone(),
+        source_database_mutated: false,
+        change_set: cs.clone(),
+        created_at: cs.created_at.clone(),
+        updated_at: cs.created_at.clone(),
+    };
+    tx.prepare_cached(
+        "INSERT INTO proposals (proposal_id, proposal_version, proposal_hash, action, state,
+            tenant_id, principal, business_object, object_id, source_kind, source_id,
+            source_schema, source_table, source_database_mutated, dedupe_key, change_set_json,
+            created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15, ?16, ?16)",
+    )?
+    .execute(params![
+        stored.proposal_id,
+        stored.proposal_version,
+        stored.proposal_hash,
+        stored.action,
+        stored.state,
+        stored.tenant_id,
+        stored.principal,
+        stored.business_object,
+        stored.object_id,
+        stored.source_kind,
+        stored.source_id,
+        stored.source_schema,
+        stored.source_table,
+        p.dedupe_key,
+        serde_json::to_string(cs)?,
+        stored.created_at,
+    ])?;
+    append_event(
+        tx,
+        "proposal_created",
+        Some(&stored.proposal_id),
+        ("proposal", &stored.proposal_id),
+        &stored.principal,
+        &json!({
+            "proposal_hash": stored.proposal_hash,
+            "proposal_version": stored.proposal_version,
+            "state": stored.state,
+            "source_database_mutated": false,
+        }),
+        &chain::proposal_hash(&stored, &p.dedupe_key),
+        &stored.created_at,
+    )?;
+    Ok(stored)
+}
+
+fn insert_evidence(tx: &Transaction<'_>, ev: &EvidenceBundle) -> Result<(), LedgerError> {
+    tx.prepare_cached(
+        "INSERT INTO evidence_bundles (evidence_bundle_id, proposal_id, tenant_id, principal,
+            capability, source_id, source_table, business_object, object_id, query_fingerprint,
+            payload_json, items_json, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        ev.evidence_bundle_id,
+        ev.proposal_id,
+        ev.tenant_id,
+        ev.principal,
+        ev.capability,
+        ev.source_id,
+        ev.source_table,
+        ev.business_object,
+        ev.object_id,
+        ev.query_fingerprint,
+        serde_json::to_string(&ev.payload)?,
+        serde_json::to_string(&ev.items)?,
+        ev.created_at,
+    ])?;
+    append_event(
+        tx,
+        "evidence_recorded",
+        ev.proposal_id.as_deref(),
+        ("evidence", &ev.evidence_bundle_id),
+        RUNNER_ACTOR,
+        &json!({ "evidence_bundle_id": ev.evidence_bundle_id, "item_count": ev.items.len() }),
+        &chain::evidence_hash(ev),
+        &ev.created_at,
+    )
+}
+
+fn insert_audit(tx: &Transaction<'_>, a: &mut QueryAudit) -> Result<i64, LedgerError> {
+    tx.prepare_cached(
+        "INSERT INTO query_audit (proposal_id, evidence_bundle_id, tenant_id, principal,
+            capability, business_object, object_id, source_id, query_fingerprint, table_name,
+            row_count, duration_us, outcome, payload_json, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        a.proposal_id,
+        a.evidence_bundle_id,
+        a.tenant_id,
+        a.principal,
+        a.capability,
+        a.business_object,
+        a.object_id,
+        a.source_id,
+        a.query_fingerprint,
+        a.table_name,
+        a.row_count as i64,
+        a.duration_us as i64,
+        a.outcome,
+        serde_json::to_string(&a.payload)?,
+        a.created_at,
+    ])?;
+    a.audit_id = tx.last_insert_rowid();
+    let id = a.audit_id.to_string();
+    append_event(
+        tx,
+        "query_audited",
+        a.proposal_id.as_deref(),
+        ("query_audit", &id),
+        &a.principal,
+        &json!({ "audit_id": a.audit_id, "outcome": a.outcome, "row_count": a.row_count }),
+        &chain::audit_hash(a),
+        &a.created_at,
+    )?;
+    Ok(a.audit_id)
+}
+
+/// Appends one event to the chain. Must run inside a write transaction so the head cannot move.
+#[expect(clippy::too_many_arguments, reason = "one row of the events table")]
+pub(crate) fn append_event(
+    tx: &Transaction<'_>,
+    kind: &str,
+    proposal_id: Option<&str>,
+    (subject_kind, subject_id): (&str, &str),
+    actor: &str,
+    payload: &Value,
+    record_hash: &str,
+    created_at: &str,
+) -> Result<(), LedgerError> {
+    let head: Option<(i64, String)> = tx
+        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev_hash) = match head {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS_HASH.to_owned()),
+    };
+    let body = EventBody {
+        seq,
+        kind,
+        proposal_id,
+        subject_kind,
+        subject_id,
+        actor,
+        payload,
+        record_hash,
+        prev_hash: &prev_hash,
+        created_at,
+    };
+    let hash = chain::event_hash(&body);
+    tx.prepare_cached(
+        "INSERT INTO events (seq, kind, proposal_id, subject_kind, subject_id, actor,
+            payload_json, record_hash, prev_hash, hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        seq,
+        kind,
+        proposal_id,
+        subject_kind,
+        subject_id,
+        actor,
+        serde_json::to_string(payload)?,
+        record_hash,
+        prev_hash,
+        hash,
+        created_at,
+    ])?;
+    Ok(())
+}

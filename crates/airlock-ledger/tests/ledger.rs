@@ -1,0 +1,352 @@
+//! Ledger behaviour on a real SQLite file: recording, dedupe, chain verification and tamper
+//! detection, concurrent writers, read-only opening.
+
+use std::path::Path;
+
+use airlock_ledger::*;
+use airlock_protocol::{ChangeSet, ids};
+use serde_json::{Value, json};
+
+fn evidence(tenant: &str, object: &str) -> EvidenceBundle {
+    EvidenceBundle {
+        evidence_bundle_id: ids::new_id(ids::EVIDENCE),
+        proposal_id: None,
+        tenant_id: tenant.into(),
+        principal: "agent_1".into(),
+        capability: "billing.inspect_invoice".into(),
+        source_id: "app".into(),
+        source_table: "public.invoices".into(),
+        business_object: "invoices".into(),
+        object_id: object.into(),
+        query_fingerprint: "sha256:abc".into(),
+        payload: json!({"capability": "billing.inspect_invoice"}),
+        items: vec![
+            json!({"kind": "external_row", "visible_row": {"id": object, "late_fee_cents": 500}}),
+        ],
+        created_at: airlock_protocol::now_rfc3339(),
+    }
+}
+
+fn audit(tenant: &str, object: &str, ev: Option<&EvidenceBundle>) -> QueryAudit {
+    QueryAudit {
+        audit_id: 0,
+        proposal_id: None,
+        evidence_bundle_id: ev.map(|e| e.evidence_bundle_id.clone()),
+        tenant_id: tenant.into(),
+        principal: "agent_1".into(),
+        capability: "billing.inspect_invoice".into(),
+        business_object: "invoices".into(),
+        object_id: object.into(),
+        source_id: "app".into(),
+        query_fingerprint: "sha256:abc".into(),
+        table_name: "public.invoices".into(),
+        row_count: ev.map_or(0, |_| 1),
+        duration_us: 120,
+        outcome: if ev.is_some() { "ok" } else { "not_found" }.into(),
+        payload: json!({"statement_template": "SELECT ...", "parameters_redacted": true}),
+        created_at: airlock_protocol::now_rfc3339(),
+    }
+}
+
+fn change_set(object: &str, fee: i64) -> ChangeSet {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/conformance/fixtures/protocol/change-set.late-fee-waiver.v1.json"
+    );
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["writeback"]["executor"] = json!("sql_update");
+    v["scope"]["object_id"] = json!(object);
+    v["patch"]["late_fee_cents"] = json!(fee);
+    let mut cs: ChangeSet = serde_json::from_value(v).unwrap();
+    cs.proposal_id = ids::new_id(ids::PROPOSAL);
+    cs.created_at = airlock_protocol::now_rfc3339();
+    cs.seal();
+    cs
+}
+
+fn new_proposal(object: &str, fee: i64) -> NewProposal {
+    let ev = evidence("acme", object);
+    let a = audit("acme", object, Some(&ev));
+    NewProposal {
+        change_set: change_set(object, fee),
+        dedupe_key: format!("dk:{object}:{fee}"),
+        evidence: ev,
+        audit: a,
+    }
+}
+
+fn open(dir: &Path) -> SqliteLedger {
+    SqliteLedger::open(&dir.join("nested/ledger.db")).unwrap()
+}
+
+fn raw(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("nested/ledger.db")).unwrap()
+}
+
+#[tokio::test]
+async fn records_reads_and_proposals_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let ev = evidence("acme", "INV-1");
+    let rec = ledger
+        .record_read(NewRead {
+            evidence: Some(ev.clone()),
+            audit: audit("acme", "INV-1", Some(&ev)),
+        })
+        .await
+        .unwrap();
+    assert!(rec.audit_id > 0);
+    ledger
+        .record_read(NewRead {
+            evidence: None,
+            audit: audit("acme", "INV-404", None),
+        })
+        .await
+        .unwrap();
+
+    let p = ledger
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap();
+    assert!(p.created);
+    assert_eq!(p.proposal.state, "pending_review");
+
+    let shown = ledger.evidence(&ev.evidence_bundle_id).await.unwrap();
+    assert_eq!(shown.bundle, ev);
+    assert_eq!(shown.query_audit.len(), 1);
+
+    let latest = ledger.proposal("latest").await.unwrap();
+    assert_eq!(latest.proposal_id, p.proposal.proposal_id);
+    let events = ledger.proposal_events(&latest.proposal_id).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["proposal_created", "evidence_recorded", "query_audited"]
+    );
+
+    let not_found = ledger
+        .query_audit(&AuditFilter {
+            outcome: Some("not_found".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(not_found.len(), 1);
+    assert_eq!(not_found[0].object_id, "INV-404");
+
+    let report = ledger.verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.events_checked, 6);
+}
+
+#[tokio::test]
+async fn an_identical_open_proposal_is_returned_not_duplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let first = ledger
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap();
+    let again = ledger
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap();
+    assert!(!again.created);
+    assert_eq!(again.proposal.proposal_id, first.proposal.proposal_id);
+    let different = ledger
+        .record_proposal(new_proposal("INV-1", 10))
+        .await
+        .unwrap();
+    assert!(different.created);
+    let all = ledger.proposals(&ProposalFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 2);
+    // Both reads were recorded, both linked to the proposal they produced.
+    let audits = ledger
+        .query_audit(&AuditFilter {
+            proposal: Some(first.proposal.proposal_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audits.len(), 2);
+    assert!(ledger.verify().await.unwrap().ok);
+}
+
+async fn seeded(dir: &Path) -> (SqliteLedger, String, String) {
+    let ledger = open(dir);
+    let ev = evidence("acme", "INV-1");
+    ledger
+        .record_read(NewRead {
+            evidence: Some(ev.clone()),
+            audit: audit("acme", "INV-1", Some(&ev)),
+        })
+        .await
+        .unwrap();
+    let p = ledger
+        .record_proposal(new_proposal("INV-2", 0))
+        .await
+        .unwrap();
+    ledger
+        .record_read(NewRead {
+            evidence: None,
+            audit: audit("acme", "INV-3", None),
+        })
+        .await
+        .unwrap();
+    assert!(ledger.verify().await.unwrap().ok);
+    (ledger, ev.evidence_bundle_id, p.proposal.proposal_id)
+}
+
+async fn expect_break(ledger: &SqliteLedger, code: &str) -> VerifyBreak {
+    let report = ledger.verify().await.unwrap();
+    assert!(!report.ok, "tampering went unnoticed");
+    let b = report.first_break.unwrap();
+    assert_eq!(b.code, code, "{b:?}");
+    b
+}
+
+#[tokio::test]
+async fn verify_finds_an_edited_evidence_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, ev, _) = seeded(dir.path()).await;
+    raw(dir.path())
+        .execute("UPDATE evidence_bundles SET items_json = replace(items_json, '500', '0') WHERE evidence_bundle_id = ?1", [&ev])
+        .unwrap();
+    let b = expect_break(&ledger, "RECORD_HASH_MISMATCH").await;
+    assert_eq!(b.seq, 1);
+}
+
+#[tokio::test]
+async fn verify_finds_an_edited_change_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _, pid) = seeded(dir.path()).await;
+    raw(dir.path())
+        .execute("UPDATE proposals SET change_set_json = replace(change_set_json, '\"late_fee_cents\":0', '\"late_fee_cents\":1') WHERE proposal_id = ?1", [&pid])
+        .unwrap();
+    expect_break(&ledger, "PROPOSAL_HASH_INVALID").await;
+}
+
+#[tokio::test]
+async fn verify_finds_a_state_changed_behind_its_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _, pid) = seeded(dir.path()).await;
+    raw(dir.path())
+        .execute(
+            "UPDATE proposals SET state = 'approved' WHERE proposal_id = ?1",
+            [&pid],
+        )
+        .unwrap();
+    expect_break(&ledger, "STATE_MISMATCH").await;
+}
+
+#[tokio::test]
+async fn verify_finds_edited_and_deleted_events_and_audit_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _, _) = seeded(dir.path()).await;
+    raw(dir.path())
+        .execute("UPDATE events SET actor = 'mallory' WHERE seq = 3", [])
+        .unwrap();
+    assert_eq!(expect_break(&ledger, "EVENT_HASH_MISMATCH").await.seq, 3);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _, _) = seeded(dir.path()).await;
+    raw(dir.path())
+        .execute("DELETE FROM events WHERE seq = 2", [])
+        .unwrap();
+    expect_break(&ledger, "SEQUENCE_GAP").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _, _) = seeded(dir.path()).await;
+    raw(dir.path())
+        .execute(
+            "UPDATE query_audit SET row_count = 9 WHERE outcome = 'not_found'",
+            [],
+        )
+        .unwrap();
+    expect_break(&ledger, "RECORD_HASH_MISMATCH").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _, _) = seeded(dir.path()).await;
+    raw(dir.path())
+        .execute("INSERT INTO query_audit (tenant_id, principal, capability, business_object, object_id, source_id, query_fingerprint, table_name, row_count, duration_us, outcome, payload_json, created_at) VALUES ('x','x','x','x','x','x','x','x',0,0,'ok','{}','x')", [])
+        .unwrap();
+    expect_break(&ledger, "UNCHAINED_RECORD").await;
+}
+
+#[test]
+fn concurrent_writers_on_one_file_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    SqliteLedger::open(&path).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // A separate connection per writer, as two processes would have.
+                let ledger = SqliteLedger::open(&path).unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                for i in 0..100 {
+                    let object = format!("INV-{t}-{i}");
+                    let ev = evidence("acme", &object);
+                    let a = audit("acme", &object, Some(&ev));
+                    rt.block_on(ledger.record_read(NewRead {
+                        evidence: Some(ev),
+                        audit: a,
+                    }))
+                    .unwrap();
+                    if i % 10 == 0 {
+                        rt.block_on(ledger.record_proposal(new_proposal(&object, i)))
+                            .unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let ledger = SqliteLedger::open(&path).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let stats = rt.block_on(ledger.stats()).unwrap();
+    assert_eq!(stats.query_audit, 440);
+    assert_eq!(stats.evidence_bundles, 440);
+    assert_eq!(stats.proposals, 40);
+    assert_eq!(stats.events, 440 * 2 + 40);
+    let report = rt.block_on(ledger.verify()).unwrap();
+    assert!(report.ok, "{report:?}");
+}
+
+#[tokio::test]
+async fn read_only_open_never_creates_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.db");
+    let err = SqliteLedger::open_read_only(&path).unwrap_err();
+    assert!(matches!(err, LedgerError::Missing { .. }), "{err}");
+    assert!(err.hint().is_some());
+    assert!(!path.exists());
+    let err = SqliteLedger::open(&dir.path().join("x.db"))
+        .unwrap()
+        .proposal("latest")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::NoProposals));
+}
+
+#[tokio::test]
+async fn a_ledger_from_a_newer_airlock_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db");
+    drop(SqliteLedger::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    assert!(matches!(
+        SqliteLedger::open(&path).unwrap_err(),
+        LedgerError::TooNew { found: 99, .. }
+    ));
+}

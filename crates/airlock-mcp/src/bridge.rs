@@ -1,0 +1,219 @@
+//! `mcp serve-http`: a small authenticated JSON-RPC bridge (not spec MCP transport) for
+//! scripts and gateways. `POST /rpc` (also `/` and `/mcp`) with one JSON-RPC request:
+//! `tools/list`, `tools/call`, `resources/read`, `ping`. Same tools, envelopes, auth and
+//! hardening as the Streamable HTTP server; errors carry the request id and a proper code.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::from_fn_with_state;
+use axum::response::Response;
+use axum::routing::{get, post};
+use http::StatusCode;
+use http_body_util::BodyExt;
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Caller;
+use crate::resources;
+use crate::server::{short_name, text_copy};
+use crate::transport::net::{self, Guard, HttpOptions, Limits, json_response};
+use crate::{McpError, McpServer};
+
+#[derive(Clone)]
+struct BridgeState {
+    server: McpServer,
+    max_body_bytes: usize,
+}
+
+/// Serves until SIGINT/SIGTERM. `on_listen` gets the bound address.
+pub async fn serve(
+    server: McpServer,
+    opts: HttpOptions,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<(), McpError> {
+    let ct = CancellationToken::new();
+    net::cancel_on_signal(ct.clone())?;
+    let listener = net::bind(&opts).await?;
+    if let Ok(addr) = listener.local_addr() {
+        on_listen(addr);
+    }
+    net::serve(listener, router(server, &opts), &opts, ct).await
+}
+
+fn router(server: McpServer, opts: &HttpOptions) -> Router {
+    let state = BridgeState {
+        server,
+        max_body_bytes: opts.max_body_bytes,
+    };
+    let rpc = Router::new()
+        .route("/rpc", post(rpc).fallback(method_not_allowed))
+        .route("/", post(rpc).fallback(method_not_allowed))
+        .route("/mcp", post(rpc).fallback(method_not_allowed))
+        .with_state(state.clone())
+        .layer(from_fn_with_state(opts.auth.clone(), net::auth_layer));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .merge(rpc)
+        .fallback(|| async {
+            json_response(
+                StatusCode::NOT_FOUND,
+                json!({"ok": false, "error": "not_found"}),
+            )
+        })
+        .layer(from_fn_with_state(Limits::new(opts), net::limit_layer))
+        .layer(from_fn_with_state(
+            Arc::new(Guard::new(opts)),
+            net::guard_layer,
+        ))
+}
+
+use std::sync::Arc;
+
+async fn method_not_allowed() -> Response {
+    let mut r = json_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        json!({"ok": false, "error": "method_not_allowed"}),
+    );
+    r.headers_mut()
+        .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+    r
+}
+
+async fn healthz(State(st): State<BridgeState>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({
+            "ok": true,
+            "transport": "http",
+            "tools": st.server.capability_count(),
+            "mode": st.server.runtime().config().mode.as_str(),
+        }),
+    )
+}
+
+async fn readyz() -> Response {
+    json_response(StatusCode::OK, json!({"ready": true}))
+}
+
+fn error(status: StatusCode, id: Value, code: i64, message: impl Into<String>) -> Response {
+    json_response(
+        status,
+        json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}}),
+    )
+}
+
+async fn rpc(State(st): State<BridgeState>, request: Request) -> Response {
+    let claims = request
+        .extensions()
+        .get::<Caller>()
+        .and_then(|c| c.scope.clone());
+    let body = match http_body_util::Limited::new(request.into_body(), st.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Value::Null,
+                -32600,
+                format!("Request body exceeds {} bytes.", st.max_body_bytes),
+            );
+        }
+    };
+    let Ok(message) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32700,
+            "Parse error: the body is not JSON.",
+        );
+    };
+    let Value::Object(message) = message else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32600,
+            "A JSON-RPC request must be one object (batches are not supported).",
+        );
+    };
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let Some(method) = message.get("method").and_then(Value::as_str) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32600,
+            "JSON-RPC method is required.",
+        );
+    };
+    let empty = Map::new();
+    let params = match message.get("params") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(p)) => p,
+        Some(_) => return error(StatusCode::OK, id, -32602, "params must be an object."),
+    };
+    let result = match method {
+        "ping" => Ok(json!({})),
+        "tools/list" => Ok(json!({"tools": st.server.tools_json()})),
+        "tools/call" => call(&st.server, params, claims.as_ref()).await,
+        "resources/read" => read(&st.server, params, claims.as_ref()).await,
+        other => Err((-32601, format!("Method not found: {}", short_name(other)))),
+    };
+    match result {
+        Ok(result) => json_response(
+            StatusCode::OK,
+            json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        ),
+        Err((code, message)) => error(StatusCode::OK, id, code, message),
+    }
+}
+
+type RpcResult = Result<Value, (i64, String)>;
+
+async fn call(
+    server: &McpServer,
+    params: &Map<String, Value>,
+    claims: Option<&airlock_capability::plan::TrustedScope>,
+) -> RpcResult {
+    let Some(name) = params.get("name").and_then(Value::as_str) else {
+        return Err((-32602, "tools/call requires params.name.".into()));
+    };
+    let empty = Value::Object(Map::new());
+    let args = params
+        .get("arguments")
+        .or_else(|| params.get("args"))
+        .unwrap_or(&empty);
+    let Value::Object(args) = args else {
+        return Err((-32602, "params.arguments must be an object.".into()));
+    };
+    match server.call(name, args, claims).await {
+        Some(reply) => Ok(json!({
+            "content": [{"type": "text", "text": text_copy(&reply.envelope)}],
+            "structuredContent": reply.envelope,
+            "isError": reply.is_error,
+        })),
+        None => Err((-32602, format!("Unknown tool: {}", short_name(name)))),
+    }
+}
+
+async fn read(
+    server: &McpServer,
+    params: &Map<String, Value>,
+    claims: Option<&airlock_capability::plan::TrustedScope>,
+) -> RpcResult {
+    let Some(uri) = params.get("uri").and_then(Value::as_str) else {
+        return Err((-32602, "resources/read requires params.uri.".into()));
+    };
+    match resources::read(server, uri, claims).await {
+        Ok(payload) => Ok(json!({
+            "contents": [{"uri": uri, "mimeType": "application/json", "text": text_copy(&payload)}],
+        })),
+        Err(e @ resources::ResourceError::NotFound { .. }) => Err((-32002, e.to_string())),
+        Err(e @ resources::ResourceError::NoTrustedScope(_)) => Err((-32600, e.to_string())),
+        Err(e @ resources::ResourceError::LedgerUnavailable) => Err((-32603, e.to_string())),
+    }
+}

@@ -1,0 +1,187 @@
+//! Ready-to-paste MCP client snippets (`airlock mcp client-config`). Pure: the caller passes
+//! absolute paths; nothing here reads the environment.
+
+use std::path::PathBuf;
+
+use airlock_capability::AliasMode;
+use serde_json::{Value, json};
+
+/// The clients a snippet can be printed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    ClaudeDesktop,
+    Cursor,
+    Vscode,
+    OpenaiAgents,
+    Generic,
+}
+
+impl Client {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Client::ClaudeDesktop => "claude-desktop",
+            Client::Cursor => "cursor",
+            Client::Vscode => "vscode",
+            Client::OpenaiAgents => "openai-agents",
+            Client::Generic => "generic",
+        }
+    }
+}
+
+/// Everything a snippet is built from.
+#[derive(Debug, Clone)]
+pub struct SnippetInputs {
+    pub client: Client,
+    /// Absolute path of the `airlock` binary.
+    pub command: PathBuf,
+    pub config: PathBuf,
+    pub store: PathBuf,
+    /// `None`: openai for openai-agents, canonical otherwise.
+    pub alias_mode: Option<AliasMode>,
+    pub host: String,
+    pub port: u16,
+    pub auth_token_env: String,
+    pub include_instructions: bool,
+    /// A canonical tool name to show in the openai-agents naming note.
+    pub example_tool: Option<String>,
+}
+
+/// The snippet as JSON.
+pub fn snippet(inputs: &SnippetInputs) -> Value {
+    let alias = inputs.alias_mode.unwrap_or(match inputs.client {
+        Client::OpenaiAgents => AliasMode::Openai,
+        _ => AliasMode::Canonical,
+    });
+    let command = inputs.command.display().to_string();
+    let config = inputs.config.display().to_string();
+    let store = inputs.store.display().to_string();
+    let mut stdio_args = vec![
+        "mcp".to_owned(),
+        "serve".to_owned(),
+        "--config".to_owned(),
+        config.clone(),
+        "--store".to_owned(),
+        store.clone(),
+    ];
+    let mut http_args = vec![
+        "mcp".to_owned(),
+        "serve-streamable-http".to_owned(),
+        "--config".to_owned(),
+        config,
+        "--store".to_owned(),
+        store,
+        "--host".to_owned(),
+        inputs.host.clone(),
+        "--port".to_owned(),
+        inputs.port.to_string(),
+        "--auth-token-env".to_owned(),
+        inputs.auth_token_env.clone(),
+    ];
+    if alias != AliasMode::Canonical {
+        for args in [&mut stdio_args, &mut http_args] {
+            args.push("--alias-mode".into());
+            args.push(alias.as_str().into());
+        }
+    }
+    let mut out = match inputs.client {
+        Client::Generic => json!({"command": command, "args": stdio_args}),
+        Client::ClaudeDesktop | Client::Cursor => {
+            json!({"mcpServers": {"airlock": {"command": command, "args": stdio_args}}})
+        }
+        Client::Vscode => {
+            json!({"servers": {"airlock": {"type": "stdio", "command": command, "args": stdio_args}}})
+        }
+        Client::OpenaiAgents => {
+            let url = format!("http://{}:{}/mcp", inputs.host, inputs.port);
+            let env = &inputs.auth_token_env;
+            let canonical = inputs
+                .example_tool
+                .clone()
+                .unwrap_or_else(|| "billing.inspect_invoice".into());
+            json!({
+                "transport": "streamable-http",
+                "start_server": {"command": command, "args": http_args, "env": {env: "<set-a-random-local-token>"}},
+                "openai_agents_sdk": {
+                    "package": "openai-agents",
+                    "url": url,
+                    "headers_from_env": {"Authorization": format!("Bearer ${env}")},
+                    "python": format!("import os\nfrom agents.mcp import MCPServerStreamableHttp\n\nairlock_mcp = MCPServerStreamableHttp(\n    params={{\n        \"url\": \"{url}\",\n        \"headers\": {{\"Authorization\": f\"Bearer {{os.environ['{env}']}}\"}},\n    }}\n)"),
+                },
+                "tool_names": {
+                    "canonical": canonical,
+                    "model_visible_with_alias_mode_openai": airlock_capability::catalog::openai_alias(&canonical),
+                    "alias_mode": alias.as_str(),
+                },
+                "notes": [
+                    "Start the local Streamable HTTP MCP server before creating the OpenAI Agents SDK server.",
+                    "OpenAI-facing configs should use --alias-mode openai because OpenAI function names cannot contain dots.",
+                    "Airlock maps aliases back to canonical capability names and includes the canonical name in MCP tool metadata.",
+                    "This config contains no database URLs, write credentials, API keys, or bearer token values.",
+                ],
+            })
+        }
+    };
+    if inputs.include_instructions {
+        let note = if alias == AliasMode::Openai {
+            "OpenAI-facing tool names may use aliases such as billing__inspect_invoice. Treat the canonical capability name in tool metadata/results as the audit name."
+        } else {
+            "Use the model-visible tool names exactly as listed by the MCP client."
+        };
+        out["agent_instructions"] = json!({
+            "target_client": inputs.client.as_str(),
+            "alias_mode": alias.as_str(),
+            "recommended_system_prompt": format!("Use the Airlock tools in a propose-first pattern. Inspect relevant records, policy rows, and other evidence before proposing a change. Do not claim a database change was committed unless a result says source_database_changed: true. Proposal tools create reviewable proposals only; they do not commit writes. You cannot approve, apply, commit, or write back through model-facing MCP tools. On VERSION_CONFLICT, re-inspect the record before proposing again. Evidence handles are audit/replay handles; you do not need to call them during the turn. {note}"),
+            "checklist": [
+                "Inspect evidence before proposing.",
+                "Use trusted session scope; never ask the user/model for tenant or principal values.",
+                "Report proposal ids and source_database_changed exactly from the tool result.",
+                "If ok is false, follow error.code. On TEMPORARILY_UNAVAILABLE, retry later. On NOT_FOUND_IN_TENANT, do not infer cross-tenant existence.",
+            ],
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(client: Client) -> SnippetInputs {
+        SnippetInputs {
+            client,
+            command: "/opt/airlock/bin/airlock".into(),
+            config: "/srv/app/airlock.json".into(),
+            store: "/srv/app/.airlock/ledger.db".into(),
+            alias_mode: None,
+            host: "127.0.0.1".into(),
+            port: 8766,
+            auth_token_env: "SYNAPSOR_RUNNER_HTTP_TOKEN".into(),
+            include_instructions: false,
+            example_tool: None,
+        }
+    }
+
+    #[test]
+    fn claude_desktop_runs_stdio_with_absolute_paths() {
+        let s = snippet(&inputs(Client::ClaudeDesktop));
+        assert_eq!(
+            s["mcpServers"]["airlock"]["command"],
+            "/opt/airlock/bin/airlock"
+        );
+        let args = s["mcpServers"]["airlock"]["args"].as_array().unwrap();
+        assert!(args.iter().any(|a| a == "/srv/app/airlock.json"));
+        assert!(args.iter().any(|a| a == "serve"));
+    }
+
+    #[test]
+    fn openai_agents_uses_http_and_aliases_and_no_secrets() {
+        let mut i = inputs(Client::OpenaiAgents);
+        i.include_instructions = true;
+        let s = snippet(&i);
+        assert_eq!(s["transport"], "streamable-http");
+        assert_eq!(s["tool_names"]["alias_mode"], "openai");
+        let args = s["start_server"]["args"].as_array().unwrap();
+        assert!(args.iter().any(|a| a == "openai"));
+        assert!(s.get("agent_instructions").is_some());
+    }
+}

@@ -1,0 +1,191 @@
+//! The hand-written rmcp `ServerHandler`: tools and resources come from config and ledger.
+//!
+//! One handler per session (or per stateless request). It remembers whether its session was
+//! initialized, so a second `initialize` on the same session is refused.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use airlock_capability::plan::TrustedScope;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    InitializeRequestParams, InitializeResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ResourceContents, ResourceTemplate,
+    ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+
+use crate::auth::Caller;
+use crate::resources::{self, ResourceError};
+use crate::server::{McpServer, short_name, text_copy};
+
+/// Protocol revisions served: four with `initialize` and sessions, and the stateless
+/// 2026-07-28 revision.
+pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2024_11_05,
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
+
+const INSTRUCTIONS: &str = "Airlock exposes reviewed business capabilities. Read tools return tenant-scoped rows with an evidence handle; proposal tools create proposals that a person approves outside this tool surface, so nothing is committed by a tool call. Tenant and principal come from trusted context, never from tool arguments.";
+
+/// The MCP handler of one session.
+pub struct AirlockHandler {
+    server: McpServer,
+    initialized: AtomicBool,
+}
+
+impl AirlockHandler {
+    pub fn new(server: McpServer) -> AirlockHandler {
+        AirlockHandler {
+            server,
+            initialized: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The verified HTTP caller of a request, if the transport put one there.
+fn caller_scope(context: &RequestContext<RoleServer>) -> Option<TrustedScope> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Caller>())
+        .and_then(|c| c.scope.clone())
+}
+
+/// The `tools/call` result: structured envelope plus a text copy; `isError` for failures.
+pub(crate) fn tool_result(envelope: serde_json::Value, is_error: bool) -> CallToolResult {
+    let text = text_copy(&envelope);
+    let mut result = if is_error {
+        CallToolResult::error(vec![ContentBlock::text(text)])
+    } else {
+        CallToolResult::success(vec![ContentBlock::text(text)])
+    };
+    result.structured_content = Some(envelope);
+    result
+}
+
+pub(crate) fn resource_error(e: ResourceError) -> ErrorData {
+    match e {
+        ResourceError::NotFound { .. } => ErrorData::resource_not_found(e.to_string(), None),
+        ResourceError::NoTrustedScope(_) => ErrorData::invalid_request(e.to_string(), None),
+        ResourceError::LedgerUnavailable => ErrorData::internal_error(e.to_string(), None),
+    }
+}
+
+pub(crate) fn resource_templates() -> Vec<ResourceTemplate> {
+    resources::TEMPLATES
+        .iter()
+        .map(|(name, uri, title, description)| {
+            ResourceTemplate::new(*uri, *name)
+                .with_title(*title)
+                .with_description(*description)
+                .with_mime_type("application/json")
+        })
+        .collect()
+}
+
+impl ServerHandler for AirlockHandler {
+    fn get_info(&self) -> ServerConfig {
+        let info = self.server.info();
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new(info.name, info.version))
+        .with_instructions(INSTRUCTIONS)
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(PROTOCOL_VERSIONS)
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        if self.initialized.swap(true, Ordering::SeqCst) {
+            return Err(ErrorData::invalid_request(
+                "This session is already initialized; a second initialize is refused. Start a new session instead.",
+                None,
+            ));
+        }
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(
+            self.server.tools().to_vec(),
+        ))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.server.tool(name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let claims = caller_scope(&context);
+        let args = request.arguments.unwrap_or_default();
+        match self
+            .server
+            .call(&request.name, &args, claims.as_ref())
+            .await
+        {
+            Some(reply) => Ok(tool_result(reply.envelope, reply.is_error).into()),
+            None => Err(ErrorData::invalid_params(
+                format!("Unknown tool: {}", short_name(&request.name)),
+                None,
+            )),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(Vec::new()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resource_templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let claims = caller_scope(&context);
+        let payload = resources::read(&self.server, &request.uri, claims.as_ref())
+            .await
+            .map_err(resource_error)?;
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text_copy(&payload), request.uri)
+                .with_mime_type("application/json"),
+        ])
+        .into())
+    }
+}

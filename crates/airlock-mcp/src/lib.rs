@@ -1,0 +1,31 @@
+//! The MCP server of Airlock: the tools of a validated config, served over stdio and
+//! Streamable HTTP (rmcp), plus a small authenticated JSON-RPC bridge.
+//!
+//! - [`McpServer`] is built once per process from a [`Runtime`]: the tool list, the
+//!   resource templates and the trusted scope used for resource reads.
+//! - [`handler`] is the hand-written rmcp `ServerHandler`: tools come from config, not macros.
+//! - [`transport::stdio`], [`transport::http`] and [`bridge`] serve it; [`auth`] verifies
+//!   bearers (static token or JWT `http_claims`); [`resources`] reads ledger records scoped
+//!   to the caller's tenant.
+//!
+//! Invariants:
+//! - This crate is the only one that knows rmcp.
+//! - It has no code that can approve or apply a proposal (it does not depend on
+//!   `airlock-writeback`; a test checks it).
+//! - Tool arguments reach the runtime unchanged: an undeclared key such as `tenant_id` is
+//!   refused by the runtime with an error the model can read, never silently dropped.
+//! - Over stdio nothing but protocol frames goes to stdout.
+
+pub mod auth;
+pub mod bridge;
+pub mod client_config;
+mod error;
+pub mod handler;
+pub mod resources;
+mod server;
+pub mod transport;
+
+pub use error::McpError;
+pub use server::{McpServer, ServerInfo};
+
+pub use airlock_runtime::Runtime;

@@ -1,0 +1,604 @@
+//! App-owned handlers: the request Airlock sends (`synapsor.handler-writeback.v1`), the receipt
+//! a handler answers with, and both request signatures. `docs/handlers.md` is the contract in
+//! prose; this module is the one implementation of it, used by the `http_handler` and
+//! `command_handler` executors and by the `airlock-handler` library.
+//!
+//! ## Request body
+//!
+//! One JSON object carrying two shapes at once, so handlers written for either accept it:
+//! - the **flat** shape Synapsor Runner 0.1.1 sends (`proposal_id`, `target`, `tenant_guard`,
+//!   `patch`, `guards`, …), in the same key order;
+//! - the **nested** `change_set` shape of the published request schema
+//!   (`change_set.scope.tenant_id`, `change_set.guards.expected_version`, …).
+//!
+//! ## Signatures (HMAC-SHA256 with the executor's signing secret)
+//!
+//! - v1 (compatible): `X-Synapsor-Signature: sha256=<hex HMAC(secret, raw body)>`.
+//! - v2 (Airlock): `X-Airlock-Signature: v2=<hex HMAC(secret, string_to_sign)>` where
+//!   `string_to_sign` is [`V2_PREFIX`], issued-at, proposal id, idempotency key and the hex
+//!   SHA-256 of the raw body, joined by `\n`. It covers the timestamp, so a captured body
+//!   cannot be replayed with a fresh `X-Synapsor-Issued-At`.
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::Sha256;
+
+use crate::{
+    ApprovalState, ChangeSet, ColumnValue, EvidenceRef, Guards, JobTarget, ScalarMap, SourceRef,
+    WritebackJob, sha256_hex,
+};
+
+/// `schema_version` of a handler request.
+pub const HANDLER_WRITEBACK_V1: &str = "synapsor.handler-writeback.v1";
+/// `protocol_version` of an HTTP handler request.
+pub const PROTOCOL_VERSION: &str = "1.0";
+/// First line of the v2 string to sign.
+pub const V2_PREFIX: &str = "airlock-handler-v2";
+
+/// Header names, lowercase as sent.
+pub mod headers {
+    /// `sha256=<hex>`: HMAC of the raw body (v1, Synapsor Runner compatible).
+    pub const SIGNATURE: &str = "x-synapsor-signature";
+    /// RFC 3339 time the request was signed; equals the body's `issued_at`.
+    pub const ISSUED_AT: &str = "x-synapsor-issued-at";
+    /// The proposal id; equals the body's `proposal_id`.
+    pub const PROPOSAL_ID: &str = "x-synapsor-proposal-id";
+    /// The idempotency key; equals the body's `idempotency_key`.
+    pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+    /// `v2=<hex>`: HMAC of the v2 string to sign.
+    pub const AIRLOCK_SIGNATURE: &str = "x-airlock-signature";
+    /// `Bearer <token>` when the executor has `auth`.
+    pub const AUTHORIZATION: &str = "authorization";
+}
+
+/// The request body. Field order is the wire order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandlerRequest {
+    /// `1.0` on HTTP requests; absent on command stdin (as in Synapsor Runner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
+    pub schema_version: String,
+    pub writeback_job_id: String,
+    pub proposal_id: String,
+    pub proposal_version: u32,
+    pub proposal_hash: String,
+    /// The capability name.
+    pub action: String,
+    /// The runner id of the Airlock that sends the request.
+    pub runner_hint: String,
+    /// `<proposal_id>:<object_id>`; the same on every attempt for this proposal.
+    pub idempotency_key: String,
+    pub source: SourceRef,
+    pub target: JobTarget,
+    pub tenant_guard: ColumnValue,
+    pub allowed_columns: Vec<String>,
+    pub before: ScalarMap,
+    pub patch: ScalarMap,
+    pub after: ScalarMap,
+    pub guards: Guards,
+    pub evidence: EvidenceRef,
+    pub approval: ApprovalState,
+    /// Always false: nothing was written before the handler ran.
+    pub source_database_mutated: bool,
+    /// When the request was signed (HTTP only); equals `X-Synapsor-Issued-At`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<String>,
+    /// The executor name in the config.
+    pub executor: String,
+    /// True: rehearse and write nothing.
+    pub dry_run: bool,
+    /// The same change in the nested shape of the published request schema.
+    pub change_set: HandlerChangeSet,
+}
+
+/// `change_set` of the published request schema (`synapsor.app-handler-request.v1.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandlerChangeSet {
+    pub action: String,
+    pub scope: HandlerScope,
+    /// The agent principal that proposed the change.
+    pub principal: HandlerPrincipal,
+    pub target: JobTarget,
+    pub before: ScalarMap,
+    pub patch: ScalarMap,
+    pub after: ScalarMap,
+    pub guards: Guards,
+    pub evidence: EvidenceRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandlerScope {
+    pub tenant_id: String,
+    pub object_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandlerPrincipal {
+    pub id: String,
+    pub source: String,
+}
+
+/// Transport the request is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Carries `protocol_version` and `issued_at`.
+    Http,
+    /// Command stdin: neither.
+    Command,
+}
+
+impl HandlerRequest {
+    /// The request for an approved job. `issued_at` is set per attempt with
+    /// [`HandlerRequest::with_issued_at`] for HTTP.
+    pub fn new(
+        job: &WritebackJob,
+        cs: &ChangeSet,
+        executor: &str,
+        runner_hint: &str,
+        dry_run: bool,
+        transport: Transport,
+    ) -> HandlerRequest {
+        let target = JobTarget {
+            schema: job.target.schema.clone(),
+            table: job.target.table.clone(),
+            primary_key: job.target.primary_key.clone(),
+        };
+        HandlerRequest {
+            protocol_version: (transport == Transport::Http).then(|| PROTOCOL_VERSION.to_owned()),
+            schema_version: HANDLER_WRITEBACK_V1.into(),
+            writeback_job_id: job.writeback_job_id.clone(),
+            proposal_id: job.proposal_id.clone(),
+            proposal_version: job.proposal_version,
+            proposal_hash: job.proposal_hash.clone(),
+            action: cs.action.clone(),
+            runner_hint: runner_hint.into(),
+            idempotency_key: job.idempotency_key.clone(),
+            source: cs.source.clone(),
+            target: target.clone(),
+            tenant_guard: job.tenant_guard.clone(),
+            allowed_columns: job.allowed_columns.clone(),
+            before: cs.before.clone(),
+            patch: job.patch.clone(),
+            after: cs.after.clone(),
+            guards: cs.guards.clone(),
+            evidence: cs.evidence.clone(),
+            // Only approved proposals are ever sent; the stored change set still says how it
+            // was created (`pending`), which would mislead a handler.
+            approval: ApprovalState {
+                status: "approved".into(),
+                required_role: cs.approval.required_role.clone(),
+            },
+            source_database_mutated: false,
+            issued_at: None,
+            executor: executor.into(),
+            dry_run,
+            change_set: HandlerChangeSet {
+                action: cs.action.clone(),
+                scope: HandlerScope {
+                    tenant_id: cs.scope.tenant_id.clone(),
+                    object_id: cs.scope.object_id.clone(),
+                },
+                principal: HandlerPrincipal {
+                    id: cs.principal.id.clone(),
+                    source: cs.principal.source.clone(),
+                },
+                target,
+                before: cs.before.clone(),
+                patch: job.patch.clone(),
+                after: cs.after.clone(),
+                guards: cs.guards.clone(),
+                evidence: cs.evidence.clone(),
+            },
+        }
+    }
+
+    /// A copy stamped with `issued_at` (HTTP attempts).
+    pub fn with_issued_at(&self, issued_at: &str) -> HandlerRequest {
+        HandlerRequest {
+            issued_at: Some(issued_at.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// The exact bytes sent (compact JSON, wire field order).
+    pub fn to_body(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("handler request serializes")
+    }
+}
+
+/// Receipt status a handler may answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandlerStatus {
+    Applied,
+    AlreadyApplied,
+    Conflict,
+    Failed,
+}
+
+impl HandlerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandlerStatus::Applied => "applied",
+            HandlerStatus::AlreadyApplied => "already_applied",
+            HandlerStatus::Conflict => "conflict",
+            HandlerStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What a handler answers (`synapsor.app-handler-receipt.v1`, plus the optional echo of
+/// `proposal_id` and `idempotency_key` that Airlock checks when present).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandlerReceipt {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    pub status: HandlerStatus,
+    pub rows_affected: u64,
+    pub source_database_mutated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_version: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safe_error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Map<String, Value>>,
+}
+
+/// Why a handler's answer is not a receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptError {
+    /// Not JSON at all (or empty).
+    NotJson,
+    /// JSON, but not a receipt: the field and what is wrong with it.
+    Invalid(String),
+}
+
+impl std::fmt::Display for ReceiptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReceiptError::NotJson => f.write_str("the answer is not JSON"),
+            ReceiptError::Invalid(why) => write!(f, "the answer is not a receipt: {why}"),
+        }
+    }
+}
+
+impl HandlerReceipt {
+    /// Parses and checks a handler's answer: `status`, `rows_affected` (non-negative integer)
+    /// and `source_database_mutated` (boolean) are required; versions must be scalars;
+    /// `safe_error_code` a string or null; `details` an object. Unknown fields are ignored.
+    pub fn parse(bytes: &[u8]) -> Result<HandlerReceipt, ReceiptError> {
+        let v: Value = serde_json::from_slice(bytes).map_err(|_| ReceiptError::NotJson)?;
+        HandlerReceipt::from_value(&v)
+    }
+
+    pub fn from_value(v: &Value) -> Result<HandlerReceipt, ReceiptError> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| ReceiptError::Invalid("expected a JSON object".into()))?;
+        for key in ["status", "rows_affected", "source_database_mutated"] {
+            if !obj.contains_key(key) {
+                return Err(ReceiptError::Invalid(format!("`{key}` is missing")));
+            }
+        }
+        let status = obj["status"].as_str().unwrap_or_default();
+        if !matches!(
+            status,
+            "applied" | "already_applied" | "conflict" | "failed"
+        ) {
+            return Err(ReceiptError::Invalid(
+                "`status` must be applied, already_applied, conflict or failed".into(),
+            ));
+        }
+        if obj["rows_affected"].as_u64().is_none() {
+            return Err(ReceiptError::Invalid(
+                "`rows_affected` must be a non-negative integer".into(),
+            ));
+        }
+        if !obj["source_database_mutated"].is_boolean() {
+            return Err(ReceiptError::Invalid(
+                "`source_database_mutated` must be a boolean".into(),
+            ));
+        }
+        for key in ["previous_version", "new_version"] {
+            if obj.get(key).is_some_and(|x| x.is_object() || x.is_array()) {
+                return Err(ReceiptError::Invalid(format!("`{key}` must be a scalar")));
+            }
+        }
+        if obj
+            .get("safe_error_code")
+            .is_some_and(|x| !(x.is_string() || x.is_null()))
+        {
+            return Err(ReceiptError::Invalid(
+                "`safe_error_code` must be a string or null".into(),
+            ));
+        }
+        if obj
+            .get("details")
+            .is_some_and(|x| !(x.is_object() || x.is_null()))
+        {
+            return Err(ReceiptError::Invalid("`details` must be an object".into()));
+        }
+        for key in ["proposal_id", "idempotency_key"] {
+            if obj
+                .get(key)
+                .is_some_and(|x| !(x.is_string() || x.is_null()))
+            {
+                return Err(ReceiptError::Invalid(format!("`{key}` must be a string")));
+            }
+        }
+        serde_json::from_value(v.clone()).map_err(|e| ReceiptError::Invalid(e.to_string()))
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn mac(secret: &[u8]) -> HmacSha256 {
+    HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length")
+}
+
+/// Lowercase hex HMAC-SHA256.
+pub fn hmac_sha256_hex(secret: &[u8], message: &[u8]) -> String {
+    let mut m = mac(secret);
+    m.update(message);
+    hex::encode(m.finalize().into_bytes())
+}
+
+/// The v1 signature header value: `sha256=<hex HMAC(secret, body)>`.
+pub fn sign_v1(secret: &[u8], body: &[u8]) -> String {
+    format!("sha256={}", hmac_sha256_hex(secret, body))
+}
+
+/// The v2 string to sign:
+/// `airlock-handler-v2\n<issued_at>\n<proposal_id>\n<idempotency_key>\n<hex sha256(body)>`.
+pub fn v2_string_to_sign(
+    issued_at: &str,
+    proposal_id: &str,
+    idempotency_key: &str,
+    body: &[u8],
+) -> String {
+    format!(
+        "{V2_PREFIX}\n{issued_at}\n{proposal_id}\n{idempotency_key}\n{}",
+        sha256_hex(body)
+    )
+}
+
+/// The v2 signature header value: `v2=<hex HMAC(secret, v2 string to sign)>`.
+pub fn sign_v2(
+    secret: &[u8],
+    issued_at: &str,
+    proposal_id: &str,
+    idempotency_key: &str,
+    body: &[u8],
+) -> String {
+    let s = v2_string_to_sign(issued_at, proposal_id, idempotency_key, body);
+    format!("v2={}", hmac_sha256_hex(secret, s.as_bytes()))
+}
+
+fn verify_hex(secret: &[u8], message: &[u8], hex_sig: &str) -> bool {
+    let Ok(bytes) = hex::decode(hex_sig.trim()) else {
+        return false;
+    };
+    let mut m = mac(secret);
+    m.update(message);
+    // `verify_slice` compares in constant time.
+    m.verify_slice(&bytes).is_ok()
+}
+
+/// Checks a v1 header value (`sha256=<hex>`) against the raw body, in constant time.
+pub fn verify_v1(secret: &[u8], body: &[u8], header: &str) -> bool {
+    header
+        .strip_prefix("sha256=")
+        .is_some_and(|h| verify_hex(secret, body, h))
+}
+
+/// Checks a v2 header value (`v2=<hex>`), in constant time.
+pub fn verify_v2(
+    secret: &[u8],
+    issued_at: &str,
+    proposal_id: &str,
+    idempotency_key: &str,
+    body: &[u8],
+    header: &str,
+) -> bool {
+    header.strip_prefix("v2=").is_some_and(|h| {
+        let s = v2_string_to_sign(issued_at, proposal_id, idempotency_key, body);
+        verify_hex(secret, s.as_bytes(), h)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The worked example of docs/handlers.md.
+    #[test]
+    fn worked_example() {
+        let secret = b"example-signing-secret";
+        let body = br#"{"proposal_id":"wrp_0123456789abcdef0123","idempotency_key":"wrp_0123456789abcdef0123:INV-3001"}"#;
+        let issued = "2026-06-20T14:31:08.123Z";
+        assert_eq!(
+            sign_v1(secret, body),
+            "sha256=297905791ba9340fd936b863c367ff9cdc5c67b367b1e07e238c790d0c12a613"
+        );
+        assert_eq!(
+            sha256_hex(body),
+            "58a3500d4e00039f44a4ab6e159e6462bc573757450618dd7bdf33c936d2837d"
+        );
+        let v2 = sign_v2(
+            secret,
+            issued,
+            "wrp_0123456789abcdef0123",
+            "wrp_0123456789abcdef0123:INV-3001",
+            body,
+        );
+        assert_eq!(
+            v2,
+            "v2=2d467eb88b4c334b824dfcc6a0d9b3501f64af2411dc746ae996eaa0756d795b"
+        );
+        assert!(verify_v2(
+            secret,
+            issued,
+            "wrp_0123456789abcdef0123",
+            "wrp_0123456789abcdef0123:INV-3001",
+            body,
+            &v2
+        ));
+        assert!(!verify_v2(
+            secret,
+            "2026-06-20T14:41:08.123Z",
+            "wrp_0123456789abcdef0123",
+            "wrp_0123456789abcdef0123:INV-3001",
+            body,
+            &v2
+        ));
+        assert!(verify_v1(secret, body, &sign_v1(secret, body)));
+        assert!(!verify_v1(secret, b"{}", &sign_v1(secret, body)));
+        assert!(!verify_v1(secret, body, "sha256=zz"));
+        assert!(!verify_v1(b"other", body, &sign_v1(secret, body)));
+    }
+
+    /// RFC 4231 test case 2, so any implementation can be checked against ours.
+    #[test]
+    fn hmac_known_answer() {
+        assert_eq!(
+            hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    fn fixture(name: &str) -> Value {
+        let path = format!(
+            "{}/../../../shared/conformance/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn requests_carry_both_shapes_and_validate_against_the_published_schema() {
+        let job: WritebackJob = serde_json::from_value(fixture(
+            "fixtures/protocol/writeback-job.late-fee-waiver.v1.json",
+        ))
+        .unwrap();
+        let mut cs = fixture("fixtures/protocol/change-set.late-fee-waiver.v1.json");
+        cs["writeback"]["executor"] = json!("billing_app_handler");
+        let cs: ChangeSet = serde_json::from_value(cs).unwrap();
+        let r = HandlerRequest::new(
+            &job,
+            &cs,
+            "billing_app_handler",
+            "runner-1",
+            false,
+            Transport::Http,
+        )
+        .with_issued_at("2026-06-20T14:31:08.123Z");
+        let v: Value = serde_json::from_slice(&r.to_body()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "protocol_version",
+                "schema_version",
+                "writeback_job_id",
+                "proposal_id",
+                "proposal_version",
+                "proposal_hash",
+                "action",
+                "runner_hint",
+                "idempotency_key",
+                "source",
+                "target",
+                "tenant_guard",
+                "allowed_columns",
+                "before",
+                "patch",
+                "after",
+                "guards",
+                "evidence",
+                "approval",
+                "source_database_mutated",
+                "issued_at",
+                "executor",
+                "dry_run",
+                "change_set"
+            ]
+        );
+        assert_eq!(
+            v["change_set"]["scope"]["tenant_id"],
+            json!(cs.scope.tenant_id)
+        );
+        assert_eq!(v["approval"]["status"], json!("approved"));
+        let schema = fixture("schemas/synapsor.app-handler-request.v1.json");
+        let errors: Vec<String> = jsonschema::validator_for(&schema)
+            .unwrap()
+            .iter_errors(&v)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        let back: HandlerRequest = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+        let stdin = HandlerRequest::new(&job, &cs, "cmd", "runner-1", true, Transport::Command);
+        let v = serde_json::to_value(&stdin).unwrap();
+        assert!(v.get("protocol_version").is_none() && v.get("issued_at").is_none());
+    }
+
+    #[test]
+    fn receipts_are_checked() {
+        let ok = HandlerReceipt::parse(
+            br#"{"status":"applied","rows_affected":1,"source_database_mutated":true,"previous_version":"a","new_version":2,"extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.status, HandlerStatus::Applied);
+        assert_eq!(ok.new_version, Some(json!(2)));
+        assert_eq!(HandlerReceipt::parse(b"<html>"), Err(ReceiptError::NotJson));
+        assert_eq!(HandlerReceipt::parse(b""), Err(ReceiptError::NotJson));
+        for bad in [
+            json!([]),
+            json!({"status": "applied", "rows_affected": 1}),
+            json!({"status": "done", "rows_affected": 1, "source_database_mutated": true}),
+            json!({"status": "applied", "rows_affected": -1, "source_database_mutated": true}),
+            json!({"status": "applied", "rows_affected": 1.5, "source_database_mutated": true}),
+            json!({"status": "applied", "rows_affected": 1, "source_database_mutated": "yes"}),
+            json!({"status": "applied", "rows_affected": 1, "source_database_mutated": true, "new_version": {"a": 1}}),
+            json!({"status": "failed", "rows_affected": 0, "source_database_mutated": false, "safe_error_code": 5}),
+            json!({"status": "failed", "rows_affected": 0, "source_database_mutated": false, "details": "x"}),
+            json!({"status": "failed", "rows_affected": 0, "source_database_mutated": false, "proposal_id": 5}),
+        ] {
+            assert!(
+                matches!(
+                    HandlerReceipt::from_value(&bad),
+                    Err(ReceiptError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn receipts_validate_against_the_published_schema_without_the_echo() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/conformance/schemas/synapsor.app-handler-receipt.v1.json"
+        );
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let r = HandlerReceipt {
+            proposal_id: None,
+            idempotency_key: None,
+            status: HandlerStatus::Conflict,
+            rows_affected: 0,
+            source_database_mutated: false,
+            previous_version: Some(json!("2026-06-20T14:31:08Z")),
+            new_version: None,
+            safe_error_code: Some("ROW_CHANGED_AFTER_PROPOSAL".into()),
+            details: Some(Map::new()),
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&v));
+    }
+}

@@ -1,0 +1,212 @@
+//! The apply flow shared by `airlock apply` and the review UI:
+//! check → record the job → run the executor → record the receipt.
+//!
+//! Guarantees:
+//! - An applied proposal is never written again: a second apply returns its original receipt.
+//! - Every attempt that reached the executor leaves exactly one receipt in the ledger, whatever
+//!   happened (applied, already_applied, conflict, failed).
+//! - A dry run writes nothing anywhere: no job, no receipt, no state change.
+
+use airlock_config::{Capability, Config};
+use airlock_ledger::{Ledger, LedgerError, StoredProposal, StoredReceipt};
+use airlock_protocol::{EXECUTION_RECEIPT_V1, ExecutionReceipt, WritebackJob, now_rfc3339};
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::executor::{ApplyPlan, Executor, Outcome, OutcomeStatus};
+use crate::job::{self, JobError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Job(#[from] JobError),
+    #[error("proposal {proposal} is {state}; only an approved proposal can be applied")]
+    NotApproved { proposal: String, state: String },
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl ApplyError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ApplyError::NotApproved { proposal, .. } => Some(format!("approve it first: airlock proposals approve {proposal}")),
+            ApplyError::Job(JobError::LeaseExpired { .. }) => Some("write a fresh job with `airlock proposals writeback-job`".into()),
+            ApplyError::Job(_) => Some("regenerate the job with `airlock proposals writeback-job ID`, or apply with --proposal ID".into()),
+            ApplyError::Ledger(e) => e.hint().map(str::to_owned),
+            ApplyError::Setup(_) => None,
+        }
+    }
+}
+
+/// A proposal that passed every check before execution.
+#[derive(Debug, Clone)]
+pub struct Prepared<'a> {
+    pub proposal: StoredProposal,
+    pub capability: &'a Capability,
+    pub job: WritebackJob,
+    /// Set when the proposal was applied before: its receipt, and nothing else will happen.
+    pub already_applied: Option<StoredReceipt>,
+}
+
+/// Loads the proposal, checks it against today's config, builds its job and, when a job
+/// file was given, cross-checks every field of it.
+pub async fn prepare<'a>(
+    ledger: &dyn Ledger,
+    config: &'a Config,
+    proposal_id: &str,
+    job_file: Option<&WritebackJob>,
+    project_id: &str,
+) -> Result<Prepared<'a>, ApplyError> {
+    let proposal = ledger.proposal(proposal_id).await?;
+    let capability = job::reviewed_capability(config, &proposal)?;
+    let now = Utc::now();
+    let expected = job::build(
+        config,
+        &proposal,
+        project_id,
+        job::MAX_LEASE_SECONDS / 12,
+        now,
+    )?;
+    let job = match job_file {
+        Some(file) => {
+            job::cross_check(file, &expected, now)?;
+            file.clone()
+        }
+        None => expected,
+    };
+    let already_applied = if proposal.state == "applied" {
+        ledger.applied_receipt(&proposal.proposal_id).await?
+    } else {
+        None
+    };
+    if already_applied.is_none()
+        && !matches!(proposal.state.as_str(), "approved" | "pending_worker")
+    {
+        return Err(ApplyError::NotApproved {
+            proposal: proposal.proposal_id.clone(),
+            state: proposal.state.clone(),
+        });
+    }
+    Ok(Prepared {
+        proposal,
+        capability,
+        job,
+        already_applied,
+    })
+}
+
+/// What one apply did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    pub proposal_id: String,
+    /// `applied`, `already_applied`, `conflict` or `failed`.
+    pub status: &'static str,
+    pub dry_run: bool,
+    pub detail: String,
+    pub receipt: ExecutionReceipt,
+    /// The ledger record of the receipt (absent for dry runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_id: Option<i64>,
+    /// The proposal's state afterwards.
+    pub state: String,
+}
+
+/// Runs a prepared apply. `actor` is recorded on the job and receipt events.
+pub async fn apply(
+    ledger: &dyn Ledger,
+    executor: &dyn Executor,
+    prepared: Prepared<'_>,
+    actor: &str,
+    runner_id: &str,
+    dry_run: bool,
+) -> Result<ApplyReport, ApplyError> {
+    let Prepared {
+        proposal,
+        capability,
+        job,
+        already_applied,
+    } = prepared;
+    if let Some(original) = already_applied {
+        let mut receipt = original.receipt.clone();
+        receipt.status = "already_applied".into();
+        return Ok(ApplyReport {
+            proposal_id: proposal.proposal_id,
+            status: "already_applied",
+            dry_run,
+            detail: format!("already applied; original receipt #{}", original.receipt_id),
+            receipt: original.receipt,
+            receipt_id: Some(original.receipt_id),
+            state: proposal.state,
+        });
+    }
+    if dry_run {
+        let plan = ApplyPlan {
+            job: &job,
+            change_set: &proposal.change_set,
+            capability,
+        };
+        let outcome = executor.apply(&plan, true).await;
+        let receipt = receipt(&job, &outcome, runner_id);
+        return Ok(ApplyReport {
+            proposal_id: proposal.proposal_id,
+            status: outcome.status.as_str(),
+            dry_run: true,
+            detail: outcome.detail,
+            receipt,
+            receipt_id: None,
+            state: proposal.state,
+        });
+    }
+    let recorded = ledger.begin_apply(&job, actor).await?;
+    let mut job = job;
+    job.lease.attempt = recorded.attempt;
+    let outcome = executor
+        .apply(
+            &ApplyPlan {
+                job: &job,
+                change_set: &proposal.change_set,
+                capability,
+            },
+            false,
+        )
+        .await;
+    let receipt = receipt(&job, &outcome, runner_id);
+    let stored = ledger.record_receipt(&receipt, actor).await?;
+    let state = ledger.proposal(&proposal.proposal_id).await?.state;
+    Ok(ApplyReport {
+        proposal_id: proposal.proposal_id,
+        status: outcome.status.as_str(),
+        dry_run: false,
+        detail: outcome.detail,
+        receipt,
+        receipt_id: Some(stored.receipt_id),
+        state,
+    })
+}
+
+/// The `synapsor.execution-receipt.v1` of an outcome, sealed.
+pub fn receipt(job: &WritebackJob, o: &Outcome, runner_id: &str) -> ExecutionReceipt {
+    let mut r = ExecutionReceipt {
+        schema_version: EXECUTION_RECEIPT_V1.into(),
+        writeback_job_id: job.writeback_job_id.clone(),
+        proposal_id: job.proposal_id.clone(),
+        runner_id: runner_id.into(),
+        status: o.status.as_str().into(),
+        rows_affected: if o.status == OutcomeStatus::Applied && !o.dry_run {
+            o.rows_affected
+        } else {
+            0
+        },
+        idempotency_key: job.idempotency_key.clone(),
+        previous_version: o.previous_version.clone(),
+        new_version: o.new_version.clone(),
+        source_database_mutated: o.source_database_mutated(),
+        executed_at: now_rfc3339(),
+        safe_error_code: o.safe_error_code.map(str::to_owned),
+        receipt_hash: String::new(),
+    };
+    r.seal();
+    r
+}

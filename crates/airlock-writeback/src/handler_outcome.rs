@@ -1,0 +1,475 @@
+//! Shared by the app-owned executors (`http_handler`, `command_handler`): secrets that never
+//! print, text redaction, safe error codes, and turning a handler's answer into an
+//! [`Outcome`].
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Mutex, OnceLock};
+
+use airlock_protocol::handler::{HandlerReceipt, HandlerStatus, ReceiptError};
+use serde_json::Value;
+
+use crate::executor::{Outcome, OutcomeStatus};
+
+/// A token or signing secret. `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The value, for the one place that sends it. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+pub const REDACTED: &str = "<redacted>";
+
+/// Replaces secret material in free text (handler stderr, handler `details`): the values of
+/// the executor's own secrets, the values of environment variables named like secrets, URLs
+/// with credentials or of databases, and `Bearer …` credentials.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
+}
+
+impl Redactor {
+    /// `explicit` values plus every value in `env` whose name looks like a secret
+    /// (`*_TOKEN`, `*_SECRET`, `*_PASSWORD`, `*_URL`, …).
+    pub fn new(explicit: &[&str], env: &HashMap<String, String>) -> Redactor {
+        let mut secrets: Vec<String> = explicit
+            .iter()
+            .filter(|s| s.len() >= 4)
+            .map(|s| (*s).to_owned())
+            .collect();
+        for (k, v) in env {
+            let upper = k.to_ascii_uppercase();
+            let secret_name = [
+                "TOKEN",
+                "SECRET",
+                "PASSWORD",
+                "PASSWD",
+                "CREDENTIAL",
+                "API_KEY",
+                "PRIVATE_KEY",
+                "_URL",
+                "DSN",
+            ]
+            .iter()
+            .any(|w| upper.contains(w));
+            if secret_name && v.len() >= 6 {
+                secrets.push(v.clone());
+            }
+        }
+        // Longest first, so a secret containing another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    pub fn text(&self, s: &str) -> String {
+        let mut out = s.to_owned();
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), REDACTED);
+            }
+        }
+        redact_patterns(&out)
+    }
+
+    /// A JSON value with secret-looking keys and values redacted, then serialized compactly
+    /// and passed through [`Redactor::text`].
+    pub fn json(&self, v: &Value) -> String {
+        let v = airlock_config::redacted(v);
+        self.text(&serde_json::to_string(&v).unwrap_or_default())
+    }
+}
+
+/// URLs with credentials or database URLs, and `Bearer` credentials.
+fn redact_patterns(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    // Bearer credentials: the word after `Bearer `.
+    loop {
+        let Some(i) = find_ci(rest, "bearer ") else {
+            out.push_str(rest);
+            break;
+        };
+        let (head, tail) = rest.split_at(i + "bearer ".len());
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
+            .unwrap_or(tail.len());
+        if end > 0 {
+            out.push_str(REDACTED);
+        }
+        rest = &tail[end..];
+    }
+    // URLs: any token containing `://` that carries `@` or names a database scheme.
+    let mut result = String::with_capacity(out.len());
+    for (i, token) in out.split(' ').enumerate() {
+        if i > 0 {
+            result.push(' ');
+        }
+        let lower = token.to_ascii_lowercase();
+        let db = [
+            "postgres://",
+            "postgresql://",
+            "mysql://",
+            "mariadb://",
+            "mongodb://",
+            "redis://",
+        ]
+        .iter()
+        .any(|p| lower.contains(p));
+        let creds = lower.split_once("://").is_some_and(|(_, after)| {
+            after
+                .split(['/', '?', '#'])
+                .next()
+                .unwrap_or("")
+                .contains('@')
+        });
+        if db || creds {
+            result.push_str(REDACTED);
+        } else {
+            result.push_str(token);
+        }
+    }
+    result
+}
+
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    hay.to_ascii_lowercase().find(needle)
+}
+
+/// Cuts `s` to at most `max` characters, marking the cut.
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}… (truncated)", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// Most distinct handler-supplied codes kept (each lives for the process).
+const MAX_INTERNED: usize = 512;
+
+/// A `'static` copy of a safe code (codes from handlers are dynamic; [`Outcome`] holds
+/// `&'static str`). `None` when the code is not of the form `^[A-Z][A-Z0-9_]{0,63}$` or too
+/// many distinct codes were seen.
+pub fn intern_code(code: &str) -> Option<&'static str> {
+    let ok = !code.is_empty()
+        && code.len() <= 64
+        && code.as_bytes()[0].is_ascii_uppercase()
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !ok {
+        return None;
+    }
+    static CODES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut set = CODES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = set.get(code) {
+        return Some(c);
+    }
+    if set.len() >= MAX_INTERNED {
+        return None;
+    }
+    let leaked: &'static str = Box::leak(code.to_owned().into_boxed_str());
+    set.insert(leaked);
+    Some(leaked)
+}
+
+/// `HANDLER_HTTP_<status>`.
+pub fn http_status_code(status: u16) -> &'static str {
+    intern_code(&format!("HANDLER_HTTP_{status}")).unwrap_or("HANDLER_HTTP_ERROR")
+}
+
+/// `HANDLER_EXIT_<code>` or `HANDLER_EXIT_UNKNOWN` (killed by a signal).
+pub fn exit_code(code: Option<i32>) -> &'static str {
+    match code {
+        Some(c) => intern_code(&format!("HANDLER_EXIT_{c}")).unwrap_or("HANDLER_EXIT_UNKNOWN"),
+        None => "HANDLER_EXIT_UNKNOWN",
+    }
+}
+
+/// The stable codes the executors produce themselves.
+pub mod codes {
+    /// The answer is not JSON, or not a receipt.
+    pub const INVALID_RECEIPT: &str = "HANDLER_INVALID_RECEIPT";
+    /// The receipt names another proposal or idempotency key.
+    pub const RECEIPT_MISMATCH: &str = "HANDLER_RECEIPT_MISMATCH";
+    /// No connection (HTTP) or the command could not start.
+    pub const UNAVAILABLE: &str = "HANDLER_UNAVAILABLE";
+    /// No complete answer within `timeout_ms`.
+    pub const TIMEOUT: &str = "HANDLER_TIMEOUT";
+    /// The handler said `failed` without a (valid) code.
+    pub const FAILED: &str = "HANDLER_FAILED";
+    /// The handler said `conflict` without a (valid) code.
+    pub const CONFLICT: &str = "HANDLER_CONFLICT";
+    /// The handler reported a database change for a dry run.
+    pub const DRY_RUN_MUTATED: &str = "HANDLER_DRY_RUN_MUTATED";
+}
+
+/// A failed outcome.
+pub fn failed(code: &'static str, detail: impl Into<String>, dry_run: bool) -> Outcome {
+    let mut o = Outcome::failed(code, detail);
+    o.dry_run = dry_run;
+    o
+}
+
+/// What the request was, to check the receipt against.
+pub struct Expected<'a> {
+    pub executor: &'a str,
+    pub proposal_id: &'a str,
+    pub idempotency_key: &'a str,
+    pub dry_run: bool,
+}
+
+/// Turns a handler's answer (HTTP 2xx body, or command stdout after exit 0) into an outcome.
+pub fn outcome_from_answer(bytes: &[u8], exp: &Expected<'_>, redactor: &Redactor) -> Outcome {
+    match HandlerReceipt::parse(bytes) {
+        Ok(r) => outcome_from_receipt(r, exp, redactor),
+        Err(e) => failed(
+            codes::INVALID_RECEIPT,
+            format!(
+                "handler `{}` answered, but {e}{}",
+                exp.executor,
+                match e {
+                    ReceiptError::NotJson if bytes.is_empty() => " (empty answer)",
+                    _ => "",
+                }
+            ),
+            exp.dry_run,
+        ),
+    }
+}
+
+/// Checks a parsed receipt against the request and maps it.
+pub fn outcome_from_receipt(r: HandlerReceipt, exp: &Expected<'_>, redactor: &Redactor) -> Outcome {
+    let name = exp.executor;
+    if r.proposal_id
+        .as_deref()
+        .is_some_and(|p| p != exp.proposal_id)
+    {
+        return failed(
+            codes::RECEIPT_MISMATCH,
+            format!(
+                "handler `{name}` answered with a receipt for another proposal; nothing is known about this one"
+            ),
+            exp.dry_run,
+        );
+    }
+    if r.idempotency_key
+        .as_deref()
+        .is_some_and(|k| k != exp.idempotency_key)
+    {
+        return failed(
+            codes::RECEIPT_MISMATCH,
+            format!(
+                "handler `{name}` answered with a receipt for another idempotency key; nothing is known about this change"
+            ),
+            exp.dry_run,
+        );
+    }
+    let details = r
+        .details
+        .as_ref()
+        .filter(|d| !d.is_empty())
+        .map(|d| truncate_chars(&redactor.json(&Value::Object(d.clone())), 1000));
+    if exp.dry_run
+        && matches!(
+            r.status,
+            HandlerStatus::Applied | HandlerStatus::AlreadyApplied
+        )
+        && r.source_database_mutated
+    {
+        return failed(
+            codes::DRY_RUN_MUTATED,
+            format!(
+                "handler `{name}` reported a database change for a dry run; it must rehearse only when dry_run is true"
+            ),
+            true,
+        );
+    }
+    let (status, code, what) = match r.status {
+        HandlerStatus::Applied => (
+            OutcomeStatus::Applied,
+            None,
+            if exp.dry_run {
+                "accepted the dry run".to_owned()
+            } else {
+                format!(
+                    "applied the change ({} row{})",
+                    r.rows_affected,
+                    if r.rows_affected == 1 { "" } else { "s" }
+                )
+            },
+        ),
+        HandlerStatus::AlreadyApplied => (
+            OutcomeStatus::AlreadyApplied,
+            None,
+            "had already applied this idempotency key; nothing was written again".to_owned(),
+        ),
+        HandlerStatus::Conflict => {
+            let code = code_or(r.safe_error_code.as_deref(), codes::CONFLICT);
+            (
+                OutcomeStatus::Conflict,
+                Some(code),
+                format!("refused the change as a conflict ({code}); nothing was written"),
+            )
+        }
+        HandlerStatus::Failed => {
+            let code = code_or(r.safe_error_code.as_deref(), codes::FAILED);
+            (
+                OutcomeStatus::Failed,
+                Some(code),
+                format!("failed ({code})"),
+            )
+        }
+    };
+    let mut detail = format!("app handler `{name}` {what}");
+    if let Some(d) = details {
+        detail.push_str("; details: ");
+        detail.push_str(&d);
+    }
+    Outcome {
+        status,
+        rows_affected: r.rows_affected,
+        previous_version: r.previous_version,
+        new_version: r.new_version,
+        safe_error_code: code,
+        detail,
+        dry_run: exp.dry_run,
+    }
+}
+
+/// The handler's code when it is safe to record, else `fallback`.
+pub fn code_or(raw: Option<&str>, fallback: &'static str) -> &'static str {
+    raw.and_then(intern_code).unwrap_or(fallback)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn exp(dry_run: bool) -> Expected<'static> {
+        Expected {
+            executor: "app",
+            proposal_id: "wrp_1",
+            idempotency_key: "wrp_1:INV-1",
+            dry_run,
+        }
+    }
+
+    fn map(v: Value, dry_run: bool) -> Outcome {
+        outcome_from_answer(
+            v.to_string().as_bytes(),
+            &exp(dry_run),
+            &Redactor::new(&["s3cret-token"], &HashMap::new()),
+        )
+    }
+
+    #[test]
+    fn statuses_map() {
+        let o = map(
+            json!({"status": "applied", "rows_affected": 2, "source_database_mutated": true, "previous_version": 1, "new_version": 2, "proposal_id": "wrp_1"}),
+            false,
+        );
+        assert_eq!(
+            (o.status, o.rows_affected, o.new_version.clone()),
+            (OutcomeStatus::Applied, 2, Some(json!(2)))
+        );
+        assert!(o.source_database_mutated());
+        let o = map(
+            json!({"status": "already_applied", "rows_affected": 0, "source_database_mutated": false}),
+            false,
+        );
+        assert_eq!(o.status, OutcomeStatus::AlreadyApplied);
+        let o = map(
+            json!({"status": "conflict", "rows_affected": 0, "source_database_mutated": false, "safe_error_code": "ROW_CHANGED_AFTER_PROPOSAL"}),
+            false,
+        );
+        assert_eq!(
+            (o.status, o.safe_error_code),
+            (OutcomeStatus::Conflict, Some("ROW_CHANGED_AFTER_PROPOSAL"))
+        );
+        let o = map(
+            json!({"status": "failed", "rows_affected": 0, "source_database_mutated": false, "safe_error_code": "lower case; DROP"}),
+            false,
+        );
+        assert_eq!(o.safe_error_code, Some("HANDLER_FAILED"));
+    }
+
+    #[test]
+    fn garbage_mismatches_and_dry_run_writes_fail() {
+        assert_eq!(
+            outcome_from_answer(b"<html>oops</html>", &exp(false), &Redactor::default())
+                .safe_error_code,
+            Some("HANDLER_INVALID_RECEIPT")
+        );
+        let o = map(
+            json!({"status": "applied", "rows_affected": 1, "source_database_mutated": true, "proposal_id": "wrp_2"}),
+            false,
+        );
+        assert_eq!(o.safe_error_code, Some("HANDLER_RECEIPT_MISMATCH"));
+        let o = map(
+            json!({"status": "applied", "rows_affected": 1, "source_database_mutated": true, "idempotency_key": "wrp_1:INV-2"}),
+            false,
+        );
+        assert_eq!(o.safe_error_code, Some("HANDLER_RECEIPT_MISMATCH"));
+        let o = map(
+            json!({"status": "applied", "rows_affected": 1, "source_database_mutated": true}),
+            true,
+        );
+        assert_eq!(o.safe_error_code, Some("HANDLER_DRY_RUN_MUTATED"));
+    }
+
+    #[test]
+    fn details_and_text_are_redacted() {
+        let o = map(
+            json!({"status": "failed", "rows_affected": 0, "source_database_mutated": false,
+                   "details": {"db": "postgres://u:pw@db/app", "token": "abc", "note": "used s3cret-token here"}}),
+            false,
+        );
+        assert!(!o.detail.contains("pw@"), "{}", o.detail);
+        assert!(!o.detail.contains("abc"), "{}", o.detail);
+        assert!(!o.detail.contains("s3cret-token"), "{}", o.detail);
+        let env: HashMap<String, String> =
+            [("APP_DB_PASSWORD".to_owned(), "hunter22".to_owned())].into();
+        let r = Redactor::new(&[], &env);
+        let t = r.text("auth: Bearer xyz123 at https://user:pw@h/x and mysql://h/db pw=hunter22");
+        assert_eq!(
+            t,
+            "auth: Bearer <redacted> at <redacted> and <redacted> pw=<redacted>"
+        );
+    }
+
+    #[test]
+    fn codes_are_interned_and_checked() {
+        assert_eq!(intern_code("UNAUTHORIZED"), Some("UNAUTHORIZED"));
+        assert_eq!(intern_code("bad"), None);
+        assert_eq!(intern_code(""), None);
+        assert_eq!(http_status_code(503), "HANDLER_HTTP_503");
+        assert_eq!(exit_code(Some(3)), "HANDLER_EXIT_3");
+        assert_eq!(exit_code(None), "HANDLER_EXIT_UNKNOWN");
+    }
+}

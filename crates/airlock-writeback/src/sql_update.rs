@@ -1,0 +1,370 @@
+//! The direct executor: one row, one transaction.
+//!
+//! Inside a single transaction on the source's write connection:
+//! 1. lock the row by primary key AND tenant (`SELECT … FOR UPDATE`; SQLite holds the database
+//!    write lock from `BEGIN IMMEDIATE`);
+//! 2. look for this proposal's receipt in `synapsor_writeback_receipts`: a write that already
+//!    happened → `already_applied`, nothing written. Then no row → `conflict` (`ROW_NOT_FOUND`);
+//! 3. re-check the conflict guard against the locked row: the version column's value, or the
+//!    hash of the row as the proposal read it → `conflict` (`VERSION_CONFLICT`);
+//! 4. re-check numeric bounds and transition guards against today's config and the locked row;
+//! 5. `UPDATE … SET <allowed columns> [, version = next] WHERE pk AND tenant AND version`, which
+//!    must affect exactly one row;
+//! 6. insert the receipt row; commit. The update and its receipt commit together or not at all.
+//!
+//! The version column advances on every write: an integer version by one; a timestamp version
+//! to the current time (strictly later than before). A proposal that patches the version
+//! column itself keeps its own value.
+//!
+//! Dry runs do every step and roll back.
+
+use std::sync::Arc;
+
+use airlock_capability::plan;
+use airlock_db::{
+    DbError, DbErrorKind, Ident, Param, ReceiptRow, RowUpdate, ScopedSelect, SourceSettings,
+    VersionAdvance, WriteTx, Writer,
+};
+use airlock_protocol::{ConflictGuard, hash_json};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+use crate::executor::{ApplyPlan, Executor, Outcome, OutcomeStatus};
+
+/// Applies proposals with a guarded single-row UPDATE. Connects on first use and keeps the
+/// pool; a connection failure is a `failed` outcome like any other.
+#[derive(Debug)]
+pub struct SqlUpdate {
+    settings: SourceSettings,
+    writer: OnceCell<Arc<dyn Writer>>,
+}
+
+impl SqlUpdate {
+    pub fn new(settings: SourceSettings) -> SqlUpdate {
+        SqlUpdate {
+            settings,
+            writer: OnceCell::new(),
+        }
+    }
+
+    async fn writer(&self) -> Result<&Arc<dyn Writer>, DbError> {
+        self.writer
+            .get_or_try_init(|| async {
+                let writer = airlock_db::connect_writer(&self.settings).await?;
+                writer.ensure_receipts_table().await?;
+                Ok(writer)
+            })
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Executor for SqlUpdate {
+    fn kind(&self) -> &'static str {
+        "sql_update"
+    }
+
+    async fn apply(&self, plan: &ApplyPlan<'_>, dry_run: bool) -> Outcome {
+        let writer = match self.writer().await {
+            Ok(w) => w,
+            Err(e) => return db_failure(&e),
+        };
+        let mut tx = match writer.begin().await {
+            Ok(tx) => tx,
+            Err(e) => return db_failure(&e),
+        };
+        let result = attempt(tx.as_mut(), plan, dry_run).await;
+        match result {
+            Ok(Step::Commit(outcome)) => match tx.commit().await {
+                Ok(()) => outcome,
+                Err(e) => db_failure(&e),
+            },
+            Ok(Step::Rollback(mut outcome)) => {
+                if let Err(e) = tx.rollback().await {
+                    tracing::warn!(error = %e, "rollback failed; the transaction is discarded with its connection");
+                }
+                outcome.dry_run = dry_run;
+                outcome
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                db_failure(&e)
+            }
+        }
+    }
+}
+
+enum Step {
+    Commit(Outcome),
+    Rollback(Outcome),
+}
+
+fn ident(s: &str) -> Result<Ident, DbError> {
+    Ident::new(s).ok_or_else(|| {
+        DbError::new(
+            DbErrorKind::InvalidValue,
+            format!("unsafe identifier `{s}` in job"),
+        )
+    })
+}
+
+fn param(v: &Value) -> Result<Param, DbError> {
+    Param::from_json(v)
+        .ok_or_else(|| DbError::new(DbErrorKind::InvalidValue, "patch values must be scalars"))
+}
+
+fn outcome(
+    status: OutcomeStatus,
+    code: Option<&'static str>,
+    detail: impl Into<String>,
+) -> Outcome {
+    Outcome {
+        status,
+        rows_affected: 0,
+        previous_version: None,
+        new_version: None,
+        safe_error_code: code,
+        detail: detail.into(),
+        dry_run: false,
+    }
+}
+
+async fn attempt(
+    tx: &mut dyn WriteTx,
+    plan: &ApplyPlan<'_>,
+    dry_run: bool,
+) -> Result<Step, DbError> {
+    let job = plan.job;
+    let cap = plan.capability;
+    let schema = match &cap.target.schema {
+        Some(s) => Some(ident(s)?),
+        None => None,
+    };
+    let table = ident(&job.target.table)?;
+    let key = (
+        ident(&job.target.primary_key.column)?,
+        param(&job.target.primary_key.value)?,
+    );
+    let tenant = (
+        ident(&job.tenant_guard.column)?,
+        param(&job.tenant_guard.value)?,
+    );
+    // Read exactly the columns the proposal read, so the row hash compares like with like.
+    let columns: Vec<Ident> = plan
+        .change_set
+        .before
+        .keys()
+        .map(|c| ident(c))
+        .collect::<Result<_, _>>()?;
+    let select = ScopedSelect {
+        schema: schema.clone(),
+        table: table.clone(),
+        columns,
+        key_column: key.0.clone(),
+        key_value: key.1.clone(),
+        tenant: Some(tenant.clone()),
+        limit: 2,
+    };
+    let rows = match tx.lock_rows(&select).await {
+        Ok(rows) => rows,
+        Err(e) if e.kind == DbErrorKind::InvalidValue => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    // After the row lock: a concurrent apply of the same proposal has either committed its
+    // receipt (we see it now) or not started its write.
+    if let Some(existing) = tx.find_receipt(&job.idempotency_key).await? {
+        let o = outcome(
+            OutcomeStatus::AlreadyApplied,
+            None,
+            format!(
+                "the write was already applied (receipt status {})",
+                existing.status
+            ),
+        );
+        return Ok(Step::Rollback(o));
+    }
+    let row = match rows.as_slice() {
+        [] => {
+            return Ok(Step::Rollback(outcome(
+                OutcomeStatus::Conflict,
+                Some("ROW_NOT_FOUND"),
+                "no row with this primary key in the proposal's tenant",
+            )));
+        }
+        [row] => row,
+        _ => {
+            return Ok(Step::Rollback(outcome(
+                OutcomeStatus::Failed,
+                Some("MULTI_ROW_WRITE_BLOCKED"),
+                "the primary key matched more than one row",
+            )));
+        }
+    };
+
+    // The conflict guard, against the locked row.
+    let (previous, version_check) = match &job.conflict_guard {
+        ConflictGuard::Column {
+            column,
+            expected_value,
+        } => {
+            let current = row.get(column).cloned().unwrap_or(Value::Null);
+            if current != *expected_value {
+                let mut o = outcome(
+                    OutcomeStatus::Conflict,
+                    Some("VERSION_CONFLICT"),
+                    format!("`{column}` changed since the proposal"),
+                );
+                o.previous_version = Some(expected_value.clone());
+                o.new_version = Some(current);
+                return Ok(Step::Rollback(o));
+            }
+            (
+                expected_value.clone(),
+                Some((ident(column)?, param(expected_value)?)),
+            )
+        }
+        ConflictGuard::RowHash { expected_hash } => {
+            let current = hash_json(&Value::Object(row.clone()));
+            if current != *expected_hash {
+                let mut o = outcome(
+                    OutcomeStatus::Conflict,
+                    Some("VERSION_CONFLICT"),
+                    "the row changed since the proposal (row hash differs)",
+                );
+                o.previous_version = Some(Value::String(expected_hash.clone()));
+                o.new_version = Some(Value::String(current));
+                return Ok(Step::Rollback(o));
+            }
+            (Value::String(expected_hash.clone()), None)
+        }
+        ConflictGuard::None => {
+            return Ok(Step::Rollback(outcome(
+                OutcomeStatus::Failed,
+                Some("GUARD_MISSING"),
+                "the job has no conflict guard",
+            )));
+        }
+    };
+
+    // Bounds and transitions, as configured today, against the locked row.
+    if let Err(e) = plan::check_guards(cap, row, &job.patch) {
+        return Ok(Step::Rollback(outcome(
+            OutcomeStatus::Failed,
+            Some("POLICY_VIOLATION"),
+            e.message,
+        )));
+    }
+
+    let advance = match &version_check {
+        Some((column, _)) if !job.patch.contains_key(column.as_str()) => Some((
+            column.clone(),
+            if previous.is_number() {
+                VersionAdvance::Increment
+            } else {
+                VersionAdvance::Now
+            },
+        )),
+        _ => None,
+    };
+    let update = RowUpdate {
+        schema,
+        table,
+        key,
+        tenant: Some(tenant),
+        set: job
+            .patch
+            .iter()
+            .map(|(c, v)| Ok((ident(c)?, param(v)?)))
+            .collect::<Result<_, DbError>>()?,
+        version_check,
+        advance,
+    };
+    let affected = match tx.update_row(&update).await {
+        Ok(n) => n,
+        Err(e) if e.kind == DbErrorKind::InvalidValue => {
+            return Ok(Step::Rollback(outcome(
+                OutcomeStatus::Failed,
+                Some("INVALID_VALUE"),
+                format!("a patch value does not fit its column: {}", e.detail),
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    if affected != 1 {
+        let code = if affected == 0 {
+            "VERSION_CONFLICT"
+        } else {
+            "MULTI_ROW_WRITE_BLOCKED"
+        };
+        let mut o = outcome(
+            if affected == 0 {
+                OutcomeStatus::Conflict
+            } else {
+                OutcomeStatus::Failed
+            },
+            Some(code),
+            format!("the update matched {affected} rows; exactly one is required"),
+        );
+        o.previous_version = Some(previous);
+        return Ok(Step::Rollback(o));
+    }
+    let after = tx.lock_rows(&select).await?;
+    let new_version = match &job.conflict_guard {
+        ConflictGuard::Column { column, .. } => after.first().and_then(|r| r.get(column)).cloned(),
+        _ => after
+            .first()
+            .map(|r| Value::String(hash_json(&Value::Object(r.clone())))),
+    };
+    let mut done = outcome(
+        OutcomeStatus::Applied,
+        None,
+        if dry_run {
+            "dry run: the update would apply; rolled back"
+        } else {
+            "applied"
+        },
+    );
+    done.rows_affected = 1;
+    done.previous_version = Some(previous);
+    done.new_version = new_version;
+    if dry_run {
+        return Ok(Step::Rollback(done));
+    }
+    let inserted = tx
+        .insert_receipt(&ReceiptRow {
+        idempotency_key: job.idempotency_key.clone(),
+        job_id: job.writeback_job_id.clone(),
+        proposal_id: job.proposal_id.clone(),
+        status: "applied".into(),
+        result_hash: Some(hash_json(&json!({"job_id": job.writeback_job_id, "status": "applied", "version": done.new_version}))),
+        completed: true,
+    })
+        .await;
+    match inserted {
+        Ok(()) => {}
+        // Another applier committed the same write first (possible only without the row lock,
+        // e.g. the row was re-keyed): ours rolls back.
+        Err(e) if e.is_duplicate_receipt() => {
+            return Ok(Step::Rollback(outcome(
+                OutcomeStatus::AlreadyApplied,
+                None,
+                "the write was already applied by another attempt",
+            )));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(Step::Commit(done))
+}
+
+fn db_failure(e: &DbError) -> Outcome {
+    let code = match e.kind {
+        DbErrorKind::Connection => "DATABASE_UNAVAILABLE",
+        DbErrorKind::Permission => "PERMISSION_DENIED",
+        DbErrorKind::Timeout | DbErrorKind::Conflict => "LOCK_TIMEOUT",
+        DbErrorKind::NotFound => "SCHEMA_MISMATCH",
+        DbErrorKind::InvalidValue => "INVALID_VALUE",
+        _ => "TRANSACTION_FAILED",
+    };
+    tracing::warn!(error = %e, "writeback failed");
+    Outcome::failed(code, e.to_string())
+}

@@ -1,0 +1,718 @@
+//! Approve and apply end to end on real Postgres, MariaDB and SQLite: the full flow, conflicts,
+//! idempotency under concurrency, crash recovery, tampered jobs, policy at apply time, roles.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use airlock_capability::AliasMode;
+use airlock_capability::envelope::Outcome as CallOutcome;
+use airlock_config::Config;
+use airlock_ledger::{Decision, Ledger, ReceiptFilter, SqliteLedger};
+use airlock_protocol::WritebackJob;
+use airlock_runtime::{Runtime, RuntimeOptions};
+use airlock_testkit::FreshDb;
+use airlock_writeback::apply::{self, ApplyError};
+use airlock_writeback::approval;
+use airlock_writeback::executor::ApplyPlan;
+use airlock_writeback::job::JobError;
+use serde_json::{Value, json};
+
+const SCHEMA: &str = "
+CREATE TABLE invoices (
+    id VARCHAR(64) PRIMARY KEY,
+    tenant_id VARCHAR(64) NOT NULL,
+    status VARCHAR(32) NOT NULL,
+    late_fee_cents INTEGER NOT NULL,
+    waiver_reason VARCHAR(500),
+    version INTEGER NOT NULL
+);
+INSERT INTO invoices VALUES ('INV-1', 'acme', 'open', 500, NULL, 1);
+INSERT INTO invoices VALUES ('INV-2', 'acme', 'open', 700, NULL, 1);
+INSERT INTO invoices VALUES ('INV-9', 'globex', 'open', 1500, NULL, 1);
+";
+
+fn config_doc(engine: &str, schema: &str, weak: bool) -> Value {
+    let target = json!({"schema": schema, "table": "invoices", "primary_key": "id", "tenant_key": "tenant_id"});
+    let guard = if weak {
+        json!({"weak_guard_ack": true})
+    } else {
+        json!({"column": "version"})
+    };
+    json!({
+        "version": 1,
+        "mode": "review",
+        "sources": {"app": {"engine": engine, "read_url_env": "APP_URL", "write_url_env": "APP_URL"}},
+        "trusted_context": {"provider": "environment", "values": {"tenant_id_env": "T_TENANT", "principal_env": "T_PRINCIPAL"}},
+        "operators": {"dana": {"roles": ["billing_lead"]}, "sam": {"roles": ["support"]}},
+        "capabilities": [
+            {
+                "name": "billing.propose_waiver", "kind": "proposal", "source": "app", "target": target,
+                "args": {"invoice_id": {"type": "string", "max_length": 64}, "fee": {"type": "number"}, "reason": {"type": "string", "max_length": 200}},
+                "lookup": {"id_from_arg": "invoice_id"},
+                "visible_columns": ["id", "status", "late_fee_cents", "waiver_reason", "version"],
+                "patch": {"late_fee_cents": {"from_arg": "fee"}, "waiver_reason": {"from_arg": "reason"}},
+                "allowed_columns": ["late_fee_cents", "waiver_reason"],
+                "numeric_bounds": {"late_fee_cents": {"minimum": 0, "maximum": 1000}},
+                "conflict_guard": guard,
+                "approval": {"required_role": "billing_lead"}
+            },
+            {
+                "name": "billing.propose_status", "kind": "proposal", "source": "app", "target": target,
+                "args": {"invoice_id": {"type": "string", "max_length": 64}, "status": {"type": "string", "max_length": 32}},
+                "lookup": {"id_from_arg": "invoice_id"},
+                "visible_columns": ["id", "status", "version"],
+                "patch": {"status": {"from_arg": "status"}},
+                "allowed_columns": ["status"],
+                "transition_guards": {"status": {"allowed": {"open": ["void", "paid"]}}},
+                "conflict_guard": {"column": "version"}
+            }
+        ]
+    })
+}
+
+struct World {
+    db: FreshDb,
+    rt: Runtime,
+    ledger: Arc<SqliteLedger>,
+    ledger_path: std::path::PathBuf,
+    env: HashMap<String, String>,
+    dir: tempfile::TempDir,
+    doc: Value,
+}
+
+fn schema_for(db: &FreshDb) -> String {
+    match db.engine {
+        "postgres" => "public".into(),
+        "mysql" => db.name.clone(),
+        _ => "main".into(),
+    }
+}
+
+async fn world(db: FreshDb, weak: bool) -> World {
+    db.execute_batch(SCHEMA).await.expect("seed");
+    let doc = config_doc(db.engine, &schema_for(&db), weak);
+    let (config, _) = airlock_config::parse(&doc).expect("valid config");
+    let dir = tempfile::tempdir().unwrap();
+    let ledger_path = dir.path().join("ledger.db");
+    let ledger = Arc::new(SqliteLedger::open(&ledger_path).unwrap());
+    let env: HashMap<String, String> = [
+        ("APP_URL", db.url.as_str()),
+        ("T_TENANT", "acme"),
+        ("T_PRINCIPAL", "agent_7"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let options = RuntimeOptions {
+        alias_mode: AliasMode::Canonical,
+        result_format: None,
+        base_dir: dir.path().to_owned(),
+        max_connections: 2,
+    };
+    let rt = Runtime::new(config, ledger.clone(), env.clone(), options);
+    World {
+        db,
+        rt,
+        ledger,
+        ledger_path,
+        env,
+        dir,
+        doc,
+    }
+}
+
+impl World {
+    fn config(&self) -> &Config {
+        self.rt.config()
+    }
+
+    async fn propose(&self, tool: &str, args: Value) -> String {
+        match self.rt.call(tool, args.as_object().unwrap(), None).await {
+            Ok(CallOutcome::Proposal(p)) => p.proposal_id,
+            other => panic!("proposal failed: {other:?}"),
+        }
+    }
+
+    async fn approve(&self, id: &str, actor: &str) {
+        let p = self.ledger.proposal(id).await.unwrap();
+        let role = approval::authorize(self.config(), &p, actor).expect("authorized");
+        self.ledger
+            .approve(Decision {
+                proposal_id: id.into(),
+                actor: actor.into(),
+                role,
+                reason: None,
+                proposal_hash: p.proposal_hash,
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn apply_with(
+        &self,
+        ledger: &dyn Ledger,
+        config: &Config,
+        id: &str,
+        job: Option<&WritebackJob>,
+        dry_run: bool,
+    ) -> Result<apply::ApplyReport, ApplyError> {
+        let prepared = apply::prepare(ledger, config, id, job, "local").await?;
+        let executor = airlock_writeback::executors::for_capability(
+            config,
+            prepared.capability,
+            &self.env,
+            self.dir.path(),
+        )?;
+        apply::apply(
+            ledger,
+            executor.as_ref(),
+            prepared,
+            "dana",
+            "test-runner",
+            dry_run,
+        )
+        .await
+    }
+
+    async fn apply(&self, id: &str) -> apply::ApplyReport {
+        self.apply_with(self.ledger.as_ref(), self.config(), id, None, false)
+            .await
+            .expect("apply runs")
+    }
+
+    async fn row(&self, id: &str) -> String {
+        self.db
+            .query_scalar(&format!(
+                "SELECT CONCAT(late_fee_cents, ':', COALESCE(waiver_reason, '-'), ':', status, ':', version) FROM invoices WHERE id = '{id}'"
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn receipts_in_source(&self) -> i64 {
+        self.db
+            .query_scalar("SELECT COUNT(*) FROM synapsor_writeback_receipts")
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
+
+fn waiver(invoice: &str, fee: i64) -> Value {
+    json!({"invoice_id": invoice, "fee": fee, "reason": "goodwill"})
+}
+
+async fn full_flow(w: World) {
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 0))
+        .await;
+    assert_eq!(w.row("INV-1").await, "500:-:open:1");
+    // Not approved yet: apply refuses and records nothing.
+    assert!(matches!(
+        w.apply_with(w.ledger.as_ref(), w.config(), &id, None, false)
+            .await,
+        Err(ApplyError::NotApproved { .. })
+    ));
+    // Roles: the proposer and an operator without the role are refused.
+    let p = w.ledger.proposal(&id).await.unwrap();
+    assert!(matches!(
+        approval::authorize(w.config(), &p, "agent_7"),
+        Err(approval::ApprovalError::SelfApproval { .. })
+    ));
+    assert!(matches!(
+        approval::authorize(w.config(), &p, "sam"),
+        Err(approval::ApprovalError::MissingRole { .. })
+    ));
+    assert!(matches!(
+        approval::authorize(w.config(), &p, "mallory"),
+        Err(approval::ApprovalError::UnknownOperator { .. })
+    ));
+    w.approve(&id, "dana").await;
+
+    let before = w.ledger.stats().await.unwrap();
+    let dry = w
+        .apply_with(w.ledger.as_ref(), w.config(), &id, None, true)
+        .await
+        .unwrap();
+    assert_eq!(dry.status, "applied");
+    assert!(dry.dry_run);
+    assert_eq!(
+        w.row("INV-1").await,
+        "500:-:open:1",
+        "a dry run changed the row"
+    );
+    let after = w.ledger.stats().await.unwrap();
+    assert_eq!(
+        (after.events, after.receipts, after.writeback_jobs),
+        (before.events, before.receipts, before.writeback_jobs),
+        "a dry run wrote to the ledger"
+    );
+    assert_eq!(w.ledger.proposal(&id).await.unwrap().state, "approved");
+
+    let report = w.apply(&id).await;
+    assert_eq!(report.status, "applied", "{report:?}");
+    assert_eq!(report.state, "applied");
+    assert_eq!(w.row("INV-1").await, "0:goodwill:open:2");
+    assert_eq!(report.receipt.previous_version, Some(json!(1)));
+    assert_eq!(report.receipt.new_version, Some(json!(2)));
+    assert!(report.receipt.source_database_mutated);
+    assert!(report.receipt.hash_is_valid());
+    assert_receipt_schema(&report.receipt);
+    assert_eq!(w.receipts_in_source().await, 1);
+
+    // Again: the original receipt, nothing written.
+    let again = w.apply(&id).await;
+    assert_eq!(again.status, "already_applied");
+    assert_eq!(again.receipt_id, report.receipt_id);
+    assert_eq!(w.row("INV-1").await, "0:goodwill:open:2");
+    assert_eq!(w.receipts_in_source().await, 1);
+
+    // Other rows untouched.
+    assert_eq!(w.row("INV-2").await, "700:-:open:1");
+    assert_eq!(w.row("INV-9").await, "1500:-:open:1");
+    let replay = w.ledger.replay(&id).await.unwrap();
+    let kinds: Vec<&str> = replay.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "proposal_created",
+            "evidence_recorded",
+            "query_audited",
+            "proposal_approved",
+            "writeback_job_recorded",
+            "writeback_applied"
+        ]
+    );
+    assert!(w.ledger.verify().await.unwrap().ok);
+}
+
+fn assert_receipt_schema(r: &airlock_protocol::ExecutionReceipt) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/conformance/schemas/execution-receipt.v1.schema.json"
+    );
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v = serde_json::to_value(r).unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&v)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+async fn conflict_then_retry(w: World) {
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 100))
+        .await;
+    w.approve(&id, "dana").await;
+    // The app changes the row after the proposal.
+    w.db.execute_batch("UPDATE invoices SET late_fee_cents = 650, version = 5 WHERE id = 'INV-1'")
+        .await
+        .unwrap();
+    let r = w.apply(&id).await;
+    assert_eq!(r.status, "conflict", "{r:?}");
+    assert_eq!(
+        r.receipt.safe_error_code.as_deref(),
+        Some("VERSION_CONFLICT")
+    );
+    assert_eq!(r.receipt.new_version, Some(json!(5)));
+    assert_eq!(
+        w.row("INV-1").await,
+        "650:-:open:5",
+        "a conflicted apply wrote"
+    );
+    assert_eq!(r.state, "conflict");
+    // Re-approval allows a retry; the guard still holds, so it conflicts again.
+    w.approve(&id, "dana").await;
+    assert_eq!(w.apply(&id).await.status, "conflict");
+    assert_eq!(w.row("INV-1").await, "650:-:open:5");
+    // A row that vanished (or moved tenant) is a conflict too.
+    let gone = w
+        .propose("billing.propose_waiver", waiver("INV-2", 0))
+        .await;
+    w.approve(&gone, "dana").await;
+    w.db.execute_batch("UPDATE invoices SET tenant_id = 'globex' WHERE id = 'INV-2'")
+        .await
+        .unwrap();
+    let r = w.apply(&gone).await;
+    assert_eq!(
+        (r.status, r.receipt.safe_error_code.as_deref()),
+        ("conflict", Some("ROW_NOT_FOUND"))
+    );
+    assert!(w.ledger.verify().await.unwrap().ok);
+}
+
+async fn weak_guard(w: World) {
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 10))
+        .await;
+    w.approve(&id, "dana").await;
+    // Any visible change breaks the row hash, even without a version column.
+    w.db.execute_batch("UPDATE invoices SET waiver_reason = 'edited by app' WHERE id = 'INV-1'")
+        .await
+        .unwrap();
+    let r = w.apply(&id).await;
+    assert_eq!(
+        (r.status, r.receipt.safe_error_code.as_deref()),
+        ("conflict", Some("VERSION_CONFLICT")),
+        "{r:?}"
+    );
+    assert_eq!(w.row("INV-1").await, "500:edited by app:open:1");
+    // Unchanged row: the hash matches and the write goes through.
+    let id2 = w
+        .propose("billing.propose_waiver", waiver("INV-2", 20))
+        .await;
+    w.approve(&id2, "dana").await;
+    assert_eq!(w.apply(&id2).await.status, "applied");
+    assert_eq!(w.row("INV-2").await, "20:goodwill:open:1");
+}
+
+async fn concurrent_applies(w: World) {
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 0))
+        .await;
+    w.approve(&id, "dana").await;
+    // Two "processes": separate ledger connections on one file, each with its own executor pool.
+    let second = Arc::new(SqliteLedger::open(&w.ledger_path).unwrap());
+    let ledgers: [Arc<dyn Ledger>; 2] = [w.ledger.clone(), second];
+    let w = Arc::new(w);
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let w = w.clone();
+        let ledger = ledgers[i % 2].clone();
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            let config = w.config().clone();
+            w.apply_with(ledger.as_ref(), &config, &id, None, false)
+                .await
+                .map(|r| r.status)
+        }));
+    }
+    let mut statuses: HashMap<String, usize> = HashMap::new();
+    for t in tasks {
+        let s = match t.await.unwrap() {
+            Ok(s) => s.to_owned(),
+            // A task that arrives after the proposal left `pending_worker` may find it applied
+            // already in `prepare`: that returns already_applied too.
+            Err(e) => format!("error: {e}"),
+        };
+        *statuses.entry(s).or_default() += 1;
+    }
+    assert_eq!(statuses.get("applied"), Some(&1), "{statuses:?}");
+    assert_eq!(statuses.get("already_applied"), Some(&49), "{statuses:?}");
+    assert_eq!(w.row("INV-1").await, "0:goodwill:open:2");
+    assert_eq!(w.receipts_in_source().await, 1);
+    let applied = w
+        .ledger
+        .receipts(&ReceiptFilter {
+            proposal: Some(id.clone()),
+            status: Some("applied".into()),
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert_eq!(applied.len(), 1);
+    assert!(w.ledger.verify().await.unwrap().ok);
+}
+
+async fn crash_between_write_and_receipt(w: World) {
+    // The process dies after the source transaction committed but before the ledger heard of
+    // it: the proposal is left in pending_worker. A retry must not write again.
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 0))
+        .await;
+    w.approve(&id, "dana").await;
+    let prepared = apply::prepare(w.ledger.as_ref(), w.config(), &id, None, "local")
+        .await
+        .unwrap();
+    let job = prepared.job.clone();
+    w.ledger.begin_apply(&job, "dana").await.unwrap();
+    let executor = airlock_writeback::executors::for_capability(
+        w.config(),
+        prepared.capability,
+        &w.env,
+        w.dir.path(),
+    )
+    .unwrap();
+    let outcome = executor
+        .apply(
+            &ApplyPlan {
+                job: &job,
+                change_set: &prepared.proposal.change_set,
+                capability: prepared.capability,
+            },
+            false,
+        )
+        .await;
+    assert_eq!(outcome.status.as_str(), "applied");
+    drop(executor);
+    // "Restart": the ledger says pending_worker.
+    assert_eq!(
+        w.ledger.proposal(&id).await.unwrap().state,
+        "pending_worker"
+    );
+    let r = w.apply(&id).await;
+    assert_eq!(r.status, "already_applied", "{r:?}");
+    assert_eq!(r.state, "applied");
+    assert_eq!(w.row("INV-1").await, "0:goodwill:open:2");
+    assert_eq!(w.receipts_in_source().await, 1);
+    assert!(w.ledger.verify().await.unwrap().ok);
+}
+
+async fn tampered_jobs(w: World) {
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 0))
+        .await;
+    w.approve(&id, "dana").await;
+    let p = w.ledger.proposal(&id).await.unwrap();
+    let good =
+        airlock_writeback::job::build(w.config(), &p, "local", 300, chrono::Utc::now()).unwrap();
+    let good_v = serde_json::to_value(&good).unwrap();
+    let tampers: Vec<(&str, Value)> = vec![
+        ("/writeback_job_id", json!("wbj_other")),
+        ("/proposal_id", json!("wrp_00000000000000000000")),
+        ("/proposal_version", json!(2)),
+        ("/proposal_hash", json!("sha256:0000")),
+        ("/runner_scope/project_id", json!("elsewhere")),
+        ("/runner_scope/source_id", json!("other_source")),
+        (
+            "/engine",
+            json!(if w.db.engine == "postgres" {
+                "mysql"
+            } else {
+                "postgres"
+            }),
+        ),
+        ("/operation", json!("multi_row_update")),
+        ("/target/schema", json!("audit")),
+        ("/target/table", json!("users")),
+        ("/target/primary_key/column", json!("tenant_id")),
+        ("/target/primary_key/value", json!("INV-9")),
+        ("/tenant_guard/column", json!("status")),
+        ("/tenant_guard/value", json!("globex")),
+        (
+            "/allowed_columns",
+            json!(["late_fee_cents", "waiver_reason", "status"]),
+        ),
+        ("/patch/late_fee_cents", json!(999)),
+        ("/patch/status", json!("void")),
+        ("/conflict_guard", json!({"kind": "none"})),
+        ("/conflict_guard/expected_value", json!(7)),
+        ("/conflict_guard/column", json!("status")),
+        ("/idempotency_key", json!("other:key")),
+        ("/lease/lease_id", json!("lease_other")),
+        ("/lease/attempt", json!(9)),
+        ("/lease/expires_at", json!("2020-01-01T00:00:00Z")),
+        ("/lease/expires_at", json!("2099-01-01T00:00:00Z")),
+        ("/lease/expires_at", json!("tomorrow")),
+    ];
+    for (pointer, value) in tampers {
+        let mut v = good_v.clone();
+        set(&mut v, pointer, value.clone());
+        let job: WritebackJob = serde_json::from_value(v).unwrap();
+        let r = w
+            .apply_with(w.ledger.as_ref(), w.config(), &id, Some(&job), false)
+            .await;
+        assert!(
+            matches!(r, Err(ApplyError::Job(_))),
+            "{pointer} = {value}: {r:?}"
+        );
+    }
+    assert_eq!(w.row("INV-1").await, "500:-:open:1");
+    assert_eq!(
+        w.ledger.proposal(&id).await.unwrap().state,
+        "approved",
+        "a refused job changed the state"
+    );
+    // The untouched job applies.
+    let r = w
+        .apply_with(w.ledger.as_ref(), w.config(), &id, Some(&good), false)
+        .await
+        .unwrap();
+    assert_eq!(r.status, "applied");
+}
+
+fn set(v: &mut Value, pointer: &str, value: Value) {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    let target = if parent.is_empty() {
+        v
+    } else {
+        v.pointer_mut(parent).unwrap()
+    };
+    target
+        .as_object_mut()
+        .unwrap()
+        .insert(key.to_owned(), value);
+}
+
+async fn policy_at_apply_time(w: World) {
+    // Proposed under a loose config, applied under a stricter one: the stricter one wins.
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 900))
+        .await;
+    w.approve(&id, "dana").await;
+    let mut strict = w.doc.clone();
+    strict["capabilities"][0]["numeric_bounds"]["late_fee_cents"]["maximum"] = json!(100);
+    let (strict, _) = airlock_config::parse(&strict).unwrap();
+    let r = w
+        .apply_with(w.ledger.as_ref(), &strict, &id, None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.receipt.safe_error_code.as_deref()),
+        ("failed", Some("POLICY_VIOLATION")),
+        "{r:?}"
+    );
+    assert_eq!(w.row("INV-1").await, "500:-:open:1");
+
+    let id = w
+        .propose(
+            "billing.propose_status",
+            json!({"invoice_id": "INV-2", "status": "void"}),
+        )
+        .await;
+    w.approve(&id, "sam").await;
+    let mut strict = w.doc.clone();
+    strict["capabilities"][1]["transition_guards"]["status"]["allowed"] = json!({"open": ["paid"]});
+    let (strict, _) = airlock_config::parse(&strict).unwrap();
+    let r = w
+        .apply_with(w.ledger.as_ref(), &strict, &id, None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.receipt.safe_error_code.as_deref()),
+        ("failed", Some("POLICY_VIOLATION")),
+        "{r:?}"
+    );
+    assert_eq!(w.row("INV-2").await, "700:-:open:1");
+    // A capability whose allowed columns shrank refuses the proposal before anything happens.
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-2", 5))
+        .await;
+    w.approve(&id, "dana").await;
+    let mut narrowed = w.doc.clone();
+    narrowed["capabilities"][0]["allowed_columns"] = json!(["late_fee_cents"]);
+    narrowed["capabilities"][0]["patch"] = json!({"late_fee_cents": {"from_arg": "fee"}});
+    let (narrowed, _) = airlock_config::parse(&narrowed).unwrap();
+    let r = w
+        .apply_with(w.ledger.as_ref(), &narrowed, &id, None, false)
+        .await;
+    assert!(
+        matches!(r, Err(ApplyError::Job(JobError::CapabilityMismatch { .. }))),
+        "{r:?}"
+    );
+    assert_eq!(w.ledger.proposal(&id).await.unwrap().state, "approved");
+}
+
+async fn unreachable_database(w: World) {
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 0))
+        .await;
+    w.approve(&id, "dana").await;
+    let mut env = w.env.clone();
+    let bad = match w.db.engine {
+        "postgres" => "postgres://airlock:pw@127.0.0.1:1/x",
+        "mysql" => "mysql://airlock:pw@127.0.0.1:1/x",
+        _ => "/nonexistent/airlock/app.db",
+    };
+    env.insert("APP_URL".into(), bad.into());
+    let prepared = apply::prepare(w.ledger.as_ref(), w.config(), &id, None, "local")
+        .await
+        .unwrap();
+    let executor = airlock_writeback::executors::for_capability(
+        w.config(),
+        prepared.capability,
+        &env,
+        w.dir.path(),
+    )
+    .unwrap();
+    let r = apply::apply(
+        w.ledger.as_ref(),
+        executor.as_ref(),
+        prepared,
+        "dana",
+        "test",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.status, r.receipt.safe_error_code.as_deref()),
+        ("failed", Some("DATABASE_UNAVAILABLE")),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.state, "failed",
+        "a connection failure must not leave the proposal in between"
+    );
+    assert!(!serde_json::to_string(&r).unwrap().contains(":pw@"));
+    // After a fresh approval, a retry with the database back applies once.
+    w.approve(&id, "dana").await;
+    assert_eq!(w.apply(&id).await.status, "applied");
+    assert_eq!(w.row("INV-1").await, "0:goodwill:open:2");
+    assert!(w.ledger.verify().await.unwrap().ok);
+}
+
+macro_rules! engine_tests {
+    ($engine:ident, $fresh:expr) => {
+        mod $engine {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn full_flow_applies_once() {
+                let Some(db) = $fresh else { return };
+                full_flow(world(db, false).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_changed_row_is_a_conflict_and_is_not_written() {
+                let Some(db) = $fresh else { return };
+                conflict_then_retry(world(db, false).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn the_weak_row_hash_guard_is_enforced() {
+                let Some(db) = $fresh else { return };
+                weak_guard(world(db, true).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn fifty_concurrent_applies_write_once() {
+                let Some(db) = $fresh else { return };
+                concurrent_applies(world(db, false).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_crash_after_commit_is_recovered_without_a_second_write() {
+                let Some(db) = $fresh else { return };
+                crash_between_write_and_receipt(world(db, false).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn every_tampered_job_field_is_refused() {
+                let Some(db) = $fresh else { return };
+                tampered_jobs(world(db, false).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn bounds_and_transitions_are_checked_again_at_apply() {
+                let Some(db) = $fresh else { return };
+                policy_at_apply_time(world(db, false).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn an_unreachable_database_leaves_a_failed_receipt() {
+                let Some(db) = $fresh else { return };
+                unreachable_database(world(db, false).await).await;
+            }
+        }
+    };
+}
+
+engine_tests!(postgres, airlock_testkit::fresh_postgres().await);
+engine_tests!(mysql, airlock_testkit::fresh_mysql().await);
+engine_tests!(sqlite, Some(airlock_testkit::fresh_sqlite()));

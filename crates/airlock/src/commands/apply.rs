@@ -1,0 +1,121 @@
+//! `airlock apply ID|latest` / `--proposal ID` / `--job FILE`: apply an approved proposal with
+//! its executor. Exit 0 when applied or already applied, 1 on conflict or failure.
+
+use airlock_cli::ApplyArgs;
+use airlock_protocol::WritebackJob;
+use airlock_writeback::apply::{self, ApplyError};
+
+use crate::output::{self, ExitStatus, hinted};
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+    let loaded = settings.load_config()?;
+    let job_file: Option<WritebackJob> = match &args.job {
+        Some(path) => {
+            let text = fs_err::read_to_string(path)?;
+            Some(serde_json::from_str(&text).map_err(|e| {
+                hinted(
+                    format!(
+                        "{} is not a valid writeback-job v1 document: {e}",
+                        path.display()
+                    ),
+                    "regenerate it with `airlock proposals writeback-job ID --output FILE`",
+                )
+            })?)
+        }
+        None => None,
+    };
+    let id = match (&args.id, &args.proposal, &job_file) {
+        (Some(id), _, _) | (None, Some(id), _) => id.clone(),
+        (None, None, Some(job)) => job.proposal_id.clone(),
+        (None, None, None) => {
+            return Err(hinted(
+                "nothing to apply",
+                "pass a proposal id (or `latest`), --proposal ID, or --job FILE",
+            ));
+        }
+    };
+    let actor = settings.actor(args.actor.as_deref())?;
+    let ledger = settings.open_ledger(&loaded)?;
+    let prepared = apply::prepare(
+        &ledger,
+        &loaded.config,
+        &id,
+        job_file.as_ref(),
+        &args.project,
+    )
+    .await
+    .map_err(explain)?;
+    let executor = airlock_writeback::executors::for_capability(
+        &loaded.config,
+        prepared.capability,
+        &settings.env,
+        &loaded.dir(&settings.cwd),
+    )
+    .map_err(explain)?;
+    let report = apply::apply(
+        &ledger,
+        executor.as_ref(),
+        prepared,
+        &actor,
+        &args.runner,
+        args.dry_run,
+    )
+    .await
+    .map_err(explain)?;
+    if args.json {
+        output::json(&report)?;
+    } else {
+        let r = &report.receipt;
+        let headline = match (report.dry_run, report.status) {
+            (true, "applied") => {
+                "Dry run passed: the update would apply (rolled back; nothing recorded).".to_owned()
+            }
+            (true, other) => {
+                format!("Dry run: the update would end {other} (rolled back; nothing recorded).")
+            }
+            (false, "applied") => "Applied.".to_owned(),
+            (false, "already_applied") => "Already applied; nothing was written again.".to_owned(),
+            (false, other) => format!("Not applied: {other}."),
+        };
+        output::line(&headline);
+        output::line(&format!(
+            "Proposal: {} (now {})",
+            report.proposal_id, report.state
+        ));
+        output::line(&format!("Detail:   {}", report.detail));
+        if let Some(code) = &r.safe_error_code {
+            output::line(&format!("Code:     {code}"));
+        }
+        output::line(&format!(
+            "Rows:     {}    Source database changed: {}",
+            r.rows_affected,
+            if r.source_database_mutated {
+                "yes"
+            } else {
+                "no"
+            }
+        ));
+        if let (Some(before), Some(after)) = (&r.previous_version, &r.new_version) {
+            output::line(&format!("Version:  {before} -> {after}"));
+        }
+        if let Some(id) = report.receipt_id {
+            output::line(&format!("Receipt:  rct_{id:06}  ({})", r.receipt_hash));
+        }
+        output::line(&format!(
+            "Replay:   airlock replay show {}",
+            report.proposal_id
+        ));
+    }
+    Ok(match report.status {
+        "applied" | "already_applied" => ExitStatus::Success,
+        _ => ExitStatus::Failure,
+    })
+}
+
+fn explain(e: ApplyError) -> anyhow::Error {
+    match e.hint() {
+        Some(h) => hinted(e.to_string(), h),
+        None => anyhow::Error::new(e),
+    }
+}

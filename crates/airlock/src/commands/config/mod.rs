@@ -1,0 +1,3 @@
+pub mod schema;
+pub mod show;
+pub mod validate;

@@ -1,0 +1,3 @@
+//! `airlock handler …`: app-owned writeback handlers.
+
+pub mod template;

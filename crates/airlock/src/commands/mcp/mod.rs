@@ -1,0 +1,130 @@
+//! `airlock mcp ...`: serve the tools to MCP clients, or print a client snippet. The server
+//! itself lives in `airlock-mcp`; these files only resolve settings.
+
+pub mod client_config;
+pub mod serve;
+pub mod serve_http;
+pub mod serve_streamable_http;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use airlock_capability::AliasMode;
+use airlock_cli::{AliasModeArg, McpCommonArgs, McpHttpFlags};
+use airlock_config::Mode;
+use airlock_ledger::SqliteLedger;
+use airlock_mcp::auth::{AuthSetupError, HttpAuth, JwtVerifier};
+use airlock_mcp::transport::HttpOptions;
+use airlock_mcp::{McpServer, Runtime};
+use airlock_runtime::RuntimeOptions;
+
+use crate::settings::{self, LoadedConfig, Settings};
+
+/// The bearer token variable of Synapsor Runner, kept as the default.
+pub const DEFAULT_TOKEN_ENV: &str = "SYNAPSOR_RUNNER_HTTP_TOKEN";
+
+/// `--config`/`AIRLOCK_CONFIG` first, then `SYNAPSOR_MCP_CONFIG`; same for the store with
+/// `SYNAPSOR_LOCAL_STORE` (compatibility with Synapsor Runner).
+pub fn compat_settings(s: &Settings) -> Settings {
+    let from_env = |name: &str| {
+        s.env
+            .get(name)
+            .filter(|v| !v.trim().is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    Settings {
+        cwd: s.cwd.clone(),
+        env: s.env.clone(),
+        config: s.config.clone().or_else(|| from_env("SYNAPSOR_MCP_CONFIG")),
+        store: s.store.clone().or_else(|| from_env("SYNAPSOR_LOCAL_STORE")),
+    }
+}
+
+pub fn alias_mode(arg: Option<AliasModeArg>) -> AliasMode {
+    match arg {
+        None | Some(AliasModeArg::Canonical) => AliasMode::Canonical,
+        Some(AliasModeArg::Openai) => AliasMode::Openai,
+        Some(AliasModeArg::Both) => AliasMode::Both,
+    }
+}
+
+/// Loads the config and builds the server: tools are listed from here on without I/O.
+pub fn build(
+    s: &Settings,
+    common: &McpCommonArgs,
+    max_connections: usize,
+) -> anyhow::Result<(McpServer, LoadedConfig)> {
+    let mut loaded = s.load_config()?;
+    if common.read_only {
+        loaded.config.mode = Mode::ReadOnly;
+    }
+    for w in &loaded.warnings {
+        tracing::warn!(code = %w.code, path = %w.path, "{}", w.message);
+    }
+    let ledger = SqliteLedger::open(&s.store_path(Some(&loaded)))?;
+    let runtime = Runtime::new(
+        loaded.config.clone(),
+        Arc::new(ledger),
+        s.env.clone(),
+        RuntimeOptions {
+            alias_mode: alias_mode(common.alias_mode),
+            result_format: settings::result_format(common.result_format.as_deref())?,
+            base_dir: loaded.dir(&s.cwd),
+            max_connections,
+        },
+    );
+    Ok((McpServer::new(runtime), loaded))
+}
+
+/// HTTP settings: static token from `--auth-token-env`, JWT verification from the config's
+/// `http_claims` contexts, or neither with `--dev-no-auth`.
+pub fn http_options(
+    s: &Settings,
+    loaded: &LoadedConfig,
+    flags: &McpHttpFlags,
+    default_port: u16,
+) -> anyhow::Result<HttpOptions> {
+    let jwt = JwtVerifier::from_config(&loaded.config, &s.env, &loaded.dir(&s.cwd))?;
+    // With JWT verification configured, a static token is used only when asked for.
+    let token_env = match (&flags.auth_token_env, &jwt) {
+        (Some(name), _) => Some(name.clone()),
+        (None, None) => Some(DEFAULT_TOKEN_ENV.to_owned()),
+        (None, Some(_)) => None,
+    };
+    let token = token_env.as_ref().and_then(|name| {
+        s.env
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| (name.clone(), v.clone()))
+    });
+    if token.is_none() && jwt.is_none() && !flags.dev_no_auth {
+        return Err(AuthSetupError::TokenMissing {
+            env: token_env.unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_owned()),
+        }
+        .into());
+    }
+    let auth = HttpAuth::new(token, jwt, flags.dev_no_auth);
+    let mut opts = HttpOptions::new(flags.host.clone(), flags.port.unwrap_or(default_port), auth);
+    opts.allowed_hosts = flags.allowed_host.clone();
+    opts.allowed_origins = flags.allowed_origin.clone();
+    opts.max_sessions = flags.max_sessions;
+    opts.session_idle = Duration::from_secs(flags.session_idle_secs.max(1));
+    opts.max_in_flight = flags.max_in_flight;
+    opts.max_body_bytes = flags.max_body_bytes;
+    Ok(opts)
+}
+
+/// Startup lines on stderr (stdout stays free).
+pub fn banner(what: &str, url: &str, opts: &HttpOptions, s: &Settings, loaded: &LoadedConfig) {
+    eprintln!("Airlock {what} listening on {url}");
+    eprintln!("Auth: {}", opts.auth.describe());
+    eprintln!("Config: {}", loaded.path.display());
+    eprintln!("Store: {}", s.store_path(Some(loaded)).display());
+    if !airlock_mcp::transport::is_loopback(&opts.host) {
+        eprintln!(
+            "Warning: {} is not a loopback address; model-facing tools are exposed on the network. Use TLS, private networking and rate limits.",
+            opts.host
+        );
+    }
+    eprintln!("Press Ctrl+C to stop.");
+}

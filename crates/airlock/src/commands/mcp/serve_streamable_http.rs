@@ -1,0 +1,28 @@
+//! `airlock mcp serve-streamable-http`: MCP Streamable HTTP on /mcp.
+
+use airlock_cli::{McpCommonArgs, McpHttpFlags};
+
+use crate::output::ExitStatus;
+use crate::settings::Settings;
+
+pub async fn run(
+    settings: &Settings,
+    common: &McpCommonArgs,
+    flags: &McpHttpFlags,
+) -> anyhow::Result<ExitStatus> {
+    let settings = super::compat_settings(settings);
+    let (server, loaded) = super::build(&settings, common, 16)?;
+    let opts = super::http_options(&settings, &loaded, flags, 8766)?;
+    let shown = opts.clone();
+    airlock_mcp::transport::http::serve(server, opts, |addr| {
+        super::banner(
+            "Streamable HTTP MCP",
+            &format!("http://{addr}/mcp"),
+            &shown,
+            &settings,
+            &loaded,
+        );
+    })
+    .await?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,95 @@
+//! One file per command verb. This module is the table of contents and the dispatcher.
+
+mod apply;
+mod config;
+mod demo;
+mod doctor;
+mod evidence;
+mod handler;
+mod ledger;
+mod mcp;
+mod proposals;
+mod propose;
+mod query_audit;
+mod receipts;
+mod replay;
+mod smoke;
+mod tools;
+mod writeback;
+
+use std::path::Path;
+
+use airlock_cli::{
+    Cli, Command, ConfigCommand, EvidenceCommand, HandlerCommand, LedgerCommand, ProposalsCommand,
+    QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand, ToolsCommand,
+    WritebackCommand,
+};
+
+use crate::output::ExitStatus;
+use crate::settings::Settings;
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let settings = Settings::new(&cli.global)?;
+    match cli.command {
+        Command::Config(ConfigCommand::Validate(a)) => config::validate::run(&settings, a.json),
+        Command::Config(ConfigCommand::Show { redacted }) => config::show::run(&settings, redacted),
+        Command::Config(ConfigCommand::Schema) => config::schema::run(),
+        Command::Tools(ToolsCommand::List(a)) => tools::list::run(&settings, &a),
+        Command::Smoke(SmokeCommand::Call(a)) => {
+            smoke::call::run(&settings, &a, smoke::call::Kind::Any).await
+        }
+        Command::Propose(a) => propose::run(&settings, &a).await,
+        Command::Proposals(ProposalsCommand::List(a)) => proposals::list::run(&settings, &a).await,
+        Command::Proposals(ProposalsCommand::Show(a)) => {
+            proposals::show::run(&settings, &a.id, a.json).await
+        }
+        Command::Proposals(ProposalsCommand::Latest(a)) => {
+            proposals::show::run(&settings, "latest", a.json).await
+        }
+        Command::Proposals(ProposalsCommand::Approve(a)) => {
+            proposals::approve::run(&settings, &a).await
+        }
+        Command::Proposals(ProposalsCommand::Reject(a)) => {
+            proposals::reject::run(&settings, &a).await
+        }
+        Command::Proposals(ProposalsCommand::WritebackJob(a)) => {
+            proposals::writeback_job::run(&settings, &a).await
+        }
+        Command::Evidence(EvidenceCommand::Show(a)) => evidence::show::run(&settings, &a).await,
+        Command::Evidence(EvidenceCommand::Export(a)) => evidence::export::run(&settings, &a).await,
+        Command::Apply(a) => apply::run(&settings, &a).await,
+        Command::Replay(ReplayCommand::Show(a)) => replay::show::run(&settings, &a).await,
+        Command::Replay(ReplayCommand::Export(a)) => replay::export::run(&settings, &a).await,
+        Command::Receipts(ReceiptsCommand::List(a)) => receipts::list::run(&settings, &a).await,
+        Command::Receipts(ReceiptsCommand::Show(a)) => receipts::show::run(&settings, &a).await,
+        Command::Writeback(WritebackCommand::Migration(a)) => writeback::migration::run(&a),
+        Command::Writeback(WritebackCommand::Grants(a)) => writeback::grants::run(&settings, &a),
+        Command::QueryAudit(QueryAuditCommand::List(a)) => {
+            query_audit::list::run(&settings, &a).await
+        }
+        Command::Ledger(LedgerCommand::Verify(a)) => ledger::verify::run(&settings, a.json).await,
+        Command::Ledger(LedgerCommand::Stats(a)) => ledger::stats::run(&settings, a.json).await,
+        Command::Demo(a) => demo::run(&settings, &a).await,
+        Command::Mcp(airlock_cli::McpCommand::Serve(a)) => mcp::serve::run(&settings, &a).await,
+        Command::Mcp(airlock_cli::McpCommand::ServeStreamableHttp(a)) => {
+            mcp::serve_streamable_http::run(&settings, &a.common, &a.http).await
+        }
+        Command::Mcp(airlock_cli::McpCommand::ServeHttp(a)) => {
+            mcp::serve_http::run(&settings, &a.common, &a.http).await
+        }
+        Command::Mcp(airlock_cli::McpCommand::ClientConfig(a)) => {
+            mcp::client_config::run(&settings, &a)
+        }
+        Command::Handler(HandlerCommand::Template(a)) => handler::template::run(&settings, &a),
+        Command::Doctor(a) => doctor::run(&settings, &a).await,
+    }
+}
+
+/// Writes pretty JSON to a file, creating its folder.
+pub fn write_json_file(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs_err::create_dir_all(dir)?;
+    }
+    fs_err::write(path, serde_json::to_string_pretty(value)? + "\n")?;
+    Ok(())
+}

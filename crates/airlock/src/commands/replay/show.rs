@@ -1,0 +1,124 @@
+//! `airlock replay show ID|latest`: what the agent saw, what it proposed, who decided, and what
+//! was applied or blocked. Reading never writes.
+
+use airlock_cli::ReplayShowArgs;
+use airlock_ledger::{Ledger, Replay};
+
+use crate::output::{self, ExitStatus};
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings, args: &ReplayShowArgs) -> anyhow::Result<ExitStatus> {
+    let ledger = settings.open_ledger_read_only()?;
+    let replay = ledger.replay(proposal_id(&args.id)).await?;
+    if args.json {
+        output::json(&replay)?;
+    } else {
+        print(&replay, args.details);
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Accepts `replay_<proposal id>` as well as the proposal id.
+pub fn proposal_id(id: &str) -> &str {
+    id.strip_prefix("replay_").unwrap_or(id)
+}
+
+fn print(r: &Replay, details: bool) {
+    let p = &r.proposal;
+    let cs = &p.change_set;
+    output::line(&format!("Replay {}  ({})", r.replay_id, p.state));
+    output::line(&format!(
+        "{} on {}.{} {} in tenant {}",
+        p.action, cs.source.schema, cs.source.table, cs.scope.object_id, p.tenant_id
+    ));
+    output::line("");
+    output::line("1. What the agent saw");
+    for e in &r.evidence {
+        for item in &e.bundle.items {
+            if item["kind"] == "external_row" {
+                output::line(&format!(
+                    "   {} read by {} at {}: {}",
+                    e.bundle.evidence_bundle_id,
+                    e.bundle.principal,
+                    e.bundle.created_at,
+                    item["visible_row"]
+                ));
+            }
+        }
+        if details {
+            for a in &e.query_audit {
+                output::line(&format!(
+                    "     query #{}: {} rows in {} µs, {}",
+                    a.audit_id,
+                    a.row_count,
+                    a.duration_us,
+                    a.payload["statement_template"].as_str().unwrap_or("")
+                ));
+            }
+        }
+    }
+    output::line("2. What it proposed");
+    for (column, value) in &cs.patch {
+        output::line(&format!(
+            "   {column}: {} -> {value}",
+            cs.before.get(column).cloned().unwrap_or_default()
+        ));
+    }
+    output::line(&format!(
+        "   guard: {} = {}",
+        cs.guards.expected_version.column, cs.guards.expected_version.value
+    ));
+    output::line("3. Who decided");
+    if r.approvals.is_empty() {
+        output::line("   nobody yet");
+    }
+    for a in &r.approvals {
+        let role = a
+            .role
+            .as_deref()
+            .map(|r| format!(" as {r}"))
+            .unwrap_or_default();
+        let reason = a
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        output::line(&format!(
+            "   {} {}{role} at {}{reason}",
+            a.status, a.approver, a.created_at
+        ));
+    }
+    output::line("4. What happened");
+    if r.receipts.is_empty() {
+        output::line("   nothing applied");
+    }
+    for rc in &r.receipts {
+        let code = rc
+            .receipt
+            .safe_error_code
+            .as_deref()
+            .map(|c| format!(" [{c}]"))
+            .unwrap_or_default();
+        output::line(&format!(
+            "   rct_{:06} {}{code}: {} row(s), source changed: {}, at {}",
+            rc.receipt_id,
+            rc.status,
+            rc.receipt.rows_affected,
+            if rc.source_database_mutated {
+                "yes"
+            } else {
+                "no"
+            },
+            rc.receipt.executed_at
+        ));
+    }
+    if details {
+        output::line("Events (hash chain):");
+        for e in &r.events {
+            output::line(&format!(
+                "   #{:<6} {:<24} by {:<20} {}",
+                e.seq, e.kind, e.actor, e.hash
+            ));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Exit statuses, error reporting and JSON printing. The only place that writes to stdout.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Done as asked.
+    Success,
+    /// The command ran and the answer is "no": a failed call, a refused input, a broken ledger.
+    Failure,
+    /// The input to the command is invalid (config invalid, bad usage).
+    Invalid,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> ExitCode {
+        ExitCode::from(match s {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Invalid => 2,
+        })
+    }
+}
+
+/// An error with a separate line of advice.
+#[derive(Debug)]
+pub struct Hinted {
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
+pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hinted {
+        message: message.into(),
+        hint: hint.into(),
+    })
+}
+
+/// `error: <chain>` and, when known, `hint: <advice>` on stderr.
+pub fn report_error(e: &anyhow::Error) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {e:#}");
+    let hint = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<Hinted>().map(|h| h.hint.clone()))
+        .or_else(|| {
+            e.chain().find_map(|c| {
+                c.downcast_ref::<airlock_ledger::LedgerError>()
+                    .and_then(|l| l.hint())
+                    .map(str::to_owned)
+            })
+        })
+        .or_else(|| {
+            e.chain().find_map(|c| {
+                c.downcast_ref::<airlock_config::LoadError>()
+                    .map(|l| l.hint())
+            })
+        });
+    if let Some(h) = hint {
+        let _ = writeln!(err, "hint: {h}");
+    }
+}
+
+/// Logs go to stderr, never stdout. `AIRLOCK_LOG` sets the filter (default `warn`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIRLOCK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+/// Pretty JSON and a newline on stdout.
+pub fn json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(v)?;
+    line(&text);
+    Ok(())
+}
+
+/// One line of human output on stdout. A closed pipe (`| head`) ends output quietly.
+pub fn line(s: &str) {
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{s}").is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// Whether a person is watching stdout.
+pub fn interactive() -> bool {
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
+/// Asks a yes/no question on the terminal. Without a terminal, refuses: scripts pass --yes.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::BufRead;
+    if !std::io::stdin().is_terminal() {
+        return Err(hinted(
+            "confirmation needed, and stdin is not a terminal",
+            "pass --yes to confirm from a script",
+        ));
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} Type yes to continue: ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim().eq_ignore_ascii_case("yes"))
+}

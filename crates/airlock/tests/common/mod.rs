@@ -1,0 +1,64 @@
+//! Helpers for CLI tests: run the real binary, normalise volatile output for snapshots.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `airlock` in `dir` with a clean environment (no inherited AIRLOCK_* variables).
+pub fn airlock(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
+    cmd.current_dir(dir).args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("airlock runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    }
+}
+
+/// Replaces ids, hashes, timestamps, durations and temp paths with stable placeholders.
+pub fn scrub(text: &str, dir: &Path) -> String {
+    let mut s = text.replace(&dir.display().to_string(), "[DIR]");
+    let rules: &[(&str, &str)] = &[
+        (r"wrp_[0-9a-f]{20}", "[PROPOSAL_ID]"),
+        (r"ev_[0-9a-f]{20}", "[EVIDENCE_ID]"),
+        (r"sha256:[0-9a-f]{64}", "[SHA256]"),
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[TIME]"),
+        (r#""duration_us": \d+"#, r#""duration_us": "[US]""#),
+    ];
+    for (pattern, replacement) in rules {
+        s = regex_lite::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&s, *replacement)
+            .into_owned();
+    }
+    s
+}
+
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/examples")
+        .canonicalize()
+        .expect("../shared/conformance/examples beside the repository")
+}
+
+pub const EXAMPLES: [&str; 4] = [
+    "mcp-mysql-orders",
+    "mcp-postgres-billing-app-handler",
+    "mcp-postgres-support",
+    "support-billing-agent",
+];

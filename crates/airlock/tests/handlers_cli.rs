@@ -1,0 +1,171 @@
+//! `airlock handler template` and `airlock doctor --check-handlers` through the real binary.
+
+mod common;
+
+use common::airlock;
+use serde_json::{Value, json};
+
+fn project(dir: &std::path::Path) {
+    let config = json!({
+        "version": 1, "mode": "review",
+        "storage": {"sqlite_path": "ledger.db"},
+        "sources": {"app": {"engine": "sqlite", "path": "app.db"}},
+        "trusted_context": {"provider": "environment"},
+        "executors": {
+            "web": {"type": "http_handler", "url_env": "WEB_URL",
+                    "auth": {"type": "bearer_env", "token_env": "WEB_TOKEN"}, "timeout_ms": 500},
+            "cmd": {"type": "command_handler", "command_env": "CMD"}
+        },
+        "capabilities": [{
+            "name": "billing.propose_credit", "kind": "proposal", "source": "app", "executor": "web",
+            "target": {"table": "invoices", "primary_key": "id", "tenant_key": "tenant_id"},
+            "args": {"invoice_id": {"type": "string", "max_length": 64}},
+            "lookup": {"id_from_arg": "invoice_id"},
+            "visible_columns": ["id", "credit"],
+            "patch": {"credit": {"fixed": 1}},
+            "allowed_columns": ["credit"],
+            "conflict_guard": {"column": "updated_at"}
+        }]
+    });
+    std::fs::write(dir.join("airlock.json"), config.to_string()).unwrap();
+}
+
+#[test]
+fn templates_are_listed_written_and_not_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let run = airlock(dir, &["handler", "template", "--list"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for name in ["node-fastify", "python-fastapi", "command", "rust-axum"] {
+        assert!(run.stdout.contains(name), "{}", run.stdout);
+    }
+    assert!(
+        run.stdout
+            .contains("IMPORTANT: your app handler owns the final business write.")
+    );
+
+    let run = airlock(
+        dir,
+        &["handler", "template", "script", "--output", "h/cmd.py"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let path = dir.join("h/cmd.py");
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("YOUR TRANSACTION GOES HERE")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_ne!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o111,
+        0
+    );
+    let run = airlock(
+        dir,
+        &["handler", "template", "command", "--output", "h/cmd.py"],
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("already exists") && run.stderr.contains("--force"),
+        "{}",
+        run.stderr
+    );
+    let run = airlock(
+        dir,
+        &[
+            "handler", "template", "command", "--output", "h/cmd.py", "--force",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let run = airlock(
+        dir,
+        &["handler", "template", "rust-axum", "--output", "rs"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(dir.join("rs/Cargo.toml").exists() && dir.join("rs/src/main.rs").exists());
+
+    let run = airlock(dir, &["handler", "template", "fastapi", "--stdout"], &[]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("x-airlock-signature"));
+
+    let run = airlock(dir, &["handler", "template", "lambda"], &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("unknown handler template: lambda"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn doctor_checks_env_reachability_and_executables_without_applying() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    project(dir);
+    // Nothing set: both handlers fail the env check; no secret value is printed.
+    let run = airlock(dir, &["doctor", "--check-handlers", "--json"], &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let checks = v["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 3);
+    assert_eq!(checks[1]["name"], "handler:web");
+    assert_eq!(checks[1]["failed"], "env");
+    assert!(checks[1]["detail"].as_str().unwrap().contains("WEB_URL"));
+    assert_eq!(checks[1]["capabilities"], json!(["billing.propose_credit"]));
+    assert_eq!(checks[2]["failed"], "env");
+
+    // A server that answers (any status) is reachable; an executable program is runnable.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        s.write_all(
+            b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        )
+        .unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let url = format!("http://{addr}/apply");
+    let env = [
+        ("WEB_URL", url.as_str()),
+        ("WEB_TOKEN", "doctor-secret-token"),
+        ("CMD", "sh -c 'exit 0'"),
+        ("PATH", "/usr/bin:/bin"),
+    ];
+    let run = airlock(dir, &["doctor", "--check-handlers", "--json"], &env);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let request = seen.join().unwrap();
+    assert!(request.starts_with("OPTIONS /apply"), "{request}");
+    assert!(
+        !request.to_ascii_lowercase().contains("authorization"),
+        "{request}"
+    );
+    assert!(!run.stdout.contains("doctor-secret-token"));
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["checks"][1]["ok"], true);
+
+    // Down (the one-shot server is gone), and a program that is not there.
+    let env = [
+        ("WEB_URL", url.as_str()),
+        ("WEB_TOKEN", "doctor-secret-token"),
+        ("CMD", "/nonexistent/handler"),
+    ];
+    let run = airlock(dir, &["doctor", "--check-handlers"], &env);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("FAIL handler:web"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("FAIL handler:cmd: /nonexistent/handler does not exist"),
+        "{}",
+        run.stdout
+    );
+}
