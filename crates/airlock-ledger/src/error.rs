@@ -46,6 +46,10 @@ pub enum LedgerError {
     Storage(#[from] rusqlite::Error),
     #[error("ledger serialization error: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("the ledger could not commit this record: {detail}")]
+    BatchFailed { detail: String, busy: bool },
+    #[error("the ledger writer has stopped")]
+    WriterStopped,
     #[error("could not create the ledger folder: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -64,6 +68,9 @@ impl LedgerError {
             LedgerError::Storage(e) if is_busy(e) => {
                 Some("another process holds the ledger lock for too long; retry")
             }
+            LedgerError::BatchFailed { busy: true, .. } => {
+                Some("another process holds the ledger lock for too long; retry")
+            }
             LedgerError::Corrupt { .. } => Some("run `airlock ledger verify` to locate the damage"),
             LedgerError::InvalidState { .. } => Some(
                 "see `airlock proposals show ID`: approve works on pending_review, conflict and failed proposals; apply needs an approved one",
@@ -76,7 +83,7 @@ impl LedgerError {
     }
 }
 
-fn is_busy(e: &rusqlite::Error) -> bool {
+pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)

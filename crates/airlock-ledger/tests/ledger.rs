@@ -320,6 +320,94 @@ fn concurrent_writers_on_one_file_lose_nothing() {
     assert!(report.ok, "{report:?}");
 }
 
+/// Many calls in flight on one ledger share commits (group commit). Each still gets its own
+/// answer: a record that fails rolls back alone, identical proposals in one batch dedupe, and
+/// the chain verifies afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_calls_share_commits_and_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = std::sync::Arc::new(open(dir.path()));
+    // A record whose evidence id is already taken must fail without taking others with it.
+    let taken = evidence("acme", "INV-taken");
+    ledger
+        .record_read(NewRead {
+            audit: audit("acme", "INV-taken", Some(&taken)),
+            evidence: Some(taken.clone()),
+        })
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let ledger = ledger.clone();
+        let taken = taken.clone();
+        tasks.spawn(async move {
+            match i % 4 {
+                0 => {
+                    // Same object and fee: one proposal, reused by the others.
+                    let r = ledger
+                        .record_proposal(new_proposal("INV-same", 0))
+                        .await
+                        .unwrap();
+                    ("same", r.proposal.proposal_id, r.created)
+                }
+                1 if i == 101 => {
+                    let err = ledger
+                        .record_read(NewRead {
+                            audit: audit("acme", "INV-dup", Some(&taken)),
+                            evidence: Some(taken),
+                        })
+                        .await
+                        .unwrap_err();
+                    assert!(err.to_string().contains("UNIQUE"), "{err}");
+                    ("failed", String::new(), false)
+                }
+                _ => {
+                    let object = format!("INV-{i}");
+                    let ev = evidence("acme", &object);
+                    let r = ledger
+                        .record_read(NewRead {
+                            audit: audit("acme", &object, Some(&ev)),
+                            evidence: Some(ev),
+                        })
+                        .await
+                        .unwrap();
+                    assert!(r.audit_id > 0);
+                    ("read", String::new(), false)
+                }
+            }
+        });
+    }
+    let mut same = std::collections::BTreeSet::new();
+    let (mut created, mut reads, mut failed) = (0, 0, 0);
+    while let Some(done) = tasks.join_next().await {
+        let (kind, id, was_created) = done.unwrap();
+        match kind {
+            "same" => {
+                same.insert(id);
+                created += usize::from(was_created);
+            }
+            "read" => reads += 1,
+            _ => failed += 1,
+        }
+    }
+    assert_eq!((same.len(), created, failed), (1, 1, 1));
+    let stats = ledger.stats().await.unwrap();
+    // 1 seed read + 149 reads + 50 proposal calls (each with evidence and audit).
+    assert_eq!(reads, 149);
+    assert_eq!(stats.query_audit, 1 + 149 + 50);
+    assert_eq!(stats.evidence_bundles, 1 + 149 + 50);
+    assert_eq!(stats.proposals, 1);
+    assert_eq!(stats.events, 2 * (1 + 149 + 50) + 1);
+    let report = ledger.verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    // Everything the callers were told is committed is visible to a fresh connection.
+    drop(std::sync::Arc::into_inner(ledger).unwrap());
+    let n: i64 = raw(dir.path())
+        .query_row("SELECT count(*) FROM query_audit", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 200);
+}
+
 #[tokio::test]
 async fn read_only_open_never_creates_a_ledger() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@
 //! power loss may drop the last few commits (never corrupt the file). This keeps a recorded
 //! read in tens of microseconds instead of an fsync per call.
 
+mod batch;
 mod lifecycle;
 mod migrations;
 mod read;
@@ -12,7 +13,7 @@ mod verify;
 mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -33,6 +34,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SqliteLedger {
     path: PathBuf,
     conn: Mutex<Connection>,
+    read_only: bool,
+    /// Group-commit writer for tool-call records, started by the first one.
+    batch: OnceLock<batch::BatchWriter>,
 }
 
 impl SqliteLedger {
@@ -42,16 +46,13 @@ impl SqliteLedger {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs_err::create_dir_all(dir)?;
         }
-        let conn = Connection::open(path).map_err(|source| open_error(path, source))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(|source| open_error(path, source))?;
+        let conn = connect(path)?;
         migrations::migrate(&conn, path)?;
         Ok(SqliteLedger {
             path: path.to_owned(),
             conn: Mutex::new(conn),
+            read_only: false,
+            batch: OnceLock::new(),
         })
     }
 
@@ -73,6 +74,8 @@ impl SqliteLedger {
         Ok(SqliteLedger {
             path: path.to_owned(),
             conn: Mutex::new(conn),
+            read_only: true,
+            batch: OnceLock::new(),
         })
     }
 
@@ -85,6 +88,31 @@ impl SqliteLedger {
         // rolls back on drop), so a poisoned lock is safe to reuse.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The batch writer, started on first use so commands that never record a call (list,
+    /// approve, verify) do not pay for its threads and connections.
+    fn batch(&self) -> Result<Option<&batch::BatchWriter>, LedgerError> {
+        if self.read_only {
+            return Ok(None);
+        }
+        if let Some(b) = self.batch.get() {
+            return Ok(Some(b));
+        }
+        let started = batch::BatchWriter::start(&self.path)?;
+        // Two first callers may race; the loser's writer is dropped unused.
+        Ok(Some(self.batch.get_or_init(|| started)))
+    }
+}
+
+/// A write connection with the ledger's settings.
+fn connect(path: &Path) -> Result<Connection, LedgerError> {
+    let conn = Connection::open(path).map_err(|source| open_error(path, source))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(|source| open_error(path, source))?;
+    Ok(conn)
 }
 
 fn open_error(path: &Path, source: rusqlite::Error) -> LedgerError {
@@ -97,11 +125,23 @@ fn open_error(path: &Path, source: rusqlite::Error) -> LedgerError {
 #[async_trait::async_trait]
 impl Ledger for SqliteLedger {
     async fn record_read(&self, read: NewRead) -> Result<ReadRecorded, LedgerError> {
-        write::record_read(&mut self.conn(), read)
+        match self.batch()? {
+            Some(batch) => match batch.submit(batch::Op::Read(read)).await? {
+                batch::Done::Read(r) => Ok(r),
+                batch::Done::Proposal(_) => unreachable!("a read is answered as a read"),
+            },
+            None => write::record_read(&mut self.conn(), read),
+        }
     }
 
     async fn record_proposal(&self, p: NewProposal) -> Result<ProposalRecorded, LedgerError> {
-        write::record_proposal(&mut self.conn(), p)
+        match self.batch()? {
+            Some(batch) => match batch.submit(batch::Op::Proposal(Box::new(p))).await? {
+                batch::Done::Proposal(r) => Ok(*r),
+                batch::Done::Read(_) => unreachable!("a proposal is answered as a proposal"),
+            },
+            None => write::record_proposal(&mut self.conn(), p),
+        }
     }
 
     async fn proposal(&self, id: &str) -> Result<StoredProposal, LedgerError> {

@@ -1,7 +1,7 @@
 //! Write transactions. Each public function is one `BEGIN IMMEDIATE` transaction that writes
 //! records and their chained events together.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Value, json};
 
 use crate::chain::{self, EventBody, GENESIS_HASH};
@@ -13,25 +13,44 @@ use crate::{
 /// The actor recorded for records Airlock writes on its own behalf.
 pub(crate) const RUNNER_ACTOR: &str = "airlock";
 
+/// `record_read` in a transaction of its own (read-only ledgers have no batch writer).
 pub(crate) fn record_read(
     conn: &mut Connection,
     read: NewRead,
 ) -> Result<ReadRecorded, LedgerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut audit = read.audit;
-    if let Some(ev) = &read.evidence {
-        insert_evidence(&tx, ev)?;
-    }
-    let audit_id = insert_audit(&tx, &mut audit)?;
+    let recorded = insert_read(&tx, read)?;
     tx.commit()?;
-    Ok(ReadRecorded { audit_id })
+    Ok(recorded)
 }
 
+/// `record_proposal` in a transaction of its own.
 pub(crate) fn record_proposal(
     conn: &mut Connection,
     p: NewProposal,
 ) -> Result<ProposalRecorded, LedgerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let recorded = insert_proposal_call(&tx, p)?;
+    tx.commit()?;
+    Ok(recorded)
+}
+
+/// Writes a read's evidence and audit. The caller holds the write transaction.
+pub(crate) fn insert_read(tx: &Connection, read: NewRead) -> Result<ReadRecorded, LedgerError> {
+    let mut audit = read.audit;
+    if let Some(ev) = &read.evidence {
+        insert_evidence(tx, ev)?;
+    }
+    let audit_id = insert_audit(tx, &mut audit)?;
+    Ok(ReadRecorded { audit_id })
+}
+
+/// Writes a proposal call: the proposal (or finds the open one with the same dedupe key), the
+/// read's evidence and audit. The caller holds the write transaction.
+pub(crate) fn insert_proposal_call(
+    tx: &Connection,
+    p: NewProposal,
+) -> Result<ProposalRecorded, LedgerError> {
     let existing: Option<String> = tx
         .prepare_cached(
             "SELECT proposal_id FROM proposals WHERE dedupe_key = ?1 AND state = 'pending_review'",
@@ -43,22 +62,21 @@ pub(crate) fn record_proposal(
         Some(id) => (id, None),
         None => (
             p.change_set.proposal_id.clone(),
-            Some(insert_proposal(&tx, &p)?),
+            Some(insert_proposal(tx, &p)?),
         ),
     };
     let mut evidence = p.evidence;
     evidence.proposal_id = Some(proposal_id.clone());
-    insert_evidence(&tx, &evidence)?;
+    insert_evidence(tx, &evidence)?;
     let mut audit = p.audit;
     audit.proposal_id = Some(proposal_id.clone());
     audit.evidence_bundle_id = Some(evidence.evidence_bundle_id.clone());
-    let audit_id = insert_audit(&tx, &mut audit)?;
+    let audit_id = insert_audit(tx, &mut audit)?;
     let created = inserted.is_some();
     let proposal = match inserted {
         Some(stored) => stored,
-        None => super::read::proposal(&tx, &proposal_id)?,
+        None => super::read::proposal(tx, &proposal_id)?,
     };
-    tx.commit()?;
     Ok(ProposalRecorded {
         proposal,
         created,
@@ -67,7 +85,7 @@ pub(crate) fn record_proposal(
 }
 
 /// Inserts the proposal and its event; returns the row as stored.
-fn insert_proposal(tx: &Transaction<'_>, p: &NewProposal) -> Result<StoredProposal, LedgerError> {
+fn insert_proposal(tx: &Connection, p: &NewProposal) -> Result<StoredProposal, LedgerError> {
     let cs = &p.change_set;
     let stored = StoredProposal {
         proposal_id: cs.proposal_id.clone(),
@@ -131,7 +149,7 @@ fn insert_proposal(tx: &Transaction<'_>, p: &NewProposal) -> Result<StoredPropos
     Ok(stored)
 }
 
-fn insert_evidence(tx: &Transaction<'_>, ev: &EvidenceBundle) -> Result<(), LedgerError> {
+fn insert_evidence(tx: &Connection, ev: &EvidenceBundle) -> Result<(), LedgerError> {
     tx.prepare_cached(
         "INSERT INTO evidence_bundles (evidence_bundle_id, proposal_id, tenant_id, principal,
             capability, source_id, source_table, business_object, object_id, query_fingerprint,
@@ -165,7 +183,7 @@ fn insert_evidence(tx: &Transaction<'_>, ev: &EvidenceBundle) -> Result<(), Ledg
     )
 }
 
-fn insert_audit(tx: &Transaction<'_>, a: &mut QueryAudit) -> Result<i64, LedgerError> {
+fn insert_audit(tx: &Connection, a: &mut QueryAudit) -> Result<i64, LedgerError> {
     tx.prepare_cached(
         "INSERT INTO query_audit (proposal_id, evidence_bundle_id, tenant_id, principal,
             capability, business_object, object_id, source_id, query_fingerprint, table_name,
@@ -207,7 +225,7 @@ fn insert_audit(tx: &Transaction<'_>, a: &mut QueryAudit) -> Result<i64, LedgerE
 /// Appends one event to the chain. Must run inside a write transaction so the head cannot move.
 #[expect(clippy::too_many_arguments, reason = "one row of the events table")]
 pub(crate) fn append_event(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     kind: &str,
     proposal_id: Option<&str>,
     (subject_kind, subject_id): (&str, &str),
