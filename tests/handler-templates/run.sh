@@ -10,6 +10,7 @@
 # Outside CI, a missing python3/npm prints "SKIP ..." and the rest continues; under CI=true
 # every template must run, and any problem fails loudly.
 #   AIRLOCK_BIN   binary to test (default: build it into $CARGO_TARGET_DIR or ./target)
+#   AIRLOCK_AXUM_TEMPLATE_BIN  the rust-axum template binary (default: build it likewise)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -240,8 +241,11 @@ else
   echo "FAIL rust-axum: the generated project differs from templates/rust-axum" >&2
   FAILED=$((FAILED + 1))
 fi
-(cd "$ROOT" && cargo build -q -p rust-axum-handler --bin rust-axum-template)
-run_http rust-axum "$dir" "$(free_port)" "$target/debug/rust-axum-template"
+if [[ -z "${AIRLOCK_AXUM_TEMPLATE_BIN:-}" ]]; then
+  (cd "$ROOT" && cargo build -q -p rust-axum-handler --bin rust-axum-template)
+  AIRLOCK_AXUM_TEMPLATE_BIN="$target/debug/rust-axum-template"
+fi
+run_http rust-axum "$dir" "$(free_port)" "$AIRLOCK_AXUM_TEMPLATE_BIN"
 
 echo "templates: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [[ "$FAILED" == 0 ]]

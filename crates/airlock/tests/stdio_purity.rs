@@ -8,29 +8,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-/// The `airlock` binary: `AIRLOCK_BIN`, else built next to this test in the same target dir.
-pub fn airlock_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("AIRLOCK_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let target_dir = profile_dir.parent().expect("target dir");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-q", "-p", "airlock", "--bin", "airlock"])
-        .env("CARGO_TARGET_DIR", target_dir);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("run cargo build");
-    assert!(status.success(), "cargo build -p airlock failed");
-    profile_dir.join("airlock")
-}
-
 fn fixture(dir: &Path) -> PathBuf {
     let db = rusqlite::Connection::open(dir.join("app.db")).expect("app db");
     db.execute_batch(
@@ -59,7 +36,7 @@ fn fixture(dir: &Path) -> PathBuf {
 fn stdout_carries_only_protocol_frames() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = fixture(dir.path());
-    let mut child = Command::new(airlock_bin())
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
         .args(["--config"])
         .arg(&config)
         .arg("--store")
