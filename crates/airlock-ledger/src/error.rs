@@ -46,8 +46,6 @@ pub enum LedgerError {
     Storage(#[from] rusqlite::Error),
     #[error("ledger serialization error: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("the ledger could not commit this record: {detail}")]
-    BatchFailed { detail: String, busy: bool },
     #[error("the ledger writer has stopped")]
     WriterStopped,
     #[error("could not create the ledger folder: {0}")]
@@ -68,9 +66,6 @@ impl LedgerError {
             LedgerError::Storage(e) if is_busy(e) => {
                 Some("another process holds the ledger lock for too long; retry")
             }
-            LedgerError::BatchFailed { busy: true, .. } => {
-                Some("another process holds the ledger lock for too long; retry")
-            }
             LedgerError::Corrupt { .. } => Some("run `airlock ledger verify` to locate the damage"),
             LedgerError::InvalidState { .. } => Some(
                 "see `airlock proposals show ID`: approve works on pending_review, conflict and failed proposals; apply needs an approved one",
@@ -83,7 +78,7 @@ impl LedgerError {
     }
 }
 
-pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
+fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)

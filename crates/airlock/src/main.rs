@@ -8,6 +8,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: a tool call allocates on one runtime thread and
+/// frees on another, which glibc's malloc handles with locks and consolidation passes
+/// (measured in docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = airlock_cli::Cli::parse();
     output::init_logging();

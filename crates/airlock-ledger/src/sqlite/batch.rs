@@ -2,10 +2,10 @@
 //! `record_proposal`).
 //!
 //! One thread owns a write connection and serves a queue. It takes every call waiting, writes
-//! each in its own savepoint inside one `BEGIN IMMEDIATE` transaction, commits once, and only
-//! then answers the callers. A caller therefore gets exactly the guarantee it had with a
-//! transaction of its own (its record is committed before it returns), a failing record rolls
-//! back alone, and under load many records share one commit: the pages they touch are written
+//! them all in one `BEGIN IMMEDIATE` transaction, commits once, and only then answers the
+//! callers. A caller therefore gets exactly the guarantee it had with a transaction of its own
+//! (its record is committed before it returns), a failing record fails alone (see [`commit`]),
+//! and under load many records share one commit: the pages they touch are written
 //! to the WAL once per batch rather than once per record. Async callers never block a runtime
 //! thread on the ledger lock.
 //!
@@ -112,7 +112,7 @@ fn serve(mut conn: Connection, jobs: Receiver<Job>, commits: &AtomicU64) {
             }
         }
         let (ops, replies): (Vec<Op>, Vec<_>) = batch.into_iter().map(|j| (j.op, j.reply)).unzip();
-        let results = commit(&mut conn, ops);
+        let results = commit(&mut conn, &ops);
         commits.fetch_add(1, Ordering::Release);
         for (reply, result) in replies.into_iter().zip(results) {
             // A caller that went away (cancelled request) no longer needs the answer; its
@@ -122,58 +122,42 @@ fn serve(mut conn: Connection, jobs: Receiver<Job>, commits: &AtomicU64) {
     }
 }
 
-/// Writes every op in its own savepoint and commits once. Each op's answer is its own result,
-/// or the commit's failure when the batch as a whole could not be committed.
-fn commit(conn: &mut Connection, ops: Vec<Op>) -> Vec<Result<Done, LedgerError>> {
-    let n = ops.len();
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => return failed(n, &e),
-    };
-    let mut results = Vec::with_capacity(n);
-    for op in ops {
-        let sp = match tx.savepoint() {
-            Ok(sp) => sp,
-            Err(e) => return failed(n, &e),
-        };
-        let done = match op {
-            Op::Read(read) => write::insert_read(&sp, read).map(Done::Read),
-            Op::Proposal(p) => {
-                write::insert_proposal_call(&sp, *p).map(|r| Done::Proposal(Box::new(r)))
-            }
-        };
-        match done {
-            Ok(done) => {
-                if let Err(e) = sp.commit() {
-                    return failed(n, &e);
-                }
-                results.push(Ok(done));
-            }
-            Err(e) => {
-                // Finishing an uncommitted savepoint rolls this record back and releases it;
-                // the other records of the batch are untouched.
-                if let Err(e) = sp.finish() {
-                    return failed(n, &e);
-                }
-                results.push(Err(e));
-            }
+/// Writes every op in one transaction and commits once. A record that fails is rare (a
+/// constraint, a full disk); then the whole batch rolls back and each op is written again in a
+/// transaction of its own, so every caller gets its own result and one bad record never takes
+/// the others with it. (Savepoints per record would give the same isolation at the price of
+/// copying every touched page to a sub-journal on every call.)
+fn commit(conn: &mut Connection, ops: &[Op]) -> Vec<Result<Done, LedgerError>> {
+    if ops.len() > 1 {
+        if let Ok(done) = together(conn, ops) {
+            return done.into_iter().map(Ok).collect();
         }
     }
-    match tx.commit() {
-        Ok(()) => results,
-        Err(e) => failed(n, &e),
-    }
-}
-
-fn failed(n: usize, e: &rusqlite::Error) -> Vec<Result<Done, LedgerError>> {
-    (0..n)
-        .map(|_| {
-            Err(LedgerError::BatchFailed {
-                detail: e.to_string(),
-                busy: crate::error::is_busy(e),
-            })
+    ops.iter()
+        .map(|op| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let done = apply(&tx, op)?;
+            tx.commit()?;
+            Ok(done)
         })
         .collect()
+}
+
+fn together(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Done>, LedgerError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let done = ops
+        .iter()
+        .map(|op| apply(&tx, op))
+        .collect::<Result<Vec<_>, _>>()?;
+    tx.commit()?;
+    Ok(done)
+}
+
+fn apply(tx: &Connection, op: &Op) -> Result<Done, LedgerError> {
+    Ok(match op {
+        Op::Read(read) => Done::Read(write::insert_read(tx, read)?),
+        Op::Proposal(p) => Done::Proposal(Box::new(write::insert_proposal_call(tx, p)?)),
+    })
 }
 
 fn checkpoint_loop(conn: Connection, stop: Receiver<()>, commits: &AtomicU64) {

@@ -140,7 +140,31 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX idx_events_proposal ON events(proposal_id, seq);
     "#,
+    // 2: leaner indexes for the hot path (every tool call writes evidence, audit and events).
+    // Indexes no query uses are dropped; `proposal_id` indexes become partial, so a plain
+    // read, which has no proposal, touches none of them; the audit's tenant filter is ordered
+    // by audit_id through the rowid every index entry carries.
+    r#"
+    DROP INDEX idx_evidence_tenant_created;
+    DROP INDEX idx_evidence_object_created;
+    DROP INDEX idx_evidence_proposal;
+    CREATE INDEX idx_evidence_proposal ON evidence_bundles(proposal_id)
+        WHERE proposal_id IS NOT NULL;
+    DROP INDEX idx_query_audit_created;
+    DROP INDEX idx_query_audit_tenant_created;
+    CREATE INDEX idx_query_audit_tenant ON query_audit(tenant_id);
+    DROP INDEX idx_query_audit_proposal;
+    CREATE INDEX idx_query_audit_proposal ON query_audit(proposal_id)
+        WHERE proposal_id IS NOT NULL;
+    DROP INDEX idx_events_proposal;
+    CREATE INDEX idx_events_proposal ON events(proposal_id, seq)
+        WHERE proposal_id IS NOT NULL;
+    "#,
 ];
+
+/// The oldest schema version this build can read without migrating it: versions since then
+/// differ in indexes only, so a read-only command works on them unchanged.
+const READABLE_SINCE: i64 = 1;
 
 /// The schema version this build writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
@@ -193,11 +217,11 @@ pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), Ledger
             supported: CURRENT,
         });
     }
-    if found < CURRENT {
+    if found < READABLE_SINCE {
         return Err(LedgerError::Corrupt {
             what: path.display().to_string(),
             detail: format!(
-                "schema version {found} is older than {CURRENT}; open it once with a writing command (e.g. `airlock propose`) to migrate"
+                "schema version {found} is older than {READABLE_SINCE}; open it once with a writing command (e.g. `airlock propose`) to migrate"
             ),
         });
     }

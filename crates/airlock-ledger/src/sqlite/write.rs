@@ -19,7 +19,7 @@ pub(crate) fn record_read(
     read: NewRead,
 ) -> Result<ReadRecorded, LedgerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let recorded = insert_read(&tx, read)?;
+    let recorded = insert_read(&tx, &read)?;
     tx.commit()?;
     Ok(recorded)
 }
@@ -30,14 +30,14 @@ pub(crate) fn record_proposal(
     p: NewProposal,
 ) -> Result<ProposalRecorded, LedgerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let recorded = insert_proposal_call(&tx, p)?;
+    let recorded = insert_proposal_call(&tx, &p)?;
     tx.commit()?;
     Ok(recorded)
 }
 
 /// Writes a read's evidence and audit. The caller holds the write transaction.
-pub(crate) fn insert_read(tx: &Connection, read: NewRead) -> Result<ReadRecorded, LedgerError> {
-    let mut audit = read.audit;
+pub(crate) fn insert_read(tx: &Connection, read: &NewRead) -> Result<ReadRecorded, LedgerError> {
+    let mut audit = read.audit.clone();
     if let Some(ev) = &read.evidence {
         insert_evidence(tx, ev)?;
     }
@@ -49,7 +49,7 @@ pub(crate) fn insert_read(tx: &Connection, read: NewRead) -> Result<ReadRecorded
 /// read's evidence and audit. The caller holds the write transaction.
 pub(crate) fn insert_proposal_call(
     tx: &Connection,
-    p: NewProposal,
+    p: &NewProposal,
 ) -> Result<ProposalRecorded, LedgerError> {
     let existing: Option<String> = tx
         .prepare_cached(
@@ -62,13 +62,13 @@ pub(crate) fn insert_proposal_call(
         Some(id) => (id, None),
         None => (
             p.change_set.proposal_id.clone(),
-            Some(insert_proposal(tx, &p)?),
+            Some(insert_proposal(tx, p)?),
         ),
     };
-    let mut evidence = p.evidence;
+    let mut evidence = p.evidence.clone();
     evidence.proposal_id = Some(proposal_id.clone());
     insert_evidence(tx, &evidence)?;
-    let mut audit = p.audit;
+    let mut audit = p.audit.clone();
     audit.proposal_id = Some(proposal_id.clone());
     audit.evidence_bundle_id = Some(evidence.evidence_bundle_id.clone());
     let audit_id = insert_audit(tx, &mut audit)?;

@@ -29,6 +29,9 @@ use crate::{McpError, McpServer};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
+/// How long an answered request can still be resumed with `Last-Event-ID`.
+const RESUME_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Clone)]
 struct HttpState {
     server: McpServer,
@@ -69,6 +72,11 @@ pub async fn serve_until(
 fn router(server: McpServer, opts: &HttpOptions, ct: CancellationToken) -> Router {
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(opts.session_idle);
+    // rmcp keeps every answered request's SSE channel for late resumption (default 60 s). At
+    // thousands of calls per second that is tens of thousands of entries per minute, in
+    // memory and scanned on every request; a client that lost an answer resumes within its
+    // SSE retry interval (3 s), so a few of those suffice.
+    manager.session_config.completed_cache_ttl = RESUME_WINDOW;
     let sessions = Arc::new(manager);
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(ct.child_token())
