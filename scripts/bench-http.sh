@@ -19,6 +19,7 @@ while [[ $# -gt 0 ]]; do case "$1" in
   --sessions) SESSIONS=$2; shift 2;; --skip-db-setup) SETUP=0; shift;; --perf) PERF=$2; shift 2;;
   *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2;; esac; done
 [[ -x "$BIN" ]] || { echo "no binary at $BIN: cargo build --release -p airlock" >&2; exit 2; }
+BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 2; }
 
 EXAMPLE="$SHARED/conformance/examples/support-billing-agent"
@@ -42,6 +43,7 @@ export SYNAPSOR_TENANT_ID=acme SYNAPSOR_PRINCIPAL=bench_operator BENCH_TOKEN=ben
   --max-sessions 256 2>"$WORK/server.log") &
 SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
+kill -0 "$SERVER" 2>/dev/null || { echo "the server did not start:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 
 run() {  # run TOOL ARGS
   if [[ "$SESSIONS" == 0 ]]; then

@@ -119,6 +119,31 @@ def test_bad_origin_and_host_are_403(http_server):
     assert post(http_server.url, INIT, Host="evil.example").status_code == 403
 
 
+def test_cors_answers_allowed_origins_only(http_server):
+    browser = "http://localhost:5173"
+    preflight = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization, content-type, mcp-session-id"}
+    pre = httpx.options(http_server.url, headers={"Origin": browser, **preflight})
+    assert pre.status_code == 204
+    assert pre.headers["access-control-allow-origin"] == browser
+    assert "POST" in pre.headers["access-control-allow-methods"]
+    for header in ("authorization", "mcp-session-id", "mcp-protocol-version", "last-event-id"):
+        assert header in pre.headers["access-control-allow-headers"]
+    # The real request gets its origin back and may read the session id.
+    real = post(http_server.url, INIT, Origin=browser)
+    assert real.status_code == 200
+    assert real.headers["access-control-allow-origin"] == browser
+    assert "mcp-session-id" in real.headers["access-control-expose-headers"]
+    # A refused credential still tells the browser why (401 readable, no tool ran).
+    denied = post(http_server.url, INIT, token="wrong", Origin=browser)
+    assert denied.status_code == 401 and denied.headers["access-control-allow-origin"] == browser
+    # A foreign origin gets no preflight and no CORS header; a request without Origin (not a
+    # browser) gets no CORS headers at all.
+    evil = httpx.options(http_server.url, headers={"Origin": "https://evil.example", **preflight})
+    assert evil.status_code == 403 and "access-control-allow-origin" not in evil.headers
+    assert "access-control-allow-origin" not in post(http_server.url, INIT).headers
+
+
 def test_health_and_readiness(http_server):
     h = httpx.get(http_server.base + "/healthz").json()
     assert h["ok"] is True and h["transport"] == "streamable-http" and h["tools"] == 2

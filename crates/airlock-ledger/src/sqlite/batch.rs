@@ -1,13 +1,15 @@
 //! Group commit for the hot path: the records of tool calls (`record_read`,
 //! `record_proposal`).
 //!
-//! One thread owns a write connection and serves a queue. It takes every call waiting, writes
-//! them all in one `BEGIN IMMEDIATE` transaction, commits once, and only then answers the
-//! callers. A caller therefore gets exactly the guarantee it had with a transaction of its own
+//! A call that finds the write connection free, nobody waiting and no overlap in the last few
+//! milliseconds writes its record at once, in a transaction of its own, on its own thread (a
+//! CLI or stdio session pays no thread hop). Calls that overlap queue instead: a writer
+//! thread takes every call waiting, writes them all in one `BEGIN IMMEDIATE` transaction,
+//! commits once, and only then answers the callers. A caller therefore gets exactly the guarantee it had with a transaction of its own
 //! (its record is committed before it returns), a failing record fails alone (see [`commit`]),
 //! and under load many records share one commit: the pages they touch are written
-//! to the WAL once per batch rather than once per record. Async callers never block a runtime
-//! thread on the ledger lock.
+//! to the WAL once per batch rather than once per record. A queued caller never blocks a
+//! runtime thread on the ledger lock.
 //!
 //! Checkpoints run on a second thread with its own connection (`PASSIVE`, which never blocks
 //! the writer), so a call never waits for the WAL to be copied back and fsynced.
@@ -16,8 +18,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
@@ -27,6 +30,10 @@ use crate::{LedgerError, NewProposal, NewRead, ProposalRecorded, ReadRecorded};
 
 /// Most records one commit carries; bounds how long the first caller of a batch waits.
 const MAX_BATCH: usize = 128;
+
+/// After calls last overlapped, how long every call goes through the queue before a lone call
+/// may write inline again.
+const QUIET_MS: u64 = 20;
 
 /// How often the checkpointer looks for committed batches to copy back.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
@@ -46,13 +53,39 @@ struct Job {
     reply: oneshot::Sender<Result<Done, LedgerError>>,
 }
 
+/// State shared by callers and the writer thread.
+struct Shared {
+    /// The write connection. Whoever holds it writes: a caller that finds it free and nothing
+    /// queued writes its own record at once (no thread hop when calls do not overlap);
+    /// otherwise the writer thread takes it for a whole batch.
+    conn: Mutex<Connection>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    commits: AtomicU64,
+    /// Milliseconds since `epoch` when a call last found another one writing or waiting; 0
+    /// for never.
+    last_overlap: AtomicU64,
+    epoch: Instant,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    stopping: bool,
+}
+
 /// The writer and checkpointer threads of one writable ledger. Dropping it lets both finish
 /// their work, closes their connections and joins them.
-#[derive(Debug)]
 pub(crate) struct BatchWriter {
-    queue: Option<Sender<Job>>,
+    shared: Arc<Shared>,
     stop_checkpoints: Option<Sender<()>>,
     threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for BatchWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchWriter").finish_non_exhaustive()
+    }
 }
 
 impl BatchWriter {
@@ -62,39 +95,66 @@ impl BatchWriter {
         // The checkpointer does this work off the call path.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         let checkpointer = super::connect(path)?;
-        let commits = Arc::new(AtomicU64::new(0));
-        let (queue, jobs) = mpsc::channel::<Job>();
+        let shared = Arc::new(Shared {
+            conn: Mutex::new(writer),
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            commits: AtomicU64::new(0),
+            last_overlap: AtomicU64::new(0),
+            epoch: Instant::now(),
+        });
         let (stop_checkpoints, stop) = mpsc::channel::<()>();
-        let committed = Arc::clone(&commits);
+        let serving = Arc::clone(&shared);
+        let checkpointing = Arc::clone(&shared);
         let threads = vec![
             std::thread::Builder::new()
                 .name("airlock-ledger-writer".into())
-                .spawn(move || serve(writer, jobs, &committed))?,
+                .spawn(move || serve(&serving))?,
             std::thread::Builder::new()
                 .name("airlock-ledger-checkpoint".into())
-                .spawn(move || checkpoint_loop(checkpointer, stop, &commits))?,
+                .spawn(move || checkpoint_loop(checkpointer, stop, &checkpointing.commits))?,
         ];
         Ok(BatchWriter {
-            queue: Some(queue),
+            shared,
             stop_checkpoints: Some(stop_checkpoints),
             threads,
         })
     }
 
     pub(crate) async fn submit(&self, op: Op) -> Result<Done, LedgerError> {
+        let shared = &self.shared;
+        let now = shared.epoch.elapsed().as_millis() as u64;
+        let last = shared.last_overlap.load(Ordering::Relaxed);
+        let quiet = last == 0 || now.saturating_sub(last) > QUIET_MS;
+        if quiet && let Ok(mut conn) = shared.conn.try_lock() {
+            let nobody_waiting = lock(&shared.queue).jobs.is_empty();
+            if nobody_waiting {
+                // Uncontended: one short transaction on this thread, as a lone call would have.
+                let result = commit(&mut conn, std::slice::from_ref(&op)).pop();
+                shared.commits.fetch_add(1, Ordering::Release);
+                return result.expect("one result per op");
+            }
+        }
+        // Calls overlap: queue for a while, so a busy server batches instead of blocking its
+        // runtime threads on inline writes.
+        shared.last_overlap.store(now.max(1), Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .as_ref()
-            .expect("queue lives until drop")
-            .send(Job { op, reply })
-            .map_err(|_| LedgerError::WriterStopped)?;
+        {
+            let mut queue = lock(&shared.queue);
+            if queue.stopping {
+                return Err(LedgerError::WriterStopped);
+            }
+            queue.jobs.push(Job { op, reply });
+        }
+        shared.wake.notify_one();
         answer.await.map_err(|_| LedgerError::WriterStopped)?
     }
 }
 
 impl Drop for BatchWriter {
     fn drop(&mut self) {
-        self.queue.take();
+        lock(&self.shared.queue).stopping = true;
+        self.shared.wake.notify_all();
         self.stop_checkpoints.take();
         for t in self.threads.drain(..) {
             let _ = t.join();
@@ -102,18 +162,27 @@ impl Drop for BatchWriter {
     }
 }
 
-fn serve(mut conn: Connection, jobs: Receiver<Job>, commits: &AtomicU64) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+/// A poisoned lock only means a panic elsewhere; SQLite rolled that transaction back.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn serve(shared: &Shared) {
+    loop {
+        let batch = {
+            let mut queue = lock(&shared.queue);
+            while queue.jobs.is_empty() && !queue.stopping {
+                queue = shared.wake.wait(queue).unwrap_or_else(|p| p.into_inner());
             }
-        }
+            if queue.jobs.is_empty() {
+                return; // stopping, nothing left
+            }
+            let n = queue.jobs.len().min(MAX_BATCH);
+            queue.jobs.drain(..n).collect::<Vec<_>>()
+        };
         let (ops, replies): (Vec<Op>, Vec<_>) = batch.into_iter().map(|j| (j.op, j.reply)).unzip();
-        let results = commit(&mut conn, &ops);
-        commits.fetch_add(1, Ordering::Release);
+        let results = commit(&mut lock(&shared.conn), &ops);
+        shared.commits.fetch_add(1, Ordering::Release);
         for (reply, result) in replies.into_iter().zip(results) {
             // A caller that went away (cancelled request) no longer needs the answer; its
             // record stays committed, like any record whose caller hung up after the commit.

@@ -249,7 +249,52 @@ pub(crate) async fn guard_layer(
             json!({"ok": false, "error": "forbidden_origin"}),
         );
     }
-    next.run(request).await
+    // From here on an Origin header, if any, is on the allow-list: answer CORS for it.
+    let Some(origin) = request.headers().get(http::header::ORIGIN).cloned() else {
+        return next.run(request).await;
+    };
+    if request.method() == http::Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        // A preflight carries no credentials; it only learns what the real request may send.
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let h = response.headers_mut();
+        cors_headers(h, origin);
+        h.insert(
+            http::header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+        );
+        h.insert(
+            http::header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(CORS_REQUEST_HEADERS),
+        );
+        h.insert(
+            http::header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return response;
+    }
+    let mut response = next.run(request).await;
+    cors_headers(response.headers_mut(), origin);
+    response
+}
+
+/// Request headers a browser client of MCP sends besides the CORS-safelisted ones.
+const CORS_REQUEST_HEADERS: &str = "authorization, content-type, accept, mcp-session-id, \
+     mcp-protocol-version, mcp-method, mcp-name, last-event-id";
+
+/// CORS answer for an allowed Origin: that origin only (never `*`), and the MCP response
+/// headers a browser script needs to read.
+fn cors_headers(h: &mut HeaderMap, origin: HeaderValue) {
+    h.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.append(http::header::VARY, HeaderValue::from_static("Origin"));
+    h.insert(
+        http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("mcp-session-id, mcp-protocol-version, www-authenticate"),
+    );
 }
 
 /// Authenticates the bearer and records the caller in the request (401 otherwise).
