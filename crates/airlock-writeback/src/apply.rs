@@ -129,17 +129,11 @@ pub async fn apply(
         already_applied,
     } = prepared;
     if let Some(original) = already_applied {
-        let mut receipt = original.receipt.clone();
-        receipt.status = "already_applied".into();
-        return Ok(ApplyReport {
-            proposal_id: proposal.proposal_id,
-            status: "already_applied",
+        return Ok(already_applied_report(
+            proposal.proposal_id,
+            original,
             dry_run,
-            detail: format!("already applied; original receipt #{}", original.receipt_id),
-            receipt: original.receipt,
-            receipt_id: Some(original.receipt_id),
-            state: proposal.state,
-        });
+        ));
     }
     if dry_run {
         let plan = ApplyPlan {
@@ -159,7 +153,26 @@ pub async fn apply(
             state: proposal.state,
         });
     }
-    let recorded = ledger.begin_apply(&job, actor).await?;
+    let recorded = match ledger.begin_apply(&job, actor).await {
+        Ok(recorded) => recorded,
+        // Another apply of this proposal finished after `prepare` read it: this one is a
+        // repeat, answered with the original receipt, and writes nothing.
+        Err(LedgerError::InvalidState { state, .. }) if state == "applied" => {
+            let original = ledger
+                .applied_receipt(&proposal.proposal_id)
+                .await?
+                .ok_or_else(|| LedgerError::Corrupt {
+                    what: proposal.proposal_id.clone(),
+                    detail: "applied without an applied receipt".into(),
+                })?;
+            return Ok(already_applied_report(
+                proposal.proposal_id,
+                original,
+                dry_run,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut job = job;
     job.lease.attempt = recorded.attempt;
     let outcome = executor
@@ -184,6 +197,23 @@ pub async fn apply(
         receipt_id: Some(stored.receipt_id),
         state,
     })
+}
+
+/// The answer to applying an applied proposal again: its original receipt, nothing written.
+fn already_applied_report(
+    proposal_id: String,
+    original: StoredReceipt,
+    dry_run: bool,
+) -> ApplyReport {
+    ApplyReport {
+        proposal_id,
+        status: "already_applied",
+        dry_run,
+        detail: format!("already applied; original receipt #{}", original.receipt_id),
+        receipt: original.receipt,
+        receipt_id: Some(original.receipt_id),
+        state: "applied".into(),
+    }
 }
 
 /// The `synapsor.execution-receipt.v1` of an outcome, sealed.
