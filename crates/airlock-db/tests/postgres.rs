@@ -609,3 +609,76 @@ async fn schema_change_under_a_cached_statement_is_retried() {
             .contains(r#""balance"::text AS "balance""#)
     );
 }
+
+/// TLS follows the URL's `sslmode`. The local server runs with `ssl=on` and Debian's
+/// self-signed "snakeoil" certificate, which names the machine, not 127.0.0.1.
+#[tokio::test]
+async fn tls_follows_the_urls_sslmode() {
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    if db.query_scalar("SHOW ssl").await.unwrap().as_deref() != Some("on") {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "under CI the local Postgres must run with ssl=on"
+        );
+        eprintln!("SKIP tls_follows_the_urls_sslmode: this Postgres has ssl=off");
+        return;
+    }
+    db.execute_batch(
+        "CREATE VIEW conn AS SELECT 'me'::text AS id, 't'::text AS tenant_id, ssl::text AS ssl
+         FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    )
+    .await
+    .unwrap();
+    let cert = db
+        .query_scalar("SHOW ssl_cert_file")
+        .await
+        .unwrap()
+        .unwrap();
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let with = |query: &str| format!("{}{sep}{query}", db.url);
+    let ssl_of = |url: String| async move {
+        let e = engine(PG, &url, Some(5000), 1).await;
+        e.select(&select("conn", &["ssl"], "id", text("me"), Some("t")))
+            .await
+            .map(|rows| json!(rows[0])["ssl"].clone())
+    };
+    assert_eq!(ssl_of(db.url.clone()).await.unwrap(), "false");
+    assert_eq!(ssl_of(with("sslmode=disable")).await.unwrap(), "false");
+    assert_eq!(ssl_of(with("sslmode=no-verify")).await.unwrap(), "true");
+    // `require` verifies the certificate: a self-signed one is refused, and nothing is read.
+    let err = ssl_of(with("sslmode=require")).await.unwrap_err();
+    assert_eq!(err.kind, DbErrorKind::Connection, "{err}");
+    assert!(err.detail.contains("certificate"), "{err}");
+    // Trusting that certificate as a root: the chain verifies, the host name does not.
+    let trusted = format!("sslrootcert={cert}");
+    assert_eq!(
+        ssl_of(with(&format!("sslmode=verify-ca&{trusted}")))
+            .await
+            .unwrap(),
+        "true"
+    );
+    let err = ssl_of(with(&format!("sslmode=verify-full&{trusted}")))
+        .await
+        .unwrap_err();
+    assert!(err.detail.contains("certificate"), "{err}");
+    // Bad TLS parameters fail when the pool is built, with a message that names them.
+    for (query, says) in [
+        (
+            "sslmode=require&sslrootcert=/nonexistent/ca.pem",
+            "sslrootcert",
+        ),
+        ("sslmode=sometimes", "unknown sslmode"),
+    ] {
+        let err = airlock_db::connect(&settings(PG, &with(query), Some(5000), 1))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(says), "{query}: {err}");
+        assert!(
+            !err.to_string().contains(&db.url),
+            "the URL never appears: {err}"
+        );
+    }
+}

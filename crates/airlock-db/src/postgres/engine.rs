@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 
 use super::error::{classify, classify_pool};
@@ -87,7 +88,9 @@ pub(crate) fn build_pool(
 ) -> Result<(Pool, Scrubber), DbError> {
     let url = settings.url.expose();
     let mut scrub = Scrubber::for_url(url);
-    let mut config: tokio_postgres::Config = url
+    let tls = super::tls::parse(url)?;
+    let mut config: tokio_postgres::Config = tls
+        .url
         .parse()
         .map_err(|_| DbError::new(DbErrorKind::Connection, "malformed postgres connection URL"))?;
     if let Some(pw) = config.get_password() {
@@ -107,13 +110,16 @@ pub(crate) fn build_pool(
             "airlock-writer"
         });
     }
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let manager_config = || ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match tls.mode {
+        super::tls::TlsMode::Off => Manager::from_config(config, NoTls, manager_config()),
+        _ => {
+            config.ssl_mode(SslMode::Require);
+            Manager::from_config(config, super::tls::connector(&tls)?, manager_config())
+        }
+    };
     let pool = Pool::builder(manager)
         .max_size(settings.max_connections.max(1))
         .runtime(Runtime::Tokio1)

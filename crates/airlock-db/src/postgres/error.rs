@@ -41,7 +41,14 @@ pub(crate) fn classify(e: &tokio_postgres::Error) -> DbError {
         }
         return DbError::new(kind_for_sqlstate(code), detail).with_code(code);
     }
-    let detail = error_chain(e);
+    let mut detail = error_chain(e);
+    if detail.contains("certificate") {
+        detail.push_str(
+            " (TLS certificate verification failed: trust your database's CA with \
+             sslrootcert=PATH in the URL; sslmode=no-verify skips verification, for disposable \
+             dev databases only)",
+        );
+    }
     let kind = if e.is_closed() || has_io_source(e) {
         DbErrorKind::Connection
     } else {

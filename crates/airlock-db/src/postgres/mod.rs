@@ -52,6 +52,11 @@
 //! [`Engine::render_select`](crate::Engine::render_select) returns the cached SQL from then on,
 //! so it always matches what runs.
 //!
+//! # TLS
+//!
+//! From the URL's `sslmode` (and `sslrootcert`), for reads and writes alike; `require`
+//! verifies the certificate. The table is in `tls.rs`.
+//!
 //! # Writes ([`Writer`](crate::Writer))
 //!
 //! A separate pool from the write URL, without the read-only startup option. Each transaction
@@ -75,6 +80,7 @@
 
 mod engine;
 mod error;
+mod tls;
 mod types;
 mod writer;
 

@@ -1,0 +1,316 @@
+//! TLS to Postgres, chosen by the connection URL the way Synapsor Runner users already write it.
+//!
+//! | `sslmode` | Airlock |
+//! | --- | --- |
+//! | absent, `prefer`, `allow` | no TLS (as libpq's fallback would end on a server without it) |
+//! | `disable` | no TLS |
+//! | `require`, `verify-full` | TLS required; certificate chain **and** host name verified |
+//! | `verify-ca` | TLS required; chain verified, host name not |
+//! | `no-verify` | TLS required, certificate not verified (disposable dev databases only) |
+//!
+//! `require` verifies, unlike libpq and like the Node driver the original used, so a URL that
+//! asks for TLS never silently accepts any certificate. Trusted roots are the system's, plus the
+//! PEM file named by `sslrootcert=PATH`. Both parameters are removed before the URL reaches the
+//! driver.
+
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::{DbError, DbErrorKind};
+
+/// What the URL asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TlsMode {
+    Off,
+    VerifyFull,
+    VerifyCa,
+    NoVerify,
+}
+
+/// The URL without `sslmode`/`sslrootcert`, the TLS mode, and the extra root file if any.
+#[derive(Debug)]
+pub(crate) struct TlsRequest {
+    pub url: String,
+    pub mode: TlsMode,
+    pub root_cert: Option<String>,
+}
+
+/// Splits the TLS parameters off a `postgres://` URL or a `key=value` connection string.
+pub(crate) fn parse(url: &str) -> Result<TlsRequest, DbError> {
+    let mut mode = None;
+    let mut root_cert = None;
+    let mut take = |key: &str, value: &str| -> bool {
+        match key {
+            "sslmode" => {
+                mode = Some(value.to_owned());
+                true
+            }
+            "sslrootcert" => {
+                root_cert = Some(value.to_owned());
+                true
+            }
+            _ => false,
+        }
+    };
+    let cleaned = if url.contains("://") {
+        match url.split_once('?') {
+            Some((base, query)) => {
+                let kept: Vec<&str> = query
+                    .split('&')
+                    .filter(|pair| {
+                        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                        !take(k, &percent_decode(v))
+                    })
+                    .collect();
+                if kept.is_empty() {
+                    base.to_owned()
+                } else {
+                    format!("{base}?{}", kept.join("&"))
+                }
+            }
+            None => url.to_owned(),
+        }
+    } else {
+        url.split_whitespace()
+            .filter(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                !take(k.trim(), v.trim_matches('\''))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mode = match mode.as_deref() {
+        None | Some("disable" | "allow" | "prefer") => TlsMode::Off,
+        Some("require" | "verify-full") => TlsMode::VerifyFull,
+        Some("verify-ca") => TlsMode::VerifyCa,
+        Some("no-verify") => TlsMode::NoVerify,
+        Some(other) => {
+            return Err(DbError::new(
+                DbErrorKind::Connection,
+                format!(
+                    "unknown sslmode `{}` in the postgres URL; use disable, prefer, require, verify-ca, verify-full or no-verify",
+                    other.chars().take(32).collect::<String>()
+                ),
+            ));
+        }
+    };
+    Ok(TlsRequest {
+        url: cleaned,
+        mode,
+        root_cert,
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The rustls connector for a TLS mode other than [`TlsMode::Off`].
+pub(crate) fn connector(req: &TlsRequest) -> Result<MakeRustlsConnect, DbError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(format!("TLS setup failed: {e}")))?;
+    let config = match req.mode {
+        TlsMode::NoVerify => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+            .with_no_client_auth(),
+        TlsMode::VerifyFull | TlsMode::VerifyCa => {
+            let roots = Arc::new(roots(req.root_cert.as_deref())?);
+            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                .build()
+                .map_err(|e| tls_error(format!("TLS setup failed: {e}")))?;
+            let verifier: Arc<dyn ServerCertVerifier> = if req.mode == TlsMode::VerifyCa {
+                Arc::new(AnyName(webpki))
+            } else {
+                webpki
+            };
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth()
+        }
+        TlsMode::Off => unreachable!("no connector without TLS"),
+    };
+    Ok(MakeRustlsConnect::new(config))
+}
+
+fn roots(extra: Option<&str>) -> Result<RootCertStore, DbError> {
+    let mut store = RootCertStore::empty();
+    // Unreadable system certificates are skipped; an empty store fails at the handshake with
+    // a message that names the fix (sslrootcert).
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = store.add(cert);
+    }
+    if let Some(path) = extra {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect())
+            .map_err(|e| tls_error(format!("could not read sslrootcert {path}: {e}")))?;
+        if certs.is_empty() {
+            return Err(tls_error(format!(
+                "sslrootcert {path} holds no PEM certificate"
+            )));
+        }
+        for cert in certs {
+            store
+                .add(cert)
+                .map_err(|e| tls_error(format!("sslrootcert {path}: {e}")))?;
+        }
+    }
+    Ok(store)
+}
+
+fn tls_error(message: String) -> DbError {
+    DbError::new(DbErrorKind::Connection, message)
+}
+
+/// `verify-ca`: the chain must verify; the name in the certificate may differ from the host.
+#[derive(Debug)]
+struct AnyName(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// `no-verify`: any certificate, but the handshake signatures are still checked.
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_parameters_are_split_off_urls_and_key_value_strings() {
+        let r = parse("postgres://u:p@db:5432/app?sslmode=require&application_name=x").unwrap();
+        assert_eq!(r.mode, TlsMode::VerifyFull);
+        assert_eq!(r.url, "postgres://u:p@db:5432/app?application_name=x");
+        let r = parse("postgresql://db/app?sslrootcert=%2Fetc%2Fca.pem&sslmode=verify-ca").unwrap();
+        assert_eq!(
+            (r.mode, r.root_cert.as_deref()),
+            (TlsMode::VerifyCa, Some("/etc/ca.pem"))
+        );
+        assert_eq!(r.url, "postgresql://db/app");
+        let r = parse("host=db user=u sslmode=no-verify dbname=app").unwrap();
+        assert_eq!(
+            (r.mode, r.url.as_str()),
+            (TlsMode::NoVerify, "host=db user=u dbname=app")
+        );
+        for off in [
+            "postgres://db/app",
+            "postgres://db/app?sslmode=prefer",
+            "postgres://db/app?sslmode=disable",
+        ] {
+            assert_eq!(parse(off).unwrap().mode, TlsMode::Off, "{off}");
+        }
+        let err = parse("postgres://db/app?sslmode=maybe").unwrap_err();
+        assert!(err.to_string().contains("unknown sslmode `maybe`"), "{err}");
+    }
+}
