@@ -38,14 +38,16 @@ const QUIET_MS: u64 = 20;
 /// How often the checkpointer looks for committed batches to copy back.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
+#[expect(clippy::large_enum_variant, reason = "one per call, moved once")]
 pub(crate) enum Op {
     Read(NewRead),
-    Proposal(Box<NewProposal>),
+    Proposal(NewProposal),
 }
 
+#[expect(clippy::large_enum_variant, reason = "one per call, moved once")]
 pub(crate) enum Done {
     Read(ReadRecorded),
-    Proposal(Box<ProposalRecorded>),
+    Proposal(ProposalRecorded),
 }
 
 struct Job {
@@ -130,9 +132,9 @@ impl BatchWriter {
             let nobody_waiting = lock(&shared.queue).jobs.is_empty();
             if nobody_waiting {
                 // Uncontended: one short transaction on this thread, as a lone call would have.
-                let result = commit(&mut conn, std::slice::from_ref(&op)).pop();
+                let result = write_now(&mut conn, &op);
                 shared.commits.fetch_add(1, Ordering::Release);
-                return result.expect("one result per op");
+                return result;
             }
         }
         // Calls overlap: queue for a while, so a busy server batches instead of blocking its
@@ -197,19 +199,17 @@ fn serve(shared: &Shared) {
 /// the others with it. (Savepoints per record would give the same isolation at the price of
 /// copying every touched page to a sub-journal on every call.)
 fn commit(conn: &mut Connection, ops: &[Op]) -> Vec<Result<Done, LedgerError>> {
-    if ops.len() > 1 {
-        if let Ok(done) = together(conn, ops) {
-            return done.into_iter().map(Ok).collect();
-        }
+    match together(conn, ops) {
+        Ok(done) => done.into_iter().map(Ok).collect(),
+        Err(e) if ops.len() == 1 => vec![Err(e)],
+        Err(_) => ops.iter().map(|op| write_now(conn, op)).collect(),
     }
-    ops.iter()
-        .map(|op| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let done = apply(&tx, op)?;
-            tx.commit()?;
-            Ok(done)
-        })
-        .collect()
+}
+
+/// One record in a transaction of its own.
+pub(crate) fn write_now(conn: &mut Connection, op: &Op) -> Result<Done, LedgerError> {
+    let mut done = together(conn, std::slice::from_ref(op))?;
+    Ok(done.remove(0))
 }
 
 fn together(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Done>, LedgerError> {
@@ -225,7 +225,7 @@ fn together(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Done>, LedgerError>
 fn apply(tx: &Connection, op: &Op) -> Result<Done, LedgerError> {
     Ok(match op {
         Op::Read(read) => Done::Read(write::insert_read(tx, read)?),
-        Op::Proposal(p) => Done::Proposal(Box::new(write::insert_proposal_call(tx, p)?)),
+        Op::Proposal(p) => Done::Proposal(write::insert_proposal_call(tx, p)?),
     })
 }
 

@@ -102,6 +102,15 @@ impl SqliteLedger {
         // Two first callers may race; the loser's writer is dropped unused.
         Ok(Some(self.batch.get_or_init(|| started)))
     }
+
+    /// Records a tool call's read or proposal: through the batch writer, or directly on a
+    /// read-only ledger (where SQLite refuses the write with a clear error).
+    async fn record(&self, op: batch::Op) -> Result<batch::Done, LedgerError> {
+        match self.batch()? {
+            Some(batch) => batch.submit(op).await,
+            None => batch::write_now(&mut self.conn(), &op),
+        }
+    }
 }
 
 /// A write connection with the ledger's settings.
@@ -125,22 +134,16 @@ fn open_error(path: &Path, source: rusqlite::Error) -> LedgerError {
 #[async_trait::async_trait]
 impl Ledger for SqliteLedger {
     async fn record_read(&self, read: NewRead) -> Result<ReadRecorded, LedgerError> {
-        match self.batch()? {
-            Some(batch) => match batch.submit(batch::Op::Read(read)).await? {
-                batch::Done::Read(r) => Ok(r),
-                batch::Done::Proposal(_) => unreachable!("a read is answered as a read"),
-            },
-            None => write::record_read(&mut self.conn(), read),
+        match self.record(batch::Op::Read(read)).await? {
+            batch::Done::Read(r) => Ok(r),
+            batch::Done::Proposal(_) => unreachable!("a read is answered as a read"),
         }
     }
 
     async fn record_proposal(&self, p: NewProposal) -> Result<ProposalRecorded, LedgerError> {
-        match self.batch()? {
-            Some(batch) => match batch.submit(batch::Op::Proposal(Box::new(p))).await? {
-                batch::Done::Proposal(r) => Ok(*r),
-                batch::Done::Read(_) => unreachable!("a proposal is answered as a proposal"),
-            },
-            None => write::record_proposal(&mut self.conn(), p),
+        match self.record(batch::Op::Proposal(p)).await? {
+            batch::Done::Proposal(r) => Ok(r),
+            batch::Done::Read(_) => unreachable!("a proposal is answered as a proposal"),
         }
     }
 

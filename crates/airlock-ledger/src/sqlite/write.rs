@@ -1,7 +1,7 @@
 //! Write transactions. Each public function is one `BEGIN IMMEDIATE` transaction that writes
 //! records and their chained events together.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use crate::chain::{self, EventBody, GENESIS_HASH};
@@ -12,28 +12,6 @@ use crate::{
 
 /// The actor recorded for records Airlock writes on its own behalf.
 pub(crate) const RUNNER_ACTOR: &str = "airlock";
-
-/// `record_read` in a transaction of its own (read-only ledgers have no batch writer).
-pub(crate) fn record_read(
-    conn: &mut Connection,
-    read: NewRead,
-) -> Result<ReadRecorded, LedgerError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let recorded = insert_read(&tx, &read)?;
-    tx.commit()?;
-    Ok(recorded)
-}
-
-/// `record_proposal` in a transaction of its own.
-pub(crate) fn record_proposal(
-    conn: &mut Connection,
-    p: NewProposal,
-) -> Result<ProposalRecorded, LedgerError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let recorded = insert_proposal_call(&tx, &p)?;
-    tx.commit()?;
-    Ok(recorded)
-}
 
 /// Writes a read's evidence and audit. The caller holds the write transaction.
 pub(crate) fn insert_read(tx: &Connection, read: &NewRead) -> Result<ReadRecorded, LedgerError> {
