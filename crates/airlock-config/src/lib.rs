@@ -19,7 +19,7 @@ pub mod schema;
 pub mod types;
 pub mod validate;
 
-pub use load::{DEFAULT_FILE_NAMES, LoadError, Loaded, discover, read};
+pub use load::{DEFAULT_FILE_NAMES, LoadError, Loaded, discover, from_bytes, read, read_bounded};
 pub use names::{
     RESERVED_ARG_NAMES, is_capability_name, is_env_name, is_reserved_arg_name, is_safe_identifier,
     is_safe_name, is_secret_name,

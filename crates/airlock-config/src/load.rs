@@ -1,13 +1,20 @@
 //! Finding and reading the config file: the only I/O in this crate.
 
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::Value;
 
 /// File names looked for in the working directory, in order: Airlock's own name first, then
 /// the original's.
 pub const DEFAULT_FILE_NAMES: [&str; 2] = ["airlock.json", "synapsor.runner.json"];
+
+/// Largest config file read. Real configs are a few kilobytes; the cap keeps a wrong path
+/// (`/dev/zero`, a log file) from growing the process without bound.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+/// Longest wait for a config file's bytes (a FIFO or a stalled network mount).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A config file read and parsed as JSON (not yet validated).
 #[derive(Debug, Clone)]
@@ -27,6 +34,20 @@ pub enum LoadError {
         #[source]
         source: io::Error,
     },
+    #[error("config file {} is larger than {} bytes", path.display(), MAX_CONFIG_BYTES)]
+    TooLarge { path: PathBuf },
+    #[error("config file {} did not finish reading within {} s", path.display(), READ_TIMEOUT.as_secs())]
+    ReadTimeout { path: PathBuf },
+    #[error("config file {} is empty", path.display())]
+    Empty { path: PathBuf },
+    #[error("config file {} is not valid UTF-8 (first bad byte at offset {offset})", path.display())]
+    NotUtf8 { path: PathBuf, offset: usize },
+    #[error("config file {} nests JSON deeper than {} levels (line {line}, column {column})", path.display(), MAX_DEPTH)]
+    TooDeep {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
     #[error("invalid JSON in {} at line {line}, column {column}: {message}", path.display())]
     InvalidJson {
         path: PathBuf,
@@ -36,7 +57,24 @@ pub enum LoadError {
     },
 }
 
+/// Deepest JSON nesting accepted (the parser's own recursion limit).
+pub const MAX_DEPTH: usize = 128;
+
 impl LoadError {
+    /// Stable code, printed with the error and in `--json` output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoadError::NotFound { .. } => "CONFIG_NOT_FOUND",
+            LoadError::Io { .. } => "CONFIG_UNREADABLE",
+            LoadError::TooLarge { .. } => "CONFIG_TOO_LARGE",
+            LoadError::ReadTimeout { .. } => "CONFIG_READ_TIMEOUT",
+            LoadError::Empty { .. } => "CONFIG_EMPTY",
+            LoadError::NotUtf8 { .. } => "CONFIG_NOT_UTF8",
+            LoadError::TooDeep { .. } => "CONFIG_TOO_DEEP",
+            LoadError::InvalidJson { .. } => "CONFIG_INVALID_JSON",
+        }
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> String {
         match self {
@@ -59,6 +97,19 @@ impl LoadError {
                 io::ErrorKind::InvalidData => "save the file as UTF-8".to_owned(),
                 _ => "check that the file exists and is readable".to_owned(),
             },
+            LoadError::TooLarge { .. } => {
+                "point --config at the Airlock config file; a config is a few kilobytes of JSON".to_owned()
+            }
+            LoadError::ReadTimeout { .. } => {
+                "point --config at a regular file; a pipe or device that never ends cannot be a config".to_owned()
+            }
+            LoadError::Empty { .. } => {
+                "write a config into the file, or run `airlock demo` to generate an example".to_owned()
+            }
+            LoadError::NotUtf8 { .. } => "save the file as UTF-8".to_owned(),
+            LoadError::TooDeep { .. } => {
+                "a config never nests that deep; check that this is the right file".to_owned()
+            }
             LoadError::InvalidJson { line, column, .. } => format!(
                 "fix the JSON at line {line}, column {column}; JSON allows no comments and no trailing commas"
             ),
@@ -70,7 +121,13 @@ impl LoadError {
         match self {
             LoadError::NotFound { searched } if searched.len() == 1 => Some(&searched[0]),
             LoadError::NotFound { .. } => None,
-            LoadError::Io { path, .. } | LoadError::InvalidJson { path, .. } => Some(path),
+            LoadError::Io { path, .. }
+            | LoadError::TooLarge { path }
+            | LoadError::ReadTimeout { path }
+            | LoadError::Empty { path }
+            | LoadError::NotUtf8 { path, .. }
+            | LoadError::TooDeep { path, .. }
+            | LoadError::InvalidJson { path, .. } => Some(path),
         }
     }
 }
@@ -113,20 +170,56 @@ pub fn discover(
     }
 }
 
-/// Reads `path` and parses it as JSON. A leading UTF-8 byte-order mark is ignored.
+/// Reads `path` and parses it as JSON. A leading UTF-8 byte-order mark is ignored. At most
+/// [`MAX_CONFIG_BYTES`] are read, within [`READ_TIMEOUT`].
 pub fn read(path: &Path) -> Result<Loaded, LoadError> {
-    let text = fs_err::read_to_string(path).map_err(|e| LoadError::Io {
-        path: path.to_path_buf(),
-        source: root_cause(e, path),
+    let bytes = read_bounded(path, MAX_CONFIG_BYTES, READ_TIMEOUT).map_err(|e| {
+        let path = path.to_path_buf();
+        match e.kind() {
+            io::ErrorKind::FileTooLarge => LoadError::TooLarge { path },
+            io::ErrorKind::TimedOut => LoadError::ReadTimeout { path },
+            _ => {
+                let source = root_cause(e, &path);
+                LoadError::Io { path, source }
+            }
+        }
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    from_bytes(path, &bytes)
+}
+
+/// Parses a config file's bytes (read by the caller) as [`read`] does; `path` is only named in
+/// errors.
+pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: path.to_path_buf(),
+        offset: e.valid_up_to(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
     let document = serde_json::from_str(text).map_err(|e| {
-        let position = format!(" at line {} column {}", e.line(), e.column());
+        let (line, column) = (e.line(), e.column());
         let message = e.to_string();
+        if message.starts_with("recursion limit exceeded") {
+            return LoadError::TooDeep {
+                path: path.to_path_buf(),
+                line,
+                column,
+            };
+        }
+        let position = format!(" at line {line} column {column}");
         LoadError::InvalidJson {
             path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
+            line,
+            column,
             message: message
                 .strip_suffix(&position)
                 .unwrap_or(&message)
@@ -137,6 +230,39 @@ pub fn read(path: &Path) -> Result<Loaded, LoadError> {
         path: path.to_path_buf(),
         document,
     })
+}
+
+/// Reads at most `max` bytes of a file given by a user, within `timeout`, on a helper thread,
+/// so a FIFO or a device that never ends cannot hang the caller. A file over `max` is an
+/// error of kind `FileTooLarge`; a read that does not finish in time, of kind `TimedOut`
+/// (the blocked thread is left behind; callers report the error and exit).
+pub fn read_bounded(path: &Path, max: u64, timeout: Duration) -> io::Result<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("bounded-read".into())
+        .spawn(move || {
+            let result = fs_err::File::open(&owned).and_then(|file| {
+                let mut bytes = Vec::new();
+                // One byte more than the cap tells "too large" apart from "exactly max".
+                file.take(max + 1).read_to_end(&mut bytes)?;
+                Ok(bytes)
+            });
+            let _ = tx.send(result);
+        })?;
+    let bytes = rx.recv_timeout(timeout).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("not read within {} s", timeout.as_secs()),
+        )
+    })??;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// `fs_err` puts the path into the error's message ("failed to open file `<path>`: <reason>").
@@ -311,15 +437,66 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_an_io_error() {
+    fn invalid_utf8_has_its_own_code() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("airlock.json");
-        fs::write(&path, [0xff, 0xfe, b'{', b'}']).unwrap();
+        fs::write(&path, [b'{', 0xff, 0xfe, b'}']).unwrap();
         let err = read(&path).unwrap_err();
         assert!(
-            matches!(&err, LoadError::Io { source, .. } if source.kind() == io::ErrorKind::InvalidData),
+            matches!(&err, LoadError::NotUtf8 { offset: 1, .. }),
             "{err:?}"
         );
+        assert_eq!(err.code(), "CONFIG_NOT_UTF8");
         assert_eq!(err.hint(), "save the file as UTF-8");
+    }
+
+    fn read_text(text: &[u8]) -> LoadError {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.json");
+        fs::write(&path, text).unwrap();
+        read(&path).unwrap_err()
+    }
+
+    #[test]
+    fn empty_garbage_and_deep_files_each_have_a_code() {
+        assert_eq!(read_text(b"").code(), "CONFIG_EMPTY");
+        assert_eq!(read_text(b" \n\t").code(), "CONFIG_EMPTY");
+        assert_eq!(read_text(b"\xef\xbb\xbf").code(), "CONFIG_EMPTY");
+        assert_eq!(read_text(b"garbage").code(), "CONFIG_INVALID_JSON");
+        let deep = "[".repeat(100_000);
+        let err = read_text(deep.as_bytes());
+        assert_eq!(err.code(), "CONFIG_TOO_DEEP", "{err:?}");
+        assert!(err.to_string().contains("deeper than 128"), "{err}");
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_refused_without_reading_it_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.json");
+        let file = fs::File::create(&path).unwrap();
+        file.set_len(MAX_CONFIG_BYTES + 10).unwrap();
+        let err = read(&path).unwrap_err();
+        assert_eq!(err.code(), "CONFIG_TOO_LARGE", "{err:?}");
+        assert!(err.hint().contains("--config"));
+    }
+
+    #[test]
+    fn an_endless_device_is_refused() {
+        let err = read(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(err.code(), "CONFIG_TOO_LARGE", "{err:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_without_a_writer_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo.json");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo runs");
+        assert!(status.success());
+        let err = read(&path).unwrap_err();
+        assert_eq!(err.code(), "CONFIG_READ_TIMEOUT", "{err:?}");
     }
 }

@@ -4,8 +4,15 @@
 //! `http_claims` settings live in the context's `values`:
 //! `tenant_claim` (default `tenant_id`), `principal_claim` (default `sub`), `issuer`,
 //! `audience` (string or list), `hs256_secret_env` (HS256 secret from that environment
-//! variable) and `jwks_file` (RS256/ES256 public keys, relative to the config's folder).
-//! Every token must carry `exp`; `nbf`, `iss` and `aud` are checked when present/configured.
+//! variable, at least 32 bytes), `jwks_file` (RS256/ES256 public keys, relative to the
+//! config's folder) and `require_exp` (default true).
+//!
+//! What a token must carry (docs/security.md lists the same): a valid signature; `exp` in the
+//! future (30 s leeway), unless `require_exp` is false; `nbf`, when present, in the past;
+//! when `issuer` is configured, an `iss` claim equal to it; when `audience` is configured, an
+//! `aud` claim that is one of the configured values or an array holding one of them; the
+//! tenant and principal claims as non-empty strings (or numbers) without control characters.
+//! A missing `iss` or `aud` is refused exactly like a wrong one.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +29,8 @@ use subtle::ConstantTimeEq;
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
+/// Shortest HS256 secret accepted: the hash's output size, as RFC 7518 §3.2 requires.
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
 /// Longest tenant or principal accepted from a claim.
 const MAX_CLAIM_CHARS: usize = 256;
 
@@ -67,6 +76,14 @@ pub enum AuthSetupError {
         "the http_claims context `{context}` names {env} in values.hs256_secret_env, and it is not set"
     )]
     SecretMissing { context: String, env: String },
+    #[error(
+        "the HS256 secret in {env} (context `{context}`) is {len} bytes; at least {MIN_HS256_SECRET_BYTES} are required"
+    )]
+    SecretTooShort {
+        context: String,
+        env: String,
+        len: usize,
+    },
     #[error("could not read the JWKS file {path}: {source}")]
     JwksRead {
         path: String,
@@ -198,6 +215,7 @@ struct Settings {
     audience: Option<Vec<String>>,
     hs256_secret_env: Option<String>,
     jwks_file: Option<String>,
+    require_exp: bool,
 }
 
 /// Verifies JWT bearers and turns their claims into a trusted scope.
@@ -248,15 +266,14 @@ impl JwtVerifier {
         }
         let hs256 = match &settings.hs256_secret_env {
             Some(var) => match env.get(var).filter(|v| !v.is_empty()) {
-                Some(secret) => {
-                    if secret.len() < 32 {
-                        tracing::warn!(
-                            env = %var,
-                            "the HS256 secret is shorter than 32 bytes; use a longer random secret"
-                        );
-                    }
-                    Some(DecodingKey::from_secret(secret.as_bytes()))
+                Some(secret) if secret.len() < MIN_HS256_SECRET_BYTES => {
+                    return Err(AuthSetupError::SecretTooShort {
+                        context,
+                        env: var.clone(),
+                        len: secret.len(),
+                    });
                 }
+                Some(secret) => Some(DecodingKey::from_secret(secret.as_bytes())),
                 None => {
                     return Err(AuthSetupError::SecretMissing {
                         context,
@@ -324,16 +341,26 @@ impl JwtVerifier {
         .ok_or("no key for the JWT's algorithm or key id")?;
         let mut validation = Validation::new(header.alg);
         validation.leeway = LEEWAY_SECS;
-        validation.set_required_spec_claims(&["exp"]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
+        // A configured issuer or audience makes its claim required: a token that leaves it
+        // out must not pass where a wrong value would fail.
+        let mut required = Vec::new();
+        if self.settings.require_exp {
+            required.push("exp");
+        }
         if let Some(iss) = &self.settings.issuer {
             validation.set_issuer(&[iss]);
+            required.push("iss");
         }
         match &self.settings.audience {
-            Some(aud) => validation.set_audience(aud),
+            Some(aud) => {
+                validation.set_audience(aud);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
+        validation.set_required_spec_claims(&required);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation).map_err(
             |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => "JWT expired",
@@ -341,12 +368,37 @@ impl JwtVerifier {
                 jsonwebtoken::errors::ErrorKind::InvalidAudience => "JWT audience does not match",
                 jsonwebtoken::errors::ErrorKind::InvalidIssuer => "JWT issuer does not match",
                 jsonwebtoken::errors::ErrorKind::InvalidSignature => "JWT signature invalid",
-                jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(_) => {
-                    "JWT lacks a required claim (exp)"
+                jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(claim) => {
+                    match claim.as_str() {
+                        "iss" => "JWT lacks the iss claim the config requires",
+                        "aud" => "JWT lacks the aud claim the config requires",
+                        _ => "JWT lacks the exp claim",
+                    }
                 }
                 _ => "JWT rejected",
             },
         )?;
+        // The library's checks, held again here so that a change in its defaults cannot
+        // quietly open the boundary.
+        if let Some(iss) = &self.settings.issuer
+            && data.claims.get("iss").and_then(Value::as_str) != Some(iss.as_str())
+        {
+            return Err("JWT issuer does not match");
+        }
+        if let Some(wanted) = &self.settings.audience {
+            let matches = |v: &Value| v.as_str().is_some_and(|a| wanted.iter().any(|w| w == a));
+            let ok = match data.claims.get("aud") {
+                Some(Value::Array(items)) => items.iter().any(matches),
+                Some(one) => matches(one),
+                None => false,
+            };
+            if !ok {
+                return Err("JWT audience does not match");
+            }
+        }
+        if self.settings.require_exp && !data.claims.get("exp").is_some_and(Value::is_number) {
+            return Err("JWT lacks the exp claim");
+        }
         let claim = |name: &str| -> Option<String> {
             let s = match data.claims.get(name)? {
                 Value::String(s) => s.clone(),
@@ -368,6 +420,55 @@ impl JwtVerifier {
             provenance: "http_claims",
         })
     }
+}
+
+/// The `http_claims` contexts whose HS256 secret is set in `env` and too short, as
+/// `(JSON path of hs256_secret_env, error)`: `config validate` reports them without starting
+/// a server. An unset variable is not reported here (it is set where the server runs).
+pub fn short_hs256_secrets(config: &Config, env: &Env) -> Vec<(String, AuthSetupError)> {
+    let mut found = Vec::new();
+    let named = config
+        .trusted_context
+        .iter()
+        .map(|c| {
+            (
+                "trusted_context".to_owned(),
+                "$.trusted_context".to_owned(),
+                c,
+            )
+        })
+        .chain(
+            config
+                .contexts
+                .iter()
+                .flatten()
+                .map(|(name, c)| (name.clone(), format!("$.contexts.{name}"), c)),
+        );
+    for (name, path, ctx) in named {
+        if ctx.provider != ContextProvider::HttpClaims {
+            continue;
+        }
+        let Ok(Settings {
+            hs256_secret_env: Some(var),
+            ..
+        }) = settings(&name, ctx)
+        else {
+            continue;
+        };
+        if let Some(secret) = env.get(&var).filter(|v| !v.is_empty())
+            && secret.len() < MIN_HS256_SECRET_BYTES
+        {
+            found.push((
+                format!("{path}.values.hs256_secret_env"),
+                AuthSetupError::SecretTooShort {
+                    context: name,
+                    env: var,
+                    len: secret.len(),
+                },
+            ));
+        }
+    }
+    found
 }
 
 fn settings(context: &str, ctx: &TrustedContext) -> Result<Settings, AuthSetupError> {
@@ -405,7 +506,19 @@ fn settings(context: &str, ctx: &TrustedContext) -> Result<Settings, AuthSetupEr
             });
         }
     };
+    let require_exp = match get("require_exp") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(AuthSetupError::BadSetting {
+                context: context.to_owned(),
+                key: "require_exp",
+                expected: "true or false",
+            });
+        }
+    };
     Ok(Settings {
+        require_exp,
         tenant_claim: text("tenant_claim")?.unwrap_or_else(|| "tenant_id".into()),
         principal_claim: text("principal_claim")?.unwrap_or_else(|| "sub".into()),
         issuer: text("issuer")?,
@@ -417,11 +530,13 @@ fn settings(context: &str, ctx: &TrustedContext) -> Result<Settings, AuthSetupEr
 
 fn load_jwks(path: &Path) -> Result<Vec<(Option<String>, Algorithm, DecodingKey)>, AuthSetupError> {
     let shown = path.display().to_string();
-    let text = fs_err::read_to_string(path).map_err(|source| AuthSetupError::JwksRead {
-        path: shown.clone(),
-        source,
-    })?;
-    let set: JwkSet = serde_json::from_str(&text).map_err(|e| AuthSetupError::JwksInvalid {
+    // A key set is a few kilobytes; a wrong path must not hang or fill memory.
+    let bytes = airlock_config::read_bounded(path, 1024 * 1024, airlock_config::load::READ_TIMEOUT)
+        .map_err(|source| AuthSetupError::JwksRead {
+            path: shown.clone(),
+            source,
+        })?;
+    let set: JwkSet = serde_json::from_slice(&bytes).map_err(|e| AuthSetupError::JwksInvalid {
         path: shown.clone(),
         message: e.to_string(),
     })?;
@@ -545,10 +660,82 @@ mod tests {
             v.verify(&with("org", json!(""))),
             Err("JWT has no usable tenant claim")
         );
-        let mut no_exp = good();
-        no_exp.as_object_mut().map(|m| m.remove("exp"));
-        assert!(v.verify(&token(no_exp, SECRET)).is_err());
         assert_eq!(v.verify("not-a-jwt"), Err("malformed JWT"));
+    }
+
+    fn without(keys: &[&str]) -> Value {
+        let mut c = good();
+        for k in keys {
+            c.as_object_mut().map(|m| m.remove(*k));
+        }
+        c
+    }
+
+    #[test]
+    fn configured_claims_must_be_present() {
+        let v = verifier();
+        assert_eq!(
+            v.verify(&token(without(&["iss"]), SECRET)),
+            Err("JWT lacks the iss claim the config requires")
+        );
+        assert_eq!(
+            v.verify(&token(without(&["aud"]), SECRET)),
+            Err("JWT lacks the aud claim the config requires")
+        );
+        assert!(v.verify(&token(without(&["iss", "aud"]), SECRET)).is_err());
+        assert_eq!(
+            v.verify(&token(without(&["exp"]), SECRET)),
+            Err("JWT lacks the exp claim")
+        );
+        // Wrong types count as absent or wrong, never as a match.
+        let mut c = good();
+        c["aud"] = json!(["other", 7]);
+        assert!(v.verify(&token(c, SECRET)).is_err());
+        let mut c = good();
+        c["aud"] = json!(["other", "more"]);
+        assert_eq!(
+            v.verify(&token(c, SECRET)),
+            Err("JWT audience does not match")
+        );
+        let mut c = good();
+        c["aud"] = json!(["other", "airlock-test"]);
+        assert!(v.verify(&token(c, SECRET)).is_ok());
+        let mut c = good();
+        c["iss"] = json!(null);
+        assert!(v.verify(&token(c, SECRET)).is_err());
+    }
+
+    #[test]
+    fn exp_may_be_optional_only_when_the_config_says_so() {
+        let cfg = config(
+            json!({"hs256_secret_env": "JWT_SECRET", "tenant_claim": "org", "require_exp": false}),
+        );
+        let env: Env = [("JWT_SECRET".to_owned(), SECRET.to_owned())].into();
+        let v = JwtVerifier::from_config(&cfg, &env, Path::new("."))
+            .unwrap()
+            .unwrap();
+        assert!(
+            v.verify(&token(without(&["exp", "iss", "aud"]), SECRET))
+                .is_ok()
+        );
+        // An expired token is still refused.
+        let mut c = good();
+        c["exp"] = json!(now() - 3600);
+        assert_eq!(v.verify(&token(c, SECRET)), Err("JWT expired"));
+    }
+
+    #[test]
+    fn a_short_hs256_secret_is_a_setup_error() {
+        let cfg = config(json!({"hs256_secret_env": "JWT_SECRET"}));
+        let env: Env = [("JWT_SECRET".to_owned(), "x".repeat(31))].into();
+        let err = JwtVerifier::from_config(&cfg, &env, Path::new("."))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, AuthSetupError::SecretTooShort { len: 31, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("at least 32"));
     }
 
     #[test]

@@ -34,7 +34,10 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(e) => {
             output::report_error(&e);
-            if e.downcast_ref::<settings::InvalidConfig>().is_some() {
+            let unreadable_config = e
+                .downcast_ref::<airlock_config::LoadError>()
+                .is_some_and(|l| !matches!(l, airlock_config::LoadError::NotFound { .. }));
+            if e.downcast_ref::<settings::InvalidConfig>().is_some() || unreadable_config {
                 output::ExitStatus::Invalid.into()
             } else {
                 output::ExitStatus::Failure.into()

@@ -49,7 +49,17 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
 /// `error: <chain>` and, when known, `hint: <advice>` on stderr.
 pub fn report_error(e: &anyhow::Error) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "error: {e:#}");
+    match e
+        .chain()
+        .find_map(|c| c.downcast_ref::<airlock_config::LoadError>())
+    {
+        Some(load) => {
+            let _ = writeln!(err, "error[{}]: {e:#}", load.code());
+        }
+        None => {
+            let _ = writeln!(err, "error: {e:#}");
+        }
+    }
     let hint = e
         .chain()
         .find_map(|c| c.downcast_ref::<Hinted>().map(|h| h.hint.clone()))

@@ -146,8 +146,143 @@ fn malformed_json_names_the_line() {
     )
     .unwrap();
     let run = airlock(dir.path(), &["config", "validate"], &[]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 2);
     assert!(run.stderr.contains("line 4"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error[CONFIG_INVALID_JSON]"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 8.5: a config path that is not a config ends quickly with a code and exit 2, for
+/// `config validate` (human and JSON) and for any command that loads the config.
+#[test]
+fn files_that_are_not_configs_exit_2_with_a_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        name.to_owned()
+    };
+    let cases: Vec<(String, &str)> = vec![
+        ("/dev/zero".to_owned(), "CONFIG_TOO_LARGE"),
+        (write("empty.json", b""), "CONFIG_EMPTY"),
+        (
+            write("garbage.json", b"\x00garbage{"),
+            "CONFIG_INVALID_JSON",
+        ),
+        (
+            write("deep.json", "[".repeat(100_000).as_bytes()),
+            "CONFIG_TOO_DEEP",
+        ),
+        (
+            write("latin1.json", b"{\"mode\": \"r\xe9view\"}"),
+            "CONFIG_NOT_UTF8",
+        ),
+    ];
+    for (path, code) in &cases {
+        let run = airlock(dir.path(), &["config", "validate", "--config", path], &[]);
+        assert_eq!(run.code, 2, "{path}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("error[{code}]")),
+            "{path}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("hint: "), "{path}: {}", run.stderr);
+        let run = airlock(
+            dir.path(),
+            &["config", "validate", "--config", path, "--json"],
+            &[],
+        );
+        assert_eq!(run.code, 2, "{path}: {}", run.stderr);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON answer");
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["errors"][0]["code"], *code, "{path}");
+        let run = airlock(dir.path(), &["tools", "list", "--config", path], &[]);
+        assert_eq!(run.code, 2, "{path}: {}", run.stderr);
+    }
+}
+
+/// Issue 8.5: a name longer than Postgres keeps is an error, not a silent truncation.
+#[test]
+fn identifiers_longer_than_the_engine_keeps_are_config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({
+        "version": 1, "mode": "read_only",
+        "sources": {"app": {"engine": "postgres", "read_url_env": "APP_READ_URL"}},
+        "trusted_context": {"provider": "environment"},
+        "capabilities": [{
+            "name": "billing.inspect_invoice", "kind": "read", "source": "app",
+            "target": {"table": "invoices", "primary_key": "id", "tenant_key": "tenant_id"},
+            "args": {"invoice_id": {"type": "string", "max_length": 64}},
+            "lookup": {"id_from_arg": "invoice_id"},
+            "visible_columns": ["id", format!("c{}", "x".repeat(63))]
+        }]
+    });
+    std::fs::write(dir.path().join("airlock.json"), config.to_string()).unwrap();
+    let run = airlock(dir.path(), &["config", "validate", "--json"], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["errors"][0]["code"], "IDENTIFIER_TOO_LONG", "{v}");
+    assert_eq!(
+        v["errors"][0]["path"],
+        "$.capabilities[0].visible_columns[1]"
+    );
+}
+
+/// Issue 8.1: an HS256 secret shorter than 32 bytes is a config error where it is set.
+#[test]
+fn a_short_hs256_secret_fails_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({
+        "version": 1, "mode": "read_only",
+        "sources": {"app": {"engine": "sqlite", "path": "app.db"}},
+        "trusted_context": {"provider": "http_claims", "values": {
+            "hs256_secret_env": "JWT_SECRET", "issuer": "https://issuer.test", "audience": "a"}},
+        "capabilities": [{
+            "name": "billing.inspect_invoice", "kind": "read", "source": "app",
+            "target": {"table": "invoices", "primary_key": "id", "tenant_key": "tenant_id"},
+            "args": {"invoice_id": {"type": "string", "max_length": 64}},
+            "lookup": {"id_from_arg": "invoice_id"},
+            "visible_columns": ["id"]
+        }]
+    });
+    std::fs::write(dir.path().join("airlock.json"), config.to_string()).unwrap();
+    let short = "s".repeat(31);
+    let run = airlock(
+        dir.path(),
+        &["config", "validate"],
+        &[("JWT_SECRET", &short)],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("HS256_SECRET_TOO_SHORT"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains(&short),
+        "the secret itself is never printed"
+    );
+    let long = "s".repeat(32);
+    let run = airlock(
+        dir.path(),
+        &["config", "validate"],
+        &[("JWT_SECRET", &long)],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // The server refuses to start with it, naming the variable.
+    let run = airlock(
+        dir.path(),
+        &["mcp", "serve-streamable-http", "--port", "18998"],
+        &[("JWT_SECRET", &short)],
+    );
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("JWT_SECRET") && run.stderr.contains("at least 32"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

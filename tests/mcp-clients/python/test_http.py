@@ -222,11 +222,18 @@ async def test_jwt_claims_scope_every_call(jwt_server):
         hs256({"org": "northwind", "nbf": int(time.time()) + 3600}),
         hs256({"org": None}),
         hs256({"org": "northwind", "exp": None}),
+        # Issue 8.1: a configured issuer/audience makes the claim required.
+        hs256({"org": "northwind", "iss": None}),
+        hs256({"org": "northwind", "aud": None}),
+        hs256({"org": "northwind", "iss": None, "aud": None}),
+        hs256({"org": "northwind", "aud": ["someone-else", 42]}),
+        hs256({"org": "northwind", "exp": "2999-01-01"}),
         STATIC_TOKEN,  # the static token is not configured for this server
         "not.a.jwt",
     ],
     ids=["bad-signature", "expired", "wrong-audience", "wrong-issuer", "not-yet-valid",
-         "no-tenant-claim", "no-exp", "static-token", "garbage"],
+         "no-tenant-claim", "no-exp", "no-iss", "no-aud", "no-iss-no-aud", "aud-array-without-ours",
+         "exp-not-a-number", "static-token", "garbage"],
 )
 def test_bad_jwts_are_401_and_no_tool_runs(jwt_server, token):
     r = post(jwt_server.url, INIT, token=token)
@@ -252,6 +259,16 @@ async def test_rs256_jwks(jwks_server, app):
     async with connect(jwks_server.url, token) as client:
         ok = envelope(await client.call_tool("billing.inspect_subscription", {"subscription_id": "SUB-2001"}))
         assert ok["_meta"]["tenant_id"] == "globex"
+    for missing in ("iss", "aud"):
+        claims = {"tenant_id": "globex", "sub": "rs_agent", "iss": ISSUER, "aud": AUDIENCE,
+                  "exp": int(time.time()) + 600}
+        del claims[missing]
+        bare = pyjwt.encode(claims, key, algorithm="RS256", headers={"kid": "suite-key"})
+        assert post(jwks_server.url, INIT, token=bare).status_code == 401, missing
+    with_array = pyjwt.encode(
+        {"tenant_id": "globex", "sub": "rs_agent", "iss": ISSUER, "aud": ["other", AUDIENCE],
+         "exp": int(time.time()) + 600}, key, algorithm="RS256", headers={"kid": "suite-key"})
+    assert post(jwks_server.url, INIT, token=with_array).status_code == 200
     forged = pyjwt.encode({"tenant_id": "globex", "sub": "x", "iss": ISSUER, "aud": AUDIENCE,
                            "exp": int(time.time()) + 600}, "secret-secret-secret-secret-secret!", algorithm="HS256")
     assert post(jwks_server.url, INIT, token=forged).status_code == 401

@@ -14,6 +14,7 @@ mod capabilities;
 mod contexts;
 mod executors;
 mod guards;
+mod ident_length;
 mod operators;
 mod proposal;
 mod scan;
@@ -232,6 +233,7 @@ fn walk(doc: &Value) -> Ctx {
         executors: executor_facts,
     };
     capabilities::capabilities(&mut ctx, root, &facts);
+    ident_length::identifier_lengths(&mut ctx, root);
     operators::operators(&mut ctx, root);
     writeback::readiness(&mut ctx, root, &facts);
     scan::forbidden(&mut ctx, doc, &root_path);

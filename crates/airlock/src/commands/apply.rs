@@ -8,12 +8,23 @@ use airlock_writeback::apply::{self, ApplyError};
 use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
 
+/// Largest job file read by `--job`.
+const MAX_JOB_FILE_BYTES: u64 = 1024 * 1024;
+const JOB_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let loaded = settings.load_config()?;
     let job_file: Option<WritebackJob> = match &args.job {
         Some(path) => {
-            let text = fs_err::read_to_string(path)?;
-            Some(serde_json::from_str(&text).map_err(|e| {
+            // A job file is a few kilobytes; a wrong path (a device, a pipe) must not hang.
+            let bytes = airlock_config::read_bounded(path, MAX_JOB_FILE_BYTES, JOB_READ_TIMEOUT)
+                .map_err(|e| {
+                    hinted(
+                        format!("cannot read the job file {}: {e}", path.display()),
+                        "pass the file written by `airlock proposals writeback-job ID --output FILE`",
+                    )
+                })?;
+            Some(serde_json::from_slice(&bytes).map_err(|e| {
                 hinted(
                     format!(
                         "{} is not a valid writeback-job v1 document: {e}",

@@ -91,8 +91,10 @@ fn input(args: &CallArgs, cap: &airlock_config::Capability) -> anyhow::Result<Ma
             )
         })?
     } else if let Some(path) = &args.input {
-        let text = fs_err::read_to_string(path)?;
-        serde_json::from_str(&text)
+        let bytes =
+            airlock_config::read_bounded(path, 1024 * 1024, airlock_config::load::READ_TIMEOUT)
+                .with_context(|| format!("cannot read the arguments file {}", path.display()))?;
+        serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not valid JSON", path.display()))?
     } else if args.sample {
         Value::Object(airlock_capability::sample::sample_args(cap))
