@@ -17,10 +17,11 @@ while [[ $# -gt 0 ]]; do case "$1" in
   --window) WINDOW=$2; shift 2;;
   *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2;; esac; done
 [[ -x "$BIN" ]] || { echo "no binary at $BIN: cargo build --release -p airlock" >&2; exit 2; }
+BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 2; }
 
-WORK="$(mktemp -d)"
-cleanup() { kill "$SERVER" "$REVIEWER" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+WORK="$(mktemp -d)"; SERVER=""; REVIEWER=""
+cleanup() { kill $SERVER $REVIEWER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 "$BIN" demo --dir "$WORK/demo" --json --no-pause >/dev/null
 export SOAK_TOKEN="soak-local-token-$RANDOM$RANDOM"
@@ -42,7 +43,7 @@ reviewer() {
     if [[ -n "$id" ]]; then
       if "$BIN" proposals approve "$id" --config airlock.json --actor dana --reason soak --yes --json >/dev/null 2>>"$WORK/reviewer.log"; then
         approved=$((approved + 1))
-        out=$("$BIN" apply "$id" --config airlock.json --json 2>>"$WORK/reviewer.log" || true)
+        out=$("$BIN" apply "$id" --config airlock.json --actor dana --json 2>>"$WORK/reviewer.log" || true)
         case "$out" in
           *'"applied"'*|*'"already_applied"'*|*'"conflict"'*) applied=$((applied + 1));;
           *) failed=$((failed + 1)); echo "apply $id: $out" >>"$WORK/reviewer.log";;
@@ -71,7 +72,10 @@ for w in $(seq 1 "$windows"); do
   printf '%-7s %10s %9s %9s %7s %8s %s\n' "$w" "$rate" "$p50" "$p99" "$errors" "$(rss)" "$(tr ' ' / <"$WORK/reviewer.counts")"
 done
 read -r _ _ review_failed <"$WORK/reviewer.counts"
-echo "ledger: $("$BIN" ledger verify --config airlock.json 2>&1 | tail -1)"
+# Verified while the server is still writing: verify reads one consistent snapshot.
+echo "ledger (server running): $("$BIN" ledger verify --config airlock.json 2>&1 | head -3 | tr '\n' ' ')"
+kill $REVIEWER $SERVER 2>/dev/null || true; wait 2>/dev/null || true; REVIEWER=""; SERVER=""
+echo "ledger (server stopped): $("$BIN" ledger verify --config airlock.json 2>&1 | head -3 | tr '\n' ' ')"
 if [[ "$total_errors" != 0 || "$review_failed" != 0 ]]; then
   echo "FAIL: $total_errors call errors, $review_failed reviewer failures (log: $WORK/reviewer.log)" >&2
   tail -5 "$WORK/reviewer.log" >&2 || true
