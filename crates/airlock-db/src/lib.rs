@@ -19,6 +19,7 @@
 
 mod common;
 mod error;
+mod exact;
 mod ident;
 mod mysql;
 mod postgres;
