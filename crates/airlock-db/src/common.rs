@@ -753,7 +753,13 @@ mod tests {
             key: crate::exact::Exact::Bytes,
             tenant: crate::exact::Exact::Bytes,
         };
-        let r = render_update(&update(), |i| quote_with(i, '`'), |_| "?".into(), None, &exact);
+        let r = render_update(
+            &update(),
+            |i| quote_with(i, '`'),
+            |_| "?".into(),
+            None,
+            &exact,
+        );
         assert_eq!(
             r.sql,
             "UPDATE `app`.`orders` SET `status` = ?, `note` = ? WHERE `id` = ? AND `id` = CAST(? AS BINARY) AND `tenant_id` = ? AND `tenant_id` = CAST(? AS BINARY) AND `version` = ?"
@@ -761,7 +767,15 @@ mod tests {
         let cols: Vec<&str> = r.params.iter().map(|(c, _)| c.as_str()).collect();
         assert_eq!(
             cols,
-            ["status", "note", "id", "id", "tenant_id", "tenant_id", "version"]
+            [
+                "status",
+                "note",
+                "id",
+                "id",
+                "tenant_id",
+                "tenant_id",
+                "version"
+            ]
         );
     }
 

@@ -503,7 +503,10 @@ async fn exact_predicates_still_use_the_primary_key() {
     let access: Option<String> = plan[0].get("type").flatten();
     assert_eq!(key.as_deref(), Some("PRIMARY"), "{sql}");
     assert!(
-        matches!(access.as_deref(), Some("const" | "eq_ref" | "ref" | "range")),
+        matches!(
+            access.as_deref(),
+            Some("const" | "eq_ref" | "ref" | "range")
+        ),
         "{access:?}"
     );
     conn.disconnect().await.unwrap();

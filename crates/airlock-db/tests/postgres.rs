@@ -736,7 +736,10 @@ async fn exact_predicates_still_use_the_primary_key() {
         .await
         .unwrap();
     tokio::spawn(conn);
-    client.batch_execute("SET enable_seqscan = off").await.unwrap();
+    client
+        .batch_execute("SET enable_seqscan = off")
+        .await
+        .unwrap();
     let plan: Vec<String> = client
         .query(&format!("EXPLAIN {sql}"), &[&"K-7", &"K-7", &"t0", &"t0"])
         .await
@@ -745,7 +748,8 @@ async fn exact_predicates_still_use_the_primary_key() {
         .map(|r| r.get(0))
         .collect();
     assert!(
-        plan.iter().any(|l| l.contains("Index Scan using folded_icu_pkey")),
+        plan.iter()
+            .any(|l| l.contains("Index Scan using folded_icu_pkey")),
         "{plan:#?}"
     );
 }

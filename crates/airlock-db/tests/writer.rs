@@ -994,7 +994,11 @@ async fn folding_collations_lock_and_update_nothing(fx: Fx) {
     for (key, tenant) in NEAR_MISSES {
         let mut tx = fx.writer.begin().await.unwrap();
         let locked = tx.lock_rows(&lock(key, tenant)).await.unwrap();
-        assert!(locked.is_empty(), "{:?} {key:?}/{tenant:?}: {locked:?}", fx.kind);
+        assert!(
+            locked.is_empty(),
+            "{:?} {key:?}/{tenant:?}: {locked:?}",
+            fx.kind
+        );
         let n = tx.update_row(&change(key, tenant)).await.unwrap();
         assert_eq!(n, 0, "{:?} {key:?}/{tenant:?}", fx.kind);
         tx.commit().await.unwrap();

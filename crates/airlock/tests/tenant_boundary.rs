@@ -121,7 +121,10 @@ fn case_and_padding_never_cross_the_tenant_boundary() {
                 text.contains("NOT_FOUND"),
                 "{verb:?} {invoice:?}/{tenant:?}: {out}"
             );
-            assert!(!text.contains("500") && !out.to_string().contains("500"), "{out}");
+            assert!(
+                !text.contains("500") && !out.to_string().contains("500"),
+                "{out}"
+            );
         }
     }
     let listed = airlock(dir, &["proposals", "list", "--json"], &[]);

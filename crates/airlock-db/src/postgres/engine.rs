@@ -165,7 +165,12 @@ pub(crate) fn render(
 
 /// The shape's SQL before its types are known: no casts, plain predicates.
 pub(crate) fn render_base(q: &ScopedSelect, tail: SelectTail) -> String {
-    render(q, None, tail, &ExactMatch::plain(crate::EngineKind::Postgres))
+    render(
+        q,
+        None,
+        tail,
+        &ExactMatch::plain(crate::EngineKind::Postgres),
+    )
 }
 
 /// How a key or tenant predicate on a column of type `ty` compares ([`crate::exact`]): text
@@ -183,7 +188,10 @@ pub(crate) fn exact_for(ty: &tokio_postgres::types::Type) -> Exact {
 }
 
 /// The predicates for a statement whose key and tenant parameters have `types`.
-pub(crate) fn exact_match(key: Option<&tokio_postgres::types::Type>, tenant: Option<&tokio_postgres::types::Type>) -> ExactMatch {
+pub(crate) fn exact_match(
+    key: Option<&tokio_postgres::types::Type>,
+    tenant: Option<&tokio_postgres::types::Type>,
+) -> ExactMatch {
     ExactMatch {
         engine: crate::EngineKind::Postgres,
         key: key.map_or(Exact::No, exact_for),
@@ -228,15 +236,14 @@ pub(crate) async fn select_rows(
                     }
                 })
                 .collect();
-            let (sql, stmt) =
-                if casts.iter().all(|c| *c == ColumnRender::Plain) && !exact.any() {
-                    (base.clone(), stmt)
-                } else {
-                    let sql = render(q, Some(&casts), tail, &exact);
-                    tracing::debug!(table = %q.table, "selecting with text casts or exact key predicates");
-                    let stmt = client.prepare_cached(&sql).await.map_err(|e| err(&e))?;
-                    (sql, stmt)
-                };
+            let (sql, stmt) = if casts.iter().all(|c| *c == ColumnRender::Plain) && !exact.any() {
+                (base.clone(), stmt)
+            } else {
+                let sql = render(q, Some(&casts), tail, &exact);
+                tracing::debug!(table = %q.table, "selecting with text casts or exact key predicates");
+                let stmt = client.prepare_cached(&sql).await.map_err(|e| err(&e))?;
+                (sql, stmt)
+            };
             shapes.insert(base, sql.into(), exact);
             (stmt, exact)
         }

@@ -300,7 +300,9 @@ impl PgTx {
         let key_at = u.set.len() + usize::from(matches!(advance, Some(AdvanceSql::Param(_))));
         let exact = exact_match(
             stmt.params().get(key_at),
-            u.tenant.as_ref().and_then(|_| stmt.params().get(key_at + 1)),
+            u.tenant
+                .as_ref()
+                .and_then(|_| stmt.params().get(key_at + 1)),
         );
         if exact.any() {
             r = render(&exact);

@@ -116,9 +116,8 @@ pub const NEAR_MISSES: [(&str, &str); 10] = [
 /// Only byte-exact key and tenant values find a row of [`FOLDED_ROWS`] in `table`, and the
 /// guard columns selected for the check do not leak into a narrower projection.
 pub async fn assert_exact_boundary(e: &dyn Engine, table: &str) {
-    let find = |key: &str, tenant: &str, cols: &[&str]| {
-        select(table, cols, "id", text(key), Some(tenant))
-    };
+    let find =
+        |key: &str, tenant: &str, cols: &[&str]| select(table, cols, "id", text(key), Some(tenant));
     let cols = ["id", "tenant_id", "note"];
     for (key, tenant, note) in [("O-1", "acme", "a"), ("P-1", "ACME", "b")] {
         let rows = e.select(&find(key, tenant, &cols)).await.unwrap();
