@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
+use crate::exact::ExactMatch;
 use crate::{DbError, DbErrorKind, Ident, Param, Row, RowUpdate, ScopedSelect};
 
 /// Longest driver message kept in [`DbError::detail`]. A bound value can be echoed back by the
@@ -46,7 +47,9 @@ pub(crate) enum SelectTail {
     Nothing,
 }
 
-/// Renders `SELECT <cols> FROM [<schema>.]<table> WHERE <key> = <p1> [AND <tenant> = <p2>] LIMIT n`.
+/// Renders `SELECT <cols> FROM [<schema>.]<table> WHERE <key predicate> [AND <tenant
+/// predicate>] LIMIT n`; each predicate is `col = p` or doubled as `exact` says
+/// ([`ExactMatch::predicate`]), with values in [`crate::exact::select_params`] order.
 ///
 /// `placeholder(i)` gives the i-th (1-based) placeholder; `casts` (if given) has one entry per
 /// projected column.
@@ -55,8 +58,9 @@ pub(crate) fn render_select(
     quote: impl Fn(&Ident) -> String,
     placeholder: impl Fn(usize) -> String,
     casts: Option<&[ColumnRender]>,
+    exact: &ExactMatch,
 ) -> String {
-    render_select_with(q, quote, placeholder, casts, SelectTail::Limit)
+    render_select_with(q, quote, placeholder, casts, SelectTail::Limit, exact)
 }
 
 /// [`render_select`] with a chosen tail.
@@ -66,6 +70,7 @@ pub(crate) fn render_select_with(
     placeholder: impl Fn(usize) -> String,
     casts: Option<&[ColumnRender]>,
     tail: SelectTail,
+    exact: &ExactMatch,
 ) -> String {
     let mut sql = String::with_capacity(64 + q.columns.len() * 16);
     sql.push_str("SELECT ");
@@ -91,9 +96,16 @@ pub(crate) fn render_select_with(
         sql.push('.');
     }
     sql.push_str(&quote(&q.table));
-    let _ = write!(sql, " WHERE {} = {}", quote(&q.key_column), placeholder(1));
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        placeholder(n)
+    };
+    let key = exact.predicate(exact.key, &quote(&q.key_column), &mut next);
+    let _ = write!(sql, " WHERE {key}");
     if let Some((tenant_col, _)) = &q.tenant {
-        let _ = write!(sql, " AND {} = {}", quote(tenant_col), placeholder(2));
+        let tenant = exact.predicate(exact.tenant, &quote(tenant_col), &mut next);
+        let _ = write!(sql, " AND {tenant}");
     }
     match tail {
         SelectTail::Limit => {
@@ -152,13 +164,15 @@ pub(crate) fn validate_update(u: &RowUpdate) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Renders `UPDATE [s.]t SET "c1" = p1, … [, "v" = <advance>] WHERE "key" = pk [AND "tenant" = pt]
-/// [AND "version" = pv | AND "version" IS NULL]`.
+/// Renders `UPDATE [s.]t SET "c1" = p1, … [, "v" = <advance>] WHERE <key predicate> [AND
+/// <tenant predicate>] [AND "version" = pv | AND "version" IS NULL]`, the key and tenant
+/// predicates as `exact` says ([`ExactMatch::predicate`]).
 pub(crate) fn render_update(
     u: &RowUpdate,
     quote: impl Fn(&Ident) -> String,
     placeholder: impl Fn(usize) -> String,
     advance: Option<&AdvanceSql>,
+    exact: &ExactMatch,
 ) -> RenderedUpdate {
     let mut params: Vec<(Ident, Param)> = Vec::with_capacity(u.set.len() + 4);
     let next = |col: &Ident, p: &Param, params: &mut Vec<(Ident, Param)>| {
@@ -191,11 +205,13 @@ pub(crate) fn render_update(
         };
         let _ = write!(sql, "{} = {rhs}", quote(col));
     }
-    let ph = next(&u.key.0, &u.key.1, &mut params);
-    let _ = write!(sql, " WHERE {} = {ph}", quote(&u.key.0));
+    let key = exact.predicate(exact.key, &quote(&u.key.0), || {
+        next(&u.key.0, &u.key.1, &mut params)
+    });
+    let _ = write!(sql, " WHERE {key}");
     if let Some((col, value)) = &u.tenant {
-        let ph = next(col, value, &mut params);
-        let _ = write!(sql, " AND {} = {ph}", quote(col));
+        let tenant = exact.predicate(exact.tenant, &quote(col), || next(col, value, &mut params));
+        let _ = write!(sql, " AND {tenant}");
     }
     match &u.version_check {
         Some((col, Param::Null)) => {
@@ -697,6 +713,7 @@ mod tests {
             q,
             |n| format!("${n}"),
             Some(&AdvanceSql::Expr(increment_expr("\"version\""))),
+            &ExactMatch::plain(crate::EngineKind::Postgres),
         );
         assert_eq!(
             r.sql,
@@ -722,12 +739,44 @@ mod tests {
             Some(&AdvanceSql::Param(Param::Text(
                 "2026-01-01T00:00:00.000Z".into(),
             ))),
+            &ExactMatch::plain(crate::EngineKind::Mysql),
         );
         assert_eq!(
             r.sql,
             "UPDATE `orders` SET `version` = ? WHERE `id` = ? AND `version` IS NULL"
         );
         assert_eq!(r.params.len(), 2);
+
+        // Exact key and tenant predicates bind each value twice, in placeholder order.
+        let exact = ExactMatch {
+            engine: crate::EngineKind::Mysql,
+            key: crate::exact::Exact::Bytes,
+            tenant: crate::exact::Exact::Bytes,
+        };
+        let r = render_update(
+            &update(),
+            |i| quote_with(i, '`'),
+            |_| "?".into(),
+            None,
+            &exact,
+        );
+        assert_eq!(
+            r.sql,
+            "UPDATE `app`.`orders` SET `status` = ?, `note` = ? WHERE `id` = ? AND `id` = CAST(? AS BINARY) AND `tenant_id` = ? AND `tenant_id` = CAST(? AS BINARY) AND `version` = ?"
+        );
+        let cols: Vec<&str> = r.params.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(
+            cols,
+            [
+                "status",
+                "note",
+                "id",
+                "id",
+                "tenant_id",
+                "tenant_id",
+                "version"
+            ]
+        );
     }
 
     #[test]
@@ -774,7 +823,17 @@ mod tests {
             tenant: None,
             limit: 3,
         };
-        let r = |tail| render_select_with(&q, |i| quote_with(i, '"'), |_| "?".into(), None, tail);
+        let plain = ExactMatch::plain(crate::EngineKind::Sqlite);
+        let r = |tail| {
+            render_select_with(
+                &q,
+                |i| quote_with(i, '"'),
+                |_| "?".into(),
+                None,
+                tail,
+                &plain,
+            )
+        };
         assert_eq!(
             r(SelectTail::Limit),
             r#"SELECT "a" FROM "t" WHERE "id" = ? LIMIT 3"#

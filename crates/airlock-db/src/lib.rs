@@ -9,6 +9,10 @@
 //! value-mapping table in the folder's module docs) and `error.rs` (error classification).
 //! [`connect`] is the single place that chooses one.
 //!
+//! Key and tenant predicates compare byte for byte whatever the column's collation or type
+//! (case-insensitive MariaDB collations, `citext`, nondeterministic ICU, SQLite `NOCASE`), and
+//! every returned row's key and tenant are re-checked: see `exact.rs`.
+//!
 //! Connection behaviour: Postgres and MySQL validate the URL in [`connect`] and dial on first
 //! use (`select` or [`Engine::ping`]); SQLite checks the file and opens it in [`connect`].
 //!
@@ -19,6 +23,7 @@
 
 mod common;
 mod error;
+mod exact;
 mod ident;
 mod mysql;
 mod postgres;
@@ -86,6 +91,9 @@ impl Param {
 }
 
 /// `SELECT <columns> FROM <schema>.<table> WHERE <key> = ? [AND <tenant> = ?] LIMIT <limit>`.
+///
+/// Only rows whose key and tenant are exactly the given values come back, whatever the
+/// columns' collation (see `exact.rs`).
 #[derive(Debug, Clone)]
 pub struct ScopedSelect {
     /// Postgres schema, MySQL database, or SQLite attached database (`main`). `None` leaves the

@@ -447,3 +447,67 @@ async fn pool_is_reused_and_bounded() {
     assert!((1..=max).contains(&n), "{n} connections for max {max}");
     observer.disconnect().await.unwrap();
 }
+
+/// Issue 8: MariaDB's default collations fold case and ignore trailing spaces. The key and
+/// tenant comparisons must not: `ACME`, `Acme` or `acme ` never read `acme`'s rows, `o-1` or
+/// `O-1 ` never return `O-1`.
+#[tokio::test]
+async fn case_insensitive_collations_cannot_cross_the_tenant_boundary() {
+    let Some(db) = fresh_mysql().await else {
+        return;
+    };
+    let mut tables = Vec::new();
+    for collation in ["utf8mb4_general_ci", "utf8mb4_unicode_ci"] {
+        let table = format!("folded_{}", collation.replace("utf8mb4_", ""));
+        db.execute_batch(&format!(
+            "CREATE TABLE {table} (id VARCHAR(20) PRIMARY KEY, tenant_id VARCHAR(20) NOT NULL, note TEXT, KEY (tenant_id))
+               DEFAULT CHARSET utf8mb4 COLLATE {collation};
+             INSERT INTO {table} VALUES {FOLDED_ROWS};"
+        ))
+        .await
+        .unwrap();
+        tables.push(table);
+    }
+    let e = engine(MY, &db.url, Some(5000), 2).await;
+    for table in &tables {
+        assert_exact_boundary(e.as_ref(), table).await;
+    }
+}
+
+/// The exact comparison keeps the primary key usable: EXPLAIN of the statement a read runs
+/// shows a primary-key lookup, not a scan.
+#[tokio::test]
+async fn exact_predicates_still_use_the_primary_key() {
+    use mysql_async::prelude::Queryable;
+    let Some(db) = fresh_mysql().await else {
+        return;
+    };
+    db.execute_batch(
+        "CREATE TABLE folded (id VARCHAR(20) PRIMARY KEY, tenant_id VARCHAR(20) NOT NULL, note TEXT)
+           DEFAULT CHARSET utf8mb4 COLLATE utf8mb4_general_ci;
+         INSERT INTO folded SELECT CONCAT('K-', seq), CONCAT('t', seq % 7), 'x' FROM seq_1_to_2000;",
+    )
+    .await
+    .unwrap();
+    let e = engine(MY, &db.url, Some(5000), 2).await;
+    let q = select("folded", &["note"], "id", text("K-7"), Some("t0"));
+    assert_eq!(e.select(&q).await.unwrap().len(), 1);
+    let sql = e.render_select(&q);
+    assert!(sql.contains("CAST(? AS BINARY)"), "{sql}");
+    let mut conn = mysql_async::Conn::from_url(db.url.as_str()).await.unwrap();
+    let plan: Vec<mysql_async::Row> = conn
+        .exec(format!("EXPLAIN {sql}"), ("K-7", "K-7", "t0", "t0"))
+        .await
+        .unwrap();
+    let key: Option<String> = plan[0].get("key").flatten();
+    let access: Option<String> = plan[0].get("type").flatten();
+    assert_eq!(key.as_deref(), Some("PRIMARY"), "{sql}");
+    assert!(
+        matches!(
+            access.as_deref(),
+            Some("const" | "eq_ref" | "ref" | "range")
+        ),
+        "{access:?}"
+    );
+    conn.disconnect().await.unwrap();
+}

@@ -682,3 +682,74 @@ async fn tls_follows_the_urls_sslmode() {
         );
     }
 }
+
+/// The case-folding column types of issue 8: a nondeterministic ICU collation, `citext` (and a
+/// domain over it), and `char(n)`, whose padding is not part of its value.
+const FOLDED: &str = "
+CREATE EXTENSION IF NOT EXISTS citext;
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE DOMAIN tenant_name AS citext;
+CREATE TABLE folded_icu (id text COLLATE ci PRIMARY KEY, tenant_id text COLLATE ci NOT NULL, note text);
+CREATE TABLE folded_citext (id citext PRIMARY KEY, tenant_id tenant_name NOT NULL, note text);
+CREATE TABLE folded_char (id char(8) PRIMARY KEY, tenant_id char(8) NOT NULL, note text);
+";
+
+/// Issue 8: `ACME`, `Acme` or `acme ` never read `acme`'s rows and `o-1` / `O-1 ` never return
+/// `O-1`, whatever the columns' collation or type.
+#[tokio::test]
+async fn case_insensitive_columns_cannot_cross_the_tenant_boundary() {
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    db.execute_batch(FOLDED).await.unwrap();
+    let tables = ["folded_icu", "folded_citext", "folded_char"];
+    for table in tables {
+        db.execute_batch(&format!("INSERT INTO {table} VALUES {FOLDED_ROWS}"))
+            .await
+            .unwrap();
+    }
+    let e = engine(PG, &db.url, Some(5000), 2).await;
+    for table in tables {
+        assert_exact_boundary(e.as_ref(), table).await;
+    }
+}
+
+/// The exact comparison keeps the primary key usable on a nondeterministic collation.
+#[tokio::test]
+async fn exact_predicates_still_use_the_primary_key() {
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    db.execute_batch(FOLDED).await.unwrap();
+    db.execute_batch(
+        "INSERT INTO folded_icu SELECT 'K-' || g, 't' || (g % 7), 'x' FROM generate_series(1, 2000) g;
+         ANALYZE folded_icu;",
+    )
+    .await
+    .unwrap();
+    let e = engine(PG, &db.url, Some(5000), 2).await;
+    let q = select("folded_icu", &["note"], "id", text("K-7"), Some("t0"));
+    assert_eq!(e.select(&q).await.unwrap().len(), 1);
+    let sql = e.render_select(&q);
+    assert!(sql.contains(r#"COLLATE "C""#), "{sql}");
+    let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute("SET enable_seqscan = off")
+        .await
+        .unwrap();
+    let plan: Vec<String> = client
+        .query(&format!("EXPLAIN {sql}"), &[&"K-7", &"K-7", &"t0", &"t0"])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("Index Scan using folded_icu_pkey")),
+        "{plan:#?}"
+    );
+}

@@ -308,3 +308,42 @@ async fn pooled_select_timing_and_concurrency() {
         r.unwrap();
     }
 }
+
+/// Issue 8: on `COLLATE NOCASE` (and `RTRIM`) columns, `ACME`, `Acme` or `acme ` never read
+/// `acme`'s rows and `o-1` / `O-1 ` never return `O-1`; the primary key index stays in use.
+#[tokio::test]
+async fn folding_collations_cannot_cross_the_tenant_boundary() {
+    let db = fresh_sqlite();
+    let mut tables = Vec::new();
+    for collation in ["NOCASE", "RTRIM"] {
+        let table = format!("folded_{}", collation.to_ascii_lowercase());
+        db.execute_batch(&format!(
+            "CREATE TABLE {table} (id TEXT PRIMARY KEY COLLATE {collation},
+               tenant_id TEXT NOT NULL COLLATE {collation}, note TEXT);
+             INSERT INTO {table} VALUES {FOLDED_ROWS};"
+        ))
+        .await
+        .unwrap();
+        tables.push(table);
+    }
+    let e = engine(LITE, &db.url, Some(5000), 2).await;
+    for table in &tables {
+        assert_exact_boundary(e.as_ref(), table).await;
+    }
+
+    let q = select("folded_nocase", &["note"], "id", text("O-1"), Some("acme"));
+    let sql = e.render_select(&q);
+    assert!(sql.contains("COLLATE BINARY"), "{sql}");
+    let conn = rusqlite::Connection::open(&db.url).unwrap();
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let plan: Vec<String> = stmt
+        .query_map(["O-1", "O-1", "acme", "acme"], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("USING INDEX sqlite_autoindex_folded_nocase_1")),
+        "{plan:?}"
+    );
+}

@@ -144,6 +144,7 @@ per_engine!(
     lock_timeout_is_conflict,
     receipts_ddl_applies_cleanly,
     grants_are_valid_and_sufficient,
+    folding_collations_lock_and_update_nothing,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -943,4 +944,80 @@ async fn connection_errors_are_classified_and_scrubbed() {
     .unwrap_err();
     assert_eq!(e.kind, DbErrorKind::Connection);
     assert!(!std::path::Path::new("/nonexistent/dir/app.db").exists());
+}
+
+/// Issue 8: on key and tenant columns that fold case (MariaDB `utf8mb4_general_ci`, Postgres
+/// nondeterministic ICU and `citext`, SQLite `NOCASE`), a lock or guarded update whose tenant or
+/// key differs from the row's in case or padding matches nothing and writes nothing.
+async fn folding_collations_lock_and_update_nothing(fx: Fx) {
+    let ddl = match fx.kind {
+        EngineKind::Postgres => {
+            "CREATE EXTENSION IF NOT EXISTS citext;
+             CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+             CREATE TABLE folded (id text COLLATE ci PRIMARY KEY, tenant_id citext NOT NULL, note text,
+               version int8 NOT NULL DEFAULT 1);"
+        }
+        EngineKind::Mysql => {
+            "CREATE TABLE folded (id VARCHAR(20) PRIMARY KEY, tenant_id VARCHAR(20) NOT NULL, note TEXT,
+               version BIGINT NOT NULL DEFAULT 1) DEFAULT CHARSET utf8mb4 COLLATE utf8mb4_general_ci;"
+        }
+        EngineKind::Sqlite => {
+            "CREATE TABLE folded (id TEXT PRIMARY KEY COLLATE NOCASE, tenant_id TEXT NOT NULL COLLATE NOCASE,
+               note TEXT, version INTEGER NOT NULL DEFAULT 1);"
+        }
+    };
+    fx.db.execute_batch(ddl).await.unwrap();
+    fx.db
+        .execute_batch(&format!(
+            "INSERT INTO folded (id, tenant_id, note) VALUES {FOLDED_ROWS}"
+        ))
+        .await
+        .unwrap();
+    let cols = ["id", "tenant_id", "note", "version"];
+    let lock = |key: &str, tenant: &str| select("folded", &cols, "id", text(key), Some(tenant));
+    let change = |key: &str, tenant: &str| RowUpdate {
+        schema: None,
+        table: id("folded"),
+        key: (id("id"), text(key)),
+        tenant: Some((id("tenant_id"), text(tenant))),
+        set: vec![(id("note"), text("changed"))],
+        version_check: Some((id("version"), Param::Int(1))),
+        advance: Some((id("version"), VersionAdvance::Increment)),
+    };
+    let unchanged = || async {
+        let rows = fx.reader.select(&lock("O-1", "acme")).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["note"], json!("a"), "{:?}", fx.kind);
+        assert_eq!(rows[0]["version"], json!(1), "{:?}", fx.kind);
+    };
+
+    for (key, tenant) in NEAR_MISSES {
+        let mut tx = fx.writer.begin().await.unwrap();
+        let locked = tx.lock_rows(&lock(key, tenant)).await.unwrap();
+        assert!(
+            locked.is_empty(),
+            "{:?} {key:?}/{tenant:?}: {locked:?}",
+            fx.kind
+        );
+        let n = tx.update_row(&change(key, tenant)).await.unwrap();
+        assert_eq!(n, 0, "{:?} {key:?}/{tenant:?}", fx.kind);
+        tx.commit().await.unwrap();
+        unchanged().await;
+    }
+    // A lock without the key and tenant in its projection is checked the same way.
+    let mut tx = fx.writer.begin().await.unwrap();
+    let narrow = select("folded", &["note"], "id", text("O-1"), Some("ACME"));
+    assert!(tx.lock_rows(&narrow).await.unwrap().is_empty());
+    tx.rollback().await.unwrap();
+
+    // The exact values still lock and update their row.
+    let mut tx = fx.writer.begin().await.unwrap();
+    assert_eq!(tx.lock_rows(&lock("O-1", "acme")).await.unwrap().len(), 1);
+    assert_eq!(tx.update_row(&change("O-1", "acme")).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    let rows = fx.reader.select(&lock("O-1", "acme")).await.unwrap();
+    assert_eq!(rows[0]["note"], json!("changed"));
+    assert_eq!(rows[0]["version"], json!(2));
+    let other = fx.reader.select(&lock("P-1", "ACME")).await.unwrap();
+    assert_eq!(other[0]["note"], json!("b"));
 }

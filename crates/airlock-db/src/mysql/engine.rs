@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 use super::error::classify;
 use super::types::{KeyKind, bind, decode};
 use crate::common::{self, Scrubber, SelectTail};
+use crate::exact::{Exact, ExactMatch, Slot, guard_columns, keep_exact, select_params};
 use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
 
 /// Dial timeout (mysql_async has none of its own for TCP connect).
@@ -61,8 +62,8 @@ pub(crate) struct MysqlEngine {
     scrub: Scrubber,
     statement_timeout_ms: Option<u64>,
     max_connections: usize,
-    /// Probe SQL of a shape → kinds of its key and tenant columns.
-    key_kinds: Mutex<HashMap<String, Arc<[KeyKind]>>>,
+    /// Probe SQL of a shape → its key and tenant columns.
+    key_kinds: Mutex<HashMap<String, KeyColumns>>,
     redacted_url: String,
 }
 
@@ -139,11 +140,7 @@ impl MysqlEngine {
     }
 
     /// Kinds of the key (and tenant) column, learnt once per shape.
-    async fn key_kinds(
-        &self,
-        conn: &mut Conn,
-        q: &ScopedSelect,
-    ) -> Result<Arc<[KeyKind]>, DbError> {
+    async fn key_kinds(&self, conn: &mut Conn, q: &ScopedSelect) -> Result<KeyColumns, DbError> {
         let probe = key_probe(q);
         if let Some(k) = self
             .key_kinds
@@ -153,11 +150,7 @@ impl MysqlEngine {
         {
             return Ok(k.clone());
         }
-        let kinds: Arc<[KeyKind]> = probe_columns(conn, &self.scrub, &probe)
-            .await?
-            .iter()
-            .map(KeyKind::of)
-            .collect();
+        let kinds = key_columns(&probe_columns(conn, &self.scrub, &probe).await?);
         self.key_kinds
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -168,6 +161,28 @@ impl MysqlEngine {
 
 fn quote(i: &Ident) -> String {
     common::quote_with(i, '`')
+}
+
+/// The key column and, if any, the tenant column of a shape: how values are converted for
+/// them, and how they are compared.
+pub(crate) type KeyColumns = Arc<[(KeyKind, Exact)]>;
+
+/// [`KeyColumns`] from a probe's result columns.
+pub(crate) fn key_columns(columns: &[Column]) -> KeyColumns {
+    columns
+        .iter()
+        .map(|c| (KeyKind::of(c), KeyKind::exact(c)))
+        .collect()
+}
+
+/// The predicates of a select (or update) whose key and tenant columns are `keys`.
+pub(crate) fn exact_match(keys: &[(KeyKind, Exact)]) -> ExactMatch {
+    let at = |i: usize| keys.get(i).map_or(Exact::No, |(_, e)| *e);
+    ExactMatch {
+        engine: crate::EngineKind::Mysql,
+        key: at(0),
+        tenant: at(1),
+    }
 }
 
 /// `[`schema`.]`table``.
@@ -233,21 +248,28 @@ pub(crate) async fn detect_flavor(opts: &Opts, scrub: &Scrubber) -> Result<Flavo
     Ok(Flavor::from_version(version.as_deref().unwrap_or("")))
 }
 
-/// Runs a scoped select with the key/tenant converted per `kinds` and maps the values (the
-/// module docs' tables). Shared by reads and write transactions.
+/// Runs a scoped select with the key/tenant converted and compared per `keys` and maps the
+/// values (the module docs' tables). Shared by reads and write transactions.
 pub(crate) async fn select_rows<Q: Queryable>(
     conn: &mut Q,
     scrub: &Scrubber,
-    kinds: &[KeyKind],
+    keys: &[(KeyKind, Exact)],
     q: &ScopedSelect,
     tail: SelectTail,
 ) -> Result<Vec<Row>, DbError> {
-    let values = std::iter::once(&q.key_value).chain(q.tenant.as_ref().map(|(_, v)| v));
-    let params = values
-        .zip(kinds.iter())
-        .map(|(p, k)| bind(p, *k))
+    let m = exact_match(keys);
+    let original = q;
+    let guarded = guard_columns(q);
+    let q = guarded.as_ref();
+    let kind = |slot: Slot| {
+        let i = usize::from(slot == Slot::Tenant);
+        keys.get(i).map_or(KeyKind::Other, |(k, _)| *k)
+    };
+    let params = select_params(q, &m)
+        .into_iter()
+        .map(|(slot, p)| bind(p, kind(slot)))
         .collect::<Result<Vec<_>, _>>()?;
-    let sql = common::render_select_with(q, quote, |_| "?".to_owned(), None, tail);
+    let sql = common::render_select_with(q, quote, |_| "?".to_owned(), None, tail, &m);
     let rows: Vec<mysql_async::Row> = conn
         .exec(sql.as_str(), Params::Positional(params))
         .await
@@ -261,7 +283,7 @@ pub(crate) async fn select_rows<Q: Queryable>(
         }
         out.push(map);
     }
-    Ok(out)
+    Ok(keep_exact(original, out, &m))
 }
 
 #[async_trait::async_trait]
@@ -275,7 +297,14 @@ impl Engine for MysqlEngine {
     }
 
     fn render_select(&self, q: &ScopedSelect) -> String {
-        common::render_select(q, quote, |_| "?".to_owned(), None)
+        // The predicates depend on the key columns' types, known once the shape ran.
+        let m = self
+            .key_kinds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key_probe(q))
+            .map_or(ExactMatch::plain(EngineKind::Mysql), |k| exact_match(k));
+        common::render_select(&guard_columns(q), quote, |_| "?".to_owned(), None, &m)
     }
 
     async fn select(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
@@ -344,7 +373,7 @@ mod tests {
         };
         assert_eq!(
             e.render_select(&q),
-            "SELECT `id`, `total` FROM `shop`.`orders` WHERE `id` = ? AND `tenant_id` = ? LIMIT 5"
+            "SELECT `id`, `total`, `tenant_id` FROM `shop`.`orders` WHERE `id` = ? AND `tenant_id` = ? LIMIT 5"
         );
     }
 

@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 use crate::common::{
     f32_json, float_json, hex_bytes, invalid_value, is_decimal_literal, micros_suffix, parse_int,
 };
+use crate::exact::Exact;
 use crate::{DbError, Param};
 
 /// The `binary` character set id: byte strings rather than text.
@@ -42,6 +43,17 @@ impl KeyKind {
             | MYSQL_TYPE_ENUM
             | MYSQL_TYPE_SET => KeyKind::Text,
             _ => KeyKind::Other,
+        }
+    }
+
+    /// How a key or tenant predicate on this column compares ([`crate::exact`]): text in a
+    /// character set (whose collation may fold case or padding) byte for byte; binary strings
+    /// and other types by value, as they already do.
+    pub(crate) fn exact(col: &Column) -> Exact {
+        if KeyKind::of(col) == KeyKind::Text && col.character_set() != BINARY_CHARSET {
+            Exact::Bytes
+        } else {
+            Exact::No
         }
     }
 

@@ -13,8 +13,8 @@ use mysql_async::{
 use tokio::sync::OnceCell;
 
 use super::engine::{
-    Flavor, IDLE_TTL, WAIT_TIMEOUT, column_probe, detect_flavor, key_probe, probe_columns,
-    select_rows,
+    Flavor, IDLE_TTL, WAIT_TIMEOUT, column_probe, detect_flavor, exact_match, key_columns,
+    key_probe, probe_columns, select_rows,
 };
 use super::error::classify;
 use super::types::{KeyKind, bind};
@@ -222,12 +222,8 @@ impl MyTx {
     async fn select(&mut self, q: &ScopedSelect, tail: SelectTail) -> Result<Vec<Row>, DbError> {
         let scrub = self.scrub.clone();
         let tx = self.live()?;
-        let kinds: Vec<KeyKind> = probe_columns(tx, &scrub, &key_probe(q))
-            .await?
-            .iter()
-            .map(KeyKind::of)
-            .collect();
-        select_rows(tx, &scrub, &kinds, q, tail).await
+        let keys = key_columns(&probe_columns(tx, &scrub, &key_probe(q)).await?);
+        select_rows(tx, &scrub, &keys, q, tail).await
     }
 
     /// How the advanced column is set; `None` when no row matches (text versions only).
@@ -297,9 +293,21 @@ impl MyTx {
                 None => return Ok(0),
             },
         };
-        let r = render_update(u, quote, |_| "?".to_owned(), advance.as_ref());
         let scrub = self.scrub.clone();
         let tx = self.live()?;
+        let key_probe = column_probe(
+            u.schema.as_ref(),
+            &u.table,
+            std::iter::once(&u.key.0).chain(u.tenant.as_ref().map(|(c, _)| c)),
+        );
+        let keys = key_columns(&probe_columns(tx, &scrub, &key_probe).await?);
+        let r = render_update(
+            u,
+            quote,
+            |_| "?".to_owned(),
+            advance.as_ref(),
+            &exact_match(&keys),
+        );
         let probe = column_probe(u.schema.as_ref(), &u.table, r.params.iter().map(|(c, _)| c));
         let kinds: Vec<KeyKind> = probe_columns(tx, &scrub, &probe)
             .await?

@@ -11,8 +11,9 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 
 use super::error::{classify, classify_pool};
-use super::types::{Bind, RawCell, bind, decode, is_native};
+use super::types::{Bind, RawCell, base_type, bind, decode, is_native, is_text_like};
 use crate::common::{self, ColumnRender, Scrubber, SelectTail};
+use crate::exact::{Exact, ExactMatch, guard_columns, keep_exact, select_params};
 use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
 
 /// How long a caller waits for a free pooled connection before giving up.
@@ -21,12 +22,13 @@ const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Base SQL of a statement shape → the SQL that actually runs (with `::text` casts for
-/// columns that have no native mapping). Filled on first use of each shape.
+/// columns that have no native mapping and exact key and tenant predicates for text columns)
+/// and its predicates. Filled on first use of each shape.
 #[derive(Default)]
-pub(crate) struct Shapes(Mutex<HashMap<String, Arc<str>>>);
+pub(crate) struct Shapes(Mutex<HashMap<String, (Arc<str>, ExactMatch)>>);
 
 impl Shapes {
-    fn get(&self, base: &str) -> Option<Arc<str>> {
+    fn get(&self, base: &str) -> Option<(Arc<str>, ExactMatch)> {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -34,11 +36,11 @@ impl Shapes {
             .cloned()
     }
 
-    fn insert(&self, base: String, sql: Arc<str>) {
+    fn insert(&self, base: String, sql: Arc<str>, exact: ExactMatch) {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(base, sql);
+            .insert(base, (sql, exact));
     }
 
     pub(crate) fn remove(&self, base: &str) {
@@ -145,14 +147,56 @@ pub(crate) async fn pooled_client(
 }
 
 /// Renders a scoped select with `$n` placeholders.
-pub(crate) fn render(q: &ScopedSelect, casts: Option<&[ColumnRender]>, tail: SelectTail) -> String {
+pub(crate) fn render(
+    q: &ScopedSelect,
+    casts: Option<&[ColumnRender]>,
+    tail: SelectTail,
+    exact: &ExactMatch,
+) -> String {
     common::render_select_with(
         q,
         |i| common::quote_with(i, '"'),
         |n| format!("${n}"),
         casts,
         tail,
+        exact,
     )
+}
+
+/// The shape's SQL before its types are known: no casts, plain predicates.
+pub(crate) fn render_base(q: &ScopedSelect, tail: SelectTail) -> String {
+    render(
+        q,
+        None,
+        tail,
+        &ExactMatch::plain(crate::EngineKind::Postgres),
+    )
+}
+
+/// How a key or tenant predicate on a column of type `ty` compares ([`crate::exact`]): text
+/// types (including `citext` and domains over them), whose collation may fold case, byte for
+/// byte; `char(n)` likewise without its padding; other types by value.
+pub(crate) fn exact_for(ty: &tokio_postgres::types::Type) -> Exact {
+    let base = base_type(ty);
+    if *base == tokio_postgres::types::Type::BPCHAR {
+        Exact::Padded
+    } else if is_text_like(base) {
+        Exact::Bytes
+    } else {
+        Exact::No
+    }
+}
+
+/// The predicates for a statement whose key and tenant parameters have `types`.
+pub(crate) fn exact_match(
+    key: Option<&tokio_postgres::types::Type>,
+    tenant: Option<&tokio_postgres::types::Type>,
+) -> ExactMatch {
+    ExactMatch {
+        engine: crate::EngineKind::Postgres,
+        key: key.map_or(Exact::No, exact_for),
+        tenant: tenant.map_or(Exact::No, exact_for),
+    }
 }
 
 /// Runs a scoped select on `client` and maps the values (the module docs' tables). Shared by
@@ -165,11 +209,22 @@ pub(crate) async fn select_rows(
     tail: SelectTail,
 ) -> Result<Vec<Row>, DbError> {
     let err = |e: &tokio_postgres::Error| scrub.error(classify(e));
-    let base = render(q, None, tail);
-    let stmt = match shapes.get(&base) {
-        Some(sql) => client.prepare_cached(&sql).await.map_err(|e| err(&e))?,
+    let original = q;
+    let guarded = guard_columns(q);
+    let q = guarded.as_ref();
+    let base = render_base(q, tail);
+    let (stmt, exact) = match shapes.get(&base) {
+        Some((sql, exact)) => (
+            client.prepare_cached(&sql).await.map_err(|e| err(&e))?,
+            exact,
+        ),
         None => {
             let stmt = client.prepare_cached(&base).await.map_err(|e| err(&e))?;
+            // The plain shape binds the key as $1 and the tenant as $2.
+            let exact = exact_match(
+                stmt.params().first(),
+                q.tenant.as_ref().and_then(|_| stmt.params().get(1)),
+            );
             let casts: Vec<ColumnRender> = stmt
                 .columns()
                 .iter()
@@ -181,21 +236,22 @@ pub(crate) async fn select_rows(
                     }
                 })
                 .collect();
-            let (sql, stmt) = if casts.iter().all(|c| *c == ColumnRender::Plain) {
+            let (sql, stmt) = if casts.iter().all(|c| *c == ColumnRender::Plain) && !exact.any() {
                 (base.clone(), stmt)
             } else {
-                let sql = render(q, Some(&casts), tail);
-                tracing::debug!(table = %q.table, "selecting columns without a native mapping as text");
+                let sql = render(q, Some(&casts), tail, &exact);
+                tracing::debug!(table = %q.table, "selecting with text casts or exact key predicates");
                 let stmt = client.prepare_cached(&sql).await.map_err(|e| err(&e))?;
                 (sql, stmt)
             };
-            shapes.insert(base, sql.into());
-            stmt
+            shapes.insert(base, sql.into(), exact);
+            (stmt, exact)
         }
     };
 
-    let values: Vec<&crate::Param> = std::iter::once(&q.key_value)
-        .chain(q.tenant.as_ref().map(|(_, v)| v))
+    let values: Vec<&crate::Param> = select_params(q, &exact)
+        .into_iter()
+        .map(|(_, p)| p)
         .collect();
     if values.len() != stmt.params().len() {
         return Err(DbError::new(
@@ -227,7 +283,7 @@ pub(crate) async fn select_rows(
         }
         out.push(map);
     }
-    Ok(out)
+    Ok(keep_exact(original, out, &exact))
 }
 
 impl PostgresEngine {
@@ -272,9 +328,9 @@ impl Engine for PostgresEngine {
     }
 
     fn render_select(&self, q: &ScopedSelect) -> String {
-        let base = render(q, None, SelectTail::Limit);
+        let base = render_base(&guard_columns(q), SelectTail::Limit);
         match self.shapes.get(&base) {
-            Some(sql) => sql.to_string(),
+            Some((sql, _)) => sql.to_string(),
             None => base,
         }
     }
@@ -286,7 +342,8 @@ impl Engine for PostgresEngine {
             // statement. Forget this connection's statements and the shape, and try once more.
             Err(e) if e.code.as_deref() == Some("0A000") => {
                 client.statement_cache.clear();
-                self.shapes.remove(&render(q, None, SelectTail::Limit));
+                self.shapes
+                    .remove(&render_base(&guard_columns(q), SelectTail::Limit));
                 self.run(&client, q).await
             }
             r => r,
@@ -345,7 +402,7 @@ mod tests {
         };
         assert_eq!(
             e.render_select(&q),
-            r#"SELECT "id", "total" FROM "public"."orders" WHERE "id" = $1 AND "tenant_id" = $2 LIMIT 5"#
+            r#"SELECT "id", "total", "tenant_id" FROM "public"."orders" WHERE "id" = $1 AND "tenant_id" = $2 LIMIT 5"#
         );
         let q2 = ScopedSelect {
             schema: None,

@@ -7,13 +7,14 @@ use std::time::Duration;
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::types::{Kind, ToSql, Type};
 
-use super::engine::{Shapes, build_pool, pooled_client, render, select_rows};
+use super::engine::{Shapes, build_pool, exact_match, pooled_client, render_base, select_rows};
 use super::error::classify;
 use super::types::{Bind, base_type, bind, is_text_like};
 use crate::common::{
     self, AdvanceSql, Scrubber, SelectTail, cannot_advance, increment_expr, next_text_timestamp,
     precision_unit_micros, render_update, text_values, validate_update, version_select,
 };
+use crate::exact::{ExactMatch, guard_columns};
 use crate::writer::{
     Limits, RECEIPTS_TABLE, duplicate_receipt, receipt_select, rolled_back_instead, stored_receipt,
     unusable,
@@ -205,7 +206,7 @@ impl PgTx {
         {
             // The table changed under a cached statement: forget it so a retry works.
             client.statement_cache.clear();
-            self.shapes.remove(&render(q, None, tail));
+            self.shapes.remove(&render_base(&guard_columns(q), tail));
         }
         r
     }
@@ -288,9 +289,25 @@ impl PgTx {
             },
         };
         let client = self.live()?;
-        let r = render_update(u, quote, |n| format!("${n}"), advance.as_ref());
-        // Not cached: the parameter types must be those of the table as it is now.
-        let stmt = client.prepare(&r.sql).await.map_err(|e| self.err(&e))?;
+        let render = |exact: &ExactMatch| {
+            render_update(u, quote, |n| format!("${n}"), advance.as_ref(), exact)
+        };
+        // Not cached: the parameter types must be those of the table as it is now. The plain
+        // statement tells the key and tenant types; text ones get exact predicates.
+        let mut r = render(&ExactMatch::plain(EngineKind::Postgres));
+        let mut stmt = client.prepare(&r.sql).await.map_err(|e| self.err(&e))?;
+        // Plain placeholders: the SET values, a computed advance, then the key and the tenant.
+        let key_at = u.set.len() + usize::from(matches!(advance, Some(AdvanceSql::Param(_))));
+        let exact = exact_match(
+            stmt.params().get(key_at),
+            u.tenant
+                .as_ref()
+                .and_then(|_| stmt.params().get(key_at + 1)),
+        );
+        if exact.any() {
+            r = render(&exact);
+            stmt = client.prepare(&r.sql).await.map_err(|e| self.err(&e))?;
+        }
         if stmt.params().len() != r.params.len() {
             return Err(DbError::new(
                 DbErrorKind::Other,

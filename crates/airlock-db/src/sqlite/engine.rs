@@ -13,7 +13,8 @@ use tokio::sync::Semaphore;
 
 use super::error::classify;
 use super::types::{bind, decode};
-use crate::common::{self, percent_decode};
+use crate::common::{self, SelectTail, percent_decode};
+use crate::exact::{ExactMatch, guard_columns, keep_exact, select_params};
 use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
 
 /// Virtual machine steps between two deadline checks.
@@ -219,9 +220,43 @@ impl SqliteEngine {
     }
 }
 
-/// Runs a select and maps the values (the module docs' table). Shared by reads and write
-/// transactions.
-pub(crate) fn run(
+/// Runs a scoped select with exact key and tenant predicates ([`crate::exact`]) and maps the
+/// values (the module docs' table). Shared by reads and write transactions.
+pub(crate) fn select_blocking(
+    conn: &Connection,
+    q: &ScopedSelect,
+    tail: SelectTail,
+) -> Result<Vec<Row>, DbError> {
+    let m = ExactMatch::sqlite();
+    let guarded = guard_columns(q);
+    let sql = render(&guarded, tail);
+    let params: Vec<Value> = select_params(&guarded, &m)
+        .into_iter()
+        .map(|(_, p)| bind(p))
+        .collect();
+    let names: Vec<String> = guarded
+        .columns
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    let rows = run(conn, &sql, &params, &names)?;
+    Ok(keep_exact(q, rows, &m))
+}
+
+/// The SQL [`select_blocking`] runs.
+fn render(q: &ScopedSelect, tail: SelectTail) -> String {
+    common::render_select_with(
+        q,
+        |i| common::quote_with(i, '"'),
+        |_| "?".to_owned(),
+        None,
+        tail,
+        &ExactMatch::sqlite(),
+    )
+}
+
+/// Runs a select and maps the values (the module docs' table).
+fn run(
     conn: &Connection,
     sql: &str,
     params: &[Value],
@@ -256,17 +291,12 @@ impl Engine for SqliteEngine {
     }
 
     fn render_select(&self, q: &ScopedSelect) -> String {
-        common::render_select(q, |i| self.quote(i), |_| "?".to_owned(), None)
+        render(&guard_columns(q), SelectTail::Limit)
     }
 
     async fn select(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
-        let sql = self.render_select(q);
-        let params: Vec<Value> = std::iter::once(&q.key_value)
-            .chain(q.tenant.as_ref().map(|(_, v)| v))
-            .map(bind)
-            .collect();
-        let names: Vec<String> = q.columns.iter().map(|c| c.as_str().to_owned()).collect();
-        self.with_conn(move |conn| run(conn, &sql, &params, &names))
+        let q = q.clone();
+        self.with_conn(move |conn| select_blocking(conn, &q, SelectTail::Limit))
             .await
     }
 

@@ -9,13 +9,14 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::engine::{PROGRESS_OPS, Target, run};
+use super::engine::{PROGRESS_OPS, Target, select_blocking};
 use super::error::classify;
 use super::types::bind;
 use crate::common::{
     self, AdvanceSql, SelectTail, cannot_advance, increment_expr, is_decimal_literal,
     next_text_timestamp, parse_int, render_update, text_values, validate_update, version_select,
 };
+use crate::exact::ExactMatch;
 use crate::writer::{
     DEFAULT_LOCK_TIMEOUT, Limits, RECEIPTS_TABLE, duplicate_receipt, receipt_select,
     rolled_back_instead, stored_receipt, unusable,
@@ -265,7 +266,8 @@ impl SqliteTx {
 
     async fn select(&mut self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
         let q = q.clone();
-        self.call(move |conn| select_blocking(conn, &q)).await
+        self.call(move |conn| select_blocking(conn, &q, SelectTail::Nothing))
+            .await
     }
 
     /// `COMMIT` or `ROLLBACK`; on success the connection goes back to the pool.
@@ -284,16 +286,6 @@ impl SqliteTx {
         // On error the connection stays here and `Drop` rolls back.
         r
     }
-}
-
-fn select_blocking(conn: &Connection, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
-    let sql = common::render_select_with(q, quote, |_| "?".to_owned(), None, SelectTail::Nothing);
-    let params: Vec<Value> = std::iter::once(&q.key_value)
-        .chain(q.tenant.as_ref().map(|(_, v)| v))
-        .map(bind)
-        .collect();
-    let names: Vec<String> = q.columns.iter().map(|c| c.as_str().to_owned()).collect();
-    run(conn, &sql, &params, &names)
 }
 
 /// Type affinity of a declared column type (SQLite's rules, "Determination Of Column
@@ -383,7 +375,7 @@ fn update_blocking(conn: &Connection, u: &RowUpdate) -> Result<u64, DbError> {
         None => None,
         Some((col, how)) => {
             // The write lock is held since BEGIN IMMEDIATE: these values cannot change.
-            let rows = select_blocking(conn, &version_select(u, col))?;
+            let rows = select_blocking(conn, &version_select(u, col), SelectTail::Nothing)?;
             if rows.is_empty() {
                 return Ok(0);
             }
@@ -411,7 +403,13 @@ fn update_blocking(conn: &Connection, u: &RowUpdate) -> Result<u64, DbError> {
             })
         }
     };
-    let r = render_update(u, quote, |_| "?".to_owned(), advance.as_ref());
+    let r = render_update(
+        u,
+        quote,
+        |_| "?".to_owned(),
+        advance.as_ref(),
+        &ExactMatch::sqlite(),
+    );
     let affinities = declared_affinities(conn, u.schema.as_ref(), &u.table)?;
     let set_count = u.set.len();
     let params: Vec<Value> = r
@@ -477,7 +475,7 @@ impl WriteTx for SqliteTx {
     ) -> Result<Option<StoredReceiptRow>, DbError> {
         let q = receipt_select(idempotency_key);
         self.call(move |conn| {
-            select_blocking(conn, &q)?
+            select_blocking(conn, &q, SelectTail::Nothing)?
                 .first()
                 .map(stored_receipt)
                 .transpose()

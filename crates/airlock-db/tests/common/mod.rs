@@ -93,3 +93,45 @@ pub fn assert_kind<T: std::fmt::Debug>(
         other => panic!("expected {kind:?}, got {other:?}"),
     }
 }
+
+/// The tenant-boundary fixture every engine seeds in a table whose `id` and `tenant_id`
+/// columns fold case (or trailing spaces): `(id, tenant_id, note)` rows `('O-1', 'acme', 'a')`
+/// and `('P-1', 'ACME', 'b')`.
+pub const FOLDED_ROWS: &str = "('O-1', 'acme', 'a'), ('P-1', 'ACME', 'b')";
+
+/// Lookups that differ from a stored key or tenant only in case or padding.
+pub const NEAR_MISSES: [(&str, &str); 10] = [
+    ("O-1", "ACME"),
+    ("O-1", "Acme"),
+    ("O-1", "acme "),
+    ("O-1", " acme"),
+    ("o-1", "acme"),
+    ("O-1 ", "acme"),
+    ("o-1 ", "acme "),
+    ("P-1", "acme"),
+    ("p-1", "ACME"),
+    ("P-1", "ACME "),
+];
+
+/// Only byte-exact key and tenant values find a row of [`FOLDED_ROWS`] in `table`, and the
+/// guard columns selected for the check do not leak into a narrower projection.
+pub async fn assert_exact_boundary(e: &dyn Engine, table: &str) {
+    let find =
+        |key: &str, tenant: &str, cols: &[&str]| select(table, cols, "id", text(key), Some(tenant));
+    let cols = ["id", "tenant_id", "note"];
+    for (key, tenant, note) in [("O-1", "acme", "a"), ("P-1", "ACME", "b")] {
+        let rows = e.select(&find(key, tenant, &cols)).await.unwrap();
+        assert_eq!(rows.len(), 1, "{table}: {key:?}/{tenant:?}");
+        assert_eq!(rows[0]["note"], serde_json::json!(note), "{table}");
+    }
+    for (key, tenant) in NEAR_MISSES {
+        let rows = e.select(&find(key, tenant, &cols)).await.unwrap();
+        assert!(
+            rows.is_empty(),
+            "{table}: {key:?}/{tenant:?} must not match, got {rows:?}"
+        );
+    }
+    let rows = e.select(&find("O-1", "acme", &["note"])).await.unwrap();
+    assert_eq!(rows.len(), 1, "{table}");
+    assert_eq!(keys(&rows[0]), ["note"], "{table}");
+}
