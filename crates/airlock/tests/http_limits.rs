@@ -26,20 +26,11 @@ fn stalled_bodies_of_one_credential_do_not_starve_another() {
         &["--body-timeout-secs", "3"],
     );
     let flood = http::jwt("flood");
-    let (tx, rx) = mpsc::channel();
-    let mut threads = Vec::new();
-    for _ in 0..STALLED {
-        let addr = server.addr.clone();
-        let head = http::post_head("/mcp", &flood, 100_000, &[]);
-        let tx = tx.clone();
-        threads.push(std::thread::spawn(move || {
-            let mut raw = head.into_bytes();
-            raw.extend_from_slice(b"{\"jsonrpc\"");
-            let mut stream = http::send(&addr, &raw);
-            let _ = tx.send(http::read_reply(&mut stream));
-        }));
-    }
-    drop(tx);
+    let (rx, threads) = stall(
+        &server.addr,
+        &http::post_head("/mcp", &flood, 100_000, &[]),
+        STALLED,
+    );
     // Everything beyond the credential's cap is refused without waiting for its body. Once
     // all of those are in, the other 64 hold the cap: they are the stalled ones.
     let mut refused = 0;
@@ -101,9 +92,35 @@ fn stalled_bodies_of_one_credential_do_not_starve_another() {
     assert_eq!(reply.status, 200, "{reply:?}");
 }
 
-/// A lower per-credential cap, and the bridge: the same layers guard `mcp serve-http`.
+/// Opens `n` connections that each send `head` and one byte of body, then wait; their
+/// replies arrive on the channel as they come.
+fn stall(
+    addr: &str,
+    head: &str,
+    n: usize,
+) -> (
+    mpsc::Receiver<http::Reply>,
+    Vec<std::thread::JoinHandle<()>>,
+) {
+    let (tx, rx) = mpsc::channel();
+    let threads = (0..n)
+        .map(|_| {
+            let (addr, tx) = (addr.to_owned(), tx.clone());
+            let raw = format!("{head}{{");
+            std::thread::spawn(move || {
+                let mut stream = http::send(&addr, raw.as_bytes());
+                let _ = tx.send(http::read_reply(&mut stream));
+            })
+        })
+        .collect();
+    (rx, threads)
+}
+
+/// Stalled bodies hold no in-flight slot: with 2 slots in all and 3 per credential, one
+/// credential stalls 3 bodies and another is still served. Tested on the bridge, which
+/// shares these layers with Streamable HTTP.
 #[test]
-fn bridge_caps_each_credential_and_times_out_bodies() {
+fn stalled_bodies_hold_no_in_flight_slot() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = http::fixture(dir.path());
     let server = Server::start(
@@ -111,22 +128,20 @@ fn bridge_caps_each_credential_and_times_out_bodies() {
         &config,
         "serve-http",
         &[
-            "--max-in-flight-per-credential",
+            "--max-in-flight",
             "2",
+            "--max-in-flight-per-credential",
+            "3",
             "--body-timeout-secs",
             "2",
         ],
     );
     let flood = http::jwt("flood");
-    let head = http::post_head("/rpc", &flood, 1000, &[]);
-    let stalled: Vec<_> = (0..2)
-        .map(|_| http::send(&server.addr, format!("{head}{{").as_bytes()))
-        .collect();
-    // The third request of the same credential may only come after the first two hold the
-    // cap; a refused one proves they do.
-    let mut third = http::send(&server.addr, format!("{head}{{").as_bytes());
-    let reply = http::read_reply(&mut third);
-    assert_eq!(reply.status, 429, "{reply:?}");
+    let (rx, threads) = stall(&server.addr, &http::post_head("/rpc", &flood, 1000, &[]), 4);
+    // Three hold the credential's cap and stall; the fourth is refused at once, whichever
+    // it is.
+    let first = rx.recv_timeout(Duration::from_secs(30)).expect("a refusal");
+    assert_eq!(first.status, 429, "{first:?}");
     let other = http::post(
         &server.addr,
         "/rpc",
@@ -139,9 +154,12 @@ fn bridge_caps_each_credential_and_times_out_bodies() {
         other.message()["result"]["tools"][0]["name"],
         "billing.inspect_invoice"
     );
-    for mut s in stalled {
-        let reply = http::read_reply(&mut s);
+    for _ in 0..3 {
+        let reply = rx.recv_timeout(Duration::from_secs(60)).expect("a reply");
         assert_eq!(reply.status, 408, "{reply:?}");
+    }
+    for t in threads {
+        t.join().expect("client thread");
     }
 }
 
