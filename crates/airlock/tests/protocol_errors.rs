@@ -210,7 +210,7 @@ fn stdio_answers_huge_and_bad_lines_and_keeps_serving() {
             let _ = tx.send(line);
         }
     });
-    let mut next = || -> Value {
+    let next = || -> Value {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("a reply on stdout");
