@@ -520,18 +520,28 @@ pub struct McpHttpFlags {
     /// Also accept this Host header (name or name:port), e.g. behind a proxy.
     #[arg(long, value_name = "HOST")]
     pub allowed_host: Vec<String>,
-    /// Most open MCP sessions.
-    #[arg(long, default_value_t = 256)]
-    pub max_sessions: usize,
+    /// Most open MCP sessions; a new one beyond closes the least recently used.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_sessions: u64,
+    /// Most open MCP sessions of one credential; a new one beyond closes that credential's
+    /// least recently used.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_sessions_per_credential: u64,
     /// Close a session after this many seconds without requests.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub session_idle_secs: u64,
-    /// Most requests handled at once; more get 503.
-    #[arg(long, default_value_t = 256)]
-    pub max_in_flight: usize,
+    /// Most requests handled at once (after their body arrived); more get 503.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_in_flight: u64,
+    /// Most requests one credential may have in progress, body upload included; more get 429.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_in_flight_per_credential: u64,
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 1_048_576, value_name = "BYTES")]
     pub max_body_bytes: usize,
+    /// Seconds a client may take to send its whole request body; slower ones get 408.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -18,13 +18,13 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::Caller;
 use crate::resources;
 use crate::server::{short_name, text_copy};
-use crate::transport::net::{self, Guard, HttpOptions, Limits, json_response};
+use crate::transport::limits::{self, Limits};
+use crate::transport::net::{self, Guard, HttpOptions, json_response, jsonrpc_error as error};
 use crate::{McpError, McpServer};
 
 #[derive(Clone)]
 struct BridgeState {
     server: McpServer,
-    max_body_bytes: usize,
 }
 
 /// Serves until SIGINT/SIGTERM. `on_listen` gets the bound address.
@@ -43,32 +43,33 @@ pub async fn serve(
 }
 
 fn router(server: McpServer, opts: &HttpOptions) -> Router {
-    let state = BridgeState {
-        server,
-        max_body_bytes: opts.max_body_bytes,
-    };
+    let state = BridgeState { server };
+    let limits = Limits::new(opts);
+    // Outermost last: auth, per-credential cap, body, in-flight slot.
     let rpc = Router::new()
         .route("/rpc", post(rpc).fallback(method_not_allowed))
         .route("/", post(rpc).fallback(method_not_allowed))
         .route("/mcp", post(rpc).fallback(method_not_allowed))
         .with_state(state.clone())
+        .layer(from_fn_with_state(limits.clone(), limits::limit_layer))
+        .layer(from_fn_with_state(limits.clone(), limits::body_layer))
+        .layer(from_fn_with_state(limits.clone(), limits::credential_layer))
         .layer(from_fn_with_state(opts.auth.clone(), net::auth_layer));
-    Router::new()
+    let open = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
-        .merge(rpc)
         .fallback(|| async {
             json_response(
                 StatusCode::NOT_FOUND,
                 json!({"ok": false, "error": "not_found"}),
             )
         })
-        .layer(from_fn_with_state(Limits::new(opts), net::limit_layer))
-        .layer(from_fn_with_state(
-            Arc::new(Guard::new(opts)),
-            net::guard_layer,
-        ))
+        .layer(from_fn_with_state(limits, limits::limit_layer));
+    open.merge(rpc).layer(from_fn_with_state(
+        Arc::new(Guard::new(opts)),
+        net::guard_layer,
+    ))
 }
 
 use std::sync::Arc;
@@ -99,29 +100,20 @@ async fn readyz() -> Response {
     json_response(StatusCode::OK, json!({"ready": true}))
 }
 
-fn error(status: StatusCode, id: Value, code: i64, message: impl Into<String>) -> Response {
-    json_response(
-        status,
-        json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}}),
-    )
-}
-
 async fn rpc(State(st): State<BridgeState>, request: Request) -> Response {
     let claims = request
         .extensions()
         .get::<Caller>()
         .and_then(|c| c.scope.clone());
-    let body = match http_body_util::Limited::new(request.into_body(), st.max_body_bytes)
-        .collect()
-        .await
-    {
+    // The body is already in memory, within the size limit (`limits::body_layer`).
+    let body = match request.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
             return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::BAD_REQUEST,
                 Value::Null,
-                -32600,
-                format!("Request body exceeds {} bytes.", st.max_body_bytes),
+                -32700,
+                "The request body could not be read.",
             );
         }
     };
@@ -141,7 +133,27 @@ async fn rpc(State(st): State<BridgeState>, request: Request) -> Response {
             "A JSON-RPC request must be one object (batches are not supported).",
         );
     };
-    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let id = match message.get("id") {
+        None | Some(Value::Null) => Value::Null,
+        Some(id @ Value::String(_)) => id.clone(),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Value::Number(n.clone()),
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                -32600,
+                "JSON-RPC id must be a string or an integer.",
+            );
+        }
+    };
+    if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32600,
+            "JSON-RPC version must be \"2.0\".",
+        );
+    }
     let Some(method) = message.get("method").and_then(Value::as_str) else {
         return error(
             StatusCode::BAD_REQUEST,

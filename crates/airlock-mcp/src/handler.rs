@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use airlock_capability::plan::TrustedScope;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    InitializeRequestParams, InitializeResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, ResourceContents, ResourceTemplate,
-    ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest,
+    CustomResult, ErrorCode, Implementation, InitializeRequestParams, InitializeResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -88,6 +88,20 @@ pub(crate) fn resource_templates() -> Vec<ResourceTemplate> {
         })
         .collect()
 }
+
+/// Methods this server answers. rmcp turns a request whose params do not fit the method's
+/// type (say `resources/read` without a string `uri`) into a custom request; for these
+/// methods that is a params problem (`-32602`), not an unknown method (`-32601`).
+const SERVED_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+];
 
 impl ServerHandler for AirlockHandler {
     fn get_info(&self) -> ServerConfig {
@@ -170,6 +184,32 @@ impl ServerHandler for AirlockHandler {
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         Ok(ListResourceTemplatesResult::with_all_items(
             resource_templates(),
+        ))
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        let method = short_name(&request.method);
+        if SERVED_METHODS.contains(&request.method.as_str()) {
+            let hint = match request.method.as_str() {
+                "resources/read" => " params.uri must be a string.",
+                "tools/call" => " params.name must be a string, params.arguments an object.",
+                _ => "",
+            };
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "Invalid params for {method}: they do not match the method's schema.{hint}"
+                ),
+                None,
+            ));
+        }
+        Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("Method not found: {method}"),
+            None,
         ))
     }
 

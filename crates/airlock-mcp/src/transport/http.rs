@@ -1,13 +1,16 @@
 //! MCP Streamable HTTP on `/mcp` (rmcp), with sessions for 2024-11-05 … 2025-11-25 and the
 //! stateless 2026-07-28 revision on the same endpoint; `/healthz` and `/readyz` beside it.
 //!
-//! Layers, outermost first: Host/Origin allow-lists (403), in-flight bound and deadline
-//! (503/504), then on `/mcp` only: bearer auth (401) and the session layer (bounded session
-//! count, sessions bound to the credential that created them).
+//! Layers, outermost first: Host/Origin allow-lists (403); then on `/mcp`: bearer auth (401),
+//! per-credential request cap (429), body read within its timeout (408/413), in-flight bound
+//! and deadline (503/504), and the session layer (one JSON-RPC object per body, else 400
+//! with `-32700`/`-32600`; sessions bound to their credential; per-credential and total
+//! session caps that close the least recently used). `/healthz` and `/readyz` get only the
+//! in-flight bound.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -18,13 +21,17 @@ use axum::routing::get;
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::{SessionId, SessionManager};
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Caller;
 use crate::handler::AirlockHandler;
-use crate::transport::net::{self, Guard, HttpOptions, Limits, json_response};
+use crate::transport::frame;
+use crate::transport::limits::{self, Limits};
+use crate::transport::net::{self, Guard, HttpOptions, json_response, jsonrpc_error};
+use crate::transport::sessions::{Access, SessionBook};
 use crate::{McpError, McpServer};
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -36,10 +43,8 @@ const RESUME_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 struct HttpState {
     server: McpServer,
     sessions: Arc<LocalSessionManager>,
-    max_sessions: usize,
-    max_body_bytes: usize,
-    /// Session id → identity of the credential that created it.
-    owners: Arc<Mutex<HashMap<String, String>>>,
+    /// Session id → owning credential and order of use.
+    book: Arc<SessionBook>,
     shutting_down: CancellationToken,
 }
 
@@ -95,26 +100,31 @@ fn router(server: McpServer, opts: &HttpOptions, ct: CancellationToken) -> Route
     let state = HttpState {
         server,
         sessions,
-        max_sessions: opts.max_sessions.max(1),
-        max_body_bytes: opts.max_body_bytes,
-        owners: Arc::new(Mutex::new(HashMap::new())),
+        book: Arc::new(SessionBook::new(
+            opts.max_sessions,
+            opts.max_sessions_per_credential,
+        )),
         shutting_down: ct,
     };
+    let limits = Limits::new(opts);
+    // Outermost last: auth, per-credential cap, body, in-flight slot, sessions, rmcp.
     let mcp = Router::new()
         .route_service("/mcp", mcp_service)
         .layer(from_fn_with_state(state.clone(), session_layer))
+        .layer(from_fn_with_state(limits.clone(), limits::limit_layer))
+        .layer(from_fn_with_state(limits.clone(), limits::body_layer))
+        .layer(from_fn_with_state(limits.clone(), limits::credential_layer))
         .layer(from_fn_with_state(opts.auth.clone(), net::auth_layer));
-    Router::new()
+    let open = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
-        .merge(mcp)
         .fallback(not_found)
-        .layer(from_fn_with_state(Limits::new(opts), net::limit_layer))
-        .layer(from_fn_with_state(
-            Arc::new(Guard::new(opts)),
-            net::guard_layer,
-        ))
+        .layer(from_fn_with_state(limits, limits::limit_layer));
+    open.merge(mcp).layer(from_fn_with_state(
+        Arc::new(Guard::new(opts)),
+        net::guard_layer,
+    ))
 }
 
 async fn not_found() -> Response {
@@ -145,36 +155,12 @@ async fn readyz(State(st): State<HttpState>) -> Response {
             json!({"ready": false, "reason": "shutting down"}),
         );
     }
-    let sessions = st.sessions.sessions.read().await.len();
-    if sessions >= st.max_sessions {
-        return json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({"ready": false, "reason": "session limit reached"}),
-        );
-    }
     json_response(StatusCode::OK, json!({"ready": true}))
 }
 
-fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
-    json_response(
-        status,
-        json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}}),
-    )
-}
-
-/// Whether a JSON-RPC body (single or batch) carries an `initialize` request.
-fn is_initialize(body: &[u8]) -> bool {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return false;
-    };
-    let is_init = |v: &Value| v.get("method").and_then(Value::as_str) == Some("initialize");
-    match &value {
-        Value::Array(items) => items.iter().any(is_init),
-        other => is_init(other),
-    }
-}
-
-/// Binds sessions to the credential that created them and bounds how many are open.
+/// Checks that a POST body is one JSON-RPC message (400 with `-32700`/`-32600` otherwise,
+/// instead of rmcp's 415), ties sessions to the credential that created them, and keeps the
+/// session caps (closing least recently used sessions, see [`SessionBook`]).
 async fn session_layer(State(st): State<HttpState>, request: Request, next: Next) -> Response {
     let identity = request
         .extensions()
@@ -186,44 +172,40 @@ async fn session_layer(State(st): State<HttpState>, request: Request, next: Next
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    if let Some(id) = &session
+        && st.book.touch(id, &identity) == Access::Foreign
+    {
+        // Someone else's session reads exactly like an unknown one.
+        tracing::warn!("request refused: session used by a different credential");
+        return jsonrpc_error(
+            StatusCode::NOT_FOUND,
+            Value::Null,
+            -32001,
+            "Session not found",
+        );
+    }
     let method = request.method().clone();
     let mut request = request;
-    if let Some(id) = &session {
-        let owner = st
-            .owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned();
-        if owner.is_some_and(|o| o != identity) {
-            // Someone else's session reads exactly like an unknown one.
-            tracing::warn!("request refused: session used by a different credential");
-            return jsonrpc_error(StatusCode::NOT_FOUND, -32001, "Session not found");
-        }
-    } else if method == Method::POST {
+    if method == Method::POST {
+        // The body is already in memory (`limits::body_layer`).
         let (parts, body) = request.into_parts();
-        let bytes = match http_body_util::Limited::new(body, st.max_body_bytes)
-            .collect()
-            .await
-        {
+        let bytes = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => {
                 return jsonrpc_error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    -32600,
-                    "Request body is too large or could not be read.",
+                    StatusCode::BAD_REQUEST,
+                    Value::Null,
+                    frame::PARSE_ERROR,
+                    "The request body could not be read.",
                 );
             }
         };
-        if is_initialize(&bytes) && st.sessions.sessions.read().await.len() >= st.max_sessions {
-            tracing::warn!(
-                max = st.max_sessions,
-                "initialize refused: session limit reached"
-            );
+        if let Err(rejected) = frame::parse(&bytes) {
             return jsonrpc_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                -32000,
-                "Too many open MCP sessions; close one (DELETE /mcp) or retry later.",
+                StatusCode::BAD_REQUEST,
+                rejected.id,
+                rejected.code,
+                rejected.message,
             );
         }
         request = Request::from_parts(parts, Body::from(bytes));
@@ -232,34 +214,27 @@ async fn session_layer(State(st): State<HttpState>, request: Request, next: Next
     match (&session, response.headers().get(SESSION_HEADER)) {
         (None, Some(created)) => {
             if let Ok(created) = created.to_str() {
-                let live: Vec<String> = {
-                    let owners = st.owners.lock().unwrap_or_else(|p| p.into_inner());
-                    if owners.len() < st.max_sessions * 2 {
-                        Vec::new()
-                    } else {
-                        owners.keys().cloned().collect()
+                let open: HashSet<String> = st
+                    .sessions
+                    .sessions
+                    .read()
+                    .await
+                    .keys()
+                    .map(|k| k.to_string())
+                    .collect();
+                let victims = st.book.admit(created, &identity, |id| open.contains(id));
+                for victim in victims {
+                    tracing::info!(
+                        "closing the least recently used MCP session: session cap reached"
+                    );
+                    if let Err(e) = st.sessions.close_session(&SessionId::from(victim)).await {
+                        tracing::debug!(error = %e, "evicted session was already closing");
                     }
-                };
-                let stale: Vec<String> = if live.is_empty() {
-                    Vec::new()
-                } else {
-                    let open = st.sessions.sessions.read().await;
-                    live.into_iter()
-                        .filter(|id| !open.contains_key(id.as_str()))
-                        .collect()
-                };
-                let mut owners = st.owners.lock().unwrap_or_else(|p| p.into_inner());
-                for id in stale {
-                    owners.remove(&id);
                 }
-                owners.insert(created.to_owned(), identity);
             }
         }
         (Some(id), _) if method == Method::DELETE && response.status().is_success() => {
-            st.owners
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(id);
+            st.book.forget(id);
         }
         _ => {}
     }

@@ -1,11 +1,10 @@
 //! What both HTTP servers share: the listener (TCP_NODELAY, header-read timeout, graceful
-//! shutdown), and the hardening layers: Host/Origin allow-lists (DNS-rebinding protection),
-//! bearer authentication, a bound on in-flight requests and a per-request deadline.
+//! shutdown), and the hardening layers: Host/Origin allow-lists (DNS-rebinding protection)
+//! and bearer authentication. Resource bounds (bodies, slots, per-credential caps) are in
+//! [`super::limits`].
 
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -13,13 +12,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use http_body::Frame;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use serde_json::json;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -38,21 +34,30 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<String>,
     /// Largest request body.
     pub max_body_bytes: usize,
-    /// Most open MCP sessions (Streamable HTTP).
+    /// Longest time a client may take to send its whole request body (408 beyond). No
+    /// in-flight slot is held meanwhile.
+    pub body_timeout: Duration,
+    /// Most open MCP sessions (Streamable HTTP); beyond, the least recently used is closed.
     pub max_sessions: usize,
+    /// Most open MCP sessions of one credential; beyond, its least recently used is closed.
+    pub max_sessions_per_credential: usize,
     /// A session unused this long is closed.
     pub session_idle: Duration,
-    /// Most requests being handled at once; more get 503.
+    /// Most requests being handled at once, after their body arrived; more get 503.
     pub max_in_flight: usize,
-    /// Longest time from request start to response head (includes reading the body).
+    /// Most requests of one credential in progress at once, counted from the end of its
+    /// headers (so including body upload); more get 429.
+    pub max_in_flight_per_credential: usize,
+    /// Longest time from a fully received request to its response head.
     pub request_timeout: Duration,
     /// Longest time a client may take to send request headers.
     pub header_timeout: Duration,
 }
 
 impl HttpOptions {
-    /// Defaults: 1 MiB bodies, 256 sessions idle-closed after 10 minutes, 256 requests in
-    /// flight, 30 s request deadline, 10 s to send headers.
+    /// Defaults: 1 MiB bodies sent within 5 s; 256 sessions, 32 per credential, idle-closed
+    /// after 10 minutes; 256 requests in flight, 64 per credential; 30 s request deadline;
+    /// 10 s to send headers.
     pub fn new(host: impl Into<String>, port: u16, auth: HttpAuth) -> HttpOptions {
         HttpOptions {
             host: host.into(),
@@ -61,9 +66,12 @@ impl HttpOptions {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            body_timeout: Duration::from_secs(5),
             max_sessions: 256,
+            max_sessions_per_credential: 32,
             session_idle: Duration::from_secs(600),
             max_in_flight: 256,
+            max_in_flight_per_credential: 64,
             request_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
         }
@@ -94,6 +102,19 @@ pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Resp
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// A JSON-RPC error reply with a status.
+pub(crate) fn jsonrpc_error(
+    status: StatusCode,
+    id: serde_json::Value,
+    code: i64,
+    message: impl Into<String>,
+) -> Response {
+    json_response(
+        status,
+        json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}}),
+    )
 }
 
 /// Host and Origin allow-lists.
@@ -320,77 +341,6 @@ pub(crate) async fn auth_layer(
             );
             response
         }
-    }
-}
-
-/// Bounds requests in flight (503 beyond) and the time to a response head (504). The permit
-/// is held until the response body ends, so streamed replies count as in flight too.
-pub(crate) async fn limit_layer(
-    State(limits): State<Arc<Limits>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Ok(permit) = limits.in_flight.clone().try_acquire_owned() else {
-        return json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({"ok": false, "error": "overloaded", "retryable": true}),
-        );
-    };
-    match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
-        Ok(response) => {
-            let (parts, body) = response.into_parts();
-            Response::from_parts(
-                parts,
-                Body::new(PermitBody {
-                    body,
-                    _permit: permit,
-                }),
-            )
-        }
-        Err(_) => json_response(
-            StatusCode::GATEWAY_TIMEOUT,
-            json!({"ok": false, "error": "request_timeout"}),
-        ),
-    }
-}
-
-pub(crate) struct Limits {
-    pub(crate) in_flight: Arc<Semaphore>,
-    pub(crate) request_timeout: Duration,
-}
-
-impl Limits {
-    pub(crate) fn new(opts: &HttpOptions) -> Arc<Limits> {
-        Arc::new(Limits {
-            in_flight: Arc::new(Semaphore::new(opts.max_in_flight.max(1))),
-            request_timeout: opts.request_timeout,
-        })
-    }
-}
-
-/// A body that keeps an in-flight permit until it is fully sent or dropped.
-struct PermitBody {
-    body: Body,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl http_body::Body for PermitBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
     }
 }
 

@@ -107,10 +107,14 @@ pub fn http_options(
     let mut opts = HttpOptions::new(flags.host.clone(), flags.port.unwrap_or(default_port), auth);
     opts.allowed_hosts = flags.allowed_host.clone();
     opts.allowed_origins = flags.allowed_origin.clone();
-    opts.max_sessions = flags.max_sessions;
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    opts.max_sessions = count(flags.max_sessions);
+    opts.max_sessions_per_credential = count(flags.max_sessions_per_credential);
     opts.session_idle = Duration::from_secs(flags.session_idle_secs.max(1));
-    opts.max_in_flight = flags.max_in_flight;
+    opts.max_in_flight = count(flags.max_in_flight);
+    opts.max_in_flight_per_credential = count(flags.max_in_flight_per_credential);
     opts.max_body_bytes = flags.max_body_bytes;
+    opts.body_timeout = Duration::from_secs(flags.body_timeout_secs);
     Ok(opts)
 }
 
