@@ -61,8 +61,7 @@ pub enum Command {
     /// Apply an approved proposal with its executor, under every guard it captured.
     Apply(ApplyArgs),
     /// Replay what the agent saw, proposed, and what was applied or blocked.
-    #[command(subcommand)]
-    Replay(ReplayCommand),
+    Replay(ReplayArgs),
     /// Inspect writeback receipts.
     #[command(subcommand)]
     Receipts(ReceiptsCommand),
@@ -243,10 +242,22 @@ pub struct ApplyArgs {
     pub json: bool,
 }
 
+/// `airlock replay show ID`, `airlock replay list`, … or `airlock replay ID` (same as show).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ReplayArgs {
+    #[command(subcommand)]
+    pub command: Option<ReplayCommand>,
+    #[command(flatten)]
+    pub show: ReplayShowArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ReplayCommand {
     /// Show the story of one proposal: evidence, proposal, decisions, attempts, receipts.
     Show(ReplayShowArgs),
+    /// List replays (one per proposal), newest first.
+    List(ProposalListArgs),
     /// Write the full replay of one proposal as JSON.
     Export(ExportArgs),
 }
@@ -254,7 +265,17 @@ pub enum ReplayCommand {
 #[derive(Debug, Args)]
 pub struct ReplayShowArgs {
     /// Proposal id, replay id (`replay_<proposal id>`) or `latest`.
-    pub id: String,
+    #[arg(required_unless_present_any = ["proposal", "replay", "evidence"])]
+    pub id: Option<String>,
+    /// Proposal id or `latest` (same as the positional id).
+    #[arg(long, conflicts_with_all = ["id", "replay", "evidence"])]
+    pub proposal: Option<String>,
+    /// Replay id (`replay_<proposal id>`).
+    #[arg(long, conflicts_with_all = ["id", "evidence"])]
+    pub replay: Option<String>,
+    /// Evidence bundle id: replay the proposal it belongs to.
+    #[arg(long, conflicts_with = "id")]
+    pub evidence: Option<String>,
     /// Include evidence rows, query audit and event hashes.
     #[arg(long)]
     pub details: bool,
@@ -350,10 +371,10 @@ pub struct ProposalListArgs {
     #[arg(long)]
     pub tenant: Option<String>,
     /// Only this state (pending_review, approved, applied, …).
-    #[arg(long)]
+    #[arg(long, alias = "status")]
     pub state: Option<String>,
     /// Only this capability.
-    #[arg(long)]
+    #[arg(long, alias = "action")]
     pub capability: Option<String>,
     /// At most this many (1-1000).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -452,6 +473,18 @@ pub enum McpCommand {
     /// store.
     #[command(name = "client-config", visible_alias = "configure")]
     ClientConfig(McpClientConfigArgs),
+    /// Same as client-config, with the client as a word (Synapsor Runner's form):
+    /// `mcp config cursor`. Without a client: claude-desktop.
+    Config(McpConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpConfigArgs {
+    /// Which client the snippet is for [default: --client, else claude-desktop].
+    #[arg(value_enum, value_name = "CLIENT")]
+    pub client_name: Option<McpClientArg>,
+    #[command(flatten)]
+    pub rest: McpClientConfigArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -476,6 +509,13 @@ pub struct McpCommonArgs {
     /// Force read_only mode: proposal tools are not served.
     #[arg(long)]
     pub read_only: bool,
+    /// Synapsor Runner's spelling of `--alias-mode openai`.
+    #[arg(long)]
+    pub openai_tool_aliases: bool,
+    /// Accepted for Synapsor Runner compatibility and not needed: the ledger is safe for
+    /// several servers and commands at once (WAL, one transaction per record).
+    #[arg(long)]
+    pub allow_concurrent_store: bool,
 }
 
 #[derive(Debug, Args)]
@@ -517,6 +557,10 @@ pub struct McpHttpFlags {
     /// origins are always accepted; requests without Origin pass.
     #[arg(long, value_name = "ORIGIN")]
     pub allowed_origin: Vec<String>,
+    /// Synapsor Runner's flag: accepted as --allowed-origin. Airlock sends no CORS headers
+    /// (see docs/compatibility.md).
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors_origin: Vec<String>,
     /// Also accept this Host header (name or name:port), e.g. behind a proxy.
     #[arg(long, value_name = "HOST")]
     pub allowed_host: Vec<String>,
@@ -548,15 +592,18 @@ pub enum McpClientArg {
 
 #[derive(Debug, Args)]
 pub struct McpClientConfigArgs {
-    /// Which client the snippet is for.
+    /// Which client the snippet is for (required by client-config and configure).
     #[arg(long, value_enum)]
-    pub client: McpClientArg,
+    pub client: Option<McpClientArg>,
     /// Add recommended agent instructions to the snippet.
     #[arg(long)]
     pub include_instructions: bool,
     /// Tool naming the server will use [default: openai for openai-agents, else canonical].
     #[arg(long, value_enum)]
     pub alias_mode: Option<AliasModeArg>,
+    /// Synapsor Runner's spelling of `--alias-mode openai`.
+    #[arg(long)]
+    pub openai_tool_aliases: bool,
     /// Streamable HTTP host (openai-agents).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,

@@ -9,7 +9,7 @@ use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = settings.load_config()?;
+    let loaded = settings.load_config_for_ledger()?;
     let job_file: Option<WritebackJob> = match &args.job {
         Some(path) => {
             let text = fs_err::read_to_string(path)?;
@@ -35,7 +35,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
             ));
         }
     };
-    let actor = settings.actor(args.actor.as_deref())?;
+    let actor = settings.actor(args.actor.as_deref());
     let ledger = settings.open_ledger(&loaded)?;
     let prepared = apply::prepare(
         &ledger,

@@ -1,0 +1,579 @@
+//! Compatibility tier: Synapsor Runner's documented command forms, exactly as its docs write
+//! them (no Airlock-only flags), driven through the real binary against real Postgres and
+//! MariaDB, from a working folder that holds no config file and with `USER` unset.
+//!
+//! propose (MCP stdio, then `propose`) → approve (role not verified) → apply → re-apply →
+//! conflict → reject → replay (every form) → receipts → evidence, plus each difference Airlock
+//! keeps on purpose, with the message that names the Airlock form.
+//!
+//! The example apps, their original configs and their least-privilege grants come from
+//! `../shared/conformance/examples` when it exists; otherwise (with a SKIP line) from a small
+//! fixture of our own in the same shape, so the core of the tier always runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use airlock_testkit::{FreshDb, FreshUser};
+
+use serde_json::{Value, json};
+
+/// One run of the binary.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// An original example app on a fresh database, with the original's reader and writer roles.
+struct App {
+    db: FreshDb,
+    _reader: FreshUser,
+    _writer: FreshUser,
+    /// The folder commands run in: no config file here.
+    work: tempfile::TempDir,
+    /// The folder holding the (unchanged but for the database name) original config.
+    config_dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    spec: &'static Spec,
+}
+
+/// What differs between the two example apps.
+struct Spec {
+    example: &'static str,
+    engine: &'static str,
+    read_env: &'static str,
+    write_env: &'static str,
+    propose: &'static str,
+    id_arg: &'static str,
+    note_arg: &'static str,
+    object: &'static str,
+    table: &'static str,
+    note_column: &'static str,
+    /// The example's database name, replaced by the fresh database's.
+    example_db: &'static str,
+    fallback_config: &'static str,
+    fallback_seed: &'static str,
+}
+
+const POSTGRES: Spec = Spec {
+    example: "mcp-postgres-support",
+    engine: "postgres",
+    read_env: "SUPPORT_POSTGRES_READ_URL",
+    write_env: "SUPPORT_POSTGRES_WRITE_URL",
+    propose: "support.propose_ticket_resolution",
+    id_arg: "ticket_id",
+    note_arg: "resolution_note",
+    object: "T-1042",
+    table: "public.tickets",
+    note_column: "resolution_note",
+    example_db: "synapsor_runner_mcp_support",
+    fallback_config: include_str!("compat_fixture/postgres.runner.json"),
+    fallback_seed: include_str!("compat_fixture/postgres.sql"),
+};
+
+const MARIADB: Spec = Spec {
+    example: "mcp-mysql-orders",
+    engine: "mysql",
+    read_env: "ORDERS_MYSQL_READ_URL",
+    write_env: "ORDERS_MYSQL_WRITE_URL",
+    propose: "orders.propose_refund_review",
+    id_arg: "order_id",
+    note_arg: "refund_note",
+    object: "O-1001",
+    table: "orders",
+    note_column: "refund_note",
+    example_db: "synapsor_runner_mcp_orders",
+    fallback_config: include_str!("compat_fixture/mysql.runner.json"),
+    fallback_seed: include_str!("compat_fixture/mysql.sql"),
+};
+
+/// The store path the original's docs use.
+const STORE: &str = ".synapsor/local.db";
+
+/// `../shared` beside the repository (as in CI), or `$AIRLOCK_SHARED_DIR` (a worktree
+/// elsewhere).
+fn examples() -> Option<PathBuf> {
+    let shared = std::env::var_os("AIRLOCK_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let dir = shared.join("conformance/examples");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    eprintln!(
+        "SKIP original example apps: {} is absent; running the tier on the embedded fixture",
+        dir.display()
+    );
+    None
+}
+
+/// The example's config and seed SQL (schema, rows, users and grants).
+fn sources(spec: &Spec) -> (String, String) {
+    match examples() {
+        Some(dir) => {
+            let app = dir.join(spec.example);
+            (
+                std::fs::read_to_string(app.join("synapsor.runner.json")).unwrap(),
+                std::fs::read_to_string(app.join("seed/001_schema.sql")).unwrap(),
+            )
+        }
+        None => (
+            spec.fallback_config.to_owned(),
+            spec.fallback_seed.to_owned(),
+        ),
+    }
+}
+
+impl App {
+    fn new(spec: &'static Spec) -> Option<App> {
+        let db = match spec.engine {
+            "postgres" => airlock_testkit::fresh_postgres_blocking()?,
+            _ => airlock_testkit::fresh_mysql_blocking()?,
+        };
+        let (config, seed) = sources(spec);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let reader = rt.block_on(db.fresh_user()).unwrap();
+        let writer = rt.block_on(db.fresh_user()).unwrap();
+        // The seed as the original ships it, with the fresh database and per-test roles in
+        // place of the fixed names (tests run in parallel on one server).
+        let mut sql = String::new();
+        for statement in split_sql(&seed) {
+            let upper = statement.trim_start().to_ascii_uppercase();
+            if upper.starts_with("CREATE USER")
+                || upper.starts_with("DO $$")
+                || upper.starts_with("FLUSH")
+                || upper.starts_with("GRANT CONNECT")
+            {
+                continue;
+            }
+            let statement = statement
+                .replace("synapsor_reader", &reader.name)
+                .replace("synapsor_writer", &writer.name)
+                .replace(spec.example_db, &db.name);
+            sql.push_str(&statement);
+            sql.push_str(";\n");
+        }
+        db.execute_batch_blocking(&sql)
+            .unwrap_or_else(|e| panic!("seed of {}: {e:#}\n{sql}", spec.example));
+        let config_dir = tempfile::tempdir().unwrap();
+        // MySQL names the database in target.schema; it is the fresh database here.
+        std::fs::write(
+            config_dir.path().join("synapsor.runner.json"),
+            config.replace(spec.example_db, &db.name),
+        )
+        .unwrap();
+        let env = vec![
+            (spec.read_env.to_owned(), reader.url.clone()),
+            // LEAST-PRIVILEGE: the original's writer role, with its column-scoped grants.
+            (spec.write_env.to_owned(), writer.url.clone()),
+            ("SYNAPSOR_TENANT_ID".to_owned(), "acme".to_owned()),
+            (
+                "SYNAPSOR_PRINCIPAL".to_owned(),
+                "support_agent_1".to_owned(),
+            ),
+        ];
+        Some(App {
+            db,
+            _reader: reader,
+            _writer: writer,
+            work: tempfile::tempdir().unwrap(),
+            config_dir,
+            env,
+            spec,
+        })
+    }
+
+    fn config(&self) -> String {
+        self.config_dir
+            .path()
+            .join("synapsor.runner.json")
+            .display()
+            .to_string()
+    }
+
+    /// Runs `airlock ARGS` in the working folder, without USER, LOGNAME or any AIRLOCK_ /
+    /// SYNAPSOR_ variable from the test's environment.
+    fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("airlock runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
+        cmd.current_dir(self.work.path()).args(args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AIRLOCK_")
+                || k.starts_with("SYNAPSOR_")
+                || k == "USER"
+                || k == "LOGNAME"
+            {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// `mcp serve --config C --store S` over stdio: initialize, then one tools/call.
+    fn mcp_call(&self, extra: &[&str], tool: &str, arguments: Value) -> (Value, String) {
+        let config = self.config();
+        let mut args = vec!["mcp", "serve", "--config", &config, "--store", STORE];
+        args.extend_from_slice(extra);
+        let requests = [
+            json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"compat","version":"0"}}}),
+            json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+            json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}),
+            json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":tool,"arguments":arguments}}),
+        ];
+        let (replies, stderr) = mcp_session(self.command(&args), &requests, &[2, 3]);
+        (
+            json!({"tools": replies[0]["result"]["tools"], "call": replies[1]["result"]}),
+            stderr,
+        )
+    }
+
+    fn propose_args(&self, note: &str) -> Value {
+        json!({ self.spec.id_arg: self.spec.object, self.spec.note_arg: note })
+    }
+
+    fn note(&self) -> String {
+        self.db
+            .query_scalar_blocking(&format!(
+                "SELECT {} FROM {} WHERE id = '{}'",
+                self.spec.note_column, self.spec.table, self.spec.object
+            ))
+            .unwrap()
+            .unwrap_or_default()
+    }
+}
+
+/// Writes `requests` to a stdio server, collects the replies with the given ids (in that
+/// order), closes stdin and returns them with the server's stderr.
+fn mcp_session(mut cmd: Command, requests: &[Value], ids: &[i64]) -> (Vec<Value>, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn airlock mcp serve");
+    let mut stdin = child.stdin.take().unwrap();
+    for r in requests {
+        writeln!(stdin, "{r}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let mut by_id = std::collections::HashMap::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while ids.iter().any(|id| !by_id.contains_key(id)) {
+        let Some(Ok(line)) = lines.next() else { break };
+        let v: Value = serde_json::from_str(&line).expect("stdout carries JSON-RPC only");
+        if let Some(id) = v["id"].as_i64() {
+            by_id.insert(id, v);
+        }
+    }
+    drop(stdin);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    let replies = ids
+        .iter()
+        .map(|id| {
+            by_id
+                .remove(id)
+                .unwrap_or_else(|| panic!("no reply to request {id}; stderr:\n{stderr}"))
+        })
+        .collect();
+    (replies, stderr)
+}
+
+/// Splits a seed file into statements (`;` at a line end, outside `$$` blocks).
+fn split_sql(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut in_dollar = false;
+    for line in sql.lines() {
+        if line.trim_start().starts_with("--") {
+            continue;
+        }
+        in_dollar ^= line.matches("$$").count() % 2 == 1;
+        current.push_str(line);
+        current.push('\n');
+        if !in_dollar && line.trim_end().ends_with(';') {
+            let s = current.trim().trim_end_matches(';').to_owned();
+            if !s.is_empty() {
+                out.push(s);
+            }
+            current.clear();
+        }
+    }
+    out
+}
+
+fn proposal_id(created: &Value) -> String {
+    let text = serde_json::to_string(created).unwrap();
+    let start = text.find("wrp_").expect("a proposal id in the reply");
+    text[start..start + 24].to_owned()
+}
+
+/// The whole loop with the original's command forms.
+fn the_original_loop(spec: &'static Spec) {
+    let Some(app) = App::new(spec) else { return };
+    let config = app.config();
+    assert!(
+        !app.work.path().join("synapsor.runner.json").exists()
+            && !app.work.path().join("airlock.json").exists()
+    );
+
+    // 1. The agent proposes over MCP stdio, as a client configured by the original would.
+    let (mcp, _) = app.mcp_call(&[], spec.propose, app.propose_args("first note"));
+    assert_eq!(mcp["call"]["isError"], json!(false), "{mcp}");
+    let first = proposal_id(&mcp["call"]);
+
+    // 2. Review from the store alone: no config here, no --config.
+    let list = app
+        .run(&["proposals", "list", "--store", STORE, "--json"])
+        .ok();
+    assert_eq!(list.json()["proposals"][0]["proposal_id"], json!(first));
+    let show = app
+        .run(&["proposals", "show", "latest", "--store", STORE, "--json"])
+        .ok();
+    assert_eq!(show.json()["proposal"]["state"], json!("pending_review"));
+
+    // 3. Approve as the original documents it. The config has required_role and no
+    //    operators: approval succeeds, says on stderr the role was not verified, and records it.
+    let approve = app
+        .run(&[
+            "proposals",
+            "approve",
+            &first,
+            "--store",
+            STORE,
+            "--actor",
+            "lead_ana",
+            "--reason",
+            "checked the ticket",
+            "--yes",
+            "--json",
+        ])
+        .ok();
+    assert!(
+        approve.stderr.contains("was not verified") && approve.stderr.contains("\"operators\""),
+        "{}",
+        approve.stderr
+    );
+    let decided = approve.json();
+    assert_eq!(decided["proposal"]["state"], json!("approved"));
+    assert_eq!(decided["role_verified"], json!(false));
+    assert_eq!(decided["actor"], json!("lead_ana"));
+    assert_eq!(decided["actor_source"], json!("flag"));
+
+    // 4. Apply as the README writes it; USER is unset, so the actor is local_operator.
+    let apply = app
+        .run(&[
+            "apply",
+            "--proposal",
+            &first,
+            "--config",
+            &config,
+            "--store",
+            STORE,
+        ])
+        .ok();
+    assert!(apply.stdout.contains("Applied."), "{}", apply.stdout);
+    assert_eq!(app.note(), "first note");
+
+    // 5. Re-apply (positional id, store only): nothing is written twice.
+    let again = app.run(&["apply", &first, "--store", STORE, "--json"]).ok();
+    assert_eq!(again.json()["status"], json!("already_applied"));
+
+    // 6. A row that changed after the proposal: the conflict guard holds.
+    let second = proposal_id(
+        &app.run(&[
+            "propose",
+            spec.propose,
+            "--json",
+            &app.propose_args("second note").to_string(),
+            "--config",
+            &config,
+            "--store",
+            STORE,
+        ])
+        .ok()
+        .json(),
+    );
+    app.run(&[
+        "proposals",
+        "approve",
+        "latest",
+        "--store",
+        STORE,
+        "--yes",
+        "--json",
+    ])
+    .ok();
+    app.db
+        .execute_batch_blocking(&format!(
+            "UPDATE {} SET updated_at = '2030-01-01 00:00:00' WHERE id = '{}'",
+            spec.table, spec.object
+        ))
+        .unwrap();
+    let conflict = app.run(&[
+        "apply",
+        "--proposal",
+        &second,
+        "--config",
+        &config,
+        "--store",
+        STORE,
+        "--json",
+    ]);
+    // Kept on purpose: a conflict exits 1 (the original exits 0); see docs/compatibility.md.
+    assert_eq!(conflict.code, 1, "{}{}", conflict.stdout, conflict.stderr);
+    assert_eq!(conflict.json()["status"], json!("conflict"));
+    assert_eq!(app.note(), "first note", "a conflict writes nothing");
+
+    // 7. Reject without --actor (USER unset): local_operator, recorded as the default.
+    let (mcp, _) = app.mcp_call(&[], spec.propose, app.propose_args("third note"));
+    let third = proposal_id(&mcp["call"]);
+    let reject = app
+        .run(&[
+            "proposals",
+            "reject",
+            &third,
+            "--store",
+            STORE,
+            "--reason",
+            "not needed",
+            "--yes",
+            "--json",
+        ])
+        .ok();
+    assert_eq!(reject.json()["actor"], json!("local_operator"));
+    assert_eq!(reject.json()["actor_source"], json!("default"));
+    assert_eq!(reject.json()["proposal"]["state"], json!("rejected"));
+
+    // 8. Replay in every documented form.
+    let replay = app
+        .run(&[
+            "replay",
+            "show",
+            "--proposal",
+            &first,
+            "--store",
+            STORE,
+            "--json",
+        ])
+        .ok();
+    let replay = replay.json();
+    assert_eq!(replay["proposal"]["state"], json!("applied"));
+    let approval = &replay["approvals"][0];
+    assert_eq!(approval["role_verified"], json!(false));
+    assert_eq!(approval["actor_source"], json!("flag"));
+    assert_eq!(replay["jobs"][0]["actor"], json!("local_operator"));
+    assert_eq!(replay["jobs"][0]["actor_source"], json!("default"));
+    let evidence = replay["proposal"]["change_set"]["evidence"]["bundle_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_evidence = app
+        .run(&[
+            "replay",
+            "show",
+            "--evidence",
+            &evidence,
+            "--store",
+            STORE,
+            "--json",
+        ])
+        .ok();
+    assert_eq!(by_evidence.json()["proposal"]["proposal_id"], json!(first));
+    let bare = app.run(&["replay", &first, "--store", STORE]).ok();
+    assert!(
+        bare.stdout.contains(&format!("replay_{first}")),
+        "{}",
+        bare.stdout
+    );
+    let listed = app
+        .run(&["replay", "list", "--store", STORE, "--json"])
+        .ok();
+    assert_eq!(listed.json()["replays"].as_array().unwrap().len(), 3);
+
+    // 9. Receipts of one proposal; the evidence behind it.
+    let receipts = app
+        .run(&[
+            "receipts",
+            "list",
+            "--proposal",
+            &first,
+            "--store",
+            STORE,
+            "--json",
+        ])
+        .ok();
+    let receipts = receipts.json();
+    let statuses: Vec<&Value> = receipts["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["status"])
+        .collect();
+    assert_eq!(statuses, [&json!("applied")], "re-apply adds no receipt");
+    let ev = app
+        .run(&["evidence", "show", &evidence, "--store", STORE, "--json"])
+        .ok();
+    assert_eq!(ev.json()["proposal_id"], json!(first));
+    let out = app.work.path().join("evidence.json");
+    app.run(&[
+        "evidence",
+        "export",
+        &evidence,
+        "--output",
+        out.to_str().unwrap(),
+        "--store",
+        STORE,
+    ])
+    .ok();
+    assert!(out.is_file());
+
+    // 10. The ledger's chain holds over all of it.
+    let verify = app
+        .run(&["ledger", "verify", "--store", STORE, "--json"])
+        .ok();
+    assert_eq!(verify.json()["ok"], json!(true));
+}
+
+#[test]
+fn original_forms_on_postgres() {
+    the_original_loop(&POSTGRES);
+}
+
+#[test]
+fn original_forms_on_mariadb() {
+    the_original_loop(&MARIADB);
+}
