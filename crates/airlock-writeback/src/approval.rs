@@ -122,13 +122,14 @@ pub fn authorize(
     }
     // The role recorded in the proposal at creation and the one in today's config must both be
     // satisfied: the stricter wins.
-    let roles: Vec<&str> = [
+    let mut roles: Vec<&str> = [
         p.change_set.approval.required_role.as_deref(),
         approval.and_then(|a| a.required_role.as_deref()),
     ]
     .into_iter()
     .flatten()
     .collect();
+    roles.dedup();
     let Some(first) = roles.first() else {
         return Ok(Authorized {
             role: None,

@@ -138,7 +138,7 @@ impl Settings {
         alias_mode: AliasMode,
         format: Option<ResultFormat>,
     ) -> anyhow::Result<Runtime> {
-        let ledger = self.open_ledger(loaded)?;
+        let ledger = self.open_ledger_serving(loaded)?;
         let base_dir = loaded.dir(&self.cwd);
         Ok(Runtime::new(
             loaded.config.clone(),
@@ -177,10 +177,16 @@ impl Settings {
         named(DEFAULT_ACTOR, "default")
     }
 
-    /// Opens the ledger for writing (creating it when missing) and records in it which config
-    /// file serves it, so review commands run later with only `--store` find the same policy.
+    /// Opens the ledger for writing (creating it when missing).
     pub fn open_ledger(&self, loaded: &LoadedConfig) -> anyhow::Result<SqliteLedger> {
-        let ledger = SqliteLedger::open(&self.store_path(Some(loaded)))?;
+        Ok(SqliteLedger::open(&self.store_path(Some(loaded)))?)
+    }
+
+    /// Opens the ledger for a server or command that records tool calls under `loaded`, and
+    /// records in it which config file that is, so review commands run later with only
+    /// `--store` find the same policy. (Review commands run with `--config` do not change it.)
+    pub fn open_ledger_serving(&self, loaded: &LoadedConfig) -> anyhow::Result<SqliteLedger> {
+        let ledger = self.open_ledger(loaded)?;
         ledger.remember_config(&absolute(&self.cwd, &loaded.path))?;
         Ok(ledger)
     }

@@ -86,7 +86,7 @@ pub fn build(
     for w in &loaded.warnings {
         tracing::warn!(code = %w.code, path = %w.path, "{}", w.message);
     }
-    let ledger = s.open_ledger(&loaded)?;
+    let ledger = s.open_ledger_serving(&loaded)?;
     let runtime = Runtime::new(
         loaded.config.clone(),
         Arc::new(ledger),
