@@ -115,8 +115,11 @@ pub struct ToolsListArgs {
     #[arg(long)]
     pub json: bool,
     /// Tool naming: canonical (billing.inspect_invoice), openai (billing__inspect_invoice) or both.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, visible_alias = "tool-name-style")]
     pub alias_mode: Option<AliasModeArg>,
+    /// Synapsor Runner's spelling of `--alias-mode openai`.
+    #[arg(long)]
+    pub openai_tool_aliases: bool,
     /// Show both canonical names and function-safe aliases (same as --alias-mode both).
     #[arg(long)]
     pub aliases: bool,
@@ -212,6 +215,9 @@ pub struct WritebackJobArgs {
     /// Lease length in seconds (15-3600).
     #[arg(long, default_value_t = 300)]
     pub lease_seconds: i64,
+    /// Accepted for Synapsor Runner scripts; receipts name the runner given to `apply`.
+    #[arg(long, hide = true)]
+    pub runner: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +243,9 @@ pub struct ApplyArgs {
     /// Project recorded in the job's runner_scope.
     #[arg(long, default_value = "local")]
     pub project: String,
+    /// Accepted for Synapsor Runner scripts and not used: apply runs the job it builds at once.
+    #[arg(long, hide = true, value_name = "SECONDS")]
+    pub lease_seconds: Option<i64>,
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
@@ -277,7 +286,7 @@ pub struct ReplayShowArgs {
     #[arg(long, conflicts_with = "id")]
     pub evidence: Option<String>,
     /// Include evidence rows, query audit and event hashes.
-    #[arg(long)]
+    #[arg(long, alias = "debug")]
     pub details: bool,
     /// Print machine-readable JSON.
     #[arg(long)]
@@ -287,10 +296,17 @@ pub struct ReplayShowArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Id, or `latest` where it applies.
-    pub id: String,
+    #[arg(required_unless_present = "id_flag")]
+    pub id: Option<String>,
+    /// The id as a flag (Synapsor Runner's `--proposal`, `--evidence` or `--replay`).
+    #[arg(long = "proposal", aliases = ["evidence", "replay"], value_name = "ID", conflicts_with = "id")]
+    pub id_flag: Option<String>,
     /// File to write.
     #[arg(long, alias = "out", value_name = "FILE")]
     pub output: PathBuf,
+    /// Output format; JSON is the only one.
+    #[arg(long, value_parser = ["json"], default_value = "json")]
+    pub format: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -391,6 +407,9 @@ pub struct ShowArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+    /// Accepted for Synapsor Runner scripts; the view already shows every detail.
+    #[arg(long, alias = "debug", hide = true)]
+    pub details: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -512,6 +531,9 @@ pub struct McpCommonArgs {
     /// Synapsor Runner's spelling of `--alias-mode openai`.
     #[arg(long)]
     pub openai_tool_aliases: bool,
+    /// Accepted for Synapsor Runner scripts: Airlock always serves locally.
+    #[arg(long, hide = true)]
+    pub local: bool,
     /// Accepted for Synapsor Runner compatibility and not needed: the ledger is safe for
     /// several servers and commands at once (WAL, one transaction per record).
     #[arg(long)]

@@ -92,6 +92,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// The id an export names, positional or as a flag (clap requires one of them).
+pub fn export_id(args: &airlock_cli::ExportArgs) -> &str {
+    args.id
+        .as_deref()
+        .or(args.id_flag.as_deref())
+        .unwrap_or_default()
+}
+
 /// Writes pretty JSON to a file, creating its folder.
 pub fn write_json_file(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
