@@ -1,4 +1,4 @@
-//! Synapsor Runner command forms that Airlock does not have. Each is refused with a message
+//! Synapsor Runner command forms (and flags) that Airlock does not have. Each is refused with a message
 //! naming what to run instead, rather than clap's generic "unrecognized subcommand", so a
 //! script or a person switching from the original learns the Airlock form at once.
 //! Forms Airlock does accept (`replay ID`, `mcp config CLIENT`, …) are parsed by clap.
@@ -163,6 +163,77 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
     ),
 ];
 
+/// Flags of the original that Airlock's form of the command does not take:
+/// (command, subcommand, flags, instead).
+const REFUSED_FLAGS: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "proposals",
+        "list",
+        LIST_FILTERS,
+        "`airlock proposals list` filters by --tenant, --state (or --status), --capability (or --action) and --limit; filter other fields from its --json output",
+    ),
+    (
+        "replay",
+        "list",
+        LIST_FILTERS,
+        "`airlock replay list` filters by --tenant, --state (or --status), --capability (or --action) and --limit; filter other fields from its --json output",
+    ),
+    (
+        "query-audit",
+        "list",
+        &[
+            "--source",
+            "--table",
+            "--primary-key",
+            "--query-fingerprint",
+            "--from",
+            "--to",
+        ],
+        "`airlock query-audit list` filters by --evidence, --proposal, --tenant, --capability, --outcome and --limit; filter other fields from its --json output",
+    ),
+    (
+        "receipts",
+        "list",
+        &["--writeback-job", "--idempotency-key", "--from", "--to"],
+        "`airlock receipts list` filters by --proposal, --status and --limit; filter other fields from its --json output",
+    ),
+    (
+        "mcp",
+        "config",
+        MCP_CONFIG_FLAGS,
+        "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
+    ),
+    (
+        "mcp",
+        "configure",
+        MCP_CONFIG_FLAGS,
+        "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
+    ),
+    (
+        "mcp",
+        "client-config",
+        MCP_CONFIG_FLAGS,
+        "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
+    ),
+];
+
+const LIST_FILTERS: &[&str] = &[
+    "--principal",
+    "--object",
+    "--object-type",
+    "--object-id",
+    "--source",
+    "--table",
+    "--from",
+    "--to",
+    "--evidence",
+    "--receipt",
+    "--replay",
+    "--proposal",
+];
+
+const MCP_CONFIG_FLAGS: &[&str] = &["--write", "--destination", "--transport"];
+
 /// Global flags that take a value and may come before the command.
 const GLOBAL_WITH_VALUE: &[&str] = &["--config", "--store"];
 
@@ -182,6 +253,22 @@ pub fn refusal(args: &[OsString]) -> Option<Refusal> {
     };
     let after: Vec<&str> = rest.collect();
     let sub = after.iter().copied().find(|w| !w.starts_with('-'));
+    let flag_of = |w: &str| w.split('=').next().unwrap_or(w).to_owned();
+    for (cmd, second, flags, instead) in REFUSED_FLAGS {
+        if *cmd != command || sub != Some(*second) {
+            continue;
+        }
+        if let Some(flag) = after
+            .iter()
+            .map(|w| flag_of(w))
+            .find(|w| flags.contains(&w.as_str()))
+        {
+            return Some(Refusal {
+                form: format!("{cmd} {second} {flag}"),
+                instead,
+            });
+        }
+    }
     REFUSED
         .iter()
         .find(|(cmd, second, _)| {
@@ -225,6 +312,16 @@ mod tests {
         assert_eq!(of("evidence list --json").unwrap().form, "evidence list");
         assert_eq!(of("demo --quick").unwrap().form, "demo --quick");
         assert_eq!(of("init --spec x.json").unwrap().form, "init");
+        assert_eq!(
+            of("proposals list --principal p --json").unwrap().form,
+            "proposals list --principal"
+        );
+        assert_eq!(
+            of("mcp config cursor --write --destination x")
+                .unwrap()
+                .form,
+            "mcp config --write"
+        );
     }
 
     #[test]
@@ -239,6 +336,8 @@ mod tests {
             "proposals approve latest --yes",
             "--config store ledger stats",
             "doctor --check-handlers",
+            "proposals list --tenant acme --status applied",
+            "receipts list --proposal wrp_1",
         ] {
             let got = of(line);
             // `store` alone is refused too; every other line is an Airlock form.

@@ -561,6 +561,39 @@ fn the_original_loop(spec: &'static Spec) {
     .ok();
     assert!(out.is_file());
 
+    // Exports and detail views with the original's flags.
+    app.run(&[
+        "replay",
+        "export",
+        "--proposal",
+        &first,
+        "--output",
+        "replay.json",
+        "--store",
+        STORE,
+    ])
+    .ok();
+    app.run(&[
+        "evidence",
+        "export",
+        "--evidence",
+        &evidence,
+        "--output",
+        "ev.json",
+        "--format",
+        "json",
+        "--store",
+        STORE,
+    ])
+    .ok();
+    assert!(
+        app.work.path().join("replay.json").is_file() && app.work.path().join("ev.json").is_file()
+    );
+    app.run(&["proposals", "show", &first, "--details", "--store", STORE])
+        .ok();
+    app.run(&["replay", "show", "latest", "--debug", "--store", STORE])
+        .ok();
+
     // 10. The ledger's chain holds over all of it.
     let verify = app
         .run(&["ledger", "verify", "--store", STORE, "--json"])

@@ -493,6 +493,30 @@ fn original_only_forms_name_the_airlock_form() {
         (&["activity", "search"][..], "airlock proposals list"),
         (&["events", "tail"][..], "airlock replay show ID --details"),
         (&["mcp", "smoke"][..], "airlock smoke call"),
+        (
+            &["proposals", "list", "--principal", "p", "--store", STORE][..],
+            "filters by --tenant",
+        ),
+        (
+            &["receipts", "list", "--writeback-job", "j"][..],
+            "filters by --proposal",
+        ),
+        (
+            &["query-audit", "list", "--table", "t"][..],
+            "filters by --evidence",
+        ),
+        (
+            &[
+                "mcp",
+                "configure",
+                "--client",
+                "cursor",
+                "--write",
+                "--destination",
+                "f",
+            ][..],
+            "airlock mcp config CLIENT > FILE",
+        ),
     ] {
         l.run(args).refused(
             2,
@@ -502,6 +526,11 @@ fn original_only_forms_name_the_airlock_form() {
             ],
         );
     }
+    // JSON is the only export format.
+    l.run(&[
+        "replay", "export", "latest", "--output", "r.md", "--format", "markdown",
+    ])
+    .refused(2, &["invalid value 'markdown'", "json"]);
     // An unknown command exits 2, as in the original.
     assert_eq!(l.run(&["no-such-command"]).code, 2);
 }
