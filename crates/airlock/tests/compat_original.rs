@@ -45,7 +45,7 @@ impl Run {
 struct App {
     db: FreshDb,
     _reader: FreshUser,
-    _writer: FreshUser,
+    writer: FreshUser,
     /// The folder commands run in: no config file here.
     work: tempfile::TempDir,
     /// The folder holding the (unchanged but for the database name) original config.
@@ -181,7 +181,8 @@ impl App {
         .unwrap();
         let env = vec![
             (spec.read_env.to_owned(), reader.url.clone()),
-            // LEAST-PRIVILEGE: the original's writer role, with its column-scoped grants.
+            // The original's writer role, with its column-scoped grants (which include the
+            // version column in both example apps).
             (spec.write_env.to_owned(), writer.url.clone()),
             ("SYNAPSOR_TENANT_ID".to_owned(), "acme".to_owned()),
             (
@@ -192,7 +193,7 @@ impl App {
         Some(App {
             db,
             _reader: reader,
-            _writer: writer,
+            writer,
             work: tempfile::tempdir().unwrap(),
             config_dir,
             env,
@@ -609,4 +610,186 @@ fn original_forms_on_postgres() {
 #[test]
 fn original_forms_on_mariadb() {
     the_original_loop(&MARIADB);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TODO(lead): steps for issue 9 parts 4, 6 and 7, which other branches implement. Each is a
+// complete test body, run on both engines; enable one once its part has landed with e.g.
+//     #[test] fn part4_on_postgres() { todo_part4_least_privilege_writer_without_the_version_column(&POSTGRES) }
+//     #[test] fn part4_on_mariadb() { todo_part4_least_privilege_writer_without_the_version_column(&MARIADB) }
+// Checked on this branch (before those parts): part 4 fails with the permission errors the
+// issue describes (Postgres 42501, MariaDB 1143 on `updated_at`), part 7 with "proposal … is
+// failed; only an approved proposal can be applied".
+
+/// Part 4: the writer may UPDATE only the patched columns (not the version column), and the
+/// app bumps the version itself with a trigger. Apply must write the patch only, succeed, and
+/// the version must move exactly once.
+#[allow(dead_code)]
+fn todo_part4_least_privilege_writer_without_the_version_column(spec: &'static Spec) {
+    let Some(app) = App::new(spec) else { return };
+    let (revoke, trigger) = match spec.engine {
+        "postgres" => (
+            format!("REVOKE UPDATE (updated_at) ON {} FROM \"{}\"", spec.table, app.writer.name),
+            format!(
+                "CREATE FUNCTION bump() RETURNS trigger AS $$ BEGIN NEW.updated_at = now(); RETURN NEW; END $$ LANGUAGE plpgsql;
+                 CREATE TRIGGER bump BEFORE UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION bump()",
+                spec.table
+            ),
+        ),
+        _ => (
+            format!("REVOKE UPDATE (updated_at) ON {}.{} FROM '{}'@'%'", app.db.name, spec.table, app.writer.name),
+            format!(
+                "CREATE TRIGGER bump BEFORE UPDATE ON {} FOR EACH ROW SET NEW.updated_at = NOW(6)",
+                spec.table
+            ),
+        ),
+    };
+    app.db
+        .execute_batch_blocking(&format!("{revoke};\n{trigger}"))
+        .unwrap();
+    let config = app.config();
+    let (mcp, _) = app.mcp_call(&[], spec.propose, app.propose_args("least privilege"));
+    let id = proposal_id(&mcp["call"]);
+    app.run(&["proposals", "approve", &id, "--store", STORE, "--yes"])
+        .ok();
+    let before = app
+        .db
+        .query_scalar_blocking(&format!(
+            "SELECT updated_at FROM {} WHERE id = '{}'",
+            spec.table, spec.object
+        ))
+        .unwrap();
+    app.run(&[
+        "apply",
+        "--proposal",
+        &id,
+        "--config",
+        &config,
+        "--store",
+        STORE,
+    ])
+    .ok();
+    assert_eq!(app.note(), "least privilege");
+    let after = app
+        .db
+        .query_scalar_blocking(&format!(
+            "SELECT updated_at FROM {} WHERE id = '{}'",
+            spec.table, spec.object
+        ))
+        .unwrap();
+    assert_ne!(before, after, "the app's trigger moved the version");
+}
+
+/// Part 7: an apply that failed before writing anything (the writer's server unreachable)
+/// keeps its approval; the next `apply` retries with the same idempotency key, no new approval.
+#[allow(dead_code)]
+fn todo_part7_retry_after_a_failure_that_wrote_nothing(spec: &'static Spec) {
+    let Some(mut app) = App::new(spec) else {
+        return;
+    };
+    let config = app.config();
+    let (mcp, _) = app.mcp_call(&[], spec.propose, app.propose_args("retried"));
+    let id = proposal_id(&mcp["call"]);
+    app.run(&["proposals", "approve", &id, "--store", STORE, "--yes"])
+        .ok();
+    let good = std::mem::replace(
+        &mut app
+            .env
+            .iter_mut()
+            .find(|(k, _)| k == spec.write_env)
+            .unwrap()
+            .1,
+        format!(
+            "{}://nobody@127.0.0.1:1/none",
+            if spec.engine == "postgres" {
+                "postgres"
+            } else {
+                "mysql"
+            }
+        ),
+    );
+    let failed = app.run(&[
+        "apply", &id, "--config", &config, "--store", STORE, "--json",
+    ]);
+    assert_eq!(failed.json()["status"], json!("failed"));
+    assert_eq!(
+        failed.json()["receipt"]["source_database_mutated"],
+        json!(false)
+    );
+    app.env
+        .iter_mut()
+        .find(|(k, _)| k == spec.write_env)
+        .unwrap()
+        .1 = good;
+    let retried = app
+        .run(&[
+            "apply", &id, "--config", &config, "--store", STORE, "--json",
+        ])
+        .ok();
+    assert_eq!(retried.json()["status"], json!("applied"));
+    assert_eq!(app.note(), "retried");
+    let replay = app
+        .run(&["replay", &id, "--store", STORE, "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        replay["approvals"].as_array().unwrap().len(),
+        1,
+        "no second approval"
+    );
+    assert_eq!(
+        replay["receipts"].as_array().unwrap().len(),
+        2,
+        "each attempt recorded"
+    );
+}
+
+/// Part 6: a ledger written by the original (its schema, `.synapsor/local.db`) is migrated in
+/// place with a backup beside it; an approved, unapplied proposal applies once. The store is
+/// built from `compat_fixture/original_store.sql` (the original's table layout with one
+/// approved proposal for this app), to be added with part 6.
+#[allow(dead_code)]
+fn todo_part6_the_originals_store_is_migrated(spec: &'static Spec) {
+    let Some(app) = App::new(spec) else { return };
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat_fixture/original_store.sql");
+    let sql = std::fs::read_to_string(&fixture).expect("the original store fixture (part 6)");
+    let store = app.work.path().join(STORE);
+    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    conn.execute_batch(&sql.replace("__OBJECT__", spec.object))
+        .unwrap();
+    drop(conn);
+    let list = app
+        .run(&["proposals", "list", "--store", STORE, "--json"])
+        .ok()
+        .json();
+    let id = list["proposals"][0]["proposal_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        std::fs::read_dir(store.parent().unwrap())
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().contains("backup")),
+        "a backup beside the store"
+    );
+    app.run(&["ledger", "verify", "--store", STORE]).ok();
+    let config = app.config();
+    app.run(&[
+        "apply",
+        "--proposal",
+        &id,
+        "--config",
+        &config,
+        "--store",
+        STORE,
+    ])
+    .ok();
+    let again = app
+        .run(&[
+            "apply", &id, "--config", &config, "--store", STORE, "--json",
+        ])
+        .ok();
+    assert_eq!(again.json()["status"], json!("already_applied"));
 }
