@@ -83,7 +83,11 @@ async fn approve_and_apply(
         let prepared = apply::prepare(ledger, config, id, None, "bench")
             .await
             .expect("prepare");
-        let report = apply::apply(ledger, executor.as_ref(), prepared, "dana", "bench", false)
+        let dana = Actor {
+            name: "dana".into(),
+            source: "flag".into(),
+        };
+        let report = apply::apply(ledger, executor.as_ref(), prepared, &dana, "bench", false)
             .await
             .expect("apply");
         assert_eq!(report.status, "applied", "{report:?}");

@@ -111,10 +111,10 @@ impl Settings {
         if let Some(store) = &self.store {
             return absolute(&self.cwd, store);
         }
-        if let Some(loaded) = config {
-            if let Some(storage) = &loaded.config.storage {
-                return absolute(&loaded.dir(&self.cwd), Path::new(&storage.sqlite_path));
-            }
+        if let Some(loaded) = config
+            && let Some(storage) = &loaded.config.storage
+        {
+            return absolute(&loaded.dir(&self.cwd), Path::new(&storage.sqlite_path));
         }
         absolute(&self.cwd, Path::new(DEFAULT_STORE))
     }

@@ -415,7 +415,9 @@ fn review_commands_find_the_remembered_config_and_say_when_it_is_gone() {
 #[test]
 fn actor_comes_from_flag_then_airlock_actor_then_user_then_default() {
     let l = Local::new();
-    let cases: [(&[(&str, &str)], Option<&str>, &str, &str); 4] = [
+    /// (environment, --actor, expected name, expected source)
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>, &'a str, &'a str);
+    let cases: [Case; 4] = [
         (
             &[("AIRLOCK_ACTOR", "ann"), ("USER", "uma")],
             Some("fay"),
