@@ -10,36 +10,14 @@
 //! `../shared/conformance/examples` when it exists; otherwise (with a SKIP line) from a small
 //! fixture of our own in the same shape, so the core of the tier always runs.
 
+mod compat_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use airlock_testkit::{FreshDb, FreshUser};
-
+use compat_support::{Run, STORE, mcp_session, proposal_id};
 use serde_json::{Value, json};
-
-/// One run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
-    }
-
-    #[track_caller]
-    fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
 
 /// An original example app on a fresh database, with the original's reader and writer roles.
 struct App {
@@ -103,9 +81,6 @@ const MARIADB: Spec = Spec {
     fallback_config: include_str!("compat_fixture/mysql.runner.json"),
     fallback_seed: include_str!("compat_fixture/mysql.sql"),
 };
-
-/// The store path the original's docs use.
-const STORE: &str = ".synapsor/local.db";
 
 /// `../shared` beside the repository (as in CI), or `$AIRLOCK_SHARED_DIR` (a worktree
 /// elsewhere).
@@ -209,29 +184,13 @@ impl App {
             .to_string()
     }
 
-    /// Runs `airlock ARGS` in the working folder, without USER, LOGNAME or any AIRLOCK_ /
-    /// SYNAPSOR_ variable from the test's environment.
+    /// Runs `airlock ARGS` in the working folder, with the app's environment only.
     fn run(&self, args: &[&str]) -> Run {
-        let out = self.command(args).output().expect("airlock runs");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        Run::of(&mut self.command(args))
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
-        cmd.current_dir(self.work.path()).args(args);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("AIRLOCK_")
-                || k.starts_with("SYNAPSOR_")
-                || k == "USER"
-                || k == "LOGNAME"
-            {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = compat_support::airlock(self.work.path(), args);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
@@ -242,8 +201,6 @@ impl App {
         let mut args = vec!["mcp", "serve", "--config", &config, "--store", STORE];
         args.extend_from_slice(extra);
         let requests = [
-            json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"compat","version":"0"}}}),
-            json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
             json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}),
             json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":tool,"arguments":arguments}}),
         ];
@@ -259,58 +216,27 @@ impl App {
     }
 
     fn note(&self) -> String {
+        self.column(self.spec.note_column).unwrap_or_default()
+    }
+
+    /// A column of the example row, read with the admin connection.
+    fn column(&self, column: &str) -> Option<String> {
         self.db
             .query_scalar_blocking(&format!(
-                "SELECT {} FROM {} WHERE id = '{}'",
-                self.spec.note_column, self.spec.table, self.spec.object
+                "SELECT {column} FROM {} WHERE id = '{}'",
+                self.spec.table, self.spec.object
             ))
             .unwrap()
-            .unwrap_or_default()
     }
-}
 
-/// Writes `requests` to a stdio server, collects the replies with the given ids (in that
-/// order), closes stdin and returns them with the server's stderr.
-fn mcp_session(mut cmd: Command, requests: &[Value], ids: &[i64]) -> (Vec<Value>, String) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn airlock mcp serve");
-    let mut stdin = child.stdin.take().unwrap();
-    for r in requests {
-        writeln!(stdin, "{r}").unwrap();
+    /// The agent proposes over MCP and a person approves it from the store alone; the id.
+    fn approved_proposal(&self, note: &str) -> String {
+        let (mcp, _) = self.mcp_call(&[], self.spec.propose, self.propose_args(note));
+        let id = proposal_id(&mcp["call"]);
+        self.run(&["proposals", "approve", &id, "--store", STORE, "--yes"])
+            .ok();
+        id
     }
-    stdin.flush().unwrap();
-    let mut by_id = std::collections::HashMap::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while ids.iter().any(|id| !by_id.contains_key(id)) {
-        let Some(Ok(line)) = lines.next() else { break };
-        let v: Value = serde_json::from_str(&line).expect("stdout carries JSON-RPC only");
-        if let Some(id) = v["id"].as_i64() {
-            by_id.insert(id, v);
-        }
-    }
-    drop(stdin);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    child.wait().unwrap();
-    let replies = ids
-        .iter()
-        .map(|id| {
-            by_id
-                .remove(id)
-                .unwrap_or_else(|| panic!("no reply to request {id}; stderr:\n{stderr}"))
-        })
-        .collect();
-    (replies, stderr)
 }
 
 /// Splits a seed file into statements (`;` at a line end, outside `$$` blocks).
@@ -334,12 +260,6 @@ fn split_sql(sql: &str) -> Vec<String> {
         }
     }
     out
-}
-
-fn proposal_id(created: &Value) -> String {
-    let text = serde_json::to_string(created).unwrap();
-    let start = text.find("wrp_").expect("a proposal id in the reply");
-    text[start..start + 24].to_owned()
 }
 
 /// The whole loop with the original's command forms.
@@ -647,36 +567,20 @@ fn todo_part4_least_privilege_writer_without_the_version_column(spec: &'static S
     app.db
         .execute_batch_blocking(&format!("{revoke};\n{trigger}"))
         .unwrap();
-    let config = app.config();
-    let (mcp, _) = app.mcp_call(&[], spec.propose, app.propose_args("least privilege"));
-    let id = proposal_id(&mcp["call"]);
-    app.run(&["proposals", "approve", &id, "--store", STORE, "--yes"])
-        .ok();
-    let before = app
-        .db
-        .query_scalar_blocking(&format!(
-            "SELECT updated_at FROM {} WHERE id = '{}'",
-            spec.table, spec.object
-        ))
-        .unwrap();
+    let id = app.approved_proposal("least privilege");
+    let before = app.column("updated_at");
     app.run(&[
         "apply",
         "--proposal",
         &id,
         "--config",
-        &config,
+        &app.config(),
         "--store",
         STORE,
     ])
     .ok();
     assert_eq!(app.note(), "least privilege");
-    let after = app
-        .db
-        .query_scalar_blocking(&format!(
-            "SELECT updated_at FROM {} WHERE id = '{}'",
-            spec.table, spec.object
-        ))
-        .unwrap();
+    let after = app.column("updated_at");
     assert_ne!(before, after, "the app's trigger moved the version");
 }
 
@@ -688,10 +592,7 @@ fn todo_part7_retry_after_a_failure_that_wrote_nothing(spec: &'static Spec) {
         return;
     };
     let config = app.config();
-    let (mcp, _) = app.mcp_call(&[], spec.propose, app.propose_args("retried"));
-    let id = proposal_id(&mcp["call"]);
-    app.run(&["proposals", "approve", &id, "--store", STORE, "--yes"])
-        .ok();
+    let id = app.approved_proposal("retried");
     let good = std::mem::replace(
         &mut app
             .env

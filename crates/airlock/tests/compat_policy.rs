@@ -10,52 +10,13 @@
 //! - Original-only command forms are refused naming the Airlock form; the original's MCP
 //!   flags are accepted.
 
+mod compat_support;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use compat_support::{Run, STORE, mcp_session, proposal_id};
 use serde_json::{Value, json};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
-    }
-
-    #[track_caller]
-    fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn refused(self, code: i32, needles: &[&str]) -> Run {
-        assert_eq!(
-            self.code, code,
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        for n in needles {
-            assert!(
-                self.stderr.contains(n),
-                "stderr lacks {n:?}:\n{}",
-                self.stderr
-            );
-        }
-        self
-    }
-}
-
-const STORE: &str = ".synapsor/local.db";
 
 /// An app folder (database and config, as the original lays it out) and a separate, empty
 /// working folder.
@@ -127,29 +88,28 @@ impl Local {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock"));
-        cmd.current_dir(&self.work).args(args);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("AIRLOCK_")
-                || k.starts_with("SYNAPSOR_")
-                || k == "USER"
-                || k == "LOGNAME"
-            {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = compat_support::airlock(&self.work, args);
         cmd.env("SYNAPSOR_TENANT_ID", "acme")
             .env("SYNAPSOR_PRINCIPAL", "agent_7");
         cmd
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let out = self.command(args).output().expect("airlock runs");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        Run::of(&mut self.command(args))
+    }
+
+    /// `proposals approve ID --store S --actor A --yes`.
+    fn approve_as(&self, id: &str, actor: &str) -> Run {
+        self.run(&[
+            "proposals",
+            "approve",
+            id,
+            "--store",
+            STORE,
+            "--actor",
+            actor,
+            "--yes",
+        ])
     }
 
     /// `propose` as the original documents it; returns the proposal id.
@@ -168,9 +128,7 @@ impl Local {
                 STORE,
             ])
             .ok();
-        let text = run.stdout;
-        let start = text.find("wrp_").expect("a proposal id");
-        text[start..start + 24].to_owned()
+        proposal_id(&run.stdout)
     }
 
     fn state(&self, id: &str) -> String {
@@ -233,17 +191,8 @@ fn roles_enforced_when_proposed_are_never_dropped() {
     let id = l.propose("checked");
 
     // Strict, as always with operators: an undeclared approver is refused.
-    l.run(&[
-        "proposals",
-        "approve",
-        &id,
-        "--store",
-        STORE,
-        "--actor",
-        "mallory",
-        "--yes",
-    ])
-    .refused(1, &["`mallory` is not a declared operator"]);
+    l.approve_as(&id, "mallory")
+        .refused(1, &["`mallory` is not a declared operator"]);
 
     // Another config, without operators: refused, not downgraded.
     let other = l.write_config("other.json", None, false);
@@ -268,17 +217,7 @@ fn roles_enforced_when_proposed_are_never_dropped() {
 
     // The remembered config with its operators deleted: refused the same way.
     l.write_config("synapsor.runner.json", None, false);
-    l.run(&[
-        "proposals",
-        "approve",
-        &id,
-        "--store",
-        STORE,
-        "--actor",
-        "dana",
-        "--yes",
-    ])
-    .refused(1, &expected);
+    l.approve_as(&id, "dana").refused(1, &expected);
     assert_eq!(l.state(&id), "pending_review", "a refusal records nothing");
 
     // Operators restored: the declared approver is verified.
@@ -309,34 +248,15 @@ fn self_approval_off_when_proposed_stays_off() {
         false,
     );
     let id = l.propose("mine");
-    l.run(&[
-        "proposals",
-        "approve",
-        &id,
-        "--store",
-        STORE,
-        "--actor",
-        "agent_7",
-        "--yes",
-    ])
-    .refused(1, &["`agent_7` created proposal", "allow_self_approval"]);
+    l.approve_as(&id, "agent_7")
+        .refused(1, &["`agent_7` created proposal", "allow_self_approval"]);
     // Turning it on later does not apply to a proposal made while it was off.
     l.write_config(
         "synapsor.runner.json",
         Some(json!({"agent_7": {"roles": ["billing_lead"]}})),
         true,
     );
-    l.run(&[
-        "proposals",
-        "approve",
-        &id,
-        "--store",
-        STORE,
-        "--actor",
-        "agent_7",
-        "--yes",
-    ])
-    .refused(
+    l.approve_as(&id, "agent_7").refused(
         1,
         &["made while self-approval was off", "ask another operator"],
     );
@@ -349,17 +269,7 @@ fn self_approval_off_when_proposed_stays_off() {
         true,
     );
     let id2 = l2.propose("mine, allowed");
-    l2.run(&[
-        "proposals",
-        "approve",
-        &id2,
-        "--store",
-        STORE,
-        "--actor",
-        "agent_7",
-        "--yes",
-    ])
-    .ok();
+    l2.approve_as(&id2, "agent_7").ok();
 }
 
 #[test]
@@ -582,47 +492,16 @@ fn the_originals_mcp_flags_are_accepted() {
 
 /// Tool names from `mcp serve --config C --store S EXTRA` over stdio, and its stderr.
 fn tools_list(l: &Local, extra: &[&str]) -> (Vec<String>, String) {
-    use std::io::{BufRead, BufReader, Read, Write};
     let config = l.config();
     let mut args = vec!["mcp", "serve", "--config", &config, "--store", STORE];
     args.extend_from_slice(extra);
-    let mut child = l
-        .command(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for r in [
-        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"compat","version":"0"}}}),
-        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-        json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}),
-    ] {
-        writeln!(stdin, "{r}").unwrap();
-    }
-    stdin.flush().unwrap();
-    let mut names = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if v["id"] == json!(2) {
-            names = v["result"]["tools"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["name"].as_str().unwrap().to_owned())
-                .collect();
-            break;
-        }
-    }
-    drop(stdin);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
+    let list = json!({"jsonrpc":"2.0","id":2,"method":"tools/list"});
+    let (replies, stderr) = mcp_session(l.command(&args), &[list], &[2]);
+    let names = replies[0]["result"]["tools"]
+        .as_array()
         .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    child.wait().unwrap();
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
     (names, stderr)
 }
