@@ -149,18 +149,7 @@ fn dana() -> Value {
 fn an_original_config_approves_with_a_warning_and_records_it() {
     let l = Local::new();
     let id = l.propose("late fee waived once");
-    let run = l
-        .run(&[
-            "proposals",
-            "approve",
-            &id,
-            "--store",
-            STORE,
-            "--actor",
-            "lead_ana",
-            "--yes",
-        ])
-        .ok();
+    let run = l.approve_as(&id, "lead_ana").ok();
     assert!(
         run.stderr.contains(
             "warning: role `billing_lead` required by billing.propose_waiver was not verified"
