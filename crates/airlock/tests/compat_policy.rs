@@ -494,3 +494,83 @@ fn tools_list(l: &Local, extra: &[&str]) -> (Vec<String>, String) {
         .collect();
     (names, stderr)
 }
+
+#[test]
+fn cors_origin_is_taken_as_an_allowed_origin_and_said_once() {
+    use std::io::{BufRead, BufReader, Write};
+    let l = Local::new();
+    let config = l.config();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mut child = l
+        .command(&[
+            "mcp",
+            "serve-streamable-http",
+            "--config",
+            &config,
+            "--store",
+            STORE,
+            "--port",
+            &port,
+            "--dev-no-auth",
+            "--cors-origin",
+            "https://app.example",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read stderr to the end on a thread, so the server never writes into a closed pipe;
+    // the banner ends with "Press Ctrl+C".
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut banner = Vec::new();
+    while banner
+        .last()
+        .is_none_or(|l: &String| !l.starts_with("Press Ctrl+C"))
+    {
+        banner.push(rx.recv().expect("the server prints its banner"));
+    }
+    let notes = banner
+        .iter()
+        .filter(|l| l.contains("--cors-origin"))
+        .count();
+    // One initialize request from each origin: the named one passes, another is refused.
+    let status = |origin: &str| {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cors","version":"0"}}}"#;
+        let request = format!(
+            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: {origin}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut s = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut reply = String::new();
+        BufReader::new(s).read_line(&mut reply).unwrap();
+        reply
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (named, other) = (
+        status("https://app.example"),
+        status("https://evil.example"),
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    assert_eq!(notes, 1, "{banner:?}");
+    assert_eq!(
+        (named.as_str(), other.as_str()),
+        ("200", "403"),
+        "{banner:?}"
+    );
+}
