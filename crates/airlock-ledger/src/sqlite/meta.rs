@@ -28,3 +28,38 @@ pub(crate) fn set_if_changed(conn: &Connection, key: &str, value: &str) -> Resul
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::SqliteLedger;
+
+    #[test]
+    fn the_config_path_is_remembered_and_rewritten_only_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        assert_eq!(ledger.remembered_config().unwrap(), None);
+        ledger.remember_config(Path::new("/srv/a.json")).unwrap();
+        let writes = |l: &SqliteLedger| l.conn().total_changes();
+        let before = writes(&ledger);
+        ledger.remember_config(Path::new("/srv/a.json")).unwrap();
+        assert_eq!(
+            writes(&ledger),
+            before,
+            "the same path is not written again"
+        );
+        ledger.remember_config(Path::new("/srv/b.json")).unwrap();
+        drop(ledger);
+        let read_only = SqliteLedger::open_read_only(&path).unwrap();
+        assert_eq!(
+            read_only.remembered_config().unwrap().as_deref(),
+            Some(Path::new("/srv/b.json"))
+        );
+        assert!(
+            read_only.remember_config(Path::new("/srv/c.json")).is_err(),
+            "read-only"
+        );
+    }
+}
