@@ -25,10 +25,12 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Config file [default: ./airlock.json, else ./synapsor.runner.json]
+    /// Config file [default: ./airlock.json, else ./synapsor.runner.json; for approve, reject,
+    /// writeback-job and apply, else the config the ledger remembers]
     #[arg(long, global = true, env = "AIRLOCK_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Ledger file [default: the config's storage.sqlite_path, else ./.airlock/ledger.db]
+    /// Ledger file (also from SYNAPSOR_LOCAL_STORE) [default: the config's storage.sqlite_path,
+    /// else ./.airlock/ledger.db]
     #[arg(long, global = true, env = "AIRLOCK_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
 }
@@ -187,8 +189,8 @@ pub enum ProposalsCommand {
 pub struct DecisionArgs {
     /// Proposal id, or `latest`.
     pub id: String,
-    /// Who decides [default: $AIRLOCK_ACTOR, else $USER]. Must be a declared operator when the
-    /// capability requires a role.
+    /// Who decides [default: $AIRLOCK_ACTOR, else $USER, else local_operator]. When the config
+    /// declares operators and the capability requires a role, an operator holding it.
     #[arg(long)]
     pub actor: Option<String>,
     /// Why (required to reject).
@@ -234,7 +236,7 @@ pub struct ApplyArgs {
     /// Rehearse inside a rolled-back transaction; change nothing anywhere.
     #[arg(long, env = "AIRLOCK_DRY_RUN")]
     pub dry_run: bool,
-    /// Who applies [default: $AIRLOCK_ACTOR, else $USER].
+    /// Who applies [default: $AIRLOCK_ACTOR, else $USER, else local_operator].
     #[arg(long)]
     pub actor: Option<String>,
     /// Runner id written on receipts.
