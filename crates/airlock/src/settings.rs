@@ -104,9 +104,8 @@ impl Settings {
     }
 
     /// `--store` / `AIRLOCK_STORE` / `SYNAPSOR_LOCAL_STORE` (relative to the working
-    /// directory), else the config's
-    /// `storage.sqlite_path` (relative to the config file's folder), else
-    /// `./.airlock/ledger.db`.
+    /// directory), else the config's `storage.sqlite_path` (relative to the config file's
+    /// folder), else `./.airlock/ledger.db`.
     pub fn store_path(&self, config: Option<&LoadedConfig>) -> PathBuf {
         if let Some(store) = &self.store {
             return absolute(&self.cwd, store);
@@ -195,6 +194,10 @@ impl Settings {
     /// `--config` / `AIRLOCK_CONFIG`, else a config file in the working folder, else the config
     /// the ledger (`--store`, or the default ledger) recorded when it was last served.
     pub fn load_config_for_ledger(&self) -> anyhow::Result<LoadedConfig> {
+        // A config named by flag or variable is used (or reported missing) as given.
+        if self.config.is_some() {
+            return self.load_config();
+        }
         let not_found = match self.config_path() {
             Ok(_) => return self.load_config(),
             Err(e) => e,

@@ -268,6 +268,18 @@ fn review_commands_find_the_remembered_config_and_say_when_it_is_gone() {
     // No config here, none passed: the ledger's remembered config serves the writeback job.
     let job = l.run(&["proposals", "writeback-job", &id, "--store", STORE]);
     job.refused(1, &["is pending_review"]);
+    // A --config that does not exist is reported, never replaced by the remembered one.
+    l.run(&[
+        "proposals",
+        "approve",
+        &id,
+        "--config",
+        "missing.json",
+        "--store",
+        STORE,
+        "--yes",
+    ])
+    .refused(1, &["missing.json"]);
     std::fs::remove_file(l.app.join("synapsor.runner.json")).unwrap();
     l.run(&["proposals", "approve", &id, "--store", STORE, "--yes"])
         .refused(1, &["which no longer exists", "pass --config PATH"]);
