@@ -25,10 +25,12 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Config file [default: ./airlock.json, else ./synapsor.runner.json]
+    /// Config file [default: ./airlock.json, else ./synapsor.runner.json; for approve, reject,
+    /// writeback-job and apply, else the config the ledger remembers]
     #[arg(long, global = true, env = "AIRLOCK_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Ledger file [default: the config's storage.sqlite_path, else ./.airlock/ledger.db]
+    /// Ledger file (also from SYNAPSOR_LOCAL_STORE) [default: the config's storage.sqlite_path,
+    /// else ./.airlock/ledger.db]
     #[arg(long, global = true, env = "AIRLOCK_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
 }
@@ -61,8 +63,7 @@ pub enum Command {
     /// Apply an approved proposal with its executor, under every guard it captured.
     Apply(ApplyArgs),
     /// Replay what the agent saw, proposed, and what was applied or blocked.
-    #[command(subcommand)]
-    Replay(ReplayCommand),
+    Replay(ReplayArgs),
     /// Inspect writeback receipts.
     #[command(subcommand)]
     Receipts(ReceiptsCommand),
@@ -116,8 +117,11 @@ pub struct ToolsListArgs {
     #[arg(long)]
     pub json: bool,
     /// Tool naming: canonical (billing.inspect_invoice), openai (billing__inspect_invoice) or both.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, visible_alias = "tool-name-style")]
     pub alias_mode: Option<AliasModeArg>,
+    /// Synapsor Runner's spelling of `--alias-mode openai`.
+    #[arg(long)]
+    pub openai_tool_aliases: bool,
     /// Show both canonical names and function-safe aliases (same as --alias-mode both).
     #[arg(long)]
     pub aliases: bool,
@@ -185,8 +189,8 @@ pub enum ProposalsCommand {
 pub struct DecisionArgs {
     /// Proposal id, or `latest`.
     pub id: String,
-    /// Who decides [default: $AIRLOCK_ACTOR, else $USER]. Must be a declared operator when the
-    /// capability requires a role.
+    /// Who decides [default: $AIRLOCK_ACTOR, else $USER, else local_operator]. When the config
+    /// declares operators and the capability requires a role, an operator holding it.
     #[arg(long)]
     pub actor: Option<String>,
     /// Why (required to reject).
@@ -213,6 +217,9 @@ pub struct WritebackJobArgs {
     /// Lease length in seconds (15-3600).
     #[arg(long, default_value_t = 300)]
     pub lease_seconds: i64,
+    /// Accepted for Synapsor Runner scripts; receipts name the runner given to `apply`.
+    #[arg(long, hide = true)]
+    pub runner: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -229,7 +236,7 @@ pub struct ApplyArgs {
     /// Rehearse inside a rolled-back transaction; change nothing anywhere.
     #[arg(long, env = "AIRLOCK_DRY_RUN")]
     pub dry_run: bool,
-    /// Who applies [default: $AIRLOCK_ACTOR, else $USER].
+    /// Who applies [default: $AIRLOCK_ACTOR, else $USER, else local_operator].
     #[arg(long)]
     pub actor: Option<String>,
     /// Runner id written on receipts.
@@ -238,15 +245,30 @@ pub struct ApplyArgs {
     /// Project recorded in the job's runner_scope.
     #[arg(long, default_value = "local")]
     pub project: String,
+    /// Accepted for Synapsor Runner scripts and not used: apply runs the job it builds at once.
+    #[arg(long, hide = true, value_name = "SECONDS")]
+    pub lease_seconds: Option<i64>,
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `airlock replay show ID`, `airlock replay list`, … or `airlock replay ID` (same as show).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ReplayArgs {
+    #[command(subcommand)]
+    pub command: Option<ReplayCommand>,
+    #[command(flatten)]
+    pub show: ReplayShowArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ReplayCommand {
     /// Show the story of one proposal: evidence, proposal, decisions, attempts, receipts.
     Show(ReplayShowArgs),
+    /// List replays (one per proposal), newest first.
+    List(ProposalListArgs),
     /// Write the full replay of one proposal as JSON.
     Export(ExportArgs),
 }
@@ -254,9 +276,19 @@ pub enum ReplayCommand {
 #[derive(Debug, Args)]
 pub struct ReplayShowArgs {
     /// Proposal id, replay id (`replay_<proposal id>`) or `latest`.
-    pub id: String,
+    #[arg(required_unless_present_any = ["proposal", "replay", "evidence"])]
+    pub id: Option<String>,
+    /// Proposal id or `latest` (same as the positional id).
+    #[arg(long, conflicts_with_all = ["id", "replay", "evidence"])]
+    pub proposal: Option<String>,
+    /// Replay id (`replay_<proposal id>`).
+    #[arg(long, conflicts_with_all = ["id", "evidence"])]
+    pub replay: Option<String>,
+    /// Evidence bundle id: replay the proposal it belongs to.
+    #[arg(long, conflicts_with = "id")]
+    pub evidence: Option<String>,
     /// Include evidence rows, query audit and event hashes.
-    #[arg(long)]
+    #[arg(long, alias = "debug")]
     pub details: bool,
     /// Print machine-readable JSON.
     #[arg(long)]
@@ -266,10 +298,17 @@ pub struct ReplayShowArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Id, or `latest` where it applies.
-    pub id: String,
+    #[arg(required_unless_present = "id_flag")]
+    pub id: Option<String>,
+    /// The id as a flag (Synapsor Runner's `--proposal`, `--evidence` or `--replay`).
+    #[arg(long = "proposal", aliases = ["evidence", "replay"], value_name = "ID", conflicts_with = "id")]
+    pub id_flag: Option<String>,
     /// File to write.
     #[arg(long, alias = "out", value_name = "FILE")]
     pub output: PathBuf,
+    /// Output format; JSON is the only one.
+    #[arg(long, value_parser = ["json"], default_value = "json")]
+    pub format: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -350,10 +389,10 @@ pub struct ProposalListArgs {
     #[arg(long)]
     pub tenant: Option<String>,
     /// Only this state (pending_review, approved, applied, …).
-    #[arg(long)]
+    #[arg(long, alias = "status")]
     pub state: Option<String>,
     /// Only this capability.
-    #[arg(long)]
+    #[arg(long, alias = "action")]
     pub capability: Option<String>,
     /// At most this many (1-1000).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -370,6 +409,9 @@ pub struct ShowArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+    /// Accepted for Synapsor Runner scripts; the view already shows every detail.
+    #[arg(long, alias = "debug", hide = true)]
+    pub details: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -452,6 +494,18 @@ pub enum McpCommand {
     /// store.
     #[command(name = "client-config", visible_alias = "configure")]
     ClientConfig(McpClientConfigArgs),
+    /// Same as client-config, with the client as a word (Synapsor Runner's form):
+    /// `mcp config cursor`. Without a client: claude-desktop.
+    Config(McpConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpConfigArgs {
+    /// Which client the snippet is for [default: --client, else claude-desktop].
+    #[arg(value_enum, value_name = "CLIENT")]
+    pub client_name: Option<McpClientArg>,
+    #[command(flatten)]
+    pub rest: McpClientConfigArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -476,6 +530,16 @@ pub struct McpCommonArgs {
     /// Force read_only mode: proposal tools are not served.
     #[arg(long)]
     pub read_only: bool,
+    /// Synapsor Runner's spelling of `--alias-mode openai`.
+    #[arg(long)]
+    pub openai_tool_aliases: bool,
+    /// Accepted for Synapsor Runner scripts: Airlock always serves locally.
+    #[arg(long, hide = true)]
+    pub local: bool,
+    /// Accepted for Synapsor Runner compatibility and not needed: the ledger is safe for
+    /// several servers and commands at once (WAL, one transaction per record).
+    #[arg(long)]
+    pub allow_concurrent_store: bool,
 }
 
 #[derive(Debug, Args)]
@@ -517,6 +581,10 @@ pub struct McpHttpFlags {
     /// origins are always accepted; requests without Origin pass.
     #[arg(long, value_name = "ORIGIN")]
     pub allowed_origin: Vec<String>,
+    /// Synapsor Runner's flag: accepted as --allowed-origin. Airlock sends no CORS headers
+    /// (see docs/compatibility.md).
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors_origin: Vec<String>,
     /// Also accept this Host header (name or name:port), e.g. behind a proxy.
     #[arg(long, value_name = "HOST")]
     pub allowed_host: Vec<String>,
@@ -558,15 +626,18 @@ pub enum McpClientArg {
 
 #[derive(Debug, Args)]
 pub struct McpClientConfigArgs {
-    /// Which client the snippet is for.
+    /// Which client the snippet is for (required by client-config and configure).
     #[arg(long, value_enum)]
-    pub client: McpClientArg,
+    pub client: Option<McpClientArg>,
     /// Add recommended agent instructions to the snippet.
     #[arg(long)]
     pub include_instructions: bool,
     /// Tool naming the server will use [default: openai for openai-agents, else canonical].
     #[arg(long, value_enum)]
     pub alias_mode: Option<AliasModeArg>,
+    /// Synapsor Runner's spelling of `--alias-mode openai`.
+    #[arg(long)]
+    pub openai_tool_aliases: bool,
     /// Streamable HTTP host (openai-agents).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,

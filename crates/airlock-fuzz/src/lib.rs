@@ -9,10 +9,11 @@
 //! | [`tool_args`] | a tool call's `arguments` | accepted arguments never carry an undeclared key, and a read plan always binds the trusted tenant |
 //! | [`job_file`] | an `apply --job` file | a job that passes the cross-check is the expected job, field for field |
 //! | [`handler_receipt`] | a handler's answer | a receipt for another proposal or key is never `applied` |
+//! | [`jsonrpc_frame`] | one JSON-RPC frame (stdio line or HTTP body) | a refused frame gets -32700 or -32600 and a usable id |
 
 pub mod targets;
 
-pub use targets::{config, handler_receipt, job_file, tool_args};
+pub use targets::{config, handler_receipt, job_file, jsonrpc_frame, tool_args};
 
 /// Every target by name, for drivers.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
@@ -20,4 +21,5 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("tool_args", tool_args),
     ("job_file", job_file),
     ("handler_receipt", handler_receipt),
+    ("jsonrpc_frame", jsonrpc_frame),
 ];

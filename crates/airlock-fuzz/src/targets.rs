@@ -204,3 +204,15 @@ pub fn handler_receipt(data: &[u8]) {
     }
     assert!(outcome.detail.chars().count() <= 4000, "unbounded detail");
 }
+
+/// One JSON-RPC frame as the stdio and Streamable HTTP transports receive it.
+pub fn jsonrpc_frame(data: &[u8]) {
+    let answer = airlock_mcp::transport::check_frame(data);
+    if serde_json::from_slice::<Value>(data).is_err() {
+        // Not JSON at all is always a parse error.
+        let bom_stripped = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+        if serde_json::from_slice::<Value>(bom_stripped).is_err() {
+            assert_eq!(answer, Err(-32700), "non-JSON frame not answered with -32700");
+        }
+    }
+}

@@ -158,6 +158,11 @@ fn handler_receipt_short_run() {
 }
 
 #[test]
+fn jsonrpc_frame_short_run() {
+    run("jsonrpc_frame", airlock_fuzz::jsonrpc_frame);
+}
+
+#[test]
 fn every_target_has_a_short_run() {
     let here = include_str!("short_run.rs");
     for (name, _) in airlock_fuzz::TARGETS {

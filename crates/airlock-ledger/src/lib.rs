@@ -66,7 +66,11 @@ pub trait Ledger: Send + Sync {
 
     /// Records the job of an apply attempt and moves the proposal to `pending_worker`
     /// (from `approved`, or from `pending_worker` when retrying after a crash).
-    async fn begin_apply(&self, job: &WritebackJob, actor: &str) -> Result<JobRecord, LedgerError>;
+    async fn begin_apply(
+        &self,
+        job: &WritebackJob,
+        actor: &Actor,
+    ) -> Result<JobRecord, LedgerError>;
 
     /// Records an attempt's receipt and moves the proposal to the matching state.
     async fn record_receipt(

@@ -74,6 +74,31 @@ pub struct NewProposal {
     pub dedupe_key: String,
     pub evidence: EvidenceBundle,
     pub audit: QueryAudit,
+    /// What approval will require, fixed when the proposal is made.
+    pub approval_policy: ApprovalPolicy,
+}
+
+/// What approving a proposal requires, as decided by the config that created it. Recorded in
+/// the `proposal_created` event (so the hash chain covers it); a later config can make approval
+/// stricter, never weaker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalPolicy {
+    /// The capability's `required_role` was checked against declared `operators`.
+    pub roles_enforced: bool,
+    /// The person the proposal was made for may approve it.
+    pub self_approval_allowed: bool,
+}
+
+impl ApprovalPolicy {
+    /// The policy recorded in a proposal's events; `None` for proposals made before Airlock
+    /// recorded one.
+    pub fn recorded(events: &[Event]) -> Option<ApprovalPolicy> {
+        events
+            .iter()
+            .find(|e| e.kind == "proposal_created")
+            .and_then(|e| e.payload.get("approval_policy"))
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
 }
 
 /// Result of [`crate::Ledger::record_proposal`].
@@ -184,14 +209,31 @@ pub struct ApprovalRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub created_at: String,
+    /// Where the approver's name came from (see [`Actor::source`]); absent on older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_source: Option<String>,
+    /// Whether a required role was checked against declared operators; absent when no role
+    /// was required, or on older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_verified: Option<bool>,
+}
+
+/// Who acts on the command line, and where that name came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    /// `flag`, `env:AIRLOCK_ACTOR`, `env:USER` or `default`.
+    pub source: String,
 }
 
 /// A decision to record: who, on which exact proposal content, and why.
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub proposal_id: String,
-    pub actor: String,
+    pub actor: Actor,
     pub role: Option<String>,
+    /// Whether `role` was checked against declared operators (None: no role was required).
+    pub role_verified: Option<bool>,
     pub reason: Option<String>,
     /// The proposal hash the person saw; the decision fails if the proposal differs.
     pub proposal_hash: String,
@@ -208,6 +250,9 @@ pub struct JobRecord {
     pub actor: String,
     pub job: airlock_protocol::WritebackJob,
     pub created_at: String,
+    /// Where the actor's name came from (see [`Actor::source`]); absent on older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_source: Option<String>,
 }
 
 /// A receipt as stored.

@@ -72,6 +72,7 @@ fn new_proposal(object: &str, fee: i64) -> NewProposal {
         dedupe_key: format!("dk:{object}:{fee}"),
         evidence: ev,
         audit: a,
+        approval_policy: Default::default(),
     }
 }
 

@@ -5,9 +5,11 @@ use std::time::Instant;
 use airlock_capability::envelope::{self, Outcome, ProposalOutcome, ReadOutcome};
 use airlock_capability::plan::{self, ProposalInputs, ReadPlan, TrustedScope};
 use airlock_capability::{CallError, args};
-use airlock_config::{Capability, CapabilityKind, Mode};
+use airlock_config::{Capability, CapabilityKind, Config, Mode};
 use airlock_db::{DbError, DbErrorKind, Ident, Param, Row, ScopedSelect};
-use airlock_ledger::{EvidenceBundle, LedgerError, NewProposal, NewRead, QueryAudit};
+use airlock_ledger::{
+    ApprovalPolicy, EvidenceBundle, LedgerError, NewProposal, NewRead, QueryAudit,
+};
 use airlock_protocol::{ids, now_rfc3339};
 use serde_json::{Map, Value, json};
 
@@ -210,6 +212,7 @@ impl Runtime {
                 dedupe_key,
                 evidence,
                 audit,
+                approval_policy: approval_policy(config, cap),
             })
             .await
             .map_err(ledger_error)?;
@@ -448,4 +451,14 @@ fn ledger_error(e: LedgerError) -> CallError {
         "The Airlock ledger could not record this call.",
     )
     .with_detail(e.to_string())
+}
+
+/// What approving a proposal of `cap` requires under this config, recorded with the proposal
+/// so a later config cannot weaken it.
+fn approval_policy(config: &Config, cap: &Capability) -> ApprovalPolicy {
+    ApprovalPolicy {
+        roles_enforced: config.operators.is_some(),
+        self_approval_allowed: cap.approval.as_ref().and_then(|a| a.allow_self_approval)
+            == Some(true),
+    }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use airlock_capability::AliasMode;
 use airlock_capability::envelope::Outcome;
 use airlock_config::Config;
-use airlock_ledger::{Decision, Ledger, SqliteLedger};
+use airlock_ledger::{Actor, Decision, Ledger, SqliteLedger};
 use airlock_runtime::{Runtime, RuntimeOptions};
 use airlock_writeback::{apply, approval, executors};
 use serde_json::json;
@@ -65,12 +65,16 @@ async fn approve_and_apply(
     for id in ids {
         let started = Instant::now();
         let p = ledger.proposal(id).await.expect("proposal");
-        let role = approval::authorize(config, &p, "dana").expect("authorized");
+        let authorized = approval::authorize(config, &p, None, "dana").expect("authorized");
         ledger
             .approve(Decision {
                 proposal_id: id.clone(),
-                actor: "dana".into(),
-                role,
+                actor: Actor {
+                    name: "dana".into(),
+                    source: "flag".into(),
+                },
+                role: authorized.role,
+                role_verified: authorized.role_verified,
                 reason: None,
                 proposal_hash: p.proposal_hash,
             })
@@ -79,7 +83,11 @@ async fn approve_and_apply(
         let prepared = apply::prepare(ledger, config, id, None, "bench")
             .await
             .expect("prepare");
-        let report = apply::apply(ledger, executor.as_ref(), prepared, "dana", "bench", false)
+        let dana = Actor {
+            name: "dana".into(),
+            source: "flag".into(),
+        };
+        let report = apply::apply(ledger, executor.as_ref(), prepared, &dana, "bench", false)
             .await
             .expect("apply");
         assert_eq!(report.status, "applied", "{report:?}");

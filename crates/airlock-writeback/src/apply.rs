@@ -8,7 +8,7 @@
 //! - A dry run writes nothing anywhere: no job, no receipt, no state change.
 
 use airlock_config::{Capability, Config};
-use airlock_ledger::{Ledger, LedgerError, StoredProposal, StoredReceipt};
+use airlock_ledger::{Actor, Ledger, LedgerError, StoredProposal, StoredReceipt};
 use airlock_protocol::{EXECUTION_RECEIPT_V1, ExecutionReceipt, WritebackJob, now_rfc3339};
 use chrono::Utc;
 use serde::Serialize;
@@ -113,12 +113,13 @@ pub struct ApplyReport {
     pub state: String,
 }
 
-/// Runs a prepared apply. `actor` is recorded on the job and receipt events.
+/// Runs a prepared apply. `actor` is recorded on the job (with where the name came from) and
+/// on the receipt event.
 pub async fn apply(
     ledger: &dyn Ledger,
     executor: &dyn Executor,
     prepared: Prepared<'_>,
-    actor: &str,
+    actor: &Actor,
     runner_id: &str,
     dry_run: bool,
 ) -> Result<ApplyReport, ApplyError> {
@@ -186,7 +187,7 @@ pub async fn apply(
         )
         .await;
     let receipt = receipt(&job, &outcome, runner_id);
-    let stored = ledger.record_receipt(&receipt, actor).await?;
+    let stored = ledger.record_receipt(&receipt, &actor.name).await?;
     let state = ledger.proposal(&proposal.proposal_id).await?.state;
     Ok(ApplyReport {
         proposal_id: proposal.proposal_id,

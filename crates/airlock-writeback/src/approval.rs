@@ -1,7 +1,8 @@
-//! Who may approve. Pure: decided from the config, the proposal and the operator's name.
+//! Who may approve. Pure: decided from the config, the proposal (with the approval policy it
+//! recorded) and the operator's name.
 
 use airlock_config::{Capability, Config};
-use airlock_ledger::StoredProposal;
+use airlock_ledger::{ApprovalPolicy, StoredProposal};
 
 /// Why an approval is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +26,14 @@ pub enum ApprovalError {
     #[error("`{actor}` created proposal {proposal} and cannot approve it")]
     SelfApproval { actor: String, proposal: String },
     #[error(
+        "`{actor}` created proposal {proposal}, which was made while self-approval was off; the config allowing it now does not apply to it"
+    )]
+    SelfApprovalLocked { actor: String, proposal: String },
+    #[error(
+        "proposal {proposal} was made while operators were declared, so its approver must be checked for role `{role}`; this config declares no operators"
+    )]
+    RolesWereEnforced { proposal: String, role: String },
+    #[error(
         "proposal {proposal} belongs to capability {capability}, which is no longer in the config"
     )]
     UnknownCapability {
@@ -40,6 +49,10 @@ impl ApprovalError {
                 format!("declare the approver in the config: \"operators\": {{\"<name>\": {{\"roles\": [\"{role}\"]}}}}, then pass --actor <name>")
             }
             ApprovalError::MissingRole { role, .. } => format!("ask an operator with role `{role}` to approve"),
+            ApprovalError::SelfApprovalLocked { .. } => "ask another operator to approve it".into(),
+            ApprovalError::RolesWereEnforced { role, .. } => format!(
+                "approve with the config that declares operators (--config PATH) as an operator holding `{role}`; removing operators never lifts a role check a proposal was made under"
+            ),
             ApprovalError::SelfApproval { .. } => {
                 "ask another operator, or set \"allow_self_approval\": true in the capability's approval block".into()
             }
@@ -63,37 +76,92 @@ pub fn capability_of<'a>(
         })
 }
 
-/// Checks that `actor` may approve `p`. Returns the role that satisfied `required_role`.
+/// An operator cleared to decide on a proposal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorized {
+    /// The role `required_role` asked for, if any.
+    pub role: Option<String>,
+    /// Whether the operator was checked to hold `role` (None when no role was required).
+    pub role_verified: Option<bool>,
+    /// Set when a required role could not be checked: say so to the operator.
+    pub warning: Option<String>,
+}
+
+/// Checks that `actor` may approve `p`.
+///
+/// `policy` is what the proposal recorded when it was made (None for proposals from before
+/// Airlock recorded it, which are treated as strictly as Airlock treated them then). Today's
+/// config may add requirements, never remove them:
+/// - self-approval needs both the recorded policy and today's capability to allow it;
+/// - a required role is checked against today's declared `operators`. A config without
+///   `operators` (as every Synapsor Runner config is) approves with a warning and
+///   `role_verified: false`, unless the proposal was made while operators were declared.
 pub fn authorize(
     config: &Config,
     p: &StoredProposal,
+    policy: Option<ApprovalPolicy>,
     actor: &str,
-) -> Result<Option<String>, ApprovalError> {
+) -> Result<Authorized, ApprovalError> {
     let cap = capability_of(config, p)?;
     let approval = cap.approval.as_ref();
-    if actor == p.principal && approval.and_then(|a| a.allow_self_approval) != Some(true) {
-        return Err(ApprovalError::SelfApproval {
-            actor: actor.into(),
-            proposal: p.proposal_id.clone(),
-        });
+    if actor == p.principal {
+        let allowed_today = approval.and_then(|a| a.allow_self_approval) == Some(true);
+        let allowed_then = policy.is_none_or(|p| p.self_approval_allowed);
+        if !allowed_today {
+            return Err(ApprovalError::SelfApproval {
+                actor: actor.into(),
+                proposal: p.proposal_id.clone(),
+            });
+        }
+        if !allowed_then {
+            return Err(ApprovalError::SelfApprovalLocked {
+                actor: actor.into(),
+                proposal: p.proposal_id.clone(),
+            });
+        }
     }
     // The role recorded in the proposal at creation and the one in today's config must both be
     // satisfied: the stricter wins.
-    let roles: Vec<&str> = [
+    let mut roles: Vec<&str> = [
         p.change_set.approval.required_role.as_deref(),
         approval.and_then(|a| a.required_role.as_deref()),
     ]
     .into_iter()
     .flatten()
     .collect();
+    roles.dedup();
     let Some(first) = roles.first() else {
-        return Ok(None);
+        return Ok(Authorized {
+            role: None,
+            role_verified: None,
+            warning: None,
+        });
     };
     let Some(operators) = &config.operators else {
-        return Err(ApprovalError::NoOperators {
-            proposal: p.proposal_id.clone(),
-            role: (*first).into(),
-        });
+        return match policy {
+            None => Err(ApprovalError::NoOperators {
+                proposal: p.proposal_id.clone(),
+                role: (*first).into(),
+            }),
+            Some(ApprovalPolicy {
+                roles_enforced: true,
+                ..
+            }) => Err(ApprovalError::RolesWereEnforced {
+                proposal: p.proposal_id.clone(),
+                role: (*first).into(),
+            }),
+            Some(_) => Ok(Authorized {
+                role: Some((*first).to_owned()),
+                role_verified: Some(false),
+                warning: Some(format!(
+                    "role `{}` required by {} was not verified: the config declares no operators. \
+                     To enforce it, declare who holds it: \"operators\": {{\"{actor}\": {{\"roles\": [\"{}\"]}}}}",
+                    roles.join("`, `"),
+                    cap.name,
+                    first
+                )),
+            }),
+        };
     };
     let Some(op) = operators.get(actor) else {
         return Err(ApprovalError::UnknownOperator {
@@ -111,5 +179,9 @@ pub fn authorize(
             });
         }
     }
-    Ok(Some((*first).to_owned()))
+    Ok(Authorized {
+        role: Some((*first).to_owned()),
+        role_verified: Some(true),
+        warning: None,
+    })
 }

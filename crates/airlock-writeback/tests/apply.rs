@@ -7,7 +7,7 @@ use std::sync::Arc;
 use airlock_capability::AliasMode;
 use airlock_capability::envelope::Outcome as CallOutcome;
 use airlock_config::Config;
-use airlock_ledger::{Decision, Ledger, ReceiptFilter, SqliteLedger};
+use airlock_ledger::{Actor, Decision, Ledger, ReceiptFilter, SqliteLedger};
 use airlock_protocol::WritebackJob;
 use airlock_runtime::{Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
@@ -135,12 +135,16 @@ impl World {
 
     async fn approve(&self, id: &str, actor: &str) {
         let p = self.ledger.proposal(id).await.unwrap();
-        let role = approval::authorize(self.config(), &p, actor).expect("authorized");
+        let authorized = approval::authorize(self.config(), &p, None, actor).expect("authorized");
         self.ledger
             .approve(Decision {
                 proposal_id: id.into(),
-                actor: actor.into(),
-                role,
+                actor: Actor {
+                    name: actor.into(),
+                    source: "flag".into(),
+                },
+                role: authorized.role,
+                role_verified: authorized.role_verified,
                 reason: None,
                 proposal_hash: p.proposal_hash,
             })
@@ -167,7 +171,10 @@ impl World {
             ledger,
             executor.as_ref(),
             prepared,
-            "dana",
+            &Actor {
+                name: "dana".into(),
+                source: "flag".into(),
+            },
             "test-runner",
             dry_run,
         )
@@ -219,15 +226,15 @@ async fn full_flow(w: World) {
     // Roles: the proposer and an operator without the role are refused.
     let p = w.ledger.proposal(&id).await.unwrap();
     assert!(matches!(
-        approval::authorize(w.config(), &p, "agent_7"),
+        approval::authorize(w.config(), &p, None, "agent_7"),
         Err(approval::ApprovalError::SelfApproval { .. })
     ));
     assert!(matches!(
-        approval::authorize(w.config(), &p, "sam"),
+        approval::authorize(w.config(), &p, None, "sam"),
         Err(approval::ApprovalError::MissingRole { .. })
     ));
     assert!(matches!(
-        approval::authorize(w.config(), &p, "mallory"),
+        approval::authorize(w.config(), &p, None, "mallory"),
         Err(approval::ApprovalError::UnknownOperator { .. })
     ));
     w.approve(&id, "dana").await;
@@ -430,7 +437,16 @@ async fn crash_between_write_and_receipt(w: World) {
         .await
         .unwrap();
     let job = prepared.job.clone();
-    w.ledger.begin_apply(&job, "dana").await.unwrap();
+    w.ledger
+        .begin_apply(
+            &job,
+            &Actor {
+                name: "dana".into(),
+                source: "flag".into(),
+            },
+        )
+        .await
+        .unwrap();
     let executor = airlock_writeback::executors::for_capability(
         w.config(),
         prepared.capability,
@@ -634,7 +650,10 @@ async fn unreachable_database(w: World) {
         w.ledger.as_ref(),
         executor.as_ref(),
         prepared,
-        "dana",
+        &Actor {
+            name: "dana".into(),
+            source: "flag".into(),
+        },
         "test",
         false,
     )

@@ -17,7 +17,7 @@ use airlock_capability::AliasMode;
 use airlock_capability::envelope::Outcome as CallOutcome;
 use airlock_config::Config;
 use airlock_handler::Verifier;
-use airlock_ledger::{Decision, Ledger, ReceiptFilter, SqliteLedger};
+use airlock_ledger::{Actor, Decision, Ledger, ReceiptFilter, SqliteLedger};
 use airlock_runtime::{Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
 use airlock_writeback::apply::{self, ApplyError, ApplyReport};
@@ -306,12 +306,16 @@ impl World {
 
     async fn approve(&self, id: &str) {
         let p = self.ledger.proposal(id).await.unwrap();
-        let role = approval::authorize(self.config(), &p, "dana").expect("authorized");
+        let authorized = approval::authorize(self.config(), &p, None, "dana").expect("authorized");
         self.ledger
             .approve(Decision {
                 proposal_id: id.into(),
-                actor: "dana".into(),
-                role,
+                actor: Actor {
+                    name: "dana".into(),
+                    source: "flag".into(),
+                },
+                role: authorized.role,
+                role_verified: authorized.role_verified,
                 reason: None,
                 proposal_hash: p.proposal_hash,
             })
@@ -337,7 +341,10 @@ impl World {
             self.ledger.as_ref(),
             executor.as_ref(),
             prepared,
-            "dana",
+            &Actor {
+                name: "dana".into(),
+                source: "flag".into(),
+            },
             "test-runner",
             dry_run,
         )

@@ -1,6 +1,7 @@
 //! `airlock`: parse the command line, run one command, exit with its status.
 
 mod commands;
+mod original_forms;
 mod output;
 mod settings;
 
@@ -15,6 +16,17 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(refused) = original_forms::refusal(&args) {
+        output::report_error(&output::hinted(
+            format!(
+                "`{}` is a Synapsor Runner command that Airlock does not have",
+                refused.form
+            ),
+            refused.instead,
+        ));
+        return output::ExitStatus::Invalid.into();
+    }
     let cli = airlock_cli::Cli::parse();
     output::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -108,6 +108,11 @@ pub fn line(s: &str) {
     }
 }
 
+/// `warning: <text>` on stderr, where scripts reading stdout (`--json`) never see it.
+pub fn warn(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "warning: {text}");
+}
+
 /// Whether a person is watching stdout.
 pub fn interactive() -> bool {
     std::io::stdout().is_terminal() && std::io::stdin().is_terminal()

@@ -9,7 +9,7 @@ use airlock_capability::envelope::ResultFormat;
 use airlock_cli::GlobalArgs;
 use airlock_config::{Config, Issue};
 
-use airlock_ledger::SqliteLedger;
+use airlock_ledger::{Actor, SqliteLedger};
 use airlock_runtime::{Env, Runtime, RuntimeOptions};
 use anyhow::Context as _;
 
@@ -66,11 +66,17 @@ impl std::error::Error for InvalidConfig {}
 
 impl Settings {
     pub fn new(global: &GlobalArgs) -> anyhow::Result<Settings> {
+        let env: Env = std::env::vars().collect();
+        // The original's store variable, when Airlock's own is not set.
+        let synapsor_store = env
+            .get("SYNAPSOR_LOCAL_STORE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
         Ok(Settings {
             cwd: std::env::current_dir().context("could not read the current directory")?,
-            env: std::env::vars().collect(),
             config: global.config.clone(),
-            store: global.store.clone(),
+            store: global.store.clone().or(synapsor_store),
+            env,
         })
     }
 
@@ -97,17 +103,17 @@ impl Settings {
         }
     }
 
-    /// `--store` / `AIRLOCK_STORE` (relative to the working directory), else the config's
-    /// `storage.sqlite_path` (relative to the config file's folder), else
-    /// `./.airlock/ledger.db`.
+    /// `--store` / `AIRLOCK_STORE` / `SYNAPSOR_LOCAL_STORE` (relative to the working
+    /// directory), else the config's `storage.sqlite_path` (relative to the config file's
+    /// folder), else `./.airlock/ledger.db`.
     pub fn store_path(&self, config: Option<&LoadedConfig>) -> PathBuf {
         if let Some(store) = &self.store {
             return absolute(&self.cwd, store);
         }
-        if let Some(loaded) = config {
-            if let Some(storage) = &loaded.config.storage {
-                return absolute(&loaded.dir(&self.cwd), Path::new(&storage.sqlite_path));
-            }
+        if let Some(loaded) = config
+            && let Some(storage) = &loaded.config.storage
+        {
+            return absolute(&loaded.dir(&self.cwd), Path::new(&storage.sqlite_path));
         }
         absolute(&self.cwd, Path::new(DEFAULT_STORE))
     }
@@ -131,7 +137,7 @@ impl Settings {
         alias_mode: AliasMode,
         format: Option<ResultFormat>,
     ) -> anyhow::Result<Runtime> {
-        let ledger = SqliteLedger::open(&self.store_path(Some(loaded)))?;
+        let ledger = self.open_ledger_serving(loaded)?;
         let base_dir = loaded.dir(&self.cwd);
         Ok(Runtime::new(
             loaded.config.clone(),
@@ -147,26 +153,86 @@ impl Settings {
     }
 }
 
+/// The operator name used when neither `--actor`, `$AIRLOCK_ACTOR` nor `$USER` gives one (the
+/// original's default too).
+pub const DEFAULT_ACTOR: &str = "local_operator";
+
 impl Settings {
-    /// Who is acting: `--actor`, else `$AIRLOCK_ACTOR`, else `$USER` / `$LOGNAME`.
-    pub fn actor(&self, flag: Option<&str>) -> anyhow::Result<String> {
-        flag.map(str::to_owned)
-            .or_else(|| {
-                ["AIRLOCK_ACTOR", "USER", "LOGNAME"]
-                    .iter()
-                    .find_map(|k| self.env.get(*k).filter(|v| !v.is_empty()).cloned())
-            })
-            .ok_or_else(|| {
-                hinted(
-                    "no operator identity",
-                    "pass --actor NAME or set AIRLOCK_ACTOR",
-                )
-            })
+    /// Who is acting: `--actor`, else `$AIRLOCK_ACTOR`, else `$USER`, else `local_operator`;
+    /// with where the name came from, which the ledger records. A blank value counts as unset.
+    pub fn actor(&self, flag: Option<&str>) -> Actor {
+        let named = |name: &str, source: &str| Actor {
+            name: name.to_owned(),
+            source: source.to_owned(),
+        };
+        if let Some(name) = flag.filter(|v| !v.trim().is_empty()) {
+            return named(name, "flag");
+        }
+        for key in ["AIRLOCK_ACTOR", "USER"] {
+            if let Some(name) = self.env.get(key).filter(|v| !v.trim().is_empty()) {
+                return named(name, &format!("env:{key}"));
+            }
+        }
+        named(DEFAULT_ACTOR, "default")
     }
 
     /// Opens the ledger for writing (creating it when missing).
     pub fn open_ledger(&self, loaded: &LoadedConfig) -> anyhow::Result<SqliteLedger> {
         Ok(SqliteLedger::open(&self.store_path(Some(loaded)))?)
+    }
+
+    /// Opens the ledger for a server or command that records tool calls under `loaded`, and
+    /// records in it which config file that is, so review commands run later with only
+    /// `--store` find the same policy. (Review commands run with `--config` do not change it.)
+    pub fn open_ledger_serving(&self, loaded: &LoadedConfig) -> anyhow::Result<SqliteLedger> {
+        let ledger = self.open_ledger(loaded)?;
+        ledger.remember_config(&absolute(&self.cwd, &loaded.path))?;
+        Ok(ledger)
+    }
+
+    /// The config of a command that acts on a ledger (approve, reject, apply, writeback-job):
+    /// `--config` / `AIRLOCK_CONFIG`, else a config file in the working folder, else the config
+    /// the ledger (`--store`, or the default ledger) recorded when it was last served.
+    pub fn load_config_for_ledger(&self) -> anyhow::Result<LoadedConfig> {
+        // A config named by flag or variable is used (or reported missing) as given.
+        if self.config.is_some() {
+            return self.load_config();
+        }
+        let not_found = match self.config_path() {
+            Ok(_) => return self.load_config(),
+            Err(e) => e,
+        };
+        let store = self.store_path(None);
+        if !store.exists() {
+            return Err(not_found);
+        }
+        let ledger = SqliteLedger::open_read_only(&store)?;
+        let Some(remembered) = ledger.remembered_config()? else {
+            return Err(hinted(
+                format!(
+                    "no config file here, and the ledger {} does not record which config served it",
+                    store.display()
+                ),
+                "pass --config PATH (or set AIRLOCK_CONFIG) to the config the proposals were made with",
+            ));
+        };
+        if !remembered.is_file() {
+            return Err(hinted(
+                format!(
+                    "the ledger {} was served by the config {}, which no longer exists",
+                    store.display(),
+                    remembered.display()
+                ),
+                "restore that file, or pass --config PATH (or set AIRLOCK_CONFIG) to the config to review with",
+            ));
+        }
+        Settings {
+            cwd: self.cwd.clone(),
+            env: self.env.clone(),
+            config: Some(remembered),
+            store: Some(store),
+        }
+        .load_config()
     }
 }
 

@@ -3,7 +3,9 @@
 //! ```json
 //! "operators": { "dana": { "roles": ["billing_lead"] } }
 //! ```
-//! A capability's `approval.required_role` can only be satisfied by an operator declared here.
+//! Once declared, a capability's `approval.required_role` can only be satisfied by an operator
+//! declared here. Without `operators` (every Synapsor Runner config), the role is not checked:
+//! approval warns and records `role_verified: false`.
 
 use serde_json::{Map, Value};
 
@@ -28,8 +30,8 @@ pub(super) fn operators(ctx: &mut Ctx, root: &Map<String, Value>) {
             ctx.warning(
                 "OPERATORS_MISSING",
                 &Path::root().key("capabilities").index(*i).key("approval").key("required_role"),
-                format!("role `{role}` is required to approve, but no operators are declared, so nobody can approve"),
-                format!("add \"operators\": {{\"<name>\": {{\"roles\": [\"{role}\"]}}}} to the config"),
+                format!("role `{role}` is required to approve, but no operators are declared, so the role is not checked: anyone running the CLI can approve (with a warning, recorded as role_verified: false)"),
+                format!("add \"operators\": {{\"<name>\": {{\"roles\": [\"{role}\"]}}}} to the config to enforce it"),
             );
         }
         return;

@@ -233,6 +233,7 @@ impl Records {
             dedupe_key,
             audit: self.audit(cap, &self.proposal_plan, &object),
             evidence,
+            approval_policy: Default::default(),
         }
     }
 }

@@ -14,7 +14,9 @@ use serde_json::json;
 use super::read;
 use super::write::append_event;
 use crate::chain;
-use crate::{ApprovalRecord, Decision, JobRecord, LedgerError, StoredProposal, StoredReceipt};
+use crate::{
+    Actor, ApprovalRecord, Decision, JobRecord, LedgerError, StoredProposal, StoredReceipt,
+};
 use airlock_protocol::{ExecutionReceipt, WritebackJob, now_rfc3339};
 
 /// States a proposal may be approved from.
@@ -83,20 +85,22 @@ pub(crate) fn decide(
     check_state(&p, allowed, action)?;
     let now = now_rfc3339();
     tx.execute(
-        "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role, status, reason, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![p.proposal_id, p.proposal_version, p.proposal_hash, d.actor, d.role, status, d.reason, now],
+        "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role, status, reason, created_at, actor_source, role_verified)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![p.proposal_id, p.proposal_version, p.proposal_hash, d.actor.name, d.role, status, d.reason, now, d.actor.source, d.role_verified],
     )?;
     let record = ApprovalRecord {
         approval_id: tx.last_insert_rowid(),
         proposal_id: p.proposal_id.clone(),
         proposal_version: p.proposal_version,
         proposal_hash: p.proposal_hash.clone(),
-        approver: d.actor.clone(),
+        approver: d.actor.name.clone(),
         role: d.role.clone(),
         status: status.into(),
         reason: d.reason.clone(),
         created_at: now.clone(),
+        actor_source: Some(d.actor.source.clone()),
+        role_verified: d.role_verified,
     };
     set_state(&tx, &p.proposal_id, status, false, &now)?;
     append_event(
@@ -104,8 +108,8 @@ pub(crate) fn decide(
         kind,
         Some(&p.proposal_id),
         ("approval", &record.approval_id.to_string()),
-        &d.actor,
-        &json!({"state": status, "previous_state": p.state, "proposal_hash": p.proposal_hash, "role": d.role, "reason": d.reason}),
+        &d.actor.name,
+        &json!({"state": status, "previous_state": p.state, "proposal_hash": p.proposal_hash, "role": d.role, "role_verified": d.role_verified, "actor_source": d.actor.source, "reason": d.reason}),
         &chain::record_hash(&record),
         &now,
     )?;
@@ -117,7 +121,7 @@ pub(crate) fn decide(
 pub(crate) fn begin_apply(
     conn: &mut Connection,
     job: &WritebackJob,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<JobRecord, LedgerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let p = read::proposal(&tx, &job.proposal_id)?;
@@ -138,9 +142,9 @@ pub(crate) fn begin_apply(
     job.lease.attempt = attempt;
     let now = now_rfc3339();
     tx.execute(
-        "INSERT INTO writeback_jobs (writeback_job_id, attempt, proposal_id, proposal_hash, actor, job_json, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![job.writeback_job_id, attempt, job.proposal_id, job.proposal_hash, actor, serde_json::to_string(&job)?, now],
+        "INSERT INTO writeback_jobs (writeback_job_id, attempt, proposal_id, proposal_hash, actor, job_json, created_at, actor_source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![job.writeback_job_id, attempt, job.proposal_id, job.proposal_hash, actor.name, serde_json::to_string(&job)?, now, actor.source],
     )?;
     let record = JobRecord {
         job_row_id: tx.last_insert_rowid(),
@@ -148,9 +152,10 @@ pub(crate) fn begin_apply(
         attempt,
         proposal_id: job.proposal_id.clone(),
         proposal_hash: job.proposal_hash.clone(),
-        actor: actor.to_owned(),
+        actor: actor.name.clone(),
         job,
         created_at: now.clone(),
+        actor_source: Some(actor.source.clone()),
     };
     set_state(&tx, &p.proposal_id, "pending_worker", false, &now)?;
     append_event(
@@ -158,8 +163,8 @@ pub(crate) fn begin_apply(
         "writeback_job_recorded",
         Some(&p.proposal_id),
         ("writeback_job", &record.job_row_id.to_string()),
-        actor,
-        &json!({"state": "pending_worker", "previous_state": p.state, "writeback_job_id": record.writeback_job_id, "attempt": attempt}),
+        &actor.name,
+        &json!({"state": "pending_worker", "previous_state": p.state, "writeback_job_id": record.writeback_job_id, "attempt": attempt, "actor_source": actor.source}),
         &chain::record_hash(&record),
         &now,
     )?;

@@ -160,11 +160,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX idx_events_proposal ON events(proposal_id, seq)
         WHERE proposal_id IS NOT NULL;
     "#,
+    // 3: the ledger remembers the config that served it (so review commands run from the
+    // store alone), and decisions and apply attempts record where the operator's name came
+    // from and whether a required role was checked.
+    r#"
+    CREATE TABLE ledger_meta (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    ALTER TABLE approvals ADD COLUMN actor_source TEXT;
+    ALTER TABLE approvals ADD COLUMN role_verified INTEGER;
+    ALTER TABLE writeback_jobs ADD COLUMN actor_source TEXT;
+    "#,
 ];
 
-/// The oldest schema version this build can read without migrating it: versions since then
-/// differ in indexes only, so a read-only command works on them unchanged.
-const READABLE_SINCE: i64 = 1;
+/// The oldest schema version this build can read without migrating it (version 3 added the
+/// columns read-only commands select).
+const READABLE_SINCE: i64 = 3;
 
 /// The schema version this build writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;

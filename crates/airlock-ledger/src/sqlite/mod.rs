@@ -7,6 +7,7 @@
 
 mod batch;
 mod lifecycle;
+mod meta;
 mod migrations;
 mod read;
 mod verify;
@@ -21,7 +22,7 @@ use rusqlite::{Connection, OpenFlags};
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 
 use crate::{
-    ApprovalRecord, AuditFilter, Decision, Event, EvidenceWithAudit, JobRecord, Ledger,
+    Actor, ApprovalRecord, AuditFilter, Decision, Event, EvidenceWithAudit, JobRecord, Ledger,
     LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded, ReadRecorded,
     ReceiptFilter, Replay, Stats, StoredProposal, StoredReceipt, VerifyReport,
 };
@@ -81,6 +82,22 @@ impl SqliteLedger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Records the absolute path of the config file serving this ledger, so commands run
+    /// later with only the ledger (`--store`) can find the same policy. Writes only when the
+    /// path changed.
+    pub fn remember_config(&self, config: &Path) -> Result<(), LedgerError> {
+        meta::set_if_changed(
+            &self.conn(),
+            meta::CONFIG_PATH,
+            &config.display().to_string(),
+        )
+    }
+
+    /// The config file the ledger was last served with, if it recorded one.
+    pub fn remembered_config(&self) -> Result<Option<PathBuf>, LedgerError> {
+        Ok(meta::get(&self.conn(), meta::CONFIG_PATH)?.map(PathBuf::from))
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -186,7 +203,11 @@ impl Ledger for SqliteLedger {
         lifecycle::decide(&mut self.conn(), d, false)
     }
 
-    async fn begin_apply(&self, job: &WritebackJob, actor: &str) -> Result<JobRecord, LedgerError> {
+    async fn begin_apply(
+        &self,
+        job: &WritebackJob,
+        actor: &Actor,
+    ) -> Result<JobRecord, LedgerError> {
         lifecycle::begin_apply(&mut self.conn(), job, actor)
     }
 

@@ -308,10 +308,12 @@ fn approval_from_row(r: &Row<'_>) -> rusqlite::Result<crate::ApprovalRecord> {
         status: r.get(6)?,
         reason: r.get(7)?,
         created_at: r.get(8)?,
+        actor_source: r.get(9)?,
+        role_verified: r.get(10)?,
     })
 }
 
-const APPROVAL_COLUMNS: &str = "approval_id, proposal_id, proposal_version, proposal_hash, approver, role, status, reason, created_at";
+const APPROVAL_COLUMNS: &str = "approval_id, proposal_id, proposal_version, proposal_hash, approver, role, status, reason, created_at, actor_source, role_verified";
 
 pub(crate) fn approval_by_id(
     conn: &Connection,
@@ -337,7 +339,7 @@ pub(crate) fn approvals(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-const JOB_COLUMNS: &str = "job_row_id, writeback_job_id, attempt, proposal_id, proposal_hash, actor, job_json, created_at";
+const JOB_COLUMNS: &str = "job_row_id, writeback_job_id, attempt, proposal_id, proposal_hash, actor, job_json, created_at, actor_source";
 
 fn job_from_row(r: &Row<'_>) -> rusqlite::Result<crate::JobRecord> {
     let text: String = r.get(6)?;
@@ -353,6 +355,7 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<crate::JobRecord> {
         actor: r.get(5)?,
         job,
         created_at: r.get(7)?,
+        actor_source: r.get(8)?,
     })
 }
 

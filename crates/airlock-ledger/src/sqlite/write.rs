@@ -120,6 +120,7 @@ fn insert_proposal(tx: &Connection, p: &NewProposal) -> Result<StoredProposal, L
             "proposal_version": stored.proposal_version,
             "state": stored.state,
             "source_database_mutated": false,
+            "approval_policy": p.approval_policy,
         }),
         &chain::proposal_hash(&stored, &p.dedupe_key),
         &stored.created_at,

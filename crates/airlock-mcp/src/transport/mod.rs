@@ -8,4 +8,5 @@ pub(crate) mod net;
 pub(crate) mod sessions;
 pub mod stdio;
 
+pub use frame::check_frame;
 pub use net::{HttpOptions, is_loopback};

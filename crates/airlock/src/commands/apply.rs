@@ -13,7 +13,7 @@ const MAX_JOB_FILE_BYTES: u64 = 1024 * 1024;
 const JOB_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = settings.load_config()?;
+    let loaded = settings.load_config_for_ledger()?;
     let job_file: Option<WritebackJob> = match &args.job {
         Some(path) => {
             // A job file is a few kilobytes; a wrong path (a device, a pipe) must not hang.
@@ -46,7 +46,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
             ));
         }
     };
-    let actor = settings.actor(args.actor.as_deref())?;
+    let actor = settings.actor(args.actor.as_deref());
     let ledger = settings.open_ledger(&loaded)?;
     let prepared = apply::prepare(
         &ledger,

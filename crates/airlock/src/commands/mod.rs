@@ -58,8 +58,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Evidence(EvidenceCommand::Show(a)) => evidence::show::run(&settings, &a).await,
         Command::Evidence(EvidenceCommand::Export(a)) => evidence::export::run(&settings, &a).await,
         Command::Apply(a) => apply::run(&settings, &a).await,
-        Command::Replay(ReplayCommand::Show(a)) => replay::show::run(&settings, &a).await,
-        Command::Replay(ReplayCommand::Export(a)) => replay::export::run(&settings, &a).await,
+        Command::Replay(a) => match a.command {
+            Some(ReplayCommand::Show(show)) => replay::show::run(&settings, &show).await,
+            Some(ReplayCommand::List(list)) => replay::list::run(&settings, &list).await,
+            Some(ReplayCommand::Export(e)) => replay::export::run(&settings, &e).await,
+            None => replay::show::run(&settings, &a.show).await,
+        },
         Command::Receipts(ReceiptsCommand::List(a)) => receipts::list::run(&settings, &a).await,
         Command::Receipts(ReceiptsCommand::Show(a)) => receipts::show::run(&settings, &a).await,
         Command::Writeback(WritebackCommand::Migration(a)) => writeback::migration::run(&a),
@@ -80,9 +84,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Mcp(airlock_cli::McpCommand::ClientConfig(a)) => {
             mcp::client_config::run(&settings, &a)
         }
+        Command::Mcp(airlock_cli::McpCommand::Config(a)) => {
+            mcp::client_config::run_positional(&settings, &a)
+        }
         Command::Handler(HandlerCommand::Template(a)) => handler::template::run(&settings, &a),
         Command::Doctor(a) => doctor::run(&settings, &a).await,
     }
+}
+
+/// The id an export names, positional or as a flag (clap requires one of them).
+pub fn export_id(args: &airlock_cli::ExportArgs) -> &str {
+    args.id
+        .as_deref()
+        .or(args.id_flag.as_deref())
+        .unwrap_or_default()
 }
 
 /// Writes pretty JSON to a file, creating its folder.

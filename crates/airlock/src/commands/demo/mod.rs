@@ -12,7 +12,7 @@ use std::path::Path;
 use airlock_capability::envelope::{self, Outcome};
 use airlock_capability::{AliasMode, Catalog};
 use airlock_cli::DemoArgs;
-use airlock_ledger::Decision;
+use airlock_ledger::{Actor, ApprovalPolicy, Decision};
 use airlock_runtime::Runtime;
 use airlock_writeback::{apply, approval};
 use anyhow::Context as _;
@@ -296,7 +296,6 @@ async fn review_and_apply(
     proposal_id: &str,
 ) -> anyhow::Result<bool> {
     let mut ok = true;
-    let config = rt.config();
     let ledger = rt.ledger().as_ref();
     story.heading(
         9,
@@ -310,7 +309,7 @@ async fn review_and_apply(
         ),
         ("sam", "refused: lacks role billing_lead"),
     ] {
-        let refused = approval::authorize(config, &proposal, actor).is_err();
+        let refused = authorize(rt, &proposal, actor).await.is_err();
         story.say(&format!(
             "   {actor} tries to approve → {}",
             if refused {
@@ -321,9 +320,10 @@ async fn review_and_apply(
         ));
         ok &= refused;
     }
-    let role = approval::authorize(config, &proposal, "dana").map_err(|e| anyhow::anyhow!(e))?;
+    let authorized = authorize(rt, &proposal, "dana").await?;
+    let role = authorized.role.clone();
     ledger
-        .approve(decision("dana", role.clone(), &proposal))
+        .approve(decision("dana", authorized, &proposal))
         .await?;
     story.say(&format!(
         "   dana approves as {} → approved",
@@ -383,8 +383,8 @@ async fn review_and_apply(
     {
         Ok(Outcome::Proposal(t)) => {
             let p = ledger.proposal(&t.proposal_id).await?;
-            let role = approval::authorize(config, &p, "sam").map_err(|e| anyhow::anyhow!(e))?;
-            ledger.approve(decision("sam", role, &p)).await?;
+            let authorized = authorize(rt, &p, "sam").await?;
+            ledger.approve(decision("sam", authorized, &p)).await?;
             story.say("   sam approves; meanwhile the app itself moves T-501 to pending");
             app.execute("UPDATE tickets SET status = 'pending', updated_at = '2026-11-24T10:00:00Z' WHERE id = 'T-501'", [])?;
             let conflict = apply_once(rt, dir, &t.proposal_id, false).await?;
@@ -418,11 +418,35 @@ async fn review_and_apply(
     Ok(ok && report.ok)
 }
 
-fn decision(actor: &str, role: Option<String>, p: &airlock_ledger::StoredProposal) -> Decision {
+/// The demo's scripted operators; the ledger records them as named by the demo.
+fn demo_actor(name: &str) -> Actor {
+    Actor {
+        name: name.into(),
+        source: "demo".into(),
+    }
+}
+
+/// Whether `actor` may approve `p`, under the policy `p` recorded.
+async fn authorize(
+    rt: &Runtime,
+    p: &airlock_ledger::StoredProposal,
+    actor: &str,
+) -> anyhow::Result<approval::Authorized> {
+    let events = rt.ledger().proposal_events(&p.proposal_id).await?;
+    approval::authorize(rt.config(), p, ApprovalPolicy::recorded(&events), actor)
+        .map_err(anyhow::Error::new)
+}
+
+fn decision(
+    actor: &str,
+    authorized: approval::Authorized,
+    p: &airlock_ledger::StoredProposal,
+) -> Decision {
     Decision {
         proposal_id: p.proposal_id.clone(),
-        actor: actor.into(),
-        role,
+        actor: demo_actor(actor),
+        role: authorized.role,
+        role_verified: authorized.role_verified,
         reason: Some("within policy".into()),
         proposal_hash: p.proposal_hash.clone(),
     }
@@ -446,7 +470,7 @@ async fn apply_once(
         ledger,
         executor.as_ref(),
         prepared,
-        "dana",
+        &demo_actor("dana"),
         "airlock-demo",
         dry_run,
     )

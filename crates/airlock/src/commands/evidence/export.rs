@@ -1,4 +1,4 @@
-//! `airlock evidence export ID --output FILE`.
+//! `airlock evidence export ID --output FILE` (or `--evidence ID`).
 
 use airlock_cli::ExportArgs;
 use airlock_ledger::Ledger;
@@ -8,7 +8,7 @@ use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ExportArgs) -> anyhow::Result<ExitStatus> {
     let ledger = settings.open_ledger_read_only()?;
-    let evidence = ledger.evidence(&args.id).await?;
+    let evidence = ledger.evidence(super::super::export_id(args)).await?;
     super::super::write_json_file(&args.output, &evidence)?;
     output::line(&format!(
         "wrote evidence {} to {}",

@@ -1,14 +1,38 @@
 //! `airlock mcp client-config --client NAME`: a ready JSON snippet for an MCP client, with the
 //! absolute paths of this binary, the config and the store.
 
-use airlock_cli::{McpClientArg, McpClientConfigArgs};
+use airlock_cli::{McpClientArg, McpClientConfigArgs, McpConfigArgs};
 use airlock_mcp::client_config::{Client, SnippetInputs, snippet};
 use anyhow::Context as _;
 
-use crate::output::{self, ExitStatus};
+use crate::output::{self, ExitStatus, hinted};
 use crate::settings::{self, Settings};
 
+/// `mcp client-config --client NAME` / `mcp configure --client NAME`.
 pub fn run(settings: &Settings, args: &McpClientConfigArgs) -> anyhow::Result<ExitStatus> {
+    let Some(client) = args.client else {
+        return Err(hinted(
+            "mcp client-config needs --client",
+            "pass --client claude-desktop|cursor|vscode|openai-agents|generic, or use `airlock mcp config CLIENT`",
+        ));
+    };
+    snippet_for(settings, client, args)
+}
+
+/// `mcp config [CLIENT]`: the client as a word, claude-desktop when none is given.
+pub fn run_positional(settings: &Settings, args: &McpConfigArgs) -> anyhow::Result<ExitStatus> {
+    let client = args
+        .client_name
+        .or(args.rest.client)
+        .unwrap_or(McpClientArg::ClaudeDesktop);
+    snippet_for(settings, client, &args.rest)
+}
+
+fn snippet_for(
+    settings: &Settings,
+    client: McpClientArg,
+    args: &McpClientConfigArgs,
+) -> anyhow::Result<ExitStatus> {
     let settings = super::compat_settings(settings);
     let command = std::env::current_exe().context("could not find the path of this binary")?;
     let loaded = settings.load_config().ok();
@@ -27,7 +51,7 @@ pub fn run(settings: &Settings, args: &McpClientConfigArgs) -> anyhow::Result<Ex
         }
     };
     let store = settings.store_path(loaded.as_ref());
-    let client = match args.client {
+    let client = match client {
         McpClientArg::ClaudeDesktop => Client::ClaudeDesktop,
         McpClientArg::Cursor => Client::Cursor,
         McpClientArg::Vscode => Client::Vscode,
@@ -39,7 +63,7 @@ pub fn run(settings: &Settings, args: &McpClientConfigArgs) -> anyhow::Result<Ex
         command,
         config,
         store,
-        alias_mode: args.alias_mode.map(|a| super::alias_mode(Some(a))),
+        alias_mode: super::requested_alias_mode(args.alias_mode, args.openai_tool_aliases)?,
         host: args.host.clone(),
         port: args.port,
         auth_token_env: args.auth_token_env.clone(),

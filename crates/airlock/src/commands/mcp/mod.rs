@@ -12,12 +12,12 @@ use std::time::Duration;
 use airlock_capability::AliasMode;
 use airlock_cli::{AliasModeArg, McpCommonArgs, McpHttpFlags};
 use airlock_config::Mode;
-use airlock_ledger::SqliteLedger;
 use airlock_mcp::auth::{AuthSetupError, HttpAuth, JwtVerifier};
 use airlock_mcp::transport::HttpOptions;
 use airlock_mcp::{McpServer, Runtime};
 use airlock_runtime::RuntimeOptions;
 
+use crate::output::hinted;
 use crate::settings::{self, LoadedConfig, Settings};
 
 /// The bearer token variable of Synapsor Runner, kept as the default.
@@ -48,12 +48,37 @@ pub fn alias_mode(arg: Option<AliasModeArg>) -> AliasMode {
     }
 }
 
+/// `--alias-mode`, with Synapsor Runner's `--openai-tool-aliases` meaning `openai`.
+pub fn requested_alias_mode(
+    arg: Option<AliasModeArg>,
+    openai_tool_aliases: bool,
+) -> anyhow::Result<Option<AliasMode>> {
+    match (arg, openai_tool_aliases) {
+        (Some(AliasModeArg::Canonical | AliasModeArg::Both), true) => Err(hinted(
+            "--openai-tool-aliases cannot be combined with a non-openai --alias-mode",
+            "drop one of them",
+        )),
+        (_, true) => Ok(Some(AliasMode::Openai)),
+        (arg, false) => Ok(arg.map(|a| alias_mode(Some(a)))),
+    }
+}
+
+/// Says once, on stderr, what Synapsor Runner flags that Airlock does not need do here.
+fn note_moot_flags(common: &McpCommonArgs) {
+    if common.allow_concurrent_store {
+        eprintln!(
+            "Note: --allow-concurrent-store is not needed: the Airlock ledger is safe for several servers and commands at once."
+        );
+    }
+}
+
 /// Loads the config and builds the server: tools are listed from here on without I/O.
 pub fn build(
     s: &Settings,
     common: &McpCommonArgs,
     max_connections: usize,
 ) -> anyhow::Result<(McpServer, LoadedConfig)> {
+    note_moot_flags(common);
     let mut loaded = s.load_config()?;
     if common.read_only {
         loaded.config.mode = Mode::ReadOnly;
@@ -61,13 +86,14 @@ pub fn build(
     for w in &loaded.warnings {
         tracing::warn!(code = %w.code, path = %w.path, "{}", w.message);
     }
-    let ledger = SqliteLedger::open(&s.store_path(Some(&loaded)))?;
+    let ledger = s.open_ledger_serving(&loaded)?;
     let runtime = Runtime::new(
         loaded.config.clone(),
         Arc::new(ledger),
         s.env.clone(),
         RuntimeOptions {
-            alias_mode: alias_mode(common.alias_mode),
+            alias_mode: requested_alias_mode(common.alias_mode, common.openai_tool_aliases)?
+                .unwrap_or(AliasMode::Canonical),
             result_format: settings::result_format(common.result_format.as_deref())?,
             base_dir: loaded.dir(&s.cwd),
             max_connections,
@@ -106,7 +132,17 @@ pub fn http_options(
     let auth = HttpAuth::new(token, jwt, flags.dev_no_auth);
     let mut opts = HttpOptions::new(flags.host.clone(), flags.port.unwrap_or(default_port), auth);
     opts.allowed_hosts = flags.allowed_host.clone();
-    opts.allowed_origins = flags.allowed_origin.clone();
+    opts.allowed_origins = flags
+        .allowed_origin
+        .iter()
+        .chain(&flags.cors_origin)
+        .cloned()
+        .collect();
+    if !flags.cors_origin.is_empty() {
+        eprintln!(
+            "Note: --cors-origin is taken as --allowed-origin: requests from that Origin pass the Origin check and get CORS headers for it (see docs/compatibility.md)."
+        );
+    }
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     opts.max_sessions = count(flags.max_sessions);
     opts.max_sessions_per_credential = count(flags.max_sessions_per_credential);

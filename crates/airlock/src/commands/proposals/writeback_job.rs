@@ -8,7 +8,7 @@ use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &WritebackJobArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = settings.load_config()?;
+    let loaded = settings.load_config_for_ledger()?;
     let ledger = airlock_ledger::SqliteLedger::open_read_only(&settings.store_path(Some(&loaded)))?;
     let proposal = ledger.proposal(&args.id).await?;
     if proposal.state != "approved" {

@@ -4,12 +4,13 @@
 use airlock_cli::ReplayShowArgs;
 use airlock_ledger::{Ledger, Replay};
 
-use crate::output::{self, ExitStatus};
+use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ReplayShowArgs) -> anyhow::Result<ExitStatus> {
     let ledger = settings.open_ledger_read_only()?;
-    let replay = ledger.replay(proposal_id(&args.id)).await?;
+    let id = resolve(&ledger, args).await?;
+    let replay = ledger.replay(&id).await?;
     if args.json {
         output::json(&replay)?;
     } else {
@@ -17,6 +18,40 @@ pub async fn run(settings: &Settings, args: &ReplayShowArgs) -> anyhow::Result<E
     }
     Ok(ExitStatus::Success)
 }
+
+/// The proposal a replay is asked for: the id (proposal, `replay_…`, `latest` or an evidence
+/// bundle id), `--proposal`, `--replay` or `--evidence`.
+async fn resolve(ledger: &dyn Ledger, args: &ReplayShowArgs) -> anyhow::Result<String> {
+    let given = [&args.id, &args.proposal, &args.replay]
+        .into_iter()
+        .flatten()
+        .next();
+    let evidence = match (given, &args.evidence) {
+        (_, Some(ev)) => ev,
+        (Some(id), None) if id.starts_with(EVIDENCE_PREFIX) => id,
+        (Some(id), None) => return Ok(proposal_id(id).to_owned()),
+        (None, None) => {
+            return Err(hinted(
+                "no replay asked for",
+                "pass a proposal id (or `latest`), --proposal ID, --replay replay_ID or --evidence ev_ID",
+            ));
+        }
+    };
+    let bundle = ledger.evidence(evidence).await?;
+    bundle
+        .bundle
+        .proposal_id
+        .clone()
+        .or_else(|| bundle.query_audit.iter().find_map(|a| a.proposal_id.clone()))
+        .ok_or_else(|| {
+            hinted(
+                format!("evidence bundle {evidence} belongs to a read, not to a proposal; there is no replay of it"),
+                format!("see the read with `airlock evidence show {evidence}`"),
+            )
+        })
+}
+
+const EVIDENCE_PREFIX: &str = "ev_";
 
 /// Accepts `replay_<proposal id>` as well as the proposal id.
 pub fn proposal_id(id: &str) -> &str {
@@ -73,10 +108,15 @@ fn print(r: &Replay, details: bool) {
         output::line("   nobody yet");
     }
     for a in &r.approvals {
-        let role = a
-            .role
+        let role = match (a.role.as_deref(), a.role_verified) {
+            (Some(r), Some(false)) => format!(" as {r} (role not verified)"),
+            (Some(r), _) => format!(" as {r}"),
+            (None, _) => String::new(),
+        };
+        let source = a
+            .actor_source
             .as_deref()
-            .map(|r| format!(" as {r}"))
+            .map(|s| format!(" [{s}]"))
             .unwrap_or_default();
         let reason = a
             .reason
@@ -84,7 +124,7 @@ fn print(r: &Replay, details: bool) {
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
         output::line(&format!(
-            "   {} {}{role} at {}{reason}",
+            "   {} {}{source}{role} at {}{reason}",
             a.status, a.approver, a.created_at
         ));
     }

@@ -2,7 +2,7 @@
 //! database and no ledger.
 
 use airlock_capability::{AliasMode, Catalog, Tool};
-use airlock_cli::{AliasModeArg, ToolsListArgs};
+use airlock_cli::ToolsListArgs;
 use serde_json::{Value, json};
 
 use crate::output::{self, ExitStatus};
@@ -21,10 +21,11 @@ pub const NOT_EXPOSED: [&str; 7] = [
 
 pub fn run(settings: &Settings, args: &ToolsListArgs) -> anyhow::Result<ExitStatus> {
     let loaded = settings.load_config()?;
-    let mode = match (args.alias_mode, args.aliases) {
-        (Some(AliasModeArg::Canonical), _) => AliasMode::Canonical,
-        (Some(AliasModeArg::Openai), _) => AliasMode::Openai,
-        (Some(AliasModeArg::Both), _) | (None, true) => AliasMode::Both,
+    let requested =
+        crate::commands::mcp::requested_alias_mode(args.alias_mode, args.openai_tool_aliases)?;
+    let mode = match (requested, args.aliases) {
+        (Some(mode), _) => mode,
+        (None, true) => AliasMode::Both,
         (None, false) => AliasMode::Canonical,
     };
     let catalog = Catalog::new(&loaded.config, mode);

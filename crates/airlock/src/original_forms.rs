@@ -1,0 +1,347 @@
+//! Synapsor Runner command forms (and flags) that Airlock does not have. Each is refused with a message
+//! naming what to run instead, rather than clap's generic "unrecognized subcommand", so a
+//! script or a person switching from the original learns the Airlock form at once.
+//! Forms Airlock does accept (`replay ID`, `mcp config CLIENT`, …) are parsed by clap.
+
+use std::ffi::OsString;
+
+/// A refused form: what was typed and what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub form: String,
+    pub instead: &'static str,
+}
+
+/// (command, subcommand or flag, instead). `None` matches the command with anything after it.
+const REFUSED: &[(&str, Option<&str>, &str)] = &[
+    (
+        "init",
+        None,
+        "Airlock does not generate configs from a live schema: write airlock.json (or keep synapsor.runner.json), see `airlock config schema`, check it with `airlock config validate`; `airlock demo` writes a working example",
+    ),
+    (
+        "inspect",
+        None,
+        "Airlock does not inspect schemas: write the config by hand and check it with `airlock config validate`",
+    ),
+    (
+        "onboard",
+        None,
+        "Airlock has no onboarding wizard: write the config, then `airlock config validate`, `airlock tools list` and `airlock doctor`",
+    ),
+    (
+        "start",
+        None,
+        "Airlock has no polling worker or onboarding: serve with `airlock mcp serve` and apply with `airlock apply ID`",
+    ),
+    (
+        "up",
+        None,
+        "check with `airlock doctor` and `airlock tools list`, then serve with `airlock mcp serve-streamable-http`",
+    ),
+    (
+        "runner",
+        None,
+        "use `airlock doctor` to check and `airlock mcp serve-streamable-http` to serve",
+    ),
+    (
+        "cloud",
+        None,
+        "Airlock runs locally only and has no cloud mode",
+    ),
+    (
+        "audit",
+        None,
+        "Airlock ships no MCP risk audit; `airlock tools list` shows exactly what a model sees",
+    ),
+    (
+        "mcp",
+        Some("audit"),
+        "Airlock ships no MCP risk audit; `airlock tools list` shows exactly what a model sees",
+    ),
+    (
+        "mcp",
+        Some("smoke"),
+        "use `airlock smoke call CAPABILITY --json '{...}'`",
+    ),
+    (
+        "recipes",
+        None,
+        "Airlock has no recipe catalogue; `airlock demo` writes a complete example config",
+    ),
+    (
+        "shadow",
+        None,
+        "Airlock does not compare shadow proposals with human actions; shadow-mode proposals are listed by `airlock proposals list`",
+    ),
+    (
+        "ui",
+        None,
+        "Airlock has no browser review UI: review with `airlock proposals show ID`, then `airlock proposals approve ID` or `airlock proposals reject ID --reason R`",
+    ),
+    (
+        "benchmark",
+        None,
+        "see docs/benchmarks.md for Airlock's measurements",
+    ),
+    (
+        "validate",
+        None,
+        "check a writeback job with `airlock apply --job FILE --dry-run`; check the config with `airlock config validate`",
+    ),
+    (
+        "activity",
+        None,
+        "search with `airlock proposals list`, `airlock query-audit list` and `airlock receipts list` (each takes --tenant/--proposal filters)",
+    ),
+    (
+        "events",
+        None,
+        "the event chain of a proposal is in `airlock replay show ID --details`; `airlock ledger verify` checks all of it",
+    ),
+    ("store", Some("stats"), "use `airlock ledger stats`"),
+    (
+        "store",
+        None,
+        "the Airlock ledger is an append-only hash chain and is never pruned or reset in place: `airlock ledger stats` and `airlock ledger verify` inspect it; move the file aside to start a new one",
+    ),
+    (
+        "evidence",
+        Some("list"),
+        "use `airlock query-audit list` (each record names its evidence bundle), then `airlock evidence show ID`",
+    ),
+    (
+        "query-audit",
+        Some("show"),
+        "use `airlock query-audit list --json` (filter with --evidence, --proposal, --tenant)",
+    ),
+    (
+        "query-audit",
+        Some("export"),
+        "use `airlock evidence export ID --output FILE` (the bundle with its query-audit records)",
+    ),
+    (
+        "writeback",
+        Some("doctor"),
+        "use `airlock doctor` (with --check-handlers for app-owned handlers)",
+    ),
+    (
+        "smoke",
+        Some("boundary"),
+        "use `airlock tools list` to see the model-facing boundary",
+    ),
+    (
+        "config",
+        Some("migrate"),
+        "Airlock reads version-1 configs as they are; check one with `airlock config validate`",
+    ),
+    (
+        "demo",
+        Some("inspect"),
+        "use `airlock demo` (an embedded SQLite app; no services needed)",
+    ),
+    (
+        "demo",
+        Some("--quick"),
+        "use `airlock demo` (an embedded SQLite app; no services needed)",
+    ),
+    (
+        "demo",
+        Some("reference-support-billing"),
+        "use `airlock demo` (an embedded SQLite app; no services needed)",
+    ),
+    ("doctor", Some("--first-run"), "use `airlock doctor`"),
+    (
+        "doctor",
+        Some("--check-writeback"),
+        "use `airlock doctor`; `airlock apply ID --dry-run` rehearses a write in a rolled-back transaction",
+    ),
+    (
+        "doctor",
+        Some("--check-db"),
+        "use `airlock doctor`; `airlock apply ID --dry-run` rehearses a write in a rolled-back transaction",
+    ),
+];
+
+/// Flags of the original that Airlock's form of the command does not take:
+/// (command, subcommand, flags, instead).
+const REFUSED_FLAGS: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "proposals",
+        "list",
+        LIST_FILTERS,
+        "`airlock proposals list` filters by --tenant, --state (or --status), --capability (or --action) and --limit; filter other fields from its --json output",
+    ),
+    (
+        "replay",
+        "list",
+        LIST_FILTERS,
+        "`airlock replay list` filters by --tenant, --state (or --status), --capability (or --action) and --limit; filter other fields from its --json output",
+    ),
+    (
+        "query-audit",
+        "list",
+        &[
+            "--source",
+            "--table",
+            "--primary-key",
+            "--query-fingerprint",
+            "--from",
+            "--to",
+        ],
+        "`airlock query-audit list` filters by --evidence, --proposal, --tenant, --capability, --outcome and --limit; filter other fields from its --json output",
+    ),
+    (
+        "receipts",
+        "list",
+        &["--writeback-job", "--idempotency-key", "--from", "--to"],
+        "`airlock receipts list` filters by --proposal, --status and --limit; filter other fields from its --json output",
+    ),
+    (
+        "mcp",
+        "config",
+        MCP_CONFIG_FLAGS,
+        "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
+    ),
+    (
+        "mcp",
+        "configure",
+        MCP_CONFIG_FLAGS,
+        "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
+    ),
+    (
+        "mcp",
+        "client-config",
+        MCP_CONFIG_FLAGS,
+        "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
+    ),
+];
+
+const LIST_FILTERS: &[&str] = &[
+    "--principal",
+    "--object",
+    "--object-type",
+    "--object-id",
+    "--source",
+    "--table",
+    "--from",
+    "--to",
+    "--evidence",
+    "--receipt",
+    "--replay",
+    "--proposal",
+];
+
+const MCP_CONFIG_FLAGS: &[&str] = &["--write", "--destination", "--transport"];
+
+/// Global flags that take a value and may come before the command.
+const GLOBAL_WITH_VALUE: &[&str] = &["--config", "--store"];
+
+/// The refusal for `args` (without the program name), if it is an original-only form.
+pub fn refusal(args: &[OsString]) -> Option<Refusal> {
+    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    let mut rest = words.iter().copied().peekable();
+    let command = loop {
+        let word = rest.next()?;
+        if GLOBAL_WITH_VALUE.contains(&word) {
+            rest.next();
+        } else if !word.starts_with('-') {
+            break word;
+        } else if word == "--help" || word == "-h" || word == "--version" || word == "-V" {
+            return None;
+        }
+    };
+    let after: Vec<&str> = rest.collect();
+    let sub = after.iter().copied().find(|w| !w.starts_with('-'));
+    let flag_of = |w: &str| w.split('=').next().unwrap_or(w).to_owned();
+    for (cmd, second, flags, instead) in REFUSED_FLAGS {
+        if *cmd != command || sub != Some(*second) {
+            continue;
+        }
+        if let Some(flag) = after
+            .iter()
+            .map(|w| flag_of(w))
+            .find(|w| flags.contains(&w.as_str()))
+        {
+            return Some(Refusal {
+                form: format!("{cmd} {second} {flag}"),
+                instead,
+            });
+        }
+    }
+    REFUSED
+        .iter()
+        .find(|(cmd, second, _)| {
+            *cmd == command
+                && match second {
+                    None => true,
+                    Some(flag) if flag.starts_with("--") => after.contains(flag),
+                    Some(word) => sub == Some(*word),
+                }
+        })
+        .map(|(cmd, second, instead)| Refusal {
+            form: match second {
+                Some(s) => format!("{cmd} {s}"),
+                None => (*cmd).to_owned(),
+            },
+            instead,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(line: &str) -> Option<Refusal> {
+        let args: Vec<OsString> = line.split_whitespace().map(OsString::from).collect();
+        refusal(&args)
+    }
+
+    #[test]
+    fn original_only_forms_are_named() {
+        assert_eq!(
+            of("store stats").unwrap().instead,
+            "use `airlock ledger stats`"
+        );
+        assert!(
+            of("--store x.db store prune --older-than 30d")
+                .unwrap()
+                .instead
+                .contains("append-only")
+        );
+        assert_eq!(of("evidence list --json").unwrap().form, "evidence list");
+        assert_eq!(of("demo --quick").unwrap().form, "demo --quick");
+        assert_eq!(of("init --spec x.json").unwrap().form, "init");
+        assert_eq!(
+            of("proposals list --principal p --json").unwrap().form,
+            "proposals list --principal"
+        );
+        assert_eq!(
+            of("mcp config cursor --write --destination x")
+                .unwrap()
+                .form,
+            "mcp config --write"
+        );
+    }
+
+    #[test]
+    fn airlock_forms_pass_through() {
+        for line in [
+            "",
+            "--help",
+            "store",
+            "evidence show ev_1",
+            "replay wrp_1",
+            "demo --dir x",
+            "proposals approve latest --yes",
+            "--config store ledger stats",
+            "doctor --check-handlers",
+            "proposals list --tenant acme --status applied",
+            "receipts list --proposal wrp_1",
+        ] {
+            let got = of(line);
+            // `store` alone is refused too; every other line is an Airlock form.
+            assert_eq!(got.is_some(), line == "store", "{line}: {got:?}");
+        }
+    }
+}
