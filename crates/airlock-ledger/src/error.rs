@@ -48,6 +48,8 @@ pub enum LedgerError {
     Json(#[from] serde_json::Error),
     #[error("the ledger writer has stopped")]
     WriterStopped,
+    #[error("could not read the anchor file {path}: {detail}")]
+    Anchor { path: String, detail: String },
     #[error("could not create the ledger folder: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -66,6 +68,9 @@ impl LedgerError {
             LedgerError::Storage(e) if is_busy(e) => {
                 Some("another process holds the ledger lock for too long; retry")
             }
+            LedgerError::Anchor { .. } => Some(
+                "airlock only ever appends to an anchor file; a line it cannot parse was edited or cut off by a crash. Compare it with a copy kept elsewhere and pass that copy with --anchor",
+            ),
             LedgerError::Corrupt { .. } => Some("run `airlock ledger verify` to locate the damage"),
             LedgerError::InvalidState { .. } => Some(
                 "see `airlock proposals show ID`: approve works on pending_review, conflict and failed proposals; apply needs an approved one",

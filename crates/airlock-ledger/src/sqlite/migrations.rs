@@ -173,10 +173,21 @@ fn version(conn: &Connection) -> Result<i64, rusqlite::Error> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+/// What [`migrate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Migrated {
+    /// The ledger was already current (or another process migrated it first).
+    Current,
+    /// An older ledger was brought up to date.
+    Upgraded,
+    /// The file was empty: this process created the ledger.
+    Created,
+}
+
+pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<Migrated, LedgerError> {
     let found = version(conn)?;
     if found == CURRENT {
-        return Ok(());
+        return Ok(Migrated::Current);
     }
     if found > CURRENT {
         return Err(LedgerError::TooNew {
@@ -193,16 +204,22 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), LedgerError>
             conn.execute_batch(sql)?;
             conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
         }
-        Ok::<_, rusqlite::Error>(())
+        Ok::<_, rusqlite::Error>(match found {
+            0 => Migrated::Created,
+            f if f == CURRENT => Migrated::Current,
+            _ => Migrated::Upgraded,
+        })
     })();
     match result {
-        Ok(()) => conn.execute_batch("COMMIT")?,
+        Ok(done) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(done)
+        }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.into());
+            Err(e.into())
         }
     }
-    Ok(())
 }
 
 pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), LedgerError> {

@@ -18,8 +18,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub(crate) use read::head;
+
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 
+use crate::anchor::{self, Anchor};
 use crate::{
     ApprovalRecord, AuditFilter, Decision, Event, EvidenceWithAudit, JobRecord, Ledger,
     LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded, ReadRecorded,
@@ -33,6 +36,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct SqliteLedger {
     path: PathBuf,
+    /// `<path>.anchor`: where writers append the chain head (see [`crate::anchor`]).
+    anchor: PathBuf,
     conn: Mutex<Connection>,
     read_only: bool,
     /// Group-commit writer for tool-call records, started by the first one.
@@ -47,9 +52,13 @@ impl SqliteLedger {
             fs_err::create_dir_all(dir)?;
         }
         let conn = connect(path)?;
-        migrations::migrate(&conn, path)?;
+        let anchor = anchor::anchor_path(path);
+        if migrations::migrate(&conn, path)? == migrations::Migrated::Created {
+            set_aside_stale_anchor(&anchor);
+        }
         Ok(SqliteLedger {
             path: path.to_owned(),
+            anchor,
             conn: Mutex::new(conn),
             read_only: false,
             batch: OnceLock::new(),
@@ -73,6 +82,7 @@ impl SqliteLedger {
         migrations::check_current(&conn, path)?;
         Ok(SqliteLedger {
             path: path.to_owned(),
+            anchor: anchor::anchor_path(path),
             conn: Mutex::new(conn),
             read_only: true,
             batch: OnceLock::new(),
@@ -81,6 +91,11 @@ impl SqliteLedger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The anchor file beside this ledger (it may not exist yet).
+    pub fn anchor_path(&self) -> &Path {
+        &self.anchor
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -98,7 +113,7 @@ impl SqliteLedger {
         if let Some(b) = self.batch.get() {
             return Ok(Some(b));
         }
-        let started = batch::BatchWriter::start(&self.path)?;
+        let started = batch::BatchWriter::start(&self.path, &self.anchor)?;
         // Two first callers may race; the loser's writer is dropped unused.
         Ok(Some(self.batch.get_or_init(|| started)))
     }
@@ -110,6 +125,39 @@ impl SqliteLedger {
             Some(batch) => batch.submit(op).await,
             None => batch::write_now(&mut self.conn(), &op),
         }
+    }
+
+    /// Runs one lifecycle transaction, then anchors the head it committed. Approvals, jobs and
+    /// receipts are rare and each one matters to the story, so each is anchored at once.
+    fn decide_anchored<T>(
+        &self,
+        write: impl FnOnce(&mut Connection) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut conn = self.conn();
+        let done = write(&mut conn)?;
+        anchor::append_head(&conn, &self.anchor);
+        Ok(done)
+    }
+}
+
+/// A new, empty ledger must not inherit the anchor of a ledger that was deleted at the same
+/// path: that anchor would fail every `verify`. It is renamed, not removed, and the rename is
+/// logged, so replacing a ledger this way stays visible.
+fn set_aside_stale_anchor(anchor: &Path) {
+    if !anchor.exists() {
+        return;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = anchor.as_os_str().to_owned();
+    aside.push(format!(".replaced-{secs}"));
+    match fs_err::rename(anchor, &aside) {
+        Ok(()) => tracing::warn!(
+            "a new ledger was created where an anchor file already was; the old anchor was moved to {}",
+            Path::new(&aside).display()
+        ),
+        Err(e) => tracing::warn!("could not move a stale anchor file aside: {e}"),
     }
 }
 
@@ -171,7 +219,16 @@ impl Ledger for SqliteLedger {
     }
 
     async fn verify(&self) -> Result<VerifyReport, LedgerError> {
-        verify::verify(&self.conn())
+        let anchors = if self.anchor.exists() {
+            anchor::read_anchors(&self.anchor)?
+        } else {
+            Vec::new()
+        };
+        self.verify_against(&anchors).await
+    }
+
+    async fn verify_against(&self, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
+        verify::verify(&self.conn(), anchors)
     }
 
     async fn stats(&self) -> Result<Stats, LedgerError> {
@@ -179,15 +236,15 @@ impl Ledger for SqliteLedger {
     }
 
     async fn approve(&self, d: Decision) -> Result<StoredProposal, LedgerError> {
-        lifecycle::decide(&mut self.conn(), d, true)
+        self.decide_anchored(|c| lifecycle::decide(c, d, true))
     }
 
     async fn reject(&self, d: Decision) -> Result<StoredProposal, LedgerError> {
-        lifecycle::decide(&mut self.conn(), d, false)
+        self.decide_anchored(|c| lifecycle::decide(c, d, false))
     }
 
     async fn begin_apply(&self, job: &WritebackJob, actor: &str) -> Result<JobRecord, LedgerError> {
-        lifecycle::begin_apply(&mut self.conn(), job, actor)
+        self.decide_anchored(|c| lifecycle::begin_apply(c, job, actor))
     }
 
     async fn record_receipt(
@@ -195,7 +252,7 @@ impl Ledger for SqliteLedger {
         receipt: &ExecutionReceipt,
         actor: &str,
     ) -> Result<StoredReceipt, LedgerError> {
-        lifecycle::record_receipt(&mut self.conn(), receipt, actor)
+        self.decide_anchored(|c| lifecycle::record_receipt(c, receipt, actor))
     }
 
     async fn applied_receipt(
