@@ -18,6 +18,10 @@ pub enum LedgerError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "the store at {path} was written by Synapsor Runner, not Airlock; it was left unchanged"
+    )]
+    OriginalStore { path: String },
     #[error("{kind} not found: {id}")]
     NotFound { kind: &'static str, id: String },
     #[error("proposal {proposal_id} is {state}; cannot {action} it")]
@@ -62,6 +66,9 @@ impl LedgerError {
                 "run a capability first (`airlock smoke call`, `airlock propose` or `airlock demo`), or pass --store PATH",
             ),
             LedgerError::TooNew { .. } => Some("upgrade airlock to read this ledger"),
+            LedgerError::OriginalStore { .. } => Some(
+                "this airlock cannot import an original store yet: keep using it with Synapsor Runner, and give airlock a new ledger with --store PATH (or storage.sqlite_path)",
+            ),
             LedgerError::NoProposals => {
                 Some("create one with `airlock propose CAPABILITY --json '{...}'`")
             }

@@ -222,7 +222,35 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<Migrated, Ledger
     }
 }
 
+/// Refuses a store written by Synapsor Runner (its own tables, no Airlock schema version),
+/// before anything touches the file: Airlock's migrations would fail half-way on it, and even
+/// switching it to WAL would change it.
+pub(crate) fn refuse_original_store(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    let open_error = |source| LedgerError::Open {
+        path: path.display().to_string(),
+        source,
+    };
+    if version(conn).map_err(open_error)? != 0 {
+        return Ok(());
+    }
+    let original: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master
+                 WHERE type = 'table' AND name IN ('proposal_store_schema', 'proposal_events'))",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(open_error)?;
+    if original {
+        return Err(LedgerError::OriginalStore {
+            path: path.display().to_string(),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    refuse_original_store(conn, path)?;
     let found = version(conn).map_err(|source| LedgerError::Open {
         path: path.display().to_string(),
         source,

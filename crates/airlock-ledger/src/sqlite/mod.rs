@@ -165,6 +165,7 @@ fn set_aside_stale_anchor(anchor: &Path) {
 fn connect(path: &Path) -> Result<Connection, LedgerError> {
     let conn = Connection::open(path).map_err(|source| open_error(path, source))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    migrations::refuse_original_store(&conn, path)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )
