@@ -455,10 +455,27 @@ pub struct QueryAuditListArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
-    /// Walk the hash chain and re-hash every record; report the first broken link.
-    Verify(JsonFlag),
+    /// Walk the hash chain, re-hash every record, rebuild each proposal's state from its events
+    /// and check the chain against the anchor file; report the first broken link.
+    ///
+    /// Without an anchor, verify proves every remaining record is as written and chained, but
+    /// not that none were removed from the end. With one, it also proves that no event up to
+    /// the last anchored one was removed or rewritten.
+    Verify(VerifyArgs),
     /// Row counts of the ledger.
     Stats(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Anchor file to check the chain against: a copy kept away from the ledger's host is
+    /// what protects against someone who can rewrite both [default: <store>.anchor beside
+    /// the ledger, when present]
+    #[arg(long, value_name = "FILE")]
+    pub anchor: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

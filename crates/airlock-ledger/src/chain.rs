@@ -1,7 +1,7 @@
 //! Hashes of records and events, and what `verify` reports. Pure.
 
 use airlock_protocol::hash_json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{EvidenceBundle, QueryAudit, StoredProposal};
@@ -18,17 +18,65 @@ pub(crate) fn audit_hash(a: &QueryAudit) -> String {
     hash_json(&serde_json::to_value(a).expect("audit serializes"))
 }
 
-/// Covers the immutable part of a proposal; state changes are covered by their own events.
+/// Covers the immutable part of a proposal. The mutable columns ([`ProposalRow`]) are covered
+/// by the events that change them.
 pub(crate) fn proposal_hash(p: &StoredProposal, dedupe_key: &str) -> String {
     let mut v = serde_json::to_value(p).expect("proposal serializes");
     if let Value::Object(m) = &mut v {
-        // Mutable columns; each change is covered by its own event (state) or receipt (mutated).
         m.remove("state");
         m.remove("updated_at");
         m.remove("source_database_mutated");
         m.insert("dedupe_key".into(), Value::String(dedupe_key.into()));
     }
     hash_json(&v)
+}
+
+/// A proposal's mutable columns, as an event leaves them. Every event that changes them carries
+/// the new values in its payload under [`PROPOSAL_ROW`], so `verify` can rebuild each
+/// proposal's current row from the chain and compare it with the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ProposalRow {
+    pub state: String,
+    pub updated_at: String,
+    pub source_database_mutated: bool,
+}
+
+/// Payload key of the [`ProposalRow`] an event leaves.
+pub(crate) const PROPOSAL_ROW: &str = "proposal_row";
+
+impl ProposalRow {
+    /// The row an event leaves behind, given the row before it (`None` for the first).
+    ///
+    /// Events written before `proposal_row` existed carry only `state`; for them the row
+    /// follows from how those versions wrote it, in the same statement as the event:
+    /// `updated_at` was the event's `created_at`, and `source_database_mutated` only ever
+    /// became true through a receipt event whose payload says so. Returns `None` for an
+    /// event that does not change the proposal.
+    pub(crate) fn after(event: &crate::Event, before: Option<&ProposalRow>) -> Option<ProposalRow> {
+        if let Some(row) = event.payload.get(PROPOSAL_ROW) {
+            return serde_json::from_value(row.clone()).ok();
+        }
+        let state = event.payload.get("state")?.as_str()?;
+        let mutated_now = event
+            .payload
+            .get("source_database_mutated")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Some(ProposalRow {
+            state: state.to_owned(),
+            updated_at: event.created_at.clone(),
+            source_database_mutated: before.is_some_and(|b| b.source_database_mutated)
+                || mutated_now,
+        })
+    }
+
+    pub(crate) fn of(p: &StoredProposal) -> ProposalRow {
+        ProposalRow {
+            state: p.state.clone(),
+            updated_at: p.updated_at.clone(),
+            source_database_mutated: p.source_database_mutated,
+        }
+    }
 }
 
 /// Fields of an event that its hash covers (everything but `hash`).
@@ -66,9 +114,24 @@ pub struct VerifyReport {
     pub ok: bool,
     pub events_checked: u64,
     pub records_checked: u64,
+    /// The last event of the chain (record it elsewhere to anchor the ledger by hand).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<ChainHead>,
+    /// Checkpoints of the anchor checked against the chain (0 without an anchor).
+    pub anchors_checked: u64,
+    /// The highest anchored sequence number: no event up to it was removed or rewritten.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchored_seq: Option<i64>,
     /// The first problem found, in chain order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_break: Option<VerifyBreak>,
+}
+
+/// An event's position and hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
 }
 
 /// Where the chain or a record stopped matching.
@@ -77,8 +140,11 @@ pub struct VerifyBreak {
     /// Sequence number of the event at or after the damage.
     pub seq: i64,
     /// Stable reason code: `EVENT_HASH_MISMATCH`, `PREV_HASH_MISMATCH`, `SEQUENCE_GAP`,
-    /// `RECORD_MISSING`, `RECORD_HASH_MISMATCH`, `PROPOSAL_HASH_INVALID`, `STATE_MISMATCH`,
-    /// `UNCHAINED_RECORD`.
+    /// `RECORD_MISSING`, `RECORD_HASH_MISMATCH`, `PROPOSAL_HASH_INVALID`, `STATE_MISMATCH`
+    /// (a proposal's state, `updated_at` or `source_database_mutated` differs from what its
+    /// events say), `UNCHAINED_RECORD`, `ANCHOR_MISMATCH` (the event at an anchored sequence
+    /// number has another hash), `ANCHOR_TRUNCATED` (the chain ends before an anchored
+    /// event).
     pub code: &'static str,
     pub detail: String,
 }

@@ -18,6 +18,10 @@ pub enum LedgerError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "the store at {path} was written by Synapsor Runner, not Airlock; it was left unchanged"
+    )]
+    OriginalStore { path: String },
     #[error("{kind} not found: {id}")]
     NotFound { kind: &'static str, id: String },
     #[error("proposal {proposal_id} is {state}; cannot {action} it")]
@@ -48,6 +52,8 @@ pub enum LedgerError {
     Json(#[from] serde_json::Error),
     #[error("the ledger writer has stopped")]
     WriterStopped,
+    #[error("could not read the anchor file {path}: {detail}")]
+    Anchor { path: String, detail: String },
     #[error("could not create the ledger folder: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -60,12 +66,18 @@ impl LedgerError {
                 "run a capability first (`airlock smoke call`, `airlock propose` or `airlock demo`), or pass --store PATH",
             ),
             LedgerError::TooNew { .. } => Some("upgrade airlock to read this ledger"),
+            LedgerError::OriginalStore { .. } => Some(
+                "this airlock cannot import an original store yet: keep using it with Synapsor Runner, and give airlock a new ledger with --store PATH (or storage.sqlite_path)",
+            ),
             LedgerError::NoProposals => {
                 Some("create one with `airlock propose CAPABILITY --json '{...}'`")
             }
             LedgerError::Storage(e) if is_busy(e) => {
                 Some("another process holds the ledger lock for too long; retry")
             }
+            LedgerError::Anchor { .. } => Some(
+                "airlock only ever appends to an anchor file; a line it cannot parse was edited or cut off by a crash. Compare it with a copy kept elsewhere and pass that copy with --anchor",
+            ),
             LedgerError::Corrupt { .. } => Some("run `airlock ledger verify` to locate the damage"),
             LedgerError::InvalidState { .. } => Some(
                 "see `airlock proposals show ID`: approve works on pending_review, conflict and failed proposals; apply needs an approved one",

@@ -8,14 +8,18 @@
 //! - Every record is written together with its event, in one transaction.
 //! - Every event carries the hash of the previous event and of the record it describes, so
 //!   [`Ledger::verify`] finds any row edited or removed behind the ledger's back.
+//! - The chain head is appended to an anchor file beside the ledger ([`anchor`]), so a
+//!   removed tail is found too.
 //! - Reading never writes.
 
+pub mod anchor;
 mod chain;
 mod error;
 mod records;
 mod sqlite;
 
-pub use chain::{GENESIS_HASH, VerifyBreak, VerifyReport};
+pub use anchor::{Anchor, anchor_path, read_anchors};
+pub use chain::{ChainHead, GENESIS_HASH, VerifyBreak, VerifyReport};
 pub use error::LedgerError;
 pub use records::*;
 pub use sqlite::SqliteLedger;
@@ -51,8 +55,13 @@ pub trait Ledger: Send + Sync {
     /// Query-audit records, newest first.
     async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<QueryAudit>, LedgerError>;
 
-    /// Walks the event chain and every record it covers.
+    /// Walks the event chain and every record it covers, and checks the chain against the
+    /// ledger's own anchor when it has one.
     async fn verify(&self) -> Result<VerifyReport, LedgerError>;
+
+    /// Like [`Ledger::verify`], against these anchored heads instead (an anchor file kept
+    /// elsewhere, or none): each must be an event of the chain, with the same hash.
+    async fn verify_against(&self, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError>;
 
     /// Row counts per table.
     async fn stats(&self) -> Result<Stats, LedgerError>;

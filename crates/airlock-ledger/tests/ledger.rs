@@ -439,3 +439,35 @@ async fn a_ledger_from_a_newer_airlock_is_refused() {
         LedgerError::TooNew { found: 99, .. }
     ));
 }
+
+#[tokio::test]
+async fn tool_call_heads_are_anchored_and_a_new_ledger_sets_an_old_anchor_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _, _) = seeded(dir.path()).await;
+    let anchor = ledger.anchor_path().to_owned();
+    drop(ledger); // the writer anchors its last commit when it stops
+    let anchors = airlock_ledger::read_anchors(&anchor).unwrap();
+    assert_eq!(anchors.last().map(|a| a.seq), Some(6), "{anchors:?}");
+    let report = open(dir.path()).verify().await.unwrap();
+    assert_eq!(report.anchored_seq, Some(6));
+
+    // Starting over at the same path: the old anchor must not condemn the new chain.
+    std::fs::remove_file(dir.path().join("nested/ledger.db")).unwrap();
+    let ledger = open(dir.path());
+    assert!(!anchor.exists(), "the stale anchor is still in place");
+    let aside = std::fs::read_dir(dir.path().join("nested"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("ledger.db.anchor.replaced-")
+        })
+        .count();
+    assert_eq!(aside, 1);
+    ledger
+        .record_proposal(new_proposal("INV-7", 0))
+        .await
+        .unwrap();
+    assert!(ledger.verify().await.unwrap().ok);
+}

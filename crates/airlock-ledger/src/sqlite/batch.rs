@@ -12,9 +12,12 @@
 //! runtime thread on the ledger lock.
 //!
 //! Checkpoints run on a second thread with its own connection (`PASSIVE`, which never blocks
-//! the writer), so a call never waits for the WAL to be copied back and fsynced.
+//! the writer), so a call never waits for the WAL to be copied back and fsynced. The same
+//! thread appends the committed head to the anchor file (see [`crate::anchor`]) on each tick
+//! that follows new commits, and once more after the writer's last commit when it stops: the
+//! call path never touches the anchor file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -26,6 +29,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use super::write;
+use crate::anchor;
 use crate::{LedgerError, NewProposal, NewRead, ProposalRecorded, ReadRecorded};
 
 /// Most records one commit carries; bounds how long the first caller of a batch waits.
@@ -35,7 +39,7 @@ const MAX_BATCH: usize = 128;
 /// may write inline again.
 const QUIET_MS: u64 = 20;
 
-/// How often the checkpointer looks for committed batches to copy back.
+/// How often the checkpointer looks for committed batches to copy back and anchor.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 #[expect(clippy::large_enum_variant, reason = "one per call, moved once")]
@@ -81,7 +85,8 @@ struct Queue {
 pub(crate) struct BatchWriter {
     shared: Arc<Shared>,
     stop_checkpoints: Option<Sender<()>>,
-    threads: Vec<JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for BatchWriter {
@@ -91,8 +96,8 @@ impl std::fmt::Debug for BatchWriter {
 }
 
 impl BatchWriter {
-    /// Starts the threads on connections of their own to `path`.
-    pub(crate) fn start(path: &Path) -> Result<BatchWriter, LedgerError> {
+    /// Starts the threads on connections of their own to `path`; heads go to `anchor`.
+    pub(crate) fn start(path: &Path, anchor: &Path) -> Result<BatchWriter, LedgerError> {
         let writer = super::connect(path)?;
         // The checkpointer does this work off the call path.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -108,18 +113,18 @@ impl BatchWriter {
         let (stop_checkpoints, stop) = mpsc::channel::<()>();
         let serving = Arc::clone(&shared);
         let checkpointing = Arc::clone(&shared);
-        let threads = vec![
-            std::thread::Builder::new()
-                .name("airlock-ledger-writer".into())
-                .spawn(move || serve(&serving))?,
-            std::thread::Builder::new()
-                .name("airlock-ledger-checkpoint".into())
-                .spawn(move || checkpoint_loop(checkpointer, stop, &checkpointing.commits))?,
-        ];
+        let anchor = anchor.to_owned();
+        let writer = std::thread::Builder::new()
+            .name("airlock-ledger-writer".into())
+            .spawn(move || serve(&serving))?;
+        let checkpointer = std::thread::Builder::new()
+            .name("airlock-ledger-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, anchor, stop, &checkpointing.commits))?;
         Ok(BatchWriter {
             shared,
             stop_checkpoints: Some(stop_checkpoints),
-            threads,
+            writer: Some(writer),
+            checkpointer: Some(checkpointer),
         })
     }
 
@@ -157,8 +162,12 @@ impl Drop for BatchWriter {
     fn drop(&mut self) {
         lock(&self.shared.queue).stopping = true;
         self.shared.wake.notify_all();
+        // The writer first, so the checkpointer's last anchor covers its last commit.
+        if let Some(t) = self.writer.take() {
+            let _ = t.join();
+        }
         self.stop_checkpoints.take();
-        for t in self.threads.drain(..) {
+        if let Some(t) = self.checkpointer.take() {
             let _ = t.join();
         }
     }
@@ -229,20 +238,26 @@ fn apply(tx: &Connection, op: &Op) -> Result<Done, LedgerError> {
     })
 }
 
-fn checkpoint_loop(conn: Connection, stop: Receiver<()>, commits: &AtomicU64) {
+fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, commits: &AtomicU64) {
     let mut seen = 0;
     loop {
-        match stop.recv_timeout(CHECKPOINT_EVERY) {
-            Err(RecvTimeoutError::Timeout) => {}
-            // Stopped: closing the last connection checkpoints what is left.
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-        }
+        let stopping = match stop.recv_timeout(CHECKPOINT_EVERY) {
+            Err(RecvTimeoutError::Timeout) => false,
+            // Stopped: anchor the last commits; closing the last connection checkpoints.
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
+        };
         let now = commits.load(Ordering::Acquire);
         if now != seen {
             seen = now;
-            // PASSIVE copies what it can without waiting for, or blocking, the writer. A
-            // failure (a reader pinning old frames, a busy file) is retried on the next tick.
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            anchor::append_head(&conn, &anchor);
+            if !stopping {
+                // PASSIVE copies what it can without waiting for, or blocking, the writer. A
+                // failure (a reader pinning old frames, a busy file) is retried next tick.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        }
+        if stopping {
+            return;
         }
     }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::read;
 use super::write::append_event;
-use crate::chain;
+use crate::chain::{self, PROPOSAL_ROW, ProposalRow};
 use crate::{
     Actor, ApprovalRecord, Decision, JobRecord, LedgerError, StoredProposal, StoredReceipt,
 };
@@ -42,20 +42,31 @@ fn check_state(
     }
 }
 
+/// Moves a proposal (as read in this transaction) to `state`; returns the row it leaves, which
+/// the caller's event carries. `source_database_mutated` never goes back to false.
 fn set_state(
     tx: &Connection,
-    proposal_id: &str,
+    p: &StoredProposal,
     state: &str,
     mutated: bool,
     at: &str,
-) -> Result<(), LedgerError> {
+) -> Result<ProposalRow, LedgerError> {
+    let row = ProposalRow {
+        state: state.to_owned(),
+        updated_at: at.to_owned(),
+        source_database_mutated: p.source_database_mutated || mutated,
+    };
     tx.execute(
-        "UPDATE proposals SET state = ?2, updated_at = ?3,
-            source_database_mutated = MAX(source_database_mutated, ?4)
+        "UPDATE proposals SET state = ?2, updated_at = ?3, source_database_mutated = ?4
          WHERE proposal_id = ?1",
-        params![proposal_id, state, at, mutated as i64],
+        params![
+            p.proposal_id,
+            row.state,
+            row.updated_at,
+            row.source_database_mutated
+        ],
     )?;
-    Ok(())
+    Ok(row)
 }
 
 pub(crate) fn decide(
@@ -102,14 +113,14 @@ pub(crate) fn decide(
         actor_source: Some(d.actor.source.clone()),
         role_verified: d.role_verified,
     };
-    set_state(&tx, &p.proposal_id, status, false, &now)?;
+    let row = set_state(&tx, &p, status, false, &now)?;
     append_event(
         &tx,
         kind,
         Some(&p.proposal_id),
         ("approval", &record.approval_id.to_string()),
         &d.actor.name,
-        &json!({"state": status, "previous_state": p.state, "proposal_hash": p.proposal_hash, "role": d.role, "role_verified": d.role_verified, "actor_source": d.actor.source, "reason": d.reason}),
+        &json!({"state": status, "previous_state": p.state, "proposal_hash": p.proposal_hash, "role": d.role, "role_verified": d.role_verified, "actor_source": d.actor.source, "reason": d.reason, PROPOSAL_ROW: row}),
         &chain::record_hash(&record),
         &now,
     )?;
@@ -157,14 +168,14 @@ pub(crate) fn begin_apply(
         created_at: now.clone(),
         actor_source: Some(actor.source.clone()),
     };
-    set_state(&tx, &p.proposal_id, "pending_worker", false, &now)?;
+    let row = set_state(&tx, &p, "pending_worker", false, &now)?;
     append_event(
         &tx,
         "writeback_job_recorded",
         Some(&p.proposal_id),
         ("writeback_job", &record.job_row_id.to_string()),
         &actor.name,
-        &json!({"state": "pending_worker", "previous_state": p.state, "writeback_job_id": record.writeback_job_id, "attempt": attempt, "actor_source": actor.source}),
+        &json!({"state": "pending_worker", "previous_state": p.state, "writeback_job_id": record.writeback_job_id, "attempt": attempt, "actor_source": actor.source, PROPOSAL_ROW: row}),
         &chain::record_hash(&record),
         &now,
     )?;
@@ -221,13 +232,7 @@ pub(crate) fn record_receipt(
     } else {
         state_of(&receipt.status)
     };
-    set_state(
-        &tx,
-        &p.proposal_id,
-        state,
-        receipt.source_database_mutated,
-        &now,
-    )?;
+    let row = set_state(&tx, &p, state, receipt.source_database_mutated, &now)?;
     append_event(
         &tx,
         &format!("writeback_{}", receipt.status),
@@ -242,6 +247,7 @@ pub(crate) fn record_receipt(
             "source_database_mutated": receipt.source_database_mutated,
             "safe_error_code": receipt.safe_error_code,
             "receipt_hash": receipt.receipt_hash,
+            PROPOSAL_ROW: row,
         }),
         &chain::record_hash(&stored),
         &now,

@@ -186,10 +186,21 @@ fn version(conn: &Connection) -> Result<i64, rusqlite::Error> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+/// What [`migrate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Migrated {
+    /// The ledger was already current (or another process migrated it first).
+    Current,
+    /// An older ledger was brought up to date.
+    Upgraded,
+    /// The file was empty: this process created the ledger.
+    Created,
+}
+
+pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<Migrated, LedgerError> {
     let found = version(conn)?;
     if found == CURRENT {
-        return Ok(());
+        return Ok(Migrated::Current);
     }
     if found > CURRENT {
         return Err(LedgerError::TooNew {
@@ -206,19 +217,53 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), LedgerError>
             conn.execute_batch(sql)?;
             conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
         }
-        Ok::<_, rusqlite::Error>(())
+        Ok::<_, rusqlite::Error>(match found {
+            0 => Migrated::Created,
+            f if f == CURRENT => Migrated::Current,
+            _ => Migrated::Upgraded,
+        })
     })();
     match result {
-        Ok(()) => conn.execute_batch("COMMIT")?,
+        Ok(done) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(done)
+        }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.into());
+            Err(e.into())
         }
+    }
+}
+
+/// Refuses a store written by Synapsor Runner (its own tables, no Airlock schema version),
+/// before anything touches the file: Airlock's migrations would fail half-way on it, and even
+/// switching it to WAL would change it.
+pub(crate) fn refuse_original_store(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    let open_error = |source| LedgerError::Open {
+        path: path.display().to_string(),
+        source,
+    };
+    if version(conn).map_err(open_error)? != 0 {
+        return Ok(());
+    }
+    let original: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master
+                 WHERE type = 'table' AND name IN ('proposal_store_schema', 'proposal_events'))",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(open_error)?;
+    if original {
+        return Err(LedgerError::OriginalStore {
+            path: path.display().to_string(),
+        });
     }
     Ok(())
 }
 
 pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    refuse_original_store(conn, path)?;
     let found = version(conn).map_err(|source| LedgerError::Open {
         path: path.display().to_string(),
         source,

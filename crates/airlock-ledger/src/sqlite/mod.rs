@@ -19,8 +19,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub(crate) use read::head;
+
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 
+use crate::anchor::{self, Anchor};
 use crate::{
     Actor, ApprovalRecord, AuditFilter, Decision, Event, EvidenceWithAudit, JobRecord, Ledger,
     LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded, ReadRecorded,
@@ -34,6 +37,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct SqliteLedger {
     path: PathBuf,
+    /// `<path>.anchor`: where writers append the chain head (see [`crate::anchor`]).
+    anchor: PathBuf,
     conn: Mutex<Connection>,
     read_only: bool,
     /// Group-commit writer for tool-call records, started by the first one.
@@ -48,9 +53,13 @@ impl SqliteLedger {
             fs_err::create_dir_all(dir)?;
         }
         let conn = connect(path)?;
-        migrations::migrate(&conn, path)?;
+        let anchor = anchor::anchor_path(path);
+        if migrations::migrate(&conn, path)? == migrations::Migrated::Created {
+            set_aside_stale_anchor(&anchor);
+        }
         Ok(SqliteLedger {
             path: path.to_owned(),
+            anchor,
             conn: Mutex::new(conn),
             read_only: false,
             batch: OnceLock::new(),
@@ -74,6 +83,7 @@ impl SqliteLedger {
         migrations::check_current(&conn, path)?;
         Ok(SqliteLedger {
             path: path.to_owned(),
+            anchor: anchor::anchor_path(path),
             conn: Mutex::new(conn),
             read_only: true,
             batch: OnceLock::new(),
@@ -100,6 +110,11 @@ impl SqliteLedger {
         Ok(meta::get(&self.conn(), meta::CONFIG_PATH)?.map(PathBuf::from))
     }
 
+    /// The anchor file beside this ledger (it may not exist yet).
+    pub fn anchor_path(&self) -> &Path {
+        &self.anchor
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written (the transaction
         // rolls back on drop), so a poisoned lock is safe to reuse.
@@ -115,7 +130,7 @@ impl SqliteLedger {
         if let Some(b) = self.batch.get() {
             return Ok(Some(b));
         }
-        let started = batch::BatchWriter::start(&self.path)?;
+        let started = batch::BatchWriter::start(&self.path, &self.anchor)?;
         // Two first callers may race; the loser's writer is dropped unused.
         Ok(Some(self.batch.get_or_init(|| started)))
     }
@@ -128,12 +143,46 @@ impl SqliteLedger {
             None => batch::write_now(&mut self.conn(), &op),
         }
     }
+
+    /// Runs one lifecycle transaction, then anchors the head it committed. Approvals, jobs and
+    /// receipts are rare and each one matters to the story, so each is anchored at once.
+    fn decide_anchored<T>(
+        &self,
+        write: impl FnOnce(&mut Connection) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut conn = self.conn();
+        let done = write(&mut conn)?;
+        anchor::append_head(&conn, &self.anchor);
+        Ok(done)
+    }
+}
+
+/// A new, empty ledger must not inherit the anchor of a ledger that was deleted at the same
+/// path: that anchor would fail every `verify`. It is renamed, not removed, and the rename is
+/// logged, so replacing a ledger this way stays visible.
+fn set_aside_stale_anchor(anchor: &Path) {
+    if !anchor.exists() {
+        return;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = anchor.as_os_str().to_owned();
+    aside.push(format!(".replaced-{secs}"));
+    match fs_err::rename(anchor, &aside) {
+        Ok(()) => tracing::warn!(
+            "a new ledger was created where an anchor file already was; the old anchor was moved to {}",
+            Path::new(&aside).display()
+        ),
+        Err(e) => tracing::warn!("could not move a stale anchor file aside: {e}"),
+    }
 }
 
 /// A write connection with the ledger's settings.
 fn connect(path: &Path) -> Result<Connection, LedgerError> {
     let conn = Connection::open(path).map_err(|source| open_error(path, source))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    migrations::refuse_original_store(&conn, path)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )
@@ -188,7 +237,16 @@ impl Ledger for SqliteLedger {
     }
 
     async fn verify(&self) -> Result<VerifyReport, LedgerError> {
-        verify::verify(&self.conn())
+        let anchors = if self.anchor.exists() {
+            anchor::read_anchors(&self.anchor)?
+        } else {
+            Vec::new()
+        };
+        self.verify_against(&anchors).await
+    }
+
+    async fn verify_against(&self, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
+        verify::verify(&self.conn(), anchors)
     }
 
     async fn stats(&self) -> Result<Stats, LedgerError> {
@@ -196,11 +254,11 @@ impl Ledger for SqliteLedger {
     }
 
     async fn approve(&self, d: Decision) -> Result<StoredProposal, LedgerError> {
-        lifecycle::decide(&mut self.conn(), d, true)
+        self.decide_anchored(|c| lifecycle::decide(c, d, true))
     }
 
     async fn reject(&self, d: Decision) -> Result<StoredProposal, LedgerError> {
-        lifecycle::decide(&mut self.conn(), d, false)
+        self.decide_anchored(|c| lifecycle::decide(c, d, false))
     }
 
     async fn begin_apply(
@@ -208,7 +266,7 @@ impl Ledger for SqliteLedger {
         job: &WritebackJob,
         actor: &Actor,
     ) -> Result<JobRecord, LedgerError> {
-        lifecycle::begin_apply(&mut self.conn(), job, actor)
+        self.decide_anchored(|c| lifecycle::begin_apply(c, job, actor))
     }
 
     async fn record_receipt(
@@ -216,7 +274,7 @@ impl Ledger for SqliteLedger {
         receipt: &ExecutionReceipt,
         actor: &str,
     ) -> Result<StoredReceipt, LedgerError> {
-        lifecycle::record_receipt(&mut self.conn(), receipt, actor)
+        self.decide_anchored(|c| lifecycle::record_receipt(c, receipt, actor))
     }
 
     async fn applied_receipt(

@@ -123,6 +123,13 @@ pub(crate) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     })
 }
 
+/// The last event's sequence number and hash.
+pub(crate) fn head(conn: &Connection) -> Result<Option<(i64, String)>, rusqlite::Error> {
+    conn.prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
 pub(crate) fn events_sql() -> String {
     format!("SELECT {EVENT_COLUMNS} FROM events")
 }

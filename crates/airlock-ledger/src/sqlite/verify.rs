@@ -1,24 +1,33 @@
-//! `ledger verify`: walk the chain in order and re-hash every record it covers.
+//! `ledger verify`: walk the chain in order, re-hash every record it covers, rebuild each
+//! proposal's mutable columns from its events and compare them with the table, and check the
+//! chain against anchored heads.
 
 use std::collections::HashMap;
 
 use rusqlite::Connection;
 
 use super::read;
-use crate::LedgerError;
-use crate::chain::{self, EventBody, GENESIS_HASH, VerifyBreak, VerifyReport};
+use crate::chain::{
+    self, ChainHead, EventBody, GENESIS_HASH, ProposalRow, VerifyBreak, VerifyReport,
+};
+use crate::{Anchor, LedgerError};
 
-pub(crate) fn verify(conn: &Connection) -> Result<VerifyReport, LedgerError> {
+pub(crate) fn verify(conn: &Connection, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
     let mut report = VerifyReport {
         ok: true,
         events_checked: 0,
         records_checked: 0,
+        head: None,
+        anchors_checked: 0,
+        anchored_seq: None,
         first_break: None,
     };
-    match walk(conn, &mut report) {
+    match walk(conn, anchors, &mut report) {
         Ok(()) => {}
         Err(Walk::Break(b)) => {
             report.ok = false;
+            // A broken chain has no head anyone should record.
+            report.head = None;
             report.first_break = Some(b);
         }
         Err(Walk::Ledger(e)) => return Err(e),
@@ -51,13 +60,16 @@ fn broken(seq: i64, code: &'static str, detail: impl Into<String>) -> Walk {
     })
 }
 
-fn walk(conn: &Connection, report: &mut VerifyReport) -> Result<(), Walk> {
+fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Result<(), Walk> {
+    let mut anchors: Vec<&Anchor> = anchors.iter().collect();
+    anchors.sort_by_key(|a| a.seq);
+    let mut pending_anchors = anchors.iter().peekable();
     let mut stmt = conn.prepare(&format!("{} ORDER BY seq", read::events_sql()))?;
     let mut rows = stmt.query([])?;
     let mut prev_hash = GENESIS_HASH.to_owned();
     let mut prev_seq = 0i64;
-    // Latest state each proposal's events say it is in.
-    let mut states: HashMap<String, (i64, String)> = HashMap::new();
+    // Each proposal's mutable columns as its latest event left them, and that event's seq.
+    let mut proposal_rows: HashMap<String, (i64, ProposalRow)> = HashMap::new();
     let mut covered = [0i64; 6];
     while let Some(row) = rows.next()? {
         let ev = match read::event_from_row(row) {
@@ -108,31 +120,49 @@ fn walk(conn: &Connection, report: &mut VerifyReport) -> Result<(), Walk> {
                 ),
             ));
         }
+        while let Some(a) = pending_anchors.next_if(|a| a.seq <= ev.seq) {
+            // Only an anchor at this very seq can be met here: smaller ones were met before.
+            if a.hash != ev.hash {
+                return Err(broken(
+                    ev.seq,
+                    "ANCHOR_MISMATCH",
+                    format!(
+                        "anchor line {} (written {}) records event {} with hash {}, but the chain's event {} has {}: the chain was rewritten from there or before",
+                        a.line, a.at, a.seq, a.hash, ev.seq, ev.hash
+                    ),
+                ));
+            }
+            report.anchors_checked += 1;
+            report.anchored_seq = Some(a.seq);
+        }
         check_record(conn, &ev, &mut covered)?;
         report.records_checked += 1;
-        if let (Some(pid), Some(state)) = (
-            ev.proposal_id.as_deref(),
-            ev.payload.get("state").and_then(|s| s.as_str()),
-        ) {
-            states.insert(pid.to_owned(), (ev.seq, state.to_owned()));
+        if let Some(pid) = ev.proposal_id.as_deref() {
+            let before = proposal_rows.get(pid).map(|(_, row)| row);
+            if let Some(after) = ProposalRow::after(&ev, before) {
+                proposal_rows.insert(pid.to_owned(), (ev.seq, after));
+            }
         }
         prev_seq = ev.seq;
         prev_hash = ev.hash;
     }
-    for (pid, (seq, state)) in &states {
-        let stored: String = conn.query_row(
-            "SELECT state FROM proposals WHERE proposal_id = ?1",
-            [pid],
-            |r| r.get(0),
-        )?;
-        if &stored != state {
-            return Err(broken(
-                *seq,
-                "STATE_MISMATCH",
-                format!("proposal {pid} is {stored} but its last event says {state}"),
-            ));
-        }
+    if prev_seq > 0 {
+        report.head = Some(ChainHead {
+            seq: prev_seq,
+            hash: prev_hash,
+        });
     }
+    if let Some(a) = pending_anchors.next() {
+        return Err(broken(
+            a.seq,
+            "ANCHOR_TRUNCATED",
+            format!(
+                "anchor line {} (written {}) records event {}, but the chain ends at event {prev_seq}: events were removed from its end",
+                a.line, a.at, a.seq
+            ),
+        ));
+    }
+    check_proposal_rows(conn, &proposal_rows)?;
     let tables = [
         "evidence_bundles",
         "query_audit",
@@ -152,6 +182,49 @@ fn walk(conn: &Connection, report: &mut VerifyReport) -> Result<(), Walk> {
         }
     }
     Ok(())
+}
+
+/// Compares each proposal's state, `updated_at` and `source_database_mutated` with what its
+/// last event says; reports the mismatch whose event comes first in the chain.
+fn check_proposal_rows(
+    conn: &Connection,
+    expected: &HashMap<String, (i64, ProposalRow)>,
+) -> Result<(), Walk> {
+    let mut order: Vec<_> = expected.iter().collect();
+    order.sort_by_key(|(_, (seq, _))| *seq);
+    for (pid, (seq, want)) in order {
+        let stored = match read::proposal(conn, pid) {
+            Ok(p) => p,
+            Err(LedgerError::NotFound { .. }) => {
+                return Err(broken(
+                    *seq,
+                    "RECORD_MISSING",
+                    format!("proposal {pid} is gone"),
+                ));
+            }
+            Err(e) => return Err(Walk::Ledger(e)),
+        };
+        let have = ProposalRow::of(&stored);
+        if have != *want {
+            return Err(broken(
+                *seq,
+                "STATE_MISMATCH",
+                format!(
+                    "proposal {pid} has {} but its events say {}",
+                    describe(&have),
+                    describe(want)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn describe(row: &ProposalRow) -> String {
+    format!(
+        "state {}, updated_at {}, source_database_mutated {}",
+        row.state, row.updated_at, row.source_database_mutated
+    )
 }
 
 fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) -> Result<(), Walk> {
@@ -254,9 +327,14 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
     Ok(())
 }
 
+/// A record whose columns no longer decode (text where a number was, bad JSON) was edited.
 fn unreadable(ev: &crate::Event, e: LedgerError) -> Walk {
     match e {
-        LedgerError::Storage(rusqlite::Error::FromSqlConversionFailure(..))
+        LedgerError::Storage(
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..),
+        )
         | LedgerError::Json(_) => broken(
             ev.seq,
             "RECORD_HASH_MISMATCH",

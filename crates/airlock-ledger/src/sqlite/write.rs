@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
-use crate::chain::{self, EventBody, GENESIS_HASH};
+use crate::chain::{self, EventBody, GENESIS_HASH, PROPOSAL_ROW, ProposalRow};
 use crate::{
     EvidenceBundle, LedgerError, NewProposal, NewRead, ProposalRecorded, QueryAudit, ReadRecorded,
     StoredProposal,
@@ -121,6 +121,7 @@ fn insert_proposal(tx: &Connection, p: &NewProposal) -> Result<StoredProposal, L
             "state": stored.state,
             "source_database_mutated": false,
             "approval_policy": p.approval_policy,
+            PROPOSAL_ROW: ProposalRow::of(&stored),
         }),
         &chain::proposal_hash(&stored, &p.dedupe_key),
         &stored.created_at,
@@ -213,11 +214,7 @@ pub(crate) fn append_event(
     record_hash: &str,
     created_at: &str,
 ) -> Result<(), LedgerError> {
-    let head: Option<(i64, String)> = tx
-        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (seq, prev_hash) = match head {
+    let (seq, prev_hash) = match super::read::head(tx)? {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS_HASH.to_owned()),
     };
