@@ -21,8 +21,8 @@ use rusqlite::{Connection, OpenFlags};
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 
 use crate::{
-    ApprovalRecord, AuditFilter, Decision, Event, EvidenceWithAudit, JobRecord, Ledger,
-    LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded, ReadRecorded,
+    ApprovalRecord, AttemptEffect, AuditFilter, Decision, Event, EvidenceWithAudit, JobRecord,
+    Ledger, LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded, ReadRecorded,
     ReceiptFilter, Replay, Stats, StoredProposal, StoredReceipt, VerifyReport,
 };
 
@@ -193,9 +193,10 @@ impl Ledger for SqliteLedger {
     async fn record_receipt(
         &self,
         receipt: &ExecutionReceipt,
+        effect: AttemptEffect,
         actor: &str,
     ) -> Result<StoredReceipt, LedgerError> {
-        lifecycle::record_receipt(&mut self.conn(), receipt, actor)
+        lifecycle::record_receipt(&mut self.conn(), receipt, effect, actor)
     }
 
     async fn applied_receipt(
