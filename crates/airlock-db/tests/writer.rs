@@ -904,7 +904,9 @@ async fn run_as(kind: EngineKind, url: &str, sql: &str) -> Result<(), DbErrorKin
             let _ = c.disconnect().await;
             match r {
                 Ok(()) => Ok(()),
-                Err(mysql_async::Error::Server(s)) if matches!(s.code, 1142 | 1044 | 1227) => {
+                Err(mysql_async::Error::Server(s))
+                    if matches!(s.code, 1142 | 1143 | 1044 | 1227) =>
+                {
                     Err(DbErrorKind::Permission)
                 }
                 Err(e) => panic!("{sql}: unexpected {e}"),
