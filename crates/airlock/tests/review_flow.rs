@@ -35,7 +35,7 @@ fn setup(dir: &Path) {
             "visible_columns": ["id", "status", "late_fee_cents", "waiver_reason", "updated_at"],
             "patch": {"late_fee_cents": {"fixed": 0}, "waiver_reason": {"from_arg": "reason"}},
             "allowed_columns": ["late_fee_cents", "waiver_reason"],
-            "conflict_guard": {"column": "updated_at"},
+            "conflict_guard": {"column": "updated_at", "bump": true},
             "approval": {"mode": "human", "required_role": "billing_lead"}
         }]
     });
