@@ -315,7 +315,7 @@ pub fn writer_grants(kind: EngineKind, writer_role: &Ident, targets: &[WriteTarg
     let columns = |t: &WriteTarget| {
         t.update_columns
             .iter()
-            .map(|c| q(c))
+            .map(&q)
             .collect::<Vec<_>>()
             .join(", ")
     };
