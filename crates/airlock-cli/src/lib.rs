@@ -348,7 +348,7 @@ pub struct ReceiptShowArgs {
 pub enum WritebackCommand {
     /// Print the DDL of the receipts table Airlock writes in the same transaction as each update.
     Migration(WritebackEngineArgs),
-    /// Print least-privilege grants for the writer role.
+    /// Print the least-privilege grants the config's direct writes need (column-scoped UPDATE).
     Grants(WritebackGrantsArgs),
 }
 
@@ -375,10 +375,10 @@ pub struct WritebackGrantsArgs {
     /// The database role (Postgres) or user (MySQL) Airlock writes as.
     #[arg(long)]
     pub writer_role: String,
-    /// Schema (Postgres) or database (MySQL).
+    /// Schema (Postgres) or database (MySQL) of capabilities whose target names none.
     #[arg(long)]
     pub schema: Option<String>,
-    /// Tables to grant on [default: every proposal capability's table in the config].
+    /// Only these tables [default: every table a sql_update proposal capability writes].
     #[arg(long, value_delimiter = ',')]
     pub tables: Vec<String>,
 }

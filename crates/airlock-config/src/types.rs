@@ -441,6 +441,12 @@ pub struct ConflictGuard {
     /// Acknowledges the weaker guard: a hash of the whole visible row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weak_guard_ack: Option<bool>,
+    /// Airlock extension: advance `column` with every write (an integer by one, a timestamp to
+    /// the current time). Default false: Airlock writes only the patched columns and leaves the
+    /// version to the application (e.g. a trigger). When true, the writer role also needs
+    /// UPDATE on this column (`airlock writeback grants` includes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bump: Option<bool>,
 }
 
 /// Approval policy.
@@ -491,6 +497,14 @@ impl Capability {
             }
         }
         out
+    }
+
+    /// The version column Airlock advances itself (`conflict_guard.bump: true`), if any.
+    pub fn bumped_column(&self) -> Option<&str> {
+        self.conflict_guard
+            .as_ref()
+            .filter(|g| g.bump == Some(true))
+            .and_then(|g| g.column.as_deref())
     }
 
     /// The executor name (`sql_update` when omitted).

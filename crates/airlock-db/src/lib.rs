@@ -38,8 +38,8 @@ pub use ident::Ident;
 pub use secret::SecretUrl;
 pub use writer::{
     DEFAULT_LOCK_TIMEOUT, DEFAULT_WRITE_STATEMENT_TIMEOUT, DUPLICATE_RECEIPT_CODE, RECEIPTS_TABLE,
-    ReceiptRow, RowUpdate, StoredReceiptRow, TxOptions, VersionAdvance, WriteTx, Writer,
-    connect_writer, receipts_ddl, receipts_grants,
+    ReceiptRow, RowUpdate, StoredReceiptRow, TxOptions, VersionAdvance, WriteTarget, WriteTx,
+    Writer, connect_writer, receipts_ddl, writer_grants,
 };
 
 /// A row as the model may see it: column name → JSON scalar, in projection order.

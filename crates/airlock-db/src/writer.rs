@@ -27,7 +27,7 @@
 //! updated row *and* the first applier's receipt (both committed together).
 //! `find_receipt` is therefore a plain read, not `FOR UPDATE`: on Postgres a row lock would
 //! need `UPDATE` on the receipts table, which the least-privilege grants
-//! ([`receipts_grants`]) do not give. Without a row lock in front of it (e.g. the row is gone),
+//! ([`writer_grants`]) do not give. Without a row lock in front of it (e.g. the row is gone),
 //! two appliers can both find no receipt; the receipt's unique key then makes the second
 //! [`WriteTx::insert_receipt`] wait for the first transaction and fail as a duplicate
 //! ([`DbError::is_duplicate_receipt`]), so the second transaction must roll back.
@@ -276,73 +276,95 @@ pub fn receipts_ddl(kind: EngineKind) -> String {
     .to_owned()
 }
 
-/// Least-privilege grants for the writer: `SELECT, UPDATE` on the application tables and
-/// `SELECT, INSERT` on the receipts table. Nothing else (no `DELETE`, no DDL).
+/// A table the writer updates, and exactly the columns it may set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteTarget {
+    /// Qualifies the table (and, on Postgres, gets `GRANT USAGE ON SCHEMA`).
+    pub schema: Option<Ident>,
+    pub table: Ident,
+    /// The columns an UPDATE may set: the patched columns, plus the version column when
+    /// Airlock advances it. Never empty.
+    pub update_columns: Vec<Ident>,
+}
+
+/// Least-privilege grants for the writer: `SELECT` and column-scoped `UPDATE` on each target
+/// table, `SELECT, INSERT` on the receipts table. Nothing else (no table-wide UPDATE, no
+/// DELETE, no DDL).
 ///
-/// `schema` qualifies the application tables (and adds `GRANT USAGE ON SCHEMA` on Postgres);
-/// the receipts table stays unqualified, as in [`receipts_ddl`] and at run time. On MySQL
+/// The receipts table stays unqualified, as in [`receipts_ddl`] and at run time. On MySQL
 /// `` TO `role` `` means the account `'role'@'%'` (or the MariaDB role of that name). SQLite
 /// has no privileges: the result is comments only.
-pub fn receipts_grants(
-    kind: EngineKind,
-    writer_role: &Ident,
-    schema: Option<&Ident>,
-    tables: &[Ident],
-) -> String {
+pub fn writer_grants(kind: EngineKind, writer_role: &Ident, targets: &[WriteTarget]) -> String {
     use crate::common::quote_with;
     let mut out = String::new();
-    match kind {
-        EngineKind::Postgres => {
-            let q = |i: &Ident| quote_with(i, '"');
-            let role = q(writer_role);
-            out.push_str("-- Least-privilege grants for the Airlock writer role.\n");
-            out.push_str("-- Run as the owner of the tables. No DELETE, no DDL.\n");
-            out.push_str(
-                "-- The receipts table is unqualified: it must be on the writer's search_path.\n",
-            );
-            if let Some(s) = schema {
-                out.push_str(&format!("GRANT USAGE ON SCHEMA {} TO {role};\n", q(s)));
-            }
-            if !tables.is_empty() {
-                let list: Vec<String> = tables
-                    .iter()
-                    .map(|t| match schema {
-                        Some(s) => format!("{}.{}", q(s), q(t)),
-                        None => q(t),
-                    })
-                    .collect();
-                out.push_str(&format!(
-                    "GRANT SELECT, UPDATE ON TABLE {} TO {role};\n",
-                    list.join(", ")
-                ));
-            }
-            out.push_str(&format!(
-                "GRANT SELECT, INSERT ON TABLE \"{RECEIPTS_TABLE}\" TO {role};\n"
-            ));
-        }
-        EngineKind::Mysql => {
-            let q = |i: &Ident| quote_with(i, '`');
-            let role = q(writer_role);
-            out.push_str("-- Least-privilege grants for the Airlock writer account.\n");
-            out.push_str(&format!(
-                "-- {role} means the account '{writer_role}'@'%' (or the MariaDB role {writer_role}).\n"
-            ));
-            out.push_str("-- Run in the database of the writer URL. No DELETE, no DDL.\n");
-            for t in tables {
-                let target = match schema {
-                    Some(s) => format!("{}.{}", q(s), q(t)),
-                    None => q(t),
-                };
-                out.push_str(&format!("GRANT SELECT, UPDATE ON {target} TO {role};\n"));
-            }
-            out.push_str(&format!(
-                "GRANT SELECT, INSERT ON `{RECEIPTS_TABLE}` TO {role};\n"
-            ));
-        }
+    let quote = match kind {
+        EngineKind::Postgres => '"',
+        EngineKind::Mysql => '`',
         EngineKind::Sqlite => {
             out.push_str("-- SQLite has no SQL privileges. The writer needs read-write access\n");
             out.push_str("-- to the database file and its directory (journal files).\n");
+            return out;
         }
+    };
+    let q = |i: &Ident| quote_with(i, quote);
+    let role = q(writer_role);
+    let table = |t: &WriteTarget| match &t.schema {
+        Some(s) => format!("{}.{}", q(s), q(&t.table)),
+        None => q(&t.table),
+    };
+    let columns = |t: &WriteTarget| {
+        t.update_columns
+            .iter()
+            .map(&q)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if kind == EngineKind::Postgres {
+        out.push_str("-- Least-privilege grants for the Airlock writer role.\n");
+        out.push_str(
+            "-- Run as the owner of the tables. UPDATE only on the columns Airlock sets;\n",
+        );
+        out.push_str("-- no DELETE, no DDL.\n");
+        out.push_str(
+            "-- The receipts table is unqualified: it must be on the writer's search_path.\n",
+        );
+        let mut schemas: Vec<&Ident> = Vec::new();
+        for s in targets.iter().filter_map(|t| t.schema.as_ref()) {
+            if !schemas.contains(&s) {
+                schemas.push(s);
+                out.push_str(&format!("GRANT USAGE ON SCHEMA {} TO {role};\n", q(s)));
+            }
+        }
+        for t in targets {
+            out.push_str(&format!("GRANT SELECT ON TABLE {} TO {role};\n", table(t)));
+            out.push_str(&format!(
+                "GRANT UPDATE ({}) ON TABLE {} TO {role};\n",
+                columns(t),
+                table(t)
+            ));
+        }
+        out.push_str(&format!(
+            "GRANT SELECT, INSERT ON TABLE \"{RECEIPTS_TABLE}\" TO {role};\n"
+        ));
+    } else {
+        out.push_str("-- Least-privilege grants for the Airlock writer account.\n");
+        out.push_str(&format!(
+            "-- {role} means the account '{writer_role}'@'%' (or the MariaDB role {writer_role}).\n"
+        ));
+        out.push_str(
+            "-- Run in the database of the writer URL. UPDATE only on the columns Airlock\n",
+        );
+        out.push_str("-- sets; no DELETE, no DDL.\n");
+        for t in targets {
+            out.push_str(&format!(
+                "GRANT SELECT, UPDATE ({}) ON {} TO {role};\n",
+                columns(t),
+                table(t)
+            ));
+        }
+        out.push_str(&format!(
+            "GRANT SELECT, INSERT ON `{RECEIPTS_TABLE}` TO {role};\n"
+        ));
     }
     out
 }

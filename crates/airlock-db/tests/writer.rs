@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use airlock_db::{
-    DbErrorKind, Engine, EngineKind, Param, ReceiptRow, Row, RowUpdate, TxOptions, VersionAdvance,
-    Writer, connect_writer, receipts_ddl, receipts_grants,
+    DbErrorKind, Engine, EngineKind, Ident, Param, ReceiptRow, Row, RowUpdate, TxOptions,
+    VersionAdvance, WriteTarget, Writer, connect_writer, receipts_ddl, writer_grants,
 };
 use airlock_testkit::{FreshDb, fresh_mysql, fresh_postgres, fresh_sqlite};
 use chrono::NaiveDateTime;
@@ -794,9 +794,17 @@ async fn receipts_ddl_applies_cleanly(fx: Fx) {
     tx.commit().await.unwrap();
 }
 
+fn accounts_target(schema: Option<Ident>) -> WriteTarget {
+    WriteTarget {
+        schema,
+        table: id("accounts"),
+        update_columns: vec![id("name"), id("updated_at")],
+    }
+}
+
 async fn grants_are_valid_and_sufficient(fx: Fx) {
     if fx.kind == EngineKind::Sqlite {
-        let g = receipts_grants(fx.kind, &id("writer"), None, &[id("accounts")]);
+        let g = writer_grants(fx.kind, &id("writer"), &[accounts_target(None)]);
         assert!(g.lines().all(|l| l.starts_with("--")), "{g}");
         return;
     }
@@ -806,8 +814,8 @@ async fn grants_are_valid_and_sufficient(fx: Fx) {
         EngineKind::Postgres => id("public"),
         _ => id(&fx.db.name),
     };
-    let grants = receipts_grants(fx.kind, &role, Some(&schema), &[id("accounts")]);
-    for word in ["DELETE", "CREATE", "ALTER", "DROP", "ALL"] {
+    let grants = writer_grants(fx.kind, &role, &[accounts_target(Some(schema))]);
+    for word in ["DELETE", "CREATE", "ALTER", "DROP", "ALL", "UPDATE ON"] {
         assert!(
             grants
                 .lines()
@@ -818,7 +826,7 @@ async fn grants_are_valid_and_sufficient(fx: Fx) {
     }
     fx.db.execute_batch(&grants).await.expect("grants run");
     // Without a schema too (unqualified tables).
-    let unqualified = receipts_grants(fx.kind, &role, None, &[id("accounts")]);
+    let unqualified = writer_grants(fx.kind, &role, &[accounts_target(None)]);
     fx.db.execute_batch(&unqualified).await.expect("grants run");
 
     // The least-privilege writer can do the whole apply.
@@ -850,6 +858,8 @@ async fn grants_are_valid_and_sufficient(fx: Fx) {
     // And nothing more: no DELETE, no DDL, no UPDATE of receipts.
     let denied = [
         "DELETE FROM accounts WHERE id = 2",
+        "UPDATE accounts SET credit = 1 WHERE id = 2",
+        "UPDATE accounts SET version = 9 WHERE id = 2",
         "DELETE FROM synapsor_writeback_receipts",
         "UPDATE synapsor_writeback_receipts SET status = 'x'",
         "CREATE TABLE sneaky (x int)",
@@ -895,7 +905,9 @@ async fn run_as(kind: EngineKind, url: &str, sql: &str) -> Result<(), DbErrorKin
             let _ = c.disconnect().await;
             match r {
                 Ok(()) => Ok(()),
-                Err(mysql_async::Error::Server(s)) if matches!(s.code, 1142 | 1044 | 1227) => {
+                Err(mysql_async::Error::Server(s))
+                    if matches!(s.code, 1142 | 1143 | 1044 | 1227) =>
+                {
                     Err(DbErrorKind::Permission)
                 }
                 Err(e) => panic!("{sql}: unexpected {e}"),

@@ -74,17 +74,21 @@ pub trait Ledger: Send + Sync {
     async fn reject(&self, decision: Decision) -> Result<StoredProposal, LedgerError>;
 
     /// Records the job of an apply attempt and moves the proposal to `pending_worker`
-    /// (from `approved`, or from `pending_worker` when retrying after a crash).
+    /// (from `approved`, or from `pending_worker` when retrying after a crash or after an
+    /// attempt whose outcome is unknown).
     async fn begin_apply(
         &self,
         job: &WritebackJob,
         actor: &Actor,
     ) -> Result<JobRecord, LedgerError>;
 
-    /// Records an attempt's receipt and moves the proposal to the matching state.
+    /// Records an attempt's receipt and moves the proposal to the matching state: `applied`,
+    /// `conflict` or `failed`; for a `failed` receipt whose `effect` is not settled, back to
+    /// `approved` (nothing written) or left in `pending_worker` (outcome unknown).
     async fn record_receipt(
         &self,
         receipt: &ExecutionReceipt,
+        effect: AttemptEffect,
         actor: &str,
     ) -> Result<StoredReceipt, LedgerError>;
 

@@ -255,6 +255,42 @@ pub struct JobRecord {
     pub actor_source: Option<String>,
 }
 
+/// What an attempt is known to have done to the source database. For a `failed` receipt it
+/// decides whether the approval the attempt ran under still stands; every other status
+/// settles the attempt whatever this says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptEffect {
+    /// The receipt says what happened: applied, a conflict, or a failure about the change
+    /// itself (a policy refusal, a value that does not fit). After `conflict` or `failed`, a
+    /// new attempt needs a new approval.
+    #[default]
+    Settled,
+    /// Nothing was written (the executor could not connect, the handler refused the
+    /// credentials, the transaction rolled back). The approval stands: the proposal returns to
+    /// `approved` and the next apply retries.
+    NothingWritten,
+    /// The request may have been acted on (a timeout after sending, a lost answer, a commit
+    /// whose result never arrived). The approval stands: the proposal stays `pending_worker`
+    /// and the next apply retries with the same idempotency key, which tells whether the write
+    /// already happened.
+    OutcomeUnknown,
+}
+
+impl AttemptEffect {
+    pub fn is_settled(&self) -> bool {
+        *self == AttemptEffect::Settled
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptEffect::Settled => "settled",
+            AttemptEffect::NothingWritten => "nothing_written",
+            AttemptEffect::OutcomeUnknown => "outcome_unknown",
+        }
+    }
+}
+
 /// A receipt as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredReceipt {

@@ -6,6 +6,9 @@
 //! - Every attempt that reached the executor leaves exactly one receipt in the ledger, whatever
 //!   happened (applied, already_applied, conflict, failed).
 //! - A dry run writes nothing anywhere: no job, no receipt, no state change.
+//! - A failure that proves nothing was written, or whose outcome is unknown, keeps the
+//!   approval: the next apply is a new attempt of the same job (same idempotency key), with no
+//!   new decision. A conflict or a failure about the change itself ends the approval.
 
 use airlock_config::{Capability, Config};
 use airlock_ledger::{Actor, Ledger, LedgerError, StoredProposal, StoredReceipt};
@@ -13,7 +16,7 @@ use airlock_protocol::{EXECUTION_RECEIPT_V1, ExecutionReceipt, WritebackJob, now
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::executor::{ApplyPlan, Executor, Outcome, OutcomeStatus};
+use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome, OutcomeStatus};
 use crate::job::{self, JobError};
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +114,16 @@ pub struct ApplyReport {
     pub receipt_id: Option<i64>,
     /// The proposal's state afterwards.
     pub state: String,
+    /// For a failure that keeps the approval: `nothing_written` or `outcome_unknown`.
+    #[serde(skip_serializing_if = "AttemptEffect::is_settled")]
+    pub effect: AttemptEffect,
+}
+
+impl ApplyReport {
+    /// Whether the approval still stands after this attempt, so `apply` may simply run again.
+    pub fn approval_stands(&self) -> bool {
+        !self.dry_run && matches!(self.state.as_str(), "approved" | "pending_worker")
+    }
 }
 
 /// Runs a prepared apply. `actor` is recorded on the job (with where the name came from) and
@@ -152,6 +165,7 @@ pub async fn apply(
             receipt,
             receipt_id: None,
             state: proposal.state,
+            effect: outcome.effect,
         });
     }
     let recorded = match ledger.begin_apply(&job, actor).await {
@@ -187,8 +201,15 @@ pub async fn apply(
         )
         .await;
     let receipt = receipt(&job, &outcome, runner_id);
-    let stored = ledger.record_receipt(&receipt, &actor.name).await?;
+    let stored = ledger
+        .record_receipt(&receipt, outcome.effect, &actor.name)
+        .await?;
     let state = ledger.proposal(&proposal.proposal_id).await?.state;
+    let effect = if outcome.status == OutcomeStatus::Failed {
+        outcome.effect
+    } else {
+        AttemptEffect::Settled
+    };
     Ok(ApplyReport {
         proposal_id: proposal.proposal_id,
         status: outcome.status.as_str(),
@@ -197,6 +218,7 @@ pub async fn apply(
         receipt,
         receipt_id: Some(stored.receipt_id),
         state,
+        effect,
     })
 }
 
@@ -214,6 +236,7 @@ fn already_applied_report(
         receipt: original.receipt,
         receipt_id: Some(original.receipt_id),
         state: "applied".into(),
+        effect: AttemptEffect::Settled,
     }
 }
 

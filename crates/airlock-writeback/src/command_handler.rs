@@ -11,6 +11,9 @@
 //!   Non-zero exit → `failed` with `HANDLER_EXIT_<code>`; invalid stdout →
 //!   `HANDLER_INVALID_RECEIPT`; no exit within `timeout_ms` → the whole process group is killed
 //!   and the result is `HANDLER_TIMEOUT`; the program cannot start → `HANDLER_UNAVAILABLE`.
+//!   A program that could not start wrote nothing (the approval stands); a timeout, a non-zero
+//!   exit or an answer that is not a receipt leaves the outcome unknown (the approval stands;
+//!   the retry relies on the idempotency key); a `conflict` or `failed` receipt settles it.
 //! - stderr is captured (first [`STDERR_KEEP`] bytes), redacted, and kept in the outcome's
 //!   detail (the apply report), never in the protocol receipt.
 
@@ -29,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use crate::apply::ApplyError;
-use crate::executor::{ApplyPlan, Executor, Outcome};
+use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome};
 use crate::handler_outcome::{
     Expected, Redactor, codes, exit_code, failed, outcome_from_answer, truncate_chars,
 };
@@ -291,7 +294,8 @@ impl Executor for CommandHandler {
                     codes::UNAVAILABLE,
                     format!("command handler `{name}` could not start ({})", e.kind()),
                     dry_run,
-                );
+                )
+                .with_effect(AttemptEffect::NothingWritten);
             }
         };
         let pgid = child.id();
@@ -337,7 +341,8 @@ impl Executor for CommandHandler {
                     self.timeout.as_millis()
                 ),
                 dry_run,
-            );
+            )
+            .with_effect(AttemptEffect::OutcomeUnknown);
         };
         if !status.success() {
             let code = exit_code(status.code());
@@ -350,7 +355,8 @@ impl Executor for CommandHandler {
                         .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"))
                 ),
                 dry_run,
-            );
+            )
+            .with_effect(AttemptEffect::OutcomeUnknown);
         }
         if overflow {
             return failed(
@@ -359,7 +365,8 @@ impl Executor for CommandHandler {
                     "command handler `{name}` printed more than {MAX_ANSWER_BYTES} bytes{note}"
                 ),
                 dry_run,
-            );
+            )
+            .with_effect(AttemptEffect::OutcomeUnknown);
         }
         let text = String::from_utf8_lossy(&stdout);
         let exp = Expected {

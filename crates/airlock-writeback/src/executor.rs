@@ -1,6 +1,7 @@
 //! The executor interface: apply one approved writeback job and say what happened.
 
 use airlock_config::Capability;
+pub use airlock_ledger::AttemptEffect;
 use airlock_protocol::{ChangeSet, WritebackJob};
 use serde_json::Value;
 
@@ -47,6 +48,9 @@ pub struct Outcome {
     pub detail: String,
     /// True when the attempt was rehearsed in a rolled-back transaction.
     pub dry_run: bool,
+    /// For a failure: whether it proves nothing was written, leaves the outcome unknown, or
+    /// settles the proposal (see [`AttemptEffect`]).
+    pub effect: AttemptEffect,
 }
 
 impl Outcome {
@@ -59,7 +63,14 @@ impl Outcome {
             safe_error_code: Some(code),
             detail: detail.into(),
             dry_run: false,
+            effect: AttemptEffect::Settled,
         }
+    }
+
+    /// The same outcome with `effect` (it matters only for failures).
+    pub fn with_effect(mut self, effect: AttemptEffect) -> Outcome {
+        self.effect = effect;
+        self
     }
 
     pub fn source_database_mutated(&self) -> bool {
@@ -74,6 +85,9 @@ pub trait Executor: Send + Sync {
     fn kind(&self) -> &'static str;
 
     /// Applies the job, or rehearses it when `dry_run`. Every failure is an [`Outcome`]
-    /// (status `failed` with a code), never an `Err`, so each attempt leaves a receipt.
+    /// (status `failed` with a code), never an `Err`, so each attempt leaves a receipt; its
+    /// [`AttemptEffect`] says whether the failure proves nothing was written (the approval
+    /// stands), leaves the outcome unknown (the approval stands; the retry's idempotency key
+    /// decides) or is about the change itself (the approval ends). When unsure, unknown.
     async fn apply(&self, plan: &ApplyPlan<'_>, dry_run: bool) -> Outcome;
 }

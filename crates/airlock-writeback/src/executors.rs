@@ -24,14 +24,10 @@ pub fn for_capability(
 ) -> Result<Box<dyn Executor>, ApplyError> {
     let name = cap.executor_name();
     let declared = config.executors.as_ref().and_then(|e| e.get(name));
-    let kind = match declared {
-        Some(e) => e.kind,
-        None if name == "sql_update" => ExecutorKind::SqlUpdate,
-        None => {
-            return Err(ApplyError::Setup(format!(
-                "executor `{name}` is not configured"
-            )));
-        }
+    let Some(kind) = executor_kind(config, cap) else {
+        return Err(ApplyError::Setup(format!(
+            "executor `{name}` is not configured"
+        )));
     };
     match (kind, declared) {
         (ExecutorKind::SqlUpdate, _) => Ok(Box::new(SqlUpdate::new(write_settings(
@@ -46,6 +42,26 @@ pub fn for_capability(
         (_, None) => Err(ApplyError::Setup(format!(
             "executor `{name}` is not configured"
         ))),
+    }
+}
+
+/// The kind of executor a capability names: a declared executor's type, or `sql_update` for
+/// the built-in default. `None` when the name is not declared.
+pub fn executor_kind(config: &Config, cap: &Capability) -> Option<ExecutorKind> {
+    let name = cap.executor_name();
+    match config.executors.as_ref().and_then(|e| e.get(name)) {
+        Some(e) => Some(e.kind),
+        None if name == "sql_update" => Some(ExecutorKind::SqlUpdate),
+        None => None,
+    }
+}
+
+/// The database kind of a configured source engine.
+pub fn engine_kind(engine: Engine) -> EngineKind {
+    match engine {
+        Engine::Postgres => EngineKind::Postgres,
+        Engine::Mysql => EngineKind::Mysql,
+        Engine::Sqlite => EngineKind::Sqlite,
     }
 }
 
@@ -89,11 +105,7 @@ fn write_settings(
         }
     };
     Ok(SourceSettings {
-        engine: match source.engine {
-            Engine::Postgres => EngineKind::Postgres,
-            Engine::Mysql => EngineKind::Mysql,
-            Engine::Sqlite => EngineKind::Sqlite,
-        },
+        engine: engine_kind(source.engine),
         url: SecretUrl::new(url),
         statement_timeout_ms: source.statement_timeout_ms,
         max_connections: 4,

@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use airlock_protocol::handler::{HandlerReceipt, HandlerStatus, ReceiptError};
 use serde_json::Value;
 
-use crate::executor::{Outcome, OutcomeStatus};
+use crate::executor::{AttemptEffect, Outcome, OutcomeStatus};
 
 /// A token or signing secret. `Debug` never shows it.
 #[derive(Clone)]
@@ -244,6 +244,8 @@ pub struct Expected<'a> {
 }
 
 /// Turns a handler's answer (HTTP 2xx body, or command stdout after exit 0) into an outcome.
+/// An answer that is not a receipt for this request leaves the outcome unknown: the handler
+/// may have written, and only a retry with the same idempotency key can tell.
 pub fn outcome_from_answer(bytes: &[u8], exp: &Expected<'_>, redactor: &Redactor) -> Outcome {
     match HandlerReceipt::parse(bytes) {
         Ok(r) => outcome_from_receipt(r, exp, redactor),
@@ -258,7 +260,8 @@ pub fn outcome_from_answer(bytes: &[u8], exp: &Expected<'_>, redactor: &Redactor
                 }
             ),
             exp.dry_run,
-        ),
+        )
+        .with_effect(AttemptEffect::OutcomeUnknown),
     }
 }
 
@@ -275,7 +278,8 @@ pub fn outcome_from_receipt(r: HandlerReceipt, exp: &Expected<'_>, redactor: &Re
                 "handler `{name}` answered with a receipt for another proposal; nothing is known about this one"
             ),
             exp.dry_run,
-        );
+        )
+        .with_effect(AttemptEffect::OutcomeUnknown);
     }
     if r.idempotency_key
         .as_deref()
@@ -287,7 +291,8 @@ pub fn outcome_from_receipt(r: HandlerReceipt, exp: &Expected<'_>, redactor: &Re
                 "handler `{name}` answered with a receipt for another idempotency key; nothing is known about this change"
             ),
             exp.dry_run,
-        );
+        )
+        .with_effect(AttemptEffect::OutcomeUnknown);
     }
     let details = r
         .details
@@ -358,6 +363,7 @@ pub fn outcome_from_receipt(r: HandlerReceipt, exp: &Expected<'_>, redactor: &Re
         safe_error_code: code,
         detail,
         dry_run: exp.dry_run,
+        effect: AttemptEffect::Settled,
     }
 }
 

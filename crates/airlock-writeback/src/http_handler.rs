@@ -9,6 +9,11 @@
 //! - Each attempt is re-stamped (`issued_at`) and re-signed; the idempotency key never
 //!   changes. Connection failures and 5xx answers are retried ([`RetryPolicy`]); a timeout,
 //!   a 4xx and any 2xx answer are final.
+//! - What a failure proves ([`AttemptEffect`]): no connection, or a refusal before any write
+//!   (401, 403, 404, 405, 408, 429, a redirect) → nothing written, the approval stands; a
+//!   timeout, a broken connection, a 5xx or an answer that is not a receipt → outcome
+//!   unknown, the approval stands and the retry relies on the idempotency key; anything the
+//!   handler answered with a `conflict` or `failed` receipt in a 2xx, or another 4xx → settled.
 //! - Every failure is an [`Outcome`] with a safe code (`HANDLER_TIMEOUT`,
 //!   `HANDLER_UNAVAILABLE`, `HANDLER_HTTP_<status>`, `HANDLER_INVALID_RECEIPT`,
 //!   `HANDLER_RECEIPT_MISMATCH`, …), so each attempt leaves a receipt.
@@ -24,7 +29,7 @@ use airlock_protocol::now_rfc3339;
 use reqwest::{Method, Url};
 
 use crate::apply::ApplyError;
-use crate::executor::{ApplyPlan, Executor, Outcome};
+use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome};
 use crate::handler_outcome::{
     Expected, Redactor, Secret, code_or, codes, failed, http_status_code, outcome_from_answer,
 };
@@ -173,9 +178,14 @@ impl HttpHandler {
             .chain([raw.as_str()])
             .collect();
         let redactor = Redactor::new(&secrets, env);
+        let timeout = Duration::from_millis(cfg.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).max(1));
+        // The connection (TCP and TLS) must be up within nine tenths of the budget, so that a
+        // handler that cannot be reached fails as "not connected" (nothing was sent) rather
+        // than as a timeout of the whole request (which may have been sent).
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            .connect_timeout(timeout * 9 / 10)
             .build()
             .map_err(|_| ApplyError::Setup("could not start the HTTP client".into()))?;
         Ok(HttpHandler {
@@ -184,7 +194,7 @@ impl HttpHandler {
             method,
             token,
             signing_secret,
-            timeout: Duration::from_millis(cfg.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).max(1)),
+            timeout,
             runner_hint: runner_hint(env),
             retry: RetryPolicy::default(),
             client,
@@ -248,7 +258,13 @@ impl HttpHandler {
             self.signing_secret.as_ref(),
         ) {
             Ok(h) => h,
-            Err(why) => return Attempt::Final(Err(("HANDLER_REQUEST_INVALID", why.to_owned()))),
+            Err(why) => {
+                return Attempt::Final(
+                    "HANDLER_REQUEST_INVALID",
+                    why.to_owned(),
+                    AttemptEffect::Settled,
+                );
+            }
         };
         let sent = self
             .client
@@ -260,23 +276,27 @@ impl HttpHandler {
             .await;
         let resp = match sent {
             Ok(r) => r,
+            // No connection (refused, unresolvable, TLS failed, or not up in time): the request
+            // was never sent.
+            Err(e) if e.is_connect() => return Attempt::NotConnected(error_kind(&e)),
             Err(e) if e.is_timeout() => return Attempt::Timeout,
-            Err(e) => return Attempt::Unreachable(error_kind(&e)),
+            Err(e) => return Attempt::Broken(error_kind(&e)),
         };
         let status = resp.status();
         let bytes = match read_bounded(resp).await {
             Ok(b) => b,
             Err(Read::Timeout) => return Attempt::Timeout,
             Err(Read::TooLarge) => {
-                return Attempt::Final(Err((
+                return Attempt::Final(
                     codes::INVALID_RECEIPT,
                     format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
-                )));
+                    AttemptEffect::OutcomeUnknown,
+                );
             }
-            Err(Read::Broken(kind)) => return Attempt::Unreachable(kind),
+            Err(Read::Broken(kind)) => return Attempt::Broken(kind),
         };
         if status.is_success() {
-            return Attempt::Final(Ok(bytes));
+            return Attempt::Answer(bytes);
         }
         // A handler that answers non-2xx with a receipt explains itself; keep its code in the
         // detail (the recorded code is HANDLER_HTTP_<status>, as in Synapsor Runner).
@@ -288,10 +308,14 @@ impl HttpHandler {
             .unwrap_or_default();
         let code = http_status_code(status.as_u16());
         let detail = format!("answered HTTP {}{explained}", status.as_u16());
-        if status.is_server_error() && !said.is_some_and(|r| r.status == HandlerStatus::Failed) {
-            Attempt::Retryable(code, detail)
+        if status.is_server_error() {
+            if said.is_some_and(|r| r.status == HandlerStatus::Failed) {
+                Attempt::Final(code, detail, AttemptEffect::OutcomeUnknown)
+            } else {
+                Attempt::Retryable(code, detail)
+            }
         } else {
-            Attempt::Final(Err((code, detail)))
+            Attempt::Final(code, detail, refusal_effect(status.as_u16()))
         }
     }
 }
@@ -306,13 +330,29 @@ pub struct Probe {
 }
 
 enum Attempt {
-    /// 2xx body, or a final failure (code, detail).
-    Final(Result<Vec<u8>, (&'static str, String)>),
+    /// The body of a 2xx answer.
+    Answer(Vec<u8>),
+    /// A failure not retried in this apply: code, detail, and what it proves.
+    Final(&'static str, String, AttemptEffect),
+    /// No complete answer in time; the request may have been sent.
     Timeout,
-    /// No connection; the kind of error, safe to show.
-    Unreachable(String),
+    /// No connection was made, so nothing was sent; the kind of error, safe to show.
+    NotConnected(String),
+    /// The connection broke after the request may have been sent.
+    Broken(String),
     /// 5xx without a definitive receipt.
     Retryable(&'static str, String),
+}
+
+/// What a non-2xx, non-5xx answer proves. The handler contract refuses credentials,
+/// signatures and stale timestamps (401), and a server refuses unknown paths or methods,
+/// redirects and rate limits, before any write: nothing was written, and the approval stands
+/// (fix the secret or URL and apply again). Other 4xx answers are about the request itself.
+fn refusal_effect(status: u16) -> AttemptEffect {
+    match status {
+        300..=399 | 401 | 403 | 404 | 405 | 408 | 429 => AttemptEffect::NothingWritten,
+        _ => AttemptEffect::Settled,
+    }
 }
 
 enum Read {
@@ -381,6 +421,9 @@ impl Executor for HttpHandler {
         };
         let name = &self.name;
         let mut last = failed(codes::UNAVAILABLE, "no attempt was made", dry_run);
+        // Whether any attempt may have reached the handler: then a failure leaves the outcome
+        // unknown, never "nothing written".
+        let mut maybe_sent = false;
         for attempt in 1..=self.retry.attempts {
             if attempt > 1 {
                 let wait = self.retry.backoff * 2u32.saturating_pow(attempt - 2);
@@ -391,22 +434,29 @@ impl Executor for HttpHandler {
             } else {
                 format!(" (attempt {attempt} of {})", self.retry.attempts)
             };
-            match self.attempt(&base).await {
-                Attempt::Final(Ok(bytes)) => {
+            let (code, detail) = match self.attempt(&base).await {
+                Attempt::Answer(bytes) => {
                     let mut o = outcome_from_answer(&bytes, &exp, &self.redactor);
                     o.detail.push_str(&tries);
                     return o;
                 }
-                Attempt::Final(Err((code, detail))) => {
+                Attempt::Final(code, detail, effect) => {
+                    let effect = match effect {
+                        AttemptEffect::NothingWritten if maybe_sent => {
+                            AttemptEffect::OutcomeUnknown
+                        }
+                        e => e,
+                    };
                     return failed(
                         code,
                         format!("app handler `{name}` {detail}{tries}"),
                         dry_run,
-                    );
+                    )
+                    .with_effect(effect);
                 }
                 Attempt::Timeout => {
-                    // Not retried: the handler may still be applying. A retry after
-                    // re-approval carries the same idempotency key.
+                    // Not retried: the handler may still be applying. The approval stands and
+                    // the next apply sends the same idempotency key.
                     return failed(
                         codes::TIMEOUT,
                         format!(
@@ -414,23 +464,30 @@ impl Executor for HttpHandler {
                             self.timeout.as_millis()
                         ),
                         dry_run,
-                    );
+                    )
+                    .with_effect(AttemptEffect::OutcomeUnknown);
                 }
-                Attempt::Unreachable(kind) => {
-                    last = failed(
+                Attempt::NotConnected(kind) => (
+                    codes::UNAVAILABLE,
+                    format!("app handler `{name}` could not be reached ({kind}){tries}"),
+                ),
+                Attempt::Broken(kind) => {
+                    maybe_sent = true;
+                    (
                         codes::UNAVAILABLE,
-                        format!("app handler `{name}` could not be reached ({kind}){tries}"),
-                        dry_run,
-                    );
+                        format!("app handler `{name}`: the connection broke ({kind}){tries}"),
+                    )
                 }
                 Attempt::Retryable(code, detail) => {
-                    last = failed(
-                        code,
-                        format!("app handler `{name}` {detail}{tries}"),
-                        dry_run,
-                    );
+                    maybe_sent = true;
+                    (code, format!("app handler `{name}` {detail}{tries}"))
                 }
-            }
+            };
+            last = failed(code, detail, dry_run).with_effect(if maybe_sent {
+                AttemptEffect::OutcomeUnknown
+            } else {
+                AttemptEffect::NothingWritten
+            });
         }
         last
     }

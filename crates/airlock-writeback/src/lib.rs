@@ -9,6 +9,7 @@
 //!   change to the team's own code (signed HTTP request, or a local program) and map its
 //!   receipt; see `docs/handlers.md`.
 //! - [`apply::apply`] is the whole flow: checks, ledger job, executor, receipt.
+//! - [`grants::write_targets`]: the tables and columns a config's direct writes need.
 //!
 //! Invariant: nothing in `airlock-mcp` depends on this crate. The model-facing server has no
 //! code that can approve or apply.
@@ -18,6 +19,7 @@ pub mod approval;
 pub mod command_handler;
 pub mod executor;
 pub mod executors;
+pub mod grants;
 pub mod handler_outcome;
 pub mod http_handler;
 pub mod job;
@@ -25,4 +27,4 @@ pub mod signing;
 pub mod sql_update;
 
 pub use apply::{ApplyError, ApplyReport, apply};
-pub use executor::{Executor, Outcome, OutcomeStatus};
+pub use executor::{AttemptEffect, Executor, Outcome, OutcomeStatus};

@@ -8,15 +8,24 @@
 //! 3. re-check the conflict guard against the locked row: the version column's value, or the
 //!    hash of the row as the proposal read it → `conflict` (`VERSION_CONFLICT`);
 //! 4. re-check numeric bounds and transition guards against today's config and the locked row;
-//! 5. `UPDATE … SET <allowed columns> [, version = next] WHERE pk AND tenant AND version`, which
-//!    must affect exactly one row;
+//! 5. `UPDATE … SET <patched columns> WHERE pk AND tenant AND version = <seen>`, which must
+//!    affect exactly one row;
 //! 6. insert the receipt row; commit. The update and its receipt commit together or not at all.
 //!
-//! The version column advances on every write: an integer version by one; a timestamp version
-//! to the current time (strictly later than before). A proposal that patches the version
-//! column itself keeps its own value.
+//! The UPDATE sets exactly the patched columns, so a writer role with column-scoped UPDATE on
+//! them (the original's documented grants) is enough, and a trigger that advances the version
+//! column does so once. With `conflict_guard.bump: true` Airlock also advances the version
+//! column: an integer by one, a timestamp to the current time (strictly later than before);
+//! the writer then needs UPDATE on that column too. Either way the WHERE clause still requires
+//! the version seen at proposal time, so a concurrent change is a conflict.
 //!
 //! Dry runs do every step and roll back.
+//!
+//! What a failure proves ([`AttemptEffect`]): any database error before the commit (no
+//! connection, a permission refused, a lock wait, a lost connection) rolls the transaction
+//! back, so nothing was written and the approval stands. A failed COMMIT leaves the outcome
+//! unknown; the retry's receipt lookup settles it. Conflicts, policy refusals, values that do
+//! not fit and multi-row matches are about the change and settle the attempt.
 
 use std::sync::Arc;
 
@@ -29,7 +38,7 @@ use airlock_protocol::{ConflictGuard, hash_json};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::executor::{ApplyPlan, Executor, Outcome, OutcomeStatus};
+use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome, OutcomeStatus};
 
 /// Applies proposals with a guarded single-row UPDATE. Connects on first use and keeps the
 /// pool; a connection failure is a `failed` outcome like any other.
@@ -67,17 +76,19 @@ impl Executor for SqlUpdate {
     async fn apply(&self, plan: &ApplyPlan<'_>, dry_run: bool) -> Outcome {
         let writer = match self.writer().await {
             Ok(w) => w,
-            Err(e) => return db_failure(&e),
+            Err(e) => return before_commit(&e),
         };
         let mut tx = match writer.begin().await {
             Ok(tx) => tx,
-            Err(e) => return db_failure(&e),
+            Err(e) => return before_commit(&e),
         };
         let result = attempt(tx.as_mut(), plan, dry_run).await;
         match result {
+            // A commit that fails may still have committed (the answer was lost with the
+            // connection): the retry finds the receipt row if it did.
             Ok(Step::Commit(outcome)) => match tx.commit().await {
                 Ok(()) => outcome,
-                Err(e) => db_failure(&e),
+                Err(e) => db_failure(&e).with_effect(AttemptEffect::OutcomeUnknown),
             },
             Ok(Step::Rollback(mut outcome)) => {
                 if let Err(e) = tx.rollback().await {
@@ -88,7 +99,7 @@ impl Executor for SqlUpdate {
             }
             Err(e) => {
                 let _ = tx.rollback().await;
-                db_failure(&e)
+                before_commit(&e)
             }
         }
     }
@@ -126,6 +137,7 @@ fn outcome(
         safe_error_code: code,
         detail: detail.into(),
         dry_run: false,
+        effect: AttemptEffect::Settled,
     }
 }
 
@@ -255,15 +267,22 @@ async fn attempt(
         )));
     }
 
+    // Only the patched columns are written, unless the capability asks Airlock to advance the
+    // version column itself (`conflict_guard.bump`, as configured today).
     let advance = match &version_check {
-        Some((column, _)) if !job.patch.contains_key(column.as_str()) => Some((
-            column.clone(),
-            if previous.is_number() {
-                VersionAdvance::Increment
-            } else {
-                VersionAdvance::Now
-            },
-        )),
+        Some((column, _))
+            if cap.bumped_column() == Some(column.as_str())
+                && !job.patch.contains_key(column.as_str()) =>
+        {
+            Some((
+                column.clone(),
+                if previous.is_number() {
+                    VersionAdvance::Increment
+                } else {
+                    VersionAdvance::Now
+                },
+            ))
+        }
         _ => None,
     };
     let update = RowUpdate {
@@ -354,6 +373,17 @@ async fn attempt(
         Err(e) => return Err(e),
     }
     Ok(Step::Commit(done))
+}
+
+/// A database error before anything committed: nothing was written, so the approval stands,
+/// unless the error is about the change itself (a value that does not fit its column).
+fn before_commit(e: &DbError) -> Outcome {
+    let effect = if e.kind == DbErrorKind::InvalidValue {
+        AttemptEffect::Settled
+    } else {
+        AttemptEffect::NothingWritten
+    };
+    db_failure(e).with_effect(effect)
 }
 
 fn db_failure(e: &DbError) -> Outcome {

@@ -1,5 +1,7 @@
 //! Approve and apply end to end on real Postgres, MariaDB and SQLite: the full flow, conflicts,
-//! idempotency under concurrency, crash recovery, tampered jobs, policy at apply time, roles.
+//! idempotency under concurrency, crash recovery, tampered jobs, policy at apply time, roles,
+//! retries that keep the approval, and (Postgres, MariaDB) a writer with column-scoped UPDATE
+//! grants only, with and without a version-bumping trigger.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,9 +14,9 @@ use airlock_protocol::WritebackJob;
 use airlock_runtime::{Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
 use airlock_writeback::apply::{self, ApplyError};
-use airlock_writeback::approval;
 use airlock_writeback::executor::ApplyPlan;
 use airlock_writeback::job::JobError;
+use airlock_writeback::{AttemptEffect, approval};
 use serde_json::{Value, json};
 
 const SCHEMA: &str = "
@@ -33,15 +35,17 @@ INSERT INTO invoices VALUES ('INV-9', 'globex', 'open', 1500, NULL, 1);
 
 fn config_doc(engine: &str, schema: &str, weak: bool) -> Value {
     let target = json!({"schema": schema, "table": "invoices", "primary_key": "id", "tenant_key": "tenant_id"});
+    // The waiver capability asks Airlock to advance the version itself (`bump`); the status
+    // capability leaves it alone (the default: only the patched columns are written).
     let guard = if weak {
         json!({"weak_guard_ack": true})
     } else {
-        json!({"column": "version"})
+        json!({"column": "version", "bump": true})
     };
     json!({
         "version": 1,
         "mode": "review",
-        "sources": {"app": {"engine": engine, "read_url_env": "APP_URL", "write_url_env": "APP_URL"}},
+        "sources": {"app": {"engine": engine, "read_url_env": "APP_URL", "write_url_env": "APP_WRITE_URL"}},
         "trusted_context": {"provider": "environment", "values": {"tenant_id_env": "T_TENANT", "principal_env": "T_PRINCIPAL"}},
         "operators": {"dana": {"roles": ["billing_lead"]}, "sam": {"roles": ["support"]}},
         "capabilities": [
@@ -97,6 +101,7 @@ async fn world(db: FreshDb, weak: bool) -> World {
     let ledger = Arc::new(SqliteLedger::open(&ledger_path).unwrap());
     let env: HashMap<String, String> = [
         ("APP_URL", db.url.as_str()),
+        ("APP_WRITE_URL", db.url.as_str()),
         ("T_TENANT", "acme"),
         ("T_PRINCIPAL", "agent_7"),
     ]
@@ -583,6 +588,7 @@ async fn policy_at_apply_time(w: World) {
         ("failed", Some("POLICY_VIOLATION")),
         "{r:?}"
     );
+    assert_eq!(r.state, "failed", "a policy refusal ends the approval");
     assert_eq!(w.row("INV-1").await, "500:-:open:1");
 
     let id = w
@@ -604,6 +610,7 @@ async fn policy_at_apply_time(w: World) {
         ("failed", Some("POLICY_VIOLATION")),
         "{r:?}"
     );
+    assert_eq!(r.state, "failed");
     assert_eq!(w.row("INV-2").await, "700:-:open:1");
     // A capability whose allowed columns shrank refuses the proposal before anything happens.
     let id = w
@@ -635,7 +642,7 @@ async fn unreachable_database(w: World) {
         "mysql" => "mysql://airlock:pw@127.0.0.1:1/x",
         _ => "/nonexistent/airlock/app.db",
     };
-    env.insert("APP_URL".into(), bad.into());
+    env.insert("APP_WRITE_URL".into(), bad.into());
     let prepared = apply::prepare(w.ledger.as_ref(), w.config(), &id, None, "local")
         .await
         .unwrap();
@@ -665,15 +672,264 @@ async fn unreachable_database(w: World) {
         "{r:?}"
     );
     assert_eq!(
-        r.state, "failed",
-        "a connection failure must not leave the proposal in between"
+        (r.state.as_str(), r.effect),
+        ("approved", AttemptEffect::NothingWritten),
+        "nothing was written, so the approval stands"
     );
+    assert!(r.approval_stands());
     assert!(!serde_json::to_string(&r).unwrap().contains(":pw@"));
-    // After a fresh approval, a retry with the database back applies once.
-    w.approve(&id, "dana").await;
-    assert_eq!(w.apply(&id).await.status, "applied");
+    assert_eq!(w.row("INV-1").await, "500:-:open:1");
+    // The database is back: the next apply retries without a new decision and applies once.
+    let retry = w.apply(&id).await;
+    assert_eq!(retry.status, "applied", "{retry:?}");
     assert_eq!(w.row("INV-1").await, "0:goodwill:open:2");
+    assert_eq!(w.receipts_in_source().await, 1);
+    assert_eq!(w.apply(&id).await.status, "already_applied");
+    assert_eq!(w.row("INV-1").await, "0:goodwill:open:2");
+
+    // The ledger shows one decision and each attempt, all with the same idempotency key.
+    let replay = w.ledger.replay(&id).await.unwrap();
+    assert_eq!(replay.approvals.len(), 1);
+    let attempts: Vec<u32> = replay.jobs.iter().map(|j| j.attempt).collect();
+    assert_eq!(attempts, [1, 2]);
+    let keys: Vec<&str> = replay
+        .receipts
+        .iter()
+        .map(|r| r.idempotency_key.as_str())
+        .chain(replay.jobs.iter().map(|j| j.job.idempotency_key.as_str()))
+        .collect();
+    assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+    let statuses: Vec<&str> = replay.receipts.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, ["failed", "applied"]);
+    let outcomes: Vec<(String, Value, Value)> = replay
+        .events
+        .iter()
+        .filter(|e| e.kind.starts_with("writeback_") && e.kind != "writeback_job_recorded")
+        .map(|e| {
+            (
+                e.kind.clone(),
+                e.payload["attempt"].clone(),
+                e.payload["effect"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (
+                "writeback_failed".to_owned(),
+                json!(1),
+                json!("nothing_written")
+            ),
+            ("writeback_applied".to_owned(), json!(2), json!("settled")),
+        ]
+    );
     assert!(w.ledger.verify().await.unwrap().ok);
+}
+
+// ------------------------------------------------------------------ least-privilege writer
+
+/// A writer role with the grants `airlock writeback grants` prints for `doc` (column-scoped
+/// UPDATE), applied as the admin; `w` then writes as that role.
+async fn grant_writer(w: &mut World, user: &airlock_testkit::FreshUser, doc: &Value) {
+    let kind = match w.db.engine {
+        "postgres" => airlock_db::EngineKind::Postgres,
+        _ => airlock_db::EngineKind::Mysql,
+    };
+    let (config, _) = airlock_config::parse(doc).expect("valid config");
+    let targets = airlock_writeback::grants::write_targets(&config, kind, None, &[]).unwrap();
+    let role = airlock_db::Ident::new(&user.name).unwrap();
+    let grants = airlock_db::writer_grants(kind, &role, &targets);
+    assert!(
+        grants.contains("UPDATE (") && !grants.contains("UPDATE ON"),
+        "{grants}"
+    );
+    w.db.execute_batch(&grants).await.expect("grants run");
+    w.env.insert("APP_WRITE_URL".into(), user.url.clone());
+}
+
+/// The original's documented grants: UPDATE on the patched columns only (no version column).
+fn without_bump(doc: &Value) -> Value {
+    let mut d = doc.clone();
+    for cap in d["capabilities"].as_array_mut().unwrap() {
+        if let Some(g) = cap["conflict_guard"].as_object_mut() {
+            g.remove("bump");
+        }
+    }
+    d
+}
+
+async fn least_privilege_writer(mut w: World) {
+    let user = w.db.fresh_user().await.unwrap();
+    // A DBA created the receipts table; the writer has no DDL rights.
+    w.db.execute_batch(&airlock_db::receipts_ddl(match w.db.engine {
+        "postgres" => airlock_db::EngineKind::Postgres,
+        _ => airlock_db::EngineKind::Mysql,
+    }))
+    .await
+    .unwrap();
+    let original = without_bump(&w.doc);
+    grant_writer(&mut w, &user, &original).await;
+
+    // Default: exactly the patched column is written; the version stays where it was.
+    let id = w
+        .propose(
+            "billing.propose_status",
+            json!({"invoice_id": "INV-2", "status": "void"}),
+        )
+        .await;
+    w.approve(&id, "sam").await;
+    let r = w.apply(&id).await;
+    assert_eq!(r.status, "applied", "{r:?}");
+    assert_eq!(w.row("INV-2").await, "700:-:void:1");
+    assert_eq!(
+        (
+            r.receipt.previous_version.clone(),
+            r.receipt.new_version.clone()
+        ),
+        (Some(json!(1)), Some(json!(1)))
+    );
+    assert_eq!(w.receipts_in_source().await, 1);
+
+    // The version guard is still in force: a change after the proposal is a conflict.
+    let id = w
+        .propose(
+            "billing.propose_status",
+            json!({"invoice_id": "INV-1", "status": "paid"}),
+        )
+        .await;
+    w.approve(&id, "sam").await;
+    w.db.execute_batch("UPDATE invoices SET version = 7 WHERE id = 'INV-1'")
+        .await
+        .unwrap();
+    let r = w.apply(&id).await;
+    assert_eq!(
+        (
+            r.status,
+            r.receipt.safe_error_code.as_deref(),
+            r.state.as_str()
+        ),
+        ("conflict", Some("VERSION_CONFLICT"), "conflict"),
+        "{r:?}"
+    );
+    assert_eq!(w.row("INV-1").await, "500:-:open:7");
+
+    // `bump: true` needs UPDATE on the version column: without it the write is refused,
+    // nothing changes, and the approval stands.
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 0))
+        .await;
+    w.approve(&id, "dana").await;
+    let r = w.apply(&id).await;
+    assert_eq!(
+        (r.status, r.receipt.safe_error_code.as_deref()),
+        ("failed", Some("PERMISSION_DENIED")),
+        "{r:?}"
+    );
+    assert_eq!(
+        (r.state.as_str(), r.effect),
+        ("approved", AttemptEffect::NothingWritten)
+    );
+    assert_eq!(w.row("INV-1").await, "500:-:open:7");
+    // The grants printed for the config as it is include the version column; the retry then
+    // applies and advances the version once, with no new decision.
+    let doc = w.doc.clone();
+    grant_writer(&mut w, &user, &doc).await;
+    let r = w.apply(&id).await;
+    assert_eq!(r.status, "applied", "{r:?}");
+    assert_eq!(w.row("INV-1").await, "0:goodwill:open:8");
+    assert_eq!(w.ledger.approvals(&id).await.unwrap().len(), 1);
+    assert!(w.ledger.verify().await.unwrap().ok);
+}
+
+async fn version_trigger(mut w: World) {
+    let user = w.db.fresh_user().await.unwrap();
+    let kind = match w.db.engine {
+        "postgres" => airlock_db::EngineKind::Postgres,
+        _ => airlock_db::EngineKind::Mysql,
+    };
+    w.db.execute_batch(&airlock_db::receipts_ddl(kind))
+        .await
+        .unwrap();
+    // The application advances the version itself, as many schemas do.
+    let trigger = match kind {
+        airlock_db::EngineKind::Postgres => {
+            "CREATE FUNCTION bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN NEW.version := OLD.version + 1; RETURN NEW; END $$;
+             CREATE TRIGGER invoices_bump BEFORE UPDATE ON invoices
+             FOR EACH ROW EXECUTE FUNCTION bump_version();"
+        }
+        _ => {
+            "CREATE TRIGGER invoices_bump BEFORE UPDATE ON invoices
+             FOR EACH ROW SET NEW.version = OLD.version + 1"
+        }
+    };
+    w.db.execute_batch(trigger).await.unwrap();
+    let original = without_bump(&w.doc);
+    grant_writer(&mut w, &user, &original).await;
+    let id = w
+        .propose(
+            "billing.propose_status",
+            json!({"invoice_id": "INV-1", "status": "paid"}),
+        )
+        .await;
+    w.approve(&id, "sam").await;
+    let r = w.apply(&id).await;
+    assert_eq!(r.status, "applied", "{r:?}");
+    assert_eq!(w.row("INV-1").await, "500:-:paid:2", "bumped exactly once");
+    assert_eq!(
+        (
+            r.receipt.previous_version.clone(),
+            r.receipt.new_version.clone()
+        ),
+        (Some(json!(1)), Some(json!(2)))
+    );
+    // Re-applying writes nothing, so the trigger does not fire again.
+    assert_eq!(w.apply(&id).await.status, "already_applied");
+    assert_eq!(w.row("INV-1").await, "500:-:paid:2");
+    // A proposal made before the trigger's bump is a conflict.
+    let stale = w
+        .propose(
+            "billing.propose_status",
+            json!({"invoice_id": "INV-2", "status": "void"}),
+        )
+        .await;
+    w.approve(&stale, "sam").await;
+    w.db.execute_batch("UPDATE invoices SET waiver_reason = 'app edit' WHERE id = 'INV-2'")
+        .await
+        .unwrap();
+    let r = w.apply(&stale).await;
+    assert_eq!(
+        (r.status, r.receipt.safe_error_code.as_deref()),
+        ("conflict", Some("VERSION_CONFLICT"))
+    );
+    assert_eq!(w.row("INV-2").await, "700:app edit:open:2");
+}
+
+macro_rules! server_tests {
+    ($engine:ident, $fresh:expr) => {
+        mod $engine {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_writer_with_column_grants_writes_only_the_patched_columns() {
+                let Some(db) = $fresh else { return };
+                least_privilege_writer(world(db, false).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn an_app_trigger_bumps_the_version_exactly_once() {
+                let Some(db) = $fresh else { return };
+                version_trigger(world(db, false).await).await;
+            }
+        }
+    };
+}
+
+mod least_privilege {
+    use super::*;
+    server_tests!(postgres, airlock_testkit::fresh_postgres().await);
+    server_tests!(mysql, airlock_testkit::fresh_mysql().await);
 }
 
 macro_rules! engine_tests {
@@ -724,7 +980,7 @@ macro_rules! engine_tests {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn an_unreachable_database_leaves_a_failed_receipt() {
+            async fn an_unreachable_database_keeps_the_approval_and_the_retry_applies_once() {
                 let Some(db) = $fresh else { return };
                 unreachable_database(world(db, false).await).await;
             }

@@ -4,8 +4,9 @@
 //! misbehave, and real processes for `command_handler`.
 //!
 //! Every case checks that the attempt left a receipt in the ledger (valid against the published
-//! schema) and that a conflict or failure leaves the proposal where a person can approve it
-//! again.
+//! schema) and where it leaves the proposal: a conflict or a settled failure where a person can
+//! approve it again; a failure that wrote nothing, or whose outcome is unknown, with the
+//! approval standing, so the next apply simply retries with the same idempotency key.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use airlock_ledger::{Actor, Decision, Ledger, ReceiptFilter, SqliteLedger};
 use airlock_runtime::{Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
 use airlock_writeback::apply::{self, ApplyError, ApplyReport};
-use airlock_writeback::approval;
+use airlock_writeback::{AttemptEffect, approval};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -407,19 +408,28 @@ impl World {
             .len()
     }
 
-    /// A failed or conflicting attempt leaves the proposal re-approvable; with the handler back
-    /// to normal, the retry applies exactly once.
+    /// With the handler back to normal, the retry applies exactly once: after a settled
+    /// failure or a conflict (state `failed`/`conflict`) a person approves again; after a
+    /// failure that wrote nothing (`approved`) or whose outcome is unknown (`pending_worker`)
+    /// the approval stands and apply simply runs again.
     async fn recover(&self, id: &str, credits_before: i64) {
         let state = self.ledger.proposal(id).await.unwrap().state;
-        assert!(
-            matches!(state.as_str(), "failed" | "conflict"),
-            "state {state}"
-        );
         self.set_mode(Mode::Example);
-        self.approve(id).await;
+        match state.as_str() {
+            "failed" | "conflict" => self.approve(id).await,
+            "approved" | "pending_worker" => {}
+            other => panic!("state {other}"),
+        }
+        let approvals = self.ledger.approvals(id).await.unwrap().len();
         let r = self.apply(id).await;
         assert_eq!(r.status, "applied", "{r:?}");
         assert_eq!(self.credits(), credits_before + 1);
+        assert_eq!(self.ledger.approvals(id).await.unwrap().len(), approvals);
+    }
+
+    /// The proposal's state and the recorded effect of the last attempt.
+    fn after(r: &ApplyReport) -> (&str, AttemptEffect) {
+        (r.state.as_str(), r.effect)
     }
 }
 
@@ -594,6 +604,11 @@ async fn a_wrong_token_is_refused_by_the_handler() {
     let r = w.apply_env(&id, &env, false).await.unwrap();
     w.check_recorded(&r).await;
     assert_eq!(code(&r), ("failed", Some("HANDLER_HTTP_401")));
+    assert_eq!(
+        World::after(&r),
+        ("approved", AttemptEffect::NothingWritten),
+        "a refused credential wrote nothing; the approval stands"
+    );
     assert!(r.detail.contains("UNAUTHORIZED"), "{}", r.detail);
     assert!(!serde_json::to_string(&r).unwrap().contains("not-the-token"));
     assert_eq!(w.calls(), 1, "4xx is not retried");
@@ -613,6 +628,10 @@ async fn a_tampered_body_or_a_refreshed_timestamp_is_refused() {
         w.set_mode(mode);
         let r = w.apply(&id).await;
         assert_eq!(code(&r), ("failed", Some("HANDLER_HTTP_401")), "{r:?}");
+        assert_eq!(
+            World::after(&r),
+            ("approved", AttemptEffect::NothingWritten)
+        );
         assert!(r.detail.contains(handler_code), "{}", r.detail);
         assert_eq!(w.credits(), 0);
         w.recover(&id, 0).await;
@@ -642,9 +661,12 @@ async fn stale_and_future_timestamps_are_refused() {
         let r = w.apply(&id).await;
         assert_eq!(code(&r), ("failed", Some("HANDLER_HTTP_401")));
         assert!(r.detail.contains("INVALID_ISSUED_AT"), "{}", r.detail);
+        assert_eq!(
+            World::after(&r),
+            ("approved", AttemptEffect::NothingWritten)
+        );
         assert_eq!(w.credits(), 0);
         w.set_mode(Mode::ClockSkew(0));
-        w.approve(&id).await;
         assert_eq!(w.apply(&id).await.status, "applied");
         assert_eq!(w.credits(), 1);
         rusqlite::Connection::open(&w.db_path)
@@ -694,10 +716,245 @@ async fn a_handler_that_is_down_is_retried_then_recorded_as_unavailable() {
     let r = w.apply_env(&id, &env, false).await.unwrap();
     w.check_recorded(&r).await;
     assert_eq!(code(&r), ("failed", Some("HANDLER_UNAVAILABLE")), "{r:?}");
+    assert_eq!(
+        World::after(&r),
+        ("approved", AttemptEffect::NothingWritten)
+    );
     assert!(r.detail.contains("attempt 3 of 3"), "{}", r.detail);
     assert!(started.elapsed() >= Duration::from_millis(700), "backoff");
     assert!(!r.detail.contains(&closed.to_string()), "{}", r.detail);
     w.recover(&id, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_that_wrote_nothing_keep_the_approval_and_the_retry_applies_once() {
+    let w = world().await;
+    let id = w.propose("INV-1").await;
+    w.approve(&id).await;
+
+    // 1. The handler is down: nothing listens on its port.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut down = w.env.clone();
+    down.insert(
+        "HANDLER_URL".into(),
+        format!("http://{closed}/airlock/writeback"),
+    );
+    let r = w.apply_env(&id, &down, false).await.unwrap();
+    w.check_recorded(&r).await;
+    assert_eq!(code(&r), ("failed", Some("HANDLER_UNAVAILABLE")), "{r:?}");
+    assert_eq!(
+        World::after(&r),
+        ("approved", AttemptEffect::NothingWritten)
+    );
+
+    // 2. The handler rotated its signing secret before Airlock's environment did: it refuses
+    //    the signature before touching anything.
+    let mut old_secret = w.env.clone();
+    old_secret.insert(
+        "HANDLER_SIGNING_SECRET".into(),
+        "the-signing-secret-before-rotation".into(),
+    );
+    let r = w.apply_env(&id, &old_secret, false).await.unwrap();
+    w.check_recorded(&r).await;
+    assert_eq!(code(&r), ("failed", Some("HANDLER_HTTP_401")), "{r:?}");
+    assert!(r.detail.contains("INVALID_SIGNATURE"), "{}", r.detail);
+    assert_eq!(
+        World::after(&r),
+        ("approved", AttemptEffect::NothingWritten)
+    );
+
+    // 3. A TLS endpoint that accepts the connection but never completes the handshake: the
+    //    attempt times out before the request is sent.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hung_addr = hung.local_addr().unwrap();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let holder = held.clone();
+    let acceptor = tokio::spawn(async move {
+        while let Ok((socket, _)) = hung.accept().await {
+            holder.lock().unwrap().push(socket);
+        }
+    });
+    let mut tls = w.env.clone();
+    tls.insert(
+        "HANDLER_URL".into(),
+        format!("https://{hung_addr}/airlock/writeback"),
+    );
+    let r = w.apply_env(&id, &tls, false).await.unwrap();
+    acceptor.abort();
+    w.check_recorded(&r).await;
+    assert_eq!(code(&r), ("failed", Some("HANDLER_UNAVAILABLE")), "{r:?}");
+    assert_eq!(
+        World::after(&r),
+        ("approved", AttemptEffect::NothingWritten)
+    );
+    assert!(
+        !held.lock().unwrap().is_empty(),
+        "the TLS endpoint was reached"
+    );
+
+    assert_eq!(w.credits(), 0);
+    assert_eq!(w.calls(), 1, "only the refused request reached the handler");
+
+    // 4. Everything is back: the same approval applies, exactly once.
+    let r = w.apply(&id).await;
+    assert_eq!(code(&r), ("applied", None), "{r:?}");
+    assert_eq!(w.credits(), 1);
+    assert_eq!(w.credited("INV-1"), 1200);
+    let calls = w.calls();
+    assert_eq!(w.apply(&id).await.status, "already_applied");
+    assert_eq!(w.calls(), calls, "an applied proposal is not sent again");
+    assert_eq!(w.credits(), 1);
+
+    // Every request that reached the handler carried the same idempotency key, and the ledger
+    // shows one decision and four attempts of one job.
+    let key = format!("{id}:INV-1");
+    let bodies = w.front.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2);
+    assert!(bodies.iter().all(|b| b["idempotency_key"] == json!(key)));
+    let replay = w.ledger.replay(&id).await.unwrap();
+    assert_eq!(replay.approvals.len(), 1);
+    let attempts: Vec<(u32, &str)> = replay
+        .jobs
+        .iter()
+        .map(|j| (j.attempt, j.job.idempotency_key.as_str()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (1, key.as_str()),
+            (2, key.as_str()),
+            (3, key.as_str()),
+            (4, key.as_str())
+        ]
+    );
+    let mut receipts: Vec<(&str, Option<&str>)> = replay
+        .receipts
+        .iter()
+        .map(|r| (r.status.as_str(), r.receipt.safe_error_code.as_deref()))
+        .collect();
+    receipts.sort();
+    assert_eq!(
+        receipts,
+        [
+            ("applied", None),
+            ("failed", Some("HANDLER_HTTP_401")),
+            ("failed", Some("HANDLER_UNAVAILABLE")),
+            ("failed", Some("HANDLER_UNAVAILABLE")),
+        ]
+    );
+    let outcomes: Vec<(&str, Value, Value)> = replay
+        .events
+        .iter()
+        .filter(|e| e.kind.starts_with("writeback_") && e.kind != "writeback_job_recorded")
+        .map(|e| {
+            (
+                e.kind.as_str(),
+                e.payload["attempt"].clone(),
+                e.payload["state"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("writeback_failed", json!(1), json!("approved")),
+            ("writeback_failed", json!(2), json!("approved")),
+            ("writeback_failed", json!(3), json!("approved")),
+            ("writeback_applied", json!(4), json!("applied")),
+        ]
+    );
+    assert!(w.ledger.verify().await.unwrap().ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_handler_is_retried_without_a_new_approval_and_writes_once() {
+    let w = world().await;
+    let dir = w.dir.path().to_owned();
+    let keys = dir.join("keys.txt");
+    let applied = dir.join("applied.txt");
+    let id = w
+        .propose_with("billing.propose_account_credit_cmd", "INV-1")
+        .await;
+    w.approve(&id).await;
+    let run = |command: String| {
+        let mut env = w.env.clone();
+        env.insert("HANDLER_COMMAND".into(), command);
+        env
+    };
+    // 1. The program is not installed yet: it never ran.
+    let r = w
+        .apply_env(&id, &run("/nonexistent/billing-handler".into()), false)
+        .await
+        .unwrap();
+    w.check_recorded(&r).await;
+    assert_eq!(code(&r), ("failed", Some("HANDLER_UNAVAILABLE")));
+    assert_eq!(
+        World::after(&r),
+        ("approved", AttemptEffect::NothingWritten)
+    );
+    // 2. It runs, makes its write, and crashes before answering: the outcome is unknown.
+    let crash = script(
+        &dir,
+        "crash.sh",
+        &format!(
+            "key=$(sed -n 's/.*\"idempotency_key\":\"\\([^\"]*\\)\".*/\\1/p')\n\
+             echo \"$key\" >> '{keys}'\necho \"$key\" >> '{applied}'\nexit 70",
+            keys = keys.display(),
+            applied = applied.display()
+        ),
+    );
+    let r = w.apply_env(&id, &run(crash), false).await.unwrap();
+    w.check_recorded(&r).await;
+    assert_eq!(code(&r), ("failed", Some("HANDLER_EXIT_70")));
+    assert_eq!(
+        World::after(&r),
+        ("pending_worker", AttemptEffect::OutcomeUnknown)
+    );
+    // 3. Fixed: it applies once per idempotency key, remembering the keys it applied. The
+    //    retry carries the same key, so the handler answers that the write already happened.
+    let ok = script(
+        &dir,
+        "ok.sh",
+        &format!(
+            "key=$(sed -n 's/.*\"idempotency_key\":\"\\([^\"]*\\)\".*/\\1/p')\necho \"$key\" >> '{keys}'\n\
+             if grep -qxF \"$key\" '{applied}' 2>/dev/null; then\n\
+               echo '{{\"status\":\"already_applied\",\"rows_affected\":0,\"source_database_mutated\":false}}'\n\
+             else\n\
+               echo \"$key\" >> '{applied}'\n\
+               echo '{{\"status\":\"applied\",\"rows_affected\":1,\"source_database_mutated\":true}}'\n\
+             fi",
+            keys = keys.display(),
+            applied = applied.display()
+        ),
+    );
+    let r = w.apply_env(&id, &run(ok.clone()), false).await.unwrap();
+    w.check_recorded(&r).await;
+    assert_eq!(code(&r), ("already_applied", None), "{r:?}");
+    assert_eq!(r.state, "applied");
+    let again = w.apply_env(&id, &run(ok), false).await.unwrap();
+    assert_eq!(again.status, "already_applied");
+
+    let key = format!("{id}:INV-1");
+    let seen = std::fs::read_to_string(&keys).unwrap();
+    assert_eq!(
+        seen.lines().collect::<Vec<_>>(),
+        [key.as_str(), key.as_str()],
+        "both runs got the same idempotency key"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&applied).unwrap().lines().count(),
+        1
+    );
+    let replay = w.ledger.replay(&id).await.unwrap();
+    assert_eq!(replay.approvals.len(), 1);
+    assert_eq!(
+        replay.jobs.iter().map(|j| j.attempt).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(w.ledger.verify().await.unwrap().ok);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -731,6 +988,11 @@ async fn server_errors_are_retried_with_the_same_idempotency_key() {
     });
     let r = w.apply(&id).await;
     assert_eq!(code(&r), ("failed", Some("HANDLER_HTTP_503")));
+    assert_eq!(
+        World::after(&r),
+        ("pending_worker", AttemptEffect::OutcomeUnknown),
+        "a server error may follow a write: the retry relies on the idempotency key"
+    );
     assert_eq!(w.calls(), 6);
     w.recover(&id, 1).await;
 }
@@ -744,6 +1006,10 @@ async fn a_slow_handler_times_out() {
     let started = Instant::now();
     let r = w.apply(&id).await;
     assert_eq!(code(&r), ("failed", Some("HANDLER_TIMEOUT")));
+    assert_eq!(
+        World::after(&r),
+        ("pending_worker", AttemptEffect::OutcomeUnknown)
+    );
     assert!(started.elapsed() < Duration::from_millis(HTTP_TIMEOUT_MS * 4));
     assert_eq!(w.calls(), 1, "a timeout is not retried within one apply");
     w.recover(&id, 0).await;
@@ -761,16 +1027,20 @@ async fn a_retry_after_a_timeout_applies_once() {
     });
     let r = w.apply(&id).await;
     assert_eq!(code(&r), ("failed", Some("HANDLER_TIMEOUT")));
-    assert_eq!(r.state, "failed");
+    assert_eq!(
+        World::after(&r),
+        ("pending_worker", AttemptEffect::OutcomeUnknown)
+    );
     assert_eq!(w.credits(), 1, "the handler did apply");
-    // A person re-approves; the retry carries the same idempotency key: nothing new.
-    w.approve(&id).await;
+    // No new decision: the retry carries the same idempotency key, and the handler's own
+    // idempotency check says the write already happened. Nothing is guessed.
     let r = w.apply(&id).await;
     assert_eq!(code(&r), ("already_applied", None), "{r:?}");
     assert_eq!(r.state, "applied");
     assert_eq!(w.credits(), 1);
     assert_eq!(w.credited("INV-1"), 1200);
     assert_eq!(w.receipts(&id).await, 2);
+    assert_eq!(w.ledger.approvals(&id).await.unwrap().len(), 1);
     let bodies = w.front.bodies.lock().unwrap().clone();
     assert_eq!(bodies.len(), 2);
     assert_eq!(bodies[0]["idempotency_key"], bodies[1]["idempotency_key"]);
@@ -798,6 +1068,11 @@ async fn garbage_and_receipts_for_other_proposals_are_failures() {
         w.set_mode(mode);
         let r = w.apply(&id).await;
         assert_eq!(code(&r), ("failed", Some(want)), "{r:?}");
+        assert_eq!(
+            World::after(&r),
+            ("pending_worker", AttemptEffect::OutcomeUnknown),
+            "a 2xx that is not a receipt for this request proves nothing"
+        );
         assert!(!r.receipt.source_database_mutated);
         let before = w.credits();
         w.recover(&id, before).await;
@@ -869,29 +1144,34 @@ async fn command_handlers_get_the_request_on_stdin_and_answer_on_stdout() {
 async fn command_failures_are_receipts_with_redacted_stderr() {
     let w = world().await;
     let dir = w.dir.path().to_owned();
+    let unknown = ("pending_worker", AttemptEffect::OutcomeUnknown);
     let cases = [
         (
             "exit.sh",
             "cat >/dev/null\necho \"boom: token=$HANDLER_TOKEN db=postgres://app:pw@db/app\" >&2\nexit 3",
             "HANDLER_EXIT_3",
+            unknown,
         ),
         (
             "garbage.sh",
             "cat >/dev/null\necho 'not json'",
             "HANDLER_INVALID_RECEIPT",
+            unknown,
         ),
         (
             "other.sh",
             "cat >/dev/null\necho '{\"proposal_id\":\"wrp_other\",\"status\":\"applied\",\"rows_affected\":1,\"source_database_mutated\":true}'",
             "HANDLER_RECEIPT_MISMATCH",
+            unknown,
         ),
         (
             "failed.sh",
             "cat >/dev/null\necho '{\"status\":\"failed\",\"rows_affected\":0,\"source_database_mutated\":false,\"safe_error_code\":\"CREDIT_LIMIT\"}'",
             "CREDIT_LIMIT",
+            ("failed", AttemptEffect::Settled),
         ),
     ];
-    for (name, body, want) in cases {
+    for (name, body, want, after) in cases {
         let path = script(&dir, name, body);
         let mut env = w.env.clone();
         env.insert("HANDLER_COMMAND".into(), path);
@@ -902,7 +1182,7 @@ async fn command_failures_are_receipts_with_redacted_stderr() {
         let r = w.apply_env(&id, &env, false).await.unwrap();
         w.check_recorded(&r).await;
         assert_eq!(code(&r), ("failed", Some(want)), "{name}: {r:?}");
-        assert_eq!(r.state, "failed");
+        assert_eq!(World::after(&r), after, "{name}");
         assert!(!r.detail.contains("pw@"), "{}", r.detail);
         if name == "exit.sh" {
             assert!(
@@ -911,7 +1191,6 @@ async fn command_failures_are_receipts_with_redacted_stderr() {
                 r.detail
             );
         }
-        w.approve(&id).await;
     }
     // A program that does not exist.
     let mut env = w.env.clone();
@@ -922,9 +1201,12 @@ async fn command_failures_are_receipts_with_redacted_stderr() {
     w.approve(&id).await;
     let r = w.apply_env(&id, &env, false).await.unwrap();
     assert_eq!(code(&r), ("failed", Some("HANDLER_UNAVAILABLE")));
+    assert_eq!(
+        World::after(&r),
+        ("approved", AttemptEffect::NothingWritten)
+    );
     // Unset or unterminated: setup errors, nothing recorded.
     env.insert("HANDLER_COMMAND".into(), "sh 'oops".into());
-    w.approve(&id).await;
     assert!(matches!(
         w.apply_env(&id, &env, false).await,
         Err(ApplyError::Setup(_))
@@ -977,5 +1259,8 @@ async fn a_command_past_its_timeout_is_killed_with_its_process_group() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(!alive, "the background child survived");
-    w.approve(&id).await;
+    assert_eq!(
+        World::after(&r),
+        ("pending_worker", AttemptEffect::OutcomeUnknown)
+    );
 }

@@ -28,7 +28,7 @@ fn config() -> Value {
             "visible_columns": ["id", "late_fee_cents", "waiver_reason", "version"],
             "patch": {"late_fee_cents": {"fixed": 0}, "waiver_reason": {"fixed": "crash test"}},
             "allowed_columns": ["late_fee_cents", "waiver_reason"],
-            "conflict_guard": {"column": "version"},
+            "conflict_guard": {"column": "version", "bump": true},
             "approval": {"required_role": "billing_lead"}
         }]
     })

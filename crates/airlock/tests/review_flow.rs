@@ -35,7 +35,7 @@ fn setup(dir: &Path) {
             "visible_columns": ["id", "status", "late_fee_cents", "waiver_reason", "updated_at"],
             "patch": {"late_fee_cents": {"fixed": 0}, "waiver_reason": {"from_arg": "reason"}},
             "allowed_columns": ["late_fee_cents", "waiver_reason"],
-            "conflict_guard": {"column": "updated_at"},
+            "conflict_guard": {"column": "updated_at", "bump": true},
             "approval": {"mode": "human", "required_role": "billing_lead"}
         }]
     });
@@ -333,6 +333,34 @@ fn writeback_migration_and_grants_for_a_dba() {
         assert_eq!(run.code, 0);
         insta::assert_snapshot!(format!("migration_{engine}"), run.stdout);
     }
+    // Grants come from the config: column-scoped UPDATE on what each sql_update capability
+    // patches. The original's own example configs, per engine.
+    for (example, engine, role) in [
+        ("mcp-postgres-support", "postgres", "synapsor_writer"),
+        ("mcp-mysql-orders", "mysql", "synapsor_writer"),
+        ("support-billing-agent", "postgres", "synapsor_writer"),
+    ] {
+        let config = common::examples_dir()
+            .join(example)
+            .join("synapsor.runner.json");
+        let run = airlock(
+            dir,
+            &[
+                "writeback",
+                "grants",
+                "--config",
+                config.to_str().unwrap(),
+                "--engine",
+                engine,
+                "--writer-role",
+                role,
+            ],
+            &[],
+        );
+        assert_eq!(run.code, 0, "{example}: {}", run.stderr);
+        insta::assert_snapshot!(format!("grants_{example}"), run.stdout);
+    }
+    // This folder's config writes to SQLite only: nothing to grant on Postgres.
     let run = airlock(
         dir,
         &[
@@ -342,13 +370,16 @@ fn writeback_migration_and_grants_for_a_dba() {
             "postgres",
             "--writer-role",
             "airlock_writer",
-            "--schema",
-            "public",
         ],
         &[],
     );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    insta::assert_snapshot!("grants_postgres", run.stdout);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("no sql_update proposal capability on a postgres source"),
+        "{}",
+        run.stderr
+    );
     let run = airlock(
         dir,
         &[

@@ -12,7 +12,7 @@ use super::{Ctx, Path, guards, kind_of, non_empty_str};
 use crate::names::{is_safe_identifier, is_secret_name};
 
 const BINDING_KEYS: &[&str] = &["fixed", "from_arg"];
-const CONFLICT_KEYS: &[&str] = &["column", "weak_guard_ack"];
+const CONFLICT_KEYS: &[&str] = &["column", "weak_guard_ack", "bump"];
 
 /// Where a patched column's value comes from, when the binding is valid.
 pub(super) enum Binding<'a> {
@@ -89,6 +89,7 @@ pub(super) fn check<'a>(ctx: &mut Ctx, obj: &'a Map<String, Value>, cap: &'a Cap
         ctx,
         obj.get("conflict_guard"),
         &cap.path.key("conflict_guard"),
+        &patch,
     );
 }
 
@@ -235,7 +236,7 @@ fn binding<'a>(ctx: &mut Ctx, b: &'a Value, cp: &Path, cap: &CapFacts) -> Bindin
     }
 }
 
-fn conflict_guard(ctx: &mut Ctx, v: Option<&Value>, cp: &Path) {
+fn conflict_guard(ctx: &mut Ctx, v: Option<&Value>, cp: &Path, patch: &Patch) {
     let Some(obj) = v.and_then(Value::as_object) else {
         ctx.error(
             "CONFLICT_GUARD_REQUIRED",
@@ -274,6 +275,36 @@ fn conflict_guard(ctx: &mut Ctx, v: Option<&Value>, cp: &Path) {
             "name a column that changes on every write, e.g. \"updated_at\"; without one, set \"weak_guard_ack\": true",
         ),
         None => {}
+    }
+    bump(ctx, obj, cp, patch);
+}
+
+/// `bump: true` needs a version column to advance, one the patch does not set itself.
+fn bump(ctx: &mut Ctx, obj: &Map<String, Value>, cp: &Path, patch: &Patch) {
+    let bp = cp.key("bump");
+    match obj.get("bump") {
+        None | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => match obj.get("column").and_then(Value::as_str) {
+            None => ctx.error(
+                "CONFLICT_GUARD_BUMP_WITHOUT_COLUMN",
+                &bp,
+                "bump advances the conflict_guard column, but there is none (a row-hash guard has nothing to advance)",
+                "name the version column in conflict_guard.column, or remove bump",
+            ),
+            Some(col) if patch.bindings.contains_key(col) => ctx.error(
+                "CONFLICT_GUARD_BUMP_PATCHED",
+                &bp,
+                format!("the patch sets `{col}` itself, so bump would have nothing to advance"),
+                "remove bump, or remove the version column from patch",
+            ),
+            Some(_) => {}
+        },
+        Some(_) => ctx.error(
+            "INVALID_CONFLICT_GUARD_BUMP",
+            &bp,
+            "bump must be true or false",
+            "use true to have Airlock advance the version column with each write (the writer then needs UPDATE on it)",
+        ),
     }
 }
 

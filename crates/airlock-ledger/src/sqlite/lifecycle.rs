@@ -4,9 +4,16 @@
 //!
 //! ```text
 //! pending_review ─approve─► approved ─begin_apply─► pending_worker ─receipt─► applied | conflict | failed
-//!   │                          │                        ▲ (retry after a crash)        │
-//!   └────reject──────► rejected ◄─────────reject───────┘             conflict/failed ─approve─► approved
+//!   │                        │  ▲                      │  ▲  (retry after a crash, or     │
+//!   │                        │  └─failed, nothing ─────┘  └── failed, outcome unknown)   │
+//!   │                        │    written                                                │
+//!   └────reject──────► rejected ◄────reject──────────────────────── conflict/failed ─approve─► approved
 //! ```
+//!
+//! A `failed` receipt ends the approval only when it is settled ([`AttemptEffect`]): when it
+//! proves nothing was written the proposal returns to `approved`; when the outcome is unknown
+//! it stays `pending_worker`. Either way the next apply retries without a new decision, as a
+//! new attempt of the same job (same idempotency key).
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::json;
@@ -15,7 +22,8 @@ use super::read;
 use super::write::append_event;
 use crate::chain::{self, PROPOSAL_ROW, ProposalRow};
 use crate::{
-    Actor, ApprovalRecord, Decision, JobRecord, LedgerError, StoredProposal, StoredReceipt,
+    Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, StoredProposal,
+    StoredReceipt,
 };
 use airlock_protocol::{ExecutionReceipt, WritebackJob, now_rfc3339};
 
@@ -183,19 +191,22 @@ pub(crate) fn begin_apply(
     Ok(record)
 }
 
-/// Terminal proposal state of a receipt status.
-pub(crate) fn state_of(status: &str) -> &'static str {
-    match status {
-        "applied" | "already_applied" => "applied",
-        "conflict" => "conflict",
-        "canceled" => "canceled",
-        _ => "failed",
+/// Proposal state after a receipt with this status and effect.
+pub(crate) fn state_of(status: &str, effect: AttemptEffect) -> &'static str {
+    match (status, effect) {
+        ("applied" | "already_applied", _) => "applied",
+        ("conflict", _) => "conflict",
+        ("canceled", _) => "canceled",
+        (_, AttemptEffect::NothingWritten) => "approved",
+        (_, AttemptEffect::OutcomeUnknown) => "pending_worker",
+        (_, AttemptEffect::Settled) => "failed",
     }
 }
 
 pub(crate) fn record_receipt(
     conn: &mut Connection,
     receipt: &ExecutionReceipt,
+    effect: AttemptEffect,
     actor: &str,
 ) -> Result<StoredReceipt, LedgerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -230,8 +241,18 @@ pub(crate) fn record_receipt(
     let state = if p.state == "applied" {
         "applied"
     } else {
-        state_of(&receipt.status)
+        state_of(&receipt.status, effect)
     };
+    let effect = if receipt.status == "failed" {
+        effect
+    } else {
+        AttemptEffect::Settled
+    };
+    let attempt: Option<u32> = tx.query_row(
+        "SELECT MAX(attempt) FROM writeback_jobs WHERE writeback_job_id = ?1",
+        [&receipt.writeback_job_id],
+        |r| r.get(0),
+    )?;
     let row = set_state(&tx, &p, state, receipt.source_database_mutated, &now)?;
     append_event(
         &tx,
@@ -248,6 +269,9 @@ pub(crate) fn record_receipt(
             "safe_error_code": receipt.safe_error_code,
             "receipt_hash": receipt.receipt_hash,
             PROPOSAL_ROW: row,
+            "attempt": attempt,
+            "effect": effect.as_str(),
+            "approval_stands": matches!(state, "approved" | "pending_worker"),
         }),
         &chain::record_hash(&stored),
         &now,

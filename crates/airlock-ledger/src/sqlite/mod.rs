@@ -25,8 +25,9 @@ use airlock_protocol::{ExecutionReceipt, WritebackJob};
 
 use crate::anchor::{self, Anchor};
 use crate::{
-    Actor, ApprovalRecord, AuditFilter, Decision, Event, EvidenceWithAudit, JobRecord, Ledger,
-    LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded, ReadRecorded,
+    Actor, ApprovalRecord, AttemptEffect, AuditFilter, Decision, Event, EvidenceWithAudit,
+    JobRecord, Ledger, LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded,
+    ReadRecorded,
     ReceiptFilter, Replay, Stats, StoredProposal, StoredReceipt, VerifyReport,
 };
 
@@ -272,9 +273,10 @@ impl Ledger for SqliteLedger {
     async fn record_receipt(
         &self,
         receipt: &ExecutionReceipt,
+        effect: AttemptEffect,
         actor: &str,
     ) -> Result<StoredReceipt, LedgerError> {
-        self.decide_anchored(|c| lifecycle::record_receipt(c, receipt, actor))
+        self.decide_anchored(|c| lifecycle::record_receipt(c, receipt, effect, actor))
     }
 
     async fn applied_receipt(

@@ -3,6 +3,7 @@
 
 use airlock_cli::ApplyArgs;
 use airlock_protocol::WritebackJob;
+use airlock_writeback::AttemptEffect;
 use airlock_writeback::apply::{self, ApplyError};
 
 use crate::output::{self, ExitStatus, hinted};
@@ -112,6 +113,18 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
         }
         if let Some(id) = report.receipt_id {
             output::line(&format!("Receipt:  rct_{id:06}  ({})", r.receipt_hash));
+        }
+        if report.approval_stands() {
+            let why = match report.effect {
+                AttemptEffect::OutcomeUnknown => {
+                    "the outcome is unknown; the retry sends the same idempotency key, which tells whether the write already happened"
+                }
+                _ => "nothing was written",
+            };
+            output::line(&format!(
+                "Retry:    the approval stands ({why}); run `airlock apply {}` again",
+                report.proposal_id
+            ));
         }
         output::line(&format!(
             "Replay:   airlock replay show {}",

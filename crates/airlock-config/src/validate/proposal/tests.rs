@@ -225,3 +225,45 @@ fn invalid_weak_guard_ack() {
         &path("conflict_guard.weak_guard_ack"),
     );
 }
+
+#[test]
+fn bump_is_an_explicit_boolean_on_a_version_column() {
+    let r = validate(&with(
+        "conflict_guard",
+        json!({"column": "updated_at", "bump": true}),
+    ));
+    assert!(r.ok && r.warnings.is_empty(), "{r:#?}");
+    let (config, _) = parse(&with(
+        "conflict_guard",
+        json!({"column": "updated_at", "bump": true}),
+    ))
+    .unwrap();
+    assert_eq!(config.capabilities[1].bumped_column(), Some("updated_at"));
+    let (config, _) = parse(&valid()).unwrap();
+    assert_eq!(
+        config.capabilities[1].bumped_column(),
+        None,
+        "off by default"
+    );
+    only_error(
+        &with(
+            "conflict_guard",
+            json!({"column": "updated_at", "bump": "yes"}),
+        ),
+        "INVALID_CONFLICT_GUARD_BUMP",
+        &path("conflict_guard.bump"),
+    );
+    only_error(
+        &with(
+            "conflict_guard",
+            json!({"weak_guard_ack": true, "bump": true}),
+        ),
+        "CONFLICT_GUARD_BUMP_WITHOUT_COLUMN",
+        &path("conflict_guard.bump"),
+    );
+    only_error(
+        &with("conflict_guard", json!({"column": "status", "bump": true})),
+        "CONFLICT_GUARD_BUMP_PATCHED",
+        &path("conflict_guard.bump"),
+    );
+}
