@@ -323,7 +323,8 @@ fn a_rewritten_chain_is_found_through_the_anchor() {
         let record: Value = conn
             .query_row(
                 "SELECT approval_id, proposal_id, proposal_version, proposal_hash, approver,
-                        role, status, reason, created_at FROM approvals WHERE approval_id = ?1",
+                        role, status, reason, created_at, actor_source, role_verified
+                 FROM approvals WHERE approval_id = ?1",
                 [id],
                 |r| {
                     let mut v = json!({
@@ -335,10 +336,13 @@ fn a_rewritten_chain_is_found_through_the_anchor() {
                         "status": r.get::<_, String>(6)?,
                         "created_at": r.get::<_, String>(8)?,
                     });
-                    for (i, key) in [(5, "role"), (7, "reason")] {
+                    for (i, key) in [(5, "role"), (7, "reason"), (9, "actor_source")] {
                         if let Some(s) = r.get::<_, Option<String>>(i)? {
                             v[key] = json!(s);
                         }
+                    }
+                    if let Some(b) = r.get::<_, Option<bool>>(10)? {
+                        v["role_verified"] = json!(b);
                     }
                     Ok(v)
                 },

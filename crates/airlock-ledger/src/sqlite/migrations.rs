@@ -175,9 +175,10 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-/// The oldest schema version this build can read without migrating it (version 3 added the
-/// columns read-only commands select).
-const READABLE_SINCE: i64 = 3;
+/// The oldest schema version this build can read without migrating it. Version 2 ledgers lack
+/// the columns version 3 added; a read-only connection sees them through temporary views
+/// (`shim_v2`), which live in the connection's temp schema and never touch the file.
+const READABLE_SINCE: i64 = 2;
 
 /// The schema version this build writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
@@ -283,5 +284,25 @@ pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), Ledger
             ),
         });
     }
+    if found < 3 {
+        shim_v2(conn).map_err(|source| LedgerError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
     Ok(())
+}
+
+/// Lets a read-only connection read a version-2 ledger as if it had version 3's columns: the
+/// added columns read as NULL (records written before them never had them, so their hashes
+/// are unchanged) and `ledger_meta` is empty.
+fn shim_v2(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TEMP VIEW approvals AS
+             SELECT *, NULL AS actor_source, NULL AS role_verified FROM main.approvals;
+         CREATE TEMP VIEW writeback_jobs AS
+             SELECT *, NULL AS actor_source FROM main.writeback_jobs;
+         CREATE TEMP TABLE ledger_meta (
+             key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);",
+    )
 }
