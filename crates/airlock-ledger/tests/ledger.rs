@@ -471,3 +471,47 @@ async fn tool_call_heads_are_anchored_and_a_new_ledger_sets_an_old_anchor_aside(
         .unwrap();
     assert!(ledger.verify().await.unwrap().ok);
 }
+
+/// A verify that runs while another process decides on proposals must read one snapshot: the
+/// soak found `STATE_MISMATCH` when the proposals table was read after a decision that the
+/// events read earlier did not yet show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_reads_one_snapshot_while_a_writer_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open(dir.path());
+    let reader = SqliteLedger::open_read_only(&dir.path().join("nested/ledger.db")).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let p = writer.record_proposal(new_proposal(&format!("INV-{i}"), i)).await.unwrap();
+        ids.push((p.proposal.proposal_id, p.proposal.proposal_hash));
+    }
+    let deciding = tokio::spawn(async move {
+        for (i, (id, hash)) in ids.into_iter().enumerate() {
+            let d = Decision {
+                proposal_id: id,
+                actor: Actor {
+                    name: "dana".into(),
+                    source: "flag".into(),
+                },
+                role: None,
+                role_verified: None,
+                reason: Some("snapshot test".into()),
+                proposal_hash: hash,
+            };
+            if i % 2 == 0 {
+                writer.approve(d).await.unwrap();
+            } else {
+                writer.reject(d).await.unwrap();
+            }
+        }
+    });
+    let mut verified = 0;
+    while !deciding.is_finished() {
+        let report = reader.verify().await.unwrap();
+        assert!(report.ok, "{report:?}");
+        verified += 1;
+    }
+    deciding.await.unwrap();
+    assert!(reader.verify().await.unwrap().ok);
+    assert!(verified > 0);
+}

@@ -247,7 +247,15 @@ impl Ledger for SqliteLedger {
     }
 
     async fn verify_against(&self, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
-        verify::verify(&self.conn(), anchors)
+        // One read transaction: every table is read from the same snapshot, so a writer
+        // committing meanwhile (a server, an apply) cannot make a consistent ledger look
+        // broken. Anchors are read before the snapshot starts, so each anchored head is
+        // already committed when the snapshot is taken.
+        let conn = self.conn();
+        let snapshot = conn.unchecked_transaction()?;
+        let report = verify::verify(&snapshot, anchors);
+        snapshot.rollback()?;
+        report
     }
 
     async fn stats(&self) -> Result<Stats, LedgerError> {
