@@ -95,8 +95,11 @@ pub(crate) fn import(path: &Path) -> Result<ImportReport, LedgerError> {
         backup,
         ..ImportReport::default()
     };
-    copy_all(&tx, &mut report)?;
-    tx.commit()?;
+    // On any failure the transaction rolls back and the backup goes too: nothing changed.
+    if let Err(e) = copy_all(&tx, &mut report).and_then(|()| Ok(tx.commit()?)) {
+        let _ = std::fs::remove_file(&report.backup);
+        return Err(e);
+    }
     crate::anchor::append_head(&conn, &crate::anchor::anchor_path(path));
     Ok(report)
 }
@@ -266,7 +269,14 @@ fn copy_proposals(tx: &Connection) -> Result<u64, LedgerError> {
              FROM synapsor_proposals ORDER BY created_at, proposal_id",
         )?
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?
         .collect::<Result<_, _>>()?;
     let n = rows.len() as u64;
@@ -392,8 +402,15 @@ fn copy_evidence(tx: &Connection) -> Result<u64, LedgerError> {
     for (id, proposal_id, tenant_id, payload_json, created_at, cols) in rows {
         const T: &str = "evidence_bundles";
         let payload: Value = parse_json(T, &id, "payload_json", &payload_json)?;
-        let [principal, capability, source_id, source_table, business_object, object_id, fp] =
-            cols;
+        let [
+            principal,
+            capability,
+            source_id,
+            source_table,
+            business_object,
+            object_id,
+            fp,
+        ] = cols;
         let principal = required(
             T,
             &id,
@@ -504,8 +521,19 @@ fn copy_audit(tx: &Connection) -> Result<u64, LedgerError> {
         const T: &str = "query_audit";
         let id = audit_id.to_string();
         let payload: Value = parse_json(T, &id, "payload_json", &payload_json)?;
-        let [proposal_id, evidence_id, source_id, fp, table_name, created_at, tenant, principal, capability, object, object_id] =
-            cols;
+        let [
+            proposal_id,
+            evidence_id,
+            source_id,
+            fp,
+            table_name,
+            created_at,
+            tenant,
+            principal,
+            capability,
+            object,
+            object_id,
+        ] = cols;
         let capability = required(
             T,
             &id,
@@ -664,7 +692,8 @@ fn copy_receipts(tx: &Connection) -> Result<u64, LedgerError> {
     let n = rows.len() as u64;
     for (id, receipt_json, created_at) in rows {
         const T: &str = "writeback_receipts";
-        let receipt: ExecutionReceipt = parse_json(T, &id.to_string(), "receipt_json", &receipt_json)?;
+        let receipt: ExecutionReceipt =
+            parse_json(T, &id.to_string(), "receipt_json", &receipt_json)?;
         if !receipt.hash_is_valid() {
             return Err(unmappable(
                 T,

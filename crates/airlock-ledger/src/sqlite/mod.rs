@@ -29,8 +29,7 @@ use crate::anchor::{self, Anchor};
 use crate::{
     Actor, ApprovalRecord, AttemptEffect, AuditFilter, Decision, Event, EvidenceWithAudit,
     JobRecord, Ledger, LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded,
-    ReadRecorded,
-    ReceiptFilter, Replay, Stats, StoredProposal, StoredReceipt, VerifyReport,
+    ReadRecorded, ReceiptFilter, Replay, Stats, StoredProposal, StoredReceipt, VerifyReport,
 };
 
 /// How long a writer waits for another process's transaction before giving up.
