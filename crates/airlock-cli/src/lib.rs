@@ -464,6 +464,11 @@ pub enum LedgerCommand {
     Verify(VerifyArgs),
     /// Row counts of the ledger.
     Stats(JsonFlag),
+    /// Migrate a Synapsor Runner store (given with --store) into Airlock's ledger, in place:
+    /// a backup is written beside it first (`<file>.synapsor-backup-<unix secs>`), then every
+    /// record is copied and chained in one transaction. The original's tables are kept as
+    /// `synapsor_*`. On any error nothing changes.
+    Import(JsonFlag),
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,20 @@ pub enum LedgerError {
         "the store at {path} was written by Synapsor Runner, not Airlock; it was left unchanged"
     )]
     OriginalStore { path: String },
+    #[error("the store at {path} is not a Synapsor Runner store; there is nothing to import")]
+    NotOriginalStore { path: String },
+    #[error("could not write the backup {backup} before importing: {source}")]
+    Backup {
+        backup: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot import {table} row {id}: {detail}; the store was left unchanged")]
+    Unmappable {
+        table: &'static str,
+        id: String,
+        detail: String,
+    },
     #[error("{kind} not found: {id}")]
     NotFound { kind: &'static str, id: String },
     #[error("proposal {proposal_id} is {state}; cannot {action} it")]
@@ -67,8 +81,14 @@ impl LedgerError {
             ),
             LedgerError::TooNew { .. } => Some("upgrade airlock to read this ledger"),
             LedgerError::OriginalStore { .. } => Some(
-                "this airlock cannot import an original store yet: keep using it with Synapsor Runner, and give airlock a new ledger with --store PATH (or storage.sqlite_path)",
+                "migrate it in place with `airlock ledger import --store PATH` (it writes a backup beside it first), or give airlock a new ledger with --store PATH (or storage.sqlite_path)",
             ),
+            LedgerError::Unmappable { .. } => Some(
+                "fix or remove that row with Synapsor Runner (or sqlite3), then run `airlock ledger import` again",
+            ),
+            LedgerError::Backup { .. } => {
+                Some("make the store's folder writable (or free space there), then retry")
+            }
             LedgerError::NoProposals => {
                 Some("create one with `airlock propose CAPABILITY --json '{...}'`")
             }

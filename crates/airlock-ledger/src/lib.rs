@@ -22,7 +22,7 @@ pub use anchor::{Anchor, anchor_path, read_anchors};
 pub use chain::{ChainHead, GENESIS_HASH, VerifyBreak, VerifyReport};
 pub use error::LedgerError;
 pub use records::*;
-pub use sqlite::SqliteLedger;
+pub use sqlite::{ImportReport, SqliteLedger};
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 

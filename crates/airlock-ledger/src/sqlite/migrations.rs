@@ -214,10 +214,7 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<Migrated, Ledger
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
         let found = version(conn)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            conn.execute_batch(sql)?;
-            conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-        }
+        apply_from(conn, found)?;
         Ok::<_, rusqlite::Error>(match found {
             0 => Migrated::Created,
             f if f == CURRENT => Migrated::Current,
@@ -236,6 +233,29 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<Migrated, Ledger
     }
 }
 
+/// Applies every migration after version `found`. The caller holds the write transaction.
+pub(crate) fn apply_from(conn: &Connection, found: i64) -> Result<(), rusqlite::Error> {
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        conn.execute_batch(sql)?;
+        conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+    }
+    Ok(())
+}
+
+/// Whether the connection holds a Synapsor Runner store (its own tables, no Airlock schema
+/// version).
+pub(crate) fn is_original_store(conn: &Connection) -> Result<bool, rusqlite::Error> {
+    if version(conn)? != 0 {
+        return Ok(false);
+    }
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master
+             WHERE type = 'table' AND name IN ('proposal_store_schema', 'proposal_events'))",
+        [],
+        |r| r.get(0),
+    )
+}
+
 /// Refuses a store written by Synapsor Runner (its own tables, no Airlock schema version),
 /// before anything touches the file: Airlock's migrations would fail half-way on it, and even
 /// switching it to WAL would change it.
@@ -244,18 +264,7 @@ pub(crate) fn refuse_original_store(conn: &Connection, path: &Path) -> Result<()
         path: path.display().to_string(),
         source,
     };
-    if version(conn).map_err(open_error)? != 0 {
-        return Ok(());
-    }
-    let original: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master
-                 WHERE type = 'table' AND name IN ('proposal_store_schema', 'proposal_events'))",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(open_error)?;
-    if original {
+    if is_original_store(conn).map_err(open_error)? {
         return Err(LedgerError::OriginalStore {
             path: path.display().to_string(),
         });

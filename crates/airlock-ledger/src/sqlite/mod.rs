@@ -6,6 +6,7 @@
 //! read in tens of microseconds instead of an fsync per call.
 
 mod batch;
+mod import;
 mod lifecycle;
 mod meta;
 mod migrations;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use import::ImportReport;
 pub(crate) use read::head;
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
@@ -27,8 +29,7 @@ use crate::anchor::{self, Anchor};
 use crate::{
     Actor, ApprovalRecord, AttemptEffect, AuditFilter, Decision, Event, EvidenceWithAudit,
     JobRecord, Ledger, LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded,
-    ReadRecorded,
-    ReceiptFilter, Replay, Stats, StoredProposal, StoredReceipt, VerifyReport,
+    ReadRecorded, ReceiptFilter, Replay, Stats, StoredProposal, StoredReceipt, VerifyReport,
 };
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -89,6 +90,13 @@ impl SqliteLedger {
             read_only: true,
             batch: OnceLock::new(),
         })
+    }
+
+    /// Migrates a Synapsor Runner store in place into Airlock's schema, after writing a backup
+    /// beside it (`<file>.synapsor-backup-<unix secs>`). One transaction: on any error the
+    /// store is left as it was.
+    pub fn import_original(path: &Path) -> Result<ImportReport, LedgerError> {
+        import::import(path)
     }
 
     pub fn path(&self) -> &Path {

@@ -73,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         }
         Command::Ledger(LedgerCommand::Verify(a)) => ledger::verify::run(&settings, &a).await,
         Command::Ledger(LedgerCommand::Stats(a)) => ledger::stats::run(&settings, a.json).await,
+        Command::Ledger(LedgerCommand::Import(a)) => ledger::import::run(&settings, a.json),
         Command::Demo(a) => demo::run(&settings, &a).await,
         Command::Mcp(airlock_cli::McpCommand::Serve(a)) => mcp::serve::run(&settings, &a).await,
         Command::Mcp(airlock_cli::McpCommand::ServeStreamableHttp(a)) => {

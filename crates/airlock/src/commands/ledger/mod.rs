@@ -1,2 +1,3 @@
+pub mod import;
 pub mod stats;
 pub mod verify;
