@@ -212,7 +212,11 @@ pub fn jsonrpc_frame(data: &[u8]) {
         // Not JSON at all is always a parse error.
         let bom_stripped = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
         if serde_json::from_slice::<Value>(bom_stripped).is_err() {
-            assert_eq!(answer, Err(-32700), "non-JSON frame not answered with -32700");
+            assert_eq!(
+                answer,
+                Err(-32700),
+                "non-JSON frame not answered with -32700"
+            );
         }
     }
 }

@@ -482,7 +482,10 @@ async fn verify_reads_one_snapshot_while_a_writer_decides() {
     let reader = SqliteLedger::open_read_only(&dir.path().join("nested/ledger.db")).unwrap();
     let mut ids = Vec::new();
     for i in 0..200 {
-        let p = writer.record_proposal(new_proposal(&format!("INV-{i}"), i)).await.unwrap();
+        let p = writer
+            .record_proposal(new_proposal(&format!("INV-{i}"), i))
+            .await
+            .unwrap();
         ids.push((p.proposal.proposal_id, p.proposal.proposal_hash));
     }
     let deciding = tokio::spawn(async move {

@@ -532,20 +532,33 @@ fn original_forms_on_mariadb() {
     the_original_loop(&MARIADB);
 }
 
-// ---------------------------------------------------------------------------------------------
-// TODO(lead): steps for issue 9 parts 4, 6 and 7, which other branches implement. Each is a
-// complete test body, run on both engines; enable one once its part has landed with e.g.
-//     #[test] fn part4_on_postgres() { todo_part4_least_privilege_writer_without_the_version_column(&POSTGRES) }
-//     #[test] fn part4_on_mariadb() { todo_part4_least_privilege_writer_without_the_version_column(&MARIADB) }
-// Checked on this branch (before those parts): part 4 fails with the permission errors the
-// issue describes (Postgres 42501, MariaDB 1143 on `updated_at`), part 7 with "proposal … is
-// failed; only an approved proposal can be applied".
+// Issue 9 parts 4 and 7 on both engines, with the original's roles. Part 6 (the original's
+// store) is covered by tests/original_store.rs, which drives `airlock ledger import`.
+
+#[test]
+fn least_privilege_writer_on_postgres() {
+    least_privilege_writer_without_the_version_column(&POSTGRES);
+}
+
+#[test]
+fn least_privilege_writer_on_mariadb() {
+    least_privilege_writer_without_the_version_column(&MARIADB);
+}
+
+#[test]
+fn retry_after_nothing_written_on_postgres() {
+    retry_after_a_failure_that_wrote_nothing(&POSTGRES);
+}
+
+#[test]
+fn retry_after_nothing_written_on_mariadb() {
+    retry_after_a_failure_that_wrote_nothing(&MARIADB);
+}
 
 /// Part 4: the writer may UPDATE only the patched columns (not the version column), and the
 /// app bumps the version itself with a trigger. Apply must write the patch only, succeed, and
 /// the version must move exactly once.
-#[allow(dead_code)]
-fn todo_part4_least_privilege_writer_without_the_version_column(spec: &'static Spec) {
+fn least_privilege_writer_without_the_version_column(spec: &'static Spec) {
     let Some(app) = App::new(spec) else { return };
     let (revoke, trigger) = match spec.engine {
         "postgres" => (
@@ -586,8 +599,7 @@ fn todo_part4_least_privilege_writer_without_the_version_column(spec: &'static S
 
 /// Part 7: an apply that failed before writing anything (the writer's server unreachable)
 /// keeps its approval; the next `apply` retries with the same idempotency key, no new approval.
-#[allow(dead_code)]
-fn todo_part7_retry_after_a_failure_that_wrote_nothing(spec: &'static Spec) {
+fn retry_after_a_failure_that_wrote_nothing(spec: &'static Spec) {
     let Some(mut app) = App::new(spec) else {
         return;
     };
@@ -643,54 +655,4 @@ fn todo_part7_retry_after_a_failure_that_wrote_nothing(spec: &'static Spec) {
         2,
         "each attempt recorded"
     );
-}
-
-/// Part 6: a ledger written by the original (its schema, `.synapsor/local.db`) is migrated in
-/// place with a backup beside it; an approved, unapplied proposal applies once. The store is
-/// built from `compat_fixture/original_store.sql` (the original's table layout with one
-/// approved proposal for this app), to be added with part 6.
-#[allow(dead_code)]
-fn todo_part6_the_originals_store_is_migrated(spec: &'static Spec) {
-    let Some(app) = App::new(spec) else { return };
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat_fixture/original_store.sql");
-    let sql = std::fs::read_to_string(&fixture).expect("the original store fixture (part 6)");
-    let store = app.work.path().join(STORE);
-    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
-    let conn = rusqlite::Connection::open(&store).unwrap();
-    conn.execute_batch(&sql.replace("__OBJECT__", spec.object))
-        .unwrap();
-    drop(conn);
-    let list = app
-        .run(&["proposals", "list", "--store", STORE, "--json"])
-        .ok()
-        .json();
-    let id = list["proposals"][0]["proposal_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        std::fs::read_dir(store.parent().unwrap())
-            .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().contains("backup")),
-        "a backup beside the store"
-    );
-    app.run(&["ledger", "verify", "--store", STORE]).ok();
-    let config = app.config();
-    app.run(&[
-        "apply",
-        "--proposal",
-        &id,
-        "--config",
-        &config,
-        "--store",
-        STORE,
-    ])
-    .ok();
-    let again = app
-        .run(&[
-            "apply", &id, "--config", &config, "--store", STORE, "--json",
-        ])
-        .ok();
-    assert_eq!(again.json()["status"], json!("already_applied"));
 }
