@@ -129,14 +129,14 @@ fn check_value(name: &str, arg: &Arg, v: &Value) -> Result<(), CallError> {
             ));
         }
     }
-    if let Some(allowed) = &arg.allowed {
-        if !allowed.iter().any(|a| same_value(a, v)) {
-            let list: Vec<String> = allowed.iter().take(20).map(|a| a.to_string()).collect();
-            return Err(CallError::new(
-                "ARGUMENT_NOT_ALLOWED",
-                format!("`{name}` must be one of: {}.", list.join(", ")),
-            ));
-        }
+    if let Some(allowed) = &arg.allowed
+        && !allowed.iter().any(|a| same_value(a, v))
+    {
+        let list: Vec<String> = allowed.iter().take(20).map(|a| a.to_string()).collect();
+        return Err(CallError::new(
+            "ARGUMENT_NOT_ALLOWED",
+            format!("`{name}` must be one of: {}.", list.join(", ")),
+        ));
     }
     Ok(())
 }

@@ -182,13 +182,13 @@ pub fn check_guards(
 /// The conflict guard captured at proposal time.
 pub fn expected_version(cap: &Capability, before: &ScalarMap) -> Result<ColumnValue, CallError> {
     let guard = cap.conflict_guard.as_ref();
-    if let Some(column) = guard.and_then(|g| g.column.as_ref()) {
-        if let Some(value) = before.get(column) {
-            return Ok(ColumnValue {
-                column: column.clone(),
-                value: value.clone(),
-            });
-        }
+    if let Some(column) = guard.and_then(|g| g.column.as_ref())
+        && let Some(value) = before.get(column)
+    {
+        return Ok(ColumnValue {
+            column: column.clone(),
+            value: value.clone(),
+        });
     }
     if guard.and_then(|g| g.weak_guard_ack) == Some(true) {
         return Ok(ColumnValue {
