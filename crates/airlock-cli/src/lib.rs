@@ -1,7 +1,12 @@
 //! The command line of `airlock`. Types only: each doc comment is the help text users read.
 
+// The doc comments below are written for the terminal (`--help`, man pages), where
+// `<placeholder>` and `[default: ...]` are plain text, not HTML or intra-doc links.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 use std::path::PathBuf;
 
+use airlock_config::env_vars;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Airlock: reviewed business actions for AI agents, instead of execute_sql.
@@ -27,11 +32,11 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Config file [default: ./airlock.json, else ./synapsor.runner.json; for approve, reject,
     /// writeback-job and apply, else the config the ledger remembers]
-    #[arg(long, global = true, env = "AIRLOCK_CONFIG", value_name = "PATH")]
+    #[arg(long, global = true, env = env_vars::CONFIG, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Ledger file (also from SYNAPSOR_LOCAL_STORE) [default: the config's storage.sqlite_path,
     /// else ./.airlock/ledger.db]
-    #[arg(long, global = true, env = "AIRLOCK_STORE", value_name = "PATH")]
+    #[arg(long, global = true, env = env_vars::STORE, value_name = "PATH")]
     pub store: Option<PathBuf>,
 }
 
@@ -81,6 +86,27 @@ pub enum Command {
     /// Check the setup without changing anything (with --check-handlers: every configured
     /// app-owned handler).
     Doctor(DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Example: `airlock completions bash > ~/.local/share/bash-completion/completions/airlock`.
+    Completions(CompletionsArgs),
+    /// Print the man page, or write one page per command into a folder.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `airlock.1` and one `airlock-<command>.1` page per command into this folder
+    /// (created if missing) instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,13 +260,13 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub job: Option<PathBuf>,
     /// Rehearse inside a rolled-back transaction; change nothing anywhere.
-    #[arg(long, env = "AIRLOCK_DRY_RUN")]
+    #[arg(long, env = env_vars::DRY_RUN)]
     pub dry_run: bool,
     /// Who applies [default: $AIRLOCK_ACTOR, else $USER, else local_operator].
     #[arg(long)]
     pub actor: Option<String>,
     /// Runner id written on receipts.
-    #[arg(long, env = "AIRLOCK_RUNNER_ID", default_value = "airlock-local")]
+    #[arg(long, env = env_vars::RUNNER_ID, default_value = "airlock-local")]
     pub runner: String,
     /// Project recorded in the job's runner_scope.
     #[arg(long, default_value = "local")]
@@ -669,7 +695,7 @@ pub struct McpClientConfigArgs {
     /// Environment variable holding the bearer token (openai-agents).
     #[arg(
         long,
-        default_value = "SYNAPSOR_RUNNER_HTTP_TOKEN",
+        default_value = env_vars::SYNAPSOR_RUNNER_HTTP_TOKEN,
         value_name = "NAME"
     )]
     pub auth_token_env: String,

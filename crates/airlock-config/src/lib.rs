@@ -12,6 +12,7 @@
 //! assert!(report.errors.iter().any(|i| i.code == "INVALID_MODE"));
 //! ```
 
+pub mod env_vars;
 pub mod load;
 mod names;
 pub mod redact;

@@ -15,8 +15,11 @@ pub mod targets;
 
 pub use targets::{config, handler_receipt, job_file, jsonrpc_frame, tool_args};
 
+/// One fuzz entry point: takes arbitrary bytes, panics only when an invariant breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for drivers.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("config", config),
     ("tool_args", tool_args),
     ("job_file", job_file),

@@ -155,7 +155,7 @@ mod tests {
             alias_mode: None,
             host: "127.0.0.1".into(),
             port: 8766,
-            auth_token_env: "SYNAPSOR_RUNNER_HTTP_TOKEN".into(),
+            auth_token_env: airlock_config::env_vars::SYNAPSOR_RUNNER_HTTP_TOKEN.into(),
             include_instructions: false,
             example_tool: None,
         }

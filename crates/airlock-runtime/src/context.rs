@@ -7,8 +7,8 @@ use airlock_config::{Capability, Config, ContextProvider, TrustedContext};
 
 use crate::Env;
 
-const DEFAULT_TENANT_ENV: &str = "SYNAPSOR_TENANT_ID";
-const DEFAULT_PRINCIPAL_ENV: &str = "SYNAPSOR_PRINCIPAL";
+const DEFAULT_TENANT_ENV: &str = airlock_config::env_vars::SYNAPSOR_TENANT_ID;
+const DEFAULT_PRINCIPAL_ENV: &str = airlock_config::env_vars::SYNAPSOR_PRINCIPAL;
 
 /// The context config that applies to a capability: its named context, else the global one.
 fn context_for<'a>(config: &'a Config, cap: &Capability) -> Option<&'a TrustedContext> {

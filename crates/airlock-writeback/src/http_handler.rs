@@ -23,7 +23,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use airlock_config::{Executor as ExecutorConfig, HttpMethod};
+use airlock_config::{Executor as ExecutorConfig, HttpMethod, env_vars};
 use airlock_protocol::handler::{HandlerReceipt, HandlerRequest, HandlerStatus, Transport};
 use airlock_protocol::now_rfc3339;
 use reqwest::{Method, Url};
@@ -87,7 +87,7 @@ impl fmt::Debug for HttpHandler {
 /// The runner id sent as `runner_hint`: `$AIRLOCK_RUNNER_ID`, else `$SYNAPSOR_RUNNER_ID`, else
 /// `airlock-local`.
 pub fn runner_hint(env: &HashMap<String, String>) -> String {
-    ["AIRLOCK_RUNNER_ID", "SYNAPSOR_RUNNER_ID"]
+    [env_vars::RUNNER_ID, env_vars::SYNAPSOR_RUNNER_ID]
         .iter()
         .find_map(|k| env.get(*k).filter(|v| !v.is_empty()).cloned())
         .unwrap_or_else(|| "airlock-local".into())

@@ -83,7 +83,7 @@ pub fn report_error(e: &anyhow::Error) {
 
 /// Logs go to stderr, never stdout. `AIRLOCK_LOG` sets the filter (default `warn`).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AIRLOCK_LOG")
+    let filter = tracing_subscriber::EnvFilter::try_from_env(airlock_config::env_vars::LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -98,6 +98,14 @@ pub fn json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(v)?;
     line(&text);
     Ok(())
+}
+
+/// Raw bytes on stdout (generated scripts and pages). A closed pipe ends output quietly.
+pub fn bytes(b: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    if out.write_all(b).and_then(|()| out.flush()).is_err() {
+        std::process::exit(0);
+    }
 }
 
 /// One line of human output on stdout. A closed pipe (`| head`) ends output quietly.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use airlock_capability::AliasMode;
 use airlock_capability::envelope::ResultFormat;
 use airlock_cli::GlobalArgs;
-use airlock_config::{Config, Issue};
+use airlock_config::{Config, Issue, env_vars};
 
 use airlock_ledger::{Actor, SqliteLedger};
 use airlock_runtime::{Env, Runtime, RuntimeOptions};
@@ -69,7 +69,7 @@ impl Settings {
         let env: Env = std::env::vars().collect();
         // The original's store variable, when Airlock's own is not set.
         let synapsor_store = env
-            .get("SYNAPSOR_LOCAL_STORE")
+            .get(env_vars::SYNAPSOR_LOCAL_STORE)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
         Ok(Settings {
@@ -168,7 +168,7 @@ impl Settings {
         if let Some(name) = flag.filter(|v| !v.trim().is_empty()) {
             return named(name, "flag");
         }
-        for key in ["AIRLOCK_ACTOR", "USER"] {
+        for key in [env_vars::ACTOR, env_vars::USER] {
             if let Some(name) = self.env.get(key).filter(|v| !v.trim().is_empty()) {
                 return named(name, &format!("env:{key}"));
             }

@@ -162,9 +162,9 @@ fn context(ctx: &mut Ctx, v: &Value, path: &Path, mode: Option<&str>) {
                         format!(
                             "remove it and set the variable named by {key}_env (default {}) instead",
                             if key == "tenant_id" {
-                                "SYNAPSOR_TENANT_ID"
+                                crate::env_vars::SYNAPSOR_TENANT_ID
                             } else {
-                                "SYNAPSOR_PRINCIPAL"
+                                crate::env_vars::SYNAPSOR_PRINCIPAL
                             }
                         ),
                     );

@@ -85,12 +85,12 @@ pub(super) fn cloud(ctx: &mut Ctx, root: &Map<String, Value>, mode: Option<&str>
         (
             "base_url_env",
             "CLOUD_BASE_URL_ENV_REQUIRED",
-            "SYNAPSOR_CLOUD_URL",
+            crate::env_vars::SYNAPSOR_CLOUD_URL,
         ),
         (
             "runner_token_env",
             "CLOUD_RUNNER_TOKEN_ENV_REQUIRED",
-            "SYNAPSOR_RUNNER_TOKEN",
+            crate::env_vars::SYNAPSOR_RUNNER_TOKEN,
         ),
     ] {
         if !obj

@@ -78,6 +78,30 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ClientJsonRpcMessage, Rejected> {
     })
 }
 
+/// How one incoming frame is answered, for the fuzz targets (`airlock-fuzz`) and anyone
+/// checking the contract from outside: `Ok(())` when rmcp takes it as a message, else the
+/// JSON-RPC error code it gets. Panics if a refusal breaks the contract (a code other than
+/// parse error / invalid request, or an id that is neither null, a string nor an integer).
+pub fn check_frame(bytes: &[u8]) -> Result<(), i64> {
+    match parse(bytes) {
+        Ok(_) => Ok(()),
+        Err(r) => {
+            assert!(
+                r.code == PARSE_ERROR || r.code == INVALID_REQUEST,
+                "unexpected code {}",
+                r.code
+            );
+            assert!(
+                r.id.is_null() || r.id.is_string() || r.id.is_i64() || r.id.is_u64(),
+                "unusable id {}",
+                r.id
+            );
+            assert!(!r.message.is_empty());
+            Err(r.code)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,29 +138,5 @@ mod tests {
             (r.code, r.id, r.notification),
             (INVALID_REQUEST, Value::from(7), false)
         );
-    }
-}
-
-/// How one incoming frame is answered, for the fuzz targets (`airlock-fuzz`) and anyone
-/// checking the contract from outside: `Ok(())` when rmcp takes it as a message, else the
-/// JSON-RPC error code it gets. Panics if a refusal breaks the contract (a code other than
-/// parse error / invalid request, or an id that is neither null, a string nor an integer).
-pub fn check_frame(bytes: &[u8]) -> Result<(), i64> {
-    match parse(bytes) {
-        Ok(_) => Ok(()),
-        Err(r) => {
-            assert!(
-                r.code == PARSE_ERROR || r.code == INVALID_REQUEST,
-                "unexpected code {}",
-                r.code
-            );
-            assert!(
-                r.id.is_null() || r.id.is_string() || r.id.is_i64() || r.id.is_u64(),
-                "unusable id {}",
-                r.id
-            );
-            assert!(!r.message.is_empty());
-            Err(r.code)
-        }
     }
 }

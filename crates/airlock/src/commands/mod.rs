@@ -1,12 +1,14 @@
 //! One file per command verb. This module is the table of contents and the dispatcher.
 
 mod apply;
+mod completions;
 mod config;
 mod demo;
 mod doctor;
 mod evidence;
 mod handler;
 mod ledger;
+mod man;
 mod mcp;
 mod proposals;
 mod propose;
@@ -90,6 +92,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         }
         Command::Handler(HandlerCommand::Template(a)) => handler::template::run(&settings, &a),
         Command::Doctor(a) => doctor::run(&settings, &a).await,
+        Command::Completions(a) => completions::run(a.shell),
+        Command::Man(a) => man::run(a.out_dir.as_deref()),
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use airlock_capability::AliasMode;
 use airlock_cli::{AliasModeArg, McpCommonArgs, McpHttpFlags};
-use airlock_config::Mode;
+use airlock_config::{Mode, env_vars};
 use airlock_mcp::auth::{AuthSetupError, HttpAuth, JwtVerifier};
 use airlock_mcp::transport::HttpOptions;
 use airlock_mcp::{McpServer, Runtime};
@@ -21,7 +21,7 @@ use crate::output::hinted;
 use crate::settings::{self, LoadedConfig, Settings};
 
 /// The bearer token variable of Synapsor Runner, kept as the default.
-pub const DEFAULT_TOKEN_ENV: &str = "SYNAPSOR_RUNNER_HTTP_TOKEN";
+pub const DEFAULT_TOKEN_ENV: &str = env_vars::SYNAPSOR_RUNNER_HTTP_TOKEN;
 
 /// `--config`/`AIRLOCK_CONFIG` first, then `SYNAPSOR_MCP_CONFIG`; same for the store with
 /// `SYNAPSOR_LOCAL_STORE` (compatibility with Synapsor Runner).
@@ -35,8 +35,14 @@ pub fn compat_settings(s: &Settings) -> Settings {
     Settings {
         cwd: s.cwd.clone(),
         env: s.env.clone(),
-        config: s.config.clone().or_else(|| from_env("SYNAPSOR_MCP_CONFIG")),
-        store: s.store.clone().or_else(|| from_env("SYNAPSOR_LOCAL_STORE")),
+        config: s
+            .config
+            .clone()
+            .or_else(|| from_env(env_vars::SYNAPSOR_MCP_CONFIG)),
+        store: s
+            .store
+            .clone()
+            .or_else(|| from_env(env_vars::SYNAPSOR_LOCAL_STORE)),
     }
 }
 

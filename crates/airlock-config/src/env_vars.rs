@@ -1,0 +1,36 @@
+//! Every environment variable Airlock reads, named once. Crates that read the environment
+//! (the binary, the runtime, writeback) use these constants; docs list the same names.
+//!
+//! `SYNAPSOR_*` names are Synapsor Runner's, kept so an unchanged original setup works.
+
+/// Config file path (`--config`).
+pub const CONFIG: &str = "AIRLOCK_CONFIG";
+/// Ledger file path (`--store`).
+pub const STORE: &str = "AIRLOCK_STORE";
+/// Who approves or rejects from the CLI (`--actor`), before `USER`.
+pub const ACTOR: &str = "AIRLOCK_ACTOR";
+/// The login name, the last source of an actor before `local_operator`.
+pub const USER: &str = "USER";
+/// Log filter for stderr logs (`tracing` env-filter syntax).
+pub const LOG: &str = "AIRLOCK_LOG";
+/// `apply --dry-run`.
+pub const DRY_RUN: &str = "AIRLOCK_DRY_RUN";
+/// Runner id sent to handlers as `runner_hint` (`apply --runner-id`).
+pub const RUNNER_ID: &str = "AIRLOCK_RUNNER_ID";
+
+/// The original's ledger path variable, read when `AIRLOCK_STORE` is unset.
+pub const SYNAPSOR_LOCAL_STORE: &str = "SYNAPSOR_LOCAL_STORE";
+/// The original's config path variable for `mcp` commands.
+pub const SYNAPSOR_MCP_CONFIG: &str = "SYNAPSOR_MCP_CONFIG";
+/// The original's runner id variable, read when `AIRLOCK_RUNNER_ID` is unset.
+pub const SYNAPSOR_RUNNER_ID: &str = "SYNAPSOR_RUNNER_ID";
+/// Default variable holding the tenant for the `environment` trusted-context provider.
+pub const SYNAPSOR_TENANT_ID: &str = "SYNAPSOR_TENANT_ID";
+/// Default variable holding the principal for the `environment` trusted-context provider.
+pub const SYNAPSOR_PRINCIPAL: &str = "SYNAPSOR_PRINCIPAL";
+/// Default variable holding the bearer token of the HTTP transports.
+pub const SYNAPSOR_RUNNER_HTTP_TOKEN: &str = "SYNAPSOR_RUNNER_HTTP_TOKEN";
+/// Example variable names a `cloud` source's config points at (not read by Airlock).
+pub const SYNAPSOR_CLOUD_URL: &str = "SYNAPSOR_CLOUD_URL";
+/// See [`SYNAPSOR_CLOUD_URL`].
+pub const SYNAPSOR_RUNNER_TOKEN: &str = "SYNAPSOR_RUNNER_TOKEN";
