@@ -258,7 +258,7 @@ pub fn receipt(job: &WritebackJob, o: &Outcome, runner_id: &str) -> ExecutionRec
         new_version: o.new_version.clone(),
         source_database_mutated: o.source_database_mutated(),
         executed_at: now_rfc3339(),
-        safe_error_code: o.safe_error_code.map(str::to_owned),
+        safe_error_code: o.code().map(str::to_owned),
         receipt_hash: String::new(),
     };
     r.seal();

@@ -38,7 +38,7 @@ use airlock_protocol::{ConflictGuard, hash_json};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome, OutcomeStatus};
+use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome, OutcomeStatus, ReceiptCode};
 
 /// Applies proposals with a guarded single-row UPDATE. Connects on first use and keeps the
 /// pool; a connection failure is a `failed` outcome like any other.
@@ -134,7 +134,7 @@ fn outcome(
         rows_affected: 0,
         previous_version: None,
         new_version: None,
-        safe_error_code: code,
+        safe_error_code: code.map(ReceiptCode::of),
         detail: detail.into(),
         dry_run: false,
         effect: AttemptEffect::Settled,
@@ -396,5 +396,5 @@ fn db_failure(e: &DbError) -> Outcome {
         _ => "TRANSACTION_FAILED",
     };
     tracing::warn!(error = %e, "writeback failed");
-    Outcome::failed(code, e.to_string())
+    Outcome::failed(ReceiptCode::of(code), e.to_string())
 }
