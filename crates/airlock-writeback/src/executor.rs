@@ -5,7 +5,7 @@ use std::fmt;
 
 use airlock_config::Capability;
 pub use airlock_ledger::AttemptEffect;
-use airlock_protocol::{ChangeSet, WritebackJob};
+use airlock_protocol::{ChangeSet, ReceiptStatus, WritebackJob};
 use serde_json::Value;
 
 /// What an executor needs: the job, the proposal it came from, and the capability as
@@ -26,13 +26,18 @@ pub enum OutcomeStatus {
 }
 
 impl OutcomeStatus {
-    pub fn as_str(self) -> &'static str {
+    /// The receipt status this outcome is recorded as.
+    pub fn receipt_status(self) -> ReceiptStatus {
         match self {
-            OutcomeStatus::Applied => "applied",
-            OutcomeStatus::AlreadyApplied => "already_applied",
-            OutcomeStatus::Conflict => "conflict",
-            OutcomeStatus::Failed => "failed",
+            OutcomeStatus::Applied => ReceiptStatus::Applied,
+            OutcomeStatus::AlreadyApplied => ReceiptStatus::AlreadyApplied,
+            OutcomeStatus::Conflict => ReceiptStatus::Conflict,
+            OutcomeStatus::Failed => ReceiptStatus::Failed,
         }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.receipt_status().as_str()
     }
 }
 
