@@ -34,7 +34,7 @@ use airlock_db::{
     DbError, DbErrorKind, Ident, Param, ReceiptRow, RowUpdate, ScopedSelect, SourceSettings,
     VersionAdvance, WriteTx, Writer,
 };
-use airlock_protocol::{ConflictGuard, hash_json};
+use airlock_protocol::{ConflictGuard, ReceiptStatus, hash_json};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
@@ -354,8 +354,8 @@ async fn attempt(
         idempotency_key: job.idempotency_key.clone(),
         job_id: job.writeback_job_id.clone(),
         proposal_id: job.proposal_id.clone(),
-        status: "applied".into(),
-        result_hash: Some(hash_json(&json!({"job_id": job.writeback_job_id, "status": "applied", "version": done.new_version}))),
+        status: ReceiptStatus::Applied.as_str().into(),
+        result_hash: Some(hash_json(&json!({"job_id": job.writeback_job_id, "status": ReceiptStatus::Applied, "version": done.new_version}))),
         completed: true,
     })
         .await;
