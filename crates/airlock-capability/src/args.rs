@@ -3,7 +3,7 @@
 use airlock_config::{Arg, ArgType, Capability};
 use serde_json::{Map, Value};
 
-use crate::CallError;
+use crate::{CallCode, CallError};
 
 /// Upper bound on any string argument, applied when the config sets a larger or no
 /// `max_length`. Keeps megabyte strings out of queries and the ledger.
@@ -51,7 +51,7 @@ pub fn check(cap: &Capability, args: &Map<String, Value>) -> Result<(), CallErro
         }
         if TRUSTED_KEYS.contains(&key.as_str()) {
             return Err(CallError::new(
-                "MODEL_CANNOT_OVERRIDE_BINDING",
+                CallCode::ModelCannotOverrideBinding,
                 format!(
                     "`{key}` is trusted context and cannot be supplied as a tool argument; Airlock takes it from its configuration."
                 ),
@@ -59,7 +59,7 @@ pub fn check(cap: &Capability, args: &Map<String, Value>) -> Result<(), CallErro
         }
         let declared: Vec<&str> = cap.args.keys().map(String::as_str).collect();
         return Err(CallError::new(
-            "ARGUMENT_NOT_DECLARED",
+            CallCode::ArgumentNotDeclared,
             format!(
                 "`{}` is not an argument of {}. Allowed arguments: {}.",
                 printable(key),
@@ -72,7 +72,7 @@ pub fn check(cap: &Capability, args: &Map<String, Value>) -> Result<(), CallErro
         match args.get(name) {
             None if arg.is_required() => {
                 return Err(CallError::new(
-                    "ARGUMENT_REQUIRED",
+                    CallCode::ArgumentRequired,
                     format!("`{name}` is required."),
                 ));
             }
@@ -91,7 +91,7 @@ fn check_value(name: &str, arg: &Arg, v: &Value) -> Result<(), CallError> {
     };
     if !type_ok {
         return Err(CallError::new(
-            "ARGUMENT_TYPE_INVALID",
+            CallCode::ArgumentTypeInvalid,
             format!(
                 "`{name}` must be a {}, not {}.",
                 arg.kind.as_str(),
@@ -102,7 +102,7 @@ fn check_value(name: &str, arg: &Arg, v: &Value) -> Result<(), CallError> {
     if let Value::String(s) = v {
         if s.contains('\0') {
             return Err(CallError::new(
-                "ARGUMENT_INVALID_CHARACTER",
+                CallCode::ArgumentInvalidCharacter,
                 format!("`{name}` contains a NUL character, which no database column accepts."),
             ));
         }
@@ -110,7 +110,7 @@ fn check_value(name: &str, arg: &Arg, v: &Value) -> Result<(), CallError> {
         // Count only as far as needed: a 1 MB string is rejected without a full scan.
         if s.len() as u64 > max && s.chars().take(max as usize + 1).count() as u64 > max {
             return Err(CallError::new(
-                "ARGUMENT_TOO_LONG",
+                CallCode::ArgumentTooLong,
                 format!("`{name}` is longer than {max} characters."),
             ));
         }
@@ -118,13 +118,13 @@ fn check_value(name: &str, arg: &Arg, v: &Value) -> Result<(), CallError> {
     if let Some(n) = v.as_f64() {
         if let Some(min) = arg.minimum.filter(|min| n < *min) {
             return Err(CallError::new(
-                "ARGUMENT_BELOW_MINIMUM",
+                CallCode::ArgumentBelowMinimum,
                 format!("`{name}` must be at least {}.", crate::catalog::number(min)),
             ));
         }
         if let Some(max) = arg.maximum.filter(|max| n > *max) {
             return Err(CallError::new(
-                "ARGUMENT_ABOVE_MAXIMUM",
+                CallCode::ArgumentAboveMaximum,
                 format!("`{name}` must be at most {}.", crate::catalog::number(max)),
             ));
         }
@@ -134,7 +134,7 @@ fn check_value(name: &str, arg: &Arg, v: &Value) -> Result<(), CallError> {
     {
         let list: Vec<String> = allowed.iter().take(20).map(|a| a.to_string()).collect();
         return Err(CallError::new(
-            "ARGUMENT_NOT_ALLOWED",
+            CallCode::ArgumentNotAllowed,
             format!("`{name}` must be one of: {}.", list.join(", ")),
         ));
     }

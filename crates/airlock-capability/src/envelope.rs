@@ -211,7 +211,7 @@ pub fn v2(outcome: &Outcome) -> Value {
 /// everything else.
 fn visible_code(e: &CallError) -> &'static str {
     match e.safe_code() {
-        SafeCode::InvalidArgument | SafeCode::PolicyViolation => e.code,
+        SafeCode::InvalidArgument | SafeCode::PolicyViolation => e.code.as_str(),
         other => other.as_str(),
     }
 }
@@ -236,7 +236,7 @@ pub fn render_error(
                 "kind": kind.map_or("read", CapabilityKind::as_str),
                 "data": null,
                 "proposal": null,
-                "error": {"code": safe.as_str(), "reason": visible_code(e), "message": e.model_message(), "retryable": safe.retryable()},
+                "error": {"code": safe.as_str(), "reason": visible_code(e), "message": e.model_message(), "retryable": e.retryable()},
                 "evidence": null,
                 "source_database_changed": false,
                 "_meta": {"canonical_capability": action},

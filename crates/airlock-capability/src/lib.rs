@@ -17,4 +17,4 @@ pub mod plan;
 pub mod sample;
 
 pub use catalog::{AliasMode, Catalog, Tool};
-pub use error::{CallError, SafeCode};
+pub use error::{CallCode, CallError, SafeCode};

@@ -8,7 +8,7 @@ use airlock_protocol::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::CallError;
+use crate::{CallCode, CallError};
 
 /// Where tenant and principal came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub fn read_plan(
 ) -> Result<ReadPlan, CallError> {
     let key_value = args.get(&cap.lookup.id_from_arg).cloned().ok_or_else(|| {
         CallError::new(
-            "ARGUMENT_REQUIRED",
+            CallCode::ArgumentRequired,
             format!("`{}` is required.", cap.lookup.id_from_arg),
         )
     })?;
@@ -124,13 +124,13 @@ pub fn check_guards(
         };
         let Some(n) = value.as_f64() else {
             return Err(CallError::new(
-                "PATCH_NUMERIC_BOUND_TYPE_INVALID",
+                CallCode::PatchNumericBoundTypeInvalid,
                 format!("`{column}` must be numeric to use numeric_bounds."),
             ));
         };
         if let Some(min) = bound.minimum.filter(|m| n < *m) {
             return Err(CallError::new(
-                "PATCH_BELOW_MINIMUM",
+                CallCode::PatchBelowMinimum,
                 format!(
                     "`{column}` must be at least {}.",
                     crate::catalog::number(min)
@@ -139,7 +139,7 @@ pub fn check_guards(
         }
         if let Some(max) = bound.maximum.filter(|m| n > *m) {
             return Err(CallError::new(
-                "PATCH_ABOVE_MAXIMUM",
+                CallCode::PatchAboveMaximum,
                 format!(
                     "`{column}` must be at most {}.",
                     crate::catalog::number(max)
@@ -155,7 +155,7 @@ pub fn check_guards(
         let current = before.get(from_column).unwrap_or(&Value::Null);
         let (Value::String(current), Value::String(proposed)) = (current, proposed) else {
             return Err(CallError::new(
-                "PATCH_TRANSITION_TYPE_INVALID",
+                CallCode::PatchTransitionTypeInvalid,
                 format!("`{column}` transition guard requires text current and proposed values."),
             ));
         };
@@ -171,7 +171,7 @@ pub fn check_guards(
                 format!("allowed from `{current}`: {}", allowed.join(", "))
             };
             return Err(CallError::new(
-                "PATCH_TRANSITION_NOT_ALLOWED",
+                CallCode::PatchTransitionNotAllowed,
                 format!("`{column}` cannot change from `{current}` to `{proposed}` ({hint})."),
             ));
         }
@@ -197,7 +197,7 @@ pub fn expected_version(cap: &Capability, before: &ScalarMap) -> Result<ColumnVa
         });
     }
     Err(CallError::new(
-        "CONFLICT_GUARD_MISSING",
+        CallCode::ConflictGuardMissing,
         "The proposal could not capture its configured conflict guard column.",
     ))
 }

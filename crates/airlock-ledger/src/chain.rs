@@ -72,7 +72,7 @@ impl ProposalRow {
 
     pub(crate) fn of(p: &StoredProposal) -> ProposalRow {
         ProposalRow {
-            state: p.state.clone(),
+            state: p.state.as_str().to_owned(),
             updated_at: p.updated_at.clone(),
             source_database_mutated: p.source_database_mutated,
         }

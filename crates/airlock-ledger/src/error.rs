@@ -41,7 +41,7 @@ pub enum LedgerError {
     #[error("proposal {proposal_id} is {state}; cannot {action} it")]
     InvalidState {
         proposal_id: String,
-        state: String,
+        state: airlock_protocol::ProposalState,
         action: &'static str,
     },
     #[error(

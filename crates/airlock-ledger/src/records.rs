@@ -1,6 +1,6 @@
 //! Record types the ledger stores and returns. Their JSON form is what `--json` prints.
 
-use airlock_protocol::ChangeSet;
+use airlock_protocol::{ChangeSet, ProposalState, ReceiptStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -117,9 +117,7 @@ pub struct StoredProposal {
     pub proposal_version: u32,
     pub proposal_hash: String,
     pub action: String,
-    /// `pending_review`, `approved`, `rejected`, `pending_worker`, `applied`, `conflict`,
-    /// `failed`, `canceled`.
-    pub state: String,
+    pub state: ProposalState,
     pub tenant_id: String,
     pub principal: String,
     pub business_object: String,
@@ -297,7 +295,7 @@ pub struct StoredReceipt {
     pub receipt_id: i64,
     pub writeback_job_id: String,
     pub proposal_id: String,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub idempotency_key: String,
     pub source_database_mutated: bool,
     pub receipt: airlock_protocol::ExecutionReceipt,

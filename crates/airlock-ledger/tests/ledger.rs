@@ -241,6 +241,24 @@ async fn verify_finds_a_state_changed_behind_its_back() {
 }
 
 #[tokio::test]
+async fn an_unknown_state_word_is_a_clear_error_and_a_break() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, _, pid) = seeded(dir.path()).await;
+    raw(dir.path())
+        .execute(
+            "UPDATE proposals SET state = 'on_hold' WHERE proposal_id = ?1",
+            [&pid],
+        )
+        .unwrap();
+    // Reading names the word and the column instead of panicking or passing it on.
+    let e = ledger.proposal(&pid).await.unwrap_err().to_string();
+    assert!(e.contains("unknown proposal state `on_hold`"), "{e}");
+    assert!(e.contains("pending_review"), "{e}");
+    let b = expect_break(&ledger, "RECORD_HASH_MISMATCH").await;
+    assert!(b.detail.contains("on_hold"), "{b:?}");
+}
+
+#[tokio::test]
 async fn verify_finds_edited_and_deleted_events_and_audit_rows() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, _, _) = seeded(dir.path()).await;

@@ -90,7 +90,7 @@ pub async fn read(
     };
     let target = parse(uri).ok_or_else(not_found)?;
     let scope = server.runtime().session_scope(claims).map_err(|e| {
-        tracing::warn!(code = e.code, detail = ?e.detail, "resource read without a trusted scope");
+        tracing::warn!(code = e.code.as_str(), detail = ?e.detail, "resource read without a trusted scope");
         ResourceError::NoTrustedScope(e.model_message().to_owned())
     })?;
     let ledger = server.runtime().ledger();

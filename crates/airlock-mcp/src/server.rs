@@ -164,7 +164,11 @@ impl McpServer {
                 is_error: false,
             },
             Err(failure) => {
-                tracing::info!(tool = name, code = failure.error.code, "tool call refused");
+                tracing::info!(
+                    tool = name,
+                    code = failure.error.code.as_str(),
+                    "tool call refused"
+                );
                 CallReply {
                     envelope: failure.render(format),
                     is_error: true,

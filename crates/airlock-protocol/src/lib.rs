@@ -8,10 +8,12 @@ pub mod canonical;
 pub mod change_set;
 pub mod handler;
 pub mod ids;
+pub mod state;
 pub mod writeback;
 
 pub use canonical::{canonical_json, hash_json, sha256_hex};
 pub use change_set::*;
+pub use state::{ProposalState, ReceiptStatus, UnknownState};
 pub use writeback::*;
 
 /// Current UTC time as RFC 3339 with milliseconds and `Z` (`2026-06-20T14:31:08.123Z`).

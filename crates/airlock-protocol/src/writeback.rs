@@ -75,8 +75,7 @@ pub struct ExecutionReceipt {
     pub writeback_job_id: String,
     pub proposal_id: String,
     pub runner_id: String,
-    /// `applied`, `already_applied`, `conflict`, `failed` or `canceled`.
-    pub status: String,
+    pub status: crate::ReceiptStatus,
     pub rows_affected: u64,
     pub idempotency_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use airlock_capability::envelope::{self, Outcome, ProposalOutcome, ReadOutcome};
 use airlock_capability::plan::{self, ProposalInputs, ReadPlan, TrustedScope};
-use airlock_capability::{CallError, args};
+use airlock_capability::{CallCode, CallError, args};
 use airlock_config::{Capability, CapabilityKind, Config, Mode};
 use airlock_db::{DbError, DbErrorKind, Ident, Param, Row, ScopedSelect};
 use airlock_ledger::{
@@ -50,12 +50,12 @@ impl Runtime {
                     .any(|c| c.name == name && c.kind == CapabilityKind::Proposal);
             let error = if hidden {
                 CallError::new(
-                    "PROPOSALS_DISABLED",
+                    CallCode::ProposalsDisabled,
                     "This Airlock runs in read_only mode; proposal tools are disabled.",
                 )
             } else {
                 CallError::new(
-                    "TOOL_NOT_FOUND",
+                    CallCode::ToolNotFound,
                     format!(
                         "Unknown tool `{}`.",
                         name.chars().take(128).collect::<String>()
@@ -88,7 +88,7 @@ impl Runtime {
         };
         result.map_err(|e| {
             if let Some(d) = &e.detail {
-                tracing::warn!(capability = %cap.name, code = e.code, "{d}");
+                tracing::warn!(capability = %cap.name, code = e.code.as_str(), "{d}");
             }
             fail(e)
         })
@@ -140,7 +140,7 @@ impl Runtime {
         let config = self.config();
         if config.mode == Mode::ReadOnly {
             return Err(CallError::new(
-                "PROPOSALS_DISABLED",
+                CallCode::ProposalsDisabled,
                 "This Airlock runs in read_only mode; proposal tools are disabled.",
             ));
         }
@@ -157,7 +157,7 @@ impl Runtime {
                 .await
                 .map_err(ledger_error)?;
             return Err(CallError::new(
-                "PATCH_MULTI_ROW_BLOCKED",
+                CallCode::PatchMultiRowBlocked,
                 "The proposal matched more than one row; a proposal changes exactly one row.",
             ));
         }
@@ -306,7 +306,7 @@ impl Runtime {
                 .await
                 .map_err(ledger_error)?;
             return Err(CallError::new(
-                "ROW_NOT_FOUND",
+                CallCode::RowNotFound,
                 "No authorized row was found in the trusted tenant scope.",
             ));
         }
@@ -323,7 +323,7 @@ fn ident(s: &str) -> Result<Ident, CallError> {
     // Validated config only holds safe identifiers; this is a second line of defence.
     Ident::new(s).ok_or_else(|| {
         CallError::new(
-            "UNSAFE_IDENTIFIER",
+            CallCode::UnsafeIdentifier,
             "The capability configuration is invalid.",
         )
     })
@@ -332,7 +332,7 @@ fn ident(s: &str) -> Result<Ident, CallError> {
 fn scoped_select(plan: &ReadPlan) -> Result<ScopedSelect, CallError> {
     let key_value = Param::from_json(&plan.key_value).ok_or_else(|| {
         CallError::new(
-            "ARGUMENT_TYPE_INVALID",
+            CallCode::ArgumentTypeInvalid,
             "The lookup argument must be a scalar.",
         )
     })?;
@@ -423,31 +423,37 @@ fn evidence_bundle(
 pub(crate) fn db_error(e: DbError) -> CallError {
     let (code, message) = match e.kind {
         DbErrorKind::Timeout => (
-            "SOURCE_TIMEOUT",
+            CallCode::SourceTimeout,
             "The database did not answer within the statement timeout.",
         ),
         DbErrorKind::Connection => (
-            "SOURCE_UNAVAILABLE",
+            CallCode::SourceUnavailable,
             "The database is temporarily unavailable.",
         ),
-        DbErrorKind::Conflict => ("SOURCE_UNAVAILABLE", "The database is busy; retry later."),
-        DbErrorKind::Permission => ("SOURCE_PERMISSION_DENIED", "The database refused the read."),
+        DbErrorKind::Conflict => (
+            CallCode::SourceUnavailable,
+            "The database is busy; retry later.",
+        ),
+        DbErrorKind::Permission => (
+            CallCode::SourcePermissionDenied,
+            "The database refused the read.",
+        ),
         DbErrorKind::NotFound => (
-            "SOURCE_SCHEMA_MISMATCH",
+            CallCode::SourceSchemaMismatch,
             "The capability's table or columns do not exist in the database.",
         ),
         DbErrorKind::InvalidValue => (
-            "ROW_NOT_FOUND",
+            CallCode::RowNotFound,
             "No authorized row was found in the trusted tenant scope.",
         ),
-        DbErrorKind::Other => ("SOURCE_QUERY_FAILED", "The database query failed."),
+        DbErrorKind::Other => (CallCode::SourceQueryFailed, "The database query failed."),
     };
     CallError::new(code, message).with_detail(e.to_string())
 }
 
 fn ledger_error(e: LedgerError) -> CallError {
     CallError::new(
-        "LEDGER_UNAVAILABLE",
+        CallCode::LedgerUnavailable,
         "The Airlock ledger could not record this call.",
     )
     .with_detail(e.to_string())

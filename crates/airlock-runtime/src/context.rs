@@ -1,8 +1,8 @@
 //! Trusted context: tenant and principal from config, the environment or verified HTTP claims.
 //! Never from tool arguments.
 
-use airlock_capability::CallError;
 use airlock_capability::plan::TrustedScope;
+use airlock_capability::{CallCode, CallError};
 use airlock_config::{Capability, Config, ContextProvider, TrustedContext};
 
 use crate::Env;
@@ -28,7 +28,7 @@ pub fn resolve_scope(
 ) -> Result<TrustedScope, CallError> {
     let ctx = context_for(config, cap).ok_or_else(|| {
         CallError::new(
-            "TRUSTED_CONTEXT_MISSING",
+            CallCode::TrustedContextMissing,
             "No trusted context is configured for this capability.",
         )
     })?;
@@ -44,7 +44,7 @@ pub fn resolve_scope(
             match (tenant, principal) {
                 (Some(tenant_id), Some(principal)) => Ok(TrustedScope { tenant_id, principal, provenance: "environment" }),
                 _ => Err(CallError::new(
-                    "TRUSTED_BINDING_MISSING",
+                    CallCode::TrustedBindingMissing,
                     "The trusted tenant and principal are not set for this Airlock process.",
                 )
                 .with_detail(format!(
@@ -68,20 +68,20 @@ pub fn resolve_scope(
             match (tenant, principal) {
                 (Some(tenant_id), Some(principal)) => Ok(TrustedScope { tenant_id, principal, provenance: "static_dev" }),
                 _ => Err(CallError::new(
-                    "TRUSTED_BINDING_MISSING",
+                    CallCode::TrustedBindingMissing,
                     "The static_dev trusted context has no tenant or principal.",
                 )),
             }
         }
         ContextProvider::HttpClaims => claims.cloned().ok_or_else(|| {
             CallError::new(
-                "TRUSTED_CONTEXT_UNAVAILABLE",
+                CallCode::TrustedContextUnavailable,
                 "This capability takes its tenant from verified HTTP claims, and this call carried none.",
             )
             .with_detail("http_claims context is only available through the authenticated HTTP server")
         }),
         ContextProvider::CloudSession => Err(CallError::new(
-            "TRUSTED_CONTEXT_UNAVAILABLE",
+            CallCode::TrustedContextUnavailable,
             "cloud_session trusted context is not available in Airlock.",
         )),
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use airlock_capability::CallError;
+use airlock_capability::{CallCode, CallError};
 use airlock_config::{Config, Engine as EngineName};
 use airlock_db::{Engine, EngineKind, SecretUrl, SourceSettings};
 use tokio::sync::OnceCell;
@@ -36,7 +36,10 @@ impl Engines {
     /// The engine of `source`, connecting on first use. A failed connect is not cached.
     pub(crate) async fn get(&self, source: &str, env: &Env) -> Result<Arc<dyn Engine>, CallError> {
         let cell = self.cells.get(source).ok_or_else(|| {
-            CallError::new("SOURCE_NOT_FOUND", format!("Unknown source `{source}`."))
+            CallError::new(
+                CallCode::SourceNotFound,
+                format!("Unknown source `{source}`."),
+            )
         })?;
         cell.get_or_try_init(|| async {
             let settings = self.settings(source, env)?;
@@ -65,7 +68,7 @@ impl Engines {
                 Some(url) => SecretUrl::new(url.clone()),
                 None => {
                     return Err(CallError::new(
-                        "SOURCE_CREDENTIAL_MISSING",
+                        CallCode::SourceCredentialMissing,
                         "The database connection for this capability is not configured.",
                     )
                     .with_detail(format!(
@@ -75,7 +78,7 @@ impl Engines {
             },
             (None, None) => {
                 return Err(CallError::new(
-                    "SOURCE_CREDENTIAL_MISSING",
+                    CallCode::SourceCredentialMissing,
                     "The database connection for this capability is not configured.",
                 )
                 .with_detail(format!("source {name} has neither path nor read_url_env")));

@@ -103,7 +103,7 @@ impl Runtime {
         }
         let cap = self.config.capabilities.first().ok_or_else(|| {
             airlock_capability::CallError::new(
-                "TRUSTED_CONTEXT_MISSING",
+                airlock_capability::CallCode::TrustedContextMissing,
                 "No capability is configured, so there is no trusted context.",
             )
         })?;

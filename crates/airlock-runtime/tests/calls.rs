@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use airlock_capability::envelope::Outcome;
-use airlock_capability::{AliasMode, SafeCode};
+use airlock_capability::{AliasMode, CallCode, SafeCode};
 use airlock_ledger::{AuditFilter, Ledger, ProposalFilter, SqliteLedger};
 use airlock_runtime::{CallFailure, Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
@@ -118,7 +118,7 @@ impl Fixture {
         match self.call(tool, a).await {
             Ok(o) => panic!("expected {code}, got {o:?}"),
             Err(f) => {
-                assert_eq!(f.error.code, code, "{f:?}");
+                assert_eq!(f.error.code.as_str(), code, "{f:?}");
                 f
             }
         }
@@ -451,6 +451,7 @@ async fn unreachable_source(db: FreshDb) {
         SafeCode::TemporarilyUnavailable,
         "{e:?}"
     );
+    assert_eq!(v2_error(&e)["retryable"], json!(true));
     for format in [
         airlock_capability::envelope::ResultFormat::V1,
         airlock_capability::envelope::ResultFormat::V2,
@@ -463,6 +464,72 @@ async fn unreachable_source(db: FreshDb) {
             "{shown}"
         );
     }
+}
+
+/// A runtime over `f`'s ledger whose environment is `env` (plus the trusted context).
+fn runtime_with(f: &Fixture, read_url: Option<&str>) -> Runtime {
+    let (config, _) = airlock_config::parse(&config(
+        f.db.engine,
+        match f.db.engine {
+            "postgres" => "public",
+            "mysql" => f.db.name.as_str(),
+            _ => "main",
+        },
+    ))
+    .unwrap();
+    let mut env: std::collections::HashMap<String, String> =
+        [("TEST_TENANT", "acme"), ("TEST_PRINCIPAL", "agent_7")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    if let Some(url) = read_url {
+        env.insert("APP_READ_URL".to_owned(), url.to_owned());
+    }
+    let options = RuntimeOptions {
+        alias_mode: AliasMode::Canonical,
+        result_format: None,
+        base_dir: f._dir.path().to_owned(),
+        max_connections: 1,
+    };
+    Runtime::new(config, f.ledger.clone(), env, options)
+}
+
+/// The v2 envelope's `error` object for a failure.
+fn v2_error(e: &CallFailure) -> Value {
+    e.render(airlock_capability::envelope::ResultFormat::V2)["error"].clone()
+}
+
+/// Failures only an operator can fix (a missing credential, a missing grant) are `INTERNAL`
+/// and not retryable: retrying cannot help until someone changes the setup.
+async fn operator_fixable_sources(db: FreshDb) {
+    let mut f = fixture(db).await;
+    f.rt = runtime_with(&f, None);
+    let e = f
+        .call("billing.inspect_invoice", json!({"invoice_id": "INV-1"}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.code, CallCode::SourceCredentialMissing, "{e:?}");
+    assert_eq!(
+        v2_error(&e),
+        json!({"code": "INTERNAL", "reason": "INTERNAL", "message": SafeCode::Internal.safe_message(), "retryable": false})
+    );
+    if f.db.engine == "sqlite" {
+        return;
+    }
+    // A login without any grant on the table.
+    let user = f.db.fresh_user().await.expect("a role without grants");
+    f.rt = runtime_with(&f, Some(&user.url));
+    let e = f
+        .call("billing.inspect_invoice", json!({"invoice_id": "INV-1"}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error.code, CallCode::SourcePermissionDenied, "{e:?}");
+    let shown = v2_error(&e);
+    assert_eq!(
+        (shown["code"].as_str(), shown["retryable"].as_bool()),
+        (Some("INTERNAL"), Some(false))
+    );
+    assert!(!shown.to_string().contains(&user.name), "{shown}");
 }
 
 macro_rules! engine_tests {
@@ -486,6 +553,12 @@ macro_rules! engine_tests {
             async fn proposals_capture_guards_and_change_nothing() {
                 let Some(db) = $fresh else { return };
                 proposals(fixture(db).await).await;
+            }
+
+            #[tokio::test]
+            async fn missing_credentials_and_grants_are_internal_and_not_retryable() {
+                let Some(db) = $fresh else { return };
+                operator_fixable_sources(db).await;
             }
 
             #[tokio::test]

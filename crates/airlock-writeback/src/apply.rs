@@ -12,7 +12,9 @@
 
 use airlock_config::{Capability, Config};
 use airlock_ledger::{Actor, Ledger, LedgerError, StoredProposal, StoredReceipt};
-use airlock_protocol::{EXECUTION_RECEIPT_V1, ExecutionReceipt, WritebackJob, now_rfc3339};
+use airlock_protocol::{
+    EXECUTION_RECEIPT_V1, ExecutionReceipt, ProposalState, ReceiptStatus, WritebackJob, now_rfc3339,
+};
 use chrono::Utc;
 use serde::Serialize;
 
@@ -26,7 +28,10 @@ pub enum ApplyError {
     #[error(transparent)]
     Job(#[from] JobError),
     #[error("proposal {proposal} is {state}; only an approved proposal can be applied")]
-    NotApproved { proposal: String, state: String },
+    NotApproved {
+        proposal: String,
+        state: ProposalState,
+    },
     #[error("{0}")]
     Setup(String),
 }
@@ -79,17 +84,20 @@ pub async fn prepare<'a>(
         }
         None => expected,
     };
-    let already_applied = if proposal.state == "applied" {
+    let already_applied = if proposal.state == ProposalState::Applied {
         ledger.applied_receipt(&proposal.proposal_id).await?
     } else {
         None
     };
     if already_applied.is_none()
-        && !matches!(proposal.state.as_str(), "approved" | "pending_worker")
+        && !matches!(
+            proposal.state,
+            ProposalState::Approved | ProposalState::PendingWorker
+        )
     {
         return Err(ApplyError::NotApproved {
             proposal: proposal.proposal_id.clone(),
-            state: proposal.state.clone(),
+            state: proposal.state,
         });
     }
     Ok(Prepared {
@@ -104,8 +112,8 @@ pub async fn prepare<'a>(
 #[derive(Debug, Clone, Serialize)]
 pub struct ApplyReport {
     pub proposal_id: String,
-    /// `applied`, `already_applied`, `conflict` or `failed`.
-    pub status: &'static str,
+    /// Never `canceled`.
+    pub status: ReceiptStatus,
     pub dry_run: bool,
     pub detail: String,
     pub receipt: ExecutionReceipt,
@@ -113,7 +121,7 @@ pub struct ApplyReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_id: Option<i64>,
     /// The proposal's state afterwards.
-    pub state: String,
+    pub state: ProposalState,
     /// For a failure that keeps the approval: `nothing_written` or `outcome_unknown`.
     #[serde(skip_serializing_if = "AttemptEffect::is_settled")]
     pub effect: AttemptEffect,
@@ -122,7 +130,11 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// Whether the approval still stands after this attempt, so `apply` may simply run again.
     pub fn approval_stands(&self) -> bool {
-        !self.dry_run && matches!(self.state.as_str(), "approved" | "pending_worker")
+        !self.dry_run
+            && matches!(
+                self.state,
+                ProposalState::Approved | ProposalState::PendingWorker
+            )
     }
 }
 
@@ -159,7 +171,7 @@ pub async fn apply(
         let receipt = receipt(&job, &outcome, runner_id);
         return Ok(ApplyReport {
             proposal_id: proposal.proposal_id,
-            status: outcome.status.as_str(),
+            status: outcome.status.receipt_status(),
             dry_run: true,
             detail: outcome.detail,
             receipt,
@@ -172,7 +184,10 @@ pub async fn apply(
         Ok(recorded) => recorded,
         // Another apply of this proposal finished after `prepare` read it: this one is a
         // repeat, answered with the original receipt, and writes nothing.
-        Err(LedgerError::InvalidState { state, .. }) if state == "applied" => {
+        Err(LedgerError::InvalidState {
+            state: ProposalState::Applied,
+            ..
+        }) => {
             let original = ledger
                 .applied_receipt(&proposal.proposal_id)
                 .await?
@@ -212,7 +227,7 @@ pub async fn apply(
     };
     Ok(ApplyReport {
         proposal_id: proposal.proposal_id,
-        status: outcome.status.as_str(),
+        status: outcome.status.receipt_status(),
         dry_run: false,
         detail: outcome.detail,
         receipt,
@@ -230,12 +245,12 @@ fn already_applied_report(
 ) -> ApplyReport {
     ApplyReport {
         proposal_id,
-        status: "already_applied",
+        status: ReceiptStatus::AlreadyApplied,
         dry_run,
         detail: format!("already applied; original receipt #{}", original.receipt_id),
         receipt: original.receipt,
         receipt_id: Some(original.receipt_id),
-        state: "applied".into(),
+        state: ProposalState::Applied,
         effect: AttemptEffect::Settled,
     }
 }
@@ -247,7 +262,7 @@ pub fn receipt(job: &WritebackJob, o: &Outcome, runner_id: &str) -> ExecutionRec
         writeback_job_id: job.writeback_job_id.clone(),
         proposal_id: job.proposal_id.clone(),
         runner_id: runner_id.into(),
-        status: o.status.as_str().into(),
+        status: o.status.receipt_status(),
         rows_affected: if o.status == OutcomeStatus::Applied && !o.dry_run {
             o.rows_affected
         } else {
@@ -258,7 +273,7 @@ pub fn receipt(job: &WritebackJob, o: &Outcome, runner_id: &str) -> ExecutionRec
         new_version: o.new_version.clone(),
         source_database_mutated: o.source_database_mutated(),
         executed_at: now_rfc3339(),
-        safe_error_code: o.safe_error_code.map(str::to_owned),
+        safe_error_code: o.code().map(str::to_owned),
         receipt_hash: String::new(),
     };
     r.seal();

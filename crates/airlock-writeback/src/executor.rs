@@ -1,8 +1,11 @@
 //! The executor interface: apply one approved writeback job and say what happened.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use airlock_config::Capability;
 pub use airlock_ledger::AttemptEffect;
-use airlock_protocol::{ChangeSet, WritebackJob};
+use airlock_protocol::{ChangeSet, ReceiptStatus, WritebackJob};
 use serde_json::Value;
 
 /// What an executor needs: the job, the proposal it came from, and the capability as
@@ -23,13 +26,66 @@ pub enum OutcomeStatus {
 }
 
 impl OutcomeStatus {
-    pub fn as_str(self) -> &'static str {
+    /// The receipt status this outcome is recorded as.
+    pub fn receipt_status(self) -> ReceiptStatus {
         match self {
-            OutcomeStatus::Applied => "applied",
-            OutcomeStatus::AlreadyApplied => "already_applied",
-            OutcomeStatus::Conflict => "conflict",
-            OutcomeStatus::Failed => "failed",
+            OutcomeStatus::Applied => ReceiptStatus::Applied,
+            OutcomeStatus::AlreadyApplied => ReceiptStatus::AlreadyApplied,
+            OutcomeStatus::Conflict => ReceiptStatus::Conflict,
+            OutcomeStatus::Failed => ReceiptStatus::Failed,
         }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.receipt_status().as_str()
+    }
+}
+
+/// The safe error code an attempt's receipt records: one of the executors' own codes
+/// (`VERSION_CONFLICT`, `HANDLER_TIMEOUT`, …) or one an app handler supplied. Always of the
+/// form `^[A-Z][A-Z0-9_]{0,63}$`: a handler's code is checked once, by [`ReceiptCode::parse`],
+/// and our own are checked when they are built (at compile time for constants).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReceiptCode(Cow<'static, str>);
+
+/// Longest code a receipt records.
+pub const MAX_CODE_LEN: usize = 64;
+
+const fn is_code(b: &[u8]) -> bool {
+    if b.is_empty() || b.len() > MAX_CODE_LEN || !b[0].is_ascii_uppercase() {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if !(b[i].is_ascii_uppercase() || b[i].is_ascii_digit() || b[i] == b'_') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl ReceiptCode {
+    /// One of Airlock's own codes. Panics when `code` is not of the code form, which for a
+    /// `const` is a compile error.
+    pub const fn of(code: &'static str) -> ReceiptCode {
+        assert!(is_code(code.as_bytes()), "not a receipt code");
+        ReceiptCode(Cow::Borrowed(code))
+    }
+
+    /// A code from outside (a handler's answer); `None` unless it has the code form.
+    pub fn parse(code: &str) -> Option<ReceiptCode> {
+        is_code(code.as_bytes()).then(|| ReceiptCode(Cow::Owned(code.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ReceiptCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -42,8 +98,9 @@ pub struct Outcome {
     pub previous_version: Option<Value>,
     /// The version after the write, or the current version found on a conflict.
     pub new_version: Option<Value>,
-    /// A code from the documented set (`VERSION_CONFLICT`, `ROW_NOT_FOUND`, …).
-    pub safe_error_code: Option<&'static str>,
+    /// A code from the documented set (`VERSION_CONFLICT`, `ROW_NOT_FOUND`, …) or the
+    /// handler's own.
+    pub safe_error_code: Option<ReceiptCode>,
     /// Operator-facing explanation (never contains credentials).
     pub detail: String,
     /// True when the attempt was rehearsed in a rolled-back transaction.
@@ -54,7 +111,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn failed(code: &'static str, detail: impl Into<String>) -> Outcome {
+    pub fn failed(code: ReceiptCode, detail: impl Into<String>) -> Outcome {
         Outcome {
             status: OutcomeStatus::Failed,
             rows_affected: 0,
@@ -71,6 +128,11 @@ impl Outcome {
     pub fn with_effect(mut self, effect: AttemptEffect) -> Outcome {
         self.effect = effect;
         self
+    }
+
+    /// The safe error code as text.
+    pub fn code(&self) -> Option<&str> {
+        self.safe_error_code.as_ref().map(ReceiptCode::as_str)
     }
 
     pub fn source_database_mutated(&self) -> bool {

@@ -2,14 +2,13 @@
 //! print, text redaction, safe error codes, and turning a handler's answer into an
 //! [`Outcome`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
 
 use airlock_protocol::handler::{HandlerReceipt, HandlerStatus, ReceiptError};
 use serde_json::Value;
 
-use crate::executor::{AttemptEffect, Outcome, OutcomeStatus};
+use crate::executor::{AttemptEffect, Outcome, OutcomeStatus, ReceiptCode};
 
 /// A token or signing secret. `Debug` never shows it.
 #[derive(Clone)]
@@ -165,71 +164,45 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
     }
 }
 
-/// Most distinct handler-supplied codes kept (each lives for the process).
-const MAX_INTERNED: usize = 512;
-
-/// A `'static` copy of a safe code (codes from handlers are dynamic; [`Outcome`] holds
-/// `&'static str`). `None` when the code is not of the form `^[A-Z][A-Z0-9_]{0,63}$` or too
-/// many distinct codes were seen.
-pub fn intern_code(code: &str) -> Option<&'static str> {
-    let ok = !code.is_empty()
-        && code.len() <= 64
-        && code.as_bytes()[0].is_ascii_uppercase()
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    if !ok {
-        return None;
-    }
-    static CODES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut set = CODES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(c) = set.get(code) {
-        return Some(c);
-    }
-    if set.len() >= MAX_INTERNED {
-        return None;
-    }
-    let leaked: &'static str = Box::leak(code.to_owned().into_boxed_str());
-    set.insert(leaked);
-    Some(leaked)
-}
-
 /// `HANDLER_HTTP_<status>`.
-pub fn http_status_code(status: u16) -> &'static str {
-    intern_code(&format!("HANDLER_HTTP_{status}")).unwrap_or("HANDLER_HTTP_ERROR")
+pub fn http_status_code(status: u16) -> ReceiptCode {
+    ReceiptCode::parse(&format!("HANDLER_HTTP_{status}")).unwrap_or(codes::HTTP_ERROR)
 }
 
-/// `HANDLER_EXIT_<code>` or `HANDLER_EXIT_UNKNOWN` (killed by a signal).
-pub fn exit_code(code: Option<i32>) -> &'static str {
-    match code {
-        Some(c) => intern_code(&format!("HANDLER_EXIT_{c}")).unwrap_or("HANDLER_EXIT_UNKNOWN"),
-        None => "HANDLER_EXIT_UNKNOWN",
-    }
+/// `HANDLER_EXIT_<code>`, or `HANDLER_EXIT_UNKNOWN` (killed by a signal, or a negative code).
+pub fn exit_code(code: Option<i32>) -> ReceiptCode {
+    code.and_then(|c| ReceiptCode::parse(&format!("HANDLER_EXIT_{c}")))
+        .unwrap_or(codes::EXIT_UNKNOWN)
 }
 
 /// The stable codes the executors produce themselves.
 pub mod codes {
+    use crate::executor::ReceiptCode;
+
     /// The answer is not JSON, or not a receipt.
-    pub const INVALID_RECEIPT: &str = "HANDLER_INVALID_RECEIPT";
+    pub const INVALID_RECEIPT: ReceiptCode = ReceiptCode::of("HANDLER_INVALID_RECEIPT");
     /// The receipt names another proposal or idempotency key.
-    pub const RECEIPT_MISMATCH: &str = "HANDLER_RECEIPT_MISMATCH";
+    pub const RECEIPT_MISMATCH: ReceiptCode = ReceiptCode::of("HANDLER_RECEIPT_MISMATCH");
     /// No connection (HTTP) or the command could not start.
-    pub const UNAVAILABLE: &str = "HANDLER_UNAVAILABLE";
+    pub const UNAVAILABLE: ReceiptCode = ReceiptCode::of("HANDLER_UNAVAILABLE");
     /// No complete answer within `timeout_ms`.
-    pub const TIMEOUT: &str = "HANDLER_TIMEOUT";
+    pub const TIMEOUT: ReceiptCode = ReceiptCode::of("HANDLER_TIMEOUT");
     /// The handler said `failed` without a (valid) code.
-    pub const FAILED: &str = "HANDLER_FAILED";
+    pub const FAILED: ReceiptCode = ReceiptCode::of("HANDLER_FAILED");
     /// The handler said `conflict` without a (valid) code.
-    pub const CONFLICT: &str = "HANDLER_CONFLICT";
+    pub const CONFLICT: ReceiptCode = ReceiptCode::of("HANDLER_CONFLICT");
     /// The handler reported a database change for a dry run.
-    pub const DRY_RUN_MUTATED: &str = "HANDLER_DRY_RUN_MUTATED";
+    pub const DRY_RUN_MUTATED: ReceiptCode = ReceiptCode::of("HANDLER_DRY_RUN_MUTATED");
+    /// The request cannot be built (an id that is not a valid header value); nothing is sent.
+    pub const REQUEST_INVALID: ReceiptCode = ReceiptCode::of("HANDLER_REQUEST_INVALID");
+    /// An HTTP error status that is not a number of three digits (never seen in practice).
+    pub const HTTP_ERROR: ReceiptCode = ReceiptCode::of("HANDLER_HTTP_ERROR");
+    /// The command ended without an exit code (a signal).
+    pub const EXIT_UNKNOWN: ReceiptCode = ReceiptCode::of("HANDLER_EXIT_UNKNOWN");
 }
 
 /// A failed outcome.
-pub fn failed(code: &'static str, detail: impl Into<String>, dry_run: bool) -> Outcome {
+pub fn failed(code: ReceiptCode, detail: impl Into<String>, dry_run: bool) -> Outcome {
     let mut o = Outcome::failed(code, detail);
     o.dry_run = dry_run;
     o
@@ -337,7 +310,7 @@ pub fn outcome_from_receipt(r: HandlerReceipt, exp: &Expected<'_>, redactor: &Re
             let code = code_or(r.safe_error_code.as_deref(), codes::CONFLICT);
             (
                 OutcomeStatus::Conflict,
-                Some(code),
+                Some(code.clone()),
                 format!("refused the change as a conflict ({code}); nothing was written"),
             )
         }
@@ -345,7 +318,7 @@ pub fn outcome_from_receipt(r: HandlerReceipt, exp: &Expected<'_>, redactor: &Re
             let code = code_or(r.safe_error_code.as_deref(), codes::FAILED);
             (
                 OutcomeStatus::Failed,
-                Some(code),
+                Some(code.clone()),
                 format!("failed ({code})"),
             )
         }
@@ -368,8 +341,8 @@ pub fn outcome_from_receipt(r: HandlerReceipt, exp: &Expected<'_>, redactor: &Re
 }
 
 /// The handler's code when it is safe to record, else `fallback`.
-pub fn code_or(raw: Option<&str>, fallback: &'static str) -> &'static str {
-    raw.and_then(intern_code).unwrap_or(fallback)
+pub fn code_or(raw: Option<&str>, fallback: ReceiptCode) -> ReceiptCode {
+    raw.and_then(ReceiptCode::parse).unwrap_or(fallback)
 }
 
 #[cfg(test)]
@@ -415,38 +388,37 @@ mod tests {
             false,
         );
         assert_eq!(
-            (o.status, o.safe_error_code),
+            (o.status, o.code()),
             (OutcomeStatus::Conflict, Some("ROW_CHANGED_AFTER_PROPOSAL"))
         );
         let o = map(
             json!({"status": "failed", "rows_affected": 0, "source_database_mutated": false, "safe_error_code": "lower case; DROP"}),
             false,
         );
-        assert_eq!(o.safe_error_code, Some("HANDLER_FAILED"));
+        assert_eq!(o.code(), Some("HANDLER_FAILED"));
     }
 
     #[test]
     fn garbage_mismatches_and_dry_run_writes_fail() {
         assert_eq!(
-            outcome_from_answer(b"<html>oops</html>", &exp(false), &Redactor::default())
-                .safe_error_code,
+            outcome_from_answer(b"<html>oops</html>", &exp(false), &Redactor::default()).code(),
             Some("HANDLER_INVALID_RECEIPT")
         );
         let o = map(
             json!({"status": "applied", "rows_affected": 1, "source_database_mutated": true, "proposal_id": "wrp_2"}),
             false,
         );
-        assert_eq!(o.safe_error_code, Some("HANDLER_RECEIPT_MISMATCH"));
+        assert_eq!(o.code(), Some("HANDLER_RECEIPT_MISMATCH"));
         let o = map(
             json!({"status": "applied", "rows_affected": 1, "source_database_mutated": true, "idempotency_key": "wrp_1:INV-2"}),
             false,
         );
-        assert_eq!(o.safe_error_code, Some("HANDLER_RECEIPT_MISMATCH"));
+        assert_eq!(o.code(), Some("HANDLER_RECEIPT_MISMATCH"));
         let o = map(
             json!({"status": "applied", "rows_affected": 1, "source_database_mutated": true}),
             true,
         );
-        assert_eq!(o.safe_error_code, Some("HANDLER_DRY_RUN_MUTATED"));
+        assert_eq!(o.code(), Some("HANDLER_DRY_RUN_MUTATED"));
     }
 
     #[test]
@@ -470,12 +442,44 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_interned_and_checked() {
-        assert_eq!(intern_code("UNAUTHORIZED"), Some("UNAUTHORIZED"));
-        assert_eq!(intern_code("bad"), None);
-        assert_eq!(intern_code(""), None);
-        assert_eq!(http_status_code(503), "HANDLER_HTTP_503");
-        assert_eq!(exit_code(Some(3)), "HANDLER_EXIT_3");
-        assert_eq!(exit_code(None), "HANDLER_EXIT_UNKNOWN");
+    fn handler_codes_are_checked_once_and_kept_exactly() {
+        let code = |s: &str| ReceiptCode::parse(s).map(|c| c.as_str().to_owned());
+        assert_eq!(code("UNAUTHORIZED").as_deref(), Some("UNAUTHORIZED"));
+        assert_eq!(code("CREDIT_LIMIT_2").as_deref(), Some("CREDIT_LIMIT_2"));
+        let longest = format!("A{}", "B".repeat(63));
+        assert_eq!(code(&longest), Some(longest.clone()));
+        for bad in [
+            "",
+            "bad",
+            "Bad",
+            "_LEADING",
+            "9LIVES",
+            "WITH SPACE",
+            "DROP;--",
+            "ÄRGER",
+            &format!("{longest}C"),
+        ] {
+            assert_eq!(code(bad), None, "{bad:?}");
+            assert_eq!(code_or(Some(bad), codes::FAILED), codes::FAILED);
+        }
+        assert_eq!(code_or(None, codes::CONFLICT), codes::CONFLICT);
+        assert_eq!(http_status_code(503).as_str(), "HANDLER_HTTP_503");
+        assert_eq!(exit_code(Some(3)).as_str(), "HANDLER_EXIT_3");
+        assert_eq!(exit_code(Some(-1)), codes::EXIT_UNKNOWN);
+        assert_eq!(exit_code(None).as_str(), "HANDLER_EXIT_UNKNOWN");
+    }
+
+    #[test]
+    fn many_distinct_handler_codes_are_all_recorded() {
+        // Codes used to be interned into a process-wide set capped at 512 entries, after which
+        // a handler's code was replaced by the fallback. Each outcome now owns its code.
+        for i in 0..2000 {
+            let raw = format!("APP_CODE_{i}");
+            let o = map(
+                json!({"status": "failed", "rows_affected": 0, "source_database_mutated": false, "safe_error_code": raw}),
+                false,
+            );
+            assert_eq!(o.code(), Some(raw.as_str()));
+        }
     }
 }

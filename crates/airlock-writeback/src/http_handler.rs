@@ -29,7 +29,7 @@ use airlock_protocol::now_rfc3339;
 use reqwest::{Method, Url};
 
 use crate::apply::ApplyError;
-use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome};
+use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome, ReceiptCode};
 use crate::handler_outcome::{
     Expected, Redactor, Secret, code_or, codes, failed, http_status_code, outcome_from_answer,
 };
@@ -260,7 +260,7 @@ impl HttpHandler {
             Ok(h) => h,
             Err(why) => {
                 return Attempt::Final(
-                    "HANDLER_REQUEST_INVALID",
+                    codes::REQUEST_INVALID,
                     why.to_owned(),
                     AttemptEffect::Settled,
                 );
@@ -333,7 +333,7 @@ enum Attempt {
     /// The body of a 2xx answer.
     Answer(Vec<u8>),
     /// A failure not retried in this apply: code, detail, and what it proves.
-    Final(&'static str, String, AttemptEffect),
+    Final(ReceiptCode, String, AttemptEffect),
     /// No complete answer in time; the request may have been sent.
     Timeout,
     /// No connection was made, so nothing was sent; the kind of error, safe to show.
@@ -341,7 +341,7 @@ enum Attempt {
     /// The connection broke after the request may have been sent.
     Broken(String),
     /// 5xx without a definitive receipt.
-    Retryable(&'static str, String),
+    Retryable(ReceiptCode, String),
 }
 
 /// What a non-2xx, non-5xx answer proves. The handler contract refuses credentials,

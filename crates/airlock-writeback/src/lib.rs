@@ -27,4 +27,4 @@ pub mod signing;
 pub mod sql_update;
 
 pub use apply::{ApplyError, ApplyReport, apply};
-pub use executor::{AttemptEffect, Executor, Outcome, OutcomeStatus};
+pub use executor::{AttemptEffect, Executor, Outcome, OutcomeStatus, ReceiptCode};

@@ -34,11 +34,11 @@ use airlock_db::{
     DbError, DbErrorKind, Ident, Param, ReceiptRow, RowUpdate, ScopedSelect, SourceSettings,
     VersionAdvance, WriteTx, Writer,
 };
-use airlock_protocol::{ConflictGuard, hash_json};
+use airlock_protocol::{ConflictGuard, ReceiptStatus, hash_json};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome, OutcomeStatus};
+use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome, OutcomeStatus, ReceiptCode};
 
 /// Applies proposals with a guarded single-row UPDATE. Connects on first use and keeps the
 /// pool; a connection failure is a `failed` outcome like any other.
@@ -105,6 +105,34 @@ impl Executor for SqlUpdate {
     }
 }
 
+/// The codes `sql_update` receipts carry (docs/review-and-apply.md).
+pub mod codes {
+    use crate::executor::ReceiptCode;
+
+    /// No connection to the database.
+    pub const DATABASE_UNAVAILABLE: ReceiptCode = ReceiptCode::of("DATABASE_UNAVAILABLE");
+    /// The row has no value for the conflict guard column.
+    pub const GUARD_MISSING: ReceiptCode = ReceiptCode::of("GUARD_MISSING");
+    /// A value does not fit its column.
+    pub const INVALID_VALUE: ReceiptCode = ReceiptCode::of("INVALID_VALUE");
+    /// The row stayed locked, or the statement timed out.
+    pub const LOCK_TIMEOUT: ReceiptCode = ReceiptCode::of("LOCK_TIMEOUT");
+    /// The update would touch more than one row.
+    pub const MULTI_ROW_WRITE_BLOCKED: ReceiptCode = ReceiptCode::of("MULTI_ROW_WRITE_BLOCKED");
+    /// The write role lacks a grant.
+    pub const PERMISSION_DENIED: ReceiptCode = ReceiptCode::of("PERMISSION_DENIED");
+    /// The change is outside today's capability policy.
+    pub const POLICY_VIOLATION: ReceiptCode = ReceiptCode::of("POLICY_VIOLATION");
+    /// No row has the primary key inside the proposal's tenant.
+    pub const ROW_NOT_FOUND: ReceiptCode = ReceiptCode::of("ROW_NOT_FOUND");
+    /// The table or a column does not exist.
+    pub const SCHEMA_MISMATCH: ReceiptCode = ReceiptCode::of("SCHEMA_MISMATCH");
+    /// Any other database failure.
+    pub const TRANSACTION_FAILED: ReceiptCode = ReceiptCode::of("TRANSACTION_FAILED");
+    /// The conflict guard no longer matches: the row changed after the proposal.
+    pub const VERSION_CONFLICT: ReceiptCode = ReceiptCode::of("VERSION_CONFLICT");
+}
+
 enum Step {
     Commit(Outcome),
     Rollback(Outcome),
@@ -124,11 +152,7 @@ fn param(v: &Value) -> Result<Param, DbError> {
         .ok_or_else(|| DbError::new(DbErrorKind::InvalidValue, "patch values must be scalars"))
 }
 
-fn outcome(
-    status: OutcomeStatus,
-    code: Option<&'static str>,
-    detail: impl Into<String>,
-) -> Outcome {
+fn outcome(status: OutcomeStatus, code: Option<ReceiptCode>, detail: impl Into<String>) -> Outcome {
     Outcome {
         status,
         rows_affected: 0,
@@ -199,7 +223,7 @@ async fn attempt(
         [] => {
             return Ok(Step::Rollback(outcome(
                 OutcomeStatus::Conflict,
-                Some("ROW_NOT_FOUND"),
+                Some(codes::ROW_NOT_FOUND),
                 "no row with this primary key in the proposal's tenant",
             )));
         }
@@ -207,7 +231,7 @@ async fn attempt(
         _ => {
             return Ok(Step::Rollback(outcome(
                 OutcomeStatus::Failed,
-                Some("MULTI_ROW_WRITE_BLOCKED"),
+                Some(codes::MULTI_ROW_WRITE_BLOCKED),
                 "the primary key matched more than one row",
             )));
         }
@@ -223,7 +247,7 @@ async fn attempt(
             if current != *expected_value {
                 let mut o = outcome(
                     OutcomeStatus::Conflict,
-                    Some("VERSION_CONFLICT"),
+                    Some(codes::VERSION_CONFLICT),
                     format!("`{column}` changed since the proposal"),
                 );
                 o.previous_version = Some(expected_value.clone());
@@ -240,7 +264,7 @@ async fn attempt(
             if current != *expected_hash {
                 let mut o = outcome(
                     OutcomeStatus::Conflict,
-                    Some("VERSION_CONFLICT"),
+                    Some(codes::VERSION_CONFLICT),
                     "the row changed since the proposal (row hash differs)",
                 );
                 o.previous_version = Some(Value::String(expected_hash.clone()));
@@ -252,7 +276,7 @@ async fn attempt(
         ConflictGuard::None => {
             return Ok(Step::Rollback(outcome(
                 OutcomeStatus::Failed,
-                Some("GUARD_MISSING"),
+                Some(codes::GUARD_MISSING),
                 "the job has no conflict guard",
             )));
         }
@@ -262,7 +286,7 @@ async fn attempt(
     if let Err(e) = plan::check_guards(cap, row, &job.patch) {
         return Ok(Step::Rollback(outcome(
             OutcomeStatus::Failed,
-            Some("POLICY_VIOLATION"),
+            Some(codes::POLICY_VIOLATION),
             e.message,
         )));
     }
@@ -303,7 +327,7 @@ async fn attempt(
         Err(e) if e.kind == DbErrorKind::InvalidValue => {
             return Ok(Step::Rollback(outcome(
                 OutcomeStatus::Failed,
-                Some("INVALID_VALUE"),
+                Some(codes::INVALID_VALUE),
                 format!("a patch value does not fit its column: {}", e.detail),
             )));
         }
@@ -311,9 +335,9 @@ async fn attempt(
     };
     if affected != 1 {
         let code = if affected == 0 {
-            "VERSION_CONFLICT"
+            codes::VERSION_CONFLICT
         } else {
-            "MULTI_ROW_WRITE_BLOCKED"
+            codes::MULTI_ROW_WRITE_BLOCKED
         };
         let mut o = outcome(
             if affected == 0 {
@@ -354,8 +378,8 @@ async fn attempt(
         idempotency_key: job.idempotency_key.clone(),
         job_id: job.writeback_job_id.clone(),
         proposal_id: job.proposal_id.clone(),
-        status: "applied".into(),
-        result_hash: Some(hash_json(&json!({"job_id": job.writeback_job_id, "status": "applied", "version": done.new_version}))),
+        status: ReceiptStatus::Applied.as_str().into(),
+        result_hash: Some(hash_json(&json!({"job_id": job.writeback_job_id, "status": ReceiptStatus::Applied, "version": done.new_version}))),
         completed: true,
     })
         .await;
@@ -388,12 +412,12 @@ fn before_commit(e: &DbError) -> Outcome {
 
 fn db_failure(e: &DbError) -> Outcome {
     let code = match e.kind {
-        DbErrorKind::Connection => "DATABASE_UNAVAILABLE",
-        DbErrorKind::Permission => "PERMISSION_DENIED",
-        DbErrorKind::Timeout | DbErrorKind::Conflict => "LOCK_TIMEOUT",
-        DbErrorKind::NotFound => "SCHEMA_MISMATCH",
-        DbErrorKind::InvalidValue => "INVALID_VALUE",
-        _ => "TRANSACTION_FAILED",
+        DbErrorKind::Connection => codes::DATABASE_UNAVAILABLE,
+        DbErrorKind::Permission => codes::PERMISSION_DENIED,
+        DbErrorKind::Timeout | DbErrorKind::Conflict => codes::LOCK_TIMEOUT,
+        DbErrorKind::NotFound => codes::SCHEMA_MISMATCH,
+        DbErrorKind::InvalidValue => codes::INVALID_VALUE,
+        _ => codes::TRANSACTION_FAILED,
     };
     tracing::warn!(error = %e, "writeback failed");
     Outcome::failed(code, e.to_string())

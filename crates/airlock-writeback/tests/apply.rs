@@ -352,7 +352,7 @@ async fn conflict_then_retry(w: World) {
         .unwrap();
     let r = w.apply(&gone).await;
     assert_eq!(
-        (r.status, r.receipt.safe_error_code.as_deref()),
+        (r.status.as_str(), r.receipt.safe_error_code.as_deref()),
         ("conflict", Some("ROW_NOT_FOUND"))
     );
     assert!(w.ledger.verify().await.unwrap().ok);
@@ -369,7 +369,7 @@ async fn weak_guard(w: World) {
         .unwrap();
     let r = w.apply(&id).await;
     assert_eq!(
-        (r.status, r.receipt.safe_error_code.as_deref()),
+        (r.status.as_str(), r.receipt.safe_error_code.as_deref()),
         ("conflict", Some("VERSION_CONFLICT")),
         "{r:?}"
     );
@@ -407,7 +407,7 @@ async fn concurrent_applies(w: World) {
     let mut statuses: HashMap<String, usize> = HashMap::new();
     for t in tasks {
         let s = match t.await.unwrap() {
-            Ok(s) => s.to_owned(),
+            Ok(s) => s.to_string(),
             // A task that arrives after the proposal left `pending_worker` may find it applied
             // already in `prepare`: that returns already_applied too.
             Err(e) => format!("error: {e}"),
@@ -584,7 +584,7 @@ async fn policy_at_apply_time(w: World) {
         .await
         .unwrap();
     assert_eq!(
-        (r.status, r.receipt.safe_error_code.as_deref()),
+        (r.status.as_str(), r.receipt.safe_error_code.as_deref()),
         ("failed", Some("POLICY_VIOLATION")),
         "{r:?}"
     );
@@ -606,7 +606,7 @@ async fn policy_at_apply_time(w: World) {
         .await
         .unwrap();
     assert_eq!(
-        (r.status, r.receipt.safe_error_code.as_deref()),
+        (r.status.as_str(), r.receipt.safe_error_code.as_deref()),
         ("failed", Some("POLICY_VIOLATION")),
         "{r:?}"
     );
@@ -667,7 +667,7 @@ async fn unreachable_database(w: World) {
     .await
     .unwrap();
     assert_eq!(
-        (r.status, r.receipt.safe_error_code.as_deref()),
+        (r.status.as_str(), r.receipt.safe_error_code.as_deref()),
         ("failed", Some("DATABASE_UNAVAILABLE")),
         "{r:?}"
     );
@@ -805,7 +805,7 @@ async fn least_privilege_writer(mut w: World) {
     let r = w.apply(&id).await;
     assert_eq!(
         (
-            r.status,
+            r.status.as_str(),
             r.receipt.safe_error_code.as_deref(),
             r.state.as_str()
         ),
@@ -822,7 +822,7 @@ async fn least_privilege_writer(mut w: World) {
     w.approve(&id, "dana").await;
     let r = w.apply(&id).await;
     assert_eq!(
-        (r.status, r.receipt.safe_error_code.as_deref()),
+        (r.status.as_str(), r.receipt.safe_error_code.as_deref()),
         ("failed", Some("PERMISSION_DENIED")),
         "{r:?}"
     );
@@ -900,7 +900,7 @@ async fn version_trigger(mut w: World) {
         .unwrap();
     let r = w.apply(&stale).await;
     assert_eq!(
-        (r.status, r.receipt.safe_error_code.as_deref()),
+        (r.status.as_str(), r.receipt.safe_error_code.as_deref()),
         ("conflict", Some("VERSION_CONFLICT"))
     );
     assert_eq!(w.row("INV-2").await, "700:app edit:open:2");

@@ -449,7 +449,7 @@ fn assert_receipt_schema(r: &airlock_protocol::ExecutionReceipt) {
 }
 
 fn code(r: &ApplyReport) -> (&str, Option<&str>) {
-    (r.status, r.receipt.safe_error_code.as_deref())
+    (r.status.as_str(), r.receipt.safe_error_code.as_deref())
 }
 
 // ------------------------------------------------------------------------------------ HTTP
@@ -462,7 +462,7 @@ async fn applied_then_already_applied_with_the_exact_request_and_headers() {
     // A dry run calls the handler with dry_run: true; nothing is written or recorded.
     let dry = w.apply_env(&id, &w.env, true).await.unwrap();
     assert_eq!(
-        (dry.status, dry.dry_run, dry.receipt_id),
+        (dry.status.as_str(), dry.dry_run, dry.receipt_id),
         ("applied", true, None)
     );
     assert_eq!(w.credits(), 0);

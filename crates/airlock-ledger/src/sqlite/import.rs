@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_protocol::{ChangeSet, ExecutionReceipt, WritebackJob, hash_json, now_rfc3339};
+use airlock_protocol::{
+    ChangeSet, ExecutionReceipt, ProposalState, WritebackJob, hash_json, now_rfc3339,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -250,17 +252,6 @@ fn parse_json<T: serde::de::DeserializeOwned>(
         .map_err(|e| unmappable(table, id, format!("`{column}` does not map: {e}")))
 }
 
-const STATES: &[&str] = &[
-    "pending_review",
-    "approved",
-    "rejected",
-    "pending_worker",
-    "applied",
-    "conflict",
-    "failed",
-    "canceled",
-];
-
 fn copy_proposals(tx: &Connection) -> Result<u64, LedgerError> {
     let rows: Vec<(String, String, String, String, bool, String)> = tx
         .prepare(
@@ -282,9 +273,9 @@ fn copy_proposals(tx: &Connection) -> Result<u64, LedgerError> {
     let n = rows.len() as u64;
     for (id, state, cs_json, updated_at, mutated, principal) in rows {
         const T: &str = "proposals";
-        if !STATES.contains(&state.as_str()) {
-            return Err(unmappable(T, &id, format!("unknown state `{state}`")));
-        }
+        let state: ProposalState = state
+            .parse()
+            .map_err(|e: airlock_protocol::UnknownState| unmappable(T, &id, e.to_string()))?;
         let cs: ChangeSet = parse_json(T, &id, "change_set_json", &cs_json)?;
         if cs.proposal_id != id {
             return Err(unmappable(
@@ -319,7 +310,7 @@ fn copy_proposals(tx: &Connection) -> Result<u64, LedgerError> {
                 cs.proposal_version,
                 cs.integrity.proposal_hash,
                 cs.action,
-                state,
+                state.as_str(),
                 cs.scope.tenant_id,
                 principal,
                 cs.scope.business_object,
@@ -709,7 +700,7 @@ fn copy_receipts(tx: &Connection) -> Result<u64, LedgerError> {
                 id,
                 receipt.writeback_job_id,
                 receipt.proposal_id,
-                receipt.status,
+                receipt.status.as_str(),
                 receipt.idempotency_key,
                 receipt.source_database_mutated,
                 serde_json::to_string(&receipt)?,

@@ -25,26 +25,29 @@ use crate::{
     Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, StoredProposal,
     StoredReceipt,
 };
-use airlock_protocol::{ExecutionReceipt, WritebackJob, now_rfc3339};
+use airlock_protocol::ProposalState::{
+    self, Applied, Approved, Canceled, Conflict, Failed, PendingReview, PendingWorker, Rejected,
+};
+use airlock_protocol::{ExecutionReceipt, ReceiptStatus, WritebackJob, now_rfc3339};
 
 /// States a proposal may be approved from.
-pub(crate) const APPROVABLE: &[&str] = &["pending_review", "conflict", "failed"];
+pub(crate) const APPROVABLE: &[ProposalState] = &[PendingReview, Conflict, Failed];
 /// States a proposal may be rejected from.
-pub(crate) const REJECTABLE: &[&str] = &["pending_review", "approved", "conflict", "failed"];
+pub(crate) const REJECTABLE: &[ProposalState] = &[PendingReview, Approved, Conflict, Failed];
 /// States an apply may start from (`pending_worker`: a crashed or concurrent attempt).
-pub(crate) const APPLICABLE: &[&str] = &["approved", "pending_worker"];
+pub(crate) const APPLICABLE: &[ProposalState] = &[Approved, PendingWorker];
 
 fn check_state(
     p: &StoredProposal,
-    allowed: &[&str],
+    allowed: &[ProposalState],
     action: &'static str,
 ) -> Result<(), LedgerError> {
-    if allowed.contains(&p.state.as_str()) {
+    if allowed.contains(&p.state) {
         Ok(())
     } else {
         Err(LedgerError::InvalidState {
             proposal_id: p.proposal_id.clone(),
-            state: p.state.clone(),
+            state: p.state,
             action,
         })
     }
@@ -55,12 +58,12 @@ fn check_state(
 fn set_state(
     tx: &Connection,
     p: &StoredProposal,
-    state: &str,
+    state: ProposalState,
     mutated: bool,
     at: &str,
 ) -> Result<ProposalRow, LedgerError> {
     let row = ProposalRow {
-        state: state.to_owned(),
+        state: state.as_str().to_owned(),
         updated_at: at.to_owned(),
         source_database_mutated: p.source_database_mutated || mutated,
     };
@@ -97,16 +100,16 @@ pub(crate) fn decide(
                 proposal_id: p.proposal_id,
             });
         }
-        ("approved", APPROVABLE, "approve", "proposal_approved")
+        (Approved, APPROVABLE, "approve", "proposal_approved")
     } else {
-        ("rejected", REJECTABLE, "reject", "proposal_rejected")
+        (Rejected, REJECTABLE, "reject", "proposal_rejected")
     };
     check_state(&p, allowed, action)?;
     let now = now_rfc3339();
     tx.execute(
         "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role, status, reason, created_at, actor_source, role_verified)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![p.proposal_id, p.proposal_version, p.proposal_hash, d.actor.name, d.role, status, d.reason, now, d.actor.source, d.role_verified],
+        params![p.proposal_id, p.proposal_version, p.proposal_hash, d.actor.name, d.role, status.as_str(), d.reason, now, d.actor.source, d.role_verified],
     )?;
     let record = ApprovalRecord {
         approval_id: tx.last_insert_rowid(),
@@ -115,7 +118,7 @@ pub(crate) fn decide(
         proposal_hash: p.proposal_hash.clone(),
         approver: d.actor.name.clone(),
         role: d.role.clone(),
-        status: status.into(),
+        status: status.as_str().into(),
         reason: d.reason.clone(),
         created_at: now.clone(),
         actor_source: Some(d.actor.source.clone()),
@@ -176,14 +179,14 @@ pub(crate) fn begin_apply(
         created_at: now.clone(),
         actor_source: Some(actor.source.clone()),
     };
-    let row = set_state(&tx, &p, "pending_worker", false, &now)?;
+    let row = set_state(&tx, &p, PendingWorker, false, &now)?;
     append_event(
         &tx,
         "writeback_job_recorded",
         Some(&p.proposal_id),
         ("writeback_job", &record.job_row_id.to_string()),
         &actor.name,
-        &json!({"state": "pending_worker", "previous_state": p.state, "writeback_job_id": record.writeback_job_id, "attempt": attempt, "actor_source": actor.source, PROPOSAL_ROW: row}),
+        &json!({"state": PendingWorker, "previous_state": p.state, "writeback_job_id": record.writeback_job_id, "attempt": attempt, "actor_source": actor.source, PROPOSAL_ROW: row}),
         &chain::record_hash(&record),
         &now,
     )?;
@@ -192,14 +195,14 @@ pub(crate) fn begin_apply(
 }
 
 /// Proposal state after a receipt with this status and effect.
-pub(crate) fn state_of(status: &str, effect: AttemptEffect) -> &'static str {
+pub(crate) fn state_of(status: ReceiptStatus, effect: AttemptEffect) -> ProposalState {
     match (status, effect) {
-        ("applied" | "already_applied", _) => "applied",
-        ("conflict", _) => "conflict",
-        ("canceled", _) => "canceled",
-        (_, AttemptEffect::NothingWritten) => "approved",
-        (_, AttemptEffect::OutcomeUnknown) => "pending_worker",
-        (_, AttemptEffect::Settled) => "failed",
+        (ReceiptStatus::Applied | ReceiptStatus::AlreadyApplied, _) => Applied,
+        (ReceiptStatus::Conflict, _) => Conflict,
+        (ReceiptStatus::Canceled, _) => Canceled,
+        (ReceiptStatus::Failed, AttemptEffect::NothingWritten) => Approved,
+        (ReceiptStatus::Failed, AttemptEffect::OutcomeUnknown) => PendingWorker,
+        (ReceiptStatus::Failed, AttemptEffect::Settled) => Failed,
     }
 }
 
@@ -213,7 +216,7 @@ pub(crate) fn record_receipt(
     let p = read::proposal(&tx, &receipt.proposal_id)?;
     // A receipt arriving after another process already recorded `applied` (a concurrent
     // apply that found the write done) is kept, and the proposal stays applied.
-    check_state(&p, &["pending_worker", "applied"], "record a receipt for")?;
+    check_state(&p, &[PendingWorker, Applied], "record a receipt for")?;
     let now = now_rfc3339();
     tx.execute(
         "INSERT INTO receipts (writeback_job_id, proposal_id, status, idempotency_key, source_database_mutated, receipt_json, created_at)
@@ -221,7 +224,7 @@ pub(crate) fn record_receipt(
         params![
             receipt.writeback_job_id,
             receipt.proposal_id,
-            receipt.status,
+            receipt.status.as_str(),
             receipt.idempotency_key,
             receipt.source_database_mutated as i64,
             serde_json::to_string(receipt)?,
@@ -232,18 +235,18 @@ pub(crate) fn record_receipt(
         receipt_id: tx.last_insert_rowid(),
         writeback_job_id: receipt.writeback_job_id.clone(),
         proposal_id: receipt.proposal_id.clone(),
-        status: receipt.status.clone(),
+        status: receipt.status,
         idempotency_key: receipt.idempotency_key.clone(),
         source_database_mutated: receipt.source_database_mutated,
         receipt: receipt.clone(),
         created_at: now.clone(),
     };
-    let state = if p.state == "applied" {
-        "applied"
+    let state = if p.state == Applied {
+        Applied
     } else {
-        state_of(&receipt.status, effect)
+        state_of(receipt.status, effect)
     };
-    let effect = if receipt.status == "failed" {
+    let effect = if receipt.status == ReceiptStatus::Failed {
         effect
     } else {
         AttemptEffect::Settled
@@ -271,7 +274,7 @@ pub(crate) fn record_receipt(
             PROPOSAL_ROW: row,
             "attempt": attempt,
             "effect": effect.as_str(),
-            "approval_stands": matches!(state, "approved" | "pending_worker"),
+            "approval_stands": matches!(state, Approved | PendingWorker),
         }),
         &chain::record_hash(&stored),
         &now,
@@ -287,9 +290,13 @@ pub(crate) fn applied_receipt(
 ) -> Result<Option<StoredReceipt>, LedgerError> {
     let id: Option<i64> = conn
         .query_row(
-            "SELECT receipt_id FROM receipts WHERE proposal_id = ?1 AND status IN ('applied', 'already_applied')
-             ORDER BY status = 'applied' DESC, receipt_id LIMIT 1",
-            [proposal_id],
+            "SELECT receipt_id FROM receipts WHERE proposal_id = ?1 AND status IN (?2, ?3)
+             ORDER BY status = ?2 DESC, receipt_id LIMIT 1",
+            params![
+                proposal_id,
+                ReceiptStatus::Applied.as_str(),
+                ReceiptStatus::AlreadyApplied.as_str()
+            ],
             |r| r.get(0),
         )
         .optional()?;

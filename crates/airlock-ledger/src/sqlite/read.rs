@@ -12,6 +12,17 @@ const PROPOSAL_COLUMNS: &str = "proposal_id, proposal_version, proposal_hash, ac
     tenant_id, principal, business_object, object_id, source_kind, source_id, source_schema,
     source_table, source_database_mutated, change_set_json, created_at, updated_at";
 
+/// A proposal state or receipt status column; an unknown word is a conversion error naming it.
+fn word<T: std::str::FromStr<Err = airlock_protocol::UnknownState>>(
+    r: &Row<'_>,
+    i: usize,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 pub(crate) fn proposal_from_row(r: &Row<'_>) -> rusqlite::Result<StoredProposal> {
     let change_set_json: String = r.get(14)?;
     let change_set = serde_json::from_str(&change_set_json).map_err(|e| {
@@ -22,7 +33,7 @@ pub(crate) fn proposal_from_row(r: &Row<'_>) -> rusqlite::Result<StoredProposal>
         proposal_version: r.get(1)?,
         proposal_hash: r.get(2)?,
         action: r.get(3)?,
-        state: r.get(4)?,
+        state: word(r, 4)?,
         tenant_id: r.get(5)?,
         principal: r.get(6)?,
         business_object: r.get(7)?,
@@ -401,7 +412,7 @@ fn receipt_from_row(r: &Row<'_>) -> rusqlite::Result<crate::StoredReceipt> {
         receipt_id: r.get(0)?,
         writeback_job_id: r.get(1)?,
         proposal_id: r.get(2)?,
-        status: r.get(3)?,
+        status: word(r, 3)?,
         idempotency_key: r.get(4)?,
         source_database_mutated: r.get(5)?,
         receipt,

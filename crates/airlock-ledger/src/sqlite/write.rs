@@ -1,6 +1,7 @@
 //! Write transactions. Each public function is one `BEGIN IMMEDIATE` transaction that writes
 //! records and their chained events together.
 
+use airlock_protocol::ProposalState;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
@@ -29,6 +30,8 @@ pub(crate) fn insert_proposal_call(
     tx: &Connection,
     p: &NewProposal,
 ) -> Result<ProposalRecorded, LedgerError> {
+    // The literal (not a bound `ProposalState::PendingReview`) lets SQLite use the partial
+    // index `idx_proposals_open_dedupe`, whose WHERE clause spells the same word.
     let existing: Option<String> = tx
         .prepare_cached(
             "SELECT proposal_id FROM proposals WHERE dedupe_key = ?1 AND state = 'pending_review'",
@@ -70,7 +73,7 @@ fn insert_proposal(tx: &Connection, p: &NewProposal) -> Result<StoredProposal, L
         proposal_version: cs.proposal_version,
         proposal_hash: cs.integrity.proposal_hash.clone(),
         action: cs.action.clone(),
-        state: "pending_review".into(),
+        state: ProposalState::PendingReview,
         tenant_id: cs.scope.tenant_id.clone(),
         principal: cs.principal.id.clone(),
         business_object: cs.scope.business_object.clone(),
@@ -96,7 +99,7 @@ fn insert_proposal(tx: &Connection, p: &NewProposal) -> Result<StoredProposal, L
         stored.proposal_version,
         stored.proposal_hash,
         stored.action,
-        stored.state,
+        stored.state.as_str(),
         stored.tenant_id,
         stored.principal,
         stored.business_object,

@@ -11,7 +11,7 @@ pub async fn run(settings: &Settings, args: &WritebackJobArgs) -> anyhow::Result
     let loaded = settings.load_config_for_ledger()?;
     let ledger = airlock_ledger::SqliteLedger::open_read_only(&settings.store_path(Some(&loaded)))?;
     let proposal = ledger.proposal(&args.id).await?;
-    if proposal.state != "approved" {
+    if proposal.state != airlock_protocol::ProposalState::Approved {
         return Err(hinted(
             format!(
                 "proposal {} is {}; a writeback job is for an approved proposal",

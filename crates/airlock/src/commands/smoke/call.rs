@@ -117,7 +117,7 @@ fn input(args: &CallArgs, cap: &airlock_config::Capability) -> anyhow::Result<Ma
 /// model-facing result.
 fn report_operator_detail(e: &CallError) {
     if let Some(detail) = &e.detail {
-        tracing::error!(code = e.code, "{detail}");
+        tracing::error!(code = e.code.as_str(), "{detail}");
     }
 }
 
