@@ -6,6 +6,9 @@
 //!
 //! Env: `AIRLOCK_BENCH_N` (proposals per run, default 2000), `AIRLOCK_TEST_POSTGRES_URL`.
 
+// The figures are the output.
+#![allow(clippy::print_stdout)]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
