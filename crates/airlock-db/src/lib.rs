@@ -39,7 +39,7 @@ pub use secret::SecretUrl;
 pub use writer::{
     DEFAULT_LOCK_TIMEOUT, DEFAULT_WRITE_STATEMENT_TIMEOUT, DUPLICATE_RECEIPT_CODE, RECEIPTS_TABLE,
     ReceiptRow, RowUpdate, StoredReceiptRow, TxOptions, VersionAdvance, WriteTarget, WriteTx,
-    Writer, connect_writer, receipts_ddl, writer_grants,
+    Writer, connect_writer, receipts_ddl, receipts_migration, writer_grants,
 };
 
 /// A row as the model may see it: column name → JSON scalar, in projection order.

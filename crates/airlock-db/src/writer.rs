@@ -276,6 +276,19 @@ pub fn receipts_ddl(kind: EngineKind) -> String {
     .to_owned()
 }
 
+/// What a DBA runs to create the receipts table: [`receipts_ddl`], preceded by a switch to
+/// `schema` when one is given (the table lives in the writer connection's default schema, so it
+/// stays unqualified). SQLite has no schemas: `schema` is ignored there.
+pub fn receipts_migration(kind: EngineKind, schema: Option<&Ident>) -> String {
+    use crate::common::quote_with;
+    let switch = match (kind, schema) {
+        (EngineKind::Postgres, Some(s)) => format!("SET search_path TO {};\n", quote_with(s, '"')),
+        (EngineKind::Mysql, Some(s)) => format!("USE {};\n", quote_with(s, '`')),
+        (EngineKind::Sqlite, _) | (_, None) => String::new(),
+    };
+    switch + &receipts_ddl(kind)
+}
+
 /// A table the writer updates, and exactly the columns it may set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteTarget {

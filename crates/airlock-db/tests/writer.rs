@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use airlock_db::{
     DbErrorKind, Engine, EngineKind, Ident, Param, ReceiptRow, Row, RowUpdate, TxOptions,
-    VersionAdvance, WriteTarget, Writer, connect_writer, receipts_ddl, writer_grants,
+    VersionAdvance, WriteTarget, Writer, connect_writer, receipts_ddl, receipts_migration,
+    writer_grants,
 };
 use airlock_testkit::{FreshDb, fresh_mysql, fresh_postgres, fresh_sqlite};
 use chrono::NaiveDateTime;
@@ -143,6 +144,7 @@ per_engine!(
     concurrent_appliers_apply_exactly_once,
     lock_timeout_is_conflict,
     receipts_ddl_applies_cleanly,
+    receipts_migration_creates_the_table_in_the_named_schema,
     grants_are_valid_and_sufficient,
     folding_collations_lock_and_update_nothing,
 );
@@ -758,6 +760,54 @@ async fn lock_timeout_is_conflict(fx: Fx) {
     }
     holder.rollback().await.unwrap();
     assert_eq!(read(&fx, 1).await["name"], json!("Ada"));
+}
+
+async fn receipts_migration_creates_the_table_in_the_named_schema(fx: Fx) {
+    // Without a schema the migration is the DDL alone.
+    assert_eq!(receipts_migration(fx.kind, None), receipts_ddl(fx.kind));
+    let empty = fresh(fx.kind).await.unwrap();
+    let schema = match fx.kind {
+        // A schema the writer's default search_path does not include.
+        EngineKind::Postgres => {
+            empty
+                .execute_batch("CREATE SCHEMA receipts_home")
+                .await
+                .unwrap();
+            id("receipts_home")
+        }
+        // MySQL's schema is the database: switch to the fresh one by name.
+        EngineKind::Mysql => id(&empty
+            .query_scalar("SELECT DATABASE()")
+            .await
+            .unwrap()
+            .unwrap()),
+        // SQLite has no schemas; the name is ignored.
+        EngineKind::Sqlite => id("ignored"),
+    };
+    let migration = receipts_migration(fx.kind, Some(&schema));
+    if fx.kind == EngineKind::Sqlite {
+        assert_eq!(migration, receipts_ddl(fx.kind));
+    } else {
+        assert!(migration.ends_with(&receipts_ddl(fx.kind)), "{migration}");
+        assert!(migration.contains(schema.as_str()), "{migration}");
+    }
+    empty.execute_batch(&migration).await.unwrap();
+    let qualified = match fx.kind {
+        EngineKind::Postgres => "SELECT count(*) FROM receipts_home.synapsor_writeback_receipts",
+        _ => "SELECT count(*) FROM synapsor_writeback_receipts",
+    };
+    assert_eq!(
+        empty.query_scalar(qualified).await.unwrap().as_deref(),
+        Some("0")
+    );
+    if fx.kind == EngineKind::Postgres {
+        // Only in the named schema: public has no receipts table.
+        let public = empty
+            .query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'synapsor_writeback_receipts'")
+            .await
+            .unwrap();
+        assert_eq!(public.as_deref(), Some("0"));
+    }
 }
 
 async fn receipts_ddl_applies_cleanly(fx: Fx) {

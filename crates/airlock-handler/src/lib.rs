@@ -767,7 +767,9 @@ impl WritebackRequest {
 }
 
 /// Headers Airlock would send for `body` (whose `issued_at` they copy): for tests of your
-/// handler. Not for production: Airlock signs real requests.
+/// handler. Not for production: Airlock signs real requests. Only with the `test-util`
+/// feature, which belongs in `[dev-dependencies]`.
+#[cfg(any(test, feature = "test-util"))]
 pub fn sign_for_tests(body: &[u8], token: &str, secret: &str) -> Vec<(String, String)> {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();

@@ -1,8 +1,10 @@
 //! The ledger: every read's evidence and query audit, every proposal and its history, and a
 //! hash-chained event log over all of it.
 //!
-//! [`Ledger`] is the interface; [`SqliteLedger`] the implementation used today (WAL mode, safe
-//! for several processes on one file). A shared Postgres ledger can implement the same trait.
+//! [`Ledger`] records tool calls and reads everything back; [`Review`] adds the state changes of
+//! a decision or an apply, behind a key only `airlock-writeback` makes. [`SqliteLedger`]
+//! implements both (WAL mode, safe for several processes on one file). A shared Postgres
+//! ledger can implement the same traits.
 //!
 //! Invariants:
 //! - Every record is written together with its event, in one transaction.
@@ -25,8 +27,11 @@ pub use records::*;
 pub use sqlite::{ImportReport, SqliteLedger};
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
+use airlock_review_key::ReviewKey;
 
-/// Storage for evidence, audit, proposals and events.
+/// Storage for evidence, audit, proposals and events: recording tool calls and reading
+/// everything back. This is all the call runtime and the MCP server hold; nothing here changes
+/// a proposal's state.
 #[async_trait::async_trait]
 pub trait Ledger: Send + Sync {
     /// Records what a read returned (evidence, when a row was seen) and its query audit.
@@ -66,32 +71,6 @@ pub trait Ledger: Send + Sync {
     /// Row counts per table.
     async fn stats(&self) -> Result<Stats, LedgerError>;
 
-    /// Records a person's approval of the exact proposal content they saw
-    /// (`pending_review`, `conflict` or `failed` → `approved`).
-    async fn approve(&self, decision: Decision) -> Result<StoredProposal, LedgerError>;
-
-    /// Records a rejection (`pending_review`, `approved`, `conflict` or `failed` → `rejected`).
-    async fn reject(&self, decision: Decision) -> Result<StoredProposal, LedgerError>;
-
-    /// Records the job of an apply attempt and moves the proposal to `pending_worker`
-    /// (from `approved`, or from `pending_worker` when retrying after a crash or after an
-    /// attempt whose outcome is unknown).
-    async fn begin_apply(
-        &self,
-        job: &WritebackJob,
-        actor: &Actor,
-    ) -> Result<JobRecord, LedgerError>;
-
-    /// Records an attempt's receipt and moves the proposal to the matching state: `applied`,
-    /// `conflict` or `failed`; for a `failed` receipt whose `effect` is not settled, back to
-    /// `approved` (nothing written) or left in `pending_worker` (outcome unknown).
-    async fn record_receipt(
-        &self,
-        receipt: &ExecutionReceipt,
-        effect: AttemptEffect,
-        actor: &str,
-    ) -> Result<StoredReceipt, LedgerError>;
-
     /// The receipt that applied the proposal, if it was applied.
     async fn applied_receipt(
         &self,
@@ -109,4 +88,47 @@ pub trait Ledger: Send + Sync {
 
     /// Everything about one proposal (or `latest`), assembled on read. Never writes.
     async fn replay(&self, proposal_id: &str) -> Result<Replay, LedgerError>;
+}
+
+/// The review side: the state changes a person's decision or an apply makes. Each method takes
+/// a [`ReviewKey`], which only `airlock-writeback` makes (see the `airlock-review-key` crate), so
+/// the rules it checks before calling them (`approval::decide`, `apply::apply`) cannot be
+/// skipped. [`SqliteLedger`] implements it; the call runtime never sees it.
+#[async_trait::async_trait]
+pub trait Review: Ledger {
+    /// Records a person's approval of the exact proposal content they saw
+    /// (`pending_review`, `conflict` or `failed` → `approved`).
+    async fn approve(
+        &self,
+        key: &ReviewKey,
+        decision: Decision,
+    ) -> Result<StoredProposal, LedgerError>;
+
+    /// Records a rejection (`pending_review`, `approved`, `conflict` or `failed` → `rejected`).
+    async fn reject(
+        &self,
+        key: &ReviewKey,
+        decision: Decision,
+    ) -> Result<StoredProposal, LedgerError>;
+
+    /// Records the job of an apply attempt and moves the proposal to `pending_worker`
+    /// (from `approved`, or from `pending_worker` when retrying after a crash or after an
+    /// attempt whose outcome is unknown).
+    async fn begin_apply(
+        &self,
+        key: &ReviewKey,
+        job: &WritebackJob,
+        actor: &Actor,
+    ) -> Result<JobRecord, LedgerError>;
+
+    /// Records an attempt's receipt and moves the proposal to the matching state: `applied`,
+    /// `conflict` or `failed`; for a `failed` receipt whose `effect` is not settled, back to
+    /// `approved` (nothing written) or left in `pending_worker` (outcome unknown).
+    async fn record_receipt(
+        &self,
+        key: &ReviewKey,
+        receipt: &ExecutionReceipt,
+        effect: AttemptEffect,
+        actor: &str,
+    ) -> Result<StoredReceipt, LedgerError>;
 }

@@ -519,10 +519,11 @@ async fn verify_reads_one_snapshot_while_a_writer_decides() {
                 reason: Some("snapshot test".into()),
                 proposal_hash: hash,
             };
+            let key = airlock_review_key::ReviewKey::issue();
             if i % 2 == 0 {
-                writer.approve(d).await.unwrap();
+                writer.approve(&key, d).await.unwrap();
             } else {
-                writer.reject(d).await.unwrap();
+                writer.reject(&key, d).await.unwrap();
             }
         }
     });

@@ -10,8 +10,14 @@
 //!
 //! Invariants:
 //! - This crate is the only one that knows rmcp.
-//! - It has no code that can approve or apply a proposal (it does not depend on
-//!   `airlock-writeback`; a test checks it).
+//! - It has no code that can approve or apply a proposal. It holds the runtime's recording
+//!   and reading ledger only ([`Runtime::ledger`]), does not depend on `airlock-writeback`,
+//!   and cannot name the key every review-side ledger method asks for
+//!   (`crates/airlock-mcp/tests/tidy.rs` checks the dependency graph):
+//!
+//!   ```compile_fail,E0433
+//!   let _ = airlock_review_key::ReviewKey::issue();
+//!   ```
 //! - Tool arguments reach the runtime unchanged: an undeclared key such as `tenant_id` is
 //!   refused by the runtime with an error the model can read, never silently dropped.
 //! - Over stdio nothing but protocol frames goes to stdout.

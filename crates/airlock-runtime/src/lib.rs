@@ -3,8 +3,9 @@
 //! proposals in the ledger, and shape the result.
 //!
 //! Used by every surface that lets a model (or a person acting as one) call a tool: `smoke
-//! call`, `propose`, and the MCP server. Invariant: nothing here can approve or apply; the
-//! only database operation it has is a read-only select.
+//! call`, `propose`, and the MCP server. Invariant: nothing here can approve or apply (the
+//! runtime holds the recording and reading [`Ledger`] only, see [`Runtime::ledger`], and does
+//! not depend on `airlock-writeback`); the only database operation it has is a read-only select.
 
 mod call;
 mod context;
@@ -83,6 +84,32 @@ impl Runtime {
         &self.catalog
     }
 
+    /// The ledger calls are recorded in, as the recording and reading [`Ledger`] only. The
+    /// review side ([`airlock_ledger::Review`]: approve, reject, begin an apply, record a
+    /// receipt) is a different trait this runtime never holds, so neither the runtime nor the
+    /// MCP server above it can change a proposal's state. These do not compile:
+    ///
+    /// ```compile_fail,E0599
+    /// # async fn approve(rt: &airlock_runtime::Runtime, d: airlock_ledger::Decision) {
+    /// let _ = rt.ledger().approve(d).await;
+    /// # }
+    /// ```
+    ///
+    /// ```compile_fail,E0308
+    /// # fn review_side(rt: &airlock_runtime::Runtime) {
+    /// let _: &dyn airlock_ledger::Review = rt.ledger().as_ref();
+    /// # }
+    /// ```
+    ///
+    /// while reading through the same ledger does, so the examples above fail for the missing
+    /// capability and nothing else:
+    ///
+    /// ```
+    /// # async fn read(rt: &airlock_runtime::Runtime) {
+    /// let _ = rt.ledger().proposal("latest").await;
+    /// let _: &dyn airlock_ledger::Ledger = rt.ledger().as_ref();
+    /// # }
+    /// ```
     pub fn ledger(&self) -> &Arc<dyn Ledger> {
         &self.ledger
     }

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use airlock_capability::AliasMode;
 use airlock_capability::envelope::Outcome;
 use airlock_config::Config;
-use airlock_ledger::{Actor, Decision, Ledger, SqliteLedger};
+use airlock_ledger::{Actor, Ledger, Review, SqliteLedger};
 use airlock_runtime::{Runtime, RuntimeOptions};
-use airlock_writeback::{apply, approval, executors};
+use airlock_writeback::approval::{self, Verdict};
+use airlock_writeback::{apply, setup};
 use serde_json::json;
 
 fn config() -> Config {
@@ -56,31 +57,23 @@ fn env(url: &str) -> HashMap<String, String> {
 
 /// Approves and applies each proposal in `ids`, returning per-proposal latencies.
 async fn approve_and_apply(
-    ledger: &dyn Ledger,
+    ledger: &dyn Review,
     config: &Config,
     url: &str,
     ids: &[String],
     dir: &Path,
 ) -> Vec<Duration> {
     let cap = &config.capabilities[0];
-    let executor = executors::for_capability(config, cap, &env(url), dir).expect("executor");
+    let executor = setup::executor_for(config, cap, &env(url), dir).expect("executor");
     let mut latencies = Vec::with_capacity(ids.len());
     for id in ids {
         let started = Instant::now();
         let p = ledger.proposal(id).await.expect("proposal");
-        let authorized = approval::authorize(config, &p, None, "dana").expect("authorized");
-        ledger
-            .approve(Decision {
-                proposal_id: id.clone(),
-                actor: Actor {
-                    name: "dana".into(),
-                    source: "flag".into(),
-                },
-                role: authorized.role,
-                role_verified: authorized.role_verified,
-                reason: None,
-                proposal_hash: p.proposal_hash,
-            })
+        let dana = Actor {
+            name: "dana".into(),
+            source: "flag".into(),
+        };
+        approval::decide(ledger, config, &p, &dana, Verdict::Approve, None)
             .await
             .expect("approve");
         let prepared = apply::prepare(ledger, config, id, None, "bench")

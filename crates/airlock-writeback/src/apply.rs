@@ -1,4 +1,4 @@
-//! The apply flow shared by `airlock apply` and the review UI:
+//! The apply flow shared by `airlock apply` and `airlock demo`:
 //! check → record the job → run the executor → record the receipt.
 //!
 //! Guarantees:
@@ -11,7 +11,7 @@
 //!   new decision. A conflict or a failure about the change itself ends the approval.
 
 use airlock_config::{Capability, Config};
-use airlock_ledger::{Actor, Ledger, LedgerError, StoredProposal, StoredReceipt};
+use airlock_ledger::{Actor, Ledger, LedgerError, Review, StoredProposal, StoredReceipt};
 use airlock_protocol::{
     EXECUTION_RECEIPT_V1, ExecutionReceipt, ProposalState, ReceiptStatus, WritebackJob, now_rfc3339,
 };
@@ -141,7 +141,7 @@ impl ApplyReport {
 /// Runs a prepared apply. `actor` is recorded on the job (with where the name came from) and
 /// on the receipt event.
 pub async fn apply(
-    ledger: &dyn Ledger,
+    ledger: &dyn Review,
     executor: &dyn Executor,
     prepared: Prepared<'_>,
     actor: &Actor,
@@ -180,7 +180,8 @@ pub async fn apply(
             effect: outcome.effect,
         });
     }
-    let recorded = match ledger.begin_apply(&job, actor).await {
+    let key = crate::review_key();
+    let recorded = match ledger.begin_apply(&key, &job, actor).await {
         Ok(recorded) => recorded,
         // Another apply of this proposal finished after `prepare` read it: this one is a
         // repeat, answered with the original receipt, and writes nothing.
@@ -217,7 +218,7 @@ pub async fn apply(
         .await;
     let receipt = receipt(&job, &outcome, runner_id);
     let stored = ledger
-        .record_receipt(&receipt, outcome.effect, &actor.name)
+        .record_receipt(&key, &receipt, outcome.effect, &actor.name)
         .await?;
     let state = ledger.proposal(&proposal.proposal_id).await?.state;
     let effect = if outcome.status == OutcomeStatus::Failed {

@@ -1,8 +1,12 @@
-//! Who may approve. Pure: decided from the config, the proposal (with the approval policy it
-//! recorded) and the operator's name.
+//! Who may decide on a proposal, and the one way to record a decision.
+//!
+//! [`authorize`] and [`check`] are pure: decided from the config, the proposal (with the
+//! approval policy it recorded) and the operator's name. [`decide`] reads the recorded policy
+//! from the ledger, runs the same check and records the decision; it is the only code that can
+//! record an approval or a rejection (the ledger asks for a key only this crate makes).
 
 use airlock_config::{Capability, Config};
-use airlock_ledger::{ApprovalPolicy, StoredProposal};
+use airlock_ledger::{Actor, ApprovalPolicy, Decision, LedgerError, Review, StoredProposal};
 
 /// Why an approval is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -183,5 +187,90 @@ pub fn authorize(
         role: Some((*first).to_owned()),
         role_verified: Some(true),
         warning: None,
+    })
+}
+
+/// What a person decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+/// Checks that `actor` may give `verdict` on `p`. Approval is [`authorize`]; a rejection
+/// needs the same roles, but anyone may withdraw their own proposal (only approval needs a
+/// second person).
+pub fn check(
+    config: &Config,
+    p: &StoredProposal,
+    policy: Option<ApprovalPolicy>,
+    actor: &str,
+    verdict: Verdict,
+) -> Result<Authorized, ApprovalError> {
+    match authorize(config, p, policy, actor) {
+        Err(ApprovalError::SelfApproval { .. } | ApprovalError::SelfApprovalLocked { .. })
+            if verdict == Verdict::Reject =>
+        {
+            Ok(Authorized {
+                role: None,
+                role_verified: None,
+                warning: None,
+            })
+        }
+        other => other,
+    }
+}
+
+/// Why [`decide`] recorded nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    #[error(transparent)]
+    Refused(#[from] ApprovalError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// A recorded decision.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The proposal as it is now (`approved` or `rejected`).
+    pub proposal: StoredProposal,
+    /// What the check found (the role, and whether it was verified).
+    pub authorized: Authorized,
+}
+
+/// Checks the rules and records `actor`'s `verdict` on `proposal`, the exact content the
+/// person saw (a proposal that changed since is refused by the ledger).
+///
+/// The approval policy the proposal was made under is read from the ledger here, never taken
+/// from the caller, so no caller can check against a weaker one. Nothing is recorded when the
+/// check fails.
+pub async fn decide(
+    ledger: &dyn Review,
+    config: &Config,
+    proposal: &StoredProposal,
+    actor: &Actor,
+    verdict: Verdict,
+    reason: Option<String>,
+) -> Result<Decided, DecideError> {
+    let events = ledger.proposal_events(&proposal.proposal_id).await?;
+    let policy = ApprovalPolicy::recorded(&events);
+    let authorized = check(config, proposal, policy, &actor.name, verdict)?;
+    let decision = Decision {
+        proposal_id: proposal.proposal_id.clone(),
+        actor: actor.clone(),
+        role: authorized.role.clone(),
+        role_verified: authorized.role_verified,
+        reason,
+        proposal_hash: proposal.proposal_hash.clone(),
+    };
+    let key = crate::review_key();
+    let proposal = match verdict {
+        Verdict::Approve => ledger.approve(&key, decision).await?,
+        Verdict::Reject => ledger.reject(&key, decision).await?,
+    };
+    Ok(Decided {
+        proposal,
+        authorized,
     })
 }

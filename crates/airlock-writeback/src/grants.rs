@@ -8,7 +8,7 @@
 use airlock_config::{CapabilityKind, Config, ExecutorKind};
 use airlock_db::{EngineKind, Ident, WriteTarget};
 
-use crate::executors::{engine_kind, executor_kind};
+use crate::setup::{engine_kind, executor_kind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GrantsError {

@@ -9,14 +9,15 @@ use std::sync::Arc;
 use airlock_capability::AliasMode;
 use airlock_capability::envelope::Outcome as CallOutcome;
 use airlock_config::Config;
-use airlock_ledger::{Actor, Decision, Ledger, ReceiptFilter, SqliteLedger};
+use airlock_ledger::{Actor, Ledger, ReceiptFilter, Review, SqliteLedger};
 use airlock_protocol::WritebackJob;
 use airlock_runtime::{Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
+use airlock_writeback::AttemptEffect;
 use airlock_writeback::apply::{self, ApplyError};
+use airlock_writeback::approval::{self, Verdict};
 use airlock_writeback::executor::ApplyPlan;
 use airlock_writeback::job::JobError;
-use airlock_writeback::{AttemptEffect, approval};
 use serde_json::{Value, json};
 
 const SCHEMA: &str = "
@@ -140,33 +141,32 @@ impl World {
 
     async fn approve(&self, id: &str, actor: &str) {
         let p = self.ledger.proposal(id).await.unwrap();
-        let authorized = approval::authorize(self.config(), &p, None, actor).expect("authorized");
-        self.ledger
-            .approve(Decision {
-                proposal_id: id.into(),
-                actor: Actor {
-                    name: actor.into(),
-                    source: "flag".into(),
-                },
-                role: authorized.role,
-                role_verified: authorized.role_verified,
-                reason: None,
-                proposal_hash: p.proposal_hash,
-            })
-            .await
-            .unwrap();
+        let actor = Actor {
+            name: actor.into(),
+            source: "flag".into(),
+        };
+        approval::decide(
+            self.ledger.as_ref(),
+            self.config(),
+            &p,
+            &actor,
+            Verdict::Approve,
+            None,
+        )
+        .await
+        .expect("authorized and recorded");
     }
 
     async fn apply_with(
         &self,
-        ledger: &dyn Ledger,
+        ledger: &dyn Review,
         config: &Config,
         id: &str,
         job: Option<&WritebackJob>,
         dry_run: bool,
     ) -> Result<apply::ApplyReport, ApplyError> {
         let prepared = apply::prepare(ledger, config, id, job, "local").await?;
-        let executor = airlock_writeback::executors::for_capability(
+        let executor = airlock_writeback::setup::executor_for(
             config,
             prepared.capability,
             &self.env,
@@ -242,6 +242,29 @@ async fn full_flow(w: World) {
         approval::authorize(w.config(), &p, None, "mallory"),
         Err(approval::ApprovalError::UnknownOperator { .. })
     ));
+    // `decide` runs the same checks as it records, for either verdict, and records nothing
+    // when they fail. Withdrawing one's own proposal needs no second person; approving does.
+    let events = w.ledger.proposal_events(&id).await.unwrap().len();
+    for (who, verdict) in [
+        ("agent_7", Verdict::Approve),
+        ("sam", Verdict::Approve),
+        ("mallory", Verdict::Approve),
+        ("sam", Verdict::Reject),
+        ("mallory", Verdict::Reject),
+    ] {
+        let actor = Actor {
+            name: who.into(),
+            source: "flag".into(),
+        };
+        let refused = approval::decide(w.ledger.as_ref(), w.config(), &p, &actor, verdict, None);
+        assert!(
+            matches!(refused.await, Err(approval::DecideError::Refused(_))),
+            "{who} {verdict:?}"
+        );
+    }
+    assert_eq!(w.ledger.proposal_events(&id).await.unwrap().len(), events);
+    assert!(w.ledger.approvals(&id).await.unwrap().is_empty());
+    assert!(approval::check(w.config(), &p, None, "agent_7", Verdict::Reject).is_ok());
     w.approve(&id, "dana").await;
 
     let before = w.ledger.stats().await.unwrap();
@@ -390,7 +413,7 @@ async fn concurrent_applies(w: World) {
     w.approve(&id, "dana").await;
     // Two "processes": separate ledger connections on one file, each with its own executor pool.
     let second = Arc::new(SqliteLedger::open(&w.ledger_path).unwrap());
-    let ledgers: [Arc<dyn Ledger>; 2] = [w.ledger.clone(), second];
+    let ledgers: [Arc<dyn Review>; 2] = [w.ledger.clone(), second];
     let w = Arc::new(w);
     let mut tasks = Vec::new();
     for i in 0..50 {
@@ -444,6 +467,7 @@ async fn crash_between_write_and_receipt(w: World) {
     let job = prepared.job.clone();
     w.ledger
         .begin_apply(
+            &airlock_review_key::ReviewKey::issue(),
             &job,
             &Actor {
                 name: "dana".into(),
@@ -452,7 +476,7 @@ async fn crash_between_write_and_receipt(w: World) {
         )
         .await
         .unwrap();
-    let executor = airlock_writeback::executors::for_capability(
+    let executor = airlock_writeback::setup::executor_for(
         w.config(),
         prepared.capability,
         &w.env,
@@ -646,13 +670,9 @@ async fn unreachable_database(w: World) {
     let prepared = apply::prepare(w.ledger.as_ref(), w.config(), &id, None, "local")
         .await
         .unwrap();
-    let executor = airlock_writeback::executors::for_capability(
-        w.config(),
-        prepared.capability,
-        &env,
-        w.dir.path(),
-    )
-    .unwrap();
+    let executor =
+        airlock_writeback::setup::executor_for(w.config(), prepared.capability, &env, w.dir.path())
+            .unwrap();
     let r = apply::apply(
         w.ledger.as_ref(),
         executor.as_ref(),

@@ -18,11 +18,12 @@ use airlock_capability::AliasMode;
 use airlock_capability::envelope::Outcome as CallOutcome;
 use airlock_config::Config;
 use airlock_handler::Verifier;
-use airlock_ledger::{Actor, Decision, Ledger, ReceiptFilter, SqliteLedger};
+use airlock_ledger::{Actor, Ledger, ReceiptFilter, SqliteLedger};
 use airlock_runtime::{Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
+use airlock_writeback::AttemptEffect;
 use airlock_writeback::apply::{self, ApplyError, ApplyReport};
-use airlock_writeback::{AttemptEffect, approval};
+use airlock_writeback::approval::{self, Verdict};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -307,21 +308,20 @@ impl World {
 
     async fn approve(&self, id: &str) {
         let p = self.ledger.proposal(id).await.unwrap();
-        let authorized = approval::authorize(self.config(), &p, None, "dana").expect("authorized");
-        self.ledger
-            .approve(Decision {
-                proposal_id: id.into(),
-                actor: Actor {
-                    name: "dana".into(),
-                    source: "flag".into(),
-                },
-                role: authorized.role,
-                role_verified: authorized.role_verified,
-                reason: None,
-                proposal_hash: p.proposal_hash,
-            })
-            .await
-            .expect("a person can approve it (again)");
+        let dana = Actor {
+            name: "dana".into(),
+            source: "flag".into(),
+        };
+        approval::decide(
+            self.ledger.as_ref(),
+            self.config(),
+            &p,
+            &dana,
+            Verdict::Approve,
+            None,
+        )
+        .await
+        .expect("a person can approve it (again)");
     }
 
     async fn apply_env(
@@ -332,7 +332,7 @@ impl World {
     ) -> Result<ApplyReport, ApplyError> {
         let prepared =
             apply::prepare(self.ledger.as_ref(), self.config(), id, None, "local").await?;
-        let executor = airlock_writeback::executors::for_capability(
+        let executor = airlock_writeback::setup::executor_for(
             self.config(),
             prepared.capability,
             env,

@@ -1,6 +1,7 @@
 //! `airlock`: parse the command line, run one command, exit with its status.
 
 mod commands;
+mod demo_app;
 mod original_forms;
 mod output;
 mod settings;

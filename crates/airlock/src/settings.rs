@@ -1,5 +1,7 @@
 //! Resolves what a command needs from flags, environment and config: config path, store path,
-//! the ledger and the call runtime. Commands never read env vars or files directly.
+//! the ledger and the call runtime. Commands see the environment only as [`Settings::env`]
+//! (read once at start; tests pass their own) and open configs and ledgers only through here;
+//! the files they write themselves are their outputs (job files, templates, the demo folder).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

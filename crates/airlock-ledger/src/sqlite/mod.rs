@@ -24,12 +24,14 @@ pub use import::ImportReport;
 pub(crate) use read::head;
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
+use airlock_review_key::ReviewKey;
 
 use crate::anchor::{self, Anchor};
 use crate::{
     Actor, ApprovalRecord, AttemptEffect, AuditFilter, Decision, Event, EvidenceWithAudit,
     JobRecord, Ledger, LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded,
-    ReadRecorded, ReceiptFilter, Replay, Stats, StoredProposal, StoredReceipt, VerifyReport,
+    ReadRecorded, ReceiptFilter, Replay, Review, Stats, StoredProposal, StoredReceipt,
+    VerifyReport,
 };
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -270,31 +272,6 @@ impl Ledger for SqliteLedger {
         read::stats(&self.conn())
     }
 
-    async fn approve(&self, d: Decision) -> Result<StoredProposal, LedgerError> {
-        self.decide_anchored(|c| lifecycle::decide(c, d, true))
-    }
-
-    async fn reject(&self, d: Decision) -> Result<StoredProposal, LedgerError> {
-        self.decide_anchored(|c| lifecycle::decide(c, d, false))
-    }
-
-    async fn begin_apply(
-        &self,
-        job: &WritebackJob,
-        actor: &Actor,
-    ) -> Result<JobRecord, LedgerError> {
-        self.decide_anchored(|c| lifecycle::begin_apply(c, job, actor))
-    }
-
-    async fn record_receipt(
-        &self,
-        receipt: &ExecutionReceipt,
-        effect: AttemptEffect,
-        actor: &str,
-    ) -> Result<StoredReceipt, LedgerError> {
-        self.decide_anchored(|c| lifecycle::record_receipt(c, receipt, effect, actor))
-    }
-
     async fn applied_receipt(
         &self,
         proposal_id: &str,
@@ -319,5 +296,35 @@ impl Ledger for SqliteLedger {
 
     async fn replay(&self, proposal_id: &str) -> Result<Replay, LedgerError> {
         read::replay(&self.conn(), proposal_id)
+    }
+}
+
+#[async_trait::async_trait]
+impl Review for SqliteLedger {
+    async fn approve(&self, _key: &ReviewKey, d: Decision) -> Result<StoredProposal, LedgerError> {
+        self.decide_anchored(|c| lifecycle::decide(c, d, true))
+    }
+
+    async fn reject(&self, _key: &ReviewKey, d: Decision) -> Result<StoredProposal, LedgerError> {
+        self.decide_anchored(|c| lifecycle::decide(c, d, false))
+    }
+
+    async fn begin_apply(
+        &self,
+        _key: &ReviewKey,
+        job: &WritebackJob,
+        actor: &Actor,
+    ) -> Result<JobRecord, LedgerError> {
+        self.decide_anchored(|c| lifecycle::begin_apply(c, job, actor))
+    }
+
+    async fn record_receipt(
+        &self,
+        _key: &ReviewKey,
+        receipt: &ExecutionReceipt,
+        effect: AttemptEffect,
+        actor: &str,
+    ) -> Result<StoredReceipt, LedgerError> {
+        self.decide_anchored(|c| lifecycle::record_receipt(c, receipt, effect, actor))
     }
 }

@@ -58,7 +58,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
     )
     .await
     .map_err(explain)?;
-    let executor = airlock_writeback::executors::for_capability(
+    let executor = airlock_writeback::setup::executor_for(
         &loaded.config,
         prepared.capability,
         &settings.env,

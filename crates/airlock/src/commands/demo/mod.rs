@@ -12,16 +12,16 @@ use std::path::Path;
 use airlock_capability::envelope::{self, Outcome};
 use airlock_capability::{AliasMode, Catalog};
 use airlock_cli::DemoArgs;
-use airlock_ledger::{Actor, ApprovalPolicy, Decision};
+use airlock_ledger::{Actor, Ledger, Review, SqliteLedger};
 use airlock_runtime::Runtime;
-use airlock_writeback::{apply, approval};
-use anyhow::Context as _;
+use airlock_writeback::apply;
+use airlock_writeback::approval::{self, DecideError, Verdict};
 use serde_json::{Map, Value, json};
 
+use crate::demo_app::DemoApp;
 use crate::output::{self, ExitStatus, hinted};
 use crate::settings::{Settings, absolute};
 
-const APP_SQL: &str = include_str!("app.sql");
 const CONFIG: &str = include_str!("airlock.json");
 /// Marks a folder as created by `airlock demo`, so a rerun may reset it.
 const MARKER: &str = ".airlock-demo";
@@ -37,12 +37,15 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<ExitSta
     };
     let loaded = demo_settings.load_config()?;
     let runtime = demo_settings.runtime(&loaded, AliasMode::Canonical, None)?;
+    // The review side: a ledger on the same file, changed only through airlock-writeback's
+    // `approval::decide` and `apply::apply` (the runtime's ledger can only record and read).
+    let review = demo_settings.open_ledger(&loaded)?;
     let mut story = Story {
         json: args.json,
         pause: !args.no_pause && !args.json && output::interactive(),
         steps: Vec::new(),
     };
-    let ok = walk(&mut story, &runtime, &dir).await?;
+    let ok = walk(&mut story, &runtime, &review, &dir).await?;
     if story.json {
         output::json(&json!({"ok": ok, "dir": dir, "steps": story.steps}))?;
     }
@@ -78,10 +81,7 @@ fn prepare(dir: &Path) -> anyhow::Result<()> {
         "created by airlock demo; safe to delete\n",
     )?;
     fs_err::write(dir.join("airlock.json"), CONFIG)?;
-    let app = rusqlite::Connection::open(dir.join("app.db"))
-        .context("could not create the demo app database")?;
-    app.execute_batch(APP_SQL)
-        .context("could not seed the demo app database")?;
+    DemoApp::create(&dir.join("app.db"))?;
     Ok(())
 }
 
@@ -148,7 +148,12 @@ fn summary(v: &Value) -> String {
     s
 }
 
-async fn walk(story: &mut Story, rt: &Runtime, dir: &Path) -> anyhow::Result<bool> {
+async fn walk(
+    story: &mut Story,
+    rt: &Runtime,
+    review: &SqliteLedger,
+    dir: &Path,
+) -> anyhow::Result<bool> {
     let mut ok = true;
     story.say(&format!("Airlock demo in {}", dir.display()));
     story.say("An agent works for the tenant `northwind`. It never sees SQL, table names it may pick, or credentials.");
@@ -224,12 +229,7 @@ async fn walk(story: &mut Story, rt: &Runtime, dir: &Path) -> anyhow::Result<boo
     story.wait();
 
     story.heading(7, "The database did not change");
-    let app = rusqlite::Connection::open(dir.join("app.db"))?;
-    let (pct, version): (i64, i64) = app.query_row(
-        "SELECT discount_pct, row_version FROM subscriptions WHERE id = 'SUB-1001'",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (pct, version) = DemoApp::open(&dir.join("app.db"))?.subscription("SUB-1001")?;
     story.say(&format!(
         "   SUB-1001 in app.db: discount_pct = {pct}, row_version = {version} (unchanged)"
     ));
@@ -263,7 +263,7 @@ async fn walk(story: &mut Story, rt: &Runtime, dir: &Path) -> anyhow::Result<boo
     let Some(proposal_id) = proposal_id else {
         return Ok(false);
     };
-    ok &= review_and_apply(story, rt, dir, &proposal_id).await?;
+    ok &= review_and_apply(story, rt, review, dir, &proposal_id).await?;
 
     let cfg = dir.join("airlock.json");
     story.say("");
@@ -292,11 +292,11 @@ async fn walk(story: &mut Story, rt: &Runtime, dir: &Path) -> anyhow::Result<boo
 async fn review_and_apply(
     story: &mut Story,
     rt: &Runtime,
+    ledger: &SqliteLedger,
     dir: &Path,
     proposal_id: &str,
 ) -> anyhow::Result<bool> {
     let mut ok = true;
-    let ledger = rt.ledger().as_ref();
     story.heading(
         9,
         "A person approves, outside MCP (the agent has no approve tool)",
@@ -309,7 +309,10 @@ async fn review_and_apply(
         ),
         ("sam", "refused: lacks role billing_lead"),
     ] {
-        let refused = authorize(rt, &proposal, actor).await.is_err();
+        let refused = matches!(
+            approve(rt, ledger, &proposal, actor).await,
+            Err(DecideError::Refused(_))
+        );
         story.say(&format!(
             "   {actor} tries to approve → {}",
             if refused {
@@ -320,11 +323,10 @@ async fn review_and_apply(
         ));
         ok &= refused;
     }
-    let authorized = authorize(rt, &proposal, "dana").await?;
-    let role = authorized.role.clone();
-    ledger
-        .approve(decision("dana", authorized, &proposal))
-        .await?;
+    let role = approve(rt, ledger, &proposal, "dana")
+        .await?
+        .authorized
+        .role;
     story.say(&format!(
         "   dana approves as {} → approved",
         role.unwrap_or_default()
@@ -332,12 +334,12 @@ async fn review_and_apply(
     story.wait();
 
     story.heading(10, "Rehearse, then apply with every guard");
-    let dry = apply_once(rt, dir, proposal_id, true).await?;
+    let dry = apply_once(rt, ledger, dir, proposal_id, true).await?;
     story.say(&format!(
         "   dry run: {} ({}); nothing recorded",
         dry.status, dry.detail
     ));
-    let applied = apply_once(rt, dir, proposal_id, false).await?;
+    let applied = apply_once(rt, ledger, dir, proposal_id, false).await?;
     story.say(&format!(
         "   apply: {}, {} row, version {} → {}",
         applied.status,
@@ -345,17 +347,13 @@ async fn review_and_apply(
         applied.receipt.previous_version.clone().unwrap_or_default(),
         applied.receipt.new_version.clone().unwrap_or_default()
     ));
-    let app = rusqlite::Connection::open(dir.join("app.db"))?;
-    let (pct, version): (i64, i64) = app.query_row(
-        "SELECT discount_pct, row_version FROM subscriptions WHERE id = 'SUB-1001'",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let app = DemoApp::open(&dir.join("app.db"))?;
+    let (pct, version) = app.subscription("SUB-1001")?;
     story.say(&format!(
         "   SUB-1001 in app.db now: discount_pct = {pct}, row_version = {version}"
     ));
     ok &= applied.status == "applied" && pct == 15 && version == 2;
-    let again = apply_once(rt, dir, proposal_id, false).await?;
+    let again = apply_once(rt, ledger, dir, proposal_id, false).await?;
     story.say(&format!(
         "   apply again: {} (nothing written twice)",
         again.status
@@ -383,11 +381,10 @@ async fn review_and_apply(
     {
         Ok(Outcome::Proposal(t)) => {
             let p = ledger.proposal(&t.proposal_id).await?;
-            let authorized = authorize(rt, &p, "sam").await?;
-            ledger.approve(decision("sam", authorized, &p)).await?;
+            approve(rt, ledger, &p, "sam").await?;
             story.say("   sam approves; meanwhile the app itself moves T-501 to pending");
-            app.execute("UPDATE tickets SET status = 'pending', updated_at = '2026-11-24T10:00:00Z' WHERE id = 'T-501'", [])?;
-            let conflict = apply_once(rt, dir, &t.proposal_id, false).await?;
+            app.set_ticket_status("T-501", "pending", "2026-11-24T10:00:00Z")?;
+            let conflict = apply_once(rt, ledger, dir, &t.proposal_id, false).await?;
             story.say(&format!(
                 "   apply: {} [{}]; Airlock wrote nothing",
                 conflict.status,
@@ -426,41 +423,34 @@ fn demo_actor(name: &str) -> Actor {
     }
 }
 
-/// Whether `actor` may approve `p`, under the policy `p` recorded.
-async fn authorize(
+/// `actor` approves `p` through the one path that checks the rules and records the decision.
+async fn approve(
     rt: &Runtime,
+    ledger: &dyn Review,
     p: &airlock_ledger::StoredProposal,
     actor: &str,
-) -> anyhow::Result<approval::Authorized> {
-    let events = rt.ledger().proposal_events(&p.proposal_id).await?;
-    approval::authorize(rt.config(), p, ApprovalPolicy::recorded(&events), actor)
-        .map_err(anyhow::Error::new)
-}
-
-fn decision(
-    actor: &str,
-    authorized: approval::Authorized,
-    p: &airlock_ledger::StoredProposal,
-) -> Decision {
-    Decision {
-        proposal_id: p.proposal_id.clone(),
-        actor: demo_actor(actor),
-        role: authorized.role,
-        role_verified: authorized.role_verified,
-        reason: Some("within policy".into()),
-        proposal_hash: p.proposal_hash.clone(),
-    }
+) -> Result<approval::Decided, DecideError> {
+    let reason = Some("within policy".into());
+    approval::decide(
+        ledger,
+        rt.config(),
+        p,
+        &demo_actor(actor),
+        Verdict::Approve,
+        reason,
+    )
+    .await
 }
 
 async fn apply_once(
     rt: &Runtime,
+    ledger: &SqliteLedger,
     dir: &Path,
     proposal_id: &str,
     dry_run: bool,
 ) -> anyhow::Result<airlock_writeback::ApplyReport> {
-    let ledger = rt.ledger().as_ref();
     let prepared = apply::prepare(ledger, rt.config(), proposal_id, None, "demo").await?;
-    let executor = airlock_writeback::executors::for_capability(
+    let executor = airlock_writeback::setup::executor_for(
         rt.config(),
         prepared.capability,
         &Default::default(),

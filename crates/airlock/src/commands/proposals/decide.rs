@@ -1,18 +1,13 @@
 //! What approve and reject share: show the proposal, check the operator, confirm, record.
 
 use airlock_cli::DecisionArgs;
-use airlock_ledger::{ApprovalPolicy, Decision, Ledger};
-use airlock_writeback::approval;
+use airlock_ledger::{ApprovalPolicy, Ledger};
+pub use airlock_writeback::approval::Verdict;
+use airlock_writeback::approval::{self, DecideError};
 
 use crate::commands::proposals::show::print_detail;
 use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Approve,
-    Reject,
-}
 
 pub async fn run(
     settings: &Settings,
@@ -35,25 +30,14 @@ pub async fn run(
         print_detail(&proposal, &events);
         output::line("");
     }
+    // Refuse an operator before asking them to confirm; `decide` checks again as it records.
     let policy = ApprovalPolicy::recorded(&events);
-    let authorized = match approval::authorize(&loaded.config, &proposal, policy, &actor.name) {
-        Ok(authorized) => authorized,
-        // Withdrawing your own proposal is allowed; only approval needs a second person.
-        Err(
-            approval::ApprovalError::SelfApproval { .. }
-            | approval::ApprovalError::SelfApprovalLocked { .. },
-        ) if verdict == Verdict::Reject => approval::Authorized {
-            role: None,
-            role_verified: None,
-            warning: None,
-        },
-        Err(e) => return Err(hinted(e.to_string(), e.hint())),
-    };
+    let authorized = approval::check(&loaded.config, &proposal, policy, &actor.name, verdict)
+        .map_err(|e| hinted(e.to_string(), e.hint()))?;
     if let (Some(warning), Verdict::Approve) = (&authorized.warning, verdict) {
         output::warn(warning);
     }
     let actor_name = actor.name.clone();
-    let role = authorized.role.clone();
     let (verb, question) = match verdict {
         Verdict::Approve => (
             "approved",
@@ -73,19 +57,14 @@ pub async fn run(
             "answer yes, or pass --yes",
         ));
     }
-    let decision = Decision {
-        proposal_id: proposal.proposal_id.clone(),
-        actor: actor.clone(),
-        role: role.clone(),
-        role_verified: authorized.role_verified,
-        reason,
-        // The exact content shown above; a proposal that changed since is refused.
-        proposal_hash: proposal.proposal_hash.clone(),
-    };
-    let updated = match verdict {
-        Verdict::Approve => ledger.approve(decision).await?,
-        Verdict::Reject => ledger.reject(decision).await?,
-    };
+    let decided = approval::decide(&ledger, &loaded.config, &proposal, &actor, verdict, reason)
+        .await
+        .map_err(|e| match e {
+            DecideError::Refused(e) => hinted(e.to_string(), e.hint()),
+            DecideError::Ledger(e) => e.into(),
+        })?;
+    let (updated, authorized) = (decided.proposal, decided.authorized);
+    let role = authorized.role.clone();
     if args.json {
         output::json(&serde_json::json!({
             "proposal": updated,

@@ -1,4 +1,5 @@
-//! Builds the executor a capability names.
+//! Builds the executor a capability names from the config and the environment (credentials,
+//! paths); the [`Executor`] trait itself is in [`crate::executor`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,7 +17,7 @@ use crate::sql_update::SqlUpdate;
 /// `base_dir`. Missing credentials (database URL, handler URL, token, signing secret, command)
 /// are a setup error (nothing is recorded; the proposal stays approved); a database or handler
 /// that does not answer is reported by the executor as a `failed` outcome.
-pub fn for_capability(
+pub fn executor_for(
     config: &Config,
     cap: &Capability,
     env: &HashMap<String, String>,
