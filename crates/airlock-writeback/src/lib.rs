@@ -23,6 +23,7 @@ pub mod grants;
 pub mod handler_outcome;
 pub mod http_handler;
 pub mod job;
+pub mod secret;
 pub mod signing;
 pub mod sql_update;
 
