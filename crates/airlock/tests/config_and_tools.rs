@@ -105,10 +105,13 @@ fn tools_list_matches_the_served_list_in_every_naming_mode() {
     }
 }
 
-/// `--read-only` serves no proposal tool, and the served list is the read part of the
-/// normal one.
+/// `--read-only` serves no proposal tool: the served names are the read tools of the normal
+/// list, each marked with the mode it is served in.
 #[test]
 fn read_only_serving_drops_exactly_the_proposal_tools() {
+    let names = |tools: &[&serde_json::Value]| -> Vec<String> {
+        tools.iter().map(|t| t["name"].to_string()).collect()
+    };
     for name in EXAMPLES {
         let dir = examples_dir().join(name);
         let all = served_tools(&dir, &[]);
@@ -119,9 +122,12 @@ fn read_only_serving_drops_exactly_the_proposal_tools() {
             .iter()
             .filter(|t| t["annotations"]["readOnlyHint"] == true)
             .collect();
-        assert_eq!(
-            read_only.as_array().unwrap().iter().collect::<Vec<_>>(),
-            reads,
+        let served: Vec<&serde_json::Value> = read_only.as_array().unwrap().iter().collect();
+        assert_eq!(names(&served), names(&reads), "{name}");
+        assert!(
+            served
+                .iter()
+                .all(|t| t["_meta"]["synapsor.mode"] == "read_only"),
             "{name}"
         );
     }
