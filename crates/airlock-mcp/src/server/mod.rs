@@ -1,5 +1,7 @@
 //! What every transport shares: the runtime, the tool list built once at start, and the
-//! rendering of a call's result.
+//! rendering of a call's result. [`session`] serves it to one rmcp session.
+
+pub mod session;
 
 use std::collections::HashMap;
 use std::sync::Arc;
