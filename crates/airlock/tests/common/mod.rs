@@ -14,13 +14,8 @@ pub struct Run {
 
 /// Runs `airlock` in `dir` with a clean environment (no inherited AIRLOCK_* variables).
 pub fn airlock(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
-    cmd.current_dir(dir).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = clean_command(dir);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -30,6 +25,18 @@ pub fn airlock(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
         stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
     }
+}
+
+/// `airlock` in `dir` without inherited `AIRLOCK_*`/`SYNAPSOR_*` variables.
+fn clean_command(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
+    cmd.current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
 }
 
 /// Replaces ids, hashes, timestamps, durations and temp paths with stable placeholders.
@@ -76,16 +83,8 @@ pub fn mcp_stdio_request(
 ) -> serde_json::Value {
     use std::io::{BufRead, BufReader, Write};
     use std::process::Stdio;
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
-    cmd.current_dir(dir)
-        .args(global)
-        .args(["mcp", "serve"])
-        .args(serve_flags);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = clean_command(dir);
+    cmd.args(global).args(["mcp", "serve"]).args(serve_flags);
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
