@@ -7,7 +7,10 @@
 //! One implementation per engine, in parallel folders `postgres/`, `mysql/`, `sqlite/`, each
 //! with `engine.rs` (pool, rendering, select, ping), `types.rs` (parameter conversion and the
 //! value-mapping table in the folder's module docs) and `error.rs` (error classification).
-//! [`connect`] is the single place that chooses one.
+//! Each engine builds its pool in one place, for reads and writes alike (`build_pool`,
+//! `mysql/pool.rs`, `FilePool`). [`connect`] is the single place that chooses one;
+//! [`resolve_source`] turns a configured source into its [`SourceSettings`]. What the engines
+//! share lives in `common/`: `render` (SQL text), `versions`, `scrub`, `values`.
 //!
 //! Key and tenant predicates compare byte for byte whatever the column's collation or type
 //! (case-insensitive MariaDB collations, `citext`, nondeterministic ICU, SQLite `NOCASE`), and
