@@ -1,6 +1,6 @@
 //! Argument checks for one call. Runs before anything touches a database.
 
-use airlock_config::{Arg, ArgType, Capability};
+use airlock_config::{Arg, ArgType, Capability, is_reserved_arg_name};
 use serde_json::{Map, Value};
 
 use crate::{CallCode, CallError};
@@ -8,33 +8,6 @@ use crate::{CallCode, CallError};
 /// Upper bound on any string argument, applied when the config sets a larger or no
 /// `max_length`. Keeps megabyte strings out of queries and the ledger.
 pub const MAX_STRING_CHARS: u64 = 65_536;
-
-/// Argument names that carry trusted context. A model that sends one is told so, and the call
-/// is refused (never silently dropped).
-pub const TRUSTED_KEYS: &[&str] = &[
-    "tenant_id",
-    "tenantId",
-    "tenant",
-    "principal",
-    "principal_id",
-    "principalId",
-    "project_id",
-    "projectId",
-    "source_id",
-    "sourceId",
-    "allowed_columns",
-    "allowedColumns",
-    "row_version",
-    "rowVersion",
-    "expected_version",
-    "expectedVersion",
-    "approval_identity",
-    "approvalIdentity",
-    "role",
-    "roles",
-    "actor",
-    "approver",
-];
 
 /// Effective maximum length of a string argument.
 pub fn max_chars(arg: &Arg) -> u64 {
@@ -49,11 +22,14 @@ pub fn check(cap: &Capability, args: &Map<String, Value>) -> Result<(), CallErro
         if cap.args.contains_key(key) {
             continue;
         }
-        if TRUSTED_KEYS.contains(&key.as_str()) {
+        // The same rule config validation applies to declared names, so no declared
+        // argument can ever match here.
+        if is_reserved_arg_name(key) {
             return Err(CallError::new(
                 CallCode::ModelCannotOverrideBinding,
                 format!(
-                    "`{key}` is trusted context and cannot be supplied as a tool argument; Airlock takes it from its configuration."
+                    "`{}` is trusted context and cannot be supplied as a tool argument; Airlock takes it from its configuration.",
+                    printable(key)
                 ),
             ));
         }
@@ -171,4 +147,58 @@ fn printable(key: &str) -> String {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock_config::RESERVED_ARG_NAMES;
+    use serde_json::json;
+
+    fn capability() -> Capability {
+        serde_json::from_value(json!({
+            "name": "billing.inspect_invoice", "kind": "read", "source": "app",
+            "target": {"table": "invoices", "primary_key": "id", "tenant_key": "tenant_id"},
+            "args": {"invoice_id": {"type": "string"}},
+            "lookup": {"id_from_arg": "invoice_id"},
+            "visible_columns": ["id"]
+        }))
+        .expect("capability")
+    }
+
+    fn code(key: &str) -> &'static str {
+        let mut args = Map::new();
+        args.insert("invoice_id".into(), json!("INV-1"));
+        args.insert(key.into(), json!("globex"));
+        check(&capability(), &args).expect_err(key).code.as_str()
+    }
+
+    /// Call time refuses every name config validation refuses, with the same matching
+    /// (case and `_`/`-` separators ignored).
+    #[test]
+    fn every_reserved_name_and_its_variants_is_trusted_context() {
+        for name in RESERVED_ARG_NAMES {
+            let kebab = name.replace('_', "-");
+            for key in [name.to_string(), name.to_uppercase(), kebab] {
+                assert_eq!(code(&key), "MODEL_CANNOT_OVERRIDE_BINDING", "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_undeclared_names_are_not_declared_arguments() {
+        for key in ["limit", "tenant_idx", "my_role", "invoice-id", ""] {
+            assert_eq!(code(key), "ARGUMENT_NOT_DECLARED", "{key:?}");
+        }
+    }
+
+    #[test]
+    fn the_refusal_does_not_echo_control_characters() {
+        let mut args = Map::new();
+        args.insert("invoice_id".into(), json!("INV-1"));
+        args.insert("tenant\n_id".into(), json!("globex"));
+        let e = check(&capability(), &args).expect_err("refused");
+        assert_eq!(e.code, CallCode::ModelCannotOverrideBinding);
+        assert!(!e.message.contains('\n'), "{}", e.message);
+    }
 }

@@ -63,7 +63,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// In `read_only` mode proposal capabilities are not listed at all.
+    /// Only capabilities that [`is_listed`] lets through (no proposal tools in `read_only`).
     pub fn new(config: &Config, alias_mode: AliasMode) -> Catalog {
         let mut tools = Vec::new();
         let mut taken: Vec<String> = Vec::new();
@@ -71,7 +71,7 @@ impl Catalog {
             taken.extend(config.capabilities.iter().map(|c| c.name.clone()));
         }
         for (i, cap) in config.capabilities.iter().enumerate() {
-            if config.mode == Mode::ReadOnly && cap.kind == CapabilityKind::Proposal {
+            if !is_listed(config, cap) {
                 continue;
             }
             let mut names = Vec::new();
@@ -97,6 +97,43 @@ impl Catalog {
     pub fn get(&self, name: &str) -> Option<&Tool> {
         self.tools.iter().find(|t| t.name == name)
     }
+
+    /// The `tools` array of MCP `tools/list`, in catalog order.
+    pub fn definitions(&self) -> Vec<Value> {
+        self.tools.iter().map(Tool::definition).collect()
+    }
+}
+
+impl Tool {
+    /// The tool as MCP `tools/list` carries it. The MCP server serves exactly this and
+    /// `airlock tools list --json` prints it, so the two cannot drift.
+    pub fn definition(&self) -> Value {
+        json!({
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+            "annotations": self.annotations,
+            "_meta": self.meta,
+        })
+    }
+}
+
+/// Whether `cap` is offered as a tool under `config`: in `read_only` mode proposal
+/// capabilities are not. The one read-only rule the catalog, the runtime and the MCP server
+/// share.
+pub fn is_listed(config: &Config, cap: &Capability) -> bool {
+    !(config.mode == Mode::ReadOnly && cap.kind == CapabilityKind::Proposal)
+}
+
+/// Whether `name` is the canonical name of a capability that [`is_listed`] leaves out (a
+/// proposal tool in `read_only` mode): a call to it is answered `PROPOSALS_DISABLED`, not
+/// "unknown tool".
+pub fn hidden_by_mode(config: &Config, name: &str) -> bool {
+    config
+        .capabilities
+        .iter()
+        .any(|c| c.name == name && !is_listed(config, c))
 }
 
 fn tool(config: &Config, cap: &Capability, index: usize, name: String, mode: AliasMode) -> Tool {

@@ -5,6 +5,7 @@
 //! - [`args::check`] validates a call's arguments against its capability.
 //! - [`plan`] builds the scoped read and the proposal patch, and checks the patch guards.
 //! - [`envelope`] shapes results and errors for the model (v1 and v2 formats).
+//! - [`exposure`] states what a model is never offered and checks a catalog against it.
 //!
 //! Invariant: this crate is pure. No `async`, no environment reads, no I/O. That is why
 //! `airlock tools list` and `airlock config validate` need no database.
@@ -13,6 +14,7 @@ pub mod args;
 pub mod catalog;
 pub mod envelope;
 pub mod error;
+pub mod exposure;
 pub mod plan;
 pub mod sample;
 

@@ -385,6 +385,17 @@ pub enum EngineArg {
     Sqlite,
 }
 
+/// The flag's value as the engine enum every other crate uses.
+impl From<EngineArg> for airlock_config::Engine {
+    fn from(e: EngineArg) -> airlock_config::Engine {
+        match e {
+            EngineArg::Postgres => airlock_config::Engine::Postgres,
+            EngineArg::Mysql => airlock_config::Engine::Mysql,
+            EngineArg::Sqlite => airlock_config::Engine::Sqlite,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct WritebackEngineArgs {
     #[arg(long, value_enum)]

@@ -8,7 +8,10 @@
 ///
 /// The first two groups are the original's list (kept for compatibility); the last group is
 /// Airlock's addition. Matching is by [`is_reserved_arg_name`], which also catches case and
-/// separator variants (`Tenant_ID`, `tenant-id`).
+/// separator variants (`Tenant_ID`, `tenant-id`). This is the one list: config validation
+/// refuses these as declared arguments, the call-time argument check refuses them as
+/// undeclared keys (`MODEL_CANNOT_OVERRIDE_BINDING`), and `airlock tools list` checks the
+/// served schemas against it.
 pub const RESERVED_ARG_NAMES: &[&str] = &[
     // trust scope (original)
     "tenant_id",

@@ -7,7 +7,10 @@
 //! One implementation per engine, in parallel folders `postgres/`, `mysql/`, `sqlite/`, each
 //! with `engine.rs` (pool, rendering, select, ping), `types.rs` (parameter conversion and the
 //! value-mapping table in the folder's module docs) and `error.rs` (error classification).
-//! [`connect`] is the single place that chooses one.
+//! Each engine builds its pool in one place, for reads and writes alike (`build_pool`,
+//! `mysql/pool.rs`, `FilePool`). [`connect`] is the single place that chooses one;
+//! [`resolve_source`] turns a configured source into its [`SourceSettings`]. What the engines
+//! share lives in `common/`: `render` (SQL text), `versions`, `scrub`, `values`.
 //!
 //! Key and tenant predicates compare byte for byte whatever the column's collation or type
 //! (case-insensitive MariaDB collations, `citext`, nondeterministic ICU, SQLite `NOCASE`), and
@@ -28,6 +31,7 @@ mod ident;
 mod mysql;
 mod postgres;
 mod secret;
+mod settings;
 mod sqlite;
 pub mod writer;
 
@@ -36,6 +40,7 @@ use std::sync::Arc;
 pub use error::{DbError, DbErrorKind};
 pub use ident::Ident;
 pub use secret::SecretUrl;
+pub use settings::{Access, SettingsError, resolve_source};
 pub use writer::{
     DEFAULT_LOCK_TIMEOUT, DEFAULT_WRITE_STATEMENT_TIMEOUT, DUPLICATE_RECEIPT_CODE, RECEIPTS_TABLE,
     ReceiptRow, RowUpdate, StoredReceiptRow, TxOptions, VersionAdvance, WriteTarget, WriteTx,
@@ -45,23 +50,8 @@ pub use writer::{
 /// A row as the model may see it: column name → JSON scalar, in projection order.
 pub type Row = serde_json::Map<String, serde_json::Value>;
 
-/// Engine family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EngineKind {
-    Postgres,
-    Mysql,
-    Sqlite,
-}
-
-impl EngineKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EngineKind::Postgres => "postgres",
-            EngineKind::Mysql => "mysql",
-            EngineKind::Sqlite => "sqlite",
-        }
-    }
-}
+/// Engine family: the config's engine enum, so no mapping is needed between them.
+pub use airlock_config::Engine as EngineKind;
 
 /// A bound parameter value. Never spliced into SQL text.
 #[derive(Debug, Clone, PartialEq)]

@@ -16,15 +16,7 @@ impl SecretUrl {
 
     /// `scheme://host[:port]/…` with credentials, path and query removed.
     pub fn redacted(&self) -> String {
-        let s = &self.0;
-        match s.split_once("://") {
-            Some((scheme, rest)) => {
-                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-                let host = host.split(['/', '?']).next().unwrap_or("");
-                format!("{scheme}://{host}/…")
-            }
-            None => "<sqlite file>".to_owned(),
-        }
+        airlock_config::redact::url_for_display(&self.0)
     }
 }
 

@@ -3,11 +3,12 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use airlock_config::redact::Redactor;
 use airlock_config::{Capability, Config};
 use airlock_protocol::WritebackJob;
 use airlock_protocol::handler::HandlerReceipt;
 use airlock_writeback::executor::OutcomeStatus;
-use airlock_writeback::handler_outcome::{Expected, Redactor, outcome_from_answer};
+use airlock_writeback::handler_outcome::{Expected, outcome_from_answer};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 

@@ -3,8 +3,9 @@
 //!
 //! - [`McpServer`] is built once per process from a [`Runtime`]: the tool list, the
 //!   resource templates and the trusted scope used for resource reads.
-//! - [`handler`] is the hand-written rmcp `ServerHandler`: tools come from config, not macros.
-//! - [`transport::stdio`], [`transport::http`] and [`bridge`] serve it; [`auth`] verifies
+//! - [`server::session::SessionServer`] is the hand-written rmcp `ServerHandler` (one per
+//!   session): tools come from config, not macros.
+//! - [`transport::stdio`], [`transport::http`] and [`transport::jsonrpc_bridge`] serve it; [`auth`] verifies
 //!   bearers (static token or JWT `http_claims`); [`resources`] reads ledger records scoped
 //!   to the caller's tenant.
 //!
@@ -23,12 +24,10 @@
 //! - Over stdio nothing but protocol frames goes to stdout.
 
 pub mod auth;
-pub mod bridge;
 pub mod client_config;
 mod error;
-pub mod handler;
 pub mod resources;
-mod server;
+pub mod server;
 pub mod transport;
 
 pub use error::McpError;

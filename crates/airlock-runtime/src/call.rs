@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use airlock_capability::envelope::{self, Outcome, ProposalOutcome, ReadOutcome};
 use airlock_capability::plan::{self, ProposalInputs, ReadPlan, TrustedScope};
-use airlock_capability::{CallCode, CallError, args};
-use airlock_config::{Capability, CapabilityKind, Config, Mode};
+use airlock_capability::{CallCode, CallError, args, catalog};
+use airlock_config::{Capability, CapabilityKind, Config};
 use airlock_db::{DbError, DbErrorKind, Ident, Param, Row, ScopedSelect};
 use airlock_ledger::{
     ApprovalPolicy, EvidenceBundle, LedgerError, NewProposal, NewRead, QueryAudit,
@@ -31,6 +31,14 @@ impl CallFailure {
     }
 }
 
+/// The refusal of a proposal tool while `read_only` mode is on.
+fn proposals_disabled() -> CallError {
+    CallError::new(
+        CallCode::ProposalsDisabled,
+        "This Airlock runs in read_only mode; proposal tools are disabled.",
+    )
+}
+
 impl Runtime {
     /// Calls a tool by exposed name (canonical or alias). `claims` is the scope an HTTP
     /// transport verified, if any.
@@ -43,16 +51,8 @@ impl Runtime {
         let config = self.config();
         let Some(tool) = self.catalog().get(name) else {
             // Distinguish a proposal tool hidden by read_only mode from an unknown name.
-            let hidden = config.mode == Mode::ReadOnly
-                && config
-                    .capabilities
-                    .iter()
-                    .any(|c| c.name == name && c.kind == CapabilityKind::Proposal);
-            let error = if hidden {
-                CallError::new(
-                    CallCode::ProposalsDisabled,
-                    "This Airlock runs in read_only mode; proposal tools are disabled.",
-                )
+            let error = if catalog::hidden_by_mode(config, name) {
+                proposals_disabled()
             } else {
                 CallError::new(
                     CallCode::ToolNotFound,
@@ -138,11 +138,8 @@ impl Runtime {
         args: &Map<String, Value>,
     ) -> Result<Outcome, CallError> {
         let config = self.config();
-        if config.mode == Mode::ReadOnly {
-            return Err(CallError::new(
-                CallCode::ProposalsDisabled,
-                "This Airlock runs in read_only mode; proposal tools are disabled.",
-            ));
+        if !catalog::is_listed(config, cap) {
+            return Err(proposals_disabled());
         }
         let fetched = self.select(cap, scope, plan).await?;
         let mut audit = fetched.audit;

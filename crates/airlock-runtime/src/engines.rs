@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use airlock_capability::{CallCode, CallError};
-use airlock_config::{Config, Engine as EngineName};
-use airlock_db::{Engine, EngineKind, SecretUrl, SourceSettings};
+use airlock_config::Config;
+use airlock_db::{Access, Engine, SourceSettings, resolve_source};
 use tokio::sync::OnceCell;
 
 use crate::Env;
@@ -53,46 +53,20 @@ impl Engines {
     }
 
     fn settings(&self, name: &str, env: &Env) -> Result<SourceSettings, CallError> {
-        let source = &self.config.sources[name];
-        let url = match (&source.path, &source.read_url_env) {
-            (Some(path), _) => {
-                let p = PathBuf::from(path);
-                let p = if p.is_absolute() {
-                    p
-                } else {
-                    self.base_dir.join(p)
-                };
-                SecretUrl::new(p.display().to_string())
-            }
-            (None, Some(var)) => match env.get(var).filter(|v| !v.is_empty()) {
-                Some(url) => SecretUrl::new(url.clone()),
-                None => {
-                    return Err(CallError::new(
-                        CallCode::SourceCredentialMissing,
-                        "The database connection for this capability is not configured.",
-                    )
-                    .with_detail(format!(
-                        "environment variable {var} is not set (source {name})"
-                    )));
-                }
-            },
-            (None, None) => {
-                return Err(CallError::new(
-                    CallCode::SourceCredentialMissing,
-                    "The database connection for this capability is not configured.",
-                )
-                .with_detail(format!("source {name} has neither path nor read_url_env")));
-            }
-        };
-        Ok(SourceSettings {
-            engine: match source.engine {
-                EngineName::Postgres => EngineKind::Postgres,
-                EngineName::Mysql => EngineKind::Mysql,
-                EngineName::Sqlite => EngineKind::Sqlite,
-            },
-            url,
-            statement_timeout_ms: source.statement_timeout_ms,
-            max_connections: self.max_connections,
+        resolve_source(
+            name,
+            &self.config.sources[name],
+            Access::Read,
+            env,
+            &self.base_dir,
+            self.max_connections,
+        )
+        .map_err(|e| {
+            CallError::new(
+                CallCode::SourceCredentialMissing,
+                "The database connection for this capability is not configured.",
+            )
+            .with_detail(e.to_string())
         })
     }
 }

@@ -260,7 +260,15 @@ async fn hostile_input(f: Fixture) {
         "ARGUMENT_NOT_DECLARED",
     )
     .await;
-    for key in ["tenant_id", "principal", "role", "tenantId"] {
+    for key in [
+        "tenant_id",
+        "principal",
+        "role",
+        "tenantId",
+        "Tenant-ID",
+        "table",
+        "approved_by",
+    ] {
         let e = f
             .fails(
                 "billing.inspect_invoice",

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use airlock_config::Executor as ExecutorConfig;
+use airlock_config::redact::Redactor;
 use airlock_protocol::handler::{HandlerRequest, Transport};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -34,7 +35,7 @@ use tokio::process::Command;
 use crate::apply::ApplyError;
 use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome};
 use crate::handler_outcome::{
-    Expected, Redactor, codes, exit_code, failed, outcome_from_answer, truncate_chars,
+    Expected, codes, exit_code, failed, outcome_from_answer, truncate_chars,
 };
 use crate::http_handler::{DEFAULT_TIMEOUT_MS, MAX_ANSWER_BYTES, required_env, runner_hint};
 

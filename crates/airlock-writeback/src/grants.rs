@@ -8,7 +8,7 @@
 use airlock_config::{CapabilityKind, Config, ExecutorKind};
 use airlock_db::{EngineKind, Ident, WriteTarget};
 
-use crate::setup::{engine_kind, executor_kind};
+use crate::setup::executor_kind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GrantsError {
@@ -56,7 +56,7 @@ pub fn write_targets(
             && config
                 .sources
                 .get(&c.source)
-                .is_some_and(|s| engine_kind(s.engine) == engine && s.read_only != Some(true))
+                .is_some_and(|s| s.engine == engine && s.read_only != Some(true))
     });
     for cap in direct {
         let schema = match &cap.target.schema {

@@ -1,160 +1,13 @@
-//! Shared by the app-owned executors (`http_handler`, `command_handler`): secrets that never
-//! print, text redaction, safe error codes, and turning a handler's answer into an
-//! [`Outcome`].
+//! Shared by the app-owned executors (`http_handler`, `command_handler`): safe error codes,
+//! and turning a handler's answer into an [`Outcome`]. Secrets live in [`crate::secret`];
+//! text redaction in `airlock_config::redact`.
 
-use std::collections::HashMap;
-use std::fmt;
 
+use airlock_config::redact::Redactor;
 use airlock_protocol::handler::{HandlerReceipt, HandlerStatus, ReceiptError};
 use serde_json::Value;
 
 use crate::executor::{AttemptEffect, Outcome, OutcomeStatus, ReceiptCode};
-
-/// A token or signing secret. `Debug` never shows it.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-
-    /// The value, for the one place that sends it. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-pub const REDACTED: &str = "<redacted>";
-
-/// Replaces secret material in free text (handler stderr, handler `details`): the values of
-/// the executor's own secrets, the values of environment variables named like secrets, URLs
-/// with credentials or of databases, and `Bearer …` credentials.
-#[derive(Clone, Default)]
-pub struct Redactor {
-    secrets: Vec<String>,
-}
-
-impl fmt::Debug for Redactor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Redactor({} secrets)", self.secrets.len())
-    }
-}
-
-impl Redactor {
-    /// `explicit` values plus every value in `env` whose name looks like a secret
-    /// (`*_TOKEN`, `*_SECRET`, `*_PASSWORD`, `*_URL`, …).
-    pub fn new(explicit: &[&str], env: &HashMap<String, String>) -> Redactor {
-        let mut secrets: Vec<String> = explicit
-            .iter()
-            .filter(|s| s.len() >= 4)
-            .map(|s| (*s).to_owned())
-            .collect();
-        for (k, v) in env {
-            let upper = k.to_ascii_uppercase();
-            let secret_name = [
-                "TOKEN",
-                "SECRET",
-                "PASSWORD",
-                "PASSWD",
-                "CREDENTIAL",
-                "API_KEY",
-                "PRIVATE_KEY",
-                "_URL",
-                "DSN",
-            ]
-            .iter()
-            .any(|w| upper.contains(w));
-            if secret_name && v.len() >= 6 {
-                secrets.push(v.clone());
-            }
-        }
-        // Longest first, so a secret containing another is replaced whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
-    }
-
-    pub fn text(&self, s: &str) -> String {
-        let mut out = s.to_owned();
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), REDACTED);
-            }
-        }
-        redact_patterns(&out)
-    }
-
-    /// A JSON value with secret-looking keys and values redacted, then serialized compactly
-    /// and passed through [`Redactor::text`].
-    pub fn json(&self, v: &Value) -> String {
-        let v = airlock_config::redacted(v);
-        self.text(&serde_json::to_string(&v).unwrap_or_default())
-    }
-}
-
-/// URLs with credentials or database URLs, and `Bearer` credentials.
-fn redact_patterns(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    // Bearer credentials: the word after `Bearer `.
-    loop {
-        let Some(i) = find_ci(rest, "bearer ") else {
-            out.push_str(rest);
-            break;
-        };
-        let (head, tail) = rest.split_at(i + "bearer ".len());
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
-            .unwrap_or(tail.len());
-        if end > 0 {
-            out.push_str(REDACTED);
-        }
-        rest = &tail[end..];
-    }
-    // URLs: any token containing `://` that carries `@` or names a database scheme.
-    let mut result = String::with_capacity(out.len());
-    for (i, token) in out.split(' ').enumerate() {
-        if i > 0 {
-            result.push(' ');
-        }
-        let lower = token.to_ascii_lowercase();
-        let db = [
-            "postgres://",
-            "postgresql://",
-            "mysql://",
-            "mariadb://",
-            "mongodb://",
-            "redis://",
-        ]
-        .iter()
-        .any(|p| lower.contains(p));
-        let creds = lower.split_once("://").is_some_and(|(_, after)| {
-            after
-                .split(['/', '?', '#'])
-                .next()
-                .unwrap_or("")
-                .contains('@')
-        });
-        if db || creds {
-            result.push_str(REDACTED);
-        } else {
-            result.push_str(token);
-        }
-    }
-    result
-}
-
-fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    hay.to_ascii_lowercase().find(needle)
-}
 
 /// Cuts `s` to at most `max` characters, marking the cut.
 pub fn truncate_chars(s: &str, max: usize) -> String {
@@ -349,6 +202,7 @@ pub fn code_or(raw: Option<&str>, fallback: ReceiptCode) -> ReceiptCode {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::HashMap;
 
     fn exp(dry_run: bool) -> Expected<'static> {
         Expected {
@@ -431,14 +285,6 @@ mod tests {
         assert!(!o.detail.contains("pw@"), "{}", o.detail);
         assert!(!o.detail.contains("abc"), "{}", o.detail);
         assert!(!o.detail.contains("s3cret-token"), "{}", o.detail);
-        let env: HashMap<String, String> =
-            [("APP_DB_PASSWORD".to_owned(), "hunter22".to_owned())].into();
-        let r = Redactor::new(&[], &env);
-        let t = r.text("auth: Bearer xyz123 at https://user:pw@h/x and mysql://h/db pw=hunter22");
-        assert_eq!(
-            t,
-            "auth: Bearer <redacted> at <redacted> and <redacted> pw=<redacted>"
-        );
     }
 
     #[test]

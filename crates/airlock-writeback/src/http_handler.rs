@@ -23,6 +23,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use airlock_config::redact::{REDACTED, Redactor};
 use airlock_config::{Executor as ExecutorConfig, HttpMethod, env_vars};
 use airlock_protocol::handler::{HandlerReceipt, HandlerRequest, HandlerStatus, Transport};
 use airlock_protocol::now_rfc3339;
@@ -31,8 +32,9 @@ use reqwest::{Method, Url};
 use crate::apply::ApplyError;
 use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome, ReceiptCode};
 use crate::handler_outcome::{
-    Expected, Redactor, Secret, code_or, codes, failed, http_status_code, outcome_from_answer,
+    Expected, code_or, codes, failed, http_status_code, outcome_from_answer,
 };
+use crate::secret::Secret;
 use crate::signing;
 
 /// Default `timeout_ms`.
@@ -77,7 +79,7 @@ impl fmt::Debug for HttpHandler {
         f.debug_struct("HttpHandler")
             .field("name", &self.name)
             .field("method", &self.method)
-            .field("url", &"<redacted>")
+            .field("url", &REDACTED)
             .field("signed", &self.signing_secret.is_some())
             .field("timeout", &self.timeout)
             .finish()

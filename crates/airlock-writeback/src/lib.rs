@@ -26,6 +26,7 @@ pub mod grants;
 pub mod handler_outcome;
 pub mod http_handler;
 pub mod job;
+pub mod secret;
 pub mod setup;
 pub mod signing;
 pub mod sql_update;

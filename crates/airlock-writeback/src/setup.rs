@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use airlock_config::{Capability, Config, Engine, ExecutorKind};
-use airlock_db::{EngineKind, SecretUrl, SourceSettings};
+use airlock_config::{Capability, Config, ExecutorKind};
+use airlock_db::{Access, SourceSettings, resolve_source};
 
 use crate::apply::ApplyError;
 use crate::command_handler::CommandHandler;
@@ -57,15 +57,6 @@ pub fn executor_kind(config: &Config, cap: &Capability) -> Option<ExecutorKind> 
     }
 }
 
-/// The database kind of a configured source engine.
-pub fn engine_kind(engine: Engine) -> EngineKind {
-    match engine {
-        Engine::Postgres => EngineKind::Postgres,
-        Engine::Mysql => EngineKind::Mysql,
-        Engine::Sqlite => EngineKind::Sqlite,
-    }
-}
-
 fn write_settings(
     config: &Config,
     cap: &Capability,
@@ -76,39 +67,6 @@ fn write_settings(
         .sources
         .get(&cap.source)
         .ok_or_else(|| ApplyError::Setup(format!("source `{}` is not configured", cap.source)))?;
-    if source.read_only == Some(true) {
-        return Err(ApplyError::Setup(format!(
-            "source `{}` is marked read_only; airlock never writes to it",
-            cap.source
-        )));
-    }
-    let from_env = |var: &String| env.get(var).filter(|v| !v.is_empty()).cloned();
-    let url = match (&source.write_url_env, &source.path) {
-        (Some(var), _) => from_env(var).ok_or_else(|| {
-            ApplyError::Setup(format!(
-                "environment variable {var} (write_url_env of source `{}`) is not set",
-                cap.source
-            ))
-        })?,
-        (None, Some(path)) => {
-            let p = Path::new(path);
-            if p.is_absolute() {
-                path.clone()
-            } else {
-                base_dir.join(p).display().to_string()
-            }
-        }
-        (None, None) => {
-            return Err(ApplyError::Setup(format!(
-                "source `{}` has no write_url_env, so approved proposals on it cannot be applied",
-                cap.source
-            )));
-        }
-    };
-    Ok(SourceSettings {
-        engine: engine_kind(source.engine),
-        url: SecretUrl::new(url),
-        statement_timeout_ms: source.statement_timeout_ms,
-        max_connections: 4,
-    })
+    resolve_source(&cap.source, source, Access::Write, env, base_dir, 4)
+        .map_err(|e| ApplyError::Setup(e.to_string()))
 }

@@ -10,7 +10,7 @@
 use airlock_protocol::handler::{headers as h, sign_v1, sign_v2};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
-use crate::handler_outcome::Secret;
+use crate::secret::Secret;
 
 /// What identifies one attempt.
 pub struct Signed<'a> {

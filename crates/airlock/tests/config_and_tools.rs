@@ -49,7 +49,87 @@ fn every_conformance_example_lists_its_tools() {
         );
         let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         assert_eq!(v["ok"], true);
-        insta::assert_json_snapshot!(format!("tools_json_{name}"), v["tools"]);
+        // The snapshot is what the MCP server really serves; the CLI must print the same.
+        let served = served_tools(&dir, &[]);
+        insta::assert_json_snapshot!(format!("tools_json_{name}"), served);
+        assert_eq!(
+            v["tools"], served,
+            "{name}: `tools list --json` differs from tools/list"
+        );
+    }
+}
+
+/// `tools/list` as `airlock mcp serve <serve_flags>` answers it over stdio for the example in
+/// `dir`. The ledger goes to a temporary folder (the examples are shared fixtures).
+fn served_tools(dir: &std::path::Path, serve_flags: &[&str]) -> serde_json::Value {
+    let store = tempfile::tempdir().unwrap();
+    let store_path = store.path().join("ledger.db");
+    let reply = common::mcp_stdio_request(
+        dir,
+        &[
+            "--config",
+            "synapsor.runner.json",
+            "--store",
+            store_path.to_str().unwrap(),
+        ],
+        serve_flags,
+        &serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    );
+    assert!(reply["error"].is_null(), "{reply}");
+    reply["result"]["tools"].clone()
+}
+
+/// In every naming mode `tools list --json` prints exactly what the server serves.
+#[test]
+fn tools_list_matches_the_served_list_in_every_naming_mode() {
+    for name in EXAMPLES {
+        let dir = examples_dir().join(name);
+        for flags in [
+            &["--alias-mode", "both"][..],
+            &["--alias-mode", "openai"][..],
+            &["--openai-tool-aliases"][..],
+        ] {
+            let mut args = vec![
+                "tools",
+                "list",
+                "--config",
+                "synapsor.runner.json",
+                "--json",
+            ];
+            args.extend_from_slice(flags);
+            let run = airlock(&dir, &args, &[]);
+            assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+            let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            assert_eq!(v["tools"], served_tools(&dir, flags), "{name} {flags:?}");
+        }
+    }
+}
+
+/// `--read-only` serves no proposal tool: the served names are the read tools of the normal
+/// list, each marked with the mode it is served in.
+#[test]
+fn read_only_serving_drops_exactly_the_proposal_tools() {
+    let names = |tools: &[&serde_json::Value]| -> Vec<String> {
+        tools.iter().map(|t| t["name"].to_string()).collect()
+    };
+    for name in EXAMPLES {
+        let dir = examples_dir().join(name);
+        let all = served_tools(&dir, &[]);
+        let read_only = served_tools(&dir, &["--read-only"]);
+        let reads: Vec<&serde_json::Value> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["annotations"]["readOnlyHint"] == true)
+            .collect();
+        let served: Vec<&serde_json::Value> = read_only.as_array().unwrap().iter().collect();
+        assert_eq!(names(&served), names(&reads), "{name}");
+        assert!(
+            served
+                .iter()
+                .all(|t| t["_meta"]["synapsor.mode"] == "read_only"),
+            "{name}"
+        );
     }
 }
 

@@ -3,24 +3,16 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Column, Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts};
-use tokio::sync::OnceCell;
+use mysql_async::{Column, Conn, Params, Pool};
 
 use super::error::classify;
+use super::pool::{LazyPool, WAIT_TIMEOUT};
 use super::types::{KeyKind, bind, decode};
 use crate::common::{self, Scrubber, SelectTail};
 use crate::exact::{Exact, ExactMatch, Slot, guard_columns, keep_exact, select_params};
 use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
-
-/// Dial timeout (mysql_async has none of its own for TCP connect).
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a caller waits for a pooled connection (including dialing a new one).
-pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Idle pooled connections are closed after this long (well under the server's wait_timeout).
-pub(crate) const IDLE_TTL: Duration = Duration::from_secs(300);
 
 /// Server flavor, which decides the timeout variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,23 +48,20 @@ pub(crate) fn setup_statements(flavor: Flavor, statement_timeout_ms: Option<u64>
 }
 
 pub(crate) struct MysqlEngine {
-    opts: Opts,
     /// Built on first use, after flavor detection.
-    pool: OnceCell<(Pool, Flavor)>,
+    pool: LazyPool,
     scrub: Scrubber,
     statement_timeout_ms: Option<u64>,
-    max_connections: usize,
     /// Probe SQL of a shape → its key and tenant columns.
     key_kinds: Mutex<HashMap<String, KeyColumns>>,
-    redacted_url: String,
 }
 
 impl fmt::Debug for MysqlEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MysqlEngine")
-            .field("url", &self.redacted_url)
-            .field("flavor", &self.pool.get().map(|(_, f)| *f))
-            .field("max_connections", &self.max_connections)
+            .field("url", &self.pool.redacted_url())
+            .field("flavor", &self.pool.flavor())
+            .field("max_connections", &self.pool.max_connections())
             .finish_non_exhaustive()
     }
 }
@@ -81,21 +70,12 @@ impl MysqlEngine {
     /// Validates the URL. Does not dial: the first `select` or `ping` detects the flavor and
     /// builds the pool.
     pub(crate) async fn connect(settings: &SourceSettings) -> Result<Self, DbError> {
-        let url = settings.url.expose();
-        let mut scrub = Scrubber::for_url(url);
-        let opts = Opts::from_url(url)
-            .map_err(|_| DbError::new(DbErrorKind::Connection, "malformed mysql connection URL"))?;
-        if let Some(pw) = opts.pass() {
-            scrub.add(pw);
-        }
+        let (pool, scrub) = LazyPool::new(settings)?;
         Ok(MysqlEngine {
-            opts,
-            pool: OnceCell::new(),
+            pool,
             scrub,
             statement_timeout_ms: settings.statement_timeout_ms,
-            max_connections: settings.max_connections.max(1),
             key_kinds: Mutex::new(HashMap::new()),
-            redacted_url: settings.url.redacted(),
         })
     }
 
@@ -104,23 +84,11 @@ impl MysqlEngine {
     }
 
     async fn pool(&self) -> Result<&Pool, DbError> {
+        let timeout = self.statement_timeout_ms;
         let (pool, _) = self
             .pool
-            .get_or_try_init(|| async {
-                let flavor = detect_flavor(&self.opts, &self.scrub).await?;
-                tracing::debug!(?flavor, url = %self.redacted_url, "mysql flavor detected");
-                let constraints = PoolConstraints::new(0, self.max_connections)
-                    .ok_or_else(|| DbError::new(DbErrorKind::Other, "invalid pool size"))?;
-                // Idle connections stay pooled (up to max) for IDLE_TTL; with a zero TTL
-                // mysql_async would close every connection above `min` on return.
-                let pool_opts = PoolOpts::default()
-                    .with_constraints(constraints)
-                    .with_inactive_connection_ttl(IDLE_TTL)
-                    .with_reset_connection(false);
-                let opts = OptsBuilder::from_opts(self.opts.clone())
-                    .setup(setup_statements(flavor, self.statement_timeout_ms))
-                    .pool_opts(pool_opts);
-                Ok::<_, DbError>((Pool::new(opts), flavor))
+            .get(&self.scrub, |flavor, opts| {
+                opts.setup(setup_statements(flavor, timeout))
             })
             .await?;
         Ok(pool)
@@ -227,25 +195,6 @@ pub(crate) async fn probe_columns<Q: Queryable>(
         .await
         .map_err(|e| scrub.error(classify(&e)))?;
     Ok(stmt.columns().to_vec())
-}
-
-/// Dials once and reads `SELECT VERSION()` to tell MariaDB from MySQL.
-pub(crate) async fn detect_flavor(opts: &Opts, scrub: &Scrubber) -> Result<Flavor, DbError> {
-    let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts.clone()))
-        .await
-        .map_err(|_| {
-            DbError::new(
-                DbErrorKind::Connection,
-                "timed out connecting to the server",
-            )
-        })?
-        .map_err(|e| scrub.error(classify(&e)))?;
-    let version: Option<String> = conn
-        .query_first("SELECT VERSION()")
-        .await
-        .map_err(|e| scrub.error(classify(&e)))?;
-    let _ = conn.disconnect().await;
-    Ok(Flavor::from_version(version.as_deref().unwrap_or("")))
 }
 
 /// Runs a scoped select with the key/tenant converted and compared per `keys` and maps the

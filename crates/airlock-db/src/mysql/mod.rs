@@ -70,6 +70,7 @@
 
 mod engine;
 mod error;
+mod pool;
 mod types;
 mod writer;
 

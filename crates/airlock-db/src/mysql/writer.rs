@@ -6,17 +6,13 @@ use std::time::Duration;
 
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
-use mysql_async::{
-    IsolationLevel, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Transaction,
-    TxOpts, Value,
-};
-use tokio::sync::OnceCell;
+use mysql_async::{IsolationLevel, Params, Pool, Transaction, TxOpts, Value};
 
 use super::engine::{
-    Flavor, IDLE_TTL, WAIT_TIMEOUT, column_probe, detect_flavor, exact_match, key_columns,
-    key_probe, probe_columns, select_rows,
+    Flavor, column_probe, exact_match, key_columns, key_probe, probe_columns, select_rows,
 };
 use super::error::classify;
+use super::pool::{LazyPool, WAIT_TIMEOUT};
 use super::types::{KeyKind, bind};
 use crate::common::{
     self, AdvanceSql, Scrubber, SelectTail, cannot_advance, increment_expr, next_text_timestamp,
@@ -64,20 +60,17 @@ pub(crate) fn limits_statement(flavor: Flavor, limits: Limits) -> String {
 }
 
 pub(crate) struct MysqlWriter {
-    opts: Opts,
-    pool: OnceCell<(Pool, Flavor)>,
+    pool: LazyPool,
     scrub: Arc<Scrubber>,
     statement_timeout: Option<Duration>,
-    max_connections: usize,
-    redacted_url: String,
 }
 
 impl fmt::Debug for MysqlWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MysqlWriter")
-            .field("url", &self.redacted_url)
-            .field("flavor", &self.pool.get().map(|(_, f)| *f))
-            .field("max_connections", &self.max_connections)
+            .field("url", &self.pool.redacted_url())
+            .field("flavor", &self.pool.flavor())
+            .field("max_connections", &self.pool.max_connections())
             .finish_non_exhaustive()
     }
 }
@@ -85,40 +78,21 @@ impl fmt::Debug for MysqlWriter {
 impl MysqlWriter {
     /// Validates the URL. Does not dial.
     pub(crate) async fn connect(settings: &SourceSettings) -> Result<Self, DbError> {
-        let url = settings.url.expose();
-        let mut scrub = Scrubber::for_url(url);
-        let opts = Opts::from_url(url)
-            .map_err(|_| DbError::new(DbErrorKind::Connection, "malformed mysql connection URL"))?;
-        if let Some(pw) = opts.pass() {
-            scrub.add(pw);
-        }
+        let (pool, scrub) = LazyPool::new(settings)?;
         Ok(MysqlWriter {
-            opts,
-            pool: OnceCell::new(),
+            pool,
             scrub: Arc::new(scrub),
             statement_timeout: settings.statement_timeout_ms.map(Duration::from_millis),
-            max_connections: settings.max_connections.max(1),
-            redacted_url: settings.url.redacted(),
         })
     }
 
     async fn pool(&self) -> Result<&(Pool, Flavor), DbError> {
+        // CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, not only those whose
+        // values changed, so "0 rows" always means "no row matched the guards".
         self.pool
-            .get_or_try_init(|| async {
-                let flavor = detect_flavor(&self.opts, &self.scrub).await?;
-                let constraints = PoolConstraints::new(0, self.max_connections)
-                    .ok_or_else(|| DbError::new(DbErrorKind::Other, "invalid pool size"))?;
-                let pool_opts = PoolOpts::default()
-                    .with_constraints(constraints)
-                    .with_inactive_connection_ttl(IDLE_TTL)
-                    .with_reset_connection(false);
-                // CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, not only those
-                // whose values changed, so "0 rows" always means "no row matched the guards".
-                let opts = OptsBuilder::from_opts(self.opts.clone())
-                    .client_found_rows(true)
+            .get(&self.scrub, |_, opts| {
+                opts.client_found_rows(true)
                     .setup(writer_setup_statements())
-                    .pool_opts(pool_opts);
-                Ok::<_, DbError>((Pool::new(opts), flavor))
             })
             .await
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::classify;
 use super::types::{bind, decode};
@@ -132,12 +132,48 @@ impl Target {
     }
 }
 
-pub(crate) struct SqliteEngine {
-    target: Arc<Target>,
-    idle: Arc<Mutex<Vec<Connection>>>,
+/// The connection slots of one SQLite file, the one pool shape of the read engine and the
+/// writer: the checked target, idle connections, and the permits that cap how many exist.
+pub(crate) struct FilePool {
+    pub(crate) target: Arc<Target>,
+    pub(crate) idle: Arc<Mutex<Vec<Connection>>>,
     permits: Arc<Semaphore>,
+    pub(crate) max_connections: usize,
+}
+
+impl FilePool {
+    /// Parses the target and checks that its file exists (SQLite sources are never created).
+    /// Opens nothing.
+    pub(crate) fn new(settings: &SourceSettings) -> Result<FilePool, DbError> {
+        let target = Target::parse(settings.url.expose())?;
+        if target.fs_path().is_some_and(|p| !Path::new(&p).is_file()) {
+            return Err(DbError::new(
+                DbErrorKind::Connection,
+                "sqlite database file does not exist (sqlite sources are never created)",
+            ));
+        }
+        let max = settings.max_connections.max(1);
+        Ok(FilePool {
+            target: Arc::new(target),
+            idle: Arc::new(Mutex::new(Vec::with_capacity(max))),
+            permits: Arc::new(Semaphore::new(max)),
+            max_connections: max,
+        })
+    }
+
+    /// One of the `max_connections` slots, waiting for a free one.
+    pub(crate) async fn permit(&self) -> Result<OwnedSemaphorePermit, DbError> {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DbError::new(DbErrorKind::Connection, "sqlite pool is closed"))
+    }
+}
+
+pub(crate) struct SqliteEngine {
+    pool: FilePool,
     statement_timeout: Option<Duration>,
-    max_connections: usize,
     /// Connections opened so far (idle ones are reused; at most `max_connections` exist).
     opened: Arc<AtomicUsize>,
 }
@@ -145,7 +181,7 @@ pub(crate) struct SqliteEngine {
 impl fmt::Debug for SqliteEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteEngine")
-            .field("max_connections", &self.max_connections)
+            .field("max_connections", &self.pool.max_connections)
             .field("opened", &self.opened.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -154,20 +190,9 @@ impl fmt::Debug for SqliteEngine {
 impl SqliteEngine {
     /// Checks that the file exists and opens the first connection.
     pub(crate) async fn connect(settings: &SourceSettings) -> Result<Self, DbError> {
-        let target = Target::parse(settings.url.expose())?;
-        if target.fs_path().is_some_and(|p| !Path::new(&p).is_file()) {
-            return Err(DbError::new(
-                DbErrorKind::Connection,
-                "sqlite database file does not exist (sqlite sources are opened read-only and never created)",
-            ));
-        }
-        let max = settings.max_connections.max(1);
         let engine = SqliteEngine {
-            target: Arc::new(target),
-            idle: Arc::new(Mutex::new(Vec::with_capacity(max))),
-            permits: Arc::new(Semaphore::new(max)),
+            pool: FilePool::new(settings)?,
             statement_timeout: settings.statement_timeout_ms.map(Duration::from_millis),
-            max_connections: max,
             opened: Arc::new(AtomicUsize::new(0)),
         };
         // Open one connection now so a file SQLite cannot open fails at connect.
@@ -181,14 +206,9 @@ impl SqliteEngine {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| DbError::new(DbErrorKind::Connection, "sqlite pool is closed"))?;
-        let idle = self.idle.clone();
-        let target = self.target.clone();
+        let permit = self.pool.permit().await?;
+        let idle = self.pool.idle.clone();
+        let target = self.pool.target.clone();
         let timeout = self.statement_timeout;
         let opened = self.opened.clone();
         let job = tokio::task::spawn_blocking(move || {
@@ -463,6 +483,6 @@ mod tests {
         }
         let opened = e.opened.load(Ordering::Relaxed);
         assert!((1..=max).contains(&opened), "{opened}");
-        assert!(e.idle.lock().unwrap().len() <= max);
+        assert!(e.pool.idle.lock().unwrap().len() <= max);
     }
 }

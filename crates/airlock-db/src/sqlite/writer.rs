@@ -1,15 +1,14 @@
 //! SQLite write transactions (rules in [`crate::writer`] and the `sqlite` module docs).
 
 use std::fmt;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use rusqlite::types::Value;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
-use super::engine::{PROGRESS_OPS, Target, select_blocking};
+use super::engine::{FilePool, PROGRESS_OPS, select_blocking};
 use super::error::classify;
 use super::types::bind;
 use crate::common::{
@@ -36,17 +35,14 @@ fn quote(i: &Ident) -> String {
 type Idle = Arc<Mutex<Vec<Connection>>>;
 
 pub(crate) struct SqliteWriter {
-    target: Arc<Target>,
-    idle: Idle,
-    permits: Arc<Semaphore>,
+    pool: FilePool,
     statement_timeout: Option<Duration>,
-    max_connections: usize,
 }
 
 impl fmt::Debug for SqliteWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteWriter")
-            .field("max_connections", &self.max_connections)
+            .field("max_connections", &self.pool.max_connections)
             .finish_non_exhaustive()
     }
 }
@@ -76,31 +72,16 @@ fn with_deadline<T>(
 impl SqliteWriter {
     /// Checks that the file exists and opens one read-write connection.
     pub(crate) async fn connect(settings: &SourceSettings) -> Result<Self, DbError> {
-        let target = Target::parse(settings.url.expose())?;
-        if target.fs_path().is_some_and(|p| !Path::new(&p).is_file()) {
-            return Err(DbError::new(
-                DbErrorKind::Connection,
-                "sqlite database file does not exist (sqlite sources are never created)",
-            ));
-        }
-        let max = settings.max_connections.max(1);
         let writer = SqliteWriter {
-            target: Arc::new(target),
-            idle: Arc::new(Mutex::new(Vec::with_capacity(max))),
-            permits: Arc::new(Semaphore::new(max)),
+            pool: FilePool::new(settings)?,
             statement_timeout: settings.statement_timeout_ms.map(Duration::from_millis),
-            max_connections: max,
         };
         writer.with_idle_conn(|_| Ok(())).await?;
         Ok(writer)
     }
 
     async fn permit(&self) -> Result<OwnedSemaphorePermit, DbError> {
-        self.permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| DbError::new(DbErrorKind::Connection, "sqlite pool is closed"))
+        self.pool.permit().await
     }
 
     /// Runs `f` on a pooled connection outside any transaction.
@@ -110,7 +91,7 @@ impl SqliteWriter {
         F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
     {
         let permit = self.permit().await?;
-        let (idle, target) = (self.idle.clone(), self.target.clone());
+        let (idle, target) = (self.pool.idle.clone(), self.pool.target.clone());
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let pooled = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -138,7 +119,7 @@ impl Writer for SqliteWriter {
     async fn begin_with(&self, opts: &TxOptions) -> Result<Box<dyn WriteTx>, DbError> {
         let limits = Limits::resolve(opts, self.statement_timeout);
         let permit = self.permit().await?;
-        let (idle, target) = (self.idle.clone(), self.target.clone());
+        let (idle, target) = (self.pool.idle.clone(), self.pool.target.clone());
         let conn = tokio::task::spawn_blocking(move || {
             let pooled = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let conn = match pooled {
@@ -162,7 +143,7 @@ impl Writer for SqliteWriter {
         Ok(Box::new(SqliteTx {
             conn: Some(conn),
             permit: Some(permit),
-            idle: self.idle.clone(),
+            idle: self.pool.idle.clone(),
             statement_timeout: limits.statement,
             failed: false,
         }))

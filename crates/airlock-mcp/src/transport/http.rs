@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Caller;
-use crate::handler::AirlockHandler;
+use crate::server::session::SessionServer;
 use crate::transport::frame;
 use crate::transport::limits::{self, Limits};
 use crate::transport::net::{self, Guard, HttpOptions, json_response, jsonrpc_error};
@@ -93,7 +93,7 @@ fn router(server: McpServer, opts: &HttpOptions, ct: CancellationToken) -> Route
         .with_json_response(true);
     let factory = server.clone();
     let mcp_service = StreamableHttpService::new(
-        move || Ok(AirlockHandler::new(factory.clone())),
+        move || Ok(SessionServer::new(factory.clone())),
         sessions.clone(),
         config,
     );

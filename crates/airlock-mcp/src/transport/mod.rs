@@ -1,8 +1,9 @@
-//! Transports: stdio, Streamable HTTP, and what the HTTP servers share (listener, limits,
-//! Host/Origin checks, bearer auth).
+//! Transports: stdio, Streamable HTTP, the JSON-RPC bridge, and what the HTTP servers share
+//! (listener, limits, Host/Origin checks, bearer auth).
 
 pub(crate) mod frame;
 pub mod http;
+pub mod jsonrpc_bridge;
 pub(crate) mod limits;
 pub(crate) mod net;
 pub(crate) mod sessions;

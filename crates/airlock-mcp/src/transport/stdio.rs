@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::handler::AirlockHandler;
+use crate::server::session::SessionServer;
 use crate::transport::frame;
 use crate::{McpError, McpServer};
 
@@ -30,7 +30,7 @@ pub async fn serve(server: McpServer) -> Result<(), McpError> {
     crate::transport::net::cancel_on_signal(ct.clone())?;
     let (read, write) = rmcp::transport::stdio_pipes();
     let transport = LineTransport::new(read, write, MAX_LINE_BYTES);
-    let running = match AirlockHandler::new(server)
+    let running = match SessionServer::new(server)
         .serve_with_ct(transport, ct)
         .await
     {

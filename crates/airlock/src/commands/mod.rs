@@ -82,7 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             mcp::serve_streamable_http::run(&settings, &a.common, &a.http).await
         }
         Command::Mcp(airlock_cli::McpCommand::ServeHttp(a)) => {
-            mcp::serve_http::run(&settings, &a.common, &a.http).await
+            mcp::serve_jsonrpc_bridge::run(&settings, &a.common, &a.http).await
         }
         Command::Mcp(airlock_cli::McpCommand::ClientConfig(a)) => {
             mcp::client_config::run(&settings, &a)

@@ -14,13 +14,8 @@ pub struct Run {
 
 /// Runs `airlock` in `dir` with a clean environment (no inherited AIRLOCK_* variables).
 pub fn airlock(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
-    cmd.current_dir(dir).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = clean_command(dir);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -30,6 +25,18 @@ pub fn airlock(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
         stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
     }
+}
+
+/// `airlock` in `dir` without inherited `AIRLOCK_*`/`SYNAPSOR_*` variables.
+fn clean_command(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
+    cmd.current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
 }
 
 /// Replaces ids, hashes, timestamps, durations and temp paths with stable placeholders.
@@ -64,3 +71,50 @@ pub const EXAMPLES: [&str; 4] = [
     "mcp-postgres-support",
     "support-billing-agent",
 ];
+
+/// Serves `airlock <global> mcp serve <serve_flags>` over stdio in `dir` with a clean
+/// environment, sends `initialize` then `request` (a JSON-RPC request with id 2) and returns
+/// its reply.
+pub fn mcp_stdio_request(
+    dir: &Path,
+    global: &[&str],
+    serve_flags: &[&str],
+    request: &serde_json::Value,
+) -> serde_json::Value {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let mut cmd = clean_command(dir);
+    cmd.args(global).args(["mcp", "serve"]).args(serve_flags);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn airlock mcp serve");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let initialize = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "airlock-tests", "version": "0"}}});
+    let initialized = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    for frame in [&initialize, &initialized, request] {
+        writeln!(stdin, "{frame}").expect("write frame");
+    }
+    stdin.flush().expect("flush");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reply = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("utf-8 line");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON-RPC frame");
+        if v["id"] == 2 {
+            reply = Some(v);
+            break;
+        }
+    }
+    drop(stdin);
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut stderr).ok();
+    }
+    reply.unwrap_or_else(|| panic!("no reply to id 2 (exit {status}): {stderr}"))
+}

@@ -53,6 +53,26 @@ fn model_controlled_reserved_arg() {
     }
 }
 
+/// The whole list the call-time check uses is refused here too, upper-cased as well.
+#[test]
+fn every_reserved_name_is_refused_in_any_case() {
+    for name in crate::RESERVED_ARG_NAMES {
+        for spelled in [name.to_string(), name.to_uppercase()] {
+            let mut doc = valid();
+            set(
+                &mut doc,
+                &at(READ, &format!("args/{spelled}")),
+                json!({"type": "string"}),
+            );
+            only_error(
+                &doc,
+                "MODEL_CONTROLLED_RESERVED_ARG",
+                &format!("$.capabilities[0].args.{spelled}"),
+            );
+        }
+    }
+}
+
 #[test]
 fn invalid_arg_name() {
     let mut doc = valid();

@@ -3,7 +3,7 @@
 
 pub mod client_config;
 pub mod serve;
-pub mod serve_http;
+pub mod serve_jsonrpc_bridge;
 pub mod serve_streamable_http;
 
 use std::sync::Arc;

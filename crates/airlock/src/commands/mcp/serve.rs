@@ -11,7 +11,7 @@ pub async fn run(settings: &Settings, args: &McpServeArgs) -> anyhow::Result<Exi
             return super::serve_streamable_http::run(settings, &args.common, &args.http).await;
         }
         McpTransportArg::Http => {
-            return super::serve_http::run(settings, &args.common, &args.http).await;
+            return super::serve_jsonrpc_bridge::run(settings, &args.common, &args.http).await;
         }
         McpTransportArg::Stdio => {}
     }

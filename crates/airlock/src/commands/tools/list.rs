@@ -1,23 +1,13 @@
 //! `airlock tools list`: exactly what a model would see, and what it never sees. Needs no
 //! database and no ledger.
 
+use airlock_capability::exposure::{NOT_EXPOSED, safety_checks};
 use airlock_capability::{AliasMode, Catalog, Tool};
 use airlock_cli::ToolsListArgs;
 use serde_json::{Value, json};
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
-
-/// What Airlock never exposes to a model, whatever the config says.
-pub const NOT_EXPOSED: [&str; 7] = [
-    "execute_sql / raw query tools",
-    "approval tools",
-    "commit/apply tools",
-    "database URLs",
-    "write credentials",
-    "model-controlled tenant authority",
-    "arbitrary table or column names",
-];
 
 pub fn run(settings: &Settings, args: &ToolsListArgs) -> anyhow::Result<ExitStatus> {
     let loaded = settings.load_config()?;
@@ -29,9 +19,8 @@ pub fn run(settings: &Settings, args: &ToolsListArgs) -> anyhow::Result<ExitStat
         (None, false) => AliasMode::Canonical,
     };
     let catalog = Catalog::new(&loaded.config, mode);
-    let tools: Vec<Value> = catalog.tools.iter().map(tool_json).collect();
-    let checks = checks(&catalog, &tools);
-    let ok = checks.iter().all(|c| c["ok"] == true);
+    let checks = safety_checks(&catalog);
+    let ok = checks.iter().all(|c| c.ok);
     if args.json {
         output::json(&json!({
             "ok": ok,
@@ -39,7 +28,7 @@ pub fn run(settings: &Settings, args: &ToolsListArgs) -> anyhow::Result<ExitStat
             "mode": loaded.config.mode.as_str(),
             "alias_mode": mode.as_str(),
             "exposed_to_mcp": catalog.tools.iter().map(|t| &t.name).collect::<Vec<_>>(),
-            "tools": tools,
+            "tools": catalog.definitions(),
             "not_exposed_to_mcp": NOT_EXPOSED,
             "warnings": loaded.warnings,
             "checks": checks,
@@ -76,9 +65,9 @@ pub fn run(settings: &Settings, args: &ToolsListArgs) -> anyhow::Result<ExitStat
         for c in &checks {
             output::line(&format!(
                 "  {} {}: {}",
-                if c["ok"] == true { "PASS" } else { "FAIL" },
-                c["name"].as_str().unwrap_or(""),
-                c["detail"].as_str().unwrap_or("")
+                if c.ok { "PASS" } else { "FAIL" },
+                c.name,
+                c.detail
             ));
         }
         output::line("");
@@ -94,18 +83,6 @@ pub fn run(settings: &Settings, args: &ToolsListArgs) -> anyhow::Result<ExitStat
         ExitStatus::Success
     } else {
         ExitStatus::Failure
-    })
-}
-
-/// The tool as MCP `tools/list` carries it.
-pub fn tool_json(t: &Tool) -> Value {
-    json!({
-        "name": t.name,
-        "title": t.title,
-        "description": t.description,
-        "inputSchema": t.input_schema,
-        "annotations": t.annotations,
-        "_meta": t.meta,
     })
 }
 
@@ -143,74 +120,4 @@ fn print_tool(t: &Tool) {
         }
         output::line(&format!("      {name}: {}", facts.join(", ")));
     }
-}
-
-fn check(name: &str, ok: bool, detail: &str) -> Value {
-    json!({"name": name, "ok": ok, "detail": detail})
-}
-
-fn checks(catalog: &Catalog, tools: &[Value]) -> Vec<Value> {
-    let names: Vec<String> = catalog
-        .tools
-        .iter()
-        .map(|t| t.name.to_lowercase())
-        .collect();
-    let any_name = |words: &[&str]| names.iter().any(|n| words.iter().any(|w| n.contains(w)));
-    let serialized = serde_json::to_string(tools)
-        .unwrap_or_default()
-        .to_lowercase();
-    let url_schemes = [
-        "postgres://",
-        "postgresql://",
-        "mysql://",
-        "mariadb://",
-        "sqlite://",
-    ];
-    let model_tenant = catalog.tools.iter().any(|t| {
-        t.input_schema["properties"].as_object().is_some_and(|p| {
-            p.keys()
-                .any(|k| airlock_capability::args::TRUSTED_KEYS.contains(&k.as_str()))
-        })
-    });
-    vec![
-        check(
-            "semantic tools present",
-            !catalog.tools.is_empty(),
-            &if names.is_empty() {
-                "none".to_owned()
-            } else {
-                format!("{} tools", names.len())
-            },
-        ),
-        check(
-            "execute_sql absent",
-            !any_name(&["execute_sql", "run_query", "query_database", "raw_sql"]),
-            "the model gets no raw SQL tool",
-        ),
-        check(
-            "approval tools absent",
-            !any_name(&["approve"]),
-            "approval stays outside MCP",
-        ),
-        check(
-            "apply tools absent",
-            !any_name(&["apply_writeback", "commit"]),
-            "apply stays outside MCP",
-        ),
-        check(
-            "database URLs absent",
-            !url_schemes.iter().any(|s| serialized.contains(s)),
-            "tools carry no connection strings",
-        ),
-        check(
-            "write credentials absent",
-            !serialized.contains("bearer ") && !serialized.contains("-----begin"),
-            "tools carry no tokens or keys",
-        ),
-        check(
-            "tenant authority not model-controlled",
-            !model_tenant,
-            "no tool argument names a tenant, principal or role",
-        ),
-    ]
 }

@@ -9,7 +9,7 @@ use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: &WritebackGrantsArgs) -> anyhow::Result<ExitStatus> {
     let loaded = settings.load_config()?;
-    let engine = super::engine(args.engine);
+    let engine = airlock_db::EngineKind::from(args.engine);
     let role = super::ident("writer role", &args.writer_role)?;
     let schema = args
         .schema

@@ -5,7 +5,7 @@ use airlock_cli::WritebackEngineArgs;
 use crate::output::{self, ExitStatus};
 
 pub fn run(args: &WritebackEngineArgs) -> anyhow::Result<ExitStatus> {
-    let engine = super::engine(args.engine);
+    let engine = airlock_db::EngineKind::from(args.engine);
     let schema = args
         .schema
         .as_deref()

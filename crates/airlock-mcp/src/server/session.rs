@@ -1,6 +1,8 @@
-//! The hand-written rmcp `ServerHandler`: tools and resources come from config and ledger.
+//! [`SessionServer`], the hand-written rmcp `ServerHandler`: tools and resources come from
+//! config and ledger. (rmcp calls this trait a handler; in Airlock "handler" means the app's
+//! writeback handler, so the MCP side is called a server.)
 //!
-//! One handler per session (or per stateless request). It remembers whether its session was
+//! One per session (or per stateless request). It remembers whether its session was
 //! initialized, so a second `initialize` on the same session is refused.
 
 use std::borrow::Cow;
@@ -17,9 +19,9 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use super::{McpServer, short_name, text_copy};
 use crate::auth::Caller;
 use crate::resources::{self, ResourceError};
-use crate::server::{McpServer, short_name, text_copy};
 
 /// Protocol revisions served: four with `initialize` and sessions, and the stateless
 /// 2026-07-28 revision.
@@ -33,15 +35,15 @@ pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
 
 const INSTRUCTIONS: &str = "Airlock exposes reviewed business capabilities. Read tools return tenant-scoped rows with an evidence handle; proposal tools create proposals that a person approves outside this tool surface, so nothing is committed by a tool call. Tenant and principal come from trusted context, never from tool arguments.";
 
-/// The MCP handler of one session.
-pub struct AirlockHandler {
+/// The MCP server of one session.
+pub struct SessionServer {
     server: McpServer,
     initialized: AtomicBool,
 }
 
-impl AirlockHandler {
-    pub fn new(server: McpServer) -> AirlockHandler {
-        AirlockHandler {
+impl SessionServer {
+    pub fn new(server: McpServer) -> SessionServer {
+        SessionServer {
             server,
             initialized: AtomicBool::new(false),
         }
@@ -103,7 +105,7 @@ const SERVED_METHODS: &[&str] = &[
     "resources/read",
 ];
 
-impl ServerHandler for AirlockHandler {
+impl ServerHandler for SessionServer {
     fn get_info(&self) -> ServerConfig {
         let info = self.server.info();
         ServerConfig::new(

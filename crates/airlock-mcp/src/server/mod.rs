@@ -1,15 +1,16 @@
 //! What every transport shares: the runtime, the tool list built once at start, and the
-//! rendering of a call's result.
+//! rendering of a call's result. [`session`] serves it to one rmcp session.
+
+pub mod session;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use airlock_capability::envelope;
 use airlock_capability::plan::TrustedScope;
-use airlock_config::{CapabilityKind, Mode};
+use airlock_capability::{catalog, envelope};
 use airlock_runtime::Runtime;
 use rmcp::model::Tool;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// Name and version the server reports in `initialize`.
 #[derive(Debug, Clone, Copy)]
@@ -61,15 +62,12 @@ impl McpServer {
         let mut tools = Vec::new();
         let mut tools_json = Vec::new();
         let mut by_name = HashMap::new();
-        for tool in &runtime.catalog().tools {
-            let value = json!({
-                "name": tool.name,
-                "title": tool.title,
-                "description": tool.description,
-                "inputSchema": tool.input_schema,
-                "annotations": tool.annotations,
-                "_meta": tool.meta,
-            });
+        for (tool, value) in runtime
+            .catalog()
+            .tools
+            .iter()
+            .zip(runtime.catalog().definitions())
+        {
             match serde_json::from_value::<Tool>(value.clone()) {
                 Ok(t) => {
                     by_name.insert(tool.name.clone(), tools.len());
@@ -136,12 +134,7 @@ impl McpServer {
         if self.inner.by_name.contains_key(name) {
             return true;
         }
-        let config = self.runtime().config();
-        config.mode == Mode::ReadOnly
-            && config
-                .capabilities
-                .iter()
-                .any(|c| c.name == name && c.kind == CapabilityKind::Proposal)
+        catalog::hidden_by_mode(self.runtime().config(), name)
     }
 
     /// Calls a tool. `None` when no tool has that name (a routing fault the transport

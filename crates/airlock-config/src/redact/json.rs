@@ -1,4 +1,5 @@
-//! `airlock config show --redacted`: hide secret material, keep everything a reader needs.
+//! Redaction of a JSON document (`airlock config show --redacted`, handler `details`): hide
+//! secret material, keep everything a reader needs.
 //!
 //! Unlike the original, which redacted by key name and so hid env-var *names*
 //! (`read_url_env`, `token_env`) and even `primary_key`/`tenant_key`, this replaces only real
@@ -13,10 +14,8 @@
 
 use serde_json::{Map, Value};
 
+use super::REDACTED;
 use crate::names::{is_env_key, is_secret_name, looks_like_secret_url, looks_like_secret_value};
-
-/// The placeholder for redacted values.
-pub const REDACTED: &str = "<redacted>";
 
 /// A copy of `doc` with secret material replaced by `"<redacted>"`.
 pub fn redacted(doc: &Value) -> Value {

@@ -16,7 +16,7 @@ pub async fn run(
     let (server, loaded) = super::build(&settings, common, 16)?;
     let opts = super::http_options(&settings, &loaded, flags, 8765)?;
     let shown = opts.clone();
-    airlock_mcp::bridge::serve(server, opts, |addr| {
+    airlock_mcp::transport::jsonrpc_bridge::serve(server, opts, |addr| {
         super::banner(
             "JSON-RPC bridge",
             &format!("http://{addr}/rpc"),

@@ -1,4 +1,5 @@
-//! `mcp serve-http`: a small authenticated JSON-RPC bridge (not spec MCP transport) for
+//! The JSON-RPC bridge (`airlock mcp serve-http`): a small authenticated bridge, not the spec
+//! MCP transport, for
 //! scripts and gateways. `POST /rpc` (also `/` and `/mcp`) with one JSON-RPC request:
 //! `tools/list`, `tools/call`, `resources/read`, `ping`. Same tools, envelopes, auth and
 //! hardening as the Streamable HTTP server; errors carry the request id and a proper code.

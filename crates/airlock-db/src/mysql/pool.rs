@@ -1,0 +1,107 @@
+//! The one pool builder of MySQL/MariaDB, shared by the read engine and the writer: the URL is
+//! checked without dialing, and the pool is built on first use, after one dial has told
+//! MariaDB from MySQL (the two name their timeout variables differently).
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use tokio::sync::OnceCell;
+
+use super::engine::Flavor;
+use super::error::classify;
+use crate::common::Scrubber;
+use crate::{DbError, DbErrorKind, SourceSettings};
+
+/// Dial timeout (mysql_async has none of its own for TCP connect).
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a pooled connection (including dialing a new one).
+pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle pooled connections are closed after this long (well under the server's wait_timeout).
+pub(crate) const IDLE_TTL: Duration = Duration::from_secs(300);
+
+/// A pool built on first use.
+pub(crate) struct LazyPool {
+    opts: Opts,
+    cell: OnceCell<(Pool, Flavor)>,
+    max_connections: usize,
+    redacted_url: String,
+}
+
+impl LazyPool {
+    /// Validates the URL (no dialing). Returns the pool and the scrubber of the URL's secrets.
+    pub(crate) fn new(settings: &SourceSettings) -> Result<(LazyPool, Scrubber), DbError> {
+        let url = settings.url.expose();
+        let mut scrub = Scrubber::for_url(url);
+        let opts = Opts::from_url(url)
+            .map_err(|_| DbError::new(DbErrorKind::Connection, "malformed mysql connection URL"))?;
+        if let Some(pw) = opts.pass() {
+            scrub.add(pw);
+        }
+        let pool = LazyPool {
+            opts,
+            cell: OnceCell::new(),
+            max_connections: settings.max_connections.max(1),
+            redacted_url: settings.url.redacted(),
+        };
+        Ok((pool, scrub))
+    }
+
+    /// The flavor, once the pool is built.
+    pub(crate) fn flavor(&self) -> Option<Flavor> {
+        self.cell.get().map(|(_, f)| *f)
+    }
+
+    pub(crate) fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    pub(crate) fn redacted_url(&self) -> &str {
+        &self.redacted_url
+    }
+
+    /// The pool and flavor, building them on the first call: `session` adds what every
+    /// connection of this pool needs (setup statements, client flags) for the flavor.
+    pub(crate) async fn get(
+        &self,
+        scrub: &Scrubber,
+        session: impl FnOnce(Flavor, OptsBuilder) -> OptsBuilder,
+    ) -> Result<&(Pool, Flavor), DbError> {
+        self.cell
+            .get_or_try_init(|| async {
+                let flavor = detect_flavor(&self.opts, scrub).await?;
+                tracing::debug!(?flavor, url = %self.redacted_url, "mysql flavor detected");
+                let constraints = PoolConstraints::new(0, self.max_connections)
+                    .ok_or_else(|| DbError::new(DbErrorKind::Other, "invalid pool size"))?;
+                // Idle connections stay pooled (up to max) for IDLE_TTL; with a zero TTL
+                // mysql_async would close every connection above `min` on return.
+                let pool_opts = PoolOpts::default()
+                    .with_constraints(constraints)
+                    .with_inactive_connection_ttl(IDLE_TTL)
+                    .with_reset_connection(false);
+                let opts =
+                    session(flavor, OptsBuilder::from_opts(self.opts.clone())).pool_opts(pool_opts);
+                Ok::<_, DbError>((Pool::new(opts), flavor))
+            })
+            .await
+    }
+}
+
+/// Dials once and reads `SELECT VERSION()` to tell MariaDB from MySQL.
+pub(crate) async fn detect_flavor(opts: &Opts, scrub: &Scrubber) -> Result<Flavor, DbError> {
+    let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts.clone()))
+        .await
+        .map_err(|_| {
+            DbError::new(
+                DbErrorKind::Connection,
+                "timed out connecting to the server",
+            )
+        })?
+        .map_err(|e| scrub.error(classify(&e)))?;
+    let version: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(|e| scrub.error(classify(&e)))?;
+    let _ = conn.disconnect().await;
+    Ok(Flavor::from_version(version.as_deref().unwrap_or("")))
+}
