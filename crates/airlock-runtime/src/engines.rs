@@ -1,7 +1,7 @@
 //! One pooled engine per source, connected on first use and reused for the process lifetime.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use airlock_capability::CallError;
@@ -50,46 +50,68 @@ impl Engines {
     }
 
     fn settings(&self, name: &str, env: &Env) -> Result<SourceSettings, CallError> {
-        let source = &self.config.sources[name];
-        let url = match (&source.path, &source.read_url_env) {
-            (Some(path), _) => {
-                let p = PathBuf::from(path);
-                let p = if p.is_absolute() {
-                    p
-                } else {
-                    self.base_dir.join(p)
-                };
-                SecretUrl::new(p.display().to_string())
-            }
-            (None, Some(var)) => match env.get(var).filter(|v| !v.is_empty()) {
-                Some(url) => SecretUrl::new(url.clone()),
-                None => {
-                    return Err(CallError::new(
-                        "SOURCE_CREDENTIAL_MISSING",
-                        "The database connection for this capability is not configured.",
-                    )
-                    .with_detail(format!(
-                        "environment variable {var} is not set (source {name})"
-                    )));
-                }
-            },
-            (None, None) => {
+        source_settings(
+            &self.config,
+            name,
+            &self.base_dir,
+            env,
+            self.max_connections,
+        )
+    }
+}
+
+/// The connection settings of a configured source: its SQLite `path` (relative to
+/// `base_dir`, the config file's folder) or the URL in its `read_url_env` variable. A missing
+/// variable or source is `SOURCE_CREDENTIAL_MISSING` / `SOURCE_NOT_FOUND`, with the operator
+/// detail in [`CallError::detail`].
+pub fn source_settings(
+    config: &Config,
+    name: &str,
+    base_dir: &Path,
+    env: &Env,
+    max_connections: usize,
+) -> Result<SourceSettings, CallError> {
+    let source = config.sources.get(name).ok_or_else(|| {
+        CallError::new("SOURCE_NOT_FOUND", format!("Unknown source `{name}`."))
+    })?;
+    let url = match (&source.path, &source.read_url_env) {
+        (Some(path), _) => {
+            let p = PathBuf::from(path);
+            let p = if p.is_absolute() {
+                p
+            } else {
+                base_dir.join(p)
+            };
+            SecretUrl::new(p.display().to_string())
+        }
+        (None, Some(var)) => match env.get(var).filter(|v| !v.is_empty()) {
+            Some(url) => SecretUrl::new(url.clone()),
+            None => {
                 return Err(CallError::new(
                     "SOURCE_CREDENTIAL_MISSING",
                     "The database connection for this capability is not configured.",
                 )
-                .with_detail(format!("source {name} has neither path nor read_url_env")));
+                .with_detail(format!(
+                    "environment variable {var} is not set (source {name})"
+                )));
             }
-        };
-        Ok(SourceSettings {
-            engine: match source.engine {
-                EngineName::Postgres => EngineKind::Postgres,
-                EngineName::Mysql => EngineKind::Mysql,
-                EngineName::Sqlite => EngineKind::Sqlite,
-            },
-            url,
-            statement_timeout_ms: source.statement_timeout_ms,
-            max_connections: self.max_connections,
-        })
-    }
+        },
+        (None, None) => {
+            return Err(CallError::new(
+                "SOURCE_CREDENTIAL_MISSING",
+                "The database connection for this capability is not configured.",
+            )
+            .with_detail(format!("source {name} has neither path nor read_url_env")));
+        }
+    };
+    Ok(SourceSettings {
+        engine: match source.engine {
+            EngineName::Postgres => EngineKind::Postgres,
+            EngineName::Mysql => EngineKind::Mysql,
+            EngineName::Sqlite => EngineKind::Sqlite,
+        },
+        url,
+        statement_timeout_ms: source.statement_timeout_ms,
+        max_connections,
+    })
 }

@@ -21,6 +21,7 @@ use airlock_ledger::Ledger;
 
 pub use call::CallFailure;
 pub use context::resolve_scope;
+pub use engines::source_settings;
 
 /// Environment variables as read once at start. Tests pass their own.
 pub type Env = HashMap<String, String>;

@@ -13,6 +13,7 @@ use super::error::classify;
 use super::types::{KeyKind, bind, decode};
 use crate::common::{self, Scrubber, SelectTail};
 use crate::exact::{Exact, ExactMatch, Slot, guard_columns, keep_exact, select_params};
+use crate::inspect::SchemaReport;
 use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
 
 /// Dial timeout (mysql_async has none of its own for TCP connect).
@@ -316,6 +317,11 @@ impl Engine for MysqlEngine {
     async fn ping(&self) -> Result<(), DbError> {
         let mut conn = self.conn().await?;
         conn.query_drop("SELECT 1").await.map_err(|e| self.err(&e))
+    }
+
+    async fn inspect(&self, schema: Option<&str>) -> Result<SchemaReport, DbError> {
+        let mut conn = self.conn().await?;
+        crate::inspect::mysql::inspect(&mut conn, schema, |e| self.err(e)).await
     }
 }
 

@@ -6,6 +6,7 @@ mod demo;
 mod doctor;
 mod evidence;
 mod handler;
+mod inspect;
 mod ledger;
 mod mcp;
 mod proposals;
@@ -90,6 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         }
         Command::Handler(HandlerCommand::Template(a)) => handler::template::run(&settings, &a),
         Command::Doctor(a) => doctor::run(&settings, &a).await,
+        Command::Inspect(a) => inspect::run(&settings, &a).await,
     }
 }
 
