@@ -125,8 +125,10 @@ pub(crate) async fn inspect(
         }
     }
 
+    // Key columns of primary keys (named PRIMARY), unique constraints and foreign keys (with a
+    // referenced table). TABLE_CONSTRAINTS would name the type, but MariaDB hides it from
+    // users whose only privilege is SELECT.
     type KeyRow = (
-        String,
         String,
         String,
         String,
@@ -138,28 +140,22 @@ pub(crate) async fn inspect(
     let keys: Vec<KeyRow> = conn
         .exec(
             format!(
-                "SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, c.CONSTRAINT_TYPE, \
-                 k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, \
-                 k.REFERENCED_COLUMN_NAME \
-                 FROM information_schema.KEY_COLUMN_USAGE k \
-                 JOIN information_schema.TABLE_CONSTRAINTS c \
-                   ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA \
-                  AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-                  AND c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME \
-                 WHERE k.TABLE_SCHEMA IN ({marks}) \
-                 ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
+                "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, \
+                 REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
+                 FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA IN ({marks}) \
+                 ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION"
             ),
             params(),
         )
         .await
         .map_err(|e| err(&e))?;
-    for (s, n, cname, ctype, col, rs, rt, rc) in keys {
+    for (s, n, cname, col, rs, rt, rc) in keys {
         let Some(t) = tables.get_mut(&(s, n)) else {
             continue;
         };
-        match ctype.as_str() {
-            "PRIMARY KEY" => t.primary_key.push(col),
-            "UNIQUE" => match t
+        match (cname.as_str(), &rt) {
+            ("PRIMARY", None) => t.primary_key.push(col),
+            (_, None) => match t
                 .unique_constraints
                 .iter_mut()
                 .find(|u| u.name.as_deref() == Some(cname.as_str()))
@@ -170,7 +166,7 @@ pub(crate) async fn inspect(
                     columns: vec![col],
                 }),
             },
-            "FOREIGN KEY" => match t
+            (_, Some(_)) => match t
                 .foreign_keys
                 .iter_mut()
                 .find(|f| f.name.as_deref() == Some(cname.as_str()))
@@ -187,29 +183,28 @@ pub(crate) async fn inspect(
                     referenced_columns: vec![rc.unwrap_or_default()],
                 }),
             },
-            _ => {}
         }
     }
 
-    // MariaDB names column-level checks after the column, so names repeat across tables:
-    // its CHECK_CONSTRAINTS has TABLE_NAME to join on; MySQL's names are unique per schema.
-    let same_table = if mariadb {
-        " AND cc.TABLE_NAME = c.TABLE_NAME"
+    // MariaDB's CHECK_CONSTRAINTS has TABLE_NAME (and column-level checks are named after the
+    // column, so names repeat across tables); MySQL's needs TABLE_CONSTRAINTS for the table.
+    let checks_sql = if mariadb {
+        format!(
+            "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE \
+             FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN ({marks})"
+        )
     } else {
-        ""
+        format!(
+            "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.CONSTRAINT_NAME, cc.CHECK_CLAUSE \
+             FROM information_schema.TABLE_CONSTRAINTS c \
+             JOIN information_schema.CHECK_CONSTRAINTS cc \
+               ON cc.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA \
+              AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME \
+             WHERE c.CONSTRAINT_TYPE = 'CHECK' AND c.TABLE_SCHEMA IN ({marks})"
+        )
     };
     let checks: Vec<(String, String, String, String)> = conn
-        .exec(
-            format!(
-                "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.CONSTRAINT_NAME, cc.CHECK_CLAUSE \
-                 FROM information_schema.TABLE_CONSTRAINTS c \
-                 JOIN information_schema.CHECK_CONSTRAINTS cc \
-                   ON cc.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA \
-                  AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME{same_table} \
-                 WHERE c.CONSTRAINT_TYPE = 'CHECK' AND c.TABLE_SCHEMA IN ({marks})"
-            ),
-            params(),
-        )
+        .exec(checks_sql, params())
         .await
         .map_err(|e| err(&e))?;
     for (s, n, name, expression) in checks {
