@@ -103,7 +103,10 @@ async fn postgres_pagila_and_django() {
     let customer = table(&r, "public", "customer");
     assert_eq!(customer.primary_key, ["customer_id"]);
     assert!(column(customer, "customer_id").auto_increment);
-    assert_eq!(first_tenant(customer), Some(("store_id", Confidence::Medium)));
+    assert_eq!(
+        first_tenant(customer),
+        Some(("store_id", Confidence::Medium))
+    );
     assert_eq!(customer.row_estimate, Some(0));
     let guard = &customer.candidates.conflict_guard[0];
     assert_eq!(
@@ -141,7 +144,9 @@ async fn postgres_pagila_and_django() {
     let payment = table(&r, "public", "payment");
     assert_eq!(payment.check_constraints.len(), 1);
     assert!(
-        payment.check_constraints[0].expression.contains("amount >= "),
+        payment.check_constraints[0]
+            .expression
+            .contains("amount >= "),
         "{:?}",
         payment.check_constraints
     );
@@ -155,7 +160,10 @@ async fn postgres_pagila_and_django() {
         .find(|i| i.name == "idx_unq_rental_rental_date_inventory_id_customer_id")
         .unwrap();
     assert!(unique.unique && !unique.primary);
-    assert_eq!(unique.columns, ["rental_date", "inventory_id", "customer_id"]);
+    assert_eq!(
+        unique.columns,
+        ["rental_date", "inventory_id", "customer_id"]
+    );
 
     let address = table(&r, "public", "address");
     assert_eq!(
@@ -248,7 +256,11 @@ async fn postgres_weird_identifiers_and_composite_keys() {
     let weird = table(&r, "public", "Weird \"Quoted\" Tåble");
     assert_eq!(weird.primary_key, ["select", "from"]);
     assert_eq!(
-        weird.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        weird
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
         ["select", "from", "ÿ col", "email"]
     );
     let order = table(&r, "public", "order");
@@ -270,7 +282,11 @@ async fn postgres_bad_input() {
     db.execute_batch("CREATE SCHEMA empty").await.unwrap();
     let r = e.inspect(Some("empty")).await.unwrap();
     assert!(r.tables.is_empty());
-    assert!(r.notes.iter().any(|n| n.contains("No tables")), "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.contains("No tables")),
+        "{:?}",
+        r.notes
+    );
     // Unknown schema, and a system one, are NotFound.
     for name in ["nope", "pg_catalog", "x'; DROP TABLE y; --"] {
         let err = e.inspect(Some(name)).await.unwrap_err();
@@ -315,16 +331,22 @@ async fn mysql_sakila_with_select_only_user() {
     let e = engine(EngineKind::Mysql, &user.url, Some(10_000), 1).await;
     let r = e.inspect(None).await.unwrap();
     assert_eq!(r.engine, "mysql");
-    assert_eq!(r.schemas, [db.name.clone()]);
+    assert_eq!(r.schemas, [db.name.as_str()]);
     assert_eq!(r.tables.len(), 7);
     round_trips(&r);
 
     let customer = table(&r, &db.name, "customer");
     assert_eq!(customer.primary_key, ["customer_id"]);
     assert!(column(customer, "customer_id").auto_increment);
-    assert_eq!(first_tenant(customer), Some(("store_id", Confidence::Medium)));
+    assert_eq!(
+        first_tenant(customer),
+        Some(("store_id", Confidence::Medium))
+    );
     let last_update = column(customer, "last_update");
-    assert!(!last_update.generated, "DEFAULT CURRENT_TIMESTAMP is not generated");
+    assert!(
+        !last_update.generated,
+        "DEFAULT CURRENT_TIMESTAMP is not generated"
+    );
     assert!(last_update.on_update.is_some());
     let guard = &customer.candidates.conflict_guard[0];
     assert_eq!(guard.column, "last_update");
@@ -344,7 +366,10 @@ async fn mysql_sakila_with_select_only_user() {
     let rating = column(film, "rating");
     assert_eq!(rating.category, TypeCategory::Enum);
     assert_eq!(rating.enum_values, ["G", "PG", "PG-13", "R", "NC-17"]);
-    assert_eq!(column(film, "special_features").category, TypeCategory::Text);
+    assert_eq!(
+        column(film, "special_features").category,
+        TypeCategory::Text
+    );
 
     let rental = table(&r, &db.name, "rental");
     assert_eq!(rental.unique_constraints.len(), 1);
@@ -354,7 +379,10 @@ async fn mysql_sakila_with_select_only_user() {
     );
     let payment = table(&r, &db.name, "payment");
     assert_eq!(payment.check_constraints.len(), 1);
-    assert_eq!(payment.check_constraints[0].name.as_deref(), Some("chk_amount"));
+    assert_eq!(
+        payment.check_constraints[0].name.as_deref(),
+        Some("chk_amount")
+    );
     assert_eq!(principals(payment), ["customer_id", "staff_id"]);
     let inventory = table(&r, &db.name, "inventory");
     let idx = inventory
@@ -449,7 +477,10 @@ async fn sqlite_chinook_and_django() {
     let album = table(&r, "main", "Album");
     assert_eq!(album.foreign_keys[0].referenced_table, "Artist");
     assert_eq!(album.foreign_keys[0].referenced_columns, ["ArtistId"]);
-    assert!(column(album, "AlbumId").auto_increment, "INTEGER PRIMARY KEY is the rowid");
+    assert!(
+        column(album, "AlbumId").auto_increment,
+        "INTEGER PRIMARY KEY is the rowid"
+    );
     round_trips(&r);
 
     let django = fresh_sqlite();

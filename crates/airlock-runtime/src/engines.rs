@@ -71,17 +71,14 @@ pub fn source_settings(
     env: &Env,
     max_connections: usize,
 ) -> Result<SourceSettings, CallError> {
-    let source = config.sources.get(name).ok_or_else(|| {
-        CallError::new("SOURCE_NOT_FOUND", format!("Unknown source `{name}`."))
-    })?;
+    let source = config
+        .sources
+        .get(name)
+        .ok_or_else(|| CallError::new("SOURCE_NOT_FOUND", format!("Unknown source `{name}`.")))?;
     let url = match (&source.path, &source.read_url_env) {
         (Some(path), _) => {
             let p = PathBuf::from(path);
-            let p = if p.is_absolute() {
-                p
-            } else {
-                base_dir.join(p)
-            };
+            let p = if p.is_absolute() { p } else { base_dir.join(p) };
             SecretUrl::new(p.display().to_string())
         }
         (None, Some(var)) => match env.get(var).filter(|v| !v.is_empty()) {

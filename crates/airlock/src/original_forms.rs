@@ -19,26 +19,10 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         None,
         "Airlock does not generate configs from a live schema: write airlock.json (or keep synapsor.runner.json), see `airlock config schema`, check it with `airlock config validate`; `airlock demo` writes a working example",
     ),
-    (
-        "inspect",
-        Some("--from"),
-        INSPECT_INSTEAD,
-    ),
-    (
-        "inspect",
-        Some("--from-env"),
-        INSPECT_INSTEAD,
-    ),
-    (
-        "inspect",
-        Some("--database-url-env"),
-        INSPECT_INSTEAD,
-    ),
-    (
-        "inspect",
-        Some("--engine"),
-        INSPECT_INSTEAD,
-    ),
+    ("inspect", Some("--from"), INSPECT_INSTEAD),
+    ("inspect", Some("--from-env"), INSPECT_INSTEAD),
+    ("inspect", Some("--database-url-env"), INSPECT_INSTEAD),
+    ("inspect", Some("--engine"), INSPECT_INSTEAD),
     (
         "onboard",
         None,

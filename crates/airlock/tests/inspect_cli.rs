@@ -58,9 +58,21 @@ fn sqlite_source_from_config_in_both_forms() {
 
     let run = airlock(dir, &["inspect", "--source", "app"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("main.invoices (table"), "{}", run.stdout);
-    assert!(run.stdout.contains("tenant     tenant_id (high"), "{}", run.stdout);
-    assert!(run.stdout.contains("customer_email (contact)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("main.invoices (table"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("tenant     tenant_id (high"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("customer_email (contact)"),
+        "{}",
+        run.stdout
+    );
     // A newline in a table name is shown escaped, never raw.
     assert!(run.stdout.contains("main.bad\\nname"), "{}", run.stdout);
     assert!(!run.stdout.contains("row-value-never-shown"));
@@ -88,7 +100,11 @@ fn coded_failures_never_show_the_url_credentials() {
 
     let run = airlock(dir, &["inspect", "--url", "redis://h/0"], &[]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("INSPECT_URL_UNSUPPORTED"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("INSPECT_URL_UNSUPPORTED"),
+        "{}",
+        run.stderr
+    );
 
     let run = airlock(dir, &["inspect", "--url", "/no/such/app.db"], &[]);
     assert_eq!(run.code, 1);
@@ -108,12 +124,20 @@ fn coded_failures_never_show_the_url_credentials() {
     );
     let run = airlock(dir, &["inspect", "--source", "b"], &[]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("SOURCE_CREDENTIAL_MISSING"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("SOURCE_CREDENTIAL_MISSING"),
+        "{}",
+        run.stderr
+    );
 
     // The original's flags are refused naming the Airlock form.
     let run = airlock(dir, &["inspect", "--from-env", "DATABASE_URL"], &[]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("airlock inspect --url-env"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("airlock inspect --url-env"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -132,7 +156,14 @@ fn postgres_by_url_env_with_unknown_schema() {
 
     let run = airlock(
         tmp.path(),
-        &["inspect", "--url-env", "APP_DB_URL", "--schema", "nope", "--json"],
+        &[
+            "inspect",
+            "--url-env",
+            "APP_DB_URL",
+            "--schema",
+            "nope",
+            "--json",
+        ],
         &env,
     );
     assert_eq!(run.code, 1);

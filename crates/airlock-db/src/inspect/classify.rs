@@ -164,9 +164,17 @@ pub fn sensitive_kind(name: &str, category: TypeCategory) -> Option<SensitiveKin
     ]
     .iter()
     .any(|x| has(x))
-        || ["api", "access", "private", "secret", "signing", "encryption", "session"]
-            .iter()
-            .any(|a| pair(a, "key"))
+        || [
+            "api",
+            "access",
+            "private",
+            "secret",
+            "signing",
+            "encryption",
+            "session",
+        ]
+        .iter()
+        .any(|a| pair(a, "key"))
     {
         S::Credential
     } else if has("ip") || has("ipaddress") || joined.contains("ipaddr") {
@@ -337,10 +345,7 @@ fn scoped_candidate(
             c.map(|c| (c, &f.referenced_table))
         });
     let (mut confidence, mut reason) = match (by_name, fk) {
-        (Some(n), Some((f, t))) => (
-            n.min(f),
-            format!("{what} name, and a foreign key to {t}"),
-        ),
+        (Some(n), Some((f, t))) => (n.min(f), format!("{what} name, and a foreign key to {t}")),
         (Some(n), None) => (n, format!("{what} name")),
         (None, Some((f, t))) => (lower(f), format!("foreign key to {t}")),
         (None, None) => return None,
@@ -432,10 +437,9 @@ pub fn guard_candidates(table: &TableReport) -> Vec<GuardCandidate> {
                 Confidence::Medium,
                 "last-update timestamp; nothing in the schema updates it, so the application must",
             ),
-            (C::Timestamp, false, Some(_)) => (
-                Confidence::Medium,
-                "timestamp the database sets on update",
-            ),
+            (C::Timestamp, false, Some(_)) => {
+                (Confidence::Medium, "timestamp the database sets on update")
+            }
             (C::Text, true, _) => (
                 Confidence::Low,
                 "last-update name on a text column (must hold ISO timestamps)",
@@ -496,8 +500,8 @@ fn assigns(text: &str, col: &str) -> bool {
             continue;
         }
         let after = after.trim_start();
-        let assignment = (after.starts_with('=') && !after.starts_with("=="))
-            || after.starts_with(":=");
+        let assignment =
+            (after.starts_with('=') && !after.starts_with("==")) || after.starts_with(":=");
         if !assignment {
             continue;
         }
@@ -661,7 +665,10 @@ mod tests {
             .collect();
         assert_eq!(
             tenants,
-            [("tenant_id", Confidence::High), ("account_id", Confidence::Low)]
+            [
+                ("tenant_id", Confidence::High),
+                ("account_id", Confidence::Low)
+            ]
         );
         let principals: Vec<(&str, Confidence)> = t
             .candidates

@@ -203,10 +203,8 @@ pub(crate) async fn inspect(
              WHERE c.CONSTRAINT_TYPE = 'CHECK' AND c.TABLE_SCHEMA IN ({marks})"
         )
     };
-    let checks: Vec<(String, String, String, String)> = conn
-        .exec(checks_sql, params())
-        .await
-        .map_err(|e| err(&e))?;
+    let checks: Vec<(String, String, String, String)> =
+        conn.exec(checks_sql, params()).await.map_err(|e| err(&e))?;
     for (s, n, name, expression) in checks {
         if let Some(t) = tables.get_mut(&(s, n)) {
             t.check_constraints.push(CheckConstraint {
@@ -362,10 +360,7 @@ mod tests {
 
     #[test]
     fn enum_labels_with_quotes_and_commas() {
-        assert_eq!(
-            enum_labels("enum('a','it''s','b,c')"),
-            ["a", "it's", "b,c"]
-        );
+        assert_eq!(enum_labels("enum('a','it''s','b,c')"), ["a", "it's", "b,c"]);
         assert_eq!(enum_labels("enum('G','PG-13')"), ["G", "PG-13"]);
         assert!(enum_labels("int(11)").is_empty());
         assert!(enum_labels("enum(").is_empty());

@@ -122,7 +122,10 @@ pub(crate) async fn inspect(
         q_triggers(),
     );
     let (meta, schemas, rels, cols, cons, idxs, trigs) = tokio::try_join!(
-        tx.query_one("SELECT current_setting('server_version'), current_user::text", &[]),
+        tx.query_one(
+            "SELECT current_setting('server_version'), current_user::text",
+            &[]
+        ),
         tx.query(&q_s, p),
         tx.query(&q_r, p),
         tx.query(&q_c, p),
@@ -257,11 +260,16 @@ fn trigger(t: &TableReport, r: &Row) -> TriggerReport {
     } else {
         "after"
     };
-    let events = [(4, "insert"), (16, "update"), (8, "delete"), (32, "truncate")]
-        .iter()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(_, e)| (*e).to_owned())
-        .collect();
+    let events = [
+        (4, "insert"),
+        (16, "update"),
+        (8, "delete"),
+        (32, "truncate"),
+    ]
+    .iter()
+    .filter(|(b, _)| bits & b != 0)
+    .map(|(_, e)| (*e).to_owned())
+    .collect();
     let body: String = r.get(3);
     let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
     TriggerReport {

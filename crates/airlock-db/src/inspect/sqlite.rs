@@ -439,9 +439,7 @@ mod tests {
     #[test]
     fn trigger_heads() {
         assert_eq!(
-            trigger_head(
-                "CREATE TRIGGER t AFTER UPDATE OF a ON x BEGIN UPDATE x SET b = 1; END"
-            ),
+            trigger_head("CREATE TRIGGER t AFTER UPDATE OF a ON x BEGIN UPDATE x SET b = 1; END"),
             ("after".to_owned(), vec!["update".to_owned()])
         );
         assert_eq!(

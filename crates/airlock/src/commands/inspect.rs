@@ -96,7 +96,8 @@ fn resolve(settings: &Settings, args: &InspectArgs) -> anyhow::Result<SourceSett
             format!(
                 "[{}] {}",
                 e.code,
-                e.detail.unwrap_or_else(|| format!("source {name}: {}", e.message))
+                e.detail
+                    .unwrap_or_else(|| format!("source {name}: {}", e.message))
             ),
             format!("configured sources: {}", known.join(", ")),
         )
@@ -113,7 +114,10 @@ fn engine_of(url: &str) -> anyhow::Result<(EngineKind, String)> {
     match scheme.as_str() {
         "postgres" | "postgresql" => Ok((EngineKind::Postgres, url.to_owned())),
         "mysql" => Ok((EngineKind::Mysql, url.to_owned())),
-        "mariadb" => Ok((EngineKind::Mysql, format!("mysql{}", &url["mariadb".len()..]))),
+        "mariadb" => Ok((
+            EngineKind::Mysql,
+            format!("mysql{}", &url["mariadb".len()..]),
+        )),
         "" | "sqlite" | "file" => Ok((EngineKind::Sqlite, url.to_owned())),
         other => Err(hinted(
             format!("[INSPECT_URL_UNSUPPORTED] unsupported URL scheme `{other}://`"),
@@ -241,10 +245,7 @@ fn print_table(t: &TableReport) {
         "principal",
         list(t.candidates.principal.iter().map(candidate)),
     );
-    row(
-        "guard",
-        list(t.candidates.conflict_guard.iter().map(guard)),
-    );
+    row("guard", list(t.candidates.conflict_guard.iter().map(guard)));
     row(
         "sensitive",
         list(t.columns.iter().filter_map(|c| {
