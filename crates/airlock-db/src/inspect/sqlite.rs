@@ -52,18 +52,12 @@ fn read_schema(conn: &Connection, schema: &str) -> rusqlite::Result<Vec<TableRep
     const USER: &str = "m.type IN ('table','view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 
     let mut tables: HashMap<String, (TableReport, String)> = HashMap::new();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT m.name, m.type, coalesce(m.sql, '') FROM {s}.sqlite_master m WHERE {USER}"
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    for row in rows {
-        let (name, ty, sql) = row?;
+    for (name, ty, sql) in text_triples(
+        conn,
+        &format!(
+            "SELECT m.name, m.type, coalesce(m.sql, '') FROM {s}.sqlite_master m WHERE {USER}"
+        ),
+    )? {
         let kind = if ty == "view" {
             RelationKind::View
         } else {
@@ -233,18 +227,12 @@ fn read_schema(conn: &Connection, schema: &str) -> rusqlite::Result<Vec<TableRep
         t.unique_constraints = from_constraints;
     }
 
-    let mut stmt = conn.prepare(&format!(
-        "SELECT name, tbl_name, coalesce(sql, '') FROM {s}.sqlite_master WHERE type = 'trigger'"
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    for row in rows {
-        let (name, table, sql) = row?;
+    for (name, table, sql) in text_triples(
+        conn,
+        &format!(
+            "SELECT name, tbl_name, coalesce(sql, '') FROM {s}.sqlite_master WHERE type = 'trigger'"
+        ),
+    )? {
         let Some((t, _)) = tables.get_mut(&table) else {
             continue;
         };
@@ -280,6 +268,13 @@ fn read_schema(conn: &Connection, schema: &str) -> rusqlite::Result<Vec<TableRep
         }
     }
     Ok(tables.into_values().map(|(t, _)| t).collect())
+}
+
+/// Rows of a query returning three text columns.
+fn text_triples(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.collect()
 }
 
 /// A token of SQL text: an unquoted word, a quoted identifier, a string literal or one
