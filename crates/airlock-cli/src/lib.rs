@@ -86,6 +86,10 @@ pub enum Command {
     /// Check the setup without changing anything (with --check-handlers: every configured
     /// app-owned handler).
     Doctor(DoctorArgs),
+    /// Describe a database's tables for writing a config: columns, keys, constraints,
+    /// indexes, row estimates, and suggested tenant, principal, conflict-guard and sensitive
+    /// columns. Reads the catalog only, never a row; a read-only credential is enough.
+    Inspect(InspectArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: `airlock completions bash > ~/.local/share/bash-completion/completions/airlock`.
@@ -747,6 +751,29 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub check_handlers: bool,
     /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Database URL: postgres://, postgresql://, mysql://, mariadb://, or a SQLite file path
+    /// (sqlite://, file:). Visible to other local users while the command runs; prefer
+    /// --url-env.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["url_env", "source"])]
+    pub url: Option<String>,
+    /// Environment variable holding the database URL.
+    #[arg(long, value_name = "VAR", conflicts_with = "source")]
+    pub url_env: Option<String>,
+    /// Inspect this source of the config file (--config), through its read_url_env or path
+    /// [default without --url/--url-env: the config's only source].
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Only this schema (Postgres schema, MySQL database, SQLite attached database) [default:
+    /// Postgres every non-system schema, MySQL the URL's database, SQLite main].
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+    /// Print the report as JSON (format airlock.inspect.v1, documented in docs/onboarding.md).
     #[arg(long)]
     pub json: bool,
 }

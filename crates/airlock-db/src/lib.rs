@@ -28,6 +28,7 @@ mod common;
 mod error;
 mod exact;
 mod ident;
+pub mod inspect;
 mod mysql;
 mod postgres;
 mod secret;
@@ -130,6 +131,11 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
 
     /// Checks that the source answers (`SELECT 1`).
     async fn ping(&self) -> Result<(), DbError>;
+
+    /// Describes the schema from the catalog for onboarding (`airlock inspect`): metadata
+    /// only, never a row value. `schema` narrows to one Postgres schema, MySQL database or
+    /// SQLite attached database; an unknown one is [`DbErrorKind::NotFound`]. See [`inspect`].
+    async fn inspect(&self, schema: Option<&str>) -> Result<inspect::SchemaReport, DbError>;
 }
 
 /// Opens a pool for a source. Connections are made lazily or eagerly as the engine prefers;

@@ -19,11 +19,10 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         None,
         "Airlock does not generate configs from a live schema: write airlock.json (or keep synapsor.runner.json), see `airlock config schema`, check it with `airlock config validate`; `airlock demo` writes a working example",
     ),
-    (
-        "inspect",
-        None,
-        "Airlock does not inspect schemas: write the config by hand and check it with `airlock config validate`",
-    ),
+    ("inspect", Some("--from"), INSPECT_INSTEAD),
+    ("inspect", Some("--from-env"), INSPECT_INSTEAD),
+    ("inspect", Some("--database-url-env"), INSPECT_INSTEAD),
+    ("inspect", Some("--engine"), INSPECT_INSTEAD),
     (
         "onboard",
         None,
@@ -216,6 +215,9 @@ const REFUSED_FLAGS: &[(&str, &str, &[&str], &str)] = &[
         "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
     ),
 ];
+
+/// Airlock's `inspect` takes the URL by variable, flag or config source, and infers the engine.
+const INSPECT_INSTEAD: &str = "use `airlock inspect --url-env VAR` (or --url URL, or --source NAME with --config); the engine comes from the URL's scheme";
 
 const LIST_FILTERS: &[&str] = &[
     "--principal",

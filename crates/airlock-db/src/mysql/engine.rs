@@ -12,6 +12,7 @@ use super::pool::{LazyPool, WAIT_TIMEOUT};
 use super::types::{KeyKind, bind, decode};
 use crate::common::{self, Scrubber, SelectTail};
 use crate::exact::{Exact, ExactMatch, Slot, guard_columns, keep_exact, select_params};
+use crate::inspect::SchemaReport;
 use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
 
 /// Server flavor, which decides the timeout variable.
@@ -265,6 +266,11 @@ impl Engine for MysqlEngine {
     async fn ping(&self) -> Result<(), DbError> {
         let mut conn = self.conn().await?;
         conn.query_drop("SELECT 1").await.map_err(|e| self.err(&e))
+    }
+
+    async fn inspect(&self, schema: Option<&str>) -> Result<SchemaReport, DbError> {
+        let mut conn = self.conn().await?;
+        crate::inspect::mysql::inspect(&mut conn, schema, |e| self.err(e)).await
     }
 }
 

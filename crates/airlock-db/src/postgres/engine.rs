@@ -14,6 +14,7 @@ use super::error::{classify, classify_pool};
 use super::types::{Bind, RawCell, base_type, bind, decode, is_native, is_text_like};
 use crate::common::{self, ColumnRender, Scrubber, SelectTail};
 use crate::exact::{Exact, ExactMatch, guard_columns, keep_exact, select_params};
+use crate::inspect::SchemaReport;
 use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
 
 /// How long a caller waits for a free pooled connection before giving up.
@@ -357,6 +358,12 @@ impl Engine for PostgresEngine {
             .await
             .map_err(|e| self.scrub.error(classify(&e)))?;
         Ok(())
+    }
+
+    async fn inspect(&self, schema: Option<&str>) -> Result<SchemaReport, DbError> {
+        let mut client = self.client().await?;
+        crate::inspect::postgres::inspect(&mut client, schema, |e| self.scrub.error(classify(e)))
+            .await
     }
 }
 

@@ -15,6 +15,7 @@ use super::error::classify;
 use super::types::{bind, decode};
 use crate::common::{self, SelectTail, percent_decode};
 use crate::exact::{ExactMatch, guard_columns, keep_exact, select_params};
+use crate::inspect::SchemaReport;
 use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
 
 /// Virtual machine steps between two deadline checks.
@@ -325,6 +326,14 @@ impl Engine for SqliteEngine {
         self.with_conn(|conn| {
             conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
                 .map_err(|e| classify(&e))
+        })
+        .await
+    }
+
+    async fn inspect(&self, schema: Option<&str>) -> Result<SchemaReport, DbError> {
+        let schema = schema.map(str::to_owned);
+        self.with_conn(move |conn| {
+            crate::inspect::sqlite::inspect(conn, schema.as_deref(), classify)
         })
         .await
     }

@@ -7,6 +7,7 @@ mod demo;
 mod doctor;
 mod evidence;
 mod handler;
+mod inspect;
 mod ledger;
 mod man;
 mod mcp;
@@ -94,6 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Doctor(a) => doctor::run(&settings, &a).await,
         Command::Completions(a) => completions::run(a.shell),
         Command::Man(a) => man::run(a.out_dir.as_deref()),
+        Command::Inspect(a) => inspect::run(&settings, &a).await,
     }
 }
 
