@@ -34,6 +34,7 @@ mod postgres;
 mod secret;
 mod settings;
 mod sqlite;
+mod tls;
 pub mod writer;
 
 use std::sync::Arc;
@@ -136,6 +137,25 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// only, never a row value. `schema` narrows to one Postgres schema, MySQL database or
     /// SQLite attached database; an unknown one is [`DbErrorKind::NotFound`]. See [`inspect`].
     async fn inspect(&self, schema: Option<&str>) -> Result<inspect::SchemaReport, DbError>;
+
+    /// How a pooled session is protected, as the server reports it (`doctor` shows this).
+    async fn transport(&self) -> Result<Transport, DbError>;
+}
+
+/// How the connection to a source is protected: what the URL asked for, what the server
+/// reports for a live session, and whether Airlock verified the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transport {
+    /// The mode the URL asked for, spelled as its engine documents it (`VERIFY_IDENTITY`,
+    /// `verify-full`), or `local file` for SQLite.
+    pub requested: String,
+    /// The server says the session is encrypted.
+    pub encrypted: bool,
+    /// TLS version and cipher as the server reports them (`None` in clear text).
+    pub tls_version: Option<String>,
+    pub cipher: Option<String>,
+    /// Airlock checked the server's certificate chain (and its name, except under verify-ca).
+    pub certificate_verified: bool,
 }
 
 /// Opens a pool for a source. Connections are made lazily or eagerly as the engine prefers;

@@ -25,6 +25,7 @@
 //! thread with its own runtime, so they also work when called inside a Tokio runtime.
 
 pub mod bench;
+pub mod mariadb_tls;
 
 use std::future::Future;
 use std::time::Duration;

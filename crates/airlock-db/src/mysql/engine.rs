@@ -13,7 +13,9 @@ use super::types::{KeyKind, bind, decode};
 use crate::common::{self, Scrubber, SelectTail};
 use crate::exact::{Exact, ExactMatch, Slot, guard_columns, keep_exact, select_params};
 use crate::inspect::SchemaReport;
-use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
+use crate::{
+    DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings, Transport,
+};
 
 /// Server flavor, which decides the timeout variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +268,30 @@ impl Engine for MysqlEngine {
     async fn ping(&self) -> Result<(), DbError> {
         let mut conn = self.conn().await?;
         conn.query_drop("SELECT 1").await.map_err(|e| self.err(&e))
+    }
+
+    async fn transport(&self) -> Result<Transport, DbError> {
+        let mut conn = self.conn().await?;
+        let status: Vec<(String, String)> = conn
+            .query("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')")
+            .await
+            .map_err(|e| self.err(&e))?;
+        let value = |name: &str| {
+            status
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+        let cipher = value("Ssl_cipher");
+        let (plan, negotiated) = self.pool.tls();
+        Ok(Transport {
+            requested: plan.mode.as_str().to_owned(),
+            encrypted: cipher.is_some(),
+            tls_version: value("Ssl_version"),
+            certificate_verified: cipher.is_some() && negotiated.is_some_and(|n| n.verified),
+            cipher,
+        })
     }
 
     async fn inspect(&self, schema: Option<&str>) -> Result<SchemaReport, DbError> {

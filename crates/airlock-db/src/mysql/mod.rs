@@ -71,6 +71,7 @@
 mod engine;
 mod error;
 mod pool;
+pub(crate) mod tls;
 mod types;
 mod writer;
 

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 use tokio::sync::OnceCell;
 
 use super::engine::Flavor;
-use super::error::classify;
+use super::tls::{Negotiated, TlsPlan};
 use crate::common::Scrubber;
 use crate::{DbError, DbErrorKind, SourceSettings};
 
@@ -23,6 +22,9 @@ pub(crate) const IDLE_TTL: Duration = Duration::from_secs(300);
 /// A pool built on first use.
 pub(crate) struct LazyPool {
     opts: Opts,
+    /// What the URL asked for; settled by the first dial ([`super::tls::first_dial`]).
+    tls: TlsPlan,
+    negotiated: std::sync::OnceLock<Negotiated>,
     cell: OnceCell<(Pool, Flavor)>,
     max_connections: usize,
     redacted_url: String,
@@ -33,13 +35,14 @@ impl LazyPool {
     pub(crate) fn new(settings: &SourceSettings) -> Result<(LazyPool, Scrubber), DbError> {
         let url = settings.url.expose();
         let mut scrub = Scrubber::for_url(url);
-        let opts = Opts::from_url(url)
-            .map_err(|_| DbError::new(DbErrorKind::Connection, "malformed mysql connection URL"))?;
+        let (opts, tls) = super::tls::opts_from_url(url)?;
         if let Some(pw) = opts.pass() {
             scrub.add(pw);
         }
         let pool = LazyPool {
             opts,
+            tls,
+            negotiated: std::sync::OnceLock::new(),
             cell: OnceCell::new(),
             max_connections: settings.max_connections.max(1),
             redacted_url: settings.url.redacted(),
@@ -50,6 +53,11 @@ impl LazyPool {
     /// The flavor, once the pool is built.
     pub(crate) fn flavor(&self) -> Option<Flavor> {
         self.cell.get().map(|(_, f)| *f)
+    }
+
+    /// The TLS the URL asked for, and what the first dial settled (once the pool exists).
+    pub(crate) fn tls(&self) -> (&TlsPlan, Option<&Negotiated>) {
+        (&self.tls, self.negotiated.get())
     }
 
     pub(crate) fn max_connections(&self) -> usize {
@@ -69,7 +77,9 @@ impl LazyPool {
     ) -> Result<&(Pool, Flavor), DbError> {
         self.cell
             .get_or_try_init(|| async {
-                let flavor = detect_flavor(&self.opts, scrub).await?;
+                let (opts, flavor, negotiated) =
+                    super::tls::first_dial(&self.opts, &self.tls, scrub).await?;
+                let _ = self.negotiated.set(negotiated);
                 tracing::debug!(?flavor, url = %self.redacted_url, "mysql flavor detected");
                 let constraints = PoolConstraints::new(0, self.max_connections)
                     .ok_or_else(|| DbError::new(DbErrorKind::Other, "invalid pool size"))?;
@@ -80,28 +90,9 @@ impl LazyPool {
                     .with_inactive_connection_ttl(IDLE_TTL)
                     .with_reset_connection(false);
                 let opts =
-                    session(flavor, OptsBuilder::from_opts(self.opts.clone())).pool_opts(pool_opts);
+                    session(flavor, OptsBuilder::from_opts(opts)).pool_opts(pool_opts);
                 Ok::<_, DbError>((Pool::new(opts), flavor))
             })
             .await
     }
-}
-
-/// Dials once and reads `SELECT VERSION()` to tell MariaDB from MySQL.
-pub(crate) async fn detect_flavor(opts: &Opts, scrub: &Scrubber) -> Result<Flavor, DbError> {
-    let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts.clone()))
-        .await
-        .map_err(|_| {
-            DbError::new(
-                DbErrorKind::Connection,
-                "timed out connecting to the server",
-            )
-        })?
-        .map_err(|e| scrub.error(classify(&e)))?;
-    let version: Option<String> = conn
-        .query_first("SELECT VERSION()")
-        .await
-        .map_err(|e| scrub.error(classify(&e)))?;
-    let _ = conn.disconnect().await;
-    Ok(Flavor::from_version(version.as_deref().unwrap_or("")))
 }

@@ -15,7 +15,9 @@ use super::types::{Bind, RawCell, base_type, bind, decode, is_native, is_text_li
 use crate::common::{self, ColumnRender, Scrubber, SelectTail};
 use crate::exact::{Exact, ExactMatch, guard_columns, keep_exact, select_params};
 use crate::inspect::SchemaReport;
-use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
+use crate::{
+    DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings, Transport,
+};
 
 /// How long a caller waits for a free pooled connection before giving up.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,6 +60,8 @@ pub(crate) struct PostgresEngine {
     shapes: Shapes,
     redacted_url: String,
     max_connections: usize,
+    /// The URL's `sslmode`, for [`Engine::transport`].
+    tls_mode: super::tls::TlsMode,
 }
 
 impl fmt::Debug for PostgresEngine {
@@ -291,7 +295,9 @@ impl PostgresEngine {
     /// Validates the URL and builds the pool. Does not dial: the first `select` or `ping` does.
     pub(crate) async fn connect(settings: &SourceSettings) -> Result<Self, DbError> {
         let (pool, scrub) = build_pool(settings, true)?;
+        let tls_mode = super::tls::parse(settings.url.expose())?.mode;
         Ok(PostgresEngine {
+            tls_mode,
             pool,
             scrub,
             shapes: Shapes::default(),
@@ -364,6 +370,34 @@ impl Engine for PostgresEngine {
         let mut client = self.client().await?;
         crate::inspect::postgres::inspect(&mut client, schema, |e| self.scrub.error(classify(e)))
             .await
+    }
+
+    async fn transport(&self) -> Result<Transport, DbError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .map_err(|e| self.scrub.error(classify(&e)))?;
+        let (encrypted, tls_version, cipher) = match row {
+            Some(row) => (
+                row.get::<_, Option<bool>>(0).unwrap_or(false),
+                row.get::<_, Option<String>>(1),
+                row.get::<_, Option<String>>(2),
+            ),
+            None => (false, None, None),
+        };
+        use super::tls::TlsMode;
+        Ok(Transport {
+            requested: self.tls_mode.as_str().to_owned(),
+            encrypted,
+            tls_version,
+            cipher,
+            certificate_verified: encrypted
+                && matches!(self.tls_mode, TlsMode::VerifyFull | TlsMode::VerifyCa),
+        })
     }
 }
 

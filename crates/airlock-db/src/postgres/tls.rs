@@ -17,12 +17,12 @@ use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::common;
+use crate::tls::tls_error;
 use crate::{DbError, DbErrorKind};
 
 /// What the URL asked for.
@@ -32,6 +32,18 @@ pub(crate) enum TlsMode {
     VerifyFull,
     VerifyCa,
     NoVerify,
+}
+
+impl TlsMode {
+    /// The `sslmode` this mode stands for (`require` verifies, so it reads `verify-full`).
+    pub(crate) fn as_str(&self) -> &'static str {
+        match self {
+            TlsMode::Off => "disable",
+            TlsMode::VerifyFull => "verify-full",
+            TlsMode::VerifyCa => "verify-ca",
+            TlsMode::NoVerify => "no-verify",
+        }
+    }
 }
 
 /// The URL without `sslmode`/`sslrootcert`, the TLS mode, and the extra root file if any.
@@ -120,7 +132,7 @@ pub(crate) fn connector(req: &TlsRequest) -> Result<MakeRustlsConnect, DbError> 
             provider,
         }),
         TlsMode::VerifyFull | TlsMode::VerifyCa => {
-            let roots = Arc::new(roots(req.root_cert.as_deref())?);
+            let roots = Arc::new(crate::tls::roots(req.root_cert.as_deref(), "sslrootcert")?.store);
             let chain = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
                 .map_err(|e| tls_error(format!("TLS setup failed: {e}")))?;
@@ -140,35 +152,6 @@ pub(crate) fn connector(req: &TlsRequest) -> Result<MakeRustlsConnect, DbError> 
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
-}
-
-fn roots(extra: Option<&str>) -> Result<RootCertStore, DbError> {
-    let mut store = RootCertStore::empty();
-    // Unreadable system certificates are skipped; an empty store fails at the handshake with
-    // a message that names the fix (sslrootcert).
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = store.add(cert);
-    }
-    if let Some(path) = extra {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .and_then(|it| it.collect())
-            .map_err(|e| tls_error(format!("could not read sslrootcert {path}: {e}")))?;
-        if certs.is_empty() {
-            return Err(tls_error(format!(
-                "sslrootcert {path} holds no PEM certificate"
-            )));
-        }
-        for cert in certs {
-            store
-                .add(cert)
-                .map_err(|e| tls_error(format!("sslrootcert {path}: {e}")))?;
-        }
-    }
-    Ok(store)
-}
-
-fn tls_error(message: String) -> DbError {
-    DbError::new(DbErrorKind::Connection, message)
 }
 
 /// The two verifiers libpq-style modes need besides full verification: `verify-ca` (`chain`

@@ -16,7 +16,9 @@ use super::types::{bind, decode};
 use crate::common::{self, SelectTail, percent_decode};
 use crate::exact::{ExactMatch, guard_columns, keep_exact, select_params};
 use crate::inspect::SchemaReport;
-use crate::{DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings};
+use crate::{
+    DbError, DbErrorKind, Engine, EngineKind, Ident, Row, ScopedSelect, SourceSettings, Transport,
+};
 
 /// Virtual machine steps between two deadline checks.
 pub(crate) const PROGRESS_OPS: i32 = 1000;
@@ -336,6 +338,16 @@ impl Engine for SqliteEngine {
             crate::inspect::sqlite::inspect(conn, schema.as_deref(), classify)
         })
         .await
+    }
+
+    async fn transport(&self) -> Result<Transport, DbError> {
+        Ok(Transport {
+            requested: "local file".into(),
+            encrypted: false,
+            tls_version: None,
+            cipher: None,
+            certificate_verified: false,
+        })
     }
 }
 
