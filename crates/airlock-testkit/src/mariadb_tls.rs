@@ -156,7 +156,10 @@ impl TlsMariaDb {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Err(anyhow!("mariadbd did not listen on port {} in time", self.port))
+        Err(anyhow!(
+            "mariadbd did not listen on port {} in time",
+            self.port
+        ))
     }
 }
 
@@ -197,9 +200,10 @@ fn write_certificates(
     let key = rcgen::KeyPair::generate()?;
     let mut params =
         rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, names.first().copied().unwrap_or("db"));
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        names.first().copied().unwrap_or("db"),
+    );
     let cert = params.signed_by(&key, &ca.issuer)?;
     std::fs::write(ca_pem, ca.pem)?;
     std::fs::write(other_ca_pem, other.pem)?;
@@ -217,7 +221,9 @@ fn certificate_authority(name: &str) -> anyhow::Result<Authority> {
     let key = rcgen::KeyPair::generate()?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.distinguished_name.push(rcgen::DnType::CommonName, name);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::KeyCertSign,
         rcgen::KeyUsagePurpose::CrlSign,

@@ -2,7 +2,6 @@
 //! and turning a handler's answer into an [`Outcome`]. Secrets live in [`crate::secret`];
 //! text redaction in `airlock_config::redact`.
 
-
 use airlock_config::redact::Redactor;
 use airlock_protocol::handler::{HandlerReceipt, HandlerStatus, ReceiptError};
 use serde_json::Value;

@@ -89,8 +89,7 @@ impl LazyPool {
                     .with_constraints(constraints)
                     .with_inactive_connection_ttl(IDLE_TTL)
                     .with_reset_connection(false);
-                let opts =
-                    session(flavor, OptsBuilder::from_opts(opts)).pool_opts(pool_opts);
+                let opts = session(flavor, OptsBuilder::from_opts(opts)).pool_opts(pool_opts);
                 Ok::<_, DbError>((Pool::new(opts), flavor))
             })
             .await

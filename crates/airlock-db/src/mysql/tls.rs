@@ -34,8 +34,8 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::engine::Flavor;
-use super::pool::CONNECT_TIMEOUT;
 use super::error::classify;
+use super::pool::CONNECT_TIMEOUT;
 use crate::common::{self, Scrubber};
 use crate::tls::{Roots, roots, tls_error};
 use crate::{DbError, DbErrorKind};
@@ -97,7 +97,12 @@ pub(crate) struct Negotiated {
 
 const MODE_KEYS: &[&str] = &["ssl-mode", "ssl_mode", "sslmode"];
 const CA_KEYS: &[&str] = &["ssl-ca", "ssl_ca", "sslca", "sslrootcert"];
-const DRIVER_KEYS: &[&str] = &["require_ssl", "verify_ca", "verify_identity", "built_in_roots"];
+const DRIVER_KEYS: &[&str] = &[
+    "require_ssl",
+    "verify_ca",
+    "verify_identity",
+    "built_in_roots",
+];
 
 fn bad_url(message: String) -> DbError {
     DbError::new(DbErrorKind::Connection, message)
@@ -216,11 +221,10 @@ fn with_ssl(opts: &Opts, ssl: Option<SslOpts>) -> Opts {
     }
 }
 
-/// Encryption without verification (PREFERRED, REQUIRED).
+/// Encryption without verification (PREFERRED, REQUIRED). The driver's built-in roots stay
+/// loaded only because it refuses an empty store; no certificate is checked against them.
 fn unverified() -> SslOpts {
-    SslOpts::default()
-        .with_disable_built_in_roots(true)
-        .with_danger_accept_invalid_certs(true)
+    SslOpts::default().with_danger_accept_invalid_certs(true)
 }
 
 fn verifying(roots: &Roots, name: Option<String>) -> SslOpts {
@@ -263,8 +267,12 @@ fn certificate_error(mode: SslMode, e: &rustls::Error) -> DbError {
         rustls::Error::InvalidCertificate(
             rustls::CertificateError::NotValidForName
             | rustls::CertificateError::NotValidForNameContext { .. },
-        ) => "connect with the host name the certificate names, or use ssl-mode=VERIFY_CA to verify the chain only",
-        _ => "set ssl-ca=PATH to the PEM certificate of the CA that signed the server's certificate",
+        ) => {
+            "connect with the host name the certificate names, or use ssl-mode=VERIFY_CA to verify the chain only"
+        }
+        _ => {
+            "set ssl-ca=PATH to the PEM certificate of the CA that signed the server's certificate"
+        }
     };
     tls_error(format!(
         "the server's TLS certificate was refused under ssl-mode={} ({e}); {fix}",
@@ -315,12 +323,18 @@ pub(crate) async fn first_dial(
         let version = dial_version(opts)
             .await
             .map_err(|e| dial_error(plan.mode, e, scrub))?;
-        return Ok((opts.clone(), Flavor::from_version(&version), negotiated(false)));
+        return Ok((
+            opts.clone(),
+            Flavor::from_version(&version),
+            negotiated(false),
+        ));
     };
     match dial_version(&tls_opts).await {
         Ok(version) => Ok((tls_opts, Flavor::from_version(&version), negotiated(true))),
         Err(DialError::Driver(e)) if plan.mode == SslMode::Preferred && no_tls_offered(&e) => {
-            tracing::info!("the mysql server offers no TLS; ssl-mode=PREFERRED connects in clear text");
+            tracing::info!(
+                "the mysql server offers no TLS; ssl-mode=PREFERRED connects in clear text"
+            );
             let plain = with_ssl(opts, None);
             let version = dial_version(&plain)
                 .await
@@ -380,13 +394,12 @@ async fn probe_name(opts: &Opts, roots: &Roots) -> Result<Option<String>, DbErro
         let server_name = ServerName::try_from(host.clone())
             .map_err(|_| tls_error(format!("`{host}` is not a valid TLS server name")))?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let tls = connector
-            .connect(server_name, stream)
-            .await
-            .map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        let tls = connector.connect(server_name, stream).await.map_err(|e| {
+            match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
                 Some(tls) => certificate_error(SslMode::VerifyCa, tls),
                 None => DbError::new(DbErrorKind::Connection, e.to_string()),
-            })?;
+            }
+        })?;
         drop(tls);
         let names = capture.names.lock().map(|n| n.clone()).unwrap_or_default();
         match names {
@@ -491,8 +504,9 @@ impl ServerCertVerifier for NameCapture {
                 rustls::CertificateError::NotValidForName
                 | rustls::CertificateError::NotValidForNameContext { .. },
             )) => {
-                let cert = webpki::EndEntityCert::try_from(end_entity)
-                    .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
+                let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| {
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
+                })?;
                 let names = cert
                     .valid_dns_names()
                     .map(|n| match n.strip_prefix("*.") {
@@ -543,13 +557,25 @@ mod tests {
     #[test]
     fn modes_and_aliases() {
         assert_eq!(mode("mysql://u@db/app"), SslMode::Preferred);
-        assert_eq!(mode("mysql://u@db/app?ssl-mode=DISABLED"), SslMode::Disabled);
+        assert_eq!(
+            mode("mysql://u@db/app?ssl-mode=DISABLED"),
+            SslMode::Disabled
+        );
         assert_eq!(mode("mysql://u@db/app?sslmode=require"), SslMode::Required);
-        assert_eq!(mode("mysql://u@db/app?ssl_mode=verify_ca"), SslMode::VerifyCa);
-        assert_eq!(mode("mysql://u@db/app?ssl-mode=verify-full"), SslMode::VerifyIdentity);
+        assert_eq!(
+            mode("mysql://u@db/app?ssl_mode=verify_ca"),
+            SslMode::VerifyCa
+        );
+        assert_eq!(
+            mode("mysql://u@db/app?ssl-mode=verify-full"),
+            SslMode::VerifyIdentity
+        );
         assert_eq!(mode("mysql://u@db/app?ssl=true"), SslMode::Required);
         assert_eq!(mode("mysql://u@db/app?ssl=0"), SslMode::Disabled);
-        assert_eq!(mode("mysql://u@db/app?ssl-ca=%2Fetc%2Fca.pem"), SslMode::VerifyCa);
+        assert_eq!(
+            mode("mysql://u@db/app?ssl-ca=%2Fetc%2Fca.pem"),
+            SslMode::VerifyCa
+        );
         assert_eq!(
             mode("mysql://u@db/app?ssl=true&ssl-mode=REQUIRED"),
             SslMode::Required,
@@ -559,9 +585,10 @@ mod tests {
 
     #[test]
     fn tls_parameters_are_removed_and_others_kept() {
-        let (url, plan) =
-            parse("mysql://u:p@db:3306/app?pool_max=4&ssl-mode=VERIFY_IDENTITY&ssl-ca=%2Fx%2Fca.pem")
-                .unwrap();
+        let (url, plan) = parse(
+            "mysql://u:p@db:3306/app?pool_max=4&ssl-mode=VERIFY_IDENTITY&ssl-ca=%2Fx%2Fca.pem",
+        )
+        .unwrap();
         assert_eq!(url, "mysql://u:p@db:3306/app?pool_max=4");
         assert_eq!(plan.ca.as_deref(), Some("/x/ca.pem"));
         let (url, _) = parse("mysql://u@db/app?ssl-mode=REQUIRED").unwrap();
@@ -571,11 +598,23 @@ mod tests {
     #[test]
     fn bad_values_are_refused_without_echoing_the_url() {
         for (url, needle) in [
-            ("mysql://u:hunter2@db/app?ssl-mode=MAYBE", "unknown ssl-mode `MAYBE`"),
-            ("mysql://u:hunter2@db/app?ssl=perhaps", "unknown ssl `perhaps`"),
-            ("mysql://u:hunter2@db/app?require_ssl=true", "`require_ssl` is not supported"),
+            (
+                "mysql://u:hunter2@db/app?ssl-mode=MAYBE",
+                "unknown ssl-mode `MAYBE`",
+            ),
+            (
+                "mysql://u:hunter2@db/app?ssl=perhaps",
+                "unknown ssl `perhaps`",
+            ),
+            (
+                "mysql://u:hunter2@db/app?require_ssl=true",
+                "`require_ssl` is not supported",
+            ),
             ("mysql://u:hunter2@db/app?ssl-ca=", "names no file"),
-            ("mysql://u:hunter2@db/app?ssl=false&ssl-mode=REQUIRED", "two TLS modes"),
+            (
+                "mysql://u:hunter2@db/app?ssl=false&ssl-mode=REQUIRED",
+                "two TLS modes",
+            ),
         ] {
             let err = parse(url).unwrap_err().to_string();
             assert!(err.contains(needle), "{url}: {err}");
