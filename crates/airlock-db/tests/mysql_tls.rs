@@ -121,7 +121,10 @@ async fn each_ssl_mode_connects_or_refuses_as_documented() {
     .expect_err("wrong host name");
     assert_eq!(err.kind, DbErrorKind::Connection, "{err}");
     let message = err.to_string();
-    assert!(message.contains("VERIFY_CA"), "names the way out: {message}");
+    assert!(
+        message.contains("VERIFY_CA"),
+        "names the way out: {message}"
+    );
     assert_clean(&message);
 
     // VERIFY_CA: the chain is checked, the name is not.

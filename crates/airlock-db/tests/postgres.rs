@@ -654,6 +654,28 @@ async fn tls_follows_the_urls_sslmode() {
     assert!(err.detail.contains("certificate"), "{err}");
     // Trusting that certificate as a root: the chain verifies, the host name does not.
     let trusted = format!("sslrootcert={cert}");
+    // What `doctor` reports, from the server's own view of each session.
+    let transport_of = |url: String| async move {
+        engine(PG, &url, Some(5000), 1)
+            .await
+            .transport()
+            .await
+            .expect("transport")
+    };
+    let clear = transport_of(with("sslmode=disable")).await;
+    assert!(!clear.encrypted && clear.tls_version.is_none(), "{clear:?}");
+    let unverified = transport_of(with("sslmode=no-verify")).await;
+    assert!(
+        unverified.encrypted && !unverified.certificate_verified,
+        "{unverified:?}"
+    );
+    assert!(unverified.tls_version.is_some() && unverified.cipher.is_some());
+    let verified = transport_of(with(&format!("sslmode=verify-ca&{trusted}"))).await;
+    assert!(
+        verified.encrypted && verified.certificate_verified,
+        "{verified:?}"
+    );
+    assert_eq!(verified.requested, "verify-ca");
     assert_eq!(
         ssl_of(with(&format!("sslmode=verify-ca&{trusted}")))
             .await

@@ -108,17 +108,23 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
     let dir = tmp.path();
     project(dir);
     // Nothing set: both handlers fail the env check; no secret value is printed.
+    rusqlite::Connection::open(dir.join("app.db"))
+        .and_then(|c| c.execute_batch("CREATE TABLE t (x INTEGER)"))
+        .unwrap();
     let run = airlock(dir, &["doctor", "--check-handlers", "--json"], &[]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["ok"], false);
     let checks = v["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 3);
-    assert_eq!(checks[1]["name"], "handler:web");
-    assert_eq!(checks[1]["failed"], "env");
-    assert!(checks[1]["detail"].as_str().unwrap().contains("WEB_URL"));
-    assert_eq!(checks[1]["capabilities"], json!(["billing.propose_credit"]));
+    assert_eq!(checks.len(), 4);
+    assert_eq!(checks[1]["name"], "source:app");
+    assert_eq!(checks[1]["ok"], true, "{}", checks[1]);
+    assert_eq!(checks[1]["transport"]["requested"], "local file");
+    assert_eq!(checks[2]["name"], "handler:web");
     assert_eq!(checks[2]["failed"], "env");
+    assert!(checks[2]["detail"].as_str().unwrap().contains("WEB_URL"));
+    assert_eq!(checks[2]["capabilities"], json!(["billing.propose_credit"]));
+    assert_eq!(checks[3]["failed"], "env");
 
     // A server that answers (any status) is reachable; an executable program is runnable.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -151,7 +157,7 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
     );
     assert!(!run.stdout.contains("doctor-secret-token"));
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["checks"][1]["ok"], true);
+    assert_eq!(v["checks"][2]["ok"], true);
 
     // Down (the one-shot server is gone), and a program that is not there.
     let env = [
@@ -168,4 +174,44 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
         "{}",
         run.stdout
     );
+}
+
+/// Each source is checked on its read connection: an unset variable and a server that does not
+/// answer each fail doctor with their own step, and the URL is never printed.
+#[test]
+fn doctor_fails_a_source_that_is_not_set_or_does_not_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = json!({
+        "version": 1, "mode": "review",
+        "storage": {"sqlite_path": "ledger.db"},
+        "sources": {"pg": {"engine": "postgres", "read_url_env": "PG_READ_URL"}},
+        "trusted_context": {"provider": "environment"},
+        "capabilities": [{
+            "name": "billing.inspect_invoice", "kind": "read", "source": "pg",
+            "target": {"table": "invoices", "primary_key": "id", "tenant_key": "tenant_id"},
+            "args": {"invoice_id": {"type": "string"}},
+            "lookup": {"id_from_arg": "invoice_id"},
+            "visible_columns": ["id"]
+        }]
+    });
+    std::fs::write(dir.join("airlock.json"), config.to_string()).unwrap();
+    let run = airlock(dir, &["doctor", "--json"], &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["checks"][1]["name"], "source:pg");
+    assert_eq!(v["checks"][1]["failed"], "env");
+    assert!(
+        v["checks"][1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PG_READ_URL")
+    );
+
+    let url = "postgres://reader:doctor-pw-123@127.0.0.1:1/app";
+    let run = airlock(dir, &["doctor", "--json"], &[("PG_READ_URL", url)]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["checks"][1]["failed"], "reachable", "{}", v);
+    assert!(!run.stdout.contains("doctor-pw-123") && !run.stderr.contains("doctor-pw-123"));
 }

@@ -1,5 +1,8 @@
 //! `airlock doctor [--check-handlers] [--json]`: checks the setup without changing anything.
-//! Always: the config loads and validates. With `--check-handlers`, for each configured
+//! Always: the config loads and validates, and each source answers on its read connection
+//! (its variable is set, `SELECT 1` works) and reports how that connection is protected: TLS
+//! or not, the version and cipher the server reports, whether the certificate was verified.
+//! With `--check-handlers`, for each configured
 //! `http_handler` / `command_handler`: its environment variables are set (the same resolution
 //! `airlock apply` does), and it is reachable — one `OPTIONS` request to the URL with no body
 //! and no credentials (any HTTP status counts; nothing is applied), or the program exists and
@@ -16,9 +19,9 @@ use crate::settings::Settings;
 
 #[derive(Debug, Serialize)]
 struct Check {
-    /// `config`, or `handler:<executor name>`.
+    /// `config`, `source:<name>`, or `handler:<executor name>`.
     name: String,
-    /// `config`, `http_handler` or `command_handler`.
+    /// `config`, `source`, `http_handler` or `command_handler`.
     kind: &'static str,
     ok: bool,
     /// Which step failed: `env`, `reachable`, `executable`, `config`.
@@ -28,6 +31,19 @@ struct Check {
     /// Capabilities that use this executor.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     capabilities: Vec<String>,
+    /// For a source: how its read connection is protected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transport: Option<TransportJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct TransportJson {
+    /// The TLS mode the URL asked for (`VERIFY_IDENTITY`, `verify-full`, `local file`, …).
+    requested: String,
+    encrypted: bool,
+    tls_version: Option<String>,
+    cipher: Option<String>,
+    certificate_verified: bool,
 }
 
 pub async fn run(settings: &Settings, args: &DoctorArgs) -> anyhow::Result<ExitStatus> {
@@ -41,6 +57,7 @@ pub async fn run(settings: &Settings, args: &DoctorArgs) -> anyhow::Result<ExitS
                 failed: None,
                 detail: format!("{} is valid", l.path.display()),
                 capabilities: Vec::new(),
+                transport: None,
             });
             Some(l)
         }
@@ -52,10 +69,16 @@ pub async fn run(settings: &Settings, args: &DoctorArgs) -> anyhow::Result<ExitS
                 failed: Some("config"),
                 detail: format!("{e:#}"),
                 capabilities: Vec::new(),
+                transport: None,
             });
             None
         }
     };
+    if let Some(loaded) = &loaded {
+        for (name, source) in &loaded.config.sources {
+            checks.push(source_check(name, source, loaded, settings).await);
+        }
+    }
     if let (Some(loaded), true) = (&loaded, args.check_handlers) {
         let config = &loaded.config;
         for (name, e) in config.executors.iter().flatten() {
@@ -79,6 +102,7 @@ pub async fn run(settings: &Settings, args: &DoctorArgs) -> anyhow::Result<ExitS
                                 failed: (!p.reachable).then_some("reachable"),
                                 detail: p.detail,
                                 capabilities: Vec::new(),
+                                transport: None,
                             }
                         }
                     }
@@ -95,6 +119,7 @@ pub async fn run(settings: &Settings, args: &DoctorArgs) -> anyhow::Result<ExitS
                                 failed: (!p.runnable).then_some("executable"),
                                 detail: p.detail,
                                 capabilities: Vec::new(),
+                                transport: None,
                             }
                         }
                     }
@@ -140,5 +165,76 @@ fn env_failure(name: &str, kind: &'static str, detail: String) -> Check {
         failed: Some("env"),
         detail,
         capabilities: Vec::new(),
+        transport: None,
+    }
+}
+
+/// One source: its read settings resolve, it answers, and how the session is protected.
+async fn source_check(
+    name: &str,
+    source: &airlock_config::Source,
+    loaded: &crate::settings::LoadedConfig,
+    settings: &Settings,
+) -> Check {
+    let fail = |failed: &'static str, detail: String| Check {
+        name: format!("source:{name}"),
+        kind: "source",
+        ok: false,
+        failed: Some(failed),
+        detail,
+        capabilities: Vec::new(),
+        transport: None,
+    };
+    let resolved = airlock_db::resolve_source(
+        name,
+        source,
+        airlock_db::Access::Read,
+        &settings.env,
+        &loaded.dir(&settings.cwd),
+        1,
+    );
+    let source_settings = match resolved {
+        Ok(s) => s,
+        Err(e) => return fail("env", e.to_string()),
+    };
+    let engine = match airlock_db::connect(&source_settings).await {
+        Ok(e) => e,
+        Err(e) => return fail("reachable", e.to_string()),
+    };
+    if let Err(e) = engine.ping().await {
+        return fail("reachable", e.to_string());
+    }
+    let t = match engine.transport().await {
+        Ok(t) => t,
+        Err(e) => return fail("reachable", e.to_string()),
+    };
+    let protection = match (&t.tls_version, &t.cipher) {
+        _ if t.requested == "local file" => "a local file".to_owned(),
+        (Some(version), Some(cipher)) if t.encrypted => format!(
+            "TLS {version} {cipher}, certificate {} ({})",
+            if t.certificate_verified {
+                "verified"
+            } else {
+                "NOT verified"
+            },
+            t.requested
+        ),
+        _ if t.encrypted => format!("encrypted ({})", t.requested),
+        _ => format!("NOT encrypted ({})", t.requested),
+    };
+    Check {
+        name: format!("source:{name}"),
+        kind: "source",
+        ok: true,
+        failed: None,
+        detail: format!("answers; {protection}"),
+        capabilities: Vec::new(),
+        transport: Some(TransportJson {
+            requested: t.requested,
+            encrypted: t.encrypted,
+            tls_version: t.tls_version,
+            cipher: t.cipher,
+            certificate_verified: t.certificate_verified,
+        }),
     }
 }
