@@ -2,54 +2,49 @@
 
 mod common;
 
-use common::{EXAMPLES, airlock, examples_dir, scrub};
+use std::path::Path;
 
-#[test]
-fn every_conformance_example_validates() {
-    for name in EXAMPLES {
-        let dir = examples_dir().join(name);
-        let run = airlock(
-            &dir,
-            &["config", "validate", "--config", "synapsor.runner.json"],
-            &[],
-        );
-        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
-        insta::assert_snapshot!(format!("validate_{name}"), scrub(&run.stdout, &dir));
-    }
+use common::{
+    EXAMPLE_CONFIG, EXAMPLES, ORIGINAL_CONFIG, ORIGINAL_EXAMPLES, airlock, examples_dir,
+    original_examples_dir, scrub,
+};
+
+/// `config validate` and `tools list` (text and JSON) on one example, as snapshots named after
+/// `name`.
+fn validate_and_list(dir: &Path, config: &str, name: &str) {
+    let run = airlock(dir, &["config", "validate", "--config", config], &[]);
+    assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+    insta::assert_snapshot!(format!("validate_{name}"), scrub(&run.stdout, dir));
+    let run = airlock(
+        dir,
+        &["tools", "list", "--config", config, "--aliases"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+    insta::assert_snapshot!(format!("tools_{name}"), scrub(&run.stdout, dir));
+    // The JSON form is the tools/list contract: snapshot it whole.
+    let run = airlock(dir, &["tools", "list", "--config", config, "--json"], &[]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    insta::assert_json_snapshot!(format!("tools_json_{name}"), v["tools"]);
 }
 
 #[test]
-fn every_conformance_example_lists_its_tools() {
+fn every_example_validates_and_lists_its_tools() {
     for name in EXAMPLES {
-        let dir = examples_dir().join(name);
-        let run = airlock(
-            &dir,
-            &[
-                "tools",
-                "list",
-                "--config",
-                "synapsor.runner.json",
-                "--aliases",
-            ],
-            &[],
-        );
-        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
-        insta::assert_snapshot!(format!("tools_{name}"), scrub(&run.stdout, &dir));
-        // The JSON form is the tools/list contract: snapshot it whole.
-        let run = airlock(
-            &dir,
-            &[
-                "tools",
-                "list",
-                "--config",
-                "synapsor.runner.json",
-                "--json",
-            ],
-            &[],
-        );
-        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        assert_eq!(v["ok"], true);
-        insta::assert_json_snapshot!(format!("tools_json_{name}"), v["tools"]);
+        validate_and_list(&examples_dir().join(name), EXAMPLE_CONFIG, name);
+    }
+}
+
+/// Compatibility tier: the original's example configs, unchanged, validate and list the same
+/// tools as when these snapshots were taken.
+#[test]
+fn compat_every_original_example_validates_and_lists_its_tools() {
+    let Some(originals) = original_examples_dir("original example configs") else {
+        return;
+    };
+    for name in ORIGINAL_EXAMPLES {
+        validate_and_list(&originals.join(name), ORIGINAL_CONFIG, name);
     }
 }
 
@@ -59,13 +54,22 @@ fn the_exported_schema_accepts_every_example() {
     let run = airlock(dir.path(), &["config", "schema"], &[]);
     assert_eq!(run.code, 0);
     let schema: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    for name in EXAMPLES {
-        let text = std::fs::read_to_string(examples_dir().join(name).join("synapsor.runner.json"))
-            .unwrap();
-        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{name}: {errors:?}");
+    let mut files: Vec<_> = EXAMPLES
+        .iter()
+        .map(|n| examples_dir().join(n).join(EXAMPLE_CONFIG))
+        .collect();
+    if let Some(originals) = original_examples_dir("schema vs the original example configs") {
+        files.extend(
+            ORIGINAL_EXAMPLES
+                .iter()
+                .map(|n| originals.join(n).join(ORIGINAL_CONFIG)),
+        );
+    }
+    for file in files {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let errors = airlock_testkit::schema_errors(&schema, &doc);
+        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
     }
 }
 
@@ -301,8 +305,8 @@ fn config_show_redacted_hides_secrets_but_keeps_env_names() {
 
 #[test]
 fn read_only_mode_hides_proposal_tools() {
-    let dir = examples_dir().join("support-billing-agent");
-    let text = std::fs::read_to_string(dir.join("synapsor.runner.json")).unwrap();
+    let dir = examples_dir().join("studio-postgres");
+    let text = std::fs::read_to_string(dir.join(EXAMPLE_CONFIG)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     doc["mode"] = "read_only".into();
@@ -315,5 +319,8 @@ fn read_only_mode_hides_proposal_tools() {
         .iter()
         .map(|n| n.as_str().unwrap())
         .collect();
-    assert_eq!(names, ["support.inspect_ticket", "billing.inspect_invoice"]);
+    assert_eq!(
+        names,
+        ["classes.inspect_booking", "accounts.inspect_membership"]
+    );
 }
