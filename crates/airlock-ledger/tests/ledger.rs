@@ -5,7 +5,7 @@ use std::path::Path;
 
 use airlock_ledger::*;
 use airlock_protocol::{ChangeSet, ids};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn evidence(tenant: &str, object: &str) -> EvidenceBundle {
     EvidenceBundle {
