@@ -52,8 +52,10 @@ fn of<T: JsonSchema>(file: &'static str, version: Option<&str>, about: &str) -> 
     let mut schema = schemars::schema_for!(T).to_value();
     if let Value::Object(top) = &mut schema {
         top.insert("description".into(), about.into());
+        // The wire name where the object carries one, else the file's own name.
+        let title = version.unwrap_or(file.trim_end_matches(".schema.json"));
+        top.insert("title".into(), title.into());
         if let Some(version) = version {
-            top.insert("title".into(), version.into());
             // The one value `schema_version` may hold.
             if let Some(Value::Object(prop)) = top
                 .get_mut("properties")
