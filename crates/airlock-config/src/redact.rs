@@ -148,7 +148,8 @@ mod tests {
 
     #[test]
     fn example_configs_are_unchanged() {
-        for (name, doc) in crate::schema::tests::all_examples("redaction of the original examples") {
+        for (name, doc) in crate::schema::tests::all_examples("redaction of the original examples")
+        {
             assert_eq!(redacted(&doc), doc, "{name}");
         }
     }

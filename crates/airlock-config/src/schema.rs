@@ -78,7 +78,9 @@ pub(crate) mod tests {
     ];
 
     pub(crate) fn example(name: &str) -> Value {
-        let dir = airlock_testkit::repo_root().join("examples/configs").join(name);
+        let dir = airlock_testkit::repo_root()
+            .join("examples/configs")
+            .join(name);
         airlock_testkit::read_json(&dir, "airlock.json")
     }
 
@@ -92,7 +94,10 @@ pub(crate) mod tests {
         if let Some(dir) = airlock_testkit::shared_conformance(what) {
             for name in ORIGINAL_EXAMPLES {
                 let file = format!("examples/{name}/synapsor.runner.json");
-                out.push((format!("original {name}"), airlock_testkit::read_json(&dir, &file)));
+                out.push((
+                    format!("original {name}"),
+                    airlock_testkit::read_json(&dir, &file),
+                ));
             }
         }
         out

@@ -190,8 +190,10 @@ mod tests {
         let Some(dir) = airlock_testkit::shared_conformance("change set vs the original") else {
             return;
         };
-        let mut v =
-            airlock_testkit::read_json(&dir, "fixtures/protocol/change-set.late-fee-waiver.v1.json");
+        let mut v = airlock_testkit::read_json(
+            &dir,
+            "fixtures/protocol/change-set.late-fee-waiver.v1.json",
+        );
         // The fixture predates the executor field Airlock always writes.
         v["writeback"]["executor"] = Value::String("sql_update".into());
         let mut original: ChangeSet = serde_json::from_value(v).expect("fixture parses");

@@ -637,7 +637,10 @@ mod tests {
         ] {
             let mut doc = v.clone();
             doc[field] = bad;
-            assert!(!crate::fixtures::errors(&schema, &doc).is_empty(), "{field}");
+            assert!(
+                !crate::fixtures::errors(&schema, &doc).is_empty(),
+                "{field}"
+            );
         }
     }
 

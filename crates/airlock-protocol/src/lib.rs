@@ -29,7 +29,10 @@ pub(crate) mod fixtures {
 
     /// `examples/protocol/<name>`.
     pub fn own(name: &str) -> Value {
-        airlock_testkit::read_json(&airlock_testkit::repo_root().join("examples/protocol"), name)
+        airlock_testkit::read_json(
+            &airlock_testkit::repo_root().join("examples/protocol"),
+            name,
+        )
     }
 
     /// `schemas/<name>`.

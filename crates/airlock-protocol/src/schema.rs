@@ -76,8 +76,7 @@ mod tests {
     fn every_schema_is_draft_2020_12_and_pins_its_version() {
         for p in published() {
             assert_eq!(
-                p.schema["$schema"],
-                "https://json-schema.org/draft/2020-12/schema",
+                p.schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
                 "{}",
                 p.file
             );

@@ -176,7 +176,10 @@ mod tests {
             assert_eq!(serde_json::to_value(&r).unwrap(), v);
             assert!(r.hash_is_valid(), "{name}");
             r.seal();
-            assert_eq!(errors(&schema, &serde_json::to_value(&r).unwrap()), Vec::<String>::new());
+            assert_eq!(
+                errors(&schema, &serde_json::to_value(&r).unwrap()),
+                Vec::<String>::new()
+            );
             r.rows_affected += 1;
             assert!(!r.hash_is_valid());
         }
@@ -206,9 +209,8 @@ mod tests {
         else {
             return;
         };
-        let original = |name: &str| {
-            airlock_testkit::read_json(&dir, &format!("fixtures/protocol/{name}"))
-        };
+        let original =
+            |name: &str| airlock_testkit::read_json(&dir, &format!("fixtures/protocol/{name}"));
         let job_schema = airlock_testkit::read_json(&dir, "schemas/writeback-job.v1.schema.json");
         for v in [original("writeback-job.late-fee-waiver.v1.json"), own(JOB)] {
             let job: WritebackJob = serde_json::from_value(v.clone()).unwrap();

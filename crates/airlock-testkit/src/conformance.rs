@@ -55,8 +55,7 @@ fn locate(shared: &Path, what: &str, ci: bool) -> Option<PathBuf> {
 /// Reads a JSON file under `dir`, naming the file when it is missing or malformed.
 pub fn read_json(dir: &Path, relative: &str) -> serde_json::Value {
     let path = dir.join(relative);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -131,7 +130,8 @@ mod tests {
 
     #[test]
     fn schema_errors_name_the_failing_place() {
-        let schema = serde_json::json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+        let schema =
+            serde_json::json!({"type": "object", "properties": {"n": {"type": "integer"}}});
         assert!(schema_errors(&schema, &serde_json::json!({"n": 1})).is_empty());
         let errors = schema_errors(&schema, &serde_json::json!({"n": "one"}));
         assert_eq!(errors.len(), 1);

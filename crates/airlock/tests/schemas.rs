@@ -45,7 +45,10 @@ fn checked_in(dir: &Path) -> BTreeMap<String, String> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read_to_string(&p).expect("a schema file reads"))
+            (
+                name,
+                std::fs::read_to_string(&p).expect("a schema file reads"),
+            )
         })
         .collect()
 }

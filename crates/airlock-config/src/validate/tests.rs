@@ -302,10 +302,11 @@ fn validation_never_accepts_what_serde_rejects() {
         json!({}),
         json!({"x": 1}),
     ];
-    let mut docs: Vec<Value> = crate::schema::tests::all_examples("shape errors on the original examples")
-        .into_iter()
-        .map(|(_, doc)| doc)
-        .collect();
+    let mut docs: Vec<Value> =
+        crate::schema::tests::all_examples("shape errors on the original examples")
+            .into_iter()
+            .map(|(_, doc)| doc)
+            .collect();
     docs.push(valid());
     let mut checked = 0;
     for base in &docs {
