@@ -34,7 +34,8 @@ pub fn shared_conformance(what: &str) -> Option<PathBuf> {
 fn locate(shared: &Path, what: &str, ci: bool) -> Option<PathBuf> {
     let dir = shared.join("conformance");
     if dir.is_dir() {
-        return Some(dir);
+        // Resolved, so paths in messages match what a binary prints for the same files.
+        return Some(dir.canonicalize().unwrap_or(dir));
     }
     if ci {
         panic!(
@@ -93,7 +94,7 @@ mod tests {
         std::fs::create_dir(tmp.path().join("conformance")).unwrap();
         assert_eq!(
             locate(tmp.path(), "x", true),
-            Some(tmp.path().join("conformance"))
+            Some(tmp.path().join("conformance").canonicalize().unwrap())
         );
     }
 
