@@ -6,7 +6,7 @@
 #
 # Commands timed:
 #   airlock --version                                       (process start floor)
-#   airlock tools list --json --config <support-billing example>
+#   airlock tools list --json --config <examples/configs/studio-postgres>
 #   airlock proposals show latest --json --config <example> --store <100k-proposal ledger>
 #     (only when the cached ledger exists: run `cargo bench -p airlock-ledger --bench
 #      ledger_open` once to build it)
@@ -19,7 +19,7 @@ N="${1:-200}"
 WARMUP=5
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target-bench}"
-EXAMPLE="$(cd "$ROOT/.." && pwd)/shared/conformance/examples/support-billing-agent/synapsor.runner.json"
+EXAMPLE="$ROOT/examples/configs/studio-postgres/airlock.json"
 BIG_LEDGER="${AIRLOCK_BENCH_DATA:-$CARGO_TARGET_DIR/airlock-bench}/ledger-100000.db"
 
 if [[ ! -f "$EXAMPLE" ]]; then

@@ -6,8 +6,9 @@
 #   scripts/bench-http.sh [--bin target/release/airlock] [--clients 32] [--duration 10s]
 #                         [--sessions 32] [--skip-db-setup] [--perf FILE]
 #
-# Needs: wrk (apt-get install wrk), curl, psql as the postgres superuser, ../shared beside the
-# repo. --sessions 0 measures the stateless 2026-07-28 revision instead of sessions.
+# A side-by-side figure with the original, so it runs on the original's example app and wrk
+# harness: it needs ../shared beside the repo (compatibility tier; it exits 2 with a message
+# without it), plus wrk (apt-get install wrk), curl and psql as the postgres superuser. --sessions 0 measures the stateless 2026-07-28 revision instead of sessions.
 # --perf FILE records the server with `perf record -g` during the inspect run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,6 +21,10 @@ while [[ $# -gt 0 ]]; do case "$1" in
   *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2;; esac; done
 [[ -x "$BIN" ]] || { echo "no binary at $BIN: cargo build --release -p airlock" >&2; exit 2; }
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
+[[ -d "$SHARED/conformance" && -d "$SHARED/bench" ]] || {
+  echo "$SHARED/conformance and $SHARED/bench are absent: this side-by-side benchmark runs on the original's example app and harness" >&2
+  exit 2
+}
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 2; }
 
 EXAMPLE="$SHARED/conformance/examples/support-billing-agent"

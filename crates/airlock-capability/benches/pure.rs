@@ -1,4 +1,4 @@
-//! The pure, in-memory parts of a tool call for the support-billing example: argument checks,
+//! The pure, in-memory parts of a tool call for our studio example: argument checks,
 //! the scoped read plan, the proposal patch and guards, the change set and its canonical hash,
 //! the dedupe key, result rendering, and (once per process) config parsing and the catalog.
 //!
@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/conformance/examples/support-billing-agent/synapsor.runner.json"
+    "/../../examples/configs/studio-postgres/airlock.json"
 );
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -35,23 +35,23 @@ fn cap<'a>(config: &'a Config, name: &str) -> &'a Capability {
 }
 
 fn benches(c: &mut Criterion) {
-    let text = std::fs::read_to_string(EXAMPLE).expect("support-billing example present");
+    let text = std::fs::read_to_string(EXAMPLE).expect("studio example present");
     let doc: Value = serde_json::from_str(&text).unwrap();
     let (config, _) = airlock_config::parse(&doc).unwrap();
-    let read = cap(&config, "billing.inspect_invoice");
-    let propose = cap(&config, "billing.propose_late_fee_waiver");
+    let read = cap(&config, "accounts.inspect_membership");
+    let propose = cap(&config, "accounts.propose_fee_reversal");
     let scope = TrustedScope {
-        tenant_id: "acme".into(),
-        principal: "support_agent_17".into(),
+        tenant_id: "harbour-yoga".into(),
+        principal: "desk_assistant_4".into(),
         provenance: "environment",
     };
-    let read_args = obj(json!({"invoice_id": "INV-3001"}));
+    let read_args = obj(json!({"membership_id": "MB-0117"}));
     let propose_args =
-        obj(json!({"invoice_id": "INV-3001", "reason": "customer requested review"}));
+        obj(json!({"membership_id": "MB-0117", "reason": "member asked for a review"}));
     let row = obj(json!({
-        "id": "INV-3001", "tenant_id": "acme", "customer_id": "cust_acme_1", "status": "overdue",
-        "balance_cents": 25500, "late_fee_cents": 5500, "waiver_reason": null,
-        "updated_at": "2026-06-20T14:31:08+00:00",
+        "id": "MB-0117", "studio_id": "harbour-yoga", "member_name": "Priya Natarajan",
+        "tier": "unlimited", "balance_cents": 8900, "late_fee_cents": 1500, "fee_note": null,
+        "updated_at": "2026-09-03T08:15:42+00:00",
     }));
     let proposal_plan = plan::read_plan(propose, &propose_args, &scope).unwrap();
     let patch = plan::build_patch(propose, &propose_args);
@@ -105,7 +105,7 @@ fn benches(c: &mut Criterion) {
             plan::dedupe_key(
                 &propose.name,
                 &scope.tenant_id,
-                "INV-3001",
+                "MB-0117",
                 black_box(&row),
                 black_box(&patch),
             )
@@ -114,8 +114,8 @@ fn benches(c: &mut Criterion) {
     let outcome = Outcome::Read(ReadOutcome {
         action: read.name.clone(),
         mode: "review",
-        object_type: "invoices".into(),
-        object_id: "INV-3001".into(),
+        object_type: "memberships".into(),
+        object_id: "MB-0117".into(),
         rows: vec![row.clone()],
         max_rows: 1,
         truncated: false,

@@ -60,8 +60,17 @@ pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The original's example apps, used as test vectors (read at test time, not copied).
+    /// Our example apps (`examples/configs/<name>/airlock.json`).
     pub(crate) const EXAMPLES: [&str; 4] = [
+        "parcels-mysql",
+        "tutoring-handler-postgres",
+        "studio-postgres",
+        "garden-sqlite",
+    ];
+
+    /// The original's example apps, read from `../shared/conformance` by the compatibility
+    /// tier.
+    const ORIGINAL_EXAMPLES: [&str; 4] = [
         "mcp-mysql-orders",
         "mcp-postgres-billing-app-handler",
         "mcp-postgres-support",
@@ -69,12 +78,29 @@ pub(crate) mod tests {
     ];
 
     pub(crate) fn example(name: &str) -> Value {
-        let path = format!(
-            "{}/../../../shared/conformance/examples/{name}/synapsor.runner.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+        let dir = airlock_testkit::repo_root()
+            .join("examples/configs")
+            .join(name);
+        airlock_testkit::read_json(&dir, "airlock.json")
+    }
+
+    /// Our examples, then (compatibility tier, when `../shared/conformance` is present) the
+    /// original's, by name.
+    pub(crate) fn all_examples(what: &str) -> Vec<(String, Value)> {
+        let mut out: Vec<(String, Value)> = EXAMPLES
+            .iter()
+            .map(|n| (n.to_string(), example(n)))
+            .collect();
+        if let Some(dir) = airlock_testkit::shared_conformance(what) {
+            for name in ORIGINAL_EXAMPLES {
+                let file = format!("examples/{name}/synapsor.runner.json");
+                out.push((
+                    format!("original {name}"),
+                    airlock_testkit::read_json(&dir, &file),
+                ));
+            }
+        }
+        out
     }
 
     fn validator() -> jsonschema::Validator {
@@ -106,8 +132,7 @@ pub(crate) mod tests {
     #[test]
     fn schema_accepts_all_example_configs() {
         let v = validator();
-        for name in EXAMPLES {
-            let doc = example(name);
+        for (name, doc) in all_examples("config schema vs the original examples") {
             assert_eq!(errors(&v, &doc), Vec::<String>::new(), "{name}");
         }
     }
@@ -131,7 +156,7 @@ pub(crate) mod tests {
         doc["storage"] = json!(null);
         assert!(!v.is_valid(&doc));
         let mut doc = example(EXAMPLES[0]);
-        doc["sources"]["app_mysql_orders"]["ssl"] = json!(null);
+        doc["sources"]["depot_mysql"]["ssl"] = json!(null);
         assert!(v.is_valid(&doc));
         let s = json_schema();
         assert_eq!(
@@ -146,15 +171,15 @@ pub(crate) mod tests {
         let cases: [(&str, Value); 6] = [
             ("/version", json!(2)),
             ("/result_format", json!(3)),
-            ("/capabilities/0/name", json!("orders.inspect.order")),
-            ("/capabilities/0/target/table", json!("orders; drop")),
+            ("/capabilities/0/name", json!("depot.inspect.parcel")),
+            ("/capabilities/0/target/table", json!("parcels; drop")),
             (
-                "/sources/app_mysql_orders/read_url_env",
+                "/sources/depot_mysql/read_url_env",
                 json!("mysql://root@db/app"),
             ),
             (
-                "/capabilities/1/patch/refund_note",
-                json!({"fixed": "x", "from_arg": "refund_note"}),
+                "/capabilities/1/patch/hold_note",
+                json!({"fixed": "x", "from_arg": "note"}),
             ),
         ];
         for (pointer, value) in cases {
@@ -163,7 +188,7 @@ pub(crate) mod tests {
             assert!(!v.is_valid(&doc), "{pointer}");
         }
         let mut doc = example(EXAMPLES[0]);
-        let src = doc["sources"]["app_mysql_orders"].clone();
+        let src = doc["sources"]["depot_mysql"].clone();
         doc["sources"]["app-db"] = src;
         assert!(!v.is_valid(&doc));
     }
@@ -178,7 +203,7 @@ pub(crate) mod tests {
         doc["mode"] = json!("write");
         assert!(!v.is_valid(&doc));
         let mut doc = example(EXAMPLES[0]);
-        doc["capabilities"][0]["args"]["order_id"]["type"] = json!("date");
+        doc["capabilities"][0]["args"]["tracking_code"]["type"] = json!("date");
         assert!(!v.is_valid(&doc));
     }
 }

@@ -92,7 +92,8 @@ pub struct Storage {
     pub sqlite_path: String,
 }
 
-/// Database engine of a source. The one engine enum: `airlock-db` uses it as `EngineKind`.
+/// Database engine of a source.
+// The one engine enum: `airlock-db` uses it as `EngineKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {

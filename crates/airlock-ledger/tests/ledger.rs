@@ -5,7 +5,7 @@ use std::path::Path;
 
 use airlock_ledger::*;
 use airlock_protocol::{ChangeSet, ids};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn evidence(tenant: &str, object: &str) -> EvidenceBundle {
     EvidenceBundle {
@@ -49,12 +49,12 @@ fn audit(tenant: &str, object: &str, ev: Option<&EvidenceBundle>) -> QueryAudit 
 }
 
 fn change_set(object: &str, fee: i64) -> ChangeSet {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/conformance/fixtures/protocol/change-set.late-fee-waiver.v1.json"
+    let mut v = airlock_testkit::read_json(
+        &airlock_testkit::repo_root().join("examples/protocol"),
+        "change-set.fee-reversal.v1.json",
     );
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    v["writeback"]["executor"] = json!("sql_update");
+    v["scope"]["tenant_id"] = json!("acme");
+    v["guards"]["tenant"]["value"] = json!("acme");
     v["scope"]["object_id"] = json!(object);
     v["patch"]["late_fee_cents"] = json!(fee);
     let mut cs: ChangeSet = serde_json::from_value(v).unwrap();

@@ -12,6 +12,7 @@ pub const CHANGE_SET_V1: &str = "synapsor.change-set.v1";
 pub type ScalarMap = Map<String, Value>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChangeSet {
     pub schema_version: String,
     pub proposal_id: String,
@@ -35,6 +36,7 @@ pub struct ChangeSet {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Principal {
     pub id: String,
     /// `environment`, `static_dev`, `trusted_session` (verified HTTP claims) or `cloud_session`.
@@ -42,6 +44,7 @@ pub struct Principal {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Scope {
     pub tenant_id: String,
     pub business_object: String,
@@ -49,6 +52,7 @@ pub struct Scope {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SourceRef {
     /// `external_postgres`, `external_mysql`, or (Airlock extension) `external_sqlite`.
     pub kind: String,
@@ -59,12 +63,14 @@ pub struct SourceRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ColumnValue {
     pub column: String,
     pub value: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Guards {
     pub tenant: ColumnValue,
     pub allowed_columns: Vec<String>,
@@ -73,6 +79,7 @@ pub struct Guards {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EvidenceRef {
     pub bundle_id: String,
     pub query_fingerprint: String,
@@ -80,6 +87,7 @@ pub struct EvidenceRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApprovalState {
     /// `pending`, `approved`, `rejected` or `canceled`.
     pub status: String,
@@ -88,6 +96,7 @@ pub struct ApprovalState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WritebackState {
     pub status: String,
     pub mode: String,
@@ -95,6 +104,7 @@ pub struct WritebackState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Integrity {
     pub proposal_hash: String,
 }
@@ -128,24 +138,19 @@ impl ChangeSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{errors, own, own_schema};
+
+    const OURS: &str = "change-set.fee-reversal.v1.json";
 
     fn fixture() -> ChangeSet {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/conformance/fixtures/protocol/change-set.late-fee-waiver.v1.json"
-        );
-        let text = std::fs::read_to_string(path).expect("conformance fixture present");
-        let mut v: Value = serde_json::from_str(&text).unwrap();
-        // The fixture predates the executor field Airlock always writes.
-        v["writeback"]["executor"] = Value::String("sql_update".into());
-        serde_json::from_value(v).expect("fixture parses")
+        serde_json::from_value(own(OURS)).expect("fixture parses")
     }
 
     #[test]
-    fn parses_the_conformance_fixture_and_round_trips() {
+    fn parses_our_fixture_round_trips_and_its_hash_holds() {
         let cs = fixture();
-        let back: ChangeSet = serde_json::from_value(serde_json::to_value(&cs).unwrap()).unwrap();
-        assert_eq!(cs, back);
+        assert_eq!(serde_json::to_value(&cs).unwrap(), own(OURS));
+        assert!(cs.hash_is_valid());
     }
 
     #[test]
@@ -159,17 +164,47 @@ mod tests {
     }
 
     #[test]
-    fn serialized_change_set_validates_against_the_published_schema() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/conformance/schemas/change-set.v1.schema.json"
+    fn serialized_change_set_validates_against_our_schema() {
+        let schema = own_schema("change-set.v1.schema.json");
+        let v = serde_json::to_value(fixture()).unwrap();
+        assert_eq!(errors(&schema, &v), Vec::<String>::new());
+        for (field, bad) in [
+            ("schema_version", Value::from("synapsor.change-set.v2")),
+            ("proposal_version", Value::from(-1)),
+            ("scope", Value::from("harbour-yoga")),
+            ("source_database_mutated", Value::from("no")),
+        ] {
+            let mut doc = v.clone();
+            doc[field] = bad;
+            assert!(!errors(&schema, &doc).is_empty(), "{field}");
+        }
+        let mut doc = v.clone();
+        doc.as_object_mut().unwrap().remove("guards");
+        assert!(!errors(&schema, &doc).is_empty());
+    }
+
+    /// Compatibility tier: the original's fixture parses, and what we write validates against
+    /// the original's published schema.
+    #[test]
+    fn compat_original_fixture_and_schema() {
+        let Some(dir) = airlock_testkit::shared_conformance("change set vs the original") else {
+            return;
+        };
+        let mut v = airlock_testkit::read_json(
+            &dir,
+            "fixtures/protocol/change-set.late-fee-waiver.v1.json",
         );
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        let mut cs = fixture();
-        cs.seal();
-        let v = serde_json::to_value(&cs).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}");
+        // The fixture predates the executor field Airlock always writes.
+        v["writeback"]["executor"] = Value::String("sql_update".into());
+        let mut original: ChangeSet = serde_json::from_value(v).expect("fixture parses");
+        let back: ChangeSet =
+            serde_json::from_value(serde_json::to_value(&original).unwrap()).unwrap();
+        assert_eq!(original, back);
+        original.seal();
+        let schema = airlock_testkit::read_json(&dir, "schemas/change-set.v1.schema.json");
+        for cs in [original, fixture()] {
+            let v = serde_json::to_value(&cs).unwrap();
+            assert_eq!(errors(&schema, &v), Vec::<String>::new());
+        }
     }
 }

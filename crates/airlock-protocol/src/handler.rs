@@ -54,6 +54,7 @@ pub mod headers {
 
 /// The request body. Field order is the wire order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HandlerRequest {
     /// `1.0` on HTTP requests; absent on command stdin (as in Synapsor Runner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +95,7 @@ pub struct HandlerRequest {
 
 /// `change_set` of the published request schema (`synapsor.app-handler-request.v1.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HandlerChangeSet {
     pub action: String,
     pub scope: HandlerScope,
@@ -108,12 +110,14 @@ pub struct HandlerChangeSet {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HandlerScope {
     pub tenant_id: String,
     pub object_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HandlerPrincipal {
     pub id: String,
     pub source: String,
@@ -209,6 +213,7 @@ impl HandlerRequest {
 
 /// Receipt status a handler may answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HandlerStatus {
     Applied,
@@ -231,6 +236,7 @@ impl HandlerStatus {
 /// What a handler answers (`synapsor.app-handler-receipt.v1`, plus the optional echo of
 /// `proposal_id` and `idempotency_key` that Airlock checks when present).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HandlerReceipt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposal_id: Option<String>,
@@ -472,33 +478,34 @@ mod tests {
         );
     }
 
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/../../../shared/conformance/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn requests_carry_both_shapes_and_validate_against_the_published_schema() {
-        let job: WritebackJob = serde_json::from_value(fixture(
-            "fixtures/protocol/writeback-job.late-fee-waiver.v1.json",
-        ))
-        .unwrap();
-        let mut cs = fixture("fixtures/protocol/change-set.late-fee-waiver.v1.json");
-        cs["writeback"]["executor"] = json!("billing_app_handler");
+    /// A request built from a job and change set (ours, or the original's fixtures).
+    fn request_from(job: Value, mut cs: Value) -> (HandlerRequest, ChangeSet, Value) {
+        let job: WritebackJob = serde_json::from_value(job).unwrap();
+        cs["writeback"]["executor"] = json!("refund_service");
         let cs: ChangeSet = serde_json::from_value(cs).unwrap();
         let r = HandlerRequest::new(
             &job,
             &cs,
-            "billing_app_handler",
+            "refund_service",
             "runner-1",
             false,
             Transport::Http,
         )
-        .with_issued_at("2026-06-20T14:31:08.123Z");
+        .with_issued_at("2026-09-03T09:02:11.123Z");
         let v: Value = serde_json::from_slice(&r.to_body()).unwrap();
+        (r, cs, v)
+    }
+
+    fn our_request() -> (HandlerRequest, ChangeSet, Value) {
+        request_from(
+            crate::fixtures::own("writeback-job.fee-reversal.v1.json"),
+            crate::fixtures::own("change-set.fee-reversal.v1.json"),
+        )
+    }
+
+    #[test]
+    fn requests_carry_both_shapes_and_validate_against_our_schema() {
+        let (r, cs, v) = our_request();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
@@ -534,18 +541,41 @@ mod tests {
             json!(cs.scope.tenant_id)
         );
         assert_eq!(v["approval"]["status"], json!("approved"));
-        let schema = fixture("schemas/synapsor.app-handler-request.v1.json");
-        let errors: Vec<String> = jsonschema::validator_for(&schema)
-            .unwrap()
-            .iter_errors(&v)
-            .map(|e| e.to_string())
-            .collect();
-        assert!(errors.is_empty(), "{errors:?}");
+        let schema = crate::fixtures::own_schema("handler-request.v1.schema.json");
+        assert_eq!(crate::fixtures::errors(&schema, &v), Vec::<String>::new());
+        let mut bad = v.clone();
+        bad["dry_run"] = json!("no");
+        assert!(!crate::fixtures::errors(&schema, &bad).is_empty());
+        let mut bad = v.clone();
+        bad["change_set"].as_object_mut().unwrap().remove("scope");
+        assert!(!crate::fixtures::errors(&schema, &bad).is_empty());
         let back: HandlerRequest = serde_json::from_value(v).unwrap();
         assert_eq!(back, r);
+        let job: WritebackJob =
+            serde_json::from_value(crate::fixtures::own("writeback-job.fee-reversal.v1.json"))
+                .unwrap();
         let stdin = HandlerRequest::new(&job, &cs, "cmd", "runner-1", true, Transport::Command);
         let v = serde_json::to_value(&stdin).unwrap();
         assert!(v.get("protocol_version").is_none() && v.get("issued_at").is_none());
+    }
+
+    /// Compatibility tier: requests built from ours and from the original's fixtures validate
+    /// against the original's published request schema.
+    #[test]
+    fn compat_requests_validate_against_the_original_schema() {
+        let Some(dir) = airlock_testkit::shared_conformance("handler request vs the original")
+        else {
+            return;
+        };
+        let read = |name: &str| airlock_testkit::read_json(&dir, name);
+        let schema = read("schemas/synapsor.app-handler-request.v1.json");
+        let original = request_from(
+            read("fixtures/protocol/writeback-job.late-fee-waiver.v1.json"),
+            read("fixtures/protocol/change-set.late-fee-waiver.v1.json"),
+        );
+        for (_, _, v) in [original, our_request()] {
+            assert_eq!(crate::fixtures::errors(&schema, &v), Vec::<String>::new());
+        }
     }
 
     #[test]
@@ -580,25 +610,52 @@ mod tests {
         }
     }
 
-    #[test]
-    fn receipts_validate_against_the_published_schema_without_the_echo() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/conformance/schemas/synapsor.app-handler-receipt.v1.json"
-        );
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    fn conflict_receipt() -> Value {
         let r = HandlerReceipt {
             proposal_id: None,
             idempotency_key: None,
             status: HandlerStatus::Conflict,
             rows_affected: 0,
             source_database_mutated: false,
-            previous_version: Some(json!("2026-06-20T14:31:08Z")),
+            previous_version: Some(json!("2026-09-03T08:15:42Z")),
             new_version: None,
             safe_error_code: Some("ROW_CHANGED_AFTER_PROPOSAL".into()),
             details: Some(Map::new()),
         };
-        let v = serde_json::to_value(&r).unwrap();
-        assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&v));
+        serde_json::to_value(&r).unwrap()
+    }
+
+    #[test]
+    fn receipts_validate_against_our_schema() {
+        let schema = crate::fixtures::own_schema("handler-receipt.v1.schema.json");
+        let v = conflict_receipt();
+        assert_eq!(crate::fixtures::errors(&schema, &v), Vec::<String>::new());
+        for (field, bad) in [
+            ("status", json!("done")),
+            ("rows_affected", json!(-1)),
+            ("source_database_mutated", json!("yes")),
+        ] {
+            let mut doc = v.clone();
+            doc[field] = bad;
+            assert!(
+                !crate::fixtures::errors(&schema, &doc).is_empty(),
+                "{field}"
+            );
+        }
+    }
+
+    /// Compatibility tier: a receipt without the echo validates against the original's schema.
+    #[test]
+    fn compat_receipts_validate_against_the_original_schema_without_the_echo() {
+        let Some(dir) = airlock_testkit::shared_conformance("handler receipt vs the original")
+        else {
+            return;
+        };
+        let schema =
+            airlock_testkit::read_json(&dir, "schemas/synapsor.app-handler-receipt.v1.json");
+        assert_eq!(
+            crate::fixtures::errors(&schema, &conflict_receipt()),
+            Vec::<String>::new()
+        );
     }
 }

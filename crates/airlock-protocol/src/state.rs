@@ -165,6 +165,19 @@ macro_rules! word_enum {
                 s.parse().map_err(serde::de::Error::custom)
             }
         }
+
+        /// A string, one of the words.
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($t).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let words: Vec<&str> = <$t>::ALL.iter().map(|v| v.as_str()).collect();
+                schemars::json_schema!({ "type": "string", "enum": words })
+            }
+        }
     };
 }
 

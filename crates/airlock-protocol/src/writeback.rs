@@ -10,6 +10,7 @@ pub const WRITEBACK_JOB_V1: &str = "synapsor.writeback-job.v1";
 pub const EXECUTION_RECEIPT_V1: &str = "synapsor.execution-receipt.v1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WritebackJob {
     pub schema_version: String,
@@ -31,6 +32,7 @@ pub struct WritebackJob {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RunnerScope {
     pub project_id: String,
@@ -38,6 +40,7 @@ pub struct RunnerScope {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JobTarget {
     pub schema: String,
@@ -47,6 +50,7 @@ pub struct JobTarget {
 
 /// How apply detects that the row changed since the proposal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConflictGuard {
     Column {
@@ -61,6 +65,7 @@ pub enum ConflictGuard {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Lease {
     pub lease_id: String,
@@ -70,6 +75,7 @@ pub struct Lease {
 
 /// Outcome of one apply attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ExecutionReceipt {
     pub schema_version: String,
     pub writeback_job_id: String,
@@ -136,64 +142,54 @@ pub fn job_summary(job: &WritebackJob) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{errors, own, own_schema};
 
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/../../../shared/conformance/fixtures/protocol/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
-    fn validate(schema: &str, v: &Value) -> Vec<String> {
-        let schema = fixture_schema(schema);
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        validator.iter_errors(v).map(|e| e.to_string()).collect()
-    }
-
-    fn fixture_schema(name: &str) -> Value {
-        let path = format!(
-            "{}/../../../shared/conformance/schemas/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    const JOB: &str = "writeback-job.fee-reversal.v1.json";
+    const RECEIPTS: [&str; 2] = [
+        "execution-receipt.applied.v1.json",
+        "execution-receipt.conflict.v1.json",
+    ];
 
     #[test]
     fn job_fixture_round_trips_and_validates() {
-        let v = fixture("writeback-job.late-fee-waiver.v1.json");
+        let v = own(JOB);
         let job: WritebackJob = serde_json::from_value(v.clone()).unwrap();
         let back = serde_json::to_value(&job).unwrap();
         assert_eq!(back, v);
-        assert!(validate("writeback-job.v1.schema.json", &back).is_empty());
+        let schema = own_schema("writeback-job.v1.schema.json");
+        assert_eq!(errors(&schema, &back), Vec::<String>::new());
+        let mut bad = back.clone();
+        bad["conflict_guard"] = json!({"kind": "column", "column": "updated_at"});
+        assert!(!errors(&schema, &bad).is_empty());
+        let mut bad = back;
+        bad["lease"]["attempt"] = json!("first");
+        assert!(!errors(&schema, &bad).is_empty());
     }
 
     #[test]
     fn receipt_fixtures_round_trip_and_seal() {
-        for name in [
-            "execution-receipt.applied.v1.json",
-            "execution-receipt.conflict.v1.json",
-        ] {
-            let v = fixture(name);
+        let schema = own_schema("execution-receipt.v1.schema.json");
+        for name in RECEIPTS {
+            let v = own(name);
             let mut r: ExecutionReceipt = serde_json::from_value(v.clone()).unwrap();
             assert_eq!(serde_json::to_value(&r).unwrap(), v);
+            assert!(r.hash_is_valid(), "{name}");
             r.seal();
-            assert!(r.hash_is_valid());
-            assert!(
-                validate(
-                    "execution-receipt.v1.schema.json",
-                    &serde_json::to_value(&r).unwrap()
-                )
-                .is_empty()
+            assert_eq!(
+                errors(&schema, &serde_json::to_value(&r).unwrap()),
+                Vec::<String>::new()
             );
             r.rows_affected += 1;
             assert!(!r.hash_is_valid());
         }
+        let mut bad = own(RECEIPTS[0]);
+        bad["rows_affected"] = json!(-1);
+        assert!(!errors(&schema, &bad).is_empty());
     }
 
     #[test]
     fn unknown_job_fields_are_refused() {
-        let mut v = fixture("writeback-job.late-fee-waiver.v1.json");
+        let mut v = own(JOB);
         v["extra_sql"] = json!("DROP TABLE x");
         assert!(serde_json::from_value::<WritebackJob>(v).is_err());
     }
@@ -202,5 +198,38 @@ mod tests {
     fn job_ids_are_sanitised() {
         assert_eq!(job_id("wrp_1a"), "wbj_wrp_1a");
         assert_eq!(job_id("wrp/../x y"), "wbj_wrp____x_y");
+    }
+
+    /// Compatibility tier: the original's job and receipts round trip, and they and ours
+    /// validate against the original's published schemas.
+    #[test]
+    fn compat_original_job_and_receipts() {
+        let Some(dir) = airlock_testkit::shared_conformance("job and receipts vs the original")
+        else {
+            return;
+        };
+        let original =
+            |name: &str| airlock_testkit::read_json(&dir, &format!("fixtures/protocol/{name}"));
+        let job_schema = airlock_testkit::read_json(&dir, "schemas/writeback-job.v1.schema.json");
+        for v in [original("writeback-job.late-fee-waiver.v1.json"), own(JOB)] {
+            let job: WritebackJob = serde_json::from_value(v.clone()).unwrap();
+            let back = serde_json::to_value(&job).unwrap();
+            assert_eq!(back, v);
+            assert_eq!(errors(&job_schema, &back), Vec::<String>::new());
+        }
+        let receipt_schema =
+            airlock_testkit::read_json(&dir, "schemas/execution-receipt.v1.schema.json");
+        let originals = [
+            "execution-receipt.applied.v1.json",
+            "execution-receipt.conflict.v1.json",
+        ]
+        .map(original);
+        for v in originals.into_iter().chain(RECEIPTS.map(own)) {
+            let mut r: ExecutionReceipt = serde_json::from_value(v.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&r).unwrap(), v);
+            r.seal();
+            let sealed = serde_json::to_value(&r).unwrap();
+            assert_eq!(errors(&receipt_schema, &sealed), Vec::<String>::new());
+        }
     }
 }

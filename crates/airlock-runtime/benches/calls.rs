@@ -4,7 +4,8 @@
 //! in-process cost: argument checks, trusted context, plan, evidence, ledger write, result.
 //! Targets: read under 100 µs, proposal under 200 µs, on top of the round trip (medians).
 //!
-//! Config: the support-billing example, its source pointed at the fresh database. Every
+//! Config: our studio example (`examples/configs/studio-postgres`), its source pointed at the
+//! fresh database. Every
 //! proposal call carries a different `reason`, so each one creates a new proposal (no dedupe).
 //! After criterion, a per-call pass prints p50/p95/p99 of the whole call and of the call
 //! minus the round trip the runtime itself measured (`duration_us` of its query audit).
@@ -33,47 +34,39 @@ use serde_json::{Map, Value, json};
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/conformance/examples/support-billing-agent/synapsor.runner.json"
+    "/../../examples/configs/studio-postgres/airlock.json"
 );
-const READ_TOOL: &str = "billing.inspect_invoice";
-const PROPOSAL_TOOL: &str = "billing.propose_late_fee_waiver";
+const SOURCE: &str = "studio_db";
+const READ_TOOL: &str = "accounts.inspect_membership";
+const PROPOSAL_TOOL: &str = "accounts.propose_fee_reversal";
 /// As `airlock mcp` builds its runtime.
 const MAX_CONNECTIONS: usize = 4;
 
-/// The example's tables the two tools read, plus 10,000 filler invoices so the key lookup is
-/// not on a toy table. `{ts}` is the timestamp type.
+/// The example's table the two tools read, plus 10,000 filler memberships so the key lookup
+/// is not on a toy table. `{ts}` is the timestamp type.
 const SCHEMA: &str = "
-CREATE TABLE tenants (id text PRIMARY KEY, name text NOT NULL);
-CREATE TABLE customers (
-  id text PRIMARY KEY, tenant_id text NOT NULL REFERENCES tenants(id), name text NOT NULL,
-  plan text NOT NULL, plan_credit_cents integer NOT NULL DEFAULT 0, credit_reason text,
-  updated_at {ts} NOT NULL);
-CREATE TABLE invoices (
-  id text PRIMARY KEY, tenant_id text NOT NULL REFERENCES tenants(id),
-  customer_id text NOT NULL REFERENCES customers(id), status text NOT NULL,
-  balance_cents integer NOT NULL, late_fee_cents integer NOT NULL, waiver_reason text,
-  updated_at {ts} NOT NULL);
-INSERT INTO tenants VALUES ('acme', 'Acme Robotics'), ('otherco', 'OtherCo Labs');
-INSERT INTO customers VALUES
-  ('cust_acme_1', 'acme', 'Acme Robotics', 'enterprise', 0, NULL, '2026-06-20T10:00:00Z'),
-  ('cust_other_1', 'otherco', 'OtherCo Labs', 'builder', 0, NULL, '2026-06-20T10:00:00Z');
-INSERT INTO invoices VALUES
-  ('INV-3001', 'acme', 'cust_acme_1', 'overdue', 25500, 5500, NULL, '2026-06-20T14:31:08Z'),
-  ('INV-9001', 'otherco', 'cust_other_1', 'overdue', 25500, 5500, NULL, '2026-06-20T14:31:08Z');
+CREATE TABLE studios (id text PRIMARY KEY, name text NOT NULL);
+CREATE TABLE memberships (
+  id text PRIMARY KEY, studio_id text NOT NULL REFERENCES studios(id),
+  member_name text NOT NULL, tier text NOT NULL, balance_cents integer NOT NULL,
+  late_fee_cents integer NOT NULL, fee_note text, updated_at {ts} NOT NULL);
+INSERT INTO studios VALUES ('harbour-yoga', 'Harbour Yoga'), ('hill-climb', 'Hill Climb Gym');
+INSERT INTO memberships VALUES
+  ('MB-0117', 'harbour-yoga', 'Priya Natarajan', 'unlimited', 8900, 1500, NULL, '2026-09-03T08:15:42Z'),
+  ('MB-0900', 'hill-climb', 'Tomas Weber', 'off_peak', 4200, 1500, NULL, '2026-09-03T08:15:42Z');
 ";
 
 fn filler(engine: EngineKind) -> &'static str {
     match engine {
         EngineKind::Postgres => {
-            "INSERT INTO invoices SELECT 'INV-' || (100000 + g), CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'otherco' END,
-               CASE WHEN g % 2 = 0 THEN 'cust_acme_1' ELSE 'cust_other_1' END, 'open', 1000, 500, NULL,
-               '2026-06-20T14:31:08Z' FROM generate_series(1, 10000) g;"
+            "INSERT INTO memberships SELECT 'MB-' || (100000 + g), CASE WHEN g % 2 = 0 THEN 'harbour-yoga' ELSE 'hill-climb' END,
+               'member ' || g, 'class_pack', 1000, 500, NULL, '2026-09-03T08:15:42Z'
+               FROM generate_series(1, 10000) g;"
         }
         _ => {
             "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 10000)
-             INSERT INTO invoices SELECT 'INV-' || (100000 + g), CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'otherco' END,
-               CASE WHEN g % 2 = 0 THEN 'cust_acme_1' ELSE 'cust_other_1' END, 'open', 1000, 500, NULL,
-               '2026-06-20T14:31:08Z' FROM s;"
+             INSERT INTO memberships SELECT 'MB-' || (100000 + g), CASE WHEN g % 2 = 0 THEN 'harbour-yoga' ELSE 'hill-climb' END,
+               'member ' || g, 'class_pack', 1000, 500, NULL, '2026-09-03T08:15:42Z' FROM s;"
         }
     }
 }
@@ -99,7 +92,7 @@ async fn setup(db: FreshDb) -> Setup {
 
     let mut doc: Value =
         serde_json::from_str(&std::fs::read_to_string(EXAMPLE).expect("example present")).unwrap();
-    doc["sources"]["app_postgres"]["engine"] = json!(engine.as_str());
+    doc["sources"][SOURCE]["engine"] = json!(engine.as_str());
     for cap in doc["capabilities"].as_array_mut().unwrap() {
         cap["target"]["schema"] = json!(schema);
     }
@@ -115,28 +108,28 @@ async fn setup(db: FreshDb) -> Setup {
         .iter()
         .find(|c| c.name == PROPOSAL_TOOL)
         .unwrap();
-    let statement_timeout_ms = config.sources["app_postgres"].statement_timeout_ms;
+    let statement_timeout_ms = config.sources[SOURCE].statement_timeout_ms;
 
     // The ledger on disk like a real one (WAL checkpoints pay real writes).
     let dir = tempfile::tempdir().unwrap();
     let ledger = Arc::new(SqliteLedger::open(&dir.path().join("ledger.db")).unwrap());
     let env: Env = [
-        ("REFERENCE_POSTGRES_READ_URL", db.url.as_str()),
-        ("SYNAPSOR_TENANT_ID", "acme"),
-        ("SYNAPSOR_PRINCIPAL", "support_agent_17"),
+        ("STUDIO_DB_READ_URL", db.url.as_str()),
+        ("STUDIO_TENANT", "harbour-yoga"),
+        ("STUDIO_AGENT", "desk_assistant_4"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let scope = TrustedScope {
-        tenant_id: "acme".into(),
-        principal: "support_agent_17".into(),
+        tenant_id: "harbour-yoga".into(),
+        principal: "desk_assistant_4".into(),
         provenance: "environment",
     };
 
     // The exact select the runtime runs for the read tool (the proposal tool reads the same
     // columns of the same row).
-    let args = obj(json!({"invoice_id": "INV-3001", "reason": "x"}));
+    let args = obj(json!({"membership_id": "MB-0117", "reason": "x"}));
     let plan = plan::read_plan(&read_cap, &args, &scope).unwrap();
     assert_eq!(
         plan.columns,
@@ -184,11 +177,11 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 fn read_args() -> Map<String, Value> {
-    obj(json!({"invoice_id": "INV-3001"}))
+    obj(json!({"membership_id": "MB-0117"}))
 }
 
 fn proposal_args(n: u64) -> Map<String, Value> {
-    obj(json!({"invoice_id": "INV-3001", "reason": format!("customer requested review #{n}")}))
+    obj(json!({"membership_id": "MB-0117", "reason": format!("member asked for a review #{n}")}))
 }
 
 /// One call; panics unless it succeeded (and, for a proposal, created a new one). Returns the

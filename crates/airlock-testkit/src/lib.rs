@@ -25,7 +25,12 @@
 //! thread with its own runtime, so they also work when called inside a Tokio runtime.
 
 pub mod bench;
+pub mod conformance;
 pub mod mariadb_tls;
+
+pub use conformance::{
+    assert_published_schemas, assert_valid, read_json, repo_root, schema_errors, shared_conformance,
+};
 
 use std::future::Future;
 use std::time::Duration;

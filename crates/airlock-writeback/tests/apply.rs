@@ -325,18 +325,11 @@ async fn full_flow(w: World) {
 }
 
 fn assert_receipt_schema(r: &airlock_protocol::ExecutionReceipt) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/conformance/schemas/execution-receipt.v1.schema.json"
+    airlock_testkit::assert_published_schemas(
+        "execution-receipt.v1.schema.json",
+        "execution-receipt.v1.schema.json",
+        &serde_json::to_value(r).unwrap(),
     );
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let v = serde_json::to_value(r).unwrap();
-    let errors: Vec<String> = jsonschema::validator_for(&schema)
-        .unwrap()
-        .iter_errors(&v)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
 }
 
 async fn conflict_then_retry(w: World) {

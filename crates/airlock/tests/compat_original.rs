@@ -12,7 +12,7 @@
 
 mod compat_support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use airlock_testkit::{FreshDb, FreshUser};
@@ -82,21 +82,11 @@ const MARIADB: Spec = Spec {
     fallback_seed: include_str!("compat_fixture/mysql.sql"),
 };
 
-/// `../shared` beside the repository (as in CI), or `$AIRLOCK_SHARED_DIR` (a worktree
-/// elsewhere).
+/// The original's example apps, when `../shared/conformance` (or `$AIRLOCK_SHARED_DIR`) is
+/// present; otherwise a SKIP line and the embedded fixture (a failure under `CI=true`).
 fn examples() -> Option<PathBuf> {
-    let shared = std::env::var_os("AIRLOCK_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("conformance/examples");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    eprintln!(
-        "SKIP original example apps: {} is absent; running the tier on the embedded fixture",
-        dir.display()
-    );
-    None
+    airlock_testkit::shared_conformance("original example apps; running on the embedded fixture")
+        .map(|dir| dir.join("examples"))
 }
 
 /// The example's config and seed SQL (schema, rows, users and grants).

@@ -2,76 +2,47 @@
 
 mod common;
 
-use common::{EXAMPLES, airlock, examples_dir, scrub};
+use std::path::Path;
 
-#[test]
-fn every_conformance_example_validates() {
-    for name in EXAMPLES {
-        let dir = examples_dir().join(name);
-        let run = airlock(
-            &dir,
-            &["config", "validate", "--config", "synapsor.runner.json"],
-            &[],
-        );
-        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
-        insta::assert_snapshot!(format!("validate_{name}"), scrub(&run.stdout, &dir));
-    }
+use common::{
+    EXAMPLE_CONFIG, EXAMPLES, ORIGINAL_CONFIG, ORIGINAL_EXAMPLES, airlock, examples_dir,
+    original_examples_dir, scrub,
+};
+
+/// `config validate` and `tools list` (text and JSON) on one example, as snapshots named after
+/// `name`.
+fn validate_and_list(dir: &Path, config: &str, name: &str) {
+    let run = airlock(dir, &["config", "validate", "--config", config], &[]);
+    assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+    insta::assert_snapshot!(format!("validate_{name}"), scrub(&run.stdout, dir));
+    let run = airlock(
+        dir,
+        &["tools", "list", "--config", config, "--aliases"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+    insta::assert_snapshot!(format!("tools_{name}"), scrub(&run.stdout, dir));
+    // The JSON form is the tools/list contract: snapshot it whole.
+    let run = airlock(dir, &["tools", "list", "--config", config, "--json"], &[]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    // The snapshot is what the MCP server really serves; the CLI must print the same.
+    let served = served_tools(dir, config, &[]);
+    insta::assert_json_snapshot!(format!("tools_json_{name}"), served);
+    assert_eq!(
+        v["tools"], served,
+        "{name}: `tools list --json` differs from tools/list"
+    );
 }
 
-#[test]
-fn every_conformance_example_lists_its_tools() {
-    for name in EXAMPLES {
-        let dir = examples_dir().join(name);
-        let run = airlock(
-            &dir,
-            &[
-                "tools",
-                "list",
-                "--config",
-                "synapsor.runner.json",
-                "--aliases",
-            ],
-            &[],
-        );
-        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
-        insta::assert_snapshot!(format!("tools_{name}"), scrub(&run.stdout, &dir));
-        // The JSON form is the tools/list contract: snapshot it whole.
-        let run = airlock(
-            &dir,
-            &[
-                "tools",
-                "list",
-                "--config",
-                "synapsor.runner.json",
-                "--json",
-            ],
-            &[],
-        );
-        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        assert_eq!(v["ok"], true);
-        // The snapshot is what the MCP server really serves; the CLI must print the same.
-        let served = served_tools(&dir, &[]);
-        insta::assert_json_snapshot!(format!("tools_json_{name}"), served);
-        assert_eq!(
-            v["tools"], served,
-            "{name}: `tools list --json` differs from tools/list"
-        );
-    }
-}
-
-/// `tools/list` as `airlock mcp serve <serve_flags>` answers it over stdio for the example in
-/// `dir`. The ledger goes to a temporary folder (the examples are shared fixtures).
-fn served_tools(dir: &std::path::Path, serve_flags: &[&str]) -> serde_json::Value {
+/// `tools/list` as `airlock mcp serve <serve_flags>` answers it over stdio for the config
+/// `config` in `dir`. The ledger goes to a temporary folder (the examples are shared fixtures).
+fn served_tools(dir: &Path, config: &str, serve_flags: &[&str]) -> serde_json::Value {
     let store = tempfile::tempdir().unwrap();
     let store_path = store.path().join("ledger.db");
     let reply = common::mcp_stdio_request(
         dir,
-        &[
-            "--config",
-            "synapsor.runner.json",
-            "--store",
-            store_path.to_str().unwrap(),
-        ],
+        &["--config", config, "--store", store_path.to_str().unwrap()],
         serve_flags,
         &serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
     );
@@ -89,18 +60,16 @@ fn tools_list_matches_the_served_list_in_every_naming_mode() {
             &["--alias-mode", "openai"][..],
             &["--openai-tool-aliases"][..],
         ] {
-            let mut args = vec![
-                "tools",
-                "list",
-                "--config",
-                "synapsor.runner.json",
-                "--json",
-            ];
+            let mut args = vec!["tools", "list", "--config", EXAMPLE_CONFIG, "--json"];
             args.extend_from_slice(flags);
             let run = airlock(&dir, &args, &[]);
             assert_eq!(run.code, 0, "{name}: {}", run.stderr);
             let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-            assert_eq!(v["tools"], served_tools(&dir, flags), "{name} {flags:?}");
+            assert_eq!(
+                v["tools"],
+                served_tools(&dir, EXAMPLE_CONFIG, flags),
+                "{name} {flags:?}"
+            );
         }
     }
 }
@@ -114,8 +83,8 @@ fn read_only_serving_drops_exactly_the_proposal_tools() {
     };
     for name in EXAMPLES {
         let dir = examples_dir().join(name);
-        let all = served_tools(&dir, &[]);
-        let read_only = served_tools(&dir, &["--read-only"]);
+        let all = served_tools(&dir, EXAMPLE_CONFIG, &[]);
+        let read_only = served_tools(&dir, EXAMPLE_CONFIG, &["--read-only"]);
         let reads: Vec<&serde_json::Value> = all
             .as_array()
             .unwrap()
@@ -123,6 +92,7 @@ fn read_only_serving_drops_exactly_the_proposal_tools() {
             .filter(|t| t["annotations"]["readOnlyHint"] == true)
             .collect();
         let served: Vec<&serde_json::Value> = read_only.as_array().unwrap().iter().collect();
+        assert!(!served.is_empty() && served.len() < all.as_array().unwrap().len(), "{name}");
         assert_eq!(names(&served), names(&reads), "{name}");
         assert!(
             served
@@ -134,18 +104,46 @@ fn read_only_serving_drops_exactly_the_proposal_tools() {
 }
 
 #[test]
+fn every_example_validates_and_lists_its_tools() {
+    for name in EXAMPLES {
+        validate_and_list(&examples_dir().join(name), EXAMPLE_CONFIG, name);
+    }
+}
+
+/// Compatibility tier: the original's example configs, unchanged, validate and list the same
+/// tools as when these snapshots were taken.
+#[test]
+fn compat_every_original_example_validates_and_lists_its_tools() {
+    let Some(originals) = original_examples_dir("original example configs") else {
+        return;
+    };
+    for name in ORIGINAL_EXAMPLES {
+        validate_and_list(&originals.join(name), ORIGINAL_CONFIG, name);
+    }
+}
+
+#[test]
 fn the_exported_schema_accepts_every_example() {
     let dir = tempfile::tempdir().unwrap();
     let run = airlock(dir.path(), &["config", "schema"], &[]);
     assert_eq!(run.code, 0);
     let schema: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    for name in EXAMPLES {
-        let text = std::fs::read_to_string(examples_dir().join(name).join("synapsor.runner.json"))
-            .unwrap();
-        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{name}: {errors:?}");
+    let mut files: Vec<_> = EXAMPLES
+        .iter()
+        .map(|n| examples_dir().join(n).join(EXAMPLE_CONFIG))
+        .collect();
+    if let Some(originals) = original_examples_dir("schema vs the original example configs") {
+        files.extend(
+            ORIGINAL_EXAMPLES
+                .iter()
+                .map(|n| originals.join(n).join(ORIGINAL_CONFIG)),
+        );
+    }
+    for file in files {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let errors = airlock_testkit::schema_errors(&schema, &doc);
+        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
     }
 }
 
@@ -381,8 +379,8 @@ fn config_show_redacted_hides_secrets_but_keeps_env_names() {
 
 #[test]
 fn read_only_mode_hides_proposal_tools() {
-    let dir = examples_dir().join("support-billing-agent");
-    let text = std::fs::read_to_string(dir.join("synapsor.runner.json")).unwrap();
+    let dir = examples_dir().join("studio-postgres");
+    let text = std::fs::read_to_string(dir.join(EXAMPLE_CONFIG)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     doc["mode"] = "read_only".into();
@@ -395,5 +393,8 @@ fn read_only_mode_hides_proposal_tools() {
         .iter()
         .map(|n| n.as_str().unwrap())
         .collect();
-    assert_eq!(names, ["support.inspect_ticket", "billing.inspect_invoice"]);
+    assert_eq!(
+        names,
+        ["classes.inspect_booking", "accounts.inspect_membership"]
+    );
 }

@@ -334,15 +334,31 @@ fn writeback_migration_and_grants_for_a_dba() {
         insta::assert_snapshot!(format!("migration_{engine}"), run.stdout);
     }
     // Grants come from the config: column-scoped UPDATE on what each sql_update capability
-    // patches. The original's own example configs, per engine.
-    for (example, engine, role) in [
-        ("mcp-postgres-support", "postgres", "synapsor_writer"),
-        ("mcp-mysql-orders", "mysql", "synapsor_writer"),
-        ("support-billing-agent", "postgres", "synapsor_writer"),
-    ] {
-        let config = common::examples_dir()
-            .join(example)
-            .join("synapsor.runner.json");
+    // patches. Our example apps per engine (the handler example's http_handler capability
+    // needs no grant), then, in the compatibility tier, the original's.
+    let ours = common::examples_dir();
+    let mut cases: Vec<(String, std::path::PathBuf, &str, &str)> = [
+        ("studio-postgres", "postgres", "studio_writer"),
+        ("parcels-mysql", "mysql", "depot_writer"),
+        ("tutoring-handler-postgres", "postgres", "tutoring_writer"),
+    ]
+    .into_iter()
+    .map(|(name, engine, role)| {
+        let config = ours.join(name).join(common::EXAMPLE_CONFIG);
+        (name.to_owned(), config, engine, role)
+    })
+    .collect();
+    if let Some(originals) = common::original_examples_dir("grants for the original examples") {
+        for (name, engine) in [
+            ("mcp-postgres-support", "postgres"),
+            ("mcp-mysql-orders", "mysql"),
+            ("support-billing-agent", "postgres"),
+        ] {
+            let config = originals.join(name).join(common::ORIGINAL_CONFIG);
+            cases.push((name.to_owned(), config, engine, "synapsor_writer"));
+        }
+    }
+    for (example, config, engine, role) in cases {
         let run = airlock(
             dir,
             &[

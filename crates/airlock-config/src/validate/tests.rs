@@ -191,8 +191,7 @@ fn every_issue_has_a_hint_and_serializes_it() {
 
 #[test]
 fn example_configs_validate_cleanly_and_parse() {
-    for name in crate::schema::tests::EXAMPLES {
-        let doc = crate::schema::tests::example(name);
+    for (name, doc) in crate::schema::tests::all_examples("validation of the original examples") {
         let r = validate(&doc);
         assert!(r.errors.is_empty(), "{name}: {:#?}", r.errors);
         // The examples name approval roles but declare no Airlock operators: the only
@@ -303,10 +302,11 @@ fn validation_never_accepts_what_serde_rejects() {
         json!({}),
         json!({"x": 1}),
     ];
-    let mut docs: Vec<Value> = crate::schema::tests::EXAMPLES
-        .iter()
-        .map(|n| crate::schema::tests::example(n))
-        .collect();
+    let mut docs: Vec<Value> =
+        crate::schema::tests::all_examples("shape errors on the original examples")
+            .into_iter()
+            .map(|(_, doc)| doc)
+            .collect();
     docs.push(valid());
     let mut checked = 0;
     for base in &docs {

@@ -1,4 +1,4 @@
-//! Shared by the ledger benches: the support-billing example config, records shaped like the
+//! Shared by the ledger benches: our studio example config, records shaped like the
 //! ones `airlock-runtime` writes for it, the cached 100,000-proposal ledger, and a per-call
 //! latency pass (criterion reports sample means; this reports per-call percentiles).
 
@@ -19,14 +19,14 @@ pub use airlock_testkit::bench::{cpu_since, thread_cpu_ns, wants_latency};
 /// The example config the targets are stated for.
 pub const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/conformance/examples/support-billing-agent/synapsor.runner.json"
+    "/../../examples/configs/studio-postgres/airlock.json"
 );
 
 /// Proposals in the big ledger.
 pub const BIG_PROPOSALS: u64 = 100_000;
 
 pub fn example_config() -> Config {
-    let text = std::fs::read_to_string(EXAMPLE).expect("support-billing example present");
+    let text = std::fs::read_to_string(EXAMPLE).expect("studio example present");
     let doc: Value = serde_json::from_str(&text).expect("example is JSON");
     airlock_config::parse(&doc).expect("example is valid").0
 }
@@ -48,8 +48,8 @@ pub fn data_dir() -> PathBuf {
     target.join("airlock-bench")
 }
 
-/// Builds records the way the runtime does for `billing.inspect_invoice` and
-/// `billing.propose_late_fee_waiver` of the example.
+/// Builds records the way the runtime does for `accounts.inspect_membership` and
+/// `accounts.propose_fee_reversal` of the example.
 pub struct Records {
     config: Config,
     read_cap: usize,
@@ -69,14 +69,14 @@ impl Records {
                 .position(|c| c.name == name)
                 .expect("capability in example")
         };
-        let read_cap = find("billing.inspect_invoice");
-        let proposal_cap = find("billing.propose_late_fee_waiver");
+        let read_cap = find("accounts.inspect_membership");
+        let proposal_cap = find("accounts.propose_fee_reversal");
         let scope = TrustedScope {
-            tenant_id: "acme".into(),
-            principal: "support_agent_17".into(),
+            tenant_id: "harbour-yoga".into(),
+            principal: "desk_assistant_4".into(),
             provenance: "environment",
         };
-        let args = json!({"invoice_id": "INV-3001", "reason": "x"});
+        let args = json!({"membership_id": "MB-0117", "reason": "x"});
         let args = args.as_object().unwrap();
         let read_plan = plan::read_plan(&config.capabilities[read_cap], args, &scope).unwrap();
         let proposal_plan =
@@ -95,16 +95,16 @@ impl Records {
         &self.config
     }
 
-    fn row(&self, invoice: &str) -> Map<String, Value> {
+    fn row(&self, membership: &str) -> Map<String, Value> {
         json!({
-            "id": invoice,
-            "tenant_id": "acme",
-            "customer_id": "cust_acme_1",
-            "status": "overdue",
-            "balance_cents": 25500,
-            "late_fee_cents": 5500,
-            "waiver_reason": null,
-            "updated_at": "2026-06-20T14:31:08+00:00",
+            "id": membership,
+            "studio_id": "harbour-yoga",
+            "member_name": "Priya Natarajan",
+            "tier": "unlimited",
+            "balance_cents": 8900,
+            "late_fee_cents": 1500,
+            "fee_note": null,
+            "updated_at": "2026-09-03T08:15:42+00:00",
         })
         .as_object()
         .cloned()
@@ -131,7 +131,7 @@ impl Records {
                 "capability": cap.name,
                 "columns": plan.columns,
                 "tenant_bound": true,
-                "statement_template": "SELECT \"id\", \"tenant_id\", \"customer_id\", \"status\", \"balance_cents\", \"late_fee_cents\", \"waiver_reason\", \"updated_at\" FROM \"public\".\"invoices\" WHERE \"id\" = $1 AND \"tenant_id\" = $2 LIMIT 2",
+                "statement_template": "SELECT \"id\", \"studio_id\", \"member_name\", \"tier\", \"balance_cents\", \"late_fee_cents\", \"fee_note\", \"updated_at\" FROM \"public\".\"memberships\" WHERE \"id\" = $1 AND \"studio_id\" = $2 LIMIT 2",
                 "parameters_redacted": true,
             }),
             created_at: now_rfc3339(),
@@ -153,7 +153,7 @@ impl Records {
             "table": table,
             "primary_key": {"column": cap.target.primary_key, "value": row["id"]},
             "visible_row": row,
-            "tenant": {"column": "tenant_id", "value": self.scope.tenant_id},
+            "tenant": {"column": "studio_id", "value": self.scope.tenant_id},
         })];
         if let Some(patch) = patch {
             let mut after = row.clone();
@@ -188,10 +188,10 @@ impl Records {
         }
     }
 
-    /// A read with evidence, as `billing.inspect_invoice` records it.
+    /// A read with evidence, as `accounts.inspect_membership` records it.
     pub fn read(&self, n: u64) -> NewRead {
         let cap = &self.config.capabilities[self.read_cap];
-        let object = format!("INV-{}", 3000 + n % 1000);
+        let object = format!("MB-{}", 3000 + n % 1000);
         let row = self.row(&object);
         let evidence = self.evidence(cap, &self.read_plan, &row, None);
         let mut audit = self.audit(cap, &self.read_plan, &object);
@@ -202,14 +202,14 @@ impl Records {
         }
     }
 
-    /// A proposal as `billing.propose_late_fee_waiver` records it. Every `n` gives a different
+    /// A proposal as `accounts.propose_fee_reversal` records it. Every `n` gives a different
     /// reason, hence a different dedupe key: each one creates a proposal.
     pub fn proposal(&self, n: u64) -> NewProposal {
         let cap = &self.config.capabilities[self.proposal_cap];
-        let object = format!("INV-{}", 3000 + n % 1000);
+        let object = format!("MB-{}", 3000 + n % 1000);
         let row = self.row(&object);
         let args =
-            json!({"invoice_id": object, "reason": format!("customer requested review #{n}")});
+            json!({"membership_id": object, "reason": format!("member asked for a review #{n}")});
         let patch = plan::build_patch(cap, args.as_object().unwrap());
         let created_at = now_rfc3339();
         let mut evidence = self.evidence(cap, &self.proposal_plan, &row, Some(&patch));
