@@ -92,7 +92,10 @@ fn read_only_serving_drops_exactly_the_proposal_tools() {
             .filter(|t| t["annotations"]["readOnlyHint"] == true)
             .collect();
         let served: Vec<&serde_json::Value> = read_only.as_array().unwrap().iter().collect();
-        assert!(!served.is_empty() && served.len() < all.as_array().unwrap().len(), "{name}");
+        assert!(
+            !served.is_empty() && served.len() < all.as_array().unwrap().len(),
+            "{name}"
+        );
         assert_eq!(names(&served), names(&reads), "{name}");
         assert!(
             served
