@@ -23,21 +23,20 @@
 //! handshake that checks the chain) learns a name the certificate holds, and the pool verifies
 //! the chain against that name.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, Opts, OptsBuilder, SslOpts};
+use rustls::ClientConfig;
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::engine::Flavor;
 use super::error::classify;
 use super::pool::CONNECT_TIMEOUT;
 use crate::common::{self, Scrubber};
-use crate::tls::{Roots, roots, tls_error};
+use crate::tls::{Relaxed, Roots, roots, tls_error};
 use crate::{DbError, DbErrorKind};
 
 /// What the URL asked for.
@@ -381,10 +380,7 @@ async fn probe_name(opts: &Opts, roots: &Roots) -> Result<Option<String>, DbErro
         )
         .build()
         .map_err(|e| tls_error(format!("TLS setup failed: {e}")))?;
-        let capture = Arc::new(NameCapture {
-            chain,
-            names: Mutex::new(None),
-        });
+        let capture = Arc::new(Relaxed::chain_only(chain, provider.clone()));
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| tls_error(format!("TLS setup failed: {e}")))?
@@ -401,8 +397,7 @@ async fn probe_name(opts: &Opts, roots: &Roots) -> Result<Option<String>, DbErro
             }
         })?;
         drop(tls);
-        let names = capture.names.lock().map(|n| n.clone()).unwrap_or_default();
-        match names {
+        match capture.presented_names() {
             None => Ok(None),
             Some(names) => names.into_iter().next().map(Some).ok_or_else(|| {
                 tls_error(
@@ -477,73 +472,6 @@ fn ssl_request() -> [u8; 36] {
     packet[8..12].copy_from_slice(&(16u32 << 20).to_le_bytes());
     packet[12] = CHARSET;
     packet
-}
-
-/// Verifies the chain; when only the name is wrong, accepts and records the names the
-/// certificate holds (wildcards made concrete), for the pool to verify against.
-#[derive(Debug)]
-struct NameCapture {
-    chain: Arc<WebPkiServerVerifier>,
-    names: Mutex<Option<Vec<String>>>,
-}
-
-impl ServerCertVerifier for NameCapture {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .chain
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. },
-            )) => {
-                let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| {
-                    rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
-                })?;
-                let names = cert
-                    .valid_dns_names()
-                    .map(|n| match n.strip_prefix("*.") {
-                        Some(rest) => format!("airlock-verify-ca.{rest}"),
-                        None => n.to_owned(),
-                    })
-                    .collect();
-                if let Ok(mut slot) = self.names.lock() {
-                    *slot = Some(names);
-                }
-                Ok(ServerCertVerified::assertion())
-            }
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.chain.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.chain.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.chain.supported_verify_schemes()
-    }
 }
 
 #[cfg(test)]

@@ -15,14 +15,13 @@
 
 use std::sync::Arc;
 
+use rustls::ClientConfig;
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::client::danger::ServerCertVerifier;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::common;
-use crate::tls::tls_error;
+use crate::tls::{Relaxed, tls_error};
 use crate::{DbError, DbErrorKind};
 
 /// What the URL asked for.
@@ -127,20 +126,14 @@ pub(crate) fn connector(req: &TlsRequest) -> Result<MakeRustlsConnect, DbError> 
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error(format!("TLS setup failed: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = match req.mode {
-        TlsMode::NoVerify => Arc::new(Relaxed {
-            chain: None,
-            provider,
-        }),
+        TlsMode::NoVerify => Arc::new(Relaxed::any_certificate(provider)),
         TlsMode::VerifyFull | TlsMode::VerifyCa => {
             let roots = Arc::new(crate::tls::roots(req.root_cert.as_deref(), "sslrootcert")?.store);
             let chain = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
                 .map_err(|e| tls_error(format!("TLS setup failed: {e}")))?;
             if req.mode == TlsMode::VerifyCa {
-                Arc::new(Relaxed {
-                    chain: Some(chain),
-                    provider,
-                })
+                Arc::new(Relaxed::chain_only(chain, provider))
             } else {
                 chain
             }
@@ -152,63 +145,6 @@ pub(crate) fn connector(req: &TlsRequest) -> Result<MakeRustlsConnect, DbError> 
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
-}
-
-/// The two verifiers libpq-style modes need besides full verification: `verify-ca` (`chain`
-/// set: the chain must verify, the certificate's name may differ from the host) and
-/// `no-verify` (`chain` unset: any certificate). Handshake signatures are checked either way.
-#[derive(Debug)]
-struct Relaxed {
-    chain: Option<Arc<WebPkiServerVerifier>>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl ServerCertVerifier for Relaxed {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let Some(chain) = &self.chain else {
-            return Ok(ServerCertVerified::assertion());
-        };
-        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 #[cfg(test)]
