@@ -1,5 +1,7 @@
 //! MySQL / MariaDB engine: a `mysql_async` pool of read-only sessions, binary protocol
-//! (prepared statements, cached per connection).
+//! (prepared statements, cached per connection). TLS follows the URL's `ssl-mode` and `ssl-ca`
+//! ([`tls`]); read and write pools are built by one builder (`pool.rs`) and settle TLS on their
+//! first dial.
 //!
 //! The flavor is detected once, on first use (`SELECT VERSION()` contains `MariaDB`), then the
 //! pool is built with per-connection setup statements:
