@@ -241,39 +241,8 @@ impl CallCode {
     /// Whether the same call may succeed later without anyone changing anything. True exactly
     /// for the codes shown as `TEMPORARILY_UNAVAILABLE` (whose message says to retry later).
     pub fn retryable(self) -> bool {
-        match self {
-            CallCode::SourceUnavailable | CallCode::SourceTimeout | CallCode::LedgerUnavailable => {
-                true
-            }
-            CallCode::ArgumentNotDeclared
-            | CallCode::ArgumentRequired
-            | CallCode::ArgumentTypeInvalid
-            | CallCode::ArgumentInvalidCharacter
-            | CallCode::ArgumentTooLong
-            | CallCode::ArgumentBelowMinimum
-            | CallCode::ArgumentAboveMaximum
-            | CallCode::ArgumentNotAllowed
-            | CallCode::ModelCannotOverrideBinding
-            | CallCode::TrustedBindingMissing
-            | CallCode::TrustedContextMissing
-            | CallCode::TrustedContextUnavailable
-            | CallCode::PatchBelowMinimum
-            | CallCode::PatchAboveMaximum
-            | CallCode::PatchNumericBoundTypeInvalid
-            | CallCode::PatchTransitionNotAllowed
-            | CallCode::PatchTransitionTypeInvalid
-            | CallCode::PatchMultiRowBlocked
-            | CallCode::ConflictGuardMissing
-            | CallCode::RowNotFound
-            | CallCode::ToolNotFound
-            | CallCode::ProposalsDisabled
-            | CallCode::SourceCredentialMissing
-            | CallCode::SourcePermissionDenied
-            | CallCode::SourceSchemaMismatch
-            | CallCode::SourceQueryFailed
-            | CallCode::SourceNotFound
-            | CallCode::UnsafeIdentifier => false,
-        }
+        // Derived, so the two can never disagree; `safe_code` is the exhaustive match.
+        matches!(self.safe_code(), SafeCode::TemporarilyUnavailable)
     }
 }
 
