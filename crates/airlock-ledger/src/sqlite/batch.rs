@@ -44,9 +44,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// Above this size the checkpointer truncates the WAL. Under a steady stream of commits a
 /// PASSIVE checkpoint rarely catches the writer, so SQLite never starts the WAL over and it
-/// grows without bound (a 10-minute soak at ~4,000 calls/s grew it to 15 GB). A TRUNCATE
-/// checkpoint waits for the writer (up to the busy timeout), copies the rest back and empties
-/// the file; it blocks new commits for the copy of at most this much, so the bound is small.
+/// grows without bound (a 10-minute soak at ~4,000 calls/s grew it to 15 GB). Past this size
+/// the checkpointer takes the write connection, so no commit can start, copies back the frames
+/// the last PASSIVE pass missed and empties the file; new commits wait only for that remainder.
 const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
 #[expect(clippy::large_enum_variant, reason = "one per call, moved once")]
@@ -126,7 +126,7 @@ impl BatchWriter {
             .spawn(move || serve(&serving))?;
         let checkpointer = std::thread::Builder::new()
             .name("airlock-ledger-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpointer, anchor, stop, &checkpointing.commits))?;
+            .spawn(move || checkpoint_loop(checkpointer, anchor, stop, &checkpointing))?;
         Ok(BatchWriter {
             shared,
             stop_checkpoints: Some(stop_checkpoints),
@@ -245,7 +245,7 @@ fn apply(tx: &Connection, op: &Op) -> Result<Done, LedgerError> {
     })
 }
 
-fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, commits: &AtomicU64) {
+fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, shared: &Shared) {
     let mut seen = 0;
     loop {
         let stopping = match stop.recv_timeout(CHECKPOINT_EVERY) {
@@ -253,7 +253,7 @@ fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, commit
             // Stopped: anchor the last commits; closing the last connection checkpoints.
             Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
         };
-        let now = commits.load(Ordering::Acquire);
+        let now = shared.commits.load(Ordering::Acquire);
         if now != seen {
             seen = now;
             anchor::append_head(&conn, &anchor);
@@ -262,7 +262,12 @@ fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, commit
                 // failure (a reader pinning old frames, a busy file) is retried next tick.
                 let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                 if wal_bytes(&conn) > WAL_LIMIT_BYTES {
-                    // A busy writer or a reader pinning old frames: tried again next tick.
+                    // Holding the write connection keeps this process's writer out, so the
+                    // TRUNCATE never races it through SQLite's busy handler (under load the
+                    // writer won every such race and the WAL kept growing). The PASSIVE pass
+                    // above already copied most frames, so the writer waits only for the rest.
+                    // A reader pinning old frames: tried again next tick.
+                    let _writer = lock(&shared.conn);
                     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
                 }
             }
