@@ -102,3 +102,28 @@ fn man_out_dir_that_is_a_file_fails_with_the_path_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not-a-dir"), "{err}");
 }
+
+/// `--version` names the version and the commit the binary was built from, so a bug report
+/// pins the exact build.
+#[test]
+fn version_names_the_build_commit() {
+    let line = stdout_of(&["--version"]);
+    let line = line.trim();
+    let expected_prefix = format!("airlock {} (commit ", env!("CARGO_PKG_VERSION"));
+    let commit = line
+        .strip_prefix(&expected_prefix)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("unexpected --version line: {line}"));
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    match (head, std::env::var("AIRLOCK_BUILD_COMMIT")) {
+        (_, Ok(pinned)) if !pinned.is_empty() => assert_eq!(commit, pinned.trim()),
+        (Some(head), _) => assert_eq!(commit, head, "built from HEAD"),
+        (None, _) => assert_eq!(commit, "unknown", "no git, no AIRLOCK_BUILD_COMMIT"),
+    }
+}
