@@ -62,9 +62,12 @@ pub enum Command {
     /// Inspect the query audit.
     #[command(name = "query-audit", subcommand)]
     QueryAudit(QueryAuditCommand),
-    /// Check the ledger's integrity.
+    /// Check, measure, back up, prune and reset the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The original's name for `ledger stats|vacuum|prune|reset`.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Apply an approved proposal with its executor, under every guard it captured.
     Apply(ApplyArgs),
     /// Replay what the agent saw, proposed, and what was applied or blocked.
@@ -503,13 +506,89 @@ pub enum LedgerCommand {
     /// not that none were removed from the end. With one, it also proves that no event up to
     /// the last anchored one was removed or rewritten.
     Verify(VerifyArgs),
-    /// Row counts of the ledger.
+    /// Counts per record kind and proposal state, size on disk (file, WAL, anchor, free
+    /// pages), oldest and newest event, chain head and the latest prune's checkpoint.
     Stats(JsonFlag),
+    /// Copy the ledger to a new file while servers keep writing (SQLite's online backup
+    /// API): the copy is consistent as of one instant and passes `ledger verify` on its own.
+    /// The anchor lines it covers are copied beside it.
+    Backup(BackupArgs),
+    /// Rebuild the ledger file to give the space of removed records back to the file system.
+    /// Blocks writers while it runs; prune first.
+    Vacuum(JsonFlag),
+    /// Remove records older than a duration, keeping proof: a checkpoint of the chain at the
+    /// cut is written first, so `ledger verify` still proves what remains. Open proposals
+    /// (anything not applied or rejected) keep every record and event. Removes in small
+    /// batches, so tool calls recorded meanwhile wait at most one batch.
+    Prune(PruneArgs),
+    /// Delete the ledger, its WAL and anchor files (for disposable setups). Asks on a
+    /// terminal; scripts must pass --yes.
+    Reset(ResetArgs),
     /// Migrate a Synapsor Runner store (given with --store) into Airlock's ledger, in place:
     /// a backup is written beside it first (`<file>.synapsor-backup-<unix secs>`), then every
     /// record is copied and chained in one transaction. The original's tables are kept as
     /// `synapsor_*`. On any error nothing changes.
     Import(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The new file to write (never overwritten).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove records created more than this long ago: a whole number and a unit, s, m, h
+    /// or d (90d, 12h, 30m; 0d is everything until now).
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+    /// Show what would be removed and change nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Confirm the prune. `ledger prune` prunes without it; the original's `store prune` is
+    /// a dry run unless it is given.
+    #[arg(long)]
+    pub yes: bool,
+    /// Accepted for the original's `store prune --force` (Airlock holds no lease to override).
+    #[arg(long, hide = true)]
+    pub force: bool,
+    /// Events removed per write transaction: a tool call waits at most one batch.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch: u32,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Delete without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Accepted for the original's `store reset --force` (Airlock holds no lease to override).
+    #[arg(long, hide = true)]
+    pub force: bool,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The original's `store` commands, kept for scripts written for it.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Same as `ledger stats`.
+    Stats(JsonFlag),
+    /// Same as `ledger vacuum`.
+    Vacuum(JsonFlag),
+    /// Like `ledger prune`, but a dry run unless --yes is given (as in the original).
+    Prune(PruneArgs),
+    /// Same as `ledger reset`.
+    Reset(ResetArgs),
 }
 
 #[derive(Debug, Args)]

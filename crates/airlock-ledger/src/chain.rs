@@ -122,13 +122,19 @@ pub struct VerifyReport {
     /// The highest anchored sequence number: no event up to it was removed or rewritten.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchored_seq: Option<i64>,
+    /// The checkpoint the walk started from, when the ledger was pruned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<crate::Checkpoint>,
+    /// Events at or before the checkpoint's cut that a prune has not removed yet (an
+    /// interrupted or running prune; the next prune removes them).
+    pub awaiting_prune: u64,
     /// The first problem found, in chain order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_break: Option<VerifyBreak>,
 }
 
 /// An event's position and hash.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChainHead {
     pub seq: i64,
     pub hash: String,
@@ -144,7 +150,8 @@ pub struct VerifyBreak {
     /// (a proposal's state, `updated_at` or `source_database_mutated` differs from what its
     /// events say), `UNCHAINED_RECORD`, `ANCHOR_MISMATCH` (the event at an anchored sequence
     /// number has another hash), `ANCHOR_TRUNCATED` (the chain ends before an anchored
-    /// event).
+    /// event), `CHECKPOINT_INVALID` (the latest `ledger_pruned` event does not parse),
+    /// `CHECKPOINT_MISMATCH` (an event the checkpoint kept is gone or has another hash).
     pub code: &'static str,
     pub detail: String,
 }

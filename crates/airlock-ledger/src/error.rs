@@ -68,6 +68,9 @@ pub enum LedgerError {
     WriterStopped,
     #[error("could not read the anchor file {path}: {detail}")]
     Anchor { path: String, detail: String },
+    /// A maintenance command (prune, backup, vacuum) could not run; the detail says why.
+    #[error("{detail}")]
+    Maintenance { detail: String },
     #[error("could not create the ledger folder: {0}")]
     Io(#[from] std::io::Error),
 }

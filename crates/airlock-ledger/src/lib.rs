@@ -24,7 +24,11 @@ pub use anchor::{Anchor, anchor_path, read_anchors};
 pub use chain::{ChainHead, GENESIS_HASH, VerifyBreak, VerifyReport};
 pub use error::LedgerError;
 pub use records::*;
-pub use sqlite::{ImportReport, SqliteLedger};
+pub use sqlite::checkpoint::Checkpoint;
+pub use sqlite::{
+    BackupReport, ImportReport, PrunePlan, PruneReport, SqliteLedger, StorageStats, VacuumReport,
+    ledger_files,
+};
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 use airlock_review_key::ReviewKey;

@@ -180,7 +180,7 @@ pub struct EvidenceWithAudit {
 }
 
 /// Row counts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stats {
     pub proposals: i64,
     pub evidence_bundles: i64,

@@ -594,3 +594,279 @@ async fn the_wal_stays_bounded_under_steady_writes() {
         largest >> 20
     );
 }
+
+// ---- Retention, backup and storage statistics ----
+
+fn days_ago(days: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(days))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A read (evidence and audit) created at `at`.
+fn read_at(object: &str, at: &str) -> NewRead {
+    let mut ev = evidence("acme", object);
+    ev.created_at = at.into();
+    let mut a = audit("acme", object, Some(&ev));
+    a.created_at = at.into();
+    NewRead {
+        evidence: Some(ev),
+        audit: a,
+    }
+}
+
+fn decision(p: &StoredProposal) -> Decision {
+    Decision {
+        proposal_id: p.proposal_id.clone(),
+        actor: Actor {
+            name: "dana".into(),
+            source: "flag".into(),
+        },
+        role: None,
+        role_verified: None,
+        reason: Some("retention test".into()),
+        proposal_hash: p.proposal_hash.clone(),
+    }
+}
+
+/// 40 reads from 100 days ago, three proposals (one left open, one approved, one rejected),
+/// then 10 reads from today. Returns the ledger and the three proposals.
+async fn aged(dir: &Path) -> (SqliteLedger, [StoredProposal; 3]) {
+    let ledger = open(dir);
+    let old = days_ago(100);
+    for i in 0..40 {
+        ledger
+            .record_read(read_at(&format!("OLD-{i}"), &old))
+            .await
+            .unwrap();
+    }
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let p = ledger
+            .record_proposal(new_proposal(&format!("P-{i}"), i))
+            .await
+            .unwrap();
+        made.push(p.proposal);
+    }
+    let key = airlock_review_key::ReviewKey::issue();
+    ledger.approve(&key, decision(&made[1])).await.unwrap();
+    ledger.reject(&key, decision(&made[2])).await.unwrap();
+    let today = airlock_protocol::now_rfc3339();
+    for i in 0..10 {
+        ledger
+            .record_read(read_at(&format!("NEW-{i}"), &today))
+            .await
+            .unwrap();
+    }
+    (ledger, made.try_into().unwrap())
+}
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing_and_a_prune_keeps_proof_and_open_proposals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, [open_p, approved, rejected]) = aged(dir.path()).await;
+    let before = ledger.storage_stats().unwrap();
+
+    // 90 days: only the 40 old reads are old enough.
+    let plan = ledger.prune_plan(&days_ago(90)).unwrap();
+    assert_eq!(plan.removes["evidence"], 40);
+    assert_eq!(plan.removes["query_audit"], 40);
+    assert_eq!(plan.events(), 80);
+    let after_dry = ledger.storage_stats().unwrap();
+    assert_eq!(after_dry.counts, before.counts);
+    assert_eq!(after_dry.head, before.head);
+
+    // An odd batch size splits reads across batches; they still go together.
+    let report = ledger.prune(&days_ago(90), 7, |_, _| {}).unwrap();
+    assert!(report.batches >= 10, "{report:?}");
+    let verified = ledger.verify().await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+    assert_eq!(verified.awaiting_prune, 0);
+    let checkpoint = verified.checkpoint.clone().expect("a checkpoint");
+    assert_eq!(checkpoint.cut.seq, 80);
+    assert_eq!(Some(checkpoint.event_seq), report.checkpoint_seq);
+    let stats = ledger.storage_stats().unwrap();
+    assert_eq!(stats.counts.evidence_bundles, before.counts.evidence_bundles - 40);
+    assert_eq!(stats.counts.proposals, 3);
+    assert_eq!(stats.checkpoint, Some(checkpoint));
+
+    // Everything until now: the rejected proposal goes, the open and approved ones stay
+    // with their evidence, and the chain goes on.
+    let report = ledger
+        .prune(&airlock_protocol::now_rfc3339(), 1000, |_, _| {})
+        .unwrap();
+    assert_eq!(report.plan.proposals_kept, 2, "{report:?}");
+    assert_eq!(report.plan.removes["proposal"], 1);
+    let verified = ledger.verify().await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+    for kept in [&open_p, &approved] {
+        let replay = ledger.replay(&kept.proposal_id).await.unwrap();
+        assert_eq!(replay.proposal.proposal_id, kept.proposal_id);
+    }
+    assert!(matches!(
+        ledger.proposal(&rejected.proposal_id).await,
+        Err(LedgerError::NotFound { .. })
+    ));
+    let stats = ledger.storage_stats().unwrap();
+    assert_eq!(stats.counts.evidence_bundles, 2, "{stats:?}");
+    assert_eq!(stats.counts.proposals, 2);
+    let head = stats.head.unwrap().seq;
+    ledger
+        .record_read(read_at("AFTER", &airlock_protocol::now_rfc3339()))
+        .await
+        .unwrap();
+    let verified = ledger.verify().await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+    assert_eq!(verified.head.unwrap().seq, head + 2);
+
+    // A prune with nothing to remove writes no checkpoint.
+    let again = ledger.prune(&days_ago(90), 100, |_, _| {}).unwrap();
+    assert_eq!(again.checkpoint_seq, None);
+}
+
+#[tokio::test]
+async fn tampering_below_a_checkpoint_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, [open_p, ..]) = aged(dir.path()).await;
+    ledger
+        .prune(&airlock_protocol::now_rfc3339(), 500, |_, _| {})
+        .unwrap();
+    assert!(ledger.verify().await.unwrap().ok);
+    let db = raw(dir.path());
+    let kept_seq: i64 = db
+        .query_row(
+            "SELECT min(seq) FROM events WHERE proposal_id = ?1",
+            [&open_p.proposal_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+
+    // The checkpoint's own payload is chained.
+    db.execute(
+        "UPDATE events SET payload_json = replace(payload_json, '\"cutoff\":\"', '\"cutoff\":\"1') WHERE kind = 'ledger_pruned'",
+        [],
+    )
+    .unwrap();
+    expect_break(&ledger, "EVENT_HASH_MISMATCH").await;
+    db.execute(
+        "UPDATE events SET payload_json = replace(payload_json, '\"cutoff\":\"1', '\"cutoff\":\"') WHERE kind = 'ledger_pruned'",
+        [],
+    )
+    .unwrap();
+    assert!(ledger.verify().await.unwrap().ok);
+
+    // A kept event removed with its record (the proposal's evidence, here): the checkpoint
+    // lists it.
+    db.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    let (subject_kind, subject_id): (String, String) = db
+        .query_row(
+            "SELECT subject_kind, subject_id FROM events WHERE proposal_id = ?1 AND subject_kind = 'evidence'",
+            [&open_p.proposal_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(subject_kind, "evidence");
+    db.execute(
+        "DELETE FROM evidence_bundles WHERE evidence_bundle_id = ?1",
+        [&subject_id],
+    )
+    .unwrap();
+    db.execute(
+        "DELETE FROM events WHERE subject_kind = 'evidence' AND subject_id = ?1",
+        [&subject_id],
+    )
+    .unwrap();
+    let b = expect_break(&ledger, "CHECKPOINT_MISMATCH").await;
+    assert!(b.seq > kept_seq, "{b:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_prune_while_calls_are_recorded_loses_nothing_that_should_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = std::sync::Arc::new(open(dir.path()));
+    let old = days_ago(100);
+    for i in 0..3000 {
+        ledger
+            .record_read(read_at(&format!("OLD-{i}"), &old))
+            .await
+            .unwrap();
+    }
+    let open_p = ledger
+        .record_proposal(new_proposal("KEEP", 1))
+        .await
+        .unwrap()
+        .proposal;
+    let cutoff = days_ago(1);
+    let writer = {
+        let ledger = ledger.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..1500 {
+                let r = ledger
+                    .record_read(read_at(
+                        &format!("NEW-{i}"),
+                        &airlock_protocol::now_rfc3339(),
+                    ))
+                    .await
+                    .unwrap();
+                ids.push(r.audit_id);
+            }
+            ids
+        })
+    };
+    let pruner = {
+        let ledger = ledger.clone();
+        let cutoff = cutoff.clone();
+        tokio::task::spawn_blocking(move || ledger.prune(&cutoff, 200, |_, _| {}).unwrap())
+    };
+    let report = pruner.await.unwrap();
+    let ids = writer.await.unwrap();
+    assert_eq!(report.plan.removes["query_audit"], 3000, "{report:?}");
+    let verified = ledger.verify().await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+    let stats = ledger.storage_stats().unwrap();
+    assert_eq!(stats.counts.query_audit, 1500 + 1);
+    assert_eq!(stats.counts.evidence_bundles, 1500 + 1);
+    let db = raw(dir.path());
+    let mut present = db
+        .prepare("SELECT count(*) FROM query_audit WHERE audit_id = ?1")
+        .unwrap();
+    for id in ids {
+        let n: i64 = present.query_row([id], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1, "audit {id}, recorded during the prune, is gone");
+    }
+    ledger.replay(&open_p.proposal_id).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_taken_while_calls_are_recorded_verifies_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = std::sync::Arc::new(open(dir.path()));
+    for i in 0..500 {
+        ledger
+            .record_read(read_at(&format!("R-{i}"), &airlock_protocol::now_rfc3339()))
+            .await
+            .unwrap();
+    }
+    let writer = {
+        let ledger = ledger.clone();
+        tokio::spawn(async move {
+            for i in 0..2000 {
+                ledger
+                    .record_read(read_at(&format!("W-{i}"), &airlock_protocol::now_rfc3339()))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let dest = dir.path().join("backups/copy.db");
+    let report = ledger.backup(&dest).unwrap();
+    writer.await.unwrap();
+    let copy = SqliteLedger::open_read_only(&dest).unwrap();
+    let verified = copy.verify().await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+    assert_eq!(verified.head, report.head);
+    assert!(verified.events_checked >= 1000);
+    assert!(!Path::new(&format!("{}-wal", dest.display())).exists());
+    let again = ledger.backup(&dest).unwrap_err();
+    assert!(again.to_string().contains("already exists"), "{again}");
+}

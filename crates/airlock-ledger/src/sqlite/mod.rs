@@ -6,8 +6,10 @@
 //! read in tens of microseconds instead of an fsync per call.
 
 mod batch;
+pub(crate) mod checkpoint;
 mod import;
 mod lifecycle;
+mod maintain;
 mod meta;
 mod migrations;
 mod read;
@@ -21,6 +23,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use import::ImportReport;
+pub use maintain::{
+    BackupReport, PrunePlan, PruneReport, StorageStats, VacuumReport, ledger_files,
+};
 pub(crate) use read::head;
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
@@ -119,6 +124,45 @@ impl SqliteLedger {
     /// The config file the ledger was last served with, if it recorded one.
     pub fn remembered_config(&self) -> Result<Option<PathBuf>, LedgerError> {
         Ok(meta::get(&self.conn(), meta::CONFIG_PATH)?.map(PathBuf::from))
+    }
+
+    /// Sizes, counts per record kind, oldest and newest event, chain head and checkpoint, from
+    /// one read snapshot.
+    pub fn storage_stats(&self) -> Result<StorageStats, LedgerError> {
+        maintain::storage_stats(&self.conn(), &self.path, &self.anchor)
+    }
+
+    /// Copies the ledger to `dest` (a new file) while writers keep writing; the copy is
+    /// consistent as of one instant and verifies on its own. See [`maintain::backup`].
+    pub fn backup(&self, dest: &Path) -> Result<BackupReport, LedgerError> {
+        maintain::backup(&self.conn(), &self.anchor, dest)
+    }
+
+    /// Rebuilds the file to give free pages back to the file system. Holds the write lock
+    /// for as long as it runs.
+    pub fn vacuum(&self) -> Result<VacuumReport, LedgerError> {
+        maintain::vacuum(&self.conn(), &self.path)
+    }
+
+    /// What a prune of everything created before `cutoff` (RFC 3339) would remove. Reads only.
+    pub fn prune_plan(&self, cutoff: &str) -> Result<PrunePlan, LedgerError> {
+        maintain::plan(&self.conn(), cutoff)
+    }
+
+    /// Prunes what [`SqliteLedger::prune_plan`] finds, writing a checkpoint first and then
+    /// removing records `batch_events` events per write transaction.
+    pub fn prune(
+        &self,
+        cutoff: &str,
+        batch_events: usize,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<PruneReport, LedgerError> {
+        let plan = maintain::plan(&self.conn(), cutoff)?;
+        let report = maintain::prune(&mut self.conn(), plan, batch_events.max(1), progress)?;
+        if report.checkpoint_seq.is_some() {
+            anchor::append_head(&self.conn(), &self.anchor);
+        }
+        Ok(report)
     }
 
     /// The anchor file beside this ledger (it may not exist yet).

@@ -2,11 +2,11 @@
 //! proposal's mutable columns from its events and compare them with the table, and check the
 //! chain against anchored heads.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::Connection;
 
-use super::read;
+use super::{checkpoint, read};
 use crate::chain::{
     self, ChainHead, EventBody, GENESIS_HASH, ProposalRow, VerifyBreak, VerifyReport,
 };
@@ -20,6 +20,8 @@ pub(crate) fn verify(conn: &Connection, anchors: &[Anchor]) -> Result<VerifyRepo
         head: None,
         anchors_checked: 0,
         anchored_seq: None,
+        checkpoint: None,
+        awaiting_prune: 0,
         first_break: None,
     };
     match walk(conn, anchors, &mut report) {
@@ -61,13 +63,30 @@ fn broken(seq: i64, code: &'static str, detail: impl Into<String>) -> Walk {
 }
 
 fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Result<(), Walk> {
-    let mut anchors: Vec<&Anchor> = anchors.iter().collect();
+    // A pruned ledger is walked from its latest checkpoint: events at or before the cut are
+    // the ones it kept (or ones a prune has yet to remove), and the chain resumes after it.
+    let checkpoint = match checkpoint::latest(conn)? {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(detail)) => return Err(broken(0, "CHECKPOINT_INVALID", detail)),
+    };
+    let (mut prev_seq, mut prev_hash) = match &checkpoint {
+        Some(c) => (c.summary.cut.seq, c.summary.cut.hash.clone()),
+        None => (0i64, GENESIS_HASH.to_owned()),
+    };
+    let cut = prev_seq;
+    // Events the checkpoint kept that the walk has not met yet.
+    let mut unseen: BTreeSet<i64> = checkpoint
+        .as_ref()
+        .map(|c| c.retained.keys().copied().collect())
+        .unwrap_or_default();
+    report.checkpoint = checkpoint.as_ref().map(|c| c.summary.clone());
+    // Anchors at or before the cut name events that were removed on purpose.
+    let mut anchors: Vec<&Anchor> = anchors.iter().filter(|a| a.seq > cut).collect();
     anchors.sort_by_key(|a| a.seq);
     let mut pending_anchors = anchors.iter().peekable();
     let mut stmt = conn.prepare(&format!("{} ORDER BY seq", read::events_sql()))?;
     let mut rows = stmt.query([])?;
-    let mut prev_hash = GENESIS_HASH.to_owned();
-    let mut prev_seq = 0i64;
     // Each proposal's mutable columns as its latest event left them, and that event's seq.
     let mut proposal_rows: HashMap<String, (i64, ProposalRow)> = HashMap::new();
     let mut covered = [0i64; 6];
@@ -84,6 +103,15 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
             }
         };
         report.events_checked += 1;
+        if ev.seq <= cut {
+            check_before_cut(conn, &ev, checkpoint.as_ref(), &mut covered)?;
+            if !unseen.remove(&ev.seq) {
+                report.awaiting_prune += 1;
+            }
+            report.records_checked += 1;
+            track_proposal(&ev, &mut proposal_rows);
+            continue;
+        }
         if ev.seq != prev_seq + 1 {
             return Err(broken(
                 ev.seq,
@@ -98,19 +126,7 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
                 "prev_hash does not match the previous event's hash",
             ));
         }
-        let body = EventBody {
-            seq: ev.seq,
-            kind: &ev.kind,
-            proposal_id: ev.proposal_id.as_deref(),
-            subject_kind: &ev.subject_kind,
-            subject_id: &ev.subject_id,
-            actor: &ev.actor,
-            payload: &ev.payload,
-            record_hash: &ev.record_hash,
-            prev_hash: &ev.prev_hash,
-            created_at: &ev.created_at,
-        };
-        if chain::event_hash(&body) != ev.hash {
+        if chain::event_hash(&body(&ev)) != ev.hash {
             return Err(broken(
                 ev.seq,
                 "EVENT_HASH_MISMATCH",
@@ -137,14 +153,21 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
         }
         check_record(conn, &ev, &mut covered)?;
         report.records_checked += 1;
-        if let Some(pid) = ev.proposal_id.as_deref() {
-            let before = proposal_rows.get(pid).map(|(_, row)| row);
-            if let Some(after) = ProposalRow::after(&ev, before) {
-                proposal_rows.insert(pid.to_owned(), (ev.seq, after));
-            }
-        }
+        track_proposal(&ev, &mut proposal_rows);
         prev_seq = ev.seq;
         prev_hash = ev.hash;
+    }
+    if let (Some(c), Some(seq)) = (&checkpoint, unseen.first()) {
+        return Err(broken(
+            *seq,
+            "CHECKPOINT_MISMATCH",
+            format!(
+                "event {seq} is gone, but the checkpoint at event {} kept it ({} of the {} events it kept are missing)",
+                c.summary.event_seq,
+                unseen.len(),
+                c.retained.len()
+            ),
+        ));
     }
     if prev_seq > 0 {
         report.head = Some(ChainHead {
@@ -182,6 +205,64 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
         }
     }
     Ok(())
+}
+
+/// Remembers the mutable columns a proposal's event leaves.
+fn track_proposal(ev: &crate::Event, rows: &mut HashMap<String, (i64, ProposalRow)>) {
+    if let Some(pid) = ev.proposal_id.as_deref() {
+        let before = rows.get(pid).map(|(_, row)| row);
+        if let Some(after) = ProposalRow::after(ev, before) {
+            rows.insert(pid.to_owned(), (ev.seq, after));
+        }
+    }
+}
+
+/// An event at or before a checkpoint's cut: its predecessor may be gone, so only its own
+/// hash, the hash the checkpoint kept for it (if it kept it) and its record are checked.
+fn check_before_cut(
+    conn: &Connection,
+    ev: &crate::Event,
+    checkpoint: Option<&checkpoint::Loaded>,
+    covered: &mut [i64; 6],
+) -> Result<(), Walk> {
+    if chain::event_hash(&body(ev)) != ev.hash {
+        return Err(broken(
+            ev.seq,
+            "EVENT_HASH_MISMATCH",
+            format!(
+                "event {} ({}) was changed after it was written",
+                ev.seq, ev.kind
+            ),
+        ));
+    }
+    if let Some(kept) = checkpoint.and_then(|c| c.retained.get(&ev.seq))
+        && *kept != ev.hash
+    {
+        return Err(broken(
+            ev.seq,
+            "CHECKPOINT_MISMATCH",
+            format!(
+                "event {} is not the event the checkpoint kept at that position",
+                ev.seq
+            ),
+        ));
+    }
+    check_record(conn, ev, covered)
+}
+
+fn body(ev: &crate::Event) -> EventBody<'_> {
+    EventBody {
+        seq: ev.seq,
+        kind: &ev.kind,
+        proposal_id: ev.proposal_id.as_deref(),
+        subject_kind: &ev.subject_kind,
+        subject_id: &ev.subject_id,
+        actor: &ev.actor,
+        payload: &ev.payload,
+        record_hash: &ev.record_hash,
+        prev_hash: &ev.prev_hash,
+        created_at: &ev.created_at,
+    }
 }
 
 /// Compares each proposal's state, `updated_at` and `source_database_mutated` with what its
@@ -307,7 +388,10 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
             chain::record_hash(&r)
         }
         // The first event of an imported ledger: its record is its own payload.
-        super::import::IMPORT_SUBJECT if ev.kind == "ledger_imported" => {
+        // A prune's checkpoint, likewise.
+        super::import::IMPORT_SUBJECT
+            if ev.kind == "ledger_imported" || ev.kind == checkpoint::PRUNED_KIND =>
+        {
             airlock_protocol::hash_json(&ev.payload)
         }
         other => {

@@ -23,7 +23,7 @@ mod writeback;
 use std::path::Path;
 
 use airlock_cli::{
-    Cli, Command, ConfigCommand, EvidenceCommand, HandlerCommand, LedgerCommand, ProposalsCommand,
+    Cli, Command, ConfigCommand, EvidenceCommand, HandlerCommand, LedgerCommand, ProposalsCommand, StoreCommand,
     QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand, ToolsCommand,
     WritebackCommand,
 };
@@ -77,6 +77,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Ledger(LedgerCommand::Verify(a)) => ledger::verify::run(&settings, &a).await,
         Command::Ledger(LedgerCommand::Stats(a)) => ledger::stats::run(&settings, a.json).await,
         Command::Ledger(LedgerCommand::Import(a)) => ledger::import::run(&settings, a.json),
+        Command::Ledger(LedgerCommand::Backup(a)) => ledger::backup::run(&settings, &a).await,
+        Command::Ledger(LedgerCommand::Vacuum(a)) => ledger::vacuum::run(&settings, a.json),
+        Command::Ledger(LedgerCommand::Prune(a)) => {
+            ledger::prune::run(&settings, &a, ledger::prune::Flavor::Ledger)
+        }
+        Command::Ledger(LedgerCommand::Reset(a)) => ledger::reset::run(&settings, &a),
+        Command::Store(StoreCommand::Stats(a)) => ledger::stats::run(&settings, a.json).await,
+        Command::Store(StoreCommand::Vacuum(a)) => ledger::vacuum::run(&settings, a.json),
+        Command::Store(StoreCommand::Prune(a)) => {
+            ledger::prune::run(&settings, &a, ledger::prune::Flavor::Store)
+        }
+        Command::Store(StoreCommand::Reset(a)) => ledger::reset::run(&settings, &a),
         Command::Demo(a) => demo::run(&settings, &a).await,
         Command::Mcp(airlock_cli::McpCommand::Serve(a)) => mcp::serve::run(&settings, &a).await,
         Command::Mcp(airlock_cli::McpCommand::ServeStreamableHttp(a)) => {

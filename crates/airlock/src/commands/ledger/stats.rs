@@ -1,21 +1,61 @@
-//! `airlock ledger stats`: row counts.
-
-use airlock_ledger::Ledger;
+//! `airlock ledger stats` (and the original's `store stats`): counts, sizes, age, chain head.
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
+use super::human_bytes;
+
 pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<ExitStatus> {
     let ledger = settings.open_ledger_read_only()?;
-    let stats = ledger.stats().await?;
+    let stats = ledger.storage_stats()?;
     if json {
         output::json(&serde_json::json!({"path": ledger.path(), "stats": stats}))?;
-    } else {
-        output::line(&format!("ledger: {}", ledger.path().display()));
-        output::line(&format!("  proposals        {}", stats.proposals));
-        output::line(&format!("  evidence bundles {}", stats.evidence_bundles));
-        output::line(&format!("  query audit      {}", stats.query_audit));
-        output::line(&format!("  events           {}", stats.events));
+        return Ok(ExitStatus::Success);
+    }
+    let c = &stats.counts;
+    output::line(&format!("ledger: {}", ledger.path().display()));
+    output::line(&format!(
+        "  size             {} (WAL {}, anchor {}, {} free)",
+        human_bytes(stats.file_bytes),
+        human_bytes(stats.wal_bytes),
+        human_bytes(stats.anchor_bytes),
+        human_bytes(stats.free_bytes)
+    ));
+    for (label, n) in [
+        ("proposals       ", c.proposals),
+        ("evidence bundles", c.evidence_bundles),
+        ("query audit     ", c.query_audit),
+        ("approvals       ", c.approvals),
+        ("writeback jobs  ", c.writeback_jobs),
+        ("receipts        ", c.receipts),
+        ("events          ", c.events),
+    ] {
+        output::line(&format!("  {label} {n}"));
+    }
+    if !stats.proposals_by_state.is_empty() {
+        let states: Vec<String> = stats
+            .proposals_by_state
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
+        output::line(&format!("  by state         {}", states.join(", ")));
+    }
+    if let (Some(oldest), Some(newest)) = (&stats.oldest, &stats.newest) {
+        output::line(&format!("  oldest event     {oldest}"));
+        output::line(&format!("  newest event     {newest}"));
+    }
+    match &stats.head {
+        Some(h) => output::line(&format!("  chain head       #{} {}", h.seq, h.hash)),
+        None => output::line("  chain head       none (empty ledger)"),
+    }
+    if let Some(cp) = &stats.checkpoint {
+        output::line(&format!(
+            "  checkpoint       event #{} ({}): history before #{} pruned, records older than {}",
+            cp.event_seq,
+            cp.created_at,
+            cp.cut.seq + 1,
+            cp.cutoff
+        ));
     }
     Ok(ExitStatus::Success)
 }

@@ -1,0 +1,548 @@
+//! Maintenance: storage statistics, online backup, vacuum and retention (prune).
+//!
+//! A prune never holds the write lock for long: it plans with a read snapshot, writes its
+//! checkpoint (see [`super::checkpoint`]) in one short transaction, then removes records in
+//! batches of a bounded number of events, each its own `BEGIN IMMEDIATE` transaction, so tool
+//! calls recorded meanwhile wait at most one batch. A prune cut off half-way leaves a ledger
+//! that still verifies (what is left below the cut is reported as awaiting removal) and the
+//! next prune finishes the job.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::checkpoint::{self, CheckpointPayload, PRUNED_KIND};
+use super::import::IMPORT_SUBJECT;
+use super::read;
+use super::write::{RUNNER_ACTOR, append_event};
+use crate::chain::ChainHead;
+use crate::{Checkpoint, LedgerError, Stats};
+
+/// Proposal states after which nothing more can happen to a proposal: only these are pruned.
+const FINAL_STATES: &str = "'applied', 'rejected'";
+
+/// What `ledger stats` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageStats {
+    /// Rows per record kind.
+    pub counts: Stats,
+    /// Proposals per state.
+    pub proposals_by_state: BTreeMap<String, i64>,
+    /// Size of the database file, the write-ahead log beside it, and the anchor file.
+    pub file_bytes: u64,
+    pub wal_bytes: u64,
+    pub anchor_bytes: u64,
+    /// Pages SQLite could reuse (what `ledger vacuum` would give back).
+    pub free_bytes: u64,
+    /// `created_at` of the oldest and newest event still in the ledger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest: Option<String>,
+    /// The last event of the chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<ChainHead>,
+    /// The latest prune's checkpoint, if the ledger was ever pruned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
+    /// Schema version.
+    pub schema_version: i64,
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// A sibling file: the ledger's path with `suffix` appended (`-wal`, `.anchor`, …).
+pub(crate) fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+pub(crate) fn storage_stats(
+    conn: &Connection,
+    path: &Path,
+    anchor: &Path,
+) -> Result<StorageStats, LedgerError> {
+    let snapshot = conn.unchecked_transaction()?;
+    let counts = read::stats(&snapshot)?;
+    let mut by_state = BTreeMap::new();
+    let mut stmt = snapshot.prepare("SELECT state, count(*) FROM proposals GROUP BY state")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (state, n) = row?;
+        by_state.insert(state, n);
+    }
+    drop(stmt);
+    let edge = |order: &str| -> Result<Option<String>, LedgerError> {
+        Ok(snapshot
+            .query_row(
+                &format!("SELECT created_at FROM events ORDER BY seq {order} LIMIT 1"),
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    };
+    let pragma = |name: &str| -> Result<i64, LedgerError> {
+        Ok(snapshot.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?)
+    };
+    let page_size = pragma("page_size")?;
+    let stats = StorageStats {
+        counts,
+        proposals_by_state: by_state,
+        file_bytes: file_len(path),
+        wal_bytes: file_len(&sibling(path, "-wal")),
+        anchor_bytes: file_len(anchor),
+        free_bytes: (pragma("freelist_count")? * page_size) as u64,
+        oldest: edge("ASC")?,
+        newest: edge("DESC")?,
+        head: read::head(&snapshot)?.map(|(seq, hash)| ChainHead { seq, hash }),
+        checkpoint: checkpoint::latest(&snapshot)?
+            .and_then(Result::ok)
+            .map(|c| c.summary),
+        schema_version: pragma("user_version")?,
+    };
+    snapshot.rollback()?;
+    Ok(stats)
+}
+
+/// What `ledger backup` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupReport {
+    pub path: String,
+    pub bytes: u64,
+    /// The last event in the copy: the backup holds the chain up to here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<ChainHead>,
+    /// The anchor file written beside the copy (its lines up to `head`), if the ledger had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+/// Copies the ledger to `dest` with SQLite's online backup API, in one step under one read
+/// snapshot: writers keep committing (WAL), and the copy is the ledger as of one instant.
+/// The anchor lines that the copy's chain reaches are copied to `<dest>.anchor`.
+pub(crate) fn backup(
+    conn: &Connection,
+    anchor: &Path,
+    dest: &Path,
+) -> Result<BackupReport, LedgerError> {
+    let started = Instant::now();
+    if dest.exists() {
+        return Err(LedgerError::Maintenance {
+            detail: format!(
+                "{} already exists; choose a new file name (a backup never overwrites)",
+                dest.display()
+            ),
+        });
+    }
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs_err::create_dir_all(dir)?;
+    }
+    let mut out = Connection::open(dest).map_err(|source| LedgerError::Open {
+        path: dest.display().to_string(),
+        source,
+    })?;
+    {
+        let copy = rusqlite::backup::Backup::new(conn, &mut out)?;
+        // -1: every page in one step, under one read lock of the source, so a writer
+        // committing meanwhile cannot restart the copy (WAL readers do not block writers).
+        copy.step(-1)?;
+    }
+    // The copy is a standalone file: no WAL beside it.
+    out.execute_batch("PRAGMA journal_mode = DELETE;")?;
+    let head = read::head(&out)?.map(|(seq, hash)| ChainHead { seq, hash });
+    drop(out);
+    let anchor_out = copy_anchor(anchor, dest, head.as_ref())?;
+    Ok(BackupReport {
+        path: dest.display().to_string(),
+        bytes: file_len(dest),
+        head,
+        anchor: anchor_out.map(|p| p.display().to_string()),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// Writes the anchor lines of `anchor` whose event the backup holds beside the backup.
+fn copy_anchor(
+    anchor: &Path,
+    dest: &Path,
+    head: Option<&ChainHead>,
+) -> Result<Option<std::path::PathBuf>, LedgerError> {
+    if !anchor.exists() {
+        return Ok(None);
+    }
+    let upto = head.map_or(0, |h| h.seq);
+    let text = fs_err::read_to_string(anchor)?;
+    let kept: String = text
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|s| s.parse::<i64>().ok())
+                .is_some_and(|seq| seq <= upto)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = crate::anchor::anchor_path(dest);
+    fs_err::write(&out, kept)?;
+    Ok(Some(out))
+}
+
+/// Sizes before and after `ledger vacuum`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VacuumReport {
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    pub elapsed_ms: u64,
+}
+
+pub(crate) fn vacuum(conn: &Connection, path: &Path) -> Result<VacuumReport, LedgerError> {
+    let started = Instant::now();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    let before = file_len(path);
+    conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(VacuumReport {
+        bytes_before: before,
+        bytes_after: file_len(path),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// What a prune removes (or, for a dry run, would remove).
+#[derive(Debug, Clone, Serialize)]
+pub struct PrunePlan {
+    /// Records created before this (RFC 3339) are eligible.
+    pub cutoff: String,
+    /// The last event that may be removed; `None` when nothing is old enough.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut: Option<ChainHead>,
+    /// Records to remove, by kind, and `events`.
+    pub removes: BTreeMap<String, u64>,
+    /// Proposals at or before the cut that stay because they are still open (or changed
+    /// after the cut), with every record and event they have.
+    pub proposals_kept: u64,
+    /// Events at or before the cut that stay.
+    pub events_kept: u64,
+    #[serde(skip)]
+    retained: Vec<(i64, String)>,
+    #[serde(skip)]
+    protected: HashSet<String>,
+    #[serde(skip)]
+    previous_checkpoint: Option<i64>,
+}
+
+impl PrunePlan {
+    /// Events the prune removes.
+    pub fn events(&self) -> u64 {
+        self.removes.get("events").copied().unwrap_or(0)
+    }
+}
+
+/// What a prune did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneReport {
+    #[serde(flatten)]
+    pub plan: PrunePlan,
+    /// The checkpoint event the prune wrote, if it removed anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_seq: Option<i64>,
+    /// Batches (write transactions) it took, and the longest one: how long a tool call could
+    /// have waited for the prune.
+    pub batches: u64,
+    pub longest_batch_ms: f64,
+    pub elapsed_ms: u64,
+}
+
+/// Plans a prune of everything created before `cutoff`, from one read snapshot.
+pub(crate) fn plan(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
+    let snapshot = conn.unchecked_transaction()?;
+    let result = plan_in(&snapshot, cutoff);
+    snapshot.rollback()?;
+    result
+}
+
+fn plan_in(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
+    let previous = match checkpoint::latest(conn)? {
+        Some(Ok(c)) => Some(c),
+        Some(Err(detail)) => {
+            return Err(LedgerError::Maintenance {
+                detail: format!("{detail}; run `airlock ledger verify` and restore a backup"),
+            });
+        }
+        None => None,
+    };
+    let mut plan = PrunePlan {
+        cutoff: cutoff.to_owned(),
+        cut: None,
+        removes: BTreeMap::new(),
+        proposals_kept: 0,
+        events_kept: 0,
+        retained: Vec::new(),
+        protected: HashSet::new(),
+        previous_checkpoint: previous.as_ref().map(|c| c.summary.event_seq),
+    };
+    let Some((head_seq, _)) = read::head(conn)? else {
+        return Ok(plan);
+    };
+    // The cut: the event before the first one created at or after the cutoff, so nothing
+    // newer than the cutoff is ever removed; never before a previous prune's cut.
+    let first_new: Option<i64> = conn.query_row(
+        "SELECT min(seq) FROM events WHERE created_at >= ?1",
+        [cutoff],
+        |r| r.get(0),
+    )?;
+    let mut cut = first_new.map_or(head_seq, |s| s - 1);
+    if let Some(prev) = &previous {
+        cut = cut.max(prev.summary.cut.seq);
+    }
+    if cut <= 0 {
+        return Ok(plan);
+    }
+    let cut_hash: Option<String> = conn
+        .query_row("SELECT hash FROM events WHERE seq = ?1", [cut], |r| r.get(0))
+        .optional()?;
+    let cut_hash = match (cut_hash, &previous) {
+        (Some(h), _) => h,
+        // Removed by the previous prune: its checkpoint holds the hash.
+        (None, Some(prev)) if prev.summary.cut.seq == cut => prev.summary.cut.hash.clone(),
+        (None, _) => {
+            return Err(LedgerError::Maintenance {
+                detail: format!(
+                    "event {cut} is missing and no checkpoint explains it; run `airlock ledger verify`"
+                ),
+            });
+        }
+    };
+    plan.cut = Some(ChainHead {
+        seq: cut,
+        hash: cut_hash,
+    });
+    // Proposals that stay: still open, or changed after the cut.
+    let mut stmt = conn.prepare(&format!(
+        "SELECT proposal_id FROM proposals p
+         WHERE state NOT IN ({FINAL_STATES})
+            OR (SELECT max(seq) FROM events e WHERE e.proposal_id = p.proposal_id) > ?1"
+    ))?;
+    for id in stmt.query_map([cut], |r| r.get::<_, String>(0))? {
+        plan.protected.insert(id?);
+    }
+    drop(stmt);
+    let mut kept_proposals = HashSet::new();
+    let mut stmt = conn.prepare(
+        "SELECT seq, kind, subject_kind, proposal_id, hash FROM events WHERE seq <= ?1 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([cut])?;
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let kind: String = r.get(1)?;
+        let subject: String = r.get(2)?;
+        let proposal: Option<String> = r.get(3)?;
+        if let Some(p) = proposal.as_ref().filter(|p| plan.protected.contains(*p)) {
+            plan.retained.push((seq, r.get(4)?));
+            if kind == "proposal_created" {
+                kept_proposals.insert(p.clone());
+            }
+            continue;
+        }
+        *plan.removes.entry("events".into()).or_default() += 1;
+        // A proposal is one record with several events; count it once.
+        let counted = match subject.as_str() {
+            "proposal" if kind != "proposal_created" => None,
+            IMPORT_SUBJECT => None,
+            other => Some(other.to_owned()),
+        };
+        if let Some(k) = counted {
+            *plan.removes.entry(k).or_default() += 1;
+        }
+    }
+    plan.events_kept = plan.retained.len() as u64;
+    plan.proposals_kept = kept_proposals.len() as u64;
+    Ok(plan)
+}
+
+/// Removes what [`plan`] found, `batch_events` events per write transaction, after writing
+/// the checkpoint. `progress` hears the events removed so far and the total.
+pub(crate) fn prune(
+    conn: &mut Connection,
+    mut plan: PrunePlan,
+    batch_events: usize,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<PruneReport, LedgerError> {
+    let started = Instant::now();
+    let mut report = PruneReport {
+        checkpoint_seq: None,
+        batches: 0,
+        longest_batch_ms: 0.0,
+        elapsed_ms: 0,
+        plan: plan.clone(),
+    };
+    let Some(cut) = plan.cut.clone() else {
+        return Ok(report);
+    };
+    if plan.events() == 0 {
+        return Ok(report);
+    }
+    // 1. The checkpoint, chained at the head, before anything is removed.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now_latest = checkpoint::latest(&tx)?
+        .and_then(Result::ok)
+        .map(|c| c.summary.event_seq);
+    if now_latest != plan.previous_checkpoint {
+        return Err(LedgerError::Maintenance {
+            detail: "another prune ran meanwhile; run this one again".into(),
+        });
+    }
+    let payload = CheckpointPayload {
+        cut: cut.clone(),
+        cutoff: plan.cutoff.clone(),
+        retained: std::mem::take(&mut plan.retained),
+        removed: plan.removes.clone(),
+    };
+    let payload: Value = serde_json::to_value(&payload)?;
+    append_event(
+        &tx,
+        PRUNED_KIND,
+        None,
+        (IMPORT_SUBJECT, "prune"),
+        RUNNER_ACTOR,
+        &payload,
+        &airlock_protocol::hash_json(&payload),
+        &airlock_protocol::now_rfc3339(),
+    )?;
+    report.checkpoint_seq = read::head(&tx)?.map(|(seq, _)| seq);
+    tx.commit()?;
+    // 2. The records, in batches, oldest first.
+    let total = plan.events();
+    let mut done = 0u64;
+    let mut after = 0i64;
+    let mut removed_proposals = HashSet::new();
+    let mut longest = Duration::ZERO;
+    loop {
+        let batch_started = Instant::now();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Evidence and its audit are deleted together; the check waits for the commit.
+        tx.execute_batch("PRAGMA defer_foreign_keys = ON;")?;
+        let batch = next_batch(&tx, after, cut.seq, batch_events)?;
+        let Some(last) = batch.last().map(|e| e.seq) else {
+            tx.commit()?;
+            break;
+        };
+        for ev in &batch {
+            match &ev.proposal {
+                Some(p) if plan.protected.contains(p) => continue,
+                Some(p) => {
+                    if removed_proposals.insert(p.clone()) {
+                        done += remove_proposal(&tx, p)?;
+                    }
+                }
+                None => {
+                    remove_record(&tx, ev)?;
+                    tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?
+                        .execute([ev.seq])?;
+                    done += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        longest = longest.max(batch_started.elapsed());
+        report.batches += 1;
+        after = last;
+        progress(done.min(total), total);
+    }
+    report.longest_batch_ms = longest.as_secs_f64() * 1000.0;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+struct BatchEvent {
+    seq: i64,
+    subject_kind: String,
+    subject_id: String,
+    proposal: Option<String>,
+}
+
+/// The next `limit` events after `after` up to `cut`, plus the audit event right after an
+/// evidence event at the end, so a read's two records always go together.
+fn next_batch(
+    tx: &Connection,
+    after: i64,
+    cut: i64,
+    limit: usize,
+) -> Result<Vec<BatchEvent>, LedgerError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT seq, subject_kind, subject_id, proposal_id FROM events
+         WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let map = |r: &rusqlite::Row<'_>| {
+        Ok(BatchEvent {
+            seq: r.get(0)?,
+            subject_kind: r.get(1)?,
+            subject_id: r.get(2)?,
+            proposal: r.get(3)?,
+        })
+    };
+    let mut batch: Vec<BatchEvent> = stmt
+        .query_map(params![after, cut, limit as i64], map)?
+        .collect::<Result<_, _>>()?;
+    if let Some(last) = batch.last()
+        && last.subject_kind == "evidence"
+    {
+        let next = stmt
+            .query_map(params![last.seq, cut, 1], map)?
+            .next()
+            .transpose()?;
+        batch.extend(next.filter(|e| e.subject_kind == "query_audit"));
+    }
+    Ok(batch)
+}
+
+fn remove_record(tx: &Connection, ev: &BatchEvent) -> Result<(), LedgerError> {
+    let sql = match ev.subject_kind.as_str() {
+        "evidence" => "DELETE FROM evidence_bundles WHERE evidence_bundle_id = ?1",
+        "query_audit" => "DELETE FROM query_audit WHERE audit_id = ?1",
+        "approval" => "DELETE FROM approvals WHERE approval_id = ?1",
+        "writeback_job" => "DELETE FROM writeback_jobs WHERE job_row_id = ?1",
+        "receipt" => "DELETE FROM receipts WHERE receipt_id = ?1",
+        // Markers (import, checkpoints) have no record of their own.
+        _ => return Ok(()),
+    };
+    tx.prepare_cached(sql)?.execute([&ev.subject_id])?;
+    Ok(())
+}
+
+/// Removes a final proposal with every record and event it has; returns the events removed.
+fn remove_proposal(tx: &Connection, proposal_id: &str) -> Result<u64, LedgerError> {
+    for table in [
+        "query_audit",
+        "evidence_bundles",
+        "approvals",
+        "receipts",
+        "writeback_jobs",
+    ] {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE proposal_id = ?1"))?
+            .execute([proposal_id])?;
+    }
+    let events = tx
+        .prepare_cached("DELETE FROM events WHERE proposal_id = ?1")?
+        .execute([proposal_id])?;
+    tx.prepare_cached("DELETE FROM proposals WHERE proposal_id = ?1")?
+        .execute([proposal_id])?;
+    Ok(events as u64)
+}
+
+/// The files that make up a ledger: the database, its WAL and shared-memory files, and its
+/// anchor. `ledger reset` removes these.
+pub fn ledger_files(path: &Path) -> Vec<std::path::PathBuf> {
+    vec![
+        path.to_owned(),
+        sibling(path, "-wal"),
+        sibling(path, "-shm"),
+        crate::anchor::anchor_path(path),
+    ]
+}
