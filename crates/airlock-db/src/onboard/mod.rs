@@ -62,3 +62,8 @@ impl std::fmt::Display for Problem {
         )
     }
 }
+
+/// JSON Schema of [`Answers`], published as `schemas/answers.v1.schema.json`.
+pub fn answers_schema() -> serde_json::Value {
+    schemars::schema_for!(Answers).to_value()
+}
