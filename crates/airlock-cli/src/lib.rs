@@ -93,6 +93,17 @@ pub enum Command {
     /// indexes, row estimates, and suggested tenant, principal, conflict-guard and sensitive
     /// columns. Reads the catalog only, never a row; a read-only credential is enough.
     Inspect(InspectArgs),
+    /// Generate a config from your database: a guided wizard on a terminal, or prompt-free
+    /// with --answers FILE (or the original's --spec with --non-interactive, or --table and
+    /// friends). Writes the config, .env.example and NEXT-STEPS.md next to it; never
+    /// overwrites without --force, never writes a secret.
+    Init(InitArgs),
+    /// Own-database onboarding: `onboard db` generates the config like `init` (prompt-free
+    /// with --yes: every table with a key and a tenant column gets a read tool, and columns
+    /// the database constrains get a guarded proposal tool), then validates it and lists the
+    /// tools.
+    #[command(subcommand)]
+    Onboard(OnboardCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: `airlock completions bash > ~/.local/share/bash-completion/completions/airlock`.
@@ -855,4 +866,155 @@ pub struct InspectArgs {
     /// Print the report as JSON (format airlock.inspect.v1, documented in docs/onboarding.md).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OnboardCommand {
+    /// Generate, validate and list the tools of a config for your database.
+    Db(InitArgs),
+}
+
+/// Flags of `airlock init` and `airlock onboard db` (Synapsor Runner's names kept as aliases).
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Database URL (postgres://, mysql://, mariadb://, or a SQLite file). Used for inspection
+    /// only: the config names a variable, never the URL. Prefer --url-env.
+    #[arg(long, visible_alias = "from", value_name = "URL", conflicts_with = "url_env")]
+    pub url: Option<String>,
+    /// Environment variable holding the database URL; also the config's read_url_env.
+    #[arg(long, visible_aliases = ["from-env", "database-url-env"], value_name = "VAR")]
+    pub url_env: Option<String>,
+    /// Engine check: auto (from the URL), postgres, mysql or sqlite.
+    #[arg(long, value_name = "ENGINE", default_value = "auto", value_parser = ["auto", "postgres", "mysql", "mariadb", "sqlite"])]
+    pub engine: String,
+    /// A saved `airlock inspect --json` report to generate from, without connecting.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "url_env"])]
+    pub inspection_json: Option<PathBuf>,
+    /// Only this schema (Postgres schema, MySQL database).
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+    /// Answers file: airlock.answers.v1, or Synapsor Runner's answers or onboarding-selection
+    /// v1 document. Prompt-free.
+    #[arg(long, value_name = "FILE", conflicts_with = "spec")]
+    pub answers: Option<PathBuf>,
+    /// Synapsor Runner's onboarding-selection v1 file (needs --non-interactive).
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// Never prompt: defaults for everything not given.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Same as --yes (the original's spelling).
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Run the wizard (needs a terminal).
+    #[arg(long, conflicts_with_all = ["yes", "non_interactive", "answers", "spec"])]
+    pub wizard: bool,
+    /// Print the generated config instead of writing files.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Config file to write [default: airlock.json]. .env.example and NEXT-STEPS.md go beside it.
+    #[arg(long, visible_alias = "out", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// Print a JSON summary (files written, tools, variables, notes).
+    #[arg(long)]
+    pub json: bool,
+    /// Table to expose (name or schema.name); repeat for several.
+    #[arg(long = "table", value_name = "NAME")]
+    pub tables: Vec<String>,
+    /// Accept tables without a tenant column (local development only).
+    #[arg(long)]
+    pub single_tenant_dev: bool,
+    /// read_only, shadow or review [default: review when a proposal tool is generated].
+    #[arg(long, value_parser = ["read_only", "shadow", "review"])]
+    pub mode: Option<String>,
+    /// With --yes: read tools only, no proposal tools.
+    #[arg(long)]
+    pub read_only_tools: bool,
+    /// Operator who may approve, as NAME or NAME=ROLE[,ROLE] (repeatable) [default role:
+    /// the approval role].
+    #[arg(long = "operator", value_name = "NAME[=ROLES]")]
+    pub operators: Vec<String>,
+    #[command(flatten)]
+    pub table_flags: InitTableFlags,
+}
+
+/// Per-table choices for a single `--table` (the original's scripted flags, same meaning).
+#[derive(Debug, Args, Default)]
+pub struct InitTableFlags {
+    #[arg(long, value_name = "COL")]
+    pub primary_key: Option<String>,
+    #[arg(long, visible_alias = "tenant-key", value_name = "COL")]
+    pub tenant_column: Option<String>,
+    #[arg(long, value_name = "COL")]
+    pub conflict_column: Option<String>,
+    /// Comma-separated.
+    #[arg(long, value_name = "COLS")]
+    pub visible_columns: Option<String>,
+    /// col=fixed:VALUE or col=arg:NAME, comma-separated, repeatable.
+    #[arg(long, value_name = "BINDINGS")]
+    pub patch: Vec<String>,
+    /// col=VALUE (older form of --patch col=fixed:VALUE).
+    #[arg(long, value_name = "COL=VALUE")]
+    pub patch_fixed: Vec<String>,
+    /// col=ARG (older form of --patch col=arg:ARG).
+    #[arg(long, value_name = "COL=ARG")]
+    pub patch_from_arg: Vec<String>,
+    /// col=MIN:MAX, comma-separated, repeatable.
+    #[arg(long, visible_alias = "patch-bounds", value_name = "BOUNDS")]
+    pub numeric_bound: Vec<String>,
+    /// col=FROM:TO|TO;FROM:TO, comma-separated, repeatable.
+    #[arg(long, visible_alias = "status-guards", value_name = "GUARDS")]
+    pub transition_guard: Vec<String>,
+    /// Comma-separated [default: the patched columns].
+    #[arg(long, value_name = "COLS")]
+    pub allowed_columns: Option<String>,
+    /// sql_update, http_handler or command_handler.
+    #[arg(long, value_parser = ["sql_update", "http_handler", "command_handler"])]
+    pub writeback: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub executor_name: Option<String>,
+    #[arg(long, value_name = "VAR")]
+    pub handler_url_env: Option<String>,
+    #[arg(long, value_name = "VAR")]
+    pub handler_token_env: Option<String>,
+    #[arg(long, value_name = "VAR")]
+    pub handler_signing_secret_env: Option<String>,
+    #[arg(long, value_name = "VAR")]
+    pub handler_command_env: Option<String>,
+    #[arg(long, value_name = "MS")]
+    pub handler_timeout_ms: Option<u64>,
+    #[arg(long, value_name = "VAR")]
+    pub write_url_env: Option<String>,
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub object_name: Option<String>,
+    #[arg(long, visible_alias = "inspect-tool-name", value_name = "NAME")]
+    pub read_tool: Option<String>,
+    #[arg(long, visible_alias = "proposal-tool-name", value_name = "NAME")]
+    pub proposal_tool: Option<String>,
+    #[arg(long, visible_alias = "lookup-arg", value_name = "ARG")]
+    pub id_arg: Option<String>,
+    #[arg(long, visible_alias = "inspect-description", value_name = "TEXT")]
+    pub read_description: Option<String>,
+    #[arg(long, visible_alias = "inspect-returns-hint", value_name = "TEXT")]
+    pub read_returns_hint: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub proposal_description: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub proposal_returns_hint: Option<String>,
+    /// v1, 1, v2 or 2.
+    #[arg(long, value_parser = ["1", "2", "v1", "v2"])]
+    pub result_format: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub source_name: Option<String>,
+    #[arg(long, value_name = "VAR")]
+    pub tenant_env: Option<String>,
+    #[arg(long, value_name = "VAR")]
+    pub principal_env: Option<String>,
+    #[arg(long, value_name = "ROLE")]
+    pub approval_role: Option<String>,
 }

@@ -29,6 +29,7 @@ mod error;
 mod exact;
 mod ident;
 pub mod inspect;
+pub mod onboard;
 mod mysql;
 mod postgres;
 mod secret;

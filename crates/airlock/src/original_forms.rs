@@ -14,20 +14,10 @@ pub struct Refusal {
 
 /// (command, subcommand or flag, instead). `None` matches the command with anything after it.
 const REFUSED: &[(&str, Option<&str>, &str)] = &[
-    (
-        "init",
-        None,
-        "Airlock does not generate configs from a live schema: write airlock.json (or keep synapsor.runner.json), see `airlock config schema`, check it with `airlock config validate`; `airlock demo` writes a working example",
-    ),
     ("inspect", Some("--from"), INSPECT_INSTEAD),
     ("inspect", Some("--from-env"), INSPECT_INSTEAD),
     ("inspect", Some("--database-url-env"), INSPECT_INSTEAD),
     ("inspect", Some("--engine"), INSPECT_INSTEAD),
-    (
-        "onboard",
-        None,
-        "Airlock has no onboarding wizard: write the config, then `airlock config validate`, `airlock tools list` and `airlock doctor`",
-    ),
     (
         "start",
         None,
@@ -313,7 +303,7 @@ mod tests {
         );
         assert_eq!(of("evidence list --json").unwrap().form, "evidence list");
         assert_eq!(of("demo --quick").unwrap().form, "demo --quick");
-        assert_eq!(of("init --spec x.json").unwrap().form, "init");
+        assert!(of("init --spec x.json").is_none());
         assert_eq!(
             of("proposals list --principal p --json").unwrap().form,
             "proposals list --principal"

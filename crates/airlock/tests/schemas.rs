@@ -23,6 +23,10 @@ fn generated() -> BTreeMap<String, String> {
         CONFIG_SCHEMA.to_owned(),
         pretty(&airlock_config::schema::json_schema()),
     );
+    out.insert(
+        "answers.v1.schema.json".to_owned(),
+        pretty(&airlock_db::onboard::answers_schema()),
+    );
     for p in airlock_protocol::schema::published() {
         out.insert(p.file.to_owned(), pretty(&p.schema));
     }

@@ -14,16 +14,7 @@ const URL_STATEMENT_TIMEOUT_MS: u64 = 30_000;
 
 pub async fn run(settings: &Settings, args: &InspectArgs) -> anyhow::Result<ExitStatus> {
     let source = resolve(settings, args)?;
-    let target = match source.engine {
-        EngineKind::Sqlite => source.url.expose().to_owned(),
-        _ => source.url.redacted(),
-    };
-    let report = async {
-        let engine = airlock_db::connect(&source).await?;
-        engine.inspect(args.schema.as_deref()).await
-    }
-    .await
-    .map_err(|e| failure(&e, &target))?;
+    let report = inspect_source(&source, args.schema.as_deref()).await?;
     if args.json {
         output::json(&report)?;
     } else {
@@ -32,8 +23,25 @@ pub async fn run(settings: &Settings, args: &InspectArgs) -> anyhow::Result<Exit
     Ok(ExitStatus::Success)
 }
 
+/// Inspects one connection; failures are coded and name the target without credentials.
+pub(crate) async fn inspect_source(
+    source: &SourceSettings,
+    schema: Option<&str>,
+) -> anyhow::Result<SchemaReport> {
+    let target = match source.engine {
+        EngineKind::Sqlite => source.url.expose().to_owned(),
+        _ => source.url.redacted(),
+    };
+    async {
+        let engine = airlock_db::connect(source).await?;
+        engine.inspect(schema).await
+    }
+    .await
+    .map_err(|e| failure(&e, &target))
+}
+
 /// The connection to inspect: `--url`, `--url-env`, or a config source.
-fn resolve(settings: &Settings, args: &InspectArgs) -> anyhow::Result<SourceSettings> {
+pub(crate) fn resolve(settings: &Settings, args: &InspectArgs) -> anyhow::Result<SourceSettings> {
     let from_url = |url: String| -> anyhow::Result<SourceSettings> {
         let (engine, url) = engine_of(&url)?;
         Ok(SourceSettings {

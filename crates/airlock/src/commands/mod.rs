@@ -7,10 +7,12 @@ mod demo;
 mod doctor;
 mod evidence;
 mod handler;
+mod init;
 mod inspect;
 mod ledger;
 mod man;
 mod mcp;
+mod onboard;
 mod proposals;
 mod propose;
 mod query_audit;
@@ -108,6 +110,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Completions(a) => completions::run(a.shell),
         Command::Man(a) => man::run(a.out_dir.as_deref()),
         Command::Inspect(a) => inspect::run(&settings, &a).await,
+        Command::Init(a) => init::run(&settings, &a).await,
+        Command::Onboard(airlock_cli::OnboardCommand::Db(a)) => onboard::db::run(&settings, &a).await,
     }
 }
 

@@ -1,0 +1,499 @@
+//! `airlock init`: a config generated from the database. The route (answers file, the
+//! original's `--spec`, scripted flags, defaults with `--yes`, the wizard on a terminal)
+//! only decides where the answers come from; `airlock_db::onboard::generate` builds the
+//! config, `airlock_config::validate` checks it, and [`write`] puts it on disk with
+//! `.env.example` and `NEXT-STEPS.md` beside it, all or nothing.
+
+use std::path::{Path, PathBuf};
+
+use airlock_cli::{InitArgs, InspectArgs};
+use airlock_db::inspect::SchemaReport;
+use airlock_db::onboard::{
+    self, Answers, DEFAULT_READ_URL_ENV, Generated, Problem, SuggestOptions, original,
+};
+use airlock_db::EngineKind;
+use serde_json::{Map, Value, json};
+
+use crate::output::{self, ExitStatus, hinted};
+use crate::settings::Settings;
+
+/// Format of the `--json` summary.
+pub const SUMMARY_FORMAT: &str = "airlock.init.v1";
+const DEFAULT_OUTPUT: &str = "airlock.json";
+
+/// What a run produced, for the summary and for `onboard db`'s checks.
+pub struct Outcome {
+    pub config_path: PathBuf,
+    pub generated: Generated,
+    pub warnings: Vec<airlock_config::Issue>,
+    pub written: Vec<PathBuf>,
+    pub skipped: Vec<String>,
+}
+
+pub async fn run(settings: &Settings, args: &InitArgs) -> anyhow::Result<ExitStatus> {
+    match generate_and_write(settings, args, false).await? {
+        Some(outcome) => {
+            summary(args, &outcome)?;
+            Ok(ExitStatus::Success)
+        }
+        None => Ok(ExitStatus::Success),
+    }
+}
+
+/// Whether the run must not prompt (the original's "scripted" rule, plus `--json`).
+fn scripted(args: &InitArgs) -> bool {
+    args.yes
+        || args.non_interactive
+        || args.dry_run
+        || args.json
+        || args.answers.is_some()
+        || args.spec.is_some()
+        || args.inspection_json.is_some()
+        || !args.tables.is_empty()
+}
+
+/// Generates and writes (or prints, with `--dry-run`: then `None`). `defaults` is
+/// `onboard db`'s rule: without answers or tables, `--yes` picks every suitable table.
+pub async fn generate_and_write(
+    settings: &Settings,
+    args: &InitArgs,
+    onboarding: bool,
+) -> anyhow::Result<Option<Outcome>> {
+    if args.spec.is_some() && !args.non_interactive && !args.yes {
+        return Err(hinted(
+            "[INIT_SPEC_NEEDS_NON_INTERACTIVE] init --spec requires --non-interactive, so reviewed selections are explicit",
+            "add --non-interactive (or pass the file with --answers)",
+        ));
+    }
+    if !scripted(args) || args.wizard {
+        return Err(no_terminal(onboarding));
+    }
+    let report = load_report(settings, args).await?;
+    let (mut answers, skipped) = answers(settings, args, report.as_ref())?;
+    fill_source(settings, args, &mut answers, report.as_ref());
+    if report.is_none() {
+        output::warn("no database to check the answers against (pass --url-env VAR or --inspection-json FILE): table and column names are used as written");
+    }
+    let generated = onboard::generate(&answers, report.as_ref()).map_err(problems)?;
+    let doc = serde_json::to_value(&generated.config)?;
+    let checked = airlock_config::validate(&doc);
+    if !checked.ok {
+        let errors: Vec<String> = checked
+            .errors
+            .iter()
+            .map(|i| format!("{} {}: {}", i.path, i.code, i.message))
+            .collect();
+        return Err(hinted(
+            format!(
+                "[INIT_GENERATED_INVALID] the generated config does not validate:\n  {}",
+                errors.join("\n  ")
+            ),
+            "this is a bug in Airlock's generator; please report it with the answers used",
+        ));
+    }
+    if args.dry_run {
+        output::json(&doc)?;
+        return Ok(None);
+    }
+    let config_path = settings
+        .cwd
+        .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()));
+    let written = write(&config_path, &doc, &generated, args.force)?;
+    Ok(Some(Outcome {
+        config_path,
+        generated,
+        warnings: checked.warnings,
+        written,
+        skipped,
+    }))
+}
+
+fn no_terminal(onboarding: bool) -> anyhow::Error {
+    let verb = if onboarding { "onboard db" } else { "init" };
+    if output::interactive() {
+        hinted(
+            format!("[INIT_WIZARD_UNAVAILABLE] the interactive wizard of `airlock {verb}` is not built into this version"),
+            "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes`, or `airlock init --url-env DATABASE_URL --answers answers.json` (docs/onboarding.md)",
+        )
+    } else {
+        hinted(
+            format!("[INIT_NOT_A_TERMINAL] `airlock {verb}` asks questions, and stdin/stdout is not a terminal"),
+            "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes` (defaults), `airlock init --answers FILE` (your choices), or `airlock init --table NAME --non-interactive` (flags)",
+        )
+    }
+}
+
+fn problems(list: Vec<Problem>) -> anyhow::Error {
+    let hint = list
+        .first()
+        .map(|p| p.hint.clone())
+        .unwrap_or_default();
+    let lines: Vec<String> = list
+        .iter()
+        .map(|p| format!("[{}] {}: {}", p.code, p.path, p.message))
+        .collect();
+    for p in list.iter().skip(1) {
+        output::warn(&format!("{}: hint: {}", p.code, p.hint));
+    }
+    hinted(
+        format!(
+            "[INIT_ANSWERS_INVALID] {} problem(s) with the answers:\n  {}",
+            lines.len(),
+            lines.join("\n  ")
+        ),
+        hint,
+    )
+}
+
+/// The report: a saved one, a live inspection, or none (answers used as written).
+async fn load_report(settings: &Settings, args: &InitArgs) -> anyhow::Result<Option<SchemaReport>> {
+    if let Some(file) = &args.inspection_json {
+        let path = settings.cwd.join(file);
+        let text = fs_err::read_to_string(&path)?;
+        let report: SchemaReport = serde_json::from_str(&text).map_err(|e| {
+            hinted(
+                format!("[INIT_INSPECTION_INVALID] {} is not an `airlock inspect --json` report: {e}", path.display()),
+                "save one with `airlock inspect --url-env VAR --json > inspection.json`",
+            )
+        })?;
+        return Ok(Some(report));
+    }
+    let url_env = match (&args.url, &args.url_env) {
+        (None, None) if args.answers.is_some() || args.spec.is_some() => {
+            // The answers may name the variable; use it when it is set.
+            None
+        }
+        _ => args.url_env.clone(),
+    };
+    if args.url.is_none() && url_env.is_none() {
+        if args.answers.is_some() || args.spec.is_some() {
+            return Ok(None);
+        }
+        return Err(hinted(
+            "[INIT_URL_MISSING] no database to inspect",
+            "pass --url-env VAR (the variable holding the URL), --url URL, or --inspection-json FILE",
+        ));
+    }
+    let inspect_args = InspectArgs {
+        url: args.url.clone(),
+        url_env,
+        source: None,
+        schema: args.schema.clone(),
+        json: false,
+    };
+    let source = super::inspect::resolve(settings, &inspect_args)?;
+    let wanted = match args.engine.as_str() {
+        "postgres" => Some(EngineKind::Postgres),
+        "mysql" | "mariadb" => Some(EngineKind::Mysql),
+        "sqlite" => Some(EngineKind::Sqlite),
+        _ => None,
+    };
+    if let Some(w) = wanted.filter(|w| *w != source.engine) {
+        return Err(hinted(
+            format!("[INIT_ENGINE_MISMATCH] --engine {} but the URL is {}", w.as_str(), source.engine.as_str()),
+            "drop --engine (auto reads the URL) or fix the URL",
+        ));
+    }
+    if !args.json {
+        output::warn("inspecting the database catalog (metadata only, no rows)");
+    }
+    Ok(Some(super::inspect::inspect_source(&source, args.schema.as_deref()).await?))
+}
+
+/// Answers from the file, from the flags of one `--table`, or suggested from the report.
+fn answers(
+    settings: &Settings,
+    args: &InitArgs,
+    report: Option<&SchemaReport>,
+) -> anyhow::Result<(Answers, Vec<String>)> {
+    if let Some(file) = args.answers.as_ref().or(args.spec.as_ref()) {
+        let path = settings.cwd.join(file);
+        let text = fs_err::read_to_string(&path)?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| {
+            hinted(
+                format!("[INIT_ANSWERS_MALFORMED] {} is not JSON: {e}", path.display()),
+                "fix the JSON (the line and column are above)",
+            )
+        })?;
+        let mut answers = original::read_answers(&doc).map_err(problems)?;
+        apply_flags(args, &mut answers);
+        return Ok((answers, Vec::new()));
+    }
+    let flags = flat_flags(args);
+    if args.tables.len() == 1 && !flags.is_empty() || (!args.yes && !args.tables.is_empty()) {
+        if args.tables.len() != 1 {
+            return Err(hinted(
+                "[INIT_ONE_TABLE] table flags apply to exactly one --table",
+                "pass one --table with its flags, or use --answers FILE for several tables",
+            ));
+        }
+        let mut flat = flags;
+        let (schema, table) = match args.tables[0].split_once('.') {
+            Some((s, t)) => (Some(s.to_owned()), t.to_owned()),
+            None => (args.schema.clone(), args.tables[0].clone()),
+        };
+        flat.insert("table".into(), json!(table));
+        if let Some(s) = schema {
+            flat.insert("schema".into(), json!(s));
+        }
+        if args.single_tenant_dev {
+            flat.insert("single_tenant_dev".into(), json!(true));
+        }
+        let mut answers = original::from_flat(&Value::Object(flat)).map_err(problems)?;
+        apply_flags(args, &mut answers);
+        return Ok((answers, Vec::new()));
+    }
+    let Some(report) = report else {
+        return Err(hinted("[INIT_URL_MISSING] no database to suggest tables from", "pass --url-env VAR or --inspection-json FILE"));
+    };
+    let (mut answers, skipped) = onboard::suggested(
+        report,
+        &SuggestOptions {
+            tables: args.tables.clone(),
+            single_tenant_dev: args.single_tenant_dev,
+            proposals: !args.read_only_tools && args.mode.as_deref() != Some("read_only"),
+        },
+    );
+    for s in &skipped {
+        output::warn(&format!("skipped {s}"));
+    }
+    if answers.tables.is_empty() {
+        return Err(hinted(
+            "[INIT_NO_TABLES] no table qualifies for a tool",
+            "each needs a plain name, a one-column primary key and a tenant column; name one with --table NAME (and --tenant-column COL or --single-tenant-dev)",
+        ));
+    }
+    apply_flags(args, &mut answers);
+    Ok((answers, skipped))
+}
+
+/// The scripted per-table flags as the original's flat answers keys.
+fn flat_flags(args: &InitArgs) -> Map<String, Value> {
+    let f = &args.table_flags;
+    let mut m = Map::new();
+    let mut put = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    };
+    put("primary_key", &f.primary_key);
+    put("tenant_key", &f.tenant_column);
+    put("conflict_column", &f.conflict_column);
+    put("visible_columns", &f.visible_columns);
+    put("allowed_columns", &f.allowed_columns);
+    put("writeback", &f.writeback);
+    put("executor_name", &f.executor_name);
+    put("handler_url_env", &f.handler_url_env);
+    put("handler_token_env", &f.handler_token_env);
+    put("handler_signing_secret_env", &f.handler_signing_secret_env);
+    put("handler_command_env", &f.handler_command_env);
+    put("namespace", &f.namespace);
+    put("object_name", &f.object_name);
+    put("read_tool", &f.read_tool);
+    put("proposal_tool", &f.proposal_tool);
+    put("lookup_arg", &f.id_arg);
+    put("read_description", &f.read_description);
+    put("read_returns_hint", &f.read_returns_hint);
+    put("proposal_description", &f.proposal_description);
+    put("proposal_returns_hint", &f.proposal_returns_hint);
+    let mut patch: Vec<String> = f.patch.iter().flat_map(|p| p.split(',').map(str::to_owned)).collect();
+    patch.extend(f.patch_fixed.iter().filter_map(|p| p.split_once('=').map(|(c, v)| format!("{c}=fixed:{v}"))));
+    patch.extend(f.patch_from_arg.iter().filter_map(|p| p.split_once('=').map(|(c, a)| format!("{c}=arg:{a}"))));
+    if !patch.is_empty() {
+        m.insert("patch".into(), json!(patch));
+    }
+    let split = |v: &[String]| -> Vec<String> { v.iter().flat_map(|p| p.split(',').map(str::to_owned)).collect() };
+    if !f.numeric_bound.is_empty() {
+        m.insert("numeric_bounds".into(), json!(split(&f.numeric_bound)));
+    }
+    if !f.transition_guard.is_empty() {
+        m.insert("transition_guards".into(), json!(split(&f.transition_guard)));
+    }
+    if let Some(ms) = f.handler_timeout_ms {
+        m.insert("timeout_ms".into(), json!(ms));
+    }
+    m
+}
+
+/// Flags that apply whatever the answers' source (they win over the file).
+fn apply_flags(args: &InitArgs, a: &mut Answers) {
+    let f = &args.table_flags;
+    if let Some(m) = &args.mode {
+        a.mode = serde_json::from_value(json!(m)).ok();
+    }
+    if let Some(rf) = &f.result_format {
+        a.result_format = Some(if rf.ends_with('1') { 1 } else { 2 });
+    }
+    if let Some(n) = &f.source_name {
+        a.source.name = Some(n.clone());
+    }
+    if let Some(w) = &f.write_url_env {
+        a.source.write_url_env = Some(w.clone());
+    }
+    if let Some(t) = &f.tenant_env {
+        a.trusted_context.tenant_id_env = Some(t.clone());
+    }
+    if let Some(p) = &f.principal_env {
+        a.trusted_context.principal_env = Some(p.clone());
+    }
+    if a.executor.is_none() && f.writeback.as_deref().is_some_and(|w| w != "sql_update") {
+        // Only reached with --yes defaults: the flat path carries the executor itself.
+        if let Ok(flat) = original::from_flat(&Value::Object({
+            let mut m = flat_flags(args);
+            m.insert("table".into(), json!("_"));
+            m
+        })) {
+            a.executor = flat.executor;
+        }
+    }
+    for t in &mut a.tables {
+        for p in &mut t.proposals {
+            if let Some(r) = &f.approval_role {
+                p.approval_role = Some(r.clone());
+            }
+        }
+    }
+    let default_role = f
+        .approval_role
+        .clone()
+        .unwrap_or_else(|| "local_reviewer".to_owned());
+    for op in &args.operators {
+        let (name, roles) = match op.split_once('=') {
+            Some((n, r)) => (n.trim(), r.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+            None => (op.trim(), vec![default_role.clone()]),
+        };
+        a.operators.insert(name.to_owned(), roles);
+    }
+}
+
+/// Where the config reads the database: the variable given, or the SQLite file.
+fn fill_source(settings: &Settings, args: &InitArgs, a: &mut Answers, report: Option<&SchemaReport>) {
+    if a.source.read_url_env.is_none() {
+        a.source.read_url_env = args.url_env.clone();
+    }
+    let sqlite = report.is_some_and(|r| r.engine == "sqlite");
+    if sqlite && a.source.path.is_none() && args.url_env.is_none() {
+        if let Some(url) = &args.url {
+            let file = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("file:"))
+                .unwrap_or(url);
+            let file = file.split('?').next().unwrap_or(file);
+            let abs = settings.cwd.join(file);
+            let config_dir = settings
+                .cwd
+                .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()))
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let shown = abs
+                .strip_prefix(&config_dir)
+                .map(Path::to_path_buf)
+                .unwrap_or(abs);
+            a.source.path = Some(shown.to_string_lossy().into_owned());
+        }
+    }
+    if !sqlite && a.source.read_url_env.is_none() && args.url.is_some() {
+        output::warn(&format!(
+            "the URL given with --url is used for inspection only; the config reads it from ${DEFAULT_READ_URL_ENV}"
+        ));
+    }
+}
+
+/// Writes the config, `.env.example` and `NEXT-STEPS.md`; refuses before writing anything
+/// when one exists and `force` is off.
+fn write(config_path: &Path, doc: &Value, g: &Generated, force: bool) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let files = [
+        (config_path.to_path_buf(), serde_json::to_string_pretty(doc)? + "\n"),
+        (dir.join(".env.example"), env_example(g)),
+        (dir.join("NEXT-STEPS.md"), next_steps(config_path, g)),
+    ];
+    if !force {
+        let existing: Vec<String> = files
+            .iter()
+            .filter(|(p, _)| p.exists())
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            return Err(hinted(
+                format!("[INIT_FILE_EXISTS] would overwrite {}", existing.join(", ")),
+                "pass --force to replace them, or --output PATH to write elsewhere; nothing was written",
+            ));
+        }
+    }
+    fs_err::create_dir_all(&dir)?;
+    let mut written = Vec::new();
+    for (path, text) in files {
+        // Write beside, then rename: a failure never leaves half a file.
+        let tmp = path.with_extension("airlock-tmp");
+        fs_err::write(&tmp, text)?;
+        fs_err::rename(&tmp, &path)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn env_example(g: &Generated) -> String {
+    let mut out = String::from(
+        "# Variables the generated Airlock config reads. Copy to .env (never commit real values)\n# and replace each placeholder.\n",
+    );
+    for v in &g.env_vars {
+        out.push_str(&format!("\n# {}\n{}=\"{}\"\n", v.purpose, v.name, v.example));
+    }
+    out
+}
+
+fn next_steps(config_path: &Path, g: &Generated) -> String {
+    let name = config_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cfg = if name == DEFAULT_OUTPUT { String::new() } else { format!(" --config {name}") };
+    let read = g.tools.first().cloned().unwrap_or_default();
+    let vars: Vec<&str> = g.env_vars.iter().map(|v| v.name.as_str()).collect();
+    let mut out = format!(
+        "# Next steps\n\n1. Review `{name}`: the visible columns, proposal columns, guards and approval roles\n   were suggested from the schema.\n2. Set the variables listed in `.env.example` ({}).\n3. `airlock config validate{cfg}` and `airlock tools list{cfg}` (what a model will see).\n4. `airlock doctor{cfg}` checks the setup against the database.\n5. Try a read: `airlock smoke call{cfg} {read} --sample`.\n6. Serve: `airlock mcp serve{cfg}` (stdio) or `airlock mcp client-config --client claude-desktop{cfg}`.\n7. Review proposals with `airlock proposals list`, approve outside MCP, then `airlock apply ID`.\n   `airlock writeback grants --engine ENGINE --writer-role airlock_writer` prints the write grants.\n",
+        if vars.is_empty() { "none".to_owned() } else { vars.join(", ") }
+    );
+    if !g.notes.is_empty() {
+        out.push_str("\n## Review these\n\n");
+        for n in &g.notes {
+            out.push_str(&format!("- {n}\n"));
+        }
+    }
+    out
+}
+
+/// The run's summary: human lines or the `airlock.init.v1` JSON.
+pub fn summary(args: &InitArgs, o: &Outcome) -> anyhow::Result<()> {
+    if args.json {
+        return output::json(&summary_json(o));
+    }
+    for p in &o.written {
+        output::line(&format!("created {}", p.display()));
+    }
+    output::line(&format!("tools: {}", o.generated.tools.join(", ")));
+    for n in &o.generated.notes {
+        output::line(&format!("note: {n}"));
+    }
+    for w in &o.warnings {
+        output::warn(&format!("{} {}: {}", w.path, w.code, w.message));
+    }
+    output::line("next: set the variables in .env.example, then `airlock doctor` and `airlock tools list` (NEXT-STEPS.md)");
+    Ok(())
+}
+
+pub fn summary_json(o: &Outcome) -> Value {
+    json!({
+        "format": SUMMARY_FORMAT,
+        "config": o.config_path,
+        "files": o.written,
+        "mode": o.generated.config.mode.as_str(),
+        "tools": o.generated.tools,
+        "env_vars": o.generated.env_vars.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
+        "notes": o.generated.notes,
+        "skipped_tables": o.skipped,
+        "warnings": o.warnings.iter().map(|w| json!({"code": w.code, "path": w.path, "message": w.message})).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,3 @@
+//! `airlock onboard db`: own-database onboarding.
+
+pub mod db;
