@@ -346,6 +346,9 @@ fn sqlite_doctor_checks_file_schema_and_ledger() {
     assert_eq!(fails, set(&["column_type_incompatible", "key_not_unique"]), "{v:#}");
     std::fs::write(dir.join("airlock.json"), cfg.to_string()).unwrap();
 
+    // `up --serve`: doctor passes, the checklist prints, then the MCP server answers.
+    up_serves(dir, &env);
+
     // Missing receipts table.
     rusqlite::Connection::open(dir.join("app.db"))
         .unwrap()
@@ -355,9 +358,12 @@ fn sqlite_doctor_checks_file_schema_and_ledger() {
     assert_eq!((code, &fails), (1, &set(&["receipts_table_missing"])), "{v:#}");
 
     // A tampered ledger fails with its own code.
-    std::fs::write(dir.join("ledger.db"), b"not a database").unwrap();
+    for f in ["ledger.db-wal", "ledger.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    std::fs::write(dir.join("ledger.db"), vec![b'x'; 4096]).unwrap();
     let (_, v, fails) = doctor(dir, &env, &[]);
-    assert!(fails.contains("ledger_unreadable") || fails.contains("ledger_broken"), "{v:#}");
+    assert_eq!(fails, set(&["ledger_unreadable"]), "{v:#}");
 }
 
 /// `--first-run` without any config says how to make one, and flags a client config that
@@ -387,4 +393,48 @@ fn first_run_without_config_and_with_a_leaky_client_config() {
     assert_eq!(run.code, 1);
     let md = std::fs::read_to_string(dir.join("r.md")).unwrap();
     assert!(md.contains("| fail | config | `config_missing` |"), "{md}");
+}
+
+/// Starts `airlock up --serve` on a free port, waits for /healthz, then stops it.
+fn up_serves(dir: &Path, env: &Env) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let port = closed_port();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
+    cmd.current_dir(dir)
+        .args(["up", "--serve", "--dev-no-auth", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in &env.0 {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        if line.contains("Server: Streamable HTTP, starting now") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(seen.contains("Airlock up: doctor ok"), "{seen}");
+    let mut answered = String::new();
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let _ = s.read_to_string(&mut answered);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
 }
