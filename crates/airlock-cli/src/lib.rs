@@ -86,9 +86,15 @@ pub enum Command {
     /// App-owned writeback handlers: write a starting handler for your app.
     #[command(subcommand)]
     Handler(HandlerCommand),
-    /// Check the setup without changing anything (with --check-handlers: every configured
-    /// app-owned handler).
+    /// Check the setup without changing anything: config, variables, connections, that the
+    /// read credential cannot write, every table and column the config names, the ledger
+    /// (with --check-writeback: receipts table and writer grants; --check-handlers: handlers).
+    /// Each finding has a stable code; exit 1 on any failure.
     Doctor(DoctorArgs),
+    /// The one command to run every morning: doctor, then the review-mode checklist (what the
+    /// model sees, how to approve), then with --serve the Streamable HTTP MCP server. Stops
+    /// with the failures when doctor fails.
+    Up(UpArgs),
     /// Describe a database's tables for writing a config: columns, keys, constraints,
     /// indexes, row estimates, and suggested tenant, principal, conflict-guard and sensitive
     /// columns. Reads the catalog only, never a row; a read-only credential is enough.
@@ -835,14 +841,81 @@ pub struct HandlerTemplateArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Check every configured http_handler and command_handler: its environment variables are
-    /// set, the endpoint answers (one OPTIONS request, nothing is applied) or the program is
-    /// executable. Exit 1 if any check fails.
+    /// Also probe every configured http_handler (one OPTIONS request, nothing applied) and
+    /// command_handler (the program exists and is executable; it is not run).
     #[arg(long)]
     pub check_handlers: bool,
-    /// Print machine-readable JSON.
+    /// Also check direct SQL writeback on the writer credential: the receipts table exists
+    /// with every column, and the writer holds the grants `airlock writeback grants` prints.
+    /// Reads the catalog only: nothing is created or written.
+    #[arg(long, visible_alias = "check-db")]
+    pub check_writeback: bool,
+    /// Report read and write URLs that share one credential as a warning instead of a failure
+    /// (local development only).
+    #[arg(long)]
+    pub allow_shared_credential: bool,
+    /// A new user's checklist: also the ledger's folder is writable and MCP client configs
+    /// hold no URL or token. Works without a config (it says how to make one).
+    #[arg(long)]
+    pub first_run: bool,
+    /// With --first-run: an MCP client config file to scan for secrets (repeatable) [default:
+    /// .airlock/mcp/*.json].
+    #[arg(long, value_name = "PATH")]
+    pub client_config: Vec<PathBuf>,
+    /// Print machine-readable JSON (format airlock.doctor.v1, documented in docs/doctor.md).
     #[arg(long)]
     pub json: bool,
+    /// Write the findings as a Markdown report (see --output) instead of printing them.
+    #[arg(long)]
+    pub report: bool,
+    /// Report file for --report [default: airlock-doctor.md].
+    #[arg(long, visible_alias = "out", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Accepted for Synapsor Runner scripts: doctor output never holds a secret value.
+    #[arg(long)]
+    pub redact: bool,
+}
+
+/// `airlock up`: doctor, then the review-mode checklist, then (with --serve) the server.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Start the Streamable HTTP MCP server after the checklist (stdio servers are started by
+    /// the MCP client: see `airlock mcp config`).
+    #[arg(long)]
+    pub serve: bool,
+    /// stdio or streamable-http [default: streamable-http with --serve, else stdio].
+    #[arg(long, value_enum)]
+    pub transport: Option<UpTransportArg>,
+    /// Run doctor and print the checklist, but start nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also probe app-owned handlers in the doctor step (same as doctor --check-handlers).
+    #[arg(long, visible_alias = "handler-check")]
+    pub with_handler: bool,
+    /// Also check the receipts table and the writer's grants (doctor --check-writeback).
+    #[arg(long, visible_alias = "check-db")]
+    pub check_writeback: bool,
+    /// Let read and write URLs share a credential (a warning instead of a failure).
+    #[arg(long)]
+    pub allow_shared_credential: bool,
+    /// Accepted for Synapsor Runner scripts: the next commands are always printed.
+    #[arg(long)]
+    pub print_next: bool,
+    /// Accepted for Synapsor Runner scripts: Airlock has no web review UI; the checklist shows
+    /// the review commands.
+    #[arg(long)]
+    pub open_ui: bool,
+    #[command(flatten)]
+    pub common: McpCommonArgs,
+    #[command(flatten)]
+    pub http: McpHttpFlags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UpTransportArg {
+    Stdio,
+    #[value(name = "streamable-http")]
+    StreamableHttp,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ pub mod inspect;
 pub mod onboard;
 mod mysql;
 mod postgres;
+pub mod privileges;
 mod secret;
 mod settings;
 mod sqlite;
@@ -141,6 +142,13 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
 
     /// How a pooled session is protected, as the server reports it (`doctor` shows this).
     async fn transport(&self) -> Result<Transport, DbError>;
+
+    /// What this connection's credential may change, from the catalog (nothing is written):
+    /// see [`privileges`]. `tables` are reported on one by one.
+    async fn privileges(
+        &self,
+        tables: &[privileges::TableRef],
+    ) -> Result<privileges::Privileges, DbError>;
 }
 
 /// How the connection to a source is protected: what the URL asked for, what the server

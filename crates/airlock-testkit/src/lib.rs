@@ -459,6 +459,11 @@ pub fn with_user(url: &str, user: &str, password: &str) -> String {
 }
 
 impl FreshDb {
+    /// [`FreshDb::fresh_user`] for synchronous tests.
+    pub fn fresh_user_blocking(&self) -> anyhow::Result<FreshUser> {
+        block_on(self.fresh_user())
+    }
+
     /// Creates a login role / user without privileges (Postgres and MySQL only).
     pub async fn fresh_user(&self) -> anyhow::Result<FreshUser> {
         let name = format!("{USER_PREFIX}{:016x}", rand::random::<u64>());

@@ -24,11 +24,6 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         "Airlock has no polling worker or onboarding: serve with `airlock mcp serve` and apply with `airlock apply ID`",
     ),
     (
-        "up",
-        None,
-        "check with `airlock doctor` and `airlock tools list`, then serve with `airlock mcp serve-streamable-http`",
-    ),
-    (
         "runner",
         None,
         "use `airlock doctor` to check and `airlock mcp serve-streamable-http` to serve",
@@ -112,7 +107,7 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
     (
         "writeback",
         Some("doctor"),
-        "use `airlock doctor` (with --check-handlers for app-owned handlers)",
+        "use `airlock doctor --check-writeback` (and --check-handlers for app-owned handlers)",
     ),
     (
         "smoke",
@@ -138,17 +133,6 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         "demo",
         Some("reference-support-billing"),
         "use `airlock demo` (an embedded SQLite app; no services needed)",
-    ),
-    ("doctor", Some("--first-run"), "use `airlock doctor`"),
-    (
-        "doctor",
-        Some("--check-writeback"),
-        "use `airlock doctor`; `airlock apply ID --dry-run` rehearses a write in a rolled-back transaction",
-    ),
-    (
-        "doctor",
-        Some("--check-db"),
-        "use `airlock doctor`; `airlock apply ID --dry-run` rehearses a write in a rolled-back transaction",
     ),
 ];
 

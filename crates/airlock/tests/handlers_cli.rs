@@ -109,22 +109,35 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
     project(dir);
     // Nothing set: both handlers fail the env check; no secret value is printed.
     rusqlite::Connection::open(dir.join("app.db"))
-        .and_then(|c| c.execute_batch("CREATE TABLE t (x INTEGER)"))
+        .and_then(|c| {
+            c.execute_batch(
+                "CREATE TABLE invoices (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, \
+                 credit INTEGER, updated_at TEXT)",
+            )
+        })
         .unwrap();
     let run = airlock(dir, &["doctor", "--check-handlers", "--json"], &[]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["ok"], false);
     let checks = v["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 4);
-    assert_eq!(checks[1]["name"], "source:app");
-    assert_eq!(checks[1]["ok"], true, "{}", checks[1]);
-    assert_eq!(checks[1]["transport"]["requested"], "local file");
-    assert_eq!(checks[2]["name"], "handler:web");
-    assert_eq!(checks[2]["failed"], "env");
-    assert!(checks[2]["detail"].as_str().unwrap().contains("WEB_URL"));
-    assert_eq!(checks[2]["capabilities"], json!(["billing.propose_credit"]));
-    assert_eq!(checks[3]["failed"], "env");
+    let by_name = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {v:#}"))
+            .clone()
+    };
+    let source = by_name("source:app");
+    assert_eq!(source["code"], "source_reachable", "{source}");
+    assert_eq!(source["data"]["transport"]["requested"], "local file");
+    for var in ["WEB_URL", "WEB_TOKEN", "CMD"] {
+        let c = by_name(&format!("env:{var}"));
+        assert_eq!(c["code"], "env_handler_missing", "{c}");
+        assert!(c["message"].as_str().unwrap().contains(var));
+    }
+    // Unset variables are reported once, by the env checks; the handlers are not probed.
+    assert!(!checks.iter().any(|c| c["name"] == "handler:web"));
 
     // A server that answers (any status) is reachable; an executable program is runnable.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -146,6 +159,8 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
         ("WEB_TOKEN", "doctor-secret-token"),
         ("CMD", "sh -c 'exit 0'"),
         ("PATH", "/usr/bin:/bin"),
+        ("SYNAPSOR_TENANT_ID", "t1"),
+        ("SYNAPSOR_PRINCIPAL", "agent"),
     ];
     let run = airlock(dir, &["doctor", "--check-handlers", "--json"], &env);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -157,7 +172,15 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
     );
     assert!(!run.stdout.contains("doctor-secret-token"));
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["checks"][2]["ok"], true);
+    let web = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "handler:web")
+        .unwrap()
+        .clone();
+    assert_eq!(web["code"], "handler_reachable", "{web}");
+    assert_eq!(web["data"]["capabilities"], json!(["billing.propose_credit"]));
 
     // Down (the one-shot server is gone), and a program that is not there.
     let env = [
@@ -167,10 +190,15 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
     ];
     let run = airlock(dir, &["doctor", "--check-handlers"], &env);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stdout.contains("FAIL handler:web"), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("FAIL handler:cmd: /nonexistent/handler does not exist"),
+            .contains("FAIL handler:web [handler_unreachable]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("FAIL handler:cmd [handler_not_executable]")
+            && run.stdout.contains("/nonexistent/handler does not exist"),
         "{}",
         run.stdout
     );
@@ -199,19 +227,38 @@ fn doctor_fails_a_source_that_is_not_set_or_does_not_answer() {
     let run = airlock(dir, &["doctor", "--json"], &[]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["checks"][1]["name"], "source:pg");
-    assert_eq!(v["checks"][1]["failed"], "env");
-    assert!(
-        v["checks"][1]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("PG_READ_URL")
+    let failed: Vec<&Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["level"] == "fail")
+        .collect();
+    // The read URL, and the environment provider's default tenant and principal variables.
+    let codes: Vec<(&str, &str)> = failed
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("env:SYNAPSOR_TENANT_ID", "env_tenant_missing"),
+            ("env:SYNAPSOR_PRINCIPAL", "env_principal_missing"),
+            ("env:PG_READ_URL", "env_read_url_missing"),
+        ],
+        "{v:#}"
     );
 
     let url = "postgres://reader:doctor-pw-123@127.0.0.1:1/app";
     let run = airlock(dir, &["doctor", "--json"], &[("PG_READ_URL", url)]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(v["checks"][1]["failed"], "reachable", "{}", v);
+    let source = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "source:pg")
+        .unwrap()
+        .clone();
+    assert_eq!(source["code"], "source_unreachable", "{v}");
     assert!(!run.stdout.contains("doctor-pw-123") && !run.stderr.contains("doctor-pw-123"));
 }

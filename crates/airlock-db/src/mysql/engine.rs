@@ -294,6 +294,14 @@ impl Engine for MysqlEngine {
         })
     }
 
+    async fn privileges(
+        &self,
+        tables: &[crate::privileges::TableRef],
+    ) -> Result<crate::privileges::Privileges, DbError> {
+        let mut conn = self.conn().await?;
+        crate::privileges::mysql::privileges(&mut conn, tables, |e| self.err(e)).await
+    }
+
     async fn inspect(&self, schema: Option<&str>) -> Result<SchemaReport, DbError> {
         let mut conn = self.conn().await?;
         crate::inspect::mysql::inspect(&mut conn, schema, |e| self.err(e)).await

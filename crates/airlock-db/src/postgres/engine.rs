@@ -372,6 +372,14 @@ impl Engine for PostgresEngine {
             .await
     }
 
+    async fn privileges(
+        &self,
+        tables: &[crate::privileges::TableRef],
+    ) -> Result<crate::privileges::Privileges, DbError> {
+        let client = self.client().await?;
+        crate::privileges::postgres::privileges(&client, tables, |e| self.scrub.error(classify(e))).await
+    }
+
     async fn transport(&self) -> Result<Transport, DbError> {
         let client = self.client().await?;
         let row = client

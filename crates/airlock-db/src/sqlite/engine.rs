@@ -340,6 +340,27 @@ impl Engine for SqliteEngine {
         .await
     }
 
+    /// The read connection is opened `SQLITE_OPEN_READ_ONLY`: it can change nothing, and
+    /// SQLite has no SQL privileges to report.
+    async fn privileges(
+        &self,
+        tables: &[crate::privileges::TableRef],
+    ) -> Result<crate::privileges::Privileges, DbError> {
+        Ok(crate::privileges::Privileges {
+            method: "SQLITE_OPEN_READ_ONLY file open".into(),
+            tables: tables
+                .iter()
+                .map(|t| crate::privileges::TablePrivileges {
+                    schema: t.schema.clone(),
+                    table: t.table.clone(),
+                    select: true,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        })
+    }
+
     async fn transport(&self) -> Result<Transport, DbError> {
         Ok(Transport {
             requested: "local file".into(),

@@ -20,6 +20,7 @@ mod receipts;
 mod replay;
 mod smoke;
 mod tools;
+mod up;
 mod writeback;
 
 use std::path::Path;
@@ -107,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         }
         Command::Handler(HandlerCommand::Template(a)) => handler::template::run(&settings, &a),
         Command::Doctor(a) => doctor::run(&settings, &a).await,
+        Command::Up(a) => up::run(&settings, &a).await,
         Command::Completions(a) => completions::run(a.shell),
         Command::Man(a) => man::run(a.out_dir.as_deref()),
         Command::Inspect(a) => inspect::run(&settings, &a).await,
