@@ -18,6 +18,7 @@ mod receipts;
 mod replay;
 mod smoke;
 mod tools;
+mod ui;
 mod writeback;
 
 use std::path::Path;
@@ -78,6 +79,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Ledger(LedgerCommand::Stats(a)) => ledger::stats::run(&settings, a.json).await,
         Command::Ledger(LedgerCommand::Import(a)) => ledger::import::run(&settings, a.json),
         Command::Demo(a) => demo::run(&settings, &a).await,
+        Command::Ui(a) => ui::run(&settings, &a).await,
         Command::Mcp(airlock_cli::McpCommand::Serve(a)) => mcp::serve::run(&settings, &a).await,
         Command::Mcp(airlock_cli::McpCommand::ServeStreamableHttp(a)) => {
             mcp::serve_streamable_http::run(&settings, &a.common, &a.http).await
