@@ -206,9 +206,11 @@ pub(crate) async fn guard(State(ui): State<Arc<Ui>>, mut req: Request, next: Nex
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Not `no-referrer`: under it browsers send `Origin: null` on form posts, and the
+    // Origin check could not tell this UI's forms from a sandboxed attacker's.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
