@@ -80,6 +80,14 @@ pub enum Command {
     Writeback(WritebackCommand),
     /// Run the whole story on an embedded SQLite app: no services needed.
     Demo(DemoArgs),
+    /// Serve the review UI on this machine: queue, proposal pages with diff, evidence and
+    /// replay, history, ledger status; approve, reject, dry-run and apply from the browser.
+    ///
+    /// Binds 127.0.0.1 on a free port unless told otherwise and prints a URL carrying this
+    /// run's session token. When the config declares operators, each signs in with the secret
+    /// in AIRLOCK_UI_SECRET_<NAME> (the name upper-cased, other characters than letters and
+    /// digits as `_`); decisions follow the same rules as `airlock proposals approve`.
+    Ui(UiArgs),
     /// Serve the tools to MCP clients (stdio, Streamable HTTP, JSON-RPC bridge).
     #[command(subcommand)]
     Mcp(McpCommand),
@@ -618,6 +626,33 @@ pub struct VerifyArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Address to bind: 127.0.0.1, localhost or ::1 unless --allow-remote-bind.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub host: String,
+    /// Port to bind [default: a free port].
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Open the URL in the default browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Allow binding a non-loopback address. Needs declared operators with sign-in secrets;
+    /// every page then asks for an operator to sign in. Traffic is plain HTTP: put it behind
+    /// a TLS proxy on anything but a trusted network.
+    #[arg(long)]
+    pub allow_remote_bind: bool,
+    /// Runner id written on receipts of applies made from the UI.
+    #[arg(long, env = env_vars::RUNNER_ID, default_value = "airlock-ui")]
+    pub runner: String,
+    /// Project recorded in the job's runner_scope.
+    #[arg(long, default_value = "local")]
+    pub project: String,
+    /// Accepted for Synapsor Runner scripts; the proposal page tells the story on its own.
+    #[arg(long, hide = true)]
+    pub tour: bool,
 }
 
 #[derive(Debug, Args)]

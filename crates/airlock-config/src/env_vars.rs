@@ -34,3 +34,6 @@ pub const SYNAPSOR_RUNNER_HTTP_TOKEN: &str = "SYNAPSOR_RUNNER_HTTP_TOKEN";
 pub const SYNAPSOR_CLOUD_URL: &str = "SYNAPSOR_CLOUD_URL";
 /// See [`SYNAPSOR_CLOUD_URL`].
 pub const SYNAPSOR_RUNNER_TOKEN: &str = "SYNAPSOR_RUNNER_TOKEN";
+/// Prefix of each operator's sign-in secret for `airlock ui` (`AIRLOCK_UI_SECRET_<NAME>`, the
+/// name upper-cased, other characters than letters and digits as `_`).
+pub const UI_SECRET_PREFIX: &str = "AIRLOCK_UI_SECRET_";

@@ -55,6 +55,12 @@ pub trait Ledger: Send + Sync {
     /// Proposals, newest first.
     async fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<StoredProposal>, LedgerError>;
 
+    /// How many proposals match the filter (its limit and offset aside).
+    async fn proposal_count(&self, filter: &ProposalFilter) -> Result<u64, LedgerError>;
+
+    /// The last event of the chain (none in an empty ledger). Cheap: one indexed row.
+    async fn chain_head(&self) -> Result<Option<ChainHead>, LedgerError>;
+
     /// Events of one proposal, oldest first.
     async fn proposal_events(&self, proposal_id: &str) -> Result<Vec<Event>, LedgerError>;
 

@@ -157,7 +157,11 @@ pub struct ProposalFilter {
     pub tenant: Option<String>,
     pub state: Option<String>,
     pub capability: Option<String>,
+    /// Only proposals created at or before this RFC 3339 time (an age filter).
+    pub created_before: Option<String>,
     pub limit: u32,
+    /// Rows to skip before the first one returned (pagination).
+    pub offset: u32,
 }
 
 /// Filters for [`crate::Ledger::query_audit`].

@@ -238,6 +238,44 @@ pub async fn apply(
     })
 }
 
+/// What one apply asks for, beyond the ledger and config.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyRequest<'r> {
+    /// Proposal id or `latest`.
+    pub proposal_id: &'r str,
+    /// A job file to cross-check against the ledger, when one was given.
+    pub job_file: Option<&'r WritebackJob>,
+    /// Project recorded in the job's runner scope.
+    pub project: &'r str,
+    /// Runner id written on receipts.
+    pub runner_id: &'r str,
+    pub actor: &'r Actor,
+    pub dry_run: bool,
+}
+
+/// The whole apply of one proposal: [`prepare`], build the executor its capability names
+/// (credentials from `env`, paths against `base_dir`), then [`apply`]. `airlock apply` and the
+/// review UI both run this.
+pub async fn run(
+    ledger: &dyn Review,
+    config: &Config,
+    env: &std::collections::HashMap<String, String>,
+    base_dir: &std::path::Path,
+    req: ApplyRequest<'_>,
+) -> Result<ApplyReport, ApplyError> {
+    let prepared = prepare(ledger, config, req.proposal_id, req.job_file, req.project).await?;
+    let executor = crate::setup::executor_for(config, prepared.capability, env, base_dir)?;
+    apply(
+        ledger,
+        executor.as_ref(),
+        prepared,
+        req.actor,
+        req.runner_id,
+        req.dry_run,
+    )
+    .await
+}
+
 /// The answer to applying an applied proposal again: its original receipt, nothing written.
 fn already_applied_report(
     proposal_id: String,

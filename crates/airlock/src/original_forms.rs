@@ -59,11 +59,6 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         "Airlock does not compare shadow proposals with human actions; shadow-mode proposals are listed by `airlock proposals list`",
     ),
     (
-        "ui",
-        None,
-        "Airlock has no browser review UI: review with `airlock proposals show ID`, then `airlock proposals approve ID` or `airlock proposals reject ID --reason R`",
-    ),
-    (
         "benchmark",
         None,
         "see docs/benchmarks.md for Airlock's measurements",

@@ -395,7 +395,6 @@ fn original_only_forms_name_the_airlock_form() {
             &["validate", "--job", "job.json"][..],
             "airlock apply --job FILE --dry-run",
         ),
-        (&["ui"][..], "airlock proposals approve ID"),
         (&["demo", "--quick"][..], "airlock demo"),
         (
             &["writeback", "doctor", "--config", "x.json"][..],

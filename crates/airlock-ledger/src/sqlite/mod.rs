@@ -276,6 +276,14 @@ impl Ledger for SqliteLedger {
         read::proposals(&self.conn(), filter)
     }
 
+    async fn proposal_count(&self, filter: &ProposalFilter) -> Result<u64, LedgerError> {
+        read::proposal_count(&self.conn(), filter)
+    }
+
+    async fn chain_head(&self) -> Result<Option<crate::ChainHead>, LedgerError> {
+        read::chain_head(&self.conn())
+    }
+
     async fn proposal_events(&self, proposal_id: &str) -> Result<Vec<Event>, LedgerError> {
         read::proposal_events(&self.conn(), proposal_id)
     }

@@ -97,22 +97,54 @@ fn limit(n: u32) -> u32 {
     if n == 0 { 20 } else { n.min(1000) }
 }
 
-pub(crate) fn proposals(
-    conn: &Connection,
-    f: &ProposalFilter,
-) -> Result<Vec<StoredProposal>, LedgerError> {
-    let (clause, values) = where_clause(&[
+/// The `WHERE` clause and values of a proposal filter.
+fn proposal_where(f: &ProposalFilter) -> (String, Vec<SqlValue>) {
+    let (mut clause, mut values) = where_clause(&[
         ("tenant_id", &f.tenant),
         ("state", &f.state),
         ("action", &f.capability),
     ]);
+    if let Some(before) = f.created_before.as_deref().filter(|v| !v.is_empty()) {
+        clause.push_str(if values.is_empty() {
+            " WHERE "
+        } else {
+            " AND "
+        });
+        clause.push_str("created_at <= ?");
+        values.push(SqlValue::Text(before.to_owned()));
+    }
+    (clause, values)
+}
+
+pub(crate) fn proposals(
+    conn: &Connection,
+    f: &ProposalFilter,
+) -> Result<Vec<StoredProposal>, LedgerError> {
+    let (clause, values) = proposal_where(f);
     let sql = format!(
-        "SELECT {PROPOSAL_COLUMNS} FROM proposals{clause} ORDER BY created_at DESC, rowid DESC LIMIT {}",
-        limit(f.limit)
+        "SELECT {PROPOSAL_COLUMNS} FROM proposals{clause} ORDER BY created_at DESC, rowid DESC LIMIT {} OFFSET {}",
+        limit(f.limit),
+        f.offset
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(values), proposal_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many proposals match `f` (its limit and offset aside).
+pub(crate) fn proposal_count(conn: &Connection, f: &ProposalFilter) -> Result<u64, LedgerError> {
+    let (clause, values) = proposal_where(f);
+    let n: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM proposals{clause}"),
+        params_from_iter(values),
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The chain head: the last event's sequence number and hash.
+pub(crate) fn chain_head(conn: &Connection) -> Result<Option<crate::ChainHead>, LedgerError> {
+    Ok(head(conn)?.map(|(seq, hash)| crate::ChainHead { seq, hash }))
 }
 
 const EVENT_COLUMNS: &str = "seq, kind, proposal_id, subject_kind, subject_id, actor,

@@ -49,29 +49,19 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
     };
     let actor = settings.actor(args.actor.as_deref());
     let ledger = settings.open_ledger(&loaded)?;
-    let prepared = apply::prepare(
+    let report = apply::run(
         &ledger,
         &loaded.config,
-        &id,
-        job_file.as_ref(),
-        &args.project,
-    )
-    .await
-    .map_err(explain)?;
-    let executor = airlock_writeback::setup::executor_for(
-        &loaded.config,
-        prepared.capability,
         &settings.env,
         &loaded.dir(&settings.cwd),
-    )
-    .map_err(explain)?;
-    let report = apply::apply(
-        &ledger,
-        executor.as_ref(),
-        prepared,
-        &actor,
-        &args.runner,
-        args.dry_run,
+        apply::ApplyRequest {
+            proposal_id: &id,
+            job_file: job_file.as_ref(),
+            project: &args.project,
+            runner_id: &args.runner,
+            actor: &actor,
+            dry_run: args.dry_run,
+        },
     )
     .await
     .map_err(explain)?;

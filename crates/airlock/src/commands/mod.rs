@@ -20,6 +20,7 @@ mod receipts;
 mod replay;
 mod smoke;
 mod tools;
+mod ui;
 mod up;
 mod writeback;
 
@@ -93,6 +94,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         }
         Command::Store(StoreCommand::Reset(a)) => ledger::reset::run(&settings, &a),
         Command::Demo(a) => demo::run(&settings, &a).await,
+        Command::Ui(a) => ui::run(&settings, &a).await,
         Command::Mcp(airlock_cli::McpCommand::Serve(a)) => mcp::serve::run(&settings, &a).await,
         Command::Mcp(airlock_cli::McpCommand::ServeStreamableHttp(a)) => {
             mcp::serve_streamable_http::run(&settings, &a.common, &a.http).await

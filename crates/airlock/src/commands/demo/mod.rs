@@ -449,20 +449,19 @@ async fn apply_once(
     proposal_id: &str,
     dry_run: bool,
 ) -> anyhow::Result<airlock_writeback::ApplyReport> {
-    let prepared = apply::prepare(ledger, rt.config(), proposal_id, None, "demo").await?;
-    let executor = airlock_writeback::setup::executor_for(
+    Ok(apply::run(
+        ledger,
         rt.config(),
-        prepared.capability,
         &Default::default(),
         dir,
-    )?;
-    Ok(apply::apply(
-        ledger,
-        executor.as_ref(),
-        prepared,
-        &demo_actor("dana"),
-        "airlock-demo",
-        dry_run,
+        apply::ApplyRequest {
+            proposal_id,
+            job_file: None,
+            project: "demo",
+            runner_id: "airlock-demo",
+            actor: &demo_actor("dana"),
+            dry_run,
+        },
     )
     .await?)
 }

@@ -13,6 +13,7 @@ pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result
         state: args.state.clone(),
         capability: args.capability.clone(),
         limit: args.limit,
+        ..ProposalFilter::default()
     };
     let proposals = ledger.proposals(&filter).await?;
     if args.json {

@@ -16,6 +16,7 @@ pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result
             state: args.state.clone(),
             capability: args.capability.clone(),
             limit: args.limit,
+            ..ProposalFilter::default()
         })
         .await?;
     let rows: Vec<_> = proposals
