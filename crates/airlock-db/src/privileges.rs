@@ -61,8 +61,7 @@ pub(crate) mod postgres {
     use super::{Privileges, TablePrivileges, TableRef};
     use crate::DbError;
 
-    const USER_SCHEMAS: &str =
-        "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'";
+    const USER_SCHEMAS: &str = "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'";
 
     pub(crate) async fn privileges(
         client: &tokio_postgres::Client,
@@ -227,7 +226,10 @@ pub(crate) mod mysql {
             {
                 out.superuser = true;
             }
-            if g.privileges.iter().any(|(p, _)| p == "CREATE" || p.starts_with("ALL")) {
+            if g.privileges
+                .iter()
+                .any(|(p, _)| p == "CREATE" || p.starts_with("ALL"))
+            {
                 out.can_create.push(g.database.clone());
             }
             if !writes.is_empty() && out.writable.len() < 50 {
@@ -328,7 +330,10 @@ pub(crate) mod mysql {
         if on.len() < 2 {
             return None;
         }
-        let object_part = split_top(&on[1..].join(" ON "), " TO ").first()?.trim().to_owned();
+        let object_part = split_top(&on[1..].join(" ON "), " TO ")
+            .first()?
+            .trim()
+            .to_owned();
         if object_part.starts_with("PROCEDURE ") || object_part.starts_with("FUNCTION ") {
             return None;
         }
@@ -387,12 +392,13 @@ pub(crate) mod mysql {
             );
             assert!(covers(&g, "app_db", "invoices"));
             assert!(!covers(&g, "appxdb", "invoices"));
-            let all = parse_grant("GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION")
-                .unwrap();
+            let all =
+                parse_grant("GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION")
+                    .unwrap();
             assert_eq!((all.database.as_str(), all.table.as_str()), ("*", "*"));
             assert!(parse_grant("GRANT `reader` TO `u`@`%`").is_none());
-            let usage = parse_grant("GRANT USAGE ON *.* TO `u`@`%` IDENTIFIED BY PASSWORD '*AB'")
-                .unwrap();
+            let usage =
+                parse_grant("GRANT USAGE ON *.* TO `u`@`%` IDENTIFIED BY PASSWORD '*AB'").unwrap();
             assert_eq!(usage.privileges, vec![("USAGE".to_owned(), vec![])]);
             assert!(like("app_%", "app_x1"));
             assert!(!like("app\\_%", "appx1"));
