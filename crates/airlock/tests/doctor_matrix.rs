@@ -506,22 +506,16 @@ fn first_run_without_config_and_with_a_leaky_client_config() {
 fn up_serves(dir: &Path, env: &Env) {
     use std::io::{BufRead, BufReader, Read, Write};
     let port = closed_port();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
-    cmd.current_dir(dir)
-        .args([
-            "up",
-            "--serve",
-            "--dev-no-auth",
-            "--port",
-            &port.to_string(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::clean_command(dir);
+    cmd.args([
+        "up",
+        "--serve",
+        "--dev-no-auth",
+        "--port",
+        &port.to_string(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
     for (k, v) in &env.0 {
         cmd.env(k, v);
     }
