@@ -275,6 +275,24 @@ fn server_matrix(db: &FreshDb, engine: EngineKind) {
         ),
     };
     db.execute_batch_blocking(&narrow).unwrap();
+    if engine == EngineKind::Mysql {
+        // Write rights through a role the reader holds but has not activated.
+        let role = format!("{}_r", reader.name);
+        db.execute_batch_blocking(&format!(
+            "CREATE ROLE `{role}`; GRANT DELETE ON `{}`.invoices TO `{role}`; \
+             GRANT `{role}` TO '{}'@'%'",
+            db.name, reader.name
+        ))
+        .unwrap();
+        let (exit, v, fails) = doctor(dir, &env, FULL);
+        db.execute_batch_blocking(&format!("DROP ROLE `{role}`"))
+            .unwrap();
+        assert_eq!(
+            (exit, &fails),
+            (1, &set(&["read_credential_can_write"])),
+            "{v:#}"
+        );
+    }
     let rows = db
         .query_scalar_blocking("SELECT count(*) FROM invoices")
         .unwrap();

@@ -130,10 +130,7 @@ pub fn checks(settings: &Settings, config: &Config, writers: &[String]) -> Vec<C
                     n.code,
                     name,
                     format!("{} is not set; it is needed for {}", n.var, n.why),
-                    format!(
-                        "export {} in the environment of the airlock process (see .env.example)",
-                        n.var
-                    ),
+                    format!("export {} in the environment of the airlock process", n.var),
                 )
             }
         })
