@@ -310,6 +310,19 @@ fn server_matrix(db: &FreshDb, engine: EngineKind) {
     );
     assert_eq!(exit, 0);
 
+    // Two different URLs that log in as the same user are one credential too.
+    if engine == EngineKind::Postgres {
+        let sep = if reader.url.contains('?') { '&' } else { '?' };
+        let alias = format!("{}{sep}application_name=writer", reader.url);
+        let (exit, v, fails) = doctor(
+            dir,
+            &env.with("APP_WRITE_URL", &alias),
+            &["--check-handlers"],
+        );
+        assert_eq!((exit, &fails), (1, &set(&["credential_shared"])), "{v:#}");
+        assert!(v.to_string().contains("both log in as"), "{v:#}");
+    }
+
     // A column the config names is gone.
     db.execute_batch_blocking("ALTER TABLE invoices DROP COLUMN note")
         .unwrap();
