@@ -4,7 +4,7 @@
 //! | engine | how |
 //! |---|---|
 //! | Postgres | `pg_roles.rolsuper`; `has_table_privilege` / `has_any_column_privilege` over every table of the user schemas; `has_schema_privilege(…, 'CREATE')`; per asked table `has_table_privilege` and `has_column_privilege` |
-//! | MySQL/MariaDB | `SHOW GRANTS` for the session's user (and its active role), parsed: global, database (with `%`/`_` patterns) and table scopes, column lists |
+//! | MySQL/MariaDB | `SHOW GRANTS` for the session's user, and for each role it was granted (each activated in turn with `SET ROLE`, then the session's role restored), parsed: global, database (with `%`/`_` patterns) and table scopes, column lists |
 //! | SQLite | no SQL privileges: the read connection is opened `SQLITE_OPEN_READ_ONLY`, so it can change nothing |
 //!
 //! Nothing is written, no transaction is opened for writing, no row is read.
@@ -61,8 +61,7 @@ pub(crate) mod postgres {
     use super::{Privileges, TablePrivileges, TableRef};
     use crate::DbError;
 
-    const USER_SCHEMAS: &str =
-        "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'";
+    const USER_SCHEMAS: &str = "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'";
 
     pub(crate) async fn privileges(
         client: &tokio_postgres::Client,
@@ -199,7 +198,32 @@ pub(crate) mod mysql {
             .await
             .map_err(|e| err(&e))?
             .unwrap_or_default();
-        let lines: Vec<String> = conn.query("SHOW GRANTS").await.map_err(|e| err(&e))?;
+        let mut lines: Vec<String> = conn.query("SHOW GRANTS").await.map_err(|e| err(&e))?;
+        // Roles granted but not active are one `SET ROLE` away, so their grants count too.
+        // The server shows a role's grants only while it is active: activate each in turn,
+        // then restore the session's role. Role names come quoted from the server's output.
+        let roles: Vec<String> = lines.iter().flat_map(|l| granted_roles(l)).collect();
+        if !roles.is_empty() {
+            let current: Option<String> = conn
+                .query_first("SELECT CURRENT_ROLE()")
+                .await
+                .ok()
+                .flatten()
+                .flatten();
+            for role in roles {
+                if conn.query_drop(format!("SET ROLE {role}")).await.is_ok()
+                    && let Ok(more) = conn.query::<String, _>("SHOW GRANTS").await
+                {
+                    lines.extend(more);
+                }
+            }
+            let restore = match current.as_deref() {
+                None | Some("NONE") => "SET ROLE NONE".to_owned(),
+                Some(r) if r.starts_with('`') => format!("SET ROLE {r}"),
+                Some(r) => format!("SET ROLE `{}`", r.replace('`', "``")),
+            };
+            conn.query_drop(restore).await.map_err(|e| err(&e))?;
+        }
         let grants: Vec<Grant> = lines.iter().filter_map(|l| parse_grant(l)).collect();
         let mut out = Privileges {
             method: "SHOW GRANTS".into(),
@@ -227,7 +251,10 @@ pub(crate) mod mysql {
             {
                 out.superuser = true;
             }
-            if g.privileges.iter().any(|(p, _)| p == "CREATE" || p.starts_with("ALL")) {
+            if g.privileges
+                .iter()
+                .any(|(p, _)| p == "CREATE" || p.starts_with("ALL"))
+            {
                 out.can_create.push(g.database.clone());
             }
             if !writes.is_empty() && out.writable.len() < 50 {
@@ -321,6 +348,25 @@ pub(crate) mod mysql {
             .map_or_else(|| s.to_owned(), |x| x.replace("``", "`"))
     }
 
+    /// The roles of a `GRANT <role>[, <role>] TO <user>` line, as the server quoted them.
+    pub(crate) fn granted_roles(line: &str) -> Vec<String> {
+        let Some(rest) = line.trim().strip_prefix("GRANT ") else {
+            return Vec::new();
+        };
+        if split_top(rest, " ON ").len() > 1 {
+            return Vec::new();
+        }
+        let to = split_top(rest, " TO ");
+        if to.len() < 2 {
+            return Vec::new();
+        }
+        split_top(&to[0], ",")
+            .into_iter()
+            .map(|r| r.trim().to_owned())
+            .filter(|r| r.starts_with('`') || r.starts_with('\''))
+            .collect()
+    }
+
     /// Parses `GRANT <privileges> ON <object> TO …`; `None` for role grants and routines.
     pub(crate) fn parse_grant(line: &str) -> Option<Grant> {
         let rest = line.trim().strip_prefix("GRANT ")?;
@@ -328,7 +374,10 @@ pub(crate) mod mysql {
         if on.len() < 2 {
             return None;
         }
-        let object_part = split_top(&on[1..].join(" ON "), " TO ").first()?.trim().to_owned();
+        let object_part = split_top(&on[1..].join(" ON "), " TO ")
+            .first()?
+            .trim()
+            .to_owned();
         if object_part.starts_with("PROCEDURE ") || object_part.starts_with("FUNCTION ") {
             return None;
         }
@@ -387,12 +436,19 @@ pub(crate) mod mysql {
             );
             assert!(covers(&g, "app_db", "invoices"));
             assert!(!covers(&g, "appxdb", "invoices"));
-            let all = parse_grant("GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION")
-                .unwrap();
+            let all =
+                parse_grant("GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION")
+                    .unwrap();
             assert_eq!((all.database.as_str(), all.table.as_str()), ("*", "*"));
             assert!(parse_grant("GRANT `reader` TO `u`@`%`").is_none());
-            let usage = parse_grant("GRANT USAGE ON *.* TO `u`@`%` IDENTIFIED BY PASSWORD '*AB'")
-                .unwrap();
+            assert_eq!(granted_roles("GRANT `reader` TO `u`@`%`"), ["`reader`"]);
+            assert_eq!(
+                granted_roles("GRANT `a`@`%`,`b`@`%` TO `u`@`%`"),
+                ["`a`@`%`", "`b`@`%`"]
+            );
+            assert!(granted_roles("GRANT SELECT ON *.* TO `u`@`%`").is_empty());
+            let usage =
+                parse_grant("GRANT USAGE ON *.* TO `u`@`%` IDENTIFIED BY PASSWORD '*AB'").unwrap();
             assert_eq!(usage.privileges, vec![("USAGE".to_owned(), vec![])]);
             assert!(like("app_%", "app_x1"));
             assert!(!like("app\\_%", "appx1"));

@@ -38,7 +38,8 @@ fn closed_port() -> u16 {
 }
 
 fn config(engine: &str, source_extra: Value) -> Value {
-    let mut source = json!({"engine": engine, "read_url_env": "APP_READ_URL", "write_url_env": "APP_WRITE_URL"});
+    let mut source =
+        json!({"engine": engine, "read_url_env": "APP_READ_URL", "write_url_env": "APP_WRITE_URL"});
     for (k, v) in source_extra.as_object().unwrap() {
         source[k] = v.clone();
     }
@@ -97,13 +98,21 @@ impl Env {
 fn doctor(dir: &Path, env: &Env, extra: &[&str]) -> (i32, Value, BTreeSet<String>) {
     let mut args = vec!["doctor", "--json"];
     args.extend_from_slice(extra);
-    let pairs: Vec<(&str, &str)> = env.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = env
+        .0
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let run = airlock(dir, &args, &pairs);
     let v: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
     for (_, secret) in &env.0 {
         if secret.contains("://") || secret.starts_with("pw") || secret.contains("secret") {
-            assert!(!run.stdout.contains(secret.as_str()), "a secret was printed: {}", run.stdout);
+            assert!(
+                !run.stdout.contains(secret.as_str()),
+                "a secret was printed: {}",
+                run.stdout
+            );
         }
     }
     let fails = v["checks"]
@@ -129,7 +138,11 @@ fn schema(db: &FreshDb, engine: EngineKind) {
         EngineKind::Mysql => "timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)",
         EngineKind::Sqlite => "TEXT NOT NULL DEFAULT '2026-01-01T00:00:00Z'",
     };
-    let text = if engine == EngineKind::Mysql { "varchar(40)" } else { "text" };
+    let text = if engine == EngineKind::Mysql {
+        "varchar(40)"
+    } else {
+        "text"
+    };
     db.execute_batch_blocking(&format!(
         "CREATE TABLE invoices (id {text} NOT NULL, tenant_id {text} NOT NULL, \
          status {text} NOT NULL, credit integer NOT NULL DEFAULT 0, note {text}, \
@@ -190,7 +203,12 @@ fn server_matrix(db: &FreshDb, engine: EngineKind) {
     // Healthy, least privilege: exit 0 with every probe on.
     let (code, v, fails) = doctor(dir, &env, FULL);
     assert_eq!((code, &fails), (0, &set(&[])), "{v:#}");
-    let codes: Vec<&str> = v["checks"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
     for expected in [
         "read_credential_read_only",
         "credential_separate",
@@ -216,7 +234,12 @@ fn server_matrix(db: &FreshDb, engine: EngineKind) {
     ] {
         let (exit, v, fails) = doctor(dir, &env.without(var), FULL);
         assert_eq!((exit, &fails), (1, &set(&[code])), "{var}: {v:#}");
-        let failed = v["checks"].as_array().unwrap().iter().find(|c| c["level"] == "fail").unwrap();
+        let failed = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["level"] == "fail")
+            .unwrap();
         assert_eq!(failed["name"], format!("env:{var}"));
         assert!(failed["hint"].as_str().unwrap().contains(var));
     }
@@ -232,17 +255,47 @@ fn server_matrix(db: &FreshDb, engine: EngineKind) {
     // The read credential may write: a real grant, found in the catalog without writing.
     let widen = match engine {
         EngineKind::Postgres => format!("GRANT UPDATE ON invoices TO \"{}\"", reader.name),
-        _ => format!("GRANT UPDATE ON `{}`.invoices TO '{}'@'%'", db.name, reader.name),
+        _ => format!(
+            "GRANT UPDATE ON `{}`.invoices TO '{}'@'%'",
+            db.name, reader.name
+        ),
     };
     db.execute_batch_blocking(&widen).unwrap();
     let (exit, v, fails) = doctor(dir, &env, FULL);
-    assert_eq!((exit, &fails), (1, &set(&["read_credential_can_write"])), "{v:#}");
+    assert_eq!(
+        (exit, &fails),
+        (1, &set(&["read_credential_can_write"])),
+        "{v:#}"
+    );
     let narrow = match engine {
         EngineKind::Postgres => format!("REVOKE UPDATE ON invoices FROM \"{}\"", reader.name),
-        _ => format!("REVOKE UPDATE ON `{}`.invoices FROM '{}'@'%'", db.name, reader.name),
+        _ => format!(
+            "REVOKE UPDATE ON `{}`.invoices FROM '{}'@'%'",
+            db.name, reader.name
+        ),
     };
     db.execute_batch_blocking(&narrow).unwrap();
-    let rows = db.query_scalar_blocking("SELECT count(*) FROM invoices").unwrap();
+    if engine == EngineKind::Mysql {
+        // Write rights through a role the reader holds but has not activated.
+        let role = format!("{}_r", reader.name);
+        db.execute_batch_blocking(&format!(
+            "CREATE ROLE `{role}`; GRANT DELETE ON `{}`.invoices TO `{role}`; \
+             GRANT `{role}` TO '{}'@'%'",
+            db.name, reader.name
+        ))
+        .unwrap();
+        let (exit, v, fails) = doctor(dir, &env, FULL);
+        db.execute_batch_blocking(&format!("DROP ROLE `{role}`"))
+            .unwrap();
+        assert_eq!(
+            (exit, &fails),
+            (1, &set(&["read_credential_can_write"])),
+            "{v:#}"
+        );
+    }
+    let rows = db
+        .query_scalar_blocking("SELECT count(*) FROM invoices")
+        .unwrap();
     assert_eq!(rows.as_deref(), Some("0"), "doctor wrote nothing");
 
     // Read and write share one credential (without --check-writeback, which would also
@@ -250,16 +303,42 @@ fn server_matrix(db: &FreshDb, engine: EngineKind) {
     let shared = env.with("APP_WRITE_URL", &reader.url);
     let (exit, v, fails) = doctor(dir, &shared, &["--check-handlers"]);
     assert_eq!((exit, &fails), (1, &set(&["credential_shared"])), "{v:#}");
-    let (exit, _, _) = doctor(dir, &shared, &["--check-handlers", "--allow-shared-credential"]);
+    let (exit, _, _) = doctor(
+        dir,
+        &shared,
+        &["--check-handlers", "--allow-shared-credential"],
+    );
     assert_eq!(exit, 0);
 
+    // Two different URLs that log in as the same user are one credential too.
+    if engine == EngineKind::Postgres {
+        let sep = if reader.url.contains('?') { '&' } else { '?' };
+        let alias = format!("{}{sep}application_name=writer", reader.url);
+        let (exit, v, fails) = doctor(
+            dir,
+            &env.with("APP_WRITE_URL", &alias),
+            &["--check-handlers"],
+        );
+        assert_eq!((exit, &fails), (1, &set(&["credential_shared"])), "{v:#}");
+        assert!(v.to_string().contains("both log in as"), "{v:#}");
+    }
+
     // A column the config names is gone.
-    db.execute_batch_blocking("ALTER TABLE invoices DROP COLUMN note").unwrap();
+    db.execute_batch_blocking("ALTER TABLE invoices DROP COLUMN note")
+        .unwrap();
     let (exit, v, fails) = doctor(dir, &env, FULL);
     assert_eq!((exit, &fails), (1, &set(&["column_missing"])), "{v:#}");
-    let missing: Vec<&str> = v["checks"].as_array().unwrap().iter()
-        .filter(|c| c["code"] == "column_missing").map(|c| c["name"].as_str().unwrap()).collect();
-    assert!(missing.iter().all(|n| n.ends_with(":column:note")), "{missing:?}");
+    let missing: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["code"] == "column_missing")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        missing.iter().all(|n| n.ends_with(":column:note")),
+        "{missing:?}"
+    );
     let add = match engine {
         EngineKind::Postgres => "ALTER TABLE invoices ADD COLUMN note text",
         _ => "ALTER TABLE invoices ADD COLUMN note varchar(40)",
@@ -272,19 +351,42 @@ fn server_matrix(db: &FreshDb, engine: EngineKind) {
     assert_eq!((exit, &fails), (1, &set(&["handler_unreachable"])), "{v:#}");
 
     // The receipts table is missing.
-    db.execute_batch_blocking("DROP TABLE synapsor_writeback_receipts").unwrap();
+    db.execute_batch_blocking("DROP TABLE synapsor_writeback_receipts")
+        .unwrap();
     let (exit, v, fails) = doctor(dir, &env, FULL);
-    assert_eq!((exit, &fails), (1, &set(&["receipts_table_missing"])), "{v:#}");
-    let hint = v["checks"].as_array().unwrap().iter()
-        .find(|c| c["code"] == "receipts_table_missing").unwrap()["hint"].clone();
-    assert!(hint.as_str().unwrap().contains("airlock writeback migration"), "{hint}");
+    assert_eq!(
+        (exit, &fails),
+        (1, &set(&["receipts_table_missing"])),
+        "{v:#}"
+    );
+    let hint = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "receipts_table_missing")
+        .unwrap()["hint"]
+        .clone();
+    assert!(
+        hint.as_str()
+            .unwrap()
+            .contains("airlock writeback migration"),
+        "{hint}"
+    );
 
     // `up` stops on doctor's failures, with them listed.
-    let pairs: Vec<(&str, &str)> = env.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = env
+        .0
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let run = airlock(dir, &["up", "--check-writeback", "--serve"], &pairs);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("airlock up stopped"), "{}", run.stdout);
-    assert!(run.stdout.contains("receipts_table_missing"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("receipts_table_missing"),
+        "{}",
+        run.stdout
+    );
     // Without --check-writeback it only warns, so `up --dry-run` prints the checklist.
     let run = airlock(dir, &["up", "--dry-run", "--serve"], &pairs);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -326,14 +428,27 @@ fn sqlite_doctor_checks_file_schema_and_ledger() {
     let dir = tmp.path();
     std::fs::copy(&db.url, dir.join("app.db")).unwrap();
     let mut cfg = config("sqlite", json!({"path": "app.db"}));
-    cfg["sources"]["app"].as_object_mut().unwrap().remove("read_url_env");
-    cfg["sources"]["app"].as_object_mut().unwrap().remove("write_url_env");
+    cfg["sources"]["app"]
+        .as_object_mut()
+        .unwrap()
+        .remove("read_url_env");
+    cfg["sources"]["app"]
+        .as_object_mut()
+        .unwrap()
+        .remove("write_url_env");
     std::fs::write(dir.join("airlock.json"), cfg.to_string()).unwrap();
-    let env = base_env("", "", &handler_up()).without("APP_READ_URL").without("APP_WRITE_URL");
+    let env = base_env("", "", &handler_up())
+        .without("APP_READ_URL")
+        .without("APP_WRITE_URL");
     let (code, v, fails) = doctor(dir, &env, FULL);
     assert_eq!((code, &fails), (0, &set(&[])), "{v:#}");
-    let read = v["checks"].as_array().unwrap().iter()
-        .find(|c| c["name"] == "source:app:read-credential").unwrap().clone();
+    let read = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "source:app:read-credential")
+        .unwrap()
+        .clone();
     assert_eq!(read["code"], "read_credential_read_only", "{read}");
 
     // A key looked up by a number but holding text, and a key that is not unique.
@@ -343,7 +458,11 @@ fn sqlite_doctor_checks_file_schema_and_ledger() {
     std::fs::write(dir.join("airlock.json"), bad.to_string()).unwrap();
     let (code, v, fails) = doctor(dir, &env, &[]);
     assert_eq!(code, 1);
-    assert_eq!(fails, set(&["column_type_incompatible", "key_not_unique"]), "{v:#}");
+    assert_eq!(
+        fails,
+        set(&["column_type_incompatible", "key_not_unique"]),
+        "{v:#}"
+    );
     std::fs::write(dir.join("airlock.json"), cfg.to_string()).unwrap();
 
     // `up --serve`: doctor passes, the checklist prints, then the MCP server answers.
@@ -355,7 +474,11 @@ fn sqlite_doctor_checks_file_schema_and_ledger() {
         .execute_batch("DROP TABLE synapsor_writeback_receipts")
         .unwrap();
     let (code, v, fails) = doctor(dir, &env, FULL);
-    assert_eq!((code, &fails), (1, &set(&["receipts_table_missing"])), "{v:#}");
+    assert_eq!(
+        (code, &fails),
+        (1, &set(&["receipts_table_missing"])),
+        "{v:#}"
+    );
 
     // A tampered ledger fails with its own code.
     for f in ["ledger.db-wal", "ledger.db-shm"] {
@@ -377,16 +500,31 @@ fn first_run_without_config_and_with_a_leaky_client_config() {
         r#"{"mcpServers":{"airlock":{"command":"airlock","env":{"APP_READ_URL":"postgres://app:hunter2@db/prod"}}}}"#,
     )
     .unwrap();
-    let (code, v, fails) = doctor(dir, &Env(vec![]), &["--first-run", "--client-config", "client.json"]);
+    let (code, v, fails) = doctor(
+        dir,
+        &Env(vec![]),
+        &["--first-run", "--client-config", "client.json"],
+    );
     assert_eq!(code, 1);
-    assert_eq!(fails, set(&["config_missing", "client_config_has_secret"]), "{v:#}");
+    assert_eq!(
+        fails,
+        set(&["config_missing", "client_config_has_secret"]),
+        "{v:#}"
+    );
     assert!(!v.to_string().contains("hunter2"));
     let hint = v["checks"][0]["hint"].as_str().unwrap();
-    assert!(hint.contains("airlock inspect") && hint.contains("airlock init"), "{hint}");
+    assert!(
+        hint.contains("airlock inspect") && hint.contains("airlock init"),
+        "{hint}"
+    );
     // Text output names each code and its fix.
     let run = airlock(dir, &["doctor", "--first-run"], &[]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("FAIL config [config_missing]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("FAIL config [config_missing]"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("fix: "), "{}", run.stdout);
     // --report writes Markdown.
     let run = airlock(dir, &["doctor", "--report", "--out", "r.md"], &[]);
@@ -399,16 +537,16 @@ fn first_run_without_config_and_with_a_leaky_client_config() {
 fn up_serves(dir: &Path, env: &Env) {
     use std::io::{BufRead, BufReader, Read, Write};
     let port = closed_port();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
-    cmd.current_dir(dir)
-        .args(["up", "--serve", "--dev-no-auth", "--port", &port.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::clean_command(dir);
+    cmd.args([
+        "up",
+        "--serve",
+        "--dev-no-auth",
+        "--port",
+        &port.to_string(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
     for (k, v) in &env.0 {
         cmd.env(k, v);
     }

@@ -180,7 +180,10 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
         .unwrap()
         .clone();
     assert_eq!(web["code"], "handler_reachable", "{web}");
-    assert_eq!(web["data"]["capabilities"], json!(["billing.propose_credit"]));
+    assert_eq!(
+        web["data"]["capabilities"],
+        json!(["billing.propose_credit"])
+    );
 
     // Down (the one-shot server is gone), and a program that is not there.
     let env = [
@@ -197,7 +200,8 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("FAIL handler:cmd [handler_not_executable]")
+        run.stdout
+            .contains("FAIL handler:cmd [handler_not_executable]")
             && run.stdout.contains("/nonexistent/handler does not exist"),
         "{}",
         run.stdout

@@ -377,7 +377,8 @@ impl Engine for PostgresEngine {
         tables: &[crate::privileges::TableRef],
     ) -> Result<crate::privileges::Privileges, DbError> {
         let client = self.client().await?;
-        crate::privileges::postgres::privileges(&client, tables, |e| self.scrub.error(classify(e))).await
+        crate::privileges::postgres::privileges(&client, tables, |e| self.scrub.error(classify(e)))
+            .await
     }
 
     async fn transport(&self) -> Result<Transport, DbError> {

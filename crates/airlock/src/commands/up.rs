@@ -37,7 +37,12 @@ pub async fn run(settings: &Settings, args: &UpArgs) -> anyhow::Result<ExitStatu
             report.summary.fail
         ));
         for c in report.checks.iter().filter(|c| c.level == Level::Fail) {
-            output::line(&format!("FAIL {} [{}]: {}", c.name, c.code.as_str(), c.message));
+            output::line(&format!(
+                "FAIL {} [{}]: {}",
+                c.name,
+                c.code.as_str(),
+                c.message
+            ));
             if let Some(h) = &c.hint {
                 output::line(&format!("     fix: {h}"));
             }
@@ -54,14 +59,17 @@ pub async fn run(settings: &Settings, args: &UpArgs) -> anyhow::Result<ExitStatu
     .unwrap_or(airlock_capability::AliasMode::Canonical);
     let catalog = Catalog::new(config, mode);
     let warnings = report.checks.iter().filter(|c| c.level == Level::Warn);
-    let mut lines = vec![
-        format!(
-            "Airlock up: doctor ok ({} passed, {} warning(s))",
-            report.summary.pass, report.summary.warn
-        ),
-    ];
+    let mut lines = vec![format!(
+        "Airlock up: doctor ok ({} passed, {} warning(s))",
+        report.summary.pass, report.summary.warn
+    )];
     for w in warnings {
-        lines.push(format!("  WARN {} [{}]: {}", w.name, w.code.as_str(), w.message));
+        lines.push(format!(
+            "  WARN {} [{}]: {}",
+            w.name,
+            w.code.as_str(),
+            w.message
+        ));
     }
     lines.push(String::new());
     lines.push(format!("Config: {}", loaded.path.display()));
@@ -116,10 +124,22 @@ pub async fn run(settings: &Settings, args: &UpArgs) -> anyhow::Result<ExitStatu
     lines.push("How a person reviews (outside MCP; the model cannot approve):".into());
     for (cmd, what) in [
         ("airlock proposals list", "what is waiting"),
-        ("airlock proposals show latest", "the change, its evidence and guards"),
-        ("airlock proposals approve <id>", "approve (or `reject <id>`)"),
-        ("airlock apply <id>", "apply an approved proposal under its guards"),
-        ("airlock replay show <id>", "what the agent saw, proposed and what happened"),
+        (
+            "airlock proposals show latest",
+            "the change, its evidence and guards",
+        ),
+        (
+            "airlock proposals approve <id>",
+            "approve (or `reject <id>`)",
+        ),
+        (
+            "airlock apply <id>",
+            "apply an approved proposal under its guards",
+        ),
+        (
+            "airlock replay show <id>",
+            "what the agent saw, proposed and what happened",
+        ),
     ] {
         lines.push(format!("  {cmd:<34} {what}"));
     }

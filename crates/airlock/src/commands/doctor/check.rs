@@ -118,7 +118,12 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(code: Code, level: Level, name: impl Into<String>, message: impl Into<String>) -> Check {
+    pub fn new(
+        code: Code,
+        level: Level,
+        name: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Check {
         Check {
             code,
             level,

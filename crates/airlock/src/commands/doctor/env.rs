@@ -47,7 +47,11 @@ fn needs(config: &Config, writers: &[String]) -> Vec<Need> {
                     .principal_env
                     .as_deref()
                     .unwrap_or(env_vars::SYNAPSOR_PRINCIPAL);
-                push(tenant, Code::EnvTenantMissing, format!("the tenant of {where_}"));
+                push(
+                    tenant,
+                    Code::EnvTenantMissing,
+                    format!("the tenant of {where_}"),
+                );
                 push(
                     principal,
                     Code::EnvPrincipalMissing,
@@ -74,7 +78,11 @@ fn needs(config: &Config, writers: &[String]) -> Vec<Need> {
         if source.path.is_none()
             && let Some(v) = &source.read_url_env
         {
-            push(v, Code::EnvReadUrlMissing, format!("reads of source `{name}`"));
+            push(
+                v,
+                Code::EnvReadUrlMissing,
+                format!("reads of source `{name}`"),
+            );
         }
         if writers.contains(name)
             && let Some(v) = &source.write_url_env
@@ -122,10 +130,7 @@ pub fn checks(settings: &Settings, config: &Config, writers: &[String]) -> Vec<C
                     n.code,
                     name,
                     format!("{} is not set; it is needed for {}", n.var, n.why),
-                    format!(
-                        "export {} in the environment of the airlock process (see .env.example)",
-                        n.var
-                    ),
+                    format!("export {} in the environment of the airlock process", n.var),
                 )
             }
         })

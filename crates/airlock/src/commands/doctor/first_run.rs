@@ -68,7 +68,10 @@ pub fn checks(settings: &Settings, store: &Path, client_configs: &[PathBuf]) -> 
 /// The ledger's folder exists and is writable, or can be created.
 fn store_dir(store: &Path) -> Check {
     let dir = store.parent().unwrap_or(Path::new("."));
-    let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(Path::new("/"));
+    let existing = dir
+        .ancestors()
+        .find(|d| d.exists())
+        .unwrap_or(Path::new("/"));
     // A probe file, created and removed at once: the only way to know without being root.
     let probe = existing.join(format!(".airlock-doctor-{}", std::process::id()));
     let writable = std::fs::OpenOptions::new()

@@ -53,7 +53,11 @@ pub async fn checks(settings: &Settings, config: &Config, probe: bool, out: &mut
                 Ok(h) => {
                     let p = h.probe().await;
                     if p.reachable {
-                        Check::pass(Code::HandlerReachable, check, format!("http_handler `{name}` {}", p.detail))
+                        Check::pass(
+                            Code::HandlerReachable,
+                            check,
+                            format!("http_handler `{name}` {}", p.detail),
+                        )
                     } else {
                         Check::fail(
                             Code::HandlerUnreachable,
@@ -64,22 +68,28 @@ pub async fn checks(settings: &Settings, config: &Config, probe: bool, out: &mut
                     }
                 }
             },
-            ExecutorKind::CommandHandler => match CommandHandler::from_config(name, e, &settings.env) {
-                Err(_) => continue,
-                Ok(h) => {
-                    let p = h.probe();
-                    if p.runnable {
-                        Check::pass(Code::HandlerRunnable, check, format!("command_handler `{name}`: {}", p.detail))
-                    } else {
-                        Check::fail(
-                            Code::HandlerNotExecutable,
-                            check,
-                            format!("command_handler `{name}`: {}", p.detail),
-                            "fix the program in its command_env, or make it executable",
-                        )
+            ExecutorKind::CommandHandler => {
+                match CommandHandler::from_config(name, e, &settings.env) {
+                    Err(_) => continue,
+                    Ok(h) => {
+                        let p = h.probe();
+                        if p.runnable {
+                            Check::pass(
+                                Code::HandlerRunnable,
+                                check,
+                                format!("command_handler `{name}`: {}", p.detail),
+                            )
+                        } else {
+                            Check::fail(
+                                Code::HandlerNotExecutable,
+                                check,
+                                format!("command_handler `{name}`: {}", p.detail),
+                                "fix the program in its command_env, or make it executable",
+                            )
+                        }
                     }
                 }
-            },
+            }
             ExecutorKind::SqlUpdate => continue,
         };
         out.push(c.data(data));

@@ -14,7 +14,10 @@ pub async fn check(path: &Path) -> Check {
         return Check::pass(
             Code::LedgerAbsent,
             name,
-            format!("no ledger yet at {}; the first tool call creates it", path.display()),
+            format!(
+                "no ledger yet at {}; the first tool call creates it",
+                path.display()
+            ),
         );
     }
     let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());

@@ -131,7 +131,9 @@ pub async fn collect(settings: &Settings, opts: &Options) -> Report {
                     Code::ConfigWarning,
                     format!("config:{}", w.code),
                     format!("{} {}: {}", w.path, w.code, w.message),
-                    w.hint.clone().unwrap_or_else(|| "see `airlock config validate`".into()),
+                    w.hint
+                        .clone()
+                        .unwrap_or_else(|| "see `airlock config validate`".into()),
                 ));
             }
             Some(l)
@@ -185,7 +187,9 @@ pub async fn collect(settings: &Settings, opts: &Options) -> Report {
                     checks.push(Check::warn(
                         Code::WritebackNotChecked,
                         format!("source:{name}:writer"),
-                        format!("the receipts table and writer grants of `{name}` were not checked"),
+                        format!(
+                            "the receipts table and writer grants of `{name}` were not checked"
+                        ),
                         "rerun with --check-writeback (reads the catalog; writes nothing)",
                     ));
                 }
@@ -196,7 +200,11 @@ pub async fn collect(settings: &Settings, opts: &Options) -> Report {
     }
     checks.push(ledger::check(&store_path).await);
     if opts.first_run {
-        checks.extend(first_run::checks(settings, &store_path, &opts.client_configs));
+        checks.extend(first_run::checks(
+            settings,
+            &store_path,
+            &opts.client_configs,
+        ));
     }
     let count = |l: Level| checks.iter().filter(|c| c.level == l).count();
     let summary = Summary {

@@ -67,7 +67,11 @@ fn find<'a>(report: &'a SchemaReport, cap: &Capability) -> Option<&'a TableRepor
     match named.as_slice() {
         [one] => Some(one),
         [] => None,
-        many => many.iter().copied().find(|t| t.schema == "public").or(Some(many[0])),
+        many => many
+            .iter()
+            .copied()
+            .find(|t| t.schema == "public")
+            .or(Some(many[0])),
     }
 }
 
@@ -80,12 +84,29 @@ struct Use {
 
 use TypeCategory as T;
 const KEYLIKE: &[TypeCategory] = &[
-    T::Integer, T::Decimal, T::Text, T::Uuid, T::Enum, T::Date, T::Timestamp, T::Other,
+    T::Integer,
+    T::Decimal,
+    T::Text,
+    T::Uuid,
+    T::Enum,
+    T::Date,
+    T::Timestamp,
+    T::Other,
 ];
 const NUMERIC: &[TypeCategory] = &[T::Integer, T::Decimal, T::Float];
 const ANY_SCALAR: &[TypeCategory] = &[
-    T::Integer, T::Decimal, T::Float, T::Boolean, T::Text, T::Uuid, T::Date, T::Time,
-    T::Timestamp, T::Enum, T::Json, T::Other,
+    T::Integer,
+    T::Decimal,
+    T::Float,
+    T::Boolean,
+    T::Text,
+    T::Uuid,
+    T::Date,
+    T::Time,
+    T::Timestamp,
+    T::Enum,
+    T::Json,
+    T::Other,
 ];
 const VERSION: &[TypeCategory] = &[T::Integer, T::Decimal, T::Timestamp, T::Date, T::Text];
 const BUMPABLE: &[TypeCategory] = &[T::Integer, T::Decimal, T::Timestamp, T::Text];
@@ -122,7 +143,11 @@ fn uses(cap: &Capability) -> Vec<Use> {
         add(
             c,
             "conflict guard",
-            if g.bump == Some(true) { BUMPABLE } else { VERSION },
+            if g.bump == Some(true) {
+                BUMPABLE
+            } else {
+                VERSION
+            },
         );
     }
     for c in cap.allowed_columns.iter().flatten() {
@@ -148,7 +173,11 @@ fn uses(cap: &Capability) -> Vec<Use> {
         add(c, "numeric bound", NUMERIC);
     }
     for (c, g) in cap.transition_guards.iter().flatten() {
-        add(g.from_column.as_deref().unwrap_or(c), "transition guard", STATE);
+        add(
+            g.from_column.as_deref().unwrap_or(c),
+            "transition guard",
+            STATE,
+        );
     }
     u
 }
@@ -210,8 +239,12 @@ fn capability(config: &Config, cap: &Capability, table: &TableReport, out: &mut 
                         u.label, u.column, c.data_type, c.category
                     ),
                     match u.label {
-                        "conflict guard" => "use an integer version or a timestamp column as the conflict guard",
-                        "numeric bound" | "patched column" => "bind the column to an argument of its type, or bound a numeric column",
+                        "conflict guard" => {
+                            "use an integer version or a timestamp column as the conflict guard"
+                        }
+                        "numeric bound" | "patched column" => {
+                            "bind the column to an argument of its type, or bound a numeric column"
+                        }
                         _ => "choose a column whose type matches how the config uses it",
                     },
                 ))
@@ -260,9 +293,7 @@ fn lookup(cap: &Capability, table: &TableReport, name: &str, out: &mut Vec<Check
         )),
         Some(_) => {}
     }
-    if table.kind != RelationKind::Table
-        || !table.columns.iter().any(|c| c.name == key)
-    {
+    if table.kind != RelationKind::Table || !table.columns.iter().any(|c| c.name == key) {
         return;
     }
     let lookup: Vec<&str> = std::iter::once(key).chain(tenant).collect();

@@ -58,7 +58,10 @@ pub async fn read_side(
         Check::pass(
             Code::SourceReachable,
             check,
-            format!("source `{name}` answers ({}); {protection}", source.engine.as_str()),
+            format!(
+                "source `{name}` answers ({}); {protection}",
+                source.engine.as_str()
+            ),
         )
         .data(json!({"transport": transport.as_ref().map(|t| json!({
             "requested": t.requested, "encrypted": t.encrypted, "tls_version": t.tls_version,
@@ -151,16 +154,19 @@ async fn read_only_check(
     } else {
         None
     };
-    out.push(c.unwrap_or_else(|| {
-        Check::pass(
-            Code::ReadCredentialReadOnly,
-            check,
-            format!(
-                "the read credential {who}of `{name}` cannot change anything ({})",
-                p.method
-            ),
-        )
-    }).data(data.unwrap_or_default()));
+    out.push(
+        c.unwrap_or_else(|| {
+            Check::pass(
+                Code::ReadCredentialReadOnly,
+                check,
+                format!(
+                    "the read credential {who}of `{name}` cannot change anything ({})",
+                    p.method
+                ),
+            )
+        })
+        .data(data.unwrap_or_default()),
+    );
     Some(p)
 }
 
@@ -198,7 +204,8 @@ pub async fn separation(
             "add \"write_url_env\": \"APP_DATABASE_WRITE_URL\" to the source, holding a separate writer credential (see `airlock writeback grants`)",
         ));
     };
-    let (Some(read), Some(write)) = (settings.env.get(read_var), settings.env.get(write_var)) else {
+    let (Some(read), Some(write)) = (settings.env.get(read_var), settings.env.get(write_var))
+    else {
         return None; // reported by the env checks
     };
     let shared = |why: String| {

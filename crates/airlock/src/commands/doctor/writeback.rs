@@ -110,7 +110,15 @@ pub async fn checks(
         });
         return;
     }
-    grants(name, engine.as_ref(), config, source, receipts.is_some(), out).await;
+    grants(
+        name,
+        engine.as_ref(),
+        config,
+        source,
+        receipts.is_some(),
+        out,
+    )
+    .await;
 }
 
 fn unreachable(check: &str, name: &str, e: &str) -> Check {
