@@ -419,6 +419,14 @@ fn evidence_bundle(
 /// Maps a classified database error to a call error. Driver text stays in `detail`.
 pub(crate) fn db_error(e: DbError) -> CallError {
     let (code, message) = match e.kind {
+        DbErrorKind::Connection if e.is_connection_lost() => (
+            CallCode::SourceConnectionLost,
+            "The database closed the connection (restart, failover or idle limit); the next call reconnects.",
+        ),
+        DbErrorKind::Connection if e.code.as_deref() == Some(airlock_db::CONNECT_TIMEOUT_CODE) => (
+            CallCode::SourceConnectTimeout,
+            "The database did not accept a connection within the connect timeout.",
+        ),
         DbErrorKind::Timeout => (
             CallCode::SourceTimeout,
             "The database did not answer within the statement timeout.",

@@ -41,6 +41,7 @@ fn resolve(settings: &Settings, args: &InspectArgs) -> anyhow::Result<SourceSett
             url: SecretUrl::new(url),
             statement_timeout_ms: Some(URL_STATEMENT_TIMEOUT_MS),
             max_connections: 1,
+            pool: Default::default(),
         })
     };
     if let Some(url) = &args.url {
