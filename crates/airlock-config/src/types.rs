@@ -128,7 +128,8 @@ impl Source {
     /// `connect_timeout_ms`, or its default.
     pub fn connect_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(
-            self.connect_timeout_ms.unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS),
+            self.connect_timeout_ms
+                .unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS),
         )
     }
 

@@ -171,7 +171,10 @@ mod tests {
         let e = env(&[("R", "mysql://r@h/db")]);
         let got = resolve_source("app", &s, Access::Read, &e, Path::new("."), 4).unwrap();
         assert_eq!(got.max_connections, 9);
-        assert_eq!(got.pool.connect_timeout, std::time::Duration::from_millis(1500));
+        assert_eq!(
+            got.pool.connect_timeout,
+            std::time::Duration::from_millis(1500)
+        );
         assert_eq!(got.pool.idle_timeout, std::time::Duration::from_secs(60));
     }
 

@@ -16,7 +16,8 @@ use airlock_db::{
 use airlock_testkit::FreshDb;
 use common::*;
 
-const SEED_PG: &str = "CREATE TABLE accounts (id BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT);
+const SEED_PG: &str =
+    "CREATE TABLE accounts (id BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT);
     INSERT INTO accounts VALUES (1, 't1', 'Ada'), (2, 't2', 'Eve');
     CREATE VIEW slow_accounts AS SELECT a.id, a.tenant_id, a.name FROM accounts a, pg_sleep(3);";
 const SEED_MY: &str = "CREATE TABLE accounts (id BIGINT PRIMARY KEY, tenant_id VARCHAR(20) NOT NULL, name VARCHAR(50));
@@ -76,7 +77,10 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
         assert_eq!(err.kind, DbErrorKind::Connection, "{err}");
         assert_eq!(err.code.as_deref(), Some(CONNECT_TIMEOUT_CODE), "{err}");
         let text = err.to_string();
-        assert!(text.contains("400 ms") && text.contains("connect_timeout_ms"), "{text}");
+        assert!(
+            text.contains("400 ms") && text.contains("connect_timeout_ms"),
+            "{text}"
+        );
         assert!(!text.contains("secret-pw"), "{text}");
     }
 }
@@ -157,7 +161,9 @@ async fn check_killed_sessions(db: &FreshDb, kind: EngineKind) {
         assert_eq!(kill_sessions(db, kind).await, 1, "{kind:?} round {round}");
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(
-            read_ada(e.as_ref()).await.expect("the next call reconnects"),
+            read_ada(e.as_ref())
+                .await
+                .expect("the next call reconnects"),
             "Ada",
             "{kind:?} round {round}"
         );
@@ -196,10 +202,15 @@ async fn check_idle_timeout(db: &FreshDb, kind: EngineKind) {
     assert_eq!(read_ada(e.as_ref()).await.expect("second read"), "Ada");
     assert_eq!(sessions(db, kind).await, before, "{kind:?}");
     tokio::time::sleep(Duration::from_millis(3500)).await;
-    assert_eq!(read_ada(e.as_ref()).await.expect("read after idling"), "Ada");
+    assert_eq!(
+        read_ada(e.as_ref()).await.expect("read after idling"),
+        "Ada"
+    );
     let after = sessions(db, kind).await;
     assert!(
-        !after.split(',').any(|id| before.split(',').any(|b| b == id)),
+        !after
+            .split(',')
+            .any(|id| before.split(',').any(|b| b == id)),
         "{kind:?}: the idle session was closed, not reused ({before} → {after})"
     );
 }

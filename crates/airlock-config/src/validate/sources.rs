@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use super::{Ctx, Path, SourceFacts, bounded_positive, env_name_hint, kind_of, non_empty_str};
 use crate::names::{is_env_name, is_safe_identifier};
 use crate::types::{
-    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, IDLE_TIMEOUT_RANGE_MS, MAX_CONNECT_TIMEOUT_MS,
-    MAX_POOL_CONNECTIONS,
+    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, IDLE_TIMEOUT_RANGE_MS,
+    MAX_CONNECT_TIMEOUT_MS, MAX_POOL_CONNECTIONS,
 };
 
 /// Longest accepted `statement_timeout_ms` (10 minutes).
@@ -671,13 +671,25 @@ mod tests {
             (
                 "connect_timeout_ms",
                 "INVALID_CONNECT_TIMEOUT",
-                vec![json!(0), json!(-5), json!(2.5), json!("1000"), json!(120_001)],
+                vec![
+                    json!(0),
+                    json!(-5),
+                    json!(2.5),
+                    json!("1000"),
+                    json!(120_001),
+                ],
                 vec![json!(1), json!(120_000)],
             ),
             (
                 "max_connections",
                 "INVALID_MAX_CONNECTIONS",
-                vec![json!(0), json!(101), json!(1_000_000), json!(true), json!(null)],
+                vec![
+                    json!(0),
+                    json!(101),
+                    json!(1_000_000),
+                    json!(true),
+                    json!(null),
+                ],
                 vec![json!(1), json!(100)],
             ),
             (

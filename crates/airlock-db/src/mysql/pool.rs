@@ -75,8 +75,7 @@ impl LazyPool {
     ) -> Result<&(Pool, Flavor), DbError> {
         self.cell
             .get_or_try_init(|| async {
-                let (opts, flavor, negotiated) =
-                    super::tls::first_dial(
+                let (opts, flavor, negotiated) = super::tls::first_dial(
                     &self.opts,
                     &self.tls,
                     scrub,

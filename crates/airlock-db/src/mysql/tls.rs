@@ -309,7 +309,9 @@ pub(crate) async fn first_dial(
         SslMode::VerifyCa | SslMode::VerifyIdentity => {
             let roots = roots(plan.ca.as_deref(), "ssl-ca")?;
             let name = if plan.mode == SslMode::VerifyCa {
-                probe_name(opts, &roots, timeout).await.map_err(|e| scrub.error(e))?
+                probe_name(opts, &roots, timeout)
+                    .await
+                    .map_err(|e| scrub.error(e))?
             } else {
                 None
             };
