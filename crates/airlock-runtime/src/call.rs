@@ -473,3 +473,30 @@ fn approval_policy(config: &Config, cap: &Capability) -> ApprovalPolicy {
             == Some(true),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_keep_their_own_codes() {
+        let lost = DbError::new(DbErrorKind::Connection, "terminating connection")
+            .with_code("57P01")
+            .lost_if_connection();
+        let dial = DbError::connect_timeout(std::time::Duration::from_secs(2));
+        let down = DbError::new(DbErrorKind::Connection, "connection refused");
+        for (e, code) in [
+            (lost, CallCode::SourceConnectionLost),
+            (dial, CallCode::SourceConnectTimeout),
+            (down, CallCode::SourceUnavailable),
+            (
+                DbError::new(DbErrorKind::Timeout, "canceling statement"),
+                CallCode::SourceTimeout,
+            ),
+        ] {
+            let got = db_error(e);
+            assert_eq!(got.code, code);
+            assert!(code.retryable(), "{code}");
+        }
+    }
+}

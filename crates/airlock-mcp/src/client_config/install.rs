@@ -11,6 +11,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use airlock_config::kind_of;
 use serde_json::{Map, Value};
 
 use super::Client;
@@ -134,9 +135,9 @@ impl Client {
             dirs.home.clone().ok_or(InstallError::NoHome {
                 client,
                 missing: if dirs.os == "windows" {
-                    "USERPROFILE"
+                    airlock_config::env_vars::USERPROFILE
                 } else {
-                    "HOME"
+                    airlock_config::env_vars::HOME
                 },
             })
         };
@@ -148,7 +149,7 @@ impl Client {
                     .clone()
                     .ok_or(InstallError::NoHome {
                         client,
-                        missing: "APPDATA",
+                        missing: airlock_config::env_vars::APPDATA,
                     })?
                     .join("Claude"),
                 _ => match &dirs.xdg_config_home {
@@ -194,17 +195,6 @@ pub fn check_name(name: &str) -> Result<(), InstallError> {
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// The new text of the file: `existing` (`None`: no file yet) with `entry` under
 /// `key.name`. Pure; every refusal leaves the caller with nothing to write.
 pub fn merge(
@@ -224,7 +214,7 @@ pub fn merge(
             Ok(other) => {
                 return Err(InstallError::NotAnObject {
                     path: path.to_owned(),
-                    found: json_kind(&other),
+                    found: kind_of(&other),
                 });
             }
             Err(e) => {
@@ -247,7 +237,7 @@ pub fn merge(
         return Err(InstallError::ServersNotAnObject {
             path: path.to_owned(),
             key,
-            found: json_kind(servers),
+            found: kind_of(servers),
         });
     };
     let outcome = match servers.get(name) {
