@@ -125,18 +125,13 @@ fn write(
 }
 
 fn print_report(r: &InstallReport) {
-    let what = match r.outcome {
-        Outcome::Created => "Created",
-        Outcome::Added => "Added server",
-        Outcome::Replaced => "Replaced server",
-        Outcome::Unchanged => "Already configured: server",
-    };
-    let target = if r.outcome == Outcome::Created {
-        format!("{} with server `{}`", r.path.display(), r.server)
-    } else {
-        format!("`{}` in {}", r.server, r.path.display())
-    };
-    output::line(&format!("{what} {target}"));
+    let (server, path) = (&r.server, r.path.display());
+    output::line(&match r.outcome {
+        Outcome::Created => format!("Created {path} with server `{server}`"),
+        Outcome::Added => format!("Added server `{server}` to {path}"),
+        Outcome::Replaced => format!("Replaced server `{server}` in {path}"),
+        Outcome::Unchanged => format!("Already configured: server `{server}` in {path}"),
+    });
     if let Some(b) = &r.backup {
         output::line(&format!("  backup  {}", b.display()));
     }
