@@ -140,26 +140,30 @@ async fn sessions(db: &FreshDb, kind: EngineKind) -> String {
         .unwrap_or_default()
 }
 
-/// Kills every session of the engine on `db`, as an idle reaper or a failover would.
+/// Kills every session of the engine on `db`, as an idle reaper or a failover would. Returns
+/// how many kills the server accepted (a session killed a moment ago may be gone already).
 async fn kill_sessions(db: &FreshDb, kind: EngineKind) -> usize {
     let ids = sessions(db, kind).await;
-    let ids: Vec<&str> = ids.split(',').filter(|s| !s.is_empty()).collect();
-    for id in &ids {
+    let mut killed = 0;
+    for id in ids.split(',').filter(|s| !s.is_empty()) {
         let sql = match kind {
             EngineKind::Postgres => format!("SELECT pg_terminate_backend({id})"),
             _ => format!("KILL CONNECTION {id}"),
         };
-        db.execute_batch(&sql).await.expect("kill");
+        if db.execute_batch(&sql).await.is_ok() {
+            killed += 1;
+        }
     }
-    ids.len()
+    killed
 }
 
 async fn check_killed_sessions(db: &FreshDb, kind: EngineKind) {
     let e = engine_with(kind, &db.url, Some(5000), PoolOptions::default()).await;
     assert_eq!(read_ada(e.as_ref()).await.expect("first read"), "Ada");
     for round in 0..3 {
-        assert_eq!(kill_sessions(db, kind).await, 1, "{kind:?} round {round}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // At least the pooled session (a backend killed in the round before may still be
+        // exiting; killing it again is harmless).
+        assert!(kill_sessions(db, kind).await >= 1, "{kind:?} round {round}");
         assert_eq!(
             read_ada(e.as_ref())
                 .await

@@ -156,6 +156,15 @@ pub(crate) fn build_pool(
     Ok((pool, scrub))
 }
 
+/// A lost connection leaves the pool for good: returned, it could pass the quick recycle
+/// check before its closed socket is noticed and be handed to the retry.
+pub(crate) fn discard_if_lost(client: deadpool_postgres::Object, e: DbError) -> DbError {
+    if e.is_connection_lost() {
+        drop(deadpool_postgres::Object::take(client));
+    }
+    e
+}
+
 /// Takes a connection from the pool.
 pub(crate) async fn pooled_client(
     pool: &Pool,
@@ -370,16 +379,18 @@ impl PostgresEngine {
             }
             r => r,
         }
-        .map_err(DbError::lost_if_connection)
+        .map_err(|e| discard_if_lost(client, e.lost_if_connection()))
     }
 
     async fn ping_once(&self) -> Result<(), DbError> {
         let client = self.client().await?;
-        client
-            .simple_query("SELECT 1")
-            .await
-            .map_err(|e| self.scrub.error(classify(&e)).lost_if_connection())?;
-        Ok(())
+        match client.simple_query("SELECT 1").await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(discard_if_lost(
+                client,
+                self.scrub.error(classify(&e)).lost_if_connection(),
+            )),
+        }
     }
 
     async fn run(
