@@ -111,6 +111,11 @@ pub enum CallCode {
     SourceUnavailable,
     /// The source database did not answer within the statement timeout.
     SourceTimeout,
+    /// The source database closed an established connection (a restart, a failover, an idle
+    /// limit); the next call reconnects.
+    SourceConnectionLost,
+    /// No connection to the source database within its `connect_timeout_ms`.
+    SourceConnectTimeout,
     /// The ledger could not record the call.
     LedgerUnavailable,
     /// The source's connection URL is not set in the environment. An operator must set it;
@@ -131,7 +136,7 @@ pub enum CallCode {
 
 impl CallCode {
     /// Every code, in declaration order.
-    pub const ALL: [CallCode; 31] = [
+    pub const ALL: [CallCode; 33] = [
         CallCode::ArgumentNotDeclared,
         CallCode::ArgumentRequired,
         CallCode::ArgumentTypeInvalid,
@@ -156,6 +161,8 @@ impl CallCode {
         CallCode::ProposalsDisabled,
         CallCode::SourceUnavailable,
         CallCode::SourceTimeout,
+        CallCode::SourceConnectionLost,
+        CallCode::SourceConnectTimeout,
         CallCode::LedgerUnavailable,
         CallCode::SourceCredentialMissing,
         CallCode::SourcePermissionDenied,
@@ -191,6 +198,8 @@ impl CallCode {
             CallCode::ProposalsDisabled => "PROPOSALS_DISABLED",
             CallCode::SourceUnavailable => "SOURCE_UNAVAILABLE",
             CallCode::SourceTimeout => "SOURCE_TIMEOUT",
+            CallCode::SourceConnectionLost => "SOURCE_CONNECTION_LOST",
+            CallCode::SourceConnectTimeout => "SOURCE_CONNECT_TIMEOUT",
             CallCode::LedgerUnavailable => "LEDGER_UNAVAILABLE",
             CallCode::SourceCredentialMissing => "SOURCE_CREDENTIAL_MISSING",
             CallCode::SourcePermissionDenied => "SOURCE_PERMISSION_DENIED",
@@ -226,9 +235,11 @@ impl CallCode {
             CallCode::RowNotFound => SafeCode::NotFoundInTenant,
             CallCode::ToolNotFound => SafeCode::CapabilityNotFound,
             CallCode::ProposalsDisabled => SafeCode::ApprovalRequired,
-            CallCode::SourceUnavailable | CallCode::SourceTimeout | CallCode::LedgerUnavailable => {
-                SafeCode::TemporarilyUnavailable
-            }
+            CallCode::SourceUnavailable
+            | CallCode::SourceTimeout
+            | CallCode::SourceConnectionLost
+            | CallCode::SourceConnectTimeout
+            | CallCode::LedgerUnavailable => SafeCode::TemporarilyUnavailable,
             CallCode::SourceCredentialMissing
             | CallCode::SourcePermissionDenied
             | CallCode::SourceSchemaMismatch

@@ -810,8 +810,12 @@ pub struct McpHttpFlags {
 pub enum McpClientArg {
     #[value(name = "claude-desktop", alias = "claude")]
     ClaudeDesktop,
+    #[value(name = "claude-code")]
+    ClaudeCode,
     Cursor,
+    #[value(name = "vscode", alias = "vs-code")]
     Vscode,
+    Windsurf,
     #[value(name = "openai-agents")]
     OpenaiAgents,
     #[value(name = "generic", alias = "generic-stdio")]
@@ -845,6 +849,26 @@ pub struct McpClientConfigArgs {
         value_name = "NAME"
     )]
     pub auth_token_env: String,
+    /// Merge the server entry into the client's config file (its standard path, or --path),
+    /// keeping a timestamped backup and every other server and key.
+    #[arg(long)]
+    pub write: bool,
+    /// The client config file to write instead of the standard one (`--destination` is
+    /// Synapsor Runner's spelling).
+    #[arg(long, alias = "destination", value_name = "FILE", requires = "write")]
+    pub path: Option<PathBuf>,
+    /// Accepted for Synapsor Runner's `--write --yes`: writing never prompts.
+    #[arg(long, hide = true)]
+    pub yes: bool,
+    /// Replace an existing server entry of the same name.
+    #[arg(long, requires = "write")]
+    pub force: bool,
+    /// The server's name in the client's config.
+    #[arg(long, default_value = "airlock", value_name = "NAME")]
+    pub name: String,
+    /// Print machine-readable JSON (the snippet, or with --write what was written).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,15 @@ pub const STORE: &str = "AIRLOCK_STORE";
 pub const ACTOR: &str = "AIRLOCK_ACTOR";
 /// The login name, the last source of an actor before `local_operator`.
 pub const USER: &str = "USER";
+/// Home folder: where `mcp config --write` finds user-wide client configs (Cursor,
+/// Windsurf, Claude Desktop on macOS and Linux).
+pub const HOME: &str = "HOME";
+/// Home folder on Windows, when `HOME` is unset.
+pub const USERPROFILE: &str = "USERPROFILE";
+/// Windows roaming app data: Claude Desktop's config folder.
+pub const APPDATA: &str = "APPDATA";
+/// Linux config folder (Claude Desktop), before `~/.config`.
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Log filter for stderr logs (`tracing` env-filter syntax).
 pub const LOG: &str = "AIRLOCK_LOG";
 /// `apply --dry-run`.

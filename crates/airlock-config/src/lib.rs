@@ -28,4 +28,4 @@ pub use names::{
 pub use redact::redacted;
 pub use schema::json_schema;
 pub use types::*;
-pub use validate::{Issue, Report, parse, validate};
+pub use validate::{Issue, Report, kind_of, parse, validate};

@@ -112,6 +112,33 @@ impl Engine {
     }
 }
 
+/// Longest accepted `connect_timeout_ms` (2 minutes).
+pub const MAX_CONNECT_TIMEOUT_MS: u64 = 120_000;
+/// Default `connect_timeout_ms`.
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
+/// Largest accepted `max_connections`.
+pub const MAX_POOL_CONNECTIONS: u64 = 100;
+/// Accepted `idle_timeout_ms`: one second to one day.
+pub const IDLE_TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 1_000..=86_400_000;
+/// Default `idle_timeout_ms` (5 minutes: under MySQL's default `wait_timeout` and most
+/// managed services' idle limits).
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 300_000;
+
+impl Source {
+    /// `connect_timeout_ms`, or its default.
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.connect_timeout_ms
+                .unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS),
+        )
+    }
+
+    /// `idle_timeout_ms`, or its default.
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.idle_timeout_ms.unwrap_or(DEFAULT_IDLE_TIMEOUT_MS))
+    }
+}
+
 /// One database.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -133,9 +160,27 @@ pub struct Source {
     /// Marks the source as never written by Airlock's direct SQL executor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
-    /// Per-statement timeout for reads, in milliseconds.
+    /// Per-statement timeout for reads, in milliseconds (1 to 600000). Absent: Airlock sets
+    /// none and the server's own limit applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 600_000))]
     pub statement_timeout_ms: Option<u64>,
+    /// Airlock extension: how long opening a connection may take, in milliseconds (1 to
+    /// 120000; default 10000). A Postgres URL's own `connect_timeout` takes precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 120_000))]
+    pub connect_timeout_ms: Option<u64>,
+    /// Airlock extension: most connections pooled per access (reads, writes) of this
+    /// source (1 to 100; default 4 for commands and stdio, 16 for the HTTP servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_connections: Option<u64>,
+    /// Airlock extension: a pooled connection idle this long, in milliseconds, is closed
+    /// instead of reused (1000 to 86400000; default 300000). Keep it under the server's or
+    /// proxy's idle limit (MySQL `wait_timeout`, a load balancer's idle timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1000, max = 86_400_000))]
+    pub idle_timeout_ms: Option<u64>,
     /// Accepted for compatibility and ignored: TLS options come from the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl: Option<Value>,

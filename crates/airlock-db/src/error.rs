@@ -1,5 +1,12 @@
 use std::fmt;
 
+/// [`DbError::code`] of a connection the server closed under an established session (a
+/// restart, a failover, an idle limit, a killed session). The pool drops it; the next call
+/// dials afresh. Reads retry once on their own.
+pub const CONNECTION_LOST_CODE: &str = "connection_lost";
+/// [`DbError::code`] of a dial that did not finish within the source's `connect_timeout_ms`.
+pub const CONNECT_TIMEOUT_CODE: &str = "connect_timeout";
+
 /// What went wrong, in terms a caller can act on. Engines map driver errors into these; the
 /// raw driver text stays in [`DbError::detail`] for operator logs and never reaches a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +64,39 @@ impl DbError {
         self.code = Some(code.into());
         self
     }
+
+    /// A connection error raised on an established session becomes a lost connection: its
+    /// detail keeps the server's code and says what happens next. Other errors are unchanged.
+    pub fn lost_if_connection(self) -> DbError {
+        if self.kind != DbErrorKind::Connection || self.is_connection_lost() {
+            return self;
+        }
+        let server = self.code.map(|c| format!(" [{c}]")).unwrap_or_default();
+        DbError::new(
+            DbErrorKind::Connection,
+            format!(
+                "the server closed the connection (restart, failover, idle limit or a killed session){server}: {}; the pool drops it and the next call reconnects",
+                self.detail
+            ),
+        )
+        .with_code(CONNECTION_LOST_CODE)
+    }
+
+    pub fn is_connection_lost(&self) -> bool {
+        self.code.as_deref() == Some(CONNECTION_LOST_CODE)
+    }
+
+    /// A dial that did not finish within `timeout`.
+    pub fn connect_timeout(timeout: std::time::Duration) -> DbError {
+        DbError::new(
+            DbErrorKind::Connection,
+            format!(
+                "no connection within {} ms (the source's connect_timeout_ms): check the host, port, firewall and that the server is up",
+                timeout.as_millis()
+            ),
+        )
+        .with_code(CONNECT_TIMEOUT_CODE)
+    }
 }
 
 impl fmt::Display for DbError {
@@ -66,5 +106,27 @@ impl fmt::Display for DbError {
             write!(f, " [{code}]")?;
         }
         write!(f, ": {}", self.detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_errors_on_a_live_session_become_lost() {
+        let e = DbError::new(DbErrorKind::Connection, "terminating connection")
+            .with_code("57P01")
+            .lost_if_connection();
+        assert!(e.is_connection_lost());
+        assert_eq!(e.code.as_deref(), Some(CONNECTION_LOST_CODE));
+        assert!(e.detail.contains("[57P01]") && e.detail.contains("next call reconnects"));
+        // Idempotent, and other kinds are left alone.
+        assert_eq!(e.clone().lost_if_connection().detail, e.detail);
+        let t = DbError::new(DbErrorKind::Timeout, "canceled").lost_if_connection();
+        assert!(!t.is_connection_lost());
+        let c = DbError::connect_timeout(std::time::Duration::from_millis(250));
+        assert_eq!(c.code.as_deref(), Some(CONNECT_TIMEOUT_CODE));
+        assert!(c.to_string().contains("250 ms"), "{c}");
     }
 }

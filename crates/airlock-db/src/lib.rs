@@ -41,7 +41,7 @@ pub mod writer;
 
 use std::sync::Arc;
 
-pub use error::{DbError, DbErrorKind};
+pub use error::{CONNECT_TIMEOUT_CODE, CONNECTION_LOST_CODE, DbError, DbErrorKind};
 pub use ident::Ident;
 pub use secret::SecretUrl;
 pub use settings::{Access, SettingsError, resolve_source};
@@ -114,6 +114,39 @@ pub struct SourceSettings {
     pub statement_timeout_ms: Option<u64>,
     /// Upper bound on pooled connections.
     pub max_connections: usize,
+    /// Dial and idle limits of the pool.
+    pub pool: PoolOptions,
+}
+
+/// How a source's pool dials and when it stops reusing a connection (the source's
+/// `connect_timeout_ms` and `idle_timeout_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Longest wait for a new connection (TCP, TLS and authentication).
+    pub connect_timeout: std::time::Duration,
+    /// A pooled connection idle longer than this is closed instead of reused.
+    pub idle_timeout: std::time::Duration,
+}
+
+impl PoolOptions {
+    /// The options a configured source asks for, defaults filled in.
+    pub fn of(source: &airlock_config::Source) -> PoolOptions {
+        PoolOptions {
+            connect_timeout: source.connect_timeout(),
+            idle_timeout: source.idle_timeout(),
+        }
+    }
+}
+
+impl Default for PoolOptions {
+    fn default() -> PoolOptions {
+        PoolOptions {
+            connect_timeout: std::time::Duration::from_millis(
+                airlock_config::DEFAULT_CONNECT_TIMEOUT_MS,
+            ),
+            idle_timeout: std::time::Duration::from_millis(airlock_config::DEFAULT_IDLE_TIMEOUT_MS),
+        }
+    }
 }
 
 /// A pooled, read-only connection to one source.

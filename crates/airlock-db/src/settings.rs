@@ -73,7 +73,8 @@ impl fmt::Display for SettingsError {
 impl std::error::Error for SettingsError {}
 
 /// The settings of source `name` for `access`. URLs come from `env`; a relative SQLite `path`
-/// resolves against `base_dir` (the config file's folder).
+/// resolves against `base_dir` (the config file's folder). `max_connections` is the pool size
+/// when the source sets no `max_connections` of its own.
 pub fn resolve_source(
     name: &str,
     source: &Source,
@@ -114,7 +115,11 @@ pub fn resolve_source(
         engine: source.engine,
         url: SecretUrl::new(url),
         statement_timeout_ms: source.statement_timeout_ms,
-        max_connections,
+        max_connections: source
+            .max_connections
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(max_connections),
+        pool: crate::PoolOptions::of(source),
     })
 }
 
@@ -154,8 +159,23 @@ mod tests {
         assert_eq!(read.engine, Engine::Postgres);
         assert_eq!(read.statement_timeout_ms, Some(900));
         assert_eq!(read.max_connections, 7);
+        assert_eq!(read.pool, crate::PoolOptions::default());
         let write = resolve_source("app", &s, Access::Write, &e, Path::new("/cfg"), 4).unwrap();
         assert_eq!(write.url.expose(), "postgres://w@h/db");
+    }
+
+    #[test]
+    fn pool_options_come_from_the_source() {
+        let s = source(json!({"engine": "mysql", "read_url_env": "R",
+            "connect_timeout_ms": 1500, "idle_timeout_ms": 60000, "max_connections": 9}));
+        let e = env(&[("R", "mysql://r@h/db")]);
+        let got = resolve_source("app", &s, Access::Read, &e, Path::new("."), 4).unwrap();
+        assert_eq!(got.max_connections, 9);
+        assert_eq!(
+            got.pool.connect_timeout,
+            std::time::Duration::from_millis(1500)
+        );
+        assert_eq!(got.pool.idle_timeout, std::time::Duration::from_secs(60));
     }
 
     #[test]

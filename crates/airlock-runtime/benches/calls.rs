@@ -155,6 +155,7 @@ async fn setup(db: FreshDb) -> Setup {
         url: SecretUrl::new(db.url.clone()),
         statement_timeout_ms,
         max_connections: MAX_CONNECTIONS,
+        pool: Default::default(),
     };
     let options = RuntimeOptions {
         alias_mode: AliasMode::Canonical,

@@ -419,6 +419,14 @@ fn evidence_bundle(
 /// Maps a classified database error to a call error. Driver text stays in `detail`.
 pub(crate) fn db_error(e: DbError) -> CallError {
     let (code, message) = match e.kind {
+        DbErrorKind::Connection if e.is_connection_lost() => (
+            CallCode::SourceConnectionLost,
+            "The database closed the connection (restart, failover or idle limit); the next call reconnects.",
+        ),
+        DbErrorKind::Connection if e.code.as_deref() == Some(airlock_db::CONNECT_TIMEOUT_CODE) => (
+            CallCode::SourceConnectTimeout,
+            "The database did not accept a connection within the connect timeout.",
+        ),
         DbErrorKind::Timeout => (
             CallCode::SourceTimeout,
             "The database did not answer within the statement timeout.",
@@ -463,5 +471,32 @@ fn approval_policy(config: &Config, cap: &Capability) -> ApprovalPolicy {
         roles_enforced: config.operators.is_some(),
         self_approval_allowed: cap.approval.as_ref().and_then(|a| a.allow_self_approval)
             == Some(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_keep_their_own_codes() {
+        let lost = DbError::new(DbErrorKind::Connection, "terminating connection")
+            .with_code("57P01")
+            .lost_if_connection();
+        let dial = DbError::connect_timeout(std::time::Duration::from_secs(2));
+        let down = DbError::new(DbErrorKind::Connection, "connection refused");
+        for (e, code) in [
+            (lost, CallCode::SourceConnectionLost),
+            (dial, CallCode::SourceConnectTimeout),
+            (down, CallCode::SourceUnavailable),
+            (
+                DbError::new(DbErrorKind::Timeout, "canceling statement"),
+                CallCode::SourceTimeout,
+            ),
+        ] {
+            let got = db_error(e);
+            assert_eq!(got.code, code);
+            assert!(code.retryable(), "{code}");
+        }
     }
 }

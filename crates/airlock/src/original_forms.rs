@@ -169,19 +169,19 @@ const REFUSED_FLAGS: &[(&str, &str, &[&str], &str)] = &[
         "mcp",
         "config",
         MCP_CONFIG_FLAGS,
-        "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
+        "`--client openai-agents` gives the Streamable HTTP form; `airlock mcp config CLIENT --write` puts the stdio form into the client's config file",
     ),
     (
         "mcp",
         "configure",
         MCP_CONFIG_FLAGS,
-        "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
+        "`--client openai-agents` gives the Streamable HTTP form; `airlock mcp config CLIENT --write` puts the stdio form into the client's config file",
     ),
     (
         "mcp",
         "client-config",
         MCP_CONFIG_FLAGS,
-        "Airlock prints the snippet on stdout: redirect it to a file (`airlock mcp config CLIENT > FILE`); `--client openai-agents` gives the Streamable HTTP form",
+        "`--client openai-agents` gives the Streamable HTTP form; `airlock mcp config CLIENT --write` puts the stdio form into the client's config file",
     ),
 ];
 
@@ -203,7 +203,7 @@ const LIST_FILTERS: &[&str] = &[
     "--proposal",
 ];
 
-const MCP_CONFIG_FLAGS: &[&str] = &["--write", "--destination", "--transport"];
+const MCP_CONFIG_FLAGS: &[&str] = &["--transport"];
 
 /// Global flags that take a value and may come before the command.
 const GLOBAL_WITH_VALUE: &[&str] = &["--config", "--store"];
@@ -288,10 +288,8 @@ mod tests {
             "proposals list --principal"
         );
         assert_eq!(
-            of("mcp config cursor --write --destination x")
-                .unwrap()
-                .form,
-            "mcp config --write"
+            of("mcp config cursor --transport http").unwrap().form,
+            "mcp config --transport"
         );
     }
 

@@ -423,11 +423,10 @@ fn original_only_forms_name_the_airlock_form() {
                 "configure",
                 "--client",
                 "cursor",
-                "--write",
-                "--destination",
-                "f",
+                "--transport",
+                "http",
             ][..],
-            "airlock mcp config CLIENT > FILE",
+            "airlock mcp config CLIENT --write",
         ),
     ] {
         l.run(args).refused(

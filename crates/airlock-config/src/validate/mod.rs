@@ -401,7 +401,7 @@ impl fmt::Display for Path {
 }
 
 /// "a string", "an object", … for messages.
-pub(crate) fn kind_of(v: &Value) -> &'static str {
+pub fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

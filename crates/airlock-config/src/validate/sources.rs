@@ -5,6 +5,10 @@ use serde_json::{Map, Value};
 
 use super::{Ctx, Path, SourceFacts, bounded_positive, env_name_hint, kind_of, non_empty_str};
 use crate::names::{is_env_name, is_safe_identifier};
+use crate::types::{
+    DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, IDLE_TIMEOUT_RANGE_MS,
+    MAX_CONNECT_TIMEOUT_MS, MAX_POOL_CONNECTIONS,
+};
 
 /// Longest accepted `statement_timeout_ms` (10 minutes).
 pub(crate) const MAX_TIMEOUT_MS: u64 = 600_000;
@@ -17,6 +21,9 @@ const SOURCE_KEYS: &[&str] = &[
     "path",
     "read_only",
     "statement_timeout_ms",
+    "connect_timeout_ms",
+    "max_connections",
+    "idle_timeout_ms",
     "ssl",
 ];
 const CLOUD_KEYS: &[&str] = &[
@@ -319,6 +326,45 @@ fn source(ctx: &mut Ctx, obj: &Map<String, Value>, p: &Path) -> SourceFacts {
             "use a value in milliseconds such as 3000, or remove the key",
         );
     }
+    if obj
+        .get("connect_timeout_ms")
+        .is_some_and(|v| bounded_positive(v, MAX_CONNECT_TIMEOUT_MS).is_none())
+    {
+        ctx.error(
+            "INVALID_CONNECT_TIMEOUT",
+            &p.key("connect_timeout_ms"),
+            format!(
+                "connect_timeout_ms must be a positive integer no larger than {MAX_CONNECT_TIMEOUT_MS}"
+            ),
+            format!("use a value in milliseconds such as 5000, or remove the key for the default {DEFAULT_CONNECT_TIMEOUT_MS}"),
+        );
+    }
+    if obj
+        .get("max_connections")
+        .is_some_and(|v| bounded_positive(v, MAX_POOL_CONNECTIONS).is_none())
+    {
+        ctx.error(
+            "INVALID_MAX_CONNECTIONS",
+            &p.key("max_connections"),
+            format!("max_connections must be an integer from 1 to {MAX_POOL_CONNECTIONS}"),
+            "use a pool size your database's connection limit allows, such as 4, or remove the key",
+        );
+    }
+    if obj.get("idle_timeout_ms").is_some_and(|v| {
+        !v.as_u64()
+            .is_some_and(|n| IDLE_TIMEOUT_RANGE_MS.contains(&n))
+    }) {
+        ctx.error(
+            "INVALID_IDLE_TIMEOUT",
+            &p.key("idle_timeout_ms"),
+            format!(
+                "idle_timeout_ms must be an integer from {} to {} (one second to one day)",
+                IDLE_TIMEOUT_RANGE_MS.start(),
+                IDLE_TIMEOUT_RANGE_MS.end()
+            ),
+            format!("use a value under the server's idle limit, such as 60000, or remove the key for the default {DEFAULT_IDLE_TIMEOUT_MS}"),
+        );
+    }
     let read_only = match obj.get("read_only") {
         None => false,
         Some(Value::Bool(b)) => *b,
@@ -617,6 +663,53 @@ mod tests {
             json!(600_000),
         );
         assert!(super::super::validate(&doc).ok);
+    }
+
+    #[test]
+    fn invalid_pool_options() {
+        for (key, code, bad, good) in [
+            (
+                "connect_timeout_ms",
+                "INVALID_CONNECT_TIMEOUT",
+                vec![
+                    json!(0),
+                    json!(-5),
+                    json!(2.5),
+                    json!("1000"),
+                    json!(120_001),
+                ],
+                vec![json!(1), json!(120_000)],
+            ),
+            (
+                "max_connections",
+                "INVALID_MAX_CONNECTIONS",
+                vec![
+                    json!(0),
+                    json!(101),
+                    json!(1_000_000),
+                    json!(true),
+                    json!(null),
+                ],
+                vec![json!(1), json!(100)],
+            ),
+            (
+                "idle_timeout_ms",
+                "INVALID_IDLE_TIMEOUT",
+                vec![json!(0), json!(999), json!(86_400_001), json!("5m")],
+                vec![json!(1_000), json!(86_400_000)],
+            ),
+        ] {
+            for v in bad {
+                let mut doc = valid();
+                set(&mut doc, &format!("/sources/app/{key}"), v.clone());
+                only_error(&doc, code, &format!("$.sources.app.{key}"));
+            }
+            for v in good {
+                let mut doc = valid();
+                set(&mut doc, &format!("/sources/app/{key}"), v);
+                assert!(super::super::validate(&doc).ok, "{key}");
+            }
+        }
     }
 
     #[test]

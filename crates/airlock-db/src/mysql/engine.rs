@@ -110,6 +110,23 @@ impl MysqlEngine {
             .map_err(|e| self.err(&e))
     }
 
+    async fn select_once(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
+        let mut conn = self.conn().await?;
+        async {
+            let kinds = self.key_kinds(&mut conn, q).await?;
+            select_rows(&mut conn, &self.scrub, &kinds, q, SelectTail::Limit).await
+        }
+        .await
+        .map_err(DbError::lost_if_connection)
+    }
+
+    async fn ping_once(&self) -> Result<(), DbError> {
+        let mut conn = self.conn().await?;
+        conn.query_drop("SELECT 1")
+            .await
+            .map_err(|e| self.err(&e).lost_if_connection())
+    }
+
     /// Kinds of the key (and tenant) column, learnt once per shape.
     async fn key_kinds(&self, conn: &mut Conn, q: &ScopedSelect) -> Result<KeyColumns, DbError> {
         let probe = key_probe(q);
@@ -260,14 +277,21 @@ impl Engine for MysqlEngine {
     }
 
     async fn select(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
-        let mut conn = self.conn().await?;
-        let kinds = self.key_kinds(&mut conn, q).await?;
-        select_rows(&mut conn, &self.scrub, &kinds, q, SelectTail::Limit).await
+        match self.select_once(q).await {
+            // A read is safe to repeat: once on a fresh connection.
+            Err(e) if e.is_connection_lost() => {
+                tracing::info!(url = %self.pool.redacted_url(), error = %e, "retrying a read on a new connection");
+                self.select_once(q).await
+            }
+            r => r,
+        }
     }
 
     async fn ping(&self) -> Result<(), DbError> {
-        let mut conn = self.conn().await?;
-        conn.query_drop("SELECT 1").await.map_err(|e| self.err(&e))
+        match self.ping_once().await {
+            Err(e) if e.is_connection_lost() => self.ping_once().await,
+            r => r,
+        }
     }
 
     async fn transport(&self) -> Result<Transport, DbError> {
@@ -319,6 +343,7 @@ mod tests {
             url: SecretUrl::new(url),
             statement_timeout_ms: Some(1500),
             max_connections: 2,
+            pool: Default::default(),
         }
     }
 

@@ -14,8 +14,9 @@ pub(crate) fn kind_for_code(code: u16) -> DbErrorKind {
         // access denied (user, table, column, database); read-only transaction / server
         1045 | 1142 | 1143 | 1044 | 1792 | 1290 => DbErrorKind::Permission,
         // CR_CONNECTION_ERROR, CR_CONN_HOST_ERROR, CR_SERVER_GONE_ERROR, CR_SERVER_LOST,
-        // ER_CON_COUNT_ERROR
-        2002 | 2003 | 2006 | 2013 | 1040 => DbErrorKind::Connection,
+        // ER_CON_COUNT_ERROR, ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED (MariaDB),
+        // ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8: wait_timeout closed the session)
+        2002 | 2003 | 2006 | 2013 | 1040 | 1053 | 1927 | 4031 => DbErrorKind::Connection,
         // ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
         1213 | 1205 => DbErrorKind::Conflict,
         // ER_TRUNCATED_WRONG_VALUE, ER_TRUNCATED_WRONG_VALUE_FOR_FIELD; on writes also

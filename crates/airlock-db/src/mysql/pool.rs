@@ -12,12 +12,8 @@ use super::tls::{Negotiated, TlsPlan};
 use crate::common::Scrubber;
 use crate::{DbError, DbErrorKind, SourceSettings};
 
-/// Dial timeout (mysql_async has none of its own for TCP connect).
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a caller waits for a pooled connection (including dialing a new one).
 pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Idle pooled connections are closed after this long (well under the server's wait_timeout).
-pub(crate) const IDLE_TTL: Duration = Duration::from_secs(300);
 
 /// A pool built on first use.
 pub(crate) struct LazyPool {
@@ -27,6 +23,7 @@ pub(crate) struct LazyPool {
     negotiated: std::sync::OnceLock<Negotiated>,
     cell: OnceCell<(Pool, Flavor)>,
     max_connections: usize,
+    options: crate::PoolOptions,
     redacted_url: String,
 }
 
@@ -45,6 +42,7 @@ impl LazyPool {
             negotiated: std::sync::OnceLock::new(),
             cell: OnceCell::new(),
             max_connections: settings.max_connections.max(1),
+            options: settings.pool,
             redacted_url: settings.url.redacted(),
         };
         Ok((pool, scrub))
@@ -77,17 +75,26 @@ impl LazyPool {
     ) -> Result<&(Pool, Flavor), DbError> {
         self.cell
             .get_or_try_init(|| async {
-                let (opts, flavor, negotiated) =
-                    super::tls::first_dial(&self.opts, &self.tls, scrub).await?;
+                let (opts, flavor, negotiated) = super::tls::first_dial(
+                    &self.opts,
+                    &self.tls,
+                    scrub,
+                    self.options.connect_timeout,
+                )
+                .await?;
                 let _ = self.negotiated.set(negotiated);
                 tracing::debug!(?flavor, url = %self.redacted_url, "mysql flavor detected");
                 let constraints = PoolConstraints::new(0, self.max_connections)
                     .ok_or_else(|| DbError::new(DbErrorKind::Other, "invalid pool size"))?;
-                // Idle connections stay pooled (up to max) for IDLE_TTL; with a zero TTL
-                // mysql_async would close every connection above `min` on return.
+                // Idle connections stay pooled (up to max) for the source's idle timeout
+                // (mysql_async checks every `ttl_check_interval`, at most a few seconds
+                // late); with a zero TTL it would close every connection above `min` on
+                // return.
+                let idle = self.options.idle_timeout;
                 let pool_opts = PoolOpts::default()
                     .with_constraints(constraints)
-                    .with_inactive_connection_ttl(IDLE_TTL)
+                    .with_inactive_connection_ttl(idle)
+                    .with_ttl_check_interval(idle.min(Duration::from_secs(30)))
                     .with_reset_connection(false);
                 let opts = session(flavor, OptsBuilder::from_opts(opts)).pool_opts(pool_opts);
                 Ok::<_, DbError>((Pool::new(opts), flavor))

@@ -24,6 +24,7 @@
 //! the chain against that name.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, Opts, OptsBuilder, SslOpts};
@@ -34,7 +35,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::engine::Flavor;
 use super::error::classify;
-use super::pool::CONNECT_TIMEOUT;
 use crate::common::{self, Scrubber};
 use crate::tls::{Relaxed, Roots, roots, tls_error};
 use crate::{DbError, DbErrorKind};
@@ -195,8 +195,8 @@ enum DialError {
 }
 
 /// Connects once and reads the server version.
-async fn dial_version(opts: &Opts) -> Result<String, DialError> {
-    let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts.clone()))
+async fn dial_version(opts: &Opts, timeout: Duration) -> Result<String, DialError> {
+    let mut conn = tokio::time::timeout(timeout, Conn::new(opts.clone()))
         .await
         .map_err(|_| DialError::Timeout)?
         .map_err(DialError::Driver)?;
@@ -279,12 +279,9 @@ fn certificate_error(mode: SslMode, e: &rustls::Error) -> DbError {
     ))
 }
 
-fn dial_error(mode: SslMode, e: DialError, scrub: &Scrubber) -> DbError {
+fn dial_error(mode: SslMode, e: DialError, scrub: &Scrubber, timeout: Duration) -> DbError {
     match e {
-        DialError::Timeout => DbError::new(
-            DbErrorKind::Connection,
-            "timed out connecting to the server",
-        ),
+        DialError::Timeout => DbError::connect_timeout(timeout),
         DialError::Driver(e) if no_tls_offered(&e) => no_tls_error(mode),
         DialError::Driver(e) => match rustls_error(&e) {
             Some(tls) => scrub.error(certificate_error(mode, tls)),
@@ -299,6 +296,7 @@ pub(crate) async fn first_dial(
     opts: &Opts,
     plan: &TlsPlan,
     scrub: &Scrubber,
+    timeout: Duration,
 ) -> Result<(Opts, Flavor, Negotiated), DbError> {
     let negotiated = |encrypted| Negotiated {
         mode: plan.mode,
@@ -311,7 +309,9 @@ pub(crate) async fn first_dial(
         SslMode::VerifyCa | SslMode::VerifyIdentity => {
             let roots = roots(plan.ca.as_deref(), "ssl-ca")?;
             let name = if plan.mode == SslMode::VerifyCa {
-                probe_name(opts, &roots).await.map_err(|e| scrub.error(e))?
+                probe_name(opts, &roots, timeout)
+                    .await
+                    .map_err(|e| scrub.error(e))?
             } else {
                 None
             };
@@ -319,28 +319,28 @@ pub(crate) async fn first_dial(
         }
     };
     let Some(tls_opts) = tls_opts else {
-        let version = dial_version(opts)
+        let version = dial_version(opts, timeout)
             .await
-            .map_err(|e| dial_error(plan.mode, e, scrub))?;
+            .map_err(|e| dial_error(plan.mode, e, scrub, timeout))?;
         return Ok((
             opts.clone(),
             Flavor::from_version(&version),
             negotiated(false),
         ));
     };
-    match dial_version(&tls_opts).await {
+    match dial_version(&tls_opts, timeout).await {
         Ok(version) => Ok((tls_opts, Flavor::from_version(&version), negotiated(true))),
         Err(DialError::Driver(e)) if plan.mode == SslMode::Preferred && no_tls_offered(&e) => {
             tracing::info!(
                 "the mysql server offers no TLS; ssl-mode=PREFERRED connects in clear text"
             );
             let plain = with_ssl(opts, None);
-            let version = dial_version(&plain)
+            let version = dial_version(&plain, timeout)
                 .await
-                .map_err(|e| dial_error(plan.mode, e, scrub))?;
+                .map_err(|e| dial_error(plan.mode, e, scrub, timeout))?;
             Ok((plain, Flavor::from_version(&version), negotiated(false)))
         }
-        Err(e) => Err(dial_error(plan.mode, e, scrub)),
+        Err(e) => Err(dial_error(plan.mode, e, scrub, timeout)),
     }
 }
 
@@ -359,7 +359,11 @@ const MAX_GREETING: usize = 16 * 1024;
 /// Opens one connection, asks for TLS and checks the certificate chain against `roots`.
 /// `None` when the certificate is valid for the host the URL names; otherwise a name it is
 /// valid for, which the pool then verifies the chain against.
-async fn probe_name(opts: &Opts, roots: &Roots) -> Result<Option<String>, DbError> {
+async fn probe_name(
+    opts: &Opts,
+    roots: &Roots,
+    timeout: Duration,
+) -> Result<Option<String>, DbError> {
     let host = opts.ip_or_hostname().to_owned();
     let port = opts.tcp_port();
     let work = async {
@@ -406,14 +410,9 @@ async fn probe_name(opts: &Opts, roots: &Roots) -> Result<Option<String>, DbErro
             }),
         }
     };
-    tokio::time::timeout(CONNECT_TIMEOUT, work)
+    tokio::time::timeout(timeout, work)
         .await
-        .map_err(|_| {
-            DbError::new(
-                DbErrorKind::Connection,
-                "timed out connecting to the server",
-            )
-        })?
+        .map_err(|_| DbError::connect_timeout(timeout))?
 }
 
 /// Reads the server's greeting packet and tells whether it offers TLS.

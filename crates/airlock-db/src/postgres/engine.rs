@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
@@ -21,8 +21,6 @@ use crate::{
 
 /// How long a caller waits for a free pooled connection before giving up.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connect timeout used when the URL does not set `connect_timeout`.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Base SQL of a statement shape → the SQL that actually runs (with `::text` casts for
 /// columns that have no native mapping and exact key and tenant predicates for text columns)
@@ -108,8 +106,12 @@ pub(crate) fn build_pool(
         config.options(&options);
     }
     if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
+        config.connect_timeout(settings.pool.connect_timeout);
     }
+    let connect_timeout = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(settings.pool.connect_timeout);
     if config.get_application_name().is_none() {
         config.application_name(if read_only {
             "airlock"
@@ -127,11 +129,22 @@ pub(crate) fn build_pool(
             Manager::from_config(config, super::tls::connector(&tls)?, manager_config())
         }
     };
+    let idle_timeout = settings.pool.idle_timeout;
     let pool = Pool::builder(manager)
         .max_size(settings.max_connections.max(1))
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(WAIT_TIMEOUT))
-        .create_timeout(Some(CONNECT_TIMEOUT + Duration::from_secs(1)))
+        // tokio-postgres applies its connect timeout per address; this bounds the whole dial.
+        .create_timeout(Some(connect_timeout + Duration::from_millis(500)))
+        // A connection idle past the source's idle_timeout is dropped instead of reused: a
+        // server or proxy may have closed it meanwhile.
+        .pre_recycle(Hook::sync_fn(move |_, metrics| {
+            if metrics.last_used() > idle_timeout {
+                Err(HookError::message("idle past idle_timeout_ms"))
+            } else {
+                Ok(())
+            }
+        }))
         .recycle_timeout(Some(Duration::from_secs(5)))
         .build()
         .map_err(|e| {
@@ -143,12 +156,50 @@ pub(crate) fn build_pool(
     Ok((pool, scrub))
 }
 
+/// A lost connection leaves the pool for good: returned, it could pass the quick recycle
+/// check before its closed socket is noticed and be handed to the retry.
+pub(crate) fn discard_if_lost(client: deadpool_postgres::Object, e: DbError) -> DbError {
+    if e.is_connection_lost() {
+        drop(deadpool_postgres::Object::take(client));
+    }
+    e
+}
+
 /// Takes a connection from the pool.
 pub(crate) async fn pooled_client(
     pool: &Pool,
     scrub: &Scrubber,
 ) -> Result<deadpool_postgres::Object, DbError> {
-    pool.get().await.map_err(|e| scrub.error(classify_pool(&e)))
+    pool.get().await.map_err(|e| {
+        if is_connect_timeout(&e) {
+            // The create timeout is the connect timeout plus a margin (see `build_pool`).
+            let limit = pool.timeouts().create.unwrap_or_default();
+            DbError::connect_timeout(limit.saturating_sub(Duration::from_millis(500)))
+        } else {
+            scrub.error(classify_pool(&e))
+        }
+    })
+}
+
+/// The pool's create timeout fired, or tokio-postgres's own connect timeout did.
+fn is_connect_timeout(e: &deadpool_postgres::PoolError) -> bool {
+    use deadpool_postgres::{PoolError, TimeoutType};
+    match e {
+        PoolError::Timeout(TimeoutType::Create) => true,
+        PoolError::Backend(e) => {
+            let mut src = std::error::Error::source(e);
+            while let Some(s) = src {
+                if s.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+                {
+                    return true;
+                }
+                src = s.source();
+            }
+            false
+        }
+        _ => false,
+    }
 }
 
 /// Renders a scoped select with `$n` placeholders.
@@ -315,6 +366,33 @@ impl PostgresEngine {
         pooled_client(&self.pool, &self.scrub).await
     }
 
+    async fn select_once(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
+        let client = self.client().await?;
+        match self.run(&client, q).await {
+            // "cached plan must not change result type": the table changed under a cached
+            // statement. Forget this connection's statements and the shape, and try once more.
+            Err(e) if e.code.as_deref() == Some("0A000") => {
+                client.statement_cache.clear();
+                self.shapes
+                    .remove(&render_base(&guard_columns(q), SelectTail::Limit));
+                self.run(&client, q).await
+            }
+            r => r,
+        }
+        .map_err(|e| discard_if_lost(client, e.lost_if_connection()))
+    }
+
+    async fn ping_once(&self) -> Result<(), DbError> {
+        let client = self.client().await?;
+        match client.simple_query("SELECT 1").await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(discard_if_lost(
+                client,
+                self.scrub.error(classify(&e)).lost_if_connection(),
+            )),
+        }
+    }
+
     async fn run(
         &self,
         client: &deadpool_postgres::Object,
@@ -343,27 +421,21 @@ impl Engine for PostgresEngine {
     }
 
     async fn select(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
-        let client = self.client().await?;
-        match self.run(&client, q).await {
-            // "cached plan must not change result type": the table changed under a cached
-            // statement. Forget this connection's statements and the shape, and try once more.
-            Err(e) if e.code.as_deref() == Some("0A000") => {
-                client.statement_cache.clear();
-                self.shapes
-                    .remove(&render_base(&guard_columns(q), SelectTail::Limit));
-                self.run(&client, q).await
+        match self.select_once(q).await {
+            // A read is safe to repeat: once on a fresh connection.
+            Err(e) if e.is_connection_lost() => {
+                tracing::info!(url = %self.redacted_url, error = %e, "retrying a read on a new connection");
+                self.select_once(q).await
             }
             r => r,
         }
     }
 
     async fn ping(&self) -> Result<(), DbError> {
-        let client = self.client().await?;
-        client
-            .simple_query("SELECT 1")
-            .await
-            .map_err(|e| self.scrub.error(classify(&e)))?;
-        Ok(())
+        match self.ping_once().await {
+            Err(e) if e.is_connection_lost() => self.ping_once().await,
+            r => r,
+        }
     }
 
     async fn inspect(&self, schema: Option<&str>) -> Result<SchemaReport, DbError> {
@@ -421,6 +493,7 @@ mod tests {
             url: SecretUrl::new(url),
             statement_timeout_ms: Some(1500),
             max_connections: 2,
+            pool: Default::default(),
         }
     }
 

@@ -457,6 +457,7 @@ mod tests {
             url: SecretUrl::new(db.url.clone()),
             statement_timeout_ms: None,
             max_connections: 1,
+            pool: Default::default(),
         })
         .await
         .unwrap();
@@ -491,6 +492,7 @@ mod tests {
                 url: SecretUrl::new(db.url.clone()),
                 statement_timeout_ms: Some(5000),
                 max_connections: max,
+                pool: Default::default(),
             })
             .await
             .unwrap(),

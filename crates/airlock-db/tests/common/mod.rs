@@ -26,6 +26,7 @@ pub fn settings(
         url: SecretUrl::new(url),
         statement_timeout_ms: timeout_ms,
         max_connections: max,
+        pool: Default::default(),
     }
 }
 

@@ -49,6 +49,7 @@ pub(crate) fn resolve(settings: &Settings, args: &InspectArgs) -> anyhow::Result
             url: SecretUrl::new(url),
             statement_timeout_ms: Some(URL_STATEMENT_TIMEOUT_MS),
             max_connections: 1,
+            pool: Default::default(),
         })
     };
     if let Some(url) = &args.url {

@@ -1,5 +1,8 @@
 //! Ready-to-paste MCP client snippets (`airlock mcp client-config`). Pure: the caller passes
-//! absolute paths; nothing here reads the environment.
+//! absolute paths; nothing here reads the environment. [`install`] merges the server entry
+//! into a client's own config file (`--write`).
+
+pub mod install;
 
 use std::path::PathBuf;
 
@@ -10,8 +13,10 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Client {
     ClaudeDesktop,
+    ClaudeCode,
     Cursor,
     Vscode,
+    Windsurf,
     OpenaiAgents,
     Generic,
 }
@@ -20,8 +25,10 @@ impl Client {
     pub fn as_str(self) -> &'static str {
         match self {
             Client::ClaudeDesktop => "claude-desktop",
+            Client::ClaudeCode => "claude-code",
             Client::Cursor => "cursor",
             Client::Vscode => "vscode",
+            Client::Windsurf => "windsurf",
             Client::OpenaiAgents => "openai-agents",
             Client::Generic => "generic",
         }
@@ -32,6 +39,8 @@ impl Client {
 #[derive(Debug, Clone)]
 pub struct SnippetInputs {
     pub client: Client,
+    /// The server's name in the client's config (`airlock` unless `--name`).
+    pub server_name: String,
     /// Absolute path of the `airlock` binary.
     pub command: PathBuf,
     pub config: PathBuf,
@@ -83,13 +92,17 @@ pub fn snippet(inputs: &SnippetInputs) -> Value {
             args.push(alias.as_str().into());
         }
     }
+    let name = inputs.server_name.as_str();
     let mut out = match inputs.client {
         Client::Generic => json!({"command": command, "args": stdio_args}),
-        Client::ClaudeDesktop | Client::Cursor => {
-            json!({"mcpServers": {"airlock": {"command": command, "args": stdio_args}}})
+        Client::ClaudeDesktop | Client::Cursor | Client::Windsurf => {
+            json!({"mcpServers": {name: {"command": command, "args": stdio_args}}})
+        }
+        Client::ClaudeCode => {
+            json!({"mcpServers": {name: {"type": "stdio", "command": command, "args": stdio_args, "env": {}}}})
         }
         Client::Vscode => {
-            json!({"servers": {"airlock": {"type": "stdio", "command": command, "args": stdio_args}}})
+            json!({"servers": {name: {"type": "stdio", "command": command, "args": stdio_args}}})
         }
         Client::OpenaiAgents => {
             let url = format!("http://{}:{}/mcp", inputs.host, inputs.port);
@@ -142,6 +155,16 @@ pub fn snippet(inputs: &SnippetInputs) -> Value {
     out
 }
 
+/// The server entry a client's config file holds for this snippet: what `--write` merges
+/// under [`Client::servers_key`]. `None` for the OpenAI Agents SDK (configured in code).
+pub fn server_entry(inputs: &SnippetInputs, snippet: &Value) -> Option<Value> {
+    match inputs.client {
+        Client::OpenaiAgents => None,
+        Client::Generic => Some(json!({"command": snippet["command"], "args": snippet["args"]})),
+        c => snippet[c.servers_key()].get(&inputs.server_name).cloned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +172,7 @@ mod tests {
     fn inputs(client: Client) -> SnippetInputs {
         SnippetInputs {
             client,
+            server_name: "airlock".into(),
             command: "/opt/airlock/bin/airlock".into(),
             config: "/srv/app/airlock.json".into(),
             store: "/srv/app/.airlock/ledger.db".into(),
@@ -171,6 +195,31 @@ mod tests {
         let args = s["mcpServers"]["airlock"]["args"].as_array().unwrap();
         assert!(args.iter().any(|a| a == "/srv/app/airlock.json"));
         assert!(args.iter().any(|a| a == "serve"));
+    }
+
+    #[test]
+    fn every_file_client_has_an_entry_under_its_servers_key() {
+        for c in [
+            Client::ClaudeDesktop,
+            Client::ClaudeCode,
+            Client::Cursor,
+            Client::Vscode,
+            Client::Windsurf,
+            Client::Generic,
+        ] {
+            let mut i = inputs(c);
+            i.server_name = "billing".into();
+            let s = snippet(&i);
+            let entry = server_entry(&i, &s).unwrap_or_else(|| panic!("{c:?}"));
+            assert_eq!(entry["command"], "/opt/airlock/bin/airlock", "{c:?}");
+            assert!(
+                entry["args"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "serve"))
+            );
+        }
+        let i = inputs(Client::OpenaiAgents);
+        assert!(server_entry(&i, &snippet(&i)).is_none());
     }
 
     #[test]
