@@ -800,7 +800,12 @@ pub enum OnboardCommand {
 pub struct InitArgs {
     /// Database URL (postgres://, mysql://, mariadb://, or a SQLite file). Used for inspection
     /// only: the config names a variable, never the URL. Prefer --url-env.
-    #[arg(long, visible_alias = "from", value_name = "URL", conflicts_with = "url_env")]
+    #[arg(
+        long,
+        visible_alias = "from",
+        value_name = "URL",
+        conflicts_with = "url_env"
+    )]
     pub url: Option<String>,
     /// Environment variable holding the database URL; also the config's read_url_env.
     #[arg(long, visible_aliases = ["from-env", "database-url-env"], value_name = "VAR")]
