@@ -124,17 +124,17 @@ fn check_column(ctx: &mut Ctx, table: Option<&TableReport>, name: &str, path: St
         );
         return false;
     }
-    if let Some(t) = table {
-        if column(Some(t), name).is_none() {
-            let known: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-            ctx.problem(
-                "ANSWERS_UNKNOWN_COLUMN",
-                path,
-                format!("column `{name}` is not in {}.{}", t.schema, t.name),
-                &format!("columns: {}", known.join(", ")),
-            );
-            return false;
-        }
+    if let Some(t) = table
+        && column(Some(t), name).is_none()
+    {
+        let known: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        ctx.problem(
+            "ANSWERS_UNKNOWN_COLUMN",
+            path,
+            format!("column `{name}` is not in {}.{}", t.schema, t.name),
+            &format!("columns: {}", known.join(", ")),
+        );
+        return false;
     }
     true
 }
@@ -287,19 +287,19 @@ pub fn generate(
             })
         })
         .unwrap_or(Engine::Postgres);
-    if let (Some(r), Some(e)) = (report, answers.source.engine) {
-        if r.engine != e.as_str() {
-            ctx.problem(
-                "ANSWERS_ENGINE_MISMATCH",
-                "source.engine".into(),
-                format!(
-                    "answers say {} but the database is {}",
-                    e.as_str(),
-                    r.engine
-                ),
-                "remove `engine` from the answers or point --url at the right database",
-            );
-        }
+    if let (Some(r), Some(e)) = (report, answers.source.engine)
+        && r.engine != e.as_str()
+    {
+        ctx.problem(
+            "ANSWERS_ENGINE_MISMATCH",
+            "source.engine".into(),
+            format!(
+                "answers say {} but the database is {}",
+                e.as_str(),
+                r.engine
+            ),
+            "remove `engine` from the answers or point --url at the right database",
+        );
     }
     let source_name = answers
         .source
@@ -427,15 +427,16 @@ pub fn generate(
         if executor_name.is_none() && !t.proposals.is_empty() {
             any_sql_proposal = true;
         }
-        if let Some(tr) = tr {
-            if tr.kind != RelationKind::Table && !t.proposals.is_empty() {
-                ctx.notes.push(format!(
+        if let Some(tr) = tr
+            && tr.kind != RelationKind::Table
+            && !t.proposals.is_empty()
+        {
+            ctx.notes.push(format!(
                     "{}.{} is a {}: proposals on it apply only if the database lets the writer update it",
                     tr.schema,
                     tr.name,
                     tr.kind.as_str()
                 ));
-            }
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -507,15 +508,16 @@ pub fn generate(
                 .collect(),
         )
     };
-    if let Some(rf) = answers.result_format {
-        if rf != 1 && rf != 2 {
-            ctx.problem(
-                "ANSWERS_INVALID_RESULT_FORMAT",
-                "result_format".into(),
-                format!("result_format {rf}"),
-                "use 1 or 2",
-            );
-        }
+    if let Some(rf) = answers.result_format
+        && rf != 1
+        && rf != 2
+    {
+        ctx.problem(
+            "ANSWERS_INVALID_RESULT_FORMAT",
+            "result_format".into(),
+            format!("result_format {rf}"),
+            "use 1 or 2",
+        );
     }
 
     if !ctx.problems.is_empty() {
@@ -684,16 +686,16 @@ fn table_tools(
         return;
     }
     let schema = t.schema.clone().or_else(|| tr.map(|r| r.schema.clone()));
-    if let Some(s) = &schema {
-        if !is_safe_identifier(s) {
-            ctx.problem(
-                "ANSWERS_UNSAFE_IDENTIFIER",
-                format!("{path}.schema"),
-                format!("schema `{}` is not a plain identifier", s.escape_default()),
-                "use a schema whose name matches ^[A-Za-z_][A-Za-z0-9_]*$",
-            );
-            return;
-        }
+    if let Some(s) = &schema
+        && !is_safe_identifier(s)
+    {
+        ctx.problem(
+            "ANSWERS_UNSAFE_IDENTIFIER",
+            format!("{path}.schema"),
+            format!("schema `{}` is not a plain identifier", s.escape_default()),
+            "use a schema whose name matches ^[A-Za-z_][A-Za-z0-9_]*$",
+        );
+        return;
     }
     let label = format!("{}.{}", schema.as_deref().unwrap_or("?"), t.table);
 
@@ -740,16 +742,15 @@ fn table_tools(
         }
     };
     let mut ok = check_column(ctx, tr, &primary_key, format!("{path}.primary_key"));
-    if let Some(r) = tr {
-        if !r.primary_key.is_empty()
-            && r.primary_key != [primary_key.clone()]
-            && !r
-                .unique_constraints
-                .iter()
-                .any(|u| u.columns == [primary_key.clone()])
-        {
-            ctx.notes.push(format!("{label}: `{primary_key}` is neither the primary key nor unique; check that it identifies one row within a tenant"));
-        }
+    if let Some(r) = tr
+        && !r.primary_key.is_empty()
+        && r.primary_key != [primary_key.clone()]
+        && !r
+            .unique_constraints
+            .iter()
+            .any(|u| u.columns == [primary_key.clone()])
+    {
+        ctx.notes.push(format!("{label}: `{primary_key}` is neither the primary key nor unique; check that it identifies one row within a tenant"));
     }
 
     // Tenant.
@@ -1137,15 +1138,15 @@ fn proposal(
                 "bound only patched columns",
             );
         }
-        if let (Some(a), Some(z)) = (b.minimum, b.maximum) {
-            if a > z {
-                ctx.problem(
-                    "ANSWERS_INVALID_BOUND",
-                    format!("{path}.numeric_bounds.{c}"),
-                    format!("minimum {a} above maximum {z}"),
-                    "swap them",
-                );
-            }
+        if let (Some(a), Some(z)) = (b.minimum, b.maximum)
+            && a > z
+        {
+            ctx.problem(
+                "ANSWERS_INVALID_BOUND",
+                format!("{path}.numeric_bounds.{c}"),
+                format!("minimum {a} above maximum {z}"),
+                "swap them",
+            );
         }
     }
     let transition_guards: IndexMap<String, TransitionGuard> = match &p.transition_guards {

@@ -347,10 +347,10 @@ pub fn from_flat(doc: &Value) -> Result<Answers, Vec<Problem>> {
             ));
         }
     }
-    if let Some(v) = map.get("version").filter(|v| !v.is_null()) {
-        if v != &Value::from(1) {
-            r.bad("version", format!("version {v}"), "only version 1 exists");
-        }
+    if let Some(v) = map.get("version").filter(|v| !v.is_null())
+        && v != &Value::from(1)
+    {
+        r.bad("version", format!("version {v}"), "only version 1 exists");
     }
     let engine = match r.string(&["engine"]).as_deref() {
         None | Some("auto") => None,

@@ -168,10 +168,10 @@ pub fn numeric_bound(table: &TableReport, column: &ColumnReport) -> Option<Numer
                 }
             } else if let Some(n) = num(words[i]) {
                 let op_at = skip_cast(i + 1);
-                if words.get(op_at + 1) == Some(&name.as_str()) {
-                    if let Some(op) = words.get(op_at) {
-                        apply(&mut bound, op, n, integer, true);
-                    }
+                if words.get(op_at + 1) == Some(&name.as_str())
+                    && let Some(op) = words.get(op_at)
+                {
+                    apply(&mut bound, op, n, integer, true);
                 }
             }
             i += 1;

@@ -420,26 +420,28 @@ fn fill_source(
         a.source.read_url_env = args.url_env.clone();
     }
     let sqlite = report.is_some_and(|r| r.engine == "sqlite");
-    if sqlite && a.source.path.is_none() && args.url_env.is_none() {
-        if let Some(url) = &args.url {
-            let file = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("file:"))
-                .unwrap_or(url);
-            let file = file.split('?').next().unwrap_or(file);
-            let abs = settings.cwd.join(file);
-            let config_dir = settings
-                .cwd
-                .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()))
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let shown = abs
-                .strip_prefix(&config_dir)
-                .map(Path::to_path_buf)
-                .unwrap_or(abs);
-            a.source.path = Some(shown.to_string_lossy().into_owned());
-        }
+    if sqlite
+        && a.source.path.is_none()
+        && args.url_env.is_none()
+        && let Some(url) = &args.url
+    {
+        let file = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("file:"))
+            .unwrap_or(url);
+        let file = file.split('?').next().unwrap_or(file);
+        let abs = settings.cwd.join(file);
+        let config_dir = settings
+            .cwd
+            .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let shown = abs
+            .strip_prefix(&config_dir)
+            .map(Path::to_path_buf)
+            .unwrap_or(abs);
+        a.source.path = Some(shown.to_string_lossy().into_owned());
     }
     if !sqlite && a.source.read_url_env.is_none() && args.url.is_some() {
         output::warn(&format!(
