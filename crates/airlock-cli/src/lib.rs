@@ -832,7 +832,7 @@ pub struct InitArgs {
     /// Same as --yes (the original's spelling).
     #[arg(long)]
     pub non_interactive: bool,
-    /// Run the wizard (needs a terminal).
+    /// Ask on the terminal even when other flags would make the run prompt-free.
     #[arg(long, conflicts_with_all = ["yes", "non_interactive", "answers", "spec"])]
     pub wizard: bool,
     /// Print the generated config instead of writing files.

@@ -15,6 +15,8 @@ use airlock_db::onboard::{
 use serde_json::{Map, Value, json};
 
 use crate::output::{self, ExitStatus, hinted};
+
+mod wizard;
 use crate::settings::Settings;
 
 /// Format of the `--json` summary.
@@ -65,11 +67,26 @@ pub async fn generate_and_write(
             "add --non-interactive (or pass the file with --answers)",
         ));
     }
-    if !scripted(args) || args.wizard {
+    let guided = !scripted(args) || args.wizard;
+    if guided && !output::interactive() {
         return Err(no_terminal(onboarding));
     }
-    let report = load_report(settings, args).await?;
-    let (mut answers, skipped) = answers(settings, args, report.as_ref())?;
+    let prompted_env = if guided && args.url.is_none() && args.url_env.is_none() {
+        Some(wizard::env_name(
+            "Variable holding the database URL (a read-only credential is enough):",
+            DEFAULT_READ_URL_ENV,
+        )?)
+    } else {
+        None
+    };
+    let report = load_report(settings, args, prompted_env.clone()).await?;
+    let (mut answers, skipped) = match (guided, &report) {
+        (true, Some(r)) => (
+            wizard::ask(r, prompted_env.or_else(|| args.url_env.clone()))?,
+            Vec::new(),
+        ),
+        _ => answers(settings, args, report.as_ref())?,
+    };
     fill_source(settings, args, &mut answers, report.as_ref());
     if report.is_none() {
         output::warn(
@@ -100,6 +117,17 @@ pub async fn generate_and_write(
     let config_path = settings
         .cwd
         .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()));
+    if guided
+        && !wizard::confirm_write(
+            &generated.tools,
+            &format!("{}, .env.example and NEXT-STEPS.md", config_path.display()),
+        )?
+    {
+        return Err(hinted(
+            "[INIT_CANCELLED] nothing was written",
+            "run it again, or save your choices in an answers file (docs/onboarding.md)",
+        ));
+    }
     let written = write(&config_path, &doc, &generated, args.force)?;
     Ok(Some(Outcome {
         config_path,
@@ -112,21 +140,12 @@ pub async fn generate_and_write(
 
 fn no_terminal(onboarding: bool) -> anyhow::Error {
     let verb = if onboarding { "onboard db" } else { "init" };
-    if output::interactive() {
-        hinted(
-            format!(
-                "[INIT_WIZARD_UNAVAILABLE] the interactive wizard of `airlock {verb}` is not built into this version"
-            ),
-            "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes`, or `airlock init --url-env DATABASE_URL --answers answers.json` (docs/onboarding.md)",
-        )
-    } else {
-        hinted(
-            format!(
-                "[INIT_NOT_A_TERMINAL] `airlock {verb}` asks questions, and stdin/stdout is not a terminal"
-            ),
-            "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes` (defaults), `airlock init --answers FILE` (your choices), or `airlock init --table NAME --non-interactive` (flags)",
-        )
-    }
+    hinted(
+        format!(
+            "[INIT_NOT_A_TERMINAL] `airlock {verb}` asks questions, and stdin/stdout is not a terminal"
+        ),
+        "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes` (defaults), `airlock init --answers FILE` (your choices), or `airlock init --table NAME --non-interactive` (flags)",
+    )
 }
 
 fn problems(list: Vec<Problem>) -> anyhow::Error {
@@ -149,7 +168,11 @@ fn problems(list: Vec<Problem>) -> anyhow::Error {
 }
 
 /// The report: a saved one, a live inspection, or none (answers used as written).
-async fn load_report(settings: &Settings, args: &InitArgs) -> anyhow::Result<Option<SchemaReport>> {
+async fn load_report(
+    settings: &Settings,
+    args: &InitArgs,
+    prompted_env: Option<String>,
+) -> anyhow::Result<Option<SchemaReport>> {
     if let Some(file) = &args.inspection_json {
         let path = settings.cwd.join(file);
         let text = fs_err::read_to_string(&path)?;
@@ -169,7 +192,7 @@ async fn load_report(settings: &Settings, args: &InitArgs) -> anyhow::Result<Opt
             // The answers may name the variable; use it when it is set.
             None
         }
-        _ => args.url_env.clone(),
+        _ => prompted_env.or_else(|| args.url_env.clone()),
     };
     if args.url.is_none() && url_env.is_none() {
         if args.answers.is_some() || args.spec.is_some() {
