@@ -34,3 +34,15 @@ pub const SYNAPSOR_RUNNER_HTTP_TOKEN: &str = "SYNAPSOR_RUNNER_HTTP_TOKEN";
 pub const SYNAPSOR_CLOUD_URL: &str = "SYNAPSOR_CLOUD_URL";
 /// See [`SYNAPSOR_CLOUD_URL`].
 pub const SYNAPSOR_RUNNER_TOKEN: &str = "SYNAPSOR_RUNNER_TOKEN";
+
+/// Variable names `airlock init` writes into a generated config when none is chosen (the
+/// original's defaults). Airlock reads them only through the config that names them.
+pub const SYNAPSOR_DATABASE_WRITE_URL: &str = "SYNAPSOR_DATABASE_WRITE_URL";
+/// See [`SYNAPSOR_DATABASE_WRITE_URL`]: an http_handler executor's URL.
+pub const SYNAPSOR_APP_WRITEBACK_URL: &str = "SYNAPSOR_APP_WRITEBACK_URL";
+/// See [`SYNAPSOR_DATABASE_WRITE_URL`]: an http_handler executor's bearer token.
+pub const SYNAPSOR_APP_WRITEBACK_TOKEN: &str = "SYNAPSOR_APP_WRITEBACK_TOKEN";
+/// See [`SYNAPSOR_DATABASE_WRITE_URL`]: an http_handler executor's signing secret.
+pub const SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET: &str = "SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET";
+/// See [`SYNAPSOR_DATABASE_WRITE_URL`]: a command_handler executor's command.
+pub const SYNAPSOR_APP_WRITEBACK_COMMAND: &str = "SYNAPSOR_APP_WRITEBACK_COMMAND";

@@ -20,9 +20,9 @@ use crate::inspect::{
 
 /// Default variable names of the generated config.
 pub const DEFAULT_READ_URL_ENV: &str = "DATABASE_URL";
-pub const DEFAULT_WRITE_URL_ENV: &str = "SYNAPSOR_DATABASE_WRITE_URL";
-pub const DEFAULT_HANDLER_URL_ENV: &str = "SYNAPSOR_APP_WRITEBACK_URL";
-pub const DEFAULT_HANDLER_COMMAND_ENV: &str = "SYNAPSOR_APP_WRITEBACK_COMMAND";
+pub const DEFAULT_WRITE_URL_ENV: &str = env_vars::SYNAPSOR_DATABASE_WRITE_URL;
+pub const DEFAULT_HANDLER_URL_ENV: &str = env_vars::SYNAPSOR_APP_WRITEBACK_URL;
+pub const DEFAULT_HANDLER_COMMAND_ENV: &str = env_vars::SYNAPSOR_APP_WRITEBACK_COMMAND;
 pub const DEFAULT_APPROVAL_ROLE: &str = "local_reviewer";
 pub const DEFAULT_LEDGER_PATH: &str = ".airlock/ledger.db";
 

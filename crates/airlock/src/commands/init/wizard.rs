@@ -4,7 +4,7 @@
 
 use inquire::{Confirm, MultiSelect, Select, Text};
 
-use airlock_config::{ExecutorKind, is_env_name};
+use airlock_config::{ExecutorKind, env_vars, is_env_name};
 use airlock_db::inspect::{SchemaReport, TableReport};
 use airlock_db::onboard::{
     self, Answers, ExecutorAnswers, ProposalAnswers, SuggestOptions, TableAnswers,
@@ -106,11 +106,11 @@ pub fn ask(report: &SchemaReport, read_url_env: Option<String>) -> anyhow::Resul
 
     let tenant_id_env = env_name(
         "Variable holding the trusted tenant id:",
-        airlock_config::env_vars::SYNAPSOR_TENANT_ID,
+        env_vars::SYNAPSOR_TENANT_ID,
     )?;
     let principal_env = env_name(
         "Variable holding the agent's principal:",
-        airlock_config::env_vars::SYNAPSOR_PRINCIPAL,
+        env_vars::SYNAPSOR_PRINCIPAL,
     )?;
     let has_proposals = tables.iter().any(|t| !t.proposals.is_empty());
     let mut answers = Answers {
@@ -138,15 +138,15 @@ pub fn ask(report: &SchemaReport, read_url_env: Option<String>) -> anyhow::Resul
                 name: None,
                 url_env: Some(env_name(
                     "Variable holding the handler URL:",
-                    "SYNAPSOR_APP_WRITEBACK_URL",
+                    env_vars::SYNAPSOR_APP_WRITEBACK_URL,
                 )?),
                 token_env: Some(env_name(
                     "Variable holding the handler's bearer token:",
-                    "SYNAPSOR_APP_WRITEBACK_TOKEN",
+                    env_vars::SYNAPSOR_APP_WRITEBACK_TOKEN,
                 )?),
                 signing_secret_env: Some(env_name(
                     "Variable holding the signing secret:",
-                    "SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET",
+                    env_vars::SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET,
                 )?),
                 command_env: None,
                 timeout_ms: None,
@@ -160,7 +160,7 @@ pub fn ask(report: &SchemaReport, read_url_env: Option<String>) -> anyhow::Resul
                 signing_secret_env: None,
                 command_env: Some(env_name(
                     "Variable holding the handler command:",
-                    "SYNAPSOR_APP_WRITEBACK_COMMAND",
+                    env_vars::SYNAPSOR_APP_WRITEBACK_COMMAND,
                 )?),
                 timeout_ms: None,
             });
