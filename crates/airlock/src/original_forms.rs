@@ -239,13 +239,12 @@ pub fn forwarded(mut args: Vec<OsString>) -> Vec<OsString> {
         a.to_str()
             .is_some_and(|w| ONBOARDING.contains(&w.split('=').next().unwrap_or(w)))
     });
-    if let (Some(i), true) = (at, onboarding) {
-        if args[..i]
+    if let (Some(i), true) = (at, onboarding)
+        && args[..i]
             .iter()
             .all(|a| a.to_str().is_some_and(|w| w.starts_with('-')))
-        {
-            args.splice(i..=i, [OsString::from("onboard"), OsString::from("db")]);
-        }
+    {
+        args.splice(i..=i, [OsString::from("onboard"), OsString::from("db")]);
     }
     args
 }

@@ -1277,7 +1277,9 @@ pub fn suggested(report: &SchemaReport, opts: &SuggestOptions) -> (Answers, Vec<
     let mut tables = Vec::new();
     for r in &report.tables {
         let full = format!("{}.{}", r.schema, r.name);
-        if !opts.tables.is_empty() && !opts.tables.iter().any(|t| *t == r.name || *t == full) {
+        let named = opts.tables.iter().any(|t| *t == r.name || *t == full);
+        // Airlock's own receipts table is never a business table.
+        if !named && (!opts.tables.is_empty() || r.name == crate::writer::RECEIPTS_TABLE) {
             continue;
         }
         let reason = if !is_safe_identifier(&r.name) || !is_safe_identifier(&r.schema) {
