@@ -25,16 +25,8 @@ fn the_wizard_on_a_terminal_writes_a_config_that_works() {
         .unwrap();
     let db = db.to_string_lossy().into_owned();
 
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
-    cmd.current_dir(dir)
-        .arg("init")
-        .env("APP_DB", &db)
-        .env("TERM", "xterm");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AIRLOCK_") || k.starts_with("SYNAPSOR_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::clean_command(dir);
+    cmd.arg("init").env("APP_DB", &db).env("TERM", "xterm");
     let mut p = expectrl::Session::spawn(cmd).expect("spawn in a pty");
     p.set_expect_timeout(Some(Duration::from_secs(30)));
     let step = |p: &mut expectrl::Session, prompt: &str, keys: &str| {

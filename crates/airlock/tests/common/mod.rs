@@ -28,7 +28,7 @@ pub fn airlock(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 /// `airlock` in `dir` without inherited `AIRLOCK_*`/`SYNAPSOR_*` variables.
-fn clean_command(dir: &Path) -> std::process::Command {
+pub fn clean_command(dir: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("airlock"));
     cmd.current_dir(dir);
     for (k, _) in std::env::vars() {
