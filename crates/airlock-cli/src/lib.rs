@@ -1011,7 +1011,12 @@ pub enum OnboardCommand {
 pub struct InitArgs {
     /// Database URL (postgres://, mysql://, mariadb://, or a SQLite file). Used for inspection
     /// only: the config names a variable, never the URL. Prefer --url-env.
-    #[arg(long, visible_alias = "from", value_name = "URL", conflicts_with = "url_env")]
+    #[arg(
+        long,
+        visible_alias = "from",
+        value_name = "URL",
+        conflicts_with = "url_env"
+    )]
     pub url: Option<String>,
     /// Environment variable holding the database URL; also the config's read_url_env.
     #[arg(long, visible_aliases = ["from-env", "database-url-env"], value_name = "VAR")]
@@ -1038,7 +1043,7 @@ pub struct InitArgs {
     /// Same as --yes (the original's spelling).
     #[arg(long)]
     pub non_interactive: bool,
-    /// Run the wizard (needs a terminal).
+    /// Ask on the terminal even when other flags would make the run prompt-free.
     #[arg(long, conflicts_with_all = ["yes", "non_interactive", "answers", "spec"])]
     pub wizard: bool,
     /// Print the generated config instead of writing files.

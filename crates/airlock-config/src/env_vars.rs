@@ -46,3 +46,15 @@ pub const SYNAPSOR_RUNNER_TOKEN: &str = "SYNAPSOR_RUNNER_TOKEN";
 /// Prefix of each operator's sign-in secret for `airlock ui` (`AIRLOCK_UI_SECRET_<NAME>`, the
 /// name upper-cased, other characters than letters and digits as `_`).
 pub const UI_SECRET_PREFIX: &str = "AIRLOCK_UI_SECRET_";
+
+/// Variable names `airlock init` writes into a generated config when none is chosen (the
+/// original's defaults). Airlock reads them only through the config that names them.
+pub const SYNAPSOR_DATABASE_WRITE_URL: &str = "SYNAPSOR_DATABASE_WRITE_URL";
+/// See [`SYNAPSOR_DATABASE_WRITE_URL`]: an http_handler executor's URL.
+pub const SYNAPSOR_APP_WRITEBACK_URL: &str = "SYNAPSOR_APP_WRITEBACK_URL";
+/// See [`SYNAPSOR_DATABASE_WRITE_URL`]: an http_handler executor's bearer token.
+pub const SYNAPSOR_APP_WRITEBACK_TOKEN: &str = "SYNAPSOR_APP_WRITEBACK_TOKEN";
+/// See [`SYNAPSOR_DATABASE_WRITE_URL`]: an http_handler executor's signing secret.
+pub const SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET: &str = "SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET";
+/// See [`SYNAPSOR_DATABASE_WRITE_URL`]: a command_handler executor's command.
+pub const SYNAPSOR_APP_WRITEBACK_COMMAND: &str = "SYNAPSOR_APP_WRITEBACK_COMMAND";

@@ -17,7 +17,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let args = original_forms::forwarded(std::env::args_os().skip(1).collect());
     if let Some(refused) = original_forms::refusal(&args) {
         output::report_error(&output::hinted(
             format!(
@@ -28,7 +28,10 @@ fn main() -> ExitCode {
         ));
         return output::ExitStatus::Invalid.into();
     }
-    let cli = airlock_cli::Cli::parse();
+    let argv0 = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| "airlock".into());
+    let cli = airlock_cli::Cli::parse_from(std::iter::once(argv0).chain(args));
     output::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -21,7 +21,7 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
     (
         "start",
         None,
-        "Airlock has no polling worker or onboarding: serve with `airlock mcp serve` and apply with `airlock apply ID`",
+        "Airlock has no polling worker: serve with `airlock mcp serve` and apply with `airlock apply ID` (`start --from-env VAR` runs `airlock onboard db`)",
     ),
     (
         "runner",
@@ -209,6 +209,25 @@ const MCP_CONFIG_FLAGS: &[&str] = &["--transport"];
 const GLOBAL_WITH_VALUE: &[&str] = &["--config", "--store"];
 
 /// The refusal for `args` (without the program name), if it is an original-only form.
+/// The original's `start` with onboarding flags (`--from-env`, `--schema`, `--mode`,
+/// `--engine`) is `onboard db` with the same flags; other `start` forms stay refused.
+pub fn forwarded(mut args: Vec<OsString>) -> Vec<OsString> {
+    const ONBOARDING: [&str; 4] = ["--from-env", "--schema", "--mode", "--engine"];
+    let at = args.iter().position(|a| a == "start");
+    let onboarding = args.iter().any(|a| {
+        a.to_str()
+            .is_some_and(|w| ONBOARDING.contains(&w.split('=').next().unwrap_or(w)))
+    });
+    if let (Some(i), true) = (at, onboarding)
+        && args[..i]
+            .iter()
+            .all(|a| a.to_str().is_some_and(|w| w.starts_with('-')))
+    {
+        args.splice(i..=i, [OsString::from("onboard"), OsString::from("db")]);
+    }
+    args
+}
+
 pub fn refusal(args: &[OsString]) -> Option<Refusal> {
     let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
     let mut rest = words.iter().copied().peekable();
@@ -291,6 +310,17 @@ mod tests {
             of("mcp config cursor --transport http").unwrap().form,
             "mcp config --transport"
         );
+    }
+
+    #[test]
+    fn start_with_onboarding_flags_is_onboard_db() {
+        let words = |s: &str| s.split(' ').map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            forwarded(words("start --from-env DATABASE_URL --yes")),
+            words("onboard db --from-env DATABASE_URL --yes")
+        );
+        assert_eq!(forwarded(words("start")), words("start"));
+        assert!(of("start").is_some());
     }
 
     #[test]

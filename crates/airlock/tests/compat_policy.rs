@@ -401,7 +401,6 @@ fn original_only_forms_name_the_airlock_form() {
             "airlock doctor",
         ),
         (&["smoke", "boundary"][..], "airlock tools list"),
-        (&["init", "--spec", "s.json"][..], "airlock config validate"),
         (&["activity", "search"][..], "airlock proposals list"),
         (&["events", "tail"][..], "airlock replay show ID --details"),
         (&["mcp", "smoke"][..], "airlock smoke call"),

@@ -6,7 +6,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use airlock_config::{Arg, ContextProvider, Engine, ExecutorKind, Mode, NumericBound, PatchBinding, TransitionGuard};
+use airlock_config::{
+    Arg, ContextProvider, Engine, ExecutorKind, Mode, NumericBound, PatchBinding, TransitionGuard,
+};
 
 /// Value of [`Answers::format`].
 pub const ANSWERS_FORMAT: &str = "airlock.answers.v1";

@@ -7,24 +7,22 @@ use serde_json::json;
 use airlock_config::{
     Approval, Arg, ArgType, Capability, CapabilityKind, Config, ConflictGuard, ContextProvider,
     ContextValues, Engine, Executor, ExecutorAuth, ExecutorKind, HttpMethod, Lookup, Mode,
-    NumericBound, Operator, PatchBinding, Source, Storage, Target, TransitionGuard,
-    TrustedContext, env_vars, is_capability_name, is_env_name, is_reserved_arg_name,
-    is_safe_identifier, is_secret_name,
+    NumericBound, Operator, PatchBinding, Source, Storage, Target, TransitionGuard, TrustedContext,
+    env_vars, is_capability_name, is_env_name, is_reserved_arg_name, is_safe_identifier,
+    is_secret_name,
 };
 
 use super::suggest;
-use super::{
-    ANSWERS_FORMAT, Answers, ExecutorAnswers, Problem, ProposalAnswers, TableAnswers,
-};
+use super::{ANSWERS_FORMAT, Answers, ExecutorAnswers, Problem, ProposalAnswers, TableAnswers};
 use crate::inspect::{
     ColumnReport, GuardKind, RelationKind, SchemaReport, TableReport, TypeCategory,
 };
 
 /// Default variable names of the generated config.
 pub const DEFAULT_READ_URL_ENV: &str = "DATABASE_URL";
-pub const DEFAULT_WRITE_URL_ENV: &str = "SYNAPSOR_DATABASE_WRITE_URL";
-pub const DEFAULT_HANDLER_URL_ENV: &str = "SYNAPSOR_APP_WRITEBACK_URL";
-pub const DEFAULT_HANDLER_COMMAND_ENV: &str = "SYNAPSOR_APP_WRITEBACK_COMMAND";
+pub const DEFAULT_WRITE_URL_ENV: &str = env_vars::SYNAPSOR_DATABASE_WRITE_URL;
+pub const DEFAULT_HANDLER_URL_ENV: &str = env_vars::SYNAPSOR_APP_WRITEBACK_URL;
+pub const DEFAULT_HANDLER_COMMAND_ENV: &str = env_vars::SYNAPSOR_APP_WRITEBACK_COMMAND;
 pub const DEFAULT_APPROVAL_ROLE: &str = "local_reviewer";
 pub const DEFAULT_LEDGER_PATH: &str = ".airlock/ledger.db";
 
@@ -126,17 +124,17 @@ fn check_column(ctx: &mut Ctx, table: Option<&TableReport>, name: &str, path: St
         );
         return false;
     }
-    if let Some(t) = table {
-        if column(Some(t), name).is_none() {
-            let known: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-            ctx.problem(
-                "ANSWERS_UNKNOWN_COLUMN",
-                path,
-                format!("column `{name}` is not in {}.{}", t.schema, t.name),
-                &format!("columns: {}", known.join(", ")),
-            );
-            return false;
-        }
+    if let Some(t) = table
+        && column(Some(t), name).is_none()
+    {
+        let known: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        ctx.problem(
+            "ANSWERS_UNKNOWN_COLUMN",
+            path,
+            format!("column `{name}` is not in {}.{}", t.schema, t.name),
+            &format!("columns: {}", known.join(", ")),
+        );
+        return false;
     }
     true
 }
@@ -146,7 +144,10 @@ fn check_env(ctx: &mut Ctx, name: &str, path: &str) {
         ctx.problem(
             "ANSWERS_INVALID_ENV_NAME",
             path.to_owned(),
-            format!("`{}` is not an environment variable name", name.escape_default()),
+            format!(
+                "`{}` is not an environment variable name",
+                name.escape_default()
+            ),
             "use upper case letters, digits and _, e.g. DATABASE_URL",
         );
     }
@@ -218,9 +219,19 @@ fn inferred_arg(
         _ => {
             if let Some(values) = values {
                 arg.allowed = Some(values.iter().map(|v| json!(v)).collect());
-                arg.max_length = Some(values.iter().map(|v| v.chars().count() as u64).max().unwrap_or(1).max(1));
+                arg.max_length = Some(
+                    values
+                        .iter()
+                        .map(|v| v.chars().count() as u64)
+                        .max()
+                        .unwrap_or(1)
+                        .max(1),
+                );
             } else {
-                arg.max_length = Some(col.and_then(|c| declared_length(&c.data_type)).unwrap_or(500));
+                arg.max_length = Some(
+                    col.and_then(|c| declared_length(&c.data_type))
+                        .unwrap_or(500),
+                );
             }
         }
     }
@@ -238,7 +249,10 @@ fn declared_length(data_type: &str) -> Option<u64> {
 }
 
 /// Builds the config. Returns every problem found when the answers cannot produce a valid one.
-pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Generated, Vec<Problem>> {
+pub fn generate(
+    answers: &Answers,
+    report: Option<&SchemaReport>,
+) -> Result<Generated, Vec<Problem>> {
     let mut ctx = Ctx {
         problems: Vec::new(),
         notes: Vec::new(),
@@ -247,7 +261,10 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
         ctx.problem(
             "ANSWERS_FORMAT",
             "format".into(),
-            format!("unknown answers format `{}`", answers.format.escape_default()),
+            format!(
+                "unknown answers format `{}`",
+                answers.format.escape_default()
+            ),
             "use \"airlock.answers.v1\", or a Synapsor Runner answers or onboarding-selection file",
         );
     }
@@ -262,21 +279,27 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
     let engine = answers
         .source
         .engine
-        .or_else(|| report.map(|r| match r.engine.as_str() {
-            "mysql" => Engine::Mysql,
-            "sqlite" => Engine::Sqlite,
-            _ => Engine::Postgres,
-        }))
+        .or_else(|| {
+            report.map(|r| match r.engine.as_str() {
+                "mysql" => Engine::Mysql,
+                "sqlite" => Engine::Sqlite,
+                _ => Engine::Postgres,
+            })
+        })
         .unwrap_or(Engine::Postgres);
-    if let (Some(r), Some(e)) = (report, answers.source.engine) {
-        if r.engine != e.as_str() {
-            ctx.problem(
-                "ANSWERS_ENGINE_MISMATCH",
-                "source.engine".into(),
-                format!("answers say {} but the database is {}", e.as_str(), r.engine),
-                "remove `engine` from the answers or point --url at the right database",
-            );
-        }
+    if let (Some(r), Some(e)) = (report, answers.source.engine)
+        && r.engine != e.as_str()
+    {
+        ctx.problem(
+            "ANSWERS_ENGINE_MISMATCH",
+            "source.engine".into(),
+            format!(
+                "answers say {} but the database is {}",
+                e.as_str(),
+                r.engine
+            ),
+            "remove `engine` from the answers or point --url at the right database",
+        );
     }
     let source_name = answers
         .source
@@ -287,7 +310,10 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
         ctx.problem(
             "ANSWERS_UNSAFE_IDENTIFIER",
             "source.name".into(),
-            format!("`{}` is not a plain identifier", source_name.escape_default()),
+            format!(
+                "`{}` is not a plain identifier",
+                source_name.escape_default()
+            ),
             "use letters, digits and _",
         );
     }
@@ -307,7 +333,11 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
         Engine::Mysql => "mysql://airlock_reader:CHANGE_ME@db.example:3306/app",
         Engine::Sqlite => "./app.db",
     };
-    let sqlite_path = answers.source.path.clone().filter(|_| engine == Engine::Sqlite);
+    let sqlite_path = answers
+        .source
+        .path
+        .clone()
+        .filter(|_| engine == Engine::Sqlite);
     let read_url_env = if sqlite_path.is_some() {
         None
     } else {
@@ -327,7 +357,10 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
     };
 
     // Trusted context.
-    let provider = answers.trusted_context.provider.unwrap_or(ContextProvider::Environment);
+    let provider = answers
+        .trusted_context
+        .provider
+        .unwrap_or(ContextProvider::Environment);
     let mut values = ContextValues::default();
     if provider == ContextProvider::Environment {
         let tenant = answers
@@ -340,8 +373,20 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
             .principal_env
             .clone()
             .unwrap_or_else(|| env_vars::SYNAPSOR_PRINCIPAL.to_owned());
-        add_env(&mut ctx, &tenant, "trusted_context.tenant_id_env", "the tenant every tool call is scoped to", "acme");
-        add_env(&mut ctx, &principal, "trusted_context.principal_env", "who the agent acts as (recorded with every call)", "support_agent");
+        add_env(
+            &mut ctx,
+            &tenant,
+            "trusted_context.tenant_id_env",
+            "the tenant every tool call is scoped to",
+            "acme",
+        );
+        add_env(
+            &mut ctx,
+            &principal,
+            "trusted_context.principal_env",
+            "who the agent acts as (recorded with every call)",
+            "support_agent",
+        );
         values.tenant_id_env = Some(tenant);
         values.principal_env = Some(principal);
     } else {
@@ -356,9 +401,10 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
 
     // Executor.
     let mut executors: IndexMap<String, Executor> = IndexMap::new();
-    let executor_name = answers.executor.as_ref().and_then(|e| {
-        executor(&mut ctx, e, &mut executors, &mut add_env)
-    });
+    let executor_name = answers
+        .executor
+        .as_ref()
+        .and_then(|e| executor(&mut ctx, e, &mut executors, &mut add_env));
 
     // Tables.
     let mut capabilities: Vec<Capability> = Vec::new();
@@ -381,15 +427,16 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
         if executor_name.is_none() && !t.proposals.is_empty() {
             any_sql_proposal = true;
         }
-        if let Some(tr) = tr {
-            if tr.kind != RelationKind::Table && !t.proposals.is_empty() {
-                ctx.notes.push(format!(
+        if let Some(tr) = tr
+            && tr.kind != RelationKind::Table
+            && !t.proposals.is_empty()
+        {
+            ctx.notes.push(format!(
                     "{}.{} is a {}: proposals on it apply only if the database lets the writer update it",
                     tr.schema,
                     tr.name,
                     tr.kind.as_str()
                 ));
-            }
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -403,8 +450,14 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
             );
         }
     }
-    let has_proposals = capabilities.iter().any(|c| c.kind == CapabilityKind::Proposal);
-    let mode = answers.mode.unwrap_or(if has_proposals { Mode::Review } else { Mode::ReadOnly });
+    let has_proposals = capabilities
+        .iter()
+        .any(|c| c.kind == CapabilityKind::Proposal);
+    let mode = answers.mode.unwrap_or(if has_proposals {
+        Mode::Review
+    } else {
+        Mode::ReadOnly
+    });
     if mode == Mode::Cloud {
         ctx.problem(
             "ANSWERS_INVALID_MODE",
@@ -444,14 +497,27 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
             answers
                 .operators
                 .iter()
-                .map(|(name, roles)| (name.clone(), Operator { roles: roles.clone() }))
+                .map(|(name, roles)| {
+                    (
+                        name.clone(),
+                        Operator {
+                            roles: roles.clone(),
+                        },
+                    )
+                })
                 .collect(),
         )
     };
-    if let Some(rf) = answers.result_format {
-        if rf != 1 && rf != 2 {
-            ctx.problem("ANSWERS_INVALID_RESULT_FORMAT", "result_format".into(), format!("result_format {rf}"), "use 1 or 2");
-        }
+    if let Some(rf) = answers.result_format
+        && rf != 1
+        && rf != 2
+    {
+        ctx.problem(
+            "ANSWERS_INVALID_RESULT_FORMAT",
+            "result_format".into(),
+            format!("result_format {rf}"),
+            "use 1 or 2",
+        );
     }
 
     if !ctx.problems.is_empty() {
@@ -468,6 +534,10 @@ pub fn generate(answers: &Answers, report: Option<&SchemaReport>) -> Result<Gene
             read_only: None,
             statement_timeout_ms: Some(answers.source.statement_timeout_ms.unwrap_or(5000)),
             ssl: None,
+            // The documented defaults (README, database connections).
+            connect_timeout_ms: None,
+            max_connections: None,
+            idle_timeout_ms: None,
         },
     );
     let tools = capabilities.iter().map(|c| c.name.clone()).collect();
@@ -510,16 +580,39 @@ fn executor(
     let (name, ex) = match e.kind {
         ExecutorKind::SqlUpdate => return None,
         ExecutorKind::HttpHandler => {
-            let url_env = e.url_env.clone().unwrap_or_else(|| DEFAULT_HANDLER_URL_ENV.to_owned());
-            add_env(ctx, &url_env, "executor.url_env", "URL of your app's writeback handler", "http://127.0.0.1:8787/airlock/writeback");
+            let url_env = e
+                .url_env
+                .clone()
+                .unwrap_or_else(|| DEFAULT_HANDLER_URL_ENV.to_owned());
+            add_env(
+                ctx,
+                &url_env,
+                "executor.url_env",
+                "URL of your app's writeback handler",
+                "http://127.0.0.1:8787/airlock/writeback",
+            );
             if let Some(t) = &e.token_env {
-                add_env(ctx, t, "executor.token_env", "bearer token Airlock sends to the handler", "CHANGE_ME");
+                add_env(
+                    ctx,
+                    t,
+                    "executor.token_env",
+                    "bearer token Airlock sends to the handler",
+                    "CHANGE_ME",
+                );
             }
             if let Some(s) = &e.signing_secret_env {
-                add_env(ctx, s, "executor.signing_secret_env", "HMAC secret the handler checks each request's signature with", "CHANGE_ME");
+                add_env(
+                    ctx,
+                    s,
+                    "executor.signing_secret_env",
+                    "HMAC secret the handler checks each request's signature with",
+                    "CHANGE_ME",
+                );
             }
             (
-                e.name.clone().unwrap_or_else(|| "app_http_handler".to_owned()),
+                e.name
+                    .clone()
+                    .unwrap_or_else(|| "app_http_handler".to_owned()),
                 Executor {
                     kind: ExecutorKind::HttpHandler,
                     url_env: Some(url_env),
@@ -536,10 +629,21 @@ fn executor(
             )
         }
         ExecutorKind::CommandHandler => {
-            let command_env = e.command_env.clone().unwrap_or_else(|| DEFAULT_HANDLER_COMMAND_ENV.to_owned());
-            add_env(ctx, &command_env, "executor.command_env", "command that applies an approved change (reads the request on stdin)", "./writeback-handler");
+            let command_env = e
+                .command_env
+                .clone()
+                .unwrap_or_else(|| DEFAULT_HANDLER_COMMAND_ENV.to_owned());
+            add_env(
+                ctx,
+                &command_env,
+                "executor.command_env",
+                "command that applies an approved change (reads the request on stdin)",
+                "./writeback-handler",
+            );
             (
-                e.name.clone().unwrap_or_else(|| "app_command_handler".to_owned()),
+                e.name
+                    .clone()
+                    .unwrap_or_else(|| "app_command_handler".to_owned()),
                 Executor {
                     kind: ExecutorKind::CommandHandler,
                     url_env: None,
@@ -554,14 +658,20 @@ fn executor(
         }
     };
     if !is_safe_identifier(&name) {
-        ctx.problem("ANSWERS_UNSAFE_IDENTIFIER", "executor.name".into(), format!("`{}` is not a plain identifier", name.escape_default()), "use letters, digits and _");
+        ctx.problem(
+            "ANSWERS_UNSAFE_IDENTIFIER",
+            "executor.name".into(),
+            format!("`{}` is not a plain identifier", name.escape_default()),
+            "use letters, digits and _",
+        );
     }
     executors.insert(name.clone(), ex);
     Some(name)
 }
 
 fn is_sensitive(table: Option<&TableReport>, t: &TableAnswers, name: &str) -> bool {
-    let flagged = column(table, name).is_some_and(|c| c.sensitive.is_some()) || is_secret_name(name);
+    let flagged =
+        column(table, name).is_some_and(|c| c.sensitive.is_some()) || is_secret_name(name);
     flagged && !t.include_sensitive.iter().any(|c| c == name)
 }
 
@@ -580,11 +690,16 @@ fn table_tools(
         return;
     }
     let schema = t.schema.clone().or_else(|| tr.map(|r| r.schema.clone()));
-    if let Some(s) = &schema {
-        if !is_safe_identifier(s) {
-            ctx.problem("ANSWERS_UNSAFE_IDENTIFIER", format!("{path}.schema"), format!("schema `{}` is not a plain identifier", s.escape_default()), "use a schema whose name matches ^[A-Za-z_][A-Za-z0-9_]*$");
-            return;
-        }
+    if let Some(s) = &schema
+        && !is_safe_identifier(s)
+    {
+        ctx.problem(
+            "ANSWERS_UNSAFE_IDENTIFIER",
+            format!("{path}.schema"),
+            format!("schema `{}` is not a plain identifier", s.escape_default()),
+            "use a schema whose name matches ^[A-Za-z_][A-Za-z0-9_]*$",
+        );
+        return;
     }
     let label = format!("{}.{}", schema.as_deref().unwrap_or("?"), t.table);
 
@@ -593,21 +708,53 @@ fn table_tools(
         (Some(pk), _) => pk.clone(),
         (None, Some(r)) if r.primary_key.len() == 1 => r.primary_key[0].clone(),
         (None, Some(r)) => {
-            let why = if r.primary_key.is_empty() { "has no primary key".to_owned() } else { format!("has a composite primary key ({})", r.primary_key.join(", ")) };
-            let uniques: Vec<String> = r.unique_constraints.iter().filter(|u| u.columns.len() == 1).map(|u| u.columns[0].clone()).collect();
-            ctx.problem("ANSWERS_PRIMARY_KEY_REQUIRED", format!("{path}.primary_key"), format!("{label} {why}"), &if uniques.is_empty() { "set `primary_key` to a column that identifies one row within a tenant".to_owned() } else { format!("set `primary_key` to a unique column: {}", uniques.join(", ")) });
+            let why = if r.primary_key.is_empty() {
+                "has no primary key".to_owned()
+            } else {
+                format!("has a composite primary key ({})", r.primary_key.join(", "))
+            };
+            let uniques: Vec<String> = r
+                .unique_constraints
+                .iter()
+                .filter(|u| u.columns.len() == 1)
+                .map(|u| u.columns[0].clone())
+                .collect();
+            ctx.problem(
+                "ANSWERS_PRIMARY_KEY_REQUIRED",
+                format!("{path}.primary_key"),
+                format!("{label} {why}"),
+                &if uniques.is_empty() {
+                    "set `primary_key` to a column that identifies one row within a tenant"
+                        .to_owned()
+                } else {
+                    format!(
+                        "set `primary_key` to a unique column: {}",
+                        uniques.join(", ")
+                    )
+                },
+            );
             return;
         }
         (None, None) => {
-            ctx.problem("ANSWERS_PRIMARY_KEY_REQUIRED", format!("{path}.primary_key"), format!("no primary key for {label}"), "set `primary_key`");
+            ctx.problem(
+                "ANSWERS_PRIMARY_KEY_REQUIRED",
+                format!("{path}.primary_key"),
+                format!("no primary key for {label}"),
+                "set `primary_key`",
+            );
             return;
         }
     };
     let mut ok = check_column(ctx, tr, &primary_key, format!("{path}.primary_key"));
-    if let Some(r) = tr {
-        if !r.primary_key.is_empty() && r.primary_key != [primary_key.clone()] && !r.unique_constraints.iter().any(|u| u.columns == [primary_key.clone()]) {
-            ctx.notes.push(format!("{label}: `{primary_key}` is neither the primary key nor unique; check that it identifies one row within a tenant"));
-        }
+    if let Some(r) = tr
+        && !r.primary_key.is_empty()
+        && r.primary_key != [primary_key.clone()]
+        && !r
+            .unique_constraints
+            .iter()
+            .any(|u| u.columns == [primary_key.clone()])
+    {
+        ctx.notes.push(format!("{label}: `{primary_key}` is neither the primary key nor unique; check that it identifies one row within a tenant"));
     }
 
     // Tenant.
@@ -616,7 +763,12 @@ fn table_tools(
         (None, _) if t.single_tenant_dev => None,
         (None, Some(r)) => match r.candidates.tenant.first() {
             Some(c) => {
-                ctx.notes.push(format!("{label}: tenant column `{}` ({} confidence: {})", c.column, c.confidence.as_str(), c.reason));
+                ctx.notes.push(format!(
+                    "{label}: tenant column `{}` ({} confidence: {})",
+                    c.column,
+                    c.confidence.as_str(),
+                    c.reason
+                ));
                 Some(c.column.clone())
             }
             None => {
@@ -625,7 +777,12 @@ fn table_tools(
             }
         },
         (None, None) => {
-            ctx.problem("ANSWERS_TENANT_REQUIRED", format!("{path}.tenant_key"), format!("no tenant column for {label}"), "set `tenant_key` or `single_tenant_dev: true`");
+            ctx.problem(
+                "ANSWERS_TENANT_REQUIRED",
+                format!("{path}.tenant_key"),
+                format!("no tenant column for {label}"),
+                "set `tenant_key` or `single_tenant_dev: true`",
+            );
             return;
         }
     };
@@ -638,13 +795,26 @@ fn table_tools(
         Some(v) => {
             for (j, c) in v.iter().enumerate() {
                 let p = format!("{path}.visible_columns[{j}]");
-                if check_column(ctx, tr, c, p.clone()) && is_sensitive(tr, t, c) {
-                    let kind = column(tr, c).and_then(|c| c.sensitive).map(|k| k.as_str()).unwrap_or("credential");
+                if !check_column(ctx, tr, c, p.clone()) {
+                    continue;
+                }
+                if is_secret_name(c) {
+                    ctx.problem("ANSWERS_SECRET_VISIBLE", p, format!("`{c}` is named like a credential and is never shown to a model"), "remove it from visible_columns (config validation refuses it: SECRET_COLUMN_VISIBLE)");
+                } else if is_sensitive(tr, t, c) {
+                    let kind = column(tr, c)
+                        .and_then(|c| c.sensitive)
+                        .map(|k| k.as_str())
+                        .unwrap_or("credential");
                     ctx.problem("ANSWERS_SENSITIVE_VISIBLE", p, format!("`{c}` looks sensitive ({kind}) and would be shown to the model"), "remove it from visible_columns, or list it under include_sensitive to show it on purpose");
                 }
             }
             if v.is_empty() {
-                ctx.problem("ANSWERS_VISIBLE_REQUIRED", format!("{path}.visible_columns"), "no visible column".into(), "list the columns the model may see");
+                ctx.problem(
+                    "ANSWERS_VISIBLE_REQUIRED",
+                    format!("{path}.visible_columns"),
+                    "no visible column".into(),
+                    "list the columns the model may see",
+                );
             }
             v.clone()
         }
@@ -657,18 +827,33 @@ fn table_tools(
                     .cloned()
                     .collect();
                 for c in &t.include_sensitive {
-                    if !v.contains(c) && check_column(ctx, tr, c, format!("{path}.include_sensitive")) {
+                    if !v.contains(c)
+                        && check_column(ctx, tr, c, format!("{path}.include_sensitive"))
+                    {
                         v.push(c.clone());
                     }
                 }
-                let hidden: Vec<&str> = r.columns.iter().filter(|c| !v.contains(&c.name)).map(|c| c.name.as_str()).collect();
+                let hidden: Vec<&str> = r
+                    .columns
+                    .iter()
+                    .filter(|c| !v.contains(&c.name))
+                    .map(|c| c.name.as_str())
+                    .collect();
                 if !hidden.is_empty() {
-                    ctx.notes.push(format!("{label}: not visible to the model: {}", hidden.join(", ")));
+                    ctx.notes.push(format!(
+                        "{label}: not visible to the model: {}",
+                        hidden.join(", ")
+                    ));
                 }
                 v
             }
             None => {
-                ctx.problem("ANSWERS_VISIBLE_REQUIRED", format!("{path}.visible_columns"), "no visible columns and no inspection to suggest them".into(), "list visible_columns, or give a database (--url-env) or --inspection-json");
+                ctx.problem(
+                    "ANSWERS_VISIBLE_REQUIRED",
+                    format!("{path}.visible_columns"),
+                    "no visible columns and no inspection to suggest them".into(),
+                    "list visible_columns, or give a database (--url-env) or --inspection-json",
+                );
                 return;
             }
         },
@@ -684,23 +869,54 @@ fn table_tools(
     }
 
     // Names.
-    let object = t.object_name.clone().unwrap_or_else(|| singular(&safe_name(&t.table)));
-    let namespace = t.namespace.clone().unwrap_or_else(|| object.split('_').next().unwrap_or("app").to_owned());
-    let lookup = t.lookup_arg.clone().unwrap_or_else(|| arg_name(&format!("{object}_id")));
+    let object = t
+        .object_name
+        .clone()
+        .unwrap_or_else(|| singular(&safe_name(&t.table)));
+    let namespace = t
+        .namespace
+        .clone()
+        .unwrap_or_else(|| object.split('_').next().unwrap_or("app").to_owned());
+    let lookup = t
+        .lookup_arg
+        .clone()
+        .unwrap_or_else(|| arg_name(&format!("{object}_id")));
     let object_label = object.replace('_', " ");
-    for (what, v) in [("namespace", &namespace), ("object_name", &object), ("lookup_arg", &lookup)] {
+    for (what, v) in [
+        ("namespace", &namespace),
+        ("object_name", &object),
+        ("lookup_arg", &lookup),
+    ] {
         if !is_safe_identifier(v) {
-            ctx.problem("ANSWERS_UNSAFE_IDENTIFIER", format!("{path}.{what}"), format!("`{}` is not a plain identifier", v.escape_default()), "use letters, digits and _");
+            ctx.problem(
+                "ANSWERS_UNSAFE_IDENTIFIER",
+                format!("{path}.{what}"),
+                format!("`{}` is not a plain identifier", v.escape_default()),
+                "use letters, digits and _",
+            );
             return;
         }
     }
     if is_reserved_arg_name(&lookup) {
-        ctx.problem("ANSWERS_RESERVED_ARG", format!("{path}.lookup_arg"), format!("`{lookup}` names trusted context and cannot be a model argument"), "choose another lookup_arg, e.g. record_id");
+        ctx.problem(
+            "ANSWERS_RESERVED_ARG",
+            format!("{path}.lookup_arg"),
+            format!("`{lookup}` names trusted context and cannot be a model argument"),
+            "choose another lookup_arg, e.g. record_id",
+        );
         return;
     }
-    let read_name = t.read_tool.clone().unwrap_or_else(|| format!("{namespace}.inspect_{object}"));
+    let read_name = t
+        .read_tool
+        .clone()
+        .unwrap_or_else(|| format!("{namespace}.inspect_{object}"));
     if !is_capability_name(&read_name) {
-        ctx.problem("ANSWERS_INVALID_TOOL_NAME", format!("{path}.read_tool"), format!("`{}` is not namespace.name", read_name.escape_default()), "e.g. billing.inspect_invoice");
+        ctx.problem(
+            "ANSWERS_INVALID_TOOL_NAME",
+            format!("{path}.read_tool"),
+            format!("`{}` is not namespace.name", read_name.escape_default()),
+            "e.g. billing.inspect_invoice",
+        );
     }
     let target = Target {
         schema: schema.clone(),
@@ -711,7 +927,9 @@ fn table_tools(
     };
     let id_arg = Arg {
         kind: ArgType::String,
-        description: Some(format!("Id of the {object_label}, from the user's request.")),
+        description: Some(format!(
+            "Id of the {object_label}, from the user's request."
+        )),
         required: Some(true),
         max_length: Some(128),
         minimum: None,
@@ -723,14 +941,22 @@ fn table_tools(
     out.push(Capability {
         name: read_name,
         kind: CapabilityKind::Read,
-        description: Some(t.read_description.clone().unwrap_or_else(|| format!("Show one {object_label} of the current tenant."))),
-        returns_hint: Some(t.read_returns_hint.clone().unwrap_or_else(|| format!("The {object_label}'s reviewed fields and an evidence handle; changes nothing."))),
+        description: Some(
+            t.read_description
+                .clone()
+                .unwrap_or_else(|| format!("Show one {object_label} of the current tenant.")),
+        ),
+        returns_hint: Some(t.read_returns_hint.clone().unwrap_or_else(|| {
+            format!("The {object_label}'s reviewed fields and an evidence handle; changes nothing.")
+        })),
         source: source.to_owned(),
         context: None,
         executor: None,
         target: target.clone(),
         args,
-        lookup: Lookup { id_from_arg: lookup.clone() },
+        lookup: Lookup {
+            id_from_arg: lookup.clone(),
+        },
         visible_columns: visible_columns.clone(),
         evidence: Some(json!("required")),
         max_rows: Some(1),
@@ -751,13 +977,19 @@ fn table_tools(
         } else {
             format!("{namespace}.propose_{object}_update")
         };
-        let keys = Keys { primary_key: &primary_key, tenant_key: tenant_key.as_deref(), label: &label };
+        let keys = Keys {
+            primary_key: &primary_key,
+            tenant_key: tenant_key.as_deref(),
+            label: &label,
+        };
         if let Some(cap) = proposal(ctx, t, tr, p, &pp, &keys, default_name, &object_label) {
             let mut cap = cap;
             cap.source = source.to_owned();
             cap.executor = executor.map(str::to_owned);
             cap.target = target.clone();
-            cap.lookup = Lookup { id_from_arg: lookup.clone() };
+            cap.lookup = Lookup {
+                id_from_arg: lookup.clone(),
+            };
             cap.args.shift_insert(0, lookup.clone(), id_arg.clone());
             let mut vis = visible_columns.clone();
             for c in cap.patch.iter().flat_map(|p| p.keys()) {
@@ -790,27 +1022,51 @@ fn proposal(
 ) -> Option<Capability> {
     let name = p.name.clone().unwrap_or(default_name);
     if !is_capability_name(&name) {
-        ctx.problem("ANSWERS_INVALID_TOOL_NAME", format!("{path}.name"), format!("`{}` is not namespace.name", name.escape_default()), "e.g. billing.propose_invoice_update");
+        ctx.problem(
+            "ANSWERS_INVALID_TOOL_NAME",
+            format!("{path}.name"),
+            format!("`{}` is not namespace.name", name.escape_default()),
+            "e.g. billing.propose_invoice_update",
+        );
         return None;
     }
     let before = ctx.problems.len();
     let mut patch: IndexMap<String, PatchBinding> = IndexMap::new();
     for c in &p.columns {
-        patch.insert(c.clone(), PatchBinding { fixed: None, from_arg: Some(arg_name(c)) });
+        patch.insert(
+            c.clone(),
+            PatchBinding {
+                fixed: None,
+                from_arg: Some(arg_name(c)),
+            },
+        );
     }
     for (c, v) in &p.fixed {
-        patch.insert(c.clone(), PatchBinding { fixed: Some(v.clone()), from_arg: None });
+        patch.insert(
+            c.clone(),
+            PatchBinding {
+                fixed: Some(v.clone()),
+                from_arg: None,
+            },
+        );
     }
     for (c, b) in &p.patch {
         patch.insert(c.clone(), b.clone());
     }
     if patch.is_empty() {
-        ctx.problem("ANSWERS_EMPTY_PATCH", path.to_owned(), "a proposal tool that changes no column".into(), "list `columns` the model may set (or `fixed` values)");
+        ctx.problem(
+            "ANSWERS_EMPTY_PATCH",
+            path.to_owned(),
+            "a proposal tool that changes no column".into(),
+            "list `columns` the model may set (or `fixed` values)",
+        );
         return None;
     }
     let conflict = match &p.conflict_column {
         Some(c) => Some(c.clone()),
-        None => tr.and_then(|r| r.candidates.conflict_guard.first()).map(|g| g.column.clone()),
+        None => tr
+            .and_then(|r| r.candidates.conflict_guard.first())
+            .map(|g| g.column.clone()),
     };
     for c in patch.keys() {
         let cp = format!("{path}.columns.{c}");
@@ -826,21 +1082,44 @@ fn proposal(
             Some("is filled by the database")
         } else if Some(c) == conflict.as_ref() {
             Some("is the conflict-guard column")
-        } else if col.is_some_and(|c| matches!(c.category, TypeCategory::Binary | TypeCategory::Json | TypeCategory::Other)) {
+        } else if col.is_some_and(|c| {
+            matches!(
+                c.category,
+                TypeCategory::Binary | TypeCategory::Json | TypeCategory::Other
+            )
+        }) {
             Some("has a type a tool argument cannot carry (binary, JSON or other)")
         } else {
             None
         };
         if let Some(why) = refused {
-            ctx.problem("ANSWERS_COLUMN_NOT_PATCHABLE", cp, format!("`{c}` {why}"), "patch only business columns");
+            ctx.problem(
+                "ANSWERS_COLUMN_NOT_PATCHABLE",
+                cp,
+                format!("`{c}` {why}"),
+                "patch only business columns",
+            );
         } else if is_sensitive(tr, t, c) {
-            ctx.problem("ANSWERS_SENSITIVE_PATCH", cp, format!("`{c}` looks sensitive; a model would write it"), "list it under include_sensitive to allow it on purpose");
+            ctx.problem(
+                "ANSWERS_SENSITIVE_PATCH",
+                cp,
+                format!("`{c}` looks sensitive; a model would write it"),
+                "list it under include_sensitive to allow it on purpose",
+            );
         }
     }
-    let allowed_columns: Vec<String> = p.allowed_columns.clone().unwrap_or_else(|| patch.keys().cloned().collect());
+    let allowed_columns: Vec<String> = p
+        .allowed_columns
+        .clone()
+        .unwrap_or_else(|| patch.keys().cloned().collect());
     for c in patch.keys() {
         if !allowed_columns.contains(c) {
-            ctx.problem("ANSWERS_PATCH_NOT_ALLOWED", format!("{path}.allowed_columns"), format!("patched column `{c}` is not in allowed_columns"), "add it to allowed_columns or leave allowed_columns out");
+            ctx.problem(
+                "ANSWERS_PATCH_NOT_ALLOWED",
+                format!("{path}.allowed_columns"),
+                format!("patched column `{c}` is not in allowed_columns"),
+                "add it to allowed_columns or leave allowed_columns out",
+            );
         }
     }
     for (j, c) in allowed_columns.iter().enumerate() {
@@ -856,12 +1135,22 @@ fn proposal(
     };
     for (c, b) in &numeric_bounds {
         if !patch.contains_key(c) {
-            ctx.problem("ANSWERS_GUARD_NOT_PATCHED", format!("{path}.numeric_bounds.{c}"), format!("`{c}` is bounded but not patched"), "bound only patched columns");
+            ctx.problem(
+                "ANSWERS_GUARD_NOT_PATCHED",
+                format!("{path}.numeric_bounds.{c}"),
+                format!("`{c}` is bounded but not patched"),
+                "bound only patched columns",
+            );
         }
-        if let (Some(a), Some(z)) = (b.minimum, b.maximum) {
-            if a > z {
-                ctx.problem("ANSWERS_INVALID_BOUND", format!("{path}.numeric_bounds.{c}"), format!("minimum {a} above maximum {z}"), "swap them");
-            }
+        if let (Some(a), Some(z)) = (b.minimum, b.maximum)
+            && a > z
+        {
+            ctx.problem(
+                "ANSWERS_INVALID_BOUND",
+                format!("{path}.numeric_bounds.{c}"),
+                format!("minimum {a} above maximum {z}"),
+                "swap them",
+            );
         }
     }
     let transition_guards: IndexMap<String, TransitionGuard> = match &p.transition_guards {
@@ -877,7 +1166,12 @@ fn proposal(
     };
     for c in transition_guards.keys() {
         if !patch.contains_key(c) {
-            ctx.problem("ANSWERS_GUARD_NOT_PATCHED", format!("{path}.transition_guards.{c}"), format!("`{c}` has a transition guard but is not patched"), "guard only patched columns");
+            ctx.problem(
+                "ANSWERS_GUARD_NOT_PATCHED",
+                format!("{path}.transition_guards.{c}"),
+                format!("`{c}` has a transition guard but is not patched"),
+                "guard only patched columns",
+            );
         }
     }
     // Arguments: inferred from the column, unless declared.
@@ -885,7 +1179,12 @@ fn proposal(
     for (c, b) in &patch {
         let Some(a) = &b.from_arg else { continue };
         if is_reserved_arg_name(a) {
-            ctx.problem("ANSWERS_RESERVED_ARG", format!("{path}.patch.{c}"), format!("argument `{a}` names trusted context"), "use another argument name");
+            ctx.problem(
+                "ANSWERS_RESERVED_ARG",
+                format!("{path}.patch.{c}"),
+                format!("argument `{a}` names trusted context"),
+                "use another argument name",
+            );
             continue;
         }
         let values: Option<Vec<String>> = transition_guards.get(c).map(|g| {
@@ -897,7 +1196,9 @@ fn proposal(
             }
             v
         });
-        let arg = p.args.get(a).cloned().unwrap_or_else(|| inferred_arg(column(tr, c), numeric_bounds.get(c), values.as_deref()));
+        let arg = p.args.get(a).cloned().unwrap_or_else(|| {
+            inferred_arg(column(tr, c), numeric_bounds.get(c), values.as_deref())
+        });
         args.insert(a.clone(), arg);
     }
     let conflict_guard = match conflict {
@@ -906,17 +1207,26 @@ fn proposal(
                 return None;
             }
             let guard = tr.and_then(|r| r.candidates.conflict_guard.iter().find(|g| g.column == c));
-            let bump = guard.is_some_and(|g| g.kind == GuardKind::Version && g.maintained_by.is_none());
+            let bump =
+                guard.is_some_and(|g| g.kind == GuardKind::Version && g.maintained_by.is_none());
             if guard.is_none() && tr.is_some() {
                 ctx.notes.push(format!("{}: conflict column `{c}` is not a suggested version or timestamp column; make sure every write changes it", keys.label));
             }
-            ConflictGuard { column: Some(c), weak_guard_ack: None, bump: bump.then_some(true) }
+            ConflictGuard {
+                column: Some(c),
+                weak_guard_ack: None,
+                bump: bump.then_some(true),
+            }
         }
         None => {
             if !p.weak_guard_ack {
                 ctx.notes.push(format!("{}: no version or updated-at column, so {name} uses the weaker whole-row guard (set weak_guard_ack or a conflict_column to silence this)", keys.label));
             }
-            ConflictGuard { column: None, weak_guard_ack: Some(true), bump: None }
+            ConflictGuard {
+                column: None,
+                weak_guard_ack: Some(true),
+                bump: None,
+            }
         }
     };
     if ctx.problems.len() > before {
@@ -971,7 +1281,9 @@ pub fn suggested(report: &SchemaReport, opts: &SuggestOptions) -> (Answers, Vec<
     let mut tables = Vec::new();
     for r in &report.tables {
         let full = format!("{}.{}", r.schema, r.name);
-        if !opts.tables.is_empty() && !opts.tables.iter().any(|t| *t == r.name || *t == full) {
+        let named = opts.tables.iter().any(|t| *t == r.name || *t == full);
+        // Airlock's own receipts table is never a business table.
+        if !named && (!opts.tables.is_empty() || r.name == crate::writer::RECEIPTS_TABLE) {
             continue;
         }
         let reason = if !is_safe_identifier(&r.name) || !is_safe_identifier(&r.schema) {
@@ -997,7 +1309,11 @@ pub fn suggested(report: &SchemaReport, opts: &SuggestOptions) -> (Answers, Vec<
             ..Default::default()
         };
         if opts.proposals && r.kind == RelationKind::Table {
-            let guard = r.candidates.conflict_guard.first().map(|g| g.column.as_str());
+            let guard = r
+                .candidates
+                .conflict_guard
+                .first()
+                .map(|g| g.column.as_str());
             let columns: Vec<String> = r
                 .columns
                 .iter()
@@ -1028,7 +1344,11 @@ pub fn suggested(report: &SchemaReport, opts: &SuggestOptions) -> (Answers, Vec<
         tables.push(t);
     }
     for wanted in &opts.tables {
-        if !report.tables.iter().any(|r| r.name == *wanted || format!("{}.{}", r.schema, r.name) == *wanted) {
+        if !report
+            .tables
+            .iter()
+            .any(|r| r.name == *wanted || format!("{}.{}", r.schema, r.name) == *wanted)
+        {
             skipped.push(format!("{wanted}: not in the inspected database"));
         }
     }

@@ -11,9 +11,28 @@ use crate::inspect::{ColumnReport, TableReport, TypeCategory};
 
 /// Words a constraint may contain besides the one column and its literals.
 const KEYWORDS: &[&str] = &[
-    "and", "between", "in", "any", "array", "text", "character", "varying", "varchar", "numeric",
-    "integer", "int", "bigint", "smallint", "real", "double", "precision", "decimal", "float",
-    "check", "bpchar", "e",
+    "and",
+    "between",
+    "in",
+    "any",
+    "array",
+    "text",
+    "character",
+    "varying",
+    "varchar",
+    "numeric",
+    "integer",
+    "int",
+    "bigint",
+    "smallint",
+    "real",
+    "double",
+    "precision",
+    "decimal",
+    "float",
+    "check",
+    "bpchar",
+    "e",
 ];
 
 /// A constraint's text with quoting, casts and parentheses reduced to plain tokens;
@@ -54,7 +73,10 @@ fn tokens(expression: &str) -> Option<(Vec<String>, Vec<String>)> {
         }
     }
     let words: Vec<String> = rest.split_whitespace().map(str::to_owned).collect();
-    if words.iter().any(|w| w == "or" || w == "not" || w == "null" || w == "is") {
+    if words
+        .iter()
+        .any(|w| w == "or" || w == "not" || w == "null" || w == "is")
+    {
         return None;
     }
     Some((words, literals))
@@ -139,18 +161,17 @@ pub fn numeric_bound(table: &TableReport, column: &ColumnReport) -> Option<Numer
             };
             if words[i] == name {
                 let op_at = skip_cast(i + 1);
-                if let (Some(op), Some(n)) = (
-                    words.get(op_at),
-                    words.get(op_at + 1).and_then(|w| num(w)),
-                ) {
+                if let (Some(op), Some(n)) =
+                    (words.get(op_at), words.get(op_at + 1).and_then(|w| num(w)))
+                {
                     apply(&mut bound, op, n, integer, false);
                 }
             } else if let Some(n) = num(words[i]) {
                 let op_at = skip_cast(i + 1);
-                if words.get(op_at + 1) == Some(&name.as_str()) {
-                    if let Some(op) = words.get(op_at) {
-                        apply(&mut bound, op, n, integer, true);
-                    }
+                if words.get(op_at + 1) == Some(&name.as_str())
+                    && let Some(op) = words.get(op_at)
+                {
+                    apply(&mut bound, op, n, integer, true);
                 }
             }
             i += 1;
@@ -276,7 +297,10 @@ mod tests {
             Some((Some(1.0), Some(5.0)))
         );
         assert_eq!(
-            bounds(&["(amount)::numeric > (0)::numeric", "\"amount\" < 100"], Integer),
+            bounds(
+                &["(amount)::numeric > (0)::numeric", "\"amount\" < 100"],
+                Integer
+            ),
             Some((Some(1.0), Some(99.0)))
         );
         assert_eq!(bounds(&["0 <= amount"], Decimal), Some((Some(0.0), None)));
@@ -299,7 +323,10 @@ mod tests {
             allowed_values(&table(&["`status` in ('a','b')"]), &c).unwrap(),
             vec!["a", "b"]
         );
-        assert_eq!(allowed_values(&table(&["status NOT IN ('a','b')"]), &c), None);
+        assert_eq!(
+            allowed_values(&table(&["status NOT IN ('a','b')"]), &c),
+            None
+        );
         assert_eq!(allowed_values(&table(&["kind in ('a','b')"]), &c), None);
         let g = transition_guard(&["a".into(), "b".into(), "c".into()]);
         assert_eq!(g.allowed["a"], vec!["b", "c"]);

@@ -115,7 +115,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Man(a) => man::run(a.out_dir.as_deref()),
         Command::Inspect(a) => inspect::run(&settings, &a).await,
         Command::Init(a) => init::run(&settings, &a).await,
-        Command::Onboard(airlock_cli::OnboardCommand::Db(a)) => onboard::db::run(&settings, &a).await,
+        Command::Onboard(airlock_cli::OnboardCommand::Db(a)) => {
+            onboard::db::run(&settings, &a).await
+        }
     }
 }
 

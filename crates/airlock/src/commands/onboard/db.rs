@@ -23,21 +23,31 @@ pub async fn run(settings: &Settings, args: &InitArgs) -> anyhow::Result<ExitSta
         )
     })?;
     let catalog = Catalog::new(&config, AliasMode::Canonical);
-    let failed: Vec<SafetyCheck> = safety_checks(&catalog).into_iter().filter(|c| !c.ok).collect();
+    let failed: Vec<SafetyCheck> = safety_checks(&catalog)
+        .into_iter()
+        .filter(|c| !c.ok)
+        .collect();
     if args.json {
         let mut summary = init::summary_json(&outcome);
-        summary["tools_listed"] = serde_json::json!(catalog.tools.iter().map(|t| &t.name).collect::<Vec<_>>());
+        summary["tools_listed"] =
+            serde_json::json!(catalog.tools.iter().map(|t| &t.name).collect::<Vec<_>>());
         summary["failed_checks"] = serde_json::json!(failed);
         output::json(&summary)?;
     } else {
         init::summary(args, &outcome)?;
         output::line(&format!("config valid: {}", outcome.config_path.display()));
         if failed.is_empty() {
-            output::line("tool boundary: ok (no SQL, approval or apply tool, URL or trusted-context argument exposed)");
+            output::line(
+                "tool boundary: ok (no SQL, approval or apply tool, URL or trusted-context argument exposed)",
+            );
         }
         for c in &failed {
             output::line(&format!("tool boundary: FAIL {}: {}", c.name, c.detail));
         }
     }
-    Ok(if failed.is_empty() { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if failed.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }

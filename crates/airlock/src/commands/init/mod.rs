@@ -7,14 +7,16 @@
 use std::path::{Path, PathBuf};
 
 use airlock_cli::{InitArgs, InspectArgs};
+use airlock_db::EngineKind;
 use airlock_db::inspect::SchemaReport;
 use airlock_db::onboard::{
     self, Answers, DEFAULT_READ_URL_ENV, Generated, Problem, SuggestOptions, original,
 };
-use airlock_db::EngineKind;
 use serde_json::{Map, Value, json};
 
 use crate::output::{self, ExitStatus, hinted};
+
+mod wizard;
 use crate::settings::Settings;
 
 /// Format of the `--json` summary.
@@ -65,14 +67,31 @@ pub async fn generate_and_write(
             "add --non-interactive (or pass the file with --answers)",
         ));
     }
-    if !scripted(args) || args.wizard {
+    let guided = !scripted(args) || args.wizard;
+    if guided && !output::interactive() {
         return Err(no_terminal(onboarding));
     }
-    let report = load_report(settings, args).await?;
-    let (mut answers, skipped) = answers(settings, args, report.as_ref())?;
+    let prompted_env = if guided && args.url.is_none() && args.url_env.is_none() {
+        Some(wizard::env_name(
+            "Variable holding the database URL (a read-only credential is enough):",
+            DEFAULT_READ_URL_ENV,
+        )?)
+    } else {
+        None
+    };
+    let report = load_report(settings, args, prompted_env.clone()).await?;
+    let (mut answers, skipped) = match (guided, &report) {
+        (true, Some(r)) => (
+            wizard::ask(r, prompted_env.or_else(|| args.url_env.clone()))?,
+            Vec::new(),
+        ),
+        _ => answers(settings, args, report.as_ref())?,
+    };
     fill_source(settings, args, &mut answers, report.as_ref());
     if report.is_none() {
-        output::warn("no database to check the answers against (pass --url-env VAR or --inspection-json FILE): table and column names are used as written");
+        output::warn(
+            "no database to check the answers against (pass --url-env VAR or --inspection-json FILE): table and column names are used as written",
+        );
     }
     let generated = onboard::generate(&answers, report.as_ref()).map_err(problems)?;
     let doc = serde_json::to_value(&generated.config)?;
@@ -98,6 +117,17 @@ pub async fn generate_and_write(
     let config_path = settings
         .cwd
         .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()));
+    if guided
+        && !wizard::confirm_write(
+            &generated.tools,
+            &format!("{}, .env.example and NEXT-STEPS.md", config_path.display()),
+        )?
+    {
+        return Err(hinted(
+            "[INIT_CANCELLED] nothing was written",
+            "run it again, or save your choices in an answers file (docs/onboarding.md)",
+        ));
+    }
     let written = write(&config_path, &doc, &generated, args.force)?;
     Ok(Some(Outcome {
         config_path,
@@ -110,24 +140,16 @@ pub async fn generate_and_write(
 
 fn no_terminal(onboarding: bool) -> anyhow::Error {
     let verb = if onboarding { "onboard db" } else { "init" };
-    if output::interactive() {
-        hinted(
-            format!("[INIT_WIZARD_UNAVAILABLE] the interactive wizard of `airlock {verb}` is not built into this version"),
-            "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes`, or `airlock init --url-env DATABASE_URL --answers answers.json` (docs/onboarding.md)",
-        )
-    } else {
-        hinted(
-            format!("[INIT_NOT_A_TERMINAL] `airlock {verb}` asks questions, and stdin/stdout is not a terminal"),
-            "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes` (defaults), `airlock init --answers FILE` (your choices), or `airlock init --table NAME --non-interactive` (flags)",
-        )
-    }
+    hinted(
+        format!(
+            "[INIT_NOT_A_TERMINAL] `airlock {verb}` asks questions, and stdin/stdout is not a terminal"
+        ),
+        "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes` (defaults), `airlock init --answers FILE` (your choices), or `airlock init --table NAME --non-interactive` (flags)",
+    )
 }
 
 fn problems(list: Vec<Problem>) -> anyhow::Error {
-    let hint = list
-        .first()
-        .map(|p| p.hint.clone())
-        .unwrap_or_default();
+    let hint = list.first().map(|p| p.hint.clone()).unwrap_or_default();
     let lines: Vec<String> = list
         .iter()
         .map(|p| format!("[{}] {}: {}", p.code, p.path, p.message))
@@ -146,13 +168,20 @@ fn problems(list: Vec<Problem>) -> anyhow::Error {
 }
 
 /// The report: a saved one, a live inspection, or none (answers used as written).
-async fn load_report(settings: &Settings, args: &InitArgs) -> anyhow::Result<Option<SchemaReport>> {
+async fn load_report(
+    settings: &Settings,
+    args: &InitArgs,
+    prompted_env: Option<String>,
+) -> anyhow::Result<Option<SchemaReport>> {
     if let Some(file) = &args.inspection_json {
         let path = settings.cwd.join(file);
         let text = fs_err::read_to_string(&path)?;
         let report: SchemaReport = serde_json::from_str(&text).map_err(|e| {
             hinted(
-                format!("[INIT_INSPECTION_INVALID] {} is not an `airlock inspect --json` report: {e}", path.display()),
+                format!(
+                    "[INIT_INSPECTION_INVALID] {} is not an `airlock inspect --json` report: {e}",
+                    path.display()
+                ),
                 "save one with `airlock inspect --url-env VAR --json > inspection.json`",
             )
         })?;
@@ -163,7 +192,7 @@ async fn load_report(settings: &Settings, args: &InitArgs) -> anyhow::Result<Opt
             // The answers may name the variable; use it when it is set.
             None
         }
-        _ => args.url_env.clone(),
+        _ => prompted_env.or_else(|| args.url_env.clone()),
     };
     if args.url.is_none() && url_env.is_none() {
         if args.answers.is_some() || args.spec.is_some() {
@@ -190,14 +219,20 @@ async fn load_report(settings: &Settings, args: &InitArgs) -> anyhow::Result<Opt
     };
     if let Some(w) = wanted.filter(|w| *w != source.engine) {
         return Err(hinted(
-            format!("[INIT_ENGINE_MISMATCH] --engine {} but the URL is {}", w.as_str(), source.engine.as_str()),
+            format!(
+                "[INIT_ENGINE_MISMATCH] --engine {} but the URL is {}",
+                w.as_str(),
+                source.engine.as_str()
+            ),
             "drop --engine (auto reads the URL) or fix the URL",
         ));
     }
     if !args.json {
         output::warn("inspecting the database catalog (metadata only, no rows)");
     }
-    Ok(Some(super::inspect::inspect_source(&source, args.schema.as_deref()).await?))
+    Ok(Some(
+        super::inspect::inspect_source(&source, args.schema.as_deref()).await?,
+    ))
 }
 
 /// Answers from the file, from the flags of one `--table`, or suggested from the report.
@@ -211,7 +246,10 @@ fn answers(
         let text = fs_err::read_to_string(&path)?;
         let doc: Value = serde_json::from_str(&text).map_err(|e| {
             hinted(
-                format!("[INIT_ANSWERS_MALFORMED] {} is not JSON: {e}", path.display()),
+                format!(
+                    "[INIT_ANSWERS_MALFORMED] {} is not JSON: {e}",
+                    path.display()
+                ),
                 "fix the JSON (the line and column are above)",
             )
         })?;
@@ -244,7 +282,10 @@ fn answers(
         return Ok((answers, Vec::new()));
     }
     let Some(report) = report else {
-        return Err(hinted("[INIT_URL_MISSING] no database to suggest tables from", "pass --url-env VAR or --inspection-json FILE"));
+        return Err(hinted(
+            "[INIT_URL_MISSING] no database to suggest tables from",
+            "pass --url-env VAR or --inspection-json FILE",
+        ));
     };
     let (mut answers, skipped) = onboard::suggested(
         report,
@@ -296,18 +337,37 @@ fn flat_flags(args: &InitArgs) -> Map<String, Value> {
     put("read_returns_hint", &f.read_returns_hint);
     put("proposal_description", &f.proposal_description);
     put("proposal_returns_hint", &f.proposal_returns_hint);
-    let mut patch: Vec<String> = f.patch.iter().flat_map(|p| p.split(',').map(str::to_owned)).collect();
-    patch.extend(f.patch_fixed.iter().filter_map(|p| p.split_once('=').map(|(c, v)| format!("{c}=fixed:{v}"))));
-    patch.extend(f.patch_from_arg.iter().filter_map(|p| p.split_once('=').map(|(c, a)| format!("{c}=arg:{a}"))));
+    let mut patch: Vec<String> = f
+        .patch
+        .iter()
+        .flat_map(|p| p.split(',').map(str::to_owned))
+        .collect();
+    patch.extend(
+        f.patch_fixed
+            .iter()
+            .filter_map(|p| p.split_once('=').map(|(c, v)| format!("{c}=fixed:{v}"))),
+    );
+    patch.extend(
+        f.patch_from_arg
+            .iter()
+            .filter_map(|p| p.split_once('=').map(|(c, a)| format!("{c}=arg:{a}"))),
+    );
     if !patch.is_empty() {
         m.insert("patch".into(), json!(patch));
     }
-    let split = |v: &[String]| -> Vec<String> { v.iter().flat_map(|p| p.split(',').map(str::to_owned)).collect() };
+    let split = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .flat_map(|p| p.split(',').map(str::to_owned))
+            .collect()
+    };
     if !f.numeric_bound.is_empty() {
         m.insert("numeric_bounds".into(), json!(split(&f.numeric_bound)));
     }
     if !f.transition_guard.is_empty() {
-        m.insert("transition_guards".into(), json!(split(&f.transition_guard)));
+        m.insert(
+            "transition_guards".into(),
+            json!(split(&f.transition_guard)),
+        );
     }
     if let Some(ms) = f.handler_timeout_ms {
         m.insert("timeout_ms".into(), json!(ms));
@@ -359,7 +419,13 @@ fn apply_flags(args: &InitArgs, a: &mut Answers) {
         .unwrap_or_else(|| "local_reviewer".to_owned());
     for op in &args.operators {
         let (name, roles) = match op.split_once('=') {
-            Some((n, r)) => (n.trim(), r.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+            Some((n, r)) => (
+                n.trim(),
+                r.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            ),
             None => (op.trim(), vec![default_role.clone()]),
         };
         a.operators.insert(name.to_owned(), roles);
@@ -367,31 +433,38 @@ fn apply_flags(args: &InitArgs, a: &mut Answers) {
 }
 
 /// Where the config reads the database: the variable given, or the SQLite file.
-fn fill_source(settings: &Settings, args: &InitArgs, a: &mut Answers, report: Option<&SchemaReport>) {
+fn fill_source(
+    settings: &Settings,
+    args: &InitArgs,
+    a: &mut Answers,
+    report: Option<&SchemaReport>,
+) {
     if a.source.read_url_env.is_none() {
         a.source.read_url_env = args.url_env.clone();
     }
     let sqlite = report.is_some_and(|r| r.engine == "sqlite");
-    if sqlite && a.source.path.is_none() && args.url_env.is_none() {
-        if let Some(url) = &args.url {
-            let file = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("file:"))
-                .unwrap_or(url);
-            let file = file.split('?').next().unwrap_or(file);
-            let abs = settings.cwd.join(file);
-            let config_dir = settings
-                .cwd
-                .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()))
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let shown = abs
-                .strip_prefix(&config_dir)
-                .map(Path::to_path_buf)
-                .unwrap_or(abs);
-            a.source.path = Some(shown.to_string_lossy().into_owned());
-        }
+    if sqlite
+        && a.source.path.is_none()
+        && args.url_env.is_none()
+        && let Some(url) = &args.url
+    {
+        let file = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("file:"))
+            .unwrap_or(url);
+        let file = file.split('?').next().unwrap_or(file);
+        let abs = settings.cwd.join(file);
+        let config_dir = settings
+            .cwd
+            .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let shown = abs
+            .strip_prefix(&config_dir)
+            .map(Path::to_path_buf)
+            .unwrap_or(abs);
+        a.source.path = Some(shown.to_string_lossy().into_owned());
     }
     if !sqlite && a.source.read_url_env.is_none() && args.url.is_some() {
         output::warn(&format!(
@@ -402,10 +475,21 @@ fn fill_source(settings: &Settings, args: &InitArgs, a: &mut Answers, report: Op
 
 /// Writes the config, `.env.example` and `NEXT-STEPS.md`; refuses before writing anything
 /// when one exists and `force` is off.
-fn write(config_path: &Path, doc: &Value, g: &Generated, force: bool) -> anyhow::Result<Vec<PathBuf>> {
-    let dir = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
+fn write(
+    config_path: &Path,
+    doc: &Value,
+    g: &Generated,
+    force: bool,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = config_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let files = [
-        (config_path.to_path_buf(), serde_json::to_string_pretty(doc)? + "\n"),
+        (
+            config_path.to_path_buf(),
+            serde_json::to_string_pretty(doc)? + "\n",
+        ),
         (dir.join(".env.example"), env_example(g)),
         (dir.join("NEXT-STEPS.md"), next_steps(config_path, g)),
     ];
@@ -439,7 +523,10 @@ fn env_example(g: &Generated) -> String {
         "# Variables the generated Airlock config reads. Copy to .env (never commit real values)\n# and replace each placeholder.\n",
     );
     for v in &g.env_vars {
-        out.push_str(&format!("\n# {}\n{}=\"{}\"\n", v.purpose, v.name, v.example));
+        out.push_str(&format!(
+            "\n# {}\n{}=\"{}\"\n",
+            v.purpose, v.name, v.example
+        ));
     }
     out
 }
@@ -449,12 +536,20 @@ fn next_steps(config_path: &Path, g: &Generated) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let cfg = if name == DEFAULT_OUTPUT { String::new() } else { format!(" --config {name}") };
+    let cfg = if name == DEFAULT_OUTPUT {
+        String::new()
+    } else {
+        format!(" --config {name}")
+    };
     let read = g.tools.first().cloned().unwrap_or_default();
     let vars: Vec<&str> = g.env_vars.iter().map(|v| v.name.as_str()).collect();
     let mut out = format!(
         "# Next steps\n\n1. Review `{name}`: the visible columns, proposal columns, guards and approval roles\n   were suggested from the schema.\n2. Set the variables listed in `.env.example` ({}).\n3. `airlock config validate{cfg}` and `airlock tools list{cfg}` (what a model will see).\n4. `airlock doctor{cfg}` checks the setup against the database.\n5. Try a read: `airlock smoke call{cfg} {read} --sample`.\n6. Serve: `airlock mcp serve{cfg}` (stdio) or `airlock mcp client-config --client claude-desktop{cfg}`.\n7. Review proposals with `airlock proposals list`, approve outside MCP, then `airlock apply ID`.\n   `airlock writeback grants --engine ENGINE --writer-role airlock_writer` prints the write grants.\n",
-        if vars.is_empty() { "none".to_owned() } else { vars.join(", ") }
+        if vars.is_empty() {
+            "none".to_owned()
+        } else {
+            vars.join(", ")
+        }
     );
     if !g.notes.is_empty() {
         out.push_str("\n## Review these\n\n");
@@ -480,7 +575,9 @@ pub fn summary(args: &InitArgs, o: &Outcome) -> anyhow::Result<()> {
     for w in &o.warnings {
         output::warn(&format!("{} {}: {}", w.path, w.code, w.message));
     }
-    output::line("next: set the variables in .env.example, then `airlock doctor` and `airlock tools list` (NEXT-STEPS.md)");
+    output::line(
+        "next: set the variables in .env.example, then `airlock doctor` and `airlock tools list` (NEXT-STEPS.md)",
+    );
     Ok(())
 }
 
