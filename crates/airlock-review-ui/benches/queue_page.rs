@@ -4,7 +4,7 @@
 //! The ledger is built once through the public API with the ledger benches' record builder.
 
 #[path = "../../airlock-ledger/benches/support/mod.rs"]
-#[allow(dead_code)]
+#[allow(unused_imports)]
 mod support;
 
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ use tower::ServiceExt as _;
 
 const PENDING: u64 = 10_000;
 
-fn benches(c: &mut Criterion) {
+fn queue_page(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -104,10 +104,14 @@ fn benches(c: &mut Criterion) {
     g.bench_function("first_page", |b| b.iter(|| black_box(render("/"))));
     g.bench_function("page_100", |b| b.iter(|| black_box(render("/?page=100"))));
     g.bench_function("filtered_tenant", |b| {
-        b.iter(|| black_box(render("/?tenant=harbour-yoga&older_than=15")))
+        b.iter(|| {
+            black_box(render(
+                "/?tenant=harbour-yoga&capability=accounts.propose_fee_reversal",
+            ))
+        })
     });
     g.finish();
 }
 
-criterion_group!(benches, benches);
+criterion_group!(benches, queue_page);
 criterion_main!(benches);
