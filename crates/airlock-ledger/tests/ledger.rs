@@ -173,6 +173,50 @@ async fn an_identical_open_proposal_is_returned_not_duplicated() {
     assert!(ledger.verify().await.unwrap().ok);
 }
 
+#[tokio::test]
+async fn proposal_pages_counts_age_filter_and_chain_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger = open(tmp.path());
+    assert_eq!(ledger.chain_head().await.unwrap(), None);
+    for fee in 0..7 {
+        ledger
+            .record_proposal(new_proposal("INV-1", fee))
+            .await
+            .unwrap();
+    }
+    let all = ProposalFilter {
+        limit: 3,
+        ..Default::default()
+    };
+    assert_eq!(ledger.proposal_count(&all).await.unwrap(), 7);
+    let first = ledger.proposals(&all).await.unwrap();
+    let third = ledger
+        .proposals(&ProposalFilter {
+            offset: 6,
+            ..all.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!((first.len(), third.len()), (3, 1));
+    assert!(!first.iter().any(|p| p.proposal_id == third[0].proposal_id));
+    // Nothing is older than a time before the first proposal; an injection string is a value.
+    for before in ["2000-01-01T00:00:00.000Z", "' OR 1=1 --"] {
+        let old = ProposalFilter {
+            created_before: Some(before.into()),
+            ..Default::default()
+        };
+        assert_eq!(ledger.proposal_count(&old).await.unwrap(), 0, "{before}");
+    }
+    let other_tenant = ProposalFilter {
+        tenant: Some("globex".into()),
+        ..Default::default()
+    };
+    assert_eq!(ledger.proposal_count(&other_tenant).await.unwrap(), 0);
+    let head = ledger.chain_head().await.unwrap().unwrap();
+    let report = ledger.verify().await.unwrap();
+    assert_eq!(Some(head), report.head);
+}
+
 async fn seeded(dir: &Path) -> (SqliteLedger, String, String) {
     let ledger = open(dir);
     let ev = evidence("acme", "INV-1");

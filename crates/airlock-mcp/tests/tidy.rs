@@ -108,7 +108,8 @@ fn model_facing_crates_do_not_depend_on_writeback() {
         assert!(linked.contains("airlock-ledger"), "{root}: {linked:?}");
         // The key crate is linked (through the ledger, whose signatures mention it) but not
         // named: see `review_key_is_named_only_by_ledger_and_writeback`.
-        for forbidden in ["airlock-writeback", "airlock"] {
+        // The review UI decides and applies (through writeback): never model-facing either.
+        for forbidden in ["airlock-writeback", "airlock-review-ui", "airlock"] {
             assert!(
                 !linked.contains(forbidden),
                 "{root} must not link {forbidden}; it links {linked:?}"
@@ -131,6 +132,10 @@ fn review_key_is_named_only_by_ledger_and_writeback() {
         graph.closure("airlock-review-key"),
         BTreeSet::from(["airlock-review-key"])
     );
+    // The review UI reaches the review side only through writeback's checked functions: it
+    // links the key (through writeback and the ledger) but cannot name it.
+    let ui = graph.closure("airlock-review-ui");
+    assert!(ui.contains("airlock-writeback") && ui.contains("airlock-review-key"));
     // The binary reaches the review side only through writeback, which links the key.
     let binary = graph.closure("airlock");
     assert!(binary.contains("airlock-writeback") && binary.contains("airlock-review-key"));

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use airlock_ledger::{Actor, LedgerError};
-use airlock_protocol::ReceiptStatus;
 use airlock_writeback::apply::{self, ApplyError, ApplyReport};
 use airlock_writeback::approval::{self, DecideError, Verdict};
 use axum::extract::{Extension, Form, Path, State};
@@ -305,19 +304,7 @@ fn hint(e: &ApplyError) -> String {
 }
 
 fn outcome(r: &ApplyReport) -> (StatusCode, maud::Markup) {
-    let title = match (r.dry_run, r.status) {
-        (true, ReceiptStatus::Applied) => {
-            "Dry run passed: the update would apply (rolled back; nothing recorded).".to_owned()
-        }
-        (true, other) => {
-            format!("Dry run: the update would end {other} (rolled back; nothing recorded).")
-        }
-        (false, ReceiptStatus::Applied) => "Applied.".to_owned(),
-        (false, ReceiptStatus::AlreadyApplied) => {
-            "Already applied; nothing was written again.".to_owned()
-        }
-        (false, other) => format!("Not applied: {other}."),
-    };
+    let title = r.headline();
     let mut lines = vec![
         r.detail.clone(),
         format!(

@@ -152,13 +152,32 @@ pub fn router(ui: Arc<Ui>) -> Router {
         .with_state(ui)
 }
 
-/// Serves until `shutdown` resolves.
+/// How long requests in flight may finish after `shutdown` resolves. An open queue page
+/// holds its event stream forever, so a graceful stop alone would never end.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish for up to [`DRAIN`].
 pub async fn serve(
     ui: Arc<Ui>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(ui))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use std::future::IntoFuture as _;
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router(ui))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        })
+        .into_future();
+    let deadline = async move {
+        match stopped.await {
+            Ok(()) => tokio::time::sleep(DRAIN).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = server => served,
+        () = deadline => Ok(()),
+    }
 }

@@ -128,6 +128,23 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// One sentence saying what happened, for people (the CLI and the review UI print it).
+    pub fn headline(&self) -> String {
+        match (self.dry_run, self.status) {
+            (true, ReceiptStatus::Applied) => {
+                "Dry run passed: the update would apply (rolled back; nothing recorded).".to_owned()
+            }
+            (true, other) => {
+                format!("Dry run: the update would end {other} (rolled back; nothing recorded).")
+            }
+            (false, ReceiptStatus::Applied) => "Applied.".to_owned(),
+            (false, ReceiptStatus::AlreadyApplied) => {
+                "Already applied; nothing was written again.".to_owned()
+            }
+            (false, other) => format!("Not applied: {other}."),
+        }
+    }
+
     /// Whether the approval still stands after this attempt, so `apply` may simply run again.
     pub fn approval_stands(&self) -> bool {
         !self.dry_run

@@ -2,7 +2,7 @@
 //! its executor. Exit 0 when applied or already applied, 1 on conflict or failure.
 
 use airlock_cli::ApplyArgs;
-use airlock_protocol::{ReceiptStatus, WritebackJob};
+use airlock_protocol::WritebackJob;
 use airlock_writeback::AttemptEffect;
 use airlock_writeback::apply::{self, ApplyError};
 
@@ -69,20 +69,7 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
         output::json(&report)?;
     } else {
         let r = &report.receipt;
-        let headline = match (report.dry_run, report.status) {
-            (true, ReceiptStatus::Applied) => {
-                "Dry run passed: the update would apply (rolled back; nothing recorded).".to_owned()
-            }
-            (true, other) => {
-                format!("Dry run: the update would end {other} (rolled back; nothing recorded).")
-            }
-            (false, ReceiptStatus::Applied) => "Applied.".to_owned(),
-            (false, ReceiptStatus::AlreadyApplied) => {
-                "Already applied; nothing was written again.".to_owned()
-            }
-            (false, other) => format!("Not applied: {other}."),
-        };
-        output::line(&headline);
+        output::line(&report.headline());
         output::line(&format!(
             "Proposal: {} (now {})",
             report.proposal_id, report.state

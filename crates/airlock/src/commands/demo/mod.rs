@@ -285,6 +285,11 @@ async fn walk(
         "   airlock --config {} ledger verify",
         cfg.display()
     ));
+    story.say(&format!(
+        "Review it in a browser: {}=<a secret> airlock --config {} ui --open",
+        airlock_review_ui::operator_secret_var("dana"),
+        cfg.display()
+    ));
     Ok(ok)
 }
 
