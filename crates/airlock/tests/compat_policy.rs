@@ -378,14 +378,6 @@ fn actor_comes_from_flag_then_airlock_actor_then_user_then_default() {
 fn original_only_forms_name_the_airlock_form() {
     let l = Local::new();
     for (args, airlock_form) in [
-        (
-            &["store", "stats", "--store", STORE][..],
-            "airlock ledger stats",
-        ),
-        (
-            &["store", "prune", "--older-than", "30d"][..],
-            "airlock ledger verify",
-        ),
         (&["evidence", "list"][..], "airlock query-audit list"),
         (
             &["query-audit", "show", "1"][..],

@@ -1,0 +1,141 @@
+//! `ledger stats|backup|prune|vacuum|reset` and the original's `store` names, through the real
+//! binary on a ledger written by `airlock demo`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Run, airlock};
+use serde_json::Value;
+
+fn demo(dir: &Path) -> PathBuf {
+    let run = airlock(dir, &["demo", "--no-pause", "--dir", "story"], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    dir.join("story/ledger.db")
+}
+
+fn on(dir: &Path, store: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["--store", store.to_str().unwrap()];
+    all.extend_from_slice(args);
+    airlock(dir, &all, &[])
+}
+
+fn json(run: &Run) -> Value {
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+#[test]
+fn stats_backup_and_a_prune_that_keeps_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let stats = json(&on(dir.path(), &store, &["ledger", "stats", "--json"]));
+    let s = &stats["stats"];
+    assert_eq!(s["counts"]["proposals"], 2, "{stats:#}");
+    assert!(s["file_bytes"].as_u64().unwrap() > 0);
+    assert!(s["head"]["seq"].as_i64().unwrap() > 0);
+    assert!(s["oldest"].is_string() && s["newest"].is_string());
+    // The original's name prints the same.
+    let store_stats = json(&on(dir.path(), &store, &["store", "stats", "--json"]));
+    assert_eq!(store_stats["stats"]["counts"], s["counts"]);
+
+    // A backup verifies from another folder, with nothing but the file.
+    let backup = dir.path().join("elsewhere/ledger-copy.db");
+    let made = json(&on(
+        dir.path(),
+        &store,
+        &["ledger", "backup", backup.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(made["head"], s["head"]);
+    let other = tempfile::tempdir().unwrap();
+    let verified = json(&on(other.path(), &backup, &["ledger", "verify", "--json"]));
+    assert_eq!(verified["ok"], true, "{verified:#}");
+    assert!(verified["anchors_checked"].as_u64().unwrap() > 0, "{verified:#}");
+    let refused = on(
+        dir.path(),
+        &store,
+        &["ledger", "backup", backup.to_str().unwrap()],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("already exists"), "{}", refused.stderr);
+
+    // Dry runs change nothing: `ledger prune --dry-run`, and `store prune` without --yes.
+    let planned = json(&on(
+        dir.path(),
+        &store,
+        &["ledger", "prune", "--older-than", "0d", "--dry-run", "--json"],
+    ));
+    assert_eq!(planned["dry_run"], true);
+    assert_eq!(planned["plan"]["removes"]["proposal"], 1, "{planned:#}");
+    let store_dry = on(dir.path(), &store, &["store", "prune", "--older-than", "0d"]);
+    assert_eq!(store_dry.code, 0, "{}", store_dry.stderr);
+    assert!(store_dry.stdout.contains("rerun with --yes"), "{}", store_dry.stdout);
+    let unchanged = json(&on(dir.path(), &store, &["ledger", "stats", "--json"]));
+    assert_eq!(unchanged["stats"]["counts"], s["counts"]);
+
+    // The prune: the applied proposal goes, the one in conflict (still open) stays.
+    let pruned = json(&on(
+        dir.path(),
+        &store,
+        &["ledger", "prune", "--older-than", "0d", "--json"],
+    ));
+    let checkpoint = pruned["report"]["checkpoint_seq"].as_i64().unwrap();
+    let verified = json(&on(dir.path(), &store, &["ledger", "verify", "--json"]));
+    assert_eq!(verified["ok"], true, "{verified:#}");
+    assert_eq!(verified["checkpoint"]["event_seq"], checkpoint);
+    let after = json(&on(dir.path(), &store, &["ledger", "stats", "--json"]));
+    assert_eq!(after["stats"]["counts"]["proposals"], 1, "{after:#}");
+    assert_eq!(after["stats"]["proposals_by_state"]["conflict"], 1);
+    let listed = json(&on(dir.path(), &store, &["proposals", "list", "--json"]));
+    assert_eq!(listed["proposals"].as_array().map(Vec::len), Some(1), "{listed:#}");
+    let text = on(dir.path(), &store, &["ledger", "verify"]);
+    assert_eq!(text.code, 0, "{}", text.stdout);
+    let vacuumed = json(&on(dir.path(), &store, &["ledger", "vacuum", "--json"]));
+    assert!(vacuumed["vacuum"]["bytes_after"].as_u64().unwrap() > 0);
+    assert_eq!(
+        json(&on(dir.path(), &store, &["ledger", "verify", "--json"]))["ok"],
+        true
+    );
+}
+
+#[test]
+fn bad_durations_and_missing_ledgers_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    for bad in ["90", "1w", "-3d", "1.5d", "'; DROP TABLE events; --"] {
+        let flag = format!("--older-than={bad}");
+        let run = on(dir.path(), &store, &["ledger", "prune", &flag]);
+        assert_ne!(run.code, 0, "{bad}");
+        assert!(run.stderr.contains("not a duration"), "{bad}: {}", run.stderr);
+        assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+    }
+    let missing = on(dir.path(), &store, &["ledger", "prune"]);
+    assert!(missing.stderr.contains("--older-than"), "{}", missing.stderr);
+    let nowhere = dir.path().join("no/such.db");
+    let run = on(
+        dir.path(),
+        &nowhere,
+        &["ledger", "prune", "--older-than", "1d"],
+    );
+    assert_ne!(run.code, 0);
+    assert!(!nowhere.exists(), "a prune created a ledger");
+    let run = on(dir.path(), &nowhere, &["ledger", "vacuum"]);
+    assert_ne!(run.code, 0);
+    assert!(!nowhere.exists(), "a vacuum created a ledger");
+}
+
+#[test]
+fn reset_refuses_without_yes_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let refused = on(dir.path(), &store, &["ledger", "reset"]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert!(store.exists());
+    let reset = json(&on(dir.path(), &store, &["store", "reset", "--yes", "--json"]));
+    assert_eq!(reset["ok"], true);
+    assert!(!store.exists());
+    assert!(!dir.path().join("story/ledger.db.anchor").exists());
+    let removed = reset["removed"].as_array().unwrap();
+    assert!(removed.len() >= 2, "{reset:#}");
+}
