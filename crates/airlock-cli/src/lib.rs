@@ -521,6 +521,10 @@ pub enum LedgerCommand {
     /// (anything not applied or rejected) keep every record and event. Removes in small
     /// batches, so tool calls recorded meanwhile wait at most one batch.
     Prune(PruneArgs),
+    /// Write a range of the chain as JSON lines, each event with the record it covers, so
+    /// `airlock ledger verify --file EXPORT` can check it on another machine (no database, no
+    /// config).
+    Export(LedgerExportArgs),
     /// Delete the ledger, its WAL and anchor files (for disposable setups). Asks on a
     /// terminal; scripts must pass --yes.
     Reset(ResetArgs),
@@ -539,6 +543,27 @@ pub struct BackupArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerExportArgs {
+    /// Only events created within this long before now: 2h, 7d, 30m, 45s.
+    #[arg(long, value_name = "DURATION", conflicts_with = "from")]
+    pub since: Option<String>,
+    /// Only events created at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Output format (JSON lines: a header, then one event with its record per line).
+    #[arg(long, value_enum, default_value_t = LedgerExportFormat::Jsonl)]
+    pub format: LedgerExportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LedgerExportFormat {
+    Jsonl,
 }
 
 #[derive(Debug, Args)]
@@ -598,6 +623,10 @@ pub struct VerifyArgs {
     /// the ledger, when present]
     #[arg(long, value_name = "FILE")]
     pub anchor: Option<PathBuf>,
+    /// Verify an export written by `airlock ledger export` instead of a ledger: needs no
+    /// database and no config.
+    #[arg(long, value_name = "EXPORT", conflicts_with = "anchor")]
+    pub file: Option<PathBuf>,
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,

@@ -40,7 +40,9 @@ fn generated(rt: &tokio::runtime::Runtime, events: u64) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("retention-{events}.db"));
     if let Ok(l) = SqliteLedger::open_read_only(&path)
-        && rt.block_on(l.stats()).is_ok_and(|s| s.events as u64 >= events)
+        && rt
+            .block_on(l.stats())
+            .is_ok_and(|s| s.events as u64 >= events)
     {
         eprintln!("using cached ledger {}", path.display());
         return path;
@@ -78,9 +80,9 @@ fn generated(rt: &tokio::runtime::Runtime, events: u64) -> PathBuf {
                             e.created_at = when.clone();
                         }
                         r.audit.created_at = when;
-                        calls.push(tokio::spawn(
-                            async move { ledger.record_read(r).await.map(|_| ()) },
-                        ));
+                        calls.push(tokio::spawn(async move {
+                            ledger.record_read(r).await.map(|_| ())
+                        }));
                     }
                 }
                 for c in calls {

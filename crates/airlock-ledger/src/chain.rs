@@ -21,6 +21,11 @@ pub(crate) fn audit_hash(a: &QueryAudit) -> String {
 /// Covers the immutable part of a proposal. The mutable columns ([`ProposalRow`]) are covered
 /// by the events that change them.
 pub(crate) fn proposal_hash(p: &StoredProposal, dedupe_key: &str) -> String {
+    hash_json(&proposal_value(p, dedupe_key))
+}
+
+/// The JSON [`proposal_hash`] hashes (what a ledger export carries for a proposal).
+pub(crate) fn proposal_value(p: &StoredProposal, dedupe_key: &str) -> Value {
     let mut v = serde_json::to_value(p).expect("proposal serializes");
     if let Value::Object(m) = &mut v {
         m.remove("state");
@@ -28,7 +33,7 @@ pub(crate) fn proposal_hash(p: &StoredProposal, dedupe_key: &str) -> String {
         m.remove("source_database_mutated");
         m.insert("dedupe_key".into(), Value::String(dedupe_key.into()));
     }
-    hash_json(&v)
+    v
 }
 
 /// A proposal's mutable columns, as an event leaves them. Every event that changes them carries

@@ -50,26 +50,48 @@ fn stats_backup_and_a_prune_that_keeps_proof() {
     let other = tempfile::tempdir().unwrap();
     let verified = json(&on(other.path(), &backup, &["ledger", "verify", "--json"]));
     assert_eq!(verified["ok"], true, "{verified:#}");
-    assert!(verified["anchors_checked"].as_u64().unwrap() > 0, "{verified:#}");
+    assert!(
+        verified["anchors_checked"].as_u64().unwrap() > 0,
+        "{verified:#}"
+    );
     let refused = on(
         dir.path(),
         &store,
         &["ledger", "backup", backup.to_str().unwrap()],
     );
     assert_eq!(refused.code, 1, "{}", refused.stderr);
-    assert!(refused.stderr.contains("already exists"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("already exists"),
+        "{}",
+        refused.stderr
+    );
 
     // Dry runs change nothing: `ledger prune --dry-run`, and `store prune` without --yes.
     let planned = json(&on(
         dir.path(),
         &store,
-        &["ledger", "prune", "--older-than", "0d", "--dry-run", "--json"],
+        &[
+            "ledger",
+            "prune",
+            "--older-than",
+            "0d",
+            "--dry-run",
+            "--json",
+        ],
     ));
     assert_eq!(planned["dry_run"], true);
     assert_eq!(planned["plan"]["removes"]["proposal"], 1, "{planned:#}");
-    let store_dry = on(dir.path(), &store, &["store", "prune", "--older-than", "0d"]);
+    let store_dry = on(
+        dir.path(),
+        &store,
+        &["store", "prune", "--older-than", "0d"],
+    );
     assert_eq!(store_dry.code, 0, "{}", store_dry.stderr);
-    assert!(store_dry.stdout.contains("rerun with --yes"), "{}", store_dry.stdout);
+    assert!(
+        store_dry.stdout.contains("rerun with --yes"),
+        "{}",
+        store_dry.stdout
+    );
     let unchanged = json(&on(dir.path(), &store, &["ledger", "stats", "--json"]));
     assert_eq!(unchanged["stats"]["counts"], s["counts"]);
 
@@ -87,7 +109,11 @@ fn stats_backup_and_a_prune_that_keeps_proof() {
     assert_eq!(after["stats"]["counts"]["proposals"], 1, "{after:#}");
     assert_eq!(after["stats"]["proposals_by_state"]["conflict"], 1);
     let listed = json(&on(dir.path(), &store, &["proposals", "list", "--json"]));
-    assert_eq!(listed["proposals"].as_array().map(Vec::len), Some(1), "{listed:#}");
+    assert_eq!(
+        listed["proposals"].as_array().map(Vec::len),
+        Some(1),
+        "{listed:#}"
+    );
     let text = on(dir.path(), &store, &["ledger", "verify"]);
     assert_eq!(text.code, 0, "{}", text.stdout);
     let vacuumed = json(&on(dir.path(), &store, &["ledger", "vacuum", "--json"]));
@@ -106,11 +132,19 @@ fn bad_durations_and_missing_ledgers_are_named() {
         let flag = format!("--older-than={bad}");
         let run = on(dir.path(), &store, &["ledger", "prune", &flag]);
         assert_ne!(run.code, 0, "{bad}");
-        assert!(run.stderr.contains("not a duration"), "{bad}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("not a duration"),
+            "{bad}: {}",
+            run.stderr
+        );
         assert!(run.stderr.contains("hint:"), "{}", run.stderr);
     }
     let missing = on(dir.path(), &store, &["ledger", "prune"]);
-    assert!(missing.stderr.contains("--older-than"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("--older-than"),
+        "{}",
+        missing.stderr
+    );
     let nowhere = dir.path().join("no/such.db");
     let run = on(
         dir.path(),
@@ -132,10 +166,154 @@ fn reset_refuses_without_yes_off_a_terminal() {
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
     assert!(store.exists());
-    let reset = json(&on(dir.path(), &store, &["store", "reset", "--yes", "--json"]));
+    let reset = json(&on(
+        dir.path(),
+        &store,
+        &["store", "reset", "--yes", "--json"],
+    ));
     assert_eq!(reset["ok"], true);
     assert!(!store.exists());
     assert!(!dir.path().join("story/ledger.db.anchor").exists());
     let removed = reset["removed"].as_array().unwrap();
     assert!(removed.len() >= 2, "{reset:#}");
+}
+
+/// Verifies `export` with `ledger verify --file` from a folder with no config and no ledger.
+fn verify_file(export: &Path) -> (Run, Value) {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("copy.jsonl");
+    std::fs::copy(export, &copy).unwrap();
+    let run = airlock(
+        elsewhere.path(),
+        &["ledger", "verify", "--file", "copy.jsonl", "--json"],
+        &[],
+    );
+    let report = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run, report)
+}
+
+#[test]
+fn an_export_verifies_offline_and_tampering_names_the_first_bad_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let export = dir.path().join("out/ledger.jsonl");
+    std::fs::create_dir_all(export.parent().unwrap()).unwrap();
+    let run = on(
+        dir.path(),
+        &store,
+        &[
+            "ledger",
+            "export",
+            "--format",
+            "jsonl",
+            "--output",
+            export.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (run, report) = verify_file(&export);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(report["ok"], true);
+    let head =
+        json(&on(dir.path(), &store, &["ledger", "stats", "--json"]))["stats"]["head"].clone();
+    assert_eq!(report["head"], head, "the export reaches the ledger's head");
+
+    let text = std::fs::read_to_string(&export).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 5);
+    let write = |name: &str, lines: &[String]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        p
+    };
+    let owned: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+
+    // A record changed (the third event's record gets a new field value).
+    let mut edited = owned.clone();
+    let mut line: Value = serde_json::from_str(&edited[3]).unwrap();
+    let seq = line["event"]["seq"].as_i64().unwrap();
+    line["record"]["created_at"] = Value::String("2020-01-01T00:00:00.000Z".into());
+    edited[3] = line.to_string();
+    let (run, report) = verify_file(&write("edited.jsonl", &edited));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(report["first_break"]["code"], "RECORD_HASH_MISMATCH");
+    assert_eq!(report["first_break"]["seq"], seq);
+    assert!(
+        report["first_break"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("line 4, event {seq}")),
+        "{report:#}"
+    );
+    // The text form names it too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let p = dir.path().join("edited.jsonl");
+    let text_run = airlock(
+        elsewhere.path(),
+        &["ledger", "verify", "--file", p.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(text_run.code, 1);
+    assert!(
+        text_run.stdout.contains(&format!("event #{seq}")),
+        "{}",
+        text_run.stdout
+    );
+
+    // An event's own field changed.
+    let mut edited = owned.clone();
+    let mut line: Value = serde_json::from_str(&edited[2]).unwrap();
+    line["event"]["actor"] = Value::String("mallory".into());
+    edited[2] = line.to_string();
+    let (_, report) = verify_file(&write("actor.jsonl", &edited));
+    assert_eq!(report["first_break"]["code"], "EVENT_HASH_MISMATCH");
+
+    // A line removed from the middle, and the last line cut off.
+    let mut removed = owned.clone();
+    removed.remove(3);
+    let (_, report) = verify_file(&write("removed.jsonl", &removed));
+    assert_eq!(report["first_break"]["code"], "SEQUENCE_GAP");
+    let cut = &owned[..owned.len() - 1];
+    let (_, report) = verify_file(&write("cut.jsonl", cut));
+    assert_eq!(report["first_break"]["code"], "EXPORT_TRUNCATED");
+
+    // Not an export at all, and a missing file.
+    let (run, report) = verify_file(&write("junk.jsonl", &["{\"hello\": 1}".to_owned()]));
+    assert_eq!(run.code, 1);
+    assert_eq!(report["first_break"]["code"], "EXPORT_INVALID");
+    let run = airlock(
+        dir.path(),
+        &["ledger", "verify", "--file", "nope.jsonl"],
+        &[],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("ledger export"), "{}", run.stderr);
+
+    // A range: the last hour is everything; a bad --from is named.
+    let recent = on(dir.path(), &store, &["ledger", "export", "--since", "1h"]);
+    assert_eq!(recent.code, 0, "{}", recent.stderr);
+    assert_eq!(recent.stdout.lines().count(), lines.len());
+    let bad = on(
+        dir.path(),
+        &store,
+        &["ledger", "export", "--from", "yesterday"],
+    );
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
+
+    // After a prune the export starts after the cut and still verifies.
+    json(&on(
+        dir.path(),
+        &store,
+        &["ledger", "prune", "--older-than", "0d", "--json"],
+    ));
+    let after = on(dir.path(), &store, &["ledger", "export"]);
+    let p = dir.path().join("after.jsonl");
+    std::fs::write(&p, &after.stdout).unwrap();
+    let (run, report) = verify_file(&p);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        report["events_checked"].as_u64().unwrap() >= 1,
+        "{report:#}"
+    );
 }

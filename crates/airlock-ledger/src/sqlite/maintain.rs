@@ -305,7 +305,9 @@ fn plan_in(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
         return Ok(plan);
     }
     let cut_hash: Option<String> = conn
-        .query_row("SELECT hash FROM events WHERE seq = ?1", [cut], |r| r.get(0))
+        .query_row("SELECT hash FROM events WHERE seq = ?1", [cut], |r| {
+            r.get(0)
+        })
         .optional()?;
     let cut_hash = match (cut_hash, &previous) {
         (Some(h), _) => h,

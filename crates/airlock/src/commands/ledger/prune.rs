@@ -131,7 +131,17 @@ mod tests {
         assert_eq!(parse_age("12H").unwrap().num_seconds(), 12 * 3600);
         assert_eq!(parse_age("0d").unwrap().num_seconds(), 0);
         for bad in [
-            "", "d", "90", "-1d", "+1d", "1.5d", "1w", "90 d", "9999999999999d", "1dd", "'; DROP",
+            "",
+            "d",
+            "90",
+            "-1d",
+            "+1d",
+            "1.5d",
+            "1w",
+            "90 d",
+            "9999999999999d",
+            "1dd",
+            "'; DROP",
         ] {
             assert!(parse_age(bad).is_err(), "{bad}");
         }
