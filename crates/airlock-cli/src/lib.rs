@@ -339,8 +339,9 @@ pub struct ExportArgs {
     /// File to write.
     #[arg(long, alias = "out", value_name = "FILE")]
     pub output: PathBuf,
-    /// Output format; JSON is the only one.
-    #[arg(long, value_parser = ["json"], default_value = "json")]
+    /// Output format: json, or markdown (replay export only: the replay as a page for an
+    /// incident review, with its hash-chained events).
+    #[arg(long, value_parser = ["json", "markdown"], default_value = "json")]
     pub format: String,
 }
 

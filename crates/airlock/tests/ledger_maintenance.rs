@@ -317,3 +317,67 @@ fn an_export_verifies_offline_and_tampering_names_the_first_bad_record() {
         "{report:#}"
     );
 }
+
+#[test]
+fn a_replay_exports_as_markdown_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let md = dir.path().join("out/replay.md");
+    let run = on(
+        dir.path(),
+        &store,
+        &[
+            "replay",
+            "export",
+            "latest",
+            "--format",
+            "markdown",
+            "--output",
+            md.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let page = std::fs::read_to_string(&md).unwrap();
+    assert!(page.starts_with("# Replay "), "{page}");
+    for heading in [
+        "## 1. What the agent saw",
+        "## 4. What happened",
+        "| seq | kind |",
+    ] {
+        assert!(page.contains(heading), "{heading} missing:\n{page}");
+    }
+    let js = dir.path().join("replay.json");
+    let run = on(
+        dir.path(),
+        &store,
+        &[
+            "replay",
+            "export",
+            "latest",
+            "--format",
+            "json",
+            "--output",
+            js.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    assert!(v["events"].as_array().unwrap().len() > 2);
+    let refused = on(
+        dir.path(),
+        &store,
+        &[
+            "evidence", "export", "x", "--format", "markdown", "--output", "e.md",
+        ],
+    );
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("JSON only"), "{}", refused.stderr);
+    let bad = on(
+        dir.path(),
+        &store,
+        &[
+            "replay", "export", "latest", "--format", "pdf", "--output", "x.pdf",
+        ],
+    );
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
