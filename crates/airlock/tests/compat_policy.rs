@@ -431,11 +431,11 @@ fn original_only_forms_name_the_airlock_form() {
             ],
         );
     }
-    // JSON is the only export format.
+    // JSON and Markdown are the export formats.
     l.run(&[
-        "replay", "export", "latest", "--output", "r.md", "--format", "markdown",
+        "replay", "export", "latest", "--output", "r.pdf", "--format", "pdf",
     ])
-    .refused(2, &["invalid value 'markdown'", "json"]);
+    .refused(2, &["invalid value 'pdf'", "json", "markdown"]);
     // An unknown command exits 2, as in the original.
     assert_eq!(l.run(&["no-such-command"]).code, 2);
 }
