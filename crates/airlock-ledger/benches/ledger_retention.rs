@@ -10,6 +10,9 @@
 //! ```text
 //! AIRLOCK_BENCH_EVENTS=1000000 cargo bench -p airlock-ledger --bench ledger_retention
 //! ```
+//!
+//! `AIRLOCK_BENCH_PRUNE_BATCH` sets the prune's batch size (default 2000, as the command);
+//! `AIRLOCK_BENCH_QUICK=1` skips the full verify walks.
 
 #![allow(clippy::print_stdout)]
 
@@ -22,11 +25,21 @@ use std::time::{Duration, Instant};
 
 use airlock_ledger::{Ledger, SqliteLedger};
 
-fn events_wanted() -> u64 {
-    std::env::var("AIRLOCK_BENCH_EVENTS")
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000)
+        .unwrap_or(default)
+}
+
+fn events_wanted() -> u64 {
+    env_u64("AIRLOCK_BENCH_EVENTS", 1_000_000)
+}
+
+/// `AIRLOCK_BENCH_QUICK=1`: skip the full verify walks (the slowest steps) and time only
+/// stats, the dry run and the prune.
+fn quick() -> bool {
+    env_u64("AIRLOCK_BENCH_QUICK", 0) == 1
 }
 
 fn at(days_ago: f64) -> String {
@@ -158,14 +171,15 @@ fn prune_copy(rt: &tokio::runtime::Runtime, source: &Path) {
     };
     let cutoff = at(90.0);
     let started = Instant::now();
-    let report = ledger.prune(&cutoff, 2000, |_, _| {}).unwrap();
+    let batch = env_u64("AIRLOCK_BENCH_PRUNE_BATCH", 2000) as usize;
+    let report = ledger.prune(&cutoff, batch, |_, _| {}).unwrap();
     let took = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let mut calls = rt.block_on(writer).unwrap();
     calls.sort_unstable();
     let pct = |p: f64| calls[((calls.len() as f64 * p) as usize).min(calls.len() - 1)];
     println!(
-        "prune 90d: {} events removed in {} ({:.0} events/s), {} batches, longest batch {:.1} ms",
+        "prune 90d (batches of {batch}): {} events removed in {} ({:.0} events/s), {} batches, longest batch {:.1} ms",
         report.plan.events(),
         ms(took),
         report.plan.events() as f64 / took.as_secs_f64(),
@@ -179,6 +193,9 @@ fn prune_copy(rt: &tokio::runtime::Runtime, source: &Path) {
         pct(0.99).as_secs_f64() * 1e6,
         ms(*calls.last().unwrap())
     );
+    if quick() {
+        return;
+    }
     let (took, report) = time(1, || rt.block_on(ledger.verify()).unwrap());
     assert!(report.ok, "{report:?}");
     println!(
@@ -208,14 +225,16 @@ fn main() {
         stats.file_bytes / (1 << 20),
         ms(took)
     );
-    // One run: a full walk is the slowest step.
-    let (took, report) = time(1, || rt.block_on(ledger.verify()).unwrap());
-    assert!(report.ok, "{report:?}");
-    println!(
-        "verify: {} ({:.0} events/s)",
-        ms(took),
-        report.events_checked as f64 / took.as_secs_f64()
-    );
+    if !quick() {
+        // One run: a full walk is the slowest step.
+        let (took, report) = time(1, || rt.block_on(ledger.verify()).unwrap());
+        assert!(report.ok, "{report:?}");
+        println!(
+            "verify: {} ({:.0} events/s)",
+            ms(took),
+            report.events_checked as f64 / took.as_secs_f64()
+        );
+    }
     let (took, plan) = time(3, || ledger.prune_plan(&at(90.0)).unwrap());
     println!(
         "prune plan (dry run) 90d: median {}, would remove {} events",

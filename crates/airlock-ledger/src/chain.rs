@@ -98,6 +98,24 @@ pub(crate) struct EventBody<'a> {
     pub created_at: &'a str,
 }
 
+impl<'a> EventBody<'a> {
+    /// The hashed fields of a stored event.
+    pub(crate) fn of(ev: &'a crate::Event) -> EventBody<'a> {
+        EventBody {
+            seq: ev.seq,
+            kind: &ev.kind,
+            proposal_id: ev.proposal_id.as_deref(),
+            subject_kind: &ev.subject_kind,
+            subject_id: &ev.subject_id,
+            actor: &ev.actor,
+            payload: &ev.payload,
+            record_hash: &ev.record_hash,
+            prev_hash: &ev.prev_hash,
+            created_at: &ev.created_at,
+        }
+    }
+}
+
 pub(crate) fn event_hash(b: &EventBody<'_>) -> String {
     hash_json(&json!({
         "seq": b.seq,
@@ -136,6 +154,23 @@ pub struct VerifyReport {
     /// The first problem found, in chain order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_break: Option<VerifyBreak>,
+}
+
+impl VerifyReport {
+    /// A report with nothing checked yet and nothing wrong.
+    pub(crate) fn passing() -> VerifyReport {
+        VerifyReport {
+            ok: true,
+            events_checked: 0,
+            records_checked: 0,
+            head: None,
+            anchors_checked: 0,
+            anchored_seq: None,
+            checkpoint: None,
+            awaiting_prune: 0,
+            first_break: None,
+        }
+    }
 }
 
 /// An event's position and hash.

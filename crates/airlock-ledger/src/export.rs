@@ -50,17 +50,7 @@ fn broken(seq: i64, code: &'static str, detail: String) -> VerifyBreak {
 /// `first_break` (codes `EXPORT_INVALID`, `EXPORT_TRUNCATED` and the chain's own codes), naming
 /// the line and event; only an unreadable input is an error.
 pub fn verify_export(input: impl BufRead) -> Result<(ExportHeader, VerifyReport), LedgerError> {
-    let mut report = VerifyReport {
-        ok: true,
-        events_checked: 0,
-        records_checked: 0,
-        head: None,
-        anchors_checked: 0,
-        anchored_seq: None,
-        checkpoint: None,
-        awaiting_prune: 0,
-        first_break: None,
-    };
+    let mut report = VerifyReport::passing();
     let mut lines = input.lines();
     let first = lines.next().transpose()?.unwrap_or_default();
     let header = match serde_json::from_str::<ExportHeader>(&first) {
@@ -146,19 +136,7 @@ fn walk(
                 "prev_hash does not match the previous event's hash".into(),
             ));
         }
-        let body = EventBody {
-            seq: ev.seq,
-            kind: &ev.kind,
-            proposal_id: ev.proposal_id.as_deref(),
-            subject_kind: &ev.subject_kind,
-            subject_id: &ev.subject_id,
-            actor: &ev.actor,
-            payload: &ev.payload,
-            record_hash: &ev.record_hash,
-            prev_hash: &ev.prev_hash,
-            created_at: &ev.created_at,
-        };
-        if chain::event_hash(&body) != ev.hash {
+        if chain::event_hash(&EventBody::of(ev)) != ev.hash {
             return Err(at(
                 "EVENT_HASH_MISMATCH",
                 "the event was changed after it was written".into(),

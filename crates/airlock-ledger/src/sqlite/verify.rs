@@ -13,17 +13,7 @@ use crate::chain::{
 use crate::{Anchor, LedgerError};
 
 pub(crate) fn verify(conn: &Connection, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
-    let mut report = VerifyReport {
-        ok: true,
-        events_checked: 0,
-        records_checked: 0,
-        head: None,
-        anchors_checked: 0,
-        anchored_seq: None,
-        checkpoint: None,
-        awaiting_prune: 0,
-        first_break: None,
-    };
+    let mut report = VerifyReport::passing();
     match walk(conn, anchors, &mut report) {
         Ok(()) => {}
         Err(Walk::Break(b)) => {
@@ -126,7 +116,7 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
                 "prev_hash does not match the previous event's hash",
             ));
         }
-        if chain::event_hash(&body(&ev)) != ev.hash {
+        if chain::event_hash(&EventBody::of(&ev)) != ev.hash {
             return Err(broken(
                 ev.seq,
                 "EVENT_HASH_MISMATCH",
@@ -225,7 +215,7 @@ fn check_before_cut(
     checkpoint: Option<&checkpoint::Loaded>,
     covered: &mut [i64; 6],
 ) -> Result<(), Walk> {
-    if chain::event_hash(&body(ev)) != ev.hash {
+    if chain::event_hash(&EventBody::of(ev)) != ev.hash {
         return Err(broken(
             ev.seq,
             "EVENT_HASH_MISMATCH",
@@ -250,20 +240,6 @@ fn check_before_cut(
     check_record(conn, ev, covered)
 }
 
-fn body(ev: &crate::Event) -> EventBody<'_> {
-    EventBody {
-        seq: ev.seq,
-        kind: &ev.kind,
-        proposal_id: ev.proposal_id.as_deref(),
-        subject_kind: &ev.subject_kind,
-        subject_id: &ev.subject_id,
-        actor: &ev.actor,
-        payload: &ev.payload,
-        record_hash: &ev.record_hash,
-        prev_hash: &ev.prev_hash,
-        created_at: &ev.created_at,
-    }
-}
 
 /// Compares each proposal's state, `updated_at` and `source_database_mutated` with what its
 /// last event says; reports the mismatch whose event comes first in the chain.
