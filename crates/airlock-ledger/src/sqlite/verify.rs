@@ -240,7 +240,6 @@ fn check_before_cut(
     check_record(conn, ev, covered)
 }
 
-
 /// Compares each proposal's state, `updated_at` and `source_database_mutated` with what its
 /// last event says; reports the mismatch whose event comes first in the chain.
 fn check_proposal_rows(
