@@ -584,7 +584,7 @@ pub struct PruneArgs {
     #[arg(long, hide = true)]
     pub force: bool,
     /// Events removed per write transaction: a tool call waits at most one batch.
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch: u32,
     /// Print machine-readable JSON.
     #[arg(long)]
