@@ -381,3 +381,25 @@ fn a_replay_exports_as_markdown_and_json() {
     );
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+#[test]
+fn storage_retention_in_the_config_is_the_default_age() {
+    let dir = tempfile::tempdir().unwrap();
+    demo(dir.path());
+    let config = dir.path().join("story/airlock.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    doc["storage"]["retention"] = Value::String("0d".into());
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let story = dir.path().join("story");
+    let valid = airlock(&story, &["config", "validate"], &[]);
+    assert_eq!(valid.code, 0, "{}{}", valid.stdout, valid.stderr);
+    let run = airlock(&story, &["ledger", "prune", "--dry-run", "--json"], &[]);
+    let plan = json(&run);
+    assert_eq!(plan["plan"]["removes"]["proposal"], 1, "{plan:#}");
+
+    doc["storage"]["retention"] = Value::String("ninety days".into());
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let run = airlock(&story, &["ledger", "prune", "--dry-run"], &[]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("storage.retention"), "{}", run.stderr);
+}

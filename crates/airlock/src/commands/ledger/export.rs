@@ -11,7 +11,7 @@ use crate::settings::{Settings, absolute};
 pub fn run(settings: &Settings, args: &LedgerExportArgs) -> anyhow::Result<ExitStatus> {
     let since = match (&args.since, &args.from) {
         (Some(age), _) => {
-            let age = super::prune::parse_age(age)?;
+            let age = super::prune::parse_age_of(age, "--since")?;
             Some((chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         }
         (None, Some(from)) => {
