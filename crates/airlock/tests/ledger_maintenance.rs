@@ -322,22 +322,16 @@ fn an_export_verifies_offline_and_tampering_names_the_first_bad_record() {
 fn a_replay_exports_as_markdown_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let store = demo(dir.path());
-    let md = dir.path().join("out/replay.md");
-    let run = on(
-        dir.path(),
-        &store,
-        &[
-            "replay",
-            "export",
-            "latest",
-            "--format",
-            "markdown",
-            "--output",
-            md.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let page = std::fs::read_to_string(&md).unwrap();
+    let export = |format: &str, name: &str| {
+        let path = dir.path().join(name);
+        let args = ["replay", "export", "latest", "--format", format, "--output"];
+        let mut args: Vec<&str> = args.to_vec();
+        args.push(path.to_str().unwrap());
+        let run = on(dir.path(), &store, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        std::fs::read_to_string(&path).unwrap()
+    };
+    let page = export("markdown", "out/replay.md");
     assert!(page.starts_with("# Replay "), "{page}");
     for heading in [
         "## 1. What the agent saw",
@@ -346,22 +340,8 @@ fn a_replay_exports_as_markdown_and_json() {
     ] {
         assert!(page.contains(heading), "{heading} missing:\n{page}");
     }
-    let js = dir.path().join("replay.json");
-    let run = on(
-        dir.path(),
-        &store,
-        &[
-            "replay",
-            "export",
-            "latest",
-            "--format",
-            "json",
-            "--output",
-            js.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    let js = export("json", "replay.json");
+    let v: Value = serde_json::from_str(&js).unwrap();
     assert!(v["events"].as_array().unwrap().len() > 2);
     let refused = on(
         dir.path(),
