@@ -50,6 +50,18 @@ pub async fn run(settings: &Settings, args: &VerifyArgs) -> anyhow::Result<ExitS
     if let Some(head) = &report.head {
         output::line(&format!("  head: event #{} {}", head.seq, head.hash));
     }
+    if let Some(cp) = &report.checkpoint {
+        output::line(&format!(
+            "  pruned: checkpoint event #{} ({}) cut the chain at #{}; verified from there, with the {} events it kept",
+            cp.event_seq, cp.created_at, cp.cut.seq, cp.retained_events
+        ));
+    }
+    if report.awaiting_prune > 0 {
+        output::line(&format!(
+            "  {} events at or before the cut are still waiting for removal (a prune was interrupted or is running); the next prune removes them",
+            report.awaiting_prune
+        ));
+    }
     match (&anchor, report.anchored_seq) {
         (Some(path), Some(seq)) => output::line(&format!(
             "  anchor {}: {} checkpoints match; no event up to #{seq} was removed or rewritten",
