@@ -364,8 +364,9 @@ pub struct ExportArgs {
     /// File to write.
     #[arg(long, alias = "out", value_name = "FILE")]
     pub output: PathBuf,
-    /// Output format; JSON is the only one.
-    #[arg(long, value_parser = ["json"], default_value = "json")]
+    /// Output format: json, or markdown (replay export only: the replay as a page for an
+    /// incident review, with its hash-chained events).
+    #[arg(long, value_parser = ["json", "markdown"], default_value = "json")]
     pub format: String,
 }
 
@@ -546,6 +547,10 @@ pub enum LedgerCommand {
     /// (anything not applied or rejected) keep every record and event. Removes in small
     /// batches, so tool calls recorded meanwhile wait at most one batch.
     Prune(PruneArgs),
+    /// Write a range of the chain as JSON lines, each event with the record it covers, so
+    /// `airlock ledger verify --file EXPORT` can check it on another machine (no database, no
+    /// config).
+    Export(LedgerExportArgs),
     /// Delete the ledger, its WAL and anchor files (for disposable setups). Asks on a
     /// terminal; scripts must pass --yes.
     Reset(ResetArgs),
@@ -567,6 +572,27 @@ pub struct BackupArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LedgerExportArgs {
+    /// Only events created within this long before now: 2h, 7d, 30m, 45s.
+    #[arg(long, value_name = "DURATION", conflicts_with = "from")]
+    pub since: Option<String>,
+    /// Only events created at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Output format (JSON lines: a header, then one event with its record per line).
+    #[arg(long, value_enum, default_value_t = LedgerExportFormat::Jsonl)]
+    pub format: LedgerExportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LedgerExportFormat {
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Remove records created more than this long ago: a whole number and a unit, s, m, h
     /// or d (90d, 12h, 30m; 0d is everything until now).
@@ -583,7 +609,7 @@ pub struct PruneArgs {
     #[arg(long, hide = true)]
     pub force: bool,
     /// Events removed per write transaction: a tool call waits at most one batch.
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch: u32,
     /// Print machine-readable JSON.
     #[arg(long)]
@@ -623,6 +649,10 @@ pub struct VerifyArgs {
     /// the ledger, when present]
     #[arg(long, value_name = "FILE")]
     pub anchor: Option<PathBuf>,
+    /// Verify an export written by `airlock ledger export` instead of a ledger: needs no
+    /// database and no config.
+    #[arg(long, value_name = "EXPORT", conflicts_with = "anchor")]
+    pub file: Option<PathBuf>,
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,

@@ -90,6 +90,11 @@ impl Mode {
 pub struct Storage {
     /// Path of the SQLite ledger, relative to the working directory.
     pub sqlite_path: String,
+    /// How long the ledger keeps records: `airlock ledger prune` without `--older-than`
+    /// removes what is older (a whole number and a unit s, m, h or d, e.g. `90d`). Open
+    /// proposals are always kept. Nothing is pruned unless a prune runs (e.g. from cron).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<String>,
 }
 
 /// Database engine of a source.

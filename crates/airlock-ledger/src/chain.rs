@@ -21,6 +21,11 @@ pub(crate) fn audit_hash(a: &QueryAudit) -> String {
 /// Covers the immutable part of a proposal. The mutable columns ([`ProposalRow`]) are covered
 /// by the events that change them.
 pub(crate) fn proposal_hash(p: &StoredProposal, dedupe_key: &str) -> String {
+    hash_json(&proposal_value(p, dedupe_key))
+}
+
+/// The JSON [`proposal_hash`] hashes (what a ledger export carries for a proposal).
+pub(crate) fn proposal_value(p: &StoredProposal, dedupe_key: &str) -> Value {
     let mut v = serde_json::to_value(p).expect("proposal serializes");
     if let Value::Object(m) = &mut v {
         m.remove("state");
@@ -28,7 +33,7 @@ pub(crate) fn proposal_hash(p: &StoredProposal, dedupe_key: &str) -> String {
         m.remove("source_database_mutated");
         m.insert("dedupe_key".into(), Value::String(dedupe_key.into()));
     }
-    hash_json(&v)
+    v
 }
 
 /// A proposal's mutable columns, as an event leaves them. Every event that changes them carries
@@ -93,6 +98,24 @@ pub(crate) struct EventBody<'a> {
     pub created_at: &'a str,
 }
 
+impl<'a> EventBody<'a> {
+    /// The hashed fields of a stored event.
+    pub(crate) fn of(ev: &'a crate::Event) -> EventBody<'a> {
+        EventBody {
+            seq: ev.seq,
+            kind: &ev.kind,
+            proposal_id: ev.proposal_id.as_deref(),
+            subject_kind: &ev.subject_kind,
+            subject_id: &ev.subject_id,
+            actor: &ev.actor,
+            payload: &ev.payload,
+            record_hash: &ev.record_hash,
+            prev_hash: &ev.prev_hash,
+            created_at: &ev.created_at,
+        }
+    }
+}
+
 pub(crate) fn event_hash(b: &EventBody<'_>) -> String {
     hash_json(&json!({
         "seq": b.seq,
@@ -131,6 +154,23 @@ pub struct VerifyReport {
     /// The first problem found, in chain order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_break: Option<VerifyBreak>,
+}
+
+impl VerifyReport {
+    /// A report with nothing checked yet and nothing wrong.
+    pub(crate) fn passing() -> VerifyReport {
+        VerifyReport {
+            ok: true,
+            events_checked: 0,
+            records_checked: 0,
+            head: None,
+            anchors_checked: 0,
+            anchored_seq: None,
+            checkpoint: None,
+            awaiting_prune: 0,
+            first_break: None,
+        }
+    }
 }
 
 /// An event's position and hash.

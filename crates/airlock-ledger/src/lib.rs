@@ -17,12 +17,14 @@
 pub mod anchor;
 mod chain;
 mod error;
+pub mod export;
 mod records;
 mod sqlite;
 
 pub use anchor::{Anchor, anchor_path, read_anchors};
 pub use chain::{ChainHead, GENESIS_HASH, VerifyBreak, VerifyReport};
 pub use error::LedgerError;
+pub use export::{ExportHeader, ExportLine, verify_export};
 pub use records::*;
 pub use sqlite::checkpoint::Checkpoint;
 pub use sqlite::{

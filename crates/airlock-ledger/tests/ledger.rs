@@ -729,7 +729,10 @@ async fn a_dry_run_changes_nothing_and_a_prune_keeps_proof_and_open_proposals() 
     assert_eq!(checkpoint.cut.seq, 80);
     assert_eq!(Some(checkpoint.event_seq), report.checkpoint_seq);
     let stats = ledger.storage_stats().unwrap();
-    assert_eq!(stats.counts.evidence_bundles, before.counts.evidence_bundles - 40);
+    assert_eq!(
+        stats.counts.evidence_bundles,
+        before.counts.evidence_bundles - 40
+    );
     assert_eq!(stats.counts.proposals, 3);
     assert_eq!(stats.checkpoint, Some(checkpoint));
 

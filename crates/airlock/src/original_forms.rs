@@ -78,12 +78,6 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         None,
         "the event chain of a proposal is in `airlock replay show ID --details`; `airlock ledger verify` checks all of it",
     ),
-    ("store", Some("stats"), "use `airlock ledger stats`"),
-    (
-        "store",
-        None,
-        "the Airlock ledger is an append-only hash chain and is never pruned or reset in place: `airlock ledger stats` and `airlock ledger verify` inspect it; move the file aside to start a new one",
-    ),
     (
         "evidence",
         Some("list"),
@@ -289,16 +283,8 @@ mod tests {
 
     #[test]
     fn original_only_forms_are_named() {
-        assert_eq!(
-            of("store stats").unwrap().instead,
-            "use `airlock ledger stats`"
-        );
-        assert!(
-            of("--store x.db store prune --older-than 30d")
-                .unwrap()
-                .instead
-                .contains("append-only")
-        );
+        assert!(of("store stats").is_none());
+        assert!(of("--store x.db store prune --older-than 30d").is_none());
         assert_eq!(of("evidence list --json").unwrap().form, "evidence list");
         assert_eq!(of("demo --quick").unwrap().form, "demo --quick");
         assert!(of("init --spec x.json").is_none());
@@ -339,8 +325,7 @@ mod tests {
             "receipts list --proposal wrp_1",
         ] {
             let got = of(line);
-            // `store` alone is refused too; every other line is an Airlock form.
-            assert_eq!(got.is_some(), line == "store", "{line}: {got:?}");
+            assert!(got.is_none(), "{line}: {got:?}");
         }
     }
 }

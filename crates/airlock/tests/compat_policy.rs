@@ -378,14 +378,6 @@ fn actor_comes_from_flag_then_airlock_actor_then_user_then_default() {
 fn original_only_forms_name_the_airlock_form() {
     let l = Local::new();
     for (args, airlock_form) in [
-        (
-            &["store", "stats", "--store", STORE][..],
-            "airlock ledger stats",
-        ),
-        (
-            &["store", "prune", "--older-than", "30d"][..],
-            "airlock ledger verify",
-        ),
         (&["evidence", "list"][..], "airlock query-audit list"),
         (
             &["query-audit", "show", "1"][..],
@@ -436,11 +428,11 @@ fn original_only_forms_name_the_airlock_form() {
             ],
         );
     }
-    // JSON is the only export format.
+    // JSON and Markdown are the export formats.
     l.run(&[
-        "replay", "export", "latest", "--output", "r.md", "--format", "markdown",
+        "replay", "export", "latest", "--output", "r.pdf", "--format", "pdf",
     ])
-    .refused(2, &["invalid value 'markdown'", "json"]);
+    .refused(2, &["invalid value 'pdf'", "json", "markdown"]);
     // An unknown command exits 2, as in the original.
     assert_eq!(l.run(&["no-such-command"]).code, 2);
 }

@@ -13,7 +13,7 @@ use crate::types::{
 /// Longest accepted `statement_timeout_ms` (10 minutes).
 pub(crate) const MAX_TIMEOUT_MS: u64 = 600_000;
 
-const STORAGE_KEYS: &[&str] = &["sqlite_path"];
+const STORAGE_KEYS: &[&str] = &["sqlite_path", "retention"];
 const SOURCE_KEYS: &[&str] = &[
     "engine",
     "read_url_env",
@@ -61,6 +61,23 @@ pub(super) fn storage(ctx: &mut Ctx, root: &Map<String, Value>) {
             "storage.sqlite_path must be a non-empty string",
             "set it to a file path such as \"./.airlock/ledger.db\", relative to the working directory",
         );
+    }
+    if let Some(r) = obj.get("retention") {
+        let ok = r.as_str().is_some_and(|t| {
+            let digits = t.trim_end_matches(['s', 'm', 'h', 'd', 'S', 'M', 'H', 'D']);
+            t.len() == digits.len() + 1
+                && !digits.is_empty()
+                && digits.len() <= 6
+                && digits.bytes().all(|b| b.is_ascii_digit())
+        });
+        if !ok {
+            ctx.error(
+                "INVALID_RETENTION",
+                &path.key("retention"),
+                format!("storage.retention must be a duration such as \"90d\", found {r}"),
+                "a whole number and a unit: s, m, h or d (e.g. \"90d\"), used by `airlock ledger prune`",
+            );
+        }
     }
 }
 
@@ -394,6 +411,31 @@ mod tests {
         let mut doc = valid();
         set(&mut doc, "/storage", json!("./x.db"));
         only_error(&doc, "STORAGE_NOT_OBJECT", "$.storage");
+    }
+
+    #[test]
+    fn invalid_retention() {
+        let mut doc = valid();
+        for bad in [
+            json!("90"),
+            json!("ninety days"),
+            json!(90),
+            json!("9w"),
+            json!("-1d"),
+        ] {
+            set(
+                &mut doc,
+                "/storage",
+                json!({"sqlite_path": "./l.db", "retention": bad}),
+            );
+            only_error(&doc, "INVALID_RETENTION", "$.storage.retention");
+        }
+        set(
+            &mut doc,
+            "/storage",
+            json!({"sqlite_path": "./l.db", "retention": "90d"}),
+        );
+        assert!(super::super::validate(&doc).ok);
     }
 
     #[test]

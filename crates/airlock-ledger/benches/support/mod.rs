@@ -2,7 +2,7 @@
 //! ones `airlock-runtime` writes for it, the cached 100,000-proposal ledger, and a per-call
 //! latency pass (criterion reports sample means; this reports per-call percentiles).
 
-#![allow(dead_code, clippy::print_stdout)]
+#![allow(dead_code, unused_imports, clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -7,6 +7,7 @@
 
 mod batch;
 pub(crate) mod checkpoint;
+mod export;
 mod import;
 mod lifecycle;
 mod maintain;
@@ -142,6 +143,16 @@ impl SqliteLedger {
     /// for as long as it runs.
     pub fn vacuum(&self) -> Result<VacuumReport, LedgerError> {
         maintain::vacuum(&self.conn(), &self.path)
+    }
+
+    /// Writes the events created at or after `since` (RFC 3339; all when `None`), each with
+    /// the record it covers, as an export that [`crate::verify_export`] checks anywhere.
+    pub fn export(
+        &self,
+        since: Option<&str>,
+        out: &mut dyn std::io::Write,
+    ) -> Result<crate::ExportHeader, LedgerError> {
+        export::export(&self.conn(), &self.path.display().to_string(), since, out)
     }
 
     /// What a prune of everything created before `cutoff` (RFC 3339) would remove. Reads only.

@@ -13,17 +13,7 @@ use crate::chain::{
 use crate::{Anchor, LedgerError};
 
 pub(crate) fn verify(conn: &Connection, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
-    let mut report = VerifyReport {
-        ok: true,
-        events_checked: 0,
-        records_checked: 0,
-        head: None,
-        anchors_checked: 0,
-        anchored_seq: None,
-        checkpoint: None,
-        awaiting_prune: 0,
-        first_break: None,
-    };
+    let mut report = VerifyReport::passing();
     match walk(conn, anchors, &mut report) {
         Ok(()) => {}
         Err(Walk::Break(b)) => {
@@ -37,7 +27,7 @@ pub(crate) fn verify(conn: &Connection, anchors: &[Anchor]) -> Result<VerifyRepo
     Ok(report)
 }
 
-enum Walk {
+pub(crate) enum Walk {
     Break(VerifyBreak),
     Ledger(LedgerError),
 }
@@ -126,7 +116,7 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
                 "prev_hash does not match the previous event's hash",
             ));
         }
-        if chain::event_hash(&body(&ev)) != ev.hash {
+        if chain::event_hash(&EventBody::of(&ev)) != ev.hash {
             return Err(broken(
                 ev.seq,
                 "EVENT_HASH_MISMATCH",
@@ -225,7 +215,7 @@ fn check_before_cut(
     checkpoint: Option<&checkpoint::Loaded>,
     covered: &mut [i64; 6],
 ) -> Result<(), Walk> {
-    if chain::event_hash(&body(ev)) != ev.hash {
+    if chain::event_hash(&EventBody::of(ev)) != ev.hash {
         return Err(broken(
             ev.seq,
             "EVENT_HASH_MISMATCH",
@@ -248,21 +238,6 @@ fn check_before_cut(
         ));
     }
     check_record(conn, ev, covered)
-}
-
-fn body(ev: &crate::Event) -> EventBody<'_> {
-    EventBody {
-        seq: ev.seq,
-        kind: &ev.kind,
-        proposal_id: ev.proposal_id.as_deref(),
-        subject_kind: &ev.subject_kind,
-        subject_id: &ev.subject_id,
-        actor: &ev.actor,
-        payload: &ev.payload,
-        record_hash: &ev.record_hash,
-        prev_hash: &ev.prev_hash,
-        created_at: &ev.created_at,
-    }
 }
 
 /// Compares each proposal's state, `updated_at` and `source_database_mutated` with what its
@@ -309,6 +284,27 @@ fn describe(row: &ProposalRow) -> String {
 }
 
 fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) -> Result<(), Walk> {
+    let actual = airlock_protocol::hash_json(&record_value(conn, ev, covered)?);
+    if actual != ev.record_hash {
+        return Err(broken(
+            ev.seq,
+            "RECORD_HASH_MISMATCH",
+            format!(
+                "{} {} was changed after event {} recorded it",
+                ev.subject_kind, ev.subject_id, ev.seq
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The JSON an event's `record_hash` covers, read from its table (checking what can be
+/// checked on the way), and counted in `covered`.
+pub(crate) fn record_value(
+    conn: &Connection,
+    ev: &crate::Event,
+    covered: &mut [i64; 6],
+) -> Result<serde_json::Value, Walk> {
     let missing = || {
         broken(
             ev.seq,
@@ -316,13 +312,13 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
             format!("{} {} is gone", ev.subject_kind, ev.subject_id),
         )
     };
-    let actual = match ev.subject_kind.as_str() {
+    let value = match ev.subject_kind.as_str() {
         "evidence" => {
             covered[0] += 1;
             let e = read::evidence_bundle(conn, &ev.subject_id)
                 .map_err(|e| unreadable(ev, e))?
                 .ok_or_else(missing)?;
-            chain::evidence_hash(&e)
+            serde_json::to_value(&e).map_err(LedgerError::from)?
         }
         "query_audit" => {
             covered[1] += 1;
@@ -330,7 +326,7 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
             let a = read::audit_by_id(conn, id)
                 .map_err(|e| unreadable(ev, e))?
                 .ok_or_else(missing)?;
-            chain::audit_hash(&a)
+            serde_json::to_value(&a).map_err(LedgerError::from)?
         }
         "proposal" => {
             if ev.kind == "proposal_created" {
@@ -354,7 +350,7 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
                 ));
             }
             let key = read::dedupe_key(conn, &p.proposal_id)?.unwrap_or_default();
-            chain::proposal_hash(&p, &key)
+            chain::proposal_value(&p, &key)
         }
         "approval" => {
             covered[3] += 1;
@@ -362,7 +358,7 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
             let a = read::approval_by_id(conn, id)
                 .map_err(|e| unreadable(ev, e))?
                 .ok_or_else(missing)?;
-            chain::record_hash(&a)
+            serde_json::to_value(&a).map_err(LedgerError::from)?
         }
         "writeback_job" => {
             covered[4] += 1;
@@ -370,7 +366,7 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
             let j = read::job_by_id(conn, id)
                 .map_err(|e| unreadable(ev, e))?
                 .ok_or_else(missing)?;
-            chain::record_hash(&j)
+            serde_json::to_value(&j).map_err(LedgerError::from)?
         }
         "receipt" => {
             covered[5] += 1;
@@ -385,14 +381,14 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
                     format!("receipt {id} does not match its own receipt_hash"),
                 ));
             }
-            chain::record_hash(&r)
+            serde_json::to_value(&r).map_err(LedgerError::from)?
         }
         // The first event of an imported ledger: its record is its own payload.
         // A prune's checkpoint, likewise.
         super::import::IMPORT_SUBJECT
             if ev.kind == "ledger_imported" || ev.kind == checkpoint::PRUNED_KIND =>
         {
-            airlock_protocol::hash_json(&ev.payload)
+            ev.payload.clone()
         }
         other => {
             return Err(broken(
@@ -402,17 +398,7 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
             ));
         }
     };
-    if actual != ev.record_hash {
-        return Err(broken(
-            ev.seq,
-            "RECORD_HASH_MISMATCH",
-            format!(
-                "{} {} was changed after event {} recorded it",
-                ev.subject_kind, ev.subject_id, ev.seq
-            ),
-        ));
-    }
-    Ok(())
+    Ok(value)
 }
 
 /// A record whose columns no longer decode (text where a number was, bad JSON) was edited.

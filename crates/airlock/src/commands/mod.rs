@@ -27,8 +27,8 @@ mod writeback;
 use std::path::Path;
 
 use airlock_cli::{
-    Cli, Command, ConfigCommand, EvidenceCommand, HandlerCommand, LedgerCommand, ProposalsCommand, StoreCommand,
-    QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand, ToolsCommand,
+    Cli, Command, ConfigCommand, EvidenceCommand, HandlerCommand, LedgerCommand, ProposalsCommand,
+    QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand, StoreCommand, ToolsCommand,
     WritebackCommand,
 };
 
@@ -87,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             ledger::prune::run(&settings, &a, ledger::prune::Flavor::Ledger)
         }
         Command::Ledger(LedgerCommand::Reset(a)) => ledger::reset::run(&settings, &a),
+        Command::Ledger(LedgerCommand::Export(a)) => ledger::export::run(&settings, &a),
         Command::Store(StoreCommand::Stats(a)) => ledger::stats::run(&settings, a.json).await,
         Command::Store(StoreCommand::Vacuum(a)) => ledger::vacuum::run(&settings, a.json),
         Command::Store(StoreCommand::Prune(a)) => {

@@ -1,4 +1,5 @@
 pub mod backup;
+pub mod export;
 pub mod import;
 pub mod prune;
 pub mod reset;

@@ -18,13 +18,25 @@ pub enum Flavor {
 }
 
 pub fn run(settings: &Settings, args: &PruneArgs, flavor: Flavor) -> anyhow::Result<ExitStatus> {
-    let Some(text) = &args.older_than else {
-        return Err(output::hinted(
-            "prune needs --older-than <duration>",
-            "for example --older-than 90d (units: s, m, h, d)",
-        ));
+    let from_config = || {
+        settings
+            .load_config()
+            .ok()
+            .and_then(|c| c.config.storage.and_then(|s| s.retention))
     };
-    let age = parse_age(text)?;
+    let (text, source) = match &args.older_than {
+        Some(text) => (text.clone(), "--older-than"),
+        None => match from_config() {
+            Some(text) => (text, "storage.retention"),
+            None => {
+                return Err(output::hinted(
+                    "prune needs --older-than <duration> (or storage.retention in the config)",
+                    "for example --older-than 90d (units: s, m, h, d)",
+                ));
+            }
+        },
+    };
+    let age = parse_age_of(&text, source)?;
     let dry_run = args.dry_run || (flavor == Flavor::Store && !args.yes);
     let cutoff = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let ledger = super::open_existing(settings)?;
@@ -95,11 +107,12 @@ fn print_plan(plan: &PrunePlan, dry_run: bool) {
     ));
 }
 
-/// `90d`, `12h`, `30m`, `45s` (any case); `0d` means everything until now.
-pub fn parse_age(text: &str) -> anyhow::Result<chrono::Duration> {
+/// `90d`, `12h`, `30m`, `45s` (any case); `0d` means everything until now. `source` (a flag
+/// or config field) is named in the error.
+pub fn parse_age_of(text: &str, source: &str) -> anyhow::Result<chrono::Duration> {
     let bad = || {
         output::hinted(
-            format!("--older-than {text:?} is not a duration"),
+            format!("{source} {text:?} is not a duration"),
             "use a whole number and a unit: 30d, 12h, 90m, 45s, or 0d",
         )
     };
@@ -123,7 +136,11 @@ pub fn parse_age(text: &str) -> anyhow::Result<chrono::Duration> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_age;
+    use super::parse_age_of;
+
+    fn parse_age(text: &str) -> anyhow::Result<chrono::Duration> {
+        parse_age_of(text, "--older-than")
+    }
 
     #[test]
     fn ages_parse_like_the_original() {
@@ -131,7 +148,17 @@ mod tests {
         assert_eq!(parse_age("12H").unwrap().num_seconds(), 12 * 3600);
         assert_eq!(parse_age("0d").unwrap().num_seconds(), 0);
         for bad in [
-            "", "d", "90", "-1d", "+1d", "1.5d", "1w", "90 d", "9999999999999d", "1dd", "'; DROP",
+            "",
+            "d",
+            "90",
+            "-1d",
+            "+1d",
+            "1.5d",
+            "1w",
+            "90 d",
+            "9999999999999d",
+            "1dd",
+            "'; DROP",
         ] {
             assert!(parse_age(bad).is_err(), "{bad}");
         }

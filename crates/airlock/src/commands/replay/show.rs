@@ -59,19 +59,28 @@ pub fn proposal_id(id: &str) -> &str {
 }
 
 fn print(r: &Replay, details: bool) {
+    for line in lines(r, details) {
+        output::line(&line);
+    }
+}
+
+/// The replay as text lines: a title, numbered sections, indented entries (`replay export
+/// --format markdown` turns the same lines into Markdown).
+pub fn lines(r: &Replay, details: bool) -> Vec<String> {
+    let mut out = Vec::new();
     let p = &r.proposal;
     let cs = &p.change_set;
-    output::line(&format!("Replay {}  ({})", r.replay_id, p.state));
-    output::line(&format!(
+    out.push(format!("Replay {}  ({})", r.replay_id, p.state));
+    out.push(format!(
         "{} on {}.{} {} in tenant {}",
         p.action, cs.source.schema, cs.source.table, cs.scope.object_id, p.tenant_id
     ));
-    output::line("");
-    output::line("1. What the agent saw");
+    out.push(String::from(""));
+    out.push(String::from("1. What the agent saw"));
     for e in &r.evidence {
         for item in &e.bundle.items {
             if item["kind"] == "external_row" {
-                output::line(&format!(
+                out.push(format!(
                     "   {} read by {} at {}: {}",
                     e.bundle.evidence_bundle_id,
                     e.bundle.principal,
@@ -82,7 +91,7 @@ fn print(r: &Replay, details: bool) {
         }
         if details {
             for a in &e.query_audit {
-                output::line(&format!(
+                out.push(format!(
                     "     query #{}: {} rows in {} µs, {}",
                     a.audit_id,
                     a.row_count,
@@ -92,20 +101,20 @@ fn print(r: &Replay, details: bool) {
             }
         }
     }
-    output::line("2. What it proposed");
+    out.push(String::from("2. What it proposed"));
     for (column, value) in &cs.patch {
-        output::line(&format!(
+        out.push(format!(
             "   {column}: {} -> {value}",
             cs.before.get(column).cloned().unwrap_or_default()
         ));
     }
-    output::line(&format!(
+    out.push(format!(
         "   guard: {} = {}",
         cs.guards.expected_version.column, cs.guards.expected_version.value
     ));
-    output::line("3. Who decided");
+    out.push(String::from("3. Who decided"));
     if r.approvals.is_empty() {
-        output::line("   nobody yet");
+        out.push(String::from("   nobody yet"));
     }
     for a in &r.approvals {
         let role = match (a.role.as_deref(), a.role_verified) {
@@ -123,14 +132,14 @@ fn print(r: &Replay, details: bool) {
             .as_deref()
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
-        output::line(&format!(
+        out.push(format!(
             "   {} {}{source}{role} at {}{reason}",
             a.status, a.approver, a.created_at
         ));
     }
-    output::line("4. What happened");
+    out.push(String::from("4. What happened"));
     if r.receipts.is_empty() {
-        output::line("   nothing applied");
+        out.push(String::from("   nothing applied"));
     }
     for rc in &r.receipts {
         let code = rc
@@ -139,7 +148,7 @@ fn print(r: &Replay, details: bool) {
             .as_deref()
             .map(|c| format!(" [{c}]"))
             .unwrap_or_default();
-        output::line(&format!(
+        out.push(format!(
             "   rct_{:06} {}{code}: {} row(s), source changed: {}, at {}",
             rc.receipt_id,
             rc.status,
@@ -153,12 +162,13 @@ fn print(r: &Replay, details: bool) {
         ));
     }
     if details {
-        output::line("Events (hash chain):");
+        out.push(String::from("Events (hash chain):"));
         for e in &r.events {
-            output::line(&format!(
+            out.push(format!(
                 "   #{:<6} {:<24} by {:<20} {}",
                 e.seq, e.kind, e.actor, e.hash
             ));
         }
     }
+    out
 }

@@ -1,0 +1,385 @@
+//! `ledger stats|backup|prune|vacuum|reset` and the original's `store` names, through the real
+//! binary on a ledger written by `airlock demo`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Run, airlock};
+use serde_json::Value;
+
+fn demo(dir: &Path) -> PathBuf {
+    let run = airlock(dir, &["demo", "--no-pause", "--dir", "story"], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    dir.join("story/ledger.db")
+}
+
+fn on(dir: &Path, store: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["--store", store.to_str().unwrap()];
+    all.extend_from_slice(args);
+    airlock(dir, &all, &[])
+}
+
+fn json(run: &Run) -> Value {
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+#[test]
+fn stats_backup_and_a_prune_that_keeps_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let stats = json(&on(dir.path(), &store, &["ledger", "stats", "--json"]));
+    let s = &stats["stats"];
+    assert_eq!(s["counts"]["proposals"], 2, "{stats:#}");
+    assert!(s["file_bytes"].as_u64().unwrap() > 0);
+    assert!(s["head"]["seq"].as_i64().unwrap() > 0);
+    assert!(s["oldest"].is_string() && s["newest"].is_string());
+    // The original's name prints the same.
+    let store_stats = json(&on(dir.path(), &store, &["store", "stats", "--json"]));
+    assert_eq!(store_stats["stats"]["counts"], s["counts"]);
+
+    // A backup verifies from another folder, with nothing but the file.
+    let backup = dir.path().join("elsewhere/ledger-copy.db");
+    let made = json(&on(
+        dir.path(),
+        &store,
+        &["ledger", "backup", backup.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(made["head"], s["head"]);
+    let other = tempfile::tempdir().unwrap();
+    let verified = json(&on(other.path(), &backup, &["ledger", "verify", "--json"]));
+    assert_eq!(verified["ok"], true, "{verified:#}");
+    assert!(
+        verified["anchors_checked"].as_u64().unwrap() > 0,
+        "{verified:#}"
+    );
+    let refused = on(
+        dir.path(),
+        &store,
+        &["ledger", "backup", backup.to_str().unwrap()],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("already exists"),
+        "{}",
+        refused.stderr
+    );
+
+    // Dry runs change nothing: `ledger prune --dry-run`, and `store prune` without --yes.
+    let planned = json(&on(
+        dir.path(),
+        &store,
+        &[
+            "ledger",
+            "prune",
+            "--older-than",
+            "0d",
+            "--dry-run",
+            "--json",
+        ],
+    ));
+    assert_eq!(planned["dry_run"], true);
+    assert_eq!(planned["plan"]["removes"]["proposal"], 1, "{planned:#}");
+    let store_dry = on(
+        dir.path(),
+        &store,
+        &["store", "prune", "--older-than", "0d"],
+    );
+    assert_eq!(store_dry.code, 0, "{}", store_dry.stderr);
+    assert!(
+        store_dry.stdout.contains("rerun with --yes"),
+        "{}",
+        store_dry.stdout
+    );
+    let unchanged = json(&on(dir.path(), &store, &["ledger", "stats", "--json"]));
+    assert_eq!(unchanged["stats"]["counts"], s["counts"]);
+
+    // The prune: the applied proposal goes, the one in conflict (still open) stays.
+    let pruned = json(&on(
+        dir.path(),
+        &store,
+        &["ledger", "prune", "--older-than", "0d", "--json"],
+    ));
+    let checkpoint = pruned["report"]["checkpoint_seq"].as_i64().unwrap();
+    let verified = json(&on(dir.path(), &store, &["ledger", "verify", "--json"]));
+    assert_eq!(verified["ok"], true, "{verified:#}");
+    assert_eq!(verified["checkpoint"]["event_seq"], checkpoint);
+    let after = json(&on(dir.path(), &store, &["ledger", "stats", "--json"]));
+    assert_eq!(after["stats"]["counts"]["proposals"], 1, "{after:#}");
+    assert_eq!(after["stats"]["proposals_by_state"]["conflict"], 1);
+    let listed = json(&on(dir.path(), &store, &["proposals", "list", "--json"]));
+    assert_eq!(
+        listed["proposals"].as_array().map(Vec::len),
+        Some(1),
+        "{listed:#}"
+    );
+    let text = on(dir.path(), &store, &["ledger", "verify"]);
+    assert_eq!(text.code, 0, "{}", text.stdout);
+    let vacuumed = json(&on(dir.path(), &store, &["ledger", "vacuum", "--json"]));
+    assert!(vacuumed["vacuum"]["bytes_after"].as_u64().unwrap() > 0);
+    assert_eq!(
+        json(&on(dir.path(), &store, &["ledger", "verify", "--json"]))["ok"],
+        true
+    );
+}
+
+#[test]
+fn bad_durations_and_missing_ledgers_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    for bad in ["90", "1w", "-3d", "1.5d", "'; DROP TABLE events; --"] {
+        let flag = format!("--older-than={bad}");
+        let run = on(dir.path(), &store, &["ledger", "prune", &flag]);
+        assert_ne!(run.code, 0, "{bad}");
+        assert!(
+            run.stderr.contains("not a duration"),
+            "{bad}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+    }
+    let missing = on(dir.path(), &store, &["ledger", "prune"]);
+    assert!(
+        missing.stderr.contains("--older-than"),
+        "{}",
+        missing.stderr
+    );
+    let nowhere = dir.path().join("no/such.db");
+    let run = on(
+        dir.path(),
+        &nowhere,
+        &["ledger", "prune", "--older-than", "1d"],
+    );
+    assert_ne!(run.code, 0);
+    assert!(!nowhere.exists(), "a prune created a ledger");
+    let run = on(dir.path(), &nowhere, &["ledger", "vacuum"]);
+    assert_ne!(run.code, 0);
+    assert!(!nowhere.exists(), "a vacuum created a ledger");
+}
+
+#[test]
+fn reset_refuses_without_yes_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let refused = on(dir.path(), &store, &["ledger", "reset"]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert!(store.exists());
+    let reset = json(&on(
+        dir.path(),
+        &store,
+        &["store", "reset", "--yes", "--json"],
+    ));
+    assert_eq!(reset["ok"], true);
+    assert!(!store.exists());
+    assert!(!dir.path().join("story/ledger.db.anchor").exists());
+    let removed = reset["removed"].as_array().unwrap();
+    assert!(removed.len() >= 2, "{reset:#}");
+}
+
+/// Verifies `export` with `ledger verify --file` from a folder with no config and no ledger.
+fn verify_file(export: &Path) -> (Run, Value) {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("copy.jsonl");
+    std::fs::copy(export, &copy).unwrap();
+    let run = airlock(
+        elsewhere.path(),
+        &["ledger", "verify", "--file", "copy.jsonl", "--json"],
+        &[],
+    );
+    let report = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run, report)
+}
+
+#[test]
+fn an_export_verifies_offline_and_tampering_names_the_first_bad_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let export = dir.path().join("out/ledger.jsonl");
+    std::fs::create_dir_all(export.parent().unwrap()).unwrap();
+    let run = on(
+        dir.path(),
+        &store,
+        &[
+            "ledger",
+            "export",
+            "--format",
+            "jsonl",
+            "--output",
+            export.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (run, report) = verify_file(&export);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(report["ok"], true);
+    let head =
+        json(&on(dir.path(), &store, &["ledger", "stats", "--json"]))["stats"]["head"].clone();
+    assert_eq!(report["head"], head, "the export reaches the ledger's head");
+
+    let text = std::fs::read_to_string(&export).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 5);
+    let write = |name: &str, lines: &[String]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        p
+    };
+    let owned: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+
+    // A record changed (the third event's record gets a new field value).
+    let mut edited = owned.clone();
+    let mut line: Value = serde_json::from_str(&edited[3]).unwrap();
+    let seq = line["event"]["seq"].as_i64().unwrap();
+    line["record"]["created_at"] = Value::String("2020-01-01T00:00:00.000Z".into());
+    edited[3] = line.to_string();
+    let (run, report) = verify_file(&write("edited.jsonl", &edited));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(report["first_break"]["code"], "RECORD_HASH_MISMATCH");
+    assert_eq!(report["first_break"]["seq"], seq);
+    assert!(
+        report["first_break"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("line 4, event {seq}")),
+        "{report:#}"
+    );
+    // The text form names it too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let p = dir.path().join("edited.jsonl");
+    let text_run = airlock(
+        elsewhere.path(),
+        &["ledger", "verify", "--file", p.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(text_run.code, 1);
+    assert!(
+        text_run.stdout.contains(&format!("event #{seq}")),
+        "{}",
+        text_run.stdout
+    );
+
+    // An event's own field changed.
+    let mut edited = owned.clone();
+    let mut line: Value = serde_json::from_str(&edited[2]).unwrap();
+    line["event"]["actor"] = Value::String("mallory".into());
+    edited[2] = line.to_string();
+    let (_, report) = verify_file(&write("actor.jsonl", &edited));
+    assert_eq!(report["first_break"]["code"], "EVENT_HASH_MISMATCH");
+
+    // A line removed from the middle, and the last line cut off.
+    let mut removed = owned.clone();
+    removed.remove(3);
+    let (_, report) = verify_file(&write("removed.jsonl", &removed));
+    assert_eq!(report["first_break"]["code"], "SEQUENCE_GAP");
+    let cut = &owned[..owned.len() - 1];
+    let (_, report) = verify_file(&write("cut.jsonl", cut));
+    assert_eq!(report["first_break"]["code"], "EXPORT_TRUNCATED");
+
+    // Not an export at all, and a missing file.
+    let (run, report) = verify_file(&write("junk.jsonl", &["{\"hello\": 1}".to_owned()]));
+    assert_eq!(run.code, 1);
+    assert_eq!(report["first_break"]["code"], "EXPORT_INVALID");
+    let run = airlock(
+        dir.path(),
+        &["ledger", "verify", "--file", "nope.jsonl"],
+        &[],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("ledger export"), "{}", run.stderr);
+
+    // A range: the last hour is everything; a bad --from is named.
+    let recent = on(dir.path(), &store, &["ledger", "export", "--since", "1h"]);
+    assert_eq!(recent.code, 0, "{}", recent.stderr);
+    assert_eq!(recent.stdout.lines().count(), lines.len());
+    let bad = on(
+        dir.path(),
+        &store,
+        &["ledger", "export", "--from", "yesterday"],
+    );
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
+
+    // After a prune the export starts after the cut and still verifies.
+    json(&on(
+        dir.path(),
+        &store,
+        &["ledger", "prune", "--older-than", "0d", "--json"],
+    ));
+    let after = on(dir.path(), &store, &["ledger", "export"]);
+    let p = dir.path().join("after.jsonl");
+    std::fs::write(&p, &after.stdout).unwrap();
+    let (run, report) = verify_file(&p);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        report["events_checked"].as_u64().unwrap() >= 1,
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_replay_exports_as_markdown_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let export = |format: &str, name: &str| {
+        let path = dir.path().join(name);
+        let args = ["replay", "export", "latest", "--format", format, "--output"];
+        let mut args: Vec<&str> = args.to_vec();
+        args.push(path.to_str().unwrap());
+        let run = on(dir.path(), &store, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        std::fs::read_to_string(&path).unwrap()
+    };
+    let page = export("markdown", "out/replay.md");
+    assert!(page.starts_with("# Replay "), "{page}");
+    for heading in [
+        "## 1. What the agent saw",
+        "## 4. What happened",
+        "| seq | kind |",
+    ] {
+        assert!(page.contains(heading), "{heading} missing:\n{page}");
+    }
+    let js = export("json", "replay.json");
+    let v: Value = serde_json::from_str(&js).unwrap();
+    assert!(v["events"].as_array().unwrap().len() > 2);
+    let refused = on(
+        dir.path(),
+        &store,
+        &[
+            "evidence", "export", "x", "--format", "markdown", "--output", "e.md",
+        ],
+    );
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("JSON only"), "{}", refused.stderr);
+    let bad = on(
+        dir.path(),
+        &store,
+        &[
+            "replay", "export", "latest", "--format", "pdf", "--output", "x.pdf",
+        ],
+    );
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
+#[test]
+fn storage_retention_in_the_config_is_the_default_age() {
+    let dir = tempfile::tempdir().unwrap();
+    demo(dir.path());
+    let config = dir.path().join("story/airlock.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    doc["storage"]["retention"] = Value::String("0d".into());
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let story = dir.path().join("story");
+    let valid = airlock(&story, &["config", "validate"], &[]);
+    assert_eq!(valid.code, 0, "{}{}", valid.stdout, valid.stderr);
+    let run = airlock(&story, &["ledger", "prune", "--dry-run", "--json"], &[]);
+    let plan = json(&run);
+    assert_eq!(plan["plan"]["removes"]["proposal"], 1, "{plan:#}");
+
+    doc["storage"]["retention"] = Value::String("ninety days".into());
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let run = airlock(&story, &["ledger", "prune", "--dry-run"], &[]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("storage.retention"), "{}", run.stderr);
+}
