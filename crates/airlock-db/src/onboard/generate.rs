@@ -551,6 +551,8 @@ pub fn generate(
                 .storage_path
                 .clone()
                 .unwrap_or_else(|| DEFAULT_LEDGER_PATH.to_owned()),
+            // Nothing is pruned unless the team chooses a retention (docs/ledger-operations.md).
+            retention: None,
         }),
         sources,
         trusted_context: Some(trusted_context),
