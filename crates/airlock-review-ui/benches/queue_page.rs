@@ -4,7 +4,6 @@
 //! The ledger is built once through the public API with the ledger benches' record builder.
 
 #[path = "../../airlock-ledger/benches/support/mod.rs"]
-#[allow(unused_imports)]
 mod support;
 
 use std::collections::HashMap;
