@@ -13,7 +13,7 @@ fn main() {
         .filter(|c| !c.trim().is_empty())
         .or_else(git_commit)
         .unwrap_or_else(|| "unknown".to_owned());
-    println!("cargo:rustc-env=AIRLOCK_BUILD_COMMIT={}", commit.trim());
+    println!("cargo:rustc-env=BUILD_GIT_COMMIT={}", commit.trim());
 }
 
 /// The short hash of HEAD, and a rerun trigger on the files that move when HEAD does.

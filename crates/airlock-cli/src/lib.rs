@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "airlock",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("AIRLOCK_BUILD_COMMIT"), ")"),
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BUILD_GIT_COMMIT"), ")"),
     propagate_version = true,
     max_term_width = 100
 )]
