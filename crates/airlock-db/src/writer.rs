@@ -77,6 +77,18 @@ use crate::{DbError, DbErrorKind, EngineKind, Ident, Param, Row, ScopedSelect, S
 /// (Postgres `search_path`, the MySQL URL's database, SQLite `main`).
 pub const RECEIPTS_TABLE: &str = "synapsor_writeback_receipts";
 
+/// The columns of [`RECEIPTS_TABLE`] the writer reads and writes (`airlock writeback
+/// migration` creates them; `airlock doctor --check-writeback` looks for them).
+pub const RECEIPT_COLUMNS: [&str; 7] = [
+    "idempotency_key",
+    "job_id",
+    "proposal_id",
+    "status",
+    "result_hash",
+    "created_at",
+    "completed_at",
+];
+
 /// [`DbError::code`] of the error [`WriteTx::insert_receipt`] returns when a receipt with the
 /// same idempotency key (or job id) already exists. Its kind is [`DbErrorKind::Conflict`].
 pub const DUPLICATE_RECEIPT_CODE: &str = "duplicate_receipt";
@@ -417,18 +429,7 @@ pub(crate) fn receipt_select(idempotency_key: &str) -> ScopedSelect {
     ScopedSelect {
         schema: None,
         table: id(RECEIPTS_TABLE),
-        columns: [
-            "idempotency_key",
-            "job_id",
-            "proposal_id",
-            "status",
-            "result_hash",
-            "created_at",
-            "completed_at",
-        ]
-        .into_iter()
-        .map(id)
-        .collect(),
+        columns: RECEIPT_COLUMNS.into_iter().map(id).collect(),
         key_column: id("idempotency_key"),
         key_value: Param::Text(idempotency_key.to_owned()),
         tenant: None,

@@ -5,20 +5,10 @@
 
 use airlock_config::{Config, Engine as EngineKind, Source};
 use airlock_db::privileges::TableRef;
-use airlock_db::{Access, RECEIPTS_TABLE};
+use airlock_db::{Access, RECEIPT_COLUMNS, RECEIPTS_TABLE};
 
 use super::check::{Check, Code};
 use crate::settings::{LoadedConfig, Settings};
-
-const RECEIPT_COLUMNS: [&str; 7] = [
-    "idempotency_key",
-    "job_id",
-    "proposal_id",
-    "status",
-    "result_hash",
-    "created_at",
-    "completed_at",
-];
 
 pub async fn checks(
     name: &str,
