@@ -156,7 +156,7 @@ pub fn router(ui: Arc<Ui>) -> Router {
 /// holds its event stream forever, so a graceful stop alone would never end.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Serves until `shutdown` resolves, then lets requests in flight finish for up to [`DRAIN`].
+/// Serves until `shutdown` resolves, then lets requests in flight finish for up to two seconds (`DRAIN`).
 pub async fn serve(
     ui: Arc<Ui>,
     listener: tokio::net::TcpListener,

@@ -134,7 +134,7 @@ impl SqliteLedger {
     }
 
     /// Copies the ledger to `dest` (a new file) while writers keep writing; the copy is
-    /// consistent as of one instant and verifies on its own. See [`maintain::backup`].
+    /// consistent as of one instant and verifies on its own. See `ledger backup` in docs/ledger-operations.md.
     pub fn backup(&self, dest: &Path) -> Result<BackupReport, LedgerError> {
         maintain::backup(&self.conn(), &self.anchor, dest)
     }

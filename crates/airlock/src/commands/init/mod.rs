@@ -1,7 +1,7 @@
 //! `airlock init`: a config generated from the database. The route (answers file, the
 //! original's `--spec`, scripted flags, defaults with `--yes`, the wizard on a terminal)
 //! only decides where the answers come from; `airlock_db::onboard::generate` builds the
-//! config, `airlock_config::validate` checks it, and [`write`] puts it on disk with
+//! config, `airlock_config::validate` checks it, and [`write()`] puts it on disk with
 //! `.env.example` and `NEXT-STEPS.md` beside it, all or nothing.
 
 use std::path::{Path, PathBuf};
