@@ -4,6 +4,9 @@ use std::fmt;
 /// restart, a failover, an idle limit, a killed session). The pool drops it; the next call
 /// dials afresh. Reads retry once on their own.
 pub const CONNECTION_LOST_CODE: &str = "connection_lost";
+/// [`DbError::code`] of a dial the server's host refused (nothing listens on the port: the
+/// server is down or restarting). The next call dials again.
+pub const SERVER_UNREACHABLE_CODE: &str = "server_unreachable";
 /// [`DbError::code`] of a dial that did not finish within the source's `connect_timeout_ms`.
 pub const CONNECT_TIMEOUT_CODE: &str = "connect_timeout";
 
@@ -84,6 +87,31 @@ impl DbError {
 
     pub fn is_connection_lost(&self) -> bool {
         self.code.as_deref() == Some(CONNECTION_LOST_CODE)
+    }
+
+    /// A connection error whose cause chain holds a refused dial becomes
+    /// [`SERVER_UNREACHABLE_CODE`] with a hint; anything else is unchanged.
+    pub fn unreachable_if_refused(self, cause: &(dyn std::error::Error + 'static)) -> DbError {
+        if self.kind != DbErrorKind::Connection || self.code.is_some() {
+            return self;
+        }
+        let mut src = Some(cause);
+        while let Some(s) = src {
+            if s.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+            {
+                return DbError::new(
+                    DbErrorKind::Connection,
+                    format!(
+                        "the server refused the connection ({}): it is down or restarting; the next call dials again",
+                        self.detail
+                    ),
+                )
+                .with_code(SERVER_UNREACHABLE_CODE);
+            }
+            src = s.source();
+        }
+        self
     }
 
     /// A dial that did not finish within `timeout`.

@@ -41,7 +41,9 @@ pub mod writer;
 
 use std::sync::Arc;
 
-pub use error::{CONNECT_TIMEOUT_CODE, CONNECTION_LOST_CODE, DbError, DbErrorKind};
+pub use error::{
+    CONNECT_TIMEOUT_CODE, CONNECTION_LOST_CODE, DbError, DbErrorKind, SERVER_UNREACHABLE_CODE,
+};
 pub use ident::Ident;
 pub use secret::SecretUrl;
 pub use settings::{Access, SettingsError, resolve_source};

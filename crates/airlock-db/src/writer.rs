@@ -182,9 +182,15 @@ pub struct StoredReceiptRow {
 pub trait Writer: Send + Sync + fmt::Debug {
     fn kind(&self) -> EngineKind;
 
-    /// Starts a transaction with the writer's default limits.
+    /// Starts a transaction with the writer's default limits. A pooled connection the server
+    /// closed while it sat idle fails the `BEGIN` as lost; nothing ran yet, so this retries
+    /// once on a fresh connection.
     async fn begin(&self) -> Result<Box<dyn WriteTx>, DbError> {
-        self.begin_with(&TxOptions::default()).await
+        let opts = TxOptions::default();
+        match self.begin_with(&opts).await {
+            Err(e) if e.is_connection_lost() => self.begin_with(&opts).await,
+            r => r,
+        }
     }
 
     /// Starts a transaction (see the module docs for isolation and locking per engine).

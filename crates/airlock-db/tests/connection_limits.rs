@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use airlock_db::{
-    CONNECT_TIMEOUT_CODE, DbErrorKind, Engine, EngineKind, Param, PoolOptions, connect,
+    CONNECT_TIMEOUT_CODE, DbErrorKind, Engine, EngineKind, Param, PoolOptions,
+    SERVER_UNREACHABLE_CODE, connect,
 };
 use airlock_testkit::FreshDb;
 use common::*;
@@ -82,6 +83,39 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
             "{text}"
         );
         assert!(!text.contains("secret-pw"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_port_nobody_listens_on_fails_at_once_as_unreachable() {
+    // Bind then drop: the port is free and refuses connections.
+    let port = silent_server().1;
+    for (kind, url) in [
+        (
+            EngineKind::Postgres,
+            format!("postgres://airlock:secret-pw@127.0.0.1:{port}/app"),
+        ),
+        (
+            EngineKind::Mysql,
+            format!("mysql://airlock:secret-pw@127.0.0.1:{port}/app"),
+        ),
+    ] {
+        let e = engine_with(kind, &url, None, PoolOptions::default()).await;
+        let started = Instant::now();
+        let err = e.select(&ada()).await.expect_err("nothing listens");
+        assert!(started.elapsed() < Duration::from_secs(3), "{kind:?}");
+        assert_eq!(err.kind, DbErrorKind::Connection, "{err}");
+        assert_eq!(
+            err.code.as_deref(),
+            Some(SERVER_UNREACHABLE_CODE),
+            "{kind:?}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("down or restarting"), "{text}");
+        assert!(
+            !text.contains("secret-pw") && !err.detail.contains("secret-pw"),
+            "{err:?}"
+        );
     }
 }
 

@@ -1083,3 +1083,101 @@ async fn folding_collations_lock_and_update_nothing(fx: Fx) {
     let other = fx.reader.select(&lock("P-1", "ACME")).await.unwrap();
     assert_eq!(other[0]["note"], json!("b"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// A session killed inside a write transaction (not per_engine!: SQLite has no session to kill)
+
+/// Kills every session on the fixture's database except the admin helper's own, as a
+/// failover or an idle reaper would. Returns how many kills the server accepted.
+async fn kill_writer_sessions(fx: &Fx) -> usize {
+    let list = match fx.kind {
+        EngineKind::Postgres => {
+            "SELECT coalesce(string_agg(pid::text, ','), '') FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'airlock-writer'"
+        }
+        _ => {
+            "SELECT coalesce(GROUP_CONCAT(id), '') FROM information_schema.PROCESSLIST \
+             WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+        }
+    };
+    let ids = fx.db.query_scalar(list).await.unwrap().unwrap_or_default();
+    let mut killed = 0;
+    for id in ids.split(',').filter(|s| !s.is_empty()) {
+        let sql = match fx.kind {
+            EngineKind::Postgres => format!("SELECT pg_terminate_backend({id})"),
+            _ => format!("KILL CONNECTION {id}"),
+        };
+        if fx.db.execute_batch(&sql).await.is_ok() {
+            killed += 1;
+        }
+    }
+    killed
+}
+
+async fn killed_inside_a_write_transaction(fx: Fx) {
+    let ada = scoped(&["version"], 1, "t1");
+    let change = || {
+        update(
+            1,
+            "t1",
+            vec![("name", text("after retry"))],
+            Some(("version", Param::Int(1))),
+            Some(("version", VersionAdvance::Increment)),
+        )
+    };
+    // Killed between the row lock and the update: the update fails as a lost connection,
+    // the commit refuses, and nothing changed.
+    let mut tx = fx.writer.begin().await.unwrap();
+    tx.lock_rows(&ada).await.unwrap();
+    assert!(kill_writer_sessions(&fx).await >= 1, "{:?}", fx.kind);
+    let err = tx
+        .update_row(&change())
+        .await
+        .expect_err("the session is gone");
+    assert_eq!(err.kind, DbErrorKind::Connection, "{err:?}");
+    assert!(err.is_connection_lost(), "{:?}: {err:?}", fx.kind);
+    assert!(err.to_string().contains("next call reconnects"), "{err}");
+    tx.commit()
+        .await
+        .expect_err("a failed transaction never commits");
+    let row = read(&fx, 1).await;
+    assert_eq!(row["name"], json!("Ada"));
+    assert_eq!(row["version"], json!(1));
+    assert!(!receipt_exists(&fx, "wrp_k:1").await);
+
+    // Killed while the connection sat idle in the pool: `begin` reconnects, and the retry
+    // applies exactly once.
+    assert!(kill_writer_sessions(&fx).await >= 1, "{:?}", fx.kind);
+    for attempt in 0..2 {
+        let mut tx = fx.writer.begin().await.expect("begin after the kill");
+        tx.lock_rows(&ada).await.unwrap();
+        if tx.find_receipt("wrp_k:1").await.unwrap().is_some() {
+            assert_eq!(attempt, 1, "the receipt appears only after the first apply");
+            tx.rollback().await.unwrap();
+            continue;
+        }
+        assert_eq!(attempt, 0);
+        assert_eq!(tx.update_row(&change()).await.unwrap(), 1);
+        tx.insert_receipt(&receipt("wrp_k:1", "wbj_k"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let row = read(&fx, 1).await;
+    assert_eq!(row["name"], json!("after retry"));
+    assert_eq!(row["version"], json!(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_inside_a_write_transaction_postgres() {
+    if let Some(fx) = fixture(EngineKind::Postgres).await {
+        killed_inside_a_write_transaction(fx).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_inside_a_write_transaction_mysql() {
+    if let Some(fx) = fixture(EngineKind::Mysql).await {
+        killed_inside_a_write_transaction(fx).await;
+    }
+}

@@ -576,6 +576,44 @@ macro_rules! engine_tests {
     };
 }
 
+/// A tool call through the runtime around a real Postgres restart (a private cluster; the
+/// shared server only holds the fixture): the call after the restart succeeds, a call while
+/// the server is down is a safe retryable error, and the call after it is back succeeds.
+#[tokio::test]
+async fn reads_through_the_runtime_survive_a_postgres_restart() {
+    let Some(db) = airlock_testkit::fresh_postgres().await else {
+        return;
+    };
+    let Some(mut server) = airlock_testkit::private_pg::PrivatePostgres::start() else {
+        return;
+    };
+    server
+        .execute_batch("postgres", SCHEMA)
+        .await
+        .expect("seed");
+    let f = fixture(db).await;
+    let rt = runtime_with(&f, Some(&server.url("postgres")));
+    let inspect = || async {
+        rt.call(
+            "billing.inspect_invoice",
+            &args(json!({"invoice_id": "INV-1"})),
+            None,
+        )
+        .await
+    };
+    inspect().await.expect("before the restart");
+    server.restart().expect("restart");
+    inspect().await.expect("the call after a restart succeeds");
+    server.stop().expect("stop");
+    let e = inspect().await.expect_err("the server is down");
+    assert_eq!(e.error.code.as_str(), "SOURCE_UNAVAILABLE", "{e:?}");
+    assert_eq!(v2_error(&e)["retryable"], json!(true));
+    server.start_again().expect("start again");
+    inspect()
+        .await
+        .expect("the call after the server is back succeeds");
+}
+
 engine_tests!(postgres, airlock_testkit::fresh_postgres().await);
 engine_tests!(mysql, airlock_testkit::fresh_mysql().await);
 engine_tests!(sqlite, Some(airlock_testkit::fresh_sqlite()));

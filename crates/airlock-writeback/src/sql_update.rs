@@ -109,6 +109,9 @@ impl Executor for SqlUpdate {
 pub mod codes {
     use crate::executor::ReceiptCode;
 
+    /// The database closed the connection inside the transaction, before the commit: the
+    /// server rolled it back, nothing was applied, and a retry is safe.
+    pub const CONNECTION_LOST: ReceiptCode = ReceiptCode::of("CONNECTION_LOST");
     /// No connection to the database.
     pub const DATABASE_UNAVAILABLE: ReceiptCode = ReceiptCode::of("DATABASE_UNAVAILABLE");
     /// The row has no value for the conflict guard column.
@@ -407,6 +410,14 @@ fn before_commit(e: &DbError) -> Outcome {
     } else {
         AttemptEffect::NothingWritten
     };
+    if e.is_connection_lost() {
+        tracing::warn!(error = %e, "writeback connection lost before the commit");
+        return Outcome::failed(
+            codes::CONNECTION_LOST,
+            "the database closed the connection before the commit (restart, failover, idle limit or a killed session): the transaction rolled back, nothing was applied; retrying the apply is safe and reconnects",
+        )
+        .with_effect(effect);
+    }
     db_failure(e).with_effect(effect)
 }
 

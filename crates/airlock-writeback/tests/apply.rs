@@ -919,6 +919,104 @@ async fn version_trigger(mut w: World) {
     assert_eq!(w.row("INV-2").await, "700:app edit:open:2");
 }
 
+/// The apply's session is killed while it waits for the row lock (another transaction holds
+/// it), as a failover would: the receipt says CONNECTION_LOST, nothing was applied, the
+/// approval stands, and the retry applies exactly once on a fresh connection.
+async fn killed_during_apply(w: World) {
+    let id = w
+        .propose("billing.propose_waiver", waiver("INV-1", 0))
+        .await;
+    w.approve(&id, "dana").await;
+    let kind = if w.db.engine == "postgres" {
+        airlock_db::EngineKind::Postgres
+    } else {
+        airlock_db::EngineKind::Mysql
+    };
+    let holder = airlock_db::connect_writer(&airlock_db::SourceSettings {
+        engine: kind,
+        url: airlock_db::SecretUrl::new(&w.db.url),
+        statement_timeout_ms: None,
+        max_connections: 1,
+        pool: Default::default(),
+    })
+    .await
+    .unwrap();
+    let mut held = holder.begin().await.unwrap();
+    let lock = airlock_db::ScopedSelect {
+        schema: None,
+        table: airlock_db::Ident::new("invoices").unwrap(),
+        columns: vec![airlock_db::Ident::new("version").unwrap()],
+        key_column: airlock_db::Ident::new("id").unwrap(),
+        key_value: airlock_db::Param::Text("INV-1".into()),
+        tenant: None,
+        limit: 1,
+    };
+    assert_eq!(held.lock_rows(&lock).await.unwrap().len(), 1);
+
+    let waiting = match kind {
+        airlock_db::EngineKind::Postgres => {
+            "SELECT coalesce(string_agg(pid::text, ','), '') FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        }
+        _ => {
+            "SELECT coalesce(GROUP_CONCAT(p.ID), '') FROM information_schema.INNODB_TRX t \
+             JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
+             WHERE p.DB = DATABASE() AND t.trx_state = 'LOCK WAIT'"
+        }
+    };
+    let killer = async {
+        for _ in 0..60 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let ids =
+                w.db.query_scalar(waiting)
+                    .await
+                    .unwrap()
+                    .unwrap_or_default();
+            if ids.is_empty() {
+                continue;
+            }
+            for pid in ids.split(',') {
+                let sql = match kind {
+                    airlock_db::EngineKind::Postgres => {
+                        format!("SELECT pg_terminate_backend({pid})")
+                    }
+                    _ => format!("KILL CONNECTION {pid}"),
+                };
+                w.db.execute_batch(&sql).await.unwrap();
+            }
+            return true;
+        }
+        false
+    };
+    let (r, killed) = tokio::join!(w.apply(&id), killer);
+    assert!(killed, "the apply never waited for the lock");
+    held.rollback().await.unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.receipt.safe_error_code.as_deref()),
+        ("failed", Some("CONNECTION_LOST")),
+        "{r:?}"
+    );
+    assert_eq!(
+        (r.state.as_str(), r.effect),
+        ("approved", AttemptEffect::NothingWritten),
+        "nothing was applied, so the approval stands"
+    );
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(
+        json.contains("nothing was applied") && json.contains("safe"),
+        "{json}"
+    );
+    assert_eq!(w.row("INV-1").await, "500:-:open:1");
+    assert_eq!(w.receipts_in_source().await, 0);
+
+    let retry = w.apply(&id).await;
+    assert_eq!(retry.status, "applied", "{retry:?}");
+    assert_eq!(w.row("INV-1").await, "0:goodwill:open:2");
+    assert_eq!(w.receipts_in_source().await, 1);
+    assert_eq!(w.apply(&id).await.status, "already_applied");
+    assert!(w.ledger.verify().await.unwrap().ok);
+}
+
 macro_rules! server_tests {
     ($engine:ident, $fresh:expr) => {
         mod $engine {
@@ -934,6 +1032,12 @@ macro_rules! server_tests {
             async fn an_app_trigger_bumps_the_version_exactly_once() {
                 let Some(db) = $fresh else { return };
                 version_trigger(world(db, false).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn a_session_killed_during_apply_applies_nothing_and_the_retry_applies_once() {
+                let Some(db) = $fresh else { return };
+                killed_during_apply(world(db, false).await).await;
             }
         }
     };

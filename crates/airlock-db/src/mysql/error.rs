@@ -36,7 +36,9 @@ pub(crate) fn classify(e: &Error) -> DbError {
         Error::Server(s) => {
             DbError::new(kind_for_code(s.code), s.message.clone()).with_code(s.code.to_string())
         }
-        Error::Io(io) => DbError::new(DbErrorKind::Connection, io.to_string()),
+        Error::Io(io) => {
+            DbError::new(DbErrorKind::Connection, io.to_string()).unreachable_if_refused(io)
+        }
         Error::Url(_) => DbError::new(DbErrorKind::Connection, "malformed mysql connection URL"),
         Error::Driver(d) => {
             let kind = match d {

@@ -98,7 +98,9 @@ impl MysqlWriter {
     }
 
     fn err(&self, e: &mysql_async::Error) -> DbError {
-        self.scrub.error(classify(e))
+        // On an open transaction's session, a broken connection is a lost one: the server
+        // rolled the transaction back, nothing was applied.
+        self.scrub.error(classify(e)).lost_if_connection()
     }
 }
 
@@ -190,7 +192,7 @@ impl MyTx {
         if r.is_err() {
             self.failed = true;
         }
-        r
+        r.map_err(DbError::lost_if_connection)
     }
 
     async fn select(&mut self, q: &ScopedSelect, tail: SelectTail) -> Result<Vec<Row>, DbError> {

@@ -67,7 +67,7 @@ pub(crate) fn classify(e: &tokio_postgres::Error) -> DbError {
             DbErrorKind::Other
         }
     };
-    DbError::new(kind, detail)
+    DbError::new(kind, detail).unreachable_if_refused(e)
 }
 
 pub(crate) fn classify_pool(e: &PoolError) -> DbError {

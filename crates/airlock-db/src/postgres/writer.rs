@@ -187,7 +187,9 @@ impl PgTx {
     }
 
     fn err(&self, e: &tokio_postgres::Error) -> DbError {
-        self.scrub.error(classify(e))
+        // On an open transaction's session, a broken connection is a lost one: the server
+        // rolled the transaction back, nothing was applied.
+        self.scrub.error(classify(e)).lost_if_connection()
     }
 
     /// Records a failure: the transaction is unusable from now on.
@@ -195,7 +197,7 @@ impl PgTx {
         if r.is_err() {
             self.failed = true;
         }
-        r
+        r.map_err(DbError::lost_if_connection)
     }
 
     async fn select(&self, q: &ScopedSelect, tail: SelectTail) -> Result<Vec<Row>, DbError> {
