@@ -1104,6 +1104,22 @@ pub struct InitArgs {
     /// the approval role].
     #[arg(long = "operator", value_name = "NAME[=ROLES]")]
     pub operators: Vec<String>,
+    /// When the executor is an http_handler or command_handler, also write a starting
+    /// handler beside the config (`airlock handler template`), all or nothing with the rest.
+    #[arg(long)]
+    pub emit_handler: bool,
+    /// Handler template to write (implies --emit-handler): node-fastify, python-fastapi,
+    /// command or rust-axum, or an alias [default: command for command_handler, else
+    /// node-fastify].
+    #[arg(long, value_name = "NAME")]
+    pub handler_template: Option<String>,
+    /// Where to write the handler (implies --emit-handler) [default: the template's file name
+    /// beside the config].
+    #[arg(long, visible_alias = "handler-template-output", value_name = "PATH")]
+    pub handler_output: Option<PathBuf>,
+    /// Write no handler, whatever the other handler flags say.
+    #[arg(long, visible_alias = "skip-handler-template")]
+    pub no_emit_handler: bool,
     #[command(flatten)]
     pub table_flags: InitTableFlags,
 }

@@ -680,3 +680,182 @@ fn defaults_skip_what_cannot_be_a_tool_and_prompts_need_a_terminal() {
     let run = airlock(dir, &["onboard", "db", "--yes", "--force"], &[]);
     assert!(run.stderr.contains("INIT_URL_MISSING"), "{}", run.stderr);
 }
+
+#[test]
+fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let url = sqlite_app(dir);
+    let base = [
+        "init",
+        "--url",
+        &url,
+        "--table",
+        "invoices",
+        "--mode",
+        "review",
+        "--patch",
+        "amount=arg:amount",
+        "--non-interactive",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| (*s).to_owned()).collect()
+    };
+    let run_with = |extra: &[&str]| {
+        let args = with(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        airlock(dir, &refs, &[])
+    };
+
+    // command_handler + --emit-handler: the program lands beside the config, executable, and
+    // .env.example suggests it as the command.
+    let s = json_of(&run_with(&[
+        "--writeback",
+        "command_handler",
+        "--emit-handler",
+        "--json",
+    ]));
+    let program = dir.join("airlock_command_handler.py");
+    assert_eq!(s["handler"], json!(program), "{s}");
+    assert!(s["files"].as_array().unwrap().contains(&json!(program)));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&program).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "not executable: {mode:o}");
+    let env_example = std::fs::read_to_string(dir.join(".env.example")).unwrap();
+    assert!(
+        env_example.contains("SYNAPSOR_APP_WRITEBACK_COMMAND=\"./airlock_command_handler.py\""),
+        "{env_example}"
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("NEXT-STEPS.md"))
+            .unwrap()
+            .contains("YOUR TRANSACTION GOES HERE")
+    );
+    // What doctor --check-handlers checks: the variables are set and the program runs.
+    let doctor = airlock(
+        dir,
+        &["doctor", "--check-handlers", "--json"],
+        &[
+            (
+                "SYNAPSOR_APP_WRITEBACK_COMMAND",
+                "./airlock_command_handler.py",
+            ),
+            ("SYNAPSOR_TENANT_ID", "t1"),
+            ("SYNAPSOR_PRINCIPAL", "p1"),
+        ],
+    );
+    let d: Value = serde_json::from_str(&doctor.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", doctor.stdout, doctor.stderr));
+    let check = |name: &str| {
+        d["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}: {d}"))
+    };
+    assert_eq!(
+        check("handler:app_command_handler")["code"],
+        "handler_runnable",
+        "{d}"
+    );
+    assert_eq!(check("config")["code"], "config_ok", "{d}");
+
+    // Existing files without --force: refused before anything is written, files as they were.
+    std::fs::write(&program, "#!/bin/sh\n# my edited handler\n").unwrap();
+    let config_before = std::fs::read_to_string(dir.join("airlock.json")).unwrap();
+    let run = run_with(&["--writeback", "http_handler", "--emit-handler"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("INIT_FILE_EXISTS"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("airlock.json")).unwrap(),
+        config_before
+    );
+    assert!(!dir.join("airlock-writeback-handler.mjs").exists());
+    let run = run_with(&[
+        "--writeback",
+        "command_handler",
+        "--emit-handler",
+        "--output",
+        "other.json",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("INIT_FILE_EXISTS")
+            && run.stderr.contains("airlock_command_handler.py"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.join("other.json").exists());
+    assert_eq!(
+        std::fs::read_to_string(&program).unwrap(),
+        "#!/bin/sh\n# my edited handler\n"
+    );
+
+    // An unknown template: refused with the list command as the hint, nothing written.
+    let fresh = tempfile::tempdir().unwrap();
+    let run = airlock(
+        fresh.path(),
+        &with(&[
+            "--writeback",
+            "http_handler",
+            "--handler-template",
+            "lambda",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("unknown handler template: lambda")
+            && run.stderr.contains("airlock handler template --list"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
+
+    // http_handler, the original's alias names and output flag (relative to the working
+    // folder), with --force: the python template, not executable.
+    let s = json_of(&run_with(&[
+        "--writeback",
+        "http_handler",
+        "--handler-template",
+        "fastapi",
+        "--handler-template-output",
+        "app/handler.py",
+        "--force",
+        "--json",
+    ]));
+    let py = dir.join("app/handler.py");
+    assert_eq!(s["handler"], json!(py));
+    let text = std::fs::read_to_string(&py).unwrap();
+    assert!(text.contains("FastAPI") && text.contains("ROW_CHANGED_AFTER_PROPOSAL"));
+    assert_eq!(
+        std::fs::metadata(&py).unwrap().permissions().mode() & 0o111,
+        0
+    );
+
+    // --no-emit-handler / --skip-handler-template win; sql_update has no handler to write.
+    std::fs::remove_file(&py).unwrap();
+    let s = json_of(&run_with(&[
+        "--writeback",
+        "http_handler",
+        "--handler-output",
+        "app/handler.py",
+        "--skip-handler-template",
+        "--force",
+        "--json",
+    ]));
+    assert_eq!(s["handler"], Value::Null);
+    assert!(!py.exists());
+    let run = run_with(&["--emit-handler", "--force"]);
+    ok(&run);
+    assert!(
+        run.stderr.contains("no handler written") && run.stderr.contains("sql_update"),
+        "{}",
+        run.stderr
+    );
+}

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use airlock_cli::{InitArgs, InspectArgs};
+use airlock_config::ExecutorKind;
 use airlock_db::EngineKind;
 use airlock_db::inspect::SchemaReport;
 use airlock_db::onboard::{
@@ -14,6 +15,7 @@ use airlock_db::onboard::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::commands::handler::template;
 use crate::output::{self, ExitStatus, hinted};
 
 mod wizard;
@@ -30,6 +32,8 @@ pub struct Outcome {
     pub warnings: Vec<airlock_config::Issue>,
     pub written: Vec<PathBuf>,
     pub skipped: Vec<String>,
+    /// The handler template written beside the config (`--emit-handler`), if any.
+    pub handler: Option<PathBuf>,
 }
 
 pub async fn run(settings: &Settings, args: &InitArgs) -> anyhow::Result<ExitStatus> {
@@ -110,13 +114,21 @@ pub async fn generate_and_write(
             "this is a bug in Airlock's generator; please report it with the answers used",
         ));
     }
+    let config_path = settings
+        .cwd
+        .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()));
+    let handler = handler_files(settings, args, &config_path, &generated)?;
     if args.dry_run {
         output::json(&doc)?;
         return Ok(None);
     }
-    let config_path = settings
-        .cwd
-        .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()));
+    let mut generated = generated;
+    if let Some((kind, files)) = &handler
+        && *kind == ExecutorKind::CommandHandler
+        && let Some(program) = files.first()
+    {
+        point_command_env_at(&mut generated, &config_path, &program.path);
+    }
     if guided
         && !wizard::confirm_write(
             &generated.tools,
@@ -128,14 +140,82 @@ pub async fn generate_and_write(
             "run it again, or save your choices in an answers file (docs/onboarding.md)",
         ));
     }
-    let written = write(&config_path, &doc, &generated, args.force)?;
+    let handler_files = handler.map(|(_, f)| f).unwrap_or_default();
+    let written = write(&config_path, &doc, &generated, &handler_files, args.force)?;
     Ok(Some(Outcome {
         config_path,
         generated,
         warnings: checked.warnings,
         written,
         skipped,
+        handler: handler_files.first().map(|f| f.path.clone()),
     }))
+}
+
+/// The handler template to write with the config (the original's `--emit-handler` and
+/// friends), with the executor kind it serves; `None` when not asked for or suppressed.
+fn handler_files(
+    settings: &Settings,
+    args: &InitArgs,
+    config_path: &Path,
+    g: &Generated,
+) -> anyhow::Result<Option<(ExecutorKind, Vec<template::Planned>)>> {
+    let asked =
+        args.emit_handler || args.handler_template.is_some() || args.handler_output.is_some();
+    if !asked || args.no_emit_handler {
+        return Ok(None);
+    }
+    let Some(kind) = g
+        .config
+        .executors
+        .iter()
+        .flatten()
+        .map(|(_, e)| e.kind)
+        .find(|k| *k != ExecutorKind::SqlUpdate)
+    else {
+        output::warn(
+            "no handler written: the config applies with sql_update (pass --writeback http_handler or command_handler for an app-owned handler)",
+        );
+        return Ok(None);
+    };
+    let default = match kind {
+        ExecutorKind::CommandHandler => "command",
+        _ => "node-fastify",
+    };
+    let t = template::resolve(args.handler_template.as_deref().unwrap_or(default))?;
+    let files = match &args.handler_output {
+        Some(out) => template::plan(&settings.cwd, t, Some(out)),
+        None => template::plan(&config_dir(config_path), t, None),
+    };
+    Ok(Some((kind, files)))
+}
+
+fn config_dir(config_path: &Path) -> PathBuf {
+    config_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `.env.example` suggests the emitted program as the command_handler's command.
+fn point_command_env_at(g: &mut Generated, config_path: &Path, program: &Path) {
+    let dir = config_dir(config_path);
+    let shown = program.strip_prefix(&dir).map_or_else(
+        |_| program.display().to_string(),
+        |p| format!("./{}", p.display()),
+    );
+    let envs: Vec<String> = g
+        .config
+        .executors
+        .iter()
+        .flatten()
+        .filter_map(|(_, e)| e.command_env.clone())
+        .collect();
+    for v in &mut g.env_vars {
+        if envs.contains(&v.name) {
+            v.example = shown.clone();
+        }
+    }
 }
 
 fn no_terminal(onboarding: bool) -> anyhow::Error {
@@ -479,25 +559,33 @@ fn write(
     config_path: &Path,
     doc: &Value,
     g: &Generated,
+    handler: &[template::Planned],
     force: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let dir = config_path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let files = [
+    let dir = config_dir(config_path);
+    let mut files = vec![
         (
             config_path.to_path_buf(),
             serde_json::to_string_pretty(doc)? + "\n",
+            false,
         ),
-        (dir.join(".env.example"), env_example(g)),
-        (dir.join("NEXT-STEPS.md"), next_steps(config_path, g)),
+        (dir.join(".env.example"), env_example(g), false),
+        (
+            dir.join("NEXT-STEPS.md"),
+            next_steps(config_path, g, handler.first().map(|f| f.path.as_path())),
+            false,
+        ),
     ];
+    files.extend(
+        handler
+            .iter()
+            .map(|f| (f.path.clone(), f.text.to_owned(), f.executable)),
+    );
     if !force {
         let existing: Vec<String> = files
             .iter()
-            .filter(|(p, _)| p.exists())
-            .map(|(p, _)| p.display().to_string())
+            .filter(|(p, _, _)| p.exists())
+            .map(|(p, _, _)| p.display().to_string())
             .collect();
         if !existing.is_empty() {
             return Err(hinted(
@@ -506,12 +594,31 @@ fn write(
             ));
         }
     }
-    fs_err::create_dir_all(&dir)?;
+    // Every file is first written beside its target; only when all are there are they renamed
+    // into place, so a failure (disk full, a folder that cannot be created) writes nothing.
+    let mut staged = Vec::new();
+    let result = (|| -> anyhow::Result<()> {
+        for (path, text, executable) in &files {
+            if let Some(parent) = path.parent() {
+                fs_err::create_dir_all(parent)?;
+            }
+            let tmp = path.with_extension("airlock-tmp");
+            staged.push(tmp.clone());
+            fs_err::write(&tmp, text)?;
+            if *executable {
+                template::mark_executable(&tmp)?;
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for tmp in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(e);
+    }
     let mut written = Vec::new();
-    for (path, text) in files {
-        // Write beside, then rename: a failure never leaves half a file.
-        let tmp = path.with_extension("airlock-tmp");
-        fs_err::write(&tmp, text)?;
+    for ((path, _, _), tmp) in files.into_iter().zip(staged) {
         fs_err::rename(&tmp, &path)?;
         written.push(path);
     }
@@ -531,7 +638,7 @@ fn env_example(g: &Generated) -> String {
     out
 }
 
-fn next_steps(config_path: &Path, g: &Generated) -> String {
+fn next_steps(config_path: &Path, g: &Generated, handler: Option<&Path>) -> String {
     let name = config_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -551,6 +658,16 @@ fn next_steps(config_path: &Path, g: &Generated) -> String {
             vars.join(", ")
         }
     );
+    if let Some(h) = handler {
+        let shown = h
+            .strip_prefix(config_dir(config_path))
+            .unwrap_or(h)
+            .display()
+            .to_string();
+        out.push_str(&format!(
+            "\n## Your handler\n\n`{shown}` is a starting point, not a finished handler: put your write where it says\nYOUR TRANSACTION GOES HERE, keep the idempotency, tenant and version checks in that one\ntransaction, run it, then `airlock doctor --check-handlers{cfg}`.\n"
+        ));
+    }
     if !g.notes.is_empty() {
         out.push_str("\n## Review these\n\n");
         for n in &g.notes {
@@ -572,6 +689,9 @@ pub fn summary(args: &InitArgs, o: &Outcome) -> anyhow::Result<()> {
     for n in &o.generated.notes {
         output::line(&format!("note: {n}"));
     }
+    if o.handler.is_some() {
+        output::line(template::WARNING);
+    }
     for w in &o.warnings {
         output::warn(&format!("{} {}: {}", w.path, w.code, w.message));
     }
@@ -591,6 +711,7 @@ pub fn summary_json(o: &Outcome) -> Value {
         "env_vars": o.generated.env_vars.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
         "notes": o.generated.notes,
         "skipped_tables": o.skipped,
+        "handler": o.handler,
         "warnings": o.warnings.iter().map(|w| json!({"code": w.code, "path": w.path, "message": w.message})).collect::<Vec<_>>(),
     })
 }
