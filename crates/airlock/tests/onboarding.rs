@@ -731,6 +731,33 @@ fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
             .unwrap()
             .contains("YOUR TRANSACTION GOES HERE")
     );
+    // MCP client snippets beside the config, pointing at it and its ledger, no credentials.
+    for (file, key) in [
+        ("generic-stdio.json", "/args"),
+        ("claude-desktop.json", "/mcpServers/airlock/args"),
+        ("cursor.json", "/mcpServers/airlock/args"),
+        ("vscode.json", "/servers/airlock/args"),
+    ] {
+        let text = std::fs::read_to_string(dir.join(".airlock/mcp").join(file)).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let args = v.pointer(key).unwrap_or_else(|| panic!("{file}: {v}"));
+        assert_eq!(args[3], json!(dir.join("airlock.json")), "{file}: {v}");
+        assert_eq!(
+            args[5],
+            json!(dir.join(".airlock/ledger.db")),
+            "{file}: {v}"
+        );
+        assert!(
+            !text.contains("app.db") && !text.contains("CHANGE_ME"),
+            "{text}"
+        );
+        assert!(
+            s["files"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(dir.join(".airlock/mcp").join(file)))
+        );
+    }
     // What doctor --check-handlers checks: the variables are set and the program runs.
     let doctor = airlock(
         dir,

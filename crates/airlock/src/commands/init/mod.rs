@@ -141,7 +141,19 @@ pub async fn generate_and_write(
         ));
     }
     let handler_files = handler.map(|(_, f)| f).unwrap_or_default();
-    let written = write(&config_path, &doc, &generated, &handler_files, args.force)?;
+    let mut extra: Vec<(PathBuf, String, bool)> = handler_files
+        .iter()
+        .map(|f| (f.path.clone(), f.text.to_owned(), f.executable))
+        .collect();
+    extra.extend(mcp_snippets(settings, &config_path, &generated)?);
+    let written = write(
+        &config_path,
+        &doc,
+        &generated,
+        &handler_files,
+        extra,
+        args.force,
+    )?;
     Ok(Some(Outcome {
         config_path,
         generated,
@@ -188,6 +200,52 @@ fn handler_files(
         None => template::plan(&config_dir(config_path), t, None),
     };
     Ok(Some((kind, files)))
+}
+
+/// Where the MCP client snippets go, beside the config.
+const SNIPPET_DIR: &str = ".airlock/mcp";
+
+/// The `airlock mcp client-config` snippets for the common stdio clients, pointing at this
+/// binary, the config and its ledger (absolute paths; no URL or credential).
+fn mcp_snippets(
+    settings: &Settings,
+    config_path: &Path,
+    g: &Generated,
+) -> anyhow::Result<Vec<(PathBuf, String, bool)>> {
+    use airlock_mcp::client_config::{Client, SnippetInputs, snippet};
+    let command = std::env::current_exe()?;
+    let dir = config_dir(config_path);
+    let store = g.config.storage.as_ref().map_or_else(
+        || crate::settings::absolute(&settings.cwd, Path::new(crate::settings::DEFAULT_STORE)),
+        |s| crate::settings::absolute(&dir, Path::new(&s.sqlite_path)),
+    );
+    let mut out = Vec::new();
+    for (client, file) in [
+        (Client::Generic, "generic-stdio.json"),
+        (Client::ClaudeDesktop, "claude-desktop.json"),
+        (Client::Cursor, "cursor.json"),
+        (Client::Vscode, "vscode.json"),
+    ] {
+        let inputs = SnippetInputs {
+            client,
+            server_name: "airlock".into(),
+            command: command.clone(),
+            config: config_path.to_path_buf(),
+            store: store.clone(),
+            alias_mode: None,
+            host: "127.0.0.1".into(),
+            port: 0,
+            auth_token_env: String::new(),
+            include_instructions: false,
+            example_tool: g.tools.first().cloned(),
+        };
+        out.push((
+            dir.join(SNIPPET_DIR).join(file),
+            serde_json::to_string_pretty(&snippet(&inputs))? + "\n",
+            false,
+        ));
+    }
+    Ok(out)
 }
 
 fn config_dir(config_path: &Path) -> PathBuf {
@@ -560,6 +618,7 @@ fn write(
     doc: &Value,
     g: &Generated,
     handler: &[template::Planned],
+    extra: Vec<(PathBuf, String, bool)>,
     force: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let dir = config_dir(config_path);
@@ -576,11 +635,7 @@ fn write(
             false,
         ),
     ];
-    files.extend(
-        handler
-            .iter()
-            .map(|f| (f.path.clone(), f.text.to_owned(), f.executable)),
-    );
+    files.extend(extra);
     if !force {
         let existing: Vec<String> = files
             .iter()
@@ -682,8 +737,18 @@ pub fn summary(args: &InitArgs, o: &Outcome) -> anyhow::Result<()> {
     if args.json {
         return output::json(&summary_json(o));
     }
+    let snippets = o.config_path.parent().map(|d| d.join(SNIPPET_DIR));
     for p in &o.written {
+        if snippets.as_ref().is_some_and(|d| p.starts_with(d)) {
+            continue;
+        }
         output::line(&format!("created {}", p.display()));
+    }
+    if let Some(d) = &snippets {
+        output::line(&format!(
+            "created MCP client snippets under {} (or merge one into a client: `airlock mcp config CLIENT --write`)",
+            d.display()
+        ));
     }
     output::line(&format!("tools: {}", o.generated.tools.join(", ")));
     for n in &o.generated.notes {
