@@ -1117,6 +1117,13 @@ pub struct InitArgs {
     /// beside the config].
     #[arg(long, visible_alias = "handler-template-output", value_name = "PATH")]
     pub handler_output: Option<PathBuf>,
+    /// A real id for a first read: saved as the read tool's arguments in
+    /// .airlock/smoke-input.json beside the config, for the smoke call NEXT-STEPS.md shows.
+    #[arg(long, value_name = "ID")]
+    pub smoke_id: Option<String>,
+    /// Synapsor Runner's built-in recipes: not in Airlock (refused with the alternative).
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub recipe: Option<String>,
     /// Write no handler, whatever the other handler flags say.
     #[arg(long, visible_alias = "skip-handler-template")]
     pub no_emit_handler: bool,

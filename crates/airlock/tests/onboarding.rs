@@ -886,3 +886,88 @@ fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
         run.stderr
     );
 }
+
+#[test]
+fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let url = sqlite_app(dir);
+    rusqlite::Connection::open(&url)
+        .unwrap()
+        .execute_batch("INSERT INTO invoices (id, tenant_id, amount) VALUES ('inv-1', 't1', 5);")
+        .unwrap();
+    let init = |id: &str, out: &str| {
+        airlock(
+            dir,
+            &[
+                "init",
+                "--url",
+                &url,
+                "--table",
+                "invoices",
+                "--non-interactive",
+                "--json",
+                "--smoke-id",
+                id,
+                "--output",
+                out,
+            ],
+            &[],
+        )
+    };
+
+    // Bad ids first: refused, nothing written.
+    for (id, why) in [(" ", "empty"), (&"x".repeat(129)[..], "longer than 128")] {
+        let run = init(id, "airlock.json");
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains("INIT_SMOKE_ID_INVALID") && run.stderr.contains(why),
+            "{}",
+            run.stderr
+        );
+        assert!(!dir.join("airlock.json").exists() && !dir.join(".airlock").exists());
+    }
+
+    let s = json_of(&init("inv-1", "airlock.json"));
+    let input = dir.join(".airlock/smoke-input.json");
+    assert_eq!(s["smoke_input"], json!(input));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&input).unwrap()).unwrap();
+    assert_eq!(saved, json!({"invoice_id": "inv-1"}));
+    assert!(
+        std::fs::read_to_string(dir.join("NEXT-STEPS.md"))
+            .unwrap()
+            .contains("--input .airlock/smoke-input.json")
+    );
+    // The smoke call NEXT-STEPS.md shows finds the row in the trusted tenant...
+    let env = [("SYNAPSOR_TENANT_ID", "t1"), ("SYNAPSOR_PRINCIPAL", "p1")];
+    let call = |env: &[(&str, &str)]| {
+        airlock(
+            dir,
+            &[
+                "smoke",
+                "call",
+                "invoice.inspect_invoice",
+                "--input",
+                ".airlock/smoke-input.json",
+                "--format",
+                "json",
+            ],
+            env,
+        )
+    };
+    let r = json_of(&call(&env));
+    assert_eq!(r["ok"], json!(true), "{r}");
+    // ...and not in another one.
+    let run = call(&[("SYNAPSOR_TENANT_ID", "t2"), ("SYNAPSOR_PRINCIPAL", "p1")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("NOT_FOUND"), "{}", run.stdout);
+
+    // The original's recipes are not in Airlock: refused, naming the alternative.
+    let run = airlock(dir, &["init", "--recipe", "billing.late_fee_waiver"], &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("INIT_RECIPE_UNSUPPORTED") && run.stderr.contains("--answers"),
+        "{}",
+        run.stderr
+    );
+}

@@ -34,6 +34,8 @@ pub struct Outcome {
     pub skipped: Vec<String>,
     /// The handler template written beside the config (`--emit-handler`), if any.
     pub handler: Option<PathBuf>,
+    /// The first read's arguments (`--smoke-id`), if any.
+    pub smoke_input: Option<PathBuf>,
 }
 
 pub async fn run(settings: &Settings, args: &InitArgs) -> anyhow::Result<ExitStatus> {
@@ -65,6 +67,12 @@ pub async fn generate_and_write(
     args: &InitArgs,
     onboarding: bool,
 ) -> anyhow::Result<Option<Outcome>> {
+    if let Some(recipe) = &args.recipe {
+        return Err(hinted(
+            format!("[INIT_RECIPE_UNSUPPORTED] --recipe {recipe}: Airlock has no built-in recipes"),
+            "describe the table instead: `--table NAME` with its flags, or an answers file (`--answers FILE`, docs/onboarding.md)",
+        ));
+    }
     if args.spec.is_some() && !args.non_interactive && !args.yes {
         return Err(hinted(
             "[INIT_SPEC_NEEDS_NON_INTERACTIVE] init --spec requires --non-interactive, so reviewed selections are explicit",
@@ -146,6 +154,11 @@ pub async fn generate_and_write(
         .map(|f| (f.path.clone(), f.text.to_owned(), f.executable))
         .collect();
     extra.extend(mcp_snippets(settings, &config_path, &generated)?);
+    let smoke = match &args.smoke_id {
+        Some(id) => Some(smoke_input(&config_path, &generated, id)?),
+        None => None,
+    };
+    extra.extend(smoke.clone());
     let written = write(
         &config_path,
         &doc,
@@ -161,7 +174,67 @@ pub async fn generate_and_write(
         written,
         skipped,
         handler: handler_files.first().map(|f| f.path.clone()),
+        smoke_input: smoke.map(|(p, _, _)| p),
     }))
+}
+
+/// Where `--smoke-id` saves the first read's arguments, beside the config.
+const SMOKE_INPUT: &str = ".airlock/smoke-input.json";
+
+/// `--smoke-id ID`: the first read tool's arguments with the id, typed as its lookup argument
+/// declares (a number stays a number), checked against that argument's limits.
+fn smoke_input(
+    config_path: &Path,
+    g: &Generated,
+    id: &str,
+) -> anyhow::Result<(PathBuf, String, bool)> {
+    let read = g
+        .config
+        .capabilities
+        .iter()
+        .find(|c| c.kind == airlock_config::CapabilityKind::Read)
+        .ok_or_else(|| {
+            hinted(
+                "[INIT_SMOKE_ID_INVALID] --smoke-id: the config has no read tool to call",
+                "drop --smoke-id",
+            )
+        })?;
+    let arg_name = &read.lookup.id_from_arg;
+    let bad = |why: String| {
+        hinted(
+            format!(
+                "[INIT_SMOKE_ID_INVALID] --smoke-id for {arg_name} of {}: {why}",
+                read.name
+            ),
+            "pass the id of one real row the read tool should find; nothing was written",
+        )
+    };
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(bad("empty".into()));
+    }
+    let arg = read.args.get(arg_name);
+    let value = match arg.map(|a| a.kind) {
+        Some(airlock_config::ArgType::Number) => id
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| id.parse::<f64>().map(Value::from))
+            .map_err(|_| bad(format!("`{id}` is not a number")))?,
+        _ => {
+            let max = arg.and_then(|a| a.max_length).unwrap_or(128);
+            if id.chars().count() as u64 > max {
+                return Err(bad(format!("longer than {max} characters")));
+            }
+            json!(id)
+        }
+    };
+    let mut args = Map::new();
+    args.insert(arg_name.clone(), value);
+    Ok((
+        config_dir(config_path).join(SMOKE_INPUT),
+        serde_json::to_string_pretty(&Value::Object(args))? + "\n",
+        false,
+    ))
 }
 
 /// The handler template to write with the config (the original's `--emit-handler` and
@@ -631,7 +704,12 @@ fn write(
         (dir.join(".env.example"), env_example(g), false),
         (
             dir.join("NEXT-STEPS.md"),
-            next_steps(config_path, g, handler.first().map(|f| f.path.as_path())),
+            next_steps(
+                config_path,
+                g,
+                handler.first().map(|f| f.path.as_path()),
+                extra.iter().any(|(p, _, _)| p.ends_with(SMOKE_INPUT)),
+            ),
             false,
         ),
     ];
@@ -693,7 +771,7 @@ fn env_example(g: &Generated) -> String {
     out
 }
 
-fn next_steps(config_path: &Path, g: &Generated, handler: Option<&Path>) -> String {
+fn next_steps(config_path: &Path, g: &Generated, handler: Option<&Path>, smoke: bool) -> String {
     let name = config_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -704,9 +782,14 @@ fn next_steps(config_path: &Path, g: &Generated, handler: Option<&Path>) -> Stri
         format!(" --config {name}")
     };
     let read = g.tools.first().cloned().unwrap_or_default();
+    let smoke_args = if smoke {
+        format!("--input {SMOKE_INPUT}")
+    } else {
+        "--sample".to_owned()
+    };
     let vars: Vec<&str> = g.env_vars.iter().map(|v| v.name.as_str()).collect();
     let mut out = format!(
-        "# Next steps\n\n1. Review `{name}`: the visible columns, proposal columns, guards and approval roles\n   were suggested from the schema.\n2. Set the variables listed in `.env.example` ({}).\n3. `airlock config validate{cfg}` and `airlock tools list{cfg}` (what a model will see).\n4. `airlock doctor{cfg}` checks the setup against the database.\n5. Try a read: `airlock smoke call{cfg} {read} --sample`.\n6. Serve: `airlock mcp serve{cfg}` (stdio) or `airlock mcp client-config --client claude-desktop{cfg}`.\n7. Review proposals with `airlock proposals list`, approve outside MCP, then `airlock apply ID`.\n   `airlock writeback grants --engine ENGINE --writer-role airlock_writer` prints the write grants.\n",
+        "# Next steps\n\n1. Review `{name}`: the visible columns, proposal columns, guards and approval roles\n   were suggested from the schema.\n2. Set the variables listed in `.env.example` ({}).\n3. `airlock config validate{cfg}` and `airlock tools list{cfg}` (what a model will see).\n4. `airlock doctor{cfg}` checks the setup against the database.\n5. Try a read: `airlock smoke call{cfg} {read} {smoke_args}`.\n6. Serve: `airlock mcp serve{cfg}` (stdio) or `airlock mcp client-config --client claude-desktop{cfg}`.\n7. Review proposals with `airlock proposals list`, approve outside MCP, then `airlock apply ID`.\n   `airlock writeback grants --engine ENGINE --writer-role airlock_writer` prints the write grants.\n",
         if vars.is_empty() {
             "none".to_owned()
         } else {
@@ -757,6 +840,13 @@ pub fn summary(args: &InitArgs, o: &Outcome) -> anyhow::Result<()> {
     if o.handler.is_some() {
         output::line(template::WARNING);
     }
+    if let (Some(input), Some(read)) = (&o.smoke_input, o.generated.tools.first()) {
+        output::line(&format!(
+            "first read, once the variables are set: airlock smoke call --config {} {read} --input {}",
+            o.config_path.display(),
+            input.display()
+        ));
+    }
     for w in &o.warnings {
         output::warn(&format!("{} {}: {}", w.path, w.code, w.message));
     }
@@ -777,6 +867,7 @@ pub fn summary_json(o: &Outcome) -> Value {
         "notes": o.generated.notes,
         "skipped_tables": o.skipped,
         "handler": o.handler,
+        "smoke_input": o.smoke_input,
         "warnings": o.warnings.iter().map(|w| json!({"code": w.code, "path": w.path, "message": w.message})).collect::<Vec<_>>(),
     })
 }
