@@ -681,6 +681,14 @@ fn defaults_skip_what_cannot_be_a_tool_and_prompts_need_a_terminal() {
     assert!(run.stderr.contains("INIT_URL_MISSING"), "{}", run.stderr);
 }
 
+/// Exit 1 with every needle in stderr.
+fn refused(run: &Run, needles: &[&str]) {
+    assert_eq!(run.code, 1, "stdout:\n{}", run.stdout);
+    for n in needles {
+        assert!(run.stderr.contains(n), "no {n:?} in:\n{}", run.stderr);
+    }
+}
+
 #[test]
 fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -793,8 +801,7 @@ fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
     std::fs::write(&program, "#!/bin/sh\n# my edited handler\n").unwrap();
     let config_before = std::fs::read_to_string(dir.join("airlock.json")).unwrap();
     let run = run_with(&["--writeback", "http_handler", "--emit-handler"]);
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("INIT_FILE_EXISTS"), "{}", run.stderr);
+    refused(&run, &["INIT_FILE_EXISTS"]);
     assert_eq!(
         std::fs::read_to_string(dir.join("airlock.json")).unwrap(),
         config_before
@@ -807,13 +814,7 @@ fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
         "--output",
         "other.json",
     ]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("INIT_FILE_EXISTS")
-            && run.stderr.contains("airlock_command_handler.py"),
-        "{}",
-        run.stderr
-    );
+    refused(&run, &["INIT_FILE_EXISTS", "airlock_command_handler.py"]);
     assert!(!dir.join("other.json").exists());
     assert_eq!(
         std::fs::read_to_string(&program).unwrap(),
@@ -835,12 +836,12 @@ fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
         .collect::<Vec<_>>(),
         &[],
     );
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("unknown handler template: lambda")
-            && run.stderr.contains("airlock handler template --list"),
-        "{}",
-        run.stderr
+    refused(
+        &run,
+        &[
+            "unknown handler template: lambda",
+            "airlock handler template --list",
+        ],
     );
     assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
 
@@ -919,12 +920,7 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
     // Bad ids first: refused, nothing written.
     for (id, why) in [(" ", "empty"), (&"x".repeat(129)[..], "longer than 128")] {
         let run = init(id, "airlock.json");
-        assert_eq!(run.code, 1);
-        assert!(
-            run.stderr.contains("INIT_SMOKE_ID_INVALID") && run.stderr.contains(why),
-            "{}",
-            run.stderr
-        );
+        refused(&run, &["INIT_SMOKE_ID_INVALID", why]);
         assert!(!dir.join("airlock.json").exists() && !dir.join(".airlock").exists());
     }
 
@@ -964,10 +960,5 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
 
     // The original's recipes are not in Airlock: refused, naming the alternative.
     let run = airlock(dir, &["init", "--recipe", "billing.late_fee_waiver"], &[]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("INIT_RECIPE_UNSUPPORTED") && run.stderr.contains("--answers"),
-        "{}",
-        run.stderr
-    );
+    refused(&run, &["INIT_RECIPE_UNSUPPORTED", "--answers"]);
 }
