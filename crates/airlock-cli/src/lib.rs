@@ -1121,6 +1121,10 @@ pub struct InitArgs {
     /// .airlock/smoke-input.json beside the config, for the smoke call NEXT-STEPS.md shows.
     #[arg(long, value_name = "ID")]
     pub smoke_id: Option<String>,
+    /// No database: write a starter config for a placeholder `records` table (edit the names,
+    /// set the variables). --engine picks postgres (default), mysql or sqlite.
+    #[arg(long, conflicts_with_all = ["url", "url_env", "inspection_json", "answers", "spec", "tables", "wizard"])]
+    pub starter: bool,
     /// Synapsor Runner's built-in recipes: not in Airlock (refused with the alternative).
     #[arg(long, value_name = "NAME", hide = true)]
     pub recipe: Option<String>,

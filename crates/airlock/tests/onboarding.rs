@@ -962,3 +962,62 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
     let run = airlock(dir, &["init", "--recipe", "billing.late_fee_waiver"], &[]);
     refused(&run, &["INIT_RECIPE_UNSUPPORTED", "--answers"]);
 }
+
+#[test]
+fn starter_writes_a_skeleton_that_validates_without_a_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let s = json_of(&airlock(dir, &["init", "--starter", "--json"], &[]));
+    assert_eq!(s["tools"], json!(["record.inspect_record"]), "{s}");
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("airlock.json")).unwrap()).unwrap();
+    let source = &config["sources"]["local_postgres"];
+    assert_eq!(source["engine"], "postgres", "{config}");
+    assert_eq!(source["read_url_env"], "DATABASE_URL", "{config}");
+    assert_eq!(
+        config["capabilities"][0]["target"],
+        json!({"schema": "public", "table": "records", "primary_key": "id", "tenant_key": "tenant_id"})
+    );
+    ok(&airlock(dir, &["config", "validate"], &[]));
+    let tools = airlock(dir, &["tools", "list"], &[]);
+    ok(&tools);
+    assert!(
+        tools.stdout.contains("record.inspect_record"),
+        "{}",
+        tools.stdout
+    );
+
+    // MySQL flavour, elsewhere.
+    let s = json_of(&airlock(
+        dir,
+        &[
+            "init",
+            "--starter",
+            "--engine",
+            "mysql",
+            "--output",
+            "my/airlock.json",
+            "--json",
+        ],
+        &[],
+    ));
+    assert_eq!(s["tools"], json!(["record.inspect_record"]));
+    let my: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("my/airlock.json")).unwrap())
+            .unwrap();
+    assert_eq!(my["capabilities"][0]["target"]["schema"], "app");
+
+    // Existing files: refused, nothing changed; a database flag with --starter is a usage error.
+    let before = std::fs::read_to_string(dir.join("airlock.json")).unwrap();
+    refused(
+        &airlock(dir, &["init", "--starter", "--engine", "mysql"], &[]),
+        &["INIT_FILE_EXISTS", "--force"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("airlock.json")).unwrap(),
+        before
+    );
+    let run = airlock(dir, &["init", "--starter", "--url", "app.db"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+}

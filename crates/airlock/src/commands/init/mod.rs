@@ -51,6 +51,7 @@ pub async fn run(settings: &Settings, args: &InitArgs) -> anyhow::Result<ExitSta
 /// Whether the run must not prompt (the original's "scripted" rule, plus `--json`).
 fn scripted(args: &InitArgs) -> bool {
     args.yes
+        || args.starter
         || args.non_interactive
         || args.dry_run
         || args.json
@@ -100,7 +101,7 @@ pub async fn generate_and_write(
         _ => answers(settings, args, report.as_ref())?,
     };
     fill_source(settings, args, &mut answers, report.as_ref());
-    if report.is_none() {
+    if report.is_none() && !args.starter {
         output::warn(
             "no database to check the answers against (pass --url-env VAR or --inspection-json FILE): table and column names are used as written",
         );
@@ -355,7 +356,7 @@ fn no_terminal(onboarding: bool) -> anyhow::Error {
         format!(
             "[INIT_NOT_A_TERMINAL] `airlock {verb}` asks questions, and stdin/stdout is not a terminal"
         ),
-        "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes` (defaults), `airlock init --answers FILE` (your choices), or `airlock init --table NAME --non-interactive` (flags)",
+        "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes` (defaults), `airlock init --answers FILE` (your choices), or `airlock init --table NAME --non-interactive` (flags), or `airlock init --starter` (a skeleton to edit, no database)",
     )
 }
 
@@ -384,6 +385,9 @@ async fn load_report(
     args: &InitArgs,
     prompted_env: Option<String>,
 ) -> anyhow::Result<Option<SchemaReport>> {
+    if args.starter {
+        return Ok(None);
+    }
     if let Some(file) = &args.inspection_json {
         let path = settings.cwd.join(file);
         let text = fs_err::read_to_string(&path)?;
@@ -468,6 +472,11 @@ fn answers(
         apply_flags(args, &mut answers);
         return Ok((answers, Vec::new()));
     }
+    if args.starter {
+        let mut answers = original::from_flat(&starter(args)).map_err(problems)?;
+        apply_flags(args, &mut answers);
+        return Ok((answers, Vec::new()));
+    }
     let flags = flat_flags(args);
     if args.tables.len() == 1 && !flags.is_empty() || (!args.yes && !args.tables.is_empty()) {
         if args.tables.len() != 1 {
@@ -517,6 +526,29 @@ fn answers(
     }
     apply_flags(args, &mut answers);
     Ok((answers, skipped))
+}
+
+/// `--starter`: the original's skeleton, a read tool on a placeholder `records` table, as
+/// flat answers (the same generator and checks as every other route).
+fn starter(args: &InitArgs) -> Value {
+    let (engine, schema) = match args.engine.as_str() {
+        "mysql" | "mariadb" => ("mysql", "app"),
+        "sqlite" => ("sqlite", "main"),
+        _ => ("postgres", "public"),
+    };
+    let mut flat = flat_flags(args);
+    for (k, v) in [
+        ("engine", json!(engine)),
+        ("schema", json!(schema)),
+        ("table", json!("records")),
+        ("primary_key", json!("id")),
+        ("tenant_key", json!("tenant_id")),
+        ("visible_columns", json!("id,tenant_id,updated_at")),
+        ("lookup_arg", json!("record_id")),
+    ] {
+        flat.entry(k).or_insert(v);
+    }
+    Value::Object(flat)
 }
 
 /// The scripted per-table flags as the original's flat answers keys.
