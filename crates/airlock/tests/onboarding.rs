@@ -821,6 +821,24 @@ fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
         "#!/bin/sh\n# my edited handler\n"
     );
 
+    // A handler written over the config itself: refused, nothing written.
+    let fresh = tempfile::tempdir().unwrap();
+    let run = airlock(
+        fresh.path(),
+        &with(&[
+            "--writeback",
+            "http_handler",
+            "--handler-output",
+            "airlock.json",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+        &[],
+    );
+    refused(&run, &["INIT_FILE_CLASH", "airlock.json"]);
+    assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
+
     // An unknown template: refused with the list command as the hint, nothing written.
     let fresh = tempfile::tempdir().unwrap();
     let run = airlock(

@@ -141,7 +141,15 @@ pub async fn generate_and_write(
     if guided
         && !wizard::confirm_write(
             &generated.tools,
-            &format!("{}, .env.example and NEXT-STEPS.md", config_path.display()),
+            &format!(
+                "{}, .env.example, NEXT-STEPS.md and the MCP snippets in {SNIPPET_DIR}{}",
+                config_path.display(),
+                if handler.is_some() {
+                    " and the handler template"
+                } else {
+                    ""
+                }
+            ),
         )?
     {
         return Err(hinted(
@@ -746,6 +754,16 @@ fn write(
         ),
     ];
     files.extend(extra);
+    let mut seen = std::collections::HashSet::new();
+    if let Some((clash, _, _)) = files.iter().find(|(p, _, _)| !seen.insert(p.clone())) {
+        return Err(hinted(
+            format!(
+                "[INIT_FILE_CLASH] two of the files to write are {}",
+                clash.display()
+            ),
+            "give --handler-output (or --output) a path of its own; nothing was written",
+        ));
+    }
     if !force {
         let existing: Vec<String> = files
             .iter()
