@@ -126,7 +126,18 @@ pub async fn generate_and_write(
     let config_path = settings
         .cwd
         .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()));
-    let handler = handler_files(settings, args, &config_path, &generated)?;
+    let asked =
+        args.emit_handler || args.handler_template.is_some() || args.handler_output.is_some();
+    let mut handler = handler_files(settings, args, asked, &config_path, &generated)?;
+    if guided
+        && !asked
+        && !args.no_emit_handler
+        && !args.dry_run
+        && has_handler_executor(&generated)
+        && wizard::confirm_handler()?
+    {
+        handler = handler_files(settings, args, true, &config_path, &generated)?;
+    }
     if args.dry_run {
         output::json(&doc)?;
         return Ok(None);
@@ -251,11 +262,10 @@ fn smoke_input(
 fn handler_files(
     settings: &Settings,
     args: &InitArgs,
+    asked: bool,
     config_path: &Path,
     g: &Generated,
 ) -> anyhow::Result<Option<(ExecutorKind, Vec<template::Planned>)>> {
-    let asked =
-        args.emit_handler || args.handler_template.is_some() || args.handler_output.is_some();
     if !asked || args.no_emit_handler {
         return Ok(None);
     }
@@ -328,6 +338,14 @@ fn mcp_snippets(
         ));
     }
     Ok(out)
+}
+
+fn has_handler_executor(g: &Generated) -> bool {
+    g.config
+        .executors
+        .iter()
+        .flatten()
+        .any(|(_, e)| e.kind != ExecutorKind::SqlUpdate)
 }
 
 fn config_dir(config_path: &Path) -> PathBuf {
