@@ -1104,6 +1104,33 @@ pub struct InitArgs {
     /// the approval role].
     #[arg(long = "operator", value_name = "NAME[=ROLES]")]
     pub operators: Vec<String>,
+    /// When the executor is an http_handler or command_handler, also write a starting
+    /// handler beside the config (`airlock handler template`), all or nothing with the rest.
+    #[arg(long)]
+    pub emit_handler: bool,
+    /// Handler template to write (implies --emit-handler): node-fastify, python-fastapi,
+    /// command or rust-axum, or an alias [default: command for command_handler, else
+    /// node-fastify].
+    #[arg(long, value_name = "NAME")]
+    pub handler_template: Option<String>,
+    /// Where to write the handler (implies --emit-handler) [default: the template's file name
+    /// beside the config].
+    #[arg(long, visible_alias = "handler-template-output", value_name = "PATH")]
+    pub handler_output: Option<PathBuf>,
+    /// A real id for a first read: saved as the read tool's arguments in
+    /// .airlock/smoke-input.json beside the config, for the smoke call NEXT-STEPS.md shows.
+    #[arg(long, value_name = "ID")]
+    pub smoke_id: Option<String>,
+    /// No database: write a starter config for a placeholder `records` table (edit the names,
+    /// set the variables). --engine picks postgres (default), mysql or sqlite.
+    #[arg(long, conflicts_with_all = ["url", "url_env", "inspection_json", "answers", "spec", "tables", "wizard"])]
+    pub starter: bool,
+    /// Synapsor Runner's built-in recipes: not in Airlock (refused with the alternative).
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub recipe: Option<String>,
+    /// Write no handler, whatever the other handler flags say.
+    #[arg(long, visible_alias = "skip-handler-template")]
+    pub no_emit_handler: bool,
     #[command(flatten)]
     pub table_flags: InitTableFlags,
 }

@@ -680,3 +680,362 @@ fn defaults_skip_what_cannot_be_a_tool_and_prompts_need_a_terminal() {
     let run = airlock(dir, &["onboard", "db", "--yes", "--force"], &[]);
     assert!(run.stderr.contains("INIT_URL_MISSING"), "{}", run.stderr);
 }
+
+/// Exit 1 with every needle in stderr.
+fn refused(run: &Run, needles: &[&str]) {
+    assert_eq!(run.code, 1, "stdout:\n{}", run.stdout);
+    for n in needles {
+        assert!(run.stderr.contains(n), "no {n:?} in:\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let url = sqlite_app(dir);
+    let base = [
+        "init",
+        "--url",
+        &url,
+        "--table",
+        "invoices",
+        "--mode",
+        "review",
+        "--patch",
+        "amount=arg:amount",
+        "--non-interactive",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| (*s).to_owned()).collect()
+    };
+    let run_with = |extra: &[&str]| {
+        let args = with(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        airlock(dir, &refs, &[])
+    };
+
+    // command_handler + --emit-handler: the program lands beside the config, executable, and
+    // .env.example suggests it as the command.
+    let s = json_of(&run_with(&[
+        "--writeback",
+        "command_handler",
+        "--emit-handler",
+        "--json",
+    ]));
+    let program = dir.join("airlock_command_handler.py");
+    assert_eq!(s["handler"], json!(program), "{s}");
+    assert!(s["files"].as_array().unwrap().contains(&json!(program)));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&program).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "not executable: {mode:o}");
+    let env_example = std::fs::read_to_string(dir.join(".env.example")).unwrap();
+    assert!(
+        env_example.contains("SYNAPSOR_APP_WRITEBACK_COMMAND=\"./airlock_command_handler.py\""),
+        "{env_example}"
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("NEXT-STEPS.md"))
+            .unwrap()
+            .contains("YOUR TRANSACTION GOES HERE")
+    );
+    // MCP client snippets beside the config, pointing at it and its ledger, no credentials.
+    for (file, key) in [
+        ("generic-stdio.json", "/args"),
+        ("claude-desktop.json", "/mcpServers/airlock/args"),
+        ("cursor.json", "/mcpServers/airlock/args"),
+        ("vscode.json", "/servers/airlock/args"),
+    ] {
+        let text = std::fs::read_to_string(dir.join(".airlock/mcp").join(file)).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let args = v.pointer(key).unwrap_or_else(|| panic!("{file}: {v}"));
+        assert_eq!(args[3], json!(dir.join("airlock.json")), "{file}: {v}");
+        assert_eq!(
+            args[5],
+            json!(dir.join(".airlock/ledger.db")),
+            "{file}: {v}"
+        );
+        assert!(
+            !text.contains("app.db") && !text.contains("CHANGE_ME"),
+            "{text}"
+        );
+        assert!(
+            s["files"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(dir.join(".airlock/mcp").join(file)))
+        );
+    }
+    // What doctor --check-handlers checks: the variables are set and the program runs.
+    let doctor = airlock(
+        dir,
+        &["doctor", "--check-handlers", "--json"],
+        &[
+            (
+                "SYNAPSOR_APP_WRITEBACK_COMMAND",
+                "./airlock_command_handler.py",
+            ),
+            ("SYNAPSOR_TENANT_ID", "t1"),
+            ("SYNAPSOR_PRINCIPAL", "p1"),
+        ],
+    );
+    let d: Value = serde_json::from_str(&doctor.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", doctor.stdout, doctor.stderr));
+    let check = |name: &str| {
+        d["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}: {d}"))
+    };
+    assert_eq!(
+        check("handler:app_command_handler")["code"],
+        "handler_runnable",
+        "{d}"
+    );
+    assert_eq!(check("config")["code"], "config_ok", "{d}");
+
+    // Existing files without --force: refused before anything is written, files as they were.
+    std::fs::write(&program, "#!/bin/sh\n# my edited handler\n").unwrap();
+    let config_before = std::fs::read_to_string(dir.join("airlock.json")).unwrap();
+    let run = run_with(&["--writeback", "http_handler", "--emit-handler"]);
+    refused(&run, &["INIT_FILE_EXISTS"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("airlock.json")).unwrap(),
+        config_before
+    );
+    assert!(!dir.join("airlock-writeback-handler.mjs").exists());
+    let run = run_with(&[
+        "--writeback",
+        "command_handler",
+        "--emit-handler",
+        "--output",
+        "other.json",
+    ]);
+    refused(&run, &["INIT_FILE_EXISTS", "airlock_command_handler.py"]);
+    assert!(!dir.join("other.json").exists());
+    assert_eq!(
+        std::fs::read_to_string(&program).unwrap(),
+        "#!/bin/sh\n# my edited handler\n"
+    );
+
+    // A handler written over the config itself: refused, nothing written.
+    let fresh = tempfile::tempdir().unwrap();
+    let run = airlock(
+        fresh.path(),
+        &with(&[
+            "--writeback",
+            "http_handler",
+            "--handler-output",
+            "airlock.json",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+        &[],
+    );
+    refused(&run, &["INIT_FILE_CLASH", "airlock.json"]);
+    assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
+
+    // An unknown template: refused with the list command as the hint, nothing written.
+    let fresh = tempfile::tempdir().unwrap();
+    let run = airlock(
+        fresh.path(),
+        &with(&[
+            "--writeback",
+            "http_handler",
+            "--handler-template",
+            "lambda",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+        &[],
+    );
+    refused(
+        &run,
+        &[
+            "unknown handler template: lambda",
+            "airlock handler template --list",
+        ],
+    );
+    assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
+
+    // http_handler, the original's alias names and output flag (relative to the working
+    // folder), with --force: the python template, not executable.
+    let s = json_of(&run_with(&[
+        "--writeback",
+        "http_handler",
+        "--handler-template",
+        "fastapi",
+        "--handler-template-output",
+        "app/handler.py",
+        "--force",
+        "--json",
+    ]));
+    let py = dir.join("app/handler.py");
+    assert_eq!(s["handler"], json!(py));
+    let text = std::fs::read_to_string(&py).unwrap();
+    assert!(text.contains("FastAPI") && text.contains("ROW_CHANGED_AFTER_PROPOSAL"));
+    assert_eq!(
+        std::fs::metadata(&py).unwrap().permissions().mode() & 0o111,
+        0
+    );
+
+    // --no-emit-handler / --skip-handler-template win; sql_update has no handler to write.
+    std::fs::remove_file(&py).unwrap();
+    let s = json_of(&run_with(&[
+        "--writeback",
+        "http_handler",
+        "--handler-output",
+        "app/handler.py",
+        "--skip-handler-template",
+        "--force",
+        "--json",
+    ]));
+    assert_eq!(s["handler"], Value::Null);
+    assert!(!py.exists());
+    let run = run_with(&["--emit-handler", "--force"]);
+    ok(&run);
+    assert!(
+        run.stderr.contains("no handler written") && run.stderr.contains("sql_update"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let url = sqlite_app(dir);
+    rusqlite::Connection::open(&url)
+        .unwrap()
+        .execute_batch("INSERT INTO invoices (id, tenant_id, amount) VALUES ('inv-1', 't1', 5);")
+        .unwrap();
+    let init = |id: &str, out: &str| {
+        airlock(
+            dir,
+            &[
+                "init",
+                "--url",
+                &url,
+                "--table",
+                "invoices",
+                "--non-interactive",
+                "--json",
+                "--smoke-id",
+                id,
+                "--output",
+                out,
+            ],
+            &[],
+        )
+    };
+
+    // Bad ids first: refused, nothing written.
+    for (id, why) in [(" ", "empty"), (&"x".repeat(129)[..], "longer than 128")] {
+        let run = init(id, "airlock.json");
+        refused(&run, &["INIT_SMOKE_ID_INVALID", why]);
+        assert!(!dir.join("airlock.json").exists() && !dir.join(".airlock").exists());
+    }
+
+    let s = json_of(&init("inv-1", "airlock.json"));
+    let input = dir.join(".airlock/smoke-input.json");
+    assert_eq!(s["smoke_input"], json!(input));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&input).unwrap()).unwrap();
+    assert_eq!(saved, json!({"invoice_id": "inv-1"}));
+    assert!(
+        std::fs::read_to_string(dir.join("NEXT-STEPS.md"))
+            .unwrap()
+            .contains("--input .airlock/smoke-input.json")
+    );
+    // The smoke call NEXT-STEPS.md shows finds the row in the trusted tenant...
+    let env = [("SYNAPSOR_TENANT_ID", "t1"), ("SYNAPSOR_PRINCIPAL", "p1")];
+    let call = |env: &[(&str, &str)]| {
+        airlock(
+            dir,
+            &[
+                "smoke",
+                "call",
+                "invoice.inspect_invoice",
+                "--input",
+                ".airlock/smoke-input.json",
+                "--format",
+                "json",
+            ],
+            env,
+        )
+    };
+    let r = json_of(&call(&env));
+    assert_eq!(r["ok"], json!(true), "{r}");
+    // ...and not in another one.
+    let run = call(&[("SYNAPSOR_TENANT_ID", "t2"), ("SYNAPSOR_PRINCIPAL", "p1")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("NOT_FOUND"), "{}", run.stdout);
+
+    // The original's recipes are not in Airlock: refused, naming the alternative.
+    let run = airlock(dir, &["init", "--recipe", "billing.late_fee_waiver"], &[]);
+    refused(&run, &["INIT_RECIPE_UNSUPPORTED", "--answers"]);
+}
+
+#[test]
+fn starter_writes_a_skeleton_that_validates_without_a_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let s = json_of(&airlock(dir, &["init", "--starter", "--json"], &[]));
+    assert_eq!(s["tools"], json!(["record.inspect_record"]), "{s}");
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("airlock.json")).unwrap()).unwrap();
+    let source = &config["sources"]["local_postgres"];
+    assert_eq!(source["engine"], "postgres", "{config}");
+    assert_eq!(source["read_url_env"], "DATABASE_URL", "{config}");
+    assert_eq!(
+        config["capabilities"][0]["target"],
+        json!({"schema": "public", "table": "records", "primary_key": "id", "tenant_key": "tenant_id"})
+    );
+    ok(&airlock(dir, &["config", "validate"], &[]));
+    let tools = airlock(dir, &["tools", "list"], &[]);
+    ok(&tools);
+    assert!(
+        tools.stdout.contains("record.inspect_record"),
+        "{}",
+        tools.stdout
+    );
+
+    // MySQL flavour, elsewhere.
+    let s = json_of(&airlock(
+        dir,
+        &[
+            "init",
+            "--starter",
+            "--engine",
+            "mysql",
+            "--output",
+            "my/airlock.json",
+            "--json",
+        ],
+        &[],
+    ));
+    assert_eq!(s["tools"], json!(["record.inspect_record"]));
+    let my: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("my/airlock.json")).unwrap())
+            .unwrap();
+    assert_eq!(my["capabilities"][0]["target"]["schema"], "app");
+
+    // Existing files: refused, nothing changed; a database flag with --starter is a usage error.
+    let before = std::fs::read_to_string(dir.join("airlock.json")).unwrap();
+    refused(
+        &airlock(dir, &["init", "--starter", "--engine", "mysql"], &[]),
+        &["INIT_FILE_EXISTS", "--force"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("airlock.json")).unwrap(),
+        before
+    );
+    let run = airlock(dir, &["init", "--starter", "--url", "app.db"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+}

@@ -24,7 +24,7 @@ struct File {
     executable: bool,
 }
 
-struct Template {
+pub struct Template {
     name: &'static str,
     aliases: &'static [&'static str],
     summary: &'static str,
@@ -114,12 +114,7 @@ pub fn run(settings: &Settings, args: &HandlerTemplateArgs) -> anyhow::Result<Ex
         return Ok(ExitStatus::Success);
     }
     let name = args.name.as_deref().unwrap_or_default();
-    let t = find(name).ok_or_else(|| {
-        hinted(
-            format!("unknown handler template: {name}"),
-            "list them with `airlock handler template --list`",
-        )
-    })?;
+    let t = resolve(name)?;
     if args.stdout {
         for f in t.files {
             if t.files.len() > 1 {
@@ -129,48 +124,80 @@ pub fn run(settings: &Settings, args: &HandlerTemplateArgs) -> anyhow::Result<Ex
         }
         return Ok(ExitStatus::Success);
     }
-    let writes: Vec<(PathBuf, &File)> = if t.files.len() == 1 {
-        let path = args
-            .output
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(t.files[0].name));
-        vec![(absolute(&settings.cwd, &path), &t.files[0])]
-    } else {
-        let dir = args
-            .output
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(t.default_dir));
-        let dir = absolute(&settings.cwd, &dir);
-        t.files.iter().map(|f| (dir.join(f.name), f)).collect()
-    };
+    let writes = plan(&settings.cwd, t, args.output.as_deref());
     let existing = writes
         .iter()
-        .find(|(p, _)| p.exists())
+        .find(|p| p.path.exists())
         .filter(|_| !args.force);
-    if let Some((existing, _)) = existing {
+    if let Some(existing) = existing {
         return Err(hinted(
-            format!("{} already exists", existing.display()),
+            format!("{} already exists", existing.path.display()),
             "pass --force to overwrite it",
         ));
     }
-    for (path, f) in &writes {
-        write(path, f)?;
-        output::line(&format!("created {}", path.display()));
+    for p in &writes {
+        write(p)?;
+        output::line(&format!("created {}", p.path.display()));
     }
     output::line("");
     output::line(WARNING);
     Ok(ExitStatus::Success)
 }
 
-fn write(path: &Path, f: &File) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+/// One file a template writes: where, what, and whether it is a program.
+pub struct Planned {
+    pub path: PathBuf,
+    pub text: &'static str,
+    pub executable: bool,
+}
+
+/// Resolves a template name or alias, with the error `handler template` gives for an unknown one.
+pub fn resolve(name: &str) -> anyhow::Result<&'static Template> {
+    find(name).ok_or_else(|| {
+        hinted(
+            format!("unknown handler template: {name}"),
+            "list them with `airlock handler template --list`",
+        )
+    })
+}
+
+/// The files `t` writes under `base`: to `output` (default: its file name) for a one-file
+/// template, into the folder `output` (default: its own folder) for several.
+pub fn plan(base: &Path, t: &Template, output: Option<&Path>) -> Vec<Planned> {
+    let planned = |path: PathBuf, f: &File| Planned {
+        path,
+        text: f.text,
+        executable: f.executable,
+    };
+    if let [only] = t.files {
+        let path = output.map_or_else(|| PathBuf::from(only.name), Path::to_path_buf);
+        vec![planned(absolute(base, &path), only)]
+    } else {
+        let dir = output.map_or_else(|| PathBuf::from(t.default_dir), Path::to_path_buf);
+        let dir = absolute(base, &dir);
+        t.files
+            .iter()
+            .map(|f| planned(dir.join(f.name), f))
+            .collect()
+    }
+}
+
+/// Writes one planned file (its folder too), executable when it is a program.
+pub fn write(p: &Planned) -> anyhow::Result<()> {
+    if let Some(dir) = p.path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs_err::create_dir_all(dir)?;
     }
-    fs_err::write(path, f.text)?;
-    if f.executable {
-        use std::os::unix::fs::PermissionsExt;
-        fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    fs_err::write(&p.path, p.text)?;
+    if p.executable {
+        mark_executable(&p.path)?;
     }
+    Ok(())
+}
+
+/// `chmod 0755`.
+pub fn mark_executable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
     Ok(())
 }
 

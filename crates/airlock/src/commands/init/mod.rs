@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use airlock_cli::{InitArgs, InspectArgs};
+use airlock_config::ExecutorKind;
 use airlock_db::EngineKind;
 use airlock_db::inspect::SchemaReport;
 use airlock_db::onboard::{
@@ -14,6 +15,7 @@ use airlock_db::onboard::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::commands::handler::template;
 use crate::output::{self, ExitStatus, hinted};
 
 mod wizard;
@@ -30,6 +32,10 @@ pub struct Outcome {
     pub warnings: Vec<airlock_config::Issue>,
     pub written: Vec<PathBuf>,
     pub skipped: Vec<String>,
+    /// The handler template written beside the config (`--emit-handler`), if any.
+    pub handler: Option<PathBuf>,
+    /// The first read's arguments (`--smoke-id`), if any.
+    pub smoke_input: Option<PathBuf>,
 }
 
 pub async fn run(settings: &Settings, args: &InitArgs) -> anyhow::Result<ExitStatus> {
@@ -45,6 +51,7 @@ pub async fn run(settings: &Settings, args: &InitArgs) -> anyhow::Result<ExitSta
 /// Whether the run must not prompt (the original's "scripted" rule, plus `--json`).
 fn scripted(args: &InitArgs) -> bool {
     args.yes
+        || args.starter
         || args.non_interactive
         || args.dry_run
         || args.json
@@ -61,6 +68,12 @@ pub async fn generate_and_write(
     args: &InitArgs,
     onboarding: bool,
 ) -> anyhow::Result<Option<Outcome>> {
+    if let Some(recipe) = &args.recipe {
+        return Err(hinted(
+            format!("[INIT_RECIPE_UNSUPPORTED] --recipe {recipe}: Airlock has no built-in recipes"),
+            "describe the table instead: `--table NAME` with its flags, or an answers file (`--answers FILE`, docs/onboarding.md)",
+        ));
+    }
     if args.spec.is_some() && !args.non_interactive && !args.yes {
         return Err(hinted(
             "[INIT_SPEC_NEEDS_NON_INTERACTIVE] init --spec requires --non-interactive, so reviewed selections are explicit",
@@ -88,7 +101,7 @@ pub async fn generate_and_write(
         _ => answers(settings, args, report.as_ref())?,
     };
     fill_source(settings, args, &mut answers, report.as_ref());
-    if report.is_none() {
+    if report.is_none() && !args.starter {
         output::warn(
             "no database to check the answers against (pass --url-env VAR or --inspection-json FILE): table and column names are used as written",
         );
@@ -110,17 +123,44 @@ pub async fn generate_and_write(
             "this is a bug in Airlock's generator; please report it with the answers used",
         ));
     }
+    let config_path = settings
+        .cwd
+        .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()));
+    let asked =
+        args.emit_handler || args.handler_template.is_some() || args.handler_output.is_some();
+    let mut handler = handler_files(settings, args, asked, &config_path, &generated)?;
+    if guided
+        && !asked
+        && !args.no_emit_handler
+        && !args.dry_run
+        && has_handler_executor(&generated)
+        && wizard::confirm_handler()?
+    {
+        handler = handler_files(settings, args, true, &config_path, &generated)?;
+    }
     if args.dry_run {
         output::json(&doc)?;
         return Ok(None);
     }
-    let config_path = settings
-        .cwd
-        .join(args.output.clone().unwrap_or_else(|| DEFAULT_OUTPUT.into()));
+    let mut generated = generated;
+    if let Some((kind, files)) = &handler
+        && *kind == ExecutorKind::CommandHandler
+        && let Some(program) = files.first()
+    {
+        point_command_env_at(&mut generated, &config_path, &program.path);
+    }
     if guided
         && !wizard::confirm_write(
             &generated.tools,
-            &format!("{}, .env.example and NEXT-STEPS.md", config_path.display()),
+            &format!(
+                "{}, .env.example, NEXT-STEPS.md and the MCP snippets in {SNIPPET_DIR}{}",
+                config_path.display(),
+                if handler.is_some() {
+                    " and the handler template"
+                } else {
+                    ""
+                }
+            ),
         )?
     {
         return Err(hinted(
@@ -128,14 +168,212 @@ pub async fn generate_and_write(
             "run it again, or save your choices in an answers file (docs/onboarding.md)",
         ));
     }
-    let written = write(&config_path, &doc, &generated, args.force)?;
+    let handler_files = handler.map(|(_, f)| f).unwrap_or_default();
+    let mut extra: Vec<(PathBuf, String, bool)> = handler_files
+        .iter()
+        .map(|f| (f.path.clone(), f.text.to_owned(), f.executable))
+        .collect();
+    extra.extend(mcp_snippets(settings, &config_path, &generated)?);
+    let smoke = match &args.smoke_id {
+        Some(id) => Some(smoke_input(&config_path, &generated, id)?),
+        None => None,
+    };
+    extra.extend(smoke.clone());
+    let written = write(
+        &config_path,
+        &doc,
+        &generated,
+        &handler_files,
+        extra,
+        args.force,
+    )?;
     Ok(Some(Outcome {
         config_path,
         generated,
         warnings: checked.warnings,
         written,
         skipped,
+        handler: handler_files.first().map(|f| f.path.clone()),
+        smoke_input: smoke.map(|(p, _, _)| p),
     }))
+}
+
+/// Where `--smoke-id` saves the first read's arguments, beside the config.
+const SMOKE_INPUT: &str = ".airlock/smoke-input.json";
+
+/// `--smoke-id ID`: the first read tool's arguments with the id, typed as its lookup argument
+/// declares (a number stays a number), checked against that argument's limits.
+fn smoke_input(
+    config_path: &Path,
+    g: &Generated,
+    id: &str,
+) -> anyhow::Result<(PathBuf, String, bool)> {
+    let read = g
+        .config
+        .capabilities
+        .iter()
+        .find(|c| c.kind == airlock_config::CapabilityKind::Read)
+        .ok_or_else(|| {
+            hinted(
+                "[INIT_SMOKE_ID_INVALID] --smoke-id: the config has no read tool to call",
+                "drop --smoke-id",
+            )
+        })?;
+    let arg_name = &read.lookup.id_from_arg;
+    let bad = |why: String| {
+        hinted(
+            format!(
+                "[INIT_SMOKE_ID_INVALID] --smoke-id for {arg_name} of {}: {why}",
+                read.name
+            ),
+            "pass the id of one real row the read tool should find; nothing was written",
+        )
+    };
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(bad("empty".into()));
+    }
+    let arg = read.args.get(arg_name);
+    let value = match arg.map(|a| a.kind) {
+        Some(airlock_config::ArgType::Number) => id
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| id.parse::<f64>().map(Value::from))
+            .map_err(|_| bad(format!("`{id}` is not a number")))?,
+        _ => {
+            let max = arg.and_then(|a| a.max_length).unwrap_or(128);
+            if id.chars().count() as u64 > max {
+                return Err(bad(format!("longer than {max} characters")));
+            }
+            json!(id)
+        }
+    };
+    let mut args = Map::new();
+    args.insert(arg_name.clone(), value);
+    Ok((
+        config_dir(config_path).join(SMOKE_INPUT),
+        serde_json::to_string_pretty(&Value::Object(args))? + "\n",
+        false,
+    ))
+}
+
+/// The handler template to write with the config (the original's `--emit-handler` and
+/// friends), with the executor kind it serves; `None` when not asked for or suppressed.
+fn handler_files(
+    settings: &Settings,
+    args: &InitArgs,
+    asked: bool,
+    config_path: &Path,
+    g: &Generated,
+) -> anyhow::Result<Option<(ExecutorKind, Vec<template::Planned>)>> {
+    if !asked || args.no_emit_handler {
+        return Ok(None);
+    }
+    let Some(kind) = g
+        .config
+        .executors
+        .iter()
+        .flatten()
+        .map(|(_, e)| e.kind)
+        .find(|k| *k != ExecutorKind::SqlUpdate)
+    else {
+        output::warn(
+            "no handler written: the config applies with sql_update (pass --writeback http_handler or command_handler for an app-owned handler)",
+        );
+        return Ok(None);
+    };
+    let default = match kind {
+        ExecutorKind::CommandHandler => "command",
+        _ => "node-fastify",
+    };
+    let t = template::resolve(args.handler_template.as_deref().unwrap_or(default))?;
+    let files = match &args.handler_output {
+        Some(out) => template::plan(&settings.cwd, t, Some(out)),
+        None => template::plan(&config_dir(config_path), t, None),
+    };
+    Ok(Some((kind, files)))
+}
+
+/// Where the MCP client snippets go, beside the config.
+const SNIPPET_DIR: &str = ".airlock/mcp";
+
+/// The `airlock mcp client-config` snippets for the common stdio clients, pointing at this
+/// binary, the config and its ledger (absolute paths; no URL or credential).
+fn mcp_snippets(
+    settings: &Settings,
+    config_path: &Path,
+    g: &Generated,
+) -> anyhow::Result<Vec<(PathBuf, String, bool)>> {
+    use airlock_mcp::client_config::{Client, SnippetInputs, snippet};
+    let command = std::env::current_exe()?;
+    let dir = config_dir(config_path);
+    let store = g.config.storage.as_ref().map_or_else(
+        || crate::settings::absolute(&settings.cwd, Path::new(crate::settings::DEFAULT_STORE)),
+        |s| crate::settings::absolute(&dir, Path::new(&s.sqlite_path)),
+    );
+    let mut out = Vec::new();
+    for (client, file) in [
+        (Client::Generic, "generic-stdio.json"),
+        (Client::ClaudeDesktop, "claude-desktop.json"),
+        (Client::Cursor, "cursor.json"),
+        (Client::Vscode, "vscode.json"),
+    ] {
+        let inputs = SnippetInputs {
+            client,
+            server_name: "airlock".into(),
+            command: command.clone(),
+            config: config_path.to_path_buf(),
+            store: store.clone(),
+            alias_mode: None,
+            host: "127.0.0.1".into(),
+            port: 0,
+            auth_token_env: String::new(),
+            include_instructions: false,
+            example_tool: g.tools.first().cloned(),
+        };
+        out.push((
+            dir.join(SNIPPET_DIR).join(file),
+            serde_json::to_string_pretty(&snippet(&inputs))? + "\n",
+            false,
+        ));
+    }
+    Ok(out)
+}
+
+fn has_handler_executor(g: &Generated) -> bool {
+    g.config
+        .executors
+        .iter()
+        .flatten()
+        .any(|(_, e)| e.kind != ExecutorKind::SqlUpdate)
+}
+
+fn config_dir(config_path: &Path) -> PathBuf {
+    config_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `.env.example` suggests the emitted program as the command_handler's command.
+fn point_command_env_at(g: &mut Generated, config_path: &Path, program: &Path) {
+    let dir = config_dir(config_path);
+    let shown = program.strip_prefix(&dir).map_or_else(
+        |_| program.display().to_string(),
+        |p| format!("./{}", p.display()),
+    );
+    let envs: Vec<String> = g
+        .config
+        .executors
+        .iter()
+        .flatten()
+        .filter_map(|(_, e)| e.command_env.clone())
+        .collect();
+    for v in &mut g.env_vars {
+        if envs.contains(&v.name) {
+            v.example = shown.clone();
+        }
+    }
 }
 
 fn no_terminal(onboarding: bool) -> anyhow::Error {
@@ -144,7 +382,7 @@ fn no_terminal(onboarding: bool) -> anyhow::Error {
         format!(
             "[INIT_NOT_A_TERMINAL] `airlock {verb}` asks questions, and stdin/stdout is not a terminal"
         ),
-        "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes` (defaults), `airlock init --answers FILE` (your choices), or `airlock init --table NAME --non-interactive` (flags)",
+        "run prompt-free: `airlock onboard db --url-env DATABASE_URL --yes` (defaults), `airlock init --answers FILE` (your choices), or `airlock init --table NAME --non-interactive` (flags), or `airlock init --starter` (a skeleton to edit, no database)",
     )
 }
 
@@ -173,6 +411,9 @@ async fn load_report(
     args: &InitArgs,
     prompted_env: Option<String>,
 ) -> anyhow::Result<Option<SchemaReport>> {
+    if args.starter {
+        return Ok(None);
+    }
     if let Some(file) = &args.inspection_json {
         let path = settings.cwd.join(file);
         let text = fs_err::read_to_string(&path)?;
@@ -257,6 +498,11 @@ fn answers(
         apply_flags(args, &mut answers);
         return Ok((answers, Vec::new()));
     }
+    if args.starter {
+        let mut answers = original::from_flat(&starter(args)).map_err(problems)?;
+        apply_flags(args, &mut answers);
+        return Ok((answers, Vec::new()));
+    }
     let flags = flat_flags(args);
     if args.tables.len() == 1 && !flags.is_empty() || (!args.yes && !args.tables.is_empty()) {
         if args.tables.len() != 1 {
@@ -306,6 +552,29 @@ fn answers(
     }
     apply_flags(args, &mut answers);
     Ok((answers, skipped))
+}
+
+/// `--starter`: the original's skeleton, a read tool on a placeholder `records` table, as
+/// flat answers (the same generator and checks as every other route).
+fn starter(args: &InitArgs) -> Value {
+    let (engine, schema) = match args.engine.as_str() {
+        "mysql" | "mariadb" => ("mysql", "app"),
+        "sqlite" => ("sqlite", "main"),
+        _ => ("postgres", "public"),
+    };
+    let mut flat = flat_flags(args);
+    for (k, v) in [
+        ("engine", json!(engine)),
+        ("schema", json!(schema)),
+        ("table", json!("records")),
+        ("primary_key", json!("id")),
+        ("tenant_key", json!("tenant_id")),
+        ("visible_columns", json!("id,tenant_id,updated_at")),
+        ("lookup_arg", json!("record_id")),
+    ] {
+        flat.entry(k).or_insert(v);
+    }
+    Value::Object(flat)
 }
 
 /// The scripted per-table flags as the original's flat answers keys.
@@ -479,25 +748,45 @@ fn write(
     config_path: &Path,
     doc: &Value,
     g: &Generated,
+    handler: &[template::Planned],
+    extra: Vec<(PathBuf, String, bool)>,
     force: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let dir = config_path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let files = [
+    let dir = config_dir(config_path);
+    let mut files = vec![
         (
             config_path.to_path_buf(),
             serde_json::to_string_pretty(doc)? + "\n",
+            false,
         ),
-        (dir.join(".env.example"), env_example(g)),
-        (dir.join("NEXT-STEPS.md"), next_steps(config_path, g)),
+        (dir.join(".env.example"), env_example(g), false),
+        (
+            dir.join("NEXT-STEPS.md"),
+            next_steps(
+                config_path,
+                g,
+                handler.first().map(|f| f.path.as_path()),
+                extra.iter().any(|(p, _, _)| p.ends_with(SMOKE_INPUT)),
+            ),
+            false,
+        ),
     ];
+    files.extend(extra);
+    let mut seen = std::collections::HashSet::new();
+    if let Some((clash, _, _)) = files.iter().find(|(p, _, _)| !seen.insert(p.clone())) {
+        return Err(hinted(
+            format!(
+                "[INIT_FILE_CLASH] two of the files to write are {}",
+                clash.display()
+            ),
+            "give --handler-output (or --output) a path of its own; nothing was written",
+        ));
+    }
     if !force {
         let existing: Vec<String> = files
             .iter()
-            .filter(|(p, _)| p.exists())
-            .map(|(p, _)| p.display().to_string())
+            .filter(|(p, _, _)| p.exists())
+            .map(|(p, _, _)| p.display().to_string())
             .collect();
         if !existing.is_empty() {
             return Err(hinted(
@@ -506,12 +795,31 @@ fn write(
             ));
         }
     }
-    fs_err::create_dir_all(&dir)?;
+    // Every file is first written beside its target; only when all are there are they renamed
+    // into place, so a failure (disk full, a folder that cannot be created) writes nothing.
+    let mut staged = Vec::new();
+    let result = (|| -> anyhow::Result<()> {
+        for (path, text, executable) in &files {
+            if let Some(parent) = path.parent() {
+                fs_err::create_dir_all(parent)?;
+            }
+            let tmp = path.with_extension("airlock-tmp");
+            staged.push(tmp.clone());
+            fs_err::write(&tmp, text)?;
+            if *executable {
+                template::mark_executable(&tmp)?;
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for tmp in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(e);
+    }
     let mut written = Vec::new();
-    for (path, text) in files {
-        // Write beside, then rename: a failure never leaves half a file.
-        let tmp = path.with_extension("airlock-tmp");
-        fs_err::write(&tmp, text)?;
+    for ((path, _, _), tmp) in files.into_iter().zip(staged) {
         fs_err::rename(&tmp, &path)?;
         written.push(path);
     }
@@ -531,7 +839,7 @@ fn env_example(g: &Generated) -> String {
     out
 }
 
-fn next_steps(config_path: &Path, g: &Generated) -> String {
+fn next_steps(config_path: &Path, g: &Generated, handler: Option<&Path>, smoke: bool) -> String {
     let name = config_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -542,15 +850,30 @@ fn next_steps(config_path: &Path, g: &Generated) -> String {
         format!(" --config {name}")
     };
     let read = g.tools.first().cloned().unwrap_or_default();
+    let smoke_args = if smoke {
+        format!("--input {SMOKE_INPUT}")
+    } else {
+        "--sample".to_owned()
+    };
     let vars: Vec<&str> = g.env_vars.iter().map(|v| v.name.as_str()).collect();
     let mut out = format!(
-        "# Next steps\n\n1. Review `{name}`: the visible columns, proposal columns, guards and approval roles\n   were suggested from the schema.\n2. Set the variables listed in `.env.example` ({}).\n3. `airlock config validate{cfg}` and `airlock tools list{cfg}` (what a model will see).\n4. `airlock doctor{cfg}` checks the setup against the database.\n5. Try a read: `airlock smoke call{cfg} {read} --sample`.\n6. Serve: `airlock mcp serve{cfg}` (stdio) or `airlock mcp client-config --client claude-desktop{cfg}`.\n7. Review proposals with `airlock proposals list`, approve outside MCP, then `airlock apply ID`.\n   `airlock writeback grants --engine ENGINE --writer-role airlock_writer` prints the write grants.\n",
+        "# Next steps\n\n1. Review `{name}`: the visible columns, proposal columns, guards and approval roles\n   were suggested from the schema.\n2. Set the variables listed in `.env.example` ({}).\n3. `airlock config validate{cfg}` and `airlock tools list{cfg}` (what a model will see).\n4. `airlock doctor{cfg}` checks the setup against the database.\n5. Try a read: `airlock smoke call{cfg} {read} {smoke_args}`.\n6. Serve: `airlock mcp serve{cfg}` (stdio) or `airlock mcp client-config --client claude-desktop{cfg}`.\n7. Review proposals with `airlock proposals list`, approve outside MCP, then `airlock apply ID`.\n   `airlock writeback grants --engine ENGINE --writer-role airlock_writer` prints the write grants.\n",
         if vars.is_empty() {
             "none".to_owned()
         } else {
             vars.join(", ")
         }
     );
+    if let Some(h) = handler {
+        let shown = h
+            .strip_prefix(config_dir(config_path))
+            .unwrap_or(h)
+            .display()
+            .to_string();
+        out.push_str(&format!(
+            "\n## Your handler\n\n`{shown}` is a starting point, not a finished handler: put your write where it says\nYOUR TRANSACTION GOES HERE, keep the idempotency, tenant and version checks in that one\ntransaction, run it, then `airlock doctor --check-handlers{cfg}`.\n"
+        ));
+    }
     if !g.notes.is_empty() {
         out.push_str("\n## Review these\n\n");
         for n in &g.notes {
@@ -565,12 +888,32 @@ pub fn summary(args: &InitArgs, o: &Outcome) -> anyhow::Result<()> {
     if args.json {
         return output::json(&summary_json(o));
     }
+    let snippets = o.config_path.parent().map(|d| d.join(SNIPPET_DIR));
     for p in &o.written {
+        if snippets.as_ref().is_some_and(|d| p.starts_with(d)) {
+            continue;
+        }
         output::line(&format!("created {}", p.display()));
+    }
+    if let Some(d) = &snippets {
+        output::line(&format!(
+            "created MCP client snippets under {} (or merge one into a client: `airlock mcp config CLIENT --write`)",
+            d.display()
+        ));
     }
     output::line(&format!("tools: {}", o.generated.tools.join(", ")));
     for n in &o.generated.notes {
         output::line(&format!("note: {n}"));
+    }
+    if o.handler.is_some() {
+        output::line(template::WARNING);
+    }
+    if let (Some(input), Some(read)) = (&o.smoke_input, o.generated.tools.first()) {
+        output::line(&format!(
+            "first read, once the variables are set: airlock smoke call --config {} {read} --input {}",
+            o.config_path.display(),
+            input.display()
+        ));
     }
     for w in &o.warnings {
         output::warn(&format!("{} {}: {}", w.path, w.code, w.message));
@@ -591,6 +934,8 @@ pub fn summary_json(o: &Outcome) -> Value {
         "env_vars": o.generated.env_vars.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
         "notes": o.generated.notes,
         "skipped_tables": o.skipped,
+        "handler": o.handler,
+        "smoke_input": o.smoke_input,
         "warnings": o.warnings.iter().map(|w| json!({"code": w.code, "path": w.path, "message": w.message})).collect::<Vec<_>>(),
     })
 }

@@ -312,6 +312,14 @@ fn ask_table(t: &TableReport, suggested: Option<&TableAnswers>) -> anyhow::Resul
     })
 }
 
+/// With an app-owned handler: write a starting one too?
+pub fn confirm_handler() -> anyhow::Result<bool> {
+    Confirm::new("Also write a starting handler beside the config (`airlock handler template`)?")
+        .with_default(true)
+        .prompt()
+        .map_err(cancelled)
+}
+
 /// The last question: write these files?
 pub fn confirm_write(tools: &[String], files: &str) -> anyhow::Result<bool> {
     eprintln!("tools: {}", tools.join(", "));
