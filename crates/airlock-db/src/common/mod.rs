@@ -1,8 +1,9 @@
 //! Helpers shared by the three engines, one file per concern: [`render`] (SQL text),
 //! [`versions`] (version columns and text timestamps), [`scrub`] (driver messages without
-//! secrets) and [`values`] (value formatting).
+//! secrets), [`values`] (value formatting) and [`retry`] (one more try after a lost connection).
 
 pub(crate) mod render;
+pub(crate) mod retry;
 pub(crate) mod scrub;
 pub(crate) mod values;
 pub(crate) mod versions;

@@ -421,21 +421,12 @@ impl Engine for PostgresEngine {
     }
 
     async fn select(&self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
-        match self.select_once(q).await {
-            // A read is safe to repeat: once on a fresh connection.
-            Err(e) if e.is_connection_lost() => {
-                tracing::info!(url = %self.redacted_url, error = %e, "retrying a read on a new connection");
-                self.select_once(q).await
-            }
-            r => r,
-        }
+        // A read is safe to repeat.
+        common::retry::once_more_if_lost("a read", &self.redacted_url, || self.select_once(q)).await
     }
 
     async fn ping(&self) -> Result<(), DbError> {
-        match self.ping_once().await {
-            Err(e) if e.is_connection_lost() => self.ping_once().await,
-            r => r,
-        }
+        common::retry::once_more_if_lost("a ping", &self.redacted_url, || self.ping_once()).await
     }
 
     async fn inspect(&self, schema: Option<&str>) -> Result<SchemaReport, DbError> {
