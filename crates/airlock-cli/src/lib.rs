@@ -834,6 +834,15 @@ pub struct McpHttpFlags {
     /// Seconds a client may take to send its whole request body; slower ones get 408.
     #[arg(long, default_value_t = 5, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout_secs: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464), a listener of
+    /// its own without authentication. Off by default. A non-loopback address also needs
+    /// --metrics-allow-remote.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Allow --metrics-listen on a non-loopback address (anyone who reaches it reads tool
+    /// names, call counts and proposal counts).
+    #[arg(long, requires = "metrics_listen")]
+    pub metrics_allow_remote: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -156,6 +156,9 @@ impl Default for PoolOptions {
 pub trait Engine: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> EngineKind;
 
+    /// How the read pool is used right now (for metrics); never dials.
+    fn pool_status(&self) -> PoolStatus;
+
     /// Quotes a validated identifier for this engine's dialect.
     fn quote(&self, ident: &Ident) -> String;
 
@@ -184,6 +187,19 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         &self,
         tables: &[privileges::TableRef],
     ) -> Result<privileges::Privileges, DbError>;
+}
+
+/// How a source's read pool is used at one moment. What a driver does not report is `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// The configured upper bound.
+    pub max: usize,
+    /// Connections open (in use or idle).
+    pub open: Option<usize>,
+    /// Connections lent to a query right now.
+    pub in_use: Option<usize>,
+    /// Queries waiting for a connection.
+    pub waiting: Option<usize>,
 }
 
 /// How the connection to a source is protected: what the URL asked for, what the server

@@ -20,6 +20,7 @@ mod error;
 pub mod export;
 mod records;
 mod sqlite;
+pub mod telemetry;
 
 pub use anchor::{Anchor, anchor_path, read_anchors};
 pub use chain::{ChainHead, GENESIS_HASH, VerifyBreak, VerifyReport};
@@ -100,6 +101,15 @@ pub trait Ledger: Send + Sync {
 
     /// Everything about one proposal (or `latest`), assembled on read. Never writes.
     async fn replay(&self, proposal_id: &str) -> Result<Replay, LedgerError>;
+
+    /// Proposals per state and receipts per status, for metrics. One grouped query per table.
+    async fn state_counts(&self) -> Result<telemetry::StateCounts, LedgerError>;
+
+    /// The tool-call write path right now (queue depth, commit latencies), or `None` when this
+    /// ledger has not written a tool call in this process. Never touches the database.
+    fn write_stats(&self) -> Option<telemetry::WriteStats> {
+        None
+    }
 }
 
 /// The review side: the state changes a person's decision or an apply makes. Each method takes

@@ -7,7 +7,7 @@
 //!   session): tools come from config, not macros.
 //! - [`transport::stdio`], [`transport::http`] and [`transport::jsonrpc_bridge`] serve it; [`auth`] verifies
 //!   bearers (static token or JWT `http_claims`); [`resources`] reads ledger records scoped
-//!   to the caller's tenant.
+//!   to the caller's tenant; [`metrics`] serves Prometheus metrics when asked to.
 //!
 //! Invariants:
 //! - This crate is the only one that knows rmcp.
@@ -26,6 +26,7 @@
 pub mod auth;
 pub mod client_config;
 mod error;
+pub mod metrics;
 pub mod resources;
 pub mod server;
 pub mod transport;

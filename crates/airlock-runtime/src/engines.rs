@@ -33,6 +33,17 @@ impl Engines {
         }
     }
 
+    /// The pools opened so far, by source name (sorted), with how they are used.
+    pub(crate) fn pool_status(&self) -> Vec<(String, airlock_db::PoolStatus)> {
+        let mut out: Vec<_> = self
+            .cells
+            .iter()
+            .filter_map(|(name, cell)| cell.get().map(|e| (name.clone(), e.pool_status())))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// The engine of `source`, connecting on first use. A failed connect is not cached.
     pub(crate) async fn get(&self, source: &str, env: &Env) -> Result<Arc<dyn Engine>, CallError> {
         let cell = self.cells.get(source).ok_or_else(|| {

@@ -20,6 +20,7 @@ use airlock_capability::{AliasMode, Catalog};
 use airlock_config::Config;
 use airlock_ledger::Ledger;
 
+pub use airlock_db::PoolStatus;
 pub use call::CallFailure;
 pub use context::resolve_scope;
 
@@ -112,6 +113,11 @@ impl Runtime {
     /// ```
     pub fn ledger(&self) -> &Arc<dyn Ledger> {
         &self.ledger
+    }
+
+    /// The read pools this runtime has opened, by source name, with how they are used now.
+    pub fn pool_status(&self) -> Vec<(String, airlock_db::PoolStatus)> {
+        self.engines.pool_status()
     }
 
     pub fn result_format(&self) -> ResultFormat {

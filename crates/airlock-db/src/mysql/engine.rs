@@ -261,6 +261,16 @@ impl Engine for MysqlEngine {
         EngineKind::Mysql
     }
 
+    fn pool_status(&self) -> crate::PoolStatus {
+        // mysql_async does not report its pool's use.
+        crate::PoolStatus {
+            max: self.pool.max_connections(),
+            open: None,
+            in_use: None,
+            waiting: None,
+        }
+    }
+
     fn quote(&self, ident: &Ident) -> String {
         common::quote_with(ident, '`')
     }

@@ -408,6 +408,16 @@ impl Engine for PostgresEngine {
         EngineKind::Postgres
     }
 
+    fn pool_status(&self) -> crate::PoolStatus {
+        let s = self.pool.status();
+        crate::PoolStatus {
+            max: s.max_size,
+            open: Some(s.size),
+            in_use: Some(s.size.saturating_sub(s.available)),
+            waiting: Some(s.waiting),
+        }
+    }
+
     fn quote(&self, ident: &Ident) -> String {
         common::quote_with(ident, '"')
     }

@@ -140,7 +140,7 @@ impl Target {
 pub(crate) struct FilePool {
     pub(crate) target: Arc<Target>,
     pub(crate) idle: Arc<Mutex<Vec<Connection>>>,
-    permits: Arc<Semaphore>,
+    pub(crate) permits: Arc<Semaphore>,
     pub(crate) max_connections: usize,
 }
 
@@ -307,6 +307,23 @@ fn run(
 impl Engine for SqliteEngine {
     fn kind(&self) -> EngineKind {
         EngineKind::Sqlite
+    }
+
+    fn pool_status(&self) -> crate::PoolStatus {
+        let max = self.pool.max_connections;
+        let in_use = max.saturating_sub(self.pool.permits.available_permits());
+        let idle = self
+            .pool
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len();
+        crate::PoolStatus {
+            max,
+            open: Some(in_use + idle),
+            in_use: Some(in_use),
+            waiting: None,
+        }
     }
 
     fn quote(&self, ident: &Ident) -> String {

@@ -30,6 +30,7 @@ use tokio::sync::oneshot;
 
 use super::write;
 use crate::anchor;
+use crate::telemetry::{Histogram, WriteStats};
 use crate::{LedgerError, NewProposal, NewRead, ProposalRecorded, ReadRecorded};
 
 /// Most records one commit carries; bounds how long the first caller of a batch waits.
@@ -75,6 +76,10 @@ struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
     commits: AtomicU64,
+    /// Records written by those commits.
+    records: AtomicU64,
+    /// `BEGIN` to `COMMIT` of each write-path transaction.
+    commit_time: Histogram,
     /// Milliseconds since `epoch` when a call last found another one writing or waiting; 0
     /// for never.
     last_overlap: AtomicU64,
@@ -114,6 +119,8 @@ impl BatchWriter {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             commits: AtomicU64::new(0),
+            records: AtomicU64::new(0),
+            commit_time: Histogram::default(),
             last_overlap: AtomicU64::new(0),
             epoch: Instant::now(),
         });
@@ -144,8 +151,9 @@ impl BatchWriter {
             let nobody_waiting = lock(&shared.queue).jobs.is_empty();
             if nobody_waiting {
                 // Uncontended: one short transaction on this thread, as a lone call would have.
+                let started = Instant::now();
                 let result = write_now(&mut conn, &op);
-                shared.commits.fetch_add(1, Ordering::Release);
+                shared.committed(started, 1);
                 return result;
             }
         }
@@ -162,6 +170,28 @@ impl BatchWriter {
         }
         shared.wake.notify_one();
         answer.await.map_err(|_| LedgerError::WriterStopped)?
+    }
+}
+
+impl BatchWriter {
+    /// Queue depth and commit latencies so far.
+    pub(crate) fn stats(&self) -> WriteStats {
+        let shared = &self.shared;
+        WriteStats {
+            queued: lock(&shared.queue).jobs.len() as u64,
+            commits: shared.commits.load(Ordering::Acquire),
+            records: shared.records.load(Ordering::Relaxed),
+            commit_seconds: shared.commit_time.snapshot(),
+        }
+    }
+}
+
+impl Shared {
+    /// Counts a finished write-path transaction of `records` records begun at `started`.
+    fn committed(&self, started: Instant, records: usize) {
+        self.commit_time.observe(started.elapsed());
+        self.records.fetch_add(records as u64, Ordering::Relaxed);
+        self.commits.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -199,8 +229,9 @@ fn serve(shared: &Shared) {
             queue.jobs.drain(..n).collect::<Vec<_>>()
         };
         let (ops, replies): (Vec<Op>, Vec<_>) = batch.into_iter().map(|j| (j.op, j.reply)).unzip();
+        let started = Instant::now();
         let results = commit(&mut lock(&shared.conn), &ops);
-        shared.commits.fetch_add(1, Ordering::Release);
+        shared.committed(started, ops.len());
         for (reply, result) in replies.into_iter().zip(results) {
             // A caller that went away (cancelled request) no longer needs the answer; its
             // record stays committed, like any record whose caller hung up after the commit.

@@ -7,6 +7,7 @@
 
 mod batch;
 pub(crate) mod checkpoint;
+mod counts;
 mod export;
 mod import;
 mod lifecycle;
@@ -333,6 +334,14 @@ impl Ledger for SqliteLedger {
 
     async fn stats(&self) -> Result<Stats, LedgerError> {
         read::stats(&self.conn())
+    }
+
+    async fn state_counts(&self) -> Result<crate::telemetry::StateCounts, LedgerError> {
+        counts::state_counts(&self.conn())
+    }
+
+    fn write_stats(&self) -> Option<crate::telemetry::WriteStats> {
+        self.batch.get().map(batch::BatchWriter::stats)
     }
 
     async fn applied_receipt(

@@ -4,7 +4,8 @@
 pub mod session;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use airlock_capability::plan::TrustedScope;
 use airlock_capability::{catalog, envelope};
@@ -42,6 +43,8 @@ struct Inner {
     /// The same definitions as JSON (for the JSON-RPC bridge).
     tools_json: Vec<Value>,
     by_name: HashMap<String, usize>,
+    /// Set once metrics are asked for ([`McpServer::metrics`]); until then calls record nothing.
+    metrics: OnceLock<crate::metrics::Metrics>,
 }
 
 /// The outcome of a `tools/call` routed to a known tool.
@@ -88,12 +91,21 @@ impl McpServer {
                 tools,
                 tools_json,
                 by_name,
+                metrics: OnceLock::new(),
             }),
         }
     }
 
     pub fn runtime(&self) -> &Runtime {
         &self.inner.runtime
+    }
+
+    /// This server's call metrics, switched on by the first call of this method: from then on
+    /// every routed tool call is counted.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        self.inner
+            .metrics
+            .get_or_init(|| crate::metrics::Metrics::new(&self.inner.runtime))
     }
 
     pub fn info(&self) -> ServerInfo {
@@ -151,7 +163,13 @@ impl McpServer {
         }
         let runtime = self.runtime();
         let format = runtime.result_format();
-        Some(match runtime.call(name, args, claims).await {
+        let started = self.inner.metrics.get().map(|_| Instant::now());
+        let result = runtime.call(name, args, claims).await;
+        if let (Some(metrics), Some(started)) = (self.inner.metrics.get(), started) {
+            let failed = result.as_ref().err().map(|f| f.error.code.as_str());
+            metrics.record(name, started.elapsed(), failed);
+        }
+        Some(match result {
             Ok(outcome) => CallReply {
                 envelope: envelope::render(&outcome, format),
                 is_error: false,

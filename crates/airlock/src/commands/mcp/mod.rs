@@ -174,3 +174,20 @@ pub fn banner(what: &str, url: &str, opts: &HttpOptions, s: &Settings, loaded: &
     }
     eprintln!("Press Ctrl+C to stop.");
 }
+
+/// Starts the Prometheus listener when `--metrics-listen` asks for one, before the MCP server,
+/// so a bad address fails at once.
+pub async fn start_metrics(server: &McpServer, flags: &McpHttpFlags) -> anyhow::Result<()> {
+    let Some(addr) = flags.metrics_listen else {
+        return Ok(());
+    };
+    if !addr.ip().is_loopback() && !flags.metrics_allow_remote {
+        anyhow::bail!(
+            "[METRICS_REMOTE_BIND] --metrics-listen {addr} is not a loopback address; metrics \
+             have no authentication, so add --metrics-allow-remote to serve them there on purpose"
+        );
+    }
+    let bound = airlock_mcp::metrics::start(server.clone(), addr).await?;
+    eprintln!("Metrics: http://{bound}/metrics");
+    Ok(())
+}

@@ -15,6 +15,7 @@ pub async fn run(
     let settings = super::compat_settings(settings);
     let (server, loaded) = super::build(&settings, common, 16)?;
     let opts = super::http_options(&settings, &loaded, flags, 8765)?;
+    super::start_metrics(&server, flags).await?;
     let shown = opts.clone();
     airlock_mcp::transport::jsonrpc_bridge::serve(server, opts, |addr| {
         super::banner(

@@ -13,6 +13,7 @@ pub async fn run(
     let settings = super::compat_settings(settings);
     let (server, loaded) = super::build(&settings, common, 16)?;
     let opts = super::http_options(&settings, &loaded, flags, 8766)?;
+    super::start_metrics(&server, flags).await?;
     let shown = opts.clone();
     airlock_mcp::transport::http::serve(server, opts, |addr| {
         super::banner(
