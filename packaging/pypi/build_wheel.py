@@ -4,13 +4,13 @@
     python3 packaging/pypi/build_wheel.py --binary target/release/airlock --out dist/ \
         [--platform-tag manylinux_2_17_x86_64.manylinux2014_x86_64]
 
-maturin (`pyproject.toml` beside this file) compiles the binary itself, so it cannot wrap one
+maturin (the repository's `pyproject.toml`) compiles the binary itself, so it cannot wrap one
 built earlier. This script writes the same wheel layout as maturin's `bin` bindings (the
 binary under `<name>-<version>.data/scripts/`, the `airlock_mcp` package, the `airlock-mcp`
 console script) from a given binary, so that the release wheels carry exactly the stripped
 binary the npm packages and the MCP bundle carry, and the CI packaging test can wrap the
 binary `scripts/test` already built instead of compiling another. Metadata comes from
-`pyproject.toml`, the version from `airlock --version`.
+the repository's `pyproject.toml`, the version from `airlock --version`.
 
 The platform tag defaults to this interpreter's platform (`linux_x86_64` here), which pip
 installs on any Linux but PyPI refuses; release wheels pass a manylinux/musllinux/macosx/win
@@ -31,6 +31,7 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 # A fixed timestamp keeps the wheel reproducible (the same binary gives the same bytes).
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
@@ -61,7 +62,7 @@ def metadata(project: dict, version: str) -> str:
     ]
     lines += [f"Classifier: {c}" for c in project.get("classifiers", [])]
     lines.append("Description-Content-Type: text/markdown")
-    readme = (HERE / project["readme"]).read_text(encoding="utf-8")
+    readme = (ROOT / project["readme"]).read_text(encoding="utf-8")
     return "\n".join(lines) + "\n\n" + readme
 
 
@@ -71,7 +72,7 @@ def record_line(name: str, data: bytes) -> str:
 
 
 def build(binary: Path, out: Path, platform_tag: str) -> Path:
-    project = tomllib.loads((HERE / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     version = binary_version(binary)
     dist = re.sub(r"[-_.]+", "_", project["name"]).lower()
     info = f"{dist}-{version}.dist-info"
