@@ -9,7 +9,8 @@
 // airlock-mcp-<version>.tgz: the `airlock-mcp`/`airlock` commands (bin/airlock.js) and one
 // optional dependency per platform in platforms.json, all pinned to the same version. Each
 // prints the tarball's path. The version of a platform package is the binary's own
-// (`airlock --version`). Needs node and npm only.
+// (`airlock --version`), or --version for a binary this machine cannot run (cross builds).
+// Needs node and npm only.
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,10 +51,10 @@ function writeJson(path, value) {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-function buildPlatform({ binary, platform, out }) {
+function buildPlatform({ binary, platform, out, version: given }) {
   const target = PLATFORMS[platform];
   if (!target) fail(`unknown --platform ${platform}; one of: ${Object.keys(PLATFORMS).join(", ")}`);
-  const version = binaryVersion(binary);
+  const version = given ?? binaryVersion(binary);
   const launcher = JSON.parse(readFileSync(join(LAUNCHER, "package.json"), "utf8"));
   const stage = mkdtempSync(join(tmpdir(), "airlock-npm-"));
   try {

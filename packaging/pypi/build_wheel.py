@@ -10,7 +10,8 @@ binary under `<name>-<version>.data/scripts/`, the `airlock_mcp` package, the `a
 console script) from a given binary, so that the release wheels carry exactly the stripped
 binary the npm packages and the MCP bundle carry, and the CI packaging test can wrap the
 binary `scripts/test` already built instead of compiling another. Metadata comes from
-the repository's `pyproject.toml`, the version from `airlock --version`.
+the repository's `pyproject.toml`, the version from `airlock --version` (or `--version`, for a
+cross-compiled binary).
 
 The platform tag defaults to this interpreter's platform (`linux_x86_64` here), which pip
 installs on any Linux but PyPI refuses; release wheels pass a manylinux/musllinux/macosx/win
@@ -71,9 +72,9 @@ def record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest.decode()},{len(data)}"
 
 
-def build(binary: Path, out: Path, platform_tag: str) -> Path:
+def build(binary: Path, out: Path, platform_tag: str, version: str | None) -> Path:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    version = binary_version(binary)
+    version = version or binary_version(binary)
     dist = re.sub(r"[-_.]+", "_", project["name"]).lower()
     info = f"{dist}-{version}.dist-info"
     exe = "airlock.exe" if binary.suffix == ".exe" else "airlock"
@@ -119,10 +120,14 @@ def main() -> None:
         default=default_platform_tag(),
         help="wheel platform tag, e.g. manylinux_2_17_x86_64.manylinux2014_x86_64",
     )
+    parser.add_argument(
+        "--version",
+        help="the binary's version, for a binary this machine cannot run [default: airlock --version]",
+    )
     args = parser.parse_args()
     if not args.binary.is_file():
         sys.exit(f"error: {args.binary} is not a file; build it first (cargo build -p airlock)")
-    print(build(args.binary, args.out, args.platform_tag))
+    print(build(args.binary, args.out, args.platform_tag, args.version))
 
 
 if __name__ == "__main__":
