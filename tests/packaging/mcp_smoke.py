@@ -33,12 +33,12 @@ async def check(command: str, args: list[str]) -> str:
             if tools != EXPECTED_TOOLS:
                 raise AssertionError(f"tools/list gave {tools}, expected {EXPECTED_TOOLS}")
             own = payload(await session.call_tool("plots.inspect_plot", {"plot_no": "A-1"}))
-            if own.get("ok") is not True or own["data"]["record"]["holder"] != "Mara":
+            if own.get("ok") is not True or own["data"]["holder"] != "Mara":
                 raise AssertionError(f"reading A-1 gave {own}")
             other = payload(await session.call_tool("plots.inspect_plot", {"plot_no": "B-7"}))
             if other.get("ok") is not False or other["error"]["code"] != "NOT_FOUND_IN_TENANT":
                 raise AssertionError(f"reading B-7 of another garden gave {other}")
-            return f"{init.serverInfo.name} {init.serverInfo.version}, {len(tools)} tools"
+            return f"{init.server_info.name} {init.server_info.version}, {len(tools)} tools"
 
 
 def main() -> None:
@@ -46,6 +46,9 @@ def main() -> None:
     try:
         summary = asyncio.run(asyncio.wait_for(check(command, args), timeout=120))
     except Exception as err:  # noqa: BLE001 - any failure is this check's failure
+        # The SDK's task groups wrap the cause: show the innermost errors.
+        while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:
+            err = err.exceptions[0]
         print(f"FAIL {label}: {type(err).__name__}: {err}", file=sys.stderr)
         sys.exit(1)
     print(f"ok   {label}: {summary}")
