@@ -348,9 +348,15 @@ fn launcher_uvx_and_npx_write_the_published_package_at_this_version() {
         let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
         assert_eq!(args[..prefix.len()], prefix[..]);
         // Airlock's own arguments follow, with absolute paths: the client starts it elsewhere.
-        assert_eq!(args[prefix.len()..prefix.len() + 3], ["mcp", "serve", "--config"]);
+        assert_eq!(
+            args[prefix.len()..prefix.len() + 3],
+            ["mcp", "serve", "--config"]
+        );
         let config = Path::new(&args[prefix.len() + 3]);
-        assert!(config.is_absolute() && config.ends_with("airlock.json"), "{args:?}");
+        assert!(
+            config.is_absolute() && config.ends_with("airlock.json"),
+            "{args:?}"
+        );
     }
     // The printed snippet (no --write) and the HTTP form of openai-agents follow it too.
     let r = airlock(
@@ -363,7 +369,14 @@ fn launcher_uvx_and_npx_write_the_published_package_at_this_version() {
     assert_eq!(v["servers"]["airlock"]["command"], "npx");
     let r = airlock(
         dir.path(),
-        &["mcp", "client-config", "--client", "openai-agents", "--launcher", "uvx"],
+        &[
+            "mcp",
+            "client-config",
+            "--client",
+            "openai-agents",
+            "--launcher",
+            "uvx",
+        ],
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);

@@ -262,7 +262,11 @@ mod tests {
                 "uvx",
                 vec!["airlock-mcp@1.2.3"],
             ),
-            (Launcher::Npx { version }, "npx", vec!["-y", "airlock-mcp@1.2.3"]),
+            (
+                Launcher::Npx { version },
+                "npx",
+                vec!["-y", "airlock-mcp@1.2.3"],
+            ),
         ] {
             for client in [Client::ClaudeDesktop, Client::Vscode, Client::Generic] {
                 let mut i = inputs(client);
