@@ -69,10 +69,17 @@ node "$ROOT/packaging/mcpb/node_modules/@anthropic-ai/mcpb/dist/cli/cli.js" vali
 # ---------------------------------------------------------------- the tools the test needs
 # uv (to run `uvx`) and the MCP SDK live in a venv of their own, made before PATH loses Rust.
 tools="$HERE/.venv"
-if [[ ! -x "$tools/bin/uvx" ]] || ! "$tools/bin/python" -c 'import mcp' 2>/dev/null; then
+if [[ ! -x "$tools/bin/uvx" || ! -x "$tools/bin/auditwheel" ]] || ! "$tools/bin/python" -c 'import mcp' 2>/dev/null; then
   { python3 -m venv "$tools" && "$tools/bin/pip" install -q -r "$HERE/requirements.txt"; } \
     || { echo "FAIL: could not install uv and the MCP SDK (tests/packaging/requirements.txt)" >&2; exit 1; }
 fi
+
+# The binary links only what every manylinux system provides (libc, libm, libgcc_s): no
+# OpenSSL or other library that a user's machine might lack. A build on this machine is
+# manylinux_2_34; the release builds against glibc 2.17 (docs/release.md).
+tag="$("$tools/bin/auditwheel" show "$dist"/wheels/*.whl 2>/dev/null | tr '\n' ' ' | grep -o 'platform tag: "manylinux_[0-9a-z_]*"' | head -1 || true)"
+[[ -n "$tag" ]] || { echo "FAIL: auditwheel finds the wheel's binary fits no manylinux tag:" >&2; "$tools/bin/auditwheel" show "$dist"/wheels/*.whl >&2; exit 1; }
+echo "   wheel: $tag"
 
 # ---------------------------------------------------------------- no Rust from here on
 clean_path=""
