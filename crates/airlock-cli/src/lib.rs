@@ -861,6 +861,18 @@ pub enum McpClientArg {
     Generic,
 }
 
+/// How an MCP client starts Airlock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LauncherArg {
+    /// This binary, by its absolute path.
+    #[default]
+    Binary,
+    /// `uvx airlock-mcp@VERSION`: the PyPI package (needs uv).
+    Uvx,
+    /// `npx -y airlock-mcp@VERSION`: the npm package (needs Node.js).
+    Npx,
+}
+
 #[derive(Debug, Args)]
 pub struct McpClientConfigArgs {
     /// Which client the snippet is for (required by client-config and configure).
@@ -905,6 +917,9 @@ pub struct McpClientConfigArgs {
     /// The server's name in the client's config.
     #[arg(long, default_value = "airlock", value_name = "NAME")]
     pub name: String,
+    /// How the client starts Airlock; uvx and npx pin this binary's version.
+    #[arg(long, value_enum, default_value_t = LauncherArg::Binary)]
+    pub launcher: LauncherArg,
     /// Print machine-readable JSON (the snippet, or with --write what was written).
     #[arg(long)]
     pub json: bool,

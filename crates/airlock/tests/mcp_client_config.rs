@@ -306,3 +306,107 @@ fn clients_without_a_file_and_bad_names_are_refused() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(v["mcpServers"]["airlock"]["command"].is_string());
 }
+
+#[test]
+fn launcher_uvx_and_npx_write_the_published_package_at_this_version() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::examples_dir()
+            .join("garden-sqlite")
+            .join(common::EXAMPLE_CONFIG),
+        dir.path().join("airlock.json"),
+    )
+    .unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    let file = dir.path().join("mcp.json");
+    for (launcher, command, prefix) in [
+        ("uvx", "uvx", vec![format!("airlock-mcp@{version}")]),
+        (
+            "npx",
+            "npx",
+            vec!["-y".to_owned(), format!("airlock-mcp@{version}")],
+        ),
+    ] {
+        let r = airlock(
+            dir.path(),
+            &[
+                "mcp",
+                "config",
+                "cursor",
+                "--launcher",
+                launcher,
+                "--write",
+                "--force",
+                "--path",
+                file.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let entry = &read_json(&file)["mcpServers"]["airlock"];
+        assert_eq!(entry["command"], command);
+        let args: Vec<String> = serde_json::from_value(entry["args"].clone()).unwrap();
+        assert_eq!(args[..prefix.len()], prefix[..]);
+        // Airlock's own arguments follow, with absolute paths: the client starts it elsewhere.
+        assert_eq!(
+            args[prefix.len()..prefix.len() + 3],
+            ["mcp", "serve", "--config"]
+        );
+        let config = Path::new(&args[prefix.len() + 3]);
+        assert!(
+            config.is_absolute() && config.ends_with("airlock.json"),
+            "{args:?}"
+        );
+    }
+    // The printed snippet (no --write) and the HTTP form of openai-agents follow it too.
+    let r = airlock(
+        dir.path(),
+        &["mcp", "config", "vscode", "--launcher", "npx"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["servers"]["airlock"]["command"], "npx");
+    let r = airlock(
+        dir.path(),
+        &[
+            "mcp",
+            "client-config",
+            "--client",
+            "openai-agents",
+            "--launcher",
+            "uvx",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["start_server"]["command"], "uvx");
+    assert_eq!(v["start_server"]["args"][1], "mcp");
+    assert_eq!(v["start_server"]["args"][2], "serve-streamable-http");
+}
+
+#[test]
+fn the_default_launcher_is_this_binary_and_an_unknown_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = airlock(dir.path(), &["mcp", "config", "generic"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let command = Path::new(v["command"].as_str().unwrap());
+    assert!(command.is_absolute() && command.exists(), "{command:?}");
+    assert_eq!(v["args"][0], "mcp");
+    for bad in ["pip", "", "uvx; rm -rf /", "UVX"] {
+        let r = airlock(
+            dir.path(),
+            &["mcp", "config", "cursor", "--launcher", bad],
+            &[],
+        );
+        assert_eq!(r.code, 2, "--launcher {bad:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("binary") && r.stderr.contains("uvx") && r.stderr.contains("npx"),
+            "the error lists the choices: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty());
+    }
+}

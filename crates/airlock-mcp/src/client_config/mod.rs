@@ -1,6 +1,6 @@
 //! Ready-to-paste MCP client snippets (`airlock mcp client-config`). Pure: the caller passes
-//! absolute paths; nothing here reads the environment. [`install`] merges the server entry
-//! into a client's own config file (`--write`).
+//! absolute paths and the [`Launcher`]; nothing here reads the environment. [`install`] merges
+//! the server entry into a client's own config file (`--write`).
 
 pub mod install;
 
@@ -35,14 +35,42 @@ impl Client {
     }
 }
 
+/// The name Airlock is published under on PyPI and npm (`airlock` is taken on both).
+pub const PACKAGE: &str = "airlock-mcp";
+
+/// How the client starts Airlock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launcher {
+    /// The `airlock` binary at this absolute path.
+    Binary(PathBuf),
+    /// `uvx airlock-mcp@VERSION`: the PyPI package, fetched and cached by uv.
+    Uvx { version: String },
+    /// `npx -y airlock-mcp@VERSION`: the npm package, fetched and cached by npm.
+    Npx { version: String },
+}
+
+impl Launcher {
+    /// The command, and the arguments that come before Airlock's own.
+    pub fn command(&self) -> (String, Vec<String>) {
+        match self {
+            Launcher::Binary(path) => (path.display().to_string(), Vec::new()),
+            Launcher::Uvx { version } => ("uvx".into(), vec![format!("{PACKAGE}@{version}")]),
+            Launcher::Npx { version } => (
+                "npx".into(),
+                vec!["-y".into(), format!("{PACKAGE}@{version}")],
+            ),
+        }
+    }
+}
+
 /// Everything a snippet is built from.
 #[derive(Debug, Clone)]
 pub struct SnippetInputs {
     pub client: Client,
     /// The server's name in the client's config (`airlock` unless `--name`).
     pub server_name: String,
-    /// Absolute path of the `airlock` binary.
-    pub command: PathBuf,
+    /// How the client starts Airlock.
+    pub launcher: Launcher,
     pub config: PathBuf,
     pub store: PathBuf,
     /// `None`: openai for openai-agents, canonical otherwise.
@@ -61,18 +89,19 @@ pub fn snippet(inputs: &SnippetInputs) -> Value {
         Client::OpenaiAgents => AliasMode::Openai,
         _ => AliasMode::Canonical,
     });
-    let command = inputs.command.display().to_string();
+    let (command, mut stdio_args) = inputs.launcher.command();
+    let mut http_args = stdio_args.clone();
     let config = inputs.config.display().to_string();
     let store = inputs.store.display().to_string();
-    let mut stdio_args = vec![
+    stdio_args.extend([
         "mcp".to_owned(),
         "serve".to_owned(),
         "--config".to_owned(),
         config.clone(),
         "--store".to_owned(),
         store.clone(),
-    ];
-    let mut http_args = vec![
+    ]);
+    http_args.extend([
         "mcp".to_owned(),
         "serve-streamable-http".to_owned(),
         "--config".to_owned(),
@@ -85,7 +114,7 @@ pub fn snippet(inputs: &SnippetInputs) -> Value {
         inputs.port.to_string(),
         "--auth-token-env".to_owned(),
         inputs.auth_token_env.clone(),
-    ];
+    ]);
     if alias != AliasMode::Canonical {
         for args in [&mut stdio_args, &mut http_args] {
             args.push("--alias-mode".into());
@@ -173,7 +202,7 @@ mod tests {
         SnippetInputs {
             client,
             server_name: "airlock".into(),
-            command: "/opt/airlock/bin/airlock".into(),
+            launcher: Launcher::Binary("/opt/airlock/bin/airlock".into()),
             config: "/srv/app/airlock.json".into(),
             store: "/srv/app/.airlock/ledger.db".into(),
             alias_mode: None,
@@ -220,6 +249,46 @@ mod tests {
         }
         let i = inputs(Client::OpenaiAgents);
         assert!(server_entry(&i, &snippet(&i)).is_none());
+    }
+
+    #[test]
+    fn uvx_and_npx_launchers_put_the_pinned_package_before_airlocks_arguments() {
+        let version = "1.2.3".to_owned();
+        for (launcher, command, prefix) in [
+            (
+                Launcher::Uvx {
+                    version: version.clone(),
+                },
+                "uvx",
+                vec!["airlock-mcp@1.2.3"],
+            ),
+            (
+                Launcher::Npx { version },
+                "npx",
+                vec!["-y", "airlock-mcp@1.2.3"],
+            ),
+        ] {
+            for client in [Client::ClaudeDesktop, Client::Vscode, Client::Generic] {
+                let mut i = inputs(client);
+                i.launcher = launcher.clone();
+                let entry = server_entry(&i, &snippet(&i)).unwrap();
+                assert_eq!(entry["command"], command);
+                let args: Vec<&str> = entry["args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap())
+                    .collect();
+                assert_eq!(args[..prefix.len()], prefix[..], "{client:?}");
+                assert_eq!(args[prefix.len()..prefix.len() + 2], ["mcp", "serve"]);
+                assert!(args.contains(&"/srv/app/airlock.json"));
+            }
+            let mut i = inputs(Client::OpenaiAgents);
+            i.launcher = launcher.clone();
+            let s = snippet(&i);
+            assert_eq!(s["start_server"]["command"], command);
+            assert_eq!(s["start_server"]["args"][prefix.len()], "mcp");
+        }
     }
 
     #[test]

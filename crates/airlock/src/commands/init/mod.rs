@@ -304,8 +304,8 @@ fn mcp_snippets(
     config_path: &Path,
     g: &Generated,
 ) -> anyhow::Result<Vec<(PathBuf, String, bool)>> {
-    use airlock_mcp::client_config::{Client, SnippetInputs, snippet};
-    let command = std::env::current_exe()?;
+    use airlock_mcp::client_config::{Client, Launcher, SnippetInputs, snippet};
+    let launcher = Launcher::Binary(std::env::current_exe()?);
     let dir = config_dir(config_path);
     let store = g.config.storage.as_ref().map_or_else(
         || crate::settings::absolute(&settings.cwd, Path::new(crate::settings::DEFAULT_STORE)),
@@ -321,7 +321,7 @@ fn mcp_snippets(
         let inputs = SnippetInputs {
             client,
             server_name: "airlock".into(),
-            command: command.clone(),
+            launcher: launcher.clone(),
             config: config_path.to_path_buf(),
             store: store.clone(),
             alias_mode: None,

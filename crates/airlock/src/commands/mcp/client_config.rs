@@ -1,13 +1,14 @@
 //! `airlock mcp client-config --client NAME`: a ready JSON snippet for an MCP client, with the
-//! absolute paths of this binary, the config and the store; with `--write`, merged into the
-//! client's own config file (`airlock_mcp::client_config::install`).
+//! absolute paths of the config and the store and, as `--launcher` says, this binary's path or
+//! `uvx`/`npx` with the published package at this binary's version; with `--write`, merged
+//! into the client's own config file (`airlock_mcp::client_config::install`).
 
 use std::path::PathBuf;
 
-use airlock_cli::{McpClientArg, McpClientConfigArgs, McpConfigArgs};
+use airlock_cli::{LauncherArg, McpClientArg, McpClientConfigArgs, McpConfigArgs};
 use airlock_config::env_vars;
 use airlock_mcp::client_config::install::{self, Dirs, InstallReport, Outcome};
-use airlock_mcp::client_config::{Client, SnippetInputs, server_entry, snippet};
+use airlock_mcp::client_config::{Client, Launcher, SnippetInputs, server_entry, snippet};
 use anyhow::Context as _;
 
 use crate::output::{self, ExitStatus, hinted};
@@ -39,7 +40,14 @@ fn snippet_for(
     args: &McpClientConfigArgs,
 ) -> anyhow::Result<ExitStatus> {
     let settings = super::compat_settings(settings);
-    let command = std::env::current_exe().context("could not find the path of this binary")?;
+    let version = env!("CARGO_PKG_VERSION").to_owned();
+    let launcher = match args.launcher {
+        LauncherArg::Binary => Launcher::Binary(
+            std::env::current_exe().context("could not find the path of this binary")?,
+        ),
+        LauncherArg::Uvx => Launcher::Uvx { version },
+        LauncherArg::Npx => Launcher::Npx { version },
+    };
     let loaded = settings.load_config().ok();
     let config = match &loaded {
         Some(l) => settings::absolute(&settings.cwd, &l.path),
@@ -69,7 +77,7 @@ fn snippet_for(
     let inputs = SnippetInputs {
         client,
         server_name: args.name.clone(),
-        command,
+        launcher,
         config,
         store,
         alias_mode: super::requested_alias_mode(args.alias_mode, args.openai_tool_aliases)?,
@@ -86,7 +94,7 @@ fn snippet_for(
         return write(&settings, &inputs, &value, args);
     }
     eprintln!(
-        "Paste this {} MCP config into your client's settings. It holds command paths only, no database URLs or credentials.",
+        "Paste this {} MCP config into your client's settings. It holds commands and paths only, no database URLs or credentials.",
         client.as_str()
     );
     output::json(&value)?;
