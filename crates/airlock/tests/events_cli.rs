@@ -29,10 +29,11 @@ fn fixture(dir: &Path) -> PathBuf {
     let db = rusqlite::Connection::open(dir.join("app.db")).unwrap();
     db.execute_batch(
         "CREATE TABLE invoices (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,
-             late_fee_cents INTEGER NOT NULL, waiver_reason TEXT);
-         INSERT INTO invoices VALUES ('INV-1', 'acme', 2500, NULL), ('INV-2', 'acme', 900, NULL),
-             ('INV-3', 'acme', 100, NULL), ('INV-4', 'acme', 100, NULL),
-             ('G-1', 'globex', 4000, NULL), ('G-2', 'globex', 50, NULL);",
+             late_fee_cents INTEGER NOT NULL, waiver_reason TEXT,
+             row_version INTEGER NOT NULL DEFAULT 1);
+         INSERT INTO invoices (id, tenant_id, late_fee_cents) VALUES ('INV-1', 'acme', 2500),
+             ('INV-2', 'acme', 900), ('INV-3', 'acme', 100), ('INV-4', 'acme', 100),
+             ('G-1', 'globex', 4000), ('G-2', 'globex', 50);",
     )
     .unwrap();
     let config = json!({
@@ -55,7 +56,8 @@ fn fixture(dir: &Path) -> PathBuf {
             "lookup": {"id_from_arg": "invoice_id"},
             "visible_columns": ["id", "late_fee_cents", "waiver_reason"],
             "patch": {"late_fee_cents": {"fixed": 0}, "waiver_reason": {"from_arg": "reason"}},
-            "allowed_columns": ["late_fee_cents", "waiver_reason"]
+            "allowed_columns": ["late_fee_cents", "waiver_reason"],
+            "conflict_guard": {"column": "row_version"}
         }]
     });
     let path = dir.join("airlock.json");
@@ -119,9 +121,8 @@ impl App {
         );
         assert_eq!(reply.status, 200, "{reply:?}");
         let data = &reply.message()["result"]["structuredContent"];
-        data["data"]["proposal_id"]
+        data["proposal"]["id"]
             .as_str()
-            .or_else(|| data["proposal_id"].as_str())
             .unwrap_or_else(|| panic!("no proposal id in {data}"))
             .to_owned()
     }
@@ -335,8 +336,12 @@ fn interrupt(mut child: Child) -> (i32, String, String) {
         if let Some(status) = child.try_wait().unwrap() {
             let mut out = String::new();
             let mut err = String::new();
-            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            if let Some(mut s) = child.stdout.take() {
+                s.read_to_string(&mut out).unwrap();
+            }
+            if let Some(mut s) = child.stderr.take() {
+                s.read_to_string(&mut err).unwrap();
+            }
             return (status.code().unwrap_or(-1), out, err);
         }
         assert!(Instant::now() < deadline, "no exit after SIGINT");
@@ -448,7 +453,6 @@ fn follow_sees_an_event_committed_by_the_server_process() {
     };
     assert_eq!(seen["proposal_id"], new_id.as_str());
     assert_eq!(seen["tenant_id"], "globex");
-    child.stdout = None;
     let (code, _, err) = interrupt(child);
     assert_eq!(code, 0, "Ctrl-C ends the follower cleanly: {err}");
 }
@@ -623,7 +627,7 @@ fn a_killed_deliverer_resumes_from_its_cursor_without_losing_or_repeating() {
     let copy = airlock(dir.path(), &["--store", &backup, "events", "status", "--json"], &[]);
     let copied: Value = serde_json::from_str(&copy.stdout).unwrap();
     assert_eq!(copied["destinations"][0]["cursor_seq"], state["cursor_seq"], "the backup keeps delivery state");
-    let export = app.cli(&["ledger", "export", "--output", "export.jsonl", "--json"], &[]);
+    let export = app.cli(&["ledger", "export", "--output", "export.jsonl"], &[]);
     assert_eq!(export.code, 0, "{}{}", export.stdout, export.stderr);
     let pruned = app.cli(&["ledger", "prune", "--older-than", "0d", "--json"], &[]);
     assert_eq!(pruned.code, 0, "{}{}", pruned.stdout, pruned.stderr);
@@ -646,7 +650,7 @@ fn configured_slack_destination_hears_proposals_waiting_with_a_review_link() {
     assert_eq!(kept.len(), 3, "{kept:#?}");
     let text = kept[0].json()["text"].as_str().unwrap().to_owned();
     assert!(
-        text.starts_with(&format!("proposal waiting: {CAPABILITY} on invoice INV-1: late_fee_cents 2500 → 0")),
+        text.starts_with(&format!("proposal waiting: {CAPABILITY} on invoices INV-1: late_fee_cents 2500 → 0")),
         "{text}"
     );
     assert!(text.contains("(tenant acme), review at http://127.0.0.1:8700/proposals/wrp_"), "{text}");

@@ -352,7 +352,7 @@ mod tests {
             "$.notifications.review_url",
         );
         only_error(
-            &with(json!({"review_url": "http://u:p@host/"})),
+            &with(json!({"review_url": "http://host/?session=1"})),
             "INVALID_REVIEW_URL",
             "$.notifications.review_url",
         );
