@@ -52,14 +52,23 @@ impl Destination {
                 "WEBHOOK_URL_INVALID",
                 format!(
                     "the webhook URL is not an http(s) URL ({})",
-                    if url.contains("://") { url_for_display(url) } else { "no scheme".into() }
+                    if url.contains("://") {
+                        url_for_display(url)
+                    } else {
+                        "no scheme".into()
+                    }
                 ),
                 "pass e.g. https://hooks.example.com/airlock (Slack: the incoming-webhook URL), ideally through --url-env",
             ));
         }
         let name = match name {
             Some(n) => {
-                if n.is_empty() || n.len() > 64 || !n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-:".contains(c)) {
+                if n.is_empty()
+                    || n.len() > 64
+                    || !n
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-:".contains(c))
+                {
                     return Err(EventsError::invalid(
                         "WEBHOOK_NAME_INVALID",
                         "a destination name is 1-64 letters, digits, `_`, `.`, `-` or `:`",
@@ -135,8 +144,7 @@ impl Destination {
 
     fn wants(&self, e: &ScopedEvent) -> bool {
         self.tenants.is_empty()
-            || e
-                .tenant_id
+            || e.tenant_id
                 .as_ref()
                 .is_some_and(|t| self.tenants.contains(t))
     }
@@ -405,8 +413,8 @@ impl Deliverer {
                 Err(error) => {
                     attempts = attempt;
                     let wait = self.retry.delay(attempts);
-                    let next = chrono::Utc::now()
-                        + chrono::Duration::from_std(wait).unwrap_or_default();
+                    let next =
+                        chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                     let next_at = next.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                     self.ledger
                         .record_failed_attempt(&dest.name, rec.seq, attempts, &error, &next_at)
@@ -492,11 +500,9 @@ impl Deliverer {
             .header(eh::EVENT_ID, &rec.event_id)
             .header(eh::EVENT_KIND, &rec.kind)
             .header(eh::ATTEMPT, attempt.to_string());
-        for (name, value) in signed.headers(
-            dest.signing_secret
-                .as_ref()
-                .map(|s| s.expose().as_bytes()),
-        ) {
+        for (name, value) in
+            signed.headers(dest.signing_secret.as_ref().map(|s| s.expose().as_bytes()))
+        {
             req = req.header(name, value);
         }
         if let Some(token) = &dest.token {
@@ -599,7 +605,14 @@ mod tests {
             initial: Duration::from_millis(100),
             max: Duration::from_millis(1000),
         };
-        for (n, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (40, 1000)] {
+        for (n, full) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (40, 1000),
+        ] {
             let d = r.delay(n).as_millis() as u64;
             assert!((full / 2..=full).contains(&d), "attempt {n}: {d} ms");
         }
@@ -607,7 +620,8 @@ mod tests {
 
     #[test]
     fn destinations_hide_their_url() {
-        let d = Destination::new(None, "https://hooks.slack.com/services/T0/B0/SECRETPART").unwrap();
+        let d =
+            Destination::new(None, "https://hooks.slack.com/services/T0/B0/SECRETPART").unwrap();
         assert_eq!(d.target(), "https://hooks.slack.com/…");
         assert!(d.name.starts_with("url:") && !d.name.contains("SECRET"));
         assert!(!format!("{d:?}").contains("SECRETPART"));
@@ -616,7 +630,9 @@ mod tests {
             assert_eq!(e.code(), "WEBHOOK_URL_INVALID", "{bad}");
         }
         assert_eq!(
-            Destination::new(Some("bad name"), "http://x/").unwrap_err().code(),
+            Destination::new(Some("bad name"), "http://x/")
+                .unwrap_err()
+                .code(),
             "WEBHOOK_NAME_INVALID"
         );
     }

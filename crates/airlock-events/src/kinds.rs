@@ -20,7 +20,10 @@ impl KindFilter {
 
     /// From words as typed (`--kind a,b --kind c`, or a config list). `*` selects every
     /// kind; no words at all gives `default`.
-    pub fn parse<S: AsRef<str>>(words: &[S], default: KindFilter) -> Result<KindFilter, EventsError> {
+    pub fn parse<S: AsRef<str>>(
+        words: &[S],
+        default: KindFilter,
+    ) -> Result<KindFilter, EventsError> {
         let mut kinds: Vec<String> = Vec::new();
         for word in words
             .iter()
@@ -36,7 +39,10 @@ impl KindFilter {
                 return Err(EventsError::invalid(
                     "UNKNOWN_EVENT_KIND",
                     format!("`{shown}` is not an event kind"),
-                    format!("use `*` for every kind, or some of: {}", EVENT_KINDS.join(", ")),
+                    format!(
+                        "use `*` for every kind, or some of: {}",
+                        EVENT_KINDS.join(", ")
+                    ),
                 ));
             }
             if !kinds.iter().any(|k| k == word) {
@@ -72,10 +78,20 @@ mod tests {
 
     #[test]
     fn words_are_checked_split_and_deduplicated() {
-        let f = KindFilter::parse(&["proposal_created,proposal_approved", "proposal_created"], KindFilter::All).unwrap();
+        let f = KindFilter::parse(
+            &["proposal_created,proposal_approved", "proposal_created"],
+            KindFilter::All,
+        )
+        .unwrap();
         assert_eq!(f.query_kinds(), ["proposal_created", "proposal_approved"]);
-        assert_eq!(KindFilter::parse(&["*"], KindFilter::review()).unwrap(), KindFilter::All);
-        assert_eq!(KindFilter::parse::<&str>(&[], KindFilter::review()).unwrap(), KindFilter::review());
+        assert_eq!(
+            KindFilter::parse(&["*"], KindFilter::review()).unwrap(),
+            KindFilter::All
+        );
+        assert_eq!(
+            KindFilter::parse::<&str>(&[], KindFilter::review()).unwrap(),
+            KindFilter::review()
+        );
         let e = KindFilter::parse(&["proposal_craeted"], KindFilter::All).unwrap_err();
         assert_eq!(e.code(), "UNKNOWN_EVENT_KIND");
         let e = KindFilter::parse(&["x".repeat(10_000)], KindFilter::All).unwrap_err();

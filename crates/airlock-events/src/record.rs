@@ -60,7 +60,11 @@ pub fn review_link(base: &str, proposal_id: &str) -> String {
 /// One sentence about the event for a person in a team channel, e.g.
 /// `proposal waiting: billing.waive_fee on invoice INV-3001: late_fee 25 → 0 (tenant acme), review at http://…`.
 /// `proposal` is the event's proposal when it has one.
-pub fn summary(r: &EventRecord, proposal: Option<&StoredProposal>, review_url: Option<&str>) -> String {
+pub fn summary(
+    r: &EventRecord,
+    proposal: Option<&StoredProposal>,
+    review_url: Option<&str>,
+) -> String {
     let what = proposal.map(|p| {
         format!(
             "{} on {} {}",
@@ -75,7 +79,12 @@ pub fn summary(r: &EventRecord, proposal: Option<&StoredProposal>, review_url: O
         .map(|t| format!(" (tenant {})", printable(t, 64)))
         .unwrap_or_default();
     let actor = printable(&r.actor, 64);
-    let field = |k: &str| r.payload.get(k).and_then(Value::as_str).map(|s| printable(s, 200));
+    let field = |k: &str| {
+        r.payload
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|s| printable(s, 200))
+    };
     let mut text = match (r.kind.as_str(), &what) {
         ("proposal_created", Some(w)) => {
             let changes = proposal.map(changes).unwrap_or_default();
@@ -90,7 +99,9 @@ pub fn summary(r: &EventRecord, proposal: Option<&StoredProposal>, review_url: O
         ("writeback_applied", Some(w)) => format!("applied: {w}{tenant}"),
         ("writeback_already_applied", Some(w)) => format!("already applied: {w}{tenant}"),
         ("writeback_conflict", Some(w)) => {
-            format!("apply blocked by the conflict guard (the row changed since it was read): {w}{tenant}")
+            format!(
+                "apply blocked by the conflict guard (the row changed since it was read): {w}{tenant}"
+            )
         }
         ("writeback_failed", Some(w)) => match field("safe_error_code") {
             Some(code) => format!("apply failed ({code}), nothing to review yet: {w}{tenant}"),
@@ -121,7 +132,10 @@ fn changes(p: &StoredProposal) -> String {
         .iter()
         .take(3)
         .map(|(col, after)| {
-            let before = cs.before.get(col).map_or_else(|| "unset".to_owned(), scalar);
+            let before = cs
+                .before
+                .get(col)
+                .map_or_else(|| "unset".to_owned(), scalar);
             format!("{} {before} → {}", printable(col, 64), scalar(after))
         })
         .collect();
@@ -197,7 +211,13 @@ mod tests {
 
     #[test]
     fn slack_text_cannot_mention_or_link() {
-        assert_eq!(slack_escape("<!channel> & <http://x|y>"), "&lt;!channel&gt; &amp; &lt;http://x|y&gt;");
-        assert_eq!(review_link("http://h:1/", "wrp_1"), "http://h:1/proposals/wrp_1");
+        assert_eq!(
+            slack_escape("<!channel> & <http://x|y>"),
+            "&lt;!channel&gt; &amp; &lt;http://x|y&gt;"
+        );
+        assert_eq!(
+            review_link("http://h:1/", "wrp_1"),
+            "http://h:1/proposals/wrp_1"
+        );
     }
 }

@@ -50,11 +50,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
+pub use airlock_protocol::events::{EVENT_DELIVERY_V1, EventDelivery, EventRecord};
 pub use airlock_protocol::handler::{
     HANDLER_WRITEBACK_V1, HandlerReceipt, HandlerRequest, HandlerStatus, PROTOCOL_VERSION,
     ReceiptError, headers, sign_v1, sign_v2, v2_string_to_sign, verify_v1, verify_v2,
 };
-pub use airlock_protocol::events::{EVENT_DELIVERY_V1, EventDelivery, EventRecord};
 pub use airlock_protocol::{ColumnValue, JobTarget};
 
 use airlock_protocol::events::headers::EVENT_ID as EVENT_ID_HEADER;
@@ -414,7 +414,11 @@ impl Verifier {
             if serde_json::from_slice::<Value>(body).is_err() {
                 Rejection::new(400, "BAD_JSON", "the body is not JSON")
             } else {
-                Rejection::new(400, "BAD_EVENT_DELIVERY", format!("not an event delivery: {e}"))
+                Rejection::new(
+                    400,
+                    "BAD_EVENT_DELIVERY",
+                    format!("not an event delivery: {e}"),
+                )
             }
         })?;
         if delivery.schema_version != EVENT_DELIVERY_V1 {

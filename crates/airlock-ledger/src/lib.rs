@@ -26,7 +26,7 @@ pub use anchor::{Anchor, anchor_path, read_anchors};
 pub use chain::{ChainHead, GENESIS_HASH, VerifyBreak, VerifyReport};
 pub use error::LedgerError;
 pub use export::{ExportHeader, ExportLine, verify_export};
-pub use feed::{DeliveryState, Deliveries, EventQuery, ScopedEvent, UNCHAINED_TABLES};
+pub use feed::{Deliveries, DeliveryState, EventQuery, ScopedEvent, UNCHAINED_TABLES};
 pub use records::*;
 pub use sqlite::checkpoint::Checkpoint;
 pub use sqlite::{

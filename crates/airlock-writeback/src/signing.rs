@@ -7,8 +7,8 @@
 //! `x-airlock-signature: v2=<hex>` (HMAC of issued-at, proposal id, idempotency key and body
 //! hash; see [`airlock_protocol::handler::v2_string_to_sign`]).
 
-use airlock_protocol::handler::headers as h;
 pub use airlock_protocol::handler::Signed;
+use airlock_protocol::handler::headers as h;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
 use crate::secret::Secret;

@@ -171,11 +171,18 @@ impl App {
     fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
         let config = self.dir.join("airlock.json").display().to_string();
         let mut cmd = clean_command(&self.dir);
-        cmd.args(["--config", &config, "--store", &self.store(), "events", "webhook"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args([
+            "--config",
+            &config,
+            "--store",
+            &self.store(),
+            "events",
+            "webhook",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -368,15 +375,28 @@ fn tail_prints_the_servers_events_with_tenant_and_capability() {
     assert_eq!(created.len(), 5, "{all:#?}");
     for e in &all {
         for field in [
-            "event_id", "seq", "kind", "created_at", "actor", "proposal_id", "tenant_id",
-            "capability", "subject_kind", "subject_id", "payload", "hash",
+            "event_id",
+            "seq",
+            "kind",
+            "created_at",
+            "actor",
+            "proposal_id",
+            "tenant_id",
+            "capability",
+            "subject_kind",
+            "subject_id",
+            "payload",
+            "hash",
         ] {
             assert!(e.get(field).is_some(), "{field} missing in {e}");
         }
         assert_eq!(e["capability"], CAPABILITY, "{e}");
     }
     let seqs: Vec<i64> = all.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "oldest first: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "oldest first: {seqs:?}"
+    );
     let tenants: BTreeSet<&str> = all.iter().filter_map(|e| e["tenant_id"].as_str()).collect();
     assert_eq!(tenants, BTreeSet::from(["acme", "globex"]));
     // Filters.
@@ -409,7 +429,11 @@ fn tail_prints_the_servers_events_with_tenant_and_capability() {
     // Bad input: clear errors, stable codes.
     let bad = app.cli(&["events", "tail", "--kind", "proposal_craeted"], &[]);
     assert_eq!(bad.code, 1, "{}", bad.stderr);
-    assert!(bad.stderr.contains("UNKNOWN_EVENT_KIND") && bad.stderr.contains("hint:"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("UNKNOWN_EVENT_KIND") && bad.stderr.contains("hint:"),
+        "{}",
+        bad.stderr
+    );
     let bad = app.cli(&["events", "tail", "--since", "yesterday"], &[]);
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("--since"), "{}", bad.stderr);
@@ -423,7 +447,16 @@ fn follow_sees_an_event_committed_by_the_server_process() {
     let config = dir.path().join("airlock.json").display().to_string();
     let mut child = clean_command(dir.path())
         .args(["--config", &config, "--store", &app.store()])
-        .args(["events", "tail", "--follow", "--json", "--limit", "1", "--interval-ms", "100"])
+        .args([
+            "events",
+            "tail",
+            "--follow",
+            "--json",
+            "--limit",
+            "1",
+            "--interval-ms",
+            "100",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -438,7 +471,8 @@ fn follow_sees_an_event_committed_by_the_server_process() {
         }
     });
     // The first line is the newest event already there.
-    let first: Value = serde_json::from_str(&rx.recv_timeout(Duration::from_secs(30)).unwrap()).unwrap();
+    let first: Value =
+        serde_json::from_str(&rx.recv_timeout(Duration::from_secs(30)).unwrap()).unwrap();
     let new_id = app.propose("globex", "G-1");
     let deadline = Instant::now() + Duration::from_secs(30);
     let seen = loop {
@@ -500,30 +534,66 @@ fn a_flaky_receiver_gets_each_event_once_after_dedupe_and_every_signature_verifi
         assert_eq!(delivery.event_id, r.header("idempotency-key"));
         assert_eq!(body["schema_version"], "airlock.event-delivery.v1");
         assert_eq!(body["event"]["kind"], "proposal_created");
-        assert!(body["text"].as_str().unwrap().starts_with("proposal waiting: "), "{body}");
         assert!(
-            airlock_handler::verify_v1(SECRET.as_bytes(), &r.body, r.header("x-synapsor-signature")),
+            body["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("proposal waiting: "),
+            "{body}"
+        );
+        assert!(
+            airlock_handler::verify_v1(
+                SECRET.as_bytes(),
+                &r.body,
+                r.header("x-synapsor-signature")
+            ),
             "v1"
         );
         // Another secret does not verify.
-        assert!(airlock_handler::Verifier::new()
-            .signing_secret("wrong")
-            .verify_event(&r.headers, &r.body)
-            .is_err());
+        assert!(
+            airlock_handler::Verifier::new()
+                .signing_secret("wrong")
+                .verify_event(&r.headers, &r.body)
+                .is_err()
+        );
     }
     // In chain order, and the JSON report shows the retries with their errors.
-    let seqs: Vec<i64> = kept.iter().map(|r| r.json()["event"]["seq"].as_i64().unwrap()).collect();
+    let seqs: Vec<i64> = kept
+        .iter()
+        .map(|r| r.json()["event"]["seq"].as_i64().unwrap())
+        .collect();
     assert!(seqs.windows(2).all(|w| w[0] <= w[1]), "{seqs:?}");
-    let reports: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let retries: Vec<&Value> = reports.iter().filter(|r| r["outcome"] == "retrying").collect();
+    let reports: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let retries: Vec<&Value> = reports
+        .iter()
+        .filter(|r| r["outcome"] == "retrying")
+        .collect();
     assert_eq!(retries.len(), 3, "{out}");
-    assert!(retries[0]["error"].as_str().unwrap().contains("HTTP 500"), "{out}");
-    assert!(retries[2]["error"].as_str().unwrap().contains("no answer within 500 ms"), "{out}");
+    assert!(
+        retries[0]["error"].as_str().unwrap().contains("HTTP 500"),
+        "{out}"
+    );
+    assert!(
+        retries[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 500 ms"),
+        "{out}"
+    );
     assert_eq!(
-        reports.iter().filter(|r| r["outcome"] == "delivered").count(),
+        reports
+            .iter()
+            .filter(|r| r["outcome"] == "delivered")
+            .count(),
         expected.len()
     );
-    assert!(!out.contains("SECRETPATH") && !err.contains("SECRETPATH"), "the URL path is never shown");
+    assert!(
+        !out.contains("SECRETPATH") && !err.contains("SECRETPATH"),
+        "the URL path is never shown"
+    );
     let status = app.status();
     let state = &status["destinations"][0];
     assert_eq!(state["delivered"], expected.len());
@@ -538,43 +608,100 @@ fn a_flaky_receiver_gets_each_event_once_after_dedupe_and_every_signature_verifi
 fn a_receiver_that_is_down_leaves_a_clear_retrying_state() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::with_proposals(dir.path());
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/hooks/SECRETPATH");
     let once = |app: &App| {
         app.cli(
-            &["events", "webhook", "--url-env", "HOOK_URL", "--since-event-id", "0", "--once",
-              "--retry-initial-ms", "50", "--json"],
+            &[
+                "events",
+                "webhook",
+                "--url-env",
+                "HOOK_URL",
+                "--since-event-id",
+                "0",
+                "--once",
+                "--retry-initial-ms",
+                "50",
+                "--json",
+            ],
             &[("HOOK_URL", url.as_str())],
         )
     };
     let run = once(&app);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("WEBHOOK_UNDELIVERED") && run.stderr.contains("hint:"), "{}", run.stderr);
-    let reports: Vec<Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        run.stderr.contains("WEBHOOK_UNDELIVERED") && run.stderr.contains("hint:"),
+        "{}",
+        run.stderr
+    );
+    let reports: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let retry = reports.iter().find(|r| r["outcome"] == "retrying").unwrap();
-    assert!(retry["error"].as_str().unwrap().contains("could not connect"), "{retry}");
+    assert!(
+        retry["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not connect"),
+        "{retry}"
+    );
     let first_created = &app.tail(&["--kind", "proposal_created"])[0];
     let status = app.status();
     let state = &status["destinations"][0];
     assert_eq!(state["pending_seq"], first_created["seq"]);
     assert_eq!(state["attempts"], 1);
-    assert!(state["last_error"].as_str().unwrap().contains("could not connect"), "{state}");
+    assert!(
+        state["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("could not connect"),
+        "{state}"
+    );
     assert_eq!(state["delivered"], 0);
     // The next run retries the same event as attempt 2.
     let run = once(&app);
     assert_eq!(run.code, 1);
     assert_eq!(app.status()["destinations"][0]["attempts"], 2);
     let human = app.cli(&["events", "status"], &[]);
-    assert!(human.stdout.contains("retrying event #") && human.stdout.contains("could not connect"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("retrying event #") && human.stdout.contains("could not connect"),
+        "{}",
+        human.stdout
+    );
     for text in [&run.stdout, &run.stderr, &human.stdout, &status.to_string()] {
         assert!(!text.contains("SECRETPATH"), "{text}");
     }
     // Bad destinations: stable codes, nothing recorded.
     let bad = app.cli(&["events", "webhook", "ftp://x/y", "--once"], &[]);
     assert!(bad.stderr.contains("WEBHOOK_URL_INVALID"), "{}", bad.stderr);
-    let bad = app.cli(&["events", "webhook", "--url-env", "NOT_SET_ANYWHERE", "--once"], &[]);
+    let bad = app.cli(
+        &[
+            "events",
+            "webhook",
+            "--url-env",
+            "NOT_SET_ANYWHERE",
+            "--once",
+        ],
+        &[],
+    );
     assert!(bad.stderr.contains("WEBHOOK_ENV_UNSET"), "{}", bad.stderr);
-    let bad = app.cli(&["events", "webhook", "http://x/", "--kinds", "nope", "--once"], &[]);
+    let bad = app.cli(
+        &[
+            "events",
+            "webhook",
+            "http://x/",
+            "--kinds",
+            "nope",
+            "--once",
+        ],
+        &[],
+    );
     assert!(bad.stderr.contains("UNKNOWN_EVENT_KIND"), "{}", bad.stderr);
     assert_eq!(app.status()["destinations"].as_array().unwrap().len(), 1);
 }
@@ -602,7 +729,9 @@ fn a_killed_deliverer_resumes_from_its_cursor_without_losing_or_repeating() {
     receiver.wait_for(4);
     first.kill().unwrap(); // SIGKILL: no chance to clean up
     first.wait().unwrap();
-    let cursor = app.status()["destinations"][0]["cursor_seq"].as_i64().unwrap();
+    let cursor = app.status()["destinations"][0]["cursor_seq"]
+        .as_i64()
+        .unwrap();
     assert!(cursor >= 3, "cursor {cursor}");
     let before = receiver.kept().len();
     let second = app.spawn(&args, &[]);
@@ -613,20 +742,40 @@ fn a_killed_deliverer_resumes_from_its_cursor_without_losing_or_repeating() {
     // Acknowledged events are never sent again; only the one in flight at the kill may be.
     let mut count: BTreeMap<i64, usize> = BTreeMap::new();
     for r in receiver.kept() {
-        *count.entry(r.json()["event"]["seq"].as_i64().unwrap()).or_default() += 1;
+        *count
+            .entry(r.json()["event"]["seq"].as_i64().unwrap())
+            .or_default() += 1;
     }
-    let repeated: Vec<i64> = count.iter().filter(|(_, n)| **n > 1).map(|(s, _)| *s).collect();
-    assert!(repeated.iter().all(|s| *s == cursor + 1), "repeated {repeated:?}, cursor {cursor}");
-    assert!(receiver.kept().len() <= expected.len() + 1, "{before} then {}", receiver.kept().len());
+    let repeated: Vec<i64> = count
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(s, _)| *s)
+        .collect();
+    assert!(
+        repeated.iter().all(|s| *s == cursor + 1),
+        "repeated {repeated:?}, cursor {cursor}"
+    );
+    assert!(
+        receiver.kept().len() <= expected.len() + 1,
+        "{before} then {}",
+        receiver.kept().len()
+    );
     let state = &app.status()["destinations"][0];
     assert_eq!(state["cursor_seq"], all.last().unwrap()["seq"]);
     // Ledger maintenance with delivery state present.
     let backup = dir.path().join("backup.db").display().to_string();
     let made = app.cli(&["ledger", "backup", &backup, "--json"], &[]);
     assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
-    let copy = airlock(dir.path(), &["--store", &backup, "events", "status", "--json"], &[]);
+    let copy = airlock(
+        dir.path(),
+        &["--store", &backup, "events", "status", "--json"],
+        &[],
+    );
     let copied: Value = serde_json::from_str(&copy.stdout).unwrap();
-    assert_eq!(copied["destinations"][0]["cursor_seq"], state["cursor_seq"], "the backup keeps delivery state");
+    assert_eq!(
+        copied["destinations"][0]["cursor_seq"], state["cursor_seq"],
+        "the backup keeps delivery state"
+    );
     let export = app.cli(&["ledger", "export", "--output", "export.jsonl"], &[]);
     assert_eq!(export.code, 0, "{}{}", export.stdout, export.stderr);
     let pruned = app.cli(&["ledger", "prune", "--older-than", "0d", "--json"], &[]);
@@ -650,20 +799,39 @@ fn configured_slack_destination_hears_proposals_waiting_with_a_review_link() {
     assert_eq!(kept.len(), 3, "{kept:#?}");
     let text = kept[0].json()["text"].as_str().unwrap().to_owned();
     assert!(
-        text.starts_with(&format!("proposal waiting: {CAPABILITY} on invoices INV-1: late_fee_cents 2500 → 0")),
+        text.starts_with(&format!(
+            "proposal waiting: {CAPABILITY} on invoices INV-1: late_fee_cents 2500 → 0"
+        )),
         "{text}"
     );
-    assert!(text.contains("(tenant acme), review at http://127.0.0.1:8700/proposals/wrp_"), "{text}");
-    assert!(!text.contains("<!channel>"), "agent text cannot mention a channel: {text}");
-    assert_eq!(kept[0].json().as_object().unwrap().len(), 1, "a Slack body is just text");
+    assert!(
+        text.contains("(tenant acme), review at http://127.0.0.1:8700/proposals/wrp_"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("<!channel>"),
+        "agent text cannot mention a channel: {text}"
+    );
+    assert_eq!(
+        kept[0].json().as_object().unwrap().len(),
+        1,
+        "a Slack body is just text"
+    );
     assert!(!kept[0].header("x-airlock-event-id").is_empty());
     // Run again: nothing new to send.
-    let again = app.cli(&["events", "webhook", "--once"], &[("TEAM_HOOK_URL", receiver.url.as_str())]);
+    let again = app.cli(
+        &["events", "webhook", "--once"],
+        &[("TEAM_HOOK_URL", receiver.url.as_str())],
+    );
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(receiver.kept().len(), 3);
     // The variable unset: a stable code naming it.
     let unset = app.cli(&["events", "webhook", "--once"], &[]);
-    assert!(unset.stderr.contains("WEBHOOK_ENV_UNSET") && unset.stderr.contains("TEAM_HOOK_URL"), "{}", unset.stderr);
+    assert!(
+        unset.stderr.contains("WEBHOOK_ENV_UNSET") && unset.stderr.contains("TEAM_HOOK_URL"),
+        "{}",
+        unset.stderr
+    );
     // A tampered notifications block is refused by config validation with its code.
     let path = dir.path().join("airlock.json");
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

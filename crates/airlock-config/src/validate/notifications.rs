@@ -136,7 +136,9 @@ fn webhook(ctx: &mut Ctx, v: &Value, p: &Path) {
                 "WEBHOOK_SECRET_INLINE",
                 &p.key(key),
                 format!("`{key}` would put a URL or secret in the config file"),
-                format!("export it as an environment variable and name the variable in `{key}_env`"),
+                format!(
+                    "export it as an environment variable and name the variable in `{key}_env`"
+                ),
             );
         }
     }
@@ -186,9 +188,8 @@ fn webhook(ctx: &mut Ctx, v: &Value, p: &Path) {
     if let Some(t) = obj.get("tenants") {
         let ok = t.as_array().is_some_and(|a| {
             a.len() <= MAX_LIST
-                && a.iter().all(|x| {
-                    non_empty_str(Some(x)).is_some_and(|s| s.len() <= MAX_TENANT_LEN)
-                })
+                && a.iter()
+                    .all(|x| non_empty_str(Some(x)).is_some_and(|s| s.len() <= MAX_TENANT_LEN))
         });
         if !ok {
             ctx.error(
@@ -212,7 +213,10 @@ fn webhook(ctx: &mut Ctx, v: &Value, p: &Path) {
 }
 
 fn kinds(ctx: &mut Ctx, v: &Value, p: &Path) {
-    let Some(list) = v.as_array().filter(|a| !a.is_empty() && a.len() <= MAX_LIST) else {
+    let Some(list) = v
+        .as_array()
+        .filter(|a| !a.is_empty() && a.len() <= MAX_LIST)
+    else {
         ctx.error(
             "INVALID_WEBHOOK_KINDS",
             p,

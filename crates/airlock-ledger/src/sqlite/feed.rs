@@ -174,11 +174,7 @@ pub(crate) fn states(conn: &Connection) -> Result<Vec<DeliveryState>, LedgerErro
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn delivered(
-    conn: &Connection,
-    destination: &str,
-    seq: i64,
-) -> Result<(), LedgerError> {
+pub(crate) fn delivered(conn: &Connection, destination: &str, seq: i64) -> Result<(), LedgerError> {
     let now = now_rfc3339();
     let changed = conn.execute(
         "UPDATE event_deliveries SET cursor_seq = MAX(cursor_seq, ?2), pending_seq = NULL,

@@ -28,9 +28,9 @@ mod writeback;
 use std::path::Path;
 
 use airlock_cli::{
-    Cli, Command, ConfigCommand, EventsCommand, EvidenceCommand, HandlerCommand, LedgerCommand, ProposalsCommand,
-    QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand, StoreCommand, ToolsCommand,
-    WritebackCommand,
+    Cli, Command, ConfigCommand, EventsCommand, EvidenceCommand, HandlerCommand, LedgerCommand,
+    ProposalsCommand, QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand,
+    StoreCommand, ToolsCommand, WritebackCommand,
 };
 
 use crate::output::ExitStatus;

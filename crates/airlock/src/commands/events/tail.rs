@@ -19,7 +19,11 @@ const PAGE: u32 = 1000;
 pub async fn run(settings: &Settings, args: &EventsTailArgs) -> anyhow::Result<ExitStatus> {
     let kinds = KindFilter::parse(&args.kinds, KindFilter::All).map_err(events_error)?;
     let filter = EventQuery {
-        since: args.since.as_deref().map(|s| when(s, "--since")).transpose()?,
+        since: args
+            .since
+            .as_deref()
+            .map(|s| when(s, "--since"))
+            .transpose()?,
         until: args.to.as_deref().map(|s| when(s, "--to")).transpose()?,
         kinds: kinds.query_kinds(),
         proposal: args.proposal.clone(),

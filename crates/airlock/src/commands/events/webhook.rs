@@ -97,7 +97,9 @@ pub async fn run(settings: &Settings, args: &EventsWebhookArgs) -> anyhow::Resul
 }
 
 /// Waits for every task, in order.
-async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<Result<T, tokio::task::JoinError>> {
+async fn futures_join<T>(
+    tasks: Vec<tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
     let mut out = Vec::with_capacity(tasks.len());
     for t in tasks {
         out.push(t.await);
