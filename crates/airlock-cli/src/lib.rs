@@ -124,6 +124,152 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page, or write one page per command into a folder.
     Man(ManArgs),
+    /// The ledger's event chain for people and machines: `tail` prints it (and follows it),
+    /// `webhook` delivers it to a URL, signed and retried, `status` shows each destination's
+    /// delivery state.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print the newest events of the chain, one line each (time, sequence, kind, proposal,
+    /// capability, tenant, actor); with --follow keep printing events as any process sharing
+    /// the ledger commits them, until Ctrl-C.
+    ///
+    /// Example: `airlock events tail --follow --kind proposal_created,proposal_approved`.
+    Tail(EventsTailArgs),
+    /// Deliver events to a webhook: each event is POSTed, HMAC-signed like handler requests,
+    /// in chain order, retried with exponential backoff until the receiver answers 2xx. The
+    /// cursor and retry state are kept in the ledger, so a restart resumes where the receiver
+    /// last acknowledged. Runs in the foreground until Ctrl-C (or --once).
+    ///
+    /// Without a URL, every destination of the config's `notifications.webhooks` is served.
+    /// Example: `airlock events webhook --url-env TEAM_SLACK_URL --format slack`.
+    #[command(visible_alias = "push")]
+    Webhook(EventsWebhookArgs),
+    /// Each webhook destination's delivery state: cursor, events delivered, the event being
+    /// retried, attempts and the last error.
+    Status(EventsStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsTailArgs {
+    /// Keep printing new events until Ctrl-C.
+    #[arg(long)]
+    pub follow: bool,
+    /// One JSON object per line (docs/notifications.md describes the fields).
+    #[arg(long)]
+    pub json: bool,
+    /// Only events from this time on: a duration back from now (90s, 15m, 2h, 7d) or an RFC
+    /// 3339 time. With --since, every such event is printed unless --limit says otherwise.
+    #[arg(long, visible_alias = "from", value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only events up to this time (same forms as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub to: Option<String>,
+    /// Print at most this many (the newest); default 20, or all with --since.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub limit: Option<u32>,
+    /// Only these kinds: repeat or comma-separate (proposal_created, query_audited, …).
+    #[arg(long = "kind", visible_alias = "kinds", value_name = "KIND")]
+    pub kinds: Vec<String>,
+    /// Only events of this proposal.
+    #[arg(long)]
+    pub proposal: Option<String>,
+    /// Only events by this actor.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only events whose record belongs to this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// How often --follow looks for new events, in milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub interval_ms: u64,
+}
+
+/// The body a webhook receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WebhookFormatArg {
+    /// The signed `airlock.event-delivery.v1` JSON body.
+    Json,
+    /// `{"text": "proposal waiting: …"}` for a Slack-compatible incoming webhook.
+    Slack,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsWebhookArgs {
+    /// The receiver's URL. Prefer --url-env: a Slack webhook URL is itself a secret and a
+    /// command line is visible to other users of the machine.
+    #[arg(value_name = "URL", conflicts_with_all = ["url_flag", "url_env"])]
+    pub url: Option<String>,
+    /// The receiver's URL (the original's form).
+    #[arg(long = "url", value_name = "URL", conflicts_with = "url_env")]
+    pub url_flag: Option<String>,
+    /// Environment variable holding the receiver's URL.
+    #[arg(long, value_name = "VAR")]
+    pub url_env: Option<String>,
+    /// Environment variable holding the HMAC signing secret (signed like handler requests:
+    /// X-Airlock-Signature and X-Synapsor-Signature).
+    #[arg(long, value_name = "VAR", visible_alias = "signing-secret-env")]
+    pub secret_env: Option<String>,
+    /// Environment variable holding a bearer token, sent as `Authorization: Bearer …`.
+    #[arg(long, value_name = "VAR", visible_alias = "token-env")]
+    pub auth_token_env: Option<String>,
+    /// The body: the signed JSON event, or a Slack-compatible message.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: WebhookFormatArg,
+    /// Only these kinds (repeat or comma-separate; `*` for every event). Default: proposal
+    /// created, approved, rejected, and apply outcomes.
+    #[arg(long = "kinds", visible_alias = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+    /// Only events of this tenant (repeatable).
+    #[arg(long = "tenant", value_name = "TENANT")]
+    pub tenants: Vec<String>,
+    /// The name delivery state is kept under (default: derived from the URL).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where a new destination starts: after this event sequence number (0: the whole
+    /// chain). Default: events committed from now on. A destination with saved state resumes
+    /// from its cursor instead.
+    #[arg(long, value_name = "SEQ")]
+    pub since_event_id: Option<i64>,
+    /// Base URL of the review UI, for links in messages (default: the config's
+    /// notifications.review_url).
+    #[arg(long, value_name = "URL")]
+    pub review_url: Option<String>,
+    /// Per-request timeout in milliseconds.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(250..=60_000))]
+    pub timeout_ms: u64,
+    /// How often to look for new events, in milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub interval_ms: u64,
+    /// First retry delay in milliseconds; each further failure doubles it (with jitter).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub retry_initial_ms: u64,
+    /// Longest retry delay in milliseconds.
+    #[arg(long, default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub retry_max_ms: u64,
+    /// Deliver what is pending now and exit; a failed attempt is recorded (the next run
+    /// retries it) and exits 1.
+    #[arg(long)]
+    pub once: bool,
+    /// Print the bodies that would be sent; send nothing and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Accepted for the original's form: delivery always follows unless --once.
+    #[arg(long, hide = true)]
+    pub follow: bool,
+    /// One JSON object per line for each delivery, retry and resumed state.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsStatusArgs {
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

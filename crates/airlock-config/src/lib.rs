@@ -13,6 +13,7 @@
 //! ```
 
 pub mod env_vars;
+pub mod event_kinds;
 pub mod load;
 mod names;
 pub mod redact;

@@ -61,6 +61,9 @@ pub struct Config {
     /// cloud mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud: Option<Value>,
+    /// Airlock extension: where ledger events are delivered (`airlock events webhook`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Notifications>,
 }
 
 /// Runner mode.
@@ -512,6 +515,61 @@ pub struct Approval {
     /// Whether the principal that proposed may also approve (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_self_approval: Option<bool>,
+}
+
+/// Where ledger events are delivered (Airlock extension; docs/notifications.md). Secrets and
+/// URLs are given by environment variable name only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// Base URL of the review UI (`airlock ui`) as reviewers reach it, e.g.
+    /// `http://127.0.0.1:8700`; messages link to `<review_url>/proposals/<id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_url: Option<String>,
+    /// Webhook destinations, by name (safe identifiers).
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_.-]*$"}))]
+    pub webhooks: IndexMap<String, Webhook>,
+}
+
+/// One webhook destination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// Environment variable holding the URL (a Slack incoming-webhook URL is a secret).
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub url_env: String,
+    /// `json` (the signed `airlock.event-delivery.v1` body, default) or `slack`
+    /// (`{"text": …}` for a Slack-compatible incoming webhook).
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// Environment variable holding the HMAC signing secret (signed like handler requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub signing_secret_env: Option<String>,
+    /// Environment variable holding a bearer token sent as `Authorization: Bearer …`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub token_env: Option<String>,
+    /// Event kinds to deliver; default the review kinds (proposal created, decided, applied),
+    /// `["*"]` for every event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<String>,
+    /// Only events of these tenants (default all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+    /// Per-request timeout (default 5000, at most 60000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// The body a webhook receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    #[default]
+    Json,
+    Slack,
 }
 
 /// An operator who may approve proposals (Airlock extension).

@@ -50,11 +50,14 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
+pub use airlock_protocol::events::{EVENT_DELIVERY_V1, EventDelivery, EventRecord};
 pub use airlock_protocol::handler::{
     HANDLER_WRITEBACK_V1, HandlerReceipt, HandlerRequest, HandlerStatus, PROTOCOL_VERSION,
     ReceiptError, headers, sign_v1, sign_v2, v2_string_to_sign, verify_v1, verify_v2,
 };
 pub use airlock_protocol::{ColumnValue, JobTarget};
+
+use airlock_protocol::events::headers::EVENT_ID as EVENT_ID_HEADER;
 
 use airlock_protocol::handler::headers as h;
 
@@ -332,6 +335,162 @@ impl Verifier {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<WritebackRequest, Rejection> {
+        let Authenticated {
+            request_id,
+            issued_at,
+        } = self.authenticate(headers, body, now)?;
+        let issued_header = headers.header(h::ISSUED_AT);
+        let raw: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Map::new())
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|_| Rejection::new(400, "BAD_JSON", "the body is not JSON"))?
+        };
+        let protocol = raw
+            .get("protocol_version")
+            .or_else(|| raw.get("schema_version"))
+            .and_then(Value::as_str)
+            .unwrap_or(PROTOCOL_VERSION);
+        if protocol != PROTOCOL_VERSION && protocol != HANDLER_WRITEBACK_V1 {
+            return Err(Rejection::new(
+                400,
+                "UNSUPPORTED_PROTOCOL_VERSION",
+                "protocol_version must be 1.0 (schema_version synapsor.handler-writeback.v1)",
+            ));
+        }
+        let req = WritebackRequest::from_value(raw)
+            .map_err(|why| Rejection::new(400, "BAD_WRITEBACK_REQUEST", why))?;
+        let body_at = req.issued_at.as_deref();
+        if issued_header.is_some_and(|hd| body_at.is_some_and(|b| hd.trim() != b)) {
+            return Err(Rejection::new(
+                401,
+                "INVALID_ISSUED_AT",
+                "X-Synapsor-Issued-At differs from the body's issued_at",
+            ));
+        }
+        for (name, value) in [
+            (h::PROPOSAL_ID, &req.proposal_id),
+            (h::IDEMPOTENCY_KEY, &req.idempotency_key),
+        ] {
+            if headers.header(name).is_some_and(|v| v != value) {
+                return Err(Rejection::new(
+                    400,
+                    "BAD_WRITEBACK_REQUEST",
+                    format!("header {name} differs from the body"),
+                ));
+            }
+        }
+        self.remember(request_id, issued_at, now)?;
+        Ok(req)
+    }
+
+    /// Verifies one event notification (`airlock events webhook`, `notifications` in the
+    /// config) as of now and parses it. See [`Verifier::verify_event_at`].
+    pub fn verify_event<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+    ) -> Result<EventDelivery, Rejection> {
+        self.verify_event_at(headers, body, Utc::now())
+    }
+
+    /// Verifies an event notification: bearer token, signatures and freshness exactly as
+    /// [`Verifier::verify_at`]; then the body (400 `BAD_JSON`, 400 `BAD_EVENT_DELIVERY`);
+    /// headers equal to the body's `issued_at`, `event_id` (the `idempotency-key`) and
+    /// proposal id (401 `INVALID_ISSUED_AT` / 400 `BAD_EVENT_DELIVERY`); replay of this very
+    /// request (409 `REPLAYED_REQUEST`). A retried delivery is a new request with the same
+    /// [`EventDelivery::event_id`]: de-duplicate on it.
+    pub fn verify_event_at<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<EventDelivery, Rejection> {
+        let Authenticated {
+            request_id,
+            issued_at,
+        } = self.authenticate(headers, body, now)?;
+        let delivery: EventDelivery = serde_json::from_slice(body).map_err(|e| {
+            if serde_json::from_slice::<Value>(body).is_err() {
+                Rejection::new(400, "BAD_JSON", "the body is not JSON")
+            } else {
+                Rejection::new(
+                    400,
+                    "BAD_EVENT_DELIVERY",
+                    format!("not an event delivery: {e}"),
+                )
+            }
+        })?;
+        if delivery.schema_version != EVENT_DELIVERY_V1 {
+            return Err(Rejection::new(
+                400,
+                "BAD_EVENT_DELIVERY",
+                format!("schema_version must be {EVENT_DELIVERY_V1}"),
+            ));
+        }
+        if headers
+            .header(h::ISSUED_AT)
+            .is_some_and(|t| t.trim() != delivery.issued_at)
+        {
+            return Err(Rejection::new(
+                401,
+                "INVALID_ISSUED_AT",
+                "X-Synapsor-Issued-At differs from the body's issued_at",
+            ));
+        }
+        let proposal = delivery.event.proposal_id.as_deref().unwrap_or("");
+        for (name, value) in [
+            (h::IDEMPOTENCY_KEY, delivery.event_id.as_str()),
+            (EVENT_ID_HEADER, delivery.event_id.as_str()),
+            (h::PROPOSAL_ID, proposal),
+        ] {
+            if headers.header(name).is_some_and(|v| v != value) {
+                return Err(Rejection::new(
+                    400,
+                    "BAD_EVENT_DELIVERY",
+                    format!("header {name} differs from the body"),
+                ));
+            }
+        }
+        if delivery.event_id != delivery.event.event_id {
+            return Err(Rejection::new(
+                400,
+                "BAD_EVENT_DELIVERY",
+                "event_id differs from event.event_id",
+            ));
+        }
+        self.remember(request_id, issued_at, now)?;
+        Ok(delivery)
+    }
+
+    /// Refuses a signed request seen before (its signature is its id).
+    fn remember(
+        &self,
+        request_id: Option<String>,
+        issued_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Rejection> {
+        if let Some(id) = request_id {
+            let until = issued_at.unwrap_or(now) + self.window;
+            if !self.store.first_sight(&id, until) {
+                return Err(Rejection::new(
+                    409,
+                    "REPLAYED_REQUEST",
+                    "this signed request was already received",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Bearer token, signatures (v2 required unless v1-only is allowed) and the freshness
+    /// window: what every signed request must pass, whatever its body.
+    fn authenticate<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Authenticated, Rejection> {
         if let Some(token) = &self.token {
             let given = headers
                 .header(h::AUTHORIZATION)
@@ -425,57 +584,10 @@ impl Verifier {
             }
             None => None,
         };
-        let raw: Value = if body.iter().all(u8::is_ascii_whitespace) {
-            Value::Object(Map::new())
-        } else {
-            serde_json::from_slice(body)
-                .map_err(|_| Rejection::new(400, "BAD_JSON", "the body is not JSON"))?
-        };
-        let protocol = raw
-            .get("protocol_version")
-            .or_else(|| raw.get("schema_version"))
-            .and_then(Value::as_str)
-            .unwrap_or(PROTOCOL_VERSION);
-        if protocol != PROTOCOL_VERSION && protocol != HANDLER_WRITEBACK_V1 {
-            return Err(Rejection::new(
-                400,
-                "UNSUPPORTED_PROTOCOL_VERSION",
-                "protocol_version must be 1.0 (schema_version synapsor.handler-writeback.v1)",
-            ));
-        }
-        let req = WritebackRequest::from_value(raw)
-            .map_err(|why| Rejection::new(400, "BAD_WRITEBACK_REQUEST", why))?;
-        let body_at = req.issued_at.as_deref();
-        if issued_header.is_some_and(|hd| body_at.is_some_and(|b| hd.trim() != b)) {
-            return Err(Rejection::new(
-                401,
-                "INVALID_ISSUED_AT",
-                "X-Synapsor-Issued-At differs from the body's issued_at",
-            ));
-        }
-        for (name, value) in [
-            (h::PROPOSAL_ID, &req.proposal_id),
-            (h::IDEMPOTENCY_KEY, &req.idempotency_key),
-        ] {
-            if headers.header(name).is_some_and(|v| v != value) {
-                return Err(Rejection::new(
-                    400,
-                    "BAD_WRITEBACK_REQUEST",
-                    format!("header {name} differs from the body"),
-                ));
-            }
-        }
-        if let Some(id) = request_id {
-            let until = issued_at.unwrap_or(now) + self.window;
-            if !self.store.first_sight(&id, until) {
-                return Err(Rejection::new(
-                    409,
-                    "REPLAYED_REQUEST",
-                    "this signed request was already received",
-                ));
-            }
-        }
-        Ok(req)
+        Ok(Authenticated {
+            request_id,
+            issued_at,
+        })
     }
 
     /// The whole pattern for a handler without its own database: verify, answer a known
@@ -501,6 +613,13 @@ impl Verifier {
         }
         (200, receipt)
     }
+}
+
+/// What [`Verifier::authenticate`] established.
+struct Authenticated {
+    /// The signature, which identifies this very request (for replay refusal).
+    request_id: Option<String>,
+    issued_at: Option<DateTime<Utc>>,
 }
 
 /// A verified request, normalized from either shape.

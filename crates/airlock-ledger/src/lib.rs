@@ -18,6 +18,7 @@ pub mod anchor;
 mod chain;
 mod error;
 pub mod export;
+mod feed;
 mod records;
 mod sqlite;
 pub mod telemetry;
@@ -26,6 +27,7 @@ pub use anchor::{Anchor, anchor_path, read_anchors};
 pub use chain::{ChainHead, GENESIS_HASH, VerifyBreak, VerifyReport};
 pub use error::LedgerError;
 pub use export::{ExportHeader, ExportLine, verify_export};
+pub use feed::{Deliveries, DeliveryState, EventQuery, ScopedEvent, UNCHAINED_TABLES};
 pub use records::*;
 pub use sqlite::checkpoint::Checkpoint;
 pub use sqlite::{
@@ -66,6 +68,10 @@ pub trait Ledger: Send + Sync {
 
     /// Events of one proposal, oldest first.
     async fn proposal_events(&self, proposal_id: &str) -> Result<Vec<Event>, LedgerError>;
+
+    /// Events of the whole chain matching `query`, oldest first, each with the tenant and
+    /// capability of its record. A search by time does not scan the chain.
+    async fn events(&self, query: &EventQuery) -> Result<Vec<ScopedEvent>, LedgerError>;
 
     /// An evidence bundle with its query-audit records.
     async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError>;

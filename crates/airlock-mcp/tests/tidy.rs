@@ -109,7 +109,13 @@ fn model_facing_crates_do_not_depend_on_writeback() {
         // The key crate is linked (through the ledger, whose signatures mention it) but not
         // named: see `review_key_is_named_only_by_ledger_and_writeback`.
         // The review UI decides and applies (through writeback): never model-facing either.
-        for forbidden in ["airlock-writeback", "airlock-review-ui", "airlock"] {
+        // Event delivery makes outbound HTTP with retries: never on the tool-call path.
+        for forbidden in [
+            "airlock-writeback",
+            "airlock-review-ui",
+            "airlock-events",
+            "airlock",
+        ] {
             assert!(
                 !linked.contains(forbidden),
                 "{root} must not link {forbidden}; it links {linked:?}"

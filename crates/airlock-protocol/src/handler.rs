@@ -341,6 +341,44 @@ impl HandlerReceipt {
     }
 }
 
+/// What one signed HTTP request is bound to: its exact body, the time it was signed, the
+/// proposal it is about (empty when none) and the key a receiver de-duplicates on. Handler
+/// requests (`http_handler`) and event notifications are signed through this one function.
+#[derive(Debug, Clone, Copy)]
+pub struct Signed<'a> {
+    pub body: &'a [u8],
+    pub issued_at: &'a str,
+    pub proposal_id: &'a str,
+    pub idempotency_key: &'a str,
+}
+
+impl Signed<'_> {
+    /// The id headers always sent (`idempotency-key`, `x-synapsor-issued-at`,
+    /// `x-synapsor-proposal-id`) and, with a signing secret, both signatures
+    /// (`x-synapsor-signature`, `x-airlock-signature`). Names are lowercase.
+    pub fn headers(&self, signing_secret: Option<&[u8]>) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            (headers::IDEMPOTENCY_KEY, self.idempotency_key.to_owned()),
+            (headers::ISSUED_AT, self.issued_at.to_owned()),
+            (headers::PROPOSAL_ID, self.proposal_id.to_owned()),
+        ];
+        if let Some(key) = signing_secret {
+            out.push((headers::SIGNATURE, sign_v1(key, self.body)));
+            out.push((
+                headers::AIRLOCK_SIGNATURE,
+                sign_v2(
+                    key,
+                    self.issued_at,
+                    self.proposal_id,
+                    self.idempotency_key,
+                    self.body,
+                ),
+            ));
+        }
+        out
+    }
+}
+
 type HmacSha256 = Hmac<Sha256>;
 
 fn mac(secret: &[u8]) -> HmacSha256 {

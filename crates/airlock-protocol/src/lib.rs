@@ -6,6 +6,7 @@
 
 pub mod canonical;
 pub mod change_set;
+pub mod events;
 pub mod handler;
 pub mod ids;
 #[cfg(feature = "schema")]

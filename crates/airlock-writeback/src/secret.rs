@@ -1,26 +1,4 @@
-//! Credentials an executor holds: never printed.
+//! Credentials an executor holds: never printed. The type is shared with event notifications
+//! (`airlock-events`), so it lives beside the other redaction rules in `airlock-config`.
 
-use std::fmt;
-
-use airlock_config::redact::REDACTED;
-
-/// A token or signing secret. `Debug` never shows it.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-
-    /// The value, for the one place that sends it. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
+pub use airlock_config::redact::Secret;

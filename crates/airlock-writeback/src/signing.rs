@@ -7,18 +7,11 @@
 //! `x-airlock-signature: v2=<hex>` (HMAC of issued-at, proposal id, idempotency key and body
 //! hash; see [`airlock_protocol::handler::v2_string_to_sign`]).
 
-use airlock_protocol::handler::{headers as h, sign_v1, sign_v2};
+pub use airlock_protocol::handler::Signed;
+use airlock_protocol::handler::headers as h;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
 use crate::secret::Secret;
-
-/// What identifies one attempt.
-pub struct Signed<'a> {
-    pub body: &'a [u8],
-    pub issued_at: &'a str,
-    pub proposal_id: &'a str,
-    pub idempotency_key: &'a str,
-}
 
 /// Builds the header map. Fails only when a value cannot be a header (a control character in
 /// the token or an id), which is reported without the value.
@@ -34,45 +27,30 @@ pub fn headers(
         USER_AGENT,
         HeaderValue::from_static(concat!("airlock/", env!("CARGO_PKG_VERSION"))),
     );
-    let value = |v: &str, what: &'static str| HeaderValue::from_str(v).map_err(|_| what);
-    map.insert(
-        HeaderName::from_static(h::IDEMPOTENCY_KEY),
-        value(
-            s.idempotency_key,
-            "the idempotency key is not a valid header value",
-        )?,
-    );
-    map.insert(
-        HeaderName::from_static(h::ISSUED_AT),
-        value(s.issued_at, "issued-at is not a valid header value")?,
-    );
-    map.insert(
-        HeaderName::from_static(h::PROPOSAL_ID),
-        value(s.proposal_id, "the proposal id is not a valid header value")?,
-    );
-    if let Some(token) = token {
-        let mut v = value(
-            &format!("Bearer {}", token.expose()),
-            "the bearer token is not a valid header value",
-        )?;
-        v.set_sensitive(true);
-        map.insert(HeaderName::from_static(h::AUTHORIZATION), v);
+    for (name, value) in s.headers(signing_secret.map(|k| k.expose().as_bytes())) {
+        let what = match name {
+            h::IDEMPOTENCY_KEY => "the idempotency key is not a valid header value",
+            h::ISSUED_AT => "issued-at is not a valid header value",
+            h::PROPOSAL_ID => "the proposal id is not a valid header value",
+            _ => "signature",
+        };
+        map.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_str(&value).map_err(|_| what)?,
+        );
     }
-    if let Some(secret) = signing_secret {
-        let key = secret.expose().as_bytes();
-        map.insert(
-            HeaderName::from_static(h::SIGNATURE),
-            value(&sign_v1(key, s.body), "signature")?,
-        );
-        map.insert(
-            HeaderName::from_static(h::AIRLOCK_SIGNATURE),
-            value(
-                &sign_v2(key, s.issued_at, s.proposal_id, s.idempotency_key, s.body),
-                "signature",
-            )?,
-        );
+    if let Some(token) = token {
+        map.insert(HeaderName::from_static(h::AUTHORIZATION), bearer(token)?);
     }
     Ok(map)
+}
+
+/// `Bearer <token>`, marked sensitive so it never shows in `Debug`.
+pub fn bearer(token: &Secret) -> Result<HeaderValue, &'static str> {
+    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| "the bearer token is not a valid header value")?;
+    v.set_sensitive(true);
+    Ok(v)
 }
 
 #[cfg(test)]

@@ -74,11 +74,6 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         "search with `airlock proposals list`, `airlock query-audit list` and `airlock receipts list` (each takes --tenant/--proposal filters)",
     ),
     (
-        "events",
-        None,
-        "the event chain of a proposal is in `airlock replay show ID --details`; `airlock ledger verify` checks all of it",
-    ),
-    (
         "evidence",
         Some("list"),
         "use `airlock query-audit list` (each record names its evidence bundle), then `airlock evidence show ID`",

@@ -100,6 +100,12 @@ pub fn json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Compact JSON on one line of stdout (JSON lines, for `--json` streams).
+pub fn json_line(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    line(&serde_json::to_string(v)?);
+    Ok(())
+}
+
 /// Raw bytes on stdout (generated scripts and pages). A closed pipe ends output quietly.
 pub fn bytes(b: &[u8]) {
     let mut out = std::io::stdout().lock();

@@ -394,7 +394,6 @@ fn original_only_forms_name_the_airlock_form() {
         ),
         (&["smoke", "boundary"][..], "airlock tools list"),
         (&["activity", "search"][..], "airlock proposals list"),
-        (&["events", "tail"][..], "airlock replay show ID --details"),
         (&["mcp", "smoke"][..], "airlock smoke call"),
         (
             &["proposals", "list", "--principal", "p", "--store", STORE][..],

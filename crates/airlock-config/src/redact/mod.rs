@@ -3,14 +3,17 @@
 //! - [`json`]: a JSON document (config display, handler `details`), by key name and by value;
 //! - [`text`]: free text (handler stderr, driver messages): known secret values, values of
 //!   secret-named environment variables, credential-bearing or database URLs, `Bearer …`;
-//! - [`url_for_display`]: a connection URL cut to `scheme://host/…` for logs and `Debug`.
+//! - [`url_for_display`]: a connection URL cut to `scheme://host/…` for logs and `Debug`;
+//! - [`Secret`]: a credential in memory whose `Debug` is the placeholder.
 //!
 //! Pure: callers pass the environment in.
 
 pub mod json;
+mod secret;
 pub mod text;
 
 pub use json::redacted;
+pub use secret::Secret;
 pub use text::{KnownSecrets, Redactor};
 
 /// The placeholder for redacted values, everywhere.

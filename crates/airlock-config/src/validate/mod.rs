@@ -15,6 +15,7 @@ mod contexts;
 mod executors;
 mod guards;
 mod ident_length;
+mod notifications;
 mod operators;
 mod proposal;
 mod scan;
@@ -153,6 +154,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "strict",
     "result_format",
     "operators",
+    "notifications",
 ];
 
 fn walk(doc: &Value) -> Ctx {
@@ -235,6 +237,7 @@ fn walk(doc: &Value) -> Ctx {
     capabilities::capabilities(&mut ctx, root, &facts);
     ident_length::identifier_lengths(&mut ctx, root);
     operators::operators(&mut ctx, root);
+    notifications::notifications(&mut ctx, root);
     writeback::readiness(&mut ctx, root, &facts);
     scan::forbidden(&mut ctx, doc, &root_path);
     ctx

@@ -561,6 +561,7 @@ pub fn generate(
         capabilities,
         operators,
         cloud: None,
+        notifications: None,
     };
     Ok(Generated {
         config,

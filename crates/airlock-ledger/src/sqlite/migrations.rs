@@ -173,6 +173,26 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE approvals ADD COLUMN role_verified INTEGER;
     ALTER TABLE writeback_jobs ADD COLUMN actor_source TEXT;
     "#,
+    // 4: delivery state of event notifications (`airlock events webhook`, `notifications` in
+    // the config): one row per destination. Operational state, outside the hash chain like
+    // `ledger_meta` (see `crate::UNCHAINED_TABLES`): it records what a receiver acknowledged,
+    // not what happened.
+    r#"
+    CREATE TABLE event_deliveries (
+        destination       TEXT PRIMARY KEY,
+        target            TEXT NOT NULL,
+        cursor_seq        INTEGER NOT NULL,
+        pending_seq       INTEGER,
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at   TEXT,
+        last_error        TEXT,
+        last_error_at     TEXT,
+        delivered         INTEGER NOT NULL DEFAULT 0,
+        last_delivered_at TEXT,
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The oldest schema version this build can read without migrating it. Version 2 ledgers lack
@@ -299,7 +319,34 @@ pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), Ledger
             source,
         })?;
     }
+    shim_deliveries(conn).map_err(|source| LedgerError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
     Ok(())
+}
+
+/// Lets a read-only connection read a ledger written before `event_deliveries` existed: an
+/// empty temporary table stands in. Looked up by name, not by version, so the migration can
+/// move in the list.
+fn shim_deliveries(conn: &Connection) -> rusqlite::Result<()> {
+    let present: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM main.sqlite_master
+             WHERE type = 'table' AND name = 'event_deliveries')",
+        [],
+        |r| r.get(0),
+    )?;
+    if present {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "CREATE TEMP TABLE event_deliveries (
+             destination TEXT PRIMARY KEY, target TEXT NOT NULL, cursor_seq INTEGER NOT NULL,
+             pending_seq INTEGER, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT,
+             last_error TEXT, last_error_at TEXT, delivered INTEGER NOT NULL DEFAULT 0,
+             last_delivered_at TEXT,
+             created_at TEXT NOT NULL, updated_at TEXT NOT NULL);",
+    )
 }
 
 /// Lets a read-only connection read a version-2 ledger as if it had version 3's columns: the

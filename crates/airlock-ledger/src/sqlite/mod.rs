@@ -9,6 +9,7 @@ mod batch;
 pub(crate) mod checkpoint;
 mod counts;
 mod export;
+mod feed;
 mod import;
 mod lifecycle;
 mod maintain;
@@ -300,6 +301,13 @@ impl Ledger for SqliteLedger {
         read::proposal_events(&self.conn(), proposal_id)
     }
 
+    async fn events(
+        &self,
+        query: &crate::EventQuery,
+    ) -> Result<Vec<crate::ScopedEvent>, LedgerError> {
+        feed::events(&self.conn(), query)
+    }
+
     async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError> {
         read::evidence(&self.conn(), id)
     }
@@ -398,5 +406,47 @@ impl Review for SqliteLedger {
         actor: &str,
     ) -> Result<StoredReceipt, LedgerError> {
         self.decide_anchored(|c| lifecycle::record_receipt(c, receipt, effect, actor))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::Deliveries for SqliteLedger {
+    async fn register_destination(
+        &self,
+        destination: &str,
+        target: &str,
+        start_after: i64,
+    ) -> Result<crate::DeliveryState, LedgerError> {
+        feed::register(&self.conn(), destination, target, start_after)
+    }
+
+    async fn delivery_states(&self) -> Result<Vec<crate::DeliveryState>, LedgerError> {
+        feed::states(&self.conn())
+    }
+
+    async fn record_delivered(&self, destination: &str, seq: i64) -> Result<(), LedgerError> {
+        feed::delivered(&self.conn(), destination, seq)
+    }
+
+    async fn advance_cursor(&self, destination: &str, seq: i64) -> Result<(), LedgerError> {
+        feed::advance(&self.conn(), destination, seq)
+    }
+
+    async fn record_failed_attempt(
+        &self,
+        destination: &str,
+        seq: i64,
+        attempts: u32,
+        error: &str,
+        next_attempt_at: &str,
+    ) -> Result<(), LedgerError> {
+        feed::failed(
+            &self.conn(),
+            destination,
+            seq,
+            attempts,
+            error,
+            next_attempt_at,
+        )
     }
 }

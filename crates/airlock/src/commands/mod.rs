@@ -5,6 +5,7 @@ mod completions;
 mod config;
 mod demo;
 mod doctor;
+mod events;
 mod evidence;
 mod handler;
 mod init;
@@ -27,9 +28,9 @@ mod writeback;
 use std::path::Path;
 
 use airlock_cli::{
-    Cli, Command, ConfigCommand, EvidenceCommand, HandlerCommand, LedgerCommand, ProposalsCommand,
-    QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand, StoreCommand, ToolsCommand,
-    WritebackCommand,
+    Cli, Command, ConfigCommand, EventsCommand, EvidenceCommand, HandlerCommand, LedgerCommand,
+    ProposalsCommand, QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand,
+    StoreCommand, ToolsCommand, WritebackCommand,
 };
 
 use crate::output::ExitStatus;
@@ -119,6 +120,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Onboard(airlock_cli::OnboardCommand::Db(a)) => {
             onboard::db::run(&settings, &a).await
         }
+        Command::Events(EventsCommand::Tail(a)) => events::tail::run(&settings, &a).await,
+        Command::Events(EventsCommand::Webhook(a)) => events::webhook::run(&settings, &a).await,
+        Command::Events(EventsCommand::Status(a)) => events::status::run(&settings, &a).await,
     }
 }
 
