@@ -16,6 +16,7 @@ mod executors;
 mod guards;
 mod ident_length;
 mod operators;
+mod review;
 mod proposal;
 mod scan;
 mod sources;
@@ -153,6 +154,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "strict",
     "result_format",
     "operators",
+    "review",
 ];
 
 fn walk(doc: &Value) -> Ctx {
@@ -235,6 +237,7 @@ fn walk(doc: &Value) -> Ctx {
     capabilities::capabilities(&mut ctx, root, &facts);
     ident_length::identifier_lengths(&mut ctx, root);
     operators::operators(&mut ctx, root);
+    review::review(&mut ctx, root);
     writeback::readiness(&mut ctx, root, &facts);
     scan::forbidden(&mut ctx, doc, &root_path);
     ctx

@@ -561,6 +561,7 @@ pub fn generate(
         capabilities,
         operators,
         cloud: None,
+        review: None,
     };
     Ok(Generated {
         config,
