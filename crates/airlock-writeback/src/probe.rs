@@ -161,7 +161,7 @@ pub fn classify_http(status: u16, bytes: &[u8], probe_id: &str) -> Probe {
                 ),
             ),
             (400..=499, Some(_)) if !matches!(status, 404 | 405) => {
-                let mut p = refused_body(code);
+                let mut p = refused_body(code.clone());
                 p.detail = format!("answered HTTP {status}: {}", p.detail);
                 p
             }

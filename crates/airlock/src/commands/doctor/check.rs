@@ -67,8 +67,13 @@ pub enum Code {
     WriterGrantsMissing,
     // app-owned handlers (--check-handlers)
     HandlersNotChecked,
+    /// Retired: the unsigned `OPTIONS` check before probes. Never reported now; the code
+    /// stays reserved.
+    #[allow(dead_code)]
     HandlerReachable,
     HandlerUnreachable,
+    /// Retired: "the program is executable" before probes. Never reported now.
+    #[allow(dead_code)]
     HandlerRunnable,
     HandlerNotExecutable,
     HandlerUnsigned,
