@@ -67,9 +67,14 @@ fn yes_serves_the_ui_on_the_demo_ledger_with_a_secret_shown_once() {
             );
         }
     }
-    p.get_process_mut()
-        .kill(expectrl::process::unix::Signal::SIGTERM)
+    // Stop the UI as Ctrl-C would (SIGTERM; the demo started nothing else).
+    let pid = p.get_process().pid().to_string();
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
         .unwrap();
+    assert!(stopped.success());
+    p.expect(expectrl::Eof).ok();
 }
 
 #[test]
