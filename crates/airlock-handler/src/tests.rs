@@ -317,10 +317,15 @@ fn probes_are_verified_and_answered_without_touching_the_app() {
     let e = v
         .verify_incoming(&sign_for_tests(&b, TOKEN, SECRET), &b)
         .unwrap_err();
-    assert_eq!((e.http_status, e.code), (400, "UNSUPPORTED_PROTOCOL_VERSION"));
+    assert_eq!(
+        (e.http_status, e.code),
+        (400, "UNSUPPORTED_PROTOCOL_VERSION")
+    );
     // `verify` (writebacks only) refuses a probe; `handle` answers it without applying.
     let (_, b) = probe_body("1.0");
-    let e = v.verify(&sign_for_tests(&b, TOKEN, SECRET), &b).unwrap_err();
+    let e = v
+        .verify(&sign_for_tests(&b, TOKEN, SECRET), &b)
+        .unwrap_err();
     assert_eq!(e.code, "BAD_WRITEBACK_REQUEST");
     let (id, b) = probe_body("1.0");
     let (status, answer) = v.handle(&sign_for_tests(&b, TOKEN, SECRET), &b, |_| {

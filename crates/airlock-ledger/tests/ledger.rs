@@ -942,13 +942,23 @@ async fn search_finds_ids_objects_reasons_and_actors_literally_one_page_at_a_tim
     assert_eq!(ledger.search_proposals("dana", 50, 0).await.unwrap().0, 2);
     assert_eq!(ledger.search_proposals("acme", 50, 0).await.unwrap().0, 3);
     let capability = &open_p.action;
-    assert_eq!(ledger.search_proposals(capability, 50, 0).await.unwrap().0, 3);
+    assert_eq!(
+        ledger.search_proposals(capability, 50, 0).await.unwrap().0,
+        3
+    );
     // Pages.
     let (n, page) = ledger.search_proposals("acme", 2, 2).await.unwrap();
     assert_eq!((n, page.len()), (3, 1));
     assert_eq!(page[0].proposal_id, open_p.proposal_id);
     // Wildcards and injection strings are text, not patterns or SQL.
-    for needle in ["%", "P-%", "P_0", "' OR 1=1 --", "\") OR 1=1 --", "nobody"] {
+    for needle in [
+        "%",
+        "P-%",
+        "INV_%",
+        "' OR 1=1 --",
+        "\") OR 1=1 --",
+        "nobody",
+    ] {
         assert_eq!(
             ledger.search_proposals(needle, 50, 0).await.unwrap().0,
             0,

@@ -277,12 +277,7 @@ async fn run_apply(ui: &Ui, session: &Session, id: &str, csrf: &str, dry_run: bo
 
 /// Applies (or rehearses) an approved proposal as `actor` through `apply::run`, the CLI's
 /// apply; the status and the banner that reports it.
-async fn apply_now(
-    ui: &Ui,
-    actor: &Actor,
-    id: &str,
-    dry_run: bool,
-) -> (StatusCode, maud::Markup) {
+async fn apply_now(ui: &Ui, actor: &Actor, id: &str, dry_run: bool) -> (StatusCode, maud::Markup) {
     let setup = &ui.opts.apply;
     let result = apply::run(
         ui.opts.ledger.as_ref(),

@@ -198,11 +198,10 @@ pub async fn render_list(ui: &Ui, viewer: &Viewer<'_>, q: &ListQuery, queue: boo
         }
     };
     let ledger = &ui.opts.ledger;
-    let search = q
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !queue && !t.is_empty());
+    let search =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|t| !queue && !t.is_empty());
     if search.is_some_and(|t| t.len() > MAX_SEARCH_BYTES) {
         return error_response(
             StatusCode::BAD_REQUEST,
@@ -212,9 +211,11 @@ pub async fn render_list(ui: &Ui, viewer: &Viewer<'_>, q: &ListQuery, queue: boo
         );
     }
     let found = match search {
-        Some(text) => ledger
-            .search_proposals(text, filter.limit, filter.offset)
-            .await,
+        Some(text) => {
+            ledger
+                .search_proposals(text, filter.limit, filter.offset)
+                .await
+        }
         None => match (
             ledger.proposal_count(&filter).await,
             ledger.proposals(&filter).await,

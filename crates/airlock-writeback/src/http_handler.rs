@@ -249,7 +249,11 @@ impl HttpHandler {
                 outcome: ProbeOutcome::AcceptsForged,
                 detail: format!(
                     "answered a probe signed with a wrong {} as valid: it does not verify requests",
-                    if self.signing_secret.is_some() { "secret" } else { "token" }
+                    if self.signing_secret.is_some() {
+                        "secret"
+                    } else {
+                        "token"
+                    }
                 ),
                 http_status: Some(status),
             },
@@ -313,9 +317,7 @@ impl HttpHandler {
                 ProbeOutcome::BadAnswer,
                 format!("answered more than {MAX_ANSWER_BYTES} bytes"),
             )),
-            Err(Read::Broken(kind)) => Err(unreachable(format!(
-                "the connection broke ({kind})"
-            ))),
+            Err(Read::Broken(kind)) => Err(unreachable(format!("the connection broke ({kind})"))),
         }
     }
 

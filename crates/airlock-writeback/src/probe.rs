@@ -222,7 +222,11 @@ mod tests {
                 failed("BAD_WRITEBACK_REQUEST"),
                 ProbeOutcome::Unsupported,
             ),
-            (200, failed("BAD_WRITEBACK_REQUEST"), ProbeOutcome::Unsupported),
+            (
+                200,
+                failed("BAD_WRITEBACK_REQUEST"),
+                ProbeOutcome::Unsupported,
+            ),
             (404, failed("NOPE"), ProbeOutcome::BadAnswer),
             (500, String::new(), ProbeOutcome::BadAnswer),
             (204, String::new(), ProbeOutcome::BadAnswer),

@@ -882,8 +882,14 @@ fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
     let config: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("airlock.json")).unwrap()).unwrap();
     let web = &config["executors"]["app_http_handler"];
-    assert_eq!(web["auth"]["token_env"], "SYNAPSOR_APP_WRITEBACK_TOKEN", "{config}");
-    assert_eq!(web["signing_secret_env"], "SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET");
+    assert_eq!(
+        web["auth"]["token_env"], "SYNAPSOR_APP_WRITEBACK_TOKEN",
+        "{config}"
+    );
+    assert_eq!(
+        web["signing_secret_env"],
+        "SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET"
+    );
     let env_example = std::fs::read_to_string(dir.join(".env.example")).unwrap();
     assert!(
         env_example.contains("AIRLOCK_HANDLER_SIGNING_SECRET set to the same value"),
@@ -989,8 +995,17 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
     };
     let (s, steps) = smoke("inv-1", "t1");
     assert_eq!(s["smoke"]["status"], "passed", "{s}");
-    assert!(s["smoke"]["detail"].as_str().unwrap().contains("evidence ev_"), "{s}");
-    assert!(steps.contains("## First read") && steps.contains(": passed."), "{steps}");
+    assert!(
+        s["smoke"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("evidence ev_"),
+        "{s}"
+    );
+    assert!(
+        steps.contains("## First read") && steps.contains(": passed."),
+        "{steps}"
+    );
     for (id, tenant) in [("inv-404", "t1"), ("inv-1", "t2")] {
         let (s, steps) = smoke(id, tenant);
         assert_eq!(s["smoke"]["status"], "failed", "{id} {tenant}: {s}");

@@ -385,7 +385,10 @@ async fn one_step_approve_and_apply_when_the_config_asks_for_it() {
     d.click("#approve-and-apply").await;
     d.wait_text("#outcome", "Refused", Duration::from_secs(5))
         .await;
-    assert_eq!((state(dir, &id).as_str(), fee(dir)), ("pending_review", 2500));
+    assert_eq!(
+        (state(dir, &id).as_str(), fee(dir)),
+        ("pending_review", 2500)
+    );
     sign_out(&d).await;
 
     // dana: approved and applied in one step, with the receipt on the page.

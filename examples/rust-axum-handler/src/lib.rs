@@ -121,7 +121,10 @@ pub async fn respond(
         }
     };
     if req.action != ACTION {
-        return (StatusCode::OK, Answer::Receipt(req.failed("UNSUPPORTED_ACTION")));
+        return (
+            StatusCode::OK,
+            Answer::Receipt(req.failed("UNSUPPORTED_ACTION")),
+        );
     }
     let path = state.db_path.clone();
     let receipt = tokio::task::spawn_blocking(move || {

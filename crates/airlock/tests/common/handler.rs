@@ -65,7 +65,12 @@ fn respond(
     }
     let incoming = match verifier.verify_incoming(&headers, body) {
         Ok(i) => i,
-        Err(rej) => return (rej.http_status, serde_json::to_value(rej.receipt()).unwrap()),
+        Err(rej) => {
+            return (
+                rej.http_status,
+                serde_json::to_value(rej.receipt()).unwrap(),
+            );
+        }
     };
     match (behaviour, incoming) {
         (Behaviour::AlwaysApplied, _) => (

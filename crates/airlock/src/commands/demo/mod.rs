@@ -72,7 +72,10 @@ fn offer_ui() -> anyhow::Result<bool> {
 async fn open_ui(demo: &Settings) -> anyhow::Result<()> {
     let secret = airlock_review_ui::generate_secret();
     let mut env = demo.env.clone();
-    env.insert(airlock_review_ui::operator_secret_var("dana"), secret.clone());
+    env.insert(
+        airlock_review_ui::operator_secret_var("dana"),
+        secret.clone(),
+    );
     let settings = Settings {
         env,
         cwd: demo.cwd.clone(),

@@ -143,7 +143,8 @@ pub async fn generate_and_write(
     }
     let mut generated = generated;
     let mut doc = doc;
-    if matches!(&handler, Some((ExecutorKind::HttpHandler, _))) && sign_http_handlers(&mut generated)
+    if matches!(&handler, Some((ExecutorKind::HttpHandler, _)))
+        && sign_http_handlers(&mut generated)
     {
         doc = serde_json::to_value(&generated.config)?;
     }

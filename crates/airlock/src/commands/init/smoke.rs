@@ -52,7 +52,11 @@ pub async fn run(
         .iter()
         .find(|c| c.kind == CapabilityKind::Read)
     else {
-        return not_run(String::new(), "the config has no read tool".into(), Vec::new());
+        return not_run(
+            String::new(),
+            "the config has no read tool".into(),
+            Vec::new(),
+        );
     };
     let tool = read.name.clone();
     let mut missing = Vec::new();
