@@ -52,7 +52,7 @@ pub fn start(token: &str, secret: Option<&str>, behaviour: Behaviour) -> String 
 fn respond(
     verifier: &Verifier,
     behaviour: Behaviour,
-    headers: Vec<(String, String)>,
+    headers: Headers,
     body: &[u8],
 ) -> (u16, Value) {
     let raw: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
@@ -94,8 +94,11 @@ fn respond(
     }
 }
 
-/// Reads one HTTP/1.1 request: lowercase header pairs and the body (by content-length).
-fn read_request(s: &mut std::net::TcpStream) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+/// Lowercase header name and value pairs.
+type Headers = Vec<(String, String)>;
+
+/// Reads one HTTP/1.1 request: its headers and the body (by content-length).
+fn read_request(s: &mut std::net::TcpStream) -> Option<(Headers, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let end = loop {
@@ -106,7 +109,7 @@ fn read_request(s: &mut std::net::TcpStream) -> Option<(Vec<(String, String)>, V
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let headers: Vec<(String, String)> = head
+    let headers: Headers = head
         .lines()
         .skip(1)
         .filter_map(|l| l.split_once(':'))
