@@ -933,9 +933,9 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
         .unwrap()
         .execute_batch("INSERT INTO invoices (id, tenant_id, amount) VALUES ('inv-1', 't1', 5);")
         .unwrap();
-    let init = |id: &str, out: &str| {
+    let init_in = |at: &Path, id: &str, out: &str, env: &[(&str, &str)]| {
         airlock(
-            dir,
+            at,
             &[
                 "init",
                 "--url",
@@ -949,9 +949,10 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
                 "--output",
                 out,
             ],
-            &[],
+            env,
         )
     };
+    let init = |id: &str, out: &str| init_in(dir, id, out, &[]);
 
     // Bad ids first: refused, nothing written.
     for (id, why) in [(" ", "empty"), (&"x".repeat(129)[..], "longer than 128")] {
@@ -975,19 +976,10 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
     let smoke = |id: &str, tenant: &str| {
         let fresh = dir.join(format!("smoke-{id}-{tenant}"));
         std::fs::create_dir_all(&fresh).unwrap();
-        let run = airlock(
+        let run = init_in(
             &fresh,
-            &[
-                "init",
-                "--url",
-                &url,
-                "--table",
-                "invoices",
-                "--non-interactive",
-                "--json",
-                "--smoke-id",
-                id,
-            ],
+            id,
+            "airlock.json",
             &[("SYNAPSOR_TENANT_ID", tenant), ("SYNAPSOR_PRINCIPAL", "p1")],
         );
         let text = std::fs::read_to_string(fresh.join("NEXT-STEPS.md")).unwrap();

@@ -66,6 +66,20 @@ fn setup_with(dir: &Path, extra: serde_json::Value) {
     .unwrap();
 }
 
+/// The agent proposes to waive INV-3001's fee, from its own process.
+fn agent_proposes(dir: &Path, reason: &str) {
+    let args = json!({"invoice_id": "INV-3001", "reason": reason}).to_string();
+    let run = airlock(
+        dir,
+        &["propose", "billing.waive_late_fee", "--json", &args],
+        &[
+            ("SYNAPSOR_TENANT_ID", "acme"),
+            ("SYNAPSOR_PRINCIPAL", "agent_7"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
 fn fee(dir: &Path) -> i64 {
     rusqlite::Connection::open(dir.join("app.db"))
         .unwrap()
@@ -167,20 +181,7 @@ async fn review_in_a_real_browser() {
         .await;
 
     // An agent proposes from another process; the open queue shows it without a reload.
-    let run = airlock(
-        dir,
-        &[
-            "propose",
-            "billing.waive_late_fee",
-            "--json",
-            r#"{"invoice_id":"INV-3001","reason":"customer was double-billed"}"#,
-        ],
-        &[
-            ("SYNAPSOR_TENANT_ID", "acme"),
-            ("SYNAPSOR_PRINCIPAL", "agent_7"),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    agent_proposes(dir, "customer was double-billed");
     let listed = d
         .wait_text("#list", "INV-3001", Duration::from_secs(5))
         .await;
@@ -350,20 +351,7 @@ async fn one_step_approve_and_apply_when_the_config_asks_for_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     setup_with(dir, json!({"review": {"apply": "with_approval"}}));
-    let run = airlock(
-        dir,
-        &[
-            "propose",
-            "billing.waive_late_fee",
-            "--json",
-            r#"{"invoice_id":"INV-3001","reason":"goodwill"}"#,
-        ],
-        &[
-            ("SYNAPSOR_TENANT_ID", "acme"),
-            ("SYNAPSOR_PRINCIPAL", "agent_7"),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    agent_proposes(dir, "goodwill");
     let ui = UiServer::start(dir);
     let d = Driver::start(&chromium, &chromedriver).await;
     d.goto(&ui.url).await;
@@ -423,20 +411,7 @@ async fn forged_and_cross_origin_posts_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     setup(dir);
-    let run = airlock(
-        dir,
-        &[
-            "propose",
-            "billing.waive_late_fee",
-            "--json",
-            r#"{"invoice_id":"INV-3001","reason":"x"}"#,
-        ],
-        &[
-            ("SYNAPSOR_TENANT_ID", "acme"),
-            ("SYNAPSOR_PRINCIPAL", "agent_7"),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    agent_proposes(dir, "x");
     let ui = UiServer::start(dir);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
