@@ -122,6 +122,14 @@ def main():
     except ValueError:
         print(json.dumps(receipt(None, "failed", safe_error_code="BAD_JSON")))
         return 0
+    if isinstance(body, dict) and body.get("kind") == "probe":
+        # `airlock doctor --check-handlers`: answer the probe; write nothing.
+        if body.get("protocol_version", "1.0") != "1.0":
+            print(json.dumps(receipt(None, "failed", safe_error_code="UNSUPPORTED_PROTOCOL_VERSION")))
+            return 0
+        print(json.dumps({"kind": "probe", "status": "ok", "probe_id": body.get("probe_id"),
+                          "protocol_version": "1.0", "source_database_mutated": False}))
+        return 0
     job = normalize(body)
     if job is None:
         print(json.dumps(receipt(None, "failed", safe_error_code="BAD_WRITEBACK_REQUEST")))

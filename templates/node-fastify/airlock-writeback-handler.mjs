@@ -53,6 +53,14 @@ function receipt(job, status, extra = {}) {
     ...extra,
   };
 }
+// The answer to a verified probe (`airlock doctor --check-handlers`).
+const probeAnswer = (probe) => ({
+  kind: "probe",
+  status: "ok",
+  probe_id: probe.probeId,
+  protocol_version: "1.0",
+  source_database_mutated: false,
+});
 const reject = (code, safe_error_code) => ({ code, body: receipt(null, "failed", { safe_error_code }) });
 
 // Accepts both shapes Airlock sends: the nested `change_set` and the flat Synapsor one.
@@ -107,7 +115,15 @@ function verify(headers, raw) {
   }
   if (issued && body.issued_at && body.issued_at !== issued) return reject(401, "INVALID_ISSUED_AT");
   if ((pid && body.proposal_id !== pid) || (key && body.idempotency_key !== key)) return reject(400, "BAD_WRITEBACK_REQUEST");
-  const job = normalize(body);
+  if ((body.protocol_version ?? "1.0") !== "1.0") return reject(400, "UNSUPPORTED_PROTOCOL_VERSION");
+  let job;
+  if (body.kind === "probe") {
+    // `airlock doctor --check-handlers`: a signed probe. Answer it; write nothing.
+    if (typeof body.probe_id !== "string" || !body.probe_id || body.probe_id !== body.proposal_id) return reject(400, "BAD_WRITEBACK_REQUEST");
+    job = { probeId: body.probe_id };
+  } else {
+    job = normalize(body);
+  }
   if (!job) return reject(400, "BAD_WRITEBACK_REQUEST");
   if (SECRET) {
     const now = Date.now();
@@ -154,6 +170,7 @@ const handler = async (request, reply) => {
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.from("");
   const checked = verify(request.headers, raw);
   if (!checked.job) return reply.code(checked.code).send(checked.body);
+  if (checked.job.probeId) return reply.code(200).send(probeAnswer(checked.job));
   try {
     // Every outcome is a receipt with HTTP 200, so Airlock records your safe_error_code.
     return reply.code(200).send(await applyChange(checked.job));

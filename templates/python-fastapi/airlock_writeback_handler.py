@@ -60,6 +60,12 @@ def receipt(job, status, **extra):
     return r
 
 
+def probe_answer(probe):
+    """The answer to a verified probe (`airlock doctor --check-handlers`)."""
+    return {"kind": "probe", "status": "ok", "probe_id": probe["probe_id"],
+            "protocol_version": "1.0", "source_database_mutated": False}
+
+
 def reject(http_status, code):
     return JSONResponse(receipt(None, "failed", safe_error_code=code), status_code=http_status)
 
@@ -142,7 +148,16 @@ def verify(headers, raw: bytes):
         return None, reject(401, "INVALID_ISSUED_AT")
     if (pid and body.get("proposal_id") != pid) or (key and body.get("idempotency_key") != key):
         return None, reject(400, "BAD_WRITEBACK_REQUEST")
-    job = normalize(body)
+    if body.get("protocol_version", "1.0") != "1.0":
+        return None, reject(400, "UNSUPPORTED_PROTOCOL_VERSION")
+    if body.get("kind") == "probe":
+        # `airlock doctor --check-handlers`: a signed probe. Answer it; write nothing.
+        probe_id = body.get("probe_id")
+        if not isinstance(probe_id, str) or not probe_id or probe_id != body.get("proposal_id"):
+            return None, reject(400, "BAD_WRITEBACK_REQUEST")
+        job = {"probe_id": probe_id}
+    else:
+        job = normalize(body)
     if job is None:
         return None, reject(400, "BAD_WRITEBACK_REQUEST")
     if SECRET:
@@ -194,6 +209,8 @@ async def writeback(request: Request):
     job, rejection = verify(request.headers, raw)
     if rejection is not None:
         return rejection
+    if "probe_id" in job:
+        return JSONResponse(probe_answer(job))
     try:
         # Every outcome is a receipt with HTTP 200, so Airlock records your safe_error_code.
         return JSONResponse(apply_change(job))

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use airlock_handler::{HandlerReceipt, Verifier, WritebackRequest};
+use airlock_handler::{Answer, HandlerReceipt, Incoming, Verifier, WritebackRequest};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -38,17 +38,24 @@ async fn writeback(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, axum::Json<HandlerReceipt>) {
-    let req = match app.verifier.verify(&headers, &body) {
-        Ok(req) => req,
+) -> (StatusCode, axum::Json<Answer>) {
+    let req = match app.verifier.verify_incoming(&headers, &body) {
+        Ok(Incoming::Writeback(req)) => req,
+        // `airlock doctor --check-handlers`: a verified probe is answered, nothing is written.
+        Ok(Incoming::Probe(probe)) => {
+            return (StatusCode::OK, axum::Json(Answer::Probe(probe.answer())));
+        }
         Err(rejection) => {
             let status =
                 StatusCode::from_u16(rejection.http_status).unwrap_or(StatusCode::BAD_REQUEST);
-            return (status, axum::Json(rejection.receipt()));
+            return (status, axum::Json(Answer::Receipt(rejection.receipt())));
         }
     };
     // Every outcome is a receipt with HTTP 200, so Airlock records your safe_error_code.
-    (StatusCode::OK, axum::Json(apply_change(&app, &req)))
+    (
+        StatusCode::OK,
+        axum::Json(Answer::Receipt(apply_change(&app, &req))),
+    )
 }
 
 fn apply_change(app: &App, req: &WritebackRequest) -> HandlerReceipt {

@@ -137,6 +137,12 @@ propose_and_approve() {
   echo "$id"
 }
 
+# The code of doctor's handler check in a --json report.
+handler_code() {
+  echo "$1" | python3 -c 'import json,sys; v=json.load(sys.stdin)
+print(next((c["code"] for c in v["checks"] if c["name"].startswith("handler:") and ":" not in c["name"][8:]), "none"))'
+}
+
 check() {
   local name="$1" want="$2" got="$3"
   if [[ "$want" == "$got" ]]; then
@@ -168,8 +174,13 @@ exercise() {
       check "$t secrets stay out of output" "absent" "present"
     fi
   fi
+  # doctor sends a signed probe (and one with a wrong secret the template must refuse).
   out="$(al "$dir" doctor --check-handlers --json)" || true
-  check "$t doctor" "true" "$(echo "$out" | json_field ok)"
+  check "$t doctor" "true/handler_probe_ok" "$(echo "$out" | json_field ok)/$(handler_code "$out")"
+  if [[ "${HANDLER_URL:-}" != "" ]]; then
+    out="$(HANDLER_SIGNING_SECRET=wrong-secret al "$dir" doctor --check-handlers --json)" || true
+    check "$t doctor wrong secret" "false/handler_signature_refused" "$(echo "$out" | json_field ok)/$(handler_code "$out")"
+  fi
   echo "ok   $t"
 }
 
@@ -218,6 +229,33 @@ if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
   if [[ -d "$HERE/node/node_modules/fastify" ]]; then
     ln -s "$HERE/node/node_modules" "$dir/node_modules"
     run_http node-fastify "$dir" "$(free_port)" node "$dir/handler.mjs"
+    # `init --emit-handler` for an http_handler: the config it writes and the handler it emits
+    # (started with the variables .env.example names) pass doctor's signed probe.
+    idir="$WORK/init-emit-http"
+    setup_project "$idir" http
+    rm "$idir/airlock.json"
+    ln -s "$HERE/node/node_modules" "$idir/node_modules"
+    al "$idir" init --url "$idir/app.db" --table invoices --mode review \
+      --patch credit_reason=arg:reason --writeback http_handler --emit-handler \
+      --single-tenant-dev --non-interactive --json >"$idir/init.json"
+    port="$(free_port)"
+    AIRLOCK_HANDLER_TOKEN="$TOKEN" AIRLOCK_HANDLER_SIGNING_SECRET="$SECRET" PORT="$port" \
+      node "$idir/airlock-writeback-handler.mjs" >"$idir/handler.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    if wait_port "$port" "$pid"; then
+      out="$(cd "$idir" && env DATABASE_URL="$idir/app.db" SYNAPSOR_TENANT_ID=acme SYNAPSOR_PRINCIPAL=agent_7 \
+        SYNAPSOR_APP_WRITEBACK_URL="http://127.0.0.1:$port/airlock/writeback" \
+        SYNAPSOR_APP_WRITEBACK_TOKEN="$TOKEN" SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET="$SECRET" \
+        "$AIRLOCK_BIN" doctor --check-handlers --json)" || true
+      check "init --emit-handler http doctor" "handler_probe_ok" "$(handler_code "$out")"
+      echo "ok   init --emit-handler (http)"
+    else
+      echo "FAIL init --emit-handler: the emitted handler did not start" >&2
+      cat "$idir/handler.log" >&2
+      FAILED=$((FAILED + 1))
+    fi
+    kill "$pid" 2>/dev/null || true
   fi
 else
   skip_or_fail "node-fastify template: node/npm not found"

@@ -64,6 +64,39 @@ pub struct Config {
     /// Airlock extension: where ledger events are delivered (`airlock events webhook`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<Notifications>,
+    /// Airlock extension: how reviewers work in `airlock ui`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewSettings>,
+}
+
+/// `review`: choices about the review UI. Every decision and apply still goes through the same
+/// rules as the CLI.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewSettings {
+    /// When an approved proposal is applied from the UI: `separate` (default), a second,
+    /// explicit action after the approval; `with_approval`, the approve button approves and
+    /// then applies at once.
+    #[serde(default)]
+    pub apply: ApplyStep,
+}
+
+/// Value of `review.apply`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyStep {
+    /// Apply is its own action after approval.
+    #[default]
+    Separate,
+    /// Approving in the UI also applies, in one step.
+    WithApproval,
+}
+
+impl Config {
+    /// `review.apply`, or its default.
+    pub fn apply_step(&self) -> ApplyStep {
+        self.review.as_ref().map(|r| r.apply).unwrap_or_default()
+    }
 }
 
 /// Runner mode.

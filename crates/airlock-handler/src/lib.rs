@@ -13,6 +13,9 @@
 //!   shape and the nested `change_set` shape are accepted).
 //! - [`WritebackRequest::applied`], [`WritebackRequest::conflict`], …: receipts that echo the
 //!   proposal id and idempotency key, which Airlock checks.
+//! - [`Verifier::verify_incoming`]: the same checks, and a signed probe (`airlock doctor
+//!   --check-handlers`) comes back as [`Incoming::Probe`]; answer it with
+//!   [`ProbeRequest::answer`] without touching your app. [`Verifier::handle`] does that itself.
 //!
 //! What stays yours: the transaction, and inside it the checks the request asks for — the
 //! row belongs to [`WritebackRequest::tenant_guard`], its version still equals
@@ -52,8 +55,9 @@ use subtle::ConstantTimeEq;
 
 pub use airlock_protocol::events::{EVENT_DELIVERY_V1, EventDelivery, EventRecord};
 pub use airlock_protocol::handler::{
-    HANDLER_WRITEBACK_V1, HandlerReceipt, HandlerRequest, HandlerStatus, PROTOCOL_VERSION,
-    ReceiptError, headers, sign_v1, sign_v2, v2_string_to_sign, verify_v1, verify_v2,
+    HANDLER_PROBE_V1, HANDLER_WRITEBACK_V1, HandlerProbe, HandlerReceipt, HandlerRequest,
+    HandlerStatus, PROTOCOL_VERSION, ProbeAnswer, ReceiptError, headers, sign_v1, sign_v2,
+    v2_string_to_sign, verify_v1, verify_v2,
 };
 pub use airlock_protocol::{ColumnValue, JobTarget};
 
@@ -323,7 +327,9 @@ impl Verifier {
         self.verify_at(headers, body, Utc::now())
     }
 
-    /// Verifies one request as of `now`, in this order: bearer token (401 `UNAUTHORIZED`);
+    /// Verifies one writeback request as of `now`; a probe is refused (400
+    /// `BAD_WRITEBACK_REQUEST`): use [`Verifier::verify_incoming_at`] to answer probes. The
+    /// checks, in this order: bearer token (401 `UNAUTHORIZED`);
     /// signature (401 `INVALID_SIGNATURE`); issued-at present and within the window (401
     /// `INVALID_ISSUED_AT`); JSON (400 `BAD_JSON`); protocol version (400
     /// `UNSUPPORTED_PROTOCOL_VERSION`); the request's shape (400 `BAD_WRITEBACK_REQUEST`);
@@ -335,6 +341,35 @@ impl Verifier {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<WritebackRequest, Rejection> {
+        match self.verify_incoming_at(headers, body, now)? {
+            Incoming::Writeback(req) => Ok(req),
+            Incoming::Probe(_) => Err(Rejection::new(
+                400,
+                "BAD_WRITEBACK_REQUEST",
+                "a probe, not a writeback request (answer probes through verify_incoming)",
+            )),
+        }
+    }
+
+    /// Verifies one request (now): a writeback request or a probe. See
+    /// [`Verifier::verify_incoming_at`].
+    pub fn verify_incoming<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+    ) -> Result<Incoming, Rejection> {
+        self.verify_incoming_at(headers, body, Utc::now())
+    }
+
+    /// Like [`Verifier::verify_at`], but a body with `"kind": "probe"` that passes every
+    /// check (credentials, signatures, freshness, protocol version, headers equal to the
+    /// body, replay) is returned as [`Incoming::Probe`] instead of being refused.
+    pub fn verify_incoming_at<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Incoming, Rejection> {
         let Authenticated {
             request_id,
             issued_at,
@@ -358,9 +393,21 @@ impl Verifier {
                 "protocol_version must be 1.0 (schema_version synapsor.handler-writeback.v1)",
             ));
         }
-        let req = WritebackRequest::from_value(raw)
-            .map_err(|why| Rejection::new(400, "BAD_WRITEBACK_REQUEST", why))?;
-        let body_at = req.issued_at.as_deref();
+        let incoming = if airlock_protocol::handler::is_probe(&raw) {
+            Incoming::Probe(
+                ProbeRequest::from_value(raw)
+                    .map_err(|why| Rejection::new(400, "BAD_WRITEBACK_REQUEST", why))?,
+            )
+        } else {
+            Incoming::Writeback(
+                WritebackRequest::from_value(raw)
+                    .map_err(|why| Rejection::new(400, "BAD_WRITEBACK_REQUEST", why))?,
+            )
+        };
+        let (body_at, proposal_id, idempotency_key) = match &incoming {
+            Incoming::Writeback(r) => (r.issued_at.as_deref(), &r.proposal_id, &r.idempotency_key),
+            Incoming::Probe(p) => (p.issued_at.as_deref(), &p.probe_id, &p.probe_id),
+        };
         if issued_header.is_some_and(|hd| body_at.is_some_and(|b| hd.trim() != b)) {
             return Err(Rejection::new(
                 401,
@@ -369,8 +416,8 @@ impl Verifier {
             ));
         }
         for (name, value) in [
-            (h::PROPOSAL_ID, &req.proposal_id),
-            (h::IDEMPOTENCY_KEY, &req.idempotency_key),
+            (h::PROPOSAL_ID, proposal_id),
+            (h::IDEMPOTENCY_KEY, idempotency_key),
         ] {
             if headers.header(name).is_some_and(|v| v != value) {
                 return Err(Rejection::new(
@@ -381,7 +428,7 @@ impl Verifier {
             }
         }
         self.remember(request_id, issued_at, now)?;
-        Ok(req)
+        Ok(incoming)
     }
 
     /// Verifies one event notification (`airlock events webhook`, `notifications` in the
@@ -590,28 +637,103 @@ impl Verifier {
         })
     }
 
-    /// The whole pattern for a handler without its own database: verify, answer a known
-    /// idempotency key with `already_applied`, otherwise run `apply` and remember an applied
-    /// receipt. Returns the HTTP status and the receipt to send (200 for every receipt, so
-    /// Airlock records the handler's own code; 4xx for rejections).
+    /// The whole pattern for a handler without its own database: verify, answer a verified
+    /// probe (without calling `apply`), answer a known idempotency key with
+    /// `already_applied`, otherwise run `apply` and remember an applied receipt. Returns the
+    /// HTTP status and the JSON to send (200 for every receipt, so Airlock records the
+    /// handler's own code; 4xx for rejections).
     pub fn handle<H: HeaderSource + ?Sized>(
         &self,
         headers: &H,
         body: &[u8],
         apply: impl FnOnce(&WritebackRequest) -> HandlerReceipt,
-    ) -> (u16, HandlerReceipt) {
-        let req = match self.verify(headers, body) {
-            Ok(r) => r,
-            Err(rej) => return (rej.http_status, rej.receipt()),
+    ) -> (u16, Answer) {
+        let req = match self.verify_incoming(headers, body) {
+            Ok(Incoming::Writeback(r)) => r,
+            Ok(Incoming::Probe(p)) => return (200, Answer::Probe(p.answer())),
+            Err(rej) => return (rej.http_status, Answer::Receipt(rej.receipt())),
         };
         if let Some(prior) = self.store.receipt(&req.idempotency_key) {
-            return (200, req.already_applied_from(&prior));
+            return (200, Answer::Receipt(req.already_applied_from(&prior)));
         }
         let receipt = apply(&req);
         if !req.dry_run && receipt.status == HandlerStatus::Applied {
             self.store.record(&req.idempotency_key, &receipt);
         }
-        (200, receipt)
+        (200, Answer::Receipt(receipt))
+    }
+}
+
+/// A verified request: a change to apply, or a probe to answer.
+// One value per HTTP request, matched once: boxing the writeback would only cost callers a
+// deref in every match arm.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    Writeback(WritebackRequest),
+    Probe(ProbeRequest),
+}
+
+/// What to send back: a receipt (to a writeback request or a refusal) or a probe answer.
+/// Serializes as the bare JSON object.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Receipt(HandlerReceipt),
+    Probe(ProbeAnswer),
+}
+
+impl Answer {
+    /// The receipt, unless this answers a probe.
+    pub fn receipt(&self) -> Option<&HandlerReceipt> {
+        match self {
+            Answer::Receipt(r) => Some(r),
+            Answer::Probe(_) => None,
+        }
+    }
+}
+
+/// A verified probe (`airlock doctor --check-handlers`). It asks nothing of your app: answer
+/// with [`ProbeRequest::answer`], write nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRequest {
+    pub probe_id: String,
+    pub issued_at: Option<String>,
+    /// The whole body as received.
+    pub raw: Value,
+}
+
+impl ProbeRequest {
+    fn from_value(raw: Value) -> Result<ProbeRequest, String> {
+        let text = |k: &str| {
+            raw.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let probe_id = text("probe_id").ok_or("probe_id must be a non-empty string")?;
+        for k in ["proposal_id", "idempotency_key"] {
+            if text(k).as_deref() != Some(probe_id.as_str()) {
+                return Err(format!("a probe's {k} must equal its probe_id"));
+            }
+        }
+        Ok(ProbeRequest {
+            probe_id,
+            issued_at: text("issued_at"),
+            raw,
+        })
+    }
+
+    /// The answer Airlock expects: `{"kind":"probe","status":"ok","probe_id":…,
+    /// "protocol_version":"1.0","source_database_mutated":false}`.
+    pub fn answer(&self) -> ProbeAnswer {
+        ProbeAnswer {
+            kind: "probe".into(),
+            status: "ok".into(),
+            probe_id: self.probe_id.clone(),
+            protocol_version: PROTOCOL_VERSION.into(),
+            source_database_mutated: false,
+        }
     }
 }
 

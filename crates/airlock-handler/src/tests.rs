@@ -240,11 +240,12 @@ fn handle_applies_once_and_receipts_validate() {
     for i in 0..3 {
         std::thread::sleep(std::time::Duration::from_millis(2));
         let b = body(&stamp(now()));
-        let (status, r) = v.handle(&sign_for_tests(&b, TOKEN, SECRET), &b, |req| {
+        let (status, answer) = v.handle(&sign_for_tests(&b, TOKEN, SECRET), &b, |req| {
             calls += 1;
             req.applied(1, Some(json!("v1")), Some(json!("v2")))
         });
         assert_eq!(status, 200);
+        let r = answer.receipt().unwrap();
         let want = if i == 0 {
             HandlerStatus::Applied
         } else {
@@ -256,6 +257,7 @@ fn handle_applies_once_and_receipts_validate() {
     }
     assert_eq!(calls, 1);
     let (status, r) = v.handle(&[("authorization", "Bearer x")], b"{}", |_| unreachable!());
+    let r = r.receipt().unwrap();
     assert_eq!(
         (status, r.safe_error_code.as_deref()),
         (401, Some("UNAUTHORIZED"))
@@ -268,4 +270,80 @@ fn header_map_lookup() {
     let mut m = http::HeaderMap::new();
     m.insert("X-Synapsor-Issued-At", "t".parse().unwrap());
     assert_eq!(m.header("x-synapsor-issued-at"), Some("t"));
+}
+
+/// A signed probe as Airlock sends it (`airlock doctor --check-handlers`).
+fn probe_body(protocol: &str) -> (String, Vec<u8>) {
+    let p = HandlerProbe::new("app", "airlock-local").with_issued_at(&stamp(now()));
+    let mut v = serde_json::to_value(&p).unwrap();
+    v["protocol_version"] = json!(protocol);
+    (p.probe_id.clone(), serde_json::to_vec(&v).unwrap())
+}
+
+#[test]
+fn probes_are_verified_and_answered_without_touching_the_app() {
+    let v = verifier();
+    let (id, b) = probe_body("1.0");
+    let headers = sign_for_tests(&b, TOKEN, SECRET);
+    match v.verify_incoming(&headers, &b).unwrap() {
+        Incoming::Probe(p) => {
+            assert_eq!(p.probe_id, id);
+            let a = p.answer();
+            let bytes = serde_json::to_vec(&a).unwrap();
+            assert_eq!(
+                airlock_protocol::handler::ProbeAnswer::check(&bytes, &id),
+                Ok(a)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same signed probe again is a replay; a wrong secret or token is refused.
+    assert_eq!(
+        v.verify_incoming(&headers, &b).unwrap_err().code,
+        "REPLAYED_REQUEST"
+    );
+    let (_, b) = probe_body("1.0");
+    for (token, secret, code) in [
+        (TOKEN, "wrong", "INVALID_SIGNATURE"),
+        ("wrong", SECRET, "UNAUTHORIZED"),
+    ] {
+        let e = v
+            .verify_incoming(&sign_for_tests(&b, token, secret), &b)
+            .unwrap_err();
+        assert_eq!((e.http_status, e.code), (401, code));
+    }
+    // Another protocol version is refused as such.
+    let (_, b) = probe_body("2.0");
+    let e = v
+        .verify_incoming(&sign_for_tests(&b, TOKEN, SECRET), &b)
+        .unwrap_err();
+    assert_eq!(
+        (e.http_status, e.code),
+        (400, "UNSUPPORTED_PROTOCOL_VERSION")
+    );
+    // `verify` (writebacks only) refuses a probe; `handle` answers it without applying.
+    let (_, b) = probe_body("1.0");
+    let e = v
+        .verify(&sign_for_tests(&b, TOKEN, SECRET), &b)
+        .unwrap_err();
+    assert_eq!(e.code, "BAD_WRITEBACK_REQUEST");
+    let (id, b) = probe_body("1.0");
+    let (status, answer) = v.handle(&sign_for_tests(&b, TOKEN, SECRET), &b, |_| {
+        unreachable!("a probe never reaches the app")
+    });
+    assert_eq!(status, 200);
+    match answer {
+        Answer::Probe(a) => assert_eq!(a.probe_id, id),
+        other => panic!("{other:?}"),
+    }
+    // A probe whose ids disagree is malformed.
+    let mut bad: Value = serde_json::from_slice(&probe_body("1.0").1).unwrap();
+    bad["proposal_id"] = json!("wrp_1");
+    let b = serde_json::to_vec(&bad).unwrap();
+    assert_eq!(
+        v.verify_incoming(&sign_for_tests(&b, TOKEN, SECRET), &b)
+            .unwrap_err()
+            .code,
+        "BAD_WRITEBACK_REQUEST"
+    );
 }

@@ -63,6 +63,16 @@ pub trait Ledger: Send + Sync {
     /// How many proposals match the filter (its limit and offset aside).
     async fn proposal_count(&self, filter: &ProposalFilter) -> Result<u64, LedgerError>;
 
+    /// Proposals whose id, capability, tenant, object id or principal, or a decision's reason
+    /// or actor, or an apply's actor, contains `text` (literally; ASCII case ignored), newest
+    /// first: one page (`limit`, 1..=1000, after `offset`) and how many match in all.
+    async fn search_proposals(
+        &self,
+        text: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(u64, Vec<StoredProposal>), LedgerError>;
+
     /// The last event of the chain (none in an empty ledger). Cheap: one indexed row.
     async fn chain_head(&self) -> Result<Option<ChainHead>, LedgerError>;
 

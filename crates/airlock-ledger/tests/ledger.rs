@@ -917,3 +917,54 @@ async fn a_backup_taken_while_calls_are_recorded_verifies_on_its_own() {
     let again = ledger.backup(&dest).unwrap_err();
     assert!(again.to_string().contains("already exists"), "{again}");
 }
+
+#[tokio::test]
+async fn search_finds_ids_objects_reasons_and_actors_literally_one_page_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, [open_p, approved, rejected]) = aged(dir.path()).await;
+    let ids = |rows: &[StoredProposal]| -> Vec<String> {
+        rows.iter().map(|p| p.proposal_id.clone()).collect()
+    };
+    // By id (any case), object id, reason, actor, capability, tenant.
+    let (n, rows) = ledger
+        .search_proposals(&open_p.proposal_id.to_uppercase(), 50, 0)
+        .await
+        .unwrap();
+    assert_eq!((n, ids(&rows)), (1, vec![open_p.proposal_id.clone()]));
+    let (n, rows) = ledger.search_proposals("p-2", 50, 0).await.unwrap();
+    assert_eq!((n, ids(&rows)), (1, vec![rejected.proposal_id.clone()]));
+    let (n, rows) = ledger.search_proposals("RETENTION", 50, 0).await.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(
+        ids(&rows),
+        vec![rejected.proposal_id.clone(), approved.proposal_id.clone()]
+    );
+    assert_eq!(ledger.search_proposals("dana", 50, 0).await.unwrap().0, 2);
+    assert_eq!(ledger.search_proposals("acme", 50, 0).await.unwrap().0, 3);
+    let capability = &open_p.action;
+    assert_eq!(
+        ledger.search_proposals(capability, 50, 0).await.unwrap().0,
+        3
+    );
+    // Pages.
+    let (n, page) = ledger.search_proposals("acme", 2, 2).await.unwrap();
+    assert_eq!((n, page.len()), (3, 1));
+    assert_eq!(page[0].proposal_id, open_p.proposal_id);
+    // Wildcards and injection strings are text, not patterns or SQL.
+    for needle in [
+        "%",
+        "P-%",
+        "INV_%",
+        "' OR 1=1 --",
+        "\") OR 1=1 --",
+        "nobody",
+    ] {
+        assert_eq!(
+            ledger.search_proposals(needle, 50, 0).await.unwrap().0,
+            0,
+            "{needle}"
+        );
+    }
+    // Searching wrote nothing: the chain still verifies.
+    assert!(ledger.verify().await.unwrap().ok);
+}

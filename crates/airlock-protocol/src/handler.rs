@@ -376,6 +376,151 @@ impl Signed<'_> {
             ));
         }
         out
+/// `schema_version` of a probe: a signed request that writes nothing and asks the handler
+/// to show it is there, holds the same secret and speaks this protocol (`airlock doctor
+/// --check-handlers`).
+pub const HANDLER_PROBE_V1: &str = "airlock.handler-probe.v1";
+/// Value of `kind` in a probe and its answer; a writeback request has no `kind`.
+pub const PROBE_KIND: &str = "probe";
+/// Prefix of probe ids.
+pub const PROBE_ID_PREFIX: &str = "prb";
+
+/// The probe body. It carries `proposal_id` and `idempotency_key` (both equal to `probe_id`)
+/// so it is signed and cross-checked exactly like a writeback request; a handler tells the
+/// two apart by `kind == "probe"` and answers with a [`ProbeAnswer`], writing nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct HandlerProbe {
+    /// `1.0`, on HTTP and on command stdin alike.
+    pub protocol_version: String,
+    pub schema_version: String,
+    /// Always `probe`.
+    pub kind: String,
+    /// `prb_<20 hex>`, new for every probe; the answer echoes it.
+    pub probe_id: String,
+    /// Equals `probe_id` (the signature and headers cover it as for a writeback).
+    pub proposal_id: String,
+    /// Equals `probe_id`.
+    pub idempotency_key: String,
+    /// The runner id of the Airlock that sends the probe.
+    pub runner_hint: String,
+    /// The executor name in the config.
+    pub executor: String,
+    /// When the probe was signed (HTTP only); equals `X-Synapsor-Issued-At`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<String>,
+    /// Always true: nothing may be written.
+    pub dry_run: bool,
+}
+
+impl HandlerProbe {
+    /// A fresh probe for `executor`; HTTP probes get `issued_at` with
+    /// [`HandlerProbe::with_issued_at`].
+    pub fn new(executor: &str, runner_hint: &str) -> HandlerProbe {
+        let id = crate::ids::new_id(PROBE_ID_PREFIX);
+        HandlerProbe {
+            protocol_version: PROTOCOL_VERSION.into(),
+            schema_version: HANDLER_PROBE_V1.into(),
+            kind: PROBE_KIND.into(),
+            probe_id: id.clone(),
+            proposal_id: id.clone(),
+            idempotency_key: id,
+            runner_hint: runner_hint.into(),
+            executor: executor.into(),
+            issued_at: None,
+            dry_run: true,
+        }
+    }
+
+    pub fn with_issued_at(&self, issued_at: &str) -> HandlerProbe {
+        HandlerProbe {
+            issued_at: Some(issued_at.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// The exact bytes sent (compact JSON, wire field order).
+    pub fn to_body(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("handler probe serializes")
+    }
+
+    /// The answer a handler that verified this probe sends.
+    pub fn answer(&self) -> ProbeAnswer {
+        ProbeAnswer {
+            kind: PROBE_KIND.into(),
+            status: "ok".into(),
+            probe_id: self.probe_id.clone(),
+            protocol_version: PROTOCOL_VERSION.into(),
+            source_database_mutated: false,
+        }
+    }
+}
+
+/// Whether a request body is a probe (`kind == "probe"`), before it is parsed further.
+pub fn is_probe(body: &Value) -> bool {
+    body.get("kind").and_then(Value::as_str) == Some(PROBE_KIND)
+}
+
+/// What a handler answers to a verified probe (HTTP 200, or one line on stdout).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ProbeAnswer {
+    /// Always `probe`.
+    pub kind: String,
+    /// Always `ok`: a refused probe is answered like a refused request (4xx, `failed`).
+    pub status: String,
+    /// The probe's `probe_id`.
+    pub probe_id: String,
+    /// The protocol the handler speaks; Airlock sends `1.0`.
+    pub protocol_version: String,
+    /// Always false: a probe writes nothing.
+    pub source_database_mutated: bool,
+}
+
+/// Why an answer is not a proper answer to the probe that was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeAnswerError {
+    /// Not a probe answer at all (not JSON, another shape, a receipt, `status` not `ok`).
+    NotAnAnswer(String),
+    /// A probe answer for another probe id: the handler does not answer what it was asked.
+    WrongProbe,
+    /// The handler claims it changed the database.
+    Mutated,
+    /// A probe answer in another protocol version (the version it speaks).
+    Protocol(String),
+}
+
+impl ProbeAnswer {
+    /// Checks a handler's answer to the probe with id `probe_id`.
+    pub fn check(bytes: &[u8], probe_id: &str) -> Result<ProbeAnswer, ProbeAnswerError> {
+        let v: Value = serde_json::from_slice(bytes)
+            .map_err(|_| ProbeAnswerError::NotAnAnswer("the answer is not JSON".into()))?;
+        if !is_probe(&v) {
+            let what = if v.get("status").is_some() && v.get("rows_affected").is_some() {
+                "a writeback receipt, not a probe answer"
+            } else {
+                "not a probe answer (no \"kind\": \"probe\")"
+            };
+            return Err(ProbeAnswerError::NotAnAnswer(what.into()));
+        }
+        let a: ProbeAnswer = serde_json::from_value(v)
+            .map_err(|e| ProbeAnswerError::NotAnAnswer(format!("a malformed probe answer: {e}")))?;
+        if a.probe_id != probe_id {
+            return Err(ProbeAnswerError::WrongProbe);
+        }
+        if a.source_database_mutated {
+            return Err(ProbeAnswerError::Mutated);
+        }
+        if a.protocol_version != PROTOCOL_VERSION {
+            return Err(ProbeAnswerError::Protocol(a.protocol_version));
+        }
+        if a.status != "ok" {
+            return Err(ProbeAnswerError::NotAnAnswer(format!(
+                "status `{}` (a probe answer says ok)",
+                a.status.escape_default()
+            )));
+        }
+        Ok(a)
     }
 }
 
@@ -505,6 +650,55 @@ mod tests {
         assert!(!verify_v1(secret, b"{}", &sign_v1(secret, body)));
         assert!(!verify_v1(secret, body, "sha256=zz"));
         assert!(!verify_v1(b"other", body, &sign_v1(secret, body)));
+    }
+
+    #[test]
+    fn probes_are_signed_like_requests_and_answers_are_checked() {
+        let p = HandlerProbe::new("app", "runner-1").with_issued_at("2026-09-03T09:02:11.123Z");
+        assert!(p.probe_id.starts_with("prb_"));
+        assert_eq!(
+            (&p.proposal_id, &p.idempotency_key),
+            (&p.probe_id, &p.probe_id)
+        );
+        let v: Value = serde_json::from_slice(&p.to_body()).unwrap();
+        assert!(is_probe(&v));
+        let schema = crate::fixtures::own_schema("handler-probe.v1.schema.json");
+        assert_eq!(crate::fixtures::errors(&schema, &v), Vec::<String>::new());
+        let answer = serde_json::to_vec(&p.answer()).unwrap();
+        let schema = crate::fixtures::own_schema("handler-probe-answer.v1.schema.json");
+        let av: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(crate::fixtures::errors(&schema, &av), Vec::<String>::new());
+        assert_eq!(ProbeAnswer::check(&answer, &p.probe_id), Ok(p.answer()));
+        // Another probe's answer, a claimed write, another protocol, a receipt, not JSON.
+        assert_eq!(
+            ProbeAnswer::check(&answer, "prb_other"),
+            Err(ProbeAnswerError::WrongProbe)
+        );
+        let mut lie = av.clone();
+        lie["source_database_mutated"] = json!(true);
+        assert_eq!(
+            ProbeAnswer::check(lie.to_string().as_bytes(), &p.probe_id),
+            Err(ProbeAnswerError::Mutated)
+        );
+        let mut future = av.clone();
+        future["protocol_version"] = json!("2.0");
+        assert_eq!(
+            ProbeAnswer::check(future.to_string().as_bytes(), &p.probe_id),
+            Err(ProbeAnswerError::Protocol("2.0".into()))
+        );
+        for bad in [
+            br#"{"status":"applied","rows_affected":1,"source_database_mutated":true}"#.to_vec(),
+            b"<html>".to_vec(),
+            br#"{"kind":"probe","status":"ok"}"#.to_vec(),
+        ] {
+            assert!(matches!(
+                ProbeAnswer::check(&bad, &p.probe_id),
+                Err(ProbeAnswerError::NotAnAnswer(_))
+            ));
+        }
+        // A writeback request is not a probe.
+        let (_, _, req) = our_request();
+        assert!(!is_probe(&req));
     }
 
     /// RFC 4231 test case 2, so any implementation can be checked against ours.

@@ -5,7 +5,10 @@
 use schemars::JsonSchema;
 use serde_json::Value;
 
-use crate::handler::{HANDLER_WRITEBACK_V1, HandlerReceipt, HandlerRequest};
+use crate::handler::{
+    HANDLER_PROBE_V1, HANDLER_WRITEBACK_V1, HandlerProbe, HandlerReceipt, HandlerRequest,
+    ProbeAnswer,
+};
 use crate::{
     CHANGE_SET_V1, ChangeSet, EXECUTION_RECEIPT_V1, ExecutionReceipt, WRITEBACK_JOB_V1,
     WritebackJob,
@@ -44,6 +47,16 @@ pub fn published() -> Vec<Published> {
             "handler-receipt.v1.schema.json",
             None,
             "What an app-owned handler answers.",
+        ),
+        of::<HandlerProbe>(
+            "handler-probe.v1.schema.json",
+            Some(HANDLER_PROBE_V1),
+            "A signed no-op probe Airlock sends to a handler (`airlock doctor --check-handlers`).",
+        ),
+        of::<ProbeAnswer>(
+            "handler-probe-answer.v1.schema.json",
+            None,
+            "What a handler answers to a verified probe.",
         ),
     ]
 }

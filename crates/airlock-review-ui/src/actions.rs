@@ -203,8 +203,14 @@ async fn decide(
             if let Some(w) = &d.authorized.warning {
                 lines.push(w.clone());
             }
-            let b = banner(true, verb, &lines);
-            proposal_page(&ui, &viewer, &id, StatusCode::OK, Some(b)).await
+            let approved = banner(true, verb, &lines);
+            if verdict == Verdict::Approve && viewer.apply_with_approval {
+                // One step (review.apply: with_approval): the same apply as the Apply button.
+                let (status, applied) = apply_now(&ui, &actor, &id, false).await;
+                let both = html! { (approved) (applied) };
+                return proposal_page(&ui, &viewer, &id, status, Some(both)).await;
+            }
+            proposal_page(&ui, &viewer, &id, StatusCode::OK, Some(approved)).await
         }
         Err(DecideError::Refused(e)) => {
             let b = banner(
@@ -265,6 +271,13 @@ async fn run_apply(ui: &Ui, session: &Session, id: &str, csrf: &str, dry_run: bo
     let Some(actor) = acting(ui, session) else {
         return not_signed_in(&viewer);
     };
+    let (status, b) = apply_now(ui, &actor, id, dry_run).await;
+    proposal_page(ui, &viewer, id, status, Some(b)).await
+}
+
+/// Applies (or rehearses) an approved proposal as `actor` through `apply::run`, the CLI's
+/// apply; the status and the banner that reports it.
+async fn apply_now(ui: &Ui, actor: &Actor, id: &str, dry_run: bool) -> (StatusCode, maud::Markup) {
     let setup = &ui.opts.apply;
     let result = apply::run(
         ui.opts.ledger.as_ref(),
@@ -276,12 +289,12 @@ async fn run_apply(ui: &Ui, session: &Session, id: &str, csrf: &str, dry_run: bo
             job_file: None,
             project: &setup.project,
             runner_id: &setup.runner_id,
-            actor: &actor,
+            actor,
             dry_run,
         },
     )
     .await;
-    let (status, b) = match result {
+    match result {
         Ok(report) => outcome(&report),
         Err(e) => (
             StatusCode::CONFLICT,
@@ -295,8 +308,7 @@ async fn run_apply(ui: &Ui, session: &Session, id: &str, csrf: &str, dry_run: bo
                 &[e.to_string(), hint(&e)],
             ),
         ),
-    };
-    proposal_page(ui, &viewer, id, status, Some(b)).await
+    }
 }
 
 fn hint(e: &ApplyError) -> String {

@@ -33,6 +33,12 @@ use axum::routing::{get, post};
 
 pub use security::operator_secret_var;
 
+/// A fresh random secret (256 bits, hex) an operator can sign in with, for a one-off UI such
+/// as the one `airlock demo` opens.
+pub fn generate_secret() -> String {
+    security::random_token()
+}
+
 /// Rows per queue or history page.
 pub const PAGE_SIZE: u32 = 50;
 

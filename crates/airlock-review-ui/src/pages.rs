@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use airlock_config::ApplyStep;
 use airlock_ledger::{LedgerError, ProposalFilter, Replay, StoredProposal};
 use airlock_protocol::ProposalState;
 use axum::extract::{Extension, Path, Query, State};
@@ -31,9 +32,16 @@ pub(crate) struct ListQuery {
     /// History only: jump to a proposal id.
     #[serde(default)]
     pub id: Option<String>,
+    /// History only: free text searched in ids, capabilities, tenants, object ids, principals,
+    /// decision reasons and actors (the other filters then do not apply).
+    #[serde(default)]
+    pub q: Option<String>,
     #[serde(default)]
     pub page: Option<String>,
 }
+
+/// Longest search text, in bytes.
+pub(crate) const MAX_SEARCH_BYTES: usize = 200;
 
 /// Choices of the age filter, in minutes.
 const AGES: [(&str, &str); 5] = [
@@ -88,6 +96,7 @@ impl ListQuery {
             ("tenant", &self.tenant),
             ("older_than", &self.older_than),
             ("state", &self.state),
+            ("q", &self.q),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 parts.push(format!("{k}={}", encode(v)));
@@ -112,16 +121,19 @@ fn encode(v: &str) -> String {
 }
 
 pub(crate) fn viewer<'a>(ui: &Ui, session: &'a Session) -> Viewer<'a> {
+    let apply_with_approval = ui.opts.config.apply_step() == ApplyStep::WithApproval;
     match &ui.opts.reviewers {
         Reviewers::Single(actor) => Viewer {
             session,
             acting_as: Some(actor.name.clone()),
             operators: false,
+            apply_with_approval,
         },
         Reviewers::Operators(_) => Viewer {
             session,
             acting_as: session.operator.clone(),
             operators: true,
+            apply_with_approval,
         },
     }
 }
@@ -186,12 +198,35 @@ pub async fn render_list(ui: &Ui, viewer: &Viewer<'_>, q: &ListQuery, queue: boo
         }
     };
     let ledger = &ui.opts.ledger;
-    let (total, rows) = match (
-        ledger.proposal_count(&filter).await,
-        ledger.proposals(&filter).await,
-    ) {
-        (Ok(t), Ok(r)) => (t, r),
-        (Err(e), _) | (_, Err(e)) => return ledger_error(viewer, &e),
+    let search =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|t| !queue && !t.is_empty());
+    if search.is_some_and(|t| t.len() > MAX_SEARCH_BYTES) {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            viewer,
+            &format!("the search text is longer than {MAX_SEARCH_BYTES} bytes"),
+            "search for a shorter piece: an id, a name, a word of a reason",
+        );
+    }
+    let found = match search {
+        Some(text) => {
+            ledger
+                .search_proposals(text, filter.limit, filter.offset)
+                .await
+        }
+        None => match (
+            ledger.proposal_count(&filter).await,
+            ledger.proposals(&filter).await,
+        ) {
+            (Ok(t), Ok(r)) => Ok((t, r)),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        },
+    };
+    let (total, rows) = match found {
+        Ok(found) => found,
+        Err(e) => return ledger_error(viewer, &e),
     };
     let page_no = q.page().unwrap_or(1);
     let pages = total.div_ceil(u64::from(PAGE_SIZE)).max(1);
@@ -207,7 +242,13 @@ pub async fn render_list(ui: &Ui, viewer: &Viewer<'_>, q: &ListQuery, queue: boo
     } else {
         (
             "History · Airlock review".to_owned(),
-            format!("{total} proposal{}", if total == 1 { "" } else { "s" }),
+            match search {
+                Some(text) => format!(
+                    "{total} proposal{} matching “{text}”",
+                    if total == 1 { "" } else { "s" }
+                ),
+                None => format!("{total} proposal{}", if total == 1 { "" } else { "s" }),
+            },
             "/history",
         )
     };
@@ -221,6 +262,17 @@ pub async fn render_list(ui: &Ui, viewer: &Viewer<'_>, q: &ListQuery, queue: boo
     let selected = |v: &Option<String>, want: &str| v.as_deref().unwrap_or("") == want;
     let body = html! {
         h1 #heading { (heading) }
+        @if !queue {
+            form.search method="get" action="/history" role="search" {
+                label { "Search "
+                    input #search name="q" type="search" maxlength=(MAX_SEARCH_BYTES) size="32"
+                        value=(search.unwrap_or(""))
+                        placeholder="proposal id, capability, tenant, object, reason, actor";
+                }
+                button type="submit" { "Search" }
+                @if search.is_some() { " " a href="/history" { "clear" } }
+            }
+        }
         form.filters method="get" action=(path) {
             label { "Capability "
                 select name="capability" {
@@ -453,7 +505,12 @@ fn decision_forms(viewer: &Viewer<'_>, p: &StoredProposal) -> Markup {
                     input type="hidden" name="proposal_hash" value=(p.proposal_hash);
                     label { "Reason (recorded) " textarea name="reason" required rows="2" {} }
                     label { "Type " code { (p.object_id) } " to confirm " input name="confirm" required autocomplete="off"; }
-                    button.approve type="submit" { "Approve" }
+                    @if viewer.apply_with_approval {
+                        p.note { "This team approves and applies in one step (review.apply: with_approval): the change is written to the source database right after the approval is recorded." }
+                        button.approve #approve-and-apply type="submit" { "Approve and apply" }
+                    } @else {
+                        button.approve type="submit" { "Approve" }
+                    }
                 }
                 form #reject-form method="post" action={"/proposals/" (id) "/reject"} {
                     input type="hidden" name="csrf" value=(csrf);

@@ -45,7 +45,7 @@ pub fn operator_secret_var(name: &str) -> String {
     format!("{}{tail}", airlock_config::env_vars::UI_SECRET_PREFIX)
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)

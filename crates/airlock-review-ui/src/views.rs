@@ -14,6 +14,8 @@ pub(crate) struct Viewer<'a> {
     pub acting_as: Option<String>,
     /// Whether operators sign in (a sign-in / sign-out link is shown).
     pub operators: bool,
+    /// `review.apply` is `with_approval`: approving also applies.
+    pub apply_with_approval: bool,
 }
 
 /// A whole page.

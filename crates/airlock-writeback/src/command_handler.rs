@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use airlock_config::Executor as ExecutorConfig;
 use airlock_config::redact::Redactor;
-use airlock_protocol::handler::{HandlerRequest, Transport};
+use airlock_protocol::handler::{HandlerProbe, HandlerRequest, Transport};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -38,6 +38,7 @@ use crate::handler_outcome::{
     Expected, codes, exit_code, failed, outcome_from_answer, truncate_chars,
 };
 use crate::http_handler::{DEFAULT_TIMEOUT_MS, MAX_ANSWER_BYTES, required_env, runner_hint};
+use crate::probe::{self, Probe, ProbeOutcome};
 
 /// Bytes of stderr kept (the rest is read and dropped).
 pub const STDERR_KEEP: usize = 16 * 1024;
@@ -174,7 +175,7 @@ impl CommandHandler {
     }
 
     /// Whether the program exists and is executable, without running it.
-    pub fn probe(&self) -> CommandProbe {
+    pub fn locate(&self) -> CommandProbe {
         let program = &self.argv[0];
         let found = if program.contains('/') {
             Some(PathBuf::from(program)).filter(|p| is_executable(p))
@@ -277,7 +278,80 @@ impl Executor for CommandHandler {
             dry_run,
             Transport::Command,
         );
-        let mut input = request.to_body();
+        let ran = match self.run(request.to_body()).await {
+            Ok(r) => r,
+            Err(kind) => {
+                return failed(
+                    codes::UNAVAILABLE,
+                    format!("command handler `{name}` could not start ({kind})"),
+                    dry_run,
+                )
+                .with_effect(AttemptEffect::NothingWritten);
+            }
+        };
+        let note = self.stderr_note(&ran.stderr);
+        let Some(status) = ran.status else {
+            return failed(
+                codes::TIMEOUT,
+                format!(
+                    "command handler `{name}` did not finish within {} ms; its process group was killed{note}",
+                    self.timeout.as_millis()
+                ),
+                dry_run,
+            )
+            .with_effect(AttemptEffect::OutcomeUnknown);
+        };
+        if !status.success() {
+            let code = exit_code(status.code());
+            return failed(
+                code,
+                format!(
+                    "command handler `{name}` exited with {}{note}",
+                    status
+                        .code()
+                        .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"))
+                ),
+                dry_run,
+            )
+            .with_effect(AttemptEffect::OutcomeUnknown);
+        }
+        if ran.overflow {
+            return failed(
+                codes::INVALID_RECEIPT,
+                format!(
+                    "command handler `{name}` printed more than {MAX_ANSWER_BYTES} bytes{note}"
+                ),
+                dry_run,
+            )
+            .with_effect(AttemptEffect::OutcomeUnknown);
+        }
+        let text = String::from_utf8_lossy(&ran.stdout);
+        let exp = Expected {
+            executor: name,
+            proposal_id: &request.proposal_id,
+            idempotency_key: &request.idempotency_key,
+            dry_run,
+        };
+        let mut o = outcome_from_answer(text.trim().as_bytes(), &exp, &self.redactor);
+        o.detail = o.detail.replacen("app handler", "command handler", 1);
+        o.detail.push_str(&note);
+        o
+    }
+}
+
+/// What one run of the program left: its exit (`None`: killed at the timeout), stdout (and
+/// whether it overflowed the cap) and stderr.
+struct Ran {
+    status: Option<std::process::ExitStatus>,
+    stdout: Vec<u8>,
+    overflow: bool,
+    stderr: Vec<u8>,
+}
+
+impl CommandHandler {
+    /// Runs the program once with `input` and a newline on stdin, within the timeout (the
+    /// whole process group is killed past it). `Err`: it could not start.
+    async fn run(&self, mut input: Vec<u8>) -> Result<Ran, std::io::ErrorKind> {
         input.push(b'\n');
         let mut cmd = Command::new(&self.argv[0]);
         cmd.args(&self.argv[1..])
@@ -288,17 +362,7 @@ impl Executor for CommandHandler {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                return failed(
-                    codes::UNAVAILABLE,
-                    format!("command handler `{name}` could not start ({})", e.kind()),
-                    dry_run,
-                )
-                .with_effect(AttemptEffect::NothingWritten);
-            }
-        };
+        let mut child = cmd.spawn().map_err(|e| e.kind())?;
         let pgid = child.id();
         let mut stdin = child.stdin.take().expect("stdin piped");
         let stdout = child.stdout.take().expect("stdout piped");
@@ -333,53 +397,54 @@ impl Executor for CommandHandler {
         let _ = child.wait().await;
         let (stdout, overflow) = out_buf.take();
         let (stderr, _) = err_buf.take();
-        let note = self.stderr_note(&stderr);
-        let Some(status) = status else {
-            return failed(
-                codes::TIMEOUT,
+        Ok(Ran {
+            status,
+            stdout,
+            overflow,
+            stderr,
+        })
+    }
+
+    /// Runs the program once with a [`HandlerProbe`] on stdin (nothing is applied) and
+    /// classifies what it prints, like [`HttpHandler::probe`](crate::http_handler::HttpHandler::probe)
+    /// does for HTTP. A missing or non-executable program is found before anything runs.
+    pub async fn probe(&self) -> Probe {
+        let found = self.locate();
+        if !found.runnable {
+            return Probe::new(ProbeOutcome::NotRunnable, found.detail);
+        }
+        let request = HandlerProbe::new(&self.name, &self.runner_hint);
+        let ran = match self.run(request.to_body()).await {
+            Ok(r) => r,
+            Err(kind) => {
+                return Probe::new(
+                    ProbeOutcome::NotRunnable,
+                    format!("could not start ({kind})"),
+                );
+            }
+        };
+        match ran.status {
+            None => Probe::new(
+                ProbeOutcome::Unreachable,
                 format!(
-                    "command handler `{name}` did not finish within {} ms; its process group was killed{note}",
+                    "did not answer the probe within {} ms",
                     self.timeout.as_millis()
                 ),
-                dry_run,
-            )
-            .with_effect(AttemptEffect::OutcomeUnknown);
-        };
-        if !status.success() {
-            let code = exit_code(status.code());
-            return failed(
-                code,
+            ),
+            Some(s) if !s.success() => Probe::new(
+                ProbeOutcome::BadAnswer,
                 format!(
-                    "command handler `{name}` exited with {}{note}",
-                    status
-                        .code()
-                        .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"))
+                    "exited with {} on the probe{}",
+                    s.code()
+                        .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}")),
+                    self.stderr_note(&ran.stderr)
                 ),
-                dry_run,
-            )
-            .with_effect(AttemptEffect::OutcomeUnknown);
+            ),
+            Some(_) => probe::classify_answer(
+                String::from_utf8_lossy(&ran.stdout).trim().as_bytes(),
+                &request.probe_id,
+            ),
         }
-        if overflow {
-            return failed(
-                codes::INVALID_RECEIPT,
-                format!(
-                    "command handler `{name}` printed more than {MAX_ANSWER_BYTES} bytes{note}"
-                ),
-                dry_run,
-            )
-            .with_effect(AttemptEffect::OutcomeUnknown);
-        }
-        let text = String::from_utf8_lossy(&stdout);
-        let exp = Expected {
-            executor: name,
-            proposal_id: &request.proposal_id,
-            idempotency_key: &request.idempotency_key,
-            dry_run,
-        };
-        let mut o = outcome_from_answer(text.trim().as_bytes(), &exp, &self.redactor);
-        o.detail = o.detail.replacen("app handler", "command handler", 1);
-        o.detail.push_str(&note);
-        o
     }
 }
 

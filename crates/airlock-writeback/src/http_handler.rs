@@ -25,7 +25,9 @@ use std::time::Duration;
 
 use airlock_config::redact::{REDACTED, Redactor};
 use airlock_config::{Executor as ExecutorConfig, HttpMethod, env_vars};
-use airlock_protocol::handler::{HandlerReceipt, HandlerRequest, HandlerStatus, Transport};
+use airlock_protocol::handler::{
+    HandlerProbe, HandlerReceipt, HandlerRequest, HandlerStatus, Transport,
+};
 use airlock_protocol::now_rfc3339;
 use reqwest::{Method, Url};
 
@@ -34,6 +36,7 @@ use crate::executor::{ApplyPlan, AttemptEffect, Executor, Outcome, ReceiptCode};
 use crate::handler_outcome::{
     Expected, code_or, codes, failed, http_status_code, outcome_from_answer,
 };
+use crate::probe::{self, Probe, ProbeOutcome};
 use crate::secret::Secret;
 use crate::signing;
 
@@ -217,31 +220,104 @@ impl HttpHandler {
         &self.name
     }
 
-    /// Whether the handler answers at all, without applying anything: one `OPTIONS` request to
-    /// the URL with no body and no credentials. Any HTTP status counts as reachable.
+    /// Probes the handler without applying anything: one signed
+    /// [`HandlerProbe`] (the same headers and signatures as a writeback request), and, when it
+    /// is answered, a second one signed with a wrong secret and token, which a handler that
+    /// verifies requests must refuse. Not retried.
     pub async fn probe(&self) -> Probe {
-        let r = self
+        let probe = HandlerProbe::new(&self.name, &self.runner_hint);
+        let (status, bytes) = match self
+            .send_probe(&probe, self.token.as_ref(), self.signing_secret.as_ref())
+            .await
+        {
+            Ok(answer) => answer,
+            Err(p) => return p,
+        };
+        let first = probe::classify_http(status, &bytes, &probe.probe_id);
+        if !first.ok() || (self.token.is_none() && self.signing_secret.is_none()) {
+            return first;
+        }
+        // A forged probe: whatever the handler checks, it gets a wrong value of it.
+        let wrong = Secret::new(airlock_protocol::ids::new_id("forged"));
+        let forged = HandlerProbe::new(&self.name, &self.runner_hint);
+        let (token, secret) = (
+            self.token.as_ref().map(|_| &wrong),
+            self.signing_secret.as_ref().map(|_| &wrong),
+        );
+        match self.send_probe(&forged, token, secret).await {
+            Ok((status, bytes)) if probe::accepted_forged(status, &bytes) => Probe {
+                outcome: ProbeOutcome::AcceptsForged,
+                detail: format!(
+                    "answered a probe signed with a wrong {} as valid: it does not verify requests",
+                    if self.signing_secret.is_some() {
+                        "secret"
+                    } else {
+                        "token"
+                    }
+                ),
+                http_status: Some(status),
+            },
+            _ => first,
+        }
+    }
+
+    /// Sends one probe; the answer's status and body, or why there is none.
+    async fn send_probe(
+        &self,
+        probe: &HandlerProbe,
+        token: Option<&Secret>,
+        secret: Option<&Secret>,
+    ) -> Result<(u16, Vec<u8>), Probe> {
+        let issued_at = now_rfc3339();
+        let probe = probe.with_issued_at(&issued_at);
+        let body = probe.to_body();
+        let headers = signing::headers(
+            &signing::Signed {
+                body: &body,
+                issued_at: &issued_at,
+                proposal_id: &probe.proposal_id,
+                idempotency_key: &probe.idempotency_key,
+            },
+            token,
+            secret,
+        )
+        .map_err(|why| Probe::new(ProbeOutcome::BadAnswer, why))?;
+        let sent = self
             .client
-            .request(Method::OPTIONS, self.url.clone())
+            .request(self.method.clone(), self.url.clone())
+            .headers(headers)
+            .body(body)
             .timeout(self.timeout)
             .send()
             .await;
-        match r {
-            Ok(resp) => Probe {
-                reachable: true,
-                http_status: Some(resp.status().as_u16()),
-                detail: format!("answered OPTIONS with HTTP {}", resp.status().as_u16()),
-            },
-            Err(e) if e.is_timeout() => Probe {
-                reachable: false,
-                http_status: None,
-                detail: format!("no answer within {} ms", self.timeout.as_millis()),
-            },
-            Err(e) => Probe {
-                reachable: false,
-                http_status: None,
-                detail: format!("could not connect ({})", error_kind(&e)),
-            },
+        let unreachable = |detail: String| Probe::new(ProbeOutcome::Unreachable, detail);
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return Err(unreachable(format!(
+                    "no answer within {} ms",
+                    self.timeout.as_millis()
+                )));
+            }
+            Err(e) => {
+                return Err(unreachable(format!(
+                    "could not connect ({})",
+                    error_kind(&e)
+                )));
+            }
+        };
+        let status = resp.status().as_u16();
+        match read_bounded(resp).await {
+            Ok(bytes) => Ok((status, bytes)),
+            Err(Read::Timeout) => Err(unreachable(format!(
+                "no complete answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+            Err(Read::TooLarge) => Err(Probe::new(
+                ProbeOutcome::BadAnswer,
+                format!("answered more than {MAX_ANSWER_BYTES} bytes"),
+            )),
+            Err(Read::Broken(kind)) => Err(unreachable(format!("the connection broke ({kind})"))),
         }
     }
 
@@ -320,15 +396,6 @@ impl HttpHandler {
             Attempt::Final(code, detail, refusal_effect(status.as_u16()))
         }
     }
-}
-
-/// Result of [`HttpHandler::probe`].
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Probe {
-    pub reachable: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
-    pub detail: String,
 }
 
 enum Attempt {

@@ -10,6 +10,7 @@
 //! - [`http_handler::HttpHandler`] and [`command_handler::CommandHandler`] hand the approved
 //!   change to the team's own code (signed HTTP request, or a local program) and map its
 //!   receipt; see `docs/handlers.md`.
+//! - [`probe`]: what a handler's answer to a signed no-op probe says (doctor).
 //! - [`apply::apply`] is the whole flow: checks, ledger job, executor, receipt.
 //! - [`grants::write_targets`]: the tables and columns a config's direct writes need.
 //!
@@ -26,6 +27,7 @@ pub mod grants;
 pub mod handler_outcome;
 pub mod http_handler;
 pub mod job;
+pub mod probe;
 pub mod secret;
 pub mod setup;
 pub mod signing;

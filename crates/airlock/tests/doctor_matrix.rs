@@ -11,21 +11,17 @@ use std::path::Path;
 use airlock_db::{EngineKind, receipts_ddl};
 use airlock_testkit::{FreshDb, FreshUser};
 use common::airlock;
+use common::handler::{self, Behaviour};
 use serde_json::{Value, json};
 
-/// A handler that answers every request with 204 for the life of the test.
+/// A real handler that verifies the executor's token and secret (those of [`base_env`]) and
+/// answers probes.
 fn handler_up() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        for mut s in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
-        }
-    });
-    format!("http://{addr}/apply")
+    handler_with(Behaviour::Honest)
+}
+
+fn handler_with(b: Behaviour) -> String {
+    handler::start("tok-secret-123", Some("hmac-secret-456"), b)
 }
 
 /// A URL on a port nothing listens on.
@@ -215,7 +211,7 @@ fn server_matrix(db: &FreshDb, engine: EngineKind) {
         "table_ok",
         "receipts_table_ok",
         "writer_grants_ok",
-        "handler_reachable",
+        "handler_probe_ok",
         "ledger_absent",
         "tools_semantic_only",
     ] {
@@ -450,6 +446,64 @@ fn sqlite_doctor_checks_file_schema_and_ledger() {
         .unwrap()
         .clone();
     assert_eq!(read["code"], "read_credential_read_only", "{read}");
+
+    // The handler: each way it can be broken has its own code, and only that one fails.
+    for (what, env, code) in [
+        (
+            "down",
+            env.with("WEB_URL", &format!("http://127.0.0.1:{}/x", closed_port())),
+            "handler_unreachable",
+        ),
+        (
+            "wrong secret",
+            env.with("WEB_SECRET", "hmac-secret-other"),
+            "handler_signature_refused",
+        ),
+        (
+            "wrong token",
+            env.with("WEB_TOKEN", "tok-secret-other"),
+            "handler_signature_refused",
+        ),
+        (
+            "skips verification",
+            env.with("WEB_URL", &handler_with(Behaviour::SkipsVerification)),
+            "handler_accepts_forged",
+        ),
+        (
+            "answers applied",
+            env.with("WEB_URL", &handler_with(Behaviour::AlwaysApplied)),
+            "handler_bad_answer",
+        ),
+        (
+            "another protocol",
+            env.with("WEB_URL", &handler_with(Behaviour::FutureProtocol)),
+            "handler_protocol_mismatch",
+        ),
+    ] {
+        let (exit, v, fails) = doctor(dir, &env, &["--check-handlers"]);
+        assert_eq!((exit, &fails), (1, &set(&[code])), "{what}: {v:#}");
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == code)
+            .unwrap()
+            .clone();
+        assert_eq!(c["name"], "handler:web", "{what}: {c}");
+        assert!(c["hint"].as_str().is_some_and(|h| !h.is_empty()), "{c}");
+    }
+    // A handler from before probes: a warning, not a failure.
+    let old = env.with("WEB_URL", &handler_with(Behaviour::Old));
+    let (exit, v, fails) = doctor(dir, &old, &["--check-handlers"]);
+    assert_eq!((exit, &fails), (0, &set(&[])), "{v:#}");
+    assert!(v.to_string().contains("handler_probe_unsupported"), "{v:#}");
+    // No auth and no signature at all: a failure of its own, before any probe.
+    let mut open = cfg.clone();
+    open["executors"]["web"] = json!({"type": "http_handler", "url_env": "WEB_URL"});
+    std::fs::write(dir.join("airlock.json"), open.to_string()).unwrap();
+    let (_, v, fails) = doctor(dir, &env, &[]);
+    assert_eq!(fails, set(&["handler_unauthenticated"]), "{v:#}");
+    std::fs::write(dir.join("airlock.json"), cfg.to_string()).unwrap();
 
     // A key looked up by a number but holding text, and a key that is not unique.
     let mut bad = cfg.clone();

@@ -139,22 +139,39 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
     // Unset variables are reported once, by the env checks; the handlers are not probed.
     assert!(!checks.iter().any(|c| c["name"] == "handler:web"));
 
-    // A server that answers (any status) is reachable; an executable program is runnable.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        let (mut s, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 4096];
-        let n = s.read(&mut buf).unwrap();
-        s.write_all(
-            b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-        )
-        .unwrap();
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    });
-    let url = format!("http://{addr}/apply");
+    // A real handler (token only) answers the signed probe; so does the program, on stdin.
+    let url = common::handler::start(
+        "doctor-secret-token",
+        None,
+        common::handler::Behaviour::Honest,
+    );
+    let answer = r#"python3 -c 'import json, sys; b = json.loads(sys.stdin.readline()); print(json.dumps({"kind": "probe", "status": "ok", "probe_id": b["probe_id"], "protocol_version": "1.0", "source_database_mutated": False}))'"#;
     let env = [
+        ("WEB_URL", url.as_str()),
+        ("WEB_TOKEN", "doctor-secret-token"),
+        ("CMD", answer),
+        ("PATH", "/usr/bin:/bin"),
+        ("SYNAPSOR_TENANT_ID", "t1"),
+        ("SYNAPSOR_PRINCIPAL", "agent"),
+    ];
+    let run = airlock(dir, &["doctor", "--check-handlers", "--json"], &env);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("doctor-secret-token"));
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let check = |name: &str| {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let web = check("handler:web");
+    assert_eq!(web["code"], "handler_probe_ok", "{web}");
+    assert_eq!(check("handler:cmd")["code"], "handler_probe_ok", "{v:#}");
+    // A program that exits 0 without answering is not a handler that answers probes.
+    let env2 = [
         ("WEB_URL", url.as_str()),
         ("WEB_TOKEN", "doctor-secret-token"),
         ("CMD", "sh -c 'exit 0'"),
@@ -162,32 +179,29 @@ fn doctor_checks_env_reachability_and_executables_without_applying() {
         ("SYNAPSOR_TENANT_ID", "t1"),
         ("SYNAPSOR_PRINCIPAL", "agent"),
     ];
-    let run = airlock(dir, &["doctor", "--check-handlers", "--json"], &env);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let request = seen.join().unwrap();
-    assert!(request.starts_with("OPTIONS /apply"), "{request}");
+    let run = airlock(dir, &["doctor", "--check-handlers"], &env2);
+    assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
-        !request.to_ascii_lowercase().contains("authorization"),
-        "{request}"
+        run.stdout.contains("FAIL handler:cmd [handler_bad_answer]"),
+        "{}",
+        run.stdout
     );
-    assert!(!run.stdout.contains("doctor-secret-token"));
-    let v: Value = serde_json::from_str(&run.stdout).unwrap();
-    let web = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "handler:web")
-        .unwrap()
-        .clone();
-    assert_eq!(web["code"], "handler_reachable", "{web}");
     assert_eq!(
         web["data"]["capabilities"],
         json!(["billing.propose_credit"])
     );
 
-    // Down (the one-shot server is gone), and a program that is not there.
+    // Down (nothing listens), and a program that is not there.
+    let gone = format!(
+        "http://127.0.0.1:{}/apply",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
     let env = [
-        ("WEB_URL", url.as_str()),
+        ("WEB_URL", gone.as_str()),
         ("WEB_TOKEN", "doctor-secret-token"),
         ("CMD", "/nonexistent/handler"),
     ];

@@ -790,9 +790,10 @@ fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
             .cloned()
             .unwrap_or_else(|| panic!("no {name}: {d}"))
     };
+    // The emitted program answers the probe on stdin, writing nothing.
     assert_eq!(
         check("handler:app_command_handler")["code"],
-        "handler_runnable",
+        "handler_probe_ok",
         "{d}"
     );
     assert_eq!(check("config")["code"], "config_ok", "{d}");
@@ -877,6 +878,23 @@ fn emit_handler_writes_a_starting_handler_that_doctor_accepts_all_or_nothing() {
     ]));
     let py = dir.join("app/handler.py");
     assert_eq!(s["handler"], json!(py));
+    // The template refuses to start unsigned, so the executor sends a token and signatures.
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("airlock.json")).unwrap()).unwrap();
+    let web = &config["executors"]["app_http_handler"];
+    assert_eq!(
+        web["auth"]["token_env"], "SYNAPSOR_APP_WRITEBACK_TOKEN",
+        "{config}"
+    );
+    assert_eq!(
+        web["signing_secret_env"],
+        "SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET"
+    );
+    let env_example = std::fs::read_to_string(dir.join(".env.example")).unwrap();
+    assert!(
+        env_example.contains("AIRLOCK_HANDLER_SIGNING_SECRET set to the same value"),
+        "{env_example}"
+    );
     let text = std::fs::read_to_string(&py).unwrap();
     assert!(text.contains("FastAPI") && text.contains("ROW_CHANGED_AFTER_PROPOSAL"));
     assert_eq!(
@@ -915,9 +933,9 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
         .unwrap()
         .execute_batch("INSERT INTO invoices (id, tenant_id, amount) VALUES ('inv-1', 't1', 5);")
         .unwrap();
-    let init = |id: &str, out: &str| {
+    let init_in = |at: &Path, id: &str, out: &str, env: &[(&str, &str)]| {
         airlock(
-            dir,
+            at,
             &[
                 "init",
                 "--url",
@@ -931,9 +949,10 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
                 "--output",
                 out,
             ],
-            &[],
+            env,
         )
     };
+    let init = |id: &str, out: &str| init_in(dir, id, out, &[]);
 
     // Bad ids first: refused, nothing written.
     for (id, why) in [(" ", "empty"), (&"x".repeat(129)[..], "longer than 128")] {
@@ -945,6 +964,49 @@ fn smoke_id_saves_the_first_read_which_then_runs_and_recipe_is_refused() {
     let s = json_of(&init("inv-1", "airlock.json"));
     let input = dir.join(".airlock/smoke-input.json");
     assert_eq!(s["smoke_input"], json!(input));
+    // Without a trusted tenant and principal in the environment the first read waits.
+    assert_eq!(s["smoke"]["status"], "not_run", "{s}");
+    assert_eq!(
+        s["smoke"]["missing_env"],
+        json!(["SYNAPSOR_TENANT_ID", "SYNAPSOR_PRINCIPAL"]),
+        "{s}"
+    );
+    // With them, init runs it through the runtime: a real row passes, an unknown id fails
+    // (reported, the config stays written, exit 0), and another tenant's row is not found.
+    let smoke = |id: &str, tenant: &str| {
+        let fresh = dir.join(format!("smoke-{id}-{tenant}"));
+        std::fs::create_dir_all(&fresh).unwrap();
+        let run = init_in(
+            &fresh,
+            id,
+            "airlock.json",
+            &[("SYNAPSOR_TENANT_ID", tenant), ("SYNAPSOR_PRINCIPAL", "p1")],
+        );
+        let text = std::fs::read_to_string(fresh.join("NEXT-STEPS.md")).unwrap();
+        (json_of(&run), text)
+    };
+    let (s, steps) = smoke("inv-1", "t1");
+    assert_eq!(s["smoke"]["status"], "passed", "{s}");
+    assert!(
+        s["smoke"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("evidence ev_"),
+        "{s}"
+    );
+    assert!(
+        steps.contains("## First read") && steps.contains(": passed."),
+        "{steps}"
+    );
+    for (id, tenant) in [("inv-404", "t1"), ("inv-1", "t2")] {
+        let (s, steps) = smoke(id, tenant);
+        assert_eq!(s["smoke"]["status"], "failed", "{id} {tenant}: {s}");
+        assert!(
+            s["smoke"]["detail"].as_str().unwrap().contains("NOT_FOUND"),
+            "{s}"
+        );
+        assert!(steps.contains("FAILED"), "{steps}");
+    }
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&input).unwrap()).unwrap();
     assert_eq!(saved, json!({"invoice_id": "inv-1"}));
     assert!(

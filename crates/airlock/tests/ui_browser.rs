@@ -28,6 +28,11 @@ const DANA_SECRET: &str = "dana-secret-7f1c2e";
 const SAM_SECRET: &str = "sam-secret-90ab33";
 
 fn setup(dir: &Path) {
+    setup_with(dir, json!({}));
+}
+
+/// [`setup`] with extra top-level config keys.
+fn setup_with(dir: &Path, extra: serde_json::Value) {
     rusqlite::Connection::open(dir.join("app.db"))
         .unwrap()
         .execute_batch(APP)
@@ -50,11 +55,29 @@ fn setup(dir: &Path) {
             "approval": {"mode": "human", "required_role": "billing_lead"}
         }]
     });
+    let mut config = config;
+    for (k, v) in extra.as_object().unwrap() {
+        config[k] = v.clone();
+    }
     std::fs::write(
         dir.join("airlock.json"),
         serde_json::to_string_pretty(&config).unwrap(),
     )
     .unwrap();
+}
+
+/// The agent proposes to waive INV-3001's fee, from its own process.
+fn agent_proposes(dir: &Path, reason: &str) {
+    let args = json!({"invoice_id": "INV-3001", "reason": reason}).to_string();
+    let run = airlock(
+        dir,
+        &["propose", "billing.waive_late_fee", "--json", &args],
+        &[
+            ("SYNAPSOR_TENANT_ID", "acme"),
+            ("SYNAPSOR_PRINCIPAL", "agent_7"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
 
 fn fee(dir: &Path) -> i64 {
@@ -158,20 +181,7 @@ async fn review_in_a_real_browser() {
         .await;
 
     // An agent proposes from another process; the open queue shows it without a reload.
-    let run = airlock(
-        dir,
-        &[
-            "propose",
-            "billing.waive_late_fee",
-            "--json",
-            r#"{"invoice_id":"INV-3001","reason":"customer was double-billed"}"#,
-        ],
-        &[
-            ("SYNAPSOR_TENANT_ID", "acme"),
-            ("SYNAPSOR_PRINCIPAL", "agent_7"),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    agent_proposes(dir, "customer was double-billed");
     let listed = d
         .wait_text("#list", "INV-3001", Duration::from_secs(5))
         .await;
@@ -305,9 +315,85 @@ async fn review_in_a_real_browser() {
     d.goto(&format!("{}/history?state=applied", ui.origin))
         .await;
     d.wait_text("#list", &id, Duration::from_secs(5)).await;
+
+    // History search: a word of the approval's reason, the approver, the object; literal text
+    // (wildcards and SQL are just characters), one page at a time.
+    for needle in ["TICKET 4411", "dana", "inv-3001", &id[..10]] {
+        d.goto(&format!("{}/history", ui.origin)).await;
+        d.type_into("#search", needle).await;
+        d.click("form.search button").await;
+        d.wait_text("#heading", "1 proposal matching", Duration::from_secs(5))
+            .await;
+        d.wait_text("#list", &id, Duration::from_secs(5)).await;
+    }
+    for needle in ["%", "' OR 1=1 --", "<script>alert(1)</script>"] {
+        d.goto(&format!("{}/history", ui.origin)).await;
+        d.type_into("#search", needle).await;
+        d.click("form.search button").await;
+        let heading = d
+            .wait_text("#heading", "0 proposals matching", Duration::from_secs(5))
+            .await;
+        assert!(heading.contains(needle), "{heading}");
+    }
     d.goto(&format!("{}/ledger", ui.origin)).await;
     d.wait_text("#verify", "Verified", Duration::from_secs(10))
         .await;
+    d.quit().await;
+}
+
+/// `review.apply: with_approval`: one button approves and applies, through the same rules
+/// (a wrong role is still refused, and nothing is applied).
+#[tokio::test(flavor = "multi_thread")]
+async fn one_step_approve_and_apply_when_the_config_asks_for_it() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup_with(dir, json!({"review": {"apply": "with_approval"}}));
+    agent_proposes(dir, "goodwill");
+    let ui = UiServer::start(dir);
+    let d = Driver::start(&chromium, &chromedriver).await;
+    d.goto(&ui.url).await;
+    d.wait_text("#list", "INV-3001", Duration::from_secs(5))
+        .await;
+    d.click("a.pid").await;
+    let proposal_url = d.url().await;
+    let id = d.text("#proposal-id").await;
+
+    // sam lacks the role: refused, nothing approved, nothing written.
+    sign_in(&d, &ui.origin, "sam", SAM_SECRET).await;
+    d.goto(&proposal_url).await;
+    let form = d.text("#approve-form").await;
+    assert!(form.contains("Approve and apply"), "{form}");
+    d.type_into("#approve-form textarea[name=reason]", "fine")
+        .await;
+    d.type_into("#approve-form input[name=confirm]", "INV-3001")
+        .await;
+    d.click("#approve-and-apply").await;
+    d.wait_text("#outcome", "Refused", Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        (state(dir, &id).as_str(), fee(dir)),
+        ("pending_review", 2500)
+    );
+    sign_out(&d).await;
+
+    // dana: approved and applied in one step, with the receipt on the page.
+    sign_in(&d, &ui.origin, "dana", DANA_SECRET).await;
+    d.goto(&proposal_url).await;
+    d.type_into("#approve-form textarea[name=reason]", "goodwill, ticket 77")
+        .await;
+    d.type_into("#approve-form input[name=confirm]", "INV-3001")
+        .await;
+    d.click("#approve-and-apply").await;
+    let outcome = d
+        .wait_text("main", "Applied.", Duration::from_secs(10))
+        .await;
+    assert!(outcome.contains("Approved by dana"), "{outcome}");
+    assert_eq!((state(dir, &id).as_str(), fee(dir)), ("applied", 0));
+    let receipts = d.text("#receipts").await;
+    assert!(receipts.contains("rct_"), "{receipts}");
     d.quit().await;
 }
 
@@ -325,20 +411,7 @@ async fn forged_and_cross_origin_posts_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     setup(dir);
-    let run = airlock(
-        dir,
-        &[
-            "propose",
-            "billing.waive_late_fee",
-            "--json",
-            r#"{"invoice_id":"INV-3001","reason":"x"}"#,
-        ],
-        &[
-            ("SYNAPSOR_TENANT_ID", "acme"),
-            ("SYNAPSOR_PRINCIPAL", "agent_7"),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    agent_proposes(dir, "x");
     let ui = UiServer::start(dir);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -21,7 +21,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use airlock_handler::{HandlerReceipt, HandlerStatus, Verifier, WritebackRequest};
+use airlock_handler::{
+    Answer, HandlerReceipt, HandlerStatus, Incoming, Verifier, WritebackRequest,
+};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -95,9 +97,9 @@ pub async fn writeback(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, axum::Json<HandlerReceipt>) {
-    let (status, receipt) = respond(&state, &headers, &body, chrono::Utc::now()).await;
-    (status, axum::Json(receipt))
+) -> (StatusCode, axum::Json<Answer>) {
+    let (status, answer) = respond(&state, &headers, &body, chrono::Utc::now()).await;
+    (status, axum::Json(answer))
 }
 
 /// [`writeback`] with the clock as a parameter (tests use it to simulate clock skew).
@@ -106,17 +108,23 @@ pub async fn respond(
     headers: &HeaderMap,
     body: &[u8],
     now: chrono::DateTime<chrono::Utc>,
-) -> (StatusCode, HandlerReceipt) {
-    let req = match state.verifier.verify_at(headers, body, now) {
-        Ok(r) => r,
+) -> (StatusCode, Answer) {
+    let req = match state.verifier.verify_incoming_at(headers, body, now) {
+        Ok(Incoming::Writeback(r)) => r,
+        // `airlock doctor --check-handlers`: answered after verification; the database is
+        // not opened.
+        Ok(Incoming::Probe(p)) => return (StatusCode::OK, Answer::Probe(p.answer())),
         Err(rejection) => {
             let status =
                 StatusCode::from_u16(rejection.http_status).unwrap_or(StatusCode::BAD_REQUEST);
-            return (status, rejection.receipt());
+            return (status, Answer::Receipt(rejection.receipt()));
         }
     };
     if req.action != ACTION {
-        return (StatusCode::OK, req.failed("UNSUPPORTED_ACTION"));
+        return (
+            StatusCode::OK,
+            Answer::Receipt(req.failed("UNSUPPORTED_ACTION")),
+        );
     }
     let path = state.db_path.clone();
     let receipt = tokio::task::spawn_blocking(move || {
@@ -134,7 +142,7 @@ pub async fn respond(
         safe_error_code: Some("HANDLER_EXCEPTION".into()),
         details: None,
     });
-    (StatusCode::OK, receipt)
+    (StatusCode::OK, Answer::Receipt(receipt))
 }
 
 fn to_json(v: rusqlite::types::ValueRef<'_>) -> Value {

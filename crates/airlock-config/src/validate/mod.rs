@@ -18,6 +18,7 @@ mod ident_length;
 mod notifications;
 mod operators;
 mod proposal;
+mod review;
 mod scan;
 mod sources;
 mod writeback;
@@ -155,6 +156,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "result_format",
     "operators",
     "notifications",
+    "review",
 ];
 
 fn walk(doc: &Value) -> Ctx {
@@ -238,6 +240,7 @@ fn walk(doc: &Value) -> Ctx {
     ident_length::identifier_lengths(&mut ctx, root);
     operators::operators(&mut ctx, root);
     notifications::notifications(&mut ctx, root);
+    review::review(&mut ctx, root);
     writeback::readiness(&mut ctx, root, &facts);
     scan::forbidden(&mut ctx, doc, &root_path);
     ctx

@@ -562,6 +562,7 @@ pub fn generate(
         operators,
         cloud: None,
         notifications: None,
+        review: None,
     };
     Ok(Generated {
         config,

@@ -16,6 +16,7 @@ mod maintain;
 mod meta;
 mod migrations;
 mod read;
+mod search;
 mod verify;
 mod write;
 
@@ -295,6 +296,15 @@ impl Ledger for SqliteLedger {
 
     async fn chain_head(&self) -> Result<Option<crate::ChainHead>, LedgerError> {
         read::chain_head(&self.conn())
+    }
+
+    async fn search_proposals(
+        &self,
+        text: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(u64, Vec<StoredProposal>), LedgerError> {
+        search::search_proposals(&self.conn(), text, limit, offset)
     }
 
     async fn proposal_events(&self, proposal_id: &str) -> Result<Vec<Event>, LedgerError> {

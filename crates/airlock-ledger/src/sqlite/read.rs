@@ -8,7 +8,8 @@ use crate::{
     Stats, StoredProposal,
 };
 
-const PROPOSAL_COLUMNS: &str = "proposal_id, proposal_version, proposal_hash, action, state,
+pub(crate) const PROPOSAL_COLUMNS: &str =
+    "proposal_id, proposal_version, proposal_hash, action, state,
     tenant_id, principal, business_object, object_id, source_kind, source_id, source_schema,
     source_table, source_database_mutated, change_set_json, created_at, updated_at";
 

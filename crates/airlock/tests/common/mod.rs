@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod handler;
 pub mod http;
 pub mod webdriver;
 

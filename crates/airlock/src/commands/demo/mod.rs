@@ -48,12 +48,54 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<ExitSta
     let ok = walk(&mut story, &runtime, &review, &dir).await?;
     if story.json {
         output::json(&json!({"ok": ok, "dir": dir, "steps": story.steps}))?;
+    } else if output::interactive() && offer_ui()? {
+        drop(review);
+        open_ui(&demo_settings).await?;
     }
     Ok(if ok {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// On a terminal, the demo ends by offering the review UI on its ledger.
+fn offer_ui() -> anyhow::Result<bool> {
+    Ok(inquire::Confirm::new("Open the review UI now?")
+        .with_default(true)
+        .with_help_message("it serves this demo's ledger on 127.0.0.1 until Ctrl-C")
+        .prompt()?)
+}
+
+/// Serves `airlock ui --open` on the demo's ledger, with a fresh sign-in secret for the demo's
+/// operator `dana`, printed once (it lives only in this process).
+async fn open_ui(demo: &Settings) -> anyhow::Result<()> {
+    let secret = airlock_review_ui::generate_secret();
+    let mut env = demo.env.clone();
+    env.insert(
+        airlock_review_ui::operator_secret_var("dana"),
+        secret.clone(),
+    );
+    let settings = Settings {
+        env,
+        cwd: demo.cwd.clone(),
+        config: demo.config.clone(),
+        store: None,
+    };
+    output::line(&format!(
+        "Sign in as operator dana with this secret (shown once, valid while the UI runs): {secret}"
+    ));
+    let args = airlock_cli::UiArgs {
+        host: "127.0.0.1".into(),
+        port: 0,
+        open: true,
+        allow_remote_bind: false,
+        runner: "airlock-ui".into(),
+        project: "local".into(),
+        tour: false,
+    };
+    crate::commands::ui::run(&settings, &args).await?;
+    Ok(())
 }
 
 /// Creates the folder, or resets one an earlier demo created. Refuses anything else.

@@ -67,11 +67,24 @@ pub enum Code {
     WriterGrantsMissing,
     // app-owned handlers (--check-handlers)
     HandlersNotChecked,
+    /// Retired: the unsigned `OPTIONS` check before probes. Never reported now; the code
+    /// stays reserved.
+    #[allow(dead_code)]
     HandlerReachable,
     HandlerUnreachable,
+    /// Retired: "the program is executable" before probes. Never reported now.
+    #[allow(dead_code)]
     HandlerRunnable,
     HandlerNotExecutable,
     HandlerUnsigned,
+    HandlerProbeOk,
+    HandlerSignatureRefused,
+    HandlerClockRefused,
+    HandlerProtocolMismatch,
+    HandlerProbeUnsupported,
+    HandlerBadAnswer,
+    HandlerAcceptsForged,
+    HandlerUnauthenticated,
     // the model-facing tools
     ToolsSemanticOnly,
     ToolsUnsafe,

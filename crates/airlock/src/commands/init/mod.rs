@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use crate::commands::handler::template;
 use crate::output::{self, ExitStatus, hinted};
 
+mod smoke;
 mod wizard;
 use crate::settings::Settings;
 
@@ -36,6 +37,8 @@ pub struct Outcome {
     pub handler: Option<PathBuf>,
     /// The first read's arguments (`--smoke-id`), if any.
     pub smoke_input: Option<PathBuf>,
+    /// What the first read did (`--smoke-id`).
+    pub smoke: Option<smoke::Smoke>,
 }
 
 pub async fn run(settings: &Settings, args: &InitArgs) -> anyhow::Result<ExitStatus> {
@@ -138,11 +141,17 @@ pub async fn generate_and_write(
     {
         handler = handler_files(settings, args, true, &config_path, &generated)?;
     }
+    let mut generated = generated;
+    let mut doc = doc;
+    if matches!(&handler, Some((ExecutorKind::HttpHandler, _)))
+        && sign_http_handlers(&mut generated)
+    {
+        doc = serde_json::to_value(&generated.config)?;
+    }
     if args.dry_run {
         output::json(&doc)?;
         return Ok(None);
     }
-    let mut generated = generated;
     if let Some((kind, files)) = &handler
         && *kind == ExecutorKind::CommandHandler
         && let Some(program) = files.first()
@@ -187,6 +196,15 @@ pub async fn generate_and_write(
         extra,
         args.force,
     )?;
+    let smoke_result = match &smoke {
+        Some((_, text, _)) => {
+            let input: Map<String, Value> = serde_json::from_str(text)?;
+            let r = smoke::run(settings, &config_path, &input, args.url.as_deref()).await;
+            record_smoke(&config_path, &r)?;
+            Some(r)
+        }
+        None => None,
+    };
     Ok(Some(Outcome {
         config_path,
         generated,
@@ -195,7 +213,27 @@ pub async fn generate_and_write(
         skipped,
         handler: handler_files.first().map(|f| f.path.clone()),
         smoke_input: smoke.map(|(p, _, _)| p),
+        smoke: smoke_result,
     }))
+}
+
+/// Adds the first read's outcome to NEXT-STEPS.md.
+fn record_smoke(config_path: &Path, r: &smoke::Smoke) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut f = fs_err::OpenOptions::new()
+        .append(true)
+        .open(config_dir(config_path).join("NEXT-STEPS.md"))?;
+    let what = match r.status {
+        "passed" => "passed",
+        "failed" => "FAILED",
+        _ => "not run yet",
+    };
+    writeln!(
+        f,
+        "\n## First read (`--smoke-id`)\n\n`{}`: {what}. {}\n",
+        r.tool, r.detail
+    )?;
+    Ok(())
 }
 
 /// Where `--smoke-id` saves the first read's arguments, beside the config.
@@ -338,6 +376,47 @@ fn mcp_snippets(
         ));
     }
     Ok(out)
+}
+
+/// An emitted HTTP template refuses to start without a token or signing secret, and doctor
+/// fails an http_handler with neither: with a template, every http_handler gets both (under
+/// the default variable names when the answers named none). Whether anything changed.
+fn sign_http_handlers(g: &mut Generated) -> bool {
+    use airlock_config::{ExecutorAuth, env_vars};
+    let mut added = Vec::new();
+    for (_, e) in g.config.executors.iter_mut().flatten() {
+        if e.kind != ExecutorKind::HttpHandler {
+            continue;
+        }
+        if e.auth.is_none() {
+            e.auth = Some(ExecutorAuth {
+                kind: "bearer_env".into(),
+                token_env: env_vars::SYNAPSOR_APP_WRITEBACK_TOKEN.into(),
+            });
+            added.push((
+                env_vars::SYNAPSOR_APP_WRITEBACK_TOKEN,
+                "bearer token Airlock sends to the handler; start the emitted handler with AIRLOCK_HANDLER_TOKEN set to the same value",
+            ));
+        }
+        if e.signing_secret_env.is_none() {
+            e.signing_secret_env = Some(env_vars::SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET.into());
+            added.push((
+                env_vars::SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET,
+                "HMAC secret the handler checks each request's signature with; start the emitted handler with AIRLOCK_HANDLER_SIGNING_SECRET set to the same value",
+            ));
+        }
+    }
+    let changed = !added.is_empty();
+    for (name, purpose) in added {
+        if !g.env_vars.iter().any(|v| v.name == name) {
+            g.env_vars.push(onboard::EnvVarDoc {
+                name: name.into(),
+                purpose: purpose.into(),
+                example: "CHANGE_ME".into(),
+            });
+        }
+    }
+    changed
 }
 
 fn has_handler_executor(g: &Generated) -> bool {
@@ -909,11 +988,25 @@ pub fn summary(args: &InitArgs, o: &Outcome) -> anyhow::Result<()> {
         output::line(template::WARNING);
     }
     if let (Some(input), Some(read)) = (&o.smoke_input, o.generated.tools.first()) {
-        output::line(&format!(
-            "first read, once the variables are set: airlock smoke call --config {} {read} --input {}",
+        let again = format!(
+            "airlock smoke call --config {} {read} --input {}",
             o.config_path.display(),
             input.display()
-        ));
+        );
+        match &o.smoke {
+            Some(s) if s.status == "passed" => {
+                output::line(&format!("first read: passed ({}): {}", s.tool, s.detail));
+            }
+            Some(s) if s.status == "failed" => {
+                output::line(&format!("first read: FAILED ({}): {}", s.tool, s.detail));
+                output::line(&format!("  fix the config or the id, then: {again}"));
+            }
+            Some(s) => {
+                output::line(&format!("first read: not run yet: {}", s.detail));
+                output::line(&format!("  then: {again}"));
+            }
+            None => output::line(&format!("first read: {again}")),
+        }
     }
     for w in &o.warnings {
         output::warn(&format!("{} {}: {}", w.path, w.code, w.message));
@@ -936,6 +1029,7 @@ pub fn summary_json(o: &Outcome) -> Value {
         "skipped_tables": o.skipped,
         "handler": o.handler,
         "smoke_input": o.smoke_input,
+        "smoke": o.smoke,
         "warnings": o.warnings.iter().map(|w| json!({"code": w.code, "path": w.path, "message": w.message})).collect::<Vec<_>>(),
     })
 }
