@@ -19,6 +19,7 @@ mod chain;
 mod error;
 pub mod export;
 mod records;
+pub mod shadow;
 mod sqlite;
 
 pub use anchor::{Anchor, anchor_path, read_anchors};

@@ -173,7 +173,28 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE approvals ADD COLUMN role_verified INTEGER;
     ALTER TABLE writeback_jobs ADD COLUMN actor_source TEXT;
     "#,
+    // 4 (HUMAN_ACTIONS_SINCE): what people actually did, for shadow-mode comparisons
+    // (`airlock shadow`). Chained like the other records; `proposal_id` is a plain link, not a
+    // foreign key, so pruning a proposal never depends on its human actions.
+    r#"
+    CREATE TABLE human_actions (
+        action_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+        capability   TEXT NOT NULL,
+        tenant_id    TEXT NOT NULL,
+        object_id    TEXT NOT NULL,
+        proposal_id  TEXT,
+        actor        TEXT NOT NULL,
+        patch_json   TEXT NOT NULL,
+        notes        TEXT,
+        created_at   TEXT NOT NULL
+    );
+    CREATE INDEX idx_human_actions_object ON human_actions(capability, tenant_id, object_id);
+    "#,
 ];
+
+/// The schema version that added `human_actions` (migration 4 above; keep in step if
+/// migrations are renumbered). Older ledgers read it as an empty table.
+const HUMAN_ACTIONS_SINCE: i64 = 4;
 
 /// The oldest schema version this build can read without migrating it. Version 2 ledgers lack
 /// the columns version 3 added; a read-only connection sees them through temporary views
@@ -295,6 +316,19 @@ pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), Ledger
     }
     if found < 3 {
         shim_v2(conn).map_err(|source| LedgerError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    if found < HUMAN_ACTIONS_SINCE {
+        conn.execute_batch(
+            "CREATE TEMP TABLE human_actions (
+                 action_id INTEGER PRIMARY KEY, capability TEXT NOT NULL,
+                 tenant_id TEXT NOT NULL, object_id TEXT NOT NULL, proposal_id TEXT,
+                 actor TEXT NOT NULL, patch_json TEXT NOT NULL, notes TEXT,
+                 created_at TEXT NOT NULL);",
+        )
+        .map_err(|source| LedgerError::Open {
             path: path.display().to_string(),
             source,
         })?;

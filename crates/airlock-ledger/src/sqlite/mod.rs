@@ -14,6 +14,7 @@ mod maintain;
 mod meta;
 mod migrations;
 mod read;
+mod shadow;
 mod verify;
 mod write;
 
@@ -174,6 +175,23 @@ impl SqliteLedger {
             anchor::append_head(&self.conn(), &self.anchor);
         }
         Ok(report)
+    }
+
+    /// Records what a person actually did for one object (shadow mode), chained and anchored
+    /// like a decision.
+    pub fn record_human_action(
+        &self,
+        action: &crate::NewHumanAction,
+    ) -> Result<crate::HumanAction, LedgerError> {
+        self.decide_anchored(|c| shadow::record(c, action))
+    }
+
+    /// Recorded human actions, oldest first.
+    pub fn human_actions(
+        &self,
+        filter: &crate::HumanActionFilter,
+    ) -> Result<Vec<crate::HumanAction>, LedgerError> {
+        shadow::list(&self.conn(), filter)
     }
 
     /// The anchor file beside this ledger (it may not exist yet).

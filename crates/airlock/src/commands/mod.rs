@@ -1,6 +1,7 @@
 //! One file per command verb. This module is the table of contents and the dispatcher.
 
 mod apply;
+mod benchmark;
 mod completions;
 mod config;
 mod demo;
@@ -17,7 +18,9 @@ mod proposals;
 mod propose;
 mod query_audit;
 mod receipts;
+pub mod recipes;
 mod replay;
+mod shadow;
 mod smoke;
 mod tools;
 mod ui;
@@ -118,6 +121,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Init(a) => init::run(&settings, &a).await,
         Command::Onboard(airlock_cli::OnboardCommand::Db(a)) => {
             onboard::db::run(&settings, &a).await
+        }
+        Command::Recipes(airlock_cli::RecipesCommand::List(a)) => recipes::list::run(&a),
+        Command::Recipes(airlock_cli::RecipesCommand::Show(a)) => recipes::show::run(&settings, &a),
+        Command::Recipes(airlock_cli::RecipesCommand::Init(a)) => {
+            recipes::init::run(&settings, &a).await
+        }
+        Command::Shadow(airlock_cli::ShadowCommand::List(a)) => shadow::list::run(&settings, &a).await,
+        Command::Shadow(airlock_cli::ShadowCommand::RecordHumanAction(a)) => {
+            shadow::record_human_action::run(&settings, &a).await
+        }
+        Command::Shadow(airlock_cli::ShadowCommand::Compare(a)) => {
+            shadow::compare::run(&settings, &a).await
+        }
+        Command::Shadow(airlock_cli::ShadowCommand::Report(a)) => {
+            shadow::report::run(&settings, &a).await
+        }
+        Command::Benchmark(airlock_cli::BenchmarkCommand::McpEfficiency(a)) => {
+            benchmark::mcp_efficiency::run(&a).await
         }
     }
 }
