@@ -36,9 +36,13 @@ pub struct Recipe {
     /// The capabilities, as `airlock init --answers` reads them (no engine, no source: those
     /// come from the run).
     pub answers: Answers,
+    /// The table's DDL per engine: built-in recipes only.
+    #[serde(skip)]
+    ddl: Option<&'static Builtin>,
 }
 
 /// A built-in recipe's files.
+#[derive(Debug)]
 struct Builtin {
     json: &'static str,
     postgres: &'static str,
@@ -69,7 +73,10 @@ const BUILTIN: &[Builtin] = &[
 pub fn builtin() -> Vec<Recipe> {
     BUILTIN
         .iter()
-        .map(|b| parse(b.json).expect("built-in recipes are valid (tested)"))
+        .map(|b| Recipe {
+            ddl: Some(b),
+            ..parse(b.json).expect("built-in recipes are valid (tested)")
+        })
         .collect()
 }
 
@@ -81,19 +88,6 @@ pub fn find(id: &str) -> Option<Recipe> {
 /// The ids of the built-in recipes.
 pub fn ids() -> Vec<String> {
     builtin().into_iter().map(|r| r.id).collect()
-}
-
-/// The DDL (with example rows) of a built-in recipe's table for one engine; `None` for a
-/// recipe file of your own.
-pub fn schema_sql(id: &str, engine: Engine) -> Option<&'static str> {
-    let b = BUILTIN
-        .iter()
-        .find(|b| parse(b.json).is_ok_and(|r| r.id == id))?;
-    Some(match engine {
-        Engine::Postgres => b.postgres,
-        Engine::Mysql => b.mysql,
-        Engine::Sqlite => b.sqlite,
-    })
 }
 
 /// Reads a recipe document (a built-in or a file of your own).
@@ -141,6 +135,17 @@ pub struct Placement {
 }
 
 impl Recipe {
+    /// The DDL (with example rows) of a built-in recipe's table for one engine; `None` for a
+    /// recipe file of your own.
+    pub fn schema_sql(&self, engine: Engine) -> Option<&'static str> {
+        let b = self.ddl?;
+        Some(match engine {
+            Engine::Postgres => b.postgres,
+            Engine::Mysql => b.mysql,
+            Engine::Sqlite => b.sqlite,
+        })
+    }
+
     /// The answers for one run.
     pub fn answers(&self, at: &Placement) -> Answers {
         let mut a = self.answers.clone();
@@ -215,7 +220,7 @@ mod tests {
                 let checked = airlock_config::validate(&doc);
                 assert!(checked.ok, "{} on {engine:?}: {:?}", r.id, checked.errors);
                 assert_eq!(g.tools.len(), 2, "{}: {:?}", r.id, g.tools);
-                let sql = schema_sql(&r.id, engine).unwrap();
+                let sql = r.schema_sql(engine).unwrap();
                 assert!(sql.contains(&format!("CREATE TABLE {}", r.table)), "{}", r.id);
             }
             let read_only = r.answers(&Placement {
@@ -236,5 +241,6 @@ mod tests {
         doc["extra"] = 1.into();
         assert_eq!(parse(&doc.to_string()).unwrap_err().code, "RECIPE_INVALID");
         assert!(parse("{").is_err());
+        assert!(parse(BUILTIN[0].json).unwrap().schema_sql(Engine::Sqlite).is_none());
     }
 }

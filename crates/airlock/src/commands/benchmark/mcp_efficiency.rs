@@ -252,7 +252,7 @@ async fn reviewed_path() -> anyhow::Result<Path> {
         sqlite_path: "ledger.db".into(),
         retention: None,
     });
-    let sql = recipes::schema_sql(RECIPE, Engine::Sqlite).unwrap_or_default();
+    let sql = recipe.schema_sql(Engine::Sqlite).unwrap_or_default();
     drop(crate::demo_app::create_database(
         &scratch.0.join("app.db"),
         sql,

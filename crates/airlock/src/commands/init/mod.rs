@@ -609,7 +609,7 @@ fn recipe_finish(recipe: &Recipe, g: &mut Generated, no_database: bool) -> Optio
     recipe.finish(&mut g.config);
     g.notes.extend(recipe.notes.iter().cloned());
     let engine = g.config.sources.values().next().map(|s| s.engine)?;
-    let sql = onboard::recipes::schema_sql(&recipe.id, engine).filter(|_| no_database)?;
+    let sql = recipe.schema_sql(engine).filter(|_| no_database)?;
     let how = match engine {
         airlock_config::Engine::Postgres => "psql \"$DATABASE_URL\" -f schema.sql",
         airlock_config::Engine::Mysql => "mysql DATABASE < schema.sql",

@@ -33,7 +33,7 @@ pub fn run(settings: &Settings, args: &RecipeShowArgs) -> anyhow::Result<ExitSta
             )
         })?;
     recipe.finish(&mut generated.config);
-    let schema_sql = onboard::recipes::schema_sql(&recipe.id, engine);
+    let schema_sql = recipe.schema_sql(engine);
     if args.json {
         output::json(&json!({
             "recipe": recipe,
