@@ -8,9 +8,9 @@
 //! - The latest answering action counts (a person may correct what they recorded).
 //! - Values compare as JSON, except that numbers compare by value (`5500` equals `5500.0`).
 
-use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 use crate::{HumanAction, StoredProposal};
 
@@ -177,8 +177,7 @@ impl Tally {
         if s != ShadowStatus::NoHumanAction {
             self.with_human_action += 1;
         }
-        self.exact_match_rate =
-            rate(self.exact_matches, self.with_human_action);
+        self.exact_match_rate = rate(self.exact_matches, self.with_human_action);
     }
 }
 

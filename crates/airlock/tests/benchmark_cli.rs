@@ -31,7 +31,10 @@ fn reviewed_tools_take_fewer_tools_round_trips_and_written_tokens() {
     assert_eq!(raw["round_trips"], 4);
     assert_eq!(reviewed["round_trips"], 2);
     let tokens = |p: &Value, k: &str| p[k]["tokens"].as_u64().unwrap();
-    assert!(tokens(reviewed, "arguments") < tokens(raw, "arguments"), "{v}");
+    assert!(
+        tokens(reviewed, "arguments") < tokens(raw, "arguments"),
+        "{v}"
+    );
     assert!(tokens(reviewed, "tools_list") > 0 && tokens(raw, "tools_list") > 0);
     // The reviewed calls ran for real: a read and a shadow-free proposal.
     let calls = reviewed["calls"].as_array().unwrap();
@@ -86,9 +89,18 @@ fn same_task_shape_as_the_original_fixture() {
     let ours = measure();
     let generic = &theirs["paths"]["generic_database_mcp_reference"];
     let semantic = &theirs["paths"]["synapsor_runner_semantic_path"];
-    assert_eq!(ours["paths"]["raw_sql"]["exposed_tools"], generic["exposed_tools"]);
-    assert_eq!(ours["paths"]["reviewed"]["exposed_tools"], semantic["exposed_tools"]);
-    assert_eq!(ours["paths"]["reviewed"]["round_trips"], semantic["scripted_tool_calls"]);
+    assert_eq!(
+        ours["paths"]["raw_sql"]["exposed_tools"],
+        generic["exposed_tools"]
+    );
+    assert_eq!(
+        ours["paths"]["reviewed"]["exposed_tools"],
+        semantic["exposed_tools"]
+    );
+    assert_eq!(
+        ours["paths"]["reviewed"]["round_trips"],
+        semantic["scripted_tool_calls"]
+    );
     let tool_steps = theirs["scripted_plans"]["generic_database_mcp_reference"]
         .as_array()
         .unwrap()
@@ -97,7 +109,11 @@ fn same_task_shape_as_the_original_fixture() {
         .count();
     assert_eq!(ours["paths"]["raw_sql"]["round_trips"], tool_steps);
     for (ours_path, theirs_path) in [("raw_sql", generic), ("reviewed", semantic)] {
-        for k in ["exposes_raw_sql", "approval_separated", "stale_row_conflict_checked"] {
+        for k in [
+            "exposes_raw_sql",
+            "approval_separated",
+            "stale_row_conflict_checked",
+        ] {
             assert_eq!(
                 ours["paths"][ours_path]["properties"][k], theirs_path[k],
                 "{ours_path} {k}"

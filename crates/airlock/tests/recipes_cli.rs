@@ -45,8 +45,10 @@ fn mcp_calls(dir: &Path, env: &[(&str, &str)], calls: &[(&str, Value)]) -> Vec<V
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
     ];
     for (i, (tool, args)) in calls.iter().enumerate() {
-        frames.push(json!({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
-                           "params": {"name": tool, "arguments": args}}));
+        frames.push(
+            json!({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                           "params": {"name": tool, "arguments": args}}),
+        );
     }
     let mut replies = vec![Value::Null; calls.len()];
     let stdout = BufReader::new(child.stdout.take().unwrap());
@@ -180,7 +182,12 @@ fn every_recipe_works_end_to_end_on_sqlite() {
         ));
         assert_eq!(s["format"], "airlock.init.v1", "{s}");
         let app = dir.join("app");
-        for f in ["airlock.json", ".env.example", "NEXT-STEPS.md", "schema.sql"] {
+        for f in [
+            "airlock.json",
+            ".env.example",
+            "NEXT-STEPS.md",
+            "schema.sql",
+        ] {
             assert!(app.join(f).exists(), "{}: {f} missing", case.id);
         }
         let sql = std::fs::read_to_string(app.join("schema.sql")).unwrap();
@@ -195,11 +202,17 @@ fn every_recipe_works_end_to_end_on_sqlite() {
         // A second init over the same files refuses without --force and writes nothing.
         let again = airlock(
             dir,
-            &["recipes", "init", case.id, "--engine", "sqlite", "--out", "app/"],
+            &[
+                "recipes", "init", case.id, "--engine", "sqlite", "--out", "app/",
+            ],
             &[],
         );
         assert_eq!(again.code, 1, "{}", again.stderr);
-        assert!(again.stderr.contains("INIT_FILE_EXISTS"), "{}", again.stderr);
+        assert!(
+            again.stderr.contains("INIT_FILE_EXISTS"),
+            "{}",
+            again.stderr
+        );
     }
 }
 
@@ -245,8 +258,7 @@ fn init_recipe_maps_onto_an_existing_postgres_table() {
     // Inspected against a live database: no DDL is written.
     assert!(!dir.join("schema.sql").exists());
     let config: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("airlock.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("airlock.json")).unwrap()).unwrap();
     assert_eq!(
         config["capabilities"][1]["conflict_guard"],
         json!({"column": "version", "bump": true})
@@ -356,8 +368,16 @@ fn list_and_show_describe_the_recipes() {
     );
     let text = airlock(dir, &["recipes", "show", "accounts.plan_credit"], &[]);
     ok(&text);
-    assert!(text.stdout.contains("plan_credit_cents in 0..20000"), "{}", text.stdout);
-    assert!(text.stdout.contains("approval role:    billing_lead"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("plan_credit_cents in 0..20000"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("approval role:    billing_lead"),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]
@@ -373,7 +393,11 @@ fn bad_recipes_are_refused_and_nothing_is_written() {
         let run = airlock(dir, args, &[]);
         assert_eq!(run.code, 1, "{args:?}");
         assert!(run.stderr.contains("RECIPE_NOT_FOUND"), "{}", run.stderr);
-        assert!(run.stderr.contains("billing.late_fee_waiver"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("billing.late_fee_waiver"),
+            "{}",
+            run.stderr
+        );
     }
     // A recipe file of the wrong form, with an injection string for a table, too large.
     let good = json_of(&airlock(
@@ -404,7 +428,11 @@ fn bad_recipes_are_refused_and_nothing_is_written() {
     assert!(!dir.join("airlock.json").exists());
     // A recipe file of one's own that is valid works like a built-in (no DDL to write).
     std::fs::write(dir.join("mine.json"), good.to_string()).unwrap();
-    ok(&airlock(dir, &["recipes", "init", "./mine.json", "--out", "mine/"], &[]));
+    ok(&airlock(
+        dir,
+        &["recipes", "init", "./mine.json", "--out", "mine/"],
+        &[],
+    ));
     assert!(dir.join("mine/airlock.json").exists());
     assert!(!dir.join("mine/schema.sql").exists());
 }

@@ -87,7 +87,11 @@ fn shadow_comparisons_count_each_field_and_never_cross_tenants() {
     let listed = json_of(&airlock(&app, &["shadow", "list", "--json"], &[]));
     assert_eq!(listed["proposals"].as_array().unwrap().len(), 3);
     // Shadow proposals can never be approved.
-    let approve = airlock(&app, &["proposals", "approve", &p1, "--actor", "dana", "--yes"], &[]);
+    let approve = airlock(
+        &app,
+        &["proposals", "approve", &p1, "--actor", "dana", "--yes"],
+        &[],
+    );
     assert_ne!(approve.code, 0);
 
     // 1. The original's form: a shadow proposal's id and a patch file. Same values as the
@@ -156,15 +160,25 @@ fn shadow_comparisons_count_each_field_and_never_cross_tenants() {
 
     let c1 = json_of(&airlock(&app, &["shadow", "compare", &p1, "--json"], &[]));
     assert_eq!(c1["status"], "exact_match", "{c1}");
-    assert_eq!(c1["matching_columns"], json!(["late_fee_cents", "waiver_reason"]));
+    assert_eq!(
+        c1["matching_columns"],
+        json!(["late_fee_cents", "waiver_reason"])
+    );
     let c2 = json_of(&airlock(&app, &["shadow", "compare", &p2, "--json"], &[]));
     assert_eq!(c2["status"], "mismatch", "{c2}");
-    assert_eq!(c2["differing_columns"], json!(["late_fee_cents", "waiver_reason"]));
+    assert_eq!(
+        c2["differing_columns"],
+        json!(["late_fee_cents", "waiver_reason"])
+    );
     let c3 = json_of(&airlock(&app, &["shadow", "compare", &p3, "--json"], &[]));
     assert_eq!(c3["status"], "no_human_action", "{c3}");
     let text = airlock(&app, &["shadow", "compare", &p2], &[]);
     ok(&text);
-    assert!(text.stdout.contains("late_fee_cents: agent 0 / human 2500"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("late_fee_cents: agent 0 / human 2500"),
+        "{}",
+        text.stdout
+    );
 
     let r = report(&app);
     assert_eq!(r["format"], "airlock.shadow-report.v1");
@@ -183,7 +197,10 @@ fn shadow_comparisons_count_each_field_and_never_cross_tenants() {
         .iter()
         .find(|f| f["column"] == "late_fee_cents")
         .unwrap();
-    assert_eq!((fee["compared"].as_u64(), fee["matched"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (fee["compared"].as_u64(), fee["matched"].as_u64()),
+        (Some(2), Some(1))
+    );
     assert_eq!(fee["match_rate"], 0.5);
     let example = &cap["mismatch_examples"][0];
     assert_eq!(example["object_id"], "INV-1002");
@@ -199,11 +216,24 @@ fn shadow_comparisons_count_each_field_and_never_cross_tenants() {
     assert_eq!(globex["unanswered_human_actions"], 1);
     let md = airlock(&app, &["shadow", "report", "--format", "markdown"], &[]);
     ok(&md);
-    assert!(md.stdout.starts_with("# Shadow mode report"), "{}", md.stdout);
-    assert!(md.stdout.contains("| `late_fee_cents` | 2 | 1 | 50% |"), "{}", md.stdout);
+    assert!(
+        md.stdout.starts_with("# Shadow mode report"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout.contains("| `late_fee_cents` | 2 | 1 | 50% |"),
+        "{}",
+        md.stdout
+    );
     let text = airlock(&app, &["shadow", "report"], &[]);
     ok(&text);
-    assert!(text.stdout.contains("field waiver_reason: 1 of 2 matched (50%)"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("field waiver_reason: 1 of 2 matched (50%)"),
+        "{}",
+        text.stdout
+    );
 
     // Every human action is in the chain.
     let v = json_of(&airlock(&app, &["ledger", "verify", "--json"], &[]));
@@ -216,7 +246,13 @@ fn ledger_verify_finds_an_edited_removed_or_unchained_human_action() {
     let (app, [p1, _, _]) = shadow_app(tmp.path());
     ok(&airlock(
         &app,
-        &["shadow", "record-human-action", &p1, "--set", "late_fee_cents=0"],
+        &[
+            "shadow",
+            "record-human-action",
+            &p1,
+            "--set",
+            "late_fee_cents=0",
+        ],
         &[],
     ));
     let ledger = app.join(".airlock/ledger.db");
@@ -229,7 +265,13 @@ fn ledger_verify_finds_an_edited_removed_or_unchained_human_action() {
     let verify = |db: &Path| {
         let run = airlock(
             &app,
-            &["--store", db.to_str().unwrap(), "ledger", "verify", "--json"],
+            &[
+                "--store",
+                db.to_str().unwrap(),
+                "ledger",
+                "verify",
+                "--json",
+            ],
             &[],
         );
         serde_json::from_str::<Value>(&run.stdout).unwrap_or_else(|_| panic!("{}", run.stderr))
@@ -277,35 +319,162 @@ fn bad_human_actions_are_refused_and_nothing_is_recorded() {
         (0..65).map(|i| (format!("c{i}"), json!(1))).collect();
     let cases: Vec<(Vec<String>, &str)> = vec![
         // Tampered or malformed files.
-        (vec!["--file".into(), file("f1.json", with("format", json!("synapsor.human.v0")))], "SHADOW_FILE_INVALID"),
-        (vec!["--file".into(), file("f2.json", with("approved", json!(true)))], "SHADOW_FILE_INVALID"),
-        (vec!["--file".into(), file("f3.json", with("patch", json!(["late_fee_cents", 0])))], "SHADOW_FILE_INVALID"),
-        (vec!["--file".into(), file("f4.json", with("tenant_id", json!(7)))], "SHADOW_FILE_INVALID"),
-        (vec!["--file".into(), {
-            std::fs::write(app.join("f5.json"), "{\"format\": \"airlock.human-action.v1\",").unwrap();
-            "f5.json".into()
-        }], "SHADOW_FILE_INVALID"),
+        (
+            vec![
+                "--file".into(),
+                file("f1.json", with("format", json!("synapsor.human.v0"))),
+            ],
+            "SHADOW_FILE_INVALID",
+        ),
+        (
+            vec![
+                "--file".into(),
+                file("f2.json", with("approved", json!(true))),
+            ],
+            "SHADOW_FILE_INVALID",
+        ),
+        (
+            vec![
+                "--file".into(),
+                file("f3.json", with("patch", json!(["late_fee_cents", 0]))),
+            ],
+            "SHADOW_FILE_INVALID",
+        ),
+        (
+            vec![
+                "--file".into(),
+                file("f4.json", with("tenant_id", json!(7))),
+            ],
+            "SHADOW_FILE_INVALID",
+        ),
+        (
+            vec!["--file".into(), {
+                std::fs::write(
+                    app.join("f5.json"),
+                    "{\"format\": \"airlock.human-action.v1\",",
+                )
+                .unwrap();
+                "f5.json".into()
+            }],
+            "SHADOW_FILE_INVALID",
+        ),
         // A file that ties itself to acme's proposal but names another tenant.
-        (vec!["--file".into(), file("f6.json", {
-            let mut d = with("proposal_id", json!(p1));
-            d["tenant_id"] = json!("globex");
-            d
-        })], "SHADOW_SCOPE_MISMATCH"),
-        (vec![p3.clone(), "--tenant".into(), "acme".into(), "--set".into(), "late_fee_cents=0".into()], "SHADOW_SCOPE_MISMATCH"),
-        (vec![p1.clone(), "--object-id".into(), "INV-2001".into(), "--set".into(), "late_fee_cents=0".into()], "SHADOW_SCOPE_MISMATCH"),
+        (
+            vec![
+                "--file".into(),
+                file("f6.json", {
+                    let mut d = with("proposal_id", json!(p1));
+                    d["tenant_id"] = json!("globex");
+                    d
+                }),
+            ],
+            "SHADOW_SCOPE_MISMATCH",
+        ),
+        (
+            vec![
+                p3.clone(),
+                "--tenant".into(),
+                "acme".into(),
+                "--set".into(),
+                "late_fee_cents=0".into(),
+            ],
+            "SHADOW_SCOPE_MISMATCH",
+        ),
+        (
+            vec![
+                p1.clone(),
+                "--object-id".into(),
+                "INV-2001".into(),
+                "--set".into(),
+                "late_fee_cents=0".into(),
+            ],
+            "SHADOW_SCOPE_MISMATCH",
+        ),
         // Oversize fields.
-        (vec![p1.clone(), "--set".into(), "late_fee_cents=0".into(), "--notes".into(), "n".repeat(2001)], "SHADOW_FIELD_TOO_LARGE"),
-        (vec![p1.clone(), "--set".into(), format!("waiver_reason={}", "x".repeat(5000))], "SHADOW_FIELD_TOO_LARGE"),
-        (vec!["--file".into(), file("f7.json", with("patch", Value::Object(many)))], "SHADOW_FIELD_TOO_LARGE"),
-        (vec!["--file".into(), file("f8.json", with("object_id", json!("I".repeat(300))))], "SHADOW_FIELD_TOO_LARGE"),
+        (
+            vec![
+                p1.clone(),
+                "--set".into(),
+                "late_fee_cents=0".into(),
+                "--notes".into(),
+                "n".repeat(2001),
+            ],
+            "SHADOW_FIELD_TOO_LARGE",
+        ),
+        (
+            vec![
+                p1.clone(),
+                "--set".into(),
+                format!("waiver_reason={}", "x".repeat(5000)),
+            ],
+            "SHADOW_FIELD_TOO_LARGE",
+        ),
+        (
+            vec![
+                "--file".into(),
+                file("f7.json", with("patch", Value::Object(many))),
+            ],
+            "SHADOW_FIELD_TOO_LARGE",
+        ),
+        (
+            vec![
+                "--file".into(),
+                file("f8.json", with("object_id", json!("I".repeat(300)))),
+            ],
+            "SHADOW_FIELD_TOO_LARGE",
+        ),
         // Names that are not columns, secrets, incomplete or unknown targets.
-        (vec![p1.clone(), "--set".into(), "a; DROP TABLE invoices--=1".into()], "SHADOW_PATCH_INVALID"),
-        (vec![p1.clone(), "--set".into(), "password=hunter2".into()], "SHADOW_SECRET_MATERIAL"),
-        (vec![p1.clone(), "--set".into(), "waiver_reason=postgres://app:s3cret@db/prod".into()], "SHADOW_SECRET_MATERIAL"),
+        (
+            vec![
+                p1.clone(),
+                "--set".into(),
+                "a; DROP TABLE invoices--=1".into(),
+            ],
+            "SHADOW_PATCH_INVALID",
+        ),
+        (
+            vec![p1.clone(), "--set".into(), "password=hunter2".into()],
+            "SHADOW_SECRET_MATERIAL",
+        ),
+        (
+            vec![
+                p1.clone(),
+                "--set".into(),
+                "waiver_reason=postgres://app:s3cret@db/prod".into(),
+            ],
+            "SHADOW_SECRET_MATERIAL",
+        ),
         (vec![p1.clone()], "SHADOW_PATCH_INVALID"),
-        (vec!["--capability".into(), CAP.into(), "--set".into(), "late_fee_cents=0".into()], "SHADOW_ACTION_INCOMPLETE"),
-        (vec!["--capability".into(), "billing.execute_sql".into(), "--tenant".into(), "acme".into(), "--object-id".into(), "INV-1".into(), "--set".into(), "a=1".into()], "SHADOW_UNKNOWN_CAPABILITY"),
-        (vec!["wrp_00000000000000000000".into(), "--set".into(), "late_fee_cents=0".into()], "not found"),
+        (
+            vec![
+                "--capability".into(),
+                CAP.into(),
+                "--set".into(),
+                "late_fee_cents=0".into(),
+            ],
+            "SHADOW_ACTION_INCOMPLETE",
+        ),
+        (
+            vec![
+                "--capability".into(),
+                "billing.execute_sql".into(),
+                "--tenant".into(),
+                "acme".into(),
+                "--object-id".into(),
+                "INV-1".into(),
+                "--set".into(),
+                "a=1".into(),
+            ],
+            "SHADOW_UNKNOWN_CAPABILITY",
+        ),
+        (
+            vec![
+                "wrp_00000000000000000000".into(),
+                "--set".into(),
+                "late_fee_cents=0".into(),
+            ],
+            "not found",
+        ),
     ];
     for (args, code) in cases {
         let mut full: Vec<&str> = vec!["shadow", "record-human-action"];
@@ -320,6 +489,10 @@ fn bad_human_actions_are_refused_and_nothing_is_recorded() {
     let v = json_of(&airlock(&app, &["ledger", "verify", "--json"], &[]));
     assert_eq!(v["ok"], true);
     // A proposal made in review mode is not a shadow proposal.
-    let compare = airlock(&app, &["shadow", "compare", "wrp_00000000000000000000"], &[]);
+    let compare = airlock(
+        &app,
+        &["shadow", "compare", "wrp_00000000000000000000"],
+        &[],
+    );
     assert_ne!(compare.code, 0);
 }

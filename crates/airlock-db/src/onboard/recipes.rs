@@ -221,7 +221,11 @@ mod tests {
                 assert!(checked.ok, "{} on {engine:?}: {:?}", r.id, checked.errors);
                 assert_eq!(g.tools.len(), 2, "{}: {:?}", r.id, g.tools);
                 let sql = r.schema_sql(engine).unwrap();
-                assert!(sql.contains(&format!("CREATE TABLE {}", r.table)), "{}", r.id);
+                assert!(
+                    sql.contains(&format!("CREATE TABLE {}", r.table)),
+                    "{}",
+                    r.id
+                );
             }
             let read_only = r.answers(&Placement {
                 mode: Some(Mode::ReadOnly),
@@ -241,6 +245,11 @@ mod tests {
         doc["extra"] = 1.into();
         assert_eq!(parse(&doc.to_string()).unwrap_err().code, "RECIPE_INVALID");
         assert!(parse("{").is_err());
-        assert!(parse(BUILTIN[0].json).unwrap().schema_sql(Engine::Sqlite).is_none());
+        assert!(
+            parse(BUILTIN[0].json)
+                .unwrap()
+                .schema_sql(Engine::Sqlite)
+                .is_none()
+        );
     }
 }

@@ -9,8 +9,7 @@ use super::write::append_event;
 use crate::chain;
 use crate::{HumanAction, HumanActionFilter, LedgerError, NewHumanAction};
 
-const COLUMNS: &str =
-    "action_id, capability, tenant_id, object_id, proposal_id, actor, patch_json, notes, created_at";
+const COLUMNS: &str = "action_id, capability, tenant_id, object_id, proposal_id, actor, patch_json, notes, created_at";
 
 pub(crate) fn record(
     conn: &mut Connection,

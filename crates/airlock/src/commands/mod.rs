@@ -127,7 +127,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Recipes(airlock_cli::RecipesCommand::Init(a)) => {
             recipes::init::run(&settings, &a).await
         }
-        Command::Shadow(airlock_cli::ShadowCommand::List(a)) => shadow::list::run(&settings, &a).await,
+        Command::Shadow(airlock_cli::ShadowCommand::List(a)) => {
+            shadow::list::run(&settings, &a).await
+        }
         Command::Shadow(airlock_cli::ShadowCommand::RecordHumanAction(a)) => {
             shadow::record_human_action::run(&settings, &a).await
         }

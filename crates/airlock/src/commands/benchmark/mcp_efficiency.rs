@@ -108,9 +108,7 @@ pub struct Path {
 impl Path {
     fn new(tools: &[Value], calls: Vec<Call>, properties: Value) -> Path {
         let tools_list = Size::of(&json!({ "tools": tools }));
-        let arguments = calls
-            .iter()
-            .fold(Size::default(), |a, c| a.plus(c.written));
+        let arguments = calls.iter().fold(Size::default(), |a, c| a.plus(c.written));
         let results = calls.iter().fold(Size::default(), |a, c| a.plus(c.read));
         Path {
             exposed_tools: tools.len(),
@@ -157,7 +155,9 @@ pub async fn run(args: &McpEfficiencyArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     output::line("MCP efficiency: waive invoice INV-1001's late fee (tenant acme), one task");
-    output::line("tokens: runs of letters/digits/_ plus each other symbol, over compact JSON; ~tokens: chars/4");
+    output::line(
+        "tokens: runs of letters/digits/_ plus each other symbol, over compact JSON; ~tokens: chars/4",
+    );
     for (name, p) in [
         ("raw-SQL MCP surface", &raw),
         ("Airlock reviewed tools", &reviewed),
@@ -188,8 +188,12 @@ pub async fn run(args: &McpEfficiencyArgs) -> anyhow::Result<ExitStatus> {
         ratios["arguments_tokens"],
         ratios["total_tokens"]
     ));
-    output::line("raw SQL: the model writes SQL, picks the table and the tenant filter, and the write happens at once (no approval, no stale-row check).");
-    output::line("reviewed: ids and a reason only; the tenant comes from trusted context; the change waits for a person and applies under a version guard.");
+    output::line(
+        "raw SQL: the model writes SQL, picks the table and the tenant filter, and the write happens at once (no approval, no stale-row check).",
+    );
+    output::line(
+        "reviewed: ids and a reason only; the tenant comes from trusted context; the change waits for a person and applies under a version guard.",
+    );
     output::line("Method: docs/mcp-efficiency.md. --json for every figure.");
     Ok(ExitStatus::Success)
 }
@@ -234,10 +238,8 @@ async fn reviewed_path() -> anyhow::Result<Path> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let scratch = Scratch(std::env::temp_dir().join(format!(
-        "airlock-bench-{}-{nanos}",
-        std::process::id()
-    )));
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("airlock-bench-{}-{nanos}", std::process::id())));
     fs_err::create_dir_all(&scratch.0)?;
     let placement = recipes::Placement {
         engine: Some(Engine::Sqlite),

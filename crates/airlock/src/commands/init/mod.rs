@@ -184,7 +184,11 @@ pub async fn generate_and_write(
     };
     extra.extend(smoke.clone());
     if let Some(Some(sql)) = schema_file {
-        extra.push((config_dir(&config_path).join(RECIPE_SCHEMA_FILE), sql.to_owned(), false));
+        extra.push((
+            config_dir(&config_path).join(RECIPE_SCHEMA_FILE),
+            sql.to_owned(),
+            false,
+        ));
     }
     let written = write(
         &config_path,
@@ -596,7 +600,9 @@ fn recipe_answers(args: &InitArgs, recipe: &Recipe, report: Option<&SchemaReport
     apply_flags(args, &mut answers);
     if args.table_flags.approval_role.is_none() {
         for op in args.operators.iter().filter(|o| !o.contains('=')) {
-            answers.operators.insert(op.trim().to_owned(), recipe.roles());
+            answers
+                .operators
+                .insert(op.trim().to_owned(), recipe.roles());
         }
     }
     answers

@@ -45,6 +45,8 @@ pub fn run(args: &RecipesListArgs) -> anyhow::Result<ExitStatus> {
         output::line(&format!("  {}", r.summary));
         output::line(&format!("  tools: {}", tools(r).join(", ")));
     }
-    output::line("\nshow one: airlock recipes show ID; write its config: airlock recipes init ID --out DIR");
+    output::line(
+        "\nshow one: airlock recipes show ID; write its config: airlock recipes init ID --out DIR",
+    );
     Ok(ExitStatus::Success)
 }

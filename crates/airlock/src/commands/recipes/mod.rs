@@ -46,13 +46,7 @@ pub fn load(settings: &Settings, name: &str) -> anyhow::Result<Recipe> {
     let text = fs_err::read_to_string(&path)?;
     recipes::parse(&text).map_err(|p| {
         hinted(
-            format!(
-                "[{}] {}: {}: {}",
-                p.code,
-                path.display(),
-                p.path,
-                p.message
-            ),
+            format!("[{}] {}: {}: {}", p.code, path.display(), p.path, p.message),
             p.hint,
         )
     })

@@ -57,7 +57,10 @@ pub fn run(settings: &Settings, args: &RecipeShowArgs) -> anyhow::Result<ExitSta
             "tenant column:    {}",
             t.tenant_key.as_deref().unwrap_or("none")
         ));
-        output::line(&format!("visible columns:  {}", c.visible_columns.join(", ")));
+        output::line(&format!(
+            "visible columns:  {}",
+            c.visible_columns.join(", ")
+        ));
     }
     if let Some(p) = proposal {
         output::line(&format!(
@@ -97,7 +100,11 @@ pub fn run(settings: &Settings, args: &RecipeShowArgs) -> anyhow::Result<ExitSta
         "\nwrite it: airlock recipes init {} --engine {} --out DIR (the table's DDL{} is written too)",
         recipe.id,
         engine.as_str(),
-        if schema_sql.is_some() { "" } else { ", none for a recipe file," }
+        if schema_sql.is_some() {
+            ""
+        } else {
+            ", none for a recipe file,"
+        }
     ));
     Ok(ExitStatus::Success)
 }

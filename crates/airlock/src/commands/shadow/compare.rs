@@ -39,8 +39,14 @@ pub fn print(c: &ShadowComparison) {
         c.capability, c.object_id, c.tenant_id
     ));
     output::line(&format!("  status: {}", c.status.as_str()));
-    output::line(&format!("  matching columns: {}", list(&c.matching_columns)));
-    output::line(&format!("  differing columns: {}", list(&c.differing_columns)));
+    output::line(&format!(
+        "  matching columns: {}",
+        list(&c.matching_columns)
+    ));
+    output::line(&format!(
+        "  differing columns: {}",
+        list(&c.differing_columns)
+    ));
     for col in &c.differing_columns {
         let human = c.human_patch.as_ref().and_then(|h| h.get(col));
         output::line(&format!(

@@ -30,10 +30,7 @@ pub async fn shadow_proposals(
             })
             .await?;
         let n = page.len();
-        out.extend(
-            page.into_iter()
-                .filter(|p| p.change_set.mode == "shadow"),
-        );
+        out.extend(page.into_iter().filter(|p| p.change_set.mode == "shadow"));
         if out.len() >= limit || n < PAGE as usize {
             out.truncate(limit);
             return Ok(out);

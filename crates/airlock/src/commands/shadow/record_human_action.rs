@@ -296,7 +296,10 @@ fn check(a: &NewHumanAction) -> anyhow::Result<()> {
             return Err(too_large(what, max));
         }
     }
-    if a.notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES) {
+    if a.notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTES)
+    {
         return Err(too_large("the notes", MAX_NOTES));
     }
     if a.patch.is_empty() {
@@ -338,9 +341,7 @@ fn check(a: &NewHumanAction) -> anyhow::Result<()> {
     }
     let patch = Value::Object(a.patch.clone());
     let notes = Value::String(a.notes.clone().unwrap_or_default());
-    if airlock_config::redacted(&patch) != patch
-        || airlock_config::redacted(&notes) != notes
-    {
+    if airlock_config::redacted(&patch) != patch || airlock_config::redacted(&notes) != notes {
         return Err(refused(
             "SHADOW_SECRET_MATERIAL",
             "a value looks like a credential (a connection URL, bearer token or key)",
