@@ -423,6 +423,13 @@ fn bad_human_actions_are_refused_and_nothing_is_recorded() {
             ],
             "SHADOW_FIELD_TOO_LARGE",
         ),
+        (
+            vec!["--file".into(), {
+                std::fs::write(app.join("big.json"), " ".repeat(300 * 1024)).unwrap();
+                "big.json".into()
+            }],
+            "SHADOW_FIELD_TOO_LARGE",
+        ),
         // Names that are not columns, secrets, incomplete or unknown targets.
         (
             vec![

@@ -161,3 +161,29 @@ pub fn write_json_file(path: &Path, value: &impl serde::Serialize) -> anyhow::Re
     fs_err::write(path, serde_json::to_string_pretty(value)? + "\n")?;
     Ok(())
 }
+
+/// Reads a file a person named (relative to the working folder), at most `max` bytes, so a
+/// huge file, a FIFO or a device cannot stall the command. Over `max`: `[code] …` with `hint`.
+pub fn read_user_file(
+    settings: &Settings,
+    file: &Path,
+    max: u64,
+    code: &str,
+    hint: &str,
+) -> anyhow::Result<String> {
+    let path = settings.cwd.join(file);
+    let bytes = airlock_config::read_bounded(&path, max, std::time::Duration::from_secs(10))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::FileTooLarge => crate::output::hinted(
+                format!("[{code}] {} is larger than {max} bytes", path.display()),
+                hint.to_owned(),
+            ),
+            _ => anyhow::Error::new(e).context(format!("could not read {}", path.display())),
+        })?;
+    String::from_utf8(bytes).map_err(|_| {
+        crate::output::hinted(
+            format!("{} is not UTF-8 text", path.display()),
+            "save the file as UTF-8 JSON",
+        )
+    })
+}

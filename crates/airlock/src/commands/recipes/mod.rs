@@ -5,6 +5,8 @@ pub mod init;
 pub mod list;
 pub mod show;
 
+use std::path::Path;
+
 use airlock_config::Engine;
 use airlock_db::onboard::recipes::{self, Recipe};
 
@@ -33,17 +35,13 @@ pub fn load(settings: &Settings, name: &str) -> anyhow::Result<Recipe> {
         });
     }
     let path = settings.cwd.join(name);
-    let size = fs_err::metadata(&path)?.len();
-    if size > MAX_RECIPE_BYTES {
-        return Err(hinted(
-            format!(
-                "[RECIPE_TOO_LARGE] {} is {size} bytes; a recipe is at most {MAX_RECIPE_BYTES}",
-                path.display()
-            ),
-            "a recipe describes one table and its tools; check that this is the right file",
-        ));
-    }
-    let text = fs_err::read_to_string(&path)?;
+    let text = super::read_user_file(
+        settings,
+        Path::new(name),
+        MAX_RECIPE_BYTES,
+        "RECIPE_TOO_LARGE",
+        "a recipe describes one table and its tools; check that this is the right file",
+    )?;
     recipes::parse(&text).map_err(|p| {
         hinted(
             format!("[{}] {}: {}: {}", p.code, path.display(), p.path, p.message),

@@ -240,18 +240,13 @@ fn bind(action: &mut NewHumanAction, p: &airlock_ledger::StoredProposal) -> anyh
 
 fn read_json(settings: &Settings, file: &Path) -> anyhow::Result<Value> {
     let path = settings.cwd.join(file);
-    let size = fs_err::metadata(&path)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(refused(
-            "SHADOW_FIELD_TOO_LARGE",
-            format!(
-                "{} is {size} bytes (at most {MAX_FILE_BYTES})",
-                path.display()
-            ),
-            "a human action is one object's changed columns",
-        ));
-    }
-    let text = fs_err::read_to_string(&path)?;
+    let text = crate::commands::read_user_file(
+        settings,
+        file,
+        MAX_FILE_BYTES,
+        "SHADOW_FIELD_TOO_LARGE",
+        "a human action is one object's changed columns; nothing was recorded",
+    )?;
     serde_json::from_str(&text).map_err(|e| {
         refused(
             "SHADOW_FILE_INVALID",
