@@ -237,6 +237,9 @@ pub struct ShadowReport {
     pub comparisons: Vec<ShadowComparison>,
 }
 
+/// Adds one outcome to a field's counters.
+type Count = fn(&mut FieldStats);
+
 /// Compares every shadow proposal with its latest human action; `examples` mismatching
 /// columns are kept per capability.
 pub fn report(
@@ -267,7 +270,7 @@ pub fn report(
         cap.tally.add(c.status);
         if let Some(h) = human {
             let stats = fields.entry(c.capability.clone()).or_default();
-            let outcomes: [(&[String], fn(&mut FieldStats)); 4] = [
+            let outcomes: [(&[String], Count); 4] = [
                 (&c.matching_columns, |s| s.matched += 1),
                 (&c.differing_columns, |s| s.differed += 1),
                 (&c.missing_from_human, |s| s.missing_from_human += 1),
