@@ -36,7 +36,7 @@ fn reviewed_tools_take_fewer_tools_round_trips_and_written_tokens() {
         "{v}"
     );
     assert!(tokens(reviewed, "tools_list") > 0 && tokens(raw, "tools_list") > 0);
-    // The reviewed calls ran for real: a read and a shadow-free proposal.
+    // The reviewed calls ran for real: a read and a proposal.
     let calls = reviewed["calls"].as_array().unwrap();
     assert_eq!(calls[0]["tool"], "billing.inspect_invoice");
     assert_eq!(calls[1]["tool"], "billing.propose_late_fee_waiver");
