@@ -118,6 +118,19 @@ pub enum Command {
     /// tools.
     #[command(subcommand)]
     Onboard(OnboardCommand),
+    /// Reviewed starting capabilities for common jobs (late-fee waiver, ticket status, plan
+    /// credit): list them, show one, or write its config, .env.example, NEXT-STEPS.md and
+    /// table DDL.
+    #[command(subcommand)]
+    Recipes(RecipesCommand),
+    /// Shadow mode: record what people actually did, and compare it, field by field, with
+    /// what the agent proposed.
+    #[command(subcommand)]
+    Shadow(ShadowCommand),
+    /// Measurements: `benchmark mcp-efficiency` compares the tool surface and round trips of
+    /// reviewed tools with a raw-SQL MCP surface on one task.
+    #[command(subcommand)]
+    Benchmark(BenchmarkCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: `airlock completions bash > ~/.local/share/bash-completion/completions/airlock`.
@@ -1207,7 +1220,7 @@ pub enum OnboardCommand {
 }
 
 /// Flags of `airlock init` and `airlock onboard db` (Synapsor Runner's names kept as aliases).
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct InitArgs {
     /// Database URL (postgres://, mysql://, mariadb://, or a SQLite file). Used for inspection
     /// only: the config names a variable, never the URL. Prefer --url-env.
@@ -1295,8 +1308,11 @@ pub struct InitArgs {
     /// set the variables). --engine picks postgres (default), mysql or sqlite.
     #[arg(long, conflicts_with_all = ["url", "url_env", "inspection_json", "answers", "spec", "tables", "wizard"])]
     pub starter: bool,
-    /// Synapsor Runner's built-in recipes: not in Airlock (refused with the alternative).
-    #[arg(long, value_name = "NAME", hide = true)]
+    /// Start from a recipe (`airlock recipes list`) instead of your own choices: prompt-free.
+    /// With --url-env (or --inspection-json) its table and columns are checked against your
+    /// database; --table NAME maps it onto your table. Without a database, the table's DDL is
+    /// written beside the config too.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["answers", "spec", "starter", "wizard"])]
     pub recipe: Option<String>,
     /// Write no handler, whatever the other handler flags say.
     #[arg(long, visible_alias = "skip-handler-template")]
@@ -1381,4 +1397,165 @@ pub struct InitTableFlags {
     pub principal_env: Option<String>,
     #[arg(long, value_name = "ROLE")]
     pub approval_role: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecipesCommand {
+    /// The built-in recipes: id, summary and tools.
+    List(RecipesListArgs),
+    /// One recipe: its table, columns, tools, guards, approval role and notes.
+    Show(RecipeShowArgs),
+    /// Write a recipe's config with .env.example, NEXT-STEPS.md, the MCP snippets and the
+    /// table's DDL (schema.sql), all or nothing; never overwrites without --force.
+    Init(RecipeInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecipesListArgs {
+    /// Print JSON (`airlock.recipes.v1`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecipeShowArgs {
+    /// A built-in recipe id, or a recipe file (a path ending in .json or containing a /).
+    pub name: String,
+    /// Engine the shown config and DDL are for: postgres, mysql or sqlite.
+    #[arg(long, default_value = "postgres", value_parser = ["postgres", "mysql", "mariadb", "sqlite"])]
+    pub engine: String,
+    /// Print JSON: the recipe, the config it generates and the DDL.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecipeInitArgs {
+    /// A built-in recipe id, or a recipe file (a path ending in .json or containing a /).
+    pub name: String,
+    /// postgres, mysql or sqlite (sqlite: the config reads ./app.db beside it).
+    #[arg(long, default_value = "postgres", value_parser = ["postgres", "mysql", "mariadb", "sqlite"])]
+    pub engine: String,
+    /// read_only (read tool only), shadow or review [default: review].
+    #[arg(long, value_parser = ["read_only", "shadow", "review"])]
+    pub mode: Option<String>,
+    /// Config file to write, or a folder to write airlock.json into [default: ./airlock.json].
+    /// The other files go beside it.
+    #[arg(long, visible_alias = "out", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Operator who may approve, as NAME or NAME=ROLE[,ROLE] (repeatable) [default role: the
+    /// recipe's approval role].
+    #[arg(long = "operator", value_name = "NAME[=ROLES]")]
+    pub operators: Vec<String>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// Print a JSON summary (`airlock.init.v1`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShadowCommand {
+    /// Shadow-mode proposals (made by a config with mode shadow), newest first.
+    List(ShadowListArgs),
+    /// Record what a person actually did for one object: from a shadow proposal's id with
+    /// --patch FILE (the original's form), from --capability, --tenant, --object-id and --set
+    /// flags, or from a human-action file (--file, `airlock.human-action.v1`).
+    RecordHumanAction(RecordHumanActionArgs),
+    /// Compare one shadow proposal with the latest human action for its object, field by
+    /// field.
+    Compare(ShadowCompareArgs),
+    /// How often the agent's shadow proposals matched what people did: overall, per
+    /// capability and per field, with examples of mismatches.
+    Report(ShadowReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShadowListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Most proposals to list.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordHumanActionArgs {
+    /// A shadow proposal's id (or `latest`): the action is recorded for its capability, tenant
+    /// and object.
+    pub proposal: Option<String>,
+    /// JSON object of the columns the person changed and their new values (column → value).
+    #[arg(long, value_name = "FILE")]
+    pub patch: Option<PathBuf>,
+    /// A human-action file (`airlock.human-action.v1`): capability, tenant_id, object_id,
+    /// patch, and optionally proposal_id, actor and notes.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["proposal", "patch"])]
+    pub file: Option<PathBuf>,
+    /// The proposal capability the action corresponds to (without a proposal id).
+    #[arg(long, value_name = "NAME")]
+    pub capability: Option<String>,
+    /// The tenant the object belongs to (without a proposal id).
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// The object's id (the capability's lookup value; without a proposal id).
+    #[arg(long, value_name = "ID")]
+    pub object_id: Option<String>,
+    /// A changed column as COLUMN=VALUE (repeatable); VALUE is read as JSON when it parses
+    /// (42, null, true, "text"), else as text.
+    #[arg(long = "set", value_name = "COLUMN=VALUE")]
+    pub set: Vec<String>,
+    /// Who did it [default: $AIRLOCK_ACTOR, else $USER, else local_operator].
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Free-text note kept with the action.
+    #[arg(long, value_name = "TEXT")]
+    pub notes: Option<String>,
+    /// Print the recorded action as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShadowCompareArgs {
+    /// A shadow proposal's id, or `latest`.
+    pub proposal: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShadowReportArgs {
+    /// Same as --format json.
+    #[arg(long)]
+    pub json: bool,
+    /// text, json or markdown.
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "markdown"])]
+    pub format: String,
+    /// Only this capability.
+    #[arg(long, value_name = "NAME")]
+    pub capability: Option<String>,
+    /// Only this tenant.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Examples of mismatches to show per capability.
+    #[arg(long, default_value_t = 3)]
+    pub examples: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchmarkCommand {
+    /// Tools, schema tokens and round trips of one task (waive an invoice's late fee) done
+    /// through reviewed tools versus a raw-SQL MCP surface. Deterministic; no database or
+    /// network. Method: docs/mcp-efficiency.md.
+    McpEfficiency(McpEfficiencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpEfficiencyArgs {
+    /// Print JSON (`airlock.mcp-efficiency.v1`).
+    #[arg(long)]
+    pub json: bool,
 }

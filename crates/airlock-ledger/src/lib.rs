@@ -20,6 +20,7 @@ mod error;
 pub mod export;
 mod feed;
 mod records;
+pub mod shadow;
 mod sqlite;
 pub mod telemetry;
 

@@ -327,3 +327,45 @@ pub struct Replay {
     pub query_audit: Vec<QueryAudit>,
     pub generated_at: String,
 }
+
+/// What a person actually did for one object, recorded beside shadow-mode proposals so
+/// `airlock shadow report` can compare them. Chained like every other record (event
+/// `human_action_recorded`, subject kind `human_action`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HumanAction {
+    /// Assigned by the ledger.
+    pub action_id: i64,
+    /// The proposal capability the action corresponds to.
+    pub capability: String,
+    pub tenant_id: String,
+    /// The object's id (the capability's lookup value), as text.
+    pub object_id: String,
+    /// The shadow proposal it answers, when recorded from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
+    pub actor: String,
+    /// Column → the value the person set.
+    pub patch: serde_json::Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    pub created_at: String,
+}
+
+/// A human action to record.
+#[derive(Debug, Clone)]
+pub struct NewHumanAction {
+    pub capability: String,
+    pub tenant_id: String,
+    pub object_id: String,
+    pub proposal_id: Option<String>,
+    pub actor: String,
+    pub patch: serde_json::Map<String, Value>,
+    pub notes: Option<String>,
+}
+
+/// Which human actions to read (all when empty), oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct HumanActionFilter {
+    pub capability: Option<String>,
+    pub tenant: Option<String>,
+}

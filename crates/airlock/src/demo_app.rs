@@ -9,6 +9,15 @@ use rusqlite::{Connection, params};
 
 const APP_SQL: &str = include_str!("demo_app.sql");
 
+/// Creates a SQLite database at `path` from a script (schema and rows).
+pub fn create_database(path: &Path, sql: &str) -> anyhow::Result<Connection> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("could not create the database {}", path.display()))?;
+    conn.execute_batch(sql)
+        .with_context(|| format!("could not seed the database {}", path.display()))?;
+    Ok(conn)
+}
+
 /// The demo app's database.
 pub struct DemoApp {
     conn: Connection,
@@ -17,10 +26,9 @@ pub struct DemoApp {
 impl DemoApp {
     /// Creates the database at `path` and seeds both tenants. `path` must not exist yet.
     pub fn create(path: &Path) -> anyhow::Result<DemoApp> {
-        let conn = Connection::open(path).context("could not create the demo app database")?;
-        conn.execute_batch(APP_SQL)
-            .context("could not seed the demo app database")?;
-        Ok(DemoApp { conn })
+        Ok(DemoApp {
+            conn: create_database(path, APP_SQL)?,
+        })
     }
 
     /// Opens the database a previous [`DemoApp::create`] made.

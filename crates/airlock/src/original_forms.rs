@@ -49,21 +49,6 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         "use `airlock smoke call CAPABILITY --json '{...}'`",
     ),
     (
-        "recipes",
-        None,
-        "Airlock has no recipe catalogue; `airlock demo` writes a complete example config",
-    ),
-    (
-        "shadow",
-        None,
-        "Airlock does not compare shadow proposals with human actions; shadow-mode proposals are listed by `airlock proposals list`",
-    ),
-    (
-        "benchmark",
-        None,
-        "see docs/benchmarks.md for Airlock's measurements",
-    ),
-    (
         "validate",
         None,
         "check a writeback job with `airlock apply --job FILE --dry-run`; check the config with `airlock config validate`",
@@ -318,6 +303,9 @@ mod tests {
             "doctor --check-handlers",
             "proposals list --tenant acme --status applied",
             "receipts list --proposal wrp_1",
+            "recipes list --json",
+            "shadow report --json",
+            "benchmark mcp-efficiency",
         ] {
             let got = of(line);
             assert!(got.is_none(), "{line}: {got:?}");

@@ -19,6 +19,7 @@
 mod answers;
 mod generate;
 pub mod original;
+pub mod recipes;
 pub mod suggest;
 
 pub use answers::*;

@@ -59,7 +59,7 @@ pub(crate) fn export(
         read::events_sql()
     ))?;
     let mut rows = stmt.query([first, head])?;
-    let mut covered = [0i64; 6];
+    let mut covered: verify::Covered = [0; verify::CHAINED_TABLES.len()];
     while let Some(row) = rows.next()? {
         let event = read::event_from_row(row)?;
         let record = verify::record_value(&snapshot, &event, &mut covered).map_err(|w| match w {

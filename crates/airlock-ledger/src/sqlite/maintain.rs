@@ -541,6 +541,7 @@ fn remove_record(tx: &Connection, ev: &BatchEvent) -> Result<(), LedgerError> {
         "approval" => "DELETE FROM approvals WHERE approval_id = ?1",
         "writeback_job" => "DELETE FROM writeback_jobs WHERE job_row_id = ?1",
         "receipt" => "DELETE FROM receipts WHERE receipt_id = ?1",
+        "human_action" => "DELETE FROM human_actions WHERE action_id = ?1",
         // Markers (import, checkpoints) have no record of their own.
         _ => return Ok(()),
     };

@@ -193,7 +193,28 @@ const MIGRATIONS: &[&str] = &[
         updated_at        TEXT NOT NULL
     );
     "#,
+    // 5 (HUMAN_ACTIONS_SINCE): what people actually did, for shadow-mode comparisons
+    // (`airlock shadow`). Chained like the other records; `proposal_id` is a plain link, not a
+    // foreign key, so pruning a proposal never depends on its human actions.
+    r#"
+    CREATE TABLE human_actions (
+        action_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+        capability   TEXT NOT NULL,
+        tenant_id    TEXT NOT NULL,
+        object_id    TEXT NOT NULL,
+        proposal_id  TEXT,
+        actor        TEXT NOT NULL,
+        patch_json   TEXT NOT NULL,
+        notes        TEXT,
+        created_at   TEXT NOT NULL
+    );
+    CREATE INDEX idx_human_actions_object ON human_actions(capability, tenant_id, object_id);
+    "#,
 ];
+
+/// The schema version that added `human_actions` (migration 5 above; keep in step if
+/// migrations are renumbered). Older ledgers read it as an empty table.
+const HUMAN_ACTIONS_SINCE: i64 = 5;
 
 /// The oldest schema version this build can read without migrating it. Version 2 ledgers lack
 /// the columns version 3 added; a read-only connection sees them through temporary views
@@ -323,6 +344,19 @@ pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), Ledger
         path: path.display().to_string(),
         source,
     })?;
+    if found < HUMAN_ACTIONS_SINCE {
+        conn.execute_batch(
+            "CREATE TEMP TABLE human_actions (
+                 action_id INTEGER PRIMARY KEY, capability TEXT NOT NULL,
+                 tenant_id TEXT NOT NULL, object_id TEXT NOT NULL, proposal_id TEXT,
+                 actor TEXT NOT NULL, patch_json TEXT NOT NULL, notes TEXT,
+                 created_at TEXT NOT NULL);",
+        )
+        .map_err(|source| LedgerError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
     Ok(())
 }
 

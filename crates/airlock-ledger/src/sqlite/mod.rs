@@ -17,6 +17,7 @@ mod meta;
 mod migrations;
 mod read;
 mod search;
+mod shadow;
 mod verify;
 mod write;
 
@@ -177,6 +178,23 @@ impl SqliteLedger {
             anchor::append_head(&self.conn(), &self.anchor);
         }
         Ok(report)
+    }
+
+    /// Records what a person actually did for one object (shadow mode), chained and anchored
+    /// like a decision.
+    pub fn record_human_action(
+        &self,
+        action: &crate::NewHumanAction,
+    ) -> Result<crate::HumanAction, LedgerError> {
+        self.decide_anchored(|c| shadow::record(c, action))
+    }
+
+    /// Recorded human actions, oldest first.
+    pub fn human_actions(
+        &self,
+        filter: &crate::HumanActionFilter,
+    ) -> Result<Vec<crate::HumanAction>, LedgerError> {
+        shadow::list(&self.conn(), filter)
     }
 
     /// The anchor file beside this ledger (it may not exist yet).

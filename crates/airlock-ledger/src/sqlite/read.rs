@@ -76,7 +76,7 @@ pub(crate) fn proposal(conn: &Connection, id: &str) -> Result<StoredProposal, Le
 }
 
 /// Builds `WHERE a = ? AND b = ?` from optional equality filters.
-fn where_clause(filters: &[(&str, &Option<String>)]) -> (String, Vec<SqlValue>) {
+pub(crate) fn where_clause(filters: &[(&str, &Option<String>)]) -> (String, Vec<SqlValue>) {
     let mut sql = String::new();
     let mut values = Vec::new();
     for (column, value) in filters {

@@ -12,6 +12,20 @@ use crate::chain::{
 };
 use crate::{Anchor, LedgerError};
 
+/// Every table whose rows the chain covers, in the order of [`Covered`]'s counts.
+pub(crate) const CHAINED_TABLES: [&str; 7] = [
+    "evidence_bundles",
+    "query_audit",
+    "proposals",
+    "approvals",
+    "writeback_jobs",
+    "receipts",
+    "human_actions",
+];
+
+/// How many rows of each of [`CHAINED_TABLES`] the walk met events for.
+pub(crate) type Covered = [i64; CHAINED_TABLES.len()];
+
 pub(crate) fn verify(conn: &Connection, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
     let mut report = VerifyReport::passing();
     match walk(conn, anchors, &mut report) {
@@ -79,7 +93,7 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
     let mut rows = stmt.query([])?;
     // Each proposal's mutable columns as its latest event left them, and that event's seq.
     let mut proposal_rows: HashMap<String, (i64, ProposalRow)> = HashMap::new();
-    let mut covered = [0i64; 6];
+    let mut covered: Covered = [0; CHAINED_TABLES.len()];
     while let Some(row) = rows.next()? {
         let ev = match read::event_from_row(row) {
             Ok(ev) => ev,
@@ -176,15 +190,7 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
         ));
     }
     check_proposal_rows(conn, &proposal_rows)?;
-    let tables = [
-        "evidence_bundles",
-        "query_audit",
-        "proposals",
-        "approvals",
-        "writeback_jobs",
-        "receipts",
-    ];
-    for (i, table) in tables.iter().enumerate() {
+    for (i, table) in CHAINED_TABLES.iter().enumerate() {
         let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
         if n != covered[i] {
             return Err(broken(
@@ -213,7 +219,7 @@ fn check_before_cut(
     conn: &Connection,
     ev: &crate::Event,
     checkpoint: Option<&checkpoint::Loaded>,
-    covered: &mut [i64; 6],
+    covered: &mut Covered,
 ) -> Result<(), Walk> {
     if chain::event_hash(&EventBody::of(ev)) != ev.hash {
         return Err(broken(
@@ -283,7 +289,7 @@ fn describe(row: &ProposalRow) -> String {
     )
 }
 
-fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) -> Result<(), Walk> {
+fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut Covered) -> Result<(), Walk> {
     let actual = airlock_protocol::hash_json(&record_value(conn, ev, covered)?);
     if actual != ev.record_hash {
         return Err(broken(
@@ -303,7 +309,7 @@ fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut [i64; 6]) ->
 pub(crate) fn record_value(
     conn: &Connection,
     ev: &crate::Event,
-    covered: &mut [i64; 6],
+    covered: &mut Covered,
 ) -> Result<serde_json::Value, Walk> {
     let missing = || {
         broken(
@@ -382,6 +388,14 @@ pub(crate) fn record_value(
                 ));
             }
             serde_json::to_value(&r).map_err(LedgerError::from)?
+        }
+        "human_action" => {
+            covered[6] += 1;
+            let id: i64 = ev.subject_id.parse().map_err(|_| missing())?;
+            let a = super::shadow::by_id(conn, id)
+                .map_err(|e| unreadable(ev, e))?
+                .ok_or_else(missing)?;
+            serde_json::to_value(&a).map_err(LedgerError::from)?
         }
         // The first event of an imported ledger: its record is its own payload.
         // A prune's checkpoint, likewise.

@@ -1,6 +1,7 @@
 //! One file per command verb. This module is the table of contents and the dispatcher.
 
 mod apply;
+mod benchmark;
 mod completions;
 mod config;
 mod demo;
@@ -18,7 +19,9 @@ mod proposals;
 mod propose;
 mod query_audit;
 mod receipts;
+pub mod recipes;
 mod replay;
+mod shadow;
 mod smoke;
 mod tools;
 mod ui;
@@ -123,6 +126,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Events(EventsCommand::Tail(a)) => events::tail::run(&settings, &a).await,
         Command::Events(EventsCommand::Webhook(a)) => events::webhook::run(&settings, &a).await,
         Command::Events(EventsCommand::Status(a)) => events::status::run(&settings, &a).await,
+        Command::Recipes(airlock_cli::RecipesCommand::List(a)) => recipes::list::run(&a),
+        Command::Recipes(airlock_cli::RecipesCommand::Show(a)) => recipes::show::run(&settings, &a),
+        Command::Recipes(airlock_cli::RecipesCommand::Init(a)) => {
+            recipes::init::run(&settings, &a).await
+        }
+        Command::Shadow(airlock_cli::ShadowCommand::List(a)) => {
+            shadow::list::run(&settings, &a).await
+        }
+        Command::Shadow(airlock_cli::ShadowCommand::RecordHumanAction(a)) => {
+            shadow::record_human_action::run(&settings, &a).await
+        }
+        Command::Shadow(airlock_cli::ShadowCommand::Compare(a)) => {
+            shadow::compare::run(&settings, &a).await
+        }
+        Command::Shadow(airlock_cli::ShadowCommand::Report(a)) => {
+            shadow::report::run(&settings, &a).await
+        }
+        Command::Benchmark(airlock_cli::BenchmarkCommand::McpEfficiency(a)) => {
+            benchmark::mcp_efficiency::run(&a).await
+        }
     }
 }
 
@@ -141,4 +164,30 @@ pub fn write_json_file(path: &Path, value: &impl serde::Serialize) -> anyhow::Re
     }
     fs_err::write(path, serde_json::to_string_pretty(value)? + "\n")?;
     Ok(())
+}
+
+/// Reads a file a person named (relative to the working folder), at most `max` bytes, so a
+/// huge file, a FIFO or a device cannot stall the command. Over `max`: `[code] …` with `hint`.
+pub fn read_user_file(
+    settings: &Settings,
+    file: &Path,
+    max: u64,
+    code: &str,
+    hint: &str,
+) -> anyhow::Result<String> {
+    let path = settings.cwd.join(file);
+    let bytes = airlock_config::read_bounded(&path, max, std::time::Duration::from_secs(10))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::FileTooLarge => crate::output::hinted(
+                format!("[{code}] {} is larger than {max} bytes", path.display()),
+                hint.to_owned(),
+            ),
+            _ => anyhow::Error::new(e).context(format!("could not read {}", path.display())),
+        })?;
+    String::from_utf8(bytes).map_err(|_| {
+        crate::output::hinted(
+            format!("{} is not UTF-8 text", path.display()),
+            "save the file as UTF-8 JSON",
+        )
+    })
 }

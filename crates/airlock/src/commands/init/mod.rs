@@ -10,6 +10,7 @@ use airlock_cli::{InitArgs, InspectArgs};
 use airlock_config::ExecutorKind;
 use airlock_db::EngineKind;
 use airlock_db::inspect::SchemaReport;
+use airlock_db::onboard::recipes::{Placement, Recipe};
 use airlock_db::onboard::{
     self, Answers, DEFAULT_READ_URL_ENV, Generated, Problem, SuggestOptions, original,
 };
@@ -53,7 +54,8 @@ pub async fn run(settings: &Settings, args: &InitArgs) -> anyhow::Result<ExitSta
 
 /// Whether the run must not prompt (the original's "scripted" rule, plus `--json`).
 fn scripted(args: &InitArgs) -> bool {
-    args.yes
+    args.recipe.is_some()
+        || args.yes
         || args.starter
         || args.non_interactive
         || args.dry_run
@@ -71,12 +73,10 @@ pub async fn generate_and_write(
     args: &InitArgs,
     onboarding: bool,
 ) -> anyhow::Result<Option<Outcome>> {
-    if let Some(recipe) = &args.recipe {
-        return Err(hinted(
-            format!("[INIT_RECIPE_UNSUPPORTED] --recipe {recipe}: Airlock has no built-in recipes"),
-            "describe the table instead: `--table NAME` with its flags, or an answers file (`--answers FILE`, docs/onboarding.md)",
-        ));
-    }
+    let recipe = match &args.recipe {
+        Some(name) => Some(super::recipes::load(settings, name)?),
+        None => None,
+    };
     if args.spec.is_some() && !args.non_interactive && !args.yes {
         return Err(hinted(
             "[INIT_SPEC_NEEDS_NON_INTERACTIVE] init --spec requires --non-interactive, so reviewed selections are explicit",
@@ -96,8 +96,9 @@ pub async fn generate_and_write(
         None
     };
     let report = load_report(settings, args, prompted_env.clone()).await?;
-    let (mut answers, skipped) = match (guided, &report) {
-        (true, Some(r)) => (
+    let (mut answers, skipped) = match (guided, &report, &recipe) {
+        (_, _, Some(recipe)) => (recipe_answers(args, recipe, report.as_ref()), Vec::new()),
+        (true, Some(r), None) => (
             wizard::ask(r, prompted_env.or_else(|| args.url_env.clone()))?,
             Vec::new(),
         ),
@@ -109,7 +110,10 @@ pub async fn generate_and_write(
             "no database to check the answers against (pass --url-env VAR or --inspection-json FILE): table and column names are used as written",
         );
     }
-    let generated = onboard::generate(&answers, report.as_ref()).map_err(problems)?;
+    let mut generated = onboard::generate(&answers, report.as_ref()).map_err(problems)?;
+    let schema_file = recipe
+        .as_ref()
+        .map(|r| recipe_finish(r, &mut generated, report.is_none()));
     let doc = serde_json::to_value(&generated.config)?;
     let checked = airlock_config::validate(&doc);
     if !checked.ok {
@@ -188,6 +192,13 @@ pub async fn generate_and_write(
         None => None,
     };
     extra.extend(smoke.clone());
+    if let Some(Some(sql)) = schema_file {
+        extra.push((
+            config_dir(&config_path).join(RECIPE_SCHEMA_FILE),
+            sql.to_owned(),
+            false,
+        ));
+    }
     let written = write(
         &config_path,
         &doc,
@@ -507,15 +518,16 @@ async fn load_report(
         })?;
         return Ok(Some(report));
     }
+    let from_file = args.answers.is_some() || args.spec.is_some() || args.recipe.is_some();
     let url_env = match (&args.url, &args.url_env) {
-        (None, None) if args.answers.is_some() || args.spec.is_some() => {
+        (None, None) if from_file => {
             // The answers may name the variable; use it when it is set.
             None
         }
         _ => prompted_env.or_else(|| args.url_env.clone()),
     };
     if args.url.is_none() && url_env.is_none() {
-        if args.answers.is_some() || args.spec.is_some() {
+        if from_file {
             return Ok(None);
         }
         return Err(hinted(
@@ -631,6 +643,68 @@ fn answers(
     }
     apply_flags(args, &mut answers);
     Ok((answers, skipped))
+}
+
+/// Where `--recipe` writes its table's DDL when no database was inspected.
+const RECIPE_SCHEMA_FILE: &str = "schema.sql";
+
+/// `--recipe`: the recipe's answers, placed on the engine and table of this run, with the
+/// flags that apply to any answers. Operators named without roles get the recipe's roles.
+fn recipe_answers(args: &InitArgs, recipe: &Recipe, report: Option<&SchemaReport>) -> Answers {
+    let engine = match (report, args.engine.as_str()) {
+        (Some(_), _) => None,
+        (None, "mysql" | "mariadb") => Some(airlock_config::Engine::Mysql),
+        (None, "sqlite") => Some(airlock_config::Engine::Sqlite),
+        (None, _) => Some(airlock_config::Engine::Postgres),
+    };
+    let sqlite_file = engine == Some(airlock_config::Engine::Sqlite) && args.url.is_none();
+    let placement = Placement {
+        engine,
+        mode: args
+            .mode
+            .as_deref()
+            .and_then(|m| serde_json::from_value(json!(m)).ok()),
+        table: args.tables.first().map(|t| {
+            t.split_once('.')
+                .map_or(t.clone(), |(_, name)| name.to_owned())
+        }),
+        schema: args
+            .tables
+            .first()
+            .and_then(|t| t.split_once('.').map(|(s, _)| s.to_owned()))
+            .or_else(|| args.schema.clone()),
+        sqlite_path: sqlite_file.then(|| "app.db".to_owned()),
+    };
+    let mut answers = recipe.answers(&placement);
+    apply_flags(args, &mut answers);
+    if args.table_flags.approval_role.is_none() {
+        for op in args.operators.iter().filter(|o| !o.contains('=')) {
+            answers
+                .operators
+                .insert(op.trim().to_owned(), recipe.roles());
+        }
+    }
+    answers
+}
+
+/// What the generator cannot know from the answers (the recipe's version column is
+/// Airlock's to advance), the recipe's notes, and the DDL to write when no database was
+/// inspected.
+fn recipe_finish(recipe: &Recipe, g: &mut Generated, no_database: bool) -> Option<&'static str> {
+    recipe.finish(&mut g.config);
+    g.notes.extend(recipe.notes.iter().cloned());
+    let engine = g.config.sources.values().next().map(|s| s.engine)?;
+    let sql = recipe.schema_sql(engine).filter(|_| no_database)?;
+    let how = match engine {
+        airlock_config::Engine::Postgres => "psql \"$DATABASE_URL\" -f schema.sql",
+        airlock_config::Engine::Mysql => "mysql DATABASE < schema.sql",
+        airlock_config::Engine::Sqlite => "sqlite3 app.db < schema.sql",
+    };
+    g.notes.push(format!(
+        "{RECIPE_SCHEMA_FILE} creates the table the recipe expects, with example rows, for a disposable database (`{how}`); on your own database, map the recipe onto your table with `airlock init --recipe {} --table NAME --url-env DATABASE_URL`",
+        recipe.id
+    ));
+    Some(sql)
 }
 
 /// `--starter`: the original's skeleton, a read tool on a placeholder `records` table, as

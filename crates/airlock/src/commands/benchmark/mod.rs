@@ -1,0 +1,3 @@
+//! `airlock benchmark`: measurements a person can rerun.
+
+pub mod mcp_efficiency;
