@@ -173,6 +173,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE approvals ADD COLUMN role_verified INTEGER;
     ALTER TABLE writeback_jobs ADD COLUMN actor_source TEXT;
     "#,
+    // 4: the latest prune checkpoint in one index step. `stats`, `verify` and `prune` look for
+    // it first; without an index that look-up read every event of a ledger never pruned (10
+    // million rows: seconds). Partial, so a tool call's events never touch it.
+    r#"
+    CREATE INDEX idx_events_checkpoints ON events(seq) WHERE kind = 'ledger_pruned';
+    "#,
 ];
 
 /// The oldest schema version this build can read without migrating it. Version 2 ledgers lack
