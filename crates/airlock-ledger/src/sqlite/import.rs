@@ -83,7 +83,7 @@ pub(crate) fn import(path: &Path) -> Result<ImportReport, LedgerError> {
         });
     }
     let mut conn = Connection::open(path).map_err(open_error)?;
-    super::wait_when_busy(&conn)?;
+    super::wait_when_busy(&mut conn)?;
     if !migrations::is_original_store(&conn).map_err(open_error)? {
         return Err(LedgerError::NotOriginalStore {
             path: path.display().to_string(),

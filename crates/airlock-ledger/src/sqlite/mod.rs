@@ -52,7 +52,7 @@ const BUSY_POLL: Duration = Duration::from_millis(1);
 /// waiting tool call could sleep through every gap a prune leaves between its short batches
 /// (one waited 361 ms behind batches of 38 ms); polling every millisecond catches the first
 /// gap.
-pub(crate) fn wait_when_busy(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn wait_when_busy(conn: &mut Connection) -> rusqlite::Result<()> {
     fn busy(tries: i32) -> bool {
         if u128::from(tries.unsigned_abs()) * BUSY_POLL.as_micros() >= BUSY_TIMEOUT.as_micros() {
             return false;
@@ -108,12 +108,12 @@ impl SqliteLedger {
                 path: path.display().to_string(),
             });
         }
-        let conn = Connection::open_with_flags(
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|source| open_error(path, source))?;
-        wait_when_busy(&conn)?;
+        wait_when_busy(&mut conn)?;
         migrations::check_current(&conn, path)?;
         Ok(SqliteLedger {
             path: path.to_owned(),
@@ -270,8 +270,8 @@ fn set_aside_stale_anchor(anchor: &Path) {
 
 /// A write connection with the ledger's settings.
 fn connect(path: &Path) -> Result<Connection, LedgerError> {
-    let conn = Connection::open(path).map_err(|source| open_error(path, source))?;
-    wait_when_busy(&conn)?;
+    let mut conn = Connection::open(path).map_err(|source| open_error(path, source))?;
+    wait_when_busy(&mut conn)?;
     migrations::refuse_original_store(&conn, path)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",

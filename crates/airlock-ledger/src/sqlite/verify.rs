@@ -78,11 +78,12 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
     report.checkpoint = checkpoint.as_ref().map(|c| c.summary.clone());
     let mut covered = [0i64; 6];
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
+    let kept = checkpoint.as_ref();
     let (checked, read) = std::thread::scope(|scope| {
         let checker = std::thread::Builder::new()
             .name("airlock-verify".into())
-            .spawn_scoped(scope, || {
-                let mut chain = Chain::start(checkpoint.as_ref(), anchors);
+            .spawn_scoped(scope, move || {
+                let mut chain = Chain::start(kept, anchors);
                 let outcome = receiver
                     .iter()
                     .flatten()
