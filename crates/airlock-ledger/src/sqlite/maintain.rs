@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::checkpoint::{self, CheckpointPayload, PRUNED_KIND};
-use super::import::IMPORT_SUBJECT;
+use super::import::{IMPORT_KIND, IMPORT_SUBJECT};
 use super::read;
 use super::write::{RUNNER_ACTOR, append_event};
 use crate::chain::ChainHead;
@@ -73,7 +73,8 @@ pub struct StorageStats {
 ///   there, and only the rows before it need counting: the ones a prune kept.
 ///
 /// The other tables (proposals and their decisions, jobs and receipts) are counted exactly;
-/// they grow with proposals, not with every call.
+/// they grow with proposals, not with every call. So are all tables of a ledger imported from
+/// Synapsor Runner while its import event is there (it kept the original's audit ids).
 pub const DERIVED_COUNTS: &[&str] = &["events", "evidence_bundles", "query_audit"];
 
 /// Row counts for `ledger stats`: the tables of [`DERIVED_COUNTS`] from the chain's positions
@@ -109,7 +110,18 @@ fn counts(conn: &Connection, head: Option<&ChainHead>, cut: i64) -> Result<Stats
             )
             .optional()?)
     };
+    // A ledger imported from Synapsor Runner keeps the original's audit ids, which may have
+    // gaps: until the prune cut passes its import, its tables are counted row by row.
+    let imported: bool = conn
+            .query_row("SELECT kind = ?1 FROM events WHERE seq = 1", [IMPORT_KIND], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .unwrap_or(false);
     let appended = |table: &str, subject: &str, id_column: &str| -> Result<i64, LedgerError> {
+        if imported {
+            return count(&format!("SELECT count(*) FROM {table}"), &[]);
+        }
         match first_after_cut(table, subject, id_column)? {
             Some(first) => {
                 let last: i64 = count(&format!("SELECT max(rowid) FROM {table}"), &[])?;
