@@ -12,7 +12,9 @@
 //!
 //! The ledger comes from `support::generate` (see there for what it holds) and is cached
 //! under `<target>/airlock-bench/scale-<N>.db` (`AIRLOCK_BENCH_DATA` moves it).
-//! `AIRLOCK_BENCH_SKIP_PRUNE=1` skips the prune pass.
+//! `AIRLOCK_BENCH_SKIP_PRUNE=1` skips the prune pass; `AIRLOCK_BENCH_VERIFY_ONCE=1` adds one
+//! timed walk outside criterion (run with a filter such as `-- 'open|replay|stats'` to skip
+//! criterion's ten walks on a big ledger).
 //!
 //! ```text
 //! cargo bench -p airlock-ledger --bench ledger_scale
@@ -141,6 +143,25 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+    // One timed walk outside criterion (which needs ten): on 10 million records a walk takes
+    // long enough that a single one is the figure.
+    if env_u64("AIRLOCK_BENCH_VERIFY_ONCE", 0) == 1 {
+        let started = Instant::now();
+        let report = rt.block_on(reader.verify()).unwrap();
+        let took = started.elapsed();
+        assert!(report.ok, "{report:?}");
+        let line = format!(
+            "ledger_scale_{n}/verify_once: {} records in {:.1} s = {:.0} records/s",
+            report.records_checked,
+            took.as_secs_f64(),
+            report.records_checked as f64 / took.as_secs_f64()
+        );
+        println!("{line}");
+        let _ = std::fs::write(
+            support::data_dir().join(format!("scale-{n}-verify.txt")),
+            line + "\n",
+        );
+    }
     drop(reader);
     if env_u64("AIRLOCK_BENCH_SKIP_PRUNE", 0) != 1 {
         prune_pass(&path, n);
