@@ -65,7 +65,10 @@ fn ledger(n: u64) -> PathBuf {
     let building = dir.join(format!("scale-{n}.building.db"));
     generate::remove(&building);
     generate::remove(&path);
-    eprintln!("generating {n} records at {} (once; cached) …", building.display());
+    eprintln!(
+        "generating {n} records at {} (once; cached) …",
+        building.display()
+    );
     let done = generate::generate(&Spec {
         records: n,
         out: building.clone(),

@@ -947,7 +947,10 @@ async fn derived_stats_counts_equal_the_row_counts() {
         }
     };
     for i in 0..5 {
-        ledger.record_read(not_found(i, &days_ago(100))).await.unwrap();
+        ledger
+            .record_read(not_found(i, &days_ago(100)))
+            .await
+            .unwrap();
     }
     same(&ledger, "before any prune").await;
     ledger.prune(&days_ago(90), 7, |_, _| {}).unwrap();

@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use airlock_ledger::{Actor, AttemptEffect, Decision, Ledger, Review, SqliteLedger, StoredProposal};
+use airlock_ledger::{
+    Actor, AttemptEffect, Decision, Ledger, Review, SqliteLedger, StoredProposal,
+};
 use airlock_protocol::{
     ConflictGuard, EXECUTION_RECEIPT_V1, ExecutionReceipt, JobTarget, Lease, ReceiptStatus,
     RunnerScope, WRITEBACK_JOB_V1, WritebackJob, job_id,
@@ -113,11 +115,9 @@ impl Dice {
 /// The `created_at` of the event at `fraction` of the chain (0.9: a prune before it removes
 /// about 90 % of the records, less the open proposals it keeps).
 pub fn cutoff_at(path: &Path, fraction: f64) -> String {
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let head: i64 = conn
         .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
         .unwrap();
@@ -363,16 +363,25 @@ async fn tell(ledger: &SqliteLedger, key: &ReviewKey, p: &StoredProposal, story:
     match story {
         Story::Open => return,
         Story::Rejected => {
-            ledger.reject(key, decision(p, "not this one")).await.unwrap();
+            ledger
+                .reject(key, decision(p, "not this one"))
+                .await
+                .unwrap();
             return;
         }
         _ => {}
     }
-    ledger.approve(key, decision(p, "checked the row")).await.unwrap();
+    ledger
+        .approve(key, decision(p, "checked the row"))
+        .await
+        .unwrap();
     if story == Story::Approved {
         return;
     }
-    ledger.begin_apply(key, &job(p), &operator("dana")).await.unwrap();
+    ledger
+        .begin_apply(key, &job(p), &operator("dana"))
+        .await
+        .unwrap();
     let status = match story {
         Story::Applied => ReceiptStatus::Applied,
         Story::Conflict => ReceiptStatus::Conflict,

@@ -85,9 +85,7 @@ fn counts(conn: &Connection, head: Option<&ChainHead>, cut: i64) -> Result<Stats
     };
     let events = match head {
         None => 0,
-        Some(h) => {
-            h.seq - cut + count("SELECT count(*) FROM events WHERE seq <= ?1", &[&cut])?
-        }
+        Some(h) => h.seq - cut + count("SELECT count(*) FROM events WHERE seq <= ?1", &[&cut])?,
     };
     // The row id of the first row of `table` recorded after the cut, through its event.
     let first_after_cut = |table: &str, subject: &str, id_column: &str| {
@@ -113,11 +111,13 @@ fn counts(conn: &Connection, head: Option<&ChainHead>, cut: i64) -> Result<Stats
     // A ledger imported from Synapsor Runner keeps the original's audit ids, which may have
     // gaps: until the prune cut passes its import, its tables are counted row by row.
     let imported: bool = conn
-            .query_row("SELECT kind = ?1 FROM events WHERE seq = 1", [IMPORT_KIND], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .unwrap_or(false);
+        .query_row(
+            "SELECT kind = ?1 FROM events WHERE seq = 1",
+            [IMPORT_KIND],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false);
     let appended = |table: &str, subject: &str, id_column: &str| -> Result<i64, LedgerError> {
         if imported {
             return count(&format!("SELECT count(*) FROM {table}"), &[]);

@@ -234,8 +234,8 @@ pub(crate) fn evidence_bundle(
 ) -> Result<Option<EvidenceBundle>, LedgerError> {
     Ok(conn
         .prepare_cached(&format!(
-                "SELECT {EVIDENCE_COLUMNS} FROM evidence_bundles WHERE evidence_bundle_id = ?1"
-            ))?
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence_bundles WHERE evidence_bundle_id = ?1"
+        ))?
         .query_row([id], evidence_from_row)
         .optional()?)
 }
@@ -286,7 +286,9 @@ pub(crate) fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<QueryAudit> {
 
 pub(crate) fn audit_by_id(conn: &Connection, id: i64) -> Result<Option<QueryAudit>, LedgerError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM query_audit WHERE audit_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM query_audit WHERE audit_id = ?1"
+        ))?
         .query_row([id], audit_from_row)
         .optional()?)
 }
@@ -360,7 +362,9 @@ pub(crate) fn approval_by_id(
     id: i64,
 ) -> Result<Option<crate::ApprovalRecord>, LedgerError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE approval_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE approval_id = ?1"
+        ))?
         .query_row([id], approval_from_row)
         .optional()?)
 }
@@ -401,7 +405,9 @@ pub(crate) fn job_by_id(
     id: i64,
 ) -> Result<Option<crate::JobRecord>, LedgerError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM writeback_jobs WHERE job_row_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {JOB_COLUMNS} FROM writeback_jobs WHERE job_row_id = ?1"
+        ))?
         .query_row([id], job_from_row)
         .optional()?)
 }
@@ -441,7 +447,9 @@ pub(crate) fn receipt_by_id(
     id: i64,
 ) -> Result<Option<crate::StoredReceipt>, LedgerError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ?1"
+        ))?
         .query_row([id], receipt_from_row)
         .optional()?)
 }
