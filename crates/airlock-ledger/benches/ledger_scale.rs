@@ -90,19 +90,6 @@ fn ledger(n: u64) -> PathBuf {
     path
 }
 
-/// Times `f` per iteration, dropping what it returns outside the timed region (closing a WAL
-/// ledger checkpoints it, which a starting process does not pay).
-fn timed_without_drop<T>(iters: u64, mut f: impl FnMut() -> T) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let started = Instant::now();
-        let out = black_box(f());
-        total += started.elapsed();
-        drop(out);
-    }
-    total
-}
-
 fn benches(c: &mut Criterion) {
     let n = records();
     let path = ledger(n);
@@ -123,11 +110,13 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group(format!("ledger_scale_{n}"));
     g.bench_function("open", |b| {
-        b.iter_custom(|iters| timed_without_drop(iters, || SqliteLedger::open(&path).unwrap()))
+        b.iter_custom(|iters| {
+            support::timed_without_drop(iters, || SqliteLedger::open(&path).unwrap())
+        })
     });
     g.bench_function("open_read_only", |b| {
         b.iter_custom(|iters| {
-            timed_without_drop(iters, || SqliteLedger::open_read_only(&path).unwrap())
+            support::timed_without_drop(iters, || SqliteLedger::open_read_only(&path).unwrap())
         })
     });
     g.bench_function("replay_applied_proposal", |b| {
@@ -187,25 +176,8 @@ fn prune_pass(source: &Path, n: u64) {
         .unwrap();
     let cutoff = generate::cutoff_at(&copy, 0.9);
     let ledger = Arc::new(SqliteLedger::open(&copy).unwrap());
-    let records = support::Records::new();
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let ledger = ledger.clone();
-        let stop = stop.clone();
-        rt.spawn(async move {
-            let mut times = Vec::new();
-            let mut i = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let r = records.read(i);
-                let started = Instant::now();
-                ledger.record_read(r).await.unwrap();
-                times.push(started.elapsed());
-                i += 1;
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            times
-        })
-    };
+    let writer = support::steady_reads(&rt, ledger.clone(), stop.clone());
     // Let the writer settle before the prune starts.
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();

@@ -389,3 +389,39 @@ pub fn latency_pass(name: &str, n: usize, mut f: impl FnMut() -> Duration) {
         line + "\n",
     );
 }
+
+/// Times `f` per iteration, dropping what it returns outside the timed region (closing a WAL
+/// ledger checkpoints it, which a starting process does not pay).
+pub fn timed_without_drop<T>(iters: u64, mut f: impl FnMut() -> T) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let started = Instant::now();
+        let out = std::hint::black_box(f());
+        total += started.elapsed();
+        drop(out);
+    }
+    total
+}
+
+/// Records about 1,000 reads a second into `ledger` until `stop` is set (a busy server, not a
+/// flood that outgrows a prune), timing each call; returns the times.
+pub fn steady_reads(
+    rt: &tokio::runtime::Runtime,
+    ledger: std::sync::Arc<SqliteLedger>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<Duration>> {
+    let records = Records::new();
+    rt.spawn(async move {
+        let mut times = Vec::new();
+        let mut n = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let r = records.read(n);
+            let started = Instant::now();
+            ledger.record_read(r).await.unwrap();
+            times.push(started.elapsed());
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        times
+    })
+}
