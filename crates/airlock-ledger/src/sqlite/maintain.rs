@@ -55,8 +55,8 @@ pub struct StorageStats {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
     /// The counts taken from chain positions and row ids instead of row by row (see
-    /// [`DERIVED_COUNTS`]): exact for a ledger that verifies; `ledger verify` counts every
-    /// table row by row.
+    /// `DERIVED_COUNTS` in `sqlite/maintain.rs`): exact for a ledger that verifies;
+    /// `ledger verify` counts every table row by row.
     pub derived_counts: Vec<&'static str>,
     /// Schema version.
     pub schema_version: i64,
