@@ -13,24 +13,11 @@
 mod support;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airlock_capability::{AliasMode, Catalog};
 use airlock_ledger::{Ledger, ProposalFilter, SqliteLedger};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-/// Times `f` per iteration, dropping what it returns outside the timed region (closing a WAL
-/// ledger checkpoints it, which a starting process does not pay).
-fn timed_without_drop<T>(iters: u64, mut f: impl FnMut() -> T) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let started = Instant::now();
-        let out = black_box(f());
-        total += started.elapsed();
-        drop(out);
-    }
-    total
-}
 
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -45,7 +32,7 @@ fn benches(c: &mut Criterion) {
     // What `airlock mcp` / `airlock propose` pay at start: open (migrations check) + catalog.
     g.bench_function("open_plus_catalog", |b| {
         b.iter_custom(|iters| {
-            timed_without_drop(iters, || {
+            support::timed_without_drop(iters, || {
                 let ledger = SqliteLedger::open(&path).unwrap();
                 let catalog = Catalog::new(&config, AliasMode::Canonical);
                 (ledger, catalog)
@@ -54,7 +41,7 @@ fn benches(c: &mut Criterion) {
     });
     if support::wants_latency("ledger_100k/open_plus_catalog") {
         support::latency_pass("ledger_100k/open_plus_catalog", 2_000, || {
-            timed_without_drop(1, || {
+            support::timed_without_drop(1, || {
                 (
                     SqliteLedger::open(&path).unwrap(),
                     Catalog::new(&config, AliasMode::Canonical),
@@ -64,7 +51,9 @@ fn benches(c: &mut Criterion) {
     }
 
     g.bench_function("open", |b| {
-        b.iter_custom(|iters| timed_without_drop(iters, || SqliteLedger::open(&path).unwrap()))
+        b.iter_custom(|iters| {
+            support::timed_without_drop(iters, || SqliteLedger::open(&path).unwrap())
+        })
     });
     // Open, first query, close: includes the WAL checkpoint on close.
     g.bench_function("open_latest_close", |b| {
@@ -75,13 +64,13 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("open_read_only", |b| {
         b.iter_custom(|iters| {
-            timed_without_drop(iters, || SqliteLedger::open_read_only(&path).unwrap())
+            support::timed_without_drop(iters, || SqliteLedger::open_read_only(&path).unwrap())
         })
     });
     // What `airlock proposals show latest` does.
     g.bench_function("open_read_only_then_latest", |b| {
         b.iter_custom(|iters| {
-            timed_without_drop(iters, || {
+            support::timed_without_drop(iters, || {
                 let ledger = SqliteLedger::open_read_only(&path).unwrap();
                 let p = rt.block_on(ledger.proposal("latest")).unwrap();
                 (ledger, p)
@@ -94,7 +83,7 @@ fn benches(c: &mut Criterion) {
     let ledger = SqliteLedger::open_read_only(&path).unwrap();
     g.bench_function("open_plus_catalog/while_open_elsewhere", |b| {
         b.iter_custom(|iters| {
-            timed_without_drop(iters, || {
+            support::timed_without_drop(iters, || {
                 let ledger = SqliteLedger::open(&path).unwrap();
                 let catalog = Catalog::new(&config, AliasMode::Canonical);
                 (ledger, catalog)
@@ -117,7 +106,9 @@ fn benches(c: &mut Criterion) {
     drop(SqliteLedger::open(&empty).unwrap());
     let mut g = c.benchmark_group("ledger_empty");
     g.bench_function("open", |b| {
-        b.iter_custom(|iters| timed_without_drop(iters, || SqliteLedger::open(&empty).unwrap()))
+        b.iter_custom(|iters| {
+            support::timed_without_drop(iters, || SqliteLedger::open(&empty).unwrap())
+        })
     });
     g.finish();
 }

@@ -150,28 +150,8 @@ fn prune_copy(rt: &tokio::runtime::Runtime, source: &Path) {
     });
     println!("backup: {}", ms(took));
     let ledger = Arc::new(SqliteLedger::open(&copy).unwrap());
-    let records = support::Records::new();
     let stop = Arc::new(AtomicBool::new(false));
-    // A writer recording about 1,000 reads a second during the prune, timing each call.
-    let writer = {
-        let ledger = ledger.clone();
-        let stop = stop.clone();
-        rt.spawn(async move {
-            let mut times = Vec::new();
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let r = records.read(n);
-                let started = Instant::now();
-                ledger.record_read(r).await.unwrap();
-                times.push(started.elapsed());
-                n += 1;
-                // About 1,000 calls a second: a busy server, not a flood that outgrows the
-                // prune.
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            times
-        })
-    };
+    let writer = support::steady_reads(rt, ledger.clone(), stop.clone());
     let cutoff = at(90.0);
     let started = Instant::now();
     let batch = env_u64("AIRLOCK_BENCH_PRUNE_BATCH", 500) as usize;

@@ -1,8 +1,8 @@
 //! Hashes of records and events, and what `verify` reports. Pure.
 
-use airlock_protocol::hash_json;
+use airlock_protocol::{hash_canonical, hash_json, write_canonical, write_canonical_str};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{EvidenceBundle, QueryAudit, StoredProposal};
 
@@ -116,19 +116,33 @@ impl<'a> EventBody<'a> {
     }
 }
 
+/// `sha256:` over the canonical JSON object of the event's fields. Written key by key in
+/// sorted order (what `canonical_json` of the object gives) rather than built as a `Value`
+/// first: `verify` hashes every event, and cloning each payload into a new object was a good
+/// part of its time.
 pub(crate) fn event_hash(b: &EventBody<'_>) -> String {
-    hash_json(&json!({
-        "seq": b.seq,
-        "kind": b.kind,
-        "proposal_id": b.proposal_id,
-        "subject_kind": b.subject_kind,
-        "subject_id": b.subject_id,
-        "actor": b.actor,
-        "payload": b.payload,
-        "record_hash": b.record_hash,
-        "prev_hash": b.prev_hash,
-        "created_at": b.created_at,
-    }))
+    let mut out = String::with_capacity(512);
+    let text = |out: &mut String, key: &str, v: &str| {
+        out.push_str(key);
+        write_canonical_str(v, out);
+    };
+    text(&mut out, "{\"actor\":", b.actor);
+    text(&mut out, ",\"created_at\":", b.created_at);
+    text(&mut out, ",\"kind\":", b.kind);
+    out.push_str(",\"payload\":");
+    write_canonical(b.payload, &mut out);
+    text(&mut out, ",\"prev_hash\":", b.prev_hash);
+    match b.proposal_id {
+        Some(p) => text(&mut out, ",\"proposal_id\":", p),
+        None => out.push_str(",\"proposal_id\":null"),
+    }
+    text(&mut out, ",\"record_hash\":", b.record_hash);
+    out.push_str(",\"seq\":");
+    out.push_str(&b.seq.to_string());
+    text(&mut out, ",\"subject_id\":", b.subject_id);
+    text(&mut out, ",\"subject_kind\":", b.subject_kind);
+    out.push('}');
+    hash_canonical(&out)
 }
 
 /// Outcome of `airlock ledger verify`.
@@ -199,4 +213,52 @@ pub struct VerifyBreak {
 /// Hash of any other record (approval, job, receipt): its whole JSON form.
 pub(crate) fn record_hash<T: Serialize>(record: &T) -> String {
     hash_json(&serde_json::to_value(record).expect("record serializes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The hash every ledger already holds: `hash_json` of the event's fields as one object.
+    fn as_object(b: &EventBody<'_>) -> String {
+        hash_json(&json!({
+            "seq": b.seq,
+            "kind": b.kind,
+            "proposal_id": b.proposal_id,
+            "subject_kind": b.subject_kind,
+            "subject_id": b.subject_id,
+            "actor": b.actor,
+            "payload": b.payload,
+            "record_hash": b.record_hash,
+            "prev_hash": b.prev_hash,
+            "created_at": b.created_at,
+        }))
+    }
+
+    #[test]
+    fn an_event_hash_written_key_by_key_is_the_hash_of_its_object() {
+        let payloads = [
+            json!({"z": 1, "a": {"y": [1, 2.5, null], "b": "q\"uote"}, "m": true}),
+            json!(null),
+            json!("tab\there é 😀"),
+        ];
+        for (i, payload) in payloads.iter().enumerate() {
+            for proposal_id in [None, Some("wrp_0001")] {
+                let b = EventBody {
+                    seq: -7 + i as i64 * 1_000_000_007,
+                    kind: "evidence_recorded",
+                    proposal_id,
+                    subject_kind: "evi\\dence",
+                    subject_id: "ev_\u{1}1",
+                    actor: "dana \"d\"",
+                    payload,
+                    record_hash: "sha256:ab",
+                    prev_hash: GENESIS_HASH,
+                    created_at: "2026-12-06T10:00:00.000Z",
+                };
+                assert_eq!(event_hash(&b), as_object(&b));
+            }
+        }
+    }
 }

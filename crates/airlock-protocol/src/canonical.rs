@@ -12,6 +12,22 @@ pub fn canonical_json(v: &Value) -> String {
     out
 }
 
+/// Appends the canonical form of `v` to `out` (for callers that write an object's keys
+/// themselves, in sorted order, without building a [`Value`] of it first).
+pub fn write_canonical(v: &Value, out: &mut String) {
+    write(v, out);
+}
+
+/// Appends `s` as a canonical JSON string.
+pub fn write_canonical_str(s: &str, out: &mut String) {
+    write_string(s, out);
+}
+
+/// `sha256:<hex>` of text that already is canonical JSON.
+pub fn hash_canonical(text: &str) -> String {
+    format!("sha256:{}", sha256_hex(text.as_bytes()))
+}
+
 fn write(v: &Value, out: &mut String) {
     match v {
         Value::Object(map) => {
@@ -66,7 +82,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// `sha256:<hex>` of the canonical form of `v`.
 pub fn hash_json(v: &Value) -> String {
-    format!("sha256:{}", sha256_hex(canonical_json(v).as_bytes()))
+    hash_canonical(&canonical_json(v))
 }
 
 #[cfg(test)]

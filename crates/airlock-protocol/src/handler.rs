@@ -376,6 +376,9 @@ impl Signed<'_> {
             ));
         }
         out
+    }
+}
+
 /// `schema_version` of a probe: a signed request that writes nothing and asks the handler
 /// to show it is there, holds the same secret and speaks this protocol (`airlock doctor
 /// --check-handlers`).

@@ -14,7 +14,9 @@ pub mod schema;
 pub mod state;
 pub mod writeback;
 
-pub use canonical::{canonical_json, hash_json, sha256_hex};
+pub use canonical::{
+    canonical_json, hash_canonical, hash_json, sha256_hex, write_canonical, write_canonical_str,
+};
 pub use change_set::*;
 pub use state::{ProposalState, ReceiptStatus, UnknownState};
 pub use writeback::*;

@@ -45,15 +45,20 @@ fn prune_and_backup_while_a_server_records_calls() {
     for id in 0..40 {
         call(&server.addr, &bearer, &session, id);
     }
+    // Two agents keep calling while the prunes and the backup run.
     const DURING: i64 = 200;
-    let caller = {
-        let (addr, bearer, session) = (server.addr.clone(), bearer.clone(), session.clone());
-        std::thread::spawn(move || {
-            for id in 0..DURING {
-                call(&addr, &bearer, &session, 1000 + id);
-            }
+    const CALLERS: i64 = 2;
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|c| {
+            let (addr, bearer) = (server.addr.clone(), http::jwt(&format!("agent_{}", c + 2)));
+            std::thread::spawn(move || {
+                let session = http::open_session(&addr, &bearer);
+                for id in 0..DURING {
+                    call(&addr, &bearer, &session, 1000 * (c + 1) + id);
+                }
+            })
         })
-    };
+        .collect();
     let mut removed = 0;
     let mut last_cutoff = String::new();
     for _ in 0..3 {
@@ -79,7 +84,9 @@ fn prune_and_backup_while_a_server_records_calls() {
         dir.path(),
         &["ledger", "backup", backup.to_str().unwrap(), "--json"],
     );
-    caller.join().unwrap();
+    for caller in callers {
+        caller.join().unwrap();
+    }
     assert!(removed > 0, "the prunes removed nothing");
 
     let verified = cli(dir.path(), &["ledger", "verify", "--json"]);
@@ -89,11 +96,18 @@ fn prune_and_backup_while_a_server_records_calls() {
     // before the last cutoff is left.
     let stats = cli(dir.path(), &["ledger", "stats", "--json"]);
     let remaining = stats["stats"]["counts"]["query_audit"].as_i64().unwrap();
-    assert_eq!(remaining + removed, 40 + DURING, "{stats:#}");
+    assert_eq!(remaining + removed, 40 + CALLERS * DURING, "{stats:#}");
+    // The counts `ledger stats` derives from the chain are the row counts.
+    let db = rusqlite::Connection::open(dir.path().join("ledger.db")).unwrap();
+    for table in ["events", "evidence_bundles", "query_audit"] {
+        let rows: i64 = db
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stats["stats"]["counts"][table], rows, "{table}: {stats:#}");
+    }
     // Nothing older than the last cutoff is left at or before its cut (a call still in flight
     // when the prune planned is committed after the cut, and the next prune takes it).
     let cut = verified["checkpoint"]["cut"]["seq"].as_i64().unwrap();
-    let db = rusqlite::Connection::open(dir.path().join("ledger.db")).unwrap();
     let older: i64 = db
         .query_row(
             "SELECT count(*) FROM query_audit q JOIN events e

@@ -14,6 +14,8 @@ use airlock_ledger::{EvidenceBundle, Ledger, NewProposal, NewRead, QueryAudit, S
 use airlock_protocol::{ids, now_rfc3339};
 use serde_json::{Map, Value, json};
 
+pub mod generate;
+
 pub use airlock_testkit::bench::{cpu_since, thread_cpu_ns, wants_latency};
 
 /// The example config the targets are stated for.
@@ -52,6 +54,7 @@ pub fn data_dir() -> PathBuf {
 /// `accounts.propose_fee_reversal` of the example.
 pub struct Records {
     config: Config,
+    family: Family,
     read_cap: usize,
     proposal_cap: usize,
     scope: TrustedScope,
@@ -59,8 +62,23 @@ pub struct Records {
     proposal_plan: ReadPlan,
 }
 
+/// Which pair of the example's capabilities a [`Records`] writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `accounts.inspect_membership` and `accounts.propose_fee_reversal`.
+    Accounts,
+    /// `classes.inspect_booking` and `classes.propose_booking_change`.
+    Classes,
+}
+
 impl Records {
+    /// Accounts records of tenant `harbour-yoga`.
     pub fn new() -> Records {
+        Records::with(Family::Accounts, "harbour-yoga", "desk_assistant_4")
+    }
+
+    /// Records of one capability family for one tenant and principal.
+    pub fn with(family: Family, tenant: &str, principal: &str) -> Records {
         let config = example_config();
         let find = |name: &str| {
             config
@@ -69,20 +87,28 @@ impl Records {
                 .position(|c| c.name == name)
                 .expect("capability in example")
         };
-        let read_cap = find("accounts.inspect_membership");
-        let proposal_cap = find("accounts.propose_fee_reversal");
+        let (read_cap, proposal_cap) = match family {
+            Family::Accounts => (
+                find("accounts.inspect_membership"),
+                find("accounts.propose_fee_reversal"),
+            ),
+            Family::Classes => (
+                find("classes.inspect_booking"),
+                find("classes.propose_booking_change"),
+            ),
+        };
         let scope = TrustedScope {
-            tenant_id: "harbour-yoga".into(),
-            principal: "desk_assistant_4".into(),
+            tenant_id: tenant.into(),
+            principal: principal.into(),
             provenance: "environment",
         };
-        let args = json!({"membership_id": "MB-0117", "reason": "x"});
-        let args = args.as_object().unwrap();
-        let read_plan = plan::read_plan(&config.capabilities[read_cap], args, &scope).unwrap();
+        let args = family.args("X-0117", 0);
+        let read_plan = plan::read_plan(&config.capabilities[read_cap], &args, &scope).unwrap();
         let proposal_plan =
-            plan::read_plan(&config.capabilities[proposal_cap], args, &scope).unwrap();
+            plan::read_plan(&config.capabilities[proposal_cap], &args, &scope).unwrap();
         Records {
             config,
+            family,
             read_cap,
             proposal_cap,
             scope,
@@ -95,20 +121,42 @@ impl Records {
         &self.config
     }
 
-    fn row(&self, membership: &str) -> Map<String, Value> {
-        json!({
-            "id": membership,
-            "studio_id": "harbour-yoga",
-            "member_name": "Priya Natarajan",
-            "tier": "unlimited",
-            "balance_cents": 8900,
-            "late_fee_cents": 1500,
-            "fee_note": null,
-            "updated_at": "2026-09-03T08:15:42+00:00",
-        })
-        .as_object()
-        .cloned()
-        .unwrap()
+    pub fn tenant(&self) -> &str {
+        &self.scope.tenant_id
+    }
+
+    /// The object id of the `n`th call (1,000 objects per family).
+    fn object(&self, n: u64) -> String {
+        let prefix = match self.family {
+            Family::Accounts => "MB",
+            Family::Classes => "BK",
+        };
+        format!("{prefix}-{}", 3000 + n % 1000)
+    }
+
+    fn row(&self, object: &str) -> Map<String, Value> {
+        let row = match self.family {
+            Family::Accounts => json!({
+                "id": object,
+                "studio_id": self.scope.tenant_id,
+                "member_name": "Priya Natarajan",
+                "tier": "unlimited",
+                "balance_cents": 8900,
+                "late_fee_cents": 1500,
+                "fee_note": null,
+                "updated_at": "2026-09-03T08:15:42+00:00",
+            }),
+            Family::Classes => json!({
+                "id": object,
+                "studio_id": self.scope.tenant_id,
+                "member_id": "MB-3117",
+                "class_name": "Morning flow",
+                "state": "waitlisted",
+                "staff_note": null,
+                "updated_at": "2026-09-04T07:02:10+00:00",
+            }),
+        };
+        row.as_object().cloned().unwrap()
     }
 
     fn audit(&self, cap: &Capability, plan: &ReadPlan, object: &str) -> QueryAudit {
@@ -191,7 +239,7 @@ impl Records {
     /// A read with evidence, as `accounts.inspect_membership` records it.
     pub fn read(&self, n: u64) -> NewRead {
         let cap = &self.config.capabilities[self.read_cap];
-        let object = format!("MB-{}", 3000 + n % 1000);
+        let object = self.object(n);
         let row = self.row(&object);
         let evidence = self.evidence(cap, &self.read_plan, &row, None);
         let mut audit = self.audit(cap, &self.read_plan, &object);
@@ -206,11 +254,9 @@ impl Records {
     /// reason, hence a different dedupe key: each one creates a proposal.
     pub fn proposal(&self, n: u64) -> NewProposal {
         let cap = &self.config.capabilities[self.proposal_cap];
-        let object = format!("MB-{}", 3000 + n % 1000);
+        let object = self.object(n);
         let row = self.row(&object);
-        let args =
-            json!({"membership_id": object, "reason": format!("member asked for a review #{n}")});
-        let patch = plan::build_patch(cap, args.as_object().unwrap());
+        let patch = plan::build_patch(cap, &self.family.args(&object, n));
         let created_at = now_rfc3339();
         let mut evidence = self.evidence(cap, &self.proposal_plan, &row, Some(&patch));
         evidence.created_at = created_at.clone();
@@ -235,6 +281,37 @@ impl Records {
             evidence,
             approval_policy: Default::default(),
         }
+    }
+}
+
+impl Records {
+    /// A read that found no row, as the runtime records it: query audit only, no evidence.
+    pub fn read_not_found(&self, n: u64) -> NewRead {
+        let cap = &self.config.capabilities[self.read_cap];
+        let mut audit = self.audit(cap, &self.read_plan, &format!("{}-gone", self.object(n)));
+        audit.row_count = 0;
+        audit.outcome = "not_found".into();
+        NewRead {
+            evidence: None,
+            audit,
+        }
+    }
+}
+
+impl Family {
+    /// The call's arguments; `n` makes the free-text one (and so the dedupe key) unique.
+    fn args(self, object: &str, n: u64) -> Map<String, Value> {
+        let args = match self {
+            Family::Accounts => {
+                json!({"membership_id": object, "reason": format!("member asked for a review #{n}")})
+            }
+            Family::Classes => json!({
+                "booking_id": object,
+                "state": "confirmed",
+                "note": format!("confirmed from the waitlist, request #{n}"),
+            }),
+        };
+        args.as_object().cloned().unwrap()
     }
 }
 
@@ -311,4 +388,40 @@ pub fn latency_pass(name: &str, n: usize, mut f: impl FnMut() -> Duration) {
         dir.join(format!("{}.txt", name.replace('/', "_"))),
         line + "\n",
     );
+}
+
+/// Times `f` per iteration, dropping what it returns outside the timed region (closing a WAL
+/// ledger checkpoints it, which a starting process does not pay).
+pub fn timed_without_drop<T>(iters: u64, mut f: impl FnMut() -> T) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let started = Instant::now();
+        let out = std::hint::black_box(f());
+        total += started.elapsed();
+        drop(out);
+    }
+    total
+}
+
+/// Records about 1,000 reads a second into `ledger` until `stop` is set (a busy server, not a
+/// flood that outgrows a prune), timing each call; returns the times.
+pub fn steady_reads(
+    rt: &tokio::runtime::Runtime,
+    ledger: std::sync::Arc<SqliteLedger>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<Duration>> {
+    let records = Records::new();
+    rt.spawn(async move {
+        let mut times = Vec::new();
+        let mut n = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let r = records.read(n);
+            let started = Instant::now();
+            ledger.record_read(r).await.unwrap();
+            times.push(started.elapsed());
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        times
+    })
 }

@@ -64,13 +64,14 @@ pub(crate) struct Loaded {
 /// Reads the newest `ledger_pruned` event. A payload that does not parse is reported as
 /// `Err(detail)` inside `Ok`, so `verify` can name it as a break.
 pub(crate) fn latest(conn: &Connection) -> Result<Option<Result<Loaded, String>>, LedgerError> {
+    // The kind is spelled in the SQL, not bound, so SQLite can use the partial index
+    // `idx_events_checkpoints` (migration 4), whose WHERE clause names it.
     let row: Option<(i64, String, String)> = conn
-        .query_row(
-            "SELECT seq, payload_json, created_at FROM events WHERE kind = ?1
+        .prepare_cached(
+            "SELECT seq, payload_json, created_at FROM events WHERE kind = 'ledger_pruned'
              ORDER BY seq DESC LIMIT 1",
-            [PRUNED_KIND],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let Some((seq, payload, created_at)) = row else {
         return Ok(None);

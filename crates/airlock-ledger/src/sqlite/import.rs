@@ -23,6 +23,8 @@ use crate::chain::{self, PROPOSAL_ROW, ProposalRow};
 
 /// Subject kind of the event that marks where an imported chain starts.
 pub(crate) const IMPORT_SUBJECT: &str = "ledger";
+/// Kind of the first event of an imported ledger.
+pub(crate) const IMPORT_KIND: &str = "ledger_imported";
 
 /// The original's tables, renamed `synapsor_<name>` by the import.
 const ORIGINAL_TABLES: &[&str] = &[
@@ -83,7 +85,7 @@ pub(crate) fn import(path: &Path) -> Result<ImportReport, LedgerError> {
         });
     }
     let mut conn = Connection::open(path).map_err(open_error)?;
-    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    super::wait_when_busy(&mut conn)?;
     if !migrations::is_original_store(&conn).map_err(open_error)? {
         return Err(LedgerError::NotOriginalStore {
             path: path.display().to_string(),
@@ -190,7 +192,7 @@ fn copy_all(tx: &Connection, report: &mut ImportReport) -> Result<(), LedgerErro
     });
     append_event(
         tx,
-        "ledger_imported",
+        IMPORT_KIND,
         None,
         (IMPORT_SUBJECT, "synapsor_runner"),
         RUNNER_ACTOR,

@@ -16,11 +16,16 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::checkpoint::{self, CheckpointPayload, PRUNED_KIND};
-use super::import::IMPORT_SUBJECT;
+use super::import::{IMPORT_KIND, IMPORT_SUBJECT};
 use super::read;
 use super::write::{RUNNER_ACTOR, append_event};
 use crate::chain::ChainHead;
 use crate::{Checkpoint, LedgerError, Stats};
+
+/// The longest a prune batch holds the write lock (give or take one record): a tool call
+/// recorded meanwhile waits at most about this long. A batch ends at `--batch` events or at
+/// this budget, whichever comes first.
+const BATCH_BUDGET: Duration = Duration::from_millis(20);
 
 /// Proposal states after which nothing more can happen to a proposal: only these are pruned.
 const FINAL_STATES: &str = "'applied', 'rejected'";
@@ -49,8 +54,97 @@ pub struct StorageStats {
     /// The latest prune's checkpoint, if the ledger was ever pruned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
+    /// The counts taken from chain positions and row ids instead of row by row (see
+    /// `DERIVED_COUNTS` in `sqlite/maintain.rs`): exact for a ledger that verifies;
+    /// `ledger verify` counts every table row by row.
+    pub derived_counts: Vec<&'static str>,
     /// Schema version.
     pub schema_version: i64,
+}
+
+/// The big tables, whose counts `ledger stats` derives instead of counting rows (a count of
+/// 10 million events reads every page of the table: seconds).
+///
+/// - `events`: the chain after the latest checkpoint's cut has no gaps (`verify` checks it),
+///   so it holds `head - cut` events, plus the few at or before the cut that stay.
+/// - `evidence_bundles`, `query_audit`: rows are only ever appended, with row ids in chain
+///   order, and a prune removes only rows recorded at or before its cut. So every row from the
+///   first one recorded after the cut (found through the first such event) to the last is
+///   there, and only the rows before it need counting: the ones a prune kept.
+///
+/// The other tables (proposals and their decisions, jobs and receipts) are counted exactly;
+/// they grow with proposals, not with every call. So are all tables of a ledger imported from
+/// Synapsor Runner while its import event is there (it kept the original's audit ids).
+pub const DERIVED_COUNTS: &[&str] = &["events", "evidence_bundles", "query_audit"];
+
+/// Row counts for `ledger stats`: the tables of [`DERIVED_COUNTS`] from the chain's positions
+/// and row ids, the others row by row.
+fn counts(conn: &Connection, head: Option<&ChainHead>, cut: i64) -> Result<Stats, LedgerError> {
+    let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<i64, LedgerError> {
+        Ok(conn.query_row(sql, p, |r| r.get(0))?)
+    };
+    let events = match head {
+        None => 0,
+        Some(h) => h.seq - cut + count("SELECT count(*) FROM events WHERE seq <= ?1", &[&cut])?,
+    };
+    // The row id of the first row of `table` recorded after the cut, through its event.
+    let first_after_cut = |table: &str, subject: &str, id_column: &str| {
+        let id: Option<String> = conn
+            .query_row(
+                "SELECT subject_id FROM events WHERE seq > ?1 AND subject_kind = ?2
+                 ORDER BY seq LIMIT 1",
+                params![cut, subject],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = id else {
+            return Ok::<_, LedgerError>(None);
+        };
+        Ok(conn
+            .query_row(
+                &format!("SELECT rowid FROM {table} WHERE {id_column} = ?1"),
+                [id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?)
+    };
+    // A ledger imported from Synapsor Runner keeps the original's audit ids, which may have
+    // gaps: until the prune cut passes its import, its tables are counted row by row.
+    let imported: bool = conn
+        .query_row(
+            "SELECT kind = ?1 FROM events WHERE seq = 1",
+            [IMPORT_KIND],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false);
+    let appended = |table: &str, subject: &str, id_column: &str| -> Result<i64, LedgerError> {
+        if imported {
+            return count(&format!("SELECT count(*) FROM {table}"), &[]);
+        }
+        match first_after_cut(table, subject, id_column)? {
+            Some(first) => {
+                let last: i64 = count(&format!("SELECT max(rowid) FROM {table}"), &[])?;
+                let kept = count(
+                    &format!("SELECT count(*) FROM {table} WHERE rowid < ?1"),
+                    &[&first],
+                )?;
+                Ok(kept + last - first + 1)
+            }
+            // Nothing recorded since the cut: what is left is what a prune kept.
+            None => count(&format!("SELECT count(*) FROM {table}"), &[]),
+        }
+    };
+    let exact = |table: &str| count(&format!("SELECT count(*) FROM {table}"), &[]);
+    Ok(Stats {
+        proposals: exact("proposals")?,
+        evidence_bundles: appended("evidence_bundles", "evidence", "evidence_bundle_id")?,
+        query_audit: appended("query_audit", "query_audit", "audit_id")?,
+        events,
+        approvals: exact("approvals")?,
+        writeback_jobs: exact("writeback_jobs")?,
+        receipts: exact("receipts")?,
+    })
 }
 
 fn file_len(path: &Path) -> u64 {
@@ -70,7 +164,12 @@ pub(crate) fn storage_stats(
     anchor: &Path,
 ) -> Result<StorageStats, LedgerError> {
     let snapshot = conn.unchecked_transaction()?;
-    let counts = read::stats(&snapshot)?;
+    let checkpoint = checkpoint::latest(&snapshot)?
+        .and_then(Result::ok)
+        .map(|c| c.summary);
+    let head = read::head(&snapshot)?.map(|(seq, hash)| ChainHead { seq, hash });
+    let cut = checkpoint.as_ref().map_or(0, |c| c.cut.seq);
+    let counts = counts(&snapshot, head.as_ref(), cut)?;
     let mut by_state = BTreeMap::new();
     let mut stmt = snapshot.prepare("SELECT state, count(*) FROM proposals GROUP BY state")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
@@ -100,10 +199,9 @@ pub(crate) fn storage_stats(
         free_bytes: (pragma("freelist_count")? * page_size) as u64,
         oldest: edge("ASC")?,
         newest: edge("DESC")?,
-        head: read::head(&snapshot)?.map(|(seq, hash)| ChainHead { seq, hash }),
-        checkpoint: checkpoint::latest(&snapshot)?
-            .and_then(Result::ok)
-            .map(|c| c.summary),
+        head,
+        checkpoint,
+        derived_counts: DERIVED_COUNTS.to_vec(),
         schema_version: pragma("user_version")?,
     };
     snapshot.rollback()?;
@@ -390,16 +488,9 @@ pub(crate) fn prune(
     if plan.events() == 0 {
         return Ok(report);
     }
-    // 1. The checkpoint, chained at the head, before anything is removed.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let now_latest = checkpoint::latest(&tx)?
-        .and_then(Result::ok)
-        .map(|c| c.summary.event_seq);
-    if now_latest != plan.previous_checkpoint {
-        return Err(LedgerError::Maintenance {
-            detail: "another prune ran meanwhile; run this one again".into(),
-        });
-    }
+    // 1. The checkpoint, chained at the head, before anything is removed. Its payload (every
+    // kept event: megabytes on a big ledger with many open proposals) is built and hashed
+    // before the write lock is taken.
     let payload = CheckpointPayload {
         cut: cut.clone(),
         cutoff: plan.cutoff.clone(),
@@ -407,6 +498,20 @@ pub(crate) fn prune(
         removed: plan.removes.clone(),
     };
     let payload: Value = serde_json::to_value(&payload)?;
+    let record_hash = airlock_protocol::hash_json(&payload);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now_latest: Option<i64> = tx
+        .query_row(
+            "SELECT seq FROM events WHERE kind = 'ledger_pruned' ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if now_latest != plan.previous_checkpoint {
+        return Err(LedgerError::Maintenance {
+            detail: "another prune ran meanwhile; run this one again".into(),
+        });
+    }
     append_event(
         &tx,
         PRUNED_KIND,
@@ -414,7 +519,7 @@ pub(crate) fn prune(
         (IMPORT_SUBJECT, "prune"),
         RUNNER_ACTOR,
         &payload,
-        &airlock_protocol::hash_json(&payload),
+        &record_hash,
         &airlock_protocol::now_rfc3339(),
     )?;
     report.checkpoint_seq = read::head(&tx)?.map(|(seq, _)| seq);
@@ -456,11 +561,21 @@ fn remove_batches(
         let batch_started = Instant::now();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let batch = next_batch(&tx, after, cut.seq, batch_events)?;
-        let Some(last) = batch.last().map(|e| e.seq) else {
+        if batch.is_empty() {
             tx.commit()?;
             break;
-        };
+        }
+        let mut last = after;
         for ev in &batch {
+            // Out of time: commit what is done and let waiting writers in. Never between a
+            // read's evidence and its audit, which go together.
+            if last > after
+                && batch_started.elapsed() >= BATCH_BUDGET
+                && ev.subject_kind != "query_audit"
+            {
+                break;
+            }
+            last = ev.seq;
             match &ev.proposal {
                 Some(p) if plan.protected.contains(p) => continue,
                 Some(p) => {

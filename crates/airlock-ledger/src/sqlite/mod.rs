@@ -47,6 +47,30 @@ use crate::{
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often a connection waiting for the write lock looks again.
+const BUSY_POLL: Duration = Duration::from_millis(1);
+
+/// The ledger's settings of every connection: a statement cache for every statement it uses,
+/// and a wait of up to [`BUSY_TIMEOUT`] for a lock another connection holds, looking again
+/// every [`BUSY_POLL`]. SQLite's own busy timeout backs off to sleeps of up to 100 ms, so a
+/// waiting tool call could sleep through every gap a prune leaves between its short batches
+/// (one waited 361 ms behind batches of 38 ms); polling every millisecond catches the first
+/// gap.
+pub(crate) fn wait_when_busy(conn: &mut Connection) -> rusqlite::Result<()> {
+    fn busy(tries: i32) -> bool {
+        if u128::from(tries.unsigned_abs()) * BUSY_POLL.as_micros() >= BUSY_TIMEOUT.as_micros() {
+            return false;
+        }
+        std::thread::sleep(BUSY_POLL);
+        true
+    }
+    conn.busy_handler(Some(busy))?;
+    // Room for every statement the ledger prepares (writes, reads by id, verify's look-ups),
+    // so none is prepared again per record.
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
 /// A ledger in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteLedger {
@@ -88,12 +112,12 @@ impl SqliteLedger {
                 path: path.display().to_string(),
             });
         }
-        let conn = Connection::open_with_flags(
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|source| open_error(path, source))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        wait_when_busy(&mut conn)?;
         migrations::check_current(&conn, path)?;
         Ok(SqliteLedger {
             path: path.to_owned(),
@@ -267,8 +291,8 @@ fn set_aside_stale_anchor(anchor: &Path) {
 
 /// A write connection with the ledger's settings.
 fn connect(path: &Path) -> Result<Connection, LedgerError> {
-    let conn = Connection::open(path).map_err(|source| open_error(path, source))?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mut conn = Connection::open(path).map_err(|source| open_error(path, source))?;
+    wait_when_busy(&mut conn)?;
     migrations::refuse_original_store(&conn, path)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",

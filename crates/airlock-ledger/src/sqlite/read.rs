@@ -61,11 +61,10 @@ pub(crate) fn proposal(conn: &Connection, id: &str) -> Result<StoredProposal, Le
         .optional()?
         .ok_or(LedgerError::NoProposals)?
     } else {
-        conn.query_row(
-            &format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = ?1"),
-            [id],
-            proposal_from_row,
-        )
+        conn.prepare_cached(&format!(
+            "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = ?1"
+        ))?
+        .query_row([id], proposal_from_row)
         .optional()?
         .ok_or_else(|| LedgerError::NotFound {
             kind: "proposal",
@@ -235,13 +234,10 @@ pub(crate) fn evidence_bundle(
     id: &str,
 ) -> Result<Option<EvidenceBundle>, LedgerError> {
     Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {EVIDENCE_COLUMNS} FROM evidence_bundles WHERE evidence_bundle_id = ?1"
-            ),
-            [id],
-            evidence_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence_bundles WHERE evidence_bundle_id = ?1"
+        ))?
+        .query_row([id], evidence_from_row)
         .optional()?)
 }
 
@@ -291,11 +287,10 @@ pub(crate) fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<QueryAudit> {
 
 pub(crate) fn audit_by_id(conn: &Connection, id: i64) -> Result<Option<QueryAudit>, LedgerError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {AUDIT_COLUMNS} FROM query_audit WHERE audit_id = ?1"),
-            [id],
-            audit_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM query_audit WHERE audit_id = ?1"
+        ))?
+        .query_row([id], audit_from_row)
         .optional()?)
 }
 
@@ -340,11 +335,8 @@ pub(crate) fn dedupe_key(
     proposal_id: &str,
 ) -> Result<Option<String>, LedgerError> {
     Ok(conn
-        .query_row(
-            "SELECT dedupe_key FROM proposals WHERE proposal_id = ?1",
-            [proposal_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT dedupe_key FROM proposals WHERE proposal_id = ?1")?
+        .query_row([proposal_id], |r| r.get(0))
         .optional()?)
 }
 
@@ -371,11 +363,10 @@ pub(crate) fn approval_by_id(
     id: i64,
 ) -> Result<Option<crate::ApprovalRecord>, LedgerError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE approval_id = ?1"),
-            [id],
-            approval_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE approval_id = ?1"
+        ))?
+        .query_row([id], approval_from_row)
         .optional()?)
 }
 
@@ -415,11 +406,10 @@ pub(crate) fn job_by_id(
     id: i64,
 ) -> Result<Option<crate::JobRecord>, LedgerError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {JOB_COLUMNS} FROM writeback_jobs WHERE job_row_id = ?1"),
-            [id],
-            job_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {JOB_COLUMNS} FROM writeback_jobs WHERE job_row_id = ?1"
+        ))?
+        .query_row([id], job_from_row)
         .optional()?)
 }
 
@@ -458,11 +448,10 @@ pub(crate) fn receipt_by_id(
     id: i64,
 ) -> Result<Option<crate::StoredReceipt>, LedgerError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ?1"),
-            [id],
-            receipt_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ?1"
+        ))?
+        .query_row([id], receipt_from_row)
         .optional()?)
 }
 

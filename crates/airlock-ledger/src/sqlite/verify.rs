@@ -66,6 +66,21 @@ fn broken(seq: i64, code: &'static str, detail: impl Into<String>) -> Walk {
     })
 }
 
+/// One event as the reader thread found it: the event (or why its row does not decode) and
+/// the JSON its `record_hash` covers (or the break found reading the record).
+struct Item {
+    seq: i64,
+    event: Result<crate::Event, String>,
+    record: Result<serde_json::Value, Walk>,
+}
+
+/// Events go from the reader to the checker in batches of this many.
+const ITEMS_PER_BATCH: usize = 256;
+
+/// The walk runs on two threads: this one reads (steps through the events in order, fetches
+/// and decodes each record), a second one hashes and checks the chain in the same order. So
+/// the first break reported is the same as a one-thread walk's, and on two cores reading and
+/// hashing overlap.
 fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Result<(), Walk> {
     // A pruned ledger is walked from its latest checkpoint: events at or before the cut are
     // the ones it kept (or ones a prune has yet to remove), and the chain resumes after it.
@@ -74,56 +89,193 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
         Some(Ok(c)) => Some(c),
         Some(Err(detail)) => return Err(broken(0, "CHECKPOINT_INVALID", detail)),
     };
-    let (mut prev_seq, mut prev_hash) = match &checkpoint {
-        Some(c) => (c.summary.cut.seq, c.summary.cut.hash.clone()),
-        None => (0i64, GENESIS_HASH.to_owned()),
-    };
-    let cut = prev_seq;
-    // Events the checkpoint kept that the walk has not met yet.
-    let mut unseen: BTreeSet<i64> = checkpoint
-        .as_ref()
-        .map(|c| c.retained.keys().copied().collect())
-        .unwrap_or_default();
     report.checkpoint = checkpoint.as_ref().map(|c| c.summary.clone());
-    // Anchors at or before the cut name events that were removed on purpose.
-    let mut anchors: Vec<&Anchor> = anchors.iter().filter(|a| a.seq > cut).collect();
-    anchors.sort_by_key(|a| a.seq);
-    let mut pending_anchors = anchors.iter().peekable();
+    let mut covered: Covered = [0; CHAINED_TABLES.len()];
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
+    let kept = checkpoint.as_ref();
+    let (checked, read) = std::thread::scope(|scope| {
+        let checker = std::thread::Builder::new()
+            .name("airlock-verify".into())
+            .spawn_scoped(scope, move || {
+                let mut chain = Chain::start(kept, anchors);
+                let outcome = receiver
+                    .iter()
+                    .flatten()
+                    .try_for_each(|item| chain.check(item));
+                (outcome, chain)
+            })
+            .expect("a thread for verify");
+        let read = read_items(conn, &sender, &mut covered);
+        drop(sender);
+        let checked = checker.join().expect("the verify thread does not panic");
+        (checked, read)
+    });
+    let (outcome, chain) = checked;
+    // A break the checker found comes first in chain order; a storage error of the reader
+    // (which stops at the first) comes after everything the checker saw.
+    outcome?;
+    read?;
+    report.events_checked = chain.events_checked;
+    report.records_checked = chain.events_checked;
+    report.awaiting_prune = chain.awaiting_prune;
+    report.anchors_checked = chain.anchors_checked;
+    report.anchored_seq = chain.anchored_seq;
+    let prev_seq = chain.prev_seq;
+    if let (Some(c), Some(seq)) = (&checkpoint, chain.unseen.first()) {
+        return Err(broken(
+            *seq,
+            "CHECKPOINT_MISMATCH",
+            format!(
+                "event {seq} is gone, but the checkpoint at event {} kept it ({} of the {} events it kept are missing)",
+                c.summary.event_seq,
+                chain.unseen.len(),
+                c.retained.len()
+            ),
+        ));
+    }
+    if prev_seq > 0 {
+        report.head = Some(ChainHead {
+            seq: prev_seq,
+            hash: chain.prev_hash.clone(),
+        });
+    }
+    if let Some(a) = chain.anchors.get(chain.next_anchor) {
+        return Err(broken(
+            a.seq,
+            "ANCHOR_TRUNCATED",
+            format!(
+                "anchor line {} (written {}) records event {}, but the chain ends at event {prev_seq}: events were removed from its end",
+                a.line, a.at, a.seq
+            ),
+        ));
+    }
+    check_proposal_rows(conn, &chain.proposal_rows)?;
+    for (i, table) in CHAINED_TABLES.iter().enumerate() {
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+        if n != covered[i] {
+            return Err(broken(
+                prev_seq,
+                "UNCHAINED_RECORD",
+                format!("{table} holds {n} rows but the chain covers {}", covered[i]),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The reader's half: every event in order with the record it covers, sent in batches. Stops
+/// at the first storage error (returned) or when the checker has stopped listening.
+fn read_items(
+    conn: &Connection,
+    sender: &std::sync::mpsc::SyncSender<Vec<Item>>,
+    covered: &mut Covered,
+) -> Result<(), Walk> {
     let mut stmt = conn.prepare(&format!("{} ORDER BY seq", read::events_sql()))?;
     let mut rows = stmt.query([])?;
-    // Each proposal's mutable columns as its latest event left them, and that event's seq.
-    let mut proposal_rows: HashMap<String, (i64, ProposalRow)> = HashMap::new();
-    let mut covered: Covered = [0; CHAINED_TABLES.len()];
+    let mut batch = Vec::with_capacity(ITEMS_PER_BATCH);
+    let mut last_seq = 0;
     while let Some(row) = rows.next()? {
-        let ev = match read::event_from_row(row) {
+        let item = match read::event_from_row(row) {
+            Ok(ev) => Item {
+                seq: ev.seq,
+                record: record_value(conn, &ev, covered),
+                event: Ok(ev),
+            },
+            Err(e) => Item {
+                seq: row.get(0).unwrap_or(last_seq + 1),
+                event: Err(e.to_string()),
+                record: Ok(serde_json::Value::Null),
+            },
+        };
+        last_seq = item.seq;
+        let stop = item.event.is_err();
+        batch.push(item);
+        if batch.len() == ITEMS_PER_BATCH || stop {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(ITEMS_PER_BATCH));
+            if sender.send(full).is_err() || stop {
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(batch);
+    }
+    Ok(())
+}
+
+/// The checker's half: the chain as walked so far.
+struct Chain<'a> {
+    checkpoint: Option<&'a checkpoint::Loaded>,
+    cut: i64,
+    prev_seq: i64,
+    prev_hash: String,
+    /// Events the checkpoint kept that the walk has not met yet.
+    unseen: BTreeSet<i64>,
+    /// Anchors after the cut, in order (those at or before it name events removed on purpose).
+    anchors: Vec<&'a Anchor>,
+    next_anchor: usize,
+    /// Each proposal's mutable columns as its latest event left them, and that event's seq.
+    proposal_rows: HashMap<String, (i64, ProposalRow)>,
+    events_checked: u64,
+    awaiting_prune: u64,
+    anchors_checked: u64,
+    anchored_seq: Option<i64>,
+}
+
+impl<'a> Chain<'a> {
+    fn start(checkpoint: Option<&'a checkpoint::Loaded>, anchors: &'a [Anchor]) -> Chain<'a> {
+        let (prev_seq, prev_hash) = match checkpoint {
+            Some(c) => (c.summary.cut.seq, c.summary.cut.hash.clone()),
+            None => (0i64, GENESIS_HASH.to_owned()),
+        };
+        let mut after_cut: Vec<&Anchor> = anchors.iter().filter(|a| a.seq > prev_seq).collect();
+        after_cut.sort_by_key(|a| a.seq);
+        Chain {
+            checkpoint,
+            cut: prev_seq,
+            prev_seq,
+            prev_hash,
+            unseen: checkpoint
+                .map(|c| c.retained.keys().copied().collect())
+                .unwrap_or_default(),
+            anchors: after_cut,
+            next_anchor: 0,
+            proposal_rows: HashMap::new(),
+            events_checked: 0,
+            awaiting_prune: 0,
+            anchors_checked: 0,
+            anchored_seq: None,
+        }
+    }
+
+    fn check(&mut self, item: Item) -> Result<(), Walk> {
+        let ev = match item.event {
             Ok(ev) => ev,
             Err(e) => {
-                let seq: i64 = row.get(0).unwrap_or(prev_seq + 1);
                 return Err(broken(
-                    seq,
+                    item.seq,
                     "EVENT_HASH_MISMATCH",
                     format!("event is unreadable: {e}"),
                 ));
             }
         };
-        report.events_checked += 1;
-        if ev.seq <= cut {
-            check_before_cut(conn, &ev, checkpoint.as_ref(), &mut covered)?;
-            if !unseen.remove(&ev.seq) {
-                report.awaiting_prune += 1;
+        self.events_checked += 1;
+        if ev.seq <= self.cut {
+            check_before_cut(&ev, self.checkpoint, item.record)?;
+            if !self.unseen.remove(&ev.seq) {
+                self.awaiting_prune += 1;
             }
-            report.records_checked += 1;
-            track_proposal(&ev, &mut proposal_rows);
-            continue;
+            track_proposal(&ev, &mut self.proposal_rows);
+            return Ok(());
         }
-        if ev.seq != prev_seq + 1 {
+        if ev.seq != self.prev_seq + 1 {
             return Err(broken(
                 ev.seq,
                 "SEQUENCE_GAP",
-                format!("event {} follows event {prev_seq}", ev.seq),
+                format!("event {} follows event {}", ev.seq, self.prev_seq),
             ));
         }
-        if ev.prev_hash != prev_hash {
+        if ev.prev_hash != self.prev_hash {
             return Err(broken(
                 ev.seq,
                 "PREV_HASH_MISMATCH",
@@ -140,7 +292,11 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
                 ),
             ));
         }
-        while let Some(a) = pending_anchors.next_if(|a| a.seq <= ev.seq) {
+        while let Some(a) = self
+            .anchors
+            .get(self.next_anchor)
+            .filter(|a| a.seq <= ev.seq)
+        {
             // Only an anchor at this very seq can be met here: smaller ones were met before.
             if a.hash != ev.hash {
                 return Err(broken(
@@ -152,55 +308,16 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
                     ),
                 ));
             }
-            report.anchors_checked += 1;
-            report.anchored_seq = Some(a.seq);
+            self.anchors_checked += 1;
+            self.anchored_seq = Some(a.seq);
+            self.next_anchor += 1;
         }
-        check_record(conn, &ev, &mut covered)?;
-        report.records_checked += 1;
-        track_proposal(&ev, &mut proposal_rows);
-        prev_seq = ev.seq;
-        prev_hash = ev.hash;
+        check_record(&ev, item.record)?;
+        track_proposal(&ev, &mut self.proposal_rows);
+        self.prev_seq = ev.seq;
+        self.prev_hash = ev.hash;
+        Ok(())
     }
-    if let (Some(c), Some(seq)) = (&checkpoint, unseen.first()) {
-        return Err(broken(
-            *seq,
-            "CHECKPOINT_MISMATCH",
-            format!(
-                "event {seq} is gone, but the checkpoint at event {} kept it ({} of the {} events it kept are missing)",
-                c.summary.event_seq,
-                unseen.len(),
-                c.retained.len()
-            ),
-        ));
-    }
-    if prev_seq > 0 {
-        report.head = Some(ChainHead {
-            seq: prev_seq,
-            hash: prev_hash,
-        });
-    }
-    if let Some(a) = pending_anchors.next() {
-        return Err(broken(
-            a.seq,
-            "ANCHOR_TRUNCATED",
-            format!(
-                "anchor line {} (written {}) records event {}, but the chain ends at event {prev_seq}: events were removed from its end",
-                a.line, a.at, a.seq
-            ),
-        ));
-    }
-    check_proposal_rows(conn, &proposal_rows)?;
-    for (i, table) in CHAINED_TABLES.iter().enumerate() {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-        if n != covered[i] {
-            return Err(broken(
-                prev_seq,
-                "UNCHAINED_RECORD",
-                format!("{table} holds {n} rows but the chain covers {}", covered[i]),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Remembers the mutable columns a proposal's event leaves.
@@ -216,10 +333,9 @@ fn track_proposal(ev: &crate::Event, rows: &mut HashMap<String, (i64, ProposalRo
 /// An event at or before a checkpoint's cut: its predecessor may be gone, so only its own
 /// hash, the hash the checkpoint kept for it (if it kept it) and its record are checked.
 fn check_before_cut(
-    conn: &Connection,
     ev: &crate::Event,
     checkpoint: Option<&checkpoint::Loaded>,
-    covered: &mut Covered,
+    record: Result<serde_json::Value, Walk>,
 ) -> Result<(), Walk> {
     if chain::event_hash(&EventBody::of(ev)) != ev.hash {
         return Err(broken(
@@ -243,7 +359,7 @@ fn check_before_cut(
             ),
         ));
     }
-    check_record(conn, ev, covered)
+    check_record(ev, record)
 }
 
 /// Compares each proposal's state, `updated_at` and `source_database_mutated` with what its
@@ -289,8 +405,10 @@ fn describe(row: &ProposalRow) -> String {
     )
 }
 
-fn check_record(conn: &Connection, ev: &crate::Event, covered: &mut Covered) -> Result<(), Walk> {
-    let actual = airlock_protocol::hash_json(&record_value(conn, ev, covered)?);
+/// Compares the hash of the record as read (or the break found reading it) with the event's
+/// `record_hash`.
+fn check_record(ev: &crate::Event, record: Result<serde_json::Value, Walk>) -> Result<(), Walk> {
+    let actual = airlock_protocol::hash_json(&record?);
     if actual != ev.record_hash {
         return Err(broken(
             ev.seq,

@@ -32,6 +32,10 @@ pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<ExitStatus> 
     ] {
         output::line(&format!("  {label} {n}"));
     }
+    output::line(&format!(
+        "                   ({} derived from the chain, not counted row by row; `ledger verify` counts every row)",
+        stats.derived_counts.join(", ")
+    ));
     if !stats.proposals_by_state.is_empty() {
         let states: Vec<String> = stats
             .proposals_by_state

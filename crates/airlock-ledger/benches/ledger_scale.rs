@@ -1,0 +1,219 @@
+//! The ledger at scale (issue 13, "Speed"): on a generated ledger of `AIRLOCK_BENCH_RECORDS`
+//! records (default 200,000; the 10-million figures in docs/benchmarks.md are this bench with
+//! `AIRLOCK_BENCH_RECORDS=10000000`), times
+//!
+//! - `open` and `open_read_only` (target < 10 ms),
+//! - `replay` of one applied proposal (target < 5 ms),
+//! - `stats` (`ledger stats`: counts, sizes, head, checkpoint),
+//! - `verify`, as records per second (target ≥ 1,000,000/s),
+//! - and, outside criterion, a prune of the oldest 90 % of a copy while a writer records about
+//!   1,000 reads a second: the longest prune batch and the writer's longest call (target: no
+//!   call blocked more than 100 ms).
+//!
+//! The ledger comes from `support::generate` (see there for what it holds) and is cached
+//! under `<target>/airlock-bench/scale-<N>.db` (`AIRLOCK_BENCH_DATA` moves it).
+//! `AIRLOCK_BENCH_SKIP_PRUNE=1` skips the prune pass; `AIRLOCK_BENCH_VERIFY_ONCE=1` adds one
+//! timed walk outside criterion (run with a filter such as `-- 'open|replay|stats'` to skip
+//! criterion's ten walks on a big ledger).
+//!
+//! ```text
+//! cargo bench -p airlock-ledger --bench ledger_scale
+//! AIRLOCK_BENCH_RECORDS=2000000 cargo bench -p airlock-ledger --bench ledger_scale
+//! ```
+
+#![allow(clippy::print_stdout)]
+
+mod support;
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use airlock_ledger::{Ledger, ProposalFilter, SqliteLedger};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use support::generate::{self, Spec};
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn records() -> u64 {
+    env_u64("AIRLOCK_BENCH_RECORDS", 200_000)
+}
+
+/// The generated ledger of `n` records, built once and reused while its chain has `n` events.
+fn ledger(n: u64) -> PathBuf {
+    let dir = support::data_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("scale-{n}.db"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let complete = SqliteLedger::open_read_only(&path)
+        .ok()
+        .and_then(|l| rt.block_on(l.chain_head()).ok().flatten())
+        .is_some_and(|h| h.seq as u64 == n);
+    if complete {
+        eprintln!("using cached ledger {}", path.display());
+        return path;
+    }
+    let building = dir.join(format!("scale-{n}.building.db"));
+    generate::remove(&building);
+    generate::remove(&path);
+    eprintln!(
+        "generating {n} records at {} (once; cached) …",
+        building.display()
+    );
+    let done = generate::generate(&Spec {
+        records: n,
+        out: building.clone(),
+    });
+    eprintln!(
+        "generated {} events from {} calls in {:.1} s",
+        done.events,
+        done.calls,
+        done.elapsed.as_secs_f64()
+    );
+    for (from, to) in airlock_ledger::ledger_files(&building)
+        .into_iter()
+        .zip(airlock_ledger::ledger_files(&path))
+    {
+        if from.exists() {
+            std::fs::rename(from, to).unwrap();
+        }
+    }
+    path
+}
+
+fn benches(c: &mut Criterion) {
+    let n = records();
+    let path = ledger(n);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let reader = SqliteLedger::open_read_only(&path).unwrap();
+    let applied = rt
+        .block_on(reader.proposals(&ProposalFilter {
+            state: Some("applied".into()),
+            limit: 1,
+            ..ProposalFilter::default()
+        }))
+        .unwrap()
+        .pop()
+        .expect("the generated ledger has applied proposals")
+        .proposal_id;
+
+    let mut g = c.benchmark_group(format!("ledger_scale_{n}"));
+    g.bench_function("open", |b| {
+        b.iter_custom(|iters| {
+            support::timed_without_drop(iters, || SqliteLedger::open(&path).unwrap())
+        })
+    });
+    g.bench_function("open_read_only", |b| {
+        b.iter_custom(|iters| {
+            support::timed_without_drop(iters, || SqliteLedger::open_read_only(&path).unwrap())
+        })
+    });
+    g.bench_function("replay_applied_proposal", |b| {
+        b.iter(|| black_box(rt.block_on(reader.replay(&applied)).unwrap()))
+    });
+    g.bench_function("stats", |b| {
+        b.iter(|| black_box(reader.storage_stats().unwrap()))
+    });
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("verify", |b| {
+        b.iter(|| {
+            let report = rt.block_on(reader.verify()).unwrap();
+            assert!(report.ok, "{report:?}");
+            report
+        })
+    });
+    g.finish();
+    // One timed walk outside criterion (which needs ten): on 10 million records a walk takes
+    // long enough that a single one is the figure.
+    if env_u64("AIRLOCK_BENCH_VERIFY_ONCE", 0) == 1 {
+        let started = Instant::now();
+        let report = rt.block_on(reader.verify()).unwrap();
+        let took = started.elapsed();
+        assert!(report.ok, "{report:?}");
+        let line = format!(
+            "ledger_scale_{n}/verify_once: {} records in {:.1} s = {:.0} records/s",
+            report.records_checked,
+            took.as_secs_f64(),
+            report.records_checked as f64 / took.as_secs_f64()
+        );
+        println!("{line}");
+        let _ = std::fs::write(
+            support::data_dir().join(format!("scale-{n}-verify.txt")),
+            line + "\n",
+        );
+    }
+    drop(reader);
+    if env_u64("AIRLOCK_BENCH_SKIP_PRUNE", 0) != 1 {
+        prune_pass(&path, n);
+    }
+}
+
+/// Prunes the oldest 90 % of a copy while a writer records about 1,000 reads a second, timing
+/// each of the writer's calls.
+fn prune_pass(source: &Path, n: u64) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let copy = source.with_extension("prune-copy.db");
+    generate::remove(&copy);
+    SqliteLedger::open_read_only(source)
+        .unwrap()
+        .backup(&copy)
+        .unwrap();
+    let cutoff = generate::cutoff_at(&copy, 0.9);
+    let ledger = Arc::new(SqliteLedger::open(&copy).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = support::steady_reads(&rt, ledger.clone(), stop.clone());
+    // Let the writer settle before the prune starts.
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let report = ledger.prune(&cutoff, 500, |_, _| {}).unwrap();
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let mut calls = rt.block_on(writer).unwrap();
+    calls.sort_unstable();
+    let pct = |p: f64| calls[((calls.len() as f64 * p) as usize).min(calls.len() - 1)];
+    let line = format!(
+        "ledger_scale_{n}/prune_90pct: {} events removed in {:.1} s ({:.0} events/s), {} batches, longest batch {:.1} ms; \
+         reads recorded meanwhile: {} calls, p50 {:.0} µs, p99 {:.1} ms, max {:.1} ms",
+        report.plan.events(),
+        took.as_secs_f64(),
+        report.plan.events() as f64 / took.as_secs_f64(),
+        report.batches,
+        report.longest_batch_ms,
+        calls.len(),
+        pct(0.5).as_secs_f64() * 1e6,
+        pct(0.99).as_secs_f64() * 1e3,
+        calls.last().unwrap().as_secs_f64() * 1e3,
+    );
+    println!("{line}");
+    let _ = std::fs::write(
+        support::data_dir().join(format!("scale-{n}-prune.txt")),
+        line + "\n",
+    );
+    let verified = rt.block_on(ledger.verify()).unwrap();
+    assert!(verified.ok, "{verified:?}");
+    drop(ledger);
+    generate::remove(&copy);
+}
+
+criterion_group! {
+    name = ledger_scale;
+    config = Criterion::default().measurement_time(Duration::from_secs(5));
+    targets = benches
+}
+criterion_main!(ledger_scale);
