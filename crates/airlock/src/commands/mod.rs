@@ -1,6 +1,7 @@
 //! One file per command verb. This module is the table of contents and the dispatcher.
 
 mod apply;
+mod audit;
 mod completions;
 mod config;
 mod demo;
@@ -118,6 +119,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Init(a) => init::run(&settings, &a).await,
         Command::Onboard(airlock_cli::OnboardCommand::Db(a)) => {
             onboard::db::run(&settings, &a).await
+        }
+        Command::Audit(a) | Command::Mcp(airlock_cli::McpCommand::Audit(a)) => {
+            audit::run(&settings, &a).await
         }
     }
 }
