@@ -71,7 +71,7 @@ impl Hit {
 type Check = fn(&Facts) -> Option<Hit>;
 
 /// Every tool rule, in report order.
-pub const ALL: &[(&Rule, Check)] = &[
+pub(crate) const ALL: &[(&Rule, Check)] = &[
     (&generic_sql::RULE, generic_sql::check),
     (&sql_argument::RULE, sql_argument::check),
     (&schema_change::RULE, schema_change::check),

@@ -1,7 +1,7 @@
 //! MCP over Streamable HTTP: each message a POST; answers as JSON or as a server-sent event
 //! stream; the session id from `initialize` carried on every later request.
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::Limits;
@@ -117,7 +117,7 @@ impl HttpSession {
             .client
             .post(&self.url)
             .headers(self.headers.clone())
-            .json(msg)
+            .body(serde_json::to_vec(msg).expect("a JSON value serializes"))
             .send()
             .await
             .map_err(|e| {

@@ -10,7 +10,7 @@
 //!
 //! **Use instead** credentials in the server's environment, never in the model's hands.
 
-use super::facts::Facts;
+use super::facts::{Facts, words};
 use super::{Hit, Rule, names};
 use crate::report::Severity;
 
@@ -31,7 +31,8 @@ pub(crate) fn check(f: &Facts) -> Option<Hit> {
         .args
         .iter()
         .filter(|a| {
-            airlock_config::is_secret_name(&a.name) || CONNECTION_ARGS.contains(&a.folded.as_str())
+            airlock_config::is_secret_name(&words(&a.name).join("_"))
+                || CONNECTION_ARGS.contains(&a.folded.as_str())
         })
         .collect();
     if args.is_empty() {

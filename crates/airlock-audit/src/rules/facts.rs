@@ -76,13 +76,13 @@ impl<'a> Facts<'a> {
     }
 
     /// A word of the description from `set`, unless a negation ("not", "never", "without",
-    /// "no") stands within the two words before it.
+    /// "no") stands within the four words before it.
     pub fn text_has(&self, set: &[&str]) -> Option<&str> {
         let w = &self.text_words;
         (0..w.len())
             .find(|&i| {
                 set.contains(&w[i].as_str())
-                    && !w[i.saturating_sub(2)..i]
+                    && !w[i.saturating_sub(4)..i]
                         .iter()
                         .any(|p| NEGATIONS.contains(&p.as_str()))
             })
