@@ -71,7 +71,11 @@ pub struct Discovered {
 
 /// Discovers `target`'s tools. `env` answers `${env:NAME}` references in client configs.
 /// A client config gives one entry per server; every other target gives one.
-pub async fn discover(target: &Target, limits: &Limits, env: &HashMap<String, String>) -> Vec<Discovered> {
+pub async fn discover(
+    target: &Target,
+    limits: &Limits,
+    env: &HashMap<String, String>,
+) -> Vec<Discovered> {
     match target {
         Target::Stdio(server) => vec![Discovered {
             target: server.label(env),
@@ -91,35 +95,37 @@ pub async fn discover(target: &Target, limits: &Limits, env: &HashMap<String, St
             file: Some(path.display().to_string()),
             outcome: read_json(path, limits).and_then(|doc| parse_tool_list(&doc)),
         }],
-        Target::McpConfig(path) => match read_json(path, limits).and_then(|doc| mcp_config::servers(&doc, env)) {
-            Err(e) => vec![Discovered {
-                target: path.display().to_string(),
-                server: None,
-                file: Some(path.display().to_string()),
-                outcome: Err(e),
-            }],
-            Ok(servers) => {
-                let mut out = Vec::with_capacity(servers.len());
-                for (name, spec) in servers {
-                    let (label, outcome) = match spec {
-                        Err(e) => (format!("{}#{name}", path.display()), Err(e)),
-                        Ok(mcp_config::Spec::Stdio(s)) => {
-                            (s.label(env), live(s.list_tools(limits), limits).await)
-                        }
-                        Ok(mcp_config::Spec::Http(h)) => {
-                            (h.label(), live(h.list_tools(limits), limits).await)
-                        }
-                    };
-                    out.push(Discovered {
-                        target: label,
-                        server: Some(name),
-                        file: Some(path.display().to_string()),
-                        outcome,
-                    });
+        Target::McpConfig(path) => {
+            match read_json(path, limits).and_then(|doc| mcp_config::servers(&doc, env)) {
+                Err(e) => vec![Discovered {
+                    target: path.display().to_string(),
+                    server: None,
+                    file: Some(path.display().to_string()),
+                    outcome: Err(e),
+                }],
+                Ok(servers) => {
+                    let mut out = Vec::with_capacity(servers.len());
+                    for (name, spec) in servers {
+                        let (label, outcome) = match spec {
+                            Err(e) => (format!("{}#{name}", path.display()), Err(e)),
+                            Ok(mcp_config::Spec::Stdio(s)) => {
+                                (s.label(env), live(s.list_tools(limits), limits).await)
+                            }
+                            Ok(mcp_config::Spec::Http(h)) => {
+                                (h.label(), live(h.list_tools(limits), limits).await)
+                            }
+                        };
+                        out.push(Discovered {
+                            target: label,
+                            server: Some(name),
+                            file: Some(path.display().to_string()),
+                            outcome,
+                        });
+                    }
+                    out
                 }
-                out
             }
-        },
+        }
     }
 }
 
@@ -156,7 +162,11 @@ pub fn read_json(path: &Path, limits: &Limits) -> Result<Value, DiscoveryError> 
     if len > limits.max_bytes as u64 {
         return Err(DiscoveryError::new(
             ErrorCode::ResponseTooLarge,
-            format!("{} is {len} bytes, more than {}", path.display(), limits.max_bytes),
+            format!(
+                "{} is {len} bytes, more than {}",
+                path.display(),
+                limits.max_bytes
+            ),
             "a tool list is far smaller; check the file",
         ));
     }

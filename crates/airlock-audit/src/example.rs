@@ -24,7 +24,11 @@ pub fn load(name: &str) -> Result<Discovered, DiscoveryError> {
             format!("unknown audit example {name:?}"),
             format!(
                 "available examples: {}",
-                EXAMPLES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                EXAMPLES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     };

@@ -1,4 +1,4 @@
-//! The rules: one file per rule, each a pure function of one tool's [`Facts`]. A rule's doc
+//! The rules: one file per rule, each a pure function of one tool's facts (`facts.rs`). A rule's doc
 //! comment says what it finds, why that is risky, and what to expose instead; its `RULE`
 //! constant carries the stable id, default severity and the fix printed with each finding.
 //!
@@ -117,7 +117,9 @@ pub fn check(tool: &Tool) -> Vec<Hit> {
 
 /// Names of arguments, quoted and comma-joined, for messages.
 fn names<'a>(args: impl Iterator<Item = &'a facts::Arg>) -> String {
-    args.map(|a| format!("{:?}", a.name)).collect::<Vec<_>>().join(", ")
+    args.map(|a| format!("{:?}", a.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -77,7 +77,10 @@ pub(crate) fn tools_from(list: &[Value], base: &str) -> Result<Vec<Tool>, Discov
     if list.len() > MAX_TOOLS {
         return Err(DiscoveryError::new(
             ErrorCode::InvalidToolList,
-            format!("the server listed {} tools, more than {MAX_TOOLS}", list.len()),
+            format!(
+                "the server listed {} tools, more than {MAX_TOOLS}",
+                list.len()
+            ),
             "a real server lists far fewer; check that the target is an MCP server",
         ));
     }
@@ -85,7 +88,11 @@ pub(crate) fn tools_from(list: &[Value], base: &str) -> Result<Vec<Tool>, Discov
     let mut tools = Vec::with_capacity(list.len());
     for (i, raw) in list.iter().enumerate() {
         let pointer = format!("{base}/{i}");
-        let Some(name) = raw.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+        let Some(name) = raw
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        else {
             return Err(DiscoveryError::new(
                 ErrorCode::InvalidToolList,
                 format!("the tool at {pointer} has no string name"),
@@ -139,7 +146,9 @@ mod tests {
         assert_eq!(nameless.code, ErrorCode::InvalidToolList);
         let other = parse_tool_list(&json!({"mcpServers": {}})).unwrap_err();
         assert_eq!(other.code, ErrorCode::InvalidToolList);
-        let many: Vec<_> = (0..=MAX_TOOLS).map(|i| json!({"name": format!("t{i}")})).collect();
+        let many: Vec<_> = (0..=MAX_TOOLS)
+            .map(|i| json!({"name": format!("t{i}")}))
+            .collect();
         assert_eq!(
             parse_tool_list(&json!(many)).unwrap_err().code,
             ErrorCode::InvalidToolList

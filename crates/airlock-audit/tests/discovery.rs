@@ -17,7 +17,10 @@ fn fake() -> String {
 }
 
 fn python() -> String {
-    let ok = std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    let ok = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     assert!(ok, "python3 is needed to run the fake MCP server");
     "python3".to_owned()
 }
@@ -49,7 +52,11 @@ async fn outcome(target: &Target, limits: &Limits) -> Result<Vec<String>, (Error
 }
 
 fn methods(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log).unwrap_or_default().lines().map(str::to_owned).collect()
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[tokio::test]
@@ -60,14 +67,21 @@ async fn stdio_discovery_lists_every_page_and_never_calls_a_tool() {
     assert_eq!(tools, ["execute_sql", "list_tables", "delete_row"]);
     assert_eq!(
         methods(&log),
-        ["initialize", "notifications/initialized", "tools/list", "tools/list"]
+        [
+            "initialize",
+            "notifications/initialized",
+            "tools/list",
+            "tools/list"
+        ]
     );
 }
 
 #[tokio::test]
 async fn log_lines_on_stdout_are_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    let tools = outcome(&stdio("noise", &dir.path().join("l")), &limits()).await.unwrap();
+    let tools = outcome(&stdio("noise", &dir.path().join("l")), &limits())
+        .await
+        .unwrap();
     assert_eq!(tools.len(), 3);
 }
 
@@ -75,7 +89,10 @@ async fn log_lines_on_stdout_are_skipped() {
 async fn servers_that_fail_or_lie_give_stable_codes() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calls.log");
-    let short = Limits { timeout: Duration::from_secs(2), ..limits() };
+    let short = Limits {
+        timeout: Duration::from_secs(2),
+        ..limits()
+    };
     for (mode, code, limits) in [
         ("bad-json", ErrorCode::BadJson, limits()),
         ("die", ErrorCode::ServerExited, limits()),
@@ -91,7 +108,10 @@ async fn servers_that_fail_or_lie_give_stable_codes() {
         assert_eq!(got_code, code, "{mode}: {message}");
         if mode == "die" {
             assert!(message.contains("boom"), "{message}");
-            assert!(!message.contains("hunter2"), "stderr is redacted: {message}");
+            assert!(
+                !message.contains("hunter2"),
+                "stderr is redacted: {message}"
+            );
         }
     }
     assert!(!methods(&log).iter().any(|m| m == "tools/call"));
@@ -99,8 +119,12 @@ async fn servers_that_fail_or_lie_give_stable_codes() {
 
 #[tokio::test]
 async fn a_command_that_does_not_exist_is_a_spawn_error() {
-    let target = Target::Stdio(StdioServer::from_command_line("/nonexistent/mcp-server --x").unwrap());
-    assert_eq!(outcome(&target, &limits()).await.unwrap_err().0, ErrorCode::SpawnFailed);
+    let target =
+        Target::Stdio(StdioServer::from_command_line("/nonexistent/mcp-server --x").unwrap());
+    assert_eq!(
+        outcome(&target, &limits()).await.unwrap_err().0,
+        ErrorCode::SpawnFailed
+    );
 }
 
 struct HttpFake {
@@ -118,13 +142,21 @@ impl Drop for HttpFake {
 fn http_fake(mode: &str, log: &Path, dir: &Path) -> HttpFake {
     let portfile: PathBuf = dir.join(format!("port-{mode}"));
     let child = std::process::Command::new(python())
-        .args([fake(), "http".into(), mode.into(), portfile.display().to_string()])
+        .args([
+            fake(),
+            "http".into(),
+            mode.into(),
+            portfile.display().to_string(),
+        ])
         .env("FAKE_MCP_LOG", log)
         .spawn()
         .unwrap();
     for _ in 0..600 {
         if let Ok(port) = std::fs::read_to_string(&portfile) {
-            return HttpFake { child, url: format!("http://127.0.0.1:{port}/mcp") };
+            return HttpFake {
+                child,
+                url: format!("http://127.0.0.1:{port}/mcp"),
+            };
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -141,13 +173,25 @@ async fn streamable_http_discovery_carries_bearer_and_session_and_never_calls_a_
     assert_eq!(tools, ["execute_sql", "list_tables", "delete_row"]);
     assert_eq!(
         methods(&log),
-        ["initialize", "notifications/initialized", "tools/list", "tools/list", "DELETE"]
+        [
+            "initialize",
+            "notifications/initialized",
+            "tools/list",
+            "tools/list",
+            "DELETE"
+        ]
     );
 
     let wrong = Target::Http(HttpServer::new(&server.url, Some("nope")).unwrap());
-    assert_eq!(outcome(&wrong, &limits()).await.unwrap_err().0, ErrorCode::Unauthorized);
+    assert_eq!(
+        outcome(&wrong, &limits()).await.unwrap_err().0,
+        ErrorCode::Unauthorized
+    );
     let closed = Target::Http(HttpServer::new("http://127.0.0.1:9/mcp", None).unwrap());
-    assert_eq!(outcome(&closed, &limits()).await.unwrap_err().0, ErrorCode::Connect);
+    assert_eq!(
+        outcome(&closed, &limits()).await.unwrap_err().0,
+        ErrorCode::Connect
+    );
 }
 
 #[tokio::test]
@@ -155,9 +199,7 @@ async fn a_client_config_audits_every_server_and_reports_broken_ones_alone() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calls.log");
     let config = dir.path().join("claude_desktop_config.json");
-    let entry = |mode: &str| {
-        serde_json::json!({"command": "python3", "args": [fake(), "stdio", mode], "env": {"FAKE_MCP_LOG": log.display().to_string()}})
-    };
+    let entry = |mode: &str| serde_json::json!({"command": "python3", "args": [fake(), "stdio", mode], "env": {"FAKE_MCP_LOG": log.display().to_string()}});
     std::fs::write(
         &config,
         serde_json::json!({"mcpServers": {"good": entry("ok"), "liar": entry("dup"), "unset": {"command": "x", "args": ["${NOPE}"]}}}).to_string(),
@@ -167,7 +209,12 @@ async fn a_client_config_audits_every_server_and_reports_broken_ones_alone() {
     let found = discover::discover(&Target::McpConfig(config), &limits(), &HashMap::new()).await;
     let summary: Vec<(String, Option<ErrorCode>)> = found
         .iter()
-        .map(|d| (d.server.clone().unwrap(), d.outcome.as_ref().err().map(|e| e.code)))
+        .map(|d| {
+            (
+                d.server.clone().unwrap(),
+                d.outcome.as_ref().err().map(|e| e.code),
+            )
+        })
         .collect();
     assert_eq!(
         summary,

@@ -14,7 +14,10 @@ fn errors(doc: &Value) -> Vec<String> {
         .with_draft(jsonschema::Draft::Draft4)
         .build(&schema())
         .expect("the SARIF schema compiles");
-    validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
 }
 
 #[test]
@@ -33,7 +36,11 @@ fn the_examples_sarif_is_valid_sarif_2_1_0() {
         assert!(r["locations"][0]["logicalLocations"][0]["name"].is_string());
         assert!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string());
     }
-    assert!(results.iter().any(|r| r["ruleId"] == "GENERIC_SQL_TOOL" && r["level"] == "error"));
+    assert!(
+        results
+            .iter()
+            .any(|r| r["ruleId"] == "GENERIC_SQL_TOOL" && r["level"] == "error")
+    );
 }
 
 #[test]
@@ -51,9 +58,16 @@ fn a_failed_server_is_a_notification_and_still_valid() {
         target: "stdio:missing".into(),
         server: Some("db".into()),
         file: None,
-        outcome: Err(airlock_audit::DiscoveryError::new(airlock_audit::ErrorCode::SpawnFailed, "cannot start", "install it")),
+        outcome: Err(airlock_audit::DiscoveryError::new(
+            airlock_audit::ErrorCode::SpawnFailed,
+            "cannot start",
+            "install it",
+        )),
     }]);
     let log = sarif_log(&report);
     assert_eq!(errors(&log), Vec::<String>::new());
-    assert_eq!(log["runs"][0]["invocations"][0]["executionSuccessful"], false);
+    assert_eq!(
+        log["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
 }

@@ -25,7 +25,10 @@ fn installed(relative: &str) -> Option<PathBuf> {
         "{} is not installed; run tests/audit-targets/install.sh",
         path.display()
     );
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message} (required under CI=true)");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{message} (required under CI=true)"
+    );
     println!("SKIP {message}");
     None
 }
@@ -38,7 +41,16 @@ fn word(s: &str) -> String {
 fn audit(stdio: &[String]) -> Value {
     let line = stdio.iter().map(|w| word(w)).collect::<Vec<_>>().join(" ");
     let out = Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .args(["audit", "--stdio", &line, "--json", "--fail-on", "high", "--timeout-ms", "120000"])
+        .args([
+            "audit",
+            "--stdio",
+            &line,
+            "--json",
+            "--fail-on",
+            "high",
+            "--timeout-ms",
+            "120000",
+        ])
         .output()
         .expect("airlock runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -70,7 +82,9 @@ fn dbhub_execute_sql_is_flagged_high() {
     ) else {
         return;
     };
-    let Some(db) = airlock_testkit::fresh_postgres_blocking() else { return };
+    let Some(db) = airlock_testkit::fresh_postgres_blocking() else {
+        return;
+    };
     let dsn = format!("{}?sslmode=disable", db.url);
     let report = audit(&[
         node.display().to_string(),
@@ -81,7 +95,11 @@ fn dbhub_execute_sql_is_flagged_high() {
         dsn,
     ]);
     let sql = high(&report, "execute_sql");
-    for rule in ["GENERIC_SQL_TOOL", "WRITE_TOOL_ACCEPTS_ARBITRARY_SQL", "WRITE_WITHOUT_PROPOSAL_BOUNDARY"] {
+    for rule in [
+        "GENERIC_SQL_TOOL",
+        "WRITE_TOOL_ACCEPTS_ARBITRARY_SQL",
+        "WRITE_WITHOUT_PROPOSAL_BOUNDARY",
+    ] {
         assert!(sql.contains(&rule.to_owned()), "{rule} missing: {sql:?}");
     }
     assert!(high(&report, "search_objects").contains(&"ARBITRARY_IDENTIFIER_INPUT".to_owned()));
@@ -89,7 +107,11 @@ fn dbhub_execute_sql_is_flagged_high() {
     let tables = db
         .query_scalar_blocking("SELECT count(*)::text FROM pg_tables WHERE schemaname = 'public'")
         .unwrap();
-    assert_eq!(tables.as_deref(), Some("0"), "the audit changed the database");
+    assert_eq!(
+        tables.as_deref(),
+        Some("0"),
+        "the audit changed the database"
+    );
 }
 
 #[test]
@@ -100,28 +122,53 @@ fn the_reference_postgres_servers_query_tool_is_flagged_high() {
     ) else {
         return;
     };
-    let Some(db) = airlock_testkit::fresh_postgres_blocking() else { return };
-    let report = audit(&[node.display().to_string(), server.display().to_string(), db.url.clone()]);
+    let Some(db) = airlock_testkit::fresh_postgres_blocking() else {
+        return;
+    };
+    let report = audit(&[
+        node.display().to_string(),
+        server.display().to_string(),
+        db.url.clone(),
+    ]);
     let query = high(&report, "query");
     for rule in ["GENERIC_SQL_TOOL", "WRITE_TOOL_ACCEPTS_ARBITRARY_SQL"] {
-        assert!(query.contains(&rule.to_owned()), "{rule} missing: {query:?}");
+        assert!(
+            query.contains(&rule.to_owned()),
+            "{rule} missing: {query:?}"
+        );
     }
 }
 
 #[test]
 fn mcp_server_sqlites_query_tools_are_flagged_high() {
-    let Some(server) = installed(".venv/bin/mcp-server-sqlite") else { return };
+    let Some(server) = installed(".venv/bin/mcp-server-sqlite") else {
+        return;
+    };
     let db = airlock_testkit::fresh_sqlite();
-    let report = audit(&[server.display().to_string(), "--db-path".into(), db.url.clone()]);
+    let report = audit(&[
+        server.display().to_string(),
+        "--db-path".into(),
+        db.url.clone(),
+    ]);
     assert!(high(&report, "read_query").contains(&"GENERIC_SQL_TOOL".to_owned()));
     for tool in ["write_query", "create_table"] {
         let found = high(&report, tool);
-        assert!(found.contains(&"GENERIC_SQL_TOOL".to_owned()), "{tool}: {found:?}");
-        assert!(found.contains(&"WRITE_TOOL_ACCEPTS_ARBITRARY_SQL".to_owned()), "{tool}: {found:?}");
+        assert!(
+            found.contains(&"GENERIC_SQL_TOOL".to_owned()),
+            "{tool}: {found:?}"
+        );
+        assert!(
+            found.contains(&"WRITE_TOOL_ACCEPTS_ARBITRARY_SQL".to_owned()),
+            "{tool}: {found:?}"
+        );
     }
     assert!(high(&report, "create_table").contains(&"SCHEMA_CHANGE_TOOL".to_owned()));
     let tables = db
         .query_scalar_blocking("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
         .unwrap();
-    assert_eq!(tables.as_deref(), Some("0"), "the audit changed the database");
+    assert_eq!(
+        tables.as_deref(),
+        Some("0"),
+        "the audit changed the database"
+    );
 }

@@ -77,7 +77,10 @@ struct HttpSession {
 impl HttpSession {
     fn new(server: &HttpServer, limits: &Limits) -> Result<HttpSession, DiscoveryError> {
         let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         for (k, v) in &server.headers {
             let name = HeaderName::try_from(k.as_str());
@@ -102,7 +105,13 @@ impl HttpSession {
             .timeout(limits.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| DiscoveryError::new(ErrorCode::Connect, format!("cannot build an HTTP client: {e}"), "this is a bug"))?;
+            .map_err(|e| {
+                DiscoveryError::new(
+                    ErrorCode::Connect,
+                    format!("cannot build an HTTP client: {e}"),
+                    "this is a bug",
+                )
+            })?;
         Ok(HttpSession {
             client,
             url: server.url.clone(),
@@ -149,11 +158,18 @@ impl HttpSession {
     }
 
     fn label(&self) -> String {
-        HttpServer { url: self.url.clone(), headers: Vec::new() }.label()
+        HttpServer {
+            url: self.url.clone(),
+            headers: Vec::new(),
+        }
+        .label()
     }
 
     /// Reads the next chunk of a body, counting it against the byte limit.
-    async fn chunk(&mut self, response: &mut reqwest::Response) -> Result<Option<bytes::Bytes>, DiscoveryError> {
+    async fn chunk(
+        &mut self,
+        response: &mut reqwest::Response,
+    ) -> Result<Option<bytes::Bytes>, DiscoveryError> {
         let chunk = response.chunk().await.map_err(|e| {
             DiscoveryError::new(
                 ErrorCode::ServerExited,
@@ -187,10 +203,16 @@ impl HttpSession {
 }
 
 impl Session for HttpSession {
-    async fn request(&mut self, msg: Value, id: u64, method: &str) -> Result<Value, DiscoveryError> {
+    async fn request(
+        &mut self,
+        msg: Value,
+        id: u64,
+        method: &str,
+    ) -> Result<Value, DiscoveryError> {
         let mut response = self.post(&msg).await?;
         if method == "initialize" {
-            self.headers.insert(VERSION_HEADER, HeaderValue::from_static(PROTOCOL_VERSION));
+            self.headers
+                .insert(VERSION_HEADER, HeaderValue::from_static(PROTOCOL_VERSION));
         }
         let event_stream = response
             .headers()
@@ -210,7 +232,11 @@ impl Session for HttpSession {
                 }
             }
         }
-        let messages = if event_stream { sse_messages(&body) } else { vec![body] };
+        let messages = if event_stream {
+            sse_messages(&body)
+        } else {
+            vec![body]
+        };
         for data in messages {
             let incoming = parse(&data)?;
             if let Some(answer) = jsonrpc::answer(&incoming, id, method) {
@@ -281,6 +307,9 @@ mod tests {
     fn labels_drop_credentials_and_query() {
         let s = HttpServer::new("https://u:p@host.example/mcp?token=x", Some("t")).unwrap();
         assert_eq!(s.label(), "https://host.example/mcp");
-        assert_eq!(HttpServer::new("ftp://x", None).unwrap_err().code, ErrorCode::Usage);
+        assert_eq!(
+            HttpServer::new("ftp://x", None).unwrap_err().code,
+            ErrorCode::Usage
+        );
     }
 }

@@ -80,15 +80,23 @@ pub(crate) fn answer(msg: &Value, id: u64, method: &str) -> Option<Result<Value,
 /// The exchange both transports run: initialize, initialized, then every page of tools.
 pub(crate) trait Session {
     /// Sends a request and waits for its answer.
-    async fn request(&mut self, msg: Value, id: u64, method: &str) -> Result<Value, DiscoveryError>;
+    async fn request(&mut self, msg: Value, id: u64, method: &str)
+    -> Result<Value, DiscoveryError>;
     /// Sends a notification.
     async fn notify(&mut self, msg: Value) -> Result<(), DiscoveryError>;
 }
 
 /// Lists every tool of the server behind `session`.
-pub(crate) async fn list_tools(session: &mut impl Session, max_pages: usize) -> Result<Vec<Value>, DiscoveryError> {
+pub(crate) async fn list_tools(
+    session: &mut impl Session,
+    max_pages: usize,
+) -> Result<Vec<Value>, DiscoveryError> {
     let init = session.request(initialize(1), 1, "initialize").await?;
-    if init.get("protocolVersion").and_then(Value::as_str).is_none() {
+    if init
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .is_none()
+    {
         return Err(DiscoveryError::new(
             ErrorCode::BadJson,
             "the initialize answer has no protocolVersion",
@@ -100,7 +108,9 @@ pub(crate) async fn list_tools(session: &mut impl Session, max_pages: usize) -> 
     let mut cursor: Option<String> = None;
     for page in 0..max_pages {
         let id = 2 + page as u64;
-        let result = session.request(tools_list(id, cursor.as_deref()), id, "tools/list").await?;
+        let result = session
+            .request(tools_list(id, cursor.as_deref()), id, "tools/list")
+            .await?;
         let Some(list) = result.get("tools").and_then(Value::as_array) else {
             return Err(DiscoveryError::new(
                 ErrorCode::InvalidToolList,
@@ -111,7 +121,9 @@ pub(crate) async fn list_tools(session: &mut impl Session, max_pages: usize) -> 
         tools.extend(list.iter().cloned());
         match result.get("nextCursor") {
             None | Some(Value::Null) => return Ok(tools),
-            Some(Value::String(next)) if cursor.as_deref() != Some(next) => cursor = Some(next.clone()),
+            Some(Value::String(next)) if cursor.as_deref() != Some(next) => {
+                cursor = Some(next.clone())
+            }
             Some(_) => {
                 return Err(DiscoveryError::new(
                     ErrorCode::InvalidToolList,
@@ -130,7 +142,10 @@ pub(crate) async fn list_tools(session: &mut impl Session, max_pages: usize) -> 
 
 /// Server text for an error message: at most [`QUOTE`] characters, on one line.
 pub(crate) fn quote(s: &str) -> String {
-    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let trimmed = one_line.trim();
     match trimmed.char_indices().nth(QUOTE) {
         Some((i, _)) => format!("{}…", &trimmed[..i]),

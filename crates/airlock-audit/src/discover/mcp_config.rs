@@ -60,9 +60,13 @@ fn spec(name: &str, entry: &Value, env: &HashMap<String, String>) -> Result<Spec
             "fix the entry in the client config (or audit the server with --stdio/--url)",
         )
     };
-    let entry = entry.as_object().ok_or_else(|| bad("the entry is not an object".into()))?;
+    let entry = entry
+        .as_object()
+        .ok_or_else(|| bad("the entry is not an object".into()))?;
     let text = |v: &Value| -> Result<String, DiscoveryError> {
-        let s = v.as_str().ok_or_else(|| bad(format!("{v} is not a string")))?;
+        let s = v
+            .as_str()
+            .ok_or_else(|| bad(format!("{v} is not a string")))?;
         expand(s, env).map_err(bad)
     };
     let kind = entry.get("type").and_then(Value::as_str).unwrap_or("");
@@ -95,8 +99,15 @@ fn spec(name: &str, entry: &Value, env: &HashMap<String, String>) -> Result<Spec
     }))
 }
 
-fn object<'a>(entry: &'a Map<String, Value>, key: &str) -> impl Iterator<Item = (&'a String, &'a Value)> {
-    entry.get(key).and_then(Value::as_object).into_iter().flatten()
+fn object<'a>(
+    entry: &'a Map<String, Value>,
+    key: &str,
+) -> impl Iterator<Item = (&'a String, &'a Value)> {
+    entry
+        .get(key)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
 }
 
 /// Replaces `${env:NAME}` and `${NAME}`; refuses `${input:…}` and unknown variables.
@@ -106,10 +117,14 @@ fn expand(s: &str, env: &HashMap<String, String>) -> Result<String, String> {
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| format!("unclosed ${{ in {s:?}"))?;
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed ${{ in {s:?}"))?;
         let reference = &after[..end];
         if reference.starts_with("input:") {
-            return Err(format!("${{{reference}}} is a VS Code input prompt, which only VS Code can answer"));
+            return Err(format!(
+                "${{{reference}}} is a VS Code input prompt, which only VS Code can answer"
+            ));
         }
         let name = reference.strip_prefix("env:").unwrap_or(reference);
         let value = env
@@ -138,16 +153,24 @@ mod tests {
         }});
         let got = servers(&claude, &env).unwrap();
         assert_eq!(got.len(), 2);
-        let Ok(Spec::Stdio(db)) = &got[0].1 else { panic!("{got:?}") };
+        let Ok(Spec::Stdio(db)) = &got[0].1 else {
+            panic!("{got:?}")
+        };
         assert_eq!(db.args[3], "s3cret");
         assert_eq!(db.env, [("A".to_owned(), "s3cret".to_owned())]);
-        let Ok(Spec::Http(web)) = &got[1].1 else { panic!("{got:?}") };
+        let Ok(Spec::Http(web)) = &got[1].1 else {
+            panic!("{got:?}")
+        };
         assert_eq!(web.headers[0].1, "Bearer s3cret");
 
         let vscode = json!({"servers": {"pg": {"type": "stdio", "command": "uvx", "args": ["x"]}}});
         assert_eq!(servers(&vscode, &env).unwrap().len(), 1);
-        let settings = json!({"mcp": {"servers": {"pg": {"type": "http", "url": "https://h/mcp"}}}});
-        assert!(matches!(servers(&settings, &env).unwrap()[0].1, Ok(Spec::Http(_))));
+        let settings =
+            json!({"mcp": {"servers": {"pg": {"type": "http", "url": "https://h/mcp"}}}});
+        assert!(matches!(
+            servers(&settings, &env).unwrap()[0].1,
+            Ok(Spec::Http(_))
+        ));
     }
 
     #[test]
@@ -160,9 +183,29 @@ mod tests {
             "e": {"command": "ok"},
         }});
         let got = servers(&doc, &HashMap::new()).unwrap();
-        let codes: Vec<_> = got.iter().map(|(_, r)| r.as_ref().err().map(|e| e.code)).collect();
-        assert_eq!(codes, [Some(ErrorCode::Config), Some(ErrorCode::Config), Some(ErrorCode::Config), Some(ErrorCode::Config), None]);
-        assert_eq!(servers(&json!({}), &HashMap::new()).unwrap_err().code, ErrorCode::Config);
-        assert_eq!(servers(&json!({"mcpServers": {}}), &HashMap::new()).unwrap_err().code, ErrorCode::Config);
+        let codes: Vec<_> = got
+            .iter()
+            .map(|(_, r)| r.as_ref().err().map(|e| e.code))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                Some(ErrorCode::Config),
+                Some(ErrorCode::Config),
+                Some(ErrorCode::Config),
+                Some(ErrorCode::Config),
+                None
+            ]
+        );
+        assert_eq!(
+            servers(&json!({}), &HashMap::new()).unwrap_err().code,
+            ErrorCode::Config
+        );
+        assert_eq!(
+            servers(&json!({"mcpServers": {}}), &HashMap::new())
+                .unwrap_err()
+                .code,
+            ErrorCode::Config
+        );
     }
 }

@@ -192,7 +192,8 @@ impl StdioSession {
             .ok()
             .and_then(Result::ok)
             .map_or_else(|| "still running".to_owned(), |s| s.to_string());
-        let tail = String::from_utf8_lossy(&self.stderr.lock().expect("stderr tail lock")).into_owned();
+        let tail =
+            String::from_utf8_lossy(&self.stderr.lock().expect("stderr tail lock")).into_owned();
         let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
         let tail = redact(&quote(tail.trim()), &secrets, &HashMap::new());
         let mut message = format!("{} (process: {status})", e.message);
@@ -215,7 +216,12 @@ impl StdioSession {
 }
 
 impl Session for StdioSession {
-    async fn request(&mut self, msg: Value, id: u64, method: &str) -> Result<Value, DiscoveryError> {
+    async fn request(
+        &mut self,
+        msg: Value,
+        id: u64,
+        method: &str,
+    ) -> Result<Value, DiscoveryError> {
         self.send(&msg).await?;
         loop {
             let incoming = self.next_message().await?;
@@ -318,8 +324,18 @@ mod tests {
     #[test]
     fn command_lines_split_like_a_shell_without_running_one() {
         assert_eq!(
-            split_command(r#"npx -y "@scope/pkg" --dsn 'postgres://a b' x\ y "q\"t" $HOME"#).unwrap(),
-            ["npx", "-y", "@scope/pkg", "--dsn", "postgres://a b", "x y", "q\"t", "$HOME"]
+            split_command(r#"npx -y "@scope/pkg" --dsn 'postgres://a b' x\ y "q\"t" $HOME"#)
+                .unwrap(),
+            [
+                "npx",
+                "-y",
+                "@scope/pkg",
+                "--dsn",
+                "postgres://a b",
+                "x y",
+                "q\"t",
+                "$HOME"
+            ]
         );
         assert_eq!(split_command("  ").unwrap(), Vec::<String>::new());
         assert_eq!(split_command("a ''").unwrap(), ["a", ""]);

@@ -13,7 +13,10 @@ pub(super) fn render(r: &Report) -> String {
     let s = &r.summary;
     let _ = writeln!(out, "# Airlock MCP risk review\n");
     let _ = writeln!(out, "> {}\n", r.disclaimer);
-    let _ = writeln!(out, "| servers | not audited | tools | high | medium | low | overall risk |");
+    let _ = writeln!(
+        out,
+        "| servers | not audited | tools | high | medium | low | overall risk |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     let _ = writeln!(
         out,
@@ -24,7 +27,13 @@ pub(super) fn render(r: &Report) -> String {
         let name = server_name(&server.target, server.server.as_deref());
         let _ = writeln!(out, "\n## {}\n", cell(&name));
         if let Some(e) = &server.error {
-            let _ = writeln!(out, "Not audited: `{}` {}\n\nHint: {}", e.code, cell(&e.message), cell(&e.hint));
+            let _ = writeln!(
+                out,
+                "Not audited: `{}` {}\n\nHint: {}",
+                e.code,
+                cell(&e.message),
+                cell(&e.hint)
+            );
             continue;
         }
         let _ = writeln!(out, "{} tools inspected.\n", server.tools_inspected);
@@ -60,7 +69,10 @@ pub(super) fn render(r: &Report) -> String {
     let fired: BTreeSet<&str> = r.findings.iter().map(|f| f.rule).collect();
     if !fired.is_empty() {
         let _ = writeln!(out, "\n## Fixes\n");
-        for rule in rules::catalog().into_iter().filter(|r| fired.contains(r.id)) {
+        for rule in rules::catalog()
+            .into_iter()
+            .filter(|r| fired.contains(r.id))
+        {
             let _ = writeln!(out, "- **`{}`** ({}): {}", rule.id, rule.title, rule.fix);
         }
         let _ = writeln!(out, "\n## What Airlock exposes instead\n");

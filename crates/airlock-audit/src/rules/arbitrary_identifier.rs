@@ -22,9 +22,27 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 pub(crate) const IDENTIFIER_ARGS: &[&str] = &[
-    "table", "tables", "tablename", "schema", "schemaname", "column", "columns", "columnname",
-    "columnnames", "database", "databasename", "dbname", "collection", "collectionname",
-    "orderby", "sortby", "groupby", "fields", "relation", "view", "viewname",
+    "table",
+    "tables",
+    "tablename",
+    "schema",
+    "schemaname",
+    "column",
+    "columns",
+    "columnname",
+    "columnnames",
+    "database",
+    "databasename",
+    "dbname",
+    "collection",
+    "collectionname",
+    "orderby",
+    "sortby",
+    "groupby",
+    "fields",
+    "relation",
+    "view",
+    "viewname",
 ];
 
 pub(crate) fn check(f: &Facts) -> Option<Hit> {

@@ -22,12 +22,33 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 const DECISION_VERBS: &[&str] = &[
-    "approve", "commit", "apply", "settle", "merge", "execute", "exec", "confirm", "finalize",
-    "authorize", "authorise",
+    "approve",
+    "commit",
+    "apply",
+    "settle",
+    "merge",
+    "execute",
+    "exec",
+    "confirm",
+    "finalize",
+    "authorize",
+    "authorise",
 ];
 const DECISION_VERBS_IN_TEXT: &[&str] = &[
-    "approve", "approves", "commit", "commits", "apply", "applies", "settle", "settles",
-    "merge", "merges", "finalize", "finalizes", "authorize", "authorizes",
+    "approve",
+    "approves",
+    "commit",
+    "commits",
+    "apply",
+    "applies",
+    "settle",
+    "settles",
+    "merge",
+    "merges",
+    "finalize",
+    "finalizes",
+    "authorize",
+    "authorizes",
 ];
 const SQL_WORDS: &[&str] = &["sql", "query", "statement", "script", "queries"];
 

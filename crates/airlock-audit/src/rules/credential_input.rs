@@ -22,8 +22,17 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 const CONNECTION_ARGS: &[&str] = &[
-    "connectionstring", "connstr", "connectionurl", "dsn", "databaseurl", "dburl", "jdbcurl",
-    "password", "passwd", "host", "hostname",
+    "connectionstring",
+    "connstr",
+    "connectionurl",
+    "dsn",
+    "databaseurl",
+    "dburl",
+    "jdbcurl",
+    "password",
+    "passwd",
+    "host",
+    "hostname",
 ];
 
 pub(crate) fn check(f: &Facts) -> Option<Hit> {

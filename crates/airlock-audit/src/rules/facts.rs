@@ -61,7 +61,11 @@ impl<'a> Facts<'a> {
         Facts {
             tool,
             name_words: words(&tool.name),
-            text_words: words(&format!("{} {}", tool.text("title"), tool.text("description"))),
+            text_words: words(&format!(
+                "{} {}",
+                tool.text("title"),
+                tool.text("description")
+            )),
             args,
             read_only: tool.hint("readOnlyHint"),
             destructive: tool.hint("destructiveHint"),
@@ -135,7 +139,9 @@ impl<'a> Facts<'a> {
 
     /// Arguments whose folded name is in `set`.
     pub fn args_named<'s>(&'s self, set: &'s [&str]) -> impl Iterator<Item = &'s Arg> + 's {
-        self.args.iter().filter(move |a| set.contains(&a.folded.as_str()))
+        self.args
+            .iter()
+            .filter(move |a| set.contains(&a.folded.as_str()))
     }
 
     /// Why the tool runs SQL the model writes, if it does: the first of its name, an argument
@@ -143,7 +149,9 @@ impl<'a> Facts<'a> {
     pub fn sql(&self) -> Option<Evidence> {
         let folded = fold(&self.tool.name);
         if SQL_TOOL_NAMES.contains(&folded.as_str()) || self.name_has(&["sql"]).is_some() {
-            return Some(self.name_evidence(format!("the name {:?} says it runs SQL", self.tool.name)));
+            return Some(
+                self.name_evidence(format!("the name {:?} says it runs SQL", self.tool.name)),
+            );
         }
         if let Some(arg) = self.sql_args().next() {
             return Some(arg.evidence(format!("the argument {:?} carries SQL text", arg.name)));
@@ -209,7 +217,9 @@ impl<'a> Facts<'a> {
             .map(|m| m.to_string().to_lowercase())
             .unwrap_or_default();
         self.name_has(&["propose", "proposal", "draft"]).is_some()
-            || self.text_has(&["proposal", "propose", "proposes", "changeset"]).is_some()
+            || self
+                .text_has(&["proposal", "propose", "proposes", "changeset"])
+                .is_some()
             || self
                 .text_has_pair(&[
                     ("review", "required"),
@@ -228,7 +238,9 @@ impl<'a> Facts<'a> {
     }
 }
 
-const NEGATIONS: &[&str] = &["not", "never", "no", "without", "cannot", "nor", "don", "doesn"];
+const NEGATIONS: &[&str] = &[
+    "not", "never", "no", "without", "cannot", "nor", "don", "doesn",
+];
 
 /// Folded names of tools that run the SQL they are given.
 const SQL_TOOL_NAMES: &[&str] = &[
@@ -284,14 +296,31 @@ const SQL_ARGS: &[&str] = &[
 ];
 
 /// Folded argument names that carry a piece of SQL spliced into a statement.
-const SQL_FRAGMENT_ARGS: &[&str] = &["where", "whereclause", "wherecondition", "having", "sqlfilter", "sqlwhere"];
+const SQL_FRAGMENT_ARGS: &[&str] = &[
+    "where",
+    "whereclause",
+    "wherecondition",
+    "having",
+    "sqlfilter",
+    "sqlwhere",
+];
 
 /// Folded argument names that are SQL when the tool is about a database.
 const AMBIGUOUS_SQL_ARGS: &[&str] = &["query", "q", "querystring", "querytext", "command"];
 
 const SQL_CONTEXT: &[&str] = &[
-    "sql", "database", "databases", "db", "table", "tables", "postgres", "postgresql", "mysql",
-    "sqlite", "mariadb", "select",
+    "sql",
+    "database",
+    "databases",
+    "db",
+    "table",
+    "tables",
+    "postgres",
+    "postgresql",
+    "mysql",
+    "sqlite",
+    "mariadb",
+    "select",
 ];
 
 pub(crate) const WRITE_VERBS: &[&str] = &[
@@ -306,8 +335,8 @@ const WRITE_VERBS_IN_TEXT: &[&str] = &[
     "update", "updates", "insert", "inserts", "delete", "deletes", "upsert", "write", "writes",
     "mutate", "mutates", "refund", "refunds", "waive", "waives", "charge", "charges", "cancel",
     "cancels", "commit", "commits", "approve", "approves", "settle", "settles", "drop", "drops",
-    "alter", "alters", "truncate", "remove", "removes", "modify", "modifies", "transfer",
-    "grant", "revoke", "purge", "issue", "issues",
+    "alter", "alters", "truncate", "remove", "removes", "modify", "modifies", "transfer", "grant",
+    "revoke", "purge", "issue", "issues",
 ];
 
 const READ_VERBS: &[&str] = &[
@@ -385,9 +414,15 @@ mod tests {
 
     #[test]
     fn words_split_snake_kebab_dots_and_camel_case() {
-        assert_eq!(words("billing.update_customer"), ["billing", "update", "customer"]);
+        assert_eq!(
+            words("billing.update_customer"),
+            ["billing", "update", "customer"]
+        );
         assert_eq!(words("deleteOrder"), ["delete", "order"]);
-        assert_eq!(words("Run a read-only SQL query"), ["run", "a", "read", "only", "sql", "query"]);
+        assert_eq!(
+            words("Run a read-only SQL query"),
+            ["run", "a", "read", "only", "sql", "query"]
+        );
         assert_eq!(fold("Tenant_ID"), "tenantid");
     }
 }

@@ -23,7 +23,9 @@ pub(crate) fn check(f: &Facts) -> Option<Hit> {
     let verb = f.name_has(WRITE_VERBS)?;
     Some(Hit::new(
         &RULE,
-        format!("The tool claims to be read-only, but its name says {verb:?}: clients may run it without asking."),
+        format!(
+            "The tool claims to be read-only, but its name says {verb:?}: clients may run it without asking."
+        ),
         vec![
             f.hint_evidence("readOnlyHint", "readOnlyHint is true"),
             f.name_evidence(format!("the name contains the write verb {verb:?}")),

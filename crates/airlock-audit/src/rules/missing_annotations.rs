@@ -18,11 +18,14 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 pub(crate) fn check(f: &Facts) -> Option<Hit> {
-    let missing: Vec<&str> = [("readOnlyHint", f.read_only), ("destructiveHint", f.destructive)]
-        .iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(k, _)| *k)
-        .collect();
+    let missing: Vec<&str> = [
+        ("readOnlyHint", f.read_only),
+        ("destructiveHint", f.destructive),
+    ]
+    .iter()
+    .filter(|(_, v)| v.is_none())
+    .map(|(k, _)| *k)
+    .collect();
     if missing.is_empty() || (f.read_only == Some(true) && missing == ["destructiveHint"]) {
         return None;
     }

@@ -17,7 +17,13 @@ pub(crate) const RULE: Rule = Rule {
     fix: "Keep example calls with the surface: `airlock smoke call CAPABILITY --json '{...}'` runs a capability as a model would, and the ledger keeps every call for replay.",
 };
 
-const TOOL_KEYS: &[&str] = &["examples", "example", "input_examples", "test_fixture", "x_synapsor_test_fixture"];
+const TOOL_KEYS: &[&str] = &[
+    "examples",
+    "example",
+    "input_examples",
+    "test_fixture",
+    "x_synapsor_test_fixture",
+];
 
 pub(crate) fn check(f: &Facts) -> Option<Hit> {
     let on_tool = TOOL_KEYS.iter().any(|k| f.tool.raw.get(*k).is_some());

@@ -18,7 +18,14 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 const CONFLICT_ARGS: &[&str] = &[
-    "expectedversion", "rowversion", "updatedat", "etag", "ifmatch", "conflictguard", "previousversion", "version",
+    "expectedversion",
+    "rowversion",
+    "updatedat",
+    "etag",
+    "ifmatch",
+    "conflictguard",
+    "previousversion",
+    "version",
 ];
 
 pub(crate) fn check(f: &Facts) -> Option<Hit> {
@@ -29,6 +36,12 @@ pub(crate) fn check(f: &Facts) -> Option<Hit> {
     Some(Hit::new(
         &RULE,
         "The tool writes without an expected version: it can overwrite a change made since the model read the row.",
-        vec![write, f.tool_evidence("inputSchema", "no expected_version, etag or updated_at argument")],
+        vec![
+            write,
+            f.tool_evidence(
+                "inputSchema",
+                "no expected_version, etag or updated_at argument",
+            ),
+        ],
     ))
 }

@@ -17,7 +17,14 @@ pub(crate) const RULE: Rule = Rule {
     fix: "Use a proposal tool: Airlock returns the open proposal for an identical repeat call, and `airlock apply` writes an approved change once under its idempotency key (a retry finds the receipt).",
 };
 
-const IDEMPOTENCY_ARGS: &[&str] = &["idempotencykey", "requestid", "requestkey", "dedupekey", "dedupkey", "clienttoken"];
+const IDEMPOTENCY_ARGS: &[&str] = &[
+    "idempotencykey",
+    "requestid",
+    "requestkey",
+    "dedupekey",
+    "dedupkey",
+    "clienttoken",
+];
 
 pub(crate) fn check(f: &Facts) -> Option<Hit> {
     let write = f.write()?;
@@ -27,6 +34,9 @@ pub(crate) fn check(f: &Facts) -> Option<Hit> {
     Some(Hit::new(
         &RULE,
         "The tool writes and takes no idempotency key: a retried call can apply twice.",
-        vec![write, f.tool_evidence("inputSchema", "no idempotency_key or request_id argument")],
+        vec![
+            write,
+            f.tool_evidence("inputSchema", "no idempotency_key or request_id argument"),
+        ],
     ))
 }

@@ -21,11 +21,19 @@ pub(crate) const RULE: Rule = Rule {
 
 const DDL_VERBS: &[&str] = &["create", "drop", "alter", "truncate", "rename"];
 const OBJECTS: &[&str] = &[
-    "table", "tables", "schema", "index", "column", "database", "view", "collection",
+    "table",
+    "tables",
+    "schema",
+    "index",
+    "column",
+    "database",
+    "view",
+    "collection",
 ];
 
 pub(crate) fn check(f: &Facts) -> Option<Hit> {
-    let evidence = if let (Some(verb), Some(object)) = (f.name_has(DDL_VERBS), f.name_has(OBJECTS)) {
+    let evidence = if let (Some(verb), Some(object)) = (f.name_has(DDL_VERBS), f.name_has(OBJECTS))
+    {
         f.name_evidence(format!("the name pairs {verb:?} with {object:?}"))
     } else if let Some(pair) = f.text_has_pair(&[
         ("create", "table"),

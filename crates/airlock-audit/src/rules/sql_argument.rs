@@ -32,6 +32,9 @@ pub(crate) fn check(f: &Facts) -> Option<Hit> {
             "The argument {} takes SQL text and no readOnlyHint says the statement must be a read: the model can write, delete or change the schema.",
             names(args.iter().copied())
         ),
-        vec![first.evidence("SQL text argument"), f.hint_evidence("readOnlyHint", "not true")],
+        vec![
+            first.evidence("SQL text argument"),
+            f.hint_evidence("readOnlyHint", "not true"),
+        ],
     ))
 }

@@ -37,7 +37,13 @@ const PHRASES: &[&[&str]] = &[
 pub(crate) fn check(f: &Facts) -> Option<Hit> {
     let mut texts: Vec<(String, &str)> = ["name", "title", "description"]
         .iter()
-        .filter_map(|k| f.tool.raw.get(*k).and_then(Value::as_str).map(|t| (f.tool.at(k), t)))
+        .filter_map(|k| {
+            f.tool
+                .raw
+                .get(*k)
+                .and_then(Value::as_str)
+                .map(|t| (f.tool.at(k), t))
+        })
         .collect();
     for arg in &f.args {
         if let Some(d) = arg.schema.get("description").and_then(Value::as_str) {

@@ -26,8 +26,19 @@ const LIST_VERBS: &[&str] = &[
     "list", "search", "find", "query", "select", "export", "dump", "scan", "browse", "all",
 ];
 const LIMIT_ARGS: &[&str] = &[
-    "limit", "maxresults", "maxrows", "pagesize", "perpage", "top", "first", "max", "maxitems",
-    "rowlimit", "numresults", "k", "size",
+    "limit",
+    "maxresults",
+    "maxrows",
+    "pagesize",
+    "perpage",
+    "top",
+    "first",
+    "max",
+    "maxitems",
+    "rowlimit",
+    "numresults",
+    "k",
+    "size",
 ];
 
 pub(crate) fn check(f: &Facts) -> Option<Hit> {
@@ -44,7 +55,10 @@ pub(crate) fn check(f: &Facts) -> Option<Hit> {
         return Some(
             Hit::new(
                 &RULE,
-                format!("The argument {:?} bounds the results, but has no maximum.", limit.name),
+                format!(
+                    "The argument {:?} bounds the results, but has no maximum.",
+                    limit.name
+                ),
                 vec![limit.evidence("no maximum")],
             )
             .at(Severity::Low),

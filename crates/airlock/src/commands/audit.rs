@@ -37,8 +37,15 @@ pub async fn run(settings: &Settings, args: &AuditArgs) -> anyhow::Result<ExitSt
     output::bytes(format::render(&report, format).as_bytes());
     if report.has_errors() {
         if format != Format::Text {
-            for s in report.servers.iter().filter_map(|s| s.error.as_ref().map(|e| (s, e))) {
-                output::warn(&format!("{} not audited: [{}] {}", s.0.target, s.1.code, s.1.message));
+            for s in report
+                .servers
+                .iter()
+                .filter_map(|s| s.error.as_ref().map(|e| (s, e)))
+            {
+                output::warn(&format!(
+                    "{} not audited: [{}] {}",
+                    s.0.target, s.1.code, s.1.message
+                ));
             }
         }
         return Ok(ExitStatus::Invalid);
@@ -92,18 +99,21 @@ fn what(settings: &Settings, args: &AuditArgs) -> Result<What, DiscoveryError> {
 }
 
 fn http(settings: &Settings, args: &AuditArgs, url: &str) -> Result<What, DiscoveryError> {
-    let token = match &args.bearer_env {
-        Some(var) => Some(settings.env.get(var).filter(|v| !v.is_empty()).ok_or_else(|| {
-            DiscoveryError::new(
-                ErrorCode::BearerEnvUnset,
-                format!("--bearer-env names {var}, which is not set"),
-                format!("export {var}=<token> first, or leave out --bearer-env"),
-            )
-        })?),
-        None => [env_vars::AUDIT_BEARER, env_vars::SYNAPSOR_MCP_AUDIT_BEARER]
-            .iter()
-            .find_map(|v| settings.env.get(*v).filter(|t| !t.is_empty())),
-    };
+    let token =
+        match &args.bearer_env {
+            Some(var) => Some(settings.env.get(var).filter(|v| !v.is_empty()).ok_or_else(
+                || {
+                    DiscoveryError::new(
+                        ErrorCode::BearerEnvUnset,
+                        format!("--bearer-env names {var}, which is not set"),
+                        format!("export {var}=<token> first, or leave out --bearer-env"),
+                    )
+                },
+            )?),
+            None => [env_vars::AUDIT_BEARER, env_vars::SYNAPSOR_MCP_AUDIT_BEARER]
+                .iter()
+                .find_map(|v| settings.env.get(*v).filter(|t| !t.is_empty())),
+        };
     HttpServer::new(url, token.map(String::as_str)).map(|s| What::Target(Target::Http(s)))
 }
 
@@ -112,18 +122,29 @@ fn http(settings: &Settings, args: &AuditArgs, url: &str) -> Result<What, Discov
 fn file(path: &Path, shown: &str) -> Result<What, DiscoveryError> {
     let doc = discover::read_json(path, &Limits::default())?;
     let shown = PathBuf::from(shown);
-    if doc.get("mcpServers").is_some() || doc.get("servers").is_some() || doc.pointer("/mcp/servers").is_some() {
+    if doc.get("mcpServers").is_some()
+        || doc.get("servers").is_some()
+        || doc.pointer("/mcp/servers").is_some()
+    {
         return Ok(What::Target(Target::McpConfig(shown)));
     }
-    let airlock_config = doc.get("version").is_some() && doc.get("capabilities").is_some_and(Value::is_array);
+    let airlock_config =
+        doc.get("version").is_some() && doc.get("capabilities").is_some_and(Value::is_array);
     if !airlock_config {
         return Ok(What::Target(Target::ToolsJson(shown)));
     }
     let (config, _) = airlock_config::parse(&doc).map_err(|report| {
         DiscoveryError::new(
             ErrorCode::Config,
-            format!("{} is an invalid Airlock config ({} problems)", path.display(), report.errors.len()),
-            format!("run `airlock --config {} config validate` for the list", path.display()),
+            format!(
+                "{} is an invalid Airlock config ({} problems)",
+                path.display(),
+                report.errors.len()
+            ),
+            format!(
+                "run `airlock --config {} config validate` for the list",
+                path.display()
+            ),
         )
     })?;
     let tools = Catalog::new(&config, AliasMode::Canonical).definitions();
@@ -137,6 +158,9 @@ fn file(path: &Path, shown: &str) -> Result<What, DiscoveryError> {
 
 /// A target that cannot be audited at all: the error with its code, exit 2.
 fn usage(e: &DiscoveryError) -> anyhow::Result<ExitStatus> {
-    output::report_error(&output::hinted(format!("[{}] {}", e.code, e.message), e.hint.clone()));
+    output::report_error(&output::hinted(
+        format!("[{}] {}", e.code, e.message),
+        e.hint.clone(),
+    ));
     Ok(ExitStatus::Invalid)
 }
