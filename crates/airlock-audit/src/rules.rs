@@ -115,11 +115,30 @@ pub fn check(tool: &Tool) -> Vec<Hit> {
     ALL.iter().filter_map(|(_, check)| check(&facts)).collect()
 }
 
-/// Names of arguments, quoted and comma-joined, for messages.
-fn names<'a>(args: impl Iterator<Item = &'a facts::Arg>) -> String {
-    args.map(|a| format!("{:?}", a.name))
+/// A finding about arguments: `message` gets their names (quoted, comma-joined); each of the
+/// first eight is evidence, described as `what "name"`.
+fn args_hit(
+    rule: &'static Rule,
+    args: &[&facts::Arg],
+    message: impl FnOnce(&str) -> String,
+    what: &str,
+) -> Option<Hit> {
+    if args.is_empty() {
+        return None;
+    }
+    let names = args
+        .iter()
+        .map(|a| format!("{:?}", a.name))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    Some(Hit::new(
+        rule,
+        message(&names),
+        args.iter()
+            .take(8)
+            .map(|a| a.evidence(format!("{what} {:?}", a.name)))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

@@ -247,74 +247,16 @@ fn gone(what: &str) -> DiscoveryError {
     )
 }
 
-/// Splits a command line into words like a POSIX shell does for quoting: whitespace
-/// separates, `'…'` is literal, `"…"` allows `\"` and `\\`, a backslash outside quotes
-/// escapes the next character. No variables, globs or operators: nothing is run by a shell.
+/// Splits `--stdio`'s command line with Airlock's one splitter
+/// ([`airlock_config::split_command`]).
 pub fn split_command(line: &str) -> Result<Vec<String>, DiscoveryError> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(x) => cur.push(x),
-                        None => return Err(unterminated()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(x @ ('"' | '\\' | '$' | '`')) => cur.push(x),
-                            Some(x) => {
-                                cur.push('\\');
-                                cur.push(x);
-                            }
-                            None => return Err(unterminated()),
-                        },
-                        Some(x) => cur.push(x),
-                        None => return Err(unterminated()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(x) = chars.next() {
-                    cur.push(x);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
-}
-
-fn unterminated() -> DiscoveryError {
-    DiscoveryError::new(
-        ErrorCode::Usage,
-        "unterminated quote in the --stdio command",
-        "close every ' and \" in the command line",
-    )
+    airlock_config::split_command(line).map_err(|why| {
+        DiscoveryError::new(
+            ErrorCode::Usage,
+            format!("the --stdio command cannot be split: {why}"),
+            "close every ' and \" in the command line",
+        )
+    })
 }
 
 #[cfg(test)]

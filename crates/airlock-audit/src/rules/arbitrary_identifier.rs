@@ -11,7 +11,7 @@
 //! **Use instead** identifiers fixed in config, quoted by the engine.
 
 use super::facts::Facts;
-use super::{Hit, Rule, names};
+use super::{Hit, Rule, args_hit};
 use crate::report::Severity;
 
 pub(crate) const RULE: Rule = Rule {
@@ -47,18 +47,12 @@ pub(crate) const IDENTIFIER_ARGS: &[&str] = &[
 
 pub(crate) fn check(f: &Facts) -> Option<Hit> {
     let args: Vec<_> = f.args_named(IDENTIFIER_ARGS).collect();
-    if args.is_empty() {
-        return None;
-    }
-    Some(Hit::new(
+    args_hit(
         &RULE,
-        format!(
-            "The model supplies identifiers ({}): it chooses what the query touches.",
-            names(args.iter().copied())
-        ),
-        args.iter()
-            .take(8)
-            .map(|a| a.evidence(format!("identifier argument {:?}", a.name)))
-            .collect(),
-    ))
+        &args,
+        |names| {
+            format!("The model supplies identifiers ({names}): it chooses what the query touches.")
+        },
+        "identifier argument",
+    )
 }

@@ -11,7 +11,7 @@
 //! **Use instead** credentials in the server's environment, never in the model's hands.
 
 use super::facts::{Facts, words};
-use super::{Hit, Rule, names};
+use super::{Hit, Rule, args_hit};
 use crate::report::Severity;
 
 pub(crate) const RULE: Rule = Rule {
@@ -44,18 +44,10 @@ pub(crate) fn check(f: &Facts) -> Option<Hit> {
                 || CONNECTION_ARGS.contains(&a.folded.as_str())
         })
         .collect();
-    if args.is_empty() {
-        return None;
-    }
-    Some(Hit::new(
+    args_hit(
         &RULE,
-        format!(
-            "The model supplies credentials or connection details ({}).",
-            names(args.iter().copied())
-        ),
-        args.iter()
-            .take(8)
-            .map(|a| a.evidence(format!("credential or connection argument {:?}", a.name)))
-            .collect(),
-    ))
+        &args,
+        |names| format!("The model supplies credentials or connection details ({names})."),
+        "credential or connection argument",
+    )
 }

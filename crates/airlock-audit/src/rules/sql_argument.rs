@@ -10,7 +10,7 @@
 //! outside MCP; a guarded executor applies it.
 
 use super::facts::Facts;
-use super::{Hit, Rule, names};
+use super::{Hit, Rule};
 use crate::report::Severity;
 
 pub(crate) const RULE: Rule = Rule {
@@ -29,8 +29,8 @@ pub(crate) fn check(f: &Facts) -> Option<Hit> {
     Some(Hit::new(
         &RULE,
         format!(
-            "The argument {} takes SQL text and no readOnlyHint says the statement must be a read: the model can write, delete or change the schema.",
-            names(args.iter().copied())
+            "The argument {:?} takes SQL text and no readOnlyHint says the statement must be a read: the model can write, delete or change the schema.",
+            first.name
         ),
         vec![
             first.evidence("SQL text argument"),

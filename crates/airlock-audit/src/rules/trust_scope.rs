@@ -13,7 +13,7 @@
 
 use super::arbitrary_identifier::IDENTIFIER_ARGS;
 use super::facts::Facts;
-use super::{Hit, Rule, names};
+use super::{Hit, Rule, args_hit};
 use crate::report::Severity;
 
 pub(crate) const RULE: Rule = Rule {
@@ -32,18 +32,14 @@ pub(crate) fn check(f: &Facts) -> Option<Hit> {
                 && !IDENTIFIER_ARGS.contains(&a.folded.as_str())
         })
         .collect();
-    if args.is_empty() {
-        return None;
-    }
-    Some(Hit::new(
+    args_hit(
         &RULE,
-        format!(
-            "The model supplies trust scope ({}): it can act as another tenant or identity.",
-            names(args.iter().copied())
-        ),
-        args.iter()
-            .take(8)
-            .map(|a| a.evidence(format!("trust-scope argument {:?}", a.name)))
-            .collect(),
-    ))
+        &args,
+        |names| {
+            format!(
+                "The model supplies trust scope ({names}): it can act as another tenant or identity."
+            )
+        },
+        "trust-scope argument",
+    )
 }
