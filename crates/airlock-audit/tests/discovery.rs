@@ -151,12 +151,14 @@ fn http_fake(mode: &str, log: &Path, dir: &Path) -> HttpFake {
         .env("FAKE_MCP_LOG", log)
         .spawn()
         .unwrap();
+    let mut fake = HttpFake {
+        child,
+        url: String::new(),
+    };
     for _ in 0..600 {
         if let Ok(port) = std::fs::read_to_string(&portfile) {
-            return HttpFake {
-                child,
-                url: format!("http://127.0.0.1:{port}/mcp"),
-            };
+            fake.url = format!("http://127.0.0.1:{port}/mcp");
+            return fake;
         }
         std::thread::sleep(Duration::from_millis(50));
     }

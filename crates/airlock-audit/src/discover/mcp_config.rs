@@ -21,11 +21,14 @@ pub enum Spec {
     Http(HttpServer),
 }
 
+/// One configured server: its name and how to reach it (or why it cannot be used).
+pub type Entry = (String, Result<Spec, DiscoveryError>);
+
 /// The servers of a client config, by name, in file order. Disabled entries are left out.
 pub fn servers(
     doc: &Value,
     env: &HashMap<String, String>,
-) -> Result<Vec<(String, Result<Spec, DiscoveryError>)>, DiscoveryError> {
+) -> Result<Vec<Entry>, DiscoveryError> {
     let list = doc
         .get("mcpServers")
         .or_else(|| doc.get("servers"))
