@@ -269,7 +269,7 @@ fn parse(data: &[u8]) -> Result<Value, DiscoveryError> {
 }
 
 /// The `data` of every complete event in a server-sent event stream (events end with a blank
-/// line; multi-line data is joined with newlines).
+/// line; multi-line data is joined with newlines; events with empty data are skipped).
 fn sse_messages(body: &[u8]) -> Vec<Vec<u8>> {
     let text = String::from_utf8_lossy(body).replace("\r\n", "\n");
     let complete = match text.rfind("\n\n") {
@@ -284,7 +284,9 @@ fn sse_messages(body: &[u8]) -> Vec<Vec<u8>> {
                 .filter_map(|l| l.strip_prefix("data:"))
                 .map(|d| d.strip_prefix(' ').unwrap_or(d))
                 .collect();
-            (!data.is_empty()).then(|| data.join("\n").into_bytes())
+            let data = data.join("\n");
+            // An event without data (a priming event carrying only an id) holds no message.
+            (!data.trim().is_empty()).then(|| data.into_bytes())
         })
         .collect()
 }
@@ -295,7 +297,7 @@ mod tests {
 
     #[test]
     fn sse_events_are_split_and_incomplete_ones_wait() {
-        let body = b"event: message\ndata: {\"a\":1}\n\n: comment\n\ndata: {\"b\":\ndata: 2}\r\n\r\ndata: {\"c\"";
+        let body = b"id: 0\ndata:\n\nevent: message\ndata: {\"a\":1}\n\n: comment\n\ndata: {\"b\":\ndata: 2}\r\n\r\ndata: {\"c\"";
         let got: Vec<String> = sse_messages(body)
             .into_iter()
             .map(|d| String::from_utf8(d).unwrap())

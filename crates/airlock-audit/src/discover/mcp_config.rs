@@ -25,10 +25,7 @@ pub enum Spec {
 pub type Entry = (String, Result<Spec, DiscoveryError>);
 
 /// The servers of a client config, by name, in file order. Disabled entries are left out.
-pub fn servers(
-    doc: &Value,
-    env: &HashMap<String, String>,
-) -> Result<Vec<Entry>, DiscoveryError> {
+pub fn servers(doc: &Value, env: &HashMap<String, String>) -> Result<Vec<Entry>, DiscoveryError> {
     let list = doc
         .get("mcpServers")
         .or_else(|| doc.get("servers"))
