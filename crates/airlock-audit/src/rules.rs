@@ -2,7 +2,7 @@
 //! comment says what it finds, why that is risky, and what to expose instead; its `RULE`
 //! constant carries the stable id, default severity and the fix printed with each finding.
 //!
-//! Rules are applied in [`ALL`] order; a report lists findings in that order per tool.
+//! Rules are applied in `ALL` order; a report lists findings in that order per tool.
 
 mod ambiguous_read_write;
 mod arbitrary_identifier;
