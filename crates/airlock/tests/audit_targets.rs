@@ -29,7 +29,7 @@ fn installed(relative: &str) -> Option<PathBuf> {
         std::env::var("CI").as_deref() != Ok("true"),
         "{message} (required under CI=true)"
     );
-    println!("SKIP {message}");
+    eprintln!("SKIP {message}");
     None
 }
 
