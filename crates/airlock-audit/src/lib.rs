@@ -10,7 +10,7 @@
 //! - [`rules`]: pure functions from one [`Tool`] to findings, one file per rule, each with a
 //!   stable id, a severity, evidence (JSON pointers into the tool list) and a fix naming what
 //!   Airlock would expose instead.
-//! - [`format`]: the [`Report`] as text, JSON, Markdown or SARIF 2.1.0.
+//! - [`format`](mod@format): the [`Report`] as text, JSON, Markdown or SARIF 2.1.0.
 //!
 //! Design decision: the client is a small JSON-RPC client of its own rather than rmcp's. It
 //! keeps the audited server's answer as raw JSON (so evidence points at the exact field the
