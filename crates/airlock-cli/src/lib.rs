@@ -131,6 +131,13 @@ pub enum Command {
     /// reviewed tools with a raw-SQL MCP surface on one task.
     #[command(subcommand)]
     Benchmark(BenchmarkCommand),
+    /// Review another MCP server's tools for risk: raw SQL, writes without review, model-chosen
+    /// identifiers, tenants or credentials, model-callable approval, missing hints, unbounded
+    /// results. Lists tools only (initialize + tools/list); never calls one.
+    ///
+    /// Exit 0: no finding at or above --fail-on (or no --fail-on); 1: findings at or above
+    /// --fail-on; 2: bad usage, or a server that could not be audited.
+    Audit(AuditArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example: `airlock completions bash > ~/.local/share/bash-completion/completions/airlock`.
@@ -880,6 +887,8 @@ pub enum McpCommand {
     /// Same as client-config, with the client as a word (Synapsor Runner's form):
     /// `mcp config cursor`. Without a client: claude-desktop.
     Config(McpConfigArgs),
+    /// Same as `airlock audit` (Synapsor Runner's form).
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -1558,4 +1567,65 @@ pub struct McpEfficiencyArgs {
     /// Print JSON (`airlock.mcp-efficiency.v1`).
     #[arg(long)]
     pub json: bool,
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("what")
+        .args(["target", "example", "stdio", "url", "mcp_config", "tools_json"])
+        .required(true)
+))]
+pub struct AuditArgs {
+    /// What to audit: a saved tools/list JSON, an MCP client config, an Airlock (or Synapsor
+    /// Runner) config (the tools it would serve), an http(s) URL, `stdio:CMD ARGS` or
+    /// `example:NAME`.
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Audit a built-in example instead of a server [default when given without a value:
+    /// dangerous-db-mcp].
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "dangerous-db-mcp")]
+    pub example: Option<String>,
+    /// Start this MCP stdio server and list its tools: the command line as one argument,
+    /// split like a shell would (quotes, backslashes) but not run by a shell.
+    #[arg(long, value_name = "\"CMD ARGS\"")]
+    pub stdio: Option<String>,
+    /// List the tools of this Streamable HTTP MCP endpoint.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Variable holding a bearer token for --url [default: AIRLOCK_AUDIT_BEARER, else
+    /// SYNAPSOR_MCP_AUDIT_BEARER, when set]. The token is never printed.
+    #[arg(long, value_name = "VAR")]
+    pub bearer_env: Option<String>,
+    /// Audit every server in an MCP client config (Claude Desktop, Cursor, Windsurf, Claude
+    /// Code: mcpServers; VS Code: servers). Starts each stdio server as the client would.
+    #[arg(long, value_name = "FILE")]
+    pub mcp_config: Option<PathBuf>,
+    /// Audit a saved tools/list answer (a JSON-RPC response, its result, or a bare array).
+    #[arg(long, value_name = "FILE")]
+    pub tools_json: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: AuditFormatArg,
+    /// Same as --format json.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when a finding is at or above this severity (for CI).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<AuditSeverityArg>,
+    /// Time allowed for one server to start and list its tools.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormatArg {
+    Text,
+    Json,
+    Markdown,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditSeverityArg {
+    High,
+    Medium,
+    Low,
 }

@@ -58,3 +58,8 @@ pub const SYNAPSOR_APP_WRITEBACK_TOKEN: &str = "SYNAPSOR_APP_WRITEBACK_TOKEN";
 pub const SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET: &str = "SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET";
 /// See [`SYNAPSOR_DATABASE_WRITE_URL`]: a command_handler executor's command.
 pub const SYNAPSOR_APP_WRITEBACK_COMMAND: &str = "SYNAPSOR_APP_WRITEBACK_COMMAND";
+
+/// Bearer token for `airlock audit --url` when `--bearer-env` names no other variable.
+pub const AUDIT_BEARER: &str = "AIRLOCK_AUDIT_BEARER";
+/// The original's audit bearer variable, read when `AIRLOCK_AUDIT_BEARER` is unset.
+pub const SYNAPSOR_MCP_AUDIT_BEARER: &str = "SYNAPSOR_MCP_AUDIT_BEARER";

@@ -12,6 +12,7 @@
 //! assert!(report.errors.iter().any(|i| i.code == "INVALID_MODE"));
 //! ```
 
+mod command_line;
 pub mod env_vars;
 pub mod event_kinds;
 pub mod load;
@@ -21,6 +22,7 @@ pub mod schema;
 pub mod types;
 pub mod validate;
 
+pub use command_line::split_command;
 pub use load::{DEFAULT_FILE_NAMES, LoadError, Loaded, discover, from_bytes, read, read_bounded};
 pub use names::{
     RESERVED_ARG_NAMES, is_capability_name, is_env_name, is_reserved_arg_name, is_safe_identifier,

@@ -34,16 +34,6 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         "Airlock runs locally only and has no cloud mode",
     ),
     (
-        "audit",
-        None,
-        "Airlock ships no MCP risk audit; `airlock tools list` shows exactly what a model sees",
-    ),
-    (
-        "mcp",
-        Some("audit"),
-        "Airlock ships no MCP risk audit; `airlock tools list` shows exactly what a model sees",
-    ),
-    (
         "mcp",
         Some("smoke"),
         "use `airlock smoke call CAPABILITY --json '{...}'`",
@@ -306,6 +296,8 @@ mod tests {
             "recipes list --json",
             "shadow report --json",
             "benchmark mcp-efficiency",
+            "audit --example",
+            "mcp audit --stdio x",
         ] {
             let got = of(line);
             assert!(got.is_none(), "{line}: {got:?}");

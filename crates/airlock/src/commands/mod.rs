@@ -2,6 +2,7 @@
 
 mod apply;
 mod benchmark;
+mod audit;
 mod completions;
 mod config;
 mod demo;
@@ -145,6 +146,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         }
         Command::Benchmark(airlock_cli::BenchmarkCommand::McpEfficiency(a)) => {
             benchmark::mcp_efficiency::run(&a).await
+        }
+        Command::Audit(a) | Command::Mcp(airlock_cli::McpCommand::Audit(a)) => {
+            audit::run(&settings, &a).await
         }
     }
 }
