@@ -1567,6 +1567,8 @@ pub struct McpEfficiencyArgs {
     /// Print JSON (`airlock.mcp-efficiency.v1`).
     #[arg(long)]
     pub json: bool,
+}
+
 #[derive(Debug, Args)]
 #[command(group(
     clap::ArgGroup::new("what")
