@@ -58,3 +58,5 @@ pub const SYNAPSOR_APP_WRITEBACK_TOKEN: &str = "SYNAPSOR_APP_WRITEBACK_TOKEN";
 pub const SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET: &str = "SYNAPSOR_APP_WRITEBACK_SIGNING_SECRET";
 /// See [`SYNAPSOR_DATABASE_WRITE_URL`]: a command_handler executor's command.
 pub const SYNAPSOR_APP_WRITEBACK_COMMAND: &str = "SYNAPSOR_APP_WRITEBACK_COMMAND";
+/// The terminal width list commands fit their tables to (set by shells; tests set it too).
+pub const COLUMNS: &str = "COLUMNS";

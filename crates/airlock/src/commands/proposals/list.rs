@@ -1,38 +1,56 @@
-//! `airlock proposals list`: newest first, filterable.
+//! `airlock proposals list`: newest first, filtered and paged (docs/ledger-operations.md).
 
 use airlock_cli::ProposalListArgs;
-use airlock_ledger::{Ledger, ProposalFilter};
+use airlock_ledger::{Ledger, RecordFilter};
 
+use crate::listing::{filter, table::Table};
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
+/// The filter of `proposals list` and `replay list`.
+pub fn proposal_filter(args: &ProposalListArgs) -> anyhow::Result<RecordFilter> {
+    Ok(RecordFilter {
+        outcome: args.state.clone(),
+        proposal: args.proposal.clone(),
+        evidence: args.evidence.clone(),
+        ..filter::record_filter(&args.browse, chrono::Utc::now())?
+    })
+}
+
 pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result<ExitStatus> {
+    let filter = proposal_filter(args)?;
     let ledger = settings.open_ledger_read_only()?;
-    let filter = ProposalFilter {
-        tenant: args.tenant.clone(),
-        state: args.state.clone(),
-        capability: args.capability.clone(),
-        limit: args.limit,
-        ..ProposalFilter::default()
-    };
-    let proposals = ledger.proposals(&filter).await?;
-    if args.json {
-        output::json(&serde_json::json!({ "proposals": proposals }))?;
+    let page = ledger.proposal_page(&filter).await?;
+    if args.browse.json {
+        output::json(&serde_json::json!({
+            "proposals": page.items,
+            "next_cursor": page.next_cursor,
+        }))?;
         return Ok(ExitStatus::Success);
     }
-    if proposals.is_empty() {
+    if page.items.is_empty() {
         output::line("No proposals match.");
         return Ok(ExitStatus::Success);
     }
-    output::line(&format!(
-        "{:<26} {:<16} {:<12} {:<34} {}",
-        "PROPOSAL", "STATE", "TENANT", "CAPABILITY", "OBJECT"
-    ));
-    for p in &proposals {
-        output::line(&format!(
-            "{:<26} {:<16} {:<12} {:<34} {}:{}",
-            p.proposal_id, p.state, p.tenant_id, p.action, p.business_object, p.object_id
-        ));
+    let mut table = Table::new(&[
+        "PROPOSAL",
+        "CREATED",
+        "STATE",
+        "TENANT",
+        "CAPABILITY",
+        "OBJECT",
+    ]);
+    for p in &page.items {
+        table.row(vec![
+            p.proposal_id.clone(),
+            p.created_at.clone(),
+            p.state.to_string(),
+            p.tenant_id.clone(),
+            p.action.clone(),
+            format!("{}:{}", p.business_object, p.object_id),
+        ]);
     }
+    table.print(settings);
+    output::more(page.next_cursor.as_deref());
     Ok(ExitStatus::Success)
 }

@@ -1,29 +1,25 @@
 //! `airlock replay list`: one replay per proposal, newest first (a replay is built from the
-//! ledger on read, so this lists proposals under their replay ids).
+//! ledger on read, so this lists proposals under their replay ids). Filters and pages like
+//! `proposals list`.
 
 use airlock_cli::ProposalListArgs;
-use airlock_ledger::{Ledger, ProposalFilter};
+use airlock_ledger::Ledger;
 use serde_json::json;
 
+use crate::listing::table::Table;
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result<ExitStatus> {
+    let filter = crate::commands::proposals::list::proposal_filter(args)?;
     let ledger = settings.open_ledger_read_only()?;
-    let proposals = ledger
-        .proposals(&ProposalFilter {
-            tenant: args.tenant.clone(),
-            state: args.state.clone(),
-            capability: args.capability.clone(),
-            limit: args.limit,
-            ..ProposalFilter::default()
-        })
-        .await?;
-    let rows: Vec<_> = proposals
+    let page = ledger.proposal_page(&filter).await?;
+    let rows: Vec<_> = page
+        .items
         .iter()
         .map(|p| {
             json!({
-                "replay_id": format!("replay_{}", p.proposal_id),
+                "replay_id": airlock_protocol::ids::replay_id(&p.proposal_id),
                 "proposal_id": p.proposal_id,
                 "created_at": p.created_at,
                 "state": p.state,
@@ -35,24 +31,26 @@ pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result
             })
         })
         .collect();
-    if args.json {
-        output::json(&json!({ "replays": rows }))?;
+    if args.browse.json {
+        output::json(&json!({ "replays": rows, "next_cursor": page.next_cursor }))?;
         return Ok(ExitStatus::Success);
     }
-    if proposals.is_empty() {
+    if page.items.is_empty() {
         output::line("No replays match.");
         return Ok(ExitStatus::Success);
     }
-    output::line(&format!(
-        "{:<33} {:<16} {:<12} {}",
-        "REPLAY", "STATE", "TENANT", "CAPABILITY"
-    ));
-    for p in &proposals {
-        output::line(&format!(
-            "replay_{:<26} {:<16} {:<12} {}",
-            p.proposal_id, p.state, p.tenant_id, p.action
-        ));
+    let mut table = Table::new(&["REPLAY", "CREATED", "STATE", "TENANT", "CAPABILITY"]);
+    for p in &page.items {
+        table.row(vec![
+            airlock_protocol::ids::replay_id(&p.proposal_id),
+            p.created_at.clone(),
+            p.state.to_string(),
+            p.tenant_id.clone(),
+            p.action.clone(),
+        ]);
     }
+    table.print(settings);
+    output::more(page.next_cursor.as_deref());
     output::line("Show one: airlock replay show ID");
     Ok(ExitStatus::Success)
 }
