@@ -55,8 +55,9 @@ impl RecordFilter {
         }
     }
 
-    /// A short digest of what the filter selects (not its page size or cursor), which binds a
-    /// cursor to the listing that printed it.
+    /// A short digest of what the filter selects, which binds a cursor to the listing that
+    /// printed it. The page size, the cursor and the time range are left out: a `--since`
+    /// window moves with the clock between two pages.
     pub(crate) fn fingerprint(&self, listing: &str, text: Option<&SearchText>) -> String {
         let fields = [
             &self.tenant,
@@ -72,8 +73,6 @@ impl RecordFilter {
         ];
         let mut parts: Vec<serde_json::Value> = vec![listing.into()];
         parts.extend(fields.iter().map(|f| serde_json::json!(f)));
-        parts.push(serde_json::json!(self.from.as_ref().map(LedgerTime::as_str)));
-        parts.push(serde_json::json!(self.to.as_ref().map(LedgerTime::as_str)));
         parts.push(serde_json::json!(text.map(SearchText::as_str)));
         let digest = airlock_protocol::canonical::sha256_hex(
             serde_json::Value::Array(parts).to_string().as_bytes(),

@@ -169,7 +169,9 @@ pub(crate) const RECEIPTS: Shape = Shape {
     object_id: Some(via_proposal!("object_id = ?")),
     object_type: Some(via_proposal!("business_object = ?")),
     source: Some(via_proposal!("source_id = ?")),
-    table_name: None,
+    table_name: Some(
+        "(SELECT source_schema || '.' || source_table FROM proposals p WHERE p.proposal_id = receipts.proposal_id)",
+    ),
     outcome: Some("status = ?"),
     proposal: Some("proposal_id = ?"),
     evidence: None,
@@ -198,7 +200,9 @@ pub(crate) const EVENTS: Shape = Shape {
     object_id: Some(via_proposal!("object_id = ?")),
     object_type: Some(via_proposal!("business_object = ?")),
     source: Some(via_proposal!("source_id = ?")),
-    table_name: None,
+    table_name: Some(
+        "(SELECT source_schema || '.' || source_table FROM proposals p WHERE p.proposal_id = events.proposal_id)",
+    ),
     outcome: None,
     proposal: Some("proposal_id = ?"),
     evidence: None,
