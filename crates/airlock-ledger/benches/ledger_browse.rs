@@ -5,6 +5,9 @@
 //! The ledger is written once through the public API (batched, a few minutes) and cached
 //! under `<target>/airlock-bench/` (override with `AIRLOCK_BENCH_DATA`).
 //!
+//! First, the write path's cost of the browse indexes (`write_path/*`: schema 4 against
+//! schema 3's index set). `AIRLOCK_BENCH_WRITE_ONLY=1` stops after it.
+//!
 //! ```text
 //! CARGO_TARGET_DIR=target-bench cargo bench -p airlock-ledger --bench ledger_browse
 //! ```
@@ -105,11 +108,82 @@ fn browse_ledger(rt: &tokio::runtime::Runtime) -> PathBuf {
     path
 }
 
+/// The indexes schema 4 added, dropped again (and the one it replaced restored), so a ledger
+/// has schema 3's index set: the write path before this change.
+const SCHEMA_3_INDEXES: &str = "
+    DROP INDEX idx_evidence_created;
+    DROP INDEX idx_evidence_tenant_created;
+    DROP INDEX idx_evidence_object_created;
+    DROP INDEX idx_query_audit_created;
+    DROP INDEX idx_query_audit_tenant_created;
+    DROP INDEX idx_query_audit_object_created;
+    DROP INDEX idx_proposals_object_id_created;
+    DROP INDEX idx_events_lifecycle_created;
+    CREATE INDEX idx_query_audit_tenant ON query_audit(tenant_id);";
+
+/// What the browse indexes cost each tool call: `record_read` alone and 64 at once (the
+/// group-commit writer batches them, as under HTTP load), on schema 4 and on schema 3's
+/// index set, in one run so both see the same machine.
+fn write_path(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    let records = Arc::new(support::Records::new());
+    let base = support::data_dir();
+    std::fs::create_dir_all(&base).unwrap();
+    let mut g = c.benchmark_group("write_path");
+    let mut n = 1_000_000_000u64;
+    for schema in ["schema_4", "schema_3_indexes"] {
+        let dir = tempfile::tempdir_in(&base).unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = Arc::new(SqliteLedger::open(&path).unwrap());
+        if schema == "schema_3_indexes" {
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(SCHEMA_3_INDEXES)
+                .unwrap();
+        }
+        g.bench_function(format!("record_read/{schema}"), |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    records.read(n)
+                },
+                |read| black_box(rt.block_on(ledger.record_read(read)).unwrap()),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+        g.bench_function(format!("record_read_x64/{schema}"), |b| {
+            b.iter_batched(
+                || {
+                    n += 64;
+                    (n - 64..n).map(|i| records.read(i)).collect::<Vec<_>>()
+                },
+                |reads| {
+                    rt.block_on(async {
+                        let mut calls = tokio::task::JoinSet::new();
+                        for read in reads {
+                            let ledger = ledger.clone();
+                            calls.spawn(async move { ledger.record_read(read).await.unwrap() });
+                        }
+                        while let Some(done) = calls.join_next().await {
+                            done.unwrap();
+                        }
+                    })
+                },
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    write_path(c, &rt);
+    if std::env::var_os("AIRLOCK_BENCH_WRITE_ONLY").is_some() {
+        return;
+    }
     let path = browse_ledger(&rt);
     let ledger = SqliteLedger::open_read_only(&path).unwrap();
     let now = chrono::Utc::now();
@@ -126,7 +200,10 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("browse_1_2m");
     let audit_cases: [(&str, RecordFilter); 6] = [
         ("query_audit/newest", f(&|_| {})),
-        ("query_audit/tenant", f(&|f| f.tenant = Some("tenant-07".into()))),
+        (
+            "query_audit/tenant",
+            f(&|f| f.tenant = Some("tenant-07".into())),
+        ),
         ("query_audit/since_2h", f(&|f| f.from = hours_ago(2))),
         (
             "query_audit/tenant_in_a_day_45_days_ago",
@@ -136,7 +213,10 @@ fn benches(c: &mut Criterion) {
                 f.to = hours_ago(44 * 24);
             }),
         ),
-        ("query_audit/object", f(&|f| f.object_id = Some("MB-12345".into()))),
+        (
+            "query_audit/object",
+            f(&|f| f.object_id = Some("MB-12345".into())),
+        ),
         (
             "query_audit/capability_and_outcome",
             f(&|f| {
@@ -190,7 +270,12 @@ fn benches(c: &mut Criterion) {
         f.from = hours_ago(24);
     });
     g.bench_function("search/absent_text_tenant_last_day", |b| {
-        b.iter(|| black_box(rt.block_on(ledger.search(Some(&nowhere), &narrowed)).unwrap()))
+        b.iter(|| {
+            black_box(
+                rt.block_on(ledger.search(Some(&nowhere), &narrowed))
+                    .unwrap(),
+            )
+        })
     });
     g.finish();
 

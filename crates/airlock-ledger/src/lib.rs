@@ -107,19 +107,26 @@ pub trait Ledger: Send + Sync {
     async fn replay(&self, proposal_id: &str) -> Result<Replay, LedgerError>;
 
     /// One page of proposals matching the filter, newest first (see [`browse`]).
-    async fn proposal_page(&self, filter: &RecordFilter)
-    -> Result<Page<StoredProposal>, LedgerError>;
+    async fn proposal_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<StoredProposal>, LedgerError>;
 
     /// One page of evidence bundles matching the filter, newest first.
-    async fn evidence_page(&self, filter: &RecordFilter)
-    -> Result<Page<EvidenceBundle>, LedgerError>;
+    async fn evidence_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<EvidenceBundle>, LedgerError>;
 
     /// One page of query-audit records matching the filter, newest first.
-    async fn query_audit_page(&self, filter: &RecordFilter)
-    -> Result<Page<QueryAudit>, LedgerError>;
+    async fn query_audit_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<QueryAudit>, LedgerError>;
 
     /// One page of receipts matching the filter, newest first.
-    async fn receipt_page(&self, filter: &RecordFilter) -> Result<Page<StoredReceipt>, LedgerError>;
+    async fn receipt_page(&self, filter: &RecordFilter)
+    -> Result<Page<StoredReceipt>, LedgerError>;
 
     /// Proposals, evidence, query audit, receipts and proposal events matching the filter and,
     /// when given, containing `text`; one page, newest first.

@@ -33,8 +33,16 @@ impl Story {
         std::fs::write(dir.join("globex.json"), config.to_string()).unwrap();
         let story = Story { _tmp: tmp, dir };
         for (config, capability, args) in [
-            ("airlock.json", "support.inspect_ticket", r#"{"ticket_id":"T-501"}"#),
-            ("airlock.json", "support.inspect_ticket", r#"{"ticket_id":"T-502"}"#),
+            (
+                "airlock.json",
+                "support.inspect_ticket",
+                r#"{"ticket_id":"T-501"}"#,
+            ),
+            (
+                "airlock.json",
+                "support.inspect_ticket",
+                r#"{"ticket_id":"T-502"}"#,
+            ),
             (
                 "airlock.json",
                 "billing.inspect_subscription",
@@ -45,9 +53,17 @@ impl Story {
                 "billing.inspect_subscription",
                 r#"{"subscription_id":"SUB-2001"}"#,
             ),
-            ("globex.json", "support.inspect_ticket", r#"{"ticket_id":"T-901"}"#),
+            (
+                "globex.json",
+                "support.inspect_ticket",
+                r#"{"ticket_id":"T-901"}"#,
+            ),
             // Another tenant's ticket: not found, audited under globex.
-            ("globex.json", "support.inspect_ticket", r#"{"ticket_id":"T-501"}"#),
+            (
+                "globex.json",
+                "support.inspect_ticket",
+                r#"{"ticket_id":"T-501"}"#,
+            ),
         ] {
             story.call(config, "smoke", capability, args);
         }
@@ -218,10 +234,7 @@ fn every_filter_returns_exactly_the_matching_records_of_every_listing() {
                     .collect();
                 let mut args = listing.args.to_vec();
                 args.extend_from_slice(&[flag, &value, "--limit", "1000"]);
-                let got = story.json(&args)[listing.key]
-                    .as_array()
-                    .unwrap()
-                    .clone();
+                let got = story.json(&args)[listing.key].as_array().unwrap().clone();
                 assert_eq!(
                     ids(&got, listing.id),
                     ids(&expected, listing.id),
@@ -246,7 +259,14 @@ fn every_filter_returns_exactly_the_matching_records_of_every_listing() {
     }
     // A bare table name matches it in any schema; an unknown value matches nothing.
     let audit = story.all(&["query-audit", "list"], "query_audit");
-    let tickets = story.json(&["query-audit", "list", "--table", "tickets", "--limit", "1000"]);
+    let tickets = story.json(&[
+        "query-audit",
+        "list",
+        "--table",
+        "tickets",
+        "--limit",
+        "1000",
+    ]);
     let expected: Vec<Value> = audit
         .iter()
         .filter(|r| r["table_name"].as_str().unwrap().ends_with(".tickets"))
@@ -273,7 +293,10 @@ fn every_filter_returns_exactly_the_matching_records_of_every_listing() {
     // Receipts filter by their proposal's tenant.
     let receipts = story.all(&["receipts", "list"], "receipts");
     let northwind = story.json(&["receipts", "list", "--tenant", "northwind"]);
-    assert_eq!(northwind["receipts"].as_array().unwrap().len(), receipts.len());
+    assert_eq!(
+        northwind["receipts"].as_array().unwrap().len(),
+        receipts.len()
+    );
     let globex = story.json(&["receipts", "list", "--tenant", "globex"]);
     assert_eq!(globex["receipts"], serde_json::json!([]));
 }
@@ -288,9 +311,21 @@ fn time_ranges_select_by_instant() {
         .collect();
     let (newest, oldest) = (&times[0], &times[times.len() - 1]);
     let middle = &times[times.len() / 2];
-    for (from, to) in [(oldest, newest), (middle, newest), (oldest, middle), (middle, middle)] {
+    for (from, to) in [
+        (oldest, newest),
+        (middle, newest),
+        (oldest, middle),
+        (middle, middle),
+    ] {
         let got = story.json(&[
-            "query-audit", "list", "--from", from, "--to", to, "--limit", "1000",
+            "query-audit",
+            "list",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--limit",
+            "1000",
         ]);
         let expected: Vec<Value> = all
             .iter()
@@ -329,7 +364,13 @@ fn time_ranges_select_by_instant() {
 }
 
 /// Pages through `list` two at a time, calling `between` after each page.
-fn page_through(story: &Story, list: &[&str], key: &str, id: &str, mut between: impl FnMut()) -> Vec<String> {
+fn page_through(
+    story: &Story,
+    list: &[&str],
+    key: &str,
+    id: &str,
+    mut between: impl FnMut(),
+) -> Vec<String> {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -357,7 +398,11 @@ fn paging_visits_each_record_once_while_records_arrive() {
         (&["proposals", "list"][..], "proposals", "proposal_id"),
         (&["activity", "search"][..], "interactions", "id"),
         // A --since window moves with the clock; its token still continues it.
-        (&["receipts", "list", "--since", "1h"][..], "receipts", "receipt_id"),
+        (
+            &["receipts", "list", "--since", "1h"][..],
+            "receipts",
+            "receipt_id",
+        ),
     ] {
         let before = ids(&story.all(list, key), id);
         let mut n = 0;
@@ -373,7 +418,11 @@ fn paging_visits_each_record_once_while_records_arrive() {
             );
         });
         let unique: HashSet<&String> = seen.iter().collect();
-        assert_eq!(unique.len(), seen.len(), "{list:?}: a record came twice: {seen:?}");
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "{list:?}: a record came twice: {seen:?}"
+        );
         assert_eq!(seen, before, "{list:?}");
     }
 }
@@ -396,7 +445,11 @@ fn search_finds_text_literally_and_links_each_hit_to_its_replay() {
             assert!(h["replay_id"].as_str().unwrap().starts_with("replay_wrp_"));
             assert!(!h["matched"].as_array().unwrap().is_empty());
             assert!(
-                h["snippet"].as_str().unwrap().to_lowercase().contains(&text.to_lowercase()),
+                h["snippet"]
+                    .as_str()
+                    .unwrap()
+                    .to_lowercase()
+                    .contains(&text.to_lowercase()),
                 "{h:#}"
             );
         }
@@ -415,7 +468,10 @@ fn search_finds_text_literally_and_links_each_hit_to_its_replay() {
     // An object id finds its reads and its proposal, of the right tenant only.
     let t901 = hits("T-901");
     let kinds: HashSet<&str> = t901.iter().map(|h| h["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains("evidence") && kinds.contains("query-audit") && kinds.contains("proposal"), "{kinds:?}");
+    assert!(
+        kinds.contains("evidence") && kinds.contains("query-audit") && kinds.contains("proposal"),
+        "{kinds:?}"
+    );
     let scoped = story.json(&["activity", "search", "T-901", "--tenant", "northwind"]);
     // northwind asked for T-901 never; nothing of globex leaks.
     assert!(
@@ -428,12 +484,22 @@ fn search_finds_text_literally_and_links_each_hit_to_its_replay() {
     );
     // A decision's reason is found in the proposal's events, linked to its replay.
     let approvals = hits("dana");
-    assert!(approvals.iter().any(|h| h["kind"] == "event"), "{approvals:#?}");
+    assert!(
+        approvals.iter().any(|h| h["kind"] == "event"),
+        "{approvals:#?}"
+    );
     // Search only reads.
     let verify = story.json(&["ledger", "verify"]);
     assert_eq!(verify["ok"], true);
     // Outcome filters leave out kinds without one; filters alone list every kind.
-    let applied = story.json(&["activity", "search", "--outcome", "applied", "--limit", "1000"]);
+    let applied = story.json(&[
+        "activity",
+        "search",
+        "--outcome",
+        "applied",
+        "--limit",
+        "1000",
+    ]);
     for h in applied["interactions"].as_array().unwrap() {
         assert!(h["kind"] == "proposal" || h["kind"] == "receipt", "{h:#}");
     }
@@ -468,7 +534,10 @@ fn json_shapes_are_stable() {
         ("evidence", &["evidence", "list", "--limit", "1"][..]),
         ("query_audit", &["query-audit", "list", "--limit", "1"][..]),
         ("receipts", &["receipts", "list", "--limit", "1"][..]),
-        ("activity", &["activity", "search", "T-501", "--limit", "1"][..]),
+        (
+            "activity",
+            &["activity", "search", "T-501", "--limit", "1"][..],
+        ),
         ("query_audit_show", &["query-audit", "show", "1"][..]),
     ] {
         insta::assert_json_snapshot!(format!("browse_shape_{name}"), shape(&story.json(args)));
@@ -481,7 +550,13 @@ fn query_audit_show_and_export_and_tables_that_fit() {
     let first = story.json(&["query-audit", "show", "1"]);
     assert_eq!(first["audit_id"], 1);
     let out = story.dir.join("exports/audit-1.json");
-    let run = story.run(&["query-audit", "export", "1", "--output", out.to_str().unwrap()]);
+    let run = story.run(&[
+        "query-audit",
+        "export",
+        "1",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written, first);
@@ -502,7 +577,11 @@ fn query_audit_show_and_export_and_tables_that_fit() {
         for line in run.stdout.lines().filter(|l| !l.starts_with("More: ")) {
             assert!(line.chars().count() <= 70, "{list:?}: {line}");
         }
-        assert!(run.stdout.contains('…'), "{list:?}: nothing was cut at 70 columns?\n{}", run.stdout);
+        assert!(
+            run.stdout.contains('…'),
+            "{list:?}: nothing was cut at 70 columns?\n{}",
+            run.stdout
+        );
         // Piped without COLUMNS, no cell is cut (a search snippet is cut on its own).
         if list[0] != "activity" {
             let whole = story.run(list);
@@ -538,12 +617,20 @@ fn bad_input_is_refused_by_code_with_exit_2() {
         refused(&with(&["--since", "3 fortnights"]), "BAD_DURATION");
         refused(&with(&["--from", "2026-12-01"]), "FILTER_BAD_TIME");
         refused(
-            &with(&["--from", "2026-12-02T00:00:00Z", "--to", "2026-12-01T00:00:00Z"]),
+            &with(&[
+                "--from",
+                "2026-12-02T00:00:00Z",
+                "--to",
+                "2026-12-01T00:00:00Z",
+            ]),
             "FILTER_EMPTY_RANGE",
         );
         refused(&with(&["--object", "INV-1"]), "FILTER_BAD_OBJECT");
         refused(&with(&["--cursor", "not-a-token"]), "CURSOR_MALFORMED");
-        refused(&with(&["--cursor", "'; DROP TABLE events; --"]), "CURSOR_MALFORMED");
+        refused(
+            &with(&["--cursor", "'; DROP TABLE events; --"]),
+            "CURSOR_MALFORMED",
+        );
         // A real token, edited, or reused with other filters.
         let mut args = list.to_vec();
         args.extend_from_slice(&["--limit", "1", "--json"]);
@@ -553,24 +640,44 @@ fn bad_input_is_refused_by_code_with_exit_2() {
         let flipped: String = body
             .chars()
             .enumerate()
-            .map(|(i, c)| if i == 20 { if c == '0' { '1' } else { '0' } } else { c })
+            .map(|(i, c)| {
+                if i == 20 {
+                    if c == '0' { '1' } else { '0' }
+                } else {
+                    c
+                }
+            })
             .collect();
-        refused(&with(&["--cursor", &format!("{flipped}.{sum}")]), "CURSOR_TAMPERED");
-        refused(&with(&["--cursor", &token, "--tenant", "globex"]), "CURSOR_MISMATCH");
+        refused(
+            &with(&["--cursor", &format!("{flipped}.{sum}")]),
+            "CURSOR_TAMPERED",
+        );
+        refused(
+            &with(&["--cursor", &token, "--tenant", "globex"]),
+            "CURSOR_MISMATCH",
+        );
         let ok = with(&["--cursor", &token, "--limit", "1"]);
         assert_eq!(ok.code, 0, "{}", ok.stderr);
     }
     // A token of one listing does not continue another.
     let page = story.json(&["evidence", "list", "--limit", "1"]);
     let token = page["next_cursor"].as_str().unwrap();
-    refused(&story.run(&["query-audit", "list", "--cursor", token]), "CURSOR_MISMATCH");
+    refused(
+        &story.run(&["query-audit", "list", "--cursor", token]),
+        "CURSOR_MISMATCH",
+    );
     refused(&story.run(&["activity", "search", ""]), "SEARCH_EMPTY_TEXT");
-    refused(&story.run(&["activity", "search", "   "]), "SEARCH_EMPTY_TEXT");
-    refused(&story.run(&["activity", "search", &"x".repeat(257)]), "SEARCH_TEXT_TOO_LONG");
+    refused(
+        &story.run(&["activity", "search", "   "]),
+        "SEARCH_EMPTY_TEXT",
+    );
+    refused(
+        &story.run(&["activity", "search", &"x".repeat(257)]),
+        "SEARCH_TEXT_TOO_LONG",
+    );
     let limit = story.run(&["query-audit", "list", "--limit", "0"]);
     assert_eq!(limit.code, 2, "{}", limit.stderr);
     // Nothing was written by any of it.
     assert_eq!(story.json(&["ledger", "stats"])["stats"]["counts"], before);
     assert_eq!(story.json(&["ledger", "verify"])["ok"], true);
 }
-

@@ -8,7 +8,8 @@ use crate::{
     Stats, StoredProposal,
 };
 
-pub(crate) const PROPOSAL_COLUMNS: &str = "proposal_id, proposal_version, proposal_hash, action, state,
+pub(crate) const PROPOSAL_COLUMNS: &str =
+    "proposal_id, proposal_version, proposal_hash, action, state,
     tenant_id, principal, business_object, object_id, source_kind, source_id, source_schema,
     source_table, source_database_mutated, change_set_json, created_at, updated_at";
 
@@ -197,7 +198,8 @@ fn json_column(r: &Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
     })
 }
 
-pub(crate) const EVIDENCE_COLUMNS: &str = "evidence_bundle_id, proposal_id, tenant_id, principal, capability,
+pub(crate) const EVIDENCE_COLUMNS: &str =
+    "evidence_bundle_id, proposal_id, tenant_id, principal, capability,
     source_id, source_table, business_object, object_id, query_fingerprint, payload_json,
     items_json, created_at";
 
@@ -263,7 +265,8 @@ pub(crate) fn evidence(conn: &Connection, id: &str) -> Result<EvidenceWithAudit,
     })
 }
 
-pub(crate) const AUDIT_COLUMNS: &str = "audit_id, proposal_id, evidence_bundle_id, tenant_id, principal,
+pub(crate) const AUDIT_COLUMNS: &str =
+    "audit_id, proposal_id, evidence_bundle_id, tenant_id, principal,
     capability, business_object, object_id, source_id, query_fingerprint, table_name, row_count,
     duration_us, outcome, payload_json, created_at";
 

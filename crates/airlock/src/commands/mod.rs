@@ -28,9 +28,9 @@ mod writeback;
 use std::path::Path;
 
 use airlock_cli::{
-    ActivityCommand, Cli, Command, ConfigCommand, EvidenceCommand, HandlerCommand, LedgerCommand, ProposalsCommand,
-    QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand, StoreCommand, ToolsCommand,
-    WritebackCommand,
+    ActivityCommand, Cli, Command, ConfigCommand, EvidenceCommand, HandlerCommand, LedgerCommand,
+    ProposalsCommand, QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand,
+    StoreCommand, ToolsCommand, WritebackCommand,
 };
 
 use crate::output::ExitStatus;

@@ -10,7 +10,12 @@ use crate::output::invalid;
 
 /// The filter `args` describe, with the fields only some commands have.
 pub fn record_filter(args: &BrowseArgs, now: DateTime<Utc>) -> anyhow::Result<RecordFilter> {
-    let (from, to) = time_range(args.since.as_deref(), args.from.as_deref(), args.to.as_deref(), now)?;
+    let (from, to) = time_range(
+        args.since.as_deref(),
+        args.from.as_deref(),
+        args.to.as_deref(),
+        now,
+    )?;
     let (object_type, object_id) = match &args.object {
         Some(object) => {
             let (t, id) = object
@@ -184,7 +189,12 @@ mod tests {
                 .code
         };
         assert_eq!(
-            code(time_range(None, Some("2026-12-02T00:00:00Z"), Some("2026-12-01T00:00:00Z"), now)),
+            code(time_range(
+                None,
+                Some("2026-12-02T00:00:00Z"),
+                Some("2026-12-01T00:00:00Z"),
+                now
+            )),
             "FILTER_EMPTY_RANGE"
         );
         assert_eq!(

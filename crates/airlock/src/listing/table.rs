@@ -109,7 +109,11 @@ mod tests {
     fn a_wide_table_is_cut_to_the_width_and_marks_the_cuts() {
         let mut t = Table::new(&["ID", "TENANT", "DETAIL"]);
         t.row(vec!["1".into(), "acme".into(), "x".repeat(120)]);
-        t.row(vec!["22".into(), "globex-international".into(), "short".into()]);
+        t.row(vec![
+            "22".into(),
+            "globex-international".into(),
+            "short".into(),
+        ]);
         let whole = t.render(None);
         assert!(whole[1].ends_with(&"x".repeat(120)));
         let fitted = t.render(Some(60));
@@ -118,13 +122,20 @@ mod tests {
         }
         assert!(fitted[1].ends_with('…'), "{}", fitted[1]);
         // The narrow columns keep their values.
-        assert!(fitted[2].starts_with("22  globex-international"), "{}", fitted[2]);
+        assert!(
+            fitted[2].starts_with("22  globex-international"),
+            "{}",
+            fitted[2]
+        );
     }
 
     #[test]
     fn a_tiny_width_keeps_every_column_readable() {
         let mut t = Table::new(&["PROPOSAL", "STATE"]);
-        t.row(vec!["wrp_0123456789abcdef0123".into(), "pending_review".into()]);
+        t.row(vec![
+            "wrp_0123456789abcdef0123".into(),
+            "pending_review".into(),
+        ]);
         let lines = t.render(Some(5));
         assert!(lines[1].starts_with("wrp_012…"), "{}", lines[1]);
     }
