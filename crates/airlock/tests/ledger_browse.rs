@@ -93,7 +93,7 @@ impl Story {
         all.extend_from_slice(&[capability, "--json", args]);
         let run = airlock(&self.dir, &all, &[]);
         assert!(
-            run.code == 0 || run.stdout.contains("NOT_FOUND"),
+            run.code == 0 || format!("{}{}", run.stdout, run.stderr).contains("NOT_FOUND"),
             "{capability} {args}: {}{}",
             run.stdout,
             run.stderr
