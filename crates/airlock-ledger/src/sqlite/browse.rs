@@ -42,14 +42,46 @@ pub(crate) struct Shape {
     text: &'static [(&'static str, &'static str)],
 }
 
-/// Receipts and events carry no tenant, principal or object of their own: they have their
-/// proposal's.
-macro_rules! via_proposal {
-    ($col:literal) => {
+/// A kind that carries no tenant, principal, object or table of its own (receipts, events):
+/// those filters and the hit's tenant and capability come from its proposal.
+macro_rules! through_proposal {
+    (
+        kind: $kind:expr,
+        table: $table:literal,
+        id: $id:literal,
+        scope: $scope:expr,
+        outcome: $outcome:expr,
+        text: $text:expr $(,)?
+    ) => {
+        Shape {
+            kind: $kind,
+            table: $table,
+            created: "created_at",
+            id: $id,
+            id_is_int: true,
+            scope: $scope,
+            tenant: Some(through_proposal!(where "tenant_id = ?")),
+            principal: Some(through_proposal!(where "principal = ?")),
+            capability: Some(through_proposal!(where "action = ?")),
+            object_id: Some(through_proposal!(where "object_id = ?")),
+            object_type: Some(through_proposal!(where "business_object = ?")),
+            source: Some(through_proposal!(where "source_id = ?")),
+            table_name: Some(through_proposal!(column "source_schema || '.' || source_table", $table)),
+            outcome: $outcome,
+            proposal: Some("proposal_id = ?"),
+            evidence: None,
+            hit_tenant: through_proposal!(column "tenant_id", $table),
+            hit_capability: through_proposal!(column "action", $table),
+            hit_proposal: "proposal_id",
+            text: $text,
+        }
+    };
+    (where $predicate:literal) => {
+        concat!("proposal_id IN (SELECT proposal_id FROM proposals WHERE ", $predicate, ")")
+    };
+    (column $expr:literal, $table:literal) => {
         concat!(
-            "proposal_id IN (SELECT proposal_id FROM proposals WHERE ",
-            $col,
-            ")"
+            "(SELECT ", $expr, " FROM proposals p WHERE p.proposal_id = ", $table, ".proposal_id)"
         )
     };
 }
@@ -156,28 +188,12 @@ pub(crate) const QUERY_AUDIT: Shape = Shape {
     ],
 };
 
-pub(crate) const RECEIPTS: Shape = Shape {
+pub(crate) const RECEIPTS: Shape = through_proposal! {
     kind: RecordKind::Receipt,
     table: "receipts",
-    created: "created_at",
     id: "receipt_id",
-    id_is_int: true,
     scope: None,
-    tenant: Some(via_proposal!("tenant_id = ?")),
-    principal: Some(via_proposal!("principal = ?")),
-    capability: Some(via_proposal!("action = ?")),
-    object_id: Some(via_proposal!("object_id = ?")),
-    object_type: Some(via_proposal!("business_object = ?")),
-    source: Some(via_proposal!("source_id = ?")),
-    table_name: Some(
-        "(SELECT source_schema || '.' || source_table FROM proposals p WHERE p.proposal_id = receipts.proposal_id)",
-    ),
     outcome: Some("status = ?"),
-    proposal: Some("proposal_id = ?"),
-    evidence: None,
-    hit_tenant: "(SELECT tenant_id FROM proposals p WHERE p.proposal_id = receipts.proposal_id)",
-    hit_capability: "(SELECT action FROM proposals p WHERE p.proposal_id = receipts.proposal_id)",
-    hit_proposal: "proposal_id",
     text: &[
         ("writeback_job_id", "writeback_job_id"),
         ("proposal_id", "proposal_id"),
@@ -187,28 +203,12 @@ pub(crate) const RECEIPTS: Shape = Shape {
     ],
 };
 
-pub(crate) const EVENTS: Shape = Shape {
+pub(crate) const EVENTS: Shape = through_proposal! {
     kind: RecordKind::Event,
     table: "events",
-    created: "created_at",
     id: "seq",
-    id_is_int: true,
     scope: Some("proposal_id IS NOT NULL AND kind <> 'proposal_created'"),
-    tenant: Some(via_proposal!("tenant_id = ?")),
-    principal: Some(via_proposal!("principal = ?")),
-    capability: Some(via_proposal!("action = ?")),
-    object_id: Some(via_proposal!("object_id = ?")),
-    object_type: Some(via_proposal!("business_object = ?")),
-    source: Some(via_proposal!("source_id = ?")),
-    table_name: Some(
-        "(SELECT source_schema || '.' || source_table FROM proposals p WHERE p.proposal_id = events.proposal_id)",
-    ),
     outcome: None,
-    proposal: Some("proposal_id = ?"),
-    evidence: None,
-    hit_tenant: "(SELECT tenant_id FROM proposals p WHERE p.proposal_id = events.proposal_id)",
-    hit_capability: "(SELECT action FROM proposals p WHERE p.proposal_id = events.proposal_id)",
-    hit_proposal: "proposal_id",
     text: &[
         ("kind", "kind"),
         ("actor", "actor"),

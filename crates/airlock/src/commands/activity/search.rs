@@ -4,7 +4,7 @@
 use airlock_cli::ActivitySearchArgs;
 use airlock_ledger::{Ledger, RecordFilter};
 
-use crate::listing::{filter, table::Table};
+use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
@@ -19,35 +19,39 @@ pub async fn run(settings: &Settings, args: &ActivitySearchArgs) -> anyhow::Resu
     let ledger = settings.open_ledger_read_only()?;
     let page = ledger.search(text.as_ref(), &filter).await?;
     if args.browse.json {
-        output::json(&serde_json::json!({
+        // The listing shape, with the text searched for first.
+        let out = serde_json::json!({
             "text": args.text,
             "interactions": page.items,
             "next_cursor": page.next_cursor,
-        }))?;
+        });
+        output::json(&out)?;
         return Ok(ExitStatus::Success);
     }
-    if page.items.is_empty() {
-        output::line("Nothing matches.");
-        return Ok(ExitStatus::Success);
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let status = listing::print_page(
+        settings,
+        &page,
+        "Nothing matches.",
+        &["KIND", "ID", "WHEN", "TENANT", "REPLAY", "MATCHED", "TEXT"],
+        |h| {
+            vec![
+                h.kind.as_str().to_owned(),
+                h.id.clone(),
+                h.created_at.clone(),
+                dash(&h.tenant_id),
+                dash(&h.replay_id),
+                if h.matched.is_empty() {
+                    "-".into()
+                } else {
+                    h.matched.join(",")
+                },
+                h.snippet.clone().unwrap_or_default(),
+            ]
+        },
+    )?;
+    if !page.items.is_empty() {
+        output::line("Show the story of one: airlock replay show REPLAY");
     }
-    let mut table = Table::new(&["KIND", "ID", "WHEN", "TENANT", "REPLAY", "MATCHED", "TEXT"]);
-    for h in &page.items {
-        table.row(vec![
-            h.kind.as_str().to_owned(),
-            h.id.clone(),
-            h.created_at.clone(),
-            h.tenant_id.clone().unwrap_or_else(|| "-".into()),
-            h.replay_id.clone().unwrap_or_else(|| "-".into()),
-            if h.matched.is_empty() {
-                "-".into()
-            } else {
-                h.matched.join(",")
-            },
-            h.snippet.clone().unwrap_or_default(),
-        ]);
-    }
-    table.print(settings);
-    output::more(page.next_cursor.as_deref());
-    output::line("Show the story of one: airlock replay show REPLAY");
-    Ok(ExitStatus::Success)
+    Ok(status)
 }

@@ -3,7 +3,7 @@
 use airlock_cli::EvidenceListArgs;
 use airlock_ledger::{Ledger, RecordFilter};
 
-use crate::listing::{filter, table::Table};
+use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
@@ -15,35 +15,30 @@ pub async fn run(settings: &Settings, args: &EvidenceListArgs) -> anyhow::Result
     let ledger = settings.open_ledger_read_only()?;
     let page = ledger.evidence_page(&filter).await?;
     if args.browse.json {
-        output::json(&serde_json::json!({
-            "evidence": page.items,
-            "next_cursor": page.next_cursor,
-        }))?;
+        output::json(&listing::json_page("evidence", &page)?)?;
         return Ok(ExitStatus::Success);
     }
-    if page.items.is_empty() {
-        output::line("No evidence bundles match.");
-        return Ok(ExitStatus::Success);
-    }
-    let mut table = Table::new(&[
-        "EVIDENCE",
-        "CREATED",
-        "TENANT",
-        "CAPABILITY",
-        "OBJECT",
-        "PROPOSAL",
-    ]);
-    for b in &page.items {
-        table.row(vec![
-            b.evidence_bundle_id.clone(),
-            b.created_at.clone(),
-            b.tenant_id.clone(),
-            b.capability.clone(),
-            format!("{}:{}", b.business_object, b.object_id),
-            b.proposal_id.clone().unwrap_or_else(|| "-".into()),
-        ]);
-    }
-    table.print(settings);
-    output::more(page.next_cursor.as_deref());
-    Ok(ExitStatus::Success)
+    listing::print_page(
+        settings,
+        &page,
+        "No evidence bundles match.",
+        &[
+            "EVIDENCE",
+            "CREATED",
+            "TENANT",
+            "CAPABILITY",
+            "OBJECT",
+            "PROPOSAL",
+        ],
+        |b| {
+            vec![
+                b.evidence_bundle_id.clone(),
+                b.created_at.clone(),
+                b.tenant_id.clone(),
+                b.capability.clone(),
+                format!("{}:{}", b.business_object, b.object_id),
+                b.proposal_id.clone().unwrap_or_else(|| "-".into()),
+            ]
+        },
+    )
 }

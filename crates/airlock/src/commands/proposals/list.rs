@@ -3,7 +3,7 @@
 use airlock_cli::ProposalListArgs;
 use airlock_ledger::{Ledger, RecordFilter};
 
-use crate::listing::{filter, table::Table};
+use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
@@ -22,35 +22,30 @@ pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result
     let ledger = settings.open_ledger_read_only()?;
     let page = ledger.proposal_page(&filter).await?;
     if args.browse.json {
-        output::json(&serde_json::json!({
-            "proposals": page.items,
-            "next_cursor": page.next_cursor,
-        }))?;
+        output::json(&listing::json_page("proposals", &page)?)?;
         return Ok(ExitStatus::Success);
     }
-    if page.items.is_empty() {
-        output::line("No proposals match.");
-        return Ok(ExitStatus::Success);
-    }
-    let mut table = Table::new(&[
-        "PROPOSAL",
-        "CREATED",
-        "STATE",
-        "TENANT",
-        "CAPABILITY",
-        "OBJECT",
-    ]);
-    for p in &page.items {
-        table.row(vec![
-            p.proposal_id.clone(),
-            p.created_at.clone(),
-            p.state.to_string(),
-            p.tenant_id.clone(),
-            p.action.clone(),
-            format!("{}:{}", p.business_object, p.object_id),
-        ]);
-    }
-    table.print(settings);
-    output::more(page.next_cursor.as_deref());
-    Ok(ExitStatus::Success)
+    listing::print_page(
+        settings,
+        &page,
+        "No proposals match.",
+        &[
+            "PROPOSAL",
+            "CREATED",
+            "STATE",
+            "TENANT",
+            "CAPABILITY",
+            "OBJECT",
+        ],
+        |p| {
+            vec![
+                p.proposal_id.clone(),
+                p.created_at.clone(),
+                p.state.to_string(),
+                p.tenant_id.clone(),
+                p.action.clone(),
+                format!("{}:{}", p.business_object, p.object_id),
+            ]
+        },
+    )
 }

@@ -3,7 +3,7 @@
 use airlock_cli::ReceiptListArgs;
 use airlock_ledger::{Ledger, RecordFilter};
 
-use crate::listing::{filter, table::Table};
+use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
@@ -16,31 +16,26 @@ pub async fn run(settings: &Settings, args: &ReceiptListArgs) -> anyhow::Result<
     let ledger = settings.open_ledger_read_only()?;
     let page = ledger.receipt_page(&filter).await?;
     if args.browse.json {
-        output::json(&serde_json::json!({
-            "receipts": page.items,
-            "next_cursor": page.next_cursor,
-        }))?;
+        output::json(&listing::json_page("receipts", &page)?)?;
         return Ok(ExitStatus::Success);
     }
-    if page.items.is_empty() {
-        output::line("No receipts match.");
-        return Ok(ExitStatus::Success);
-    }
-    let mut table = Table::new(&["RECEIPT", "STATUS", "PROPOSAL", "CODE", "ROWS", "WHEN"]);
-    for r in &page.items {
-        table.row(vec![
-            format!("rct_{:06}", r.receipt_id),
-            r.status.to_string(),
-            r.proposal_id.clone(),
-            r.receipt
-                .safe_error_code
-                .clone()
-                .unwrap_or_else(|| "-".into()),
-            r.receipt.rows_affected.to_string(),
-            r.created_at.clone(),
-        ]);
-    }
-    table.print(settings);
-    output::more(page.next_cursor.as_deref());
-    Ok(ExitStatus::Success)
+    listing::print_page(
+        settings,
+        &page,
+        "No receipts match.",
+        &["RECEIPT", "STATUS", "PROPOSAL", "CODE", "ROWS", "WHEN"],
+        |r| {
+            vec![
+                format!("rct_{:06}", r.receipt_id),
+                r.status.to_string(),
+                r.proposal_id.clone(),
+                r.receipt
+                    .safe_error_code
+                    .clone()
+                    .unwrap_or_else(|| "-".into()),
+                r.receipt.rows_affected.to_string(),
+                r.created_at.clone(),
+            ]
+        },
+    )
 }

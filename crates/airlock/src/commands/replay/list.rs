@@ -3,10 +3,10 @@
 //! `proposals list`.
 
 use airlock_cli::ProposalListArgs;
-use airlock_ledger::Ledger;
+use airlock_ledger::{Ledger, Page};
 use serde_json::json;
 
-use crate::listing::table::Table;
+use crate::listing;
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
@@ -14,43 +14,47 @@ pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result
     let filter = crate::commands::proposals::list::proposal_filter(args)?;
     let ledger = settings.open_ledger_read_only()?;
     let page = ledger.proposal_page(&filter).await?;
-    let rows: Vec<_> = page
-        .items
-        .iter()
-        .map(|p| {
-            json!({
-                "replay_id": airlock_protocol::ids::replay_id(&p.proposal_id),
-                "proposal_id": p.proposal_id,
-                "created_at": p.created_at,
-                "state": p.state,
-                "tenant_id": p.tenant_id,
-                "principal": p.principal,
-                "capability": p.action,
-                "business_object": p.business_object,
-                "object_id": p.object_id,
-            })
-        })
-        .collect();
     if args.browse.json {
-        output::json(&json!({ "replays": rows, "next_cursor": page.next_cursor }))?;
+        let rows = Page {
+            items: page
+                .items
+                .iter()
+                .map(|p| {
+                    json!({
+                        "replay_id": airlock_protocol::ids::replay_id(&p.proposal_id),
+                        "proposal_id": p.proposal_id,
+                        "created_at": p.created_at,
+                        "state": p.state,
+                        "tenant_id": p.tenant_id,
+                        "principal": p.principal,
+                        "capability": p.action,
+                        "business_object": p.business_object,
+                        "object_id": p.object_id,
+                    })
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
+        };
+        output::json(&listing::json_page("replays", &rows)?)?;
         return Ok(ExitStatus::Success);
     }
-    if page.items.is_empty() {
-        output::line("No replays match.");
-        return Ok(ExitStatus::Success);
+    let status = listing::print_page(
+        settings,
+        &page,
+        "No replays match.",
+        &["REPLAY", "CREATED", "STATE", "TENANT", "CAPABILITY"],
+        |p| {
+            vec![
+                airlock_protocol::ids::replay_id(&p.proposal_id),
+                p.created_at.clone(),
+                p.state.to_string(),
+                p.tenant_id.clone(),
+                p.action.clone(),
+            ]
+        },
+    )?;
+    if !page.items.is_empty() {
+        output::line("Show one: airlock replay show ID");
     }
-    let mut table = Table::new(&["REPLAY", "CREATED", "STATE", "TENANT", "CAPABILITY"]);
-    for p in &page.items {
-        table.row(vec![
-            airlock_protocol::ids::replay_id(&p.proposal_id),
-            p.created_at.clone(),
-            p.state.to_string(),
-            p.tenant_id.clone(),
-            p.action.clone(),
-        ]);
-    }
-    table.print(settings);
-    output::more(page.next_cursor.as_deref());
-    output::line("Show one: airlock replay show ID");
-    Ok(ExitStatus::Success)
+    Ok(status)
 }
