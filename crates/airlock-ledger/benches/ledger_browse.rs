@@ -113,10 +113,8 @@ fn browse_ledger(rt: &tokio::runtime::Runtime) -> PathBuf {
 const SCHEMA_3_INDEXES: &str = "
     DROP INDEX idx_evidence_created;
     DROP INDEX idx_evidence_tenant_created;
-    DROP INDEX idx_evidence_object_created;
     DROP INDEX idx_query_audit_created;
     DROP INDEX idx_query_audit_tenant_created;
-    DROP INDEX idx_query_audit_object_created;
     DROP INDEX idx_proposals_object_id_created;
     DROP INDEX idx_events_lifecycle_created;
     CREATE INDEX idx_query_audit_tenant ON query_audit(tenant_id);";
