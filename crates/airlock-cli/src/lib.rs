@@ -390,7 +390,7 @@ pub struct ReceiptListArgs {
     #[arg(long)]
     pub status: Option<String>,
     #[command(flatten)]
-    pub browse: BrowseArgs,
+    pub browse: Box<BrowseArgs>,
 }
 
 /// The filters, page and output flags every list command shares (docs/ledger-operations.md,
@@ -467,7 +467,7 @@ pub struct ActivitySearchArgs {
     #[arg(long, aliases = ["state", "status"])]
     pub outcome: Option<String>,
     #[command(flatten)]
-    pub browse: BrowseArgs,
+    pub browse: Box<BrowseArgs>,
 }
 
 #[derive(Debug, Args)]
@@ -541,7 +541,7 @@ pub struct ProposalListArgs {
     #[arg(long)]
     pub evidence: Option<String>,
     #[command(flatten)]
-    pub browse: BrowseArgs,
+    pub browse: Box<BrowseArgs>,
 }
 
 #[derive(Debug, Args)]
@@ -572,7 +572,7 @@ pub struct EvidenceListArgs {
     #[arg(long)]
     pub proposal: Option<String>,
     #[command(flatten)]
-    pub browse: BrowseArgs,
+    pub browse: Box<BrowseArgs>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -625,7 +625,7 @@ pub struct QueryAuditListArgs {
     #[arg(long)]
     pub outcome: Option<String>,
     #[command(flatten)]
-    pub browse: BrowseArgs,
+    pub browse: Box<BrowseArgs>,
 }
 
 #[derive(Debug, Subcommand)]
