@@ -75,6 +75,9 @@ pub enum Command {
     /// Inspect writeback receipts.
     #[command(subcommand)]
     Receipts(ReceiptsCommand),
+    /// Search every record kind at once (proposals, evidence, query audit, receipts, events).
+    #[command(subcommand)]
+    Activity(ActivityCommand),
     /// Print the receipts-table DDL and least-privilege grants for a DBA.
     #[command(subcommand)]
     Writeback(WritebackCommand),
@@ -552,12 +555,85 @@ pub struct ReceiptListArgs {
     /// Only this status (applied, already_applied, conflict, failed).
     #[arg(long)]
     pub status: Option<String>,
-    /// At most this many (1-1000).
+    #[command(flatten)]
+    pub browse: Box<BrowseArgs>,
+}
+
+/// The filters, page and output flags every list command shares (docs/ledger-operations.md,
+/// "Browsing and searching").
+#[derive(Debug, Clone, Default, Args)]
+pub struct BrowseArgs {
+    /// Only records created within this long before now: a whole number and a unit, s, m, h
+    /// or d (30m, 2h, 7d).
+    #[arg(long, value_name = "DURATION", conflicts_with = "from")]
+    pub since: Option<String>,
+    /// Only records created at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only records created at or before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only this principal.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Only this capability.
+    #[arg(long, alias = "action")]
+    pub capability: Option<String>,
+    /// Only this object id (the value a read looked up).
+    #[arg(long)]
+    pub object_id: Option<String>,
+    /// Only this business object type (e.g. invoice).
+    #[arg(long)]
+    pub object_type: Option<String>,
+    /// Only this object, as TYPE:ID (e.g. invoice:INV-3001).
+    #[arg(long, value_name = "TYPE:ID", conflicts_with_all = ["object_id", "object_type"])]
+    pub object: Option<String>,
+    /// Only this configured source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only this table: schema.table, or a bare name in any schema.
+    #[arg(long)]
+    pub table: Option<String>,
+    /// At most this many per page (1-1000).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub limit: u32,
+    /// Continue after the page that printed this token (`next_cursor` in --json, the last
+    /// line otherwise). Use it with the same filters.
+    #[arg(long, alias = "after", value_name = "TOKEN")]
+    pub cursor: Option<String>,
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActivityCommand {
+    /// Find records containing TEXT (ASCII letters without case, every other character
+    /// literal) in proposals, evidence, query audit, receipts and proposal events, newest
+    /// first, with the fields it was found in and the replay each belongs to. Without TEXT,
+    /// lists every record the filters select.
+    Search(ActivitySearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ActivitySearchArgs {
+    /// The text to find (at most 256 bytes).
+    pub text: Option<String>,
+    /// Only records of this proposal.
+    #[arg(long)]
+    pub proposal: Option<String>,
+    /// Only records of this evidence bundle (and its proposal).
+    #[arg(long)]
+    pub evidence: Option<String>,
+    /// Only this outcome: a proposal state, a query-audit outcome or a receipt status (kinds
+    /// without one are left out).
+    #[arg(long, aliases = ["state", "status"])]
+    pub outcome: Option<String>,
+    #[command(flatten)]
+    pub browse: Box<BrowseArgs>,
 }
 
 #[derive(Debug, Args)]
@@ -621,21 +697,17 @@ pub struct WritebackGrantsArgs {
 
 #[derive(Debug, Args)]
 pub struct ProposalListArgs {
-    /// Only this tenant.
-    #[arg(long)]
-    pub tenant: Option<String>,
     /// Only this state (pending_review, approved, applied, …).
     #[arg(long, alias = "status")]
     pub state: Option<String>,
-    /// Only this capability.
-    #[arg(long, alias = "action")]
-    pub capability: Option<String>,
-    /// At most this many (1-1000).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub limit: u32,
-    /// Print machine-readable JSON.
+    /// Only this proposal.
     #[arg(long)]
-    pub json: bool,
+    pub proposal: Option<String>,
+    /// Only the proposal this evidence bundle belongs to.
+    #[arg(long)]
+    pub evidence: Option<String>,
+    #[command(flatten)]
+    pub browse: Box<BrowseArgs>,
 }
 
 #[derive(Debug, Args)]
@@ -652,16 +724,59 @@ pub struct ShowArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum EvidenceCommand {
+    /// List evidence bundles (what reads returned), newest first.
+    List(EvidenceListArgs),
     /// Show one evidence bundle with the audit of the reads behind it.
     Show(ShowArgs),
     /// Write one evidence bundle (with its query audit) as JSON.
     Export(ExportArgs),
 }
 
+#[derive(Debug, Args)]
+pub struct EvidenceListArgs {
+    /// Only bundles of this proposal.
+    #[arg(long)]
+    pub proposal: Option<String>,
+    #[command(flatten)]
+    pub browse: Box<BrowseArgs>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum QueryAuditCommand {
     /// List query-audit records, newest first.
     List(QueryAuditListArgs),
+    /// Show one query-audit record.
+    Show(QueryAuditShowArgs),
+    /// Write one query-audit record as JSON.
+    Export(QueryAuditExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QueryAuditShowArgs {
+    /// Audit record number, as listed.
+    pub id: i64,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Accepted for Synapsor Runner scripts; the view already shows every detail.
+    #[arg(long, alias = "debug", hide = true)]
+    pub details: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryAuditExportArgs {
+    /// Audit record number, as listed.
+    #[arg(required_unless_present = "id_flag")]
+    pub id: Option<i64>,
+    /// The number as a flag (Synapsor Runner's `--audit`).
+    #[arg(long = "audit", value_name = "ID", conflicts_with = "id")]
+    pub id_flag: Option<i64>,
+    /// File to write.
+    #[arg(long, alias = "out", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Output format (json only, as in the original).
+    #[arg(long, value_parser = ["json"], default_value = "json")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]
@@ -672,21 +787,11 @@ pub struct QueryAuditListArgs {
     /// Only records of this proposal.
     #[arg(long)]
     pub proposal: Option<String>,
-    /// Only this tenant.
-    #[arg(long)]
-    pub tenant: Option<String>,
-    /// Only this capability.
-    #[arg(long)]
-    pub capability: Option<String>,
     /// Only this outcome (ok, not_found, truncated, error:timeout, rejected:<code>, …).
     #[arg(long)]
     pub outcome: Option<String>,
-    /// At most this many (1-1000).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub limit: u32,
-    /// Print machine-readable JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub browse: Box<BrowseArgs>,
 }
 
 #[derive(Debug, Subcommand)]

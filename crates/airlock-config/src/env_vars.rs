@@ -63,3 +63,5 @@ pub const SYNAPSOR_APP_WRITEBACK_COMMAND: &str = "SYNAPSOR_APP_WRITEBACK_COMMAND
 pub const AUDIT_BEARER: &str = "AIRLOCK_AUDIT_BEARER";
 /// The original's audit bearer variable, read when `AIRLOCK_AUDIT_BEARER` is unset.
 pub const SYNAPSOR_MCP_AUDIT_BEARER: &str = "SYNAPSOR_MCP_AUDIT_BEARER";
+/// The terminal width list commands fit their tables to (set by shells; tests set it too).
+pub const COLUMNS: &str = "COLUMNS";

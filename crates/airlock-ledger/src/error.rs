@@ -71,6 +71,10 @@ pub enum LedgerError {
     /// A maintenance command (prune, backup, vacuum) could not run; the detail says why.
     #[error("{detail}")]
     Maintenance { detail: String },
+    /// A `--cursor` token that cannot continue this listing; `code` says why
+    /// (`CURSOR_MALFORMED`, `CURSOR_TAMPERED`, `CURSOR_MISMATCH`).
+    #[error("[{code}] {detail}")]
+    Cursor { code: &'static str, detail: String },
     #[error("could not create the ledger folder: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -104,6 +108,9 @@ impl LedgerError {
             LedgerError::Corrupt { .. } => Some("run `airlock ledger verify` to locate the damage"),
             LedgerError::InvalidState { .. } => Some(
                 "see `airlock proposals show ID`: approve works on pending_review, conflict and failed proposals; apply needs an approved one",
+            ),
+            LedgerError::Cursor { .. } => Some(
+                "a token continues only the listing that printed it, with the same filters; run the listing again without --cursor",
             ),
             LedgerError::HashMismatch { .. } => {
                 Some("show the proposal again and review the current content")

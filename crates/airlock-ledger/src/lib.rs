@@ -15,6 +15,7 @@
 //! - Reading never writes.
 
 pub mod anchor;
+pub mod browse;
 mod chain;
 mod error;
 pub mod export;
@@ -25,6 +26,10 @@ mod sqlite;
 pub mod telemetry;
 
 pub use anchor::{Anchor, anchor_path, read_anchors};
+pub use browse::{
+    Hit, LedgerTime, MAX_PAGE, MAX_SEARCH_TEXT, Page, RecordFilter, RecordKind, SearchText,
+    SearchTextError,
+};
 pub use chain::{ChainHead, GENESIS_HASH, VerifyBreak, VerifyReport};
 pub use error::LedgerError;
 pub use export::{ExportHeader, ExportLine, verify_export};
@@ -127,6 +132,38 @@ pub trait Ledger: Send + Sync {
     fn write_stats(&self) -> Option<telemetry::WriteStats> {
         None
     }
+    /// One page of proposals matching the filter, newest first (see [`browse`]).
+    async fn proposal_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<StoredProposal>, LedgerError>;
+
+    /// One page of evidence bundles matching the filter, newest first.
+    async fn evidence_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<EvidenceBundle>, LedgerError>;
+
+    /// One page of query-audit records matching the filter, newest first.
+    async fn query_audit_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<QueryAudit>, LedgerError>;
+
+    /// One page of receipts matching the filter, newest first.
+    async fn receipt_page(&self, filter: &RecordFilter)
+    -> Result<Page<StoredReceipt>, LedgerError>;
+
+    /// Proposals, evidence, query audit, receipts and proposal events matching the filter and,
+    /// when given, containing `text`; one page, newest first.
+    async fn search(
+        &self,
+        text: Option<&SearchText>,
+        filter: &RecordFilter,
+    ) -> Result<Page<Hit>, LedgerError>;
+
+    /// One query-audit record.
+    async fn query_audit_record(&self, id: i64) -> Result<QueryAudit, LedgerError>;
 }
 
 /// The review side: the state changes a person's decision or an apply makes. Each method takes

@@ -2,6 +2,7 @@
 
 mod commands;
 mod demo_app;
+mod listing;
 mod original_forms;
 mod output;
 mod settings;
@@ -53,7 +54,10 @@ fn main() -> ExitCode {
             let unreadable_config = e
                 .downcast_ref::<airlock_config::LoadError>()
                 .is_some_and(|l| !matches!(l, airlock_config::LoadError::NotFound { .. }));
-            if e.downcast_ref::<settings::InvalidConfig>().is_some() || unreadable_config {
+            if e.downcast_ref::<settings::InvalidConfig>().is_some()
+                || unreadable_config
+                || output::is_invalid_input(&e)
+            {
                 output::ExitStatus::Invalid.into()
             } else {
                 output::ExitStatus::Failure.into()

@@ -44,26 +44,6 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
         "check a writeback job with `airlock apply --job FILE --dry-run`; check the config with `airlock config validate`",
     ),
     (
-        "activity",
-        None,
-        "search with `airlock proposals list`, `airlock query-audit list` and `airlock receipts list` (each takes --tenant/--proposal filters)",
-    ),
-    (
-        "evidence",
-        Some("list"),
-        "use `airlock query-audit list` (each record names its evidence bundle), then `airlock evidence show ID`",
-    ),
-    (
-        "query-audit",
-        Some("show"),
-        "use `airlock query-audit list --json` (filter with --evidence, --proposal, --tenant)",
-    ),
-    (
-        "query-audit",
-        Some("export"),
-        "use `airlock evidence export ID --output FILE` (the bundle with its query-audit records)",
-    ),
-    (
         "writeback",
         Some("doctor"),
         "use `airlock doctor --check-writeback` (and --check-handlers for app-owned handlers)",
@@ -101,33 +81,38 @@ const REFUSED_FLAGS: &[(&str, &str, &[&str], &str)] = &[
     (
         "proposals",
         "list",
-        LIST_FILTERS,
-        "`airlock proposals list` filters by --tenant, --state (or --status), --capability (or --action) and --limit; filter other fields from its --json output",
+        LINKS,
+        "`airlock proposals list` filters by time, tenant, principal, capability, object, source, table, state, --proposal and --evidence; `airlock receipts list --json` names each receipt's proposal",
     ),
     (
         "replay",
         "list",
-        LIST_FILTERS,
-        "`airlock replay list` filters by --tenant, --state (or --status), --capability (or --action) and --limit; filter other fields from its --json output",
+        LINKS,
+        "`airlock replay list` filters by time, tenant, principal, capability, object, source, table, state, --proposal and --evidence; a replay id is `replay_` and its proposal id",
+    ),
+    (
+        "activity",
+        "search",
+        &["--replay", "--receipt", "--query-fingerprint"],
+        "`airlock activity search` filters by time, tenant, principal, capability, object, source, table, outcome, --proposal and --evidence; a replay id is `replay_` and its proposal id",
+    ),
+    (
+        "evidence",
+        "list",
+        &["--query-fingerprint"],
+        "`airlock evidence list` filters by time, tenant, principal, capability, object, source, table and --proposal; filter other fields from its --json output",
     ),
     (
         "query-audit",
         "list",
-        &[
-            "--source",
-            "--table",
-            "--primary-key",
-            "--query-fingerprint",
-            "--from",
-            "--to",
-        ],
-        "`airlock query-audit list` filters by --evidence, --proposal, --tenant, --capability, --outcome and --limit; filter other fields from its --json output",
+        &["--primary-key", "--query-fingerprint"],
+        "`airlock query-audit list` filters by time, tenant, principal, capability, object (--object-id is the key looked up), source, table, outcome, --proposal and --evidence",
     ),
     (
         "receipts",
         "list",
-        &["--writeback-job", "--idempotency-key", "--from", "--to"],
-        "`airlock receipts list` filters by --proposal, --status and --limit; filter other fields from its --json output",
+        &["--writeback-job", "--idempotency-key"],
+        "`airlock receipts list` filters by time, tenant, principal, capability, object, --proposal and --status; filter other fields from its --json output",
     ),
     (
         "mcp",
@@ -152,20 +137,8 @@ const REFUSED_FLAGS: &[(&str, &str, &[&str], &str)] = &[
 /// Airlock's `inspect` takes the URL by variable, flag or config source, and infers the engine.
 const INSPECT_INSTEAD: &str = "use `airlock inspect --url-env VAR` (or --url URL, or --source NAME with --config); the engine comes from the URL's scheme";
 
-const LIST_FILTERS: &[&str] = &[
-    "--principal",
-    "--object",
-    "--object-type",
-    "--object-id",
-    "--source",
-    "--table",
-    "--from",
-    "--to",
-    "--evidence",
-    "--receipt",
-    "--replay",
-    "--proposal",
-];
+/// Links the original's proposal lists followed (to a receipt or replay record).
+const LINKS: &[&str] = &["--receipt", "--replay"];
 
 const MCP_CONFIG_FLAGS: &[&str] = &["--transport"];
 
@@ -255,12 +228,18 @@ mod tests {
     fn original_only_forms_are_named() {
         assert!(of("store stats").is_none());
         assert!(of("--store x.db store prune --older-than 30d").is_none());
-        assert_eq!(of("evidence list --json").unwrap().form, "evidence list");
+        assert!(of("evidence list --json").is_none());
+        assert!(of("activity search --tenant acme").is_none());
+        assert_eq!(
+            of("receipts list --writeback-job j").unwrap().form,
+            "receipts list --writeback-job"
+        );
         assert_eq!(of("demo --quick").unwrap().form, "demo --quick");
         assert!(of("init --spec x.json").is_none());
+        assert!(of("proposals list --principal p --json").is_none());
         assert_eq!(
-            of("proposals list --principal p --json").unwrap().form,
-            "proposals list --principal"
+            of("proposals list --receipt 3").unwrap().form,
+            "proposals list --receipt"
         );
         assert_eq!(
             of("mcp config cursor --transport http").unwrap().form,

@@ -46,6 +46,46 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
     })
 }
 
+/// Input a command cannot use (a bad filter, duration or token): exit status 2, a stable
+/// code, and advice.
+#[derive(Debug)]
+pub struct Invalid {
+    pub code: &'static str,
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+pub fn invalid(
+    code: &'static str,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> anyhow::Error {
+    anyhow::Error::new(Invalid {
+        code,
+        message: message.into(),
+        hint: hint.into(),
+    })
+}
+
+/// Whether `e` is bad input to the command (exit status 2) rather than a failure.
+pub fn is_invalid_input(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<Invalid>().is_some()
+            || matches!(
+                c.downcast_ref::<airlock_ledger::LedgerError>(),
+                Some(airlock_ledger::LedgerError::Cursor { .. })
+            )
+    })
+}
+
 /// `error: <chain>` and, when known, `hint: <advice>` on stderr.
 pub fn report_error(e: &anyhow::Error) {
     let mut err = std::io::stderr().lock();
@@ -63,6 +103,10 @@ pub fn report_error(e: &anyhow::Error) {
     let hint = e
         .chain()
         .find_map(|c| c.downcast_ref::<Hinted>().map(|h| h.hint.clone()))
+        .or_else(|| {
+            e.chain()
+                .find_map(|c| c.downcast_ref::<Invalid>().map(|i| i.hint.clone()))
+        })
         .or_else(|| {
             e.chain().find_map(|c| {
                 c.downcast_ref::<airlock_ledger::LedgerError>()
@@ -119,6 +163,13 @@ pub fn line(s: &str) {
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{s}").is_err() {
         std::process::exit(0);
+    }
+}
+
+/// The last line of a page that has a next one: the flag that continues it.
+pub fn more(next_cursor: Option<&str>) {
+    if let Some(token) = next_cursor {
+        line(&format!("More: --cursor {token}"));
     }
 }
 

@@ -378,10 +378,9 @@ fn actor_comes_from_flag_then_airlock_actor_then_user_then_default() {
 fn original_only_forms_name_the_airlock_form() {
     let l = Local::new();
     for (args, airlock_form) in [
-        (&["evidence", "list"][..], "airlock query-audit list"),
         (
-            &["query-audit", "show", "1"][..],
-            "airlock query-audit list --json",
+            &["evidence", "list", "--query-fingerprint", "q"][..],
+            "filters by time, tenant",
         ),
         (
             &["validate", "--job", "job.json"][..],
@@ -393,19 +392,22 @@ fn original_only_forms_name_the_airlock_form() {
             "airlock doctor",
         ),
         (&["smoke", "boundary"][..], "airlock tools list"),
-        (&["activity", "search"][..], "airlock proposals list"),
+        (
+            &["activity", "search", "--receipt", "3"][..],
+            "a replay id is `replay_`",
+        ),
         (&["mcp", "smoke"][..], "airlock smoke call"),
         (
-            &["proposals", "list", "--principal", "p", "--store", STORE][..],
-            "filters by --tenant",
+            &["proposals", "list", "--receipt", "3", "--store", STORE][..],
+            "filters by time, tenant",
         ),
         (
             &["receipts", "list", "--writeback-job", "j"][..],
-            "filters by --proposal",
+            "--proposal and --status",
         ),
         (
-            &["query-audit", "list", "--table", "t"][..],
-            "filters by --evidence",
+            &["query-audit", "list", "--primary-key", "t"][..],
+            "--object-id is the key looked up",
         ),
         (
             &[

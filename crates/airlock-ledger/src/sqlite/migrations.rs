@@ -216,6 +216,23 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX idx_events_checkpoints ON events(seq) WHERE kind = 'ledger_pruned';
     "#,
+    // 7 (browse): indexes for list pages and activity search, which order every kind by
+    // `(created_at, id)` newest first and filter mostly by time and tenant. Evidence indexes
+    // name the id (a text key is not the rowid); audit indexes get `audit_id` as the rowid.
+    // The lifecycle-event index is partial: plain reads' events stay out of it. No object
+    // index on evidence or audit: two more per read let the WAL outgrow its bound under
+    // steady writes (`the_wal_stays_bounded_under_steady_writes`).
+    r#"
+    CREATE INDEX idx_evidence_created ON evidence_bundles(created_at, evidence_bundle_id);
+    CREATE INDEX idx_evidence_tenant_created
+        ON evidence_bundles(tenant_id, created_at, evidence_bundle_id);
+    DROP INDEX idx_query_audit_tenant;
+    CREATE INDEX idx_query_audit_created ON query_audit(created_at);
+    CREATE INDEX idx_query_audit_tenant_created ON query_audit(tenant_id, created_at);
+    CREATE INDEX idx_proposals_object_id_created ON proposals(object_id, created_at);
+    CREATE INDEX idx_events_lifecycle_created ON events(created_at, seq)
+        WHERE proposal_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version that added `human_actions` (migration 5 above; keep in step if

@@ -6,6 +6,7 @@
 //! read in tens of microseconds instead of an fsync per call.
 
 mod batch;
+mod browse;
 pub(crate) mod checkpoint;
 mod counts;
 mod export;
@@ -38,10 +39,10 @@ use airlock_review_key::ReviewKey;
 
 use crate::anchor::{self, Anchor};
 use crate::{
-    Actor, ApprovalRecord, AttemptEffect, AuditFilter, Decision, Event, EvidenceWithAudit,
-    JobRecord, Ledger, LedgerError, NewProposal, NewRead, ProposalFilter, ProposalRecorded,
-    ReadRecorded, ReceiptFilter, Replay, Review, Stats, StoredProposal, StoredReceipt,
-    VerifyReport,
+    Actor, ApprovalRecord, AttemptEffect, AuditFilter, Decision, Event, EvidenceBundle,
+    EvidenceWithAudit, Hit, JobRecord, Ledger, LedgerError, NewProposal, NewRead, Page,
+    ProposalFilter, ProposalRecorded, ReadRecorded, ReceiptFilter, RecordFilter, Replay, Review,
+    SearchText, Stats, StoredProposal, StoredReceipt, VerifyReport,
 };
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -424,6 +425,49 @@ impl Ledger for SqliteLedger {
 
     async fn approvals(&self, proposal_id: &str) -> Result<Vec<ApprovalRecord>, LedgerError> {
         read::approvals(&self.conn(), proposal_id)
+    }
+
+    async fn proposal_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<StoredProposal>, LedgerError> {
+        browse::proposals(&self.conn(), filter)
+    }
+
+    async fn evidence_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<EvidenceBundle>, LedgerError> {
+        browse::evidence(&self.conn(), filter)
+    }
+
+    async fn query_audit_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<crate::QueryAudit>, LedgerError> {
+        browse::query_audit(&self.conn(), filter)
+    }
+
+    async fn receipt_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<StoredReceipt>, LedgerError> {
+        browse::receipts(&self.conn(), filter)
+    }
+
+    async fn search(
+        &self,
+        text: Option<&SearchText>,
+        filter: &RecordFilter,
+    ) -> Result<Page<Hit>, LedgerError> {
+        browse::search(&self.conn(), text, filter)
+    }
+
+    async fn query_audit_record(&self, id: i64) -> Result<crate::QueryAudit, LedgerError> {
+        read::audit_by_id(&self.conn(), id)?.ok_or_else(|| LedgerError::NotFound {
+            kind: "query-audit record",
+            id: id.to_string(),
+        })
     }
 
     async fn replay(&self, proposal_id: &str) -> Result<Replay, LedgerError> {

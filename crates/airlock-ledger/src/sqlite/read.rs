@@ -197,7 +197,8 @@ fn json_column(r: &Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
     })
 }
 
-const EVIDENCE_COLUMNS: &str = "evidence_bundle_id, proposal_id, tenant_id, principal, capability,
+pub(crate) const EVIDENCE_COLUMNS: &str =
+    "evidence_bundle_id, proposal_id, tenant_id, principal, capability,
     source_id, source_table, business_object, object_id, query_fingerprint, payload_json,
     items_json, created_at";
 
@@ -260,7 +261,8 @@ pub(crate) fn evidence(conn: &Connection, id: &str) -> Result<EvidenceWithAudit,
     })
 }
 
-const AUDIT_COLUMNS: &str = "audit_id, proposal_id, evidence_bundle_id, tenant_id, principal,
+pub(crate) const AUDIT_COLUMNS: &str =
+    "audit_id, proposal_id, evidence_bundle_id, tenant_id, principal,
     capability, business_object, object_id, source_id, query_fingerprint, table_name, row_count,
     duration_us, outcome, payload_json, created_at";
 
@@ -424,9 +426,9 @@ pub(crate) fn jobs(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-const RECEIPT_COLUMNS: &str = "receipt_id, writeback_job_id, proposal_id, status, idempotency_key, source_database_mutated, receipt_json, created_at";
+pub(crate) const RECEIPT_COLUMNS: &str = "receipt_id, writeback_job_id, proposal_id, status, idempotency_key, source_database_mutated, receipt_json, created_at";
 
-fn receipt_from_row(r: &Row<'_>) -> rusqlite::Result<crate::StoredReceipt> {
+pub(crate) fn receipt_from_row(r: &Row<'_>) -> rusqlite::Result<crate::StoredReceipt> {
     let text: String = r.get(6)?;
     let receipt = serde_json::from_str(&text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))

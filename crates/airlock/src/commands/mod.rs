@@ -1,5 +1,6 @@
 //! One file per command verb. This module is the table of contents and the dispatcher.
 
+mod activity;
 mod apply;
 mod benchmark;
 mod audit;
@@ -32,7 +33,7 @@ mod writeback;
 use std::path::Path;
 
 use airlock_cli::{
-    Cli, Command, ConfigCommand, EventsCommand, EvidenceCommand, HandlerCommand, LedgerCommand,
+    ActivityCommand, Cli, Command, ConfigCommand, EventsCommand, EvidenceCommand, HandlerCommand, LedgerCommand,
     ProposalsCommand, QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand,
     StoreCommand, ToolsCommand, WritebackCommand,
 };
@@ -67,6 +68,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Proposals(ProposalsCommand::WritebackJob(a)) => {
             proposals::writeback_job::run(&settings, &a).await
         }
+        Command::Evidence(EvidenceCommand::List(a)) => evidence::list::run(&settings, &a).await,
         Command::Evidence(EvidenceCommand::Show(a)) => evidence::show::run(&settings, &a).await,
         Command::Evidence(EvidenceCommand::Export(a)) => evidence::export::run(&settings, &a).await,
         Command::Apply(a) => apply::run(&settings, &a).await,
@@ -83,6 +85,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::QueryAudit(QueryAuditCommand::List(a)) => {
             query_audit::list::run(&settings, &a).await
         }
+        Command::QueryAudit(QueryAuditCommand::Show(a)) => {
+            query_audit::show::run(&settings, &a).await
+        }
+        Command::QueryAudit(QueryAuditCommand::Export(a)) => {
+            query_audit::export::run(&settings, &a).await
+        }
+        Command::Activity(ActivityCommand::Search(a)) => activity::search::run(&settings, &a).await,
         Command::Ledger(LedgerCommand::Verify(a)) => ledger::verify::run(&settings, &a).await,
         Command::Ledger(LedgerCommand::Stats(a)) => ledger::stats::run(&settings, a.json).await,
         Command::Ledger(LedgerCommand::Import(a)) => ledger::import::run(&settings, a.json),

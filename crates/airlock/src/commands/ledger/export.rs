@@ -5,29 +5,17 @@ use std::io::Write;
 
 use airlock_cli::LedgerExportArgs;
 
-use crate::output::{self, ExitStatus};
+use crate::output::ExitStatus;
 use crate::settings::{Settings, absolute};
 
 pub fn run(settings: &Settings, args: &LedgerExportArgs) -> anyhow::Result<ExitStatus> {
-    let since = match (&args.since, &args.from) {
-        (Some(age), _) => {
-            let age = super::prune::parse_age_of(age, "--since")?;
-            Some((chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        }
-        (None, Some(from)) => {
-            let t = chrono::DateTime::parse_from_rfc3339(from).map_err(|e| {
-                output::hinted(
-                    format!("--from {from:?} is not an RFC 3339 time: {e}"),
-                    "for example --from 2026-12-01T00:00:00Z",
-                )
-            })?;
-            Some(
-                t.with_timezone(&chrono::Utc)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            )
-        }
-        (None, None) => None,
-    };
+    let (since, _) = crate::listing::filter::time_range(
+        args.since.as_deref(),
+        args.from.as_deref(),
+        None,
+        chrono::Utc::now(),
+    )?;
+    let since = since.as_ref().map(airlock_ledger::LedgerTime::as_str);
     let ledger = settings.open_ledger_read_only()?;
     match &args.output {
         Some(path) => {
@@ -35,7 +23,7 @@ pub fn run(settings: &Settings, args: &LedgerExportArgs) -> anyhow::Result<ExitS
             let partial = path.with_extension("partial");
             let file = fs_err::File::create(&partial)?;
             let mut out = std::io::BufWriter::new(file);
-            let header = ledger.export(since.as_deref(), &mut out)?;
+            let header = ledger.export(since, &mut out)?;
             out.flush()?;
             drop(out);
             fs_err::rename(&partial, &path)?;
@@ -50,7 +38,7 @@ pub fn run(settings: &Settings, args: &LedgerExportArgs) -> anyhow::Result<ExitS
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            ledger.export(since.as_deref(), &mut out)?;
+            ledger.export(since, &mut out)?;
         }
     }
     Ok(ExitStatus::Success)

@@ -36,7 +36,7 @@ pub fn run(settings: &Settings, args: &PruneArgs, flavor: Flavor) -> anyhow::Res
             }
         },
     };
-    let age = parse_age_of(&text, source)?;
+    let age = crate::listing::filter::parse_age_of(&text, source)?;
     let dry_run = args.dry_run || (flavor == Flavor::Store && !args.yes);
     let cutoff = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let ledger = super::open_existing(settings)?;
@@ -105,62 +105,4 @@ fn print_plan(plan: &PrunePlan, dry_run: bool) {
         "  kept: {} open proposals with their {} events",
         plan.proposals_kept, plan.events_kept
     ));
-}
-
-/// `90d`, `12h`, `30m`, `45s` (any case); `0d` means everything until now. `source` (a flag
-/// or config field) is named in the error.
-pub fn parse_age_of(text: &str, source: &str) -> anyhow::Result<chrono::Duration> {
-    let bad = || {
-        output::hinted(
-            format!("{source} {text:?} is not a duration"),
-            "use a whole number and a unit: 30d, 12h, 90m, 45s, or 0d",
-        )
-    };
-    let t = text.trim().to_ascii_lowercase();
-    let unit = t.chars().last().ok_or_else(bad)?;
-    let n: i64 = t[..t.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
-    if n < 0 || t.starts_with('+') {
-        return Err(bad());
-    }
-    let secs = match unit {
-        's' => Some(n),
-        'm' => n.checked_mul(60),
-        'h' => n.checked_mul(3600),
-        'd' => n.checked_mul(86_400),
-        _ => None,
-    }
-    .filter(|s| *s <= 100 * 365 * 86_400)
-    .ok_or_else(bad)?;
-    Ok(chrono::Duration::seconds(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_age_of;
-
-    fn parse_age(text: &str) -> anyhow::Result<chrono::Duration> {
-        parse_age_of(text, "--older-than")
-    }
-
-    #[test]
-    fn ages_parse_like_the_original() {
-        assert_eq!(parse_age("90d").unwrap().num_seconds(), 90 * 86_400);
-        assert_eq!(parse_age("12H").unwrap().num_seconds(), 12 * 3600);
-        assert_eq!(parse_age("0d").unwrap().num_seconds(), 0);
-        for bad in [
-            "",
-            "d",
-            "90",
-            "-1d",
-            "+1d",
-            "1.5d",
-            "1w",
-            "90 d",
-            "9999999999999d",
-            "1dd",
-            "'; DROP",
-        ] {
-            assert!(parse_age(bad).is_err(), "{bad}");
-        }
-    }
 }

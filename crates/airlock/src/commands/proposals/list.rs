@@ -1,38 +1,51 @@
-//! `airlock proposals list`: newest first, filterable.
+//! `airlock proposals list`: newest first, filtered and paged (docs/ledger-operations.md).
 
 use airlock_cli::ProposalListArgs;
-use airlock_ledger::{Ledger, ProposalFilter};
+use airlock_ledger::{Ledger, RecordFilter};
 
+use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
+/// The filter of `proposals list` and `replay list`.
+pub fn proposal_filter(args: &ProposalListArgs) -> anyhow::Result<RecordFilter> {
+    Ok(RecordFilter {
+        outcome: args.state.clone(),
+        proposal: args.proposal.clone(),
+        evidence: args.evidence.clone(),
+        ..filter::record_filter(&args.browse, chrono::Utc::now())?
+    })
+}
+
 pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result<ExitStatus> {
+    let filter = proposal_filter(args)?;
     let ledger = settings.open_ledger_read_only()?;
-    let filter = ProposalFilter {
-        tenant: args.tenant.clone(),
-        state: args.state.clone(),
-        capability: args.capability.clone(),
-        limit: args.limit,
-        ..ProposalFilter::default()
-    };
-    let proposals = ledger.proposals(&filter).await?;
-    if args.json {
-        output::json(&serde_json::json!({ "proposals": proposals }))?;
+    let page = ledger.proposal_page(&filter).await?;
+    if args.browse.json {
+        output::json(&listing::json_page("proposals", &page)?)?;
         return Ok(ExitStatus::Success);
     }
-    if proposals.is_empty() {
-        output::line("No proposals match.");
-        return Ok(ExitStatus::Success);
-    }
-    output::line(&format!(
-        "{:<26} {:<16} {:<12} {:<34} {}",
-        "PROPOSAL", "STATE", "TENANT", "CAPABILITY", "OBJECT"
-    ));
-    for p in &proposals {
-        output::line(&format!(
-            "{:<26} {:<16} {:<12} {:<34} {}:{}",
-            p.proposal_id, p.state, p.tenant_id, p.action, p.business_object, p.object_id
-        ));
-    }
-    Ok(ExitStatus::Success)
+    listing::print_page(
+        settings,
+        &page,
+        "No proposals match.",
+        &[
+            "PROPOSAL",
+            "CREATED",
+            "STATE",
+            "TENANT",
+            "CAPABILITY",
+            "OBJECT",
+        ],
+        |p| {
+            vec![
+                p.proposal_id.clone(),
+                p.created_at.clone(),
+                p.state.to_string(),
+                p.tenant_id.clone(),
+                p.action.clone(),
+                format!("{}:{}", p.business_object, p.object_id),
+            ]
+        },
+    )
 }

@@ -1,48 +1,51 @@
-//! `airlock query-audit list`: every query a capability ran, newest first. Values are never
-//! stored, only the statement shape and who asked.
+//! `airlock query-audit list`: every query a capability ran, newest first, filtered and
+//! paged. Values are never stored, only the statement shape and who asked.
 
 use airlock_cli::QueryAuditListArgs;
-use airlock_ledger::{AuditFilter, Ledger};
+use airlock_ledger::{Ledger, RecordFilter};
 
+use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &QueryAuditListArgs) -> anyhow::Result<ExitStatus> {
+    let filter = RecordFilter {
+        evidence: args.evidence.clone(),
+        proposal: args.proposal.clone(),
+        outcome: args.outcome.clone(),
+        ..filter::record_filter(&args.browse, chrono::Utc::now())?
+    };
     let ledger = settings.open_ledger_read_only()?;
-    let records = ledger
-        .query_audit(&AuditFilter {
-            evidence: args.evidence.clone(),
-            proposal: args.proposal.clone(),
-            tenant: args.tenant.clone(),
-            capability: args.capability.clone(),
-            outcome: args.outcome.clone(),
-            limit: args.limit,
-        })
-        .await?;
-    if args.json {
-        output::json(&serde_json::json!({ "query_audit": records }))?;
+    let page = ledger.query_audit_page(&filter).await?;
+    if args.browse.json {
+        output::json(&listing::json_page("query_audit", &page)?)?;
         return Ok(ExitStatus::Success);
     }
-    if records.is_empty() {
-        output::line("No query-audit records match.");
-        return Ok(ExitStatus::Success);
-    }
-    output::line(&format!(
-        "{:<7} {:<25} {:<12} {:<32} {:<20} {:>4} {:>8}  {}",
-        "ID", "WHEN", "TENANT", "CAPABILITY", "OUTCOME", "ROWS", "µs", "OBJECT"
-    ));
-    for a in &records {
-        output::line(&format!(
-            "{:<7} {:<25} {:<12} {:<32} {:<20} {:>4} {:>8}  {}",
-            a.audit_id,
-            a.created_at,
-            a.tenant_id,
-            a.capability,
-            a.outcome,
-            a.row_count,
-            a.duration_us,
-            a.object_id
-        ));
-    }
-    Ok(ExitStatus::Success)
+    listing::print_page(
+        settings,
+        &page,
+        "No query-audit records match.",
+        &[
+            "ID",
+            "WHEN",
+            "TENANT",
+            "CAPABILITY",
+            "OUTCOME",
+            "ROWS",
+            "µs",
+            "OBJECT",
+        ],
+        |a| {
+            vec![
+                a.audit_id.to_string(),
+                a.created_at.clone(),
+                a.tenant_id.clone(),
+                a.capability.clone(),
+                a.outcome.clone(),
+                a.row_count.to_string(),
+                a.duration_us.to_string(),
+                a.object_id.clone(),
+            ]
+        },
+    )
 }

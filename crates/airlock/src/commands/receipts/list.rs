@@ -1,42 +1,41 @@
-//! `airlock receipts list`: every apply outcome, newest first.
+//! `airlock receipts list`: every apply outcome, newest first, filtered and paged.
 
 use airlock_cli::ReceiptListArgs;
-use airlock_ledger::{Ledger, ReceiptFilter};
+use airlock_ledger::{Ledger, RecordFilter};
 
+use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ReceiptListArgs) -> anyhow::Result<ExitStatus> {
+    let filter = RecordFilter {
+        proposal: args.proposal.clone(),
+        outcome: args.status.clone(),
+        ..filter::record_filter(&args.browse, chrono::Utc::now())?
+    };
     let ledger = settings.open_ledger_read_only()?;
-    let receipts = ledger
-        .receipts(&ReceiptFilter {
-            proposal: args.proposal.clone(),
-            status: args.status.clone(),
-            limit: args.limit,
-        })
-        .await?;
-    if args.json {
-        output::json(&serde_json::json!({ "receipts": receipts }))?;
+    let page = ledger.receipt_page(&filter).await?;
+    if args.browse.json {
+        output::json(&listing::json_page("receipts", &page)?)?;
         return Ok(ExitStatus::Success);
     }
-    if receipts.is_empty() {
-        output::line("No receipts match.");
-        return Ok(ExitStatus::Success);
-    }
-    output::line(&format!(
-        "{:<11} {:<16} {:<26} {:<22} {:>4}  {}",
-        "RECEIPT", "STATUS", "PROPOSAL", "CODE", "ROWS", "WHEN"
-    ));
-    for r in &receipts {
-        output::line(&format!(
-            "rct_{:06} {:<16} {:<26} {:<22} {:>4}  {}",
-            r.receipt_id,
-            r.status,
-            r.proposal_id,
-            r.receipt.safe_error_code.as_deref().unwrap_or("-"),
-            r.receipt.rows_affected,
-            r.created_at
-        ));
-    }
-    Ok(ExitStatus::Success)
+    listing::print_page(
+        settings,
+        &page,
+        "No receipts match.",
+        &["RECEIPT", "STATUS", "PROPOSAL", "CODE", "ROWS", "WHEN"],
+        |r| {
+            vec![
+                format!("rct_{:06}", r.receipt_id),
+                r.status.to_string(),
+                r.proposal_id.clone(),
+                r.receipt
+                    .safe_error_code
+                    .clone()
+                    .unwrap_or_else(|| "-".into()),
+                r.receipt.rows_affected.to_string(),
+                r.created_at.clone(),
+            ]
+        },
+    )
 }
