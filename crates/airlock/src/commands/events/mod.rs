@@ -16,7 +16,7 @@ pub fn when(text: &str, flag: &str) -> anyhow::Result<String> {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     }
     if text.trim().starts_with(|c: char| c.is_ascii_digit()) && !text.contains(['-', ':']) {
-        let age = super::ledger::prune::parse_age_of(text, flag)?;
+        let age = crate::listing::filter::parse_age_of(text, flag)?;
         return Ok((chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     }
     Err(hinted(
