@@ -2,8 +2,8 @@
 
 mod activity;
 mod apply;
-mod benchmark;
 mod audit;
+mod benchmark;
 mod completions;
 mod config;
 mod demo;
@@ -33,9 +33,9 @@ mod writeback;
 use std::path::Path;
 
 use airlock_cli::{
-    ActivityCommand, Cli, Command, ConfigCommand, EventsCommand, EvidenceCommand, HandlerCommand, LedgerCommand,
-    ProposalsCommand, QueryAuditCommand, ReceiptsCommand, ReplayCommand, SmokeCommand,
-    StoreCommand, ToolsCommand, WritebackCommand,
+    ActivityCommand, Cli, Command, ConfigCommand, EventsCommand, EvidenceCommand, HandlerCommand,
+    LedgerCommand, ProposalsCommand, QueryAuditCommand, ReceiptsCommand, ReplayCommand,
+    SmokeCommand, StoreCommand, ToolsCommand, WritebackCommand,
 };
 
 use crate::output::ExitStatus;
