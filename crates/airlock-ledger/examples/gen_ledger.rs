@@ -8,12 +8,18 @@
 
 #![allow(clippy::print_stdout)]
 
+#[path = "../benches/support/generate.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the benches; not every item is used here"
+)]
+mod generate;
 #[path = "../benches/support/mod.rs"]
 mod support;
 
 use std::path::PathBuf;
 
-use support::generate::{self, Spec};
+use generate::Spec;
 
 fn usage() -> ! {
     eprintln!("usage: gen_ledger --records N --out FILE [--force]");

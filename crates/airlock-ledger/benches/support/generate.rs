@@ -33,7 +33,7 @@ use airlock_protocol::{
 };
 use airlock_review_key::ReviewKey;
 
-use super::{Family, Records};
+use crate::support::{Family, Records};
 
 /// What to generate.
 #[derive(Debug, Clone)]

@@ -14,8 +14,6 @@ use airlock_ledger::{EvidenceBundle, Ledger, NewProposal, NewRead, QueryAudit, S
 use airlock_protocol::{ids, now_rfc3339};
 use serde_json::{Map, Value, json};
 
-pub mod generate;
-
 pub use airlock_testkit::bench::{cpu_since, thread_cpu_ns, wants_latency};
 
 /// The example config the targets are stated for.
