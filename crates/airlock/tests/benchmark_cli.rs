@@ -3,13 +3,8 @@
 
 mod common;
 
-use common::{Run, airlock};
+use common::{airlock, json_of};
 use serde_json::Value;
-
-fn json_of(run: &Run) -> Value {
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
-}
 
 fn measure() -> Value {
     let tmp = tempfile::tempdir().unwrap();

@@ -6,25 +6,12 @@ mod common;
 
 use std::path::Path;
 
-use common::{Run, airlock};
+use common::{Run, airlock, json_of, ok};
 use serde_json::{Value, json};
 
 const DJANGO_PG: &str = include_str!("fixtures/onboarding/django_postgres.sql");
 const DJANGO_SQLITE: &str = include_str!("fixtures/onboarding/django_sqlite.sql");
 const CHINOOK_MYSQL: &str = include_str!("fixtures/onboarding/chinook_mysql.sql");
-
-fn ok(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
-
-fn json_of(run: &Run) -> Value {
-    ok(run);
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
-}
 
 fn write(dir: &Path, name: &str, v: &Value) {
     std::fs::write(dir.join(name), serde_json::to_string_pretty(v).unwrap()).unwrap();

@@ -8,21 +8,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{Run, airlock, clean_command};
+use common::{airlock, clean_command, json_of, ok};
 use serde_json::{Value, json};
-
-fn ok(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
-
-fn json_of(run: &Run) -> Value {
-    ok(run);
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
-}
 
 /// One stdio MCP session with `env`: initialize, then each `tools/call`, answered in order.
 fn mcp_calls(dir: &Path, env: &[(&str, &str)], calls: &[(&str, Value)]) -> Vec<Value> {

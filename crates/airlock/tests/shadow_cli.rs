@@ -6,21 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Run, airlock};
+use common::{Run, airlock, json_of, ok};
 use serde_json::{Value, json};
-
-fn ok(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
-
-fn json_of(run: &Run) -> Value {
-    ok(run);
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
-}
 
 const CAP: &str = "billing.propose_late_fee_waiver";
 

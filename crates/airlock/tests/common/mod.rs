@@ -14,6 +14,21 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Asserts that a run exited 0, showing its output otherwise.
+pub fn ok(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
+/// The JSON a run printed on stdout, after asserting it exited 0.
+pub fn json_of(run: &Run) -> serde_json::Value {
+    ok(run);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
 /// Runs `airlock` in `dir` with a clean environment (no inherited AIRLOCK_* variables).
 pub fn airlock(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = clean_command(dir);
