@@ -236,9 +236,17 @@ async fn check_idle_timeout(db: &FreshDb, kind: EngineKind) {
     assert_eq!(read_ada(e.as_ref()).await.expect("first read"), "Ada");
     let before = sessions(db, kind).await;
     assert!(!before.is_empty(), "{kind:?}: a pooled session exists");
-    // Reused while fresh.
+    // Kept while fresh. (The driver may hand the second read a new session while the first
+    // is still on its way back to the pool, so only "not closed" is checked here.)
     assert_eq!(read_ada(e.as_ref()).await.expect("second read"), "Ada");
-    assert_eq!(sessions(db, kind).await, before, "{kind:?}");
+    let fresh = sessions(db, kind).await;
+    assert!(
+        before
+            .split(',')
+            .all(|b| fresh.split(',').any(|id| id == b)),
+        "{kind:?}: a fresh session was closed ({before} → {fresh})"
+    );
+    let before = fresh;
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(
         read_ada(e.as_ref()).await.expect("read after idling"),
