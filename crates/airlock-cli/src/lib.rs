@@ -1037,6 +1037,20 @@ pub struct McpCommonArgs {
     /// several servers and commands at once (WAL, one transaction per record).
     #[arg(long)]
     pub allow_concurrent_store: bool,
+    /// Send OpenTelemetry traces to this OTLP/HTTP receiver (e.g. http://127.0.0.1:4318;
+    /// spans go to /v1/traces). Off by default; OTEL_EXPORTER_OTLP_ENDPOINT does the same.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// Stderr log format: text, or json (one object per line). Also AIRLOCK_LOG_FORMAT.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+}
+
+/// Format of the logs on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -65,3 +65,28 @@ pub const AUDIT_BEARER: &str = "AIRLOCK_AUDIT_BEARER";
 pub const SYNAPSOR_MCP_AUDIT_BEARER: &str = "SYNAPSOR_MCP_AUDIT_BEARER";
 /// The terminal width list commands fit their tables to (set by shells; tests set it too).
 pub const COLUMNS: &str = "COLUMNS";
+
+/// Stderr log format: `text` (default) or `json` (one JSON object per line).
+pub const LOG_FORMAT: &str = "AIRLOCK_LOG_FORMAT";
+
+/// OpenTelemetry's standard variables, read when traces are configured (docs/tracing.md).
+/// Base URL of an OTLP/HTTP receiver; traces go to `<base>/v1/traces`. Setting it switches
+/// traces on for the commands that emit them.
+pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// The full traces URL, used as is; wins over [`OTEL_EXPORTER_OTLP_ENDPOINT`].
+pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// Only `http/protobuf` is spoken; another value is warned about.
+pub const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+/// Milliseconds allowed for one export request (default 10000).
+pub const OTEL_EXPORTER_OTLP_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+/// `service.name` of the spans (default `airlock`).
+pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+/// `always_on`, `always_off`, `traceidratio`, `parentbased_always_on` (default),
+/// `parentbased_always_off`, `parentbased_traceidratio`.
+pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+/// The ratio of the `*traceidratio` samplers (0 to 1).
+pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+/// `none` switches traces off whatever else is set.
+pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+/// `true` switches traces off whatever else is set.
+pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";

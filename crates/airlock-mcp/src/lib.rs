@@ -29,6 +29,7 @@ mod error;
 pub mod metrics;
 pub mod resources;
 pub mod server;
+pub mod trace;
 pub mod transport;
 
 pub use error::McpError;

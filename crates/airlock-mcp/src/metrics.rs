@@ -252,6 +252,33 @@ impl Metrics {
                 out.sample("airlock_db_pool_waiting", &[("source", source)], n as f64);
             }
         }
+        if let Some(t) = airlock_telemetry::stats() {
+            out.header(
+                "airlock_trace_spans_exported_total",
+                "counter",
+                "Spans the OTLP receiver accepted (present when traces are on).",
+            );
+            out.sample(
+                "airlock_trace_spans_exported_total",
+                &[],
+                t.exported.load(Ordering::Relaxed) as f64,
+            );
+            out.header(
+                "airlock_trace_spans_dropped_total",
+                "counter",
+                "Spans dropped: the export queue was full, or their export request failed.",
+            );
+            for (reason, n) in [
+                ("queue_full", &t.dropped_queue_full),
+                ("export_failed", &t.dropped_export_failed),
+            ] {
+                out.sample(
+                    "airlock_trace_spans_dropped_total",
+                    &[("reason", reason)],
+                    n.load(Ordering::Relaxed) as f64,
+                );
+            }
+        }
         out.text
     }
 }

@@ -11,6 +11,7 @@ use airlock_ledger::{
     ApprovalPolicy, EvidenceBundle, LedgerError, NewProposal, NewRead, QueryAudit,
 };
 use airlock_protocol::{ids, now_rfc3339};
+use airlock_telemetry::{SpanKind, names};
 use serde_json::{Map, Value, json};
 
 use crate::Runtime;
@@ -110,6 +111,7 @@ impl Runtime {
         audit.outcome = if truncated { "truncated" } else { "ok" }.into();
         audit.evidence_bundle_id = Some(evidence.evidence_bundle_id.clone());
         let evidence_bundle_id = evidence.evidence_bundle_id.clone();
+        let record_span = ledger_span("read");
         self.ledger()
             .record_read(NewRead {
                 evidence: Some(evidence),
@@ -117,6 +119,7 @@ impl Runtime {
             })
             .await
             .map_err(ledger_error)?;
+        drop(record_span);
         Ok(Outcome::Read(ReadOutcome {
             action: cap.name.clone(),
             mode: self.config().mode.as_str(),
@@ -146,6 +149,7 @@ impl Runtime {
         if fetched.rows.len() != 1 {
             // A proposal changes exactly one row; anything else is refused before recording.
             audit.outcome = "rejected:MULTI_ROW_BLOCKED".into();
+            let record_span = ledger_span("read");
             self.ledger()
                 .record_read(NewRead {
                     evidence: None,
@@ -153,6 +157,7 @@ impl Runtime {
                 })
                 .await
                 .map_err(ledger_error)?;
+            drop(record_span);
             return Err(CallError::new(
                 CallCode::PatchMultiRowBlocked,
                 "The proposal matched more than one row; a proposal changes exactly one row.",
@@ -166,6 +171,7 @@ impl Runtime {
         {
             // The read happened and is audited; no evidence or proposal is kept.
             audit.outcome = format!("rejected:{}", e.code);
+            let record_span = ledger_span("read");
             self.ledger()
                 .record_read(NewRead {
                     evidence: None,
@@ -173,6 +179,7 @@ impl Runtime {
                 })
                 .await
                 .map_err(ledger_error)?;
+            drop(record_span);
             return Err(e);
         }
         let object_id = object_id(cap, Some(&row), plan);
@@ -202,6 +209,7 @@ impl Runtime {
         })?;
         let dedupe_key = plan::dedupe_key(&cap.name, &scope.tenant_id, &object_id, &row, &patch);
         let evidence_bundle_id = evidence.evidence_bundle_id.clone();
+        let record_span = ledger_span("proposal");
         let recorded = self
             .ledger()
             .record_proposal(NewProposal {
@@ -213,6 +221,7 @@ impl Runtime {
             })
             .await
             .map_err(ledger_error)?;
+        drop(record_span);
         let stored = recorded.proposal;
         Ok(Outcome::Proposal(ProposalOutcome {
             action: cap.name.clone(),
@@ -245,9 +254,23 @@ impl Runtime {
         let engine = self.engines.get(&cap.source, &self.env).await?;
         let query = scoped_select(plan)?;
         let statement = engine.render_select(&query);
+        let mut db_span = airlock_telemetry::child(names::DB_READ, SpanKind::Client);
+        if let Some(span) = &mut db_span {
+            let engine = self.config().sources[&cap.source].engine;
+            span.set("db.system.name", db_system(engine));
+            span.set("db.operation.name", "SELECT");
+            span.set("db.collection.name", cap.target.table.clone());
+            span.set("airlock.source", cap.source.clone());
+        }
         let started = Instant::now();
         let result = engine.select(&query).await;
         let duration_us = started.elapsed().as_micros() as u64;
+        if let Some(mut span) = db_span {
+            match &result {
+                Ok(rows) => span.set("db.response.returned_rows", rows.len() as i64),
+                Err(e) => span.fail(e.kind.as_str(), "the read failed"),
+            }
+        }
         let mut audit = QueryAudit {
             audit_id: 0,
             proposal_id: None,
@@ -282,6 +305,7 @@ impl Runtime {
             Err(e) if e.kind == DbErrorKind::InvalidValue => Vec::new(),
             Err(e) => {
                 audit.outcome = format!("error:{}", e.kind.as_str());
+                let record_span = ledger_span("read");
                 self.ledger()
                     .record_read(NewRead {
                         evidence: None,
@@ -289,12 +313,14 @@ impl Runtime {
                     })
                     .await
                     .map_err(ledger_error)?;
+                drop(record_span);
                 return Err(db_error(e));
             }
         };
         audit.row_count = rows.len() as u64;
         if rows.is_empty() {
             audit.outcome = "not_found".into();
+            let record_span = ledger_span("read");
             self.ledger()
                 .record_read(NewRead {
                     evidence: None,
@@ -302,6 +328,7 @@ impl Runtime {
                 })
                 .await
                 .map_err(ledger_error)?;
+            drop(record_span);
             return Err(CallError::new(
                 CallCode::RowNotFound,
                 "No authorized row was found in the trusted tenant scope.",
@@ -309,6 +336,22 @@ impl Runtime {
         }
         Ok(Fetched { rows, audit })
     }
+}
+
+/// `db.system.name` of the semantic conventions.
+fn db_system(engine: airlock_config::Engine) -> &'static str {
+    match engine {
+        airlock_config::Engine::Postgres => "postgresql",
+        airlock_config::Engine::Mysql => "mysql",
+        airlock_config::Engine::Sqlite => "sqlite",
+    }
+}
+
+/// The span of one ledger record of a tool call, when the call is traced.
+fn ledger_span(record: &'static str) -> Option<airlock_telemetry::Span> {
+    let mut span = airlock_telemetry::child(names::LEDGER_WRITE, SpanKind::Internal)?;
+    span.set("airlock.ledger.record", record);
+    Some(span)
 }
 
 struct Fetched {

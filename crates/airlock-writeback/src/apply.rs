@@ -165,6 +165,51 @@ pub async fn apply(
     runner_id: &str,
     dry_run: bool,
 ) -> Result<ApplyReport, ApplyError> {
+    let mut span = crate::trace::lifecycle_span(
+        airlock_telemetry::names::APPLY,
+        &prepared.proposal.proposal_id,
+    );
+    if let Some(span) = &mut span {
+        span.set("airlock.dry_run", dry_run);
+        span.set(
+            "airlock.executor",
+            prepared.capability.executor_name().to_owned(),
+        );
+    }
+    let parent = span.as_ref().map(|s| s.context().clone());
+    let report = match parent {
+        Some(parent) if parent.sampled => {
+            airlock_telemetry::scope(
+                parent,
+                apply_untraced(ledger, executor, prepared, actor, runner_id, dry_run),
+            )
+            .await
+        }
+        _ => apply_untraced(ledger, executor, prepared, actor, runner_id, dry_run).await,
+    };
+    if let Some(span) = &mut span {
+        match &report {
+            Ok(r) => {
+                span.set("airlock.receipt.status", r.status.as_str());
+                span.set("airlock.proposal.state", r.state.as_str());
+                if matches!(r.status, ReceiptStatus::Failed | ReceiptStatus::Conflict) {
+                    span.fail(r.status.as_str(), "the apply did not write");
+                }
+            }
+            Err(_) => span.fail("apply_error", "the apply was refused or failed"),
+        }
+    }
+    report
+}
+
+async fn apply_untraced(
+    ledger: &dyn Review,
+    executor: &dyn Executor,
+    prepared: Prepared<'_>,
+    actor: &Actor,
+    runner_id: &str,
+    dry_run: bool,
+) -> Result<ApplyReport, ApplyError> {
     let Prepared {
         proposal,
         capability,
@@ -223,6 +268,14 @@ pub async fn apply(
     };
     let mut job = job;
     job.lease.attempt = recorded.attempt;
+    let mut execute = airlock_telemetry::child(
+        airlock_telemetry::names::EXECUTE,
+        airlock_telemetry::SpanKind::Client,
+    );
+    if let Some(span) = &mut execute {
+        span.set("airlock.executor", capability.executor_name().to_owned());
+        span.set("airlock.attempt", i64::from(recorded.attempt));
+    }
     let outcome = executor
         .apply(
             &ApplyPlan {
@@ -233,6 +286,13 @@ pub async fn apply(
             false,
         )
         .await;
+    if let Some(mut span) = execute {
+        let status = outcome.status.receipt_status();
+        span.set("airlock.receipt.status", status.as_str());
+        if status != ReceiptStatus::Applied {
+            span.fail(status.as_str(), "the executor did not write");
+        }
+    }
     let receipt = receipt(&job, &outcome, runner_id);
     let stored = ledger
         .record_receipt(&key, &receipt, outcome.effect, &actor.name)

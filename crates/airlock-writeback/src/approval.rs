@@ -253,6 +253,34 @@ pub async fn decide(
     verdict: Verdict,
     reason: Option<String>,
 ) -> Result<Decided, DecideError> {
+    let mut span =
+        crate::trace::lifecycle_span(airlock_telemetry::names::DECIDE, &proposal.proposal_id);
+    let decided = decide_untraced(ledger, config, proposal, actor, verdict, reason).await;
+    if let Some(span) = &mut span {
+        span.set(
+            "airlock.decision",
+            match verdict {
+                Verdict::Approve => "approve",
+                Verdict::Reject => "reject",
+            },
+        );
+        match &decided {
+            Ok(d) => span.set("airlock.proposal.state", d.proposal.state.as_str()),
+            Err(DecideError::Refused(_)) => span.fail("refused", "the decision was refused"),
+            Err(DecideError::Ledger(_)) => span.fail("ledger_error", "the ledger failed"),
+        }
+    }
+    decided
+}
+
+async fn decide_untraced(
+    ledger: &dyn Review,
+    config: &Config,
+    proposal: &StoredProposal,
+    actor: &Actor,
+    verdict: Verdict,
+    reason: Option<String>,
+) -> Result<Decided, DecideError> {
     let events = ledger.proposal_events(&proposal.proposal_id).await?;
     let policy = ApprovalPolicy::recorded(&events);
     let authorized = check(config, proposal, policy, &actor.name, verdict)?;

@@ -32,6 +32,7 @@ pub mod secret;
 pub mod setup;
 pub mod signing;
 pub mod sql_update;
+mod trace;
 
 pub use apply::{ApplyError, ApplyReport, apply};
 pub use executor::{AttemptEffect, Executor, Outcome, OutcomeStatus, ReceiptCode};

@@ -6,6 +6,7 @@ mod listing;
 mod original_forms;
 mod output;
 mod settings;
+mod telemetry;
 
 use std::process::ExitCode;
 
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
         .next()
         .unwrap_or_else(|| "airlock".into());
     let cli = airlock_cli::Cli::parse_from(std::iter::once(argv0).chain(args));
-    output::init_logging();
+    output::init_logging(telemetry::json_logs(&cli));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -47,7 +48,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let result = runtime.block_on(commands::run(cli));
+    telemetry::flush();
+    match result {
         Ok(status) => status.into(),
         Err(e) => {
             output::report_error(&e);

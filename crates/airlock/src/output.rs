@@ -126,9 +126,21 @@ pub fn report_error(e: &anyhow::Error) {
 }
 
 /// Logs go to stderr, never stdout. `AIRLOCK_LOG` sets the filter (default `warn`).
-pub fn init_logging() {
+pub fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env(airlock_config::env_vars::LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    if json {
+        // One JSON object per line; inside a traced tool call, `span` carries its
+        // trace_id and span_id.
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -13,6 +13,8 @@ use airlock_runtime::Runtime;
 use rmcp::model::Tool;
 use serde_json::{Map, Value};
 
+use crate::trace::{CallSpan, CallTrace};
+
 /// Name and version the server reports in `initialize`.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerInfo {
@@ -158,13 +160,50 @@ impl McpServer {
         args: &Map<String, Value>,
         claims: Option<&TrustedScope>,
     ) -> Option<CallReply> {
+        self.call_traced(name, args, claims, None).await
+    }
+
+    /// [`McpServer::call`] with what the transport knows for the call's span (`None` when
+    /// traces are off: then nothing is traced).
+    pub async fn call_traced(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+        claims: Option<&TrustedScope>,
+        trace: Option<CallTrace>,
+    ) -> Option<CallReply> {
         if !self.routes(name) {
             return None;
         }
         let runtime = self.runtime();
         let format = runtime.result_format();
         let started = self.inner.metrics.get().map(|_| Instant::now());
-        let result = runtime.call(name, args, claims).await;
+        let span = trace.and_then(|t| {
+            let capability = runtime.catalog().get(name).map_or(name, |tool| {
+                runtime.config().capabilities[tool.capability].name.as_str()
+            });
+            CallSpan::start(&t, name, capability)
+        });
+        let result = match &span {
+            Some(span) if span.is_recording() => {
+                let ctx = span.context().clone();
+                // Logs inside the call carry the trace and span ids (JSON logs show them).
+                let log_span = tracing::info_span!(
+                    "tool_call",
+                    trace_id = %ctx.trace_id_hex(),
+                    span_id = %ctx.span_id_hex()
+                );
+                airlock_telemetry::scope(
+                    ctx,
+                    tracing::Instrument::instrument(runtime.call(name, args, claims), log_span),
+                )
+                .await
+            }
+            _ => runtime.call(name, args, claims).await,
+        };
+        if let Some(span) = span {
+            span.finish(&result);
+        }
         if let (Some(metrics), Some(started)) = (self.inner.metrics.get(), started) {
             let failed = result.as_ref().err().map(|f| f.error.code.as_str());
             metrics.record(name, started.elapsed(), failed);

@@ -22,6 +22,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use super::{McpServer, short_name, text_copy};
 use crate::auth::Caller;
 use crate::resources::{self, ResourceError};
+use crate::trace::{CallTrace, Network};
 
 /// Protocol revisions served: four with `initialize` and sessions, and the stateless
 /// 2026-07-28 revision.
@@ -57,6 +58,33 @@ fn caller_scope(context: &RequestContext<RoleServer>) -> Option<TrustedScope> {
         .get::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<Caller>())
         .and_then(|c| c.scope.clone())
+}
+
+/// What the request says for the call's span: `_meta` trace context (rmcp moves a request's
+/// `_meta` into the context), HTTP headers when the transport is HTTP.
+fn call_trace(request: &CallToolRequestParams, context: &RequestContext<RoleServer>) -> CallTrace {
+    let parts = context.extensions.get::<http::request::Parts>();
+    let network = if parts.is_some() {
+        Network::Http
+    } else {
+        Network::Pipe
+    };
+    let meta = if context.meta.0.0.contains_key("traceparent") {
+        Some(&context.meta.0.0)
+    } else {
+        request.meta.as_ref().map(|m| &m.0.0)
+    };
+    let mut trace = CallTrace::new(network).with_meta(meta);
+    trace.request_id = Some(context.id.to_string());
+    trace.protocol_version = context
+        .meta
+        .protocol_version()
+        .or_else(|| context.peer.peer_info().map(|i| i.protocol_version.clone()))
+        .map(|v| v.to_string());
+    if let Some(parts) = parts {
+        trace = trace.with_headers(&parts.headers);
+    }
+    trace
 }
 
 /// The `tools/call` result: structured envelope plus a text copy; `isError` for failures.
@@ -157,10 +185,11 @@ impl ServerHandler for SessionServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let claims = caller_scope(&context);
+        let trace = airlock_telemetry::tracer().map(|_| call_trace(&request, &context));
         let args = request.arguments.unwrap_or_default();
         match self
             .server
-            .call(&request.name, &args, claims.as_ref())
+            .call_traced(&request.name, &args, claims.as_ref(), trace)
             .await
         {
             Some(reply) => Ok(tool_result(reply.envelope, reply.is_error).into()),

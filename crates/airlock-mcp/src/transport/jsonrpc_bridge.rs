@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::Caller;
 use crate::resources;
 use crate::server::{short_name, text_copy};
+use crate::trace::{CallTrace, Network};
 use crate::transport::limits::{self, Limits};
 use crate::transport::net::{self, Guard, HttpOptions, json_response, jsonrpc_error as error};
 use crate::{McpError, McpServer};
@@ -106,6 +107,8 @@ async fn rpc(State(st): State<BridgeState>, request: Request) -> Response {
         .extensions()
         .get::<Caller>()
         .and_then(|c| c.scope.clone());
+    let trace = airlock_telemetry::tracer()
+        .map(|_| CallTrace::new(Network::Http).with_headers(request.headers()));
     // The body is already in memory, within the size limit (`limits::body_layer`).
     let body = match request.into_body().collect().await {
         Ok(b) => b.to_bytes(),
@@ -172,7 +175,18 @@ async fn rpc(State(st): State<BridgeState>, request: Request) -> Response {
     let result = match method {
         "ping" => Ok(json!({})),
         "tools/list" => Ok(json!({"tools": st.server.tools_json()})),
-        "tools/call" => call(&st.server, params, claims.as_ref()).await,
+        "tools/call" => {
+            let trace = trace.map(|t| {
+                let mut t = t.with_meta(params.get("_meta").and_then(Value::as_object));
+                t.request_id = match &id {
+                    Value::Null => None,
+                    Value::String(s) => Some(s.clone()),
+                    other => Some(other.to_string()),
+                };
+                t
+            });
+            call(&st.server, params, claims.as_ref(), trace).await
+        }
         "resources/read" => read(&st.server, params, claims.as_ref()).await,
         other => Err((-32601, format!("Method not found: {}", short_name(other)))),
     };
@@ -191,6 +205,7 @@ async fn call(
     server: &McpServer,
     params: &Map<String, Value>,
     claims: Option<&airlock_capability::plan::TrustedScope>,
+    trace: Option<CallTrace>,
 ) -> RpcResult {
     let Some(name) = params.get("name").and_then(Value::as_str) else {
         return Err((-32602, "tools/call requires params.name.".into()));
@@ -203,7 +218,7 @@ async fn call(
     let Value::Object(args) = args else {
         return Err((-32602, "params.arguments must be an object.".into()));
     };
-    match server.call(name, args, claims).await {
+    match server.call_traced(name, args, claims, trace).await {
         Some(reply) => Ok(json!({
             "content": [{"type": "text", "text": text_copy(&reply.envelope)}],
             "structuredContent": reply.envelope,

@@ -43,6 +43,7 @@ use crate::settings::Settings;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let settings = Settings::new(&cli.global)?;
+    crate::telemetry::start(&cli, &settings.env)?;
     match cli.command {
         Command::Config(ConfigCommand::Validate(a)) => config::validate::run(&settings, a.json),
         Command::Config(ConfigCommand::Show { redacted }) => config::show::run(&settings, redacted),
