@@ -30,7 +30,7 @@ echo "== MCP client suites against $AIRLOCK_BIN"
 # ---------------------------------------------------------------- Python SDK
 if command -v python3 >/dev/null 2>&1; then
   cd "$HERE/python"
-  if [[ ! -x .venv/bin/pytest ]] || ! .venv/bin/python -c 'import mcp, jwt, pytest, prometheus_client' 2>/dev/null; then
+  if [[ ! -x .venv/bin/pytest ]] || ! .venv/bin/python -c 'import mcp, jwt, pytest, prometheus_client, opentelemetry.proto' 2>/dev/null; then
     if ! { python3 -m venv .venv && .venv/bin/pip install -q -r requirements.txt; }; then
       skip_or_fail "python client suite: could not create the venv or install requirements"
     fi
