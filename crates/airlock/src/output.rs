@@ -89,19 +89,60 @@ pub fn is_invalid_input(e: &anyhow::Error) -> bool {
 /// `error: <chain>` and, when known, `hint: <advice>` on stderr.
 pub fn report_error(e: &anyhow::Error) {
     let mut err = std::io::stderr().lock();
-    match e
+    let code = e
         .chain()
         .find_map(|c| c.downcast_ref::<airlock_config::LoadError>())
-    {
-        Some(load) => {
-            let _ = writeln!(err, "error[{}]: {e:#}", load.code());
+        .map(airlock_config::LoadError::code);
+    let hint = error_hint(e);
+    if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut fields = serde_json::json!({"message": format!("{e:#}")});
+        if let Some(code) = code {
+            fields["code"] = code.to_string().into();
+        }
+        if let Some(h) = &hint {
+            fields["hint"] = h.clone().into();
+        }
+        let _ = writeln!(err, "{}", json_log_line("ERROR", fields));
+        return;
+    }
+    match code {
+        Some(code) => {
+            let _ = writeln!(err, "error[{code}]: {e:#}");
         }
         None => {
             let _ = writeln!(err, "error: {e:#}");
         }
     }
-    let hint = e
-        .chain()
+    if let Some(h) = hint {
+        let _ = writeln!(err, "hint: {h}");
+    }
+}
+
+/// Whether stderr carries JSON lines (`--log-format json`, `AIRLOCK_LOG_FORMAT=json`).
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// One log line in the JSON logs' shape, for what is written outside `tracing`.
+fn json_log_line(level: &str, fields: serde_json::Value) -> String {
+    serde_json::json!({
+        "timestamp": airlock_protocol::now_rfc3339(),
+        "level": level,
+        "fields": fields,
+        "target": "airlock",
+    })
+    .to_string()
+}
+
+/// A line for the operator on stderr (startup banner, notes): as is, or as a JSON log line.
+pub fn note(text: &str) {
+    if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{}", json_log_line("INFO", serde_json::json!({"message": text})));
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+fn error_hint(e: &anyhow::Error) -> Option<String> {
+    e.chain()
         .find_map(|c| c.downcast_ref::<Hinted>().map(|h| h.hint.clone()))
         .or_else(|| {
             e.chain()
@@ -119,10 +160,7 @@ pub fn report_error(e: &anyhow::Error) {
                 c.downcast_ref::<airlock_config::LoadError>()
                     .map(|l| l.hint())
             })
-        });
-    if let Some(h) = hint {
-        let _ = writeln!(err, "hint: {h}");
-    }
+        })
 }
 
 /// Logs go to stderr, never stdout. `AIRLOCK_LOG` sets the filter (default `warn`).
@@ -130,6 +168,7 @@ pub fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env(airlock_config::env_vars::LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     if json {
+        JSON_LOGS.store(true, std::sync::atomic::Ordering::Relaxed);
         // One JSON object per line; inside a traced tool call, `span` carries its
         // trace_id and span_id.
         let _ = tracing_subscriber::fmt()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import sqlite3
 import subprocess
 import threading
@@ -447,14 +448,24 @@ def test_json_logs_from_the_environment_keep_stdio_stdout_pure(airlock_bin, trac
         {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
          "params": {"name": READ, "arguments": {"subscription_id": "SUB-NOPE"}}},
     ]) + "\n"
-    done = subprocess.run(
+    proc = subprocess.Popen(
         [airlock_bin, "--config", str(traced_app["config"]), "--store", str(traced_app["store"]), "mcp", "serve"],
-        input=frames, env=server_env(AIRLOCK_LOG_FORMAT="json", AIRLOCK_LOG="info"),
-        capture_output=True, text=True, timeout=60,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=server_env(AIRLOCK_LOG_FORMAT="json", AIRLOCK_LOG="info"),
     )
-    out = [json.loads(l) for l in done.stdout.splitlines() if l.strip()]
-    assert [m.get("id") for m in out] == [1, 2], done.stdout
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
+    proc.stdin.write(frames)
+    proc.stdin.flush()
+    out = []
+    while len(out) < 2:
+        out.append(json.loads(lines.get(timeout=30)))  # every stdout line is a JSON-RPC frame
+    proc.stdin.close()
+    stderr = proc.stderr.read()
+    proc.wait(timeout=30)
+    assert sorted(m.get("id") for m in out) == [1, 2], out
     assert all(m.get("jsonrpc") == "2.0" for m in out)
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
     errs = [json.loads(l) for l in done.stderr.splitlines() if l.strip()]
     assert any(r["fields"].get("message") == "tool call refused" for r in errs), done.stderr
     # Without traces there are no span fields.

@@ -184,23 +184,29 @@ impl McpServer {
             });
             CallSpan::start(&t, name, capability)
         });
-        let result = match &span {
-            Some(span) if span.is_recording() => {
-                let ctx = span.context().clone();
-                // Logs inside the call carry the trace and span ids (JSON logs show them).
-                let log_span = tracing::info_span!(
-                    "tool_call",
-                    trace_id = %ctx.trace_id_hex(),
-                    span_id = %ctx.span_id_hex()
-                );
+        // Logs inside a recorded call carry its trace and span ids (JSON logs show them).
+        let log_span = span.as_ref().filter(|s| s.is_recording()).map(|s| {
+            let ctx = s.context();
+            tracing::info_span!(
+                "tool_call",
+                trace_id = %ctx.trace_id_hex(),
+                span_id = %ctx.span_id_hex()
+            )
+        });
+        let result = match (&span, &log_span) {
+            (Some(span), Some(log_span)) => {
                 airlock_telemetry::scope(
-                    ctx,
-                    tracing::Instrument::instrument(runtime.call(name, args, claims), log_span),
+                    span.context().clone(),
+                    tracing::Instrument::instrument(
+                        runtime.call(name, args, claims),
+                        log_span.clone(),
+                    ),
                 )
                 .await
             }
             _ => runtime.call(name, args, claims).await,
         };
+        let _in_span = log_span.as_ref().map(tracing::Span::enter);
         if let Some(span) = span {
             span.finish(&result);
         }

@@ -17,7 +17,7 @@ use airlock_mcp::transport::HttpOptions;
 use airlock_mcp::{McpServer, Runtime};
 use airlock_runtime::RuntimeOptions;
 
-use crate::output::hinted;
+use crate::output::{hinted, note};
 use crate::settings::{self, LoadedConfig, Settings};
 
 /// The bearer token variable of Synapsor Runner, kept as the default.
@@ -162,17 +162,17 @@ pub fn http_options(
 
 /// Startup lines on stderr (stdout stays free).
 pub fn banner(what: &str, url: &str, opts: &HttpOptions, s: &Settings, loaded: &LoadedConfig) {
-    eprintln!("Airlock {what} listening on {url}");
-    eprintln!("Auth: {}", opts.auth.describe());
-    eprintln!("Config: {}", loaded.path.display());
-    eprintln!("Store: {}", s.store_path(Some(loaded)).display());
+    note(&format!("Airlock {what} listening on {url}"));
+    note(&format!("Auth: {}", opts.auth.describe()));
+    note(&format!("Config: {}", loaded.path.display()));
+    note(&format!("Store: {}", s.store_path(Some(loaded)).display()));
     if !airlock_mcp::transport::is_loopback(&opts.host) {
-        eprintln!(
+        note(&format!(
             "Warning: {} is not a loopback address; model-facing tools are exposed on the network. Use TLS, private networking and rate limits.",
             opts.host
-        );
+        ));
     }
-    eprintln!("Press Ctrl+C to stop.");
+    note("Press Ctrl+C to stop.");
 }
 
 /// Starts the Prometheus listener when `--metrics-listen` asks for one, before the MCP server,
@@ -188,6 +188,6 @@ pub async fn start_metrics(server: &McpServer, flags: &McpHttpFlags) -> anyhow::
         );
     }
     let bound = airlock_mcp::metrics::start(server.clone(), addr).await?;
-    eprintln!("Metrics: http://{bound}/metrics");
+    note(&format!("Metrics: http://{bound}/metrics"));
     Ok(())
 }
