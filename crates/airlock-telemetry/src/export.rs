@@ -5,8 +5,8 @@
 //! never hold memory beyond the queue and one batch.
 
 use std::borrow::Cow;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -66,10 +66,26 @@ enum Control {
     Flush(std::sync::mpsc::Sender<()>),
 }
 
+/// Finished spans waiting for the export thread. A push takes a short uncontended lock and
+/// wakes the thread only when a batch is full, not once per span: on a busy server that is
+/// one wake-up per `batch_size` spans instead of a context switch per span.
+struct Queue {
+    spans: Mutex<Vec<Box<SpanData>>>,
+    capacity: usize,
+    batch_size: usize,
+    full_batch: tokio::sync::Notify,
+}
+
+impl Queue {
+    fn take(&self) -> Vec<Box<SpanData>> {
+        std::mem::take(&mut *self.spans.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 pub struct Exporter {
-    spans: mpsc::Sender<Box<SpanData>>,
+    queue: Arc<Queue>,
     control: mpsc::UnboundedSender<Control>,
-    pub(crate) stats: std::sync::Arc<ExportStats>,
+    pub(crate) stats: Arc<ExportStats>,
     warned_full: AtomicBool,
     _thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -77,10 +93,16 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the export thread.
     pub fn start(settings: ExportSettings) -> std::io::Result<Exporter> {
-        let (spans, rx) = mpsc::channel(settings.queue_size.max(1));
+        let queue = Arc::new(Queue {
+            spans: Mutex::new(Vec::new()),
+            capacity: settings.queue_size.max(1),
+            batch_size: settings.batch_size.max(1),
+            full_batch: tokio::sync::Notify::new(),
+        });
         let (control, control_rx) = mpsc::unbounded_channel();
-        let stats = std::sync::Arc::new(ExportStats::default());
+        let stats = Arc::new(ExportStats::default());
         let thread_stats = stats.clone();
+        let thread_queue = queue.clone();
         let thread = std::thread::Builder::new()
             .name("airlock-otlp".into())
             .spawn(move || {
@@ -94,10 +116,10 @@ impl Exporter {
                         return;
                     }
                 };
-                rt.block_on(run(settings, rx, control_rx, thread_stats));
+                rt.block_on(run(settings, thread_queue, control_rx, thread_stats));
             })?;
         Ok(Exporter {
-            spans,
+            queue,
             control,
             stats,
             warned_full: AtomicBool::new(false),
@@ -107,14 +129,27 @@ impl Exporter {
 
     /// Queues a finished span without waiting; a full queue drops it (counted).
     pub(crate) fn enqueue(&self, span: Box<SpanData>) {
-        if self.spans.try_send(span).is_err() {
-            self.stats
-                .dropped_queue_full
-                .fetch_add(1, Ordering::Relaxed);
-            if !self.warned_full.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    "trace export queue is full; spans are being dropped (counted in airlock_trace_spans_dropped_total)"
-                );
+        let queued = {
+            let mut spans = self.queue.spans.lock().unwrap_or_else(|e| e.into_inner());
+            if spans.len() >= self.queue.capacity {
+                None
+            } else {
+                spans.push(span);
+                Some(spans.len())
+            }
+        };
+        match queued {
+            Some(n) if n == self.queue.batch_size => self.queue.full_batch.notify_one(),
+            Some(_) => {}
+            None => {
+                self.stats
+                    .dropped_queue_full
+                    .fetch_add(1, Ordering::Relaxed);
+                if !self.warned_full.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "trace export queue is full; spans are being dropped (counted in airlock_trace_spans_dropped_total)"
+                    );
+                }
             }
         }
     }
@@ -131,9 +166,9 @@ impl Exporter {
 
 async fn run(
     settings: ExportSettings,
-    mut spans: mpsc::Receiver<Box<SpanData>>,
+    queue: Arc<Queue>,
     mut control: mpsc::UnboundedReceiver<Control>,
-    stats: std::sync::Arc<ExportStats>,
+    stats: Arc<ExportStats>,
 ) {
     let client = match reqwest::Client::builder().timeout(settings.timeout).build() {
         Ok(c) => c,
@@ -148,41 +183,23 @@ async fn run(
         stats,
         failing: false,
     };
-    let mut batch: Vec<Box<SpanData>> = Vec::new();
     let mut tick = tokio::time::interval(sender.settings.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            span = spans.recv() => match span {
-                Some(span) => {
-                    batch.push(span);
-                    if batch.len() >= sender.settings.batch_size {
-                        sender.send(&mut batch).await;
-                    }
-                }
-                None => {
-                    sender.send(&mut batch).await;
-                    return;
-                }
-            },
-            _ = tick.tick() => {
-                if !batch.is_empty() {
-                    sender.send(&mut batch).await;
-                }
-            }
+        let flushed = tokio::select! {
+            () = queue.full_batch.notified() => None,
+            _ = tick.tick() => None,
             ctl = control.recv() => match ctl {
-                Some(Control::Flush(done)) => {
-                    while let Ok(span) = spans.try_recv() {
-                        batch.push(span);
-                        if batch.len() >= sender.settings.batch_size {
-                            sender.send(&mut batch).await;
-                        }
-                    }
-                    sender.send(&mut batch).await;
-                    let _ = done.send(());
-                }
+                Some(Control::Flush(done)) => Some(done),
                 None => return,
             },
+        };
+        let spans = queue.take();
+        for chunk in spans.chunks(sender.settings.batch_size) {
+            sender.send(chunk).await;
+        }
+        if let Some(done) = flushed {
+            let _ = done.send(());
         }
     }
 }
@@ -190,12 +207,12 @@ async fn run(
 struct Sender {
     client: reqwest::Client,
     settings: ExportSettings,
-    stats: std::sync::Arc<ExportStats>,
+    stats: Arc<ExportStats>,
     failing: bool,
 }
 
 impl Sender {
-    async fn send(&mut self, batch: &mut Vec<Box<SpanData>>) {
+    async fn send(&mut self, batch: &[Box<SpanData>]) {
         if batch.is_empty() {
             return;
         }
@@ -206,7 +223,6 @@ impl Sender {
             batch,
         );
         let n = batch.len() as u64;
-        batch.clear();
         let result = self
             .client
             .post(&self.settings.endpoint)

@@ -135,7 +135,10 @@ fn json_log_line(level: &str, fields: serde_json::Value) -> String {
 /// A line for the operator on stderr (startup banner, notes): as is, or as a JSON log line.
 pub fn note(text: &str) {
     if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
-        eprintln!("{}", json_log_line("INFO", serde_json::json!({"message": text})));
+        eprintln!(
+            "{}",
+            json_log_line("INFO", serde_json::json!({"message": text}))
+        );
     } else {
         eprintln!("{text}");
     }
