@@ -70,14 +70,14 @@ enum Control {
 /// wakes the thread only when a batch is full, not once per span: on a busy server that is
 /// one wake-up per `batch_size` spans instead of a context switch per span.
 struct Queue {
-    spans: Mutex<Vec<Box<SpanData>>>,
+    spans: Mutex<Vec<SpanData>>,
     capacity: usize,
     batch_size: usize,
     full_batch: tokio::sync::Notify,
 }
 
 impl Queue {
-    fn take(&self) -> Vec<Box<SpanData>> {
+    fn take(&self) -> Vec<SpanData> {
         std::mem::take(&mut *self.spans.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -128,7 +128,7 @@ impl Exporter {
     }
 
     /// Queues a finished span without waiting; a full queue drops it (counted).
-    pub(crate) fn enqueue(&self, span: Box<SpanData>) {
+    pub(crate) fn enqueue(&self, span: SpanData) {
         let queued = {
             let mut spans = self.queue.spans.lock().unwrap_or_else(|e| e.into_inner());
             if spans.len() >= self.queue.capacity {
@@ -212,7 +212,7 @@ struct Sender {
 }
 
 impl Sender {
-    async fn send(&mut self, batch: &[Box<SpanData>]) {
+    async fn send(&mut self, batch: &[SpanData]) {
         if batch.is_empty() {
             return;
         }

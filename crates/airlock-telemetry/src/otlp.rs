@@ -207,7 +207,7 @@ pub fn encode_request(
     resource: &[(&'static str, AttrValue)],
     scope_name: &str,
     scope_version: &str,
-    spans: &[Box<SpanData>],
+    spans: &[SpanData],
 ) -> Vec<u8> {
     // InstrumentationScope { string name = 1; string version = 2; }
     let scope_len = field_len(1, scope_name.len()) + field_len(2, scope_version.len());
@@ -268,7 +268,7 @@ mod tests {
             sampled: true,
             trace_state: Some("k=v".into()),
         };
-        let span = Box::new(SpanData {
+        let span = SpanData {
             context: context.clone(),
             parent_span_id: Some([3; 8]),
             name: Cow::Borrowed("tools/call x"),
@@ -285,7 +285,7 @@ mod tests {
                 attributes: vec![("l", "v".into())],
             }],
             status: Status::Error("NOT_FOUND_IN_TENANT".into()),
-        });
+        };
         let out = encode_request(&[("service.name", "s".into())], "airlock", "0", &[span]);
         assert!(out.len() > 300);
     }

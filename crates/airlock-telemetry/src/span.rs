@@ -280,7 +280,7 @@ impl Drop for Span {
         if let Some(mut data) = self.data.take() {
             let elapsed = self.started.elapsed().as_nanos() as u64;
             data.end_unix_nanos = data.start_unix_nanos.saturating_add(elapsed.max(1));
-            self.tracer.exporter.enqueue(data);
+            self.tracer.exporter.enqueue(*data);
         }
     }
 }
