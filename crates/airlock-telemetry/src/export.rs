@@ -1,6 +1,6 @@
 //! The exporter: a bounded queue in front of a thread of its own that batches finished spans
-//! and POSTs them as OTLP/HTTP protobuf. A tool call only ever does a non-blocking
-//! `try_send`; when the queue is full the span is dropped and counted. A failed export drops
+//! and POSTs them as OTLP/HTTP protobuf. A tool call only pushes onto the queue (a short
+//! lock, no I/O); when the queue is full the span is dropped and counted. A failed export drops
 //! its batch (counted, with one warning per run of failures): spans are best effort and
 //! never hold memory beyond the queue and one batch.
 
