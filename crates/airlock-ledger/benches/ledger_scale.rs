@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use airlock_ledger::{Ledger, ProposalFilter, SqliteLedger};
+use airlock_ledger::{Ledger, RecordFilter, SqliteLedger};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use generate::Spec;
 
@@ -105,12 +105,13 @@ fn benches(c: &mut Criterion) {
         .unwrap();
     let reader = SqliteLedger::open_read_only(&path).unwrap();
     let applied = rt
-        .block_on(reader.proposals(&ProposalFilter {
-            state: Some("applied".into()),
+        .block_on(reader.proposal_page(&RecordFilter {
+            outcome: Some("applied".into()),
             limit: 1,
-            ..ProposalFilter::default()
+            ..RecordFilter::default()
         }))
         .unwrap()
+        .items
         .pop()
         .expect("the generated ledger has applied proposals")
         .proposal_id;
