@@ -142,31 +142,53 @@ pub(crate) const PROPOSALS: Shape = Shape {
     ],
 };
 
-pub(crate) const EVIDENCE: Shape = Shape {
-    kind: RecordKind::Evidence,
-    table: "evidence_bundles",
-    created: "created_at",
-    id: "evidence_bundle_id",
-    id_is_int: false,
-    scope: None,
-    tenant: Some("tenant_id = ?"),
-    principal: Some("principal = ?"),
-    capability: Some("capability = ?"),
-    object_id: Some("object_id = ?"),
-    object_type: Some("business_object = ?"),
-    source: Some("source_id = ?"),
-    table_name: Some("source_table"),
-    outcome: None,
-    proposal: Some("proposal_id = ?"),
-    evidence: Some("evidence_bundle_id = ?"),
-    receipt: Some(RECEIPT_PROPOSAL),
-    query_fingerprint: Some("query_fingerprint = ?"),
-    idempotency_key: None,
-    writeback_job: None,
-    hit_tenant: "tenant_id",
-    hit_capability: "capability",
-    hit_proposal: "proposal_id",
-    text: &[
+/// A kind recorded by a read (evidence, query audit): it carries the tenant, principal,
+/// capability, object, source and query fingerprint of the read itself.
+const fn read_record(
+    kind: RecordKind,
+    table: &'static str,
+    id: &'static str,
+    id_is_int: bool,
+    table_name: &'static str,
+    outcome: Option<&'static str>,
+    text: &'static [(&'static str, &'static str)],
+) -> Shape {
+    Shape {
+        kind,
+        table,
+        created: "created_at",
+        id,
+        id_is_int,
+        scope: None,
+        tenant: Some("tenant_id = ?"),
+        principal: Some("principal = ?"),
+        capability: Some("capability = ?"),
+        object_id: Some("object_id = ?"),
+        object_type: Some("business_object = ?"),
+        source: Some("source_id = ?"),
+        table_name: Some(table_name),
+        outcome,
+        proposal: Some("proposal_id = ?"),
+        evidence: Some("evidence_bundle_id = ?"),
+        receipt: Some(RECEIPT_PROPOSAL),
+        query_fingerprint: Some("query_fingerprint = ?"),
+        idempotency_key: None,
+        writeback_job: None,
+        hit_tenant: "tenant_id",
+        hit_capability: "capability",
+        hit_proposal: "proposal_id",
+        text,
+    }
+}
+
+pub(crate) const EVIDENCE: Shape = read_record(
+    RecordKind::Evidence,
+    "evidence_bundles",
+    "evidence_bundle_id",
+    false,
+    "source_table",
+    None,
+    &[
         ("evidence_bundle_id", "evidence_bundle_id"),
         ("capability", "capability"),
         ("tenant_id", "tenant_id"),
@@ -177,33 +199,16 @@ pub(crate) const EVIDENCE: Shape = Shape {
         ("table", "source_table"),
         ("items", "items_json"),
     ],
-};
+);
 
-pub(crate) const QUERY_AUDIT: Shape = Shape {
-    kind: RecordKind::QueryAudit,
-    table: "query_audit",
-    created: "created_at",
-    id: "audit_id",
-    id_is_int: true,
-    scope: None,
-    tenant: Some("tenant_id = ?"),
-    principal: Some("principal = ?"),
-    capability: Some("capability = ?"),
-    object_id: Some("object_id = ?"),
-    object_type: Some("business_object = ?"),
-    source: Some("source_id = ?"),
-    table_name: Some("table_name"),
-    outcome: Some("outcome = ?"),
-    proposal: Some("proposal_id = ?"),
-    evidence: Some("evidence_bundle_id = ?"),
-    receipt: Some(RECEIPT_PROPOSAL),
-    query_fingerprint: Some("query_fingerprint = ?"),
-    idempotency_key: None,
-    writeback_job: None,
-    hit_tenant: "tenant_id",
-    hit_capability: "capability",
-    hit_proposal: "proposal_id",
-    text: &[
+pub(crate) const QUERY_AUDIT: Shape = read_record(
+    RecordKind::QueryAudit,
+    "query_audit",
+    "audit_id",
+    true,
+    "table_name",
+    Some("outcome = ?"),
+    &[
         ("capability", "capability"),
         ("tenant_id", "tenant_id"),
         ("principal", "principal"),
@@ -214,7 +219,7 @@ pub(crate) const QUERY_AUDIT: Shape = Shape {
         ("outcome", "outcome"),
         ("query_fingerprint", "query_fingerprint"),
     ],
-};
+);
 
 pub(crate) const RECEIPTS: Shape = through_proposal! {
     kind: RecordKind::Receipt,
