@@ -555,6 +555,12 @@ pub struct ReceiptListArgs {
     /// Only this status (applied, already_applied, conflict, failed).
     #[arg(long)]
     pub status: Option<String>,
+    /// Only receipts with this idempotency key.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// Only receipts of this writeback job.
+    #[arg(long, value_name = "JOB_ID")]
+    pub writeback_job: Option<String>,
     #[command(flatten)]
     pub browse: Box<BrowseArgs>,
 }
@@ -632,6 +638,15 @@ pub struct ActivitySearchArgs {
     /// without one are left out).
     #[arg(long, aliases = ["state", "status"])]
     pub outcome: Option<String>,
+    /// Only records of this replay's proposal (`replay_<proposal id>`).
+    #[arg(long, value_name = "REPLAY_ID")]
+    pub replay: Option<String>,
+    /// Only this receipt and the records of its proposal (its number as listed, 3 or rct_000003).
+    #[arg(long, value_name = "RECEIPT")]
+    pub receipt: Option<String>,
+    /// Only reads of the query with this fingerprint (`sha256:…`, as shown by `query-audit show`).
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub query_fingerprint: Option<String>,
     #[command(flatten)]
     pub browse: Box<BrowseArgs>,
 }
@@ -706,6 +721,12 @@ pub struct ProposalListArgs {
     /// Only the proposal this evidence bundle belongs to.
     #[arg(long)]
     pub evidence: Option<String>,
+    /// Only this replay's proposal (`replay_<proposal id>`).
+    #[arg(long, value_name = "REPLAY_ID")]
+    pub replay: Option<String>,
+    /// Only this receipt's proposal (its number as listed, 3 or rct_000003).
+    #[arg(long, value_name = "RECEIPT")]
+    pub receipt: Option<String>,
     #[command(flatten)]
     pub browse: Box<BrowseArgs>,
 }
@@ -737,6 +758,9 @@ pub struct EvidenceListArgs {
     /// Only bundles of this proposal.
     #[arg(long)]
     pub proposal: Option<String>,
+    /// Only reads of the query with this fingerprint (`sha256:…`, as shown by `query-audit show`).
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub query_fingerprint: Option<String>,
     #[command(flatten)]
     pub browse: Box<BrowseArgs>,
 }
@@ -790,6 +814,9 @@ pub struct QueryAuditListArgs {
     /// Only this outcome (ok, not_found, truncated, error:timeout, rejected:<code>, …).
     #[arg(long)]
     pub outcome: Option<String>,
+    /// Only reads of the query with this fingerprint (`sha256:…`, as shown by `query-audit show`).
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub query_fingerprint: Option<String>,
     #[command(flatten)]
     pub browse: Box<BrowseArgs>,
 }

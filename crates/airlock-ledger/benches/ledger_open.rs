@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use airlock_capability::{AliasMode, Catalog};
-use airlock_ledger::{Ledger, ProposalFilter, SqliteLedger};
+use airlock_ledger::{Ledger, RecordFilter, SqliteLedger};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn benches(c: &mut Criterion) {
@@ -93,9 +93,9 @@ fn benches(c: &mut Criterion) {
     g.bench_function("proposal_latest", |b| {
         b.iter(|| black_box(rt.block_on(ledger.proposal("latest")).unwrap()))
     });
-    let filter = ProposalFilter::default();
+    let filter = RecordFilter::default();
     g.bench_function("proposals_list_20", |b| {
-        b.iter(|| black_box(rt.block_on(ledger.proposals(&filter)).unwrap()))
+        b.iter(|| black_box(rt.block_on(ledger.proposal_page(&filter)).unwrap()))
     });
     g.finish();
     drop(ledger);

@@ -37,6 +37,17 @@ pub struct RecordFilter {
     pub outcome: Option<String>,
     pub proposal: Option<String>,
     pub evidence: Option<String>,
+    /// A replay id (`replay_<proposal id>`, or the proposal id itself): the records of that
+    /// proposal, as `proposal` selects them.
+    pub replay: Option<String>,
+    /// A receipt number: that receipt, and the records of the proposal it applied.
+    pub receipt: Option<i64>,
+    /// The fingerprint of the query behind a read (evidence and query audit).
+    pub query_fingerprint: Option<String>,
+    /// A receipt's idempotency key.
+    pub idempotency_key: Option<String>,
+    /// A receipt's writeback job id.
+    pub writeback_job: Option<String>,
     /// Only records created at or after this time.
     pub from: Option<LedgerTime>,
     /// Only records created at or before this time.
@@ -45,9 +56,20 @@ pub struct RecordFilter {
     pub limit: u32,
     /// Resume after this token (a page's `next_cursor`).
     pub cursor: Option<String>,
+    /// Rows to skip first (numbered pages, as the review UI shows; a search ignores it).
+    /// Prefer the cursor: skipping reads every skipped row.
+    pub offset: u32,
 }
 
 impl RecordFilter {
+    /// The proposal `replay` names: the id after `replay_`, or the value as typed.
+    pub(crate) fn replay_proposal(&self) -> Option<&str> {
+        self.replay
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(|r| r.strip_prefix("replay_").unwrap_or(r))
+    }
+
     pub(crate) fn page_size(&self) -> usize {
         match self.limit {
             0 => 20,
@@ -70,9 +92,14 @@ impl RecordFilter {
             &self.outcome,
             &self.proposal,
             &self.evidence,
+            &self.replay,
+            &self.query_fingerprint,
+            &self.idempotency_key,
+            &self.writeback_job,
         ];
         let mut parts: Vec<serde_json::Value> = vec![listing.into()];
         parts.extend(fields.iter().map(|f| serde_json::json!(f)));
+        parts.push(serde_json::json!(self.receipt));
         parts.push(serde_json::json!(text.map(SearchText::as_str)));
         let digest = airlock_protocol::canonical::sha256_hex(
             serde_json::Value::Array(parts).to_string().as_bytes(),

@@ -16,6 +16,7 @@
 
 pub mod anchor;
 pub mod browse;
+mod canonical_text;
 mod chain;
 mod error;
 pub mod export;
@@ -63,11 +64,8 @@ pub trait Ledger: Send + Sync {
     /// A proposal by id, or the most recent one for `"latest"`.
     async fn proposal(&self, id: &str) -> Result<StoredProposal, LedgerError>;
 
-    /// Proposals, newest first.
-    async fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<StoredProposal>, LedgerError>;
-
-    /// How many proposals match the filter (its limit and offset aside).
-    async fn proposal_count(&self, filter: &ProposalFilter) -> Result<u64, LedgerError>;
+    /// How many proposals match the filter (its page, cursor and offset aside).
+    async fn proposal_count(&self, filter: &RecordFilter) -> Result<u64, LedgerError>;
 
     /// Proposals whose id, capability, tenant, object id or principal, or a decision's reason
     /// or actor, or an apply's actor, contains `text` (literally; ASCII case ignored), newest
@@ -92,9 +90,6 @@ pub trait Ledger: Send + Sync {
     /// An evidence bundle with its query-audit records.
     async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError>;
 
-    /// Query-audit records, newest first.
-    async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<QueryAudit>, LedgerError>;
-
     /// Walks the event chain and every record it covers, and checks the chain against the
     /// ledger's own anchor when it has one.
     async fn verify(&self) -> Result<VerifyReport, LedgerError>;
@@ -111,9 +106,6 @@ pub trait Ledger: Send + Sync {
         &self,
         proposal_id: &str,
     ) -> Result<Option<StoredReceipt>, LedgerError>;
-
-    /// Receipts, newest first.
-    async fn receipts(&self, filter: &ReceiptFilter) -> Result<Vec<StoredReceipt>, LedgerError>;
 
     /// One receipt.
     async fn receipt(&self, id: i64) -> Result<StoredReceipt, LedgerError>;

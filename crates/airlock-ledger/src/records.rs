@@ -151,30 +151,6 @@ pub struct Event {
     pub created_at: String,
 }
 
-/// Filters for [`crate::Ledger::proposals`]. Empty fields do not filter.
-#[derive(Debug, Clone, Default)]
-pub struct ProposalFilter {
-    pub tenant: Option<String>,
-    pub state: Option<String>,
-    pub capability: Option<String>,
-    /// Only proposals created at or before this RFC 3339 time (an age filter).
-    pub created_before: Option<String>,
-    pub limit: u32,
-    /// Rows to skip before the first one returned (pagination).
-    pub offset: u32,
-}
-
-/// Filters for [`crate::Ledger::query_audit`].
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub evidence: Option<String>,
-    pub proposal: Option<String>,
-    pub tenant: Option<String>,
-    pub capability: Option<String>,
-    pub outcome: Option<String>,
-    pub limit: u32,
-}
-
 /// An evidence bundle with the audit records of the reads that produced it.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvidenceWithAudit {
@@ -304,14 +280,6 @@ pub struct StoredReceipt {
     pub source_database_mutated: bool,
     pub receipt: airlock_protocol::ExecutionReceipt,
     pub created_at: String,
-}
-
-/// Filters for receipts.
-#[derive(Debug, Clone, Default)]
-pub struct ReceiptFilter {
-    pub proposal: Option<String>,
-    pub status: Option<String>,
-    pub limit: u32,
 }
 
 /// Everything the ledger knows about one proposal, in order. Built on read; never stored.

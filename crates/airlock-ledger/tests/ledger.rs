@@ -126,12 +126,13 @@ async fn records_reads_and_proposals_and_verifies() {
     );
 
     let not_found = ledger
-        .query_audit(&AuditFilter {
+        .query_audit_page(&RecordFilter {
             outcome: Some("not_found".into()),
             ..Default::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(not_found.len(), 1);
     assert_eq!(not_found[0].object_id, "INV-404");
 
@@ -159,16 +160,21 @@ async fn an_identical_open_proposal_is_returned_not_duplicated() {
         .await
         .unwrap();
     assert!(different.created);
-    let all = ledger.proposals(&ProposalFilter::default()).await.unwrap();
+    let all = ledger
+        .proposal_page(&RecordFilter::default())
+        .await
+        .unwrap()
+        .items;
     assert_eq!(all.len(), 2);
     // Both reads were recorded, both linked to the proposal they produced.
     let audits = ledger
-        .query_audit(&AuditFilter {
+        .query_audit_page(&RecordFilter {
             proposal: Some(first.proposal.proposal_id.clone()),
             ..Default::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(audits.len(), 2);
     assert!(ledger.verify().await.unwrap().ok);
 }
@@ -184,34 +190,40 @@ async fn proposal_pages_counts_age_filter_and_chain_head() {
             .await
             .unwrap();
     }
-    let all = ProposalFilter {
+    let all = RecordFilter {
         limit: 3,
         ..Default::default()
     };
     assert_eq!(ledger.proposal_count(&all).await.unwrap(), 7);
-    let first = ledger.proposals(&all).await.unwrap();
+    let first = ledger.proposal_page(&all).await.unwrap().items;
     let third = ledger
-        .proposals(&ProposalFilter {
+        .proposal_page(&RecordFilter {
             offset: 6,
             ..all.clone()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!((first.len(), third.len()), (3, 1));
     assert!(!first.iter().any(|p| p.proposal_id == third[0].proposal_id));
-    // Nothing is older than a time before the first proposal; an injection string is a value.
-    for before in ["2000-01-01T00:00:00.000Z", "' OR 1=1 --"] {
-        let old = ProposalFilter {
-            created_before: Some(before.into()),
-            ..Default::default()
-        };
-        assert_eq!(ledger.proposal_count(&old).await.unwrap(), 0, "{before}");
-    }
-    let other_tenant = ProposalFilter {
-        tenant: Some("globex".into()),
+    // Nothing is older than a time before the first proposal.
+    let old = RecordFilter {
+        to: Some(LedgerTime::from_utc(
+            chrono::DateTime::parse_from_rfc3339("2000-01-01T00:00:00Z")
+                .unwrap()
+                .into(),
+        )),
         ..Default::default()
     };
-    assert_eq!(ledger.proposal_count(&other_tenant).await.unwrap(), 0);
+    assert_eq!(ledger.proposal_count(&old).await.unwrap(), 0);
+    // Another tenant has none; an injection string is a value.
+    for tenant in ["globex", "' OR 1=1 --"] {
+        let other_tenant = RecordFilter {
+            tenant: Some(tenant.into()),
+            ..Default::default()
+        };
+        assert_eq!(ledger.proposal_count(&other_tenant).await.unwrap(), 0);
+    }
     let head = ledger.chain_head().await.unwrap().unwrap();
     let report = ledger.verify().await.unwrap();
     assert_eq!(Some(head), report.head);

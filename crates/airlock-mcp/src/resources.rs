@@ -4,7 +4,7 @@
 //! query audit.
 
 use airlock_capability::plan::TrustedScope;
-use airlock_ledger::{LedgerError, ReceiptFilter};
+use airlock_ledger::{LedgerError, MAX_PAGE, RecordFilter};
 use serde_json::{Value, json};
 
 use crate::McpServer;
@@ -110,13 +110,14 @@ pub async fn read(
                 .await
                 .map_err(ledger_error(uri))?;
             let mut receipts = ledger
-                .receipts(&ReceiptFilter {
+                .receipt_page(&RecordFilter {
                     proposal: Some(id.clone()),
-                    status: None,
-                    limit: 1000,
+                    limit: MAX_PAGE,
+                    ..RecordFilter::default()
                 })
                 .await
-                .map_err(ledger_error(uri))?;
+                .map_err(ledger_error(uri))?
+                .items;
             receipts.reverse();
             Ok(json!({"proposal": proposal, "events": events, "receipts": receipts}))
         }

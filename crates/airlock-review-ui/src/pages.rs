@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use airlock_config::ApplyStep;
-use airlock_ledger::{LedgerError, ProposalFilter, Replay, StoredProposal};
+use airlock_ledger::{LedgerError, LedgerTime, RecordFilter, Replay, StoredProposal};
 use airlock_protocol::ProposalState;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -64,8 +64,8 @@ impl ListQuery {
         }
     }
 
-    fn filter(&self, state: Option<String>) -> Result<ProposalFilter, String> {
-        let created_before = match self.older_than.as_deref().filter(|v| !v.is_empty()) {
+    fn filter(&self, state: Option<String>) -> Result<RecordFilter, String> {
+        let to = match self.older_than.as_deref().filter(|v| !v.is_empty()) {
             None => None,
             Some(m) => {
                 let minutes = m
@@ -74,17 +74,18 @@ impl ListQuery {
                     .filter(|n| *n <= 5_256_000)
                     .ok_or_else(|| format!("age `{m}` is not a number of minutes"))?;
                 let cutoff = chrono::Utc::now() - chrono::Duration::minutes(i64::from(minutes));
-                Some(cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                Some(LedgerTime::from_utc(cutoff))
             }
         };
         let page = self.page()?;
-        Ok(ProposalFilter {
+        Ok(RecordFilter {
             tenant: self.tenant.clone().filter(|v| !v.trim().is_empty()),
-            state,
+            outcome: state,
             capability: self.capability.clone().filter(|v| !v.is_empty()),
-            created_before,
+            to,
             limit: PAGE_SIZE,
             offset: (page - 1) * PAGE_SIZE,
+            ..RecordFilter::default()
         })
     }
 
@@ -218,7 +219,7 @@ pub async fn render_list(ui: &Ui, viewer: &Viewer<'_>, q: &ListQuery, queue: boo
         }
         None => match (
             ledger.proposal_count(&filter).await,
-            ledger.proposals(&filter).await,
+            ledger.proposal_page(&filter).await.map(|p| p.items),
         ) {
             (Ok(t), Ok(r)) => Ok((t, r)),
             (Err(e), _) | (_, Err(e)) => Err(e),

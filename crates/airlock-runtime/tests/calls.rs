@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use airlock_capability::envelope::Outcome;
 use airlock_capability::{AliasMode, CallCode, SafeCode};
-use airlock_ledger::{AuditFilter, Ledger, ProposalFilter, SqliteLedger};
+use airlock_ledger::{Ledger, RecordFilter, SqliteLedger};
 use airlock_runtime::{CallFailure, Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
 use serde_json::{Map, Value, json};
@@ -185,12 +185,13 @@ async fn scoped_reads(f: Fixture) {
     assert_eq!(e.error.safe_code(), SafeCode::NotFoundInTenant);
     let misses = f
         .ledger
-        .query_audit(&AuditFilter {
+        .query_audit_page(&RecordFilter {
             outcome: Some("not_found".into()),
             ..Default::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(misses.len(), 1);
     assert_eq!(misses[0].object_id, "INV-9");
     assert_eq!(misses[0].tenant_id, "acme");
@@ -368,12 +369,13 @@ async fn proposals(f: Fixture) {
     assert_eq!(after.query_audit, stats.query_audit + 3);
     let rejected = f
         .ledger
-        .query_audit(&AuditFilter {
+        .query_audit_page(&RecordFilter {
             outcome: Some("rejected:PATCH_TRANSITION_NOT_ALLOWED".into()),
             ..Default::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(rejected.len(), 1);
 
     assert!(
@@ -399,9 +401,10 @@ async fn proposals(f: Fixture) {
     );
     let all = f
         .ledger
-        .proposals(&ProposalFilter::default())
+        .proposal_page(&RecordFilter::default())
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(all.len(), 2);
     assert!(f.ledger.verify().await.unwrap().ok);
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use airlock_capability::AliasMode;
 use airlock_capability::envelope::Outcome as CallOutcome;
 use airlock_config::Config;
-use airlock_ledger::{Actor, Ledger, ReceiptFilter, Review, SqliteLedger};
+use airlock_ledger::{Actor, Ledger, RecordFilter, Review, SqliteLedger};
 use airlock_protocol::WritebackJob;
 use airlock_runtime::{Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
@@ -436,13 +436,15 @@ async fn concurrent_applies(w: World) {
     assert_eq!(w.receipts_in_source().await, 1);
     let applied = w
         .ledger
-        .receipts(&ReceiptFilter {
+        .receipt_page(&RecordFilter {
             proposal: Some(id.clone()),
-            status: Some("applied".into()),
+            outcome: Some("applied".into()),
             limit: 100,
+            ..RecordFilter::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(applied.len(), 1);
     assert!(w.ledger.verify().await.unwrap().ok);
 }

@@ -18,7 +18,7 @@ use airlock_capability::AliasMode;
 use airlock_capability::envelope::Outcome as CallOutcome;
 use airlock_config::Config;
 use airlock_handler::Verifier;
-use airlock_ledger::{Actor, Ledger, ReceiptFilter, SqliteLedger};
+use airlock_ledger::{Actor, Ledger, RecordFilter, SqliteLedger};
 use airlock_runtime::{Runtime, RuntimeOptions};
 use airlock_testkit::FreshDb;
 use airlock_writeback::AttemptEffect;
@@ -398,13 +398,14 @@ impl World {
 
     async fn receipts(&self, id: &str) -> usize {
         self.ledger
-            .receipts(&ReceiptFilter {
+            .receipt_page(&RecordFilter {
                 proposal: Some(id.into()),
-                status: None,
                 limit: 100,
+                ..RecordFilter::default()
             })
             .await
             .unwrap()
+            .items
             .len()
     }
 

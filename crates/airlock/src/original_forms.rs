@@ -79,40 +79,10 @@ const REFUSED: &[(&str, Option<&str>, &str)] = &[
 /// (command, subcommand, flags, instead).
 const REFUSED_FLAGS: &[(&str, &str, &[&str], &str)] = &[
     (
-        "proposals",
-        "list",
-        LINKS,
-        "`airlock proposals list` filters by time, tenant, principal, capability, object, source, table, state, --proposal and --evidence; `airlock receipts list --json` names each receipt's proposal",
-    ),
-    (
-        "replay",
-        "list",
-        LINKS,
-        "`airlock replay list` filters by time, tenant, principal, capability, object, source, table, state, --proposal and --evidence; a replay id is `replay_` and its proposal id",
-    ),
-    (
-        "activity",
-        "search",
-        &["--replay", "--receipt", "--query-fingerprint"],
-        "`airlock activity search` filters by time, tenant, principal, capability, object, source, table, outcome, --proposal and --evidence; a replay id is `replay_` and its proposal id",
-    ),
-    (
-        "evidence",
-        "list",
-        &["--query-fingerprint"],
-        "`airlock evidence list` filters by time, tenant, principal, capability, object, source, table and --proposal; filter other fields from its --json output",
-    ),
-    (
         "query-audit",
         "list",
-        &["--primary-key", "--query-fingerprint"],
-        "`airlock query-audit list` filters by time, tenant, principal, capability, object (--object-id is the key looked up), source, table, outcome, --proposal and --evidence",
-    ),
-    (
-        "receipts",
-        "list",
-        &["--writeback-job", "--idempotency-key"],
-        "`airlock receipts list` filters by time, tenant, principal, capability, object, --proposal and --status; filter other fields from its --json output",
+        &["--primary-key"],
+        "`airlock query-audit list` filters by time, tenant, principal, capability, object (--object-id is the key looked up), source, table, outcome, --query-fingerprint, --proposal and --evidence",
     ),
     (
         "mcp",
@@ -136,9 +106,6 @@ const REFUSED_FLAGS: &[(&str, &str, &[&str], &str)] = &[
 
 /// Airlock's `inspect` takes the URL by variable, flag or config source, and infers the engine.
 const INSPECT_INSTEAD: &str = "use `airlock inspect --url-env VAR` (or --url URL, or --source NAME with --config); the engine comes from the URL's scheme";
-
-/// Links the original's proposal lists followed (to a receipt or replay record).
-const LINKS: &[&str] = &["--receipt", "--replay"];
 
 const MCP_CONFIG_FLAGS: &[&str] = &["--transport"];
 
@@ -230,17 +197,16 @@ mod tests {
         assert!(of("--store x.db store prune --older-than 30d").is_none());
         assert!(of("evidence list --json").is_none());
         assert!(of("activity search --tenant acme").is_none());
+        assert!(of("receipts list --writeback-job j --idempotency-key k").is_none());
         assert_eq!(
-            of("receipts list --writeback-job j").unwrap().form,
-            "receipts list --writeback-job"
+            of("query-audit list --primary-key 3").unwrap().form,
+            "query-audit list --primary-key"
         );
         assert_eq!(of("demo --quick").unwrap().form, "demo --quick");
         assert!(of("init --spec x.json").is_none());
         assert!(of("proposals list --principal p --json").is_none());
-        assert_eq!(
-            of("proposals list --receipt 3").unwrap().form,
-            "proposals list --receipt"
-        );
+        assert!(of("proposals list --receipt 3").is_none());
+        assert!(of("activity search --replay replay_x --query-fingerprint q").is_none());
         assert_eq!(
             of("mcp config cursor --transport http").unwrap().form,
             "mcp config --transport"

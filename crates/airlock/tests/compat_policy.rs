@@ -379,10 +379,6 @@ fn original_only_forms_name_the_airlock_form() {
     let l = Local::new();
     for (args, airlock_form) in [
         (
-            &["evidence", "list", "--query-fingerprint", "q"][..],
-            "filters by time, tenant",
-        ),
-        (
             &["validate", "--job", "job.json"][..],
             "airlock apply --job FILE --dry-run",
         ),
@@ -392,19 +388,7 @@ fn original_only_forms_name_the_airlock_form() {
             "airlock doctor",
         ),
         (&["smoke", "boundary"][..], "airlock tools list"),
-        (
-            &["activity", "search", "--receipt", "3"][..],
-            "a replay id is `replay_`",
-        ),
         (&["mcp", "smoke"][..], "airlock smoke call"),
-        (
-            &["proposals", "list", "--receipt", "3", "--store", STORE][..],
-            "filters by time, tenant",
-        ),
-        (
-            &["receipts", "list", "--writeback-job", "j"][..],
-            "--proposal and --status",
-        ),
         (
             &["query-audit", "list", "--primary-key", "t"][..],
             "--object-id is the key looked up",

@@ -171,6 +171,7 @@ const LISTINGS: &[Listing] = &[
             ("--source", "source_id"),
             ("--table", "source_table"),
             ("--proposal", "proposal_id"),
+            ("--query-fingerprint", "query_fingerprint"),
         ],
     },
     Listing {
@@ -187,13 +188,19 @@ const LISTINGS: &[Listing] = &[
             ("--outcome", "outcome"),
             ("--evidence", "evidence_bundle_id"),
             ("--proposal", "proposal_id"),
+            ("--query-fingerprint", "query_fingerprint"),
         ],
     },
     Listing {
         args: &["receipts", "list"],
         key: "receipts",
         id: "receipt_id",
-        fields: &[("--status", "status"), ("--proposal", "proposal_id")],
+        fields: &[
+            ("--status", "status"),
+            ("--proposal", "proposal_id"),
+            ("--idempotency-key", "idempotency_key"),
+            ("--writeback-job", "writeback_job_id"),
+        ],
     },
 ];
 
@@ -302,6 +309,155 @@ fn every_filter_returns_exactly_the_matching_records_of_every_listing() {
     );
     let globex = story.json(&["receipts", "list", "--tenant", "globex"]);
     assert_eq!(globex["receipts"], serde_json::json!([]));
+}
+
+/// The original's link filters: `--receipt N` and `--replay replay_ID` select the records of
+/// that receipt's (that replay's) proposal, on every listing that takes them and in
+/// `activity search`; values that look like SQL are plain values.
+#[test]
+fn receipt_and_replay_filters_select_their_proposals_records() {
+    let story = Story::new();
+    let receipts = story.all(&["receipts", "list"], "receipts");
+    assert!(!receipts.is_empty());
+    let proposals = story.all(&["proposals", "list"], "proposals");
+    assert!(proposals.len() >= 3, "{proposals:#?}");
+    for receipt in &receipts {
+        let number = receipt["receipt_id"].as_i64().unwrap().to_string();
+        let pid = receipt["proposal_id"].as_str().unwrap();
+        let replay = format!("replay_{pid}");
+        let rct = format!("rct_{number:0>6}");
+        for list in [["proposals", "list"], ["replay", "list"]] {
+            let key = if list[0] == "replay" {
+                "replays"
+            } else {
+                "proposals"
+            };
+            for (flag, value) in [
+                ("--receipt", number.as_str()),
+                ("--receipt", rct.as_str()),
+                ("--replay", replay.as_str()),
+            ] {
+                let got = story.json(&[list[0], list[1], flag, value]);
+                let got = got[key].as_array().unwrap();
+                assert_eq!(got.len(), 1, "{list:?} {flag} {value}: {got:#?}");
+                assert_eq!(got[0]["proposal_id"], pid);
+            }
+        }
+        // activity search: the receipt itself and its proposal's records, nothing else.
+        let by_receipt = story.json(&[
+            "activity",
+            "search",
+            "--receipt",
+            &number,
+            "--limit",
+            "1000",
+        ]);
+        let hits = by_receipt["interactions"].as_array().unwrap();
+        assert!(
+            hits.iter()
+                .any(|h| h["kind"] == "receipt" && h["id"] == number.as_str())
+        );
+        assert!(hits.iter().any(|h| h["kind"] == "proposal"));
+        for h in hits {
+            assert_eq!(h["proposal_id"], pid, "{h:#}");
+            if h["kind"] == "receipt" {
+                assert_eq!(h["id"], number.as_str());
+            }
+        }
+        // --replay is --proposal.
+        let by_replay = story.json(&["activity", "search", "--replay", &replay, "--limit", "1000"]);
+        let by_proposal = story.json(&["activity", "search", "--proposal", pid, "--limit", "1000"]);
+        assert_eq!(by_replay["interactions"], by_proposal["interactions"]);
+    }
+    // Another tenant's proposal has no receipt: its replay with a receipt filter is empty.
+    let globex: Vec<&Value> = proposals
+        .iter()
+        .filter(|p| p["tenant_id"] == "globex")
+        .collect();
+    assert!(!globex.is_empty());
+    let number = receipts[0]["receipt_id"].as_i64().unwrap().to_string();
+    for p in globex {
+        let replay = format!("replay_{}", p["proposal_id"].as_str().unwrap());
+        let got = story.json(&[
+            "activity",
+            "search",
+            "--replay",
+            &replay,
+            "--receipt",
+            &number,
+        ]);
+        assert_eq!(got["interactions"], serde_json::json!([]));
+        let got = story.json(&["replay", "list", "--tenant", "globex", "--receipt", &number]);
+        assert_eq!(got["replays"], serde_json::json!([]));
+    }
+    // A fingerprint selects the reads of that query across kinds in activity search.
+    let audit = story.all(&["query-audit", "list"], "query_audit");
+    let fingerprint = audit[0]["query_fingerprint"].as_str().unwrap();
+    let hits = story.json(&[
+        "activity",
+        "search",
+        "--query-fingerprint",
+        fingerprint,
+        "--limit",
+        "1000",
+    ]);
+    let hits = hits["interactions"].as_array().unwrap();
+    let expected = audit
+        .iter()
+        .filter(|a| a["query_fingerprint"] == fingerprint)
+        .count();
+    assert_eq!(
+        hits.iter().filter(|h| h["kind"] == "query-audit").count(),
+        expected
+    );
+    assert!(
+        hits.iter()
+            .all(|h| h["kind"] == "query-audit" || h["kind"] == "evidence"),
+        "{hits:#?}"
+    );
+    // Values that look like SQL match nothing and change nothing.
+    let before = story.json(&["ledger", "stats"])["stats"]["counts"].clone();
+    for injection in ["'; DROP TABLE events; --", "x' OR '1'='1", "%", "_"] {
+        for (list, flag, key) in [
+            (&["activity", "search"][..], "--replay", "interactions"),
+            (
+                &["activity", "search"],
+                "--query-fingerprint",
+                "interactions",
+            ),
+            (&["proposals", "list"], "--replay", "proposals"),
+            (&["evidence", "list"], "--query-fingerprint", "evidence"),
+            (
+                &["query-audit", "list"],
+                "--query-fingerprint",
+                "query_audit",
+            ),
+            (&["receipts", "list"], "--idempotency-key", "receipts"),
+            (&["receipts", "list"], "--writeback-job", "receipts"),
+        ] {
+            let mut args = list.to_vec();
+            args.extend_from_slice(&[flag, injection]);
+            assert_eq!(story.json(&args)[key], serde_json::json!([]), "{args:?}");
+        }
+        for list in [
+            &["activity", "search"][..],
+            &["proposals", "list"],
+            &["replay", "list"],
+        ] {
+            let mut args = list.to_vec();
+            args.extend_from_slice(&["--receipt", injection]);
+            refused(&story.run(&args), "FILTER_BAD_RECEIPT");
+        }
+    }
+    for bad in ["0", "-3", "rct_", "3 OR 1=1"] {
+        let flag = format!("--receipt={bad}");
+        refused(
+            &story.run(&["activity", "search", &flag]),
+            "FILTER_BAD_RECEIPT",
+        );
+    }
+    assert_eq!(story.json(&["ledger", "stats"])["stats"]["counts"], before);
+    assert_eq!(story.json(&["ledger", "verify"])["ok"], true);
 }
 
 #[test]

@@ -34,6 +34,11 @@ pub(crate) struct Shape {
     outcome: Option<&'static str>,
     proposal: Option<&'static str>,
     evidence: Option<&'static str>,
+    /// A receipt number (`?` is bound as an integer).
+    receipt: Option<&'static str>,
+    query_fingerprint: Option<&'static str>,
+    idempotency_key: Option<&'static str>,
+    writeback_job: Option<&'static str>,
     /// The search hit's tenant, capability and proposal.
     hit_tenant: &'static str,
     hit_capability: &'static str,
@@ -51,6 +56,9 @@ macro_rules! through_proposal {
         id: $id:literal,
         scope: $scope:expr,
         outcome: $outcome:expr,
+        receipt: $receipt:expr,
+        idempotency_key: $idempotency_key:expr,
+        writeback_job: $writeback_job:expr,
         text: $text:expr $(,)?
     ) => {
         Shape {
@@ -70,6 +78,10 @@ macro_rules! through_proposal {
             outcome: $outcome,
             proposal: Some("proposal_id = ?"),
             evidence: None,
+            receipt: $receipt,
+            query_fingerprint: None,
+            idempotency_key: $idempotency_key,
+            writeback_job: $writeback_job,
             hit_tenant: through_proposal!(column "tenant_id", $table),
             hit_capability: through_proposal!(column "action", $table),
             hit_proposal: "proposal_id",
@@ -85,6 +97,10 @@ macro_rules! through_proposal {
         )
     };
 }
+
+/// The records of the proposal a receipt applied.
+const RECEIPT_PROPOSAL: &str =
+    "proposal_id IN (SELECT proposal_id FROM receipts WHERE receipt_id = ?)";
 
 pub(crate) const PROPOSALS: Shape = Shape {
     kind: RecordKind::Proposal,
@@ -105,6 +121,10 @@ pub(crate) const PROPOSALS: Shape = Shape {
     evidence: Some(
         "proposal_id IN (SELECT proposal_id FROM evidence_bundles WHERE evidence_bundle_id = ?)",
     ),
+    receipt: Some(RECEIPT_PROPOSAL),
+    query_fingerprint: None,
+    idempotency_key: None,
+    writeback_job: None,
     hit_tenant: "tenant_id",
     hit_capability: "action",
     hit_proposal: "proposal_id",
@@ -122,27 +142,53 @@ pub(crate) const PROPOSALS: Shape = Shape {
     ],
 };
 
-pub(crate) const EVIDENCE: Shape = Shape {
-    kind: RecordKind::Evidence,
-    table: "evidence_bundles",
-    created: "created_at",
-    id: "evidence_bundle_id",
-    id_is_int: false,
-    scope: None,
-    tenant: Some("tenant_id = ?"),
-    principal: Some("principal = ?"),
-    capability: Some("capability = ?"),
-    object_id: Some("object_id = ?"),
-    object_type: Some("business_object = ?"),
-    source: Some("source_id = ?"),
-    table_name: Some("source_table"),
-    outcome: None,
-    proposal: Some("proposal_id = ?"),
-    evidence: Some("evidence_bundle_id = ?"),
-    hit_tenant: "tenant_id",
-    hit_capability: "capability",
-    hit_proposal: "proposal_id",
-    text: &[
+/// A kind recorded by a read (evidence, query audit): it carries the tenant, principal,
+/// capability, object, source and query fingerprint of the read itself.
+const fn read_record(
+    kind: RecordKind,
+    table: &'static str,
+    id: &'static str,
+    id_is_int: bool,
+    table_name: &'static str,
+    outcome: Option<&'static str>,
+    text: &'static [(&'static str, &'static str)],
+) -> Shape {
+    Shape {
+        kind,
+        table,
+        created: "created_at",
+        id,
+        id_is_int,
+        scope: None,
+        tenant: Some("tenant_id = ?"),
+        principal: Some("principal = ?"),
+        capability: Some("capability = ?"),
+        object_id: Some("object_id = ?"),
+        object_type: Some("business_object = ?"),
+        source: Some("source_id = ?"),
+        table_name: Some(table_name),
+        outcome,
+        proposal: Some("proposal_id = ?"),
+        evidence: Some("evidence_bundle_id = ?"),
+        receipt: Some(RECEIPT_PROPOSAL),
+        query_fingerprint: Some("query_fingerprint = ?"),
+        idempotency_key: None,
+        writeback_job: None,
+        hit_tenant: "tenant_id",
+        hit_capability: "capability",
+        hit_proposal: "proposal_id",
+        text,
+    }
+}
+
+pub(crate) const EVIDENCE: Shape = read_record(
+    RecordKind::Evidence,
+    "evidence_bundles",
+    "evidence_bundle_id",
+    false,
+    "source_table",
+    None,
+    &[
         ("evidence_bundle_id", "evidence_bundle_id"),
         ("capability", "capability"),
         ("tenant_id", "tenant_id"),
@@ -153,29 +199,16 @@ pub(crate) const EVIDENCE: Shape = Shape {
         ("table", "source_table"),
         ("items", "items_json"),
     ],
-};
+);
 
-pub(crate) const QUERY_AUDIT: Shape = Shape {
-    kind: RecordKind::QueryAudit,
-    table: "query_audit",
-    created: "created_at",
-    id: "audit_id",
-    id_is_int: true,
-    scope: None,
-    tenant: Some("tenant_id = ?"),
-    principal: Some("principal = ?"),
-    capability: Some("capability = ?"),
-    object_id: Some("object_id = ?"),
-    object_type: Some("business_object = ?"),
-    source: Some("source_id = ?"),
-    table_name: Some("table_name"),
-    outcome: Some("outcome = ?"),
-    proposal: Some("proposal_id = ?"),
-    evidence: Some("evidence_bundle_id = ?"),
-    hit_tenant: "tenant_id",
-    hit_capability: "capability",
-    hit_proposal: "proposal_id",
-    text: &[
+pub(crate) const QUERY_AUDIT: Shape = read_record(
+    RecordKind::QueryAudit,
+    "query_audit",
+    "audit_id",
+    true,
+    "table_name",
+    Some("outcome = ?"),
+    &[
         ("capability", "capability"),
         ("tenant_id", "tenant_id"),
         ("principal", "principal"),
@@ -186,7 +219,7 @@ pub(crate) const QUERY_AUDIT: Shape = Shape {
         ("outcome", "outcome"),
         ("query_fingerprint", "query_fingerprint"),
     ],
-};
+);
 
 pub(crate) const RECEIPTS: Shape = through_proposal! {
     kind: RecordKind::Receipt,
@@ -194,6 +227,9 @@ pub(crate) const RECEIPTS: Shape = through_proposal! {
     id: "receipt_id",
     scope: None,
     outcome: Some("status = ?"),
+    receipt: Some("receipt_id = ?"),
+    idempotency_key: Some("idempotency_key = ?"),
+    writeback_job: Some("writeback_job_id = ?"),
     text: &[
         ("writeback_job_id", "writeback_job_id"),
         ("proposal_id", "proposal_id"),
@@ -209,6 +245,9 @@ pub(crate) const EVENTS: Shape = through_proposal! {
     id: "seq",
     scope: Some("proposal_id IS NOT NULL AND kind <> 'proposal_created'"),
     outcome: None,
+    receipt: Some(RECEIPT_PROPOSAL),
+    idempotency_key: None,
+    writeback_job: None,
     text: &[
         ("kind", "kind"),
         ("actor", "actor"),
@@ -266,11 +305,20 @@ fn filter_where(shape: &Shape, f: &RecordFilter) -> Option<Where> {
         (shape.outcome, &f.outcome),
         (shape.proposal, &f.proposal),
         (shape.evidence, &f.evidence),
+        (shape.query_fingerprint, &f.query_fingerprint),
+        (shape.idempotency_key, &f.idempotency_key),
+        (shape.writeback_job, &f.writeback_job),
     ];
     for (predicate, value) in fields {
         if let Some(v) = given(value) {
             w.push(predicate?, [text(v)]);
         }
+    }
+    if let Some(proposal) = f.replay_proposal() {
+        w.push(shape.proposal?, [text(proposal)]);
+    }
+    if let Some(receipt) = f.receipt {
+        w.push(shape.receipt?, [SqlValue::Integer(receipt)]);
     }
     if let Some(table) = given(&f.table) {
         let column = shape.table_name?;
@@ -328,9 +376,9 @@ fn text_where(w: &mut Where, shape: &Shape, needle: &str) {
 }
 
 /// The statement of one page of `shape`: `columns`, then the order key, newest first.
-fn page_sql(shape: &Shape, columns: &str, w: &Where, limit: usize) -> String {
+fn page_sql(shape: &Shape, columns: &str, w: &Where, limit: usize, offset: u32) -> String {
     format!(
-        "SELECT {columns}, {created}, {id} FROM {table}{where_} ORDER BY {created} DESC, {id} DESC LIMIT {limit}",
+        "SELECT {columns}, {created}, {id} FROM {table}{where_} ORDER BY {created} DESC, {id} DESC LIMIT {limit} OFFSET {offset}",
         created = shape.created,
         id = shape.id,
         table = shape.table,
@@ -359,13 +407,13 @@ fn fetch<T>(
     mut w: Where,
     cursor: Option<&Cursor>,
     columns: &str,
-    limit: usize,
+    (limit, offset): (usize, u32),
     map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Vec<(Cursor, T)>, LedgerError> {
     if let Some(c) = cursor {
         after_cursor(&mut w, shape, c);
     }
-    let mut stmt = conn.prepare(&page_sql(shape, columns, &w, limit + 1))?;
+    let mut stmt = conn.prepare(&page_sql(shape, columns, &w, limit + 1, offset))?;
     let rows = stmt.query_map(params_from_iter(w.values), |r| {
         Ok((key_of(shape, r)?, map(r)?))
     })?;
@@ -414,7 +462,15 @@ fn list<T>(
         });
     };
     let limit = f.page_size();
-    let rows = fetch(conn, shape, w, cursor.as_ref(), columns, limit, map)?;
+    let rows = fetch(
+        conn,
+        shape,
+        w,
+        cursor.as_ref(),
+        columns,
+        (limit, f.offset),
+        map,
+    )?;
     Ok(into_page(rows, limit, listing, &fingerprint))
 }
 
@@ -430,6 +486,19 @@ pub(crate) fn proposals(
         read::PROPOSAL_COLUMNS,
         read::proposal_from_row,
     )
+}
+
+/// How many proposals match `f` (its page, cursor and offset aside).
+pub(crate) fn proposal_count(conn: &Connection, f: &RecordFilter) -> Result<u64, LedgerError> {
+    let Some(w) = filter_where(&PROPOSALS, f) else {
+        return Ok(0);
+    };
+    let n: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM proposals{}", w.sql()),
+        params_from_iter(w.values),
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 pub(crate) fn evidence(
@@ -507,7 +576,7 @@ pub(crate) fn search(
             shape.hit_proposal,
             fields.join(", ")
         );
-        let found = fetch(conn, shape, w, cursor.as_ref(), &columns, limit, |r| {
+        let found = fetch(conn, shape, w, cursor.as_ref(), &columns, (limit, 0), |r| {
             hit_from_row(shape, r, needle.as_deref())
         })?;
         rows.extend(found);
@@ -603,7 +672,7 @@ pub(crate) fn statements(f: &RecordFilter, with_cursor: bool) -> Vec<(String, Ve
                 },
             );
         }
-        out.push((page_sql(shape, "*", &w, 21), w.values));
+        out.push((page_sql(shape, "*", &w, 21, 0), w.values));
     }
     out
 }

@@ -39,10 +39,9 @@ use airlock_review_key::ReviewKey;
 
 use crate::anchor::{self, Anchor};
 use crate::{
-    Actor, ApprovalRecord, AttemptEffect, AuditFilter, Decision, Event, EvidenceBundle,
-    EvidenceWithAudit, Hit, JobRecord, Ledger, LedgerError, NewProposal, NewRead, Page,
-    ProposalFilter, ProposalRecorded, ReadRecorded, ReceiptFilter, RecordFilter, Replay, Review,
-    SearchText, Stats, StoredProposal, StoredReceipt, VerifyReport,
+    Actor, ApprovalRecord, AttemptEffect, Decision, Event, EvidenceBundle, EvidenceWithAudit, Hit,
+    JobRecord, Ledger, LedgerError, NewProposal, NewRead, Page, ProposalRecorded, ReadRecorded,
+    RecordFilter, Replay, Review, SearchText, Stats, StoredProposal, StoredReceipt, VerifyReport,
 };
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -329,12 +328,8 @@ impl Ledger for SqliteLedger {
         read::proposal(&self.conn(), id)
     }
 
-    async fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<StoredProposal>, LedgerError> {
-        read::proposals(&self.conn(), filter)
-    }
-
-    async fn proposal_count(&self, filter: &ProposalFilter) -> Result<u64, LedgerError> {
-        read::proposal_count(&self.conn(), filter)
+    async fn proposal_count(&self, filter: &RecordFilter) -> Result<u64, LedgerError> {
+        browse::proposal_count(&self.conn(), filter)
     }
 
     async fn chain_head(&self) -> Result<Option<crate::ChainHead>, LedgerError> {
@@ -363,13 +358,6 @@ impl Ledger for SqliteLedger {
 
     async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError> {
         read::evidence(&self.conn(), id)
-    }
-
-    async fn query_audit(
-        &self,
-        filter: &AuditFilter,
-    ) -> Result<Vec<crate::QueryAudit>, LedgerError> {
-        read::query_audit(&self.conn(), filter)
     }
 
     async fn verify(&self) -> Result<VerifyReport, LedgerError> {
@@ -410,10 +398,6 @@ impl Ledger for SqliteLedger {
         proposal_id: &str,
     ) -> Result<Option<StoredReceipt>, LedgerError> {
         lifecycle::applied_receipt(&self.conn(), proposal_id)
-    }
-
-    async fn receipts(&self, filter: &ReceiptFilter) -> Result<Vec<StoredReceipt>, LedgerError> {
-        read::receipts(&self.conn(), filter)
     }
 
     async fn receipt(&self, id: i64) -> Result<StoredReceipt, LedgerError> {

@@ -1,10 +1,10 @@
 //! Read queries. Nothing here writes.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::{
-    AuditFilter, Event, EvidenceBundle, EvidenceWithAudit, LedgerError, ProposalFilter, QueryAudit,
+    Event, EvidenceBundle, EvidenceWithAudit, LedgerError, MAX_PAGE, QueryAudit, RecordFilter,
     Stats, StoredProposal,
 };
 
@@ -93,61 +93,12 @@ pub(crate) fn where_clause(filters: &[(&str, &Option<String>)]) -> (String, Vec<
     (sql, values)
 }
 
-fn limit(n: u32) -> u32 {
-    if n == 0 { 20 } else { n.min(1000) }
-}
-
-/// The `WHERE` clause and values of a proposal filter.
-fn proposal_where(f: &ProposalFilter) -> (String, Vec<SqlValue>) {
-    let (mut clause, mut values) = where_clause(&[
-        ("tenant_id", &f.tenant),
-        ("state", &f.state),
-        ("action", &f.capability),
-    ]);
-    if let Some(before) = f.created_before.as_deref().filter(|v| !v.is_empty()) {
-        clause.push_str(if values.is_empty() {
-            " WHERE "
-        } else {
-            " AND "
-        });
-        clause.push_str("created_at <= ?");
-        values.push(SqlValue::Text(before.to_owned()));
-    }
-    (clause, values)
-}
-
-pub(crate) fn proposals(
-    conn: &Connection,
-    f: &ProposalFilter,
-) -> Result<Vec<StoredProposal>, LedgerError> {
-    let (clause, values) = proposal_where(f);
-    let sql = format!(
-        "SELECT {PROPOSAL_COLUMNS} FROM proposals{clause} ORDER BY created_at DESC, rowid DESC LIMIT {} OFFSET {}",
-        limit(f.limit),
-        f.offset
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(values), proposal_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// How many proposals match `f` (its limit and offset aside).
-pub(crate) fn proposal_count(conn: &Connection, f: &ProposalFilter) -> Result<u64, LedgerError> {
-    let (clause, values) = proposal_where(f);
-    let n: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM proposals{clause}"),
-        params_from_iter(values),
-        |r| r.get(0),
-    )?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
 /// The chain head: the last event's sequence number and hash.
 pub(crate) fn chain_head(conn: &Connection) -> Result<Option<crate::ChainHead>, LedgerError> {
     Ok(head(conn)?.map(|(seq, hash)| crate::ChainHead { seq, hash }))
 }
 
-const EVENT_COLUMNS: &str = "seq, kind, proposal_id, subject_kind, subject_id, actor,
+pub(crate) const EVENT_COLUMNS: &str = "seq, kind, proposal_id, subject_kind, subject_id, actor,
     payload_json, record_hash, prev_hash, hash, created_at";
 
 pub(crate) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
@@ -247,14 +198,15 @@ pub(crate) fn evidence(conn: &Connection, id: &str) -> Result<EvidenceWithAudit,
         kind: "evidence bundle",
         id: id.to_owned(),
     })?;
-    let query_audit = query_audit(
+    let query_audit = super::browse::query_audit(
         conn,
-        &AuditFilter {
+        &RecordFilter {
             evidence: Some(id.to_owned()),
-            limit: 1000,
-            ..AuditFilter::default()
+            limit: MAX_PAGE,
+            ..RecordFilter::default()
         },
-    )?;
+    )?
+    .items;
     Ok(EvidenceWithAudit {
         bundle,
         query_audit,
@@ -294,26 +246,6 @@ pub(crate) fn audit_by_id(conn: &Connection, id: i64) -> Result<Option<QueryAudi
         ))?
         .query_row([id], audit_from_row)
         .optional()?)
-}
-
-pub(crate) fn query_audit(
-    conn: &Connection,
-    f: &AuditFilter,
-) -> Result<Vec<QueryAudit>, LedgerError> {
-    let (clause, values) = where_clause(&[
-        ("evidence_bundle_id", &f.evidence),
-        ("proposal_id", &f.proposal),
-        ("tenant_id", &f.tenant),
-        ("capability", &f.capability),
-        ("outcome", &f.outcome),
-    ]);
-    let sql = format!(
-        "SELECT {AUDIT_COLUMNS} FROM query_audit{clause} ORDER BY audit_id DESC LIMIT {}",
-        limit(f.limit)
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(values), audit_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub(crate) fn stats(conn: &Connection) -> Result<Stats, LedgerError> {
@@ -457,20 +389,6 @@ pub(crate) fn receipt_by_id(
         .optional()?)
 }
 
-pub(crate) fn receipts(
-    conn: &Connection,
-    f: &crate::ReceiptFilter,
-) -> Result<Vec<crate::StoredReceipt>, LedgerError> {
-    let (clause, values) = where_clause(&[("proposal_id", &f.proposal), ("status", &f.status)]);
-    let sql = format!(
-        "SELECT {RECEIPT_COLUMNS} FROM receipts{clause} ORDER BY receipt_id DESC LIMIT {}",
-        limit(f.limit)
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(values), receipt_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 pub(crate) fn replay(conn: &Connection, id: &str) -> Result<crate::Replay, LedgerError> {
     let proposal = proposal(conn, id)?;
     let pid = proposal.proposal_id.clone();
@@ -482,23 +400,14 @@ pub(crate) fn replay(conn: &Connection, id: &str) -> Result<crate::Replay, Ledge
         .iter()
         .map(|e| self::evidence(conn, e))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut query_audit = query_audit(
-        conn,
-        &AuditFilter {
-            proposal: Some(pid.clone()),
-            limit: 1000,
-            ..AuditFilter::default()
-        },
-    )?;
+    let of_proposal = RecordFilter {
+        proposal: Some(pid.clone()),
+        limit: MAX_PAGE,
+        ..RecordFilter::default()
+    };
+    let mut query_audit = super::browse::query_audit(conn, &of_proposal)?.items;
     query_audit.reverse();
-    let mut receipts = receipts(
-        conn,
-        &crate::ReceiptFilter {
-            proposal: Some(pid.clone()),
-            status: None,
-            limit: 1000,
-        },
-    )?;
+    let mut receipts = super::browse::receipts(conn, &of_proposal)?.items;
     receipts.reverse();
     Ok(crate::Replay {
         replay_id: airlock_protocol::ids::replay_id(&pid),

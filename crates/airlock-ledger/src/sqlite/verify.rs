@@ -66,21 +66,23 @@ fn broken(seq: i64, code: &'static str, detail: impl Into<String>) -> Walk {
     })
 }
 
-/// One event as the reader thread found it: the event (or why its row does not decode) and
-/// the JSON its `record_hash` covers (or the break found reading the record).
+/// One event the reader could not take the fast way (a subject other than evidence or
+/// query audit, or columns of unexpected types): the event (or why its row does not decode)
+/// and the JSON its `record_hash` covers (or the break found reading the record).
 struct Item {
     seq: i64,
     event: Result<crate::Event, String>,
     record: Result<serde_json::Value, Walk>,
 }
 
-/// Events go from the reader to the checker in batches of this many.
-const ITEMS_PER_BATCH: usize = 256;
+/// Events go from the reader to the hashers in batches of this many.
+const ITEMS_PER_BATCH: usize = 512;
 
-/// The walk runs on two threads: this one reads (steps through the events in order, fetches
-/// and decodes each record), a second one hashes and checks the chain in the same order. So
-/// the first break reported is the same as a one-thread walk's, and on two cores reading and
-/// hashing overlap.
+/// The walk runs on several threads: this one reads (steps through the events in order,
+/// joined with their evidence or audit row, copying the columns into the batch's text), hashers
+/// build the canonical JSON of each event and record straight from that text and hash it, and
+/// a checker takes the batches back in order and checks the chain. So the first break reported
+/// is the same as a one-thread walk's.
 fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Result<(), Walk> {
     // A pruned ledger is walked from its latest checkpoint: events at or before the cut are
     // the ones it kept (or ones a prune has yet to remove), and the chain resumes after it.
@@ -91,22 +93,52 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
     };
     report.checkpoint = checkpoint.as_ref().map(|c| c.summary.clone());
     let mut covered: Covered = [0; CHAINED_TABLES.len()];
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
+    let hashers = hasher_threads();
+    let (to_hash, for_hashers) = std::sync::mpsc::sync_channel::<Batch>(hashers * 2);
+    let for_hashers = std::sync::Mutex::new(for_hashers);
+    let (to_check, for_checker) = std::sync::mpsc::sync_channel::<Batch>(hashers * 2);
     let kept = checkpoint.as_ref();
     let (checked, read) = std::thread::scope(|scope| {
+        for n in 0..hashers {
+            let to_check = to_check.clone();
+            let for_hashers = &for_hashers;
+            std::thread::Builder::new()
+                .name(format!("airlock-verify-hash-{n}"))
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let next = for_hashers.lock().map(|r| r.recv());
+                        let Ok(Ok(mut batch)) = next else { return };
+                        batch.hash();
+                        if to_check.send(batch).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .expect("a thread for verify");
+        }
+        drop(to_check);
         let checker = std::thread::Builder::new()
             .name("airlock-verify".into())
             .spawn_scoped(scope, move || {
                 let mut chain = Chain::start(kept, anchors);
-                let outcome = receiver
-                    .iter()
-                    .flatten()
-                    .try_for_each(|item| chain.check(item));
+                let mut waiting = std::collections::BTreeMap::new();
+                let mut next_no = 0u64;
+                let mut outcome = Ok(());
+                'recv: for batch in for_checker.iter() {
+                    waiting.insert(batch.no, batch);
+                    while let Some(batch) = waiting.remove(&next_no) {
+                        next_no += 1;
+                        if let Err(b) = batch.check(&mut chain) {
+                            outcome = Err(b);
+                            break 'recv;
+                        }
+                    }
+                }
                 (outcome, chain)
             })
             .expect("a thread for verify");
-        let read = read_items(conn, &sender, &mut covered);
-        drop(sender);
+        let read = read_items(conn, &to_hash, &mut covered);
+        drop(to_hash);
         let checked = checker.join().expect("the verify thread does not panic");
         (checked, read)
     });
@@ -163,44 +195,496 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
     Ok(())
 }
 
+/// Hashing threads: one per core, at least one. `AIRLOCK_VERIFY_THREADS` overrides it (the
+/// bench uses 1 for the one-core figure).
+fn hasher_threads() -> usize {
+    std::env::var("AIRLOCK_VERIFY_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 16)
+}
+
+/// The events' columns, then an evidence row's, then an audit row's (NULL unless the event's
+/// subject is one).
+fn walk_sql() -> String {
+    let prefixed = |alias: &str, cols: &str| {
+        cols.split(',')
+            .map(|c| format!("{alias}.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "SELECT {}, {}, {} FROM events e
+         LEFT JOIN evidence_bundles ev
+           ON e.subject_kind = 'evidence' AND ev.evidence_bundle_id = e.subject_id
+         LEFT JOIN query_audit qa
+           ON e.subject_kind = 'query_audit' AND qa.audit_id = e.subject_id
+         ORDER BY e.seq",
+        prefixed("e", read::EVENT_COLUMNS),
+        prefixed("ev", read::EVIDENCE_COLUMNS),
+        prefixed("qa", read::AUDIT_COLUMNS),
+    )
+}
+
+const EVENT_CELLS: usize = 11;
+const EVIDENCE_AT: usize = EVENT_CELLS;
+const EVIDENCE_CELLS: usize = 13;
+const AUDIT_AT: usize = EVIDENCE_AT + EVIDENCE_CELLS;
+const AUDIT_CELLS: usize = 16;
+
+/// A column copied into a batch's text: NULL, an integer, or a range of the text.
+#[derive(Clone, Copy, PartialEq)]
+enum Cell {
+    Null,
+    Int(i64),
+    Text(u32, u32),
+}
+
+/// What each column must hold for the fast path: `T` text, `t` text or NULL, `I` integer.
+/// Anything else goes the slow way, which reports it as the old walk did.
+const EVENT_TYPES: &[u8; EVENT_CELLS] = b"ITtTTTTTTTT";
+const EVIDENCE_TYPES: &[u8; EVIDENCE_CELLS] = b"TtTTTTTTTTTTT";
+const AUDIT_TYPES: &[u8; AUDIT_CELLS] = b"IttTTTTTTTTIITTT";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Subject {
+    Evidence,
+    Audit,
+}
+
+/// An event with its evidence or audit row, as columns of the batch's text.
+struct Fast {
+    subject: Subject,
+    event: [Cell; EVENT_CELLS],
+    record: [Cell; AUDIT_CELLS],
+}
+
+enum Entry {
+    Fast(Fast),
+    Slow(Item),
+}
+
+/// What the hashers found for an entry.
+#[derive(Default)]
+struct Hashed {
+    /// Why the event does not decode, if it does not.
+    unreadable: Option<String>,
+    event_ok: bool,
+    /// Whether the record's hash matches; `Err` for a record that does not decode.
+    record_ok: Option<Result<bool, String>>,
+}
+
+struct Batch {
+    no: u64,
+    text: String,
+    entries: Vec<Entry>,
+    hashed: Vec<Hashed>,
+    /// Slow items' record breaks, taken out by the hashers (by entry index).
+    record_breaks: Vec<(usize, Walk)>,
+}
+
+impl Batch {
+    fn new(no: u64) -> Batch {
+        Batch {
+            no,
+            text: String::with_capacity(ITEMS_PER_BATCH * 1024),
+            entries: Vec::with_capacity(ITEMS_PER_BATCH),
+            hashed: Vec::new(),
+            record_breaks: Vec::new(),
+        }
+    }
+
+    fn str(&self, c: Cell) -> &str {
+        match c {
+            Cell::Text(a, b) => &self.text[a as usize..b as usize],
+            _ => "",
+        }
+    }
+
+    fn opt(&self, c: Cell) -> Option<&str> {
+        match c {
+            Cell::Text(a, b) => Some(&self.text[a as usize..b as usize]),
+            _ => None,
+        }
+    }
+
+    /// Copies a row's columns `at..at + types.len()` into the text; `None` when one has an
+    /// unexpected type.
+    fn cells<const N: usize>(
+        &mut self,
+        row: &rusqlite::Row<'_>,
+        at: usize,
+        types: &[u8; N],
+        into: &mut [Cell],
+    ) -> rusqlite::Result<bool> {
+        use rusqlite::types::ValueRef;
+        for (i, t) in types.iter().enumerate() {
+            into[i] = match (row.get_ref(at + i)?, t) {
+                (ValueRef::Null, b't') => Cell::Null,
+                (ValueRef::Integer(n), b'I') => Cell::Int(n),
+                (ValueRef::Text(bytes), b'T' | b't') => {
+                    let Ok(text) = std::str::from_utf8(bytes) else {
+                        return Ok(false);
+                    };
+                    let a = self.text.len() as u32;
+                    self.text.push_str(text);
+                    Cell::Text(a, self.text.len() as u32)
+                }
+                _ => return Ok(false),
+            };
+        }
+        Ok(true)
+    }
+
+    /// Hashes every entry (on a hasher thread).
+    fn hash(&mut self) {
+        let mut buf = Vec::with_capacity(2048);
+        let mut hashed = Vec::with_capacity(self.entries.len());
+        let mut breaks = Vec::new();
+        for (n, entry) in self.entries.iter_mut().enumerate() {
+            let h = match entry {
+                Entry::Slow(item) => {
+                    let Ok(ev) = &item.event else {
+                        hashed.push(Hashed::default());
+                        continue;
+                    };
+                    let event_ok = chain::event_hash(&EventBody::of(ev)) == ev.hash;
+                    let record = std::mem::replace(&mut item.record, Ok(serde_json::Value::Null));
+                    let record_ok = match record {
+                        Ok(v) => Ok(airlock_protocol::hash_json(&v) == ev.record_hash),
+                        Err(w) => {
+                            breaks.push((n, w));
+                            Ok(false)
+                        }
+                    };
+                    Hashed {
+                        unreadable: None,
+                        event_ok,
+                        record_ok: Some(record_ok),
+                    }
+                }
+                Entry::Fast(f) => hash_fast(&self.text, f, &mut buf),
+            };
+            hashed.push(h);
+        }
+        self.hashed = hashed;
+        self.record_breaks = breaks;
+    }
+
+    /// Checks the entries in order (on the checker thread).
+    fn check(mut self, chain: &mut Chain<'_>) -> Result<(), Walk> {
+        let mut breaks = std::mem::take(&mut self.record_breaks)
+            .into_iter()
+            .peekable();
+        let all_hashed = std::mem::take(&mut self.hashed);
+        for (n, (entry, hashed)) in self.entries.iter().zip(all_hashed).enumerate() {
+            let record_break = breaks.next_if(|(i, _)| *i == n).map(|(_, w)| w);
+            match entry {
+                Entry::Slow(item) => {
+                    let ev = match &item.event {
+                        Ok(ev) => ev,
+                        Err(e) => {
+                            return Err(broken(
+                                item.seq,
+                                "EVENT_HASH_MISMATCH",
+                                format!("event is unreadable: {e}"),
+                            ));
+                        }
+                    };
+                    chain.check(&View::of(ev), &hashed, record_break, || Some(ev.clone()))?;
+                }
+                Entry::Fast(f) => {
+                    let t = |i: usize| self.str(f.event[i]);
+                    let view = View {
+                        seq: match f.event[0] {
+                            Cell::Int(n) => n,
+                            _ => 0,
+                        },
+                        kind: t(1),
+                        proposal_id: self.opt(f.event[2]),
+                        subject_kind: t(3),
+                        subject_id: t(4),
+                        prev_hash: t(8),
+                        hash: t(9),
+                    };
+                    if let Some(e) = &hashed.unreadable {
+                        return Err(broken(
+                            view.seq,
+                            "EVENT_HASH_MISMATCH",
+                            format!("event is unreadable: {e}"),
+                        ));
+                    }
+                    let event = || {
+                        Some(crate::Event {
+                            seq: view.seq,
+                            kind: t(1).to_owned(),
+                            proposal_id: self.opt(f.event[2]).map(str::to_owned),
+                            subject_kind: t(3).to_owned(),
+                            subject_id: t(4).to_owned(),
+                            actor: t(5).to_owned(),
+                            payload: serde_json::from_str(t(6)).ok()?,
+                            record_hash: t(7).to_owned(),
+                            prev_hash: t(8).to_owned(),
+                            hash: t(9).to_owned(),
+                            created_at: t(10).to_owned(),
+                        })
+                    };
+                    chain.check(&view, &hashed, None, event)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The event and record of a fast entry, hashed from their columns' text.
+fn hash_fast(text: &str, f: &Fast, buf: &mut Vec<u8>) -> Hashed {
+    use crate::canonical_text::{canonicalize_or_parse, push_str};
+    let s = |c: Cell| match c {
+        Cell::Text(a, b) => &text[a as usize..b as usize],
+        _ => "",
+    };
+    let matches = |buf: &[u8], want: &str| {
+        want.strip_prefix("sha256:")
+            .is_some_and(|hex| airlock_protocol::sha256_hex(buf) == hex)
+    };
+    let e = &f.event;
+    // The event: its keys in sorted order, as `chain::event_hash` writes them.
+    buf.clear();
+    buf.extend_from_slice(b"{\"actor\":");
+    push_str(s(e[5]), buf);
+    buf.extend_from_slice(b",\"created_at\":");
+    push_str(s(e[10]), buf);
+    buf.extend_from_slice(b",\"kind\":");
+    push_str(s(e[1]), buf);
+    buf.extend_from_slice(b",\"payload\":");
+    if let Err(why) = canonicalize_or_parse(s(e[6]), buf) {
+        return Hashed {
+            unreadable: Some(format!("payload_json: {why}")),
+            ..Hashed::default()
+        };
+    }
+    buf.extend_from_slice(b",\"prev_hash\":");
+    push_str(s(e[8]), buf);
+    buf.extend_from_slice(b",\"proposal_id\":");
+    match e[2] {
+        Cell::Text(..) => push_str(s(e[2]), buf),
+        _ => buf.extend_from_slice(b"null"),
+    }
+    buf.extend_from_slice(b",\"record_hash\":");
+    push_str(s(e[7]), buf);
+    buf.extend_from_slice(b",\"seq\":");
+    if let Cell::Int(n) = e[0] {
+        buf.extend_from_slice(n.to_string().as_bytes());
+    }
+    buf.extend_from_slice(b",\"subject_id\":");
+    push_str(s(e[4]), buf);
+    buf.extend_from_slice(b",\"subject_kind\":");
+    push_str(s(e[3]), buf);
+    buf.push(b'}');
+    let event_ok = matches(buf, s(e[9]));
+    buf.clear();
+    let r = &f.record;
+    let record = match f.subject {
+        Subject::Evidence => evidence_text(r, &s, buf),
+        Subject::Audit => audit_text(r, &s, buf),
+    };
+    Hashed {
+        unreadable: None,
+        event_ok,
+        record_ok: Some(record.map(|()| matches(buf, s(e[7])))),
+    }
+}
+
+/// A key and a text column.
+fn key_str(key: &[u8], v: &str, buf: &mut Vec<u8>) {
+    buf.extend_from_slice(key);
+    crate::canonical_text::push_str(v, buf);
+}
+
+/// A key and a JSON column (a column that does not parse is unreadable, as in the slow walk).
+fn key_json(key: &[u8], column: &str, v: &str, buf: &mut Vec<u8>) -> Result<(), String> {
+    buf.extend_from_slice(key);
+    crate::canonical_text::canonicalize_or_parse(v, buf).map_err(|e| format!("{column}: {e}"))
+}
+
+/// `EvidenceBundle` as `serde_json::to_value` writes it, keys sorted. Columns in
+/// `EVIDENCE_COLUMNS` order.
+fn evidence_text<'t>(
+    r: &[Cell],
+    s: &impl Fn(Cell) -> &'t str,
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    key_str(b"{\"business_object\":", s(r[7]), buf);
+    key_str(b",\"capability\":", s(r[4]), buf);
+    key_str(b",\"created_at\":", s(r[12]), buf);
+    key_str(b",\"evidence_bundle_id\":", s(r[0]), buf);
+    let items = buf.len() + b",\"items\":".len();
+    key_json(b",\"items\":", "items_json", s(r[11]), buf)?;
+    if buf.get(items) != Some(&b'[') {
+        return Err("items_json is not an array".into());
+    }
+    key_str(b",\"object_id\":", s(r[8]), buf);
+    key_json(b",\"payload\":", "payload_json", s(r[10]), buf)?;
+    key_str(b",\"principal\":", s(r[3]), buf);
+    if let Cell::Text(..) = r[1] {
+        key_str(b",\"proposal_id\":", s(r[1]), buf);
+    }
+    key_str(b",\"query_fingerprint\":", s(r[9]), buf);
+    key_str(b",\"source_id\":", s(r[5]), buf);
+    key_str(b",\"source_table\":", s(r[6]), buf);
+    key_str(b",\"tenant_id\":", s(r[2]), buf);
+    buf.push(b'}');
+    Ok(())
+}
+
+/// `QueryAudit` as `serde_json::to_value` writes it, keys sorted. Columns in `AUDIT_COLUMNS`
+/// order.
+fn audit_text<'t>(
+    r: &[Cell],
+    s: &impl Fn(Cell) -> &'t str,
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    let int = |c: Cell| match c {
+        Cell::Int(n) => n,
+        _ => 0,
+    };
+    buf.extend_from_slice(b"{\"audit_id\":");
+    buf.extend_from_slice(int(r[0]).to_string().as_bytes());
+    key_str(b",\"business_object\":", s(r[6]), buf);
+    key_str(b",\"capability\":", s(r[5]), buf);
+    key_str(b",\"created_at\":", s(r[15]), buf);
+    // Stored as i64 and read back `as u64`, as the slow walk does.
+    buf.extend_from_slice(b",\"duration_us\":");
+    buf.extend_from_slice((int(r[12]) as u64).to_string().as_bytes());
+    if let Cell::Text(..) = r[2] {
+        key_str(b",\"evidence_bundle_id\":", s(r[2]), buf);
+    }
+    key_str(b",\"object_id\":", s(r[7]), buf);
+    key_str(b",\"outcome\":", s(r[13]), buf);
+    key_json(b",\"payload\":", "payload_json", s(r[14]), buf)?;
+    key_str(b",\"principal\":", s(r[4]), buf);
+    if let Cell::Text(..) = r[1] {
+        key_str(b",\"proposal_id\":", s(r[1]), buf);
+    }
+    key_str(b",\"query_fingerprint\":", s(r[9]), buf);
+    buf.extend_from_slice(b",\"row_count\":");
+    buf.extend_from_slice((int(r[11]) as u64).to_string().as_bytes());
+    key_str(b",\"source_id\":", s(r[8]), buf);
+    key_str(b",\"table_name\":", s(r[10]), buf);
+    key_str(b",\"tenant_id\":", s(r[3]), buf);
+    buf.push(b'}');
+    Ok(())
+}
+
 /// The reader's half: every event in order with the record it covers, sent in batches. Stops
 /// at the first storage error (returned) or when the checker has stopped listening.
 fn read_items(
     conn: &Connection,
-    sender: &std::sync::mpsc::SyncSender<Vec<Item>>,
+    sender: &std::sync::mpsc::SyncSender<Batch>,
     covered: &mut Covered,
 ) -> Result<(), Walk> {
-    let mut stmt = conn.prepare(&format!("{} ORDER BY seq", read::events_sql()))?;
+    let mut stmt = conn.prepare(&walk_sql())?;
     let mut rows = stmt.query([])?;
-    let mut batch = Vec::with_capacity(ITEMS_PER_BATCH);
+    let mut no = 0;
+    let mut batch = Batch::new(no);
     let mut last_seq = 0;
     while let Some(row) = rows.next()? {
-        let item = match read::event_from_row(row) {
-            Ok(ev) => Item {
-                seq: ev.seq,
-                record: record_value(conn, &ev, covered),
-                event: Ok(ev),
-            },
-            Err(e) => Item {
-                seq: row.get(0).unwrap_or(last_seq + 1),
-                event: Err(e.to_string()),
-                record: Ok(serde_json::Value::Null),
-            },
+        let mark = batch.text.len();
+        let fast = fast_entry(&mut batch, row)?;
+        let (entry, stop) = match fast {
+            Some(f) => {
+                covered[if f.subject == Subject::Evidence { 0 } else { 1 }] += 1;
+                last_seq = match f.event[0] {
+                    Cell::Int(n) => n,
+                    _ => last_seq,
+                };
+                (Entry::Fast(f), false)
+            }
+            None => {
+                batch.text.truncate(mark);
+                let item = match read::event_from_row(row) {
+                    Ok(ev) => Item {
+                        seq: ev.seq,
+                        record: record_value(conn, &ev, covered),
+                        event: Ok(ev),
+                    },
+                    Err(e) => Item {
+                        seq: row.get(0).unwrap_or(last_seq + 1),
+                        event: Err(e.to_string()),
+                        record: Ok(serde_json::Value::Null),
+                    },
+                };
+                last_seq = item.seq;
+                let stop = item.event.is_err();
+                (Entry::Slow(item), stop)
+            }
         };
-        last_seq = item.seq;
-        let stop = item.event.is_err();
-        batch.push(item);
-        if batch.len() == ITEMS_PER_BATCH || stop {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(ITEMS_PER_BATCH));
+        batch.entries.push(entry);
+        if batch.entries.len() == ITEMS_PER_BATCH || stop {
+            no += 1;
+            let full = std::mem::replace(&mut batch, Batch::new(no));
             if sender.send(full).is_err() || stop {
                 return Ok(());
             }
         }
     }
-    if !batch.is_empty() {
+    if !batch.entries.is_empty() {
         let _ = sender.send(batch);
     }
     Ok(())
+}
+
+/// The row as a fast entry: an evidence or audit event whose columns all have the types the
+/// fast path expects. `None` sends it the slow way.
+fn fast_entry(batch: &mut Batch, row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Fast>> {
+    let mut f = Fast {
+        subject: Subject::Evidence,
+        event: [Cell::Null; EVENT_CELLS],
+        record: [Cell::Null; AUDIT_CELLS],
+    };
+    if !batch.cells(row, 0, EVENT_TYPES, &mut f.event)? {
+        return Ok(None);
+    }
+    let ok = match batch.str(f.event[3]) {
+        "evidence" => {
+            batch.cells(row, EVIDENCE_AT, EVIDENCE_TYPES, &mut f.record)?
+                && batch.str(f.record[0]) == batch.str(f.event[4])
+        }
+        "query_audit" => {
+            f.subject = Subject::Audit;
+            batch.cells(row, AUDIT_AT, AUDIT_TYPES, &mut f.record)?
+                && matches!(f.record[0], Cell::Int(id) if batch.str(f.event[4]).parse() == Ok(id))
+        }
+        _ => false,
+    };
+    Ok(ok.then_some(f))
+}
+
+/// The fields of an event the checker reads.
+struct View<'a> {
+    seq: i64,
+    kind: &'a str,
+    proposal_id: Option<&'a str>,
+    subject_kind: &'a str,
+    subject_id: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+impl<'a> View<'a> {
+    fn of(ev: &'a crate::Event) -> View<'a> {
+        View {
+            seq: ev.seq,
+            kind: &ev.kind,
+            proposal_id: ev.proposal_id.as_deref(),
+            subject_kind: &ev.subject_kind,
+            subject_id: &ev.subject_id,
+            prev_hash: &ev.prev_hash,
+            hash: &ev.hash,
+        }
+    }
 }
 
 /// The checker's half: the chain as walked so far.
@@ -248,24 +732,49 @@ impl<'a> Chain<'a> {
         }
     }
 
-    fn check(&mut self, item: Item) -> Result<(), Walk> {
-        let ev = match item.event {
-            Ok(ev) => ev,
-            Err(e) => {
+    /// Checks one event, given what the hashers found and how to build the whole event (only
+    /// asked for events of a proposal, whose columns the chain rebuilds).
+    fn check(
+        &mut self,
+        ev: &View<'_>,
+        hashed: &Hashed,
+        record_break: Option<Walk>,
+        event: impl FnOnce() -> Option<crate::Event>,
+    ) -> Result<(), Walk> {
+        self.events_checked += 1;
+        let changed = || {
+            broken(
+                ev.seq,
+                "EVENT_HASH_MISMATCH",
+                format!(
+                    "event {} ({}) was changed after it was written",
+                    ev.seq, ev.kind
+                ),
+            )
+        };
+        if ev.seq <= self.cut {
+            // Its predecessor may be gone, so only its own hash, the hash the checkpoint kept
+            // for it (if it kept it) and its record are checked.
+            if !hashed.event_ok {
+                return Err(changed());
+            }
+            if let Some(kept) = self.checkpoint.and_then(|c| c.retained.get(&ev.seq))
+                && kept != ev.hash
+            {
                 return Err(broken(
-                    item.seq,
-                    "EVENT_HASH_MISMATCH",
-                    format!("event is unreadable: {e}"),
+                    ev.seq,
+                    "CHECKPOINT_MISMATCH",
+                    format!(
+                        "event {} is not the event the checkpoint kept at that position",
+                        ev.seq
+                    ),
                 ));
             }
-        };
-        self.events_checked += 1;
-        if ev.seq <= self.cut {
-            check_before_cut(&ev, self.checkpoint, item.record)?;
+            check_record(ev, hashed, record_break)?;
             if !self.unseen.remove(&ev.seq) {
                 self.awaiting_prune += 1;
             }
-            track_proposal(&ev, &mut self.proposal_rows);
+            self.track_proposal(ev, event)?;
             return Ok(());
         }
         if ev.seq != self.prev_seq + 1 {
@@ -282,15 +791,8 @@ impl<'a> Chain<'a> {
                 "prev_hash does not match the previous event's hash",
             ));
         }
-        if chain::event_hash(&EventBody::of(&ev)) != ev.hash {
-            return Err(broken(
-                ev.seq,
-                "EVENT_HASH_MISMATCH",
-                format!(
-                    "event {} ({}) was changed after it was written",
-                    ev.seq, ev.kind
-                ),
-            ));
+        if !hashed.event_ok {
+            return Err(changed());
         }
         while let Some(a) = self
             .anchors
@@ -312,54 +814,36 @@ impl<'a> Chain<'a> {
             self.anchored_seq = Some(a.seq);
             self.next_anchor += 1;
         }
-        check_record(&ev, item.record)?;
-        track_proposal(&ev, &mut self.proposal_rows);
+        check_record(ev, hashed, record_break)?;
+        self.track_proposal(ev, event)?;
         self.prev_seq = ev.seq;
-        self.prev_hash = ev.hash;
+        ev.hash.clone_into(&mut self.prev_hash);
         Ok(())
     }
-}
 
-/// Remembers the mutable columns a proposal's event leaves.
-fn track_proposal(ev: &crate::Event, rows: &mut HashMap<String, (i64, ProposalRow)>) {
-    if let Some(pid) = ev.proposal_id.as_deref() {
-        let before = rows.get(pid).map(|(_, row)| row);
-        if let Some(after) = ProposalRow::after(ev, before) {
-            rows.insert(pid.to_owned(), (ev.seq, after));
+    /// Remembers the mutable columns a proposal's event leaves.
+    fn track_proposal(
+        &mut self,
+        ev: &View<'_>,
+        event: impl FnOnce() -> Option<crate::Event>,
+    ) -> Result<(), Walk> {
+        let Some(pid) = ev.proposal_id else {
+            return Ok(());
+        };
+        // The event's hash matched, so its payload is what was written and parses.
+        let Some(event) = event() else {
+            return Err(broken(
+                ev.seq,
+                "EVENT_HASH_MISMATCH",
+                "event is unreadable: payload_json does not parse",
+            ));
+        };
+        let before = self.proposal_rows.get(pid).map(|(_, row)| row);
+        if let Some(after) = ProposalRow::after(&event, before) {
+            self.proposal_rows.insert(pid.to_owned(), (ev.seq, after));
         }
+        Ok(())
     }
-}
-
-/// An event at or before a checkpoint's cut: its predecessor may be gone, so only its own
-/// hash, the hash the checkpoint kept for it (if it kept it) and its record are checked.
-fn check_before_cut(
-    ev: &crate::Event,
-    checkpoint: Option<&checkpoint::Loaded>,
-    record: Result<serde_json::Value, Walk>,
-) -> Result<(), Walk> {
-    if chain::event_hash(&EventBody::of(ev)) != ev.hash {
-        return Err(broken(
-            ev.seq,
-            "EVENT_HASH_MISMATCH",
-            format!(
-                "event {} ({}) was changed after it was written",
-                ev.seq, ev.kind
-            ),
-        ));
-    }
-    if let Some(kept) = checkpoint.and_then(|c| c.retained.get(&ev.seq))
-        && *kept != ev.hash
-    {
-        return Err(broken(
-            ev.seq,
-            "CHECKPOINT_MISMATCH",
-            format!(
-                "event {} is not the event the checkpoint kept at that position",
-                ev.seq
-            ),
-        ));
-    }
-    check_record(ev, record)
 }
 
 /// Compares each proposal's state, `updated_at` and `source_database_mutated` with what its
@@ -405,21 +889,31 @@ fn describe(row: &ProposalRow) -> String {
     )
 }
 
-/// Compares the hash of the record as read (or the break found reading it) with the event's
-/// `record_hash`.
-fn check_record(ev: &crate::Event, record: Result<serde_json::Value, Walk>) -> Result<(), Walk> {
-    let actual = airlock_protocol::hash_json(&record?);
-    if actual != ev.record_hash {
-        return Err(broken(
+/// The record's hash as the hashers found it (or the break found reading it) against the
+/// event's `record_hash`.
+fn check_record(ev: &View<'_>, hashed: &Hashed, record_break: Option<Walk>) -> Result<(), Walk> {
+    if let Some(w) = record_break {
+        return Err(w);
+    }
+    match &hashed.record_ok {
+        Some(Ok(true)) => Ok(()),
+        Some(Err(why)) => Err(broken(
+            ev.seq,
+            "RECORD_HASH_MISMATCH",
+            format!(
+                "{} {} is no longer readable: {why}",
+                ev.subject_kind, ev.subject_id
+            ),
+        )),
+        _ => Err(broken(
             ev.seq,
             "RECORD_HASH_MISMATCH",
             format!(
                 "{} {} was changed after event {} recorded it",
                 ev.subject_kind, ev.subject_id, ev.seq
             ),
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// The JSON an event's `record_hash` covers, read from its table (checking what can be
@@ -550,5 +1044,177 @@ fn unreadable(ev: &crate::Event, e: LedgerError) -> Walk {
             ),
         ),
         other => Walk::Ledger(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EvidenceBundle, Ledger, NewRead, QueryAudit, SqliteLedger};
+    use serde_json::{Value, json};
+
+    const WORDS: [&str; 9] = [
+        "plain",
+        "é ü 中文",
+        "😀",
+        "q\"uote",
+        "back\\slash",
+        "tab\tnew\nline",
+        "\u{1}\u{1f}",
+        "\u{2028}",
+        "",
+    ];
+
+    fn payload(i: usize) -> Value {
+        let w = |n: usize| WORDS[n % WORDS.len()];
+        json!({
+            "zeta": i,
+            "alpha": {"neg": -(i as i64), "float": i as f64 / 3.0, "big": u64::MAX - i as u64,
+                      "exp": 1e300, "w": w(i)},
+            w(i + 1): [w(i + 2), null, true, false, [], {}],
+            "middle": {"b": w(i + 3), "a": i % 7 == 0},
+        })
+    }
+
+    fn read(i: usize) -> NewRead {
+        let w = |n: usize| WORDS[n % WORDS.len()].to_owned();
+        let evidence = (i % 4 != 0).then(|| EvidenceBundle {
+            evidence_bundle_id: format!("ev_{i}_{}", w(i)),
+            proposal_id: None,
+            tenant_id: if i % 2 == 0 { "acme" } else { "globex" }.into(),
+            principal: w(i + 4),
+            capability: "billing.inspect_invoice".into(),
+            source_id: "app".into(),
+            source_table: "public.invoices".into(),
+            business_object: "invoices".into(),
+            object_id: w(i),
+            query_fingerprint: "sha256:abc".into(),
+            payload: payload(i),
+            items: vec![payload(i + 1), json!(w(i + 5))],
+            created_at: airlock_protocol::now_rfc3339(),
+        });
+        NewRead {
+            audit: QueryAudit {
+                audit_id: 0,
+                proposal_id: None,
+                evidence_bundle_id: evidence.as_ref().map(|e| e.evidence_bundle_id.clone()),
+                tenant_id: "acme".into(),
+                principal: w(i + 6),
+                capability: "billing.inspect_invoice".into(),
+                business_object: "invoices".into(),
+                object_id: w(i + 7),
+                source_id: "app".into(),
+                query_fingerprint: "sha256:abc".into(),
+                table_name: "public.invoices".into(),
+                row_count: i as u64,
+                duration_us: (i * 31) as u64,
+                outcome: "ok".into(),
+                payload: payload(i + 2),
+                created_at: airlock_protocol::now_rfc3339(),
+            },
+            evidence,
+        }
+    }
+
+    /// Each row hashed both ways: (fast path taken, fast event ok, fast record ok, slow event
+    /// ok, slow record ok).
+    fn both_ways(conn: &Connection) -> Vec<(i64, bool, bool, bool, bool, bool)> {
+        let mut stmt = conn.prepare(&walk_sql()).unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        let mut out = Vec::new();
+        let mut covered = [0; CHAINED_TABLES.len()];
+        let mut buf = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            let ev = read::event_from_row(row).unwrap();
+            let slow_event = chain::event_hash(&EventBody::of(&ev)) == ev.hash;
+            let slow_record = match record_value(conn, &ev, &mut covered) {
+                Ok(v) => airlock_protocol::hash_json(&v) == ev.record_hash,
+                Err(_) => false,
+            };
+            let mut batch = Batch::new(0);
+            let (fast, e, r) = match fast_entry(&mut batch, row).unwrap() {
+                Some(f) => {
+                    let h = hash_fast(&batch.text, &f, &mut buf);
+                    (true, h.event_ok, matches!(h.record_ok, Some(Ok(true))))
+                }
+                None => (false, false, false),
+            };
+            out.push((ev.seq, fast, e, r, slow_event, slow_record));
+        }
+        out
+    }
+
+    /// The same value with every object's keys in reverse order.
+    fn reversed(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .rev()
+                    .map(|(k, v)| (k.clone(), reversed(v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(reversed).collect()),
+            other => other.clone(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_fast_path_hashes_exactly_as_the_value_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        for i in 0..400 {
+            ledger.record_read(read(i)).await.unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        let rows = both_ways(&conn);
+        assert_eq!(rows.len(), 700);
+        for (seq, fast, e, r, se, sr) in &rows {
+            assert!(*fast, "event {seq} took the slow path");
+            assert!(*e && *r && *se && *sr, "event {seq}: {e} {r} {se} {sr}");
+        }
+
+        // The same JSON written another way (keys reordered, spaces, escapes serde_json would
+        // not write): both paths still match; a changed value fails both.
+        let stored: String = conn
+            .query_row(
+                "SELECT payload_json FROM query_audit WHERE audit_id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let reordered = reversed(&serde_json::from_str(&stored).unwrap());
+        let rewritten = serde_json::to_string_pretty(&reordered)
+            .unwrap()
+            .replace('é', "\\u00e9")
+            .replace('/', "\\/")
+            .replace('😀', "\\ud83d\\ude00");
+        assert_ne!(rewritten, stored);
+        conn.execute(
+            "UPDATE query_audit SET payload_json = ?1 WHERE audit_id = 1",
+            [&rewritten],
+        )
+        .unwrap();
+        conn.execute_batch(
+            r#"UPDATE query_audit SET payload_json = replace(payload_json, '"zeta":5', '"zeta":6')
+               WHERE audit_id = 4;
+               UPDATE events SET payload_json = ' ' || payload_json || ' ' WHERE seq = 3;
+               UPDATE evidence_bundles SET items_json = '{}' WHERE rowid = 2;
+               UPDATE evidence_bundles SET payload_json = 'not json' WHERE rowid = 3;"#,
+        )
+        .unwrap();
+        let after = both_ways(&conn);
+        let mut differs = 0;
+        for ((seq, fast, e, r, se, sr), before) in after.iter().zip(&rows) {
+            assert!(*fast, "event {seq} took the slow path");
+            assert_eq!((e, r), (se, sr), "event {seq}");
+            if (e, r) != (&before.2, &before.3) {
+                differs += 1;
+            }
+        }
+        // The reformatted audit row and event still verify; the edited ones do not.
+        assert_eq!(differs, 3, "{after:?}");
+        let report = crate::sqlite::verify::verify(&conn, &[]).unwrap();
+        assert_eq!(report.first_break.unwrap().code, "RECORD_HASH_MISMATCH");
     }
 }

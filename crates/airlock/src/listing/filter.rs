@@ -48,6 +48,23 @@ pub fn record_filter(args: &BrowseArgs, now: DateTime<Utc>) -> anyhow::Result<Re
     })
 }
 
+/// A `--receipt` value: a receipt number as listed (`3` or `rct_000003`), positive.
+pub fn receipt_number(value: &str) -> anyhow::Result<i64> {
+    value
+        .strip_prefix("rct_")
+        .unwrap_or(value)
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            invalid(
+                "FILTER_BAD_RECEIPT",
+                format!("--receipt {value:?} is not a receipt number"),
+                "use the number from `airlock receipts list`, e.g. 3 or rct_000003",
+            )
+        })
+}
+
 /// `--since DURATION` or `--from TIME`, and `--to TIME`, as inclusive bounds.
 pub fn time_range(
     since: Option<&str>,

@@ -14,6 +14,13 @@ pub async fn run(settings: &Settings, args: &ActivitySearchArgs) -> anyhow::Resu
         proposal: args.proposal.clone(),
         evidence: args.evidence.clone(),
         outcome: args.outcome.clone(),
+        replay: args.replay.clone(),
+        receipt: args
+            .receipt
+            .as_deref()
+            .map(filter::receipt_number)
+            .transpose()?,
+        query_fingerprint: args.query_fingerprint.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
     let ledger = settings.open_ledger_read_only()?;

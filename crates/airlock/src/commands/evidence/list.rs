@@ -10,6 +10,7 @@ use crate::settings::Settings;
 pub async fn run(settings: &Settings, args: &EvidenceListArgs) -> anyhow::Result<ExitStatus> {
     let filter = RecordFilter {
         proposal: args.proposal.clone(),
+        query_fingerprint: args.query_fingerprint.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
     let ledger = settings.open_ledger_read_only()?;

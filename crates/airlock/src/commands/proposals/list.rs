@@ -13,6 +13,12 @@ pub fn proposal_filter(args: &ProposalListArgs) -> anyhow::Result<RecordFilter> 
         outcome: args.state.clone(),
         proposal: args.proposal.clone(),
         evidence: args.evidence.clone(),
+        replay: args.replay.clone(),
+        receipt: args
+            .receipt
+            .as_deref()
+            .map(filter::receipt_number)
+            .transpose()?,
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     })
 }

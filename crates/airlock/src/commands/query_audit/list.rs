@@ -13,6 +13,7 @@ pub async fn run(settings: &Settings, args: &QueryAuditListArgs) -> anyhow::Resu
         evidence: args.evidence.clone(),
         proposal: args.proposal.clone(),
         outcome: args.outcome.clone(),
+        query_fingerprint: args.query_fingerprint.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
     let ledger = settings.open_ledger_read_only()?;

@@ -11,6 +11,8 @@ pub async fn run(settings: &Settings, args: &ReceiptListArgs) -> anyhow::Result<
     let filter = RecordFilter {
         proposal: args.proposal.clone(),
         outcome: args.status.clone(),
+        idempotency_key: args.idempotency_key.clone(),
+        writeback_job: args.writeback_job.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
     let ledger = settings.open_ledger_read_only()?;

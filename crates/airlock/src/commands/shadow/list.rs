@@ -1,7 +1,7 @@
 //! `airlock shadow list`: shadow-mode proposals, newest first.
 
 use airlock_cli::ShadowListArgs;
-use airlock_ledger::ProposalFilter;
+use airlock_ledger::RecordFilter;
 use serde_json::json;
 
 use crate::output::{self, ExitStatus};
@@ -10,7 +10,7 @@ use crate::settings::Settings;
 pub async fn run(settings: &Settings, args: &ShadowListArgs) -> anyhow::Result<ExitStatus> {
     let ledger = settings.open_ledger_read_only()?;
     let list =
-        super::shadow_proposals(&ledger, &ProposalFilter::default(), args.limit as usize).await?;
+        super::shadow_proposals(&ledger, &RecordFilter::default(), args.limit as usize).await?;
     if args.json {
         output::json(&json!({ "proposals": list }))?;
         return Ok(ExitStatus::Success);

@@ -6,43 +6,43 @@ pub mod list;
 pub mod record_human_action;
 pub mod report;
 
-use airlock_ledger::{Ledger, ProposalFilter, SqliteLedger, StoredProposal};
+use airlock_ledger::{Ledger, MAX_PAGE, RecordFilter, SqliteLedger, StoredProposal};
 
 use crate::output::hinted;
-
-/// Proposals read per page while collecting every shadow proposal.
-const PAGE: u32 = 1000;
 
 /// The ledger's shadow proposals (made under `mode: shadow`), newest first, up to `limit`.
 pub async fn shadow_proposals(
     ledger: &SqliteLedger,
-    filter: &ProposalFilter,
+    filter: &RecordFilter,
     limit: usize,
 ) -> anyhow::Result<Vec<StoredProposal>> {
     let mut out = Vec::new();
-    let mut offset = 0;
+    let mut cursor = None;
     loop {
         let page = ledger
-            .proposals(&ProposalFilter {
-                limit: PAGE,
-                offset,
+            .proposal_page(&RecordFilter {
+                limit: MAX_PAGE,
+                cursor,
                 ..filter.clone()
             })
             .await?;
-        let n = page.len();
-        out.extend(page.into_iter().filter(|p| p.change_set.mode == "shadow"));
-        if out.len() >= limit || n < PAGE as usize {
+        out.extend(
+            page.items
+                .into_iter()
+                .filter(|p| p.change_set.mode == "shadow"),
+        );
+        cursor = page.next_cursor;
+        if out.len() >= limit || cursor.is_none() {
             out.truncate(limit);
             return Ok(out);
         }
-        offset += PAGE;
     }
 }
 
 /// One shadow proposal by id (or `latest`: the newest shadow proposal).
 pub async fn shadow_proposal(ledger: &SqliteLedger, id: &str) -> anyhow::Result<StoredProposal> {
     let p = if id == "latest" {
-        shadow_proposals(ledger, &ProposalFilter::default(), 1)
+        shadow_proposals(ledger, &RecordFilter::default(), 1)
             .await?
             .into_iter()
             .next()

@@ -2,7 +2,7 @@
 
 use airlock_cli::ShadowReportArgs;
 use airlock_ledger::shadow::{self, ShadowReport, Tally};
-use airlock_ledger::{HumanActionFilter, ProposalFilter};
+use airlock_ledger::{HumanActionFilter, RecordFilter};
 use serde_json::Value;
 
 use crate::output::{self, ExitStatus};
@@ -12,10 +12,10 @@ pub async fn run(settings: &Settings, args: &ShadowReportArgs) -> anyhow::Result
     let ledger = settings.open_ledger_read_only()?;
     let proposals = super::shadow_proposals(
         &ledger,
-        &ProposalFilter {
+        &RecordFilter {
             tenant: args.tenant.clone(),
             capability: args.capability.clone(),
-            ..ProposalFilter::default()
+            ..RecordFilter::default()
         },
         usize::MAX,
     )
