@@ -314,7 +314,8 @@ async fn walk(
                     writer_id.clone(),
                     Chain {
                         writer_seq: 0,
-                        seq: 0,
+                        // The first event may have any number; later ones must follow it.
+                        seq: i64::MIN,
                         hash: writer_genesis(&writer_id),
                         first_seq: seq,
                     },
