@@ -283,15 +283,30 @@ impl Writer {
         let mut client = pool.get().await.pg()?;
         let tx = client.transaction().await.pg()?;
         let mut events = Vec::new();
-        let mut done = Vec::with_capacity(ops.len());
+        // Proposals one by one (each may find another's open proposal), then every read of
+        // the batch in a few statements; answers go back in the order of `ops`.
+        let mut proposals = Vec::new();
         for op in ops {
-            done.push(match op {
-                Op::Read(r) => Done::Read(record::insert_read(&tx, r, &mut events).await?),
-                Op::Proposal(p) => {
-                    Done::Proposal(record::insert_proposal_call(&tx, p, &mut events).await?)
-                }
-            });
+            if let Op::Proposal(p) = op {
+                proposals.push(record::insert_proposal_call(&tx, p, &mut events).await?);
+            }
         }
+        let reads: Vec<&NewRead> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Read(r) => Some(r),
+                Op::Proposal(_) => None,
+            })
+            .collect();
+        let mut reads = record::insert_reads(&tx, &reads, &mut events).await?.into_iter();
+        let mut proposals = proposals.into_iter();
+        let done = ops
+            .iter()
+            .map(|op| match op {
+                Op::Read(_) => Done::Read(reads.next().expect("one answer per read")),
+                Op::Proposal(_) => Done::Proposal(proposals.next().expect("one answer per proposal")),
+            })
+            .collect();
         let moved = self.append(&tx, head, events, false).await?;
         tx.commit().await.pg()?;
         Ok((done, moved))
