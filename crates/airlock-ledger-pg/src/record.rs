@@ -27,12 +27,14 @@ pub(crate) async fn insert_proposal_call(
             Some(stored) => (stored.proposal_id.clone(), Some(stored)),
             // Another server inserted the same open proposal meanwhile: use theirs.
             None => (
-                open_proposal(tx, &p.dedupe_key).await?.ok_or_else(|| LedgerError::Postgres {
-                    detail: format!(
-                        "an open proposal with dedupe key {} conflicted but cannot be read",
-                        p.dedupe_key
-                    ),
-                })?,
+                open_proposal(tx, &p.dedupe_key)
+                    .await?
+                    .ok_or_else(|| LedgerError::Postgres {
+                        detail: format!(
+                            "an open proposal with dedupe key {} conflicted but cannot be read",
+                            p.dedupe_key
+                        ),
+                    })?,
                 None,
             ),
         },
@@ -279,10 +281,14 @@ pub(crate) async fn insert_reads(
     };
     let bundles: Vec<&EvidenceBundle> = reads.iter().filter_map(|r| r.evidence.as_ref()).collect();
     if !bundles.is_empty() {
-        let text = |f: fn(&EvidenceBundle) -> &str| bundles.iter().map(|e| f(e)).collect::<Vec<&str>>();
+        let text =
+            |f: fn(&EvidenceBundle) -> &str| bundles.iter().map(|e| f(e)).collect::<Vec<&str>>();
         let e = (
             text(|e| &e.evidence_bundle_id),
-            bundles.iter().map(|e| e.proposal_id.as_deref()).collect::<Vec<Option<&str>>>(),
+            bundles
+                .iter()
+                .map(|e| e.proposal_id.as_deref())
+                .collect::<Vec<Option<&str>>>(),
             text(|e| &e.tenant_id),
             text(|e| &e.principal),
             text(|e| &e.capability),
@@ -291,8 +297,14 @@ pub(crate) async fn insert_reads(
             text(|e| &e.business_object),
             text(|e| &e.object_id),
             text(|e| &e.query_fingerprint),
-            bundles.iter().map(|e| serde_json::to_string(&e.payload)).collect::<Result<Vec<String>, _>>()?,
-            bundles.iter().map(|e| serde_json::to_string(&e.items)).collect::<Result<Vec<String>, _>>()?,
+            bundles
+                .iter()
+                .map(|e| serde_json::to_string(&e.payload))
+                .collect::<Result<Vec<String>, _>>()?,
+            bundles
+                .iter()
+                .map(|e| serde_json::to_string(&e.items))
+                .collect::<Result<Vec<String>, _>>()?,
             text(|e| &e.created_at),
         );
         let statement = tx
@@ -335,8 +347,9 @@ pub(crate) async fn insert_reads(
             ..r.audit.clone()
         })
         .collect();
-    let text = |f: fn(&QueryAudit) -> &str| audits.iter().map(|q| f(q)).collect::<Vec<&str>>();
-    let opt = |f: fn(&QueryAudit) -> Option<&str>| audits.iter().map(|q| f(q)).collect::<Vec<Option<&str>>>();
+    let text = |f: fn(&QueryAudit) -> &str| audits.iter().map(f).collect::<Vec<&str>>();
+    let opt =
+        |f: fn(&QueryAudit) -> Option<&str>| audits.iter().map(f).collect::<Vec<Option<&str>>>();
     let a = (
         audits.iter().map(|q| q.audit_id).collect::<Vec<i64>>(),
         opt(|q| q.proposal_id.as_deref()),
@@ -349,10 +362,19 @@ pub(crate) async fn insert_reads(
         text(|q| &q.source_id),
         text(|q| &q.query_fingerprint),
         text(|q| &q.table_name),
-        audits.iter().map(|q| q.row_count as i64).collect::<Vec<i64>>(),
-        audits.iter().map(|q| q.duration_us as i64).collect::<Vec<i64>>(),
+        audits
+            .iter()
+            .map(|q| q.row_count as i64)
+            .collect::<Vec<i64>>(),
+        audits
+            .iter()
+            .map(|q| q.duration_us as i64)
+            .collect::<Vec<i64>>(),
         text(|q| &q.outcome),
-        audits.iter().map(|q| serde_json::to_string(&q.payload)).collect::<Result<Vec<String>, _>>()?,
+        audits
+            .iter()
+            .map(|q| serde_json::to_string(&q.payload))
+            .collect::<Result<Vec<String>, _>>()?,
         text(|q| &q.created_at),
     );
     let statement = tx
@@ -369,8 +391,8 @@ pub(crate) async fn insert_reads(
     tx.execute(
         &statement,
         &[
-            &a.0, &a.1, &a.2, &a.3, &a.4, &a.5, &a.6, &a.7, &a.8, &a.9, &a.10, &a.11, &a.12,
-            &a.13, &a.14, &a.15,
+            &a.0, &a.1, &a.2, &a.3, &a.4, &a.5, &a.6, &a.7, &a.8, &a.9, &a.10, &a.11, &a.12, &a.13,
+            &a.14, &a.15,
         ],
     )
     .await
@@ -387,5 +409,8 @@ pub(crate) async fn insert_reads(
             created_at: q.created_at.clone(),
         });
     }
-    Ok(ids.into_iter().map(|audit_id| ReadRecorded { audit_id }).collect())
+    Ok(ids
+        .into_iter()
+        .map(|audit_id| ReadRecorded { audit_id })
+        .collect())
 }

@@ -96,7 +96,9 @@ pub(crate) struct Writer {
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Writer")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -225,7 +227,8 @@ impl Writer {
             if jobs.is_empty() {
                 break;
             }
-            let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
+            let (ops, replies): (Vec<Op>, Vec<_>) =
+                jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
             let results = self.commit_ops(pool, &mut head, &ops).await;
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
@@ -298,13 +301,17 @@ impl Writer {
                 Op::Proposal(_) => None,
             })
             .collect();
-        let mut reads = record::insert_reads(&tx, &reads, &mut events).await?.into_iter();
+        let mut reads = record::insert_reads(&tx, &reads, &mut events)
+            .await?
+            .into_iter();
         let mut proposals = proposals.into_iter();
         let done = ops
             .iter()
             .map(|op| match op {
                 Op::Read(_) => Done::Read(reads.next().expect("one answer per read")),
-                Op::Proposal(_) => Done::Proposal(proposals.next().expect("one answer per proposal")),
+                Op::Proposal(_) => {
+                    Done::Proposal(proposals.next().expect("one answer per proposal"))
+                }
             })
             .collect();
         let moved = self.append(&tx, head, events, false).await?;
@@ -452,34 +459,25 @@ async fn insert_events(
     writer_id: &str,
     rows: &[ChainedEvent],
 ) -> Result<(), LedgerError> {
-    let mut cols: (
-        Vec<i64>,
-        Vec<i64>,
-        Vec<&str>,
-        Vec<Option<&str>>,
-        Vec<&str>,
-        Vec<&str>,
-        Vec<&str>,
-        Vec<String>,
-        Vec<&str>,
-        Vec<&str>,
-        Vec<&str>,
-        Vec<&str>,
-    ) = Default::default();
-    for r in rows {
-        cols.0.push(r.seq);
-        cols.1.push(r.writer_seq);
-        cols.2.push(&r.event.kind);
-        cols.3.push(r.event.proposal_id.as_deref());
-        cols.4.push(r.event.subject_kind);
-        cols.5.push(&r.event.subject_id);
-        cols.6.push(&r.event.actor);
-        cols.7.push(serde_json::to_string(&r.event.payload)?);
-        cols.8.push(&r.event.record_hash);
-        cols.9.push(&r.prev_hash);
-        cols.10.push(&r.hash);
-        cols.11.push(&r.event.created_at);
-    }
+    let text = |f: fn(&ChainedEvent) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let cols = (
+        rows.iter().map(|r| r.seq).collect::<Vec<i64>>(),
+        rows.iter().map(|r| r.writer_seq).collect::<Vec<i64>>(),
+        text(|r| &r.event.kind),
+        rows.iter()
+            .map(|r| r.event.proposal_id.as_deref())
+            .collect::<Vec<Option<&str>>>(),
+        text(|r| r.event.subject_kind),
+        text(|r| &r.event.subject_id),
+        text(|r| &r.event.actor),
+        rows.iter()
+            .map(|r| serde_json::to_string(&r.event.payload))
+            .collect::<Result<Vec<String>, _>>()?,
+        text(|r| &r.event.record_hash),
+        text(|r| &r.prev_hash),
+        text(|r| &r.hash),
+        text(|r| &r.event.created_at),
+    );
     let statement = tx
         .prepare_cached(
             "INSERT INTO events (writer_id, seq, writer_seq, kind, proposal_id, subject_kind,
