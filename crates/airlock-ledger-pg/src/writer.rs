@@ -12,6 +12,7 @@
 //! of every other writer's chain. See ARCHITECTURE.md, "Postgres ledger: chains per writer",
 //! for what `verify` proves with them.
 
+use std::sync::Arc;
 use std::sync::Mutex as SyncMutex;
 
 use airlock_ledger::rules::{self, EventBody, RUNNER_ACTOR};
@@ -208,16 +209,21 @@ impl Writer {
 
     /// Records a tool call's read or proposal, sharing one commit with every call queued
     /// meanwhile on this writer. The caller returns once its record is committed.
-    pub(crate) async fn submit(&self, pool: &Pool, op: Op) -> Result<Done, LedgerError> {
-        let (reply, mut answer) = oneshot::channel();
+    pub(crate) async fn submit(self: &Arc<Self>, pool: &Pool, op: Op) -> Result<Done, LedgerError> {
+        let (reply, answer) = oneshot::channel();
         lock(&self.queue).push(Job { op, reply });
+        // The commit runs in a task of its own: a caller that goes away (a cancelled request)
+        // can never stop a batch half-way and leave the other callers in it without an answer.
+        let writer = Arc::clone(self);
+        let pool = pool.clone();
+        tokio::spawn(async move { writer.drain(&pool).await });
+        answer.await.map_err(|_| LedgerError::WriterStopped)?
+    }
+
+    /// Takes the chain head and commits every queued record, a batch at a time, answering
+    /// each caller. A drain that finds the queue empty (an earlier one took its job) just ends.
+    async fn drain(&self, pool: &Pool) {
         let mut head = self.head.lock().await;
-        // A writer that held the lock before us may have written our record already.
-        match answer.try_recv() {
-            Ok(done) => return done,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(LedgerError::WriterStopped),
-            Err(oneshot::error::TryRecvError::Empty) => {}
-        }
         loop {
             let jobs: Vec<Job> = {
                 let mut queue = lock(&self.queue);
@@ -225,7 +231,7 @@ impl Writer {
                 queue.drain(..n).collect()
             };
             if jobs.is_empty() {
-                break;
+                return;
             }
             let (ops, replies): (Vec<Op>, Vec<_>) =
                 jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
@@ -233,12 +239,7 @@ impl Writer {
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
             }
-            if let Ok(done) = answer.try_recv() {
-                return done;
-            }
         }
-        drop(head);
-        answer.await.map_err(|_| LedgerError::WriterStopped)?
     }
 
     /// Writes `ops` in one transaction; if that fails, each in a transaction of its own, so

@@ -986,3 +986,38 @@ async fn human_actions_are_chained() {
         .unwrap();
     expect_break(&l, "RECORD_HASH_MISMATCH").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_that_go_away_never_break_a_batch() {
+    let Some(db) = fresh().await else { return };
+    let l = Arc::new(connect(&db, "w").await);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let l = l.clone();
+        tasks.push(tokio::spawn(async move {
+            l.record_read(read(&format!("C-{i}"))).await.unwrap()
+        }));
+    }
+    // Cancel every other caller wherever it is (queued, or its batch committing).
+    for t in tasks.iter().step_by(2) {
+        t.abort();
+    }
+    let mut answered = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await {
+            Ok(_) => answered += 1,
+            Err(e) => assert!(e.is_cancelled() && i % 2 == 0, "{e}"),
+        }
+    }
+    assert!(answered >= 20);
+    // A cancelled caller's record may or may not be committed; the chain is whole either way.
+    let stats = l.stats().await.unwrap();
+    assert!(
+        (answered..=40).contains(&(stats.query_audit as usize)),
+        "{stats:?}"
+    );
+    let report = l.verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    l.record_read(read("after")).await.unwrap();
+    assert!(l.verify().await.unwrap().ok);
+}
