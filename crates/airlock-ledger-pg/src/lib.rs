@@ -53,10 +53,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_ledger::{
-    Actor, Anchor, ApprovalRecord, AttemptEffect, AuditFilter, ChainHead, Decision, Deliveries,
+    Actor, Anchor, ApprovalRecord, AttemptEffect, ChainHead, Decision, Deliveries,
     DeliveryState, Event, EventQuery, EvidenceBundle, EvidenceWithAudit, Hit, HumanAction,
     HumanActionFilter, JobRecord, Ledger, LedgerError, NewHumanAction, NewProposal, NewRead, Page,
-    ProposalFilter, ProposalRecorded, QueryAudit, ReadRecorded, ReceiptFilter, RecordFilter,
+    ProposalRecorded, QueryAudit, ReadRecorded, RecordFilter,
     Replay, Review, ScopedEvent, SearchText, Stats, StoredProposal, StoredReceipt, VerifyReport,
 };
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
@@ -306,12 +306,8 @@ impl Ledger for PostgresLedger {
         read::proposal(&**self.client().await?, id).await
     }
 
-    async fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<StoredProposal>, LedgerError> {
-        read::proposals(&**self.client().await?, filter).await
-    }
-
-    async fn proposal_count(&self, filter: &ProposalFilter) -> Result<u64, LedgerError> {
-        read::proposal_count(&**self.client().await?, filter).await
+    async fn proposal_count(&self, _filter: &RecordFilter) -> Result<u64, LedgerError> {
+        Self::unsupported("proposal_count")
     }
 
     async fn search_proposals(
@@ -337,10 +333,6 @@ impl Ledger for PostgresLedger {
 
     async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError> {
         read::evidence(&**self.client().await?, id).await
-    }
-
-    async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<QueryAudit>, LedgerError> {
-        read::query_audit(&**self.client().await?, filter).await
     }
 
     async fn verify(&self) -> Result<VerifyReport, LedgerError> {
@@ -374,10 +366,6 @@ impl Ledger for PostgresLedger {
         proposal_id: &str,
     ) -> Result<Option<StoredReceipt>, LedgerError> {
         read::applied_receipt(&**self.client().await?, proposal_id).await
-    }
-
-    async fn receipts(&self, filter: &ReceiptFilter) -> Result<Vec<StoredReceipt>, LedgerError> {
-        read::receipts(&**self.client().await?, filter).await
     }
 
     async fn receipt(&self, id: i64) -> Result<StoredReceipt, LedgerError> {

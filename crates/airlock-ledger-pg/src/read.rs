@@ -3,8 +3,8 @@
 
 use airlock_ledger::telemetry::StateCounts;
 use airlock_ledger::{
-    ApprovalRecord, AuditFilter, ChainHead, Event, EvidenceBundle, EvidenceWithAudit, JobRecord,
-    LedgerError, ProposalFilter, QueryAudit, ReceiptFilter, Replay, Stats, StoredProposal,
+    ApprovalRecord, ChainHead, Event, EvidenceBundle, EvidenceWithAudit, JobRecord,
+    LedgerError, QueryAudit, Replay, Stats, StoredProposal,
     StoredReceipt,
 };
 use airlock_protocol::ReceiptStatus;
@@ -131,55 +131,6 @@ pub(crate) fn where_clause(filters: &[(&str, &Option<String>)]) -> (String, Vec<
 
 fn params(values: &[String]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
-}
-
-fn proposal_where(f: &ProposalFilter) -> (String, Vec<String>) {
-    let (mut clause, mut values) = where_clause(&[
-        ("tenant_id", &f.tenant),
-        ("state", &f.state),
-        ("action", &f.capability),
-    ]);
-    if let Some(before) = f.created_before.as_deref().filter(|v| !v.is_empty()) {
-        clause.push_str(if values.is_empty() {
-            " WHERE "
-        } else {
-            " AND "
-        });
-        values.push(before.to_owned());
-        clause.push_str(&format!("created_at <= ${}", values.len()));
-    }
-    (clause, values)
-}
-
-pub(crate) async fn proposals(
-    c: &impl GenericClient,
-    f: &ProposalFilter,
-) -> Result<Vec<StoredProposal>, LedgerError> {
-    let (clause, values) = proposal_where(f);
-    let sql = format!(
-        "SELECT {PROPOSAL_COLUMNS} FROM proposals{clause}
-         ORDER BY created_at DESC, row_order DESC LIMIT {} OFFSET {}",
-        limit(f.limit),
-        f.offset
-    );
-    let rows = c.query(&sql, &params(&values)).await.pg()?;
-    rows.iter().map(proposal_from_row).collect()
-}
-
-pub(crate) async fn proposal_count(
-    c: &impl GenericClient,
-    f: &ProposalFilter,
-) -> Result<u64, LedgerError> {
-    let (clause, values) = proposal_where(f);
-    let n: i64 = c
-        .query_one(
-            &format!("SELECT COUNT(*) FROM proposals{clause}"),
-            &params(&values),
-        )
-        .await
-        .pg()?
-        .get(0);
-    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The proposals whose id, capability, tenant, object, principal, a decision's reason or
@@ -330,15 +281,7 @@ pub(crate) async fn evidence(
             id: id.to_owned(),
         })?;
     let bundle = evidence_from_row(&row)?;
-    let query_audit = query_audit(
-        c,
-        &AuditFilter {
-            evidence: Some(id.to_owned()),
-            limit: 1000,
-            ..AuditFilter::default()
-        },
-    )
-    .await?;
+    let query_audit = audit_of(c, "evidence_bundle_id", id).await?;
     Ok(EvidenceWithAudit {
         bundle,
         query_audit,
@@ -382,25 +325,6 @@ pub(crate) async fn audit_by_id(
     .pg()?
     .map(|r| audit_from_row(&r))
     .transpose()
-}
-
-pub(crate) async fn query_audit(
-    c: &impl GenericClient,
-    f: &AuditFilter,
-) -> Result<Vec<QueryAudit>, LedgerError> {
-    let (clause, values) = where_clause(&[
-        ("evidence_bundle_id", &f.evidence),
-        ("proposal_id", &f.proposal),
-        ("tenant_id", &f.tenant),
-        ("capability", &f.capability),
-        ("outcome", &f.outcome),
-    ]);
-    let sql = format!(
-        "SELECT {AUDIT_COLUMNS} FROM query_audit{clause} ORDER BY audit_id DESC LIMIT {}",
-        limit(f.limit)
-    );
-    let rows = c.query(&sql, &params(&values)).await.pg()?;
-    rows.iter().map(audit_from_row).collect()
 }
 
 pub(crate) async fn stats(c: &impl GenericClient) -> Result<Stats, LedgerError> {
@@ -549,19 +473,6 @@ pub(crate) async fn receipt_by_id(
     .transpose()
 }
 
-pub(crate) async fn receipts(
-    c: &impl GenericClient,
-    f: &ReceiptFilter,
-) -> Result<Vec<StoredReceipt>, LedgerError> {
-    let (clause, values) = where_clause(&[("proposal_id", &f.proposal), ("status", &f.status)]);
-    let sql = format!(
-        "SELECT {RECEIPT_COLUMNS} FROM receipts{clause} ORDER BY receipt_id DESC LIMIT {}",
-        limit(f.limit)
-    );
-    let rows = c.query(&sql, &params(&values)).await.pg()?;
-    rows.iter().map(receipt_from_row).collect()
-}
-
 /// The receipt that applied a proposal (an `applied` one before an `already_applied` one).
 pub(crate) async fn applied_receipt(
     c: &impl GenericClient,
@@ -602,25 +513,9 @@ pub(crate) async fn replay(c: &impl GenericClient, id: &str) -> Result<Replay, L
     for e in &ids {
         evidence_list.push(evidence(c, e).await?);
     }
-    let mut audit = query_audit(
-        c,
-        &AuditFilter {
-            proposal: Some(pid.clone()),
-            limit: 1000,
-            ..AuditFilter::default()
-        },
-    )
-    .await?;
+    let mut audit = audit_of(c, "proposal_id", &pid).await?;
     audit.reverse();
-    let mut receipt_list = receipts(
-        c,
-        &ReceiptFilter {
-            proposal: Some(pid.clone()),
-            status: None,
-            limit: 1000,
-        },
-    )
-    .await?;
+    let mut receipt_list = receipts_of(c, &pid).await?;
     receipt_list.reverse();
     Ok(Replay {
         replay_id: airlock_protocol::ids::replay_id(&pid),
@@ -633,4 +528,30 @@ pub(crate) async fn replay(c: &impl GenericClient, id: &str) -> Result<Replay, L
         proposal,
         generated_at: airlock_protocol::now_rfc3339(),
     })
+}
+
+/// The newest 1,000 query-audit records whose `column` (`evidence_bundle_id` or `proposal_id`)
+/// is `id`, newest first.
+async fn audit_of(
+    c: &impl GenericClient,
+    column: &'static str,
+    id: &str,
+) -> Result<Vec<QueryAudit>, LedgerError> {
+    let sql = format!(
+        "SELECT {AUDIT_COLUMNS} FROM query_audit WHERE {column} = $1 ORDER BY audit_id DESC LIMIT 1000"
+    );
+    let rows = c.query(&sql, &[&id]).await.pg()?;
+    rows.iter().map(audit_from_row).collect()
+}
+
+/// The newest 1,000 receipts of one proposal, newest first.
+async fn receipts_of(
+    c: &impl GenericClient,
+    proposal_id: &str,
+) -> Result<Vec<StoredReceipt>, LedgerError> {
+    let sql = format!(
+        "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE proposal_id = $1 ORDER BY receipt_id DESC LIMIT 1000"
+    );
+    let rows = c.query(&sql, &[&proposal_id]).await.pg()?;
+    rows.iter().map(receipt_from_row).collect()
 }
