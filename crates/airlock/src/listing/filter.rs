@@ -95,7 +95,7 @@ pub fn time_range(
 }
 
 /// An RFC 3339 time with its offset (`2026-12-01T00:00:00Z`, `2026-12-01T09:30:00+02:00`).
-fn parse_time(text: &str, flag: &str) -> anyhow::Result<LedgerTime> {
+pub fn parse_time(text: &str, flag: &str) -> anyhow::Result<LedgerTime> {
     let t = DateTime::parse_from_rfc3339(text.trim()).map_err(|e| {
         invalid(
             "FILTER_BAD_TIME",

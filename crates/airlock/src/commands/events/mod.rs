@@ -10,14 +10,17 @@ use crate::output::hinted;
 /// `--since`/`--to`: a duration back from now (`2h`) or an RFC 3339 time, as the RFC 3339 UTC
 /// text the ledger compares with.
 pub fn when(text: &str, flag: &str) -> anyhow::Result<String> {
-    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
-        return Ok(at
-            .with_timezone(&chrono::Utc)
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    use crate::listing::filter::{parse_age_of, parse_time};
+    if let Ok(at) = parse_time(text, flag) {
+        return Ok(at.as_str().to_owned());
     }
     if text.trim().starts_with(|c: char| c.is_ascii_digit()) && !text.contains(['-', ':']) {
-        let age = crate::listing::filter::parse_age_of(text, flag)?;
-        return Ok((chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let age = parse_age_of(text, flag)?;
+        return Ok(
+            airlock_ledger::LedgerTime::from_utc(chrono::Utc::now() - age)
+                .as_str()
+                .to_owned(),
+        );
     }
     Err(hinted(
         format!("{flag} {text:?} is neither a duration nor an RFC 3339 time"),
