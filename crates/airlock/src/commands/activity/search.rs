@@ -16,7 +16,7 @@ pub async fn run(settings: &Settings, args: &ActivitySearchArgs) -> anyhow::Resu
         outcome: args.outcome.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.search(text.as_ref(), &filter).await?;
     if args.browse.json {
         // The listing shape, with the text searched for first.

@@ -12,7 +12,7 @@ pub async fn run(settings: &Settings, args: &EvidenceListArgs) -> anyhow::Result
         proposal: args.proposal.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.evidence_page(&filter).await?;
     if args.browse.json {
         output::json(&listing::json_page("evidence", &page)?)?;

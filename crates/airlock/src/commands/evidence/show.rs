@@ -7,7 +7,7 @@ use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let found = ledger.evidence(&args.id).await?;
     if args.json {
         output::json(&found)?;

@@ -6,7 +6,6 @@ pub mod serve;
 pub mod serve_jsonrpc_bridge;
 pub mod serve_streamable_http;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_capability::AliasMode;
@@ -79,7 +78,7 @@ fn note_moot_flags(common: &McpCommonArgs) {
 }
 
 /// Loads the config and builds the server: tools are listed from here on without I/O.
-pub fn build(
+pub async fn build(
     s: &Settings,
     common: &McpCommonArgs,
     max_connections: usize,
@@ -92,10 +91,10 @@ pub fn build(
     for w in &loaded.warnings {
         tracing::warn!(code = %w.code, path = %w.path, "{}", w.message);
     }
-    let ledger = s.open_ledger_serving(&loaded)?;
+    let ledger = s.open_ledger_serving(&loaded).await?;
     let runtime = Runtime::new(
         loaded.config.clone(),
-        Arc::new(ledger),
+        ledger.as_ledger(),
         s.env.clone(),
         RuntimeOptions {
             alias_mode: requested_alias_mode(common.alias_mode, common.openai_tool_aliases)?
@@ -165,7 +164,10 @@ pub fn banner(what: &str, url: &str, opts: &HttpOptions, s: &Settings, loaded: &
     eprintln!("Airlock {what} listening on {url}");
     eprintln!("Auth: {}", opts.auth.describe());
     eprintln!("Config: {}", loaded.path.display());
-    eprintln!("Store: {}", s.store_path(Some(loaded)).display());
+    let store = s
+        .ledger_target(Some(loaded))
+        .map_or_else(|_| s.store_path(Some(loaded)).display().to_string(), |t| t.display());
+    eprintln!("Store: {store}");
     if !airlock_mcp::transport::is_loopback(&opts.host) {
         eprintln!(
             "Warning: {} is not a loopback address; model-facing tools are exposed on the network. Use TLS, private networking and rate limits.",

@@ -13,7 +13,7 @@ pub async fn run(
     eprintln!("Note: mcp serve-http is a JSON-RPC bridge, not spec MCP Streamable HTTP.");
     eprintln!("For MCP clients use: airlock mcp serve --transport streamable-http");
     let settings = super::compat_settings(settings);
-    let (server, loaded) = super::build(&settings, common, 16)?;
+    let (server, loaded) = super::build(&settings, common, 16).await?;
     let opts = super::http_options(&settings, &loaded, flags, 8765)?;
     super::start_metrics(&server, flags).await?;
     let shown = opts.clone();

@@ -11,7 +11,7 @@ pub async fn run(
     flags: &McpHttpFlags,
 ) -> anyhow::Result<ExitStatus> {
     let settings = super::compat_settings(settings);
-    let (server, loaded) = super::build(&settings, common, 16)?;
+    let (server, loaded) = super::build(&settings, common, 16).await?;
     let opts = super::http_options(&settings, &loaded, flags, 8766)?;
     super::start_metrics(&server, flags).await?;
     let shown = opts.clone();

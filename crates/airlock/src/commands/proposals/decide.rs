@@ -22,7 +22,7 @@ pub async fn run(
         ));
     }
     let loaded = settings.load_config_for_ledger()?;
-    let ledger = settings.open_ledger(&loaded)?;
+    let ledger = settings.open_ledger(&loaded).await?;
     let actor = settings.actor(args.actor.as_deref());
     let proposal = ledger.proposal(&args.id).await?;
     let events = ledger.proposal_events(&proposal.proposal_id).await?;

@@ -19,7 +19,7 @@ pub fn proposal_filter(args: &ProposalListArgs) -> anyhow::Result<RecordFilter> 
 
 pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result<ExitStatus> {
     let filter = proposal_filter(args)?;
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.proposal_page(&filter).await?;
     if args.browse.json {
         output::json(&listing::json_page("proposals", &page)?)?;

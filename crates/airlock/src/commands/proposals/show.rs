@@ -7,7 +7,7 @@ use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, id: &str, json_out: bool) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let proposal = ledger.proposal(id).await?;
     let events = ledger.proposal_events(&proposal.proposal_id).await?;
     if json_out {

@@ -15,7 +15,7 @@ pub async fn run(settings: &Settings, args: &QueryAuditListArgs) -> anyhow::Resu
         outcome: args.outcome.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.query_audit_page(&filter).await?;
     if args.browse.json {
         output::json(&listing::json_page("query_audit", &page)?)?;

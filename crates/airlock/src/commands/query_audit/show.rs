@@ -7,7 +7,7 @@ use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &QueryAuditShowArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let a = ledger.query_audit_record(args.id).await?;
     if args.json {
         output::json(&a)?;

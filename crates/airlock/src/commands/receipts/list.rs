@@ -13,7 +13,7 @@ pub async fn run(settings: &Settings, args: &ReceiptListArgs) -> anyhow::Result<
         outcome: args.status.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.receipt_page(&filter).await?;
     if args.browse.json {
         output::json(&listing::json_page("receipts", &page)?)?;

@@ -8,7 +8,7 @@ use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ReplayShowArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let id = resolve(&ledger, args).await?;
     let replay = ledger.replay(&id).await?;
     if args.json {

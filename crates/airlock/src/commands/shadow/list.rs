@@ -8,7 +8,7 @@ use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ShadowListArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let list =
         super::shadow_proposals(&ledger, &ProposalFilter::default(), args.limit as usize).await?;
     if args.json {

@@ -6,7 +6,7 @@ pub mod list;
 pub mod record_human_action;
 pub mod report;
 
-use airlock_ledger::{Ledger, ProposalFilter, SqliteLedger, StoredProposal};
+use airlock_ledger::{Ledger, ProposalFilter, StoredProposal};
 
 use crate::output::hinted;
 
@@ -15,7 +15,7 @@ const PAGE: u32 = 1000;
 
 /// The ledger's shadow proposals (made under `mode: shadow`), newest first, up to `limit`.
 pub async fn shadow_proposals(
-    ledger: &SqliteLedger,
+    ledger: &dyn Ledger,
     filter: &ProposalFilter,
     limit: usize,
 ) -> anyhow::Result<Vec<StoredProposal>> {
@@ -40,7 +40,7 @@ pub async fn shadow_proposals(
 }
 
 /// One shadow proposal by id (or `latest`: the newest shadow proposal).
-pub async fn shadow_proposal(ledger: &SqliteLedger, id: &str) -> anyhow::Result<StoredProposal> {
+pub async fn shadow_proposal(ledger: &dyn Ledger, id: &str) -> anyhow::Result<StoredProposal> {
     let p = if id == "latest" {
         shadow_proposals(ledger, &ProposalFilter::default(), 1)
             .await?
