@@ -116,11 +116,13 @@ impl OpenLedger {
                 };
                 Ok(OpenLedger::sqlite(ledger))
             }
-            LedgerTarget::Postgres(pg) => postgres::open(pg, access).await.map(|store| OpenLedger {
-                store,
-                target: target.clone(),
-                sqlite: None,
-            }),
+            LedgerTarget::Postgres(pg) => {
+                postgres::open(pg, access).await.map(|store| OpenLedger {
+                    store,
+                    target: target.clone(),
+                    sqlite: None,
+                })
+            }
         }
     }
 
@@ -142,15 +144,6 @@ impl OpenLedger {
     /// Where the ledger is, for people (never a credential).
     pub fn location(&self) -> String {
         self.target.display()
-    }
-
-    pub fn target(&self) -> &LedgerTarget {
-        &self.target
-    }
-
-    /// The whole store, shared.
-    pub fn store(&self) -> Arc<dyn Store> {
-        self.store.clone()
     }
 
     /// The read-and-record side only: what the call runtime and the MCP server hold.
@@ -215,8 +208,7 @@ impl OpenLedger {
     }
 }
 
-const SHADOW_ON_POSTGRES: &str =
-    "run shadow mode on a SQLite ledger (a config without storage.ledger) until the Postgres ledger records human actions";
+const SHADOW_ON_POSTGRES: &str = "run shadow mode on a SQLite ledger (a config without storage.ledger) until the Postgres ledger records human actions";
 
 /// The error of a SQLite-only command run against the Postgres ledger.
 pub fn postgres_refusal(what: &str, location: &str, instead: &str) -> anyhow::Error {
@@ -237,8 +229,9 @@ mod postgres {
     pub async fn open(pg: &PostgresTarget, _access: Access) -> anyhow::Result<Arc<dyn Store>> {
         Err(hinted(
             format!(
-                "the config selects the Postgres ledger ({}), which this build does not include",
-                pg.display()
+                "the config selects the Postgres ledger ({}, pool {:?}), which this build does not include",
+                pg.display(),
+                pg.max_connections
             ),
             "use a build with the Postgres ledger, or remove storage.ledger to use the SQLite ledger",
         ))

@@ -4,7 +4,6 @@
 //! the files they write themselves are their outputs (job files, templates, the demo folder).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use airlock_capability::AliasMode;
 use airlock_capability::envelope::ResultFormat;
@@ -121,12 +120,6 @@ impl Settings {
             return absolute(&loaded.dir(&self.cwd), Path::new(path));
         }
         absolute(&self.cwd, Path::new(DEFAULT_STORE))
-    }
-
-    /// The store path for read-only commands, which may run without a config.
-    pub fn store_path_for_reading(&self) -> PathBuf {
-        let config = self.load_config().ok();
-        self.store_path(config.as_ref())
     }
 
     /// Where the ledger of `config` lives: the Postgres ledger when `storage.ledger.engine`

@@ -82,7 +82,8 @@ struct Fleet {
 impl Fleet {
     fn new() -> Option<Fleet> {
         let db = airlock_testkit::fresh_postgres_blocking()?;
-        db.execute_batch_blocking(&app_schema()).expect("app schema");
+        db.execute_batch_blocking(&app_schema())
+            .expect("app schema");
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("airlock.json"), config().to_string()).expect("config");
         Some(Fleet { db, dir })
@@ -205,14 +206,26 @@ fn concurrent_calls_across_three_replicas_lose_and_duplicate_nothing() {
     }
     let unique: HashSet<&String> = all.iter().collect();
     assert_eq!(all.len(), CLIENTS * CALLS);
-    assert_eq!(unique.len(), all.len(), "an evidence id was handed out twice");
+    assert_eq!(
+        unique.len(),
+        all.len(),
+        "an evidence id was handed out twice"
+    );
     // Every answered call is in the ledger once: as many bundles as calls, each readable.
     let counts = fleet.counts();
-    assert_eq!(counts["evidence_bundles"], json!(CLIENTS * CALLS), "{counts}");
+    assert_eq!(
+        counts["evidence_bundles"],
+        json!(CLIENTS * CALLS),
+        "{counts}"
+    );
     assert_eq!(counts["query_audit"], json!(CLIENTS * CALLS), "{counts}");
     for id in all.iter().step_by(37) {
         let shown = json_of(&fleet.cli(&["evidence", "show", id, "--json"]));
-        assert_eq!(shown["evidence_bundle_id"].as_str(), Some(id.as_str()), "{shown}");
+        assert_eq!(
+            shown["evidence_bundle_id"].as_str(),
+            Some(id.as_str()),
+            "{shown}"
+        );
     }
     let report = fleet.verify();
     assert!(
@@ -256,7 +269,12 @@ fn a_proposal_through_one_replica_is_applied_once_while_three_cli_processes_race
     );
 
     common::ok(&fleet.cli(&[
-        "proposals", "approve", &proposal, "--actor", "dana", "--yes",
+        "proposals",
+        "approve",
+        &proposal,
+        "--actor",
+        "dana",
+        "--yes",
     ]));
     let env = fleet.env();
     let racers: Vec<_> = (0..3)
@@ -314,7 +332,12 @@ fn a_proposal_through_one_replica_is_applied_once_while_three_cli_processes_race
     assert_eq!(shown["state"], "applied", "{shown:#}");
     // A fourth apply afterwards writes nothing more.
     let late = fleet.cli(&["apply", &proposal, "--actor", "dana", "--json"]);
-    assert!(late.code == 0 || late.code == 1, "{}{}", late.stdout, late.stderr);
+    assert!(
+        late.code == 0 || late.code == 1,
+        "{}{}",
+        late.stdout,
+        late.stderr
+    );
     assert_eq!(fleet.scalar("SELECT count(*) FROM invoice_writes"), "1");
     fleet.verify();
     drop(servers);
@@ -453,7 +476,11 @@ fn postgres_config_without_its_url_or_with_sqlite_commands_is_refused_clearly() 
     );
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains(LEDGER_ENV), "{}", run.stderr);
-    assert!(run.stderr.contains("storage.ledger.url_env"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("storage.ledger.url_env"),
+        "{}",
+        run.stderr
+    );
 
     let with_url = [
         ("APP_URL", "postgres://127.0.0.1:1/none"),
@@ -461,7 +488,14 @@ fn postgres_config_without_its_url_or_with_sqlite_commands_is_refused_clearly() 
     ];
     let run = airlock(
         dir.path(),
-        &["--config", "airlock.json", "--store", "x.db", "ledger", "stats"],
+        &[
+            "--config",
+            "airlock.json",
+            "--store",
+            "x.db",
+            "ledger",
+            "stats",
+        ],
         &with_url,
     );
     assert_ne!(run.code, 0);
@@ -498,7 +532,13 @@ fn postgres_config_without_its_url_or_with_sqlite_commands_is_refused_clearly() 
         &with_url,
     );
     assert_ne!(run.code, 0);
-    assert!(run.stdout.contains("INVALID_LEDGER_URL_ENV") || run.stderr.contains("INVALID_LEDGER_URL_ENV"), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("INVALID_LEDGER_URL_ENV")
+            || run.stderr.contains("INVALID_LEDGER_URL_ENV"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
     // An injection attempt through the schema name never reaches SQL: validation refuses it.
     let mut bad = config();
     bad["storage"]["ledger"]["schema"] = json!("airlock; DROP SCHEMA public CASCADE");
@@ -509,7 +549,13 @@ fn postgres_config_without_its_url_or_with_sqlite_commands_is_refused_clearly() 
         &with_url,
     );
     assert_ne!(run.code, 0);
-    assert!(run.stdout.contains("INVALID_LEDGER_SCHEMA") || run.stderr.contains("INVALID_LEDGER_SCHEMA"), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("INVALID_LEDGER_SCHEMA")
+            || run.stderr.contains("INVALID_LEDGER_SCHEMA"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
 }
 
 /// The SQLite ledger's readiness reports it too.

@@ -579,7 +579,11 @@ mod tests {
         }
         let (config, _) = crate::parse(&doc).expect("parses");
         assert_eq!(config.ledger_engine(), crate::LedgerEngine::Sqlite);
-        set(&mut doc, "/storage", json!({"ledger": {"engine": "postgres"}}));
+        set(
+            &mut doc,
+            "/storage",
+            json!({"ledger": {"engine": "postgres"}}),
+        );
         let (config, _) = crate::parse(&doc).expect("parses");
         assert_eq!(config.ledger_engine(), crate::LedgerEngine::Postgres);
         let ledger = config.storage.unwrap().ledger.unwrap();
@@ -590,7 +594,11 @@ mod tests {
     #[test]
     fn sqlite_ledger_still_needs_its_path() {
         let mut doc = valid();
-        set(&mut doc, "/storage", json!({"ledger": {"engine": "sqlite"}}));
+        set(
+            &mut doc,
+            "/storage",
+            json!({"ledger": {"engine": "sqlite"}}),
+        );
         only_error(&doc, "INVALID_SQLITE_PATH", "$.storage.sqlite_path");
         set(&mut doc, "/storage", json!({}));
         only_error(&doc, "INVALID_SQLITE_PATH", "$.storage.sqlite_path");
@@ -600,33 +608,78 @@ mod tests {
     fn bad_ledger_blocks() {
         let mut doc = valid();
         let cases = [
-            (json!({"ledger": "postgres"}), "LEDGER_STORAGE_NOT_OBJECT", "$.storage.ledger"),
-            (json!({"ledger": {"engine": "mysql"}}), "INVALID_LEDGER_ENGINE", "$.storage.ledger.engine"),
-            (json!({"ledger": {"engine": 1}}), "INVALID_LEDGER_ENGINE", "$.storage.ledger.engine"),
+            (
+                json!({"ledger": "postgres"}),
+                "LEDGER_STORAGE_NOT_OBJECT",
+                "$.storage.ledger",
+            ),
+            (
+                json!({"ledger": {"engine": "mysql"}}),
+                "INVALID_LEDGER_ENGINE",
+                "$.storage.ledger.engine",
+            ),
+            (
+                json!({"ledger": {"engine": 1}}),
+                "INVALID_LEDGER_ENGINE",
+                "$.storage.ledger.engine",
+            ),
             // The URL itself where its variable's name belongs.
-            (json!({"ledger": {"engine": "postgres", "url_env": "postgres://u:p@db/ledger"}}),
-             "INVALID_LEDGER_URL_ENV", "$.storage.ledger.url_env"),
-            (json!({"ledger": {"engine": "postgres", "url_env": "lower_case"}}),
-             "INVALID_LEDGER_URL_ENV", "$.storage.ledger.url_env"),
+            (
+                json!({"ledger": {"engine": "postgres", "url_env": "postgres://u:p@db/ledger"}}),
+                "INVALID_LEDGER_URL_ENV",
+                "$.storage.ledger.url_env",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "url_env": "lower_case"}}),
+                "INVALID_LEDGER_URL_ENV",
+                "$.storage.ledger.url_env",
+            ),
             // Injection through the schema name.
-            (json!({"ledger": {"engine": "postgres", "schema": "airlock; drop schema public"}}),
-             "INVALID_LEDGER_SCHEMA", "$.storage.ledger.schema"),
-            (json!({"ledger": {"engine": "postgres", "schema": "a\"b"}}),
-             "INVALID_LEDGER_SCHEMA", "$.storage.ledger.schema"),
-            (json!({"ledger": {"engine": "postgres", "schema": "s".repeat(64)}}),
-             "INVALID_LEDGER_SCHEMA", "$.storage.ledger.schema"),
-            (json!({"ledger": {"engine": "postgres", "max_connections": 0}}),
-             "INVALID_LEDGER_MAX_CONNECTIONS", "$.storage.ledger.max_connections"),
-            (json!({"ledger": {"engine": "postgres", "max_connections": "8"}}),
-             "INVALID_LEDGER_MAX_CONNECTIONS", "$.storage.ledger.max_connections"),
-            (json!({"sqlite_path": "./l.db", "ledger": {"url_env": "LEDGER_URL"}}),
-             "LEDGER_KEY_NEEDS_POSTGRES", "$.storage.ledger.url_env"),
-            (json!({"sqlite_path": "./l.db", "ledger": {"engine": "sqlite", "schema": "x"}}),
-             "LEDGER_KEY_NEEDS_POSTGRES", "$.storage.ledger.schema"),
-            (json!({"sqlite_path": "./l.db", "ledger": {"engine": "postgres"}}),
-             "SQLITE_PATH_WITH_POSTGRES_LEDGER", "$.storage.sqlite_path"),
-            (json!({"retention": "90d", "ledger": {"engine": "postgres"}}),
-             "RETENTION_WITH_POSTGRES_LEDGER", "$.storage.retention"),
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "airlock; drop schema public"}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "a\"b"}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "s".repeat(64)}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "max_connections": 0}}),
+                "INVALID_LEDGER_MAX_CONNECTIONS",
+                "$.storage.ledger.max_connections",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "max_connections": "8"}}),
+                "INVALID_LEDGER_MAX_CONNECTIONS",
+                "$.storage.ledger.max_connections",
+            ),
+            (
+                json!({"sqlite_path": "./l.db", "ledger": {"url_env": "LEDGER_URL"}}),
+                "LEDGER_KEY_NEEDS_POSTGRES",
+                "$.storage.ledger.url_env",
+            ),
+            (
+                json!({"sqlite_path": "./l.db", "ledger": {"engine": "sqlite", "schema": "x"}}),
+                "LEDGER_KEY_NEEDS_POSTGRES",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"sqlite_path": "./l.db", "ledger": {"engine": "postgres"}}),
+                "SQLITE_PATH_WITH_POSTGRES_LEDGER",
+                "$.storage.sqlite_path",
+            ),
+            (
+                json!({"retention": "90d", "ledger": {"engine": "postgres"}}),
+                "RETENTION_WITH_POSTGRES_LEDGER",
+                "$.storage.retention",
+            ),
         ];
         for (storage, code, path) in cases {
             set(&mut doc, "/storage", storage);

@@ -31,8 +31,8 @@ use crate::auth::Caller;
 use crate::server::session::SessionServer;
 use crate::transport::frame;
 use crate::transport::limits::{self, Limits};
-use crate::transport::ready;
 use crate::transport::net::{self, Guard, HttpOptions, json_response, jsonrpc_error};
+use crate::transport::ready;
 use crate::transport::sessions::{Access, SessionBook};
 use crate::{McpError, McpServer};
 

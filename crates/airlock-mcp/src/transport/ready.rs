@@ -25,11 +25,8 @@ pub(crate) async fn readiness(server: &McpServer, shutting_down: bool) -> Respon
         );
     }
     let started = Instant::now();
-    let probe = tokio::time::timeout(
-        LEDGER_PROBE_TIMEOUT,
-        server.runtime().ledger().chain_head(),
-    )
-    .await;
+    let probe =
+        tokio::time::timeout(LEDGER_PROBE_TIMEOUT, server.runtime().ledger().chain_head()).await;
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match probe {
         Ok(Ok(head)) => json_response(

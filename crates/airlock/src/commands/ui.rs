@@ -1,7 +1,6 @@
 //! `airlock ui`: serve the review UI (crate `airlock-review-ui`) on this machine.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 
 use airlock_cli::UiArgs;
 use airlock_review_ui::{ApplySetup, Reviewers, Ui, UiOptions, operator_secret_var};

@@ -2,7 +2,7 @@
 //! text was found and the replay each record belongs to.
 
 use airlock_cli::ActivitySearchArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};

@@ -36,7 +36,9 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<ExitSta
         store: None,
     };
     let loaded = demo_settings.load_config()?;
-    let runtime = demo_settings.runtime(&loaded, AliasMode::Canonical, None).await?;
+    let runtime = demo_settings
+        .runtime(&loaded, AliasMode::Canonical, None)
+        .await?;
     // The review side: a ledger on the same file, changed only through airlock-writeback's
     // `approval::decide` and `apply::apply` (the runtime's ledger can only record and read).
     // The demo writes its own config (always the SQLite ledger in its folder).

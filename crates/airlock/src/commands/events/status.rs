@@ -1,7 +1,6 @@
 //! `airlock events status`: each webhook destination's delivery state, from the ledger.
 
 use airlock_cli::EventsStatusArgs;
-use airlock_ledger::{Deliveries, Ledger};
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;

@@ -1,7 +1,6 @@
 //! `airlock evidence export ID --output FILE` (or `--evidence ID`).
 
 use airlock_cli::ExportArgs;
-use airlock_ledger::Ledger;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;

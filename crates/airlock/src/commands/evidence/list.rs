@@ -1,7 +1,7 @@
 //! `airlock evidence list`: what reads returned, newest first, filtered and paged.
 
 use airlock_cli::EvidenceListArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};

@@ -1,7 +1,6 @@
 //! `airlock evidence show ID`: what a read returned, and the audit of the query behind it.
 
 use airlock_cli::ShowArgs;
-use airlock_ledger::Ledger;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;

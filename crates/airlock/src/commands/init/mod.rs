@@ -356,7 +356,12 @@ fn mcp_snippets(
     use airlock_mcp::client_config::{Client, Launcher, SnippetInputs, snippet};
     let launcher = Launcher::Binary(std::env::current_exe()?);
     let dir = config_dir(config_path);
-    let store = match g.config.storage.as_ref().and_then(|s| s.sqlite_path.as_ref()) {
+    let store = match g
+        .config
+        .storage
+        .as_ref()
+        .and_then(|s| s.sqlite_path.as_ref())
+    {
         Some(path) => crate::settings::absolute(&dir, Path::new(path)),
         None => crate::settings::absolute(&settings.cwd, Path::new(crate::settings::DEFAULT_STORE)),
     };

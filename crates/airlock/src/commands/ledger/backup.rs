@@ -9,7 +9,11 @@ use crate::settings::{Settings, absolute};
 use super::human_bytes;
 
 pub async fn run(settings: &Settings, args: &BackupArgs) -> anyhow::Result<ExitStatus> {
-    let path = super::sqlite_file(settings, "`airlock ledger backup`", super::BACKUP_ON_POSTGRES)?;
+    let path = super::sqlite_file(
+        settings,
+        "`airlock ledger backup`",
+        super::BACKUP_ON_POSTGRES,
+    )?;
     let ledger = SqliteLedger::open_read_only(&path)?;
     let dest = absolute(&settings.cwd, &args.path);
     if dest == ledger.path() {

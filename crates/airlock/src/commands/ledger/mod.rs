@@ -42,7 +42,11 @@ pub fn sqlite_file(settings: &Settings, what: &str, instead: &str) -> anyhow::Re
 
 /// Opens an existing ledger for a maintenance command that writes (prune, vacuum): never
 /// creates one where there was none.
-pub fn open_existing(settings: &Settings, what: &str, instead: &str) -> anyhow::Result<SqliteLedger> {
+pub fn open_existing(
+    settings: &Settings,
+    what: &str,
+    instead: &str,
+) -> anyhow::Result<SqliteLedger> {
     let path = sqlite_file(settings, what, instead)?;
     if !path.exists() {
         return Err(LedgerError::Missing {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use airlock_cli::VerifyArgs;
 use airlock_config::LedgerEngine;
-use airlock_ledger::{Ledger, read_anchors, verify_export};
+use airlock_ledger::{read_anchors, verify_export};
 
 use crate::output::{self, ExitStatus};
 use crate::settings::{Settings, absolute};

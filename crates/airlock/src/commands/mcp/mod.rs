@@ -164,9 +164,10 @@ pub fn banner(what: &str, url: &str, opts: &HttpOptions, s: &Settings, loaded: &
     eprintln!("Airlock {what} listening on {url}");
     eprintln!("Auth: {}", opts.auth.describe());
     eprintln!("Config: {}", loaded.path.display());
-    let store = s
-        .ledger_target(Some(loaded))
-        .map_or_else(|_| s.store_path(Some(loaded)).display().to_string(), |t| t.display());
+    let store = s.ledger_target(Some(loaded)).map_or_else(
+        |_| s.store_path(Some(loaded)).display().to_string(),
+        |t| t.display(),
+    );
     eprintln!("Store: {store}");
     if !airlock_mcp::transport::is_loopback(&opts.host) {
         eprintln!(

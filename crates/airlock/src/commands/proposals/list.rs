@@ -1,7 +1,7 @@
 //! `airlock proposals list`: newest first, filtered and paged (docs/ledger-operations.md).
 
 use airlock_cli::ProposalListArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};

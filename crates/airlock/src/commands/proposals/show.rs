@@ -1,6 +1,5 @@
 //! `airlock proposals show ID|latest`: the diff, guards, evidence and history of one proposal.
 
-use airlock_ledger::Ledger;
 use serde_json::{Value, json};
 
 use crate::output::{self, ExitStatus};

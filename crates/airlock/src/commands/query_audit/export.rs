@@ -1,7 +1,6 @@
 //! `airlock query-audit export ID --output FILE`: one audit record as JSON.
 
 use airlock_cli::QueryAuditExportArgs;
-use airlock_ledger::Ledger;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::{Settings, absolute};

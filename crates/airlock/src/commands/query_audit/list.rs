@@ -2,7 +2,7 @@
 //! paged. Values are never stored, only the statement shape and who asked.
 
 use airlock_cli::QueryAuditListArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};

@@ -1,7 +1,6 @@
 //! `airlock query-audit show ID`: one query's audit record.
 
 use airlock_cli::QueryAuditShowArgs;
-use airlock_ledger::Ledger;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;

@@ -1,7 +1,7 @@
 //! `airlock receipts list`: every apply outcome, newest first, filtered and paged.
 
 use airlock_cli::ReceiptListArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};

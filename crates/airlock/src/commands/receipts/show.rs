@@ -1,7 +1,6 @@
 //! `airlock receipts show ID`.
 
 use airlock_cli::ReceiptShowArgs;
-use airlock_ledger::Ledger;
 
 use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;

@@ -2,7 +2,7 @@
 //! full replay as JSON, or as a Markdown page for an incident review.
 
 use airlock_cli::ExportArgs;
-use airlock_ledger::{Ledger, Replay};
+use airlock_ledger::Replay;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;

@@ -3,7 +3,7 @@
 //! `proposals list`.
 
 use airlock_cli::ProposalListArgs;
-use airlock_ledger::{Ledger, Page};
+use airlock_ledger::Page;
 use serde_json::json;
 
 use crate::listing;

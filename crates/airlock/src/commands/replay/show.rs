@@ -9,7 +9,7 @@ use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ReplayShowArgs) -> anyhow::Result<ExitStatus> {
     let ledger = settings.open_ledger_read_only().await?;
-    let id = resolve(&ledger, args).await?;
+    let id = resolve(&*ledger, args).await?;
     let replay = ledger.replay(&id).await?;
     if args.json {
         output::json(&replay)?;

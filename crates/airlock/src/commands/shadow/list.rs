@@ -10,7 +10,7 @@ use crate::settings::Settings;
 pub async fn run(settings: &Settings, args: &ShadowListArgs) -> anyhow::Result<ExitStatus> {
     let ledger = settings.open_ledger_read_only().await?;
     let list =
-        super::shadow_proposals(&ledger, &ProposalFilter::default(), args.limit as usize).await?;
+        super::shadow_proposals(&*ledger, &ProposalFilter::default(), args.limit as usize).await?;
     if args.json {
         output::json(&json!({ "proposals": list }))?;
         return Ok(ExitStatus::Success);

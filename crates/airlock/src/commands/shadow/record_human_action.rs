@@ -154,7 +154,7 @@ async fn from_flags(
     };
     match &args.proposal {
         Some(id) => {
-            let p = super::shadow_proposal(ledger, id).await?;
+            let p = super::shadow_proposal(&**ledger, id).await?;
             bind(&mut action, &p)?;
         }
         None if action.capability.is_empty()
@@ -207,7 +207,7 @@ async fn from_file(
         notes: args.notes.clone().or(f.notes),
     };
     if let Some(id) = &f.proposal_id {
-        let p = super::shadow_proposal(ledger, id).await?;
+        let p = super::shadow_proposal(&**ledger, id).await?;
         bind(&mut action, &p)?;
     }
     Ok(action)

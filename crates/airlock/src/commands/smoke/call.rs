@@ -53,7 +53,9 @@ pub async fn run(settings: &Settings, args: &CallArgs, kind: Kind) -> anyhow::Re
     }
     let input = input(args, cap)?;
     let format = settings::result_format(args.result_format.as_deref())?;
-    let runtime = settings.runtime(&loaded, AliasMode::Canonical, format).await?;
+    let runtime = settings
+        .runtime(&loaded, AliasMode::Canonical, format)
+        .await?;
     let json_out = args
         .format
         .map_or(args.json.is_some(), |f| f == OutputFormat::Json);
