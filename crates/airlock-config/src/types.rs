@@ -153,10 +153,10 @@ pub struct LedgerStorage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = ENV_NAME))]
     pub url_env: Option<String>,
-    /// postgres only: the schema the ledger's tables live in (default `airlock`), created
-    /// and migrated on first use.
+    /// postgres only: the schema the ledger's tables live in (default `airlock`; lowercase
+    /// letters, digits and `_`), created and migrated on first use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = IDENTIFIER), length(max = 63))]
+    #[schemars(regex(pattern = "^[a-z_][a-z0-9_]*$"), length(max = 63))]
     pub schema: Option<String>,
     /// postgres only: most pooled connections to the ledger per process (1 to 100; default
     /// chosen by the ledger).

@@ -107,6 +107,16 @@ const LEDGER_KEYS: &[&str] = &["engine", "url_env", "schema", "max_connections"]
 /// Keys of `storage.ledger` that only mean something for the Postgres ledger.
 const POSTGRES_LEDGER_KEYS: &[&str] = &["url_env", "schema", "max_connections"];
 
+/// A Postgres schema name the ledger can use unquoted: lowercase, at most 63 bytes.
+fn is_ledger_schema(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    s.len() <= 63
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// The ledger engine `storage.ledger` selects, as far as validation can tell.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum LedgerKind {
@@ -170,15 +180,15 @@ fn ledger(ctx: &mut Ctx, v: Option<&Value>, path: &Path) -> LedgerKind {
         );
     }
     if let Some(s) = obj.get("schema")
-        && !s
-            .as_str()
-            .is_some_and(|s| is_safe_identifier(s) && s.len() <= 63)
+        && !s.as_str().is_some_and(is_ledger_schema)
     {
         ctx.error(
             "INVALID_LEDGER_SCHEMA",
             &path.key("schema"),
-            format!("storage.ledger.schema must be a safe identifier of at most 63 characters, found {s}"),
-            "use letters, digits and _ (not starting with a digit), such as \"airlock\"",
+            format!(
+                "storage.ledger.schema must be a lowercase identifier of at most 63 characters, found {s}"
+            ),
+            "use lowercase letters, digits and _ (not starting with a digit), such as \"airlock\"",
         );
     }
     if obj
@@ -650,6 +660,10 @@ mod tests {
                 "INVALID_LEDGER_SCHEMA",
                 "$.storage.ledger.schema",
             ),
+            (json!({"ledger": {"engine": "postgres", "schema": "Airlock"}}),
+             "INVALID_LEDGER_SCHEMA", "$.storage.ledger.schema"),
+            (json!({"ledger": {"engine": "postgres", "schema": "1airlock"}}),
+             "INVALID_LEDGER_SCHEMA", "$.storage.ledger.schema"),
             (
                 json!({"ledger": {"engine": "postgres", "max_connections": 0}}),
                 "INVALID_LEDGER_MAX_CONNECTIONS",
