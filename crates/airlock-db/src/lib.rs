@@ -45,6 +45,7 @@ pub use error::{
     CONNECT_TIMEOUT_CODE, CONNECTION_LOST_CODE, DbError, DbErrorKind, SERVER_UNREACHABLE_CODE,
 };
 pub use ident::Ident;
+pub use postgres::pool_manager as postgres_pool_manager;
 pub use secret::SecretUrl;
 pub use settings::{Access, SettingsError, resolve_source};
 pub use writer::{

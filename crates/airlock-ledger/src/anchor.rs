@@ -82,7 +82,7 @@ fn parse_line(line: &str, number: usize) -> Option<Anchor> {
 /// Appends one checkpoint. One `write` of one short line on a file opened for appending, so
 /// lines from several processes sharing the ledger never interleave. Not synced: like the
 /// ledger's own commits (`synchronous=NORMAL`) it survives the process being killed.
-pub(crate) fn append(path: &Path, seq: i64, hash: &str) -> std::io::Result<()> {
+pub fn append(path: &Path, seq: i64, hash: &str) -> std::io::Result<()> {
     let line = format!("{seq} {hash} {}\n", airlock_protocol::now_rfc3339());
     let mut file = std::fs::OpenOptions::new()
         .create(true)

@@ -10,22 +10,22 @@ use crate::{EvidenceBundle, QueryAudit, StoredProposal};
 pub const GENESIS_HASH: &str =
     "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
-pub(crate) fn evidence_hash(e: &EvidenceBundle) -> String {
+pub fn evidence_hash(e: &EvidenceBundle) -> String {
     hash_json(&serde_json::to_value(e).expect("evidence serializes"))
 }
 
-pub(crate) fn audit_hash(a: &QueryAudit) -> String {
+pub fn audit_hash(a: &QueryAudit) -> String {
     hash_json(&serde_json::to_value(a).expect("audit serializes"))
 }
 
 /// Covers the immutable part of a proposal. The mutable columns ([`ProposalRow`]) are covered
 /// by the events that change them.
-pub(crate) fn proposal_hash(p: &StoredProposal, dedupe_key: &str) -> String {
+pub fn proposal_hash(p: &StoredProposal, dedupe_key: &str) -> String {
     hash_json(&proposal_value(p, dedupe_key))
 }
 
 /// The JSON [`proposal_hash`] hashes (what a ledger export carries for a proposal).
-pub(crate) fn proposal_value(p: &StoredProposal, dedupe_key: &str) -> Value {
+pub fn proposal_value(p: &StoredProposal, dedupe_key: &str) -> Value {
     let mut v = serde_json::to_value(p).expect("proposal serializes");
     if let Value::Object(m) = &mut v {
         m.remove("state");
@@ -40,14 +40,14 @@ pub(crate) fn proposal_value(p: &StoredProposal, dedupe_key: &str) -> Value {
 /// the new values in its payload under [`PROPOSAL_ROW`], so `verify` can rebuild each
 /// proposal's current row from the chain and compare it with the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct ProposalRow {
+pub struct ProposalRow {
     pub state: String,
     pub updated_at: String,
     pub source_database_mutated: bool,
 }
 
 /// Payload key of the [`ProposalRow`] an event leaves.
-pub(crate) const PROPOSAL_ROW: &str = "proposal_row";
+pub const PROPOSAL_ROW: &str = "proposal_row";
 
 impl ProposalRow {
     /// The row an event leaves behind, given the row before it (`None` for the first).
@@ -57,7 +57,7 @@ impl ProposalRow {
     /// `updated_at` was the event's `created_at`, and `source_database_mutated` only ever
     /// became true through a receipt event whose payload says so. Returns `None` for an
     /// event that does not change the proposal.
-    pub(crate) fn after(event: &crate::Event, before: Option<&ProposalRow>) -> Option<ProposalRow> {
+    pub fn after(event: &crate::Event, before: Option<&ProposalRow>) -> Option<ProposalRow> {
         if let Some(row) = event.payload.get(PROPOSAL_ROW) {
             return serde_json::from_value(row.clone()).ok();
         }
@@ -75,7 +75,7 @@ impl ProposalRow {
         })
     }
 
-    pub(crate) fn of(p: &StoredProposal) -> ProposalRow {
+    pub fn of(p: &StoredProposal) -> ProposalRow {
         ProposalRow {
             state: p.state.as_str().to_owned(),
             updated_at: p.updated_at.clone(),
@@ -85,7 +85,7 @@ impl ProposalRow {
 }
 
 /// Fields of an event that its hash covers (everything but `hash`).
-pub(crate) struct EventBody<'a> {
+pub struct EventBody<'a> {
     pub seq: i64,
     pub kind: &'a str,
     pub proposal_id: Option<&'a str>,
@@ -100,7 +100,7 @@ pub(crate) struct EventBody<'a> {
 
 impl<'a> EventBody<'a> {
     /// The hashed fields of a stored event.
-    pub(crate) fn of(ev: &'a crate::Event) -> EventBody<'a> {
+    pub fn of(ev: &'a crate::Event) -> EventBody<'a> {
         EventBody {
             seq: ev.seq,
             kind: &ev.kind,
@@ -120,7 +120,7 @@ impl<'a> EventBody<'a> {
 /// sorted order (what `canonical_json` of the object gives) rather than built as a `Value`
 /// first: `verify` hashes every event, and cloning each payload into a new object was a good
 /// part of its time.
-pub(crate) fn event_hash(b: &EventBody<'_>) -> String {
+pub fn event_hash(b: &EventBody<'_>) -> String {
     let mut out = String::with_capacity(512);
     let text = |out: &mut String, key: &str, v: &str| {
         out.push_str(key);
@@ -172,7 +172,7 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     /// A report with nothing checked yet and nothing wrong.
-    pub(crate) fn passing() -> VerifyReport {
+    pub fn passing() -> VerifyReport {
         VerifyReport {
             ok: true,
             events_checked: 0,
@@ -211,7 +211,7 @@ pub struct VerifyBreak {
 }
 
 /// Hash of any other record (approval, job, receipt): its whole JSON form.
-pub(crate) fn record_hash<T: Serialize>(record: &T) -> String {
+pub fn record_hash<T: Serialize>(record: &T) -> String {
     hash_json(&serde_json::to_value(record).expect("record serializes"))
 }
 

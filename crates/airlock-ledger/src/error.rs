@@ -75,6 +75,34 @@ pub enum LedgerError {
     /// (`CURSOR_MALFORMED`, `CURSOR_TAMPERED`, `CURSOR_MISMATCH`).
     #[error("[{code}] {detail}")]
     Cursor { code: &'static str, detail: String },
+    /// The Postgres ledger's database refused or lost a statement; `detail` names which.
+    #[error("postgres ledger: {detail}")]
+    Postgres { detail: String },
+    /// A feature this ledger engine does not offer (yet).
+    #[error("{what} is not supported on the {engine} ledger yet")]
+    Unsupported {
+        engine: &'static str,
+        what: &'static str,
+    },
+    /// Another worker holds a live lease on the proposal's apply job.
+    #[error(
+        "proposal {proposal_id} is being applied by another worker (attempt {attempt}, lease until {expires_at})"
+    )]
+    LeaseHeld {
+        proposal_id: String,
+        attempt: u32,
+        expires_at: String,
+    },
+    /// A receipt from an attempt whose lease has since moved to a newer attempt (a paused
+    /// worker that woke up late): refused so it cannot overwrite the newer attempt's outcome.
+    #[error(
+        "the receipt for proposal {proposal_id} comes from attempt {attempt}, but attempt {current} holds the job now"
+    )]
+    Fenced {
+        proposal_id: String,
+        attempt: u32,
+        current: u32,
+    },
     #[error("could not create the ledger folder: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -111,6 +139,18 @@ impl LedgerError {
             ),
             LedgerError::Cursor { .. } => Some(
                 "a token continues only the listing that printed it, with the same filters; run the listing again without --cursor",
+            ),
+            LedgerError::LeaseHeld { .. } => Some(
+                "wait for that attempt to finish (or for its lease to expire), then apply again; `airlock replay show ID` shows its jobs",
+            ),
+            LedgerError::Fenced { .. } => Some(
+                "this worker's lease expired and another attempt took the job over; its receipt decides the proposal. See `airlock replay show ID`",
+            ),
+            LedgerError::Unsupported { .. } => {
+                Some("use the SQLite ledger for this command, or a newer airlock")
+            }
+            LedgerError::Postgres { .. } => Some(
+                "check that the ledger database is reachable and its schema was migrated by this airlock version",
             ),
             LedgerError::HashMismatch { .. } => {
                 Some("show the proposal again and review the current content")

@@ -21,6 +21,7 @@ mod error;
 pub mod export;
 mod feed;
 mod records;
+pub mod rules;
 pub mod shadow;
 mod sqlite;
 pub mod telemetry;

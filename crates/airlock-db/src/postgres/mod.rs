@@ -86,3 +86,33 @@ mod writer;
 
 pub(crate) use engine::PostgresEngine;
 pub(crate) use writer::PostgresWriter;
+
+/// A deadpool connection manager for a `postgres://` URL, with the TLS choice the URL's
+/// `sslmode`/`sslrootcert` make (see [`tls`]) — the same rules as every source's pool. For
+/// other crates that keep their own state in Postgres (the shared ledger); `configure` sets
+/// what they need on the driver's config (application name, startup options) before the
+/// manager is built.
+pub fn pool_manager(
+    url: &str,
+    configure: impl FnOnce(&mut tokio_postgres::Config),
+) -> Result<deadpool_postgres::Manager, crate::DbError> {
+    use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod};
+    let tls = tls::parse(url)?;
+    let mut config: tokio_postgres::Config = tls.url.parse().map_err(|_| {
+        crate::DbError::new(
+            crate::DbErrorKind::Connection,
+            "malformed postgres connection URL",
+        )
+    })?;
+    configure(&mut config);
+    let manager_config = || ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    Ok(match tls.mode {
+        tls::TlsMode::Off => Manager::from_config(config, tokio_postgres::NoTls, manager_config()),
+        _ => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+            Manager::from_config(config, tls::connector(&tls)?, manager_config())
+        }
+    })
+}

@@ -31,11 +31,11 @@ use airlock_protocol::ProposalState::{
 use airlock_protocol::{ExecutionReceipt, ReceiptStatus, WritebackJob, now_rfc3339};
 
 /// States a proposal may be approved from.
-pub(crate) const APPROVABLE: &[ProposalState] = &[PendingReview, Conflict, Failed];
+pub const APPROVABLE: &[ProposalState] = &[PendingReview, Conflict, Failed];
 /// States a proposal may be rejected from.
-pub(crate) const REJECTABLE: &[ProposalState] = &[PendingReview, Approved, Conflict, Failed];
+pub const REJECTABLE: &[ProposalState] = &[PendingReview, Approved, Conflict, Failed];
 /// States an apply may start from (`pending_worker`: a crashed or concurrent attempt).
-pub(crate) const APPLICABLE: &[ProposalState] = &[Approved, PendingWorker];
+pub const APPLICABLE: &[ProposalState] = &[Approved, PendingWorker];
 
 fn check_state(
     p: &StoredProposal,
@@ -195,7 +195,7 @@ pub(crate) fn begin_apply(
 }
 
 /// Proposal state after a receipt with this status and effect.
-pub(crate) fn state_of(status: ReceiptStatus, effect: AttemptEffect) -> ProposalState {
+pub fn state_of(status: ReceiptStatus, effect: AttemptEffect) -> ProposalState {
     match (status, effect) {
         (ReceiptStatus::Applied | ReceiptStatus::AlreadyApplied, _) => Applied,
         (ReceiptStatus::Conflict, _) => Conflict,

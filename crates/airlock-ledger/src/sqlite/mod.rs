@@ -12,7 +12,7 @@ mod counts;
 mod export;
 mod feed;
 mod import;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod maintain;
 mod meta;
 mod migrations;
@@ -20,7 +20,7 @@ mod read;
 mod search;
 mod shadow;
 mod verify;
-mod write;
+pub(crate) mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// The actor recorded for records Airlock writes on its own behalf.
-pub(crate) const RUNNER_ACTOR: &str = "airlock";
+pub const RUNNER_ACTOR: &str = "airlock";
 
 /// Writes a read's evidence and audit. The caller holds the write transaction.
 pub(crate) fn insert_read(tx: &Connection, read: &NewRead) -> Result<ReadRecorded, LedgerError> {

@@ -1,0 +1,563 @@
+//! The Airlock ledger on Postgres: one shared history, review queue and apply log for any
+//! number of stateless Airlock servers.
+//!
+//! [`PostgresLedger`] implements [`Ledger`], [`Review`] and [`Deliveries`] with the SQLite
+//! ledger's semantics (the shared rules live in [`airlock_ledger::rules`]), plus shadow mode's
+//! human actions as inherent methods.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), airlock_ledger::LedgerError> {
+//! use airlock_ledger_pg::{PgLedgerOptions, PostgresLedger};
+//! let url = std::env::var("AIRLOCK_LEDGER_URL").unwrap();
+//! let ledger = PostgresLedger::connect(&url, PgLedgerOptions::default()).await?;
+//! // ... serve tool calls ...
+//! ledger.close().await?; // a last cross-anchor, and the writer marked closed
+//! # Ok(()) }
+//! ```
+//!
+//! - **Schema**: every table lives in its own Postgres schema ([`PgLedgerOptions::schema`],
+//!   default `airlock`), created and migrated by [`PostgresLedger::connect`] under an advisory
+//!   lock, so replicas can start together.
+//! - **Chains per writer**: each connected ledger registers a writer (its own hash chain) and
+//!   appends under an in-process mutex only; nothing on the tool-call path waits for another
+//!   server. Writers cross-anchor each other's heads; `verify` walks every chain and checks
+//!   every anchor. See ARCHITECTURE.md, "Postgres ledger: chains per writer".
+//! - **Exactly once**: lifecycle transitions lock the proposal row; apply attempts carry a
+//!   lease and a fencing token (see [`lifecycle`](crate) docs in `lifecycle.rs`).
+//! - `Event::seq` is the global sequence number (allocation order across writers), unique and
+//!   covered by each event's hash.
+//!
+//! Not supported yet (each returns [`LedgerError::Unsupported`]): the keyset browse pages
+//! (`proposal_page`, `evidence_page`, `query_audit_page`, `receipt_page`) and `search`.
+//! Maintenance commands of the SQLite ledger (prune, backup, vacuum, export, import) are
+//! inherent to it and have no Postgres counterpart here (use the database's own tools for
+//! backup).
+
+mod error;
+mod feed;
+mod lifecycle;
+mod read;
+mod record;
+mod schema;
+mod shadow;
+mod verify;
+mod writer;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use airlock_ledger::{
+    Actor, Anchor, ApprovalRecord, AttemptEffect, AuditFilter, ChainHead, Decision, Deliveries,
+    DeliveryState, Event, EventQuery, EvidenceBundle, EvidenceWithAudit, Hit, HumanAction,
+    HumanActionFilter, JobRecord, Ledger, LedgerError, NewHumanAction, NewProposal, NewRead, Page,
+    ProposalFilter, ProposalRecorded, QueryAudit, ReadRecorded, ReceiptFilter, RecordFilter,
+    Replay, Review, ScopedEvent, SearchText, Stats, StoredProposal, StoredReceipt, VerifyReport,
+};
+use airlock_protocol::{ExecutionReceipt, WritebackJob};
+use airlock_review_key::ReviewKey;
+use deadpool_postgres::{Object, Pool, Runtime};
+
+use crate::error::Pg;
+pub use crate::schema::CURRENT as SCHEMA_VERSION;
+use crate::writer::{Done, Op, Writer};
+
+/// How a [`PostgresLedger`] connects and writes.
+#[derive(Debug, Clone)]
+pub struct PgLedgerOptions {
+    /// The Postgres schema holding the ledger's tables (a plain lowercase identifier).
+    pub schema: String,
+    /// This process's writer id (its own hash chain). Default: `<host>-<pid>-<random>`, new
+    /// for every process. Two live processes must never share one.
+    pub writer_id: Option<String>,
+    /// Most connections in the pool.
+    pub max_connections: usize,
+    /// A cross-anchor after every this many events of this writer (and at `close`).
+    pub anchor_every: u64,
+    /// How old an event row must be before a feed that resumes after a sequence number
+    /// (`EventQuery::after_seq`) returns it (see `feed.rs`): writers commit out of sequence
+    /// order, and this keeps a cursor from passing an event that commits late.
+    pub feed_settle: Duration,
+    /// An append-only file to record this writer's head in after every decision, apply and
+    /// close (the same `<seq> <hash> <time>` lines as the SQLite ledger's anchor file);
+    /// `verify` checks the ledger against it when set. Keep a copy where the database's
+    /// administrators cannot rewrite it.
+    pub anchor_file: Option<PathBuf>,
+}
+
+impl Default for PgLedgerOptions {
+    fn default() -> Self {
+        PgLedgerOptions {
+            schema: "airlock".into(),
+            writer_id: None,
+            max_connections: 16,
+            anchor_every: 256,
+            feed_settle: Duration::from_secs(2),
+            anchor_file: None,
+        }
+    }
+}
+
+/// A ledger in a Postgres schema, shared by every server connected to it.
+#[derive(Debug)]
+pub struct PostgresLedger {
+    pool: Pool,
+    schema: String,
+    writer: Writer,
+    begun: lifecycle::Begun,
+    feed_settle: Duration,
+    anchor_file: Option<PathBuf>,
+}
+
+impl PostgresLedger {
+    /// Connects to the ledger database at `url` (`postgres://…`; `sslmode`/`sslrootcert` as
+    /// for sources), creates or migrates the schema (under an advisory lock: replicas may
+    /// start together) and registers this process as a writer.
+    pub async fn connect(url: &str, options: PgLedgerOptions) -> Result<Self, LedgerError> {
+        let schema = options.schema.clone();
+        if !schema::valid_schema(&schema) {
+            return Err(LedgerError::Postgres {
+                detail: format!(
+                    "the ledger schema name {schema:?} is not a plain lowercase identifier (letters, digits, _)"
+                ),
+            });
+        }
+        let manager = airlock_db::postgres_pool_manager(url, |config| {
+            let existing = config.get_options().unwrap_or_default().to_owned();
+            config.options(format!("{existing} -c search_path={schema}").trim());
+            if config.get_application_name().is_none() {
+                config.application_name("airlock-ledger");
+            }
+            if config.get_connect_timeout().is_none() {
+                config.connect_timeout(Duration::from_secs(10));
+            }
+        })
+        .map_err(|e| LedgerError::Postgres {
+            detail: format!("the ledger URL cannot be used: {e}"),
+        })?;
+        let pool = Pool::builder(manager)
+            .max_size(options.max_connections.max(2))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(15)))
+            .build()
+            .map_err(|e| LedgerError::Postgres {
+                detail: format!("could not build the ledger's connection pool: {e}"),
+            })?;
+        {
+            let mut client = pool.get().await.pg()?;
+            schema::migrate(&mut client, &schema).await?;
+        }
+        let writer_id = options
+            .writer_id
+            .clone()
+            .unwrap_or_else(writer::default_writer_id);
+        let writer = Writer::join(
+            &pool,
+            writer_id,
+            options.anchor_every,
+            schema::lock_key("join", &schema),
+        )
+        .await?;
+        Ok(PostgresLedger {
+            pool,
+            schema,
+            writer,
+            begun: Default::default(),
+            feed_settle: options.feed_settle,
+            anchor_file: options.anchor_file,
+        })
+    }
+
+    /// The schema holding the ledger.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// This process's writer id.
+    pub fn writer_id(&self) -> &str {
+        &self.writer.id
+    }
+
+    /// The head of every writer's chain, by writer id (record them elsewhere to anchor the
+    /// whole ledger by hand).
+    pub async fn chain_heads(&self) -> Result<Vec<(String, ChainHead)>, LedgerError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT w.writer_id, e.seq, e.hash FROM writers w
+                 CROSS JOIN LATERAL (SELECT seq, hash FROM events
+                     WHERE events.writer_id = w.writer_id ORDER BY writer_seq DESC LIMIT 1) e
+                 ORDER BY w.writer_id",
+                &[],
+            )
+            .await
+            .pg()?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    ChainHead {
+                        seq: r.get(1),
+                        hash: r.get(2),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Writes a last cross-anchor naming every other writer's head, marks this writer closed
+    /// and records its head in the anchor file (when one is set). Call before the process
+    /// exits; a ledger dropped without it is still consistent, its tail just stays unanchored
+    /// until another writer's next anchor.
+    pub async fn close(&self) -> Result<(), LedgerError> {
+        self.writer
+            .write(&self.pool, true, |_, _| Box::pin(async { Ok(()) }))
+            .await?;
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE writers SET closed_at = $2 WHERE writer_id = $1",
+            &[&self.writer.id, &airlock_protocol::now_rfc3339()],
+        )
+        .await
+        .pg()?;
+        self.anchor_head().await;
+        Ok(())
+    }
+
+    /// Records what a person actually did for one object (shadow mode).
+    pub async fn record_human_action(
+        &self,
+        action: &NewHumanAction,
+    ) -> Result<HumanAction, LedgerError> {
+        let action = action.clone();
+        let done = self
+            .writer
+            .write(&self.pool, false, move |tx, events| {
+                Box::pin(async move { shadow::record(tx, &action, events).await })
+            })
+            .await?;
+        self.anchor_head().await;
+        Ok(done)
+    }
+
+    /// Recorded human actions, oldest first.
+    pub async fn human_actions(
+        &self,
+        filter: &HumanActionFilter,
+    ) -> Result<Vec<HumanAction>, LedgerError> {
+        shadow::list(&**self.client().await?, filter).await
+    }
+
+    async fn client(&self) -> Result<Object, LedgerError> {
+        self.pool.get().await.pg()
+    }
+
+    async fn record(&self, op: Op) -> Result<Done, LedgerError> {
+        self.writer.submit(&self.pool, op).await
+    }
+
+    /// Appends this writer's head to the anchor file, if one is set. A failure is logged: the
+    /// records it follows are committed.
+    async fn anchor_head(&self) {
+        let Some(path) = &self.anchor_file else { return };
+        let head = self.writer.head().await;
+        if head.seq == 0 {
+            return;
+        }
+        if let Err(e) = airlock_ledger::anchor::append(path, head.seq, &head.hash) {
+            tracing::warn!(anchor = %path.display(), "could not append to the anchor file: {e}");
+        }
+    }
+
+    fn unsupported<T>(what: &'static str) -> Result<T, LedgerError> {
+        Err(LedgerError::Unsupported {
+            engine: "postgres",
+            what,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Ledger for PostgresLedger {
+    async fn record_read(&self, read: NewRead) -> Result<ReadRecorded, LedgerError> {
+        match self.record(Op::Read(read)).await? {
+            Done::Read(r) => Ok(r),
+            Done::Proposal(_) => unreachable!("a read is answered as a read"),
+        }
+    }
+
+    async fn record_proposal(&self, p: NewProposal) -> Result<ProposalRecorded, LedgerError> {
+        match self.record(Op::Proposal(p)).await? {
+            Done::Proposal(r) => Ok(r),
+            Done::Read(_) => unreachable!("a proposal is answered as a proposal"),
+        }
+    }
+
+    async fn proposal(&self, id: &str) -> Result<StoredProposal, LedgerError> {
+        read::proposal(&**self.client().await?, id).await
+    }
+
+    async fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<StoredProposal>, LedgerError> {
+        read::proposals(&**self.client().await?, filter).await
+    }
+
+    async fn proposal_count(&self, filter: &ProposalFilter) -> Result<u64, LedgerError> {
+        read::proposal_count(&**self.client().await?, filter).await
+    }
+
+    async fn search_proposals(
+        &self,
+        text: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(u64, Vec<StoredProposal>), LedgerError> {
+        read::search_proposals(&**self.client().await?, text, limit, offset).await
+    }
+
+    async fn chain_head(&self) -> Result<Option<ChainHead>, LedgerError> {
+        read::chain_head(&**self.client().await?).await
+    }
+
+    async fn proposal_events(&self, proposal_id: &str) -> Result<Vec<Event>, LedgerError> {
+        read::proposal_events(&**self.client().await?, proposal_id).await
+    }
+
+    async fn events(&self, query: &EventQuery) -> Result<Vec<ScopedEvent>, LedgerError> {
+        feed::events(&**self.client().await?, query, self.feed_settle).await
+    }
+
+    async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError> {
+        read::evidence(&**self.client().await?, id).await
+    }
+
+    async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<QueryAudit>, LedgerError> {
+        read::query_audit(&**self.client().await?, filter).await
+    }
+
+    async fn verify(&self) -> Result<VerifyReport, LedgerError> {
+        let anchors = match &self.anchor_file {
+            Some(path) if path.exists() => airlock_ledger::read_anchors(path)?,
+            _ => Vec::new(),
+        };
+        self.verify_against(&anchors).await
+    }
+
+    async fn verify_against(&self, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .pg()?;
+        let report = verify::verify(&tx, anchors).await;
+        tx.rollback().await.pg()?;
+        report
+    }
+
+    async fn stats(&self) -> Result<Stats, LedgerError> {
+        read::stats(&**self.client().await?).await
+    }
+
+    async fn applied_receipt(
+        &self,
+        proposal_id: &str,
+    ) -> Result<Option<StoredReceipt>, LedgerError> {
+        read::applied_receipt(&**self.client().await?, proposal_id).await
+    }
+
+    async fn receipts(&self, filter: &ReceiptFilter) -> Result<Vec<StoredReceipt>, LedgerError> {
+        read::receipts(&**self.client().await?, filter).await
+    }
+
+    async fn receipt(&self, id: i64) -> Result<StoredReceipt, LedgerError> {
+        read::receipt_by_id(&**self.client().await?, id)
+            .await?
+            .ok_or_else(|| LedgerError::NotFound {
+                kind: "receipt",
+                id: id.to_string(),
+            })
+    }
+
+    async fn approvals(&self, proposal_id: &str) -> Result<Vec<ApprovalRecord>, LedgerError> {
+        read::approvals(&**self.client().await?, proposal_id).await
+    }
+
+    async fn replay(&self, proposal_id: &str) -> Result<Replay, LedgerError> {
+        read::replay(&**self.client().await?, proposal_id).await
+    }
+
+    async fn state_counts(&self) -> Result<airlock_ledger::telemetry::StateCounts, LedgerError> {
+        read::state_counts(&**self.client().await?).await
+    }
+
+    async fn proposal_page(
+        &self,
+        _filter: &RecordFilter,
+    ) -> Result<Page<StoredProposal>, LedgerError> {
+        Self::unsupported("browsing proposal pages")
+    }
+
+    async fn evidence_page(
+        &self,
+        _filter: &RecordFilter,
+    ) -> Result<Page<EvidenceBundle>, LedgerError> {
+        Self::unsupported("browsing evidence pages")
+    }
+
+    async fn query_audit_page(
+        &self,
+        _filter: &RecordFilter,
+    ) -> Result<Page<QueryAudit>, LedgerError> {
+        Self::unsupported("browsing query-audit pages")
+    }
+
+    async fn receipt_page(
+        &self,
+        _filter: &RecordFilter,
+    ) -> Result<Page<StoredReceipt>, LedgerError> {
+        Self::unsupported("browsing receipt pages")
+    }
+
+    async fn search(
+        &self,
+        _text: Option<&SearchText>,
+        _filter: &RecordFilter,
+    ) -> Result<Page<Hit>, LedgerError> {
+        Self::unsupported("activity search")
+    }
+
+    async fn query_audit_record(&self, id: i64) -> Result<QueryAudit, LedgerError> {
+        read::audit_by_id(&**self.client().await?, id)
+            .await?
+            .ok_or_else(|| LedgerError::NotFound {
+                kind: "query-audit record",
+                id: id.to_string(),
+            })
+    }
+}
+
+#[async_trait::async_trait]
+impl Review for PostgresLedger {
+    async fn approve(&self, _key: &ReviewKey, d: Decision) -> Result<StoredProposal, LedgerError> {
+        let done = self
+            .writer
+            .write(&self.pool, false, move |tx, events| {
+                Box::pin(lifecycle::decide(tx, d, true, events))
+            })
+            .await?;
+        self.anchor_head().await;
+        Ok(done)
+    }
+
+    async fn reject(&self, _key: &ReviewKey, d: Decision) -> Result<StoredProposal, LedgerError> {
+        let done = self
+            .writer
+            .write(&self.pool, false, move |tx, events| {
+                Box::pin(lifecycle::decide(tx, d, false, events))
+            })
+            .await?;
+        self.anchor_head().await;
+        Ok(done)
+    }
+
+    async fn begin_apply(
+        &self,
+        _key: &ReviewKey,
+        job: &WritebackJob,
+        actor: &Actor,
+    ) -> Result<JobRecord, LedgerError> {
+        let job = job.clone();
+        let actor = actor.clone();
+        let record = self
+            .writer
+            .write(&self.pool, false, move |tx, events| {
+                Box::pin(async move { lifecycle::begin_apply(tx, &job, &actor, events).await })
+            })
+            .await?;
+        self.begun
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(record.writeback_job_id.clone(), record.attempt);
+        self.anchor_head().await;
+        Ok(record)
+    }
+
+    async fn record_receipt(
+        &self,
+        _key: &ReviewKey,
+        receipt: &ExecutionReceipt,
+        effect: AttemptEffect,
+        actor: &str,
+    ) -> Result<StoredReceipt, LedgerError> {
+        let begun = self
+            .begun
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&receipt.writeback_job_id)
+            .copied();
+        let receipt = receipt.clone();
+        let actor = actor.to_owned();
+        let stored = self
+            .writer
+            .write(&self.pool, false, move |tx, events| {
+                Box::pin(async move {
+                    lifecycle::record_receipt(tx, &receipt, effect, &actor, begun, events).await
+                })
+            })
+            .await?;
+        {
+            let mut begun_map = self.begun.lock().unwrap_or_else(|p| p.into_inner());
+            if begun_map.get(&stored.writeback_job_id) == begun.as_ref() {
+                begun_map.remove(&stored.writeback_job_id);
+            }
+        }
+        self.anchor_head().await;
+        Ok(stored)
+    }
+}
+
+#[async_trait::async_trait]
+impl Deliveries for PostgresLedger {
+    async fn register_destination(
+        &self,
+        destination: &str,
+        target: &str,
+        start_after: i64,
+    ) -> Result<DeliveryState, LedgerError> {
+        feed::register(&**self.client().await?, destination, target, start_after).await
+    }
+
+    async fn delivery_states(&self) -> Result<Vec<DeliveryState>, LedgerError> {
+        feed::states(&**self.client().await?).await
+    }
+
+    async fn record_delivered(&self, destination: &str, seq: i64) -> Result<(), LedgerError> {
+        feed::delivered(&**self.client().await?, destination, seq).await
+    }
+
+    async fn advance_cursor(&self, destination: &str, seq: i64) -> Result<(), LedgerError> {
+        feed::advance(&**self.client().await?, destination, seq).await
+    }
+
+    async fn record_failed_attempt(
+        &self,
+        destination: &str,
+        seq: i64,
+        attempts: u32,
+        error: &str,
+        next_attempt_at: &str,
+    ) -> Result<(), LedgerError> {
+        feed::failed(
+            &**self.client().await?,
+            destination,
+            seq,
+            attempts,
+            error,
+            next_attempt_at,
+        )
+        .await
+    }
+}

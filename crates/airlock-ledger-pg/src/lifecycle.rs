@@ -1,0 +1,355 @@
+//! Proposal lifecycle writes across a fleet: approve, reject, start an apply, record its
+//! receipt. Each runs in one transaction that first locks the proposal's row
+//! (`SELECT … FOR UPDATE`), so two servers (or CLI processes) can never both move a proposal
+//! out of the same state; the states and transitions are the SQLite ledger's
+//! ([`airlock_ledger::rules`]).
+//!
+//! Exactly once: an apply attempt is a `writeback_jobs` row whose `attempt` is the fencing
+//! token and whose job carries a lease (`lease.expires_at`). `begin_apply` starts from
+//! `approved`, or from `pending_worker` only when the latest attempt is settled for now (its
+//! receipt said the outcome is unknown) or its lease has expired (its worker died or
+//! stalled); while a lease is live it refuses with [`LedgerError::LeaseHeld`], so one worker
+//! runs the executor at a time. `record_receipt` refuses ([`LedgerError::Fenced`]) a receipt
+//! from an attempt this ledger began when a newer attempt has taken the job over since.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use airlock_ledger::rules::{self, APPLICABLE, APPROVABLE, PROPOSAL_ROW, ProposalRow, REJECTABLE};
+use airlock_ledger::{
+    Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, StoredProposal,
+    StoredReceipt,
+};
+use airlock_protocol::ProposalState::{self, Applied, Approved, PendingWorker, Rejected};
+use airlock_protocol::{ExecutionReceipt, ReceiptStatus, WritebackJob, now_rfc3339};
+use deadpool_postgres::Transaction;
+use serde_json::json;
+
+use crate::error::Pg;
+use crate::read;
+use crate::writer::NewEvent;
+
+fn check_state(
+    p: &StoredProposal,
+    allowed: &[ProposalState],
+    action: &'static str,
+) -> Result<(), LedgerError> {
+    if allowed.contains(&p.state) {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidState {
+            proposal_id: p.proposal_id.clone(),
+            state: p.state,
+            action,
+        })
+    }
+}
+
+async fn set_state(
+    tx: &Transaction<'_>,
+    p: &StoredProposal,
+    state: ProposalState,
+    mutated: bool,
+    at: &str,
+) -> Result<ProposalRow, LedgerError> {
+    let row = ProposalRow {
+        state: state.as_str().to_owned(),
+        updated_at: at.to_owned(),
+        source_database_mutated: p.source_database_mutated || mutated,
+    };
+    tx.execute(
+        "UPDATE proposals SET state = $2, updated_at = $3, source_database_mutated = $4
+         WHERE proposal_id = $1",
+        &[
+            &p.proposal_id,
+            &row.state,
+            &row.updated_at,
+            &row.source_database_mutated,
+        ],
+    )
+    .await
+    .pg()?;
+    Ok(row)
+}
+
+pub(crate) async fn decide(
+    tx: &Transaction<'_>,
+    d: Decision,
+    approve: bool,
+    events: &mut Vec<NewEvent>,
+) -> Result<StoredProposal, LedgerError> {
+    let p = read::proposal_locked(&**tx, &d.proposal_id, true).await?;
+    if p.proposal_hash != d.proposal_hash {
+        return Err(LedgerError::HashMismatch {
+            proposal_id: p.proposal_id,
+            expected: d.proposal_hash,
+            found: p.proposal_hash,
+        });
+    }
+    let (status, allowed, action, kind) = if approve {
+        if p.change_set.mode == "shadow" {
+            return Err(LedgerError::Shadow {
+                proposal_id: p.proposal_id,
+            });
+        }
+        (Approved, APPROVABLE, "approve", "proposal_approved")
+    } else {
+        (Rejected, REJECTABLE, "reject", "proposal_rejected")
+    };
+    check_state(&p, allowed, action)?;
+    let now = now_rfc3339();
+    let approval_id: i64 = tx
+        .query_one(
+            "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role,
+                status, reason, created_at, actor_source, role_verified)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING approval_id",
+            &[
+                &p.proposal_id,
+                &i64::from(p.proposal_version),
+                &p.proposal_hash,
+                &d.actor.name,
+                &d.role,
+                &status.as_str(),
+                &d.reason,
+                &now,
+                &d.actor.source,
+                &d.role_verified,
+            ],
+        )
+        .await
+        .pg()?
+        .get(0);
+    let record = ApprovalRecord {
+        approval_id,
+        proposal_id: p.proposal_id.clone(),
+        proposal_version: p.proposal_version,
+        proposal_hash: p.proposal_hash.clone(),
+        approver: d.actor.name.clone(),
+        role: d.role.clone(),
+        status: status.as_str().into(),
+        reason: d.reason.clone(),
+        created_at: now.clone(),
+        actor_source: Some(d.actor.source.clone()),
+        role_verified: d.role_verified,
+    };
+    let row = set_state(tx, &p, status, false, &now).await?;
+    events.push(NewEvent {
+        kind: kind.into(),
+        proposal_id: Some(p.proposal_id.clone()),
+        subject_kind: "approval",
+        subject_id: approval_id.to_string(),
+        actor: d.actor.name.clone(),
+        payload: json!({"state": status, "previous_state": p.state, "proposal_hash": p.proposal_hash, "role": d.role, "role_verified": d.role_verified, "actor_source": d.actor.source, "reason": d.reason, PROPOSAL_ROW: row}),
+        record_hash: rules::record_hash(&record),
+        created_at: now,
+    });
+    read::proposal(&**tx, &p.proposal_id).await
+}
+
+/// The latest attempt of a job: its number, lease expiry and whether a receipt settled it.
+struct Latest {
+    attempt: u32,
+    expires_at: String,
+    has_receipt: bool,
+}
+
+async fn latest_attempt(
+    tx: &Transaction<'_>,
+    writeback_job_id: &str,
+) -> Result<Option<Latest>, LedgerError> {
+    let row = tx
+        .query_opt(
+            "SELECT j.attempt, j.job_json,
+                EXISTS (SELECT 1 FROM receipts r
+                    WHERE r.writeback_job_id = j.writeback_job_id AND r.attempt = j.attempt)
+             FROM writeback_jobs j WHERE j.writeback_job_id = $1
+             ORDER BY j.attempt DESC LIMIT 1",
+            &[&writeback_job_id],
+        )
+        .await
+        .pg()?;
+    let Some(row) = row else { return Ok(None) };
+    let attempt: i64 = read::col(&row, 0)?;
+    let job_json: String = read::col(&row, 1)?;
+    let job: WritebackJob = serde_json::from_str(&job_json)
+        .map_err(|e| crate::error::corrupt(format!("job {writeback_job_id}"), e))?;
+    Ok(Some(Latest {
+        attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+        expires_at: job.lease.expires_at,
+        has_receipt: read::col(&row, 2)?,
+    }))
+}
+
+/// Whether an RFC 3339 time is in the past (an unreadable one counts as expired: a lease
+/// nobody can read protects nothing).
+fn expired(at: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(at).map_or(true, |t| t <= chrono::Utc::now())
+}
+
+pub(crate) async fn begin_apply(
+    tx: &Transaction<'_>,
+    job: &WritebackJob,
+    actor: &Actor,
+    events: &mut Vec<NewEvent>,
+) -> Result<JobRecord, LedgerError> {
+    let p = read::proposal_locked(&**tx, &job.proposal_id, true).await?;
+    if p.proposal_hash != job.proposal_hash {
+        return Err(LedgerError::HashMismatch {
+            proposal_id: p.proposal_id,
+            expected: job.proposal_hash.clone(),
+            found: p.proposal_hash,
+        });
+    }
+    check_state(&p, APPLICABLE, "apply")?;
+    let latest = latest_attempt(tx, &job.writeback_job_id).await?;
+    if p.state == PendingWorker
+        && let Some(l) = &latest
+        && !l.has_receipt
+        && !expired(&l.expires_at)
+    {
+        return Err(LedgerError::LeaseHeld {
+            proposal_id: p.proposal_id,
+            attempt: l.attempt,
+            expires_at: l.expires_at.clone(),
+        });
+    }
+    let attempt = latest.map_or(1, |l| l.attempt.saturating_add(1));
+    let mut job = job.clone();
+    job.lease.attempt = attempt;
+    let now = now_rfc3339();
+    let job_row_id: i64 = tx
+        .query_one(
+            "INSERT INTO writeback_jobs (writeback_job_id, attempt, proposal_id, proposal_hash,
+                actor, job_json, created_at, actor_source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING job_row_id",
+            &[
+                &job.writeback_job_id,
+                &i64::from(attempt),
+                &job.proposal_id,
+                &job.proposal_hash,
+                &actor.name,
+                &serde_json::to_string(&job)?,
+                &now,
+                &actor.source,
+            ],
+        )
+        .await
+        .pg()?
+        .get(0);
+    let record = JobRecord {
+        job_row_id,
+        writeback_job_id: job.writeback_job_id.clone(),
+        attempt,
+        proposal_id: job.proposal_id.clone(),
+        proposal_hash: job.proposal_hash.clone(),
+        actor: actor.name.clone(),
+        job,
+        created_at: now.clone(),
+        actor_source: Some(actor.source.clone()),
+    };
+    let row = set_state(tx, &p, PendingWorker, false, &now).await?;
+    events.push(NewEvent {
+        kind: "writeback_job_recorded".into(),
+        proposal_id: Some(p.proposal_id.clone()),
+        subject_kind: "writeback_job",
+        subject_id: job_row_id.to_string(),
+        actor: actor.name.clone(),
+        payload: json!({"state": PendingWorker, "previous_state": p.state, "writeback_job_id": record.writeback_job_id, "attempt": attempt, "actor_source": actor.source, PROPOSAL_ROW: row}),
+        record_hash: rules::record_hash(&record),
+        created_at: now,
+    });
+    Ok(record)
+}
+
+/// Attempts this ledger began, by writeback job id: the fencing token its receipts carry.
+pub(crate) type Begun = Mutex<HashMap<String, u32>>;
+
+pub(crate) async fn record_receipt(
+    tx: &Transaction<'_>,
+    receipt: &ExecutionReceipt,
+    effect: AttemptEffect,
+    actor: &str,
+    begun: Option<u32>,
+    events: &mut Vec<NewEvent>,
+) -> Result<StoredReceipt, LedgerError> {
+    let p = read::proposal_locked(&**tx, &receipt.proposal_id, true).await?;
+    let current = latest_attempt(tx, &receipt.writeback_job_id)
+        .await?
+        .map_or(0, |l| l.attempt);
+    // The fencing check: this worker's attempt is no longer the job's.
+    if let Some(mine) = begun
+        && mine != current
+    {
+        return Err(LedgerError::Fenced {
+            proposal_id: p.proposal_id,
+            attempt: mine,
+            current,
+        });
+    }
+    check_state(&p, &[PendingWorker, Applied], "record a receipt for")?;
+    let attempt = begun.unwrap_or(current);
+    let now = now_rfc3339();
+    let receipt_id: i64 = tx
+        .query_one(
+            "INSERT INTO receipts (writeback_job_id, attempt, proposal_id, status,
+                idempotency_key, source_database_mutated, receipt_json, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING receipt_id",
+            &[
+                &receipt.writeback_job_id,
+                &i64::from(attempt),
+                &receipt.proposal_id,
+                &receipt.status.as_str(),
+                &receipt.idempotency_key,
+                &receipt.source_database_mutated,
+                &serde_json::to_string(receipt)?,
+                &now,
+            ],
+        )
+        .await
+        .pg()?
+        .get(0);
+    let stored = StoredReceipt {
+        receipt_id,
+        writeback_job_id: receipt.writeback_job_id.clone(),
+        proposal_id: receipt.proposal_id.clone(),
+        status: receipt.status,
+        idempotency_key: receipt.idempotency_key.clone(),
+        source_database_mutated: receipt.source_database_mutated,
+        receipt: receipt.clone(),
+        created_at: now.clone(),
+    };
+    let state = if p.state == Applied {
+        Applied
+    } else {
+        rules::state_of(receipt.status, effect)
+    };
+    let effect = if receipt.status == ReceiptStatus::Failed {
+        effect
+    } else {
+        AttemptEffect::Settled
+    };
+    let row = set_state(tx, &p, state, receipt.source_database_mutated, &now).await?;
+    events.push(NewEvent {
+        kind: format!("writeback_{}", receipt.status),
+        proposal_id: Some(p.proposal_id.clone()),
+        subject_kind: "receipt",
+        subject_id: receipt_id.to_string(),
+        actor: actor.to_owned(),
+        payload: json!({
+            "state": state,
+            "previous_state": p.state,
+            "writeback_job_id": receipt.writeback_job_id,
+            "rows_affected": receipt.rows_affected,
+            "source_database_mutated": receipt.source_database_mutated,
+            "safe_error_code": receipt.safe_error_code,
+            "receipt_hash": receipt.receipt_hash,
+            PROPOSAL_ROW: row,
+            "attempt": attempt,
+            "effect": effect.as_str(),
+            "approval_stands": matches!(state, Approved | PendingWorker),
+        }),
+        record_hash: rules::record_hash(&stored),
+        created_at: now,
+    });
+    Ok(stored)
+}

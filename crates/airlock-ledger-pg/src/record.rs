@@ -1,0 +1,267 @@
+//! The tool-call records: a read's evidence and audit, a proposal call. Each function runs
+//! inside the caller's write transaction and pushes the events that cover what it wrote.
+
+use airlock_ledger::rules::{self, PROPOSAL_ROW, ProposalRow, RUNNER_ACTOR};
+use airlock_ledger::{
+    EvidenceBundle, LedgerError, NewProposal, NewRead, ProposalRecorded, QueryAudit, ReadRecorded,
+    StoredProposal,
+};
+use airlock_protocol::ProposalState;
+use deadpool_postgres::Transaction;
+use serde_json::json;
+
+use crate::error::Pg;
+use crate::read;
+use crate::writer::NewEvent;
+
+pub(crate) async fn insert_read(
+    tx: &Transaction<'_>,
+    r: &NewRead,
+    events: &mut Vec<NewEvent>,
+) -> Result<ReadRecorded, LedgerError> {
+    if let Some(ev) = &r.evidence {
+        insert_evidence(tx, ev, events).await?;
+    }
+    let mut audit = r.audit.clone();
+    let audit_id = insert_audit(tx, &mut audit, events).await?;
+    Ok(ReadRecorded { audit_id })
+}
+
+/// The proposal (or the open one with the same dedupe key, on any server), then the read's
+/// evidence and audit linked to it.
+pub(crate) async fn insert_proposal_call(
+    tx: &Transaction<'_>,
+    p: &NewProposal,
+    events: &mut Vec<NewEvent>,
+) -> Result<ProposalRecorded, LedgerError> {
+    let (proposal_id, inserted) = match open_proposal(tx, &p.dedupe_key).await? {
+        Some(id) => (id, None),
+        None => match insert_proposal(tx, p, events).await? {
+            Some(stored) => (stored.proposal_id.clone(), Some(stored)),
+            // Another server inserted the same open proposal meanwhile: use theirs.
+            None => (
+                open_proposal(tx, &p.dedupe_key).await?.ok_or_else(|| LedgerError::Postgres {
+                    detail: format!(
+                        "an open proposal with dedupe key {} conflicted but cannot be read",
+                        p.dedupe_key
+                    ),
+                })?,
+                None,
+            ),
+        },
+    };
+    let mut evidence = p.evidence.clone();
+    evidence.proposal_id = Some(proposal_id.clone());
+    insert_evidence(tx, &evidence, events).await?;
+    let mut audit = p.audit.clone();
+    audit.proposal_id = Some(proposal_id.clone());
+    audit.evidence_bundle_id = Some(evidence.evidence_bundle_id.clone());
+    let audit_id = insert_audit(tx, &mut audit, events).await?;
+    let created = inserted.is_some();
+    let proposal = match inserted {
+        Some(stored) => stored,
+        None => read::proposal(&**tx, &proposal_id).await?,
+    };
+    Ok(ProposalRecorded {
+        proposal,
+        created,
+        audit_id,
+    })
+}
+
+/// The open (`pending_review`) proposal with this dedupe key, if any.
+async fn open_proposal(tx: &Transaction<'_>, key: &str) -> Result<Option<String>, LedgerError> {
+    Ok(tx
+        .query_opt(
+            "SELECT proposal_id FROM proposals WHERE dedupe_key = $1 AND state = 'pending_review'",
+            &[&key],
+        )
+        .await
+        .pg()?
+        .map(|r| r.get(0)))
+}
+
+/// Inserts the proposal and its event, or returns `None` when an open proposal with the same
+/// dedupe key exists (the partial unique index decides, across servers).
+async fn insert_proposal(
+    tx: &Transaction<'_>,
+    p: &NewProposal,
+    events: &mut Vec<NewEvent>,
+) -> Result<Option<StoredProposal>, LedgerError> {
+    let cs = &p.change_set;
+    let stored = StoredProposal {
+        proposal_id: cs.proposal_id.clone(),
+        proposal_version: cs.proposal_version,
+        proposal_hash: cs.integrity.proposal_hash.clone(),
+        action: cs.action.clone(),
+        state: ProposalState::PendingReview,
+        tenant_id: cs.scope.tenant_id.clone(),
+        principal: cs.principal.id.clone(),
+        business_object: cs.scope.business_object.clone(),
+        object_id: cs.scope.object_id.clone(),
+        source_kind: cs.source.kind.clone(),
+        source_id: cs.source.source_id.clone(),
+        source_schema: cs.source.schema.clone(),
+        source_table: cs.source.table.clone(),
+        source_database_mutated: false,
+        change_set: cs.clone(),
+        created_at: cs.created_at.clone(),
+        updated_at: cs.created_at.clone(),
+    };
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO proposals (proposal_id, proposal_version, proposal_hash, action, state,
+                tenant_id, principal, business_object, object_id, source_kind, source_id,
+                source_schema, source_table, source_database_mutated, dedupe_key,
+                change_set_json, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false, $14, $15,
+                $16, $16)
+             ON CONFLICT (dedupe_key) WHERE state = 'pending_review' DO NOTHING",
+        )
+        .await
+        .pg()?;
+    let n = tx
+        .execute(
+            &statement,
+            &[
+                &stored.proposal_id,
+                &i64::from(stored.proposal_version),
+                &stored.proposal_hash,
+                &stored.action,
+                &stored.state.as_str(),
+                &stored.tenant_id,
+                &stored.principal,
+                &stored.business_object,
+                &stored.object_id,
+                &stored.source_kind,
+                &stored.source_id,
+                &stored.source_schema,
+                &stored.source_table,
+                &p.dedupe_key,
+                &serde_json::to_string(cs)?,
+                &stored.created_at,
+            ],
+        )
+        .await
+        .pg()?;
+    if n == 0 {
+        return Ok(None);
+    }
+    events.push(NewEvent {
+        kind: "proposal_created".into(),
+        proposal_id: Some(stored.proposal_id.clone()),
+        subject_kind: "proposal",
+        subject_id: stored.proposal_id.clone(),
+        actor: stored.principal.clone(),
+        payload: json!({
+            "proposal_hash": stored.proposal_hash,
+            "proposal_version": stored.proposal_version,
+            "state": stored.state,
+            "source_database_mutated": false,
+            "approval_policy": p.approval_policy,
+            PROPOSAL_ROW: ProposalRow::of(&stored),
+        }),
+        record_hash: rules::proposal_hash(&stored, &p.dedupe_key),
+        created_at: stored.created_at.clone(),
+    });
+    Ok(Some(stored))
+}
+
+async fn insert_evidence(
+    tx: &Transaction<'_>,
+    ev: &EvidenceBundle,
+    events: &mut Vec<NewEvent>,
+) -> Result<(), LedgerError> {
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO evidence_bundles (evidence_bundle_id, proposal_id, tenant_id, principal,
+                capability, source_id, source_table, business_object, object_id,
+                query_fingerprint, payload_json, items_json, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .await
+        .pg()?;
+    tx.execute(
+        &statement,
+        &[
+            &ev.evidence_bundle_id,
+            &ev.proposal_id,
+            &ev.tenant_id,
+            &ev.principal,
+            &ev.capability,
+            &ev.source_id,
+            &ev.source_table,
+            &ev.business_object,
+            &ev.object_id,
+            &ev.query_fingerprint,
+            &serde_json::to_string(&ev.payload)?,
+            &serde_json::to_string(&ev.items)?,
+            &ev.created_at,
+        ],
+    )
+    .await
+    .pg()?;
+    events.push(NewEvent {
+        kind: "evidence_recorded".into(),
+        proposal_id: ev.proposal_id.clone(),
+        subject_kind: "evidence",
+        subject_id: ev.evidence_bundle_id.clone(),
+        actor: RUNNER_ACTOR.into(),
+        payload: json!({ "evidence_bundle_id": ev.evidence_bundle_id, "item_count": ev.items.len() }),
+        record_hash: rules::evidence_hash(ev),
+        created_at: ev.created_at.clone(),
+    });
+    Ok(())
+}
+
+async fn insert_audit(
+    tx: &Transaction<'_>,
+    a: &mut QueryAudit,
+    events: &mut Vec<NewEvent>,
+) -> Result<i64, LedgerError> {
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO query_audit (proposal_id, evidence_bundle_id, tenant_id, principal,
+                capability, business_object, object_id, source_id, query_fingerprint, table_name,
+                row_count, duration_us, outcome, payload_json, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             RETURNING audit_id",
+        )
+        .await
+        .pg()?;
+    let row = tx
+        .query_one(
+            &statement,
+            &[
+                &a.proposal_id,
+                &a.evidence_bundle_id,
+                &a.tenant_id,
+                &a.principal,
+                &a.capability,
+                &a.business_object,
+                &a.object_id,
+                &a.source_id,
+                &a.query_fingerprint,
+                &a.table_name,
+                &(a.row_count as i64),
+                &(a.duration_us as i64),
+                &a.outcome,
+                &serde_json::to_string(&a.payload)?,
+                &a.created_at,
+            ],
+        )
+        .await
+        .pg()?;
+    a.audit_id = row.get(0);
+    events.push(NewEvent {
+        kind: "query_audited".into(),
+        proposal_id: a.proposal_id.clone(),
+        subject_kind: "query_audit",
+        subject_id: a.audit_id.to_string(),
+        actor: a.principal.clone(),
+        payload: json!({ "audit_id": a.audit_id, "outcome": a.outcome, "row_count": a.row_count }),
+        record_hash: rules::audit_hash(a),
+        created_at: a.created_at.clone(),
+    });
+    Ok(a.audit_id)
+}

@@ -1,0 +1,567 @@
+//! This process's hash chain: the `writers` row it registers at connect, the head it appends
+//! after, group commit for tool-call records, and cross-anchors.
+//!
+//! Every write transaction of a [`crate::PostgresLedger`] runs while holding its writer's
+//! in-process mutex (and only that): the chain head is read from memory, the transaction's
+//! events take the next `writer_seq`s and chain from the head, and the head moves only after
+//! the commit. Other servers append to their own chains at the same time; nothing on the
+//! tool-call path waits for another process.
+//!
+//! Anchors: the writer's first event (`writer_joined`) and every `anchor_every`-th event after
+//! (`writers_anchored`, and one more at [`crate::PostgresLedger::close`]) name the current head
+//! of every other writer's chain. See ARCHITECTURE.md, "Postgres ledger: chains per writer",
+//! for what `verify` proves with them.
+
+use std::sync::Mutex as SyncMutex;
+
+use airlock_ledger::rules::{self, EventBody, RUNNER_ACTOR};
+use airlock_ledger::{LedgerError, NewProposal, NewRead, ProposalRecorded, ReadRecorded};
+use deadpool_postgres::{Pool, Transaction};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::error::Pg;
+use crate::record;
+
+/// Kind of a writer's first event.
+pub(crate) const JOINED_KIND: &str = "writer_joined";
+/// Kind of a cross-anchor event.
+pub(crate) const ANCHORED_KIND: &str = "writers_anchored";
+/// Subject kind of both: the writer itself.
+pub(crate) const WRITER_SUBJECT: &str = "writer";
+
+/// `prev_hash` of a writer's first event: binds the writer's id into its whole chain.
+pub(crate) fn writer_genesis(writer_id: &str) -> String {
+    airlock_protocol::hash_canonical(&format!("airlock-ledger-writer:{writer_id}"))
+}
+
+/// The JSON a `writer_joined` event's `record_hash` covers: the `writers` row as registered.
+pub(crate) fn writer_record(writer_id: &str, host: &str, pid: i64, registered_at: &str) -> Value {
+    json!({"writer_id": writer_id, "host": host, "pid": pid, "registered_at": registered_at})
+}
+
+/// An event to append, before it has a place on the chain.
+#[derive(Debug, Clone)]
+pub(crate) struct NewEvent {
+    pub kind: String,
+    pub proposal_id: Option<String>,
+    pub subject_kind: &'static str,
+    pub subject_id: String,
+    pub actor: String,
+    pub payload: Value,
+    pub record_hash: String,
+    pub created_at: String,
+}
+
+/// The last event of this writer's chain.
+#[derive(Debug, Clone)]
+pub(crate) struct Head {
+    pub writer_seq: i64,
+    /// The global sequence number of that event (0 before the first).
+    pub seq: i64,
+    pub hash: String,
+    /// Events appended since the last anchor.
+    pub since_anchor: u64,
+}
+
+#[expect(clippy::large_enum_variant, reason = "one per call, moved once")]
+pub(crate) enum Op {
+    Read(NewRead),
+    Proposal(NewProposal),
+}
+
+#[expect(clippy::large_enum_variant, reason = "one per call, moved once")]
+pub(crate) enum Done {
+    Read(ReadRecorded),
+    Proposal(ProposalRecorded),
+}
+
+struct Job {
+    op: Op,
+    reply: oneshot::Sender<Result<Done, LedgerError>>,
+}
+
+/// Most records one group commit carries.
+const MAX_BATCH: usize = 256;
+
+pub(crate) struct Writer {
+    pub id: String,
+    head: tokio::sync::Mutex<Head>,
+    queue: SyncMutex<Vec<Job>>,
+    anchor_every: u64,
+    /// Advisory lock taken exclusively by a joining writer and shared by every anchor (see
+    /// ARCHITECTURE.md): an anchor numbered after a writer's first event has seen that event.
+    join_key: i64,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Registers the writer (or resumes its chain when the id was used before) and writes its
+    /// `writer_joined` anchor.
+    pub(crate) async fn join(
+        pool: &Pool,
+        id: String,
+        anchor_every: u64,
+        join_key: i64,
+    ) -> Result<Writer, LedgerError> {
+        let mut client = pool.get().await.pg()?;
+        let tx = client.transaction().await.pg()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&join_key])
+            .await
+            .pg()?;
+        let known = tx
+            .query_opt("SELECT 1 FROM writers WHERE writer_id = $1", &[&id])
+            .await
+            .pg()?
+            .is_some();
+        let head = if known {
+            load_head(&*tx, &id).await?
+        } else {
+            let host = host_name();
+            let pid = i64::from(std::process::id());
+            let at = airlock_protocol::now_rfc3339();
+            tx.execute(
+                "INSERT INTO writers (writer_id, host, pid, registered_at) VALUES ($1, $2, $3, $4)",
+                &[&id, &host, &pid, &at],
+            )
+            .await
+            .pg()?;
+            let heads = other_heads(&tx, &id).await?;
+            let event = NewEvent {
+                kind: JOINED_KIND.into(),
+                proposal_id: None,
+                subject_kind: WRITER_SUBJECT,
+                subject_id: id.clone(),
+                actor: RUNNER_ACTOR.into(),
+                payload: json!({"host": host, "pid": pid, "heads": heads}),
+                record_hash: rules::record_hash(&writer_record(&id, &host, pid, &at)),
+                created_at: at,
+            };
+            let seq = next_seqs(&tx, 1).await?[0];
+            let start = Head {
+                writer_seq: 0,
+                seq: 0,
+                hash: writer_genesis(&id),
+                since_anchor: 0,
+            };
+            let (rows, head) = chain(&start, vec![(seq, event)]);
+            insert_events(&tx, &id, &rows).await?;
+            Head {
+                since_anchor: 0,
+                ..head
+            }
+        };
+        tx.commit().await.pg()?;
+        Ok(Writer {
+            id,
+            head: tokio::sync::Mutex::new(head),
+            queue: SyncMutex::new(Vec::new()),
+            anchor_every: anchor_every.max(1),
+            join_key,
+        })
+    }
+
+    /// Runs one write transaction on this writer's chain: `write` records rows and pushes the
+    /// events that cover them; they are chained and inserted before the commit. On any error
+    /// the transaction rolls back and the head is read again from the database (a commit whose
+    /// answer was lost may have moved it).
+    pub(crate) async fn write<T>(
+        &self,
+        pool: &Pool,
+        anchor: bool,
+        write: impl for<'a> FnOnce(
+            &'a Transaction<'a>,
+            &'a mut Vec<NewEvent>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T, LedgerError>> + Send + 'a>,
+        >,
+    ) -> Result<T, LedgerError> {
+        let mut head = self.head.lock().await;
+        let result = async {
+            let mut client = pool.get().await.pg()?;
+            let tx = client.transaction().await.pg()?;
+            let mut events = Vec::new();
+            let out = write(&tx, &mut events).await?;
+            let moved = self.append(&tx, &head, events, anchor).await?;
+            tx.commit().await.pg()?;
+            Ok::<_, LedgerError>((out, moved))
+        }
+        .await;
+        match result {
+            Ok((out, moved)) => {
+                *head = moved;
+                Ok(out)
+            }
+            Err(e) => {
+                self.reload(pool, &mut head).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Records a tool call's read or proposal, sharing one commit with every call queued
+    /// meanwhile on this writer. The caller returns once its record is committed.
+    pub(crate) async fn submit(&self, pool: &Pool, op: Op) -> Result<Done, LedgerError> {
+        let (reply, mut answer) = oneshot::channel();
+        lock(&self.queue).push(Job { op, reply });
+        let mut head = self.head.lock().await;
+        // A writer that held the lock before us may have written our record already.
+        match answer.try_recv() {
+            Ok(done) => return done,
+            Err(oneshot::error::TryRecvError::Closed) => return Err(LedgerError::WriterStopped),
+            Err(oneshot::error::TryRecvError::Empty) => {}
+        }
+        loop {
+            let jobs: Vec<Job> = {
+                let mut queue = lock(&self.queue);
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            };
+            if jobs.is_empty() {
+                break;
+            }
+            let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
+            let results = self.commit_ops(pool, &mut head, &ops).await;
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(result);
+            }
+            if let Ok(done) = answer.try_recv() {
+                return done;
+            }
+        }
+        drop(head);
+        answer.await.map_err(|_| LedgerError::WriterStopped)?
+    }
+
+    /// Writes `ops` in one transaction; if that fails, each in a transaction of its own, so
+    /// one bad record never fails the others.
+    async fn commit_ops(
+        &self,
+        pool: &Pool,
+        head: &mut Head,
+        ops: &[Op],
+    ) -> Vec<Result<Done, LedgerError>> {
+        match self.together(pool, head, ops).await {
+            Ok((done, moved)) => {
+                *head = moved;
+                done.into_iter().map(Ok).collect()
+            }
+            Err(e) => {
+                self.reload(pool, head).await;
+                if ops.len() == 1 {
+                    return vec![Err(e)];
+                }
+                let mut out = Vec::with_capacity(ops.len());
+                for op in ops {
+                    match self.together(pool, head, std::slice::from_ref(op)).await {
+                        Ok((mut done, moved)) => {
+                            *head = moved;
+                            out.push(Ok(done.remove(0)));
+                        }
+                        Err(e) => {
+                            self.reload(pool, head).await;
+                            out.push(Err(e));
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    async fn together(
+        &self,
+        pool: &Pool,
+        head: &Head,
+        ops: &[Op],
+    ) -> Result<(Vec<Done>, Head), LedgerError> {
+        let mut client = pool.get().await.pg()?;
+        let tx = client.transaction().await.pg()?;
+        let mut events = Vec::new();
+        let mut done = Vec::with_capacity(ops.len());
+        for op in ops {
+            done.push(match op {
+                Op::Read(r) => Done::Read(record::insert_read(&tx, r, &mut events).await?),
+                Op::Proposal(p) => {
+                    Done::Proposal(record::insert_proposal_call(&tx, p, &mut events).await?)
+                }
+            });
+        }
+        let moved = self.append(&tx, head, events, false).await?;
+        tx.commit().await.pg()?;
+        Ok((done, moved))
+    }
+
+    /// This writer's head right now (waits for a write in progress).
+    pub(crate) async fn head(&self) -> Head {
+        self.head.lock().await.clone()
+    }
+
+    /// Reads this writer's head back from the database after a failed transaction.
+    async fn reload(&self, pool: &Pool, head: &mut Head) {
+        let loaded = async {
+            let client = pool.get().await.pg()?;
+            load_head(&**client, &self.id).await
+        }
+        .await;
+        match loaded {
+            Ok(h) => *head = h,
+            Err(e) => tracing::warn!(writer = %self.id, "could not reload the chain head: {e}"),
+        }
+    }
+
+    /// Chains `events` after `head` and inserts them; with `anchor`, or when `anchor_every`
+    /// events have passed since the last anchor, ends with a `writers_anchored` event. Returns
+    /// the head after them.
+    async fn append(
+        &self,
+        tx: &Transaction<'_>,
+        head: &Head,
+        events: Vec<NewEvent>,
+        anchor: bool,
+    ) -> Result<Head, LedgerError> {
+        let n = events.len() as u64;
+        let seqs = next_seqs(tx, events.len()).await?;
+        let mut numbered: Vec<(i64, NewEvent)> = seqs.into_iter().zip(events).collect();
+        let anchoring = anchor || head.since_anchor + n >= self.anchor_every;
+        if anchoring {
+            // Shared: anchors never wait for each other, only for a joining writer, whose
+            // first event every anchor numbered after it therefore sees.
+            tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&self.join_key])
+                .await
+                .pg()?;
+            let seq = next_seqs(tx, 1).await?[0];
+            let heads = other_heads(tx, &self.id).await?;
+            let payload = json!({"heads": heads});
+            numbered.push((
+                seq,
+                NewEvent {
+                    kind: ANCHORED_KIND.into(),
+                    proposal_id: None,
+                    subject_kind: WRITER_SUBJECT,
+                    subject_id: self.id.clone(),
+                    actor: RUNNER_ACTOR.into(),
+                    record_hash: rules::record_hash(&payload),
+                    payload,
+                    created_at: airlock_protocol::now_rfc3339(),
+                },
+            ));
+        }
+        if numbered.is_empty() {
+            return Ok(head.clone());
+        }
+        let (rows, mut moved) = chain(head, numbered);
+        insert_events(tx, &self.id, &rows).await?;
+        moved.since_anchor = if anchoring { 0 } else { head.since_anchor + n };
+        Ok(moved)
+    }
+}
+
+fn lock<T>(m: &SyncMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `n` new global sequence numbers, ascending.
+async fn next_seqs(tx: &Transaction<'_>, n: usize) -> Result<Vec<i64>, LedgerError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = tx
+        .query(
+            "SELECT nextval('event_seq') FROM generate_series(1, $1::int)",
+            &[&(n as i32)],
+        )
+        .await
+        .pg()?;
+    let mut seqs: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    seqs.sort_unstable();
+    Ok(seqs)
+}
+
+/// An event placed on a chain, ready to insert.
+pub(crate) struct ChainedEvent {
+    pub seq: i64,
+    pub writer_seq: i64,
+    pub event: NewEvent,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn chain(head: &Head, events: Vec<(i64, NewEvent)>) -> (Vec<ChainedEvent>, Head) {
+    let mut writer_seq = head.writer_seq;
+    let mut last_seq = head.seq;
+    let mut prev = head.hash.clone();
+    let mut rows = Vec::with_capacity(events.len());
+    for (seq, event) in events {
+        writer_seq += 1;
+        last_seq = seq;
+        let hash = rules::event_hash(&EventBody {
+            seq,
+            kind: &event.kind,
+            proposal_id: event.proposal_id.as_deref(),
+            subject_kind: event.subject_kind,
+            subject_id: &event.subject_id,
+            actor: &event.actor,
+            payload: &event.payload,
+            record_hash: &event.record_hash,
+            prev_hash: &prev,
+            created_at: &event.created_at,
+        });
+        rows.push(ChainedEvent {
+            seq,
+            writer_seq,
+            event,
+            prev_hash: std::mem::replace(&mut prev, hash.clone()),
+            hash,
+        });
+    }
+    (
+        rows,
+        Head {
+            writer_seq,
+            seq: last_seq,
+            hash: prev,
+            since_anchor: head.since_anchor,
+        },
+    )
+}
+
+/// Inserts chained events in one statement.
+async fn insert_events(
+    tx: &Transaction<'_>,
+    writer_id: &str,
+    rows: &[ChainedEvent],
+) -> Result<(), LedgerError> {
+    let mut cols: (
+        Vec<i64>,
+        Vec<i64>,
+        Vec<&str>,
+        Vec<Option<&str>>,
+        Vec<&str>,
+        Vec<&str>,
+        Vec<&str>,
+        Vec<String>,
+        Vec<&str>,
+        Vec<&str>,
+        Vec<&str>,
+        Vec<&str>,
+    ) = Default::default();
+    for r in rows {
+        cols.0.push(r.seq);
+        cols.1.push(r.writer_seq);
+        cols.2.push(&r.event.kind);
+        cols.3.push(r.event.proposal_id.as_deref());
+        cols.4.push(r.event.subject_kind);
+        cols.5.push(&r.event.subject_id);
+        cols.6.push(&r.event.actor);
+        cols.7.push(serde_json::to_string(&r.event.payload)?);
+        cols.8.push(&r.event.record_hash);
+        cols.9.push(&r.prev_hash);
+        cols.10.push(&r.hash);
+        cols.11.push(&r.event.created_at);
+    }
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO events (writer_id, seq, writer_seq, kind, proposal_id, subject_kind,
+                subject_id, actor, payload_json, record_hash, prev_hash, hash, created_at)
+             SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                $12::text[], $13::text[])",
+        )
+        .await
+        .pg()?;
+    tx.execute(
+        &statement,
+        &[
+            &writer_id, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6, &cols.7,
+            &cols.8, &cols.9, &cols.10, &cols.11,
+        ],
+    )
+    .await
+    .pg()?;
+    Ok(())
+}
+
+/// The head of every other writer's chain, by writer id.
+async fn other_heads(tx: &Transaction<'_>, writer_id: &str) -> Result<Vec<Value>, LedgerError> {
+    let rows = tx
+        .query(
+            "SELECT w.writer_id, e.writer_seq, e.seq, e.hash FROM writers w
+             CROSS JOIN LATERAL (SELECT writer_seq, seq, hash FROM events
+                 WHERE events.writer_id = w.writer_id ORDER BY writer_seq DESC LIMIT 1) e
+             WHERE w.writer_id <> $1 ORDER BY w.writer_id",
+            &[&writer_id],
+        )
+        .await
+        .pg()?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            json!({
+                "writer_id": r.get::<_, String>(0),
+                "writer_seq": r.get::<_, i64>(1),
+                "seq": r.get::<_, i64>(2),
+                "hash": r.get::<_, String>(3),
+            })
+        })
+        .collect())
+}
+
+/// A writer's last event, as stored.
+async fn load_head(
+    client: &impl tokio_postgres::GenericClient,
+    writer_id: &str,
+) -> Result<Head, LedgerError> {
+    let row = client
+        .query_opt(
+            "SELECT writer_seq, seq, hash FROM events WHERE writer_id = $1
+             ORDER BY writer_seq DESC LIMIT 1",
+            &[&writer_id],
+        )
+        .await
+        .pg()?;
+    Ok(match row {
+        Some(r) => Head {
+            writer_seq: r.get(0),
+            seq: r.get(1),
+            hash: r.get(2),
+            since_anchor: 0,
+        },
+        None => Head {
+            writer_seq: 0,
+            seq: 0,
+            hash: writer_genesis(writer_id),
+            since_anchor: 0,
+        },
+    })
+}
+
+/// This machine's name, for the `writers` row (`unknown` when it cannot be read).
+pub(crate) fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+                .ok()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A writer id unique to this process: `<host>-<pid>-<random>`.
+pub(crate) fn default_writer_id() -> String {
+    format!(
+        "{}-{}-{:08x}",
+        host_name(),
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}

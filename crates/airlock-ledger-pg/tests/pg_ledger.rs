@@ -1,0 +1,781 @@
+//! The Postgres ledger against a real local Postgres: the SQLite ledger's behaviours, several
+//! writers at once, tampering of each kind, exactly-once apply across ledgers, leases and
+//! fencing, migrations racing. Each test makes a fresh database (skipped with a `SKIP` line
+//! when no server answers, except under `CI=true`, where it fails).
+
+mod support;
+
+use std::sync::Arc;
+
+use airlock_ledger::*;
+use airlock_ledger_pg::{PgLedgerOptions, PostgresLedger, SCHEMA_VERSION};
+use airlock_protocol::ProposalState;
+use airlock_review_key::ReviewKey;
+use airlock_testkit::FreshDb;
+use serde_json::json;
+use support::*;
+
+async fn fresh() -> Option<FreshDb> {
+    airlock_testkit::fresh_postgres().await
+}
+
+async fn expect_break(ledger: &PostgresLedger, code: &str) -> VerifyBreak {
+    let report = ledger.verify().await.unwrap();
+    assert!(!report.ok, "verify passed but {code} was expected: {report:?}");
+    let b = report.first_break.unwrap();
+    assert_eq!(b.code, code, "{b:?}");
+    b
+}
+
+async fn scalar(db: &FreshDb, sql: &str) -> String {
+    db.query_scalar(sql).await.unwrap().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_reads_and_proposals_and_verifies() {
+    let Some(db) = fresh().await else { return };
+    let ledger = connect(&db, "w1").await;
+    let ev = evidence("acme", "INV-1");
+    let rec = ledger
+        .record_read(NewRead {
+            evidence: Some(ev.clone()),
+            audit: audit("acme", "INV-1", Some(&ev)),
+        })
+        .await
+        .unwrap();
+    assert!(rec.audit_id > 0);
+    ledger
+        .record_read(NewRead {
+            evidence: None,
+            audit: audit("acme", "INV-404", None),
+        })
+        .await
+        .unwrap();
+    let p = ledger
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap();
+    assert!(p.created);
+    assert_eq!(p.proposal.state, ProposalState::PendingReview);
+    // What record_proposal returns is the row as stored.
+    assert_eq!(ledger.proposal(&p.proposal.proposal_id).await.unwrap(), p.proposal);
+
+    let shown = ledger.evidence(&ev.evidence_bundle_id).await.unwrap();
+    assert_eq!(shown.bundle, ev);
+    assert_eq!(shown.query_audit.len(), 1);
+    assert_eq!(ledger.query_audit_record(rec.audit_id).await.unwrap().object_id, "INV-1");
+
+    let latest = ledger.proposal("latest").await.unwrap();
+    assert_eq!(latest.proposal_id, p.proposal.proposal_id);
+    let kinds: Vec<String> = ledger
+        .proposal_events(&latest.proposal_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["proposal_created", "evidence_recorded", "query_audited"]);
+
+    let not_found = ledger
+        .query_audit(&AuditFilter {
+            outcome: Some("not_found".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(not_found.len(), 1);
+    assert_eq!(not_found[0].object_id, "INV-404");
+
+    let report = ledger.verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    // 6 record events and the writer's joined event.
+    assert_eq!(report.events_checked, 7);
+    let stats = ledger.stats().await.unwrap();
+    assert_eq!(
+        (stats.proposals, stats.evidence_bundles, stats.query_audit, stats.events),
+        (1, 2, 3, 7)
+    );
+    assert_eq!(report.head, ledger.chain_head().await.unwrap());
+
+    // Bad input is a clear error, never a panic or a match.
+    assert!(matches!(
+        ledger.proposal("wrp_nope' OR '1'='1").await,
+        Err(LedgerError::NotFound { .. })
+    ));
+    assert!(matches!(
+        ledger.receipt(424242).await,
+        Err(LedgerError::NotFound { .. })
+    ));
+    assert!(matches!(
+        ledger.proposal_page(&RecordFilter::default()).await,
+        Err(LedgerError::Unsupported { engine: "postgres", .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_ledger_says_so() {
+    let Some(db) = fresh().await else { return };
+    let ledger = connect(&db, "w1").await;
+    assert!(matches!(ledger.proposal("latest").await, Err(LedgerError::NoProposals)));
+    assert!(ledger.verify().await.unwrap().ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identical_open_proposal_is_returned_not_duplicated_across_servers() {
+    let Some(db) = fresh().await else { return };
+    let a = Arc::new(connect(&db, "a").await);
+    let b = Arc::new(connect(&db, "b").await);
+    let first = a.record_proposal(new_proposal("INV-9", 0)).await.unwrap();
+    let again = b.record_proposal(new_proposal("INV-9", 0)).await.unwrap();
+    assert!(first.created && !again.created);
+    assert_eq!(again.proposal.proposal_id, first.proposal.proposal_id);
+
+    // Both servers race on a new key: one proposal.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let l = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            l.record_proposal(new_proposal("INV-10", 5)).await.unwrap()
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let mut created = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        created += usize::from(r.created);
+        ids.insert(r.proposal.proposal_id);
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+    assert_eq!(
+        a.proposal_count(&ProposalFilter::default()).await.unwrap(),
+        2
+    );
+    // Every call still recorded its read, linked to the one proposal.
+    let audit = a
+        .query_audit(&AuditFilter {
+            proposal: ids.first().cloned(),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 16);
+    let report = a.verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lifecycle_moves_like_the_sqlite_ledger_and_replays() {
+    let Some(db) = fresh().await else { return };
+    let ledger = connect(&db, "w1").await;
+    let key = ReviewKey::issue();
+    let p = ledger.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+
+    let mut stale = decision(&p);
+    stale.proposal_hash = "sha256:other".into();
+    assert!(matches!(
+        ledger.approve(&key, stale).await,
+        Err(LedgerError::HashMismatch { .. })
+    ));
+    let approved = ledger.approve(&key, decision(&p)).await.unwrap();
+    assert_eq!(approved.state, ProposalState::Approved);
+    assert!(matches!(
+        ledger.approve(&key, decision(&p)).await,
+        Err(LedgerError::InvalidState { .. })
+    ));
+    let job = job(&p, 60);
+    let recorded = ledger.begin_apply(&key, &job, &actor()).await.unwrap();
+    assert_eq!(recorded.attempt, 1);
+    let stored = ledger
+        .record_receipt(&key, &receipt(&job, "applied", "r1"), AttemptEffect::Settled, "dana")
+        .await
+        .unwrap();
+    let now = ledger.proposal(&p.proposal_id).await.unwrap();
+    assert_eq!(now.state, ProposalState::Applied);
+    assert!(now.source_database_mutated);
+    assert_eq!(
+        ledger.applied_receipt(&p.proposal_id).await.unwrap().unwrap().receipt_id,
+        stored.receipt_id
+    );
+    assert!(matches!(
+        ledger.begin_apply(&key, &job, &actor()).await,
+        Err(LedgerError::InvalidState { state: ProposalState::Applied, .. })
+    ));
+
+    let replay = ledger.replay(&p.proposal_id).await.unwrap();
+    let kinds: Vec<&str> = replay.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "proposal_created",
+            "evidence_recorded",
+            "query_audited",
+            "proposal_approved",
+            "writeback_job_recorded",
+            "writeback_applied"
+        ]
+    );
+    assert_eq!((replay.approvals.len(), replay.jobs.len(), replay.receipts.len()), (1, 1, 1));
+    assert_eq!((replay.evidence.len(), replay.query_audit.len()), (1, 1));
+    let counts = ledger.state_counts().await.unwrap();
+    assert_eq!(counts.proposals, vec![("applied".to_owned(), 1)]);
+    assert_eq!(counts.receipts, vec![("applied".to_owned(), 1)]);
+
+    // A rejected one, and the history search.
+    let q = ledger.record_proposal(new_proposal("INV-2", 0)).await.unwrap().proposal;
+    let mut no = decision(&q);
+    no.reason = Some("50%_off is wrong".into());
+    ledger.reject(&key, no).await.unwrap();
+    let (n, found) = ledger.search_proposals("50%_OFF", 10, 0).await.unwrap();
+    assert_eq!((n, found[0].proposal_id.as_str()), (1, q.proposal_id.as_str()));
+    assert_eq!(ledger.search_proposals("5_%", 10, 0).await.unwrap().0, 0);
+    assert!(ledger.verify().await.unwrap().ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_writers_at_once_lose_and_duplicate_nothing() {
+    let Some(db) = fresh().await else { return };
+    let mut ledgers = Vec::new();
+    for w in ["a", "b", "c"] {
+        ledgers.push(Arc::new(connect(&db, w).await));
+    }
+    const TASKS: usize = 8;
+    const EACH: usize = 40;
+    let mut tasks = Vec::new();
+    for (li, l) in ledgers.iter().enumerate() {
+        for t in 0..TASKS {
+            let l = l.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..EACH {
+                    if i % 10 == 9 {
+                        let p = l
+                            .record_proposal(new_proposal(&format!("P-{li}-{t}-{i}"), 1))
+                            .await
+                            .unwrap();
+                        assert!(p.created);
+                        ids.push(p.audit_id);
+                    } else {
+                        ids.push(l.record_read(read(&format!("R-{li}-{t}-{i}"))).await.unwrap().audit_id);
+                    }
+                }
+                ids
+            }));
+        }
+    }
+    let mut audit_ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        for id in t.await.unwrap() {
+            assert!(audit_ids.insert(id), "audit id {id} returned twice");
+        }
+    }
+    let total = 3 * TASKS * EACH;
+    let proposals = 3 * TASKS * (EACH / 10);
+    assert_eq!(audit_ids.len(), total);
+    for l in &ledgers {
+        l.close().await.unwrap();
+    }
+    let stats = ledgers[0].stats().await.unwrap();
+    assert_eq!(stats.query_audit as usize, total);
+    assert_eq!(stats.evidence_bundles as usize, total);
+    assert_eq!(stats.proposals as usize, proposals);
+    let report = ledgers[0].verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.events_checked as i64, stats.events);
+    assert!(report.anchors_checked > 0, "{report:?}");
+    // Each writer's chain is contiguous from 1.
+    for w in ["a", "b", "c"] {
+        let n = scalar(
+            &db,
+            &format!("SELECT (max(writer_seq) = count(*))::text FROM airlock.events WHERE writer_id = '{w}'"),
+        )
+        .await;
+        assert_eq!(n, "true", "writer {w}");
+    }
+}
+
+/// Two writers with events on both chains and cross-anchors between them.
+async fn seeded(db: &FreshDb) -> (PostgresLedger, PostgresLedger, StoredProposal) {
+    let a = connect(db, "a").await;
+    let b = connect(db, "b").await;
+    for i in 0..6 {
+        a.record_read(read(&format!("A-{i}"))).await.unwrap();
+        b.record_read(read(&format!("B-{i}"))).await.unwrap();
+    }
+    let p = a.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    let key = ReviewKey::issue();
+    b.approve(&key, decision(&p)).await.unwrap();
+    let report = a.verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    (a, b, p)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_finds_edited_records_and_events() {
+    let Some(db) = fresh().await else { return };
+    let (a, _b, p) = seeded(&db).await;
+    db.execute_batch("UPDATE airlock.evidence_bundles SET tenant_id = 'evil' WHERE object_id = 'A-3'")
+        .await
+        .unwrap();
+    expect_break(&a, "RECORD_HASH_MISMATCH").await;
+    db.execute_batch("UPDATE airlock.evidence_bundles SET tenant_id = 'acme' WHERE object_id = 'A-3'")
+        .await
+        .unwrap();
+    assert!(a.verify().await.unwrap().ok);
+
+    // Text where JSON was: unreadable, named as an edit.
+    db.execute_batch("UPDATE airlock.query_audit SET payload_json = 'not json' WHERE object_id = 'B-2'")
+        .await
+        .unwrap();
+    expect_break(&a, "RECORD_HASH_MISMATCH").await;
+    db.execute_batch(
+        "UPDATE airlock.query_audit SET payload_json = '{\"statement_template\":\"SELECT ...\",\"parameters_redacted\":true}' WHERE object_id = 'B-2'",
+    )
+    .await
+    .unwrap();
+    assert!(a.verify().await.unwrap().ok);
+
+    db.execute_batch("UPDATE airlock.events SET actor = 'mallory' WHERE writer_id = 'b' AND writer_seq = 4")
+        .await
+        .unwrap();
+    expect_break(&a, "EVENT_HASH_MISMATCH").await;
+    db.execute_batch("UPDATE airlock.events SET actor = 'agent_1' WHERE writer_id = 'b' AND writer_seq = 4")
+        .await
+        .unwrap();
+    assert!(a.verify().await.unwrap().ok);
+
+    // A state changed behind the ledger's back.
+    db.execute_batch(&format!(
+        "UPDATE airlock.proposals SET state = 'pending_review' WHERE proposal_id = '{}'",
+        p.proposal_id
+    ))
+    .await
+    .unwrap();
+    expect_break(&a, "STATE_MISMATCH").await;
+    db.execute_batch(&format!(
+        "UPDATE airlock.proposals SET state = 'approved' WHERE proposal_id = '{}'",
+        p.proposal_id
+    ))
+    .await
+    .unwrap();
+    assert!(a.verify().await.unwrap().ok);
+
+    // A record no event covers.
+    db.execute_batch(
+        "INSERT INTO airlock.approvals (proposal_id, proposal_version, proposal_hash, approver, status, created_at)
+         VALUES ('x', 1, 'h', 'mallory', 'approved', 'now')",
+    )
+    .await
+    .unwrap();
+    expect_break(&a, "UNCHAINED_RECORD").await;
+    db.execute_batch("DELETE FROM airlock.approvals WHERE approver = 'mallory'").await.unwrap();
+    // A record removed.
+    db.execute_batch("DELETE FROM airlock.evidence_bundles WHERE object_id = 'B-5'").await.unwrap();
+    expect_break(&a, "RECORD_MISSING").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_finds_a_deleted_middle_event_and_renumbering() {
+    let Some(db) = fresh().await else { return };
+    let (a, _b, _) = seeded(&db).await;
+    // Renumbering a writer's chain past a gap.
+    db.execute_batch("UPDATE airlock.events SET writer_seq = writer_seq + 1000 WHERE writer_id = 'a' AND writer_seq >= 5")
+        .await
+        .unwrap();
+    expect_break(&a, "SEQUENCE_GAP").await;
+    db.execute_batch("UPDATE airlock.events SET writer_seq = writer_seq - 1000 WHERE writer_id = 'a' AND writer_seq >= 1005")
+        .await
+        .unwrap();
+    assert!(a.verify().await.unwrap().ok);
+    // Swapping two events' global numbers: the hashes cover them.
+    db.execute_batch(
+        "UPDATE airlock.events SET seq = -seq WHERE writer_id = 'a' AND writer_seq IN (3, 4);
+         UPDATE airlock.events SET seq = CASE writer_seq
+             WHEN 3 THEN (SELECT -seq FROM airlock.events WHERE writer_id = 'a' AND writer_seq = 4)
+             ELSE (SELECT -seq FROM airlock.events WHERE writer_id = 'a' AND writer_seq = 3) END
+         WHERE writer_id = 'a' AND writer_seq IN (3, 4)",
+    )
+    .await
+    .unwrap();
+    let b = expect_break(&a, "SEQUENCE_ORDER").await;
+    assert!(b.detail.contains("writer a"), "{b:?}");
+    // A middle event removed (with its record), the rest of the chain left as it was.
+    let db2 = fresh().await.unwrap();
+    let (a2, _b2, _) = seeded(&db2).await;
+    db2.execute_batch(
+        "DELETE FROM airlock.query_audit WHERE audit_id::text =
+             (SELECT subject_id FROM airlock.events WHERE writer_id = 'a' AND writer_seq = 3 AND subject_kind = 'query_audit');
+         DELETE FROM airlock.events WHERE writer_id = 'a' AND writer_seq = 3",
+    )
+    .await
+    .unwrap();
+    expect_break(&a2, "SEQUENCE_GAP").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_chain_tail_is_caught_by_another_writers_anchor() {
+    let Some(db) = fresh().await else { return };
+    let a = connect(&db, "a").await;
+    let b = connect(&db, "b").await;
+    for i in 0..5 {
+        a.record_read(read(&format!("A-{i}"))).await.unwrap();
+    }
+    // b anchors now: its anchor names a's head.
+    b.close().await.unwrap();
+    assert!(a.verify().await.unwrap().ok);
+    // Cut a's last two events and the records they covered: a's own chain stays valid.
+    db.execute_batch(
+        "DELETE FROM airlock.evidence_bundles WHERE evidence_bundle_id IN (SELECT subject_id FROM airlock.events
+             WHERE writer_id = 'a' AND subject_kind = 'evidence' AND writer_seq > (SELECT max(writer_seq) - 2 FROM airlock.events WHERE writer_id = 'a'));
+         DELETE FROM airlock.query_audit WHERE audit_id::text IN (SELECT subject_id FROM airlock.events
+             WHERE writer_id = 'a' AND subject_kind = 'query_audit' AND writer_seq > (SELECT max(writer_seq) - 2 FROM airlock.events WHERE writer_id = 'a'));
+         DELETE FROM airlock.events WHERE writer_id = 'a'
+             AND writer_seq > (SELECT max(writer_seq) - 2 FROM airlock.events WHERE writer_id = 'a')",
+    )
+    .await
+    .unwrap();
+    let brk = expect_break(&a, "ANCHOR_TRUNCATED").await;
+    assert!(brk.detail.contains("writer a"), "{brk:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_writer_is_found() {
+    let Some(db) = fresh().await else { return };
+    let (a, _b, _) = seeded(&db).await;
+    // Events of a writer that never registered.
+    db.execute_batch(
+        "INSERT INTO airlock.events (seq, writer_id, writer_seq, kind, subject_kind, subject_id, actor,
+             payload_json, record_hash, prev_hash, hash, created_at)
+         VALUES (-1, 'ghost', 1, 'writer_joined', 'writer', 'ghost', 'airlock', '{\"heads\":[]}', 'h', 'p', 'x', 'now')",
+    )
+    .await
+    .unwrap();
+    expect_break(&a, "WRITER_UNKNOWN").await;
+    db.execute_batch("DELETE FROM airlock.events WHERE writer_id = 'ghost'").await.unwrap();
+
+    // A registered writer with a chain consistent in itself, slipped in at an early sequence
+    // number: the anchors written after that number do not name it.
+    let at = airlock_protocol::now_rfc3339();
+    let record = airlock_ledger::rules::record_hash(
+        &json!({"writer_id": "ghost", "host": "h", "pid": 1, "registered_at": at}),
+    );
+    let payload = json!({"host": "h", "pid": 1, "heads": []});
+    let prev = airlock_protocol::hash_canonical("airlock-ledger-writer:ghost");
+    let hash = airlock_ledger::rules::event_hash(&airlock_ledger::rules::EventBody {
+        seq: -1,
+        kind: "writer_joined",
+        proposal_id: None,
+        subject_kind: "writer",
+        subject_id: "ghost",
+        actor: "airlock",
+        payload: &payload,
+        record_hash: &record,
+        prev_hash: &prev,
+        created_at: &at,
+    });
+    db.execute_batch(&format!(
+        "INSERT INTO airlock.writers (writer_id, host, pid, registered_at) VALUES ('ghost', 'h', 1, '{at}');
+         INSERT INTO airlock.events (seq, writer_id, writer_seq, kind, subject_kind, subject_id, actor,
+             payload_json, record_hash, prev_hash, hash, created_at)
+         VALUES (-1, 'ghost', 1, 'writer_joined', 'writer', 'ghost', 'airlock', '{payload}', '{record}', '{prev}', '{hash}', '{at}')"
+    ))
+    .await
+    .unwrap();
+    expect_break(&a, "WRITER_UNWITNESSED").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_anchor_pins_the_newest_tail() {
+    let Some(db) = fresh().await else { return };
+    let dir = tempfile_dir();
+    let anchor = dir.join("ledger.anchor");
+    let a = PostgresLedger::connect(
+        &db.url,
+        PgLedgerOptions {
+            anchor_file: Some(anchor.clone()),
+            ..options("a")
+        },
+    )
+    .await
+    .unwrap();
+    let p = a.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    a.approve(&ReviewKey::issue(), decision(&p)).await.unwrap();
+    let report = a.verify().await.unwrap();
+    assert!(report.ok && report.anchored_seq.is_some(), "{report:?}");
+    // Remove the approval entirely (the last events of the only writer): no other writer
+    // anchored it, but the external anchor did.
+    db.execute_batch(&format!(
+        "DELETE FROM airlock.approvals;
+         DELETE FROM airlock.events WHERE kind = 'proposal_approved';
+         UPDATE airlock.proposals SET state = 'pending_review', updated_at = created_at WHERE proposal_id = '{}'",
+        p.proposal_id
+    ))
+    .await
+    .unwrap();
+    expect_break(&a, "ANCHOR_TRUNCATED").await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("airlock-pg-ledger-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> String {
+    airlock_protocol::ids::new_id("t")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_appliers_racing_one_approved_proposal_run_one_job() {
+    let Some(db) = fresh().await else { return };
+    let a = Arc::new(connect(&db, "a").await);
+    let b = Arc::new(connect(&db, "b").await);
+    let key = ReviewKey::issue();
+    let p = a.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    a.approve(&key, decision(&p)).await.unwrap();
+    let job = job(&p, 60);
+    let mut tasks = Vec::new();
+    for l in [a.clone(), b.clone(), a.clone(), b.clone()] {
+        let job = job.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = ReviewKey::issue();
+            let begun = l.begin_apply(&key, &job, &actor()).await;
+            match begun {
+                Ok(_) => {
+                    l.record_receipt(&key, &receipt(&job, "applied", "r"), AttemptEffect::Settled, "dana")
+                        .await
+                        .unwrap();
+                    true
+                }
+                Err(LedgerError::LeaseHeld { .. })
+                | Err(LedgerError::InvalidState {
+                    state: ProposalState::Applied,
+                    ..
+                }) => false,
+                Err(e) => panic!("{e}"),
+            }
+        }));
+    }
+    let mut ran = 0;
+    for t in tasks {
+        ran += usize::from(t.await.unwrap());
+    }
+    assert_eq!(ran, 1);
+    let receipts = a
+        .receipts(&ReceiptFilter {
+            proposal: Some(p.proposal_id.clone()),
+            status: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].status.as_str(), "applied");
+    assert_eq!(a.replay(&p.proposal_id).await.unwrap().jobs.len(), 1);
+    assert!(a.verify().await.unwrap().ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_is_taken_over_and_the_late_worker_is_fenced() {
+    let Some(db) = fresh().await else { return };
+    let slow = connect(&db, "slow").await;
+    let other = connect(&db, "other").await;
+    let key = ReviewKey::issue();
+    let p = slow.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    slow.approve(&key, decision(&p)).await.unwrap();
+    // The slow worker's lease has already run out when the other one looks.
+    let expired_job = job(&p, -1);
+    assert_eq!(slow.begin_apply(&key, &expired_job, &actor()).await.unwrap().attempt, 1);
+    let live_job = job(&p, 60);
+    let taken = other.begin_apply(&key, &live_job, &actor()).await.unwrap();
+    assert_eq!(taken.attempt, 2);
+    // A third try while attempt 2's lease is live is refused.
+    assert!(matches!(
+        slow.begin_apply(&key, &live_job, &actor()).await,
+        Err(LedgerError::LeaseHeld { attempt: 2, .. })
+    ));
+    // The slow worker wakes up: its receipt is refused, nothing changes.
+    let late = slow
+        .record_receipt(&key, &receipt(&expired_job, "applied", "slow"), AttemptEffect::Settled, "dana")
+        .await;
+    assert!(
+        matches!(late, Err(LedgerError::Fenced { attempt: 1, current: 2, .. })),
+        "{late:?}"
+    );
+    assert_eq!(slow.proposal(&p.proposal_id).await.unwrap().state, ProposalState::PendingWorker);
+    // The worker holding the lease finishes.
+    other
+        .record_receipt(&key, &receipt(&live_job, "applied", "other"), AttemptEffect::Settled, "dana")
+        .await
+        .unwrap();
+    assert_eq!(other.proposal(&p.proposal_id).await.unwrap().state, ProposalState::Applied);
+    assert_eq!(
+        other
+            .receipts(&ReceiptFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(other.verify().await.unwrap().ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_outcome_is_retried_at_once_and_nothing_written_returns_to_approved() {
+    let Some(db) = fresh().await else { return };
+    let l = connect(&db, "w").await;
+    let key = ReviewKey::issue();
+    let p = l.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    l.approve(&key, decision(&p)).await.unwrap();
+    let j = job(&p, 60);
+    l.begin_apply(&key, &j, &actor()).await.unwrap();
+    l.record_receipt(&key, &receipt(&j, "failed", "r"), AttemptEffect::OutcomeUnknown, "dana")
+        .await
+        .unwrap();
+    assert_eq!(l.proposal(&p.proposal_id).await.unwrap().state, ProposalState::PendingWorker);
+    // The lease is live, but the attempt is settled for now: a retry may start.
+    assert_eq!(l.begin_apply(&key, &j, &actor()).await.unwrap().attempt, 2);
+    l.record_receipt(&key, &receipt(&j, "failed", "r"), AttemptEffect::NothingWritten, "dana")
+        .await
+        .unwrap();
+    assert_eq!(l.proposal(&p.proposal_id).await.unwrap().state, ProposalState::Approved);
+    assert!(l.verify().await.unwrap().ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_migrate_once() {
+    let Some(db) = fresh().await else { return };
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let url = db.url.clone();
+        tasks.push(tokio::spawn(async move {
+            PostgresLedger::connect(&url, options(&format!("r{i}"))).await
+        }));
+    }
+    let mut ledgers = Vec::new();
+    for t in tasks {
+        ledgers.push(t.await.unwrap().unwrap());
+    }
+    assert_eq!(
+        scalar(&db, "SELECT count(*)::text FROM airlock.schema_migrations").await,
+        SCHEMA_VERSION.to_string()
+    );
+    assert_eq!(scalar(&db, "SELECT count(*)::text FROM airlock.writers").await, "4");
+    let report = ledgers[0].verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+
+    // A schema from a newer airlock is refused, not migrated down.
+    db.execute_batch("INSERT INTO airlock.schema_migrations (version) VALUES (999)")
+        .await
+        .unwrap();
+    assert!(matches!(
+        PostgresLedger::connect(&db.url, options("late")).await,
+        Err(LedgerError::TooNew { found: 999, .. })
+    ));
+    // Another schema in the same database is a separate ledger.
+    let other = PostgresLedger::connect(
+        &db.url,
+        PgLedgerOptions {
+            schema: "tenant_b".into(),
+            ..options("x")
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(other.stats().await.unwrap().proposals, 0);
+    // A schema name that is not a plain identifier is refused before anything runs.
+    for bad in ["a; DROP SCHEMA airlock CASCADE", "Airlock", ""] {
+        assert!(matches!(
+            PostgresLedger::connect(&db.url, PgLedgerOptions { schema: bad.into(), ..options("y") }).await,
+            Err(LedgerError::Postgres { .. })
+        ));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_and_the_feed() {
+    let Some(db) = fresh().await else { return };
+    let l = connect(&db, "w").await;
+    for i in 0..3 {
+        l.record_read(read(&format!("R-{i}"))).await.unwrap();
+    }
+    let events = l
+        .events(&EventQuery {
+            after_seq: Some(0),
+            kinds: vec!["query_audited".into()],
+            tenant: Some("acme".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0].capability.as_deref(), Some("billing.inspect_invoice"));
+    let newest = l
+        .events(&EventQuery {
+            limit: 2,
+            newest: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(newest[0].event.seq < newest[1].event.seq);
+
+    let s = l.register_destination("hook", "https://example.invalid", 0).await.unwrap();
+    assert_eq!(s.cursor_seq, 0);
+    l.record_failed_attempt("hook", 2, 1, "timeout", "2030-01-01T00:00:00.000Z")
+        .await
+        .unwrap();
+    l.record_delivered("hook", 2).await.unwrap();
+    l.advance_cursor("hook", 5).await.unwrap();
+    l.advance_cursor("hook", 3).await.unwrap(); // never back
+    let states = l.delivery_states().await.unwrap();
+    assert_eq!((states[0].cursor_seq, states[0].delivered, states[0].pending_seq), (5, 1, None));
+    // Registering again keeps the cursor.
+    assert_eq!(l.register_destination("hook", "https://example.invalid", 0).await.unwrap().cursor_seq, 5);
+    assert!(matches!(
+        l.record_delivered("nope", 1).await,
+        Err(LedgerError::NotFound { .. })
+    ));
+    assert!(matches!(
+        l.advance_cursor("nope", 1).await,
+        Err(LedgerError::NotFound { .. })
+    ));
+
+    // A feed that waits for rows to settle hides the newest.
+    let settled = PostgresLedger::connect(
+        &db.url,
+        PgLedgerOptions {
+            feed_settle: std::time::Duration::from_secs(3600),
+            ..options("w2")
+        },
+    )
+    .await
+    .unwrap();
+    assert!(settled.events(&EventQuery { after_seq: Some(0), ..Default::default() }).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_actions_are_chained() {
+    let Some(db) = fresh().await else { return };
+    let l = connect(&db, "w").await;
+    let mut patch = serde_json::Map::new();
+    patch.insert("late_fee_cents".into(), json!(0));
+    let a = l
+        .record_human_action(&NewHumanAction {
+            capability: "billing.reverse_late_fee".into(),
+            tenant_id: "acme".into(),
+            object_id: "INV-1".into(),
+            proposal_id: None,
+            actor: "dana".into(),
+            patch,
+            notes: Some("by hand".into()),
+        })
+        .await
+        .unwrap();
+    let listed = l.human_actions(&HumanActionFilter::default()).await.unwrap();
+    assert_eq!(listed, vec![a]);
+    assert!(l.verify().await.unwrap().ok);
+    db.execute_batch("UPDATE airlock.human_actions SET notes = 'edited'").await.unwrap();
+    expect_break(&l, "RECORD_HASH_MISMATCH").await;
+}
