@@ -52,39 +52,45 @@ fn benches(c: &mut Criterion) {
             })
             .collect();
         let n = Arc::new(AtomicU64::new(0));
-        g.bench_function(format!("record_read/{writers}_writers/{TASKS}_tasks"), |b| {
-            b.iter_custom(|iters| {
-                let reads: Vec<Vec<_>> = (0..TASKS)
-                    .map(|t| {
-                        (0..iters.div_ceil(TASKS))
-                            .filter(|i| i * TASKS + t < iters)
-                            .map(|_| {
-                                support::read(&format!("B-{}", n.fetch_add(1, Ordering::Relaxed)))
-                            })
-                            .collect()
-                    })
-                    .collect();
-                rt.block_on(async {
-                    let started = Instant::now();
-                    let tasks: Vec<_> = reads
-                        .into_iter()
-                        .enumerate()
-                        .map(|(t, reads)| {
-                            let ledger = ledgers[t % ledgers.len()].clone();
-                            tokio::spawn(async move {
-                                for r in reads {
-                                    ledger.record_read(r).await.unwrap();
-                                }
-                            })
+        g.bench_function(
+            format!("record_read/{writers}_writers/{TASKS}_tasks"),
+            |b| {
+                b.iter_custom(|iters| {
+                    let reads: Vec<Vec<_>> = (0..TASKS)
+                        .map(|t| {
+                            (0..iters.div_ceil(TASKS))
+                                .filter(|i| i * TASKS + t < iters)
+                                .map(|_| {
+                                    support::read(&format!(
+                                        "B-{}",
+                                        n.fetch_add(1, Ordering::Relaxed)
+                                    ))
+                                })
+                                .collect()
                         })
                         .collect();
-                    for t in tasks {
-                        t.await.unwrap();
-                    }
-                    started.elapsed()
+                    rt.block_on(async {
+                        let started = Instant::now();
+                        let tasks: Vec<_> = reads
+                            .into_iter()
+                            .enumerate()
+                            .map(|(t, reads)| {
+                                let ledger = ledgers[t % ledgers.len()].clone();
+                                tokio::spawn(async move {
+                                    for r in reads {
+                                        ledger.record_read(r).await.unwrap();
+                                    }
+                                })
+                            })
+                            .collect();
+                        for t in tasks {
+                            t.await.unwrap();
+                        }
+                        started.elapsed()
+                    })
                 })
-            })
-        });
+            },
+        );
         for l in &ledgers {
             rt.block_on(l.close()).unwrap();
         }

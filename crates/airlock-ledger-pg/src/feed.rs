@@ -64,7 +64,10 @@ pub(crate) async fn events(
     for (sql, v) in [
         ("e.proposal_id = ?", &q.proposal),
         ("e.actor = ?", &q.actor),
-        ("COALESCE(p.tenant_id, q.tenant_id, b.tenant_id) = ?", &q.tenant),
+        (
+            "COALESCE(p.tenant_id, q.tenant_id, b.tenant_id) = ?",
+            &q.tenant,
+        ),
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             push(sql, Box::new(v.to_owned()));
@@ -86,10 +89,8 @@ pub(crate) async fn events(
          {SCOPED_FROM} WHERE {} ORDER BY e.seq {order}{limit}",
         clause.join(" AND ")
     );
-    let params: Vec<&(dyn ToSql + Sync)> = values
-        .iter()
-        .map(|v| &**v as &(dyn ToSql + Sync))
-        .collect();
+    let params: Vec<&(dyn ToSql + Sync)> =
+        values.iter().map(|v| &**v as &(dyn ToSql + Sync)).collect();
     let rows = c.query(&sql, &params).await.pg()?;
     let mut out = rows
         .iter()

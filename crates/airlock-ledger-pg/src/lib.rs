@@ -260,7 +260,9 @@ impl PostgresLedger {
     /// Appends this writer's head to the anchor file, if one is set. A failure is logged: the
     /// records it follows are committed.
     async fn anchor_head(&self) {
-        let Some(path) = &self.anchor_file else { return };
+        let Some(path) = &self.anchor_file else {
+            return;
+        };
         let head = self.writer.head().await;
         if head.seq == 0 {
             return;

@@ -112,14 +112,16 @@ pub(crate) async fn proposal_locked(
 }
 
 /// `WHERE a = $1 AND b = $2` from optional equality filters, numbering from `first`.
-pub(crate) fn where_clause(
-    filters: &[(&str, &Option<String>)],
-) -> (String, Vec<String>) {
+pub(crate) fn where_clause(filters: &[(&str, &Option<String>)]) -> (String, Vec<String>) {
     let mut sql = String::new();
     let mut values = Vec::new();
     for (column, value) in filters {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-            sql.push_str(if values.is_empty() { " WHERE " } else { " AND " });
+            sql.push_str(if values.is_empty() {
+                " WHERE "
+            } else {
+                " AND "
+            });
             values.push(v.to_owned());
             sql.push_str(&format!("{column} = ${}", values.len()));
         }
@@ -138,7 +140,11 @@ fn proposal_where(f: &ProposalFilter) -> (String, Vec<String>) {
         ("action", &f.capability),
     ]);
     if let Some(before) = f.created_before.as_deref().filter(|v| !v.is_empty()) {
-        clause.push_str(if values.is_empty() { " WHERE " } else { " AND " });
+        clause.push_str(if values.is_empty() {
+            " WHERE "
+        } else {
+            " AND "
+        });
         values.push(before.to_owned());
         clause.push_str(&format!("created_at <= ${}", values.len()));
     }
@@ -166,7 +172,10 @@ pub(crate) async fn proposal_count(
 ) -> Result<u64, LedgerError> {
     let (clause, values) = proposal_where(f);
     let n: i64 = c
-        .query_one(&format!("SELECT COUNT(*) FROM proposals{clause}"), &params(&values))
+        .query_one(
+            &format!("SELECT COUNT(*) FROM proposals{clause}"),
+            &params(&values),
+        )
         .await
         .pg()?
         .get(0);
@@ -211,26 +220,34 @@ pub(crate) async fn search_proposals(
                 "SELECT {columns} FROM proposals p WHERE {matches}
                  ORDER BY p.created_at DESC, p.row_order DESC LIMIT $2 OFFSET $3"
             ),
-            &[&needle, &i64::from(limit.clamp(1, 1000)), &i64::from(offset)],
+            &[
+                &needle,
+                &i64::from(limit.clamp(1, 1000)),
+                &i64::from(offset),
+            ],
         )
         .await
         .pg()?;
     Ok((
         u64::try_from(total).unwrap_or(0),
-        rows.iter().map(proposal_from_row).collect::<Result<_, _>>()?,
+        rows.iter()
+            .map(proposal_from_row)
+            .collect::<Result<_, _>>()?,
     ))
 }
 
 /// The newest event of any writer's chain.
 pub(crate) async fn chain_head(c: &impl GenericClient) -> Result<Option<ChainHead>, LedgerError> {
-    Ok(c
-        .query_opt("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", &[])
-        .await
-        .pg()?
-        .map(|r| ChainHead {
-            seq: r.get(0),
-            hash: r.get(1),
-        }))
+    Ok(c.query_opt(
+        "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+        &[],
+    )
+    .await
+    .pg()?
+    .map(|r| ChainHead {
+        seq: r.get(0),
+        hash: r.get(1),
+    }))
 }
 
 pub(crate) const EVENT_COLUMNS: &str = "e.seq, e.kind, e.proposal_id, e.subject_kind,
@@ -259,7 +276,9 @@ pub(crate) async fn proposal_events(
     proposal(c, proposal_id).await?;
     let rows = c
         .query(
-            &format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.proposal_id = $1 ORDER BY e.seq"),
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM events e WHERE e.proposal_id = $1 ORDER BY e.seq"
+            ),
             &[&proposal_id],
         )
         .await
@@ -299,7 +318,9 @@ pub(crate) async fn evidence(
 ) -> Result<EvidenceWithAudit, LedgerError> {
     let row = c
         .query_opt(
-            &format!("SELECT {EVIDENCE_COLUMNS} FROM evidence_bundles WHERE evidence_bundle_id = $1"),
+            &format!(
+                "SELECT {EVIDENCE_COLUMNS} FROM evidence_bundles WHERE evidence_bundle_id = $1"
+            ),
             &[&id],
         )
         .await
@@ -409,7 +430,12 @@ pub(crate) async fn state_counts(c: &impl GenericClient) -> Result<StateCounts, 
         let rows = c.query(sql, &[]).await.pg()?;
         Ok::<_, LedgerError>(
             rows.iter()
-                .map(|r| (r.get::<_, String>(0), u64::try_from(r.get::<_, i64>(1)).unwrap_or(0)))
+                .map(|r| {
+                    (
+                        r.get::<_, String>(0),
+                        u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+                    )
+                })
                 .collect::<Vec<_>>(),
         )
     };

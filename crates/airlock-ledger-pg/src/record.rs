@@ -40,12 +40,14 @@ pub(crate) async fn insert_proposal_call(
             Some(stored) => (stored.proposal_id.clone(), Some(stored)),
             // Another server inserted the same open proposal meanwhile: use theirs.
             None => (
-                open_proposal(tx, &p.dedupe_key).await?.ok_or_else(|| LedgerError::Postgres {
-                    detail: format!(
-                        "an open proposal with dedupe key {} conflicted but cannot be read",
-                        p.dedupe_key
-                    ),
-                })?,
+                open_proposal(tx, &p.dedupe_key)
+                    .await?
+                    .ok_or_else(|| LedgerError::Postgres {
+                        detail: format!(
+                            "an open proposal with dedupe key {} conflicted but cannot be read",
+                            p.dedupe_key
+                        ),
+                    })?,
                 None,
             ),
         },

@@ -201,7 +201,9 @@ pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 /// A 64-bit advisory lock key for `purpose` in `schema` (so two ledgers in two schemas of one
 /// database never wait for each other).
 pub(crate) fn lock_key(purpose: &str, schema: &str) -> i64 {
-    let hex = airlock_protocol::canonical::sha256_hex(format!("airlock-ledger:{purpose}:{schema}").as_bytes());
+    let hex = airlock_protocol::canonical::sha256_hex(
+        format!("airlock-ledger:{purpose}:{schema}").as_bytes(),
+    );
     i64::from_str_radix(&hex[..15], 16).expect("15 hex digits fit an i64")
 }
 
@@ -224,9 +226,12 @@ pub enum Migrated {
 /// Creates the schema when missing and applies pending migrations, under the migration lock.
 pub(crate) async fn migrate(client: &mut Client, schema: &str) -> Result<Migrated, LedgerError> {
     let tx = client.transaction().await.pg()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key("migrate", schema)])
-        .await
-        .pg()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&lock_key("migrate", schema)],
+    )
+    .await
+    .pg()?;
     tx.batch_execute(&format!(
         "CREATE SCHEMA IF NOT EXISTS {schema};
          CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
@@ -279,7 +284,15 @@ mod tests {
         for good in ["airlock", "_x1", "ledger_2"] {
             assert!(valid_schema(good), "{good}");
         }
-        for bad in ["", "Airlock", "1x", "a-b", "a; DROP TABLE x", "a\"b", &"x".repeat(64)] {
+        for bad in [
+            "",
+            "Airlock",
+            "1x",
+            "a-b",
+            "a; DROP TABLE x",
+            "a\"b",
+            &"x".repeat(64),
+        ] {
             assert!(!valid_schema(bad), "{bad}");
         }
     }

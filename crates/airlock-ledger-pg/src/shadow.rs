@@ -5,15 +5,14 @@ use airlock_ledger::rules;
 use airlock_ledger::{HumanAction, HumanActionFilter, LedgerError, NewHumanAction};
 use deadpool_postgres::Transaction;
 use serde_json::json;
-use tokio_postgres::{GenericClient, Row};
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{GenericClient, Row};
 
 use crate::error::{Pg, corrupt};
 use crate::read::{col, where_clause};
 use crate::writer::NewEvent;
 
-pub(crate) const COLUMNS: &str =
-    "action_id, capability, tenant_id, object_id, proposal_id, actor, patch_json, notes, created_at";
+pub(crate) const COLUMNS: &str = "action_id, capability, tenant_id, object_id, proposal_id, actor, patch_json, notes, created_at";
 
 pub(crate) async fn record(
     tx: &Transaction<'_>,

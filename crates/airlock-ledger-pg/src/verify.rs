@@ -86,7 +86,14 @@ async fn load_records(tx: &Transaction<'_>) -> Result<Records, Walk> {
         &format!("SELECT {} FROM evidence_bundles", read::EVIDENCE_COLUMNS),
         |r| {
             let id: String = col(r, 0)?;
-            put(&mut out, "evidence", id, read::evidence_from_row(r).map(|e| rules::evidence_hash(&e)).map_err(|e| e.to_string()));
+            put(
+                &mut out,
+                "evidence",
+                id,
+                read::evidence_from_row(r)
+                    .map(|e| rules::evidence_hash(&e))
+                    .map_err(|e| e.to_string()),
+            );
             Ok(())
         },
     )
@@ -96,14 +103,24 @@ async fn load_records(tx: &Transaction<'_>) -> Result<Records, Walk> {
         &format!("SELECT {} FROM query_audit", read::AUDIT_COLUMNS),
         |r| {
             let id: i64 = col(r, 0)?;
-            put(&mut out, "query_audit", id.to_string(), read::audit_from_row(r).map(|a| rules::audit_hash(&a)).map_err(|e| e.to_string()));
+            put(
+                &mut out,
+                "query_audit",
+                id.to_string(),
+                read::audit_from_row(r)
+                    .map(|a| rules::audit_hash(&a))
+                    .map_err(|e| e.to_string()),
+            );
             Ok(())
         },
     )
     .await?;
     each_row(
         tx,
-        &format!("SELECT {}, dedupe_key FROM proposals", read::PROPOSAL_COLUMNS),
+        &format!(
+            "SELECT {}, dedupe_key FROM proposals",
+            read::PROPOSAL_COLUMNS
+        ),
         |r| {
             let id: String = col(r, 0)?;
             let recomputed = match read::proposal_from_row(r) {
@@ -129,7 +146,12 @@ async fn load_records(tx: &Transaction<'_>) -> Result<Records, Walk> {
         &format!("SELECT {} FROM approvals", read::APPROVAL_COLUMNS),
         |r| {
             let id: i64 = col(r, 0)?;
-            put(&mut out, "approval", id.to_string(), hashed(read::approval_from_row(r)));
+            put(
+                &mut out,
+                "approval",
+                id.to_string(),
+                hashed(read::approval_from_row(r)),
+            );
             Ok(())
         },
     )
@@ -139,7 +161,12 @@ async fn load_records(tx: &Transaction<'_>) -> Result<Records, Walk> {
         &format!("SELECT {} FROM writeback_jobs", read::JOB_COLUMNS),
         |r| {
             let id: i64 = col(r, 0)?;
-            put(&mut out, "writeback_job", id.to_string(), hashed(read::job_from_row(r)));
+            put(
+                &mut out,
+                "writeback_job",
+                id.to_string(),
+                hashed(read::job_from_row(r)),
+            );
             Ok(())
         },
     )
@@ -166,7 +193,12 @@ async fn load_records(tx: &Transaction<'_>) -> Result<Records, Walk> {
         &format!("SELECT {} FROM human_actions", crate::shadow::COLUMNS),
         |r| {
             let id: i64 = col(r, 0)?;
-            put(&mut out, "human_action", id.to_string(), hashed(crate::shadow::from_row(r)));
+            put(
+                &mut out,
+                "human_action",
+                id.to_string(),
+                hashed(crate::shadow::from_row(r)),
+            );
             Ok(())
         },
     )
@@ -253,7 +285,13 @@ async fn walk(
             let heads = serde_json::from_str::<serde_json::Value>(&payload)
                 .ok()
                 .and_then(|v| serde_json::from_value::<Vec<NamedHead>>(v["heads"].clone()).ok())
-                .ok_or_else(|| broken(seq, "ANCHOR_INVALID", format!("anchor event {seq} does not list heads")))?;
+                .ok_or_else(|| {
+                    broken(
+                        seq,
+                        "ANCHOR_INVALID",
+                        format!("anchor event {seq} does not list heads"),
+                    )
+                })?;
             cross.push(CrossAnchor {
                 seq,
                 writer_id: col(r, 1)?,
@@ -475,13 +513,21 @@ fn check_record(ev: &Event, records: &mut Records) -> Result<(), Walk> {
         WRITER_SUBJECT if ev.kind == ANCHORED_KIND => {
             // The anchor's record is its own payload.
             if rules::record_hash(&ev.payload) != ev.record_hash {
-                return Err(broken(seq, "RECORD_HASH_MISMATCH", format!("anchor event {seq}'s payload was changed")));
+                return Err(broken(
+                    seq,
+                    "RECORD_HASH_MISMATCH",
+                    format!("anchor event {seq}'s payload was changed"),
+                ));
             }
             return Ok(());
         }
         WRITER_SUBJECT => WRITER_SUBJECT,
         other => {
-            return Err(broken(seq, "RECORD_MISSING", format!("unknown subject kind {other}")));
+            return Err(broken(
+                seq,
+                "RECORD_MISSING",
+                format!("unknown subject kind {other}"),
+            ));
         }
     };
     let key = (kind, ev.subject_id.clone());
@@ -500,7 +546,10 @@ fn check_record(ev: &Event, records: &mut Records) -> Result<(), Walk> {
         return Err(broken(
             seq,
             "PROPOSAL_HASH_INVALID",
-            format!("proposal {}'s change set no longer matches its own hash", ev.subject_id),
+            format!(
+                "proposal {}'s change set no longer matches its own hash",
+                ev.subject_id
+            ),
         ));
     }
     match recomputed {
@@ -509,25 +558,37 @@ fn check_record(ev: &Event, records: &mut Records) -> Result<(), Walk> {
             return Err(broken(
                 seq,
                 "RECORD_HASH_MISMATCH",
-                format!("{} {} was changed after event {seq} recorded it", ev.subject_kind, ev.subject_id),
+                format!(
+                    "{} {} was changed after event {seq} recorded it",
+                    ev.subject_kind, ev.subject_id
+                ),
             ));
         }
         Err(detail) => {
             return Err(broken(
                 seq,
                 "RECORD_HASH_MISMATCH",
-                format!("{} {} is no longer readable: {detail}", ev.subject_kind, ev.subject_id),
+                format!(
+                    "{} {} is no longer readable: {detail}",
+                    ev.subject_kind, ev.subject_id
+                ),
             ));
         }
     }
     if kind == "receipt"
-        && let Some(attempt) = ev.payload.get("attempt").and_then(serde_json::Value::as_i64)
+        && let Some(attempt) = ev
+            .payload
+            .get("attempt")
+            .and_then(serde_json::Value::as_i64)
         && records.receipt_attempts.get(&ev.subject_id) != Some(&attempt)
     {
         return Err(broken(
             seq,
             "RECORD_HASH_MISMATCH",
-            format!("receipt {}'s attempt differs from its event's", ev.subject_id),
+            format!(
+                "receipt {}'s attempt differs from its event's",
+                ev.subject_id
+            ),
         ));
     }
     Ok(())
@@ -560,7 +621,11 @@ async fn check_proposal_rows(tx: &Transaction<'_>, records: &Records) -> Result<
     order.sort_by_key(|(_, (seq, _))| *seq);
     for (pid, (seq, want)) in order {
         let Some(have) = records.proposal_rows.get(pid) else {
-            return Err(broken(*seq, "RECORD_MISSING", format!("proposal {pid} is gone")));
+            return Err(broken(
+                *seq,
+                "RECORD_MISSING",
+                format!("proposal {pid} is gone"),
+            ));
         };
         if have != want {
             return Err(broken(
@@ -568,12 +633,15 @@ async fn check_proposal_rows(tx: &Transaction<'_>, records: &Records) -> Result<
                 "STATE_MISMATCH",
                 format!(
                     "proposal {pid} has state {}, updated_at {}, source_database_mutated {} but its events say state {}, updated_at {}, source_database_mutated {}",
-                    have.state, have.updated_at, have.source_database_mutated,
-                    want.state, want.updated_at, want.source_database_mutated
+                    have.state,
+                    have.updated_at,
+                    have.source_database_mutated,
+                    want.state,
+                    want.updated_at,
+                    want.source_database_mutated
                 ),
             ));
         }
     }
     Ok(())
 }
-

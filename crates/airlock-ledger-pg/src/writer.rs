@@ -96,7 +96,9 @@ pub(crate) struct Writer {
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Writer")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -225,7 +227,8 @@ impl Writer {
             if jobs.is_empty() {
                 break;
             }
-            let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
+            let (ops, replies): (Vec<Op>, Vec<_>) =
+                jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
             let results = self.commit_ops(pool, &mut head, &ops).await;
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);

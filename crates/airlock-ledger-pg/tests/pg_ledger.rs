@@ -21,7 +21,10 @@ async fn fresh() -> Option<FreshDb> {
 
 async fn expect_break(ledger: &PostgresLedger, code: &str) -> VerifyBreak {
     let report = ledger.verify().await.unwrap();
-    assert!(!report.ok, "verify passed but {code} was expected: {report:?}");
+    assert!(
+        !report.ok,
+        "verify passed but {code} was expected: {report:?}"
+    );
     let b = report.first_break.unwrap();
     assert_eq!(b.code, code, "{b:?}");
     b
@@ -58,12 +61,22 @@ async fn records_reads_and_proposals_and_verifies() {
     assert!(p.created);
     assert_eq!(p.proposal.state, ProposalState::PendingReview);
     // What record_proposal returns is the row as stored.
-    assert_eq!(ledger.proposal(&p.proposal.proposal_id).await.unwrap(), p.proposal);
+    assert_eq!(
+        ledger.proposal(&p.proposal.proposal_id).await.unwrap(),
+        p.proposal
+    );
 
     let shown = ledger.evidence(&ev.evidence_bundle_id).await.unwrap();
     assert_eq!(shown.bundle, ev);
     assert_eq!(shown.query_audit.len(), 1);
-    assert_eq!(ledger.query_audit_record(rec.audit_id).await.unwrap().object_id, "INV-1");
+    assert_eq!(
+        ledger
+            .query_audit_record(rec.audit_id)
+            .await
+            .unwrap()
+            .object_id,
+        "INV-1"
+    );
 
     let latest = ledger.proposal("latest").await.unwrap();
     assert_eq!(latest.proposal_id, p.proposal.proposal_id);
@@ -74,7 +87,10 @@ async fn records_reads_and_proposals_and_verifies() {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert_eq!(kinds, ["proposal_created", "evidence_recorded", "query_audited"]);
+    assert_eq!(
+        kinds,
+        ["proposal_created", "evidence_recorded", "query_audited"]
+    );
 
     let not_found = ledger
         .query_audit(&AuditFilter {
@@ -92,7 +108,12 @@ async fn records_reads_and_proposals_and_verifies() {
     assert_eq!(report.events_checked, 7);
     let stats = ledger.stats().await.unwrap();
     assert_eq!(
-        (stats.proposals, stats.evidence_bundles, stats.query_audit, stats.events),
+        (
+            stats.proposals,
+            stats.evidence_bundles,
+            stats.query_audit,
+            stats.events
+        ),
         (1, 2, 3, 7)
     );
     assert_eq!(report.head, ledger.chain_head().await.unwrap());
@@ -108,7 +129,10 @@ async fn records_reads_and_proposals_and_verifies() {
     ));
     assert!(matches!(
         ledger.proposal_page(&RecordFilter::default()).await,
-        Err(LedgerError::Unsupported { engine: "postgres", .. })
+        Err(LedgerError::Unsupported {
+            engine: "postgres",
+            ..
+        })
     ));
 }
 
@@ -116,7 +140,10 @@ async fn records_reads_and_proposals_and_verifies() {
 async fn an_empty_ledger_says_so() {
     let Some(db) = fresh().await else { return };
     let ledger = connect(&db, "w1").await;
-    assert!(matches!(ledger.proposal("latest").await, Err(LedgerError::NoProposals)));
+    assert!(matches!(
+        ledger.proposal("latest").await,
+        Err(LedgerError::NoProposals)
+    ));
     assert!(ledger.verify().await.unwrap().ok);
 }
 
@@ -169,7 +196,11 @@ async fn the_lifecycle_moves_like_the_sqlite_ledger_and_replays() {
     let Some(db) = fresh().await else { return };
     let ledger = connect(&db, "w1").await;
     let key = ReviewKey::issue();
-    let p = ledger.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    let p = ledger
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap()
+        .proposal;
 
     let mut stale = decision(&p);
     stale.proposal_hash = "sha256:other".into();
@@ -187,19 +218,32 @@ async fn the_lifecycle_moves_like_the_sqlite_ledger_and_replays() {
     let recorded = ledger.begin_apply(&key, &job, &actor()).await.unwrap();
     assert_eq!(recorded.attempt, 1);
     let stored = ledger
-        .record_receipt(&key, &receipt(&job, "applied", "r1"), AttemptEffect::Settled, "dana")
+        .record_receipt(
+            &key,
+            &receipt(&job, "applied", "r1"),
+            AttemptEffect::Settled,
+            "dana",
+        )
         .await
         .unwrap();
     let now = ledger.proposal(&p.proposal_id).await.unwrap();
     assert_eq!(now.state, ProposalState::Applied);
     assert!(now.source_database_mutated);
     assert_eq!(
-        ledger.applied_receipt(&p.proposal_id).await.unwrap().unwrap().receipt_id,
+        ledger
+            .applied_receipt(&p.proposal_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .receipt_id,
         stored.receipt_id
     );
     assert!(matches!(
         ledger.begin_apply(&key, &job, &actor()).await,
-        Err(LedgerError::InvalidState { state: ProposalState::Applied, .. })
+        Err(LedgerError::InvalidState {
+            state: ProposalState::Applied,
+            ..
+        })
     ));
 
     let replay = ledger.replay(&p.proposal_id).await.unwrap();
@@ -215,19 +259,33 @@ async fn the_lifecycle_moves_like_the_sqlite_ledger_and_replays() {
             "writeback_applied"
         ]
     );
-    assert_eq!((replay.approvals.len(), replay.jobs.len(), replay.receipts.len()), (1, 1, 1));
+    assert_eq!(
+        (
+            replay.approvals.len(),
+            replay.jobs.len(),
+            replay.receipts.len()
+        ),
+        (1, 1, 1)
+    );
     assert_eq!((replay.evidence.len(), replay.query_audit.len()), (1, 1));
     let counts = ledger.state_counts().await.unwrap();
     assert_eq!(counts.proposals, vec![("applied".to_owned(), 1)]);
     assert_eq!(counts.receipts, vec![("applied".to_owned(), 1)]);
 
     // A rejected one, and the history search.
-    let q = ledger.record_proposal(new_proposal("INV-2", 0)).await.unwrap().proposal;
+    let q = ledger
+        .record_proposal(new_proposal("INV-2", 0))
+        .await
+        .unwrap()
+        .proposal;
     let mut no = decision(&q);
     no.reason = Some("50%_off is wrong".into());
     ledger.reject(&key, no).await.unwrap();
     let (n, found) = ledger.search_proposals("50%_OFF", 10, 0).await.unwrap();
-    assert_eq!((n, found[0].proposal_id.as_str()), (1, q.proposal_id.as_str()));
+    assert_eq!(
+        (n, found[0].proposal_id.as_str()),
+        (1, q.proposal_id.as_str())
+    );
     assert_eq!(ledger.search_proposals("5_%", 10, 0).await.unwrap().0, 0);
     assert!(ledger.verify().await.unwrap().ok);
 }
@@ -256,7 +314,12 @@ async fn many_writers_at_once_lose_and_duplicate_nothing() {
                         assert!(p.created);
                         ids.push(p.audit_id);
                     } else {
-                        ids.push(l.record_read(read(&format!("R-{li}-{t}-{i}"))).await.unwrap().audit_id);
+                        ids.push(
+                            l.record_read(read(&format!("R-{li}-{t}-{i}")))
+                                .await
+                                .unwrap()
+                                .audit_id,
+                        );
                     }
                 }
                 ids
@@ -302,7 +365,11 @@ async fn seeded(db: &FreshDb) -> (PostgresLedger, PostgresLedger, StoredProposal
         a.record_read(read(&format!("A-{i}"))).await.unwrap();
         b.record_read(read(&format!("B-{i}"))).await.unwrap();
     }
-    let p = a.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    let p = a
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap()
+        .proposal;
     let key = ReviewKey::issue();
     b.approve(&key, decision(&p)).await.unwrap();
     let report = a.verify().await.unwrap();
@@ -314,19 +381,25 @@ async fn seeded(db: &FreshDb) -> (PostgresLedger, PostgresLedger, StoredProposal
 async fn verify_finds_edited_records_and_events() {
     let Some(db) = fresh().await else { return };
     let (a, _b, p) = seeded(&db).await;
-    db.execute_batch("UPDATE airlock.evidence_bundles SET tenant_id = 'evil' WHERE object_id = 'A-3'")
-        .await
-        .unwrap();
+    db.execute_batch(
+        "UPDATE airlock.evidence_bundles SET tenant_id = 'evil' WHERE object_id = 'A-3'",
+    )
+    .await
+    .unwrap();
     expect_break(&a, "RECORD_HASH_MISMATCH").await;
-    db.execute_batch("UPDATE airlock.evidence_bundles SET tenant_id = 'acme' WHERE object_id = 'A-3'")
-        .await
-        .unwrap();
+    db.execute_batch(
+        "UPDATE airlock.evidence_bundles SET tenant_id = 'acme' WHERE object_id = 'A-3'",
+    )
+    .await
+    .unwrap();
     assert!(a.verify().await.unwrap().ok);
 
     // Text where JSON was: unreadable, named as an edit.
-    db.execute_batch("UPDATE airlock.query_audit SET payload_json = 'not json' WHERE object_id = 'B-2'")
-        .await
-        .unwrap();
+    db.execute_batch(
+        "UPDATE airlock.query_audit SET payload_json = 'not json' WHERE object_id = 'B-2'",
+    )
+    .await
+    .unwrap();
     expect_break(&a, "RECORD_HASH_MISMATCH").await;
     db.execute_batch(
         "UPDATE airlock.query_audit SET payload_json = '{\"statement_template\":\"SELECT ...\",\"parameters_redacted\":true}' WHERE object_id = 'B-2'",
@@ -335,13 +408,17 @@ async fn verify_finds_edited_records_and_events() {
     .unwrap();
     assert!(a.verify().await.unwrap().ok);
 
-    db.execute_batch("UPDATE airlock.events SET actor = 'mallory' WHERE writer_id = 'b' AND writer_seq = 4")
-        .await
-        .unwrap();
+    db.execute_batch(
+        "UPDATE airlock.events SET actor = 'mallory' WHERE writer_id = 'b' AND writer_seq = 4",
+    )
+    .await
+    .unwrap();
     expect_break(&a, "EVENT_HASH_MISMATCH").await;
-    db.execute_batch("UPDATE airlock.events SET actor = 'agent_1' WHERE writer_id = 'b' AND writer_seq = 4")
-        .await
-        .unwrap();
+    db.execute_batch(
+        "UPDATE airlock.events SET actor = 'agent_1' WHERE writer_id = 'b' AND writer_seq = 4",
+    )
+    .await
+    .unwrap();
     assert!(a.verify().await.unwrap().ok);
 
     // A state changed behind the ledger's back.
@@ -368,9 +445,13 @@ async fn verify_finds_edited_records_and_events() {
     .await
     .unwrap();
     expect_break(&a, "UNCHAINED_RECORD").await;
-    db.execute_batch("DELETE FROM airlock.approvals WHERE approver = 'mallory'").await.unwrap();
+    db.execute_batch("DELETE FROM airlock.approvals WHERE approver = 'mallory'")
+        .await
+        .unwrap();
     // A record removed.
-    db.execute_batch("DELETE FROM airlock.evidence_bundles WHERE object_id = 'B-5'").await.unwrap();
+    db.execute_batch("DELETE FROM airlock.evidence_bundles WHERE object_id = 'B-5'")
+        .await
+        .unwrap();
     expect_break(&a, "RECORD_MISSING").await;
 }
 
@@ -451,7 +532,9 @@ async fn a_forged_writer_is_found() {
     .await
     .unwrap();
     expect_break(&a, "WRITER_UNKNOWN").await;
-    db.execute_batch("DELETE FROM airlock.events WHERE writer_id = 'ghost'").await.unwrap();
+    db.execute_batch("DELETE FROM airlock.events WHERE writer_id = 'ghost'")
+        .await
+        .unwrap();
 
     // A registered writer with a chain consistent in itself, slipped in at an early sequence
     // number: the anchors written after that number do not name it.
@@ -498,7 +581,11 @@ async fn an_external_anchor_pins_the_newest_tail() {
     )
     .await
     .unwrap();
-    let p = a.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    let p = a
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap()
+        .proposal;
     a.approve(&ReviewKey::issue(), decision(&p)).await.unwrap();
     let report = a.verify().await.unwrap();
     assert!(report.ok && report.anchored_seq.is_some(), "{report:?}");
@@ -532,7 +619,11 @@ async fn two_appliers_racing_one_approved_proposal_run_one_job() {
     let a = Arc::new(connect(&db, "a").await);
     let b = Arc::new(connect(&db, "b").await);
     let key = ReviewKey::issue();
-    let p = a.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    let p = a
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap()
+        .proposal;
     a.approve(&key, decision(&p)).await.unwrap();
     let job = job(&p, 60);
     let mut tasks = Vec::new();
@@ -543,9 +634,14 @@ async fn two_appliers_racing_one_approved_proposal_run_one_job() {
             let begun = l.begin_apply(&key, &job, &actor()).await;
             match begun {
                 Ok(_) => {
-                    l.record_receipt(&key, &receipt(&job, "applied", "r"), AttemptEffect::Settled, "dana")
-                        .await
-                        .unwrap();
+                    l.record_receipt(
+                        &key,
+                        &receipt(&job, "applied", "r"),
+                        AttemptEffect::Settled,
+                        "dana",
+                    )
+                    .await
+                    .unwrap();
                     true
                 }
                 Err(LedgerError::LeaseHeld { .. })
@@ -582,11 +678,21 @@ async fn an_expired_lease_is_taken_over_and_the_late_worker_is_fenced() {
     let slow = connect(&db, "slow").await;
     let other = connect(&db, "other").await;
     let key = ReviewKey::issue();
-    let p = slow.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    let p = slow
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap()
+        .proposal;
     slow.approve(&key, decision(&p)).await.unwrap();
     // The slow worker's lease has already run out when the other one looks.
     let expired_job = job(&p, -1);
-    assert_eq!(slow.begin_apply(&key, &expired_job, &actor()).await.unwrap().attempt, 1);
+    assert_eq!(
+        slow.begin_apply(&key, &expired_job, &actor())
+            .await
+            .unwrap()
+            .attempt,
+        1
+    );
     let live_job = job(&p, 60);
     let taken = other.begin_apply(&key, &live_job, &actor()).await.unwrap();
     assert_eq!(taken.attempt, 2);
@@ -597,19 +703,42 @@ async fn an_expired_lease_is_taken_over_and_the_late_worker_is_fenced() {
     ));
     // The slow worker wakes up: its receipt is refused, nothing changes.
     let late = slow
-        .record_receipt(&key, &receipt(&expired_job, "applied", "slow"), AttemptEffect::Settled, "dana")
+        .record_receipt(
+            &key,
+            &receipt(&expired_job, "applied", "slow"),
+            AttemptEffect::Settled,
+            "dana",
+        )
         .await;
     assert!(
-        matches!(late, Err(LedgerError::Fenced { attempt: 1, current: 2, .. })),
+        matches!(
+            late,
+            Err(LedgerError::Fenced {
+                attempt: 1,
+                current: 2,
+                ..
+            })
+        ),
         "{late:?}"
     );
-    assert_eq!(slow.proposal(&p.proposal_id).await.unwrap().state, ProposalState::PendingWorker);
+    assert_eq!(
+        slow.proposal(&p.proposal_id).await.unwrap().state,
+        ProposalState::PendingWorker
+    );
     // The worker holding the lease finishes.
     other
-        .record_receipt(&key, &receipt(&live_job, "applied", "other"), AttemptEffect::Settled, "dana")
+        .record_receipt(
+            &key,
+            &receipt(&live_job, "applied", "other"),
+            AttemptEffect::Settled,
+            "dana",
+        )
         .await
         .unwrap();
-    assert_eq!(other.proposal(&p.proposal_id).await.unwrap().state, ProposalState::Applied);
+    assert_eq!(
+        other.proposal(&p.proposal_id).await.unwrap().state,
+        ProposalState::Applied
+    );
     assert_eq!(
         other
             .receipts(&ReceiptFilter::default())
@@ -626,20 +755,40 @@ async fn an_unknown_outcome_is_retried_at_once_and_nothing_written_returns_to_ap
     let Some(db) = fresh().await else { return };
     let l = connect(&db, "w").await;
     let key = ReviewKey::issue();
-    let p = l.record_proposal(new_proposal("INV-1", 0)).await.unwrap().proposal;
+    let p = l
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap()
+        .proposal;
     l.approve(&key, decision(&p)).await.unwrap();
     let j = job(&p, 60);
     l.begin_apply(&key, &j, &actor()).await.unwrap();
-    l.record_receipt(&key, &receipt(&j, "failed", "r"), AttemptEffect::OutcomeUnknown, "dana")
-        .await
-        .unwrap();
-    assert_eq!(l.proposal(&p.proposal_id).await.unwrap().state, ProposalState::PendingWorker);
+    l.record_receipt(
+        &key,
+        &receipt(&j, "failed", "r"),
+        AttemptEffect::OutcomeUnknown,
+        "dana",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        l.proposal(&p.proposal_id).await.unwrap().state,
+        ProposalState::PendingWorker
+    );
     // The lease is live, but the attempt is settled for now: a retry may start.
     assert_eq!(l.begin_apply(&key, &j, &actor()).await.unwrap().attempt, 2);
-    l.record_receipt(&key, &receipt(&j, "failed", "r"), AttemptEffect::NothingWritten, "dana")
-        .await
-        .unwrap();
-    assert_eq!(l.proposal(&p.proposal_id).await.unwrap().state, ProposalState::Approved);
+    l.record_receipt(
+        &key,
+        &receipt(&j, "failed", "r"),
+        AttemptEffect::NothingWritten,
+        "dana",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        l.proposal(&p.proposal_id).await.unwrap().state,
+        ProposalState::Approved
+    );
     assert!(l.verify().await.unwrap().ok);
 }
 
@@ -661,7 +810,10 @@ async fn replicas_starting_together_migrate_once() {
         scalar(&db, "SELECT count(*)::text FROM airlock.schema_migrations").await,
         SCHEMA_VERSION.to_string()
     );
-    assert_eq!(scalar(&db, "SELECT count(*)::text FROM airlock.writers").await, "4");
+    assert_eq!(
+        scalar(&db, "SELECT count(*)::text FROM airlock.writers").await,
+        "4"
+    );
     let report = ledgers[0].verify().await.unwrap();
     assert!(report.ok, "{report:?}");
 
@@ -687,7 +839,14 @@ async fn replicas_starting_together_migrate_once() {
     // A schema name that is not a plain identifier is refused before anything runs.
     for bad in ["a; DROP SCHEMA airlock CASCADE", "Airlock", ""] {
         assert!(matches!(
-            PostgresLedger::connect(&db.url, PgLedgerOptions { schema: bad.into(), ..options("y") }).await,
+            PostgresLedger::connect(
+                &db.url,
+                PgLedgerOptions {
+                    schema: bad.into(),
+                    ..options("y")
+                }
+            )
+            .await,
             Err(LedgerError::Postgres { .. })
         ));
     }
@@ -710,7 +869,10 @@ async fn deliveries_and_the_feed() {
         .await
         .unwrap();
     assert_eq!(events.len(), 3);
-    assert_eq!(events[0].capability.as_deref(), Some("billing.inspect_invoice"));
+    assert_eq!(
+        events[0].capability.as_deref(),
+        Some("billing.inspect_invoice")
+    );
     let newest = l
         .events(&EventQuery {
             limit: 2,
@@ -721,7 +883,10 @@ async fn deliveries_and_the_feed() {
         .unwrap();
     assert!(newest[0].event.seq < newest[1].event.seq);
 
-    let s = l.register_destination("hook", "https://example.invalid", 0).await.unwrap();
+    let s = l
+        .register_destination("hook", "https://example.invalid", 0)
+        .await
+        .unwrap();
     assert_eq!(s.cursor_seq, 0);
     l.record_failed_attempt("hook", 2, 1, "timeout", "2030-01-01T00:00:00.000Z")
         .await
@@ -730,9 +895,22 @@ async fn deliveries_and_the_feed() {
     l.advance_cursor("hook", 5).await.unwrap();
     l.advance_cursor("hook", 3).await.unwrap(); // never back
     let states = l.delivery_states().await.unwrap();
-    assert_eq!((states[0].cursor_seq, states[0].delivered, states[0].pending_seq), (5, 1, None));
+    assert_eq!(
+        (
+            states[0].cursor_seq,
+            states[0].delivered,
+            states[0].pending_seq
+        ),
+        (5, 1, None)
+    );
     // Registering again keeps the cursor.
-    assert_eq!(l.register_destination("hook", "https://example.invalid", 0).await.unwrap().cursor_seq, 5);
+    assert_eq!(
+        l.register_destination("hook", "https://example.invalid", 0)
+            .await
+            .unwrap()
+            .cursor_seq,
+        5
+    );
     assert!(matches!(
         l.record_delivered("nope", 1).await,
         Err(LedgerError::NotFound { .. })
@@ -752,7 +930,16 @@ async fn deliveries_and_the_feed() {
     )
     .await
     .unwrap();
-    assert!(settled.events(&EventQuery { after_seq: Some(0), ..Default::default() }).await.unwrap().is_empty());
+    assert!(
+        settled
+            .events(&EventQuery {
+                after_seq: Some(0),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -773,9 +960,14 @@ async fn human_actions_are_chained() {
         })
         .await
         .unwrap();
-    let listed = l.human_actions(&HumanActionFilter::default()).await.unwrap();
+    let listed = l
+        .human_actions(&HumanActionFilter::default())
+        .await
+        .unwrap();
     assert_eq!(listed, vec![a]);
     assert!(l.verify().await.unwrap().ok);
-    db.execute_batch("UPDATE airlock.human_actions SET notes = 'edited'").await.unwrap();
+    db.execute_batch("UPDATE airlock.human_actions SET notes = 'edited'")
+        .await
+        .unwrap();
     expect_break(&l, "RECORD_HASH_MISMATCH").await;
 }

@@ -12,6 +12,7 @@ use airlock_config::LedgerEngine;
 use airlock_ledger::{
     Deliveries, HumanAction, HumanActionFilter, Ledger, NewHumanAction, Review, SqliteLedger,
 };
+use airlock_ledger_pg::PostgresLedger;
 
 use crate::output::hinted;
 
@@ -85,6 +86,7 @@ pub struct OpenLedger {
     store: Arc<dyn Store>,
     target: LedgerTarget,
     sqlite: Option<Arc<SqliteLedger>>,
+    postgres: Option<Arc<PostgresLedger>>,
 }
 
 impl Deref for OpenLedger {
@@ -117,10 +119,12 @@ impl OpenLedger {
                 Ok(OpenLedger::sqlite(ledger))
             }
             LedgerTarget::Postgres(pg) => {
-                postgres::open(pg, access).await.map(|store| OpenLedger {
-                    store,
+                let ledger = postgres::open(pg, access).await?;
+                Ok(OpenLedger {
+                    store: ledger.clone(),
                     target: target.clone(),
                     sqlite: None,
+                    postgres: Some(ledger),
                 })
             }
         }
@@ -134,6 +138,7 @@ impl OpenLedger {
             store: ledger.clone(),
             target,
             sqlite: Some(ledger),
+            postgres: None,
         }
     }
 
@@ -192,8 +197,11 @@ impl OpenLedger {
         &self,
         action: &NewHumanAction,
     ) -> anyhow::Result<HumanAction> {
+        if let Some(pg) = &self.postgres {
+            return Ok(pg.record_human_action(action).await?);
+        }
         Ok(self
-            .sqlite_only("recording human actions", SHADOW_ON_POSTGRES)?
+            .sqlite_only("recording human actions", "")?
             .record_human_action(action)?)
     }
 
@@ -202,13 +210,25 @@ impl OpenLedger {
         &self,
         filter: &HumanActionFilter,
     ) -> anyhow::Result<Vec<HumanAction>> {
+        if let Some(pg) = &self.postgres {
+            return Ok(pg.human_actions(filter).await?);
+        }
         Ok(self
-            .sqlite_only("shadow mode's human actions", SHADOW_ON_POSTGRES)?
+            .sqlite_only("shadow mode's human actions", "")?
             .human_actions(filter)?)
     }
-}
 
-const SHADOW_ON_POSTGRES: &str = "run shadow mode on a SQLite ledger (a config without storage.ledger) until the Postgres ledger records human actions";
+    /// Ends this process's use of the ledger. On Postgres: a last cross-anchor naming the
+    /// other writers' heads, and this writer marked closed (a ledger left without it stays
+    /// consistent; its tail waits for another writer's anchor). Nothing to do for SQLite.
+    pub async fn close(&self) {
+        if let Some(pg) = &self.postgres
+            && let Err(e) = pg.close().await
+        {
+            tracing::warn!(error = %e, "could not close this writer's chain in the Postgres ledger");
+        }
+    }
+}
 
 /// The error of a SQLite-only command run against the Postgres ledger.
 pub fn postgres_refusal(what: &str, location: &str, instead: &str) -> anyhow::Error {
@@ -221,19 +241,39 @@ pub fn postgres_refusal(what: &str, location: &str, instead: &str) -> anyhow::Er
 }
 
 mod postgres {
-    use super::{Access, PostgresTarget, Store};
     use std::sync::Arc;
 
+    use airlock_config::redact::KnownSecrets;
+    use airlock_ledger_pg::{PgLedgerOptions, PostgresLedger};
+
+    use super::{Access, PostgresTarget};
     use crate::output::hinted;
 
-    pub async fn open(pg: &PostgresTarget, _access: Access) -> anyhow::Result<Arc<dyn Store>> {
-        Err(hinted(
-            format!(
-                "the config selects the Postgres ledger ({}, pool {:?}), which this build does not include",
-                pg.display(),
-                pg.max_connections
-            ),
-            "use a build with the Postgres ledger, or remove storage.ledger to use the SQLite ledger",
-        ))
+    /// Connects, migrating the schema when this version's migrations have not run yet (under
+    /// the ledger's advisory lock, so replicas may start together).
+    pub async fn open(pg: &PostgresTarget, _access: Access) -> anyhow::Result<Arc<PostgresLedger>> {
+        let defaults = PgLedgerOptions::default();
+        let options = PgLedgerOptions {
+            schema: pg.schema.clone(),
+            max_connections: pg
+                .max_connections
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(defaults.max_connections),
+            ..defaults
+        };
+        match PostgresLedger::connect(&pg.url, options).await {
+            Ok(ledger) => Ok(Arc::new(ledger)),
+            // The driver's words may quote the URL: its secrets are taken out.
+            Err(e) => Err(hinted(
+                KnownSecrets::for_url(&pg.url).replace_in(&format!(
+                    "cannot open the Postgres ledger {}: {e}",
+                    pg.display()
+                )),
+                format!(
+                    "check that {} (storage.ledger.url_env) points at a reachable Postgres database and that its role may create schema {}",
+                    pg.url_env, pg.schema
+                ),
+            )),
+        }
     }
 }

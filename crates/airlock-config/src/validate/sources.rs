@@ -660,10 +660,16 @@ mod tests {
                 "INVALID_LEDGER_SCHEMA",
                 "$.storage.ledger.schema",
             ),
-            (json!({"ledger": {"engine": "postgres", "schema": "Airlock"}}),
-             "INVALID_LEDGER_SCHEMA", "$.storage.ledger.schema"),
-            (json!({"ledger": {"engine": "postgres", "schema": "1airlock"}}),
-             "INVALID_LEDGER_SCHEMA", "$.storage.ledger.schema"),
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "Airlock"}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "1airlock"}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
             (
                 json!({"ledger": {"engine": "postgres", "max_connections": 0}}),
                 "INVALID_LEDGER_MAX_CONNECTIONS",

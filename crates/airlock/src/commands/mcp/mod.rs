@@ -16,6 +16,7 @@ use airlock_mcp::transport::HttpOptions;
 use airlock_mcp::{McpServer, Runtime};
 use airlock_runtime::RuntimeOptions;
 
+use crate::open_ledger::OpenLedger;
 use crate::output::hinted;
 use crate::settings::{self, LoadedConfig, Settings};
 
@@ -77,12 +78,13 @@ fn note_moot_flags(common: &McpCommonArgs) {
     }
 }
 
-/// Loads the config and builds the server: tools are listed from here on without I/O.
+/// Loads the config and builds the server: tools are listed from here on without I/O. The
+/// ledger is returned too, to be closed when the server stops ([`OpenLedger::close`]).
 pub async fn build(
     s: &Settings,
     common: &McpCommonArgs,
     max_connections: usize,
-) -> anyhow::Result<(McpServer, LoadedConfig)> {
+) -> anyhow::Result<(McpServer, LoadedConfig, OpenLedger)> {
     note_moot_flags(common);
     let mut loaded = s.load_config()?;
     if common.read_only {
@@ -104,7 +106,7 @@ pub async fn build(
             max_connections,
         },
     );
-    Ok((McpServer::new(runtime), loaded))
+    Ok((McpServer::new(runtime), loaded, ledger))
 }
 
 /// HTTP settings: static token from `--auth-token-env`, JWT verification from the config's
