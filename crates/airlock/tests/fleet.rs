@@ -324,7 +324,7 @@ fn a_proposal_through_one_replica_is_applied_once_while_three_cli_processes_race
     let applied = receipts.iter().filter(|r| r["status"] == "applied").count();
     assert_eq!(applied, 1, "{replay:#}\n{logs}");
     let shown = json_of(&fleet.cli(&["proposals", "show", &proposal, "--json"]));
-    assert_eq!(shown["state"], "applied", "{shown:#}");
+    assert_eq!(shown["proposal"]["state"], "applied", "{shown:#}");
     // A fourth apply afterwards writes nothing more.
     let late = fleet.cli(&["apply", &proposal, "--actor", "dana", "--json"]);
     assert!(
@@ -490,8 +490,8 @@ fn postgres_config_without_its_url_or_with_sqlite_commands_is_refused_clearly() 
     for (args, instead) in [
         (&["ledger", "vacuum"][..], "autovacuum"),
         (&["ledger", "backup", "copy.db"][..], "pg_dump"),
-        (&["ledger", "prune", "--older-than", "30d"][..], "retention"),
-        (&["ledger", "prune"][..], "retention"),
+        (&["ledger", "prune", "--older-than", "30d"][..], "kept whole"),
+        (&["ledger", "prune"][..], "kept whole"),
         (&["ledger", "reset", "--yes"][..], "DROP SCHEMA"),
         (&["ledger", "export"][..], "pg_dump"),
         (&["ledger", "import"][..], "SQLite ledger"),
