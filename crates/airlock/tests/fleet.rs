@@ -490,7 +490,10 @@ fn postgres_config_without_its_url_or_with_sqlite_commands_is_refused_clearly() 
     for (args, instead) in [
         (&["ledger", "vacuum"][..], "autovacuum"),
         (&["ledger", "backup", "copy.db"][..], "pg_dump"),
-        (&["ledger", "prune", "--older-than", "30d"][..], "kept whole"),
+        (
+            &["ledger", "prune", "--older-than", "30d"][..],
+            "kept whole",
+        ),
         (&["ledger", "prune"][..], "kept whole"),
         (&["ledger", "reset", "--yes"][..], "DROP SCHEMA"),
         (&["ledger", "export"][..], "pg_dump"),

@@ -602,6 +602,25 @@ mod tests {
     }
 
     #[test]
+    fn the_ledger_url_itself_is_refused_where_its_variable_belongs() {
+        let mut doc = valid();
+        set(
+            &mut doc,
+            "/storage",
+            json!({"ledger": {"engine": "postgres", "url_env": "postgres://u:p@db/ledger"}}),
+        );
+        let r = super::super::validate(&doc);
+        assert!(!r.ok);
+        let codes: Vec<&str> = r.errors.iter().map(|i| i.code).collect();
+        assert!(codes.contains(&"INVALID_LEDGER_URL_ENV"), "{codes:?}");
+        // The config-wide scan for inline URLs says it too.
+        assert!(
+            codes.contains(&"INLINE_DATABASE_URL_FORBIDDEN"),
+            "{codes:?}"
+        );
+    }
+
+    #[test]
     fn sqlite_ledger_still_needs_its_path() {
         let mut doc = valid();
         set(
@@ -632,12 +651,6 @@ mod tests {
                 json!({"ledger": {"engine": 1}}),
                 "INVALID_LEDGER_ENGINE",
                 "$.storage.ledger.engine",
-            ),
-            // The URL itself where its variable's name belongs.
-            (
-                json!({"ledger": {"engine": "postgres", "url_env": "postgres://u:p@db/ledger"}}),
-                "INVALID_LEDGER_URL_ENV",
-                "$.storage.ledger.url_env",
             ),
             (
                 json!({"ledger": {"engine": "postgres", "url_env": "lower_case"}}),
