@@ -81,7 +81,9 @@ frontend mcp
     default_backend airlock
 backend airlock
     balance roundrobin
-    option httpchk GET /readyz
+    option httpchk
+    # HTTP/1.1 with a Host header: Airlock refuses requests without an allowed Host.
+    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host 127.0.0.1
     http-check expect status 200
     default-server inter 2s fall 3 rise 1
 $servers

@@ -26,6 +26,7 @@ if [[ -z "$BIN" ]]; then
   done
 fi
 [[ -n "$BIN" && -x "$BIN" ]] || { echo "no airlock binary: cargo build --workspace --bin airlock, or pass --bin PATH" >&2; exit 2; }
+BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 for tool in psql curl haproxy; do
   command -v "$tool" >/dev/null || { echo "$tool is missing (Debian: apt-get install -y ${tool/psql/postgresql-client})" >&2; exit 2; }
 done
@@ -88,11 +89,16 @@ PIDS+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$LB_PORT/readyz" >/dev/null && break; sleep 0.1; done
 
 call() {  # call TOOL ARGS_JSON: one stateless tools/call through the balancer
-  curl -s -D "$WORK/headers" "http://127.0.0.1:$LB_PORT/mcp" \
+  curl -s -D "$WORK/headers" -o "$WORK/body" "http://127.0.0.1:$LB_PORT/mcp" \
     -H "Authorization: Bearer $FLEET_TOKEN" -H 'Content-Type: application/json' \
     -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
     -H 'Mcp-Method: tools/call' -H "Mcp-Name: $1" \
     -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}},\"name\":\"$1\",\"arguments\":$2}}"
+  if ! grep -q '"result"' "$WORK/body"; then
+    { echo "the call failed:"; cat "$WORK/headers" "$WORK/body"; echo; } >&2
+    exit 1
+  fi
+  cat "$WORK/body"
 }
 served_by() { tr -d '\r' < "$WORK/headers" | awk -F': ' 'tolower($1)=="x-served-by"{print $2}'; }
 field() { python3 -c "import json,sys; d=json.load(sys.stdin)['result']['structuredContent']; print($1)"; }
