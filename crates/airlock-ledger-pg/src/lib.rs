@@ -44,6 +44,7 @@ mod verify;
 mod writer;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_ledger::{
@@ -102,7 +103,7 @@ impl Default for PgLedgerOptions {
 pub struct PostgresLedger {
     pool: Pool,
     schema: String,
-    writer: Writer,
+    writer: Arc<Writer>,
     begun: lifecycle::Begun,
     feed_settle: Duration,
     anchor_file: Option<PathBuf>,
@@ -161,7 +162,7 @@ impl PostgresLedger {
         Ok(PostgresLedger {
             pool,
             schema,
-            writer,
+            writer: Arc::new(writer),
             begun: Default::default(),
             feed_settle: options.feed_settle,
             anchor_file: options.anchor_file,

@@ -14,19 +14,6 @@ use crate::error::Pg;
 use crate::read;
 use crate::writer::NewEvent;
 
-pub(crate) async fn insert_read(
-    tx: &Transaction<'_>,
-    r: &NewRead,
-    events: &mut Vec<NewEvent>,
-) -> Result<ReadRecorded, LedgerError> {
-    if let Some(ev) = &r.evidence {
-        insert_evidence(tx, ev, events).await?;
-    }
-    let mut audit = r.audit.clone();
-    let audit_id = insert_audit(tx, &mut audit, events).await?;
-    Ok(ReadRecorded { audit_id })
-}
-
 /// The proposal (or the open one with the same dedupe key, on any server), then the read's
 /// evidence and audit linked to it.
 pub(crate) async fn insert_proposal_call(
@@ -266,4 +253,164 @@ async fn insert_audit(
         created_at: a.created_at.clone(),
     });
     Ok(a.audit_id)
+}
+
+/// Many reads in three statements (audit ids, evidence rows, audit rows), whatever their
+/// number: the group commit's common case, where one statement per row would make the batch's
+/// round trips grow with its size.
+pub(crate) async fn insert_reads(
+    tx: &Transaction<'_>,
+    reads: &[&NewRead],
+    events: &mut Vec<NewEvent>,
+) -> Result<Vec<ReadRecorded>, LedgerError> {
+    if reads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = {
+        let rows = tx
+            .query(
+                "SELECT nextval(pg_get_serial_sequence('query_audit', 'audit_id'))
+                 FROM generate_series(1, $1::int)",
+                &[&(reads.len() as i32)],
+            )
+            .await
+            .pg()?;
+        let mut ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let bundles: Vec<&EvidenceBundle> = reads.iter().filter_map(|r| r.evidence.as_ref()).collect();
+    if !bundles.is_empty() {
+        let text =
+            |f: fn(&EvidenceBundle) -> &str| bundles.iter().map(|e| f(e)).collect::<Vec<&str>>();
+        let e = (
+            text(|e| &e.evidence_bundle_id),
+            bundles
+                .iter()
+                .map(|e| e.proposal_id.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+            text(|e| &e.tenant_id),
+            text(|e| &e.principal),
+            text(|e| &e.capability),
+            text(|e| &e.source_id),
+            text(|e| &e.source_table),
+            text(|e| &e.business_object),
+            text(|e| &e.object_id),
+            text(|e| &e.query_fingerprint),
+            bundles
+                .iter()
+                .map(|e| serde_json::to_string(&e.payload))
+                .collect::<Result<Vec<String>, _>>()?,
+            bundles
+                .iter()
+                .map(|e| serde_json::to_string(&e.items))
+                .collect::<Result<Vec<String>, _>>()?,
+            text(|e| &e.created_at),
+        );
+        let statement = tx
+            .prepare_cached(
+                "INSERT INTO evidence_bundles (evidence_bundle_id, proposal_id, tenant_id,
+                    principal, capability, source_id, source_table, business_object, object_id,
+                    query_fingerprint, payload_json, items_json, created_at)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                    $12::text[], $13::text[])",
+            )
+            .await
+            .pg()?;
+        tx.execute(
+            &statement,
+            &[
+                &e.0, &e.1, &e.2, &e.3, &e.4, &e.5, &e.6, &e.7, &e.8, &e.9, &e.10, &e.11, &e.12,
+            ],
+        )
+        .await
+        .pg()?;
+        for ev in &bundles {
+            events.push(NewEvent {
+                kind: "evidence_recorded".into(),
+                proposal_id: ev.proposal_id.clone(),
+                subject_kind: "evidence",
+                subject_id: ev.evidence_bundle_id.clone(),
+                actor: RUNNER_ACTOR.into(),
+                payload: json!({ "evidence_bundle_id": ev.evidence_bundle_id, "item_count": ev.items.len() }),
+                record_hash: rules::evidence_hash(ev),
+                created_at: ev.created_at.clone(),
+            });
+        }
+    }
+    let audits: Vec<QueryAudit> = reads
+        .iter()
+        .zip(&ids)
+        .map(|(r, id)| QueryAudit {
+            audit_id: *id,
+            ..r.audit.clone()
+        })
+        .collect();
+    let text = |f: fn(&QueryAudit) -> &str| audits.iter().map(f).collect::<Vec<&str>>();
+    let opt =
+        |f: fn(&QueryAudit) -> Option<&str>| audits.iter().map(f).collect::<Vec<Option<&str>>>();
+    let a = (
+        audits.iter().map(|q| q.audit_id).collect::<Vec<i64>>(),
+        opt(|q| q.proposal_id.as_deref()),
+        opt(|q| q.evidence_bundle_id.as_deref()),
+        text(|q| &q.tenant_id),
+        text(|q| &q.principal),
+        text(|q| &q.capability),
+        text(|q| &q.business_object),
+        text(|q| &q.object_id),
+        text(|q| &q.source_id),
+        text(|q| &q.query_fingerprint),
+        text(|q| &q.table_name),
+        audits
+            .iter()
+            .map(|q| q.row_count as i64)
+            .collect::<Vec<i64>>(),
+        audits
+            .iter()
+            .map(|q| q.duration_us as i64)
+            .collect::<Vec<i64>>(),
+        text(|q| &q.outcome),
+        audits
+            .iter()
+            .map(|q| serde_json::to_string(&q.payload))
+            .collect::<Result<Vec<String>, _>>()?,
+        text(|q| &q.created_at),
+    );
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO query_audit (audit_id, proposal_id, evidence_bundle_id, tenant_id,
+                principal, capability, business_object, object_id, source_id, query_fingerprint,
+                table_name, row_count, duration_us, outcome, payload_json, created_at)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                $12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::text[])",
+        )
+        .await
+        .pg()?;
+    tx.execute(
+        &statement,
+        &[
+            &a.0, &a.1, &a.2, &a.3, &a.4, &a.5, &a.6, &a.7, &a.8, &a.9, &a.10, &a.11, &a.12, &a.13,
+            &a.14, &a.15,
+        ],
+    )
+    .await
+    .pg()?;
+    for q in &audits {
+        events.push(NewEvent {
+            kind: "query_audited".into(),
+            proposal_id: q.proposal_id.clone(),
+            subject_kind: "query_audit",
+            subject_id: q.audit_id.to_string(),
+            actor: q.principal.clone(),
+            payload: json!({ "audit_id": q.audit_id, "outcome": q.outcome, "row_count": q.row_count }),
+            record_hash: rules::audit_hash(q),
+            created_at: q.created_at.clone(),
+        });
+    }
+    Ok(ids
+        .into_iter()
+        .map(|audit_id| ReadRecorded { audit_id })
+        .collect())
 }

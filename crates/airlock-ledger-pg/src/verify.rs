@@ -229,6 +229,9 @@ struct NamedHead {
     hash: String,
 }
 
+/// What one anchor event says one writer's event is: `(seq, hash, anchor event's seq)`.
+type NamedBy = (i64, String, i64);
+
 /// An anchor event: who wrote it, where, and the heads it names.
 struct CrossAnchor {
     seq: i64,
@@ -301,8 +304,8 @@ async fn walk(
         },
     )
     .await?;
-    // (writer, writer_seq) → (seq, hash) it must have, and the anchor event naming it.
-    let mut named: HashMap<(String, i64), Vec<(i64, String, i64)>> = HashMap::new();
+    // (writer, writer_seq) → the (seq, hash) it must have, and the anchor event naming it.
+    let mut named: HashMap<(String, i64), Vec<NamedBy>> = HashMap::new();
     for a in &cross {
         for h in &a.heads {
             named
@@ -352,7 +355,8 @@ async fn walk(
                     writer_id.clone(),
                     Chain {
                         writer_seq: 0,
-                        seq: 0,
+                        // The first event may have any number; later ones must follow it.
+                        seq: i64::MIN,
                         hash: writer_genesis(&writer_id),
                         first_seq: seq,
                     },

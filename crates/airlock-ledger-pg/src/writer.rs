@@ -12,6 +12,7 @@
 //! of every other writer's chain. See ARCHITECTURE.md, "Postgres ledger: chains per writer",
 //! for what `verify` proves with them.
 
+use std::sync::Arc;
 use std::sync::Mutex as SyncMutex;
 
 use airlock_ledger::rules::{self, EventBody, RUNNER_ACTOR};
@@ -208,16 +209,21 @@ impl Writer {
 
     /// Records a tool call's read or proposal, sharing one commit with every call queued
     /// meanwhile on this writer. The caller returns once its record is committed.
-    pub(crate) async fn submit(&self, pool: &Pool, op: Op) -> Result<Done, LedgerError> {
-        let (reply, mut answer) = oneshot::channel();
+    pub(crate) async fn submit(self: &Arc<Self>, pool: &Pool, op: Op) -> Result<Done, LedgerError> {
+        let (reply, answer) = oneshot::channel();
         lock(&self.queue).push(Job { op, reply });
+        // The commit runs in a task of its own: a caller that goes away (a cancelled request)
+        // can never stop a batch half-way and leave the other callers in it without an answer.
+        let writer = Arc::clone(self);
+        let pool = pool.clone();
+        tokio::spawn(async move { writer.drain(&pool).await });
+        answer.await.map_err(|_| LedgerError::WriterStopped)?
+    }
+
+    /// Takes the chain head and commits every queued record, a batch at a time, answering
+    /// each caller. A drain that finds the queue empty (an earlier one took its job) just ends.
+    async fn drain(&self, pool: &Pool) {
         let mut head = self.head.lock().await;
-        // A writer that held the lock before us may have written our record already.
-        match answer.try_recv() {
-            Ok(done) => return done,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(LedgerError::WriterStopped),
-            Err(oneshot::error::TryRecvError::Empty) => {}
-        }
         loop {
             let jobs: Vec<Job> = {
                 let mut queue = lock(&self.queue);
@@ -225,7 +231,7 @@ impl Writer {
                 queue.drain(..n).collect()
             };
             if jobs.is_empty() {
-                break;
+                return;
             }
             let (ops, replies): (Vec<Op>, Vec<_>) =
                 jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
@@ -233,12 +239,7 @@ impl Writer {
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
             }
-            if let Ok(done) = answer.try_recv() {
-                return done;
-            }
         }
-        drop(head);
-        answer.await.map_err(|_| LedgerError::WriterStopped)?
     }
 
     /// Writes `ops` in one transaction; if that fails, each in a transaction of its own, so
@@ -286,15 +287,34 @@ impl Writer {
         let mut client = pool.get().await.pg()?;
         let tx = client.transaction().await.pg()?;
         let mut events = Vec::new();
-        let mut done = Vec::with_capacity(ops.len());
+        // Proposals one by one (each may find another's open proposal), then every read of
+        // the batch in a few statements; answers go back in the order of `ops`.
+        let mut proposals = Vec::new();
         for op in ops {
-            done.push(match op {
-                Op::Read(r) => Done::Read(record::insert_read(&tx, r, &mut events).await?),
-                Op::Proposal(p) => {
-                    Done::Proposal(record::insert_proposal_call(&tx, p, &mut events).await?)
-                }
-            });
+            if let Op::Proposal(p) = op {
+                proposals.push(record::insert_proposal_call(&tx, p, &mut events).await?);
+            }
         }
+        let reads: Vec<&NewRead> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Read(r) => Some(r),
+                Op::Proposal(_) => None,
+            })
+            .collect();
+        let mut reads = record::insert_reads(&tx, &reads, &mut events)
+            .await?
+            .into_iter();
+        let mut proposals = proposals.into_iter();
+        let done = ops
+            .iter()
+            .map(|op| match op {
+                Op::Read(_) => Done::Read(reads.next().expect("one answer per read")),
+                Op::Proposal(_) => {
+                    Done::Proposal(proposals.next().expect("one answer per proposal"))
+                }
+            })
+            .collect();
         let moved = self.append(&tx, head, events, false).await?;
         tx.commit().await.pg()?;
         Ok((done, moved))
@@ -440,34 +460,25 @@ async fn insert_events(
     writer_id: &str,
     rows: &[ChainedEvent],
 ) -> Result<(), LedgerError> {
-    let mut cols: (
-        Vec<i64>,
-        Vec<i64>,
-        Vec<&str>,
-        Vec<Option<&str>>,
-        Vec<&str>,
-        Vec<&str>,
-        Vec<&str>,
-        Vec<String>,
-        Vec<&str>,
-        Vec<&str>,
-        Vec<&str>,
-        Vec<&str>,
-    ) = Default::default();
-    for r in rows {
-        cols.0.push(r.seq);
-        cols.1.push(r.writer_seq);
-        cols.2.push(&r.event.kind);
-        cols.3.push(r.event.proposal_id.as_deref());
-        cols.4.push(r.event.subject_kind);
-        cols.5.push(&r.event.subject_id);
-        cols.6.push(&r.event.actor);
-        cols.7.push(serde_json::to_string(&r.event.payload)?);
-        cols.8.push(&r.event.record_hash);
-        cols.9.push(&r.prev_hash);
-        cols.10.push(&r.hash);
-        cols.11.push(&r.event.created_at);
-    }
+    let text = |f: fn(&ChainedEvent) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let cols = (
+        rows.iter().map(|r| r.seq).collect::<Vec<i64>>(),
+        rows.iter().map(|r| r.writer_seq).collect::<Vec<i64>>(),
+        text(|r| &r.event.kind),
+        rows.iter()
+            .map(|r| r.event.proposal_id.as_deref())
+            .collect::<Vec<Option<&str>>>(),
+        text(|r| r.event.subject_kind),
+        text(|r| &r.event.subject_id),
+        text(|r| &r.event.actor),
+        rows.iter()
+            .map(|r| serde_json::to_string(&r.event.payload))
+            .collect::<Result<Vec<String>, _>>()?,
+        text(|r| &r.event.record_hash),
+        text(|r| &r.prev_hash),
+        text(|r| &r.hash),
+        text(|r| &r.event.created_at),
+    );
     let statement = tx
         .prepare_cached(
             "INSERT INTO events (writer_id, seq, writer_seq, kind, proposal_id, subject_kind,

@@ -206,6 +206,10 @@ pub struct VerifyBreak {
     /// number has another hash), `ANCHOR_TRUNCATED` (the chain ends before an anchored
     /// event), `CHECKPOINT_INVALID` (the latest `ledger_pruned` event does not parse),
     /// `CHECKPOINT_MISMATCH` (an event the checkpoint kept is gone or has another hash).
+    /// The Postgres ledger adds `WRITER_UNKNOWN` (events of an unregistered writer, or a chain
+    /// that does not start with its `writer_joined` event), `SEQUENCE_ORDER` (a writer's
+    /// sequence numbers do not increase), `ANCHOR_INVALID` (an anchor event without heads) and
+    /// `WRITER_UNWITNESSED` (an anchor written after a writer joined does not name it).
     pub code: &'static str,
     pub detail: String,
 }
