@@ -102,7 +102,7 @@ cpu_s() {  # cpu_s PID…: user+system CPU seconds so far
   done
   echo "scale=1; $total / $(getconf CLK_TCK)" | bc
 }
-pg_cpu() { ps -C postgres -o times= | awk '{s+=$1} END {print s+0}'; }
+pg_cpu() { cpu_s $(pgrep -x postgres); }
 run() {  # run LABEL URL PIDS…
   local label=$1 url=$2; shift 2
   local before pg_before
@@ -111,7 +111,7 @@ run() {  # run LABEL URL PIDS…
   line=$(wrk -s "$ROOT/scripts/wrk/stateless.lua" -c "$CLIENTS" -t 2 -d "$DURATION" "$url" | tail -1)
   printf '%-34s %s\n' "$label" "$line"
   printf '%-34s airlock CPU %ss, postgres CPU %ss, HAProxy CPU %ss\n' "" \
-    "$(echo "$(cpu_s "$@") - $before" | bc)" "$(( $(pg_cpu) - pg_before ))" \
+    "$(echo "$(cpu_s "$@") - $before" | bc)" "$(echo "$(pg_cpu) - $pg_before" | bc)" \
     "$( [[ -n "$LB" ]] && cpu_s "$LB" || echo 0)"
 }
 
