@@ -7,6 +7,12 @@
 //! cargo bench -p airlock-ledger-pg --bench pg_ledger_write
 //! ```
 //!
+//! Measured 2026-12-07 on the shared 2-core dev machine (load 6-9, Postgres on the same
+//! cores; bench profile without LTO): median 397 µs per read with one writer (~2,500 reads/s)
+//! and 441 µs with three (~2,270 reads/s). With the database on the same two cores, three
+//! writers cannot go faster than one here: the figure to compare across machines is the
+//! one-writer line.
+//!
 //! Needs the local Postgres (`AIRLOCK_TEST_POSTGRES_URL` or the testkit default); without it
 //! the bench prints a SKIP line and measures nothing.
 

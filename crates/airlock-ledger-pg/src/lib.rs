@@ -22,8 +22,13 @@
 //!   appends under an in-process mutex only; nothing on the tool-call path waits for another
 //!   server. Writers cross-anchor each other's heads; `verify` walks every chain and checks
 //!   every anchor. See ARCHITECTURE.md, "Postgres ledger: chains per writer".
-//! - **Exactly once**: lifecycle transitions lock the proposal row; apply attempts carry a
-//!   lease and a fencing token (see [`lifecycle`](crate) docs in `lifecycle.rs`).
+//! - **Exactly once**: lifecycle transitions lock the proposal row (`SELECT … FOR UPDATE`);
+//!   an apply attempt carries a lease (the job's `lease.expires_at`) and a fencing token (its
+//!   attempt number). `begin_apply` refuses while another attempt's lease is live
+//!   ([`LedgerError::LeaseHeld`]) and takes over an expired one; `record_receipt` refuses the
+//!   receipt of an attempt that was taken over ([`LedgerError::Fenced`]).
+//! - **Feed**: a query resuming after a sequence number sees only rows older than
+//!   [`PgLedgerOptions::feed_settle`], so a cursor never passes an event that commits late.
 //! - `Event::seq` is the global sequence number (allocation order across writers), unique and
 //!   covered by each event's hash.
 //!
