@@ -22,6 +22,8 @@ pub const APPDATA: &str = "APPDATA";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Log filter for stderr logs (`tracing` env-filter syntax).
 pub const LOG: &str = "AIRLOCK_LOG";
+/// Default variable holding the Postgres ledger's URL (`storage.ledger.url_env`).
+pub const LEDGER_URL: &str = "AIRLOCK_LEDGER_URL";
 /// `apply --dry-run`.
 pub const DRY_RUN: &str = "AIRLOCK_DRY_RUN";
 /// Runner id sent to handlers as `runner_hint` (`apply --runner-id`).

@@ -124,13 +124,93 @@ impl Mode {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Storage {
-    /// Path of the SQLite ledger, relative to the working directory.
-    pub sqlite_path: String,
+    /// Path of the SQLite ledger, relative to the working directory. Required with the SQLite
+    /// ledger (the default engine); not allowed when `ledger.engine` is `postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqlite_path: Option<String>,
+    /// Airlock extension: which engine holds the ledger. Absent: the SQLite file at
+    /// `sqlite_path`. `{"engine": "postgres"}` shares one ledger between several servers
+    /// (docs/fleet.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerStorage>,
     /// How long the ledger keeps records: `airlock ledger prune` without `--older-than`
     /// removes what is older (a whole number and a unit s, m, h or d, e.g. `90d`). Open
     /// proposals are always kept. Nothing is pruned unless a prune runs (e.g. from cron).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<String>,
+}
+
+/// `storage.ledger`: the ledger's engine and, for Postgres, where to reach it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerStorage {
+    /// `sqlite` (default): one file beside the config, one machine. `postgres`: a shared
+    /// ledger every server and CLI of a fleet reads and writes.
+    #[serde(default)]
+    pub engine: LedgerEngine,
+    /// postgres only: name of the environment variable holding the ledger's connection URL
+    /// (default `AIRLOCK_LEDGER_URL`). The URL itself never goes into the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ENV_NAME))]
+    pub url_env: Option<String>,
+    /// postgres only: the schema the ledger's tables live in (default `airlock`; lowercase
+    /// letters, digits and `_`), created and migrated on first use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[a-z_][a-z0-9_]*$"), length(max = 63))]
+    pub schema: Option<String>,
+    /// postgres only: most pooled connections to the ledger per process (1 to 100; default
+    /// chosen by the ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_connections: Option<u64>,
+}
+
+/// Default of `storage.ledger.schema`.
+pub const DEFAULT_LEDGER_SCHEMA: &str = "airlock";
+
+impl LedgerStorage {
+    /// The variable holding the Postgres URL: `url_env`, else `AIRLOCK_LEDGER_URL`.
+    pub fn url_env(&self) -> &str {
+        self.url_env
+            .as_deref()
+            .unwrap_or(crate::env_vars::LEDGER_URL)
+    }
+
+    /// The Postgres schema: `schema`, else `airlock`.
+    pub fn schema(&self) -> &str {
+        self.schema.as_deref().unwrap_or(DEFAULT_LEDGER_SCHEMA)
+    }
+}
+
+/// Value of `storage.ledger.engine`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerEngine {
+    /// An embedded SQLite file (`storage.sqlite_path`).
+    #[default]
+    Sqlite,
+    /// A shared Postgres database (`storage.ledger.url_env`, `storage.ledger.schema`).
+    Postgres,
+}
+
+impl LedgerEngine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerEngine::Sqlite => "sqlite",
+            LedgerEngine::Postgres => "postgres",
+        }
+    }
+}
+
+impl Config {
+    /// The configured ledger engine (`storage.ledger.engine`, else SQLite).
+    pub fn ledger_engine(&self) -> LedgerEngine {
+        self.storage
+            .as_ref()
+            .and_then(|s| s.ledger.as_ref())
+            .map(|l| l.engine)
+            .unwrap_or_default()
+    }
 }
 
 /// Database engine of a source.

@@ -8,7 +8,7 @@
 //! ```no_run
 //! # async fn run() -> Result<(), airlock_ledger::LedgerError> {
 //! use airlock_ledger_pg::{PgLedgerOptions, PostgresLedger};
-//! let url = std::env::var("AIRLOCK_LEDGER_URL").unwrap();
+//! let url = std::env::var("LEDGER_DATABASE_URL").unwrap();
 //! let ledger = PostgresLedger::connect(&url, PgLedgerOptions::default()).await?;
 //! // ... serve tool calls ...
 //! ledger.close().await?; // a last cross-anchor, and the writer marked closed

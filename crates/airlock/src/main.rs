@@ -3,6 +3,7 @@
 mod commands;
 mod demo_app;
 mod listing;
+mod open_ledger;
 mod original_forms;
 mod output;
 mod settings;

@@ -4,17 +4,18 @@
 //! the files they write themselves are their outputs (job files, templates, the demo folder).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use airlock_capability::AliasMode;
 use airlock_capability::envelope::ResultFormat;
 use airlock_cli::GlobalArgs;
 use airlock_config::{Config, Issue, env_vars};
 
+use airlock_config::LedgerEngine;
 use airlock_ledger::{Actor, SqliteLedger};
 use airlock_runtime::{Env, Runtime, RuntimeOptions};
 use anyhow::Context as _;
 
+use crate::open_ledger::{Access, LedgerTarget, OpenLedger, PostgresTarget};
 use crate::output::hinted;
 
 /// Default ledger location when neither --store nor storage.sqlite_path says otherwise.
@@ -114,36 +115,76 @@ impl Settings {
         }
         if let Some(loaded) = config
             && let Some(storage) = &loaded.config.storage
+            && let Some(path) = &storage.sqlite_path
         {
-            return absolute(&loaded.dir(&self.cwd), Path::new(&storage.sqlite_path));
+            return absolute(&loaded.dir(&self.cwd), Path::new(path));
         }
         absolute(&self.cwd, Path::new(DEFAULT_STORE))
     }
 
-    /// The store path for read-only commands, which may run without a config.
-    pub fn store_path_for_reading(&self) -> PathBuf {
+    /// Where the ledger of `config` lives: the Postgres ledger when `storage.ledger.engine`
+    /// says so (its URL from `storage.ledger.url_env`), else the SQLite file of
+    /// [`Settings::store_path`]. `--store` (or its variables) with a Postgres config is an
+    /// error rather than a silent choice between two ledgers.
+    pub fn ledger_target(&self, config: Option<&LoadedConfig>) -> anyhow::Result<LedgerTarget> {
+        let ledger = config
+            .and_then(|l| l.config.storage.as_ref())
+            .and_then(|s| s.ledger.as_ref())
+            .filter(|l| l.engine == LedgerEngine::Postgres);
+        let Some(ledger) = ledger else {
+            return Ok(LedgerTarget::Sqlite(self.store_path(config)));
+        };
+        if let Some(store) = &self.store {
+            return Err(hinted(
+                format!(
+                    "--store (or AIRLOCK_STORE / SYNAPSOR_LOCAL_STORE) names the SQLite ledger {}, but the config selects the Postgres ledger (storage.ledger.engine)",
+                    store.display()
+                ),
+                "drop --store and unset those variables to use the Postgres ledger, or use a config without storage.ledger for the SQLite file",
+            ));
+        }
+        let url_env = ledger.url_env();
+        let Some(url) = self.env.get(url_env).filter(|v| !v.trim().is_empty()) else {
+            return Err(hinted(
+                format!(
+                    "the config selects the Postgres ledger, and {url_env} (storage.ledger.url_env) is not set"
+                ),
+                format!(
+                    "export {url_env}=postgres://USER:PASSWORD@HOST:5432/DATABASE (the database that holds the ledger) before running airlock"
+                ),
+            ));
+        };
+        Ok(LedgerTarget::Postgres(PostgresTarget {
+            url: url.clone(),
+            url_env: url_env.to_owned(),
+            schema: ledger.schema().to_owned(),
+            max_connections: ledger.max_connections,
+        }))
+    }
+
+    /// The ledger target of a reading command, which may run without a config.
+    pub fn ledger_target_for_reading(&self) -> anyhow::Result<LedgerTarget> {
         let config = self.load_config().ok();
-        self.store_path(config.as_ref())
+        self.ledger_target(config.as_ref())
     }
 
     /// Opens the ledger for reading; never creates one.
-    pub fn open_ledger_read_only(&self) -> anyhow::Result<SqliteLedger> {
-        let path = self.store_path_for_reading();
-        Ok(SqliteLedger::open_read_only(&path)?)
+    pub async fn open_ledger_read_only(&self) -> anyhow::Result<OpenLedger> {
+        OpenLedger::open(&self.ledger_target_for_reading()?, Access::ReadOnly).await
     }
 
     /// Builds the call runtime over a writable ledger.
-    pub fn runtime(
+    pub async fn runtime(
         &self,
         loaded: &LoadedConfig,
         alias_mode: AliasMode,
         format: Option<ResultFormat>,
     ) -> anyhow::Result<Runtime> {
-        let ledger = self.open_ledger_serving(loaded)?;
+        let ledger = self.open_ledger_serving(loaded).await?;
         let base_dir = loaded.dir(&self.cwd);
         Ok(Runtime::new(
             loaded.config.clone(),
-            Arc::new(ledger),
+            ledger.as_ledger(),
             self.env.clone(),
             RuntimeOptions {
                 alias_mode,
@@ -179,15 +220,15 @@ impl Settings {
     }
 
     /// Opens the ledger for writing (creating it when missing).
-    pub fn open_ledger(&self, loaded: &LoadedConfig) -> anyhow::Result<SqliteLedger> {
-        Ok(SqliteLedger::open(&self.store_path(Some(loaded)))?)
+    pub async fn open_ledger(&self, loaded: &LoadedConfig) -> anyhow::Result<OpenLedger> {
+        OpenLedger::open(&self.ledger_target(Some(loaded))?, Access::Write).await
     }
 
     /// Opens the ledger for a server or command that records tool calls under `loaded`, and
     /// records in it which config file that is, so review commands run later with only
     /// `--store` find the same policy. (Review commands run with `--config` do not change it.)
-    pub fn open_ledger_serving(&self, loaded: &LoadedConfig) -> anyhow::Result<SqliteLedger> {
-        let ledger = self.open_ledger(loaded)?;
+    pub async fn open_ledger_serving(&self, loaded: &LoadedConfig) -> anyhow::Result<OpenLedger> {
+        let ledger = self.open_ledger(loaded).await?;
         ledger.remember_config(&absolute(&self.cwd, &loaded.path))?;
         Ok(ledger)
     }

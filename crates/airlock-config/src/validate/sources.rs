@@ -13,7 +13,7 @@ use crate::types::{
 /// Longest accepted `statement_timeout_ms` (10 minutes).
 pub(crate) const MAX_TIMEOUT_MS: u64 = 600_000;
 
-const STORAGE_KEYS: &[&str] = &["sqlite_path", "retention"];
+const STORAGE_KEYS: &[&str] = &["sqlite_path", "retention", "ledger"];
 const SOURCE_KEYS: &[&str] = &[
     "engine",
     "read_url_env",
@@ -54,12 +54,34 @@ pub(super) fn storage(ctx: &mut Ctx, root: &Map<String, Value>) {
         return;
     };
     ctx.unknown_keys(obj, STORAGE_KEYS, &path);
-    if non_empty_str(obj.get("sqlite_path")).is_none() {
-        ctx.error(
-            "INVALID_SQLITE_PATH",
+    let engine = ledger(ctx, obj.get("ledger"), &path.key("ledger"));
+    let postgres = engine == LedgerKind::Postgres;
+    match (engine, obj.get("sqlite_path")) {
+        (LedgerKind::Unknown, _) => {}
+        (LedgerKind::Postgres, Some(_)) => ctx.error(
+            "SQLITE_PATH_WITH_POSTGRES_LEDGER",
             &path.key("sqlite_path"),
-            "storage.sqlite_path must be a non-empty string",
-            "set it to a file path such as \"./.airlock/ledger.db\", relative to the working directory",
+            "storage.sqlite_path names a SQLite ledger, but storage.ledger.engine is postgres",
+            "remove sqlite_path: the ledger lives in the Postgres database storage.ledger.url_env points at",
+        ),
+        (LedgerKind::Postgres, None) => {}
+        (LedgerKind::Sqlite, v) => {
+            if non_empty_str(v).is_none() {
+                ctx.error(
+                    "INVALID_SQLITE_PATH",
+                    &path.key("sqlite_path"),
+                    "storage.sqlite_path must be a non-empty string",
+                    "set it to a file path such as \"./.airlock/ledger.db\", relative to the working directory",
+                );
+            }
+        }
+    }
+    if postgres && obj.contains_key("retention") {
+        ctx.error(
+            "RETENTION_WITH_POSTGRES_LEDGER",
+            &path.key("retention"),
+            "storage.retention drives `airlock ledger prune`, which only prunes a SQLite ledger",
+            "remove retention and keep the Postgres ledger's size with your database's own tooling (docs/fleet.md)",
         );
     }
     if let Some(r) = obj.get("retention") {
@@ -79,6 +101,110 @@ pub(super) fn storage(ctx: &mut Ctx, root: &Map<String, Value>) {
             );
         }
     }
+}
+
+const LEDGER_KEYS: &[&str] = &["engine", "url_env", "schema", "max_connections"];
+/// Keys of `storage.ledger` that only mean something for the Postgres ledger.
+const POSTGRES_LEDGER_KEYS: &[&str] = &["url_env", "schema", "max_connections"];
+
+/// A Postgres schema name the ledger can use unquoted: lowercase, at most 63 bytes.
+fn is_ledger_schema(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    s.len() <= 63
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The ledger engine `storage.ledger` selects, as far as validation can tell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LedgerKind {
+    Sqlite,
+    Postgres,
+    /// `engine` is invalid (already reported): what depends on it is not checked.
+    Unknown,
+}
+
+/// Checks `storage.ledger` and says which engine it selects.
+fn ledger(ctx: &mut Ctx, v: Option<&Value>, path: &Path) -> LedgerKind {
+    let Some(v) = v else {
+        return LedgerKind::Sqlite;
+    };
+    let Some(obj) = v.as_object() else {
+        ctx.error(
+            "LEDGER_STORAGE_NOT_OBJECT",
+            path,
+            format!("storage.ledger must be an object, found {}", kind_of(v)),
+            "use {\"engine\": \"postgres\", \"url_env\": \"AIRLOCK_LEDGER_URL\"}, or remove it for the SQLite ledger",
+        );
+        return LedgerKind::Unknown;
+    };
+    ctx.unknown_keys(obj, LEDGER_KEYS, path);
+    let kind = match obj.get("engine") {
+        None => LedgerKind::Sqlite,
+        Some(Value::String(e)) if e == "sqlite" => LedgerKind::Sqlite,
+        Some(Value::String(e)) if e == "postgres" => LedgerKind::Postgres,
+        Some(other) => {
+            ctx.error(
+                "INVALID_LEDGER_ENGINE",
+                &path.key("engine"),
+                format!("storage.ledger.engine must be sqlite or postgres, found {other}"),
+                "use \"postgres\" for a ledger shared by several servers, or \"sqlite\" (the default) for one file",
+            );
+            LedgerKind::Unknown
+        }
+    };
+    if kind == LedgerKind::Sqlite {
+        for key in POSTGRES_LEDGER_KEYS {
+            if obj.contains_key(*key) {
+                ctx.error(
+                    "LEDGER_KEY_NEEDS_POSTGRES",
+                    &path.key(key),
+                    format!("storage.ledger.{key} only applies to the Postgres ledger"),
+                    "set \"engine\": \"postgres\", or remove the key",
+                );
+            }
+        }
+        return kind;
+    }
+    // An unknown engine still gets its Postgres keys checked: their errors are true either way.
+    if let Some(e) = obj.get("url_env")
+        && !e.as_str().is_some_and(is_env_name)
+    {
+        ctx.error(
+            "INVALID_LEDGER_URL_ENV",
+            &path.key("url_env"),
+            "storage.ledger.url_env must name an environment variable",
+            env_name_hint(Some(e), crate::env_vars::LEDGER_URL),
+        );
+    }
+    if let Some(s) = obj.get("schema")
+        && !s.as_str().is_some_and(is_ledger_schema)
+    {
+        ctx.error(
+            "INVALID_LEDGER_SCHEMA",
+            &path.key("schema"),
+            format!(
+                "storage.ledger.schema must be a lowercase identifier of at most 63 characters, found {s}"
+            ),
+            "use lowercase letters, digits and _ (not starting with a digit), such as \"airlock\"",
+        );
+    }
+    if obj
+        .get("max_connections")
+        .is_some_and(|v| bounded_positive(v, MAX_POOL_CONNECTIONS).is_none())
+    {
+        ctx.error(
+            "INVALID_LEDGER_MAX_CONNECTIONS",
+            &path.key("max_connections"),
+            format!(
+                "storage.ledger.max_connections must be an integer from 1 to {MAX_POOL_CONNECTIONS}"
+            ),
+            "size it so every server's pool fits the Postgres server's max_connections, or remove the key",
+        );
+    }
+    kind
 }
 
 pub(super) fn cloud(ctx: &mut Ctx, root: &Map<String, Value>, mode: Option<&str>) {
@@ -445,6 +571,153 @@ mod tests {
         only_error(&doc, "INVALID_SQLITE_PATH", "$.storage.sqlite_path");
         set(&mut doc, "/storage", json!({"sqlite_path": "./l.db"}));
         assert!(super::super::validate(&doc).ok);
+    }
+
+    #[test]
+    fn postgres_ledger_needs_no_sqlite_path() {
+        let mut doc = valid();
+        for ok in [
+            json!({"ledger": {"engine": "postgres"}}),
+            json!({"ledger": {"engine": "postgres", "url_env": "FLEET_LEDGER_URL",
+                              "schema": "airlock_prod", "max_connections": 32}}),
+            json!({"sqlite_path": "./l.db", "ledger": {"engine": "sqlite"}}),
+            json!({"sqlite_path": "./l.db", "ledger": {}}),
+        ] {
+            set(&mut doc, "/storage", ok.clone());
+            let report = super::super::validate(&doc);
+            assert!(report.ok, "{ok}: {:?}", report.errors);
+        }
+        let (config, _) = crate::parse(&doc).expect("parses");
+        assert_eq!(config.ledger_engine(), crate::LedgerEngine::Sqlite);
+        set(
+            &mut doc,
+            "/storage",
+            json!({"ledger": {"engine": "postgres"}}),
+        );
+        let (config, _) = crate::parse(&doc).expect("parses");
+        assert_eq!(config.ledger_engine(), crate::LedgerEngine::Postgres);
+        let ledger = config.storage.unwrap().ledger.unwrap();
+        assert_eq!(ledger.url_env(), crate::env_vars::LEDGER_URL);
+        assert_eq!(ledger.schema(), "airlock");
+    }
+
+    #[test]
+    fn the_ledger_url_itself_is_refused_where_its_variable_belongs() {
+        let mut doc = valid();
+        set(
+            &mut doc,
+            "/storage",
+            json!({"ledger": {"engine": "postgres", "url_env": "postgres://u:p@db/ledger"}}),
+        );
+        let r = super::super::validate(&doc);
+        assert!(!r.ok);
+        let codes: Vec<&str> = r.errors.iter().map(|i| i.code).collect();
+        assert!(codes.contains(&"INVALID_LEDGER_URL_ENV"), "{codes:?}");
+        // The config-wide scan for inline URLs says it too.
+        assert!(
+            codes.contains(&"INLINE_DATABASE_URL_FORBIDDEN"),
+            "{codes:?}"
+        );
+    }
+
+    #[test]
+    fn sqlite_ledger_still_needs_its_path() {
+        let mut doc = valid();
+        set(
+            &mut doc,
+            "/storage",
+            json!({"ledger": {"engine": "sqlite"}}),
+        );
+        only_error(&doc, "INVALID_SQLITE_PATH", "$.storage.sqlite_path");
+        set(&mut doc, "/storage", json!({}));
+        only_error(&doc, "INVALID_SQLITE_PATH", "$.storage.sqlite_path");
+    }
+
+    #[test]
+    fn bad_ledger_blocks() {
+        let mut doc = valid();
+        let cases = [
+            (
+                json!({"ledger": "postgres"}),
+                "LEDGER_STORAGE_NOT_OBJECT",
+                "$.storage.ledger",
+            ),
+            (
+                json!({"ledger": {"engine": "mysql"}}),
+                "INVALID_LEDGER_ENGINE",
+                "$.storage.ledger.engine",
+            ),
+            (
+                json!({"ledger": {"engine": 1}}),
+                "INVALID_LEDGER_ENGINE",
+                "$.storage.ledger.engine",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "url_env": "lower_case"}}),
+                "INVALID_LEDGER_URL_ENV",
+                "$.storage.ledger.url_env",
+            ),
+            // Injection through the schema name.
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "airlock; drop schema public"}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "a\"b"}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "s".repeat(64)}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "Airlock"}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "schema": "1airlock"}}),
+                "INVALID_LEDGER_SCHEMA",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "max_connections": 0}}),
+                "INVALID_LEDGER_MAX_CONNECTIONS",
+                "$.storage.ledger.max_connections",
+            ),
+            (
+                json!({"ledger": {"engine": "postgres", "max_connections": "8"}}),
+                "INVALID_LEDGER_MAX_CONNECTIONS",
+                "$.storage.ledger.max_connections",
+            ),
+            (
+                json!({"sqlite_path": "./l.db", "ledger": {"url_env": "LEDGER_URL"}}),
+                "LEDGER_KEY_NEEDS_POSTGRES",
+                "$.storage.ledger.url_env",
+            ),
+            (
+                json!({"sqlite_path": "./l.db", "ledger": {"engine": "sqlite", "schema": "x"}}),
+                "LEDGER_KEY_NEEDS_POSTGRES",
+                "$.storage.ledger.schema",
+            ),
+            (
+                json!({"sqlite_path": "./l.db", "ledger": {"engine": "postgres"}}),
+                "SQLITE_PATH_WITH_POSTGRES_LEDGER",
+                "$.storage.sqlite_path",
+            ),
+            (
+                json!({"retention": "90d", "ledger": {"engine": "postgres"}}),
+                "RETENTION_WITH_POSTGRES_LEDGER",
+                "$.storage.retention",
+            ),
+        ];
+        for (storage, code, path) in cases {
+            set(&mut doc, "/storage", storage);
+            only_error(&doc, code, path);
+        }
     }
 
     #[test]

@@ -547,10 +547,13 @@ pub fn generate(
         strict: None,
         result_format: Some(answers.result_format.unwrap_or(2)),
         storage: Some(Storage {
-            sqlite_path: answers
-                .storage_path
-                .clone()
-                .unwrap_or_else(|| DEFAULT_LEDGER_PATH.to_owned()),
+            sqlite_path: Some(
+                answers
+                    .storage_path
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_LEDGER_PATH.to_owned()),
+            ),
+            ledger: None,
             // Nothing is pruned unless the team chooses a retention (docs/ledger-operations.md).
             retention: None,
         }),

@@ -1,5 +1,6 @@
 //! MCP Streamable HTTP on `/mcp` (rmcp), with sessions for 2024-11-05 … 2025-11-25 and the
-//! stateless 2026-07-28 revision on the same endpoint; `/healthz` and `/readyz` beside it.
+//! stateless 2026-07-28 revision on the same endpoint; `/healthz` and `/readyz` (the ledger
+//! answers) beside it.
 //!
 //! Layers, outermost first: Host/Origin allow-lists (403); then on `/mcp`: bearer auth (401),
 //! per-credential request cap (429), body read within its timeout (408/413), in-flight bound
@@ -31,6 +32,7 @@ use crate::server::session::SessionServer;
 use crate::transport::frame;
 use crate::transport::limits::{self, Limits};
 use crate::transport::net::{self, Guard, HttpOptions, json_response, jsonrpc_error};
+use crate::transport::ready;
 use crate::transport::sessions::{Access, SessionBook};
 use crate::{McpError, McpServer};
 
@@ -149,13 +151,7 @@ async fn healthz(State(st): State<HttpState>) -> Response {
 }
 
 async fn readyz(State(st): State<HttpState>) -> Response {
-    if st.shutting_down.is_cancelled() {
-        return json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({"ready": false, "reason": "shutting down"}),
-        );
-    }
-    json_response(StatusCode::OK, json!({"ready": true}))
+    ready::readiness(&st.server, st.shutting_down.is_cancelled()).await
 }
 
 /// Checks that a POST body is one JSON-RPC message (400 with `-32700`/`-32600` otherwise,

@@ -98,8 +98,8 @@ async fn healthz(State(st): State<BridgeState>) -> Response {
     )
 }
 
-async fn readyz() -> Response {
-    json_response(StatusCode::OK, json!({"ready": true}))
+async fn readyz(State(st): State<BridgeState>) -> Response {
+    crate::transport::ready::readiness(&st.server, false).await
 }
 
 async fn rpc(State(st): State<BridgeState>, request: Request) -> Response {

@@ -6,6 +6,7 @@ pub mod http;
 pub mod jsonrpc_bridge;
 pub(crate) mod limits;
 pub(crate) mod net;
+pub(crate) mod ready;
 pub(crate) mod sessions;
 pub mod stdio;
 

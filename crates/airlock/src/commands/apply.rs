@@ -48,9 +48,9 @@ pub async fn run(settings: &Settings, args: &ApplyArgs) -> anyhow::Result<ExitSt
         }
     };
     let actor = settings.actor(args.actor.as_deref());
-    let ledger = settings.open_ledger(&loaded)?;
+    let ledger = settings.open_ledger(&loaded).await?;
     let report = apply::run(
-        &ledger,
+        &*ledger,
         &loaded.config,
         &settings.env,
         &loaded.dir(&settings.cwd),

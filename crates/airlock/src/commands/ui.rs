@@ -1,7 +1,6 @@
 //! `airlock ui`: serve the review UI (crate `airlock-review-ui`) on this machine.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 
 use airlock_cli::UiArgs;
 use airlock_review_ui::{ApplySetup, Reviewers, Ui, UiOptions, operator_secret_var};
@@ -46,8 +45,9 @@ pub async fn run(settings: &Settings, args: &UiArgs) -> anyhow::Result<ExitStatu
             ));
         }
     }
-    let store_path = settings.store_path(Some(&loaded));
-    let ledger = settings.open_ledger(&loaded)?;
+    let ledger = settings.open_ledger(&loaded).await?;
+    // Shown on the ledger page: the file, or the Postgres server and schema.
+    let store_path = std::path::PathBuf::from(ledger.location());
     let listener = tokio::net::TcpListener::bind((ip, args.port))
         .await
         .map_err(|e| {
@@ -58,7 +58,7 @@ pub async fn run(settings: &Settings, args: &UiArgs) -> anyhow::Result<ExitStatu
         })?;
     let addr = listener.local_addr()?;
     let ui = Ui::new(UiOptions {
-        ledger: Arc::new(ledger),
+        ledger: ledger.as_review(),
         apply: ApplySetup {
             env: settings.env.clone(),
             base_dir: loaded.dir(&settings.cwd),

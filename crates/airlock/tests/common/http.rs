@@ -72,6 +72,38 @@ impl Server {
     /// Starts `airlock mcp <verb> --port <free> <extra…>` in `dir` with `config`, and waits
     /// for its listening banner.
     pub fn start(dir: &Path, config: &Path, verb: &str, extra: &[&str]) -> Server {
+        let store = dir.join("ledger.db");
+        let global = [
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "--store",
+            store.to_str().expect("utf-8 path"),
+        ];
+        Server::launch(dir, &global, verb, extra, &[])
+    }
+
+    /// Starts `airlock <global…> mcp <verb> --port <free> <extra…>` in `dir` with `env` added,
+    /// and waits for its listening banner.
+    pub fn launch(
+        dir: &Path,
+        global: &[&str],
+        verb: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let server = Server::spawn(dir, global, verb, extra, env);
+        server.wait_listening()
+    }
+
+    /// Like [`Server::launch`] without waiting: several servers can be started at once and
+    /// then waited for with [`Server::wait_listening`].
+    pub fn spawn(
+        dir: &Path,
+        global: &[&str],
+        verb: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Starting {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -84,15 +116,13 @@ impl Server {
         }
         let mut child = cmd
             .current_dir(dir)
-            .arg("--config")
-            .arg(config)
-            .arg("--store")
-            .arg(dir.join("ledger.db"))
+            .args(global)
             .args(["mcp", verb, "--port", &port.to_string()])
             .args(["--auth-token-env", "AIRLOCK_TEST_TOKEN"])
             .args(extra)
             .env("AIRLOCK_TEST_JWT_SECRET", JWT_SECRET)
             .env("AIRLOCK_TEST_TOKEN", STATIC_TOKEN)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -114,21 +144,72 @@ impl Server {
                 log.push('\n');
             }
         });
-        let mut server = Server {
-            child,
-            addr: format!("127.0.0.1:{port}"),
-            log,
-        };
-        if ready_rx.recv_timeout(Duration::from_secs(60)).is_err() {
-            let _ = server.child.kill();
-            panic!("airlock did not start listening:\n{}", server.log());
+        Starting {
+            server: Server {
+                child,
+                addr: format!("127.0.0.1:{port}"),
+                log,
+            },
+            ready: ready_rx,
         }
-        server
     }
 
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server spawned by [`Server::spawn`], not yet known to listen.
+pub struct Starting {
+    server: Server,
+    ready: mpsc::Receiver<()>,
+}
+
+impl Starting {
+    /// Waits for the listening banner (panics with the server's log after a minute).
+    pub fn wait_listening(mut self) -> Server {
+        if self.ready.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = self.server.child.kill();
+            panic!("airlock did not start listening:\n{}", self.server.log());
+        }
+        self.server
+    }
+}
+
+/// A GET with `Connection: close`.
+pub fn get(addr: &str, path: &str) -> Reply {
+    let raw = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    read_reply(&mut send(addr, raw.as_bytes()))
+}
+
+/// A stateless (2026-07-28) `tools/call`: no session; the protocol version rides in the
+/// header and in `params._meta`.
+pub fn stateless_call(addr: &str, bearer: &str, id: i64, tool: &str, args: &Value) -> Reply {
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}
+        },
+        "name": tool,
+        "arguments": args,
+    }});
+    post(
+        addr,
+        "/mcp",
+        bearer,
+        &[
+            ("MCP-Protocol-Version", "2026-07-28"),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", tool),
+        ],
+        body.to_string().as_bytes(),
+    )
 }
 
 impl Drop for Server {

@@ -2,7 +2,7 @@
 //! text was found and the replay each record belongs to.
 
 use airlock_cli::ActivitySearchArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
@@ -23,7 +23,7 @@ pub async fn run(settings: &Settings, args: &ActivitySearchArgs) -> anyhow::Resu
         query_fingerprint: args.query_fingerprint.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.search(text.as_ref(), &filter).await?;
     if args.browse.json {
         // The listing shape, with the text searched for first.

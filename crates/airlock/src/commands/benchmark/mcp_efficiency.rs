@@ -251,7 +251,8 @@ async fn reviewed_path() -> anyhow::Result<Path> {
     recipe.finish(&mut generated.config);
     let mut config = generated.config;
     config.storage = Some(Storage {
-        sqlite_path: "ledger.db".into(),
+        sqlite_path: Some("ledger.db".into()),
+        ledger: None,
         retention: None,
     });
     let sql = recipe.schema_sql(Engine::Sqlite).unwrap_or_default();

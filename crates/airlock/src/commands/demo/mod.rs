@@ -36,10 +36,13 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> anyhow::Result<ExitSta
         store: None,
     };
     let loaded = demo_settings.load_config()?;
-    let runtime = demo_settings.runtime(&loaded, AliasMode::Canonical, None)?;
+    let runtime = demo_settings
+        .runtime(&loaded, AliasMode::Canonical, None)
+        .await?;
     // The review side: a ledger on the same file, changed only through airlock-writeback's
     // `approval::decide` and `apply::apply` (the runtime's ledger can only record and read).
-    let review = demo_settings.open_ledger(&loaded)?;
+    // The demo writes its own config (always the SQLite ledger in its folder).
+    let review = SqliteLedger::open(&demo_settings.store_path(Some(&loaded)))?;
     let mut story = Story {
         json: args.json,
         pause: !args.no_pause && !args.json && output::interactive(),

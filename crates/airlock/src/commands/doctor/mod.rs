@@ -30,6 +30,7 @@ use serde::Serialize;
 
 pub use check::{Check, Code, Level};
 
+use crate::open_ledger::LedgerTarget;
 use crate::output::{self, ExitStatus};
 use crate::settings::{InvalidConfig, Settings};
 
@@ -156,7 +157,10 @@ pub async fn collect(settings: &Settings, opts: &Options) -> Report {
             None
         }
     };
-    let store_path = settings.store_path(loaded.as_ref());
+    let store_path = match settings.ledger_target(loaded.as_ref()) {
+        Ok(LedgerTarget::Postgres(pg)) => PathBuf::from(pg.display()),
+        _ => settings.store_path(loaded.as_ref()),
+    };
     if let Some(loaded) = &loaded {
         let config = &loaded.config;
         let writers = writer_sources(config);
@@ -198,7 +202,11 @@ pub async fn collect(settings: &Settings, opts: &Options) -> Report {
         handlers::checks(settings, config, opts.check_handlers, &mut checks).await;
         checks.push(tool_boundary(config));
     }
-    checks.push(ledger::check(&store_path).await);
+    match settings.ledger_target(loaded.as_ref()) {
+        Ok(LedgerTarget::Postgres(pg)) => checks.push(ledger::check_postgres(&pg).await),
+        Ok(LedgerTarget::Sqlite(_)) => checks.push(ledger::check(&store_path).await),
+        Err(e) => checks.push(ledger::unreachable(&e)),
+    }
     if opts.first_run {
         checks.extend(first_run::checks(
             settings,

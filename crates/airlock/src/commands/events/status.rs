@@ -1,13 +1,12 @@
 //! `airlock events status`: each webhook destination's delivery state, from the ledger.
 
 use airlock_cli::EventsStatusArgs;
-use airlock_ledger::{Deliveries, Ledger};
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &EventsStatusArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let states = ledger.delivery_states().await?;
     let head = ledger.chain_head().await?.map_or(0, |h| h.seq);
     if args.json {

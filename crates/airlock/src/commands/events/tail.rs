@@ -31,7 +31,7 @@ pub async fn run(settings: &Settings, args: &EventsTailArgs) -> anyhow::Result<E
         tenant: args.tenant.clone(),
         ..EventQuery::default()
     };
-    let ledger: Arc<dyn Ledger> = Arc::new(settings.open_ledger_read_only()?);
+    let ledger: Arc<dyn Ledger> = settings.open_ledger_read_only().await?.as_ledger();
     // Where --follow starts: the head as it is before the first read, so nothing committed
     // while the first events print is missed.
     let head = ledger.chain_head().await?.map_or(0, |h| h.seq);

@@ -9,10 +9,11 @@ use airlock_cli::{EventsWebhookArgs, WebhookFormatArg};
 use airlock_config::WebhookFormat;
 use airlock_config::redact::Secret;
 use airlock_events::{Deliverer, Destination, KindFilter, Mode, Report, Retry, StartAt};
-use airlock_ledger::{Deliveries, SqliteLedger};
+use airlock_ledger::Deliveries;
 use tokio::sync::watch;
 
 use super::{events_error, interrupted};
+use crate::open_ledger::{Access, OpenLedger};
 use crate::output::{self, ExitStatus, hinted};
 use crate::settings::{LoadedConfig, Settings};
 
@@ -46,7 +47,7 @@ pub async fn run(settings: &Settings, args: &EventsWebhookArgs) -> anyhow::Resul
         }
     };
     let review_url = args.review_url.clone().or(notifications.review_url);
-    let ledger = open(settings, loaded.as_ref(), args.dry_run)?;
+    let ledger = open(settings, loaded.as_ref(), args.dry_run).await?;
     let deliverer = Arc::new(Deliverer::new(
         ledger,
         review_url,
@@ -143,23 +144,25 @@ fn adhoc(settings: &Settings, args: &EventsWebhookArgs, url: &str) -> anyhow::Re
 }
 
 /// The ledger, which must exist: a deliverer never creates one.
-fn open(
+async fn open(
     settings: &Settings,
     loaded: Option<&LoadedConfig>,
     dry_run: bool,
 ) -> anyhow::Result<Arc<dyn Deliveries>> {
-    let path = settings.store_path(loaded);
-    if !path.exists() {
+    let target = settings.ledger_target(loaded)?;
+    if let Some(path) = target.sqlite_path()
+        && !path.exists()
+    {
         return Err(anyhow::Error::new(airlock_ledger::LedgerError::Missing {
             path: path.display().to_string(),
         }));
     }
-    let ledger = if dry_run {
-        SqliteLedger::open_read_only(&path)?
+    let access = if dry_run {
+        Access::ReadOnly
     } else {
-        SqliteLedger::open(&path)?
+        Access::Write
     };
-    Ok(Arc::new(ledger))
+    Ok(OpenLedger::open(&target, access).await?.as_deliveries())
 }
 
 fn print(json: bool, r: &Report) {

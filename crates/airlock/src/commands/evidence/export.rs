@@ -1,7 +1,6 @@
 //! `airlock evidence export ID --output FILE` (or `--evidence ID`).
 
 use airlock_cli::ExportArgs;
-use airlock_ledger::Ledger;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
@@ -13,7 +12,7 @@ pub async fn run(settings: &Settings, args: &ExportArgs) -> anyhow::Result<ExitS
             "drop --format, or use `airlock replay export ID --format markdown` for a page",
         ));
     }
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let evidence = ledger.evidence(super::super::export_id(args)).await?;
     super::super::write_json_file(&args.output, &evidence)?;
     output::line(&format!(

@@ -1,7 +1,7 @@
 //! `airlock evidence list`: what reads returned, newest first, filtered and paged.
 
 use airlock_cli::EvidenceListArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
@@ -13,7 +13,7 @@ pub async fn run(settings: &Settings, args: &EvidenceListArgs) -> anyhow::Result
         query_fingerprint: args.query_fingerprint.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.evidence_page(&filter).await?;
     if args.browse.json {
         output::json(&listing::json_page("evidence", &page)?)?;

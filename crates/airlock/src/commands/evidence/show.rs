@@ -1,13 +1,12 @@
 //! `airlock evidence show ID`: what a read returned, and the audit of the query behind it.
 
 use airlock_cli::ShowArgs;
-use airlock_ledger::Ledger;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let found = ledger.evidence(&args.id).await?;
     if args.json {
         output::json(&found)?;

@@ -356,10 +356,15 @@ fn mcp_snippets(
     use airlock_mcp::client_config::{Client, Launcher, SnippetInputs, snippet};
     let launcher = Launcher::Binary(std::env::current_exe()?);
     let dir = config_dir(config_path);
-    let store = g.config.storage.as_ref().map_or_else(
-        || crate::settings::absolute(&settings.cwd, Path::new(crate::settings::DEFAULT_STORE)),
-        |s| crate::settings::absolute(&dir, Path::new(&s.sqlite_path)),
-    );
+    let store = match g
+        .config
+        .storage
+        .as_ref()
+        .and_then(|s| s.sqlite_path.as_ref())
+    {
+        Some(path) => crate::settings::absolute(&dir, Path::new(path)),
+        None => crate::settings::absolute(&settings.cwd, Path::new(crate::settings::DEFAULT_STORE)),
+    };
     let mut out = Vec::new();
     for (client, file) in [
         (Client::Generic, "generic-stdio.json"),

@@ -106,7 +106,7 @@ pub async fn run(
         );
     }
     let runner = Settings { env, ..here };
-    let runtime = match runner.runtime(&loaded, AliasMode::Canonical, None) {
+    let runtime = match runner.runtime(&loaded, AliasMode::Canonical, None).await {
         Ok(r) => r,
         Err(e) => return failed(tool, format!("{e:#}")),
     };

@@ -1,6 +1,7 @@
 //! `airlock ledger backup PATH`: an online, consistent copy of the ledger.
 
 use airlock_cli::BackupArgs;
+use airlock_ledger::SqliteLedger;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::{Settings, absolute};
@@ -8,7 +9,12 @@ use crate::settings::{Settings, absolute};
 use super::human_bytes;
 
 pub async fn run(settings: &Settings, args: &BackupArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let path = super::sqlite_file(
+        settings,
+        "`airlock ledger backup`",
+        super::BACKUP_ON_POSTGRES,
+    )?;
+    let ledger = SqliteLedger::open_read_only(&path)?;
     let dest = absolute(&settings.cwd, &args.path);
     if dest == ledger.path() {
         return Err(output::hinted(

@@ -16,7 +16,12 @@ pub fn run(settings: &Settings, args: &LedgerExportArgs) -> anyhow::Result<ExitS
         chrono::Utc::now(),
     )?;
     let since = since.as_ref().map(airlock_ledger::LedgerTime::as_str);
-    let ledger = settings.open_ledger_read_only()?;
+    let path = super::sqlite_file(
+        settings,
+        "`airlock ledger export`",
+        super::EXPORT_ON_POSTGRES,
+    )?;
+    let ledger = airlock_ledger::SqliteLedger::open_read_only(&path)?;
     match &args.output {
         Some(path) => {
             let path = absolute(&settings.cwd, path);

@@ -6,7 +6,11 @@ use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, json: bool) -> anyhow::Result<ExitStatus> {
-    let path = settings.store_path_for_reading();
+    let path = super::sqlite_file(
+        settings,
+        "`airlock ledger import`",
+        super::IMPORT_ON_POSTGRES,
+    )?;
     let report = SqliteLedger::import_original(&path)?;
     if json {
         output::json(&report)?;

@@ -18,6 +18,8 @@ pub enum Flavor {
 }
 
 pub fn run(settings: &Settings, args: &PruneArgs, flavor: Flavor) -> anyhow::Result<ExitStatus> {
+    // The Postgres ledger is refused before anything else is asked for.
+    super::sqlite_file(settings, "`airlock ledger prune`", super::PRUNE_ON_POSTGRES)?;
     let from_config = || {
         settings
             .load_config()
@@ -39,7 +41,8 @@ pub fn run(settings: &Settings, args: &PruneArgs, flavor: Flavor) -> anyhow::Res
     let age = crate::listing::filter::parse_age_of(&text, source)?;
     let dry_run = args.dry_run || (flavor == Flavor::Store && !args.yes);
     let cutoff = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let ledger = super::open_existing(settings)?;
+    let ledger =
+        super::open_existing(settings, "`airlock ledger prune`", super::PRUNE_ON_POSTGRES)?;
     if dry_run {
         let plan = ledger.prune_plan(&cutoff)?;
         if args.json {

@@ -6,7 +6,7 @@ use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, args: &ResetArgs) -> anyhow::Result<ExitStatus> {
-    let path = settings.store_path_for_reading();
+    let path = super::sqlite_file(settings, "`airlock ledger reset`", super::RESET_ON_POSTGRES)?;
     let files = airlock_ledger::ledger_files(&path);
     if !args.yes {
         let question = format!(

@@ -1,12 +1,16 @@
 //! `airlock ledger stats` (and the original's `store stats`): counts, sizes, age, chain head.
 
+use crate::open_ledger::OpenLedger;
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 use super::human_bytes;
 
 pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let opened = settings.open_ledger_read_only().await?;
+    let Ok(ledger) = opened.sqlite_only("", "") else {
+        return shared(&opened, json).await;
+    };
     let stats = ledger.storage_stats()?;
     if json {
         output::json(&serde_json::json!({"path": ledger.path(), "stats": stats}))?;
@@ -60,6 +64,52 @@ pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<ExitStatus> 
             cp.cut.seq + 1,
             cp.cutoff
         ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The Postgres ledger: row counts, proposals by state and the chain head, through the ledger
+/// traits (sizes and vacuum state are the database's to report).
+async fn shared(ledger: &OpenLedger, json: bool) -> anyhow::Result<ExitStatus> {
+    let counts = ledger.stats().await?;
+    let states = ledger.state_counts().await?;
+    let head = ledger.chain_head().await?;
+    if json {
+        output::json(&serde_json::json!({
+            "engine": "postgres",
+            "location": ledger.location(),
+            "stats": {
+                "counts": counts,
+                "proposals_by_state": states.proposals,
+                "receipts_by_status": states.receipts,
+                "head": head,
+            }
+        }))?;
+        return Ok(ExitStatus::Success);
+    }
+    output::line(&format!("ledger: Postgres {}", ledger.location()));
+    for (label, n) in [
+        ("proposals       ", counts.proposals),
+        ("evidence bundles", counts.evidence_bundles),
+        ("query audit     ", counts.query_audit),
+        ("approvals       ", counts.approvals),
+        ("writeback jobs  ", counts.writeback_jobs),
+        ("receipts        ", counts.receipts),
+        ("events          ", counts.events),
+    ] {
+        output::line(&format!("  {label} {n}"));
+    }
+    if !states.proposals.is_empty() {
+        let by: Vec<String> = states
+            .proposals
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
+        output::line(&format!("  by state         {}", by.join(", ")));
+    }
+    match &head {
+        Some(h) => output::line(&format!("  chain head       #{} {}", h.seq, h.hash)),
+        None => output::line("  chain head       none (empty ledger)"),
     }
     Ok(ExitStatus::Success)
 }

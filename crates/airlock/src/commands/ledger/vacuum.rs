@@ -6,7 +6,11 @@ use crate::settings::Settings;
 use super::human_bytes;
 
 pub fn run(settings: &Settings, json: bool) -> anyhow::Result<ExitStatus> {
-    let ledger = super::open_existing(settings)?;
+    let ledger = super::open_existing(
+        settings,
+        "`airlock ledger vacuum`",
+        super::VACUUM_ON_POSTGRES,
+    )?;
     let report = ledger.vacuum()?;
     if json {
         output::json(&serde_json::json!({"path": ledger.path(), "vacuum": report}))?;

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use airlock_cli::VerifyArgs;
-use airlock_ledger::{Ledger, read_anchors, verify_export};
+use airlock_config::LedgerEngine;
+use airlock_ledger::{read_anchors, verify_export};
 
 use crate::output::{self, ExitStatus};
 use crate::settings::{Settings, absolute};
@@ -13,11 +14,14 @@ pub async fn run(settings: &Settings, args: &VerifyArgs) -> anyhow::Result<ExitS
     if let Some(file) = &args.file {
         return verify_file(&absolute(&settings.cwd, file), args.json);
     }
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     // An anchor named on the command line must exist; the one beside the ledger may not.
     let anchor: Option<PathBuf> = match &args.anchor {
         Some(path) => Some(absolute(&settings.cwd, path)),
-        None => Some(ledger.anchor_path().to_owned()).filter(|p| p.exists()),
+        None => ledger
+            .anchor_path()
+            .map(Path::to_owned)
+            .filter(|p| p.exists()),
     };
     let anchors = match &anchor {
         Some(path) => read_anchors(path)?,
@@ -31,7 +35,7 @@ pub async fn run(settings: &Settings, args: &VerifyArgs) -> anyhow::Result<ExitS
         return Ok(status(report.ok));
     }
     if let Some(b) = &report.first_break {
-        output::line(&format!("ledger BROKEN: {}", ledger.path().display()));
+        output::line(&format!("ledger BROKEN: {}", ledger.location()));
         output::line(&format!(
             "  first break at event #{}: {} — {}",
             b.seq, b.code, b.detail
@@ -42,7 +46,7 @@ pub async fn run(settings: &Settings, args: &VerifyArgs) -> anyhow::Result<ExitS
         ));
         return Ok(status(false));
     }
-    output::line(&format!("ledger ok: {}", ledger.path().display()));
+    output::line(&format!("ledger ok: {}", ledger.location()));
     output::line(&format!(
         "  {} events and {} records verified",
         report.events_checked, report.records_checked
@@ -72,6 +76,9 @@ pub async fn run(settings: &Settings, args: &VerifyArgs) -> anyhow::Result<ExitS
             "  anchor {}: empty, so it proves nothing yet",
             path.display()
         )),
+        (None, _) if ledger.engine() == LedgerEngine::Postgres => output::line(
+            "  Postgres ledger: no anchor file; pass --anchor FILE to check heads kept elsewhere (see docs/fleet.md)",
+        ),
         (None, _) => output::line(
             "  no anchor file: events removed from the end of the chain would go unnoticed (see docs/security.md)",
         ),

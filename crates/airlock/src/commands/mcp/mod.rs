@@ -6,7 +6,6 @@ pub mod serve;
 pub mod serve_jsonrpc_bridge;
 pub mod serve_streamable_http;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_capability::AliasMode;
@@ -17,6 +16,7 @@ use airlock_mcp::transport::HttpOptions;
 use airlock_mcp::{McpServer, Runtime};
 use airlock_runtime::RuntimeOptions;
 
+use crate::open_ledger::OpenLedger;
 use crate::output::{hinted, note};
 use crate::settings::{self, LoadedConfig, Settings};
 
@@ -78,12 +78,13 @@ fn note_moot_flags(common: &McpCommonArgs) {
     }
 }
 
-/// Loads the config and builds the server: tools are listed from here on without I/O.
-pub fn build(
+/// Loads the config and builds the server: tools are listed from here on without I/O. The
+/// ledger is returned too, to be closed when the server stops ([`OpenLedger::close`]).
+pub async fn build(
     s: &Settings,
     common: &McpCommonArgs,
     max_connections: usize,
-) -> anyhow::Result<(McpServer, LoadedConfig)> {
+) -> anyhow::Result<(McpServer, LoadedConfig, OpenLedger)> {
     note_moot_flags(common);
     let mut loaded = s.load_config()?;
     if common.read_only {
@@ -92,10 +93,10 @@ pub fn build(
     for w in &loaded.warnings {
         tracing::warn!(code = %w.code, path = %w.path, "{}", w.message);
     }
-    let ledger = s.open_ledger_serving(&loaded)?;
+    let ledger = s.open_ledger_serving(&loaded).await?;
     let runtime = Runtime::new(
         loaded.config.clone(),
-        Arc::new(ledger),
+        ledger.as_ledger(),
         s.env.clone(),
         RuntimeOptions {
             alias_mode: requested_alias_mode(common.alias_mode, common.openai_tool_aliases)?
@@ -105,7 +106,7 @@ pub fn build(
             max_connections,
         },
     );
-    Ok((McpServer::new(runtime), loaded))
+    Ok((McpServer::new(runtime), loaded, ledger))
 }
 
 /// HTTP settings: static token from `--auth-token-env`, JWT verification from the config's
@@ -165,7 +166,11 @@ pub fn banner(what: &str, url: &str, opts: &HttpOptions, s: &Settings, loaded: &
     note(&format!("Airlock {what} listening on {url}"));
     note(&format!("Auth: {}", opts.auth.describe()));
     note(&format!("Config: {}", loaded.path.display()));
-    note(&format!("Store: {}", s.store_path(Some(loaded)).display()));
+    let store = s.ledger_target(Some(loaded)).map_or_else(
+        |_| s.store_path(Some(loaded)).display().to_string(),
+        |t| t.display(),
+    );
+    note(&format!("Store: {store}"));
     if !airlock_mcp::transport::is_loopback(&opts.host) {
         note(&format!(
             "Warning: {} is not a loopback address; model-facing tools are exposed on the network. Use TLS, private networking and rate limits.",

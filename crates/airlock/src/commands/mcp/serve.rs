@@ -16,7 +16,9 @@ pub async fn run(settings: &Settings, args: &McpServeArgs) -> anyhow::Result<Exi
         McpTransportArg::Stdio => {}
     }
     let settings = super::compat_settings(settings);
-    let (server, _loaded) = super::build(&settings, &args.common, 4)?;
-    airlock_mcp::transport::stdio::serve(server).await?;
+    let (server, _loaded, ledger) = super::build(&settings, &args.common, 4).await?;
+    let served = airlock_mcp::transport::stdio::serve(server).await;
+    ledger.close().await;
+    served?;
     Ok(ExitStatus::Success)
 }

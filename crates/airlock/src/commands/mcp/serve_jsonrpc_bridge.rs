@@ -13,11 +13,11 @@ pub async fn run(
     eprintln!("Note: mcp serve-http is a JSON-RPC bridge, not spec MCP Streamable HTTP.");
     eprintln!("For MCP clients use: airlock mcp serve --transport streamable-http");
     let settings = super::compat_settings(settings);
-    let (server, loaded) = super::build(&settings, common, 16)?;
+    let (server, loaded, ledger) = super::build(&settings, common, 16).await?;
     let opts = super::http_options(&settings, &loaded, flags, 8765)?;
     super::start_metrics(&server, flags).await?;
     let shown = opts.clone();
-    airlock_mcp::transport::jsonrpc_bridge::serve(server, opts, |addr| {
+    let served = airlock_mcp::transport::jsonrpc_bridge::serve(server, opts, |addr| {
         super::banner(
             "JSON-RPC bridge",
             &format!("http://{addr}/rpc"),
@@ -26,6 +26,8 @@ pub async fn run(
             &loaded,
         );
     })
-    .await?;
+    .await;
+    ledger.close().await;
+    served?;
     Ok(ExitStatus::Success)
 }

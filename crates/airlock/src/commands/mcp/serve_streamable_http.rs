@@ -11,11 +11,11 @@ pub async fn run(
     flags: &McpHttpFlags,
 ) -> anyhow::Result<ExitStatus> {
     let settings = super::compat_settings(settings);
-    let (server, loaded) = super::build(&settings, common, 16)?;
+    let (server, loaded, ledger) = super::build(&settings, common, 16).await?;
     let opts = super::http_options(&settings, &loaded, flags, 8766)?;
     super::start_metrics(&server, flags).await?;
     let shown = opts.clone();
-    airlock_mcp::transport::http::serve(server, opts, |addr| {
+    let served = airlock_mcp::transport::http::serve(server, opts, |addr| {
         super::banner(
             "Streamable HTTP MCP",
             &format!("http://{addr}/mcp"),
@@ -24,6 +24,8 @@ pub async fn run(
             &loaded,
         );
     })
-    .await?;
+    .await;
+    ledger.close().await;
+    served?;
     Ok(ExitStatus::Success)
 }

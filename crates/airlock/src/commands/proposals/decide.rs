@@ -1,7 +1,7 @@
 //! What approve and reject share: show the proposal, check the operator, confirm, record.
 
 use airlock_cli::DecisionArgs;
-use airlock_ledger::{ApprovalPolicy, Ledger};
+use airlock_ledger::ApprovalPolicy;
 pub use airlock_writeback::approval::Verdict;
 use airlock_writeback::approval::{self, DecideError};
 
@@ -22,7 +22,7 @@ pub async fn run(
         ));
     }
     let loaded = settings.load_config_for_ledger()?;
-    let ledger = settings.open_ledger(&loaded)?;
+    let ledger = settings.open_ledger(&loaded).await?;
     let actor = settings.actor(args.actor.as_deref());
     let proposal = ledger.proposal(&args.id).await?;
     let events = ledger.proposal_events(&proposal.proposal_id).await?;
@@ -57,7 +57,7 @@ pub async fn run(
             "answer yes, or pass --yes",
         ));
     }
-    let decided = approval::decide(&ledger, &loaded.config, &proposal, &actor, verdict, reason)
+    let decided = approval::decide(&*ledger, &loaded.config, &proposal, &actor, verdict, reason)
         .await
         .map_err(|e| match e {
             DecideError::Refused(e) => hinted(e.to_string(), e.hint()),

@@ -1,7 +1,7 @@
 //! `airlock proposals list`: newest first, filtered and paged (docs/ledger-operations.md).
 
 use airlock_cli::ProposalListArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
@@ -25,7 +25,7 @@ pub fn proposal_filter(args: &ProposalListArgs) -> anyhow::Result<RecordFilter> 
 
 pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result<ExitStatus> {
     let filter = proposal_filter(args)?;
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.proposal_page(&filter).await?;
     if args.browse.json {
         output::json(&listing::json_page("proposals", &page)?)?;

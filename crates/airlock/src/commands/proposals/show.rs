@@ -1,13 +1,12 @@
 //! `airlock proposals show ID|latest`: the diff, guards, evidence and history of one proposal.
 
-use airlock_ledger::Ledger;
 use serde_json::{Value, json};
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, id: &str, json_out: bool) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let proposal = ledger.proposal(id).await?;
     let events = ledger.proposal_events(&proposal.proposal_id).await?;
     if json_out {

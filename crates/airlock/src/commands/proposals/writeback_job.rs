@@ -2,14 +2,15 @@
 //! `airlock apply --job` accepts. Writes nothing to the ledger.
 
 use airlock_cli::WritebackJobArgs;
-use airlock_ledger::Ledger;
 
+use crate::open_ledger::{Access, OpenLedger};
 use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &WritebackJobArgs) -> anyhow::Result<ExitStatus> {
     let loaded = settings.load_config_for_ledger()?;
-    let ledger = airlock_ledger::SqliteLedger::open_read_only(&settings.store_path(Some(&loaded)))?;
+    let ledger =
+        OpenLedger::open(&settings.ledger_target(Some(&loaded))?, Access::ReadOnly).await?;
     let proposal = ledger.proposal(&args.id).await?;
     if proposal.state != airlock_protocol::ProposalState::Approved {
         return Err(hinted(

@@ -2,7 +2,7 @@
 //! paged. Values are never stored, only the statement shape and who asked.
 
 use airlock_cli::QueryAuditListArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
@@ -16,7 +16,7 @@ pub async fn run(settings: &Settings, args: &QueryAuditListArgs) -> anyhow::Resu
         query_fingerprint: args.query_fingerprint.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.query_audit_page(&filter).await?;
     if args.browse.json {
         output::json(&listing::json_page("query_audit", &page)?)?;

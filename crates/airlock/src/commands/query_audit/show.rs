@@ -1,13 +1,12 @@
 //! `airlock query-audit show ID`: one query's audit record.
 
 use airlock_cli::QueryAuditShowArgs;
-use airlock_ledger::Ledger;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &QueryAuditShowArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let a = ledger.query_audit_record(args.id).await?;
     if args.json {
         output::json(&a)?;

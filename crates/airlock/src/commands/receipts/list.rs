@@ -1,7 +1,7 @@
 //! `airlock receipts list`: every apply outcome, newest first, filtered and paged.
 
 use airlock_cli::ReceiptListArgs;
-use airlock_ledger::{Ledger, RecordFilter};
+use airlock_ledger::RecordFilter;
 
 use crate::listing::{self, filter};
 use crate::output::{self, ExitStatus};
@@ -15,7 +15,7 @@ pub async fn run(settings: &Settings, args: &ReceiptListArgs) -> anyhow::Result<
         writeback_job: args.writeback_job.clone(),
         ..filter::record_filter(&args.browse, chrono::Utc::now())?
     };
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.receipt_page(&filter).await?;
     if args.browse.json {
         output::json(&listing::json_page("receipts", &page)?)?;

@@ -1,7 +1,6 @@
 //! `airlock receipts show ID`.
 
 use airlock_cli::ReceiptShowArgs;
-use airlock_ledger::Ledger;
 
 use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
@@ -13,7 +12,7 @@ pub async fn run(settings: &Settings, args: &ReceiptShowArgs) -> anyhow::Result<
             "use the number from `airlock receipts list`, e.g. rct_000003 or 3",
         )
     })?;
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let r = ledger.receipt(id).await?;
     if args.json {
         output::json(&r)?;

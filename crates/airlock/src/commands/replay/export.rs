@@ -2,13 +2,13 @@
 //! full replay as JSON, or as a Markdown page for an incident review.
 
 use airlock_cli::ExportArgs;
-use airlock_ledger::{Ledger, Replay};
+use airlock_ledger::Replay;
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ExportArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let replay = ledger
         .replay(super::show::proposal_id(super::super::export_id(args)))
         .await?;

@@ -3,7 +3,7 @@
 //! `proposals list`.
 
 use airlock_cli::ProposalListArgs;
-use airlock_ledger::{Ledger, Page};
+use airlock_ledger::Page;
 use serde_json::json;
 
 use crate::listing;
@@ -12,7 +12,7 @@ use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ProposalListArgs) -> anyhow::Result<ExitStatus> {
     let filter = crate::commands::proposals::list::proposal_filter(args)?;
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let page = ledger.proposal_page(&filter).await?;
     if args.browse.json {
         let rows = Page {

@@ -8,8 +8,8 @@ use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ReplayShowArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
-    let id = resolve(&ledger, args).await?;
+    let ledger = settings.open_ledger_read_only().await?;
+    let id = resolve(&*ledger, args).await?;
     let replay = ledger.replay(&id).await?;
     if args.json {
         output::json(&replay)?;

@@ -9,12 +9,14 @@ use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ShadowCompareArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
-    let p = super::shadow_proposal(&ledger, &args.proposal).await?;
-    let actions = ledger.human_actions(&HumanActionFilter {
-        capability: None,
-        tenant: Some(p.tenant_id.clone()),
-    })?;
+    let ledger = settings.open_ledger_read_only().await?;
+    let p = super::shadow_proposal(&*ledger, &args.proposal).await?;
+    let actions = ledger
+        .human_actions(&HumanActionFilter {
+            capability: None,
+            tenant: Some(p.tenant_id.clone()),
+        })
+        .await?;
     let c = shadow::compare(&p, shadow::latest_for(&p, &actions));
     if args.json {
         output::json(&c)?;

@@ -8,9 +8,9 @@ use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ShadowListArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let list =
-        super::shadow_proposals(&ledger, &RecordFilter::default(), args.limit as usize).await?;
+        super::shadow_proposals(&*ledger, &RecordFilter::default(), args.limit as usize).await?;
     if args.json {
         output::json(&json!({ "proposals": list }))?;
         return Ok(ExitStatus::Success);

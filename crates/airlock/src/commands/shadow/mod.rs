@@ -6,13 +6,13 @@ pub mod list;
 pub mod record_human_action;
 pub mod report;
 
-use airlock_ledger::{Ledger, MAX_PAGE, RecordFilter, SqliteLedger, StoredProposal};
+use airlock_ledger::{Ledger, MAX_PAGE, RecordFilter, StoredProposal};
 
 use crate::output::hinted;
 
 /// The ledger's shadow proposals (made under `mode: shadow`), newest first, up to `limit`.
 pub async fn shadow_proposals(
-    ledger: &SqliteLedger,
+    ledger: &dyn Ledger,
     filter: &RecordFilter,
     limit: usize,
 ) -> anyhow::Result<Vec<StoredProposal>> {
@@ -40,7 +40,7 @@ pub async fn shadow_proposals(
 }
 
 /// One shadow proposal by id (or `latest`: the newest shadow proposal).
-pub async fn shadow_proposal(ledger: &SqliteLedger, id: &str) -> anyhow::Result<StoredProposal> {
+pub async fn shadow_proposal(ledger: &dyn Ledger, id: &str) -> anyhow::Result<StoredProposal> {
     let p = if id == "latest" {
         shadow_proposals(ledger, &RecordFilter::default(), 1)
             .await?

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use airlock_cli::RecordHumanActionArgs;
 use airlock_config::{CapabilityKind, is_capability_name, is_safe_identifier, is_secret_name};
-use airlock_ledger::{HumanAction, NewHumanAction, SqliteLedger};
+use airlock_ledger::{HumanAction, NewHumanAction};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::open_ledger::{Access, OpenLedger};
 use crate::output::{self, ExitStatus, hinted};
 use crate::settings::Settings;
 
@@ -49,14 +50,16 @@ fn refused(code: &str, message: impl std::fmt::Display, hint: &str) -> anyhow::E
 
 pub async fn run(settings: &Settings, args: &RecordHumanActionArgs) -> anyhow::Result<ExitStatus> {
     let config = settings.load_config().ok();
-    let store = settings.store_path(config.as_ref());
-    if !store.exists() {
+    let target = settings.ledger_target(config.as_ref())?;
+    if let Some(store) = target.sqlite_path()
+        && !store.exists()
+    {
         return Err(hinted(
             format!("[SHADOW_NO_LEDGER] no ledger at {}", store.display()),
             "record human actions into the ledger your shadow-mode server writes (--store PATH, or the config's storage.sqlite_path)",
         ));
     }
-    let ledger = SqliteLedger::open(&store)?;
+    let ledger = OpenLedger::open(&target, Access::Write).await?;
     let action = match &args.file {
         Some(file) => from_file(settings, args, &ledger, file).await?,
         None => from_flags(settings, args, &ledger).await?,
@@ -80,7 +83,7 @@ pub async fn run(settings: &Settings, args: &RecordHumanActionArgs) -> anyhow::R
             ));
         }
     }
-    let stored = ledger.record_human_action(&action)?;
+    let stored = ledger.record_human_action(&action).await?;
     if args.json {
         output::json(&stored)?;
     } else {
@@ -111,7 +114,7 @@ fn actor(settings: &Settings, flag: Option<&str>) -> String {
 async fn from_flags(
     settings: &Settings,
     args: &RecordHumanActionArgs,
-    ledger: &SqliteLedger,
+    ledger: &OpenLedger,
 ) -> anyhow::Result<NewHumanAction> {
     let mut patch = match &args.patch {
         Some(file) => {
@@ -151,7 +154,7 @@ async fn from_flags(
     };
     match &args.proposal {
         Some(id) => {
-            let p = super::shadow_proposal(ledger, id).await?;
+            let p = super::shadow_proposal(&**ledger, id).await?;
             bind(&mut action, &p)?;
         }
         None if action.capability.is_empty()
@@ -172,7 +175,7 @@ async fn from_flags(
 async fn from_file(
     settings: &Settings,
     args: &RecordHumanActionArgs,
-    ledger: &SqliteLedger,
+    ledger: &OpenLedger,
     file: &Path,
 ) -> anyhow::Result<NewHumanAction> {
     let doc = read_json(settings, file)?;
@@ -204,7 +207,7 @@ async fn from_file(
         notes: args.notes.clone().or(f.notes),
     };
     if let Some(id) = &f.proposal_id {
-        let p = super::shadow_proposal(ledger, id).await?;
+        let p = super::shadow_proposal(&**ledger, id).await?;
         bind(&mut action, &p)?;
     }
     Ok(action)

@@ -9,9 +9,9 @@ use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ShadowReportArgs) -> anyhow::Result<ExitStatus> {
-    let ledger = settings.open_ledger_read_only()?;
+    let ledger = settings.open_ledger_read_only().await?;
     let proposals = super::shadow_proposals(
-        &ledger,
+        &*ledger,
         &RecordFilter {
             tenant: args.tenant.clone(),
             capability: args.capability.clone(),
@@ -20,10 +20,12 @@ pub async fn run(settings: &Settings, args: &ShadowReportArgs) -> anyhow::Result
         usize::MAX,
     )
     .await?;
-    let actions = ledger.human_actions(&HumanActionFilter {
-        capability: None,
-        tenant: args.tenant.clone(),
-    })?;
+    let actions = ledger
+        .human_actions(&HumanActionFilter {
+            capability: None,
+            tenant: args.tenant.clone(),
+        })
+        .await?;
     // Actions for other capabilities stay in (one may name a proposal of this capability);
     // the count of unanswered ones is over those the filter keeps.
     let mut report = shadow::report(&proposals, &actions, args.examples);

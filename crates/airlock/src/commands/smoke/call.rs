@@ -8,6 +8,7 @@ use airlock_config::CapabilityKind;
 use anyhow::Context as _;
 use serde_json::{Map, Value};
 
+use crate::open_ledger::LedgerTarget;
 use crate::output::{self, ExitStatus, hinted};
 use crate::settings::{self, Settings};
 
@@ -52,7 +53,9 @@ pub async fn run(settings: &Settings, args: &CallArgs, kind: Kind) -> anyhow::Re
     }
     let input = input(args, cap)?;
     let format = settings::result_format(args.result_format.as_deref())?;
-    let runtime = settings.runtime(&loaded, AliasMode::Canonical, format)?;
+    let runtime = settings
+        .runtime(&loaded, AliasMode::Canonical, format)
+        .await?;
     let json_out = args
         .format
         .map_or(args.json.is_some(), |f| f == OutputFormat::Json);
@@ -72,7 +75,13 @@ pub async fn run(settings: &Settings, args: &CallArgs, kind: Kind) -> anyhow::Re
             &input,
             &rendered,
             result.as_ref().ok(),
-            &settings.store_path(Some(&loaded)),
+            &match settings.ledger_target(Some(&loaded))? {
+                LedgerTarget::Sqlite(path) => format!("--store {}", path.display()),
+                LedgerTarget::Postgres(_) => format!(
+                    "--config {}",
+                    settings::absolute(&settings.cwd, &loaded.path).display()
+                ),
+            },
         );
     }
     Ok(if result.is_ok() {
@@ -126,7 +135,9 @@ fn print_text(
     input: &Map<String, Value>,
     rendered: &Value,
     outcome: Option<&Outcome>,
-    store: &std::path::Path,
+    // `--store PATH` (SQLite) or `--config PATH` (the Postgres ledger): how the next commands
+    // find the same ledger.
+    store: &str,
 ) {
     output::line(&format!(
         "Airlock call: {}",
@@ -137,17 +148,16 @@ fn print_text(
     output::line("Result (as the model sees it):");
     output::line(&serde_json::to_string_pretty(rendered).unwrap_or_default());
     output::line("Source database changed: no");
-    let store = store.display();
     match outcome {
         Some(Outcome::Read(r)) => {
             output::line(&format!("Evidence: {}", r.evidence_bundle_id));
             output::line("Next:");
             output::line(&format!(
-                "  airlock evidence show {} --store {store}",
+                "  airlock evidence show {} {store}",
                 r.evidence_bundle_id
             ));
             output::line(&format!(
-                "  airlock query-audit list --evidence {} --store {store}",
+                "  airlock query-audit list --evidence {} {store}",
                 r.evidence_bundle_id
             ));
         }
@@ -164,7 +174,7 @@ fn print_text(
             ));
             output::line("Next:");
             output::line(&format!(
-                "  airlock proposals show {} --store {store}",
+                "  airlock proposals show {} {store}",
                 p.proposal_id
             ));
         }
