@@ -147,6 +147,9 @@ fn benches(c: &mut Criterion) {
     // long enough that a single one is the figure.
     if env_u64("AIRLOCK_BENCH_VERIFY_ONCE", 0) == 1 {
         let cpu_before = cpu_seconds();
+        if let Ok(n) = std::env::var("AIRLOCK_VERIFY_THREADS") {
+            airlock_ledger::set_verify_threads(n.parse().unwrap_or(0));
+        }
         let started = Instant::now();
         let report = rt.block_on(reader.verify()).unwrap();
         let took = started.elapsed();

@@ -40,7 +40,7 @@ pub use records::*;
 pub use sqlite::checkpoint::Checkpoint;
 pub use sqlite::{
     BackupReport, ImportReport, PrunePlan, PruneReport, SqliteLedger, StorageStats, VacuumReport,
-    ledger_files,
+    ledger_files, set_verify_threads,
 };
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};

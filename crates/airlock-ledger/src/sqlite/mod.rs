@@ -33,6 +33,7 @@ pub use maintain::{
     BackupReport, PrunePlan, PruneReport, StorageStats, VacuumReport, ledger_files,
 };
 pub(crate) use read::head;
+pub use verify::set_verify_threads;
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 use airlock_review_key::ReviewKey;

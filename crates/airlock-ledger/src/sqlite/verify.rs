@@ -195,12 +195,20 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
     Ok(())
 }
 
-/// Hashing threads: one per core, at least one. `AIRLOCK_VERIFY_THREADS` overrides it (the
-/// bench uses 1 for the one-core figure).
+/// Hashing threads set by [`set_verify_threads`]; 0: one per core.
+static VERIFY_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets how many threads hash records during `verify` in this process (0: one per core, the
+/// default). The CLI takes it from `AIRLOCK_VERIFY_THREADS`; the bench uses 1 for the one-core
+/// figure.
+pub fn set_verify_threads(n: usize) {
+    VERIFY_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Hashing threads: one per core, at least one, unless [`set_verify_threads`] chose.
 fn hasher_threads() -> usize {
-    std::env::var("AIRLOCK_VERIFY_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
+    Some(VERIFY_THREADS.load(std::sync::atomic::Ordering::Relaxed))
+        .filter(|n| *n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 16)
 }

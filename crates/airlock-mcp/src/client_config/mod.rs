@@ -72,7 +72,9 @@ pub struct SnippetInputs {
     /// How the client starts Airlock.
     pub launcher: Launcher,
     pub config: PathBuf,
-    pub store: PathBuf,
+    /// The SQLite ledger (`--store`); `None` when the config names a shared Postgres ledger,
+    /// which `--store` would contradict.
+    pub store: Option<PathBuf>,
     /// `None`: openai for openai-agents, canonical otherwise.
     pub alias_mode: Option<AliasMode>,
     pub host: String,
@@ -92,22 +94,26 @@ pub fn snippet(inputs: &SnippetInputs) -> Value {
     let (command, mut stdio_args) = inputs.launcher.command();
     let mut http_args = stdio_args.clone();
     let config = inputs.config.display().to_string();
-    let store = inputs.store.display().to_string();
+    let store: Vec<String> = inputs
+        .store
+        .iter()
+        .flat_map(|s| ["--store".to_owned(), s.display().to_string()])
+        .collect();
     stdio_args.extend([
         "mcp".to_owned(),
         "serve".to_owned(),
         "--config".to_owned(),
         config.clone(),
-        "--store".to_owned(),
-        store.clone(),
     ]);
+    stdio_args.extend(store.iter().cloned());
     http_args.extend([
         "mcp".to_owned(),
         "serve-streamable-http".to_owned(),
         "--config".to_owned(),
         config,
-        "--store".to_owned(),
-        store,
+    ]);
+    http_args.extend(store);
+    http_args.extend([
         "--host".to_owned(),
         inputs.host.clone(),
         "--port".to_owned(),
@@ -204,7 +210,7 @@ mod tests {
             server_name: "airlock".into(),
             launcher: Launcher::Binary("/opt/airlock/bin/airlock".into()),
             config: "/srv/app/airlock.json".into(),
-            store: "/srv/app/.airlock/ledger.db".into(),
+            store: Some("/srv/app/.airlock/ledger.db".into()),
             alias_mode: None,
             host: "127.0.0.1".into(),
             port: 8766,
@@ -224,6 +230,24 @@ mod tests {
         let args = s["mcpServers"]["airlock"]["args"].as_array().unwrap();
         assert!(args.iter().any(|a| a == "/srv/app/airlock.json"));
         assert!(args.iter().any(|a| a == "serve"));
+    }
+
+    #[test]
+    fn a_shared_postgres_ledger_gets_no_store_flag() {
+        let with = snippet(&inputs(Client::Generic));
+        let args = with["args"].as_array().unwrap();
+        let at = args.iter().position(|a| a == "--store").unwrap();
+        assert_eq!(args[at + 1], "/srv/app/.airlock/ledger.db");
+        let mut i = inputs(Client::Generic);
+        i.store = None;
+        let without = snippet(&i);
+        let args = without["args"].as_array().unwrap();
+        assert!(!args.iter().any(|a| a == "--store"), "{args:?}");
+        assert!(args.iter().any(|a| a == "/srv/app/airlock.json"));
+        let mut i = inputs(Client::Vscode);
+        i.store = None;
+        let http = snippet(&i).to_string();
+        assert!(!http.contains("--store"), "{http}");
     }
 
     #[test]

@@ -377,7 +377,7 @@ fn mcp_snippets(
             server_name: "airlock".into(),
             launcher: launcher.clone(),
             config: config_path.to_path_buf(),
-            store: store.clone(),
+            store: Some(store.clone()),
             alias_mode: None,
             host: "127.0.0.1".into(),
             port: 0,

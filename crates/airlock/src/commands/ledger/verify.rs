@@ -4,15 +4,27 @@
 use std::path::{Path, PathBuf};
 
 use airlock_cli::VerifyArgs;
-use airlock_config::LedgerEngine;
+use airlock_config::{LedgerEngine, env_vars};
 use airlock_ledger::{read_anchors, verify_export};
 
-use crate::output::{self, ExitStatus};
+use crate::output::{self, ExitStatus, hinted};
 use crate::settings::{Settings, absolute};
 
 pub async fn run(settings: &Settings, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     if let Some(file) = &args.file {
         return verify_file(&absolute(&settings.cwd, file), args.json);
+    }
+    if let Some(n) = settings.env.get(env_vars::VERIFY_THREADS) {
+        let n = n.trim().parse::<usize>().map_err(|_| {
+            hinted(
+                format!(
+                    "{} must be a whole number of threads, got {n:?}",
+                    env_vars::VERIFY_THREADS
+                ),
+                "unset it for one hashing thread per core",
+            )
+        })?;
+        airlock_ledger::set_verify_threads(n);
     }
     let ledger = settings.open_ledger_read_only().await?;
     // An anchor named on the command line must exist; the one beside the ledger may not.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use airlock_cli::{LauncherArg, McpClientArg, McpClientConfigArgs, McpConfigArgs};
 use airlock_config::env_vars;
+use airlock_config::types::LedgerEngine;
 use airlock_mcp::client_config::install::{self, Dirs, InstallReport, Outcome};
 use airlock_mcp::client_config::{Client, Launcher, SnippetInputs, server_entry, snippet};
 use anyhow::Context as _;
@@ -63,7 +64,23 @@ fn snippet_for(
             settings::absolute(&settings.cwd, &path)
         }
     };
-    let store = settings.store_path(loaded.as_ref());
+    // A config on the shared Postgres ledger gets no --store (the server would refuse it); the
+    // client must pass the ledger's URL variable to the server itself.
+    let shared_ledger = loaded
+        .as_ref()
+        .and_then(|l| l.config.storage.as_ref())
+        .and_then(|s| s.ledger.as_ref())
+        .filter(|l| l.engine == LedgerEngine::Postgres);
+    let store = match shared_ledger {
+        Some(ledger) => {
+            eprintln!(
+                "Note: this config uses the shared Postgres ledger; give the server {} in the client's env block (the snippet never holds URLs).",
+                ledger.url_env()
+            );
+            None
+        }
+        None => Some(settings.store_path(loaded.as_ref())),
+    };
     let client = match client {
         McpClientArg::ClaudeDesktop => Client::ClaudeDesktop,
         McpClientArg::ClaudeCode => Client::ClaudeCode,
