@@ -32,12 +32,15 @@
 //! - `Event::seq` is the global sequence number (allocation order across writers), unique and
 //!   covered by each event's hash.
 //!
-//! Not supported yet (each returns [`LedgerError::Unsupported`]): the keyset browse pages
-//! (`proposal_page`, `evidence_page`, `query_audit_page`, `receipt_page`) and `search`.
+//! - **Browsing**: `proposal_page`, `evidence_page`, `query_audit_page`, `receipt_page`,
+//!   `proposal_count` and `search` run the SQLite ledger's shapes and keyset rule
+//!   (`airlock_ledger::browse::shape`): same filters, order, cursors and hits.
+//!
 //! Maintenance commands of the SQLite ledger (prune, backup, vacuum, export, import) are
 //! inherent to it and have no Postgres counterpart here (use the database's own tools for
 //! backup).
 
+mod browse;
 mod error;
 mod feed;
 mod lifecycle;
@@ -277,13 +280,6 @@ impl PostgresLedger {
             tracing::warn!(anchor = %path.display(), "could not append to the anchor file: {e}");
         }
     }
-
-    fn unsupported<T>(what: &'static str) -> Result<T, LedgerError> {
-        Err(LedgerError::Unsupported {
-            engine: "postgres",
-            what,
-        })
-    }
 }
 
 #[async_trait::async_trait]
@@ -306,8 +302,8 @@ impl Ledger for PostgresLedger {
         read::proposal(&**self.client().await?, id).await
     }
 
-    async fn proposal_count(&self, _filter: &RecordFilter) -> Result<u64, LedgerError> {
-        Self::unsupported("proposal_count")
+    async fn proposal_count(&self, filter: &RecordFilter) -> Result<u64, LedgerError> {
+        browse::proposal_count(&**self.client().await?, filter).await
     }
 
     async fn search_proposals(
@@ -389,40 +385,28 @@ impl Ledger for PostgresLedger {
         read::state_counts(&**self.client().await?).await
     }
 
-    async fn proposal_page(
-        &self,
-        _filter: &RecordFilter,
-    ) -> Result<Page<StoredProposal>, LedgerError> {
-        Self::unsupported("browsing proposal pages")
+    async fn proposal_page(&self, filter: &RecordFilter) -> Result<Page<StoredProposal>, LedgerError> {
+        browse::proposals(&**self.client().await?, filter).await
     }
 
-    async fn evidence_page(
-        &self,
-        _filter: &RecordFilter,
-    ) -> Result<Page<EvidenceBundle>, LedgerError> {
-        Self::unsupported("browsing evidence pages")
+    async fn evidence_page(&self, filter: &RecordFilter) -> Result<Page<EvidenceBundle>, LedgerError> {
+        browse::evidence(&**self.client().await?, filter).await
     }
 
-    async fn query_audit_page(
-        &self,
-        _filter: &RecordFilter,
-    ) -> Result<Page<QueryAudit>, LedgerError> {
-        Self::unsupported("browsing query-audit pages")
+    async fn query_audit_page(&self, filter: &RecordFilter) -> Result<Page<QueryAudit>, LedgerError> {
+        browse::query_audit(&**self.client().await?, filter).await
     }
 
-    async fn receipt_page(
-        &self,
-        _filter: &RecordFilter,
-    ) -> Result<Page<StoredReceipt>, LedgerError> {
-        Self::unsupported("browsing receipt pages")
+    async fn receipt_page(&self, filter: &RecordFilter) -> Result<Page<StoredReceipt>, LedgerError> {
+        browse::receipts(&**self.client().await?, filter).await
     }
 
     async fn search(
         &self,
-        _text: Option<&SearchText>,
-        _filter: &RecordFilter,
+        text: Option<&SearchText>,
+        filter: &RecordFilter,
     ) -> Result<Page<Hit>, LedgerError> {
-        Self::unsupported("activity search")
+        browse::search(&**self.client().await?, text, filter).await
     }
 
     async fn query_audit_record(&self, id: i64) -> Result<QueryAudit, LedgerError> {
