@@ -333,6 +333,12 @@ impl Shape {
             format!("{}{}", self.id, d.collate)
         }
     }
+
+    /// `column` of the table itself, never the select list's column of the same name (the
+    /// page selects the id twice; Postgres calls a bare `ORDER BY id` ambiguous).
+    fn own(&self, column: &str) -> String {
+        format!("{}.{column}", self.table)
+    }
 }
 
 /// The `WHERE` of `f` for `shape`, or `None` when the kind cannot match (it lacks a filtered
@@ -448,8 +454,12 @@ pub fn page_sql(
         id = shape.id,
         table = shape.table,
         where_ = w.sql(),
-        created_key = shape.created_key(d),
-        id_key = shape.id_key(d),
+        created_key = format!("{}{}", shape.own(shape.created), d.collate),
+        id_key = if shape.id_is_int {
+            shape.own(shape.id)
+        } else {
+            format!("{}{}", shape.own(shape.id), d.collate)
+        },
     )
 }
 
