@@ -9,8 +9,8 @@ use airlock_ledger::browse::shape::{
     RECEIPTS, SEARCHED, Shape, Where,
 };
 use airlock_ledger::{
-    EvidenceBundle, Hit, LedgerError, Page, QueryAudit, RecordFilter, SearchText,
-    StoredProposal, StoredReceipt,
+    EvidenceBundle, Hit, LedgerError, Page, QueryAudit, RecordFilter, SearchText, StoredProposal,
+    StoredReceipt,
 };
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
@@ -97,7 +97,15 @@ pub(crate) async fn proposals(
     f: &RecordFilter,
 ) -> Result<Page<StoredProposal>, LedgerError> {
     let columns = read::PROPOSAL_COLUMNS;
-    list(c, &PROPOSALS, "proposals", f, columns, read::proposal_from_row).await
+    list(
+        c,
+        &PROPOSALS,
+        "proposals",
+        f,
+        columns,
+        read::proposal_from_row,
+    )
+    .await
 }
 
 /// How many proposals match `f` (its page, cursor and offset aside).
@@ -118,7 +126,15 @@ pub(crate) async fn evidence(
     f: &RecordFilter,
 ) -> Result<Page<EvidenceBundle>, LedgerError> {
     let columns = read::EVIDENCE_COLUMNS;
-    list(c, &EVIDENCE, "evidence", f, columns, read::evidence_from_row).await
+    list(
+        c,
+        &EVIDENCE,
+        "evidence",
+        f,
+        columns,
+        read::evidence_from_row,
+    )
+    .await
 }
 
 pub(crate) async fn query_audit(
@@ -126,7 +142,15 @@ pub(crate) async fn query_audit(
     f: &RecordFilter,
 ) -> Result<Page<QueryAudit>, LedgerError> {
     let columns = read::AUDIT_COLUMNS;
-    list(c, &QUERY_AUDIT, "query-audit", f, columns, read::audit_from_row).await
+    list(
+        c,
+        &QUERY_AUDIT,
+        "query-audit",
+        f,
+        columns,
+        read::audit_from_row,
+    )
+    .await
 }
 
 pub(crate) async fn receipts(

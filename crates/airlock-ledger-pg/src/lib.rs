@@ -56,11 +56,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_ledger::{
-    Actor, Anchor, ApprovalRecord, AttemptEffect, ChainHead, Decision, Deliveries,
-    DeliveryState, Event, EventQuery, EvidenceBundle, EvidenceWithAudit, Hit, HumanAction,
-    HumanActionFilter, JobRecord, Ledger, LedgerError, NewHumanAction, NewProposal, NewRead, Page,
-    ProposalRecorded, QueryAudit, ReadRecorded, RecordFilter,
-    Replay, Review, ScopedEvent, SearchText, Stats, StoredProposal, StoredReceipt, VerifyReport,
+    Actor, Anchor, ApprovalRecord, AttemptEffect, ChainHead, Decision, Deliveries, DeliveryState,
+    Event, EventQuery, EvidenceBundle, EvidenceWithAudit, Hit, HumanAction, HumanActionFilter,
+    JobRecord, Ledger, LedgerError, NewHumanAction, NewProposal, NewRead, Page, ProposalRecorded,
+    QueryAudit, ReadRecorded, RecordFilter, Replay, Review, ScopedEvent, SearchText, Stats,
+    StoredProposal, StoredReceipt, VerifyReport,
 };
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 use airlock_review_key::ReviewKey;
@@ -385,19 +385,31 @@ impl Ledger for PostgresLedger {
         read::state_counts(&**self.client().await?).await
     }
 
-    async fn proposal_page(&self, filter: &RecordFilter) -> Result<Page<StoredProposal>, LedgerError> {
+    async fn proposal_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<StoredProposal>, LedgerError> {
         browse::proposals(&**self.client().await?, filter).await
     }
 
-    async fn evidence_page(&self, filter: &RecordFilter) -> Result<Page<EvidenceBundle>, LedgerError> {
+    async fn evidence_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<EvidenceBundle>, LedgerError> {
         browse::evidence(&**self.client().await?, filter).await
     }
 
-    async fn query_audit_page(&self, filter: &RecordFilter) -> Result<Page<QueryAudit>, LedgerError> {
+    async fn query_audit_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<QueryAudit>, LedgerError> {
         browse::query_audit(&**self.client().await?, filter).await
     }
 
-    async fn receipt_page(&self, filter: &RecordFilter) -> Result<Page<StoredReceipt>, LedgerError> {
+    async fn receipt_page(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Page<StoredReceipt>, LedgerError> {
         browse::receipts(&**self.client().await?, filter).await
     }
 

@@ -3,9 +3,8 @@
 
 use airlock_ledger::telemetry::StateCounts;
 use airlock_ledger::{
-    ApprovalRecord, ChainHead, Event, EvidenceBundle, EvidenceWithAudit, JobRecord,
-    LedgerError, QueryAudit, Replay, Stats, StoredProposal,
-    StoredReceipt,
+    ApprovalRecord, ChainHead, Event, EvidenceBundle, EvidenceWithAudit, JobRecord, LedgerError,
+    QueryAudit, Replay, Stats, StoredProposal, StoredReceipt,
 };
 use airlock_protocol::ReceiptStatus;
 use tokio_postgres::GenericClient;

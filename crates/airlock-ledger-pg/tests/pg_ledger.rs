@@ -173,10 +173,7 @@ async fn an_identical_open_proposal_is_returned_not_duplicated_across_servers() 
         ids.insert(r.proposal.proposal_id);
     }
     assert_eq!((created, ids.len()), (1, 1));
-    assert_eq!(
-        a.proposal_count(&RecordFilter::default()).await.unwrap(),
-        2
-    );
+    assert_eq!(a.proposal_count(&RecordFilter::default()).await.unwrap(), 2);
     // Every call still recorded its read, linked to the one proposal.
     let audit = a
         .query_audit_page(&RecordFilter {
@@ -1035,7 +1032,7 @@ fn browse_records() -> (Vec<NewRead>, Vec<NewProposal>) {
         "crm.show_account",
     ];
     for i in 0..18u32 {
-        let tenant = if i % 2 == 0 { "acme" } else { "globex" };
+        let tenant = if i.is_multiple_of(2) { "acme" } else { "globex" };
         let object = format!("INV-{}", i % 5);
         let mut ev = evidence(tenant, &object);
         ev.capability = capabilities[(i % 3) as usize].into();
@@ -1044,11 +1041,11 @@ fn browse_records() -> (Vec<NewRead>, Vec<NewProposal>) {
         if i == 7 {
             ev.object_id = "100%_off".into();
         }
-        let mut a = audit(tenant, &ev.object_id, (i % 4 != 0).then_some(&ev));
+        let mut a = audit(tenant, &ev.object_id, (!i.is_multiple_of(4)).then_some(&ev));
         a.capability = ev.capability.clone();
         a.created_at = ev.created_at.clone();
         reads.push(NewRead {
-            evidence: (i % 4 != 0).then_some(ev),
+            evidence: (!i.is_multiple_of(4)).then_some(ev),
             audit: a,
         });
     }
@@ -1180,7 +1177,8 @@ async fn browse_pages_and_search_answer_as_the_sqlite_ledger_does() {
             let ids = |v: Vec<EvidenceBundle>| -> Vec<String> {
                 v.into_iter().map(|e| e.evidence_bundle_id).collect()
             };
-            let pg_ev = ids(all_pages(f.clone(), |f| async move { pg.evidence_page(&f).await }).await);
+            let pg_ev =
+                ids(all_pages(f.clone(), |f| async move { pg.evidence_page(&f).await }).await);
             let lite_ev =
                 ids(all_pages(f.clone(), |f| async move { lite.evidence_page(&f).await }).await);
             assert_eq!(pg_ev, lite_ev, "evidence under {f:?}");
@@ -1195,14 +1193,19 @@ async fn browse_pages_and_search_answer_as_the_sqlite_ledger_does() {
             let pg_a =
                 audit(all_pages(f.clone(), |f| async move { pg.query_audit_page(&f).await }).await);
             let lite_a = audit(
-                all_pages(f.clone(), |f| async move { lite.query_audit_page(&f).await }).await,
+                all_pages(
+                    f.clone(),
+                    |f| async move { lite.query_audit_page(&f).await },
+                )
+                .await,
             );
             assert_eq!(pg_a, lite_a, "query audit under {f:?}");
 
             let pids = |v: Vec<StoredProposal>| -> Vec<String> {
                 v.into_iter().map(|p| p.proposal_id).collect()
             };
-            let pg_p = pids(all_pages(f.clone(), |f| async move { pg.proposal_page(&f).await }).await);
+            let pg_p =
+                pids(all_pages(f.clone(), |f| async move { pg.proposal_page(&f).await }).await);
             let lite_p =
                 pids(all_pages(f.clone(), |f| async move { lite.proposal_page(&f).await }).await);
             assert_eq!(pg_p, lite_p, "proposals under {f:?}");
@@ -1223,7 +1226,8 @@ async fn browse_pages_and_search_answer_as_the_sqlite_ledger_does() {
                     .map(|h| (h.kind, h.id))
                     .collect()
             };
-            let pg_h = hits(all_pages(f.clone(), |f| async move { pg.search(None, &f).await }).await);
+            let pg_h =
+                hits(all_pages(f.clone(), |f| async move { pg.search(None, &f).await }).await);
             let lite_h =
                 hits(all_pages(f.clone(), |f| async move { lite.search(None, &f).await }).await);
             assert_eq!(pg_h, lite_h, "search under {f:?}");
@@ -1234,7 +1238,10 @@ async fn browse_pages_and_search_answer_as_the_sqlite_ledger_does() {
         assert!(pg.evidence_page(f).await.unwrap().items.is_empty());
         assert_eq!(pg.proposal_count(f).await.unwrap(), 0);
     }
-    assert_eq!(pg.proposal_count(&RecordFilter::default()).await.unwrap(), 6);
+    assert_eq!(
+        pg.proposal_count(&RecordFilter::default()).await.unwrap(),
+        6
+    );
     let literal = RecordFilter {
         object_id: Some("100%_off".into()),
         ..Default::default()
@@ -1271,11 +1278,17 @@ async fn browse_pages_and_search_answer_as_the_sqlite_ledger_does() {
         } else {
             // The audit row and the evidence of read 7.
             assert_eq!(pg_h.len(), 2, "{text:?}: {pg_h:?}");
-            assert!(pg_h.iter().all(|h| h.snippet.as_deref() == Some("100%_off")));
+            assert!(
+                pg_h.iter()
+                    .all(|h| h.snippet.as_deref() == Some("100%_off"))
+            );
         }
     }
     // The tables are all still there.
-    assert_eq!(pg.proposal_count(&RecordFilter::default()).await.unwrap(), 6);
+    assert_eq!(
+        pg.proposal_count(&RecordFilter::default()).await.unwrap(),
+        6
+    );
 
     // A tampered cursor, and one used with other filters or another listing, are refused.
     let page = pg
@@ -1323,6 +1336,12 @@ async fn browse_pages_and_search_answer_as_the_sqlite_ledger_does() {
             ..Default::default()
         })
         .await;
-    assert!(matches!(foreign, Err(LedgerError::Cursor { code: "CURSOR_MISMATCH", .. })));
+    assert!(matches!(
+        foreign,
+        Err(LedgerError::Cursor {
+            code: "CURSOR_MISMATCH",
+            ..
+        })
+    ));
     let _ = std::fs::remove_file(&path);
 }

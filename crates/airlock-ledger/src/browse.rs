@@ -261,11 +261,7 @@ impl Cursor {
     }
 
     /// The position a token names, checked against the listing and filter it is used with.
-    pub fn decode(
-        token: &str,
-        listing: &str,
-        fingerprint: &str,
-    ) -> Result<Cursor, LedgerError> {
+    pub fn decode(token: &str, listing: &str, fingerprint: &str) -> Result<Cursor, LedgerError> {
         let malformed = || LedgerError::Cursor {
             code: "CURSOR_MALFORMED",
             detail: "the --cursor token is not one airlock printed".into(),

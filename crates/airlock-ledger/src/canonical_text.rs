@@ -375,7 +375,7 @@ mod tests {
         let word = |n: u64| WORDS[(n % WORDS.len() as u64) as usize].to_owned();
         match next() % if depth > 4 { 5 } else { 7 } {
             0 => Value::Null,
-            1 => Value::Bool(next() % 2 == 0),
+            1 => Value::Bool(next().is_multiple_of(2)),
             2 => match next() % 5 {
                 0 => json!(next() as i64),
                 1 => json!(next()),

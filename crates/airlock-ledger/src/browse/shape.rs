@@ -449,17 +449,15 @@ pub fn page_sql(
     d: &Dialect,
 ) -> String {
     format!(
-        "SELECT {columns}, {created}, {id} FROM {table}{where_} ORDER BY {created_key} DESC, {id_key} DESC LIMIT {limit} OFFSET {offset}",
+        "SELECT {columns}, {created}, {id} FROM {table}{where_} ORDER BY {created_key}{collate} DESC, {id_key}{id_collate} DESC LIMIT {limit} OFFSET {offset}",
         created = shape.created,
         id = shape.id,
         table = shape.table,
         where_ = w.sql(),
-        created_key = format!("{}{}", shape.own(shape.created), d.collate),
-        id_key = if shape.id_is_int {
-            shape.own(shape.id)
-        } else {
-            format!("{}{}", shape.own(shape.id), d.collate)
-        },
+        created_key = shape.own(shape.created),
+        id_key = shape.own(shape.id),
+        collate = d.collate,
+        id_collate = if shape.id_is_int { "" } else { d.collate },
     )
 }
 
@@ -650,6 +648,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_in_order() {
-        assert_eq!(numbered("a = ? AND (b < ? OR c = ?)"), "a = $1 AND (b < $2 OR c = $3)");
+        assert_eq!(
+            numbered("a = ? AND (b < ? OR c = ?)"),
+            "a = $1 AND (b < $2 OR c = $3)"
+        );
     }
 }

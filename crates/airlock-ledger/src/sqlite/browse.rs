@@ -7,8 +7,8 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::browse::shape::{
-    self, ACTIVITY, Bound, Cursor, CursorId, EVIDENCE, HitRow, PROPOSALS, QUERY_AUDIT,
-    RECEIPTS, SEARCHED, SQLITE, Shape, Where,
+    self, ACTIVITY, Bound, Cursor, CursorId, EVIDENCE, HitRow, PROPOSALS, QUERY_AUDIT, RECEIPTS,
+    SEARCHED, SQLITE, Shape, Where,
 };
 use crate::browse::{Hit, Page, RecordFilter, SearchText};
 use crate::{EvidenceBundle, LedgerError, QueryAudit, StoredProposal, StoredReceipt};

@@ -1072,16 +1072,16 @@ mod tests {
             "alpha": {"neg": -(i as i64), "float": i as f64 / 3.0, "big": u64::MAX - i as u64,
                       "exp": 1e300, "w": w(i)},
             w(i + 1): [w(i + 2), null, true, false, [], {}],
-            "middle": {"b": w(i + 3), "a": i % 7 == 0},
+            "middle": {"b": w(i + 3), "a": i.is_multiple_of(7)},
         })
     }
 
     fn read(i: usize) -> NewRead {
         let w = |n: usize| WORDS[n % WORDS.len()].to_owned();
-        let evidence = (i % 4 != 0).then(|| EvidenceBundle {
+        let evidence = (!i.is_multiple_of(4)).then(|| EvidenceBundle {
             evidence_bundle_id: format!("ev_{i}_{}", w(i)),
             proposal_id: None,
-            tenant_id: if i % 2 == 0 { "acme" } else { "globex" }.into(),
+            tenant_id: if i.is_multiple_of(2) { "acme" } else { "globex" }.into(),
             principal: w(i + 4),
             capability: "billing.inspect_invoice".into(),
             source_id: "app".into(),
