@@ -1032,7 +1032,11 @@ fn browse_records() -> (Vec<NewRead>, Vec<NewProposal>) {
         "crm.show_account",
     ];
     for i in 0..18u32 {
-        let tenant = if i.is_multiple_of(2) { "acme" } else { "globex" };
+        let tenant = if i.is_multiple_of(2) {
+            "acme"
+        } else {
+            "globex"
+        };
         let object = format!("INV-{}", i % 5);
         let mut ev = evidence(tenant, &object);
         ev.capability = capabilities[(i % 3) as usize].into();

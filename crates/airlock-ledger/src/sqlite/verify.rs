@@ -1081,7 +1081,12 @@ mod tests {
         let evidence = (!i.is_multiple_of(4)).then(|| EvidenceBundle {
             evidence_bundle_id: format!("ev_{i}_{}", w(i)),
             proposal_id: None,
-            tenant_id: if i.is_multiple_of(2) { "acme" } else { "globex" }.into(),
+            tenant_id: if i.is_multiple_of(2) {
+                "acme"
+            } else {
+                "globex"
+            }
+            .into(),
             principal: w(i + 4),
             capability: "billing.inspect_invoice".into(),
             source_id: "app".into(),
