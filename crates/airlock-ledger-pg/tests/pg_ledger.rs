@@ -683,6 +683,82 @@ async fn two_appliers_racing_one_approved_proposal_run_one_job() {
     assert_eq!(receipts.len(), 1);
     assert_eq!(receipts[0].status.as_str(), "applied");
     assert_eq!(a.replay(&p.proposal_id).await.unwrap().jobs.len(), 1);
+    // The receipt filters select it, and through it its proposal's records.
+    let r = &receipts[0];
+    let by = |f: RecordFilter| {
+        let a = &a;
+        async move { a.receipt_page(&f).await.unwrap().items.len() }
+    };
+    for f in [
+        RecordFilter {
+            idempotency_key: Some(r.idempotency_key.clone()),
+            ..Default::default()
+        },
+        RecordFilter {
+            writeback_job: Some(r.writeback_job_id.clone()),
+            ..Default::default()
+        },
+        RecordFilter {
+            receipt: Some(r.receipt_id),
+            ..Default::default()
+        },
+        RecordFilter {
+            replay: Some(format!("replay_{}", p.proposal_id)),
+            outcome: Some("applied".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            table: Some("memberships".into()),
+            tenant: Some("acme".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            table: Some("public.memberships".into()),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(by(f.clone()).await, 1, "{f:?}");
+    }
+    for f in [
+        RecordFilter {
+            idempotency_key: Some("' OR '1'='1".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            receipt: Some(r.receipt_id + 1000),
+            ..Default::default()
+        },
+        RecordFilter {
+            tenant: Some("globex".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            table: Some("berships".into()),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(by(f.clone()).await, 0, "{f:?}");
+    }
+    let of_receipt = RecordFilter {
+        receipt: Some(r.receipt_id),
+        ..Default::default()
+    };
+    assert_eq!(a.proposal_count(&of_receipt).await.unwrap(), 1);
+    let hits = a.search(None, &of_receipt).await.unwrap().items;
+    assert!(hits.iter().any(|h| h.kind == RecordKind::Receipt));
+    assert!(hits.iter().any(|h| h.kind == RecordKind::Event));
+    assert!(
+        hits.iter()
+            .all(|h| h.proposal_id.as_deref() == Some(p.proposal_id.as_str())),
+        "{hits:?}"
+    );
+    let applied = SearchText::new("APPLIED").unwrap();
+    let found = a.search(Some(&applied), &of_receipt).await.unwrap().items;
+    assert!(
+        found
+            .iter()
+            .any(|h| h.kind == RecordKind::Receipt && h.matched.contains(&"status"))
+    );
     assert!(a.verify().await.unwrap().ok);
 }
 
@@ -1245,6 +1321,20 @@ async fn browse_pages_and_search_answer_as_the_sqlite_ledger_does() {
     assert_eq!(
         pg.proposal_count(&RecordFilter::default()).await.unwrap(),
         6
+    );
+    // A bare table name matches it in any schema, never a name it ends with.
+    let bare = pg.evidence_page(&filters[9]).await.unwrap().items.len();
+    assert_eq!(
+        bare,
+        pg.evidence_page(&filters[10]).await.unwrap().items.len()
+    );
+    assert!(bare > 0);
+    assert!(
+        pg.evidence_page(&filters[11])
+            .await
+            .unwrap()
+            .items
+            .is_empty()
     );
     let literal = RecordFilter {
         object_id: Some("100%_off".into()),
