@@ -32,12 +32,15 @@
 //! - `Event::seq` is the global sequence number (allocation order across writers), unique and
 //!   covered by each event's hash.
 //!
-//! Not supported yet (each returns [`LedgerError::Unsupported`]): the keyset browse pages
-//! (`proposal_page`, `evidence_page`, `query_audit_page`, `receipt_page`) and `search`.
+//! - **Browsing**: `proposal_page`, `evidence_page`, `query_audit_page`, `receipt_page`,
+//!   `proposal_count` and `search` run the SQLite ledger's shapes and keyset rule
+//!   (`airlock_ledger::browse::shape`): same filters, order, cursors and hits.
+//!
 //! Maintenance commands of the SQLite ledger (prune, backup, vacuum, export, import) are
 //! inherent to it and have no Postgres counterpart here (use the database's own tools for
 //! backup).
 
+mod browse;
 mod error;
 mod feed;
 mod lifecycle;
@@ -53,11 +56,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_ledger::{
-    Actor, Anchor, ApprovalRecord, AttemptEffect, ChainHead, Decision, Deliveries,
-    DeliveryState, Event, EventQuery, EvidenceBundle, EvidenceWithAudit, Hit, HumanAction,
-    HumanActionFilter, JobRecord, Ledger, LedgerError, NewHumanAction, NewProposal, NewRead, Page,
-    ProposalRecorded, QueryAudit, ReadRecorded, RecordFilter,
-    Replay, Review, ScopedEvent, SearchText, Stats, StoredProposal, StoredReceipt, VerifyReport,
+    Actor, Anchor, ApprovalRecord, AttemptEffect, ChainHead, Decision, Deliveries, DeliveryState,
+    Event, EventQuery, EvidenceBundle, EvidenceWithAudit, Hit, HumanAction, HumanActionFilter,
+    JobRecord, Ledger, LedgerError, NewHumanAction, NewProposal, NewRead, Page, ProposalRecorded,
+    QueryAudit, ReadRecorded, RecordFilter, Replay, Review, ScopedEvent, SearchText, Stats,
+    StoredProposal, StoredReceipt, VerifyReport,
 };
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 use airlock_review_key::ReviewKey;
@@ -277,13 +280,6 @@ impl PostgresLedger {
             tracing::warn!(anchor = %path.display(), "could not append to the anchor file: {e}");
         }
     }
-
-    fn unsupported<T>(what: &'static str) -> Result<T, LedgerError> {
-        Err(LedgerError::Unsupported {
-            engine: "postgres",
-            what,
-        })
-    }
 }
 
 #[async_trait::async_trait]
@@ -306,8 +302,8 @@ impl Ledger for PostgresLedger {
         read::proposal(&**self.client().await?, id).await
     }
 
-    async fn proposal_count(&self, _filter: &RecordFilter) -> Result<u64, LedgerError> {
-        Self::unsupported("proposal_count")
+    async fn proposal_count(&self, filter: &RecordFilter) -> Result<u64, LedgerError> {
+        browse::proposal_count(&**self.client().await?, filter).await
     }
 
     async fn search_proposals(
@@ -391,38 +387,38 @@ impl Ledger for PostgresLedger {
 
     async fn proposal_page(
         &self,
-        _filter: &RecordFilter,
+        filter: &RecordFilter,
     ) -> Result<Page<StoredProposal>, LedgerError> {
-        Self::unsupported("browsing proposal pages")
+        browse::proposals(&**self.client().await?, filter).await
     }
 
     async fn evidence_page(
         &self,
-        _filter: &RecordFilter,
+        filter: &RecordFilter,
     ) -> Result<Page<EvidenceBundle>, LedgerError> {
-        Self::unsupported("browsing evidence pages")
+        browse::evidence(&**self.client().await?, filter).await
     }
 
     async fn query_audit_page(
         &self,
-        _filter: &RecordFilter,
+        filter: &RecordFilter,
     ) -> Result<Page<QueryAudit>, LedgerError> {
-        Self::unsupported("browsing query-audit pages")
+        browse::query_audit(&**self.client().await?, filter).await
     }
 
     async fn receipt_page(
         &self,
-        _filter: &RecordFilter,
+        filter: &RecordFilter,
     ) -> Result<Page<StoredReceipt>, LedgerError> {
-        Self::unsupported("browsing receipt pages")
+        browse::receipts(&**self.client().await?, filter).await
     }
 
     async fn search(
         &self,
-        _text: Option<&SearchText>,
-        _filter: &RecordFilter,
+        text: Option<&SearchText>,
+        filter: &RecordFilter,
     ) -> Result<Page<Hit>, LedgerError> {
-        Self::unsupported("activity search")
+        browse::search(&**self.client().await?, text, filter).await
     }
 
     async fn query_audit_record(&self, id: i64) -> Result<QueryAudit, LedgerError> {

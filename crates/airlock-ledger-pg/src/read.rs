@@ -3,14 +3,13 @@
 
 use airlock_ledger::telemetry::StateCounts;
 use airlock_ledger::{
-    ApprovalRecord, ChainHead, Event, EvidenceBundle, EvidenceWithAudit, JobRecord,
-    LedgerError, QueryAudit, Replay, Stats, StoredProposal,
-    StoredReceipt,
+    ApprovalRecord, ChainHead, Event, EvidenceBundle, EvidenceWithAudit, JobRecord, LedgerError,
+    QueryAudit, Replay, Stats, StoredProposal, StoredReceipt,
 };
 use airlock_protocol::ReceiptStatus;
 use tokio_postgres::GenericClient;
 use tokio_postgres::Row;
-use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::types::FromSql;
 
 use crate::error::{Pg, corrupt};
 
@@ -35,10 +34,6 @@ fn word<T: std::str::FromStr<Err = airlock_protocol::UnknownState>>(
 ) -> Result<T, LedgerError> {
     let text: String = col(row, i)?;
     text.parse().map_err(|e| corrupt("a state column", e))
-}
-
-fn limit(n: u32) -> i64 {
-    if n == 0 { 20 } else { i64::from(n.min(1000)) }
 }
 
 pub(crate) const PROPOSAL_COLUMNS: &str = "proposal_id, proposal_version, proposal_hash, action,
@@ -127,10 +122,6 @@ pub(crate) fn where_clause(filters: &[(&str, &Option<String>)]) -> (String, Vec<
         }
     }
     (sql, values)
-}
-
-fn params(values: &[String]) -> Vec<&(dyn ToSql + Sync)> {
-    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 /// The proposals whose id, capability, tenant, object, principal, a decision's reason or

@@ -193,6 +193,26 @@ const MIGRATIONS: &[&str] = &[
         updated_at        TEXT NOT NULL
     );
     "#,
+    // 2: the browse order keys (`created_at`, id, newest first) and their main filters, in
+    // the bytewise collation the browse statements order by (browse.rs), so a page reads an
+    // index range instead of sorting the table.
+    r#"
+    CREATE INDEX proposals_browse ON proposals(created_at COLLATE "C", proposal_id COLLATE "C");
+    CREATE INDEX proposals_browse_tenant
+        ON proposals(tenant_id, created_at COLLATE "C", proposal_id COLLATE "C");
+    CREATE INDEX proposals_browse_object
+        ON proposals(object_id, created_at COLLATE "C", proposal_id COLLATE "C");
+    CREATE INDEX evidence_browse
+        ON evidence_bundles(created_at COLLATE "C", evidence_bundle_id COLLATE "C");
+    CREATE INDEX evidence_browse_tenant
+        ON evidence_bundles(tenant_id, created_at COLLATE "C", evidence_bundle_id COLLATE "C");
+    CREATE INDEX query_audit_browse ON query_audit(created_at COLLATE "C", audit_id);
+    CREATE INDEX query_audit_browse_tenant
+        ON query_audit(tenant_id, created_at COLLATE "C", audit_id);
+    CREATE INDEX receipts_browse ON receipts(created_at COLLATE "C", receipt_id);
+    CREATE INDEX events_browse ON events(created_at COLLATE "C", seq)
+        WHERE proposal_id IS NOT NULL AND kind <> 'proposal_created';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -93,12 +93,13 @@ async fn records_reads_and_proposals_and_verifies() {
     );
 
     let not_found = ledger
-        .query_audit(&AuditFilter {
+        .query_audit_page(&RecordFilter {
             outcome: Some("not_found".into()),
             ..Default::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(not_found.len(), 1);
     assert_eq!(not_found[0].object_id, "INV-404");
 
@@ -127,13 +128,12 @@ async fn records_reads_and_proposals_and_verifies() {
         ledger.receipt(424242).await,
         Err(LedgerError::NotFound { .. })
     ));
-    assert!(matches!(
-        ledger.proposal_page(&RecordFilter::default()).await,
-        Err(LedgerError::Unsupported {
-            engine: "postgres",
-            ..
-        })
-    ));
+    let page = ledger
+        .proposal_page(&RecordFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![latest]);
+    assert!(page.next_cursor.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,19 +173,17 @@ async fn an_identical_open_proposal_is_returned_not_duplicated_across_servers() 
         ids.insert(r.proposal.proposal_id);
     }
     assert_eq!((created, ids.len()), (1, 1));
-    assert_eq!(
-        a.proposal_count(&ProposalFilter::default()).await.unwrap(),
-        2
-    );
+    assert_eq!(a.proposal_count(&RecordFilter::default()).await.unwrap(), 2);
     // Every call still recorded its read, linked to the one proposal.
     let audit = a
-        .query_audit(&AuditFilter {
+        .query_audit_page(&RecordFilter {
             proposal: ids.first().cloned(),
             limit: 100,
             ..Default::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(audit.len(), 16);
     let report = a.verify().await.unwrap();
     assert!(report.ok, "{report:?}");
@@ -674,16 +672,93 @@ async fn two_appliers_racing_one_approved_proposal_run_one_job() {
     }
     assert_eq!(ran, 1);
     let receipts = a
-        .receipts(&ReceiptFilter {
+        .receipt_page(&RecordFilter {
             proposal: Some(p.proposal_id.clone()),
-            status: None,
             limit: 10,
+            ..Default::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(receipts.len(), 1);
     assert_eq!(receipts[0].status.as_str(), "applied");
     assert_eq!(a.replay(&p.proposal_id).await.unwrap().jobs.len(), 1);
+    // The receipt filters select it, and through it its proposal's records.
+    let r = &receipts[0];
+    let by = |f: RecordFilter| {
+        let a = &a;
+        async move { a.receipt_page(&f).await.unwrap().items.len() }
+    };
+    for f in [
+        RecordFilter {
+            idempotency_key: Some(r.idempotency_key.clone()),
+            ..Default::default()
+        },
+        RecordFilter {
+            writeback_job: Some(r.writeback_job_id.clone()),
+            ..Default::default()
+        },
+        RecordFilter {
+            receipt: Some(r.receipt_id),
+            ..Default::default()
+        },
+        RecordFilter {
+            replay: Some(format!("replay_{}", p.proposal_id)),
+            outcome: Some("applied".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            table: Some("memberships".into()),
+            tenant: Some("acme".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            table: Some("public.memberships".into()),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(by(f.clone()).await, 1, "{f:?}");
+    }
+    for f in [
+        RecordFilter {
+            idempotency_key: Some("' OR '1'='1".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            receipt: Some(r.receipt_id + 1000),
+            ..Default::default()
+        },
+        RecordFilter {
+            tenant: Some("globex".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            table: Some("berships".into()),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(by(f.clone()).await, 0, "{f:?}");
+    }
+    let of_receipt = RecordFilter {
+        receipt: Some(r.receipt_id),
+        ..Default::default()
+    };
+    assert_eq!(a.proposal_count(&of_receipt).await.unwrap(), 1);
+    let hits = a.search(None, &of_receipt).await.unwrap().items;
+    assert!(hits.iter().any(|h| h.kind == RecordKind::Receipt));
+    assert!(hits.iter().any(|h| h.kind == RecordKind::Event));
+    assert!(
+        hits.iter()
+            .all(|h| h.proposal_id.as_deref() == Some(p.proposal_id.as_str())),
+        "{hits:?}"
+    );
+    let applied = SearchText::new("APPLIED").unwrap();
+    let found = a.search(Some(&applied), &of_receipt).await.unwrap().items;
+    assert!(
+        found
+            .iter()
+            .any(|h| h.kind == RecordKind::Receipt && h.matched.contains(&"status"))
+    );
     assert!(a.verify().await.unwrap().ok);
 }
 
@@ -756,9 +831,10 @@ async fn an_expired_lease_is_taken_over_and_the_late_worker_is_fenced() {
     );
     assert_eq!(
         other
-            .receipts(&ReceiptFilter::default())
+            .receipt_page(&RecordFilter::default())
             .await
             .unwrap()
+            .items
             .len(),
         1
     );
@@ -1020,4 +1096,346 @@ async fn callers_that_go_away_never_break_a_batch() {
     assert!(report.ok, "{report:?}");
     l.record_read(read("after")).await.unwrap();
     assert!(l.verify().await.unwrap().ok);
+}
+
+/// Reads and proposals for two tenants, three capabilities and a day each, fed to a Postgres
+/// ledger and a SQLite one alike.
+fn browse_records() -> (Vec<NewRead>, Vec<NewProposal>) {
+    let mut reads = Vec::new();
+    let capabilities = [
+        "billing.inspect_invoice",
+        "billing.list_invoices",
+        "crm.show_account",
+    ];
+    for i in 0..18u32 {
+        let tenant = if i.is_multiple_of(2) {
+            "acme"
+        } else {
+            "globex"
+        };
+        let object = format!("INV-{}", i % 5);
+        let mut ev = evidence(tenant, &object);
+        ev.capability = capabilities[(i % 3) as usize].into();
+        // Days 1..=9, two records a day: ties on created_at are broken by the id.
+        ev.created_at = format!("2026-01-0{}T10:00:00.000Z", i / 2 + 1);
+        if i == 7 {
+            ev.object_id = "100%_off".into();
+        }
+        let mut a = audit(tenant, &ev.object_id, (!i.is_multiple_of(4)).then_some(&ev));
+        a.capability = ev.capability.clone();
+        a.created_at = ev.created_at.clone();
+        reads.push(NewRead {
+            evidence: (!i.is_multiple_of(4)).then_some(ev),
+            audit: a,
+        });
+    }
+    let mut proposals = Vec::new();
+    for i in 0..6i64 {
+        let mut p = new_proposal(&format!("INV-{i}"), i);
+        p.evidence.created_at = format!("2026-02-0{}T10:00:00.000Z", i + 1);
+        p.audit.created_at = p.evidence.created_at.clone();
+        proposals.push(p);
+    }
+    (reads, proposals)
+}
+
+/// Every page of a listing, following the cursor; fails on a repeated cursor.
+async fn all_pages<T, F, Fut>(mut f: RecordFilter, page: F) -> Vec<T>
+where
+    F: Fn(RecordFilter) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, LedgerError>>,
+{
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let p = page(f.clone()).await.unwrap();
+        out.extend(p.items);
+        match p.next_cursor {
+            Some(c) => {
+                assert!(seen.insert(c.clone()), "a cursor came back twice");
+                f.cursor = Some(c);
+            }
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browse_pages_and_search_answer_as_the_sqlite_ledger_does() {
+    let Some(db) = fresh().await else { return };
+    let pg = connect(&db, "w1").await;
+    let path = std::env::temp_dir().join(format!(
+        "{}.sqlite",
+        airlock_protocol::ids::new_id("pgbrowse")
+    ));
+    let lite = SqliteLedger::open(&path).unwrap();
+    let (reads, proposals) = browse_records();
+    for r in reads {
+        pg.record_read(r.clone()).await.unwrap();
+        lite.record_read(r).await.unwrap();
+    }
+    for p in proposals {
+        pg.record_proposal(p.clone()).await.unwrap();
+        lite.record_proposal(p).await.unwrap();
+    }
+    let (pg, lite) = (&pg, &lite);
+    let time = |s: &str| {
+        Some(LedgerTime::from_utc(
+            chrono::DateTime::parse_from_rfc3339(s).unwrap().into(),
+        ))
+    };
+    let injection = "'; DROP TABLE proposals; --";
+    let filters = vec![
+        RecordFilter::default(),
+        RecordFilter {
+            tenant: Some("acme".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            tenant: Some("globex".into()),
+            capability: Some("crm.show_account".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            from: time("2026-01-03T00:00:00Z"),
+            to: time("2026-01-06T23:00:00Z"),
+            ..Default::default()
+        },
+        RecordFilter {
+            outcome: Some("not_found".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            outcome: Some("pending_review".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            object_id: Some("INV-3".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            object_id: Some("100%_off".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            object_id: Some("%".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            table: Some("invoices".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            table: Some("public.invoices".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            table: Some("voices".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            query_fingerprint: Some("sha256:abc".into()),
+            tenant: Some("acme".into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            tenant: Some(injection.into()),
+            ..Default::default()
+        },
+        RecordFilter {
+            capability: Some(injection.into()),
+            principal: Some("%_".into()),
+            ..Default::default()
+        },
+    ];
+    for base in &filters {
+        for limit in [0, 1, 4] {
+            let f = RecordFilter {
+                limit,
+                ..base.clone()
+            };
+            let ids = |v: Vec<EvidenceBundle>| -> Vec<String> {
+                v.into_iter().map(|e| e.evidence_bundle_id).collect()
+            };
+            let pg_ev =
+                ids(all_pages(f.clone(), |f| async move { pg.evidence_page(&f).await }).await);
+            let lite_ev =
+                ids(all_pages(f.clone(), |f| async move { lite.evidence_page(&f).await }).await);
+            assert_eq!(pg_ev, lite_ev, "evidence under {f:?}");
+            let dedup: std::collections::BTreeSet<_> = pg_ev.iter().collect();
+            assert_eq!(dedup.len(), pg_ev.len(), "a row shown twice under {f:?}");
+
+            let audit = |v: Vec<QueryAudit>| -> Vec<(String, String, String)> {
+                v.into_iter()
+                    .map(|a| (a.created_at, a.tenant_id, a.object_id))
+                    .collect()
+            };
+            let pg_a =
+                audit(all_pages(f.clone(), |f| async move { pg.query_audit_page(&f).await }).await);
+            let lite_a = audit(
+                all_pages(
+                    f.clone(),
+                    |f| async move { lite.query_audit_page(&f).await },
+                )
+                .await,
+            );
+            assert_eq!(pg_a, lite_a, "query audit under {f:?}");
+
+            let pids = |v: Vec<StoredProposal>| -> Vec<String> {
+                v.into_iter().map(|p| p.proposal_id).collect()
+            };
+            let pg_p =
+                pids(all_pages(f.clone(), |f| async move { pg.proposal_page(&f).await }).await);
+            let lite_p =
+                pids(all_pages(f.clone(), |f| async move { lite.proposal_page(&f).await }).await);
+            assert_eq!(pg_p, lite_p, "proposals under {f:?}");
+            assert_eq!(
+                pg.proposal_count(&f).await.unwrap(),
+                lite.proposal_count(&f).await.unwrap()
+            );
+            assert_eq!(pg.proposal_count(&f).await.unwrap(), pg_p.len() as u64);
+
+            let pg_r = all_pages(f.clone(), |f| async move { pg.receipt_page(&f).await }).await;
+            assert!(pg_r.is_empty());
+
+            // A search without text walks the same records (events aside, whose sequence
+            // numbers differ between engines) on both.
+            let hits = |v: Vec<Hit>| -> Vec<(RecordKind, String)> {
+                v.into_iter()
+                    .filter(|h| h.kind != RecordKind::Event)
+                    .map(|h| (h.kind, h.id))
+                    .collect()
+            };
+            let pg_h =
+                hits(all_pages(f.clone(), |f| async move { pg.search(None, &f).await }).await);
+            let lite_h =
+                hits(all_pages(f.clone(), |f| async move { lite.search(None, &f).await }).await);
+            assert_eq!(pg_h, lite_h, "search under {f:?}");
+        }
+    }
+    // The filters that name nothing match nothing (and dropped nothing).
+    for f in &filters[13..] {
+        assert!(pg.evidence_page(f).await.unwrap().items.is_empty());
+        assert_eq!(pg.proposal_count(f).await.unwrap(), 0);
+    }
+    assert_eq!(
+        pg.proposal_count(&RecordFilter::default()).await.unwrap(),
+        6
+    );
+    // A bare table name matches it in any schema, never a name it ends with.
+    let bare = pg.evidence_page(&filters[9]).await.unwrap().items.len();
+    assert_eq!(
+        bare,
+        pg.evidence_page(&filters[10]).await.unwrap().items.len()
+    );
+    assert!(bare > 0);
+    assert!(
+        pg.evidence_page(&filters[11])
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let literal = RecordFilter {
+        object_id: Some("100%_off".into()),
+        ..Default::default()
+    };
+    assert_eq!(pg.query_audit_page(&literal).await.unwrap().items.len(), 1);
+
+    // Search texts: injection finds nothing, `%_` matches literally (the one object that holds
+    // it), case is ignored.
+    for text in [injection, "%_", "_off", "100%_OFF", "nothing-like-this"] {
+        let t = SearchText::new(text).unwrap();
+        let f = RecordFilter {
+            limit: 3,
+            ..Default::default()
+        };
+        let pg_h = all_pages(f.clone(), |f| {
+            let t = t.clone();
+            async move { pg.search(Some(&t), &f).await }
+        })
+        .await;
+        let lite_h = all_pages(f.clone(), |f| {
+            let t = t.clone();
+            async move { lite.search(Some(&t), &f).await }
+        })
+        .await;
+        let strip = |v: &[Hit]| -> Vec<(RecordKind, String, Vec<&'static str>, Option<String>)> {
+            v.iter()
+                .filter(|h| h.kind != RecordKind::Event)
+                .map(|h| (h.kind, h.id.clone(), h.matched.clone(), h.snippet.clone()))
+                .collect()
+        };
+        assert_eq!(strip(&pg_h), strip(&lite_h), "search {text:?}");
+        if text == injection || text == "nothing-like-this" {
+            assert!(pg_h.is_empty(), "{text:?} found {pg_h:?}");
+        } else {
+            // The audit row and the evidence of read 7.
+            assert_eq!(pg_h.len(), 2, "{text:?}: {pg_h:?}");
+            assert!(
+                pg_h.iter()
+                    .all(|h| h.snippet.as_deref() == Some("100%_off"))
+            );
+        }
+    }
+    // The tables are all still there.
+    assert_eq!(
+        pg.proposal_count(&RecordFilter::default()).await.unwrap(),
+        6
+    );
+
+    // A tampered cursor, and one used with other filters or another listing, are refused.
+    let page = pg
+        .evidence_page(&RecordFilter {
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let token = page.next_cursor.unwrap();
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == '0' { '1' } else { '0' });
+    let refused = |f: RecordFilter| async move {
+        match pg.evidence_page(&f).await {
+            Err(LedgerError::Cursor { code, .. }) => code,
+            other => panic!("expected a cursor error, got {other:?}"),
+        }
+    };
+    let code = refused(RecordFilter {
+        limit: 2,
+        cursor: Some(tampered),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(code, "CURSOR_TAMPERED");
+    let code = refused(RecordFilter {
+        limit: 2,
+        tenant: Some("globex".into()),
+        cursor: Some(token.clone()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(code, "CURSOR_MISMATCH");
+    let code = refused(RecordFilter {
+        cursor: Some(format!("{injection}.00")),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(code, "CURSOR_MALFORMED");
+    let foreign = pg
+        .proposal_page(&RecordFilter {
+            cursor: Some(token),
+            limit: 2,
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(
+        foreign,
+        Err(LedgerError::Cursor {
+            code: "CURSOR_MISMATCH",
+            ..
+        })
+    ));
+    let _ = std::fs::remove_file(&path);
 }

@@ -9,6 +9,8 @@
 
 use serde::Serialize;
 
+pub mod shape;
+
 use crate::LedgerError;
 
 /// The most a search text may hold, in bytes.
@@ -227,7 +229,7 @@ pub struct Hit {
 
 /// A position in a listing: the last row shown.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Cursor {
+pub struct Cursor {
     pub at: String,
     pub kind: RecordKind,
     pub id: CursorId,
@@ -236,7 +238,7 @@ pub(crate) struct Cursor {
 /// A record id as it sorts: text ids (proposals, evidence) or numbers (audit, receipts, events).
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(untagged)]
-pub(crate) enum CursorId {
+pub enum CursorId {
     Int(i64),
     Text(String),
 }
@@ -245,7 +247,7 @@ const CURSOR_VERSION: u64 = 1;
 
 impl Cursor {
     /// `<hex of the position>.<checksum>`.
-    pub(crate) fn encode(&self, listing: &str, fingerprint: &str) -> String {
+    pub fn encode(&self, listing: &str, fingerprint: &str) -> String {
         let body = serde_json::json!({
             "v": CURSOR_VERSION,
             "l": listing,
@@ -259,11 +261,7 @@ impl Cursor {
     }
 
     /// The position a token names, checked against the listing and filter it is used with.
-    pub(crate) fn decode(
-        token: &str,
-        listing: &str,
-        fingerprint: &str,
-    ) -> Result<Cursor, LedgerError> {
+    pub fn decode(token: &str, listing: &str, fingerprint: &str) -> Result<Cursor, LedgerError> {
         let malformed = || LedgerError::Cursor {
             code: "CURSOR_MALFORMED",
             detail: "the --cursor token is not one airlock printed".into(),
