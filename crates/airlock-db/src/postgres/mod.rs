@@ -88,7 +88,7 @@ pub(crate) use engine::PostgresEngine;
 pub(crate) use writer::PostgresWriter;
 
 /// A deadpool connection manager for a `postgres://` URL, with the TLS choice the URL's
-/// `sslmode`/`sslrootcert` make (see [`tls`]) — the same rules as every source's pool. For
+/// `sslmode`/`sslrootcert` make (see `postgres/tls.rs`) — the same rules as every source's pool. For
 /// other crates that keep their own state in Postgres (the shared ledger); `configure` sets
 /// what they need on the driver's config (application name, startup options) before the
 /// manager is built.
