@@ -15,12 +15,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use airlock_ledger::rules::{self, APPLICABLE, APPROVABLE, PROPOSAL_ROW, ProposalRow, REJECTABLE};
+use airlock_ledger::rules::{self, APPLICABLE, PROPOSAL_ROW, ProposalRow};
 use airlock_ledger::{
     Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, StoredProposal,
     StoredReceipt,
 };
-use airlock_protocol::ProposalState::{self, Applied, Approved, PendingWorker, Rejected};
+use airlock_protocol::ProposalState::{self, Applied, Approved, PendingWorker};
 use airlock_protocol::{ExecutionReceipt, ReceiptStatus, WritebackJob, now_rfc3339};
 use deadpool_postgres::Transaction;
 use serde_json::json;
@@ -28,22 +28,6 @@ use serde_json::json;
 use crate::error::Pg;
 use crate::read;
 use crate::writer::NewEvent;
-
-fn check_state(
-    p: &StoredProposal,
-    allowed: &[ProposalState],
-    action: &'static str,
-) -> Result<(), LedgerError> {
-    if allowed.contains(&p.state) {
-        Ok(())
-    } else {
-        Err(LedgerError::InvalidState {
-            proposal_id: p.proposal_id.clone(),
-            state: p.state,
-            action,
-        })
-    }
-}
 
 async fn set_state(
     tx: &Transaction<'_>,
@@ -79,24 +63,7 @@ pub(crate) async fn decide(
     events: &mut Vec<NewEvent>,
 ) -> Result<StoredProposal, LedgerError> {
     let p = read::proposal_locked(&**tx, &d.proposal_id, true).await?;
-    if p.proposal_hash != d.proposal_hash {
-        return Err(LedgerError::HashMismatch {
-            proposal_id: p.proposal_id,
-            expected: d.proposal_hash,
-            found: p.proposal_hash,
-        });
-    }
-    let (status, allowed, action, kind) = if approve {
-        if p.change_set.mode == "shadow" {
-            return Err(LedgerError::Shadow {
-                proposal_id: p.proposal_id,
-            });
-        }
-        (Approved, APPROVABLE, "approve", "proposal_approved")
-    } else {
-        (Rejected, REJECTABLE, "reject", "proposal_rejected")
-    };
-    check_state(&p, allowed, action)?;
+    let (status, kind) = rules::decision_rule(&p, &d, approve)?;
     let now = now_rfc3339();
     let approval_id: i64 = tx
         .query_one(
@@ -200,7 +167,7 @@ pub(crate) async fn begin_apply(
             found: p.proposal_hash,
         });
     }
-    check_state(&p, APPLICABLE, "apply")?;
+    rules::check_state(&p, APPLICABLE, "apply")?;
     let latest = latest_attempt(tx, &job.writeback_job_id).await?;
     if p.state == PendingWorker
         && let Some(l) = &latest
@@ -286,7 +253,7 @@ pub(crate) async fn record_receipt(
             current,
         });
     }
-    check_state(&p, &[PendingWorker, Applied], "record a receipt for")?;
+    rules::check_state(&p, &[PendingWorker, Applied], "record a receipt for")?;
     let attempt = begun.unwrap_or(current);
     let now = now_rfc3339();
     let receipt_id: i64 = tx

@@ -7,7 +7,7 @@
 //! - [`ProposalRow`]: a proposal's mutable columns as each event leaves them (carried in the
 //!   event payload under [`PROPOSAL_ROW`]), which `verify` replays;
 //! - the lifecycle's allowed transitions ([`APPROVABLE`], [`REJECTABLE`], [`APPLICABLE`]) and
-//!   the state a receipt leads to ([`state_of`]).
+//!   the state a receipt leads to ([`state_of`]), the rule of a decision ([`decision_rule`]).
 //!
 //! Nothing here touches storage.
 
@@ -15,5 +15,7 @@ pub use crate::chain::{
     EventBody, PROPOSAL_ROW, ProposalRow, audit_hash, event_hash, evidence_hash, proposal_hash,
     proposal_value, record_hash,
 };
-pub use crate::sqlite::lifecycle::{APPLICABLE, APPROVABLE, REJECTABLE, state_of};
+pub use crate::sqlite::lifecycle::{
+    APPLICABLE, APPROVABLE, REJECTABLE, check_state, decision_rule, state_of,
+};
 pub use crate::sqlite::write::RUNNER_ACTOR;

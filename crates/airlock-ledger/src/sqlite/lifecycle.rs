@@ -37,7 +37,8 @@ pub const REJECTABLE: &[ProposalState] = &[PendingReview, Approved, Conflict, Fa
 /// States an apply may start from (`pending_worker`: a crashed or concurrent attempt).
 pub const APPLICABLE: &[ProposalState] = &[Approved, PendingWorker];
 
-fn check_state(
+/// Refuses an action whose proposal is not in one of the `allowed` states.
+pub fn check_state(
     p: &StoredProposal,
     allowed: &[ProposalState],
     action: &'static str,
@@ -51,6 +52,35 @@ fn check_state(
             action,
         })
     }
+}
+
+/// The rule of a decision on `p` (as read under the transaction's lock): the content the person
+/// saw must be the stored one, a shadow proposal is never approved, and the state must allow
+/// it. Returns the state the proposal moves to and the event kind that records it.
+pub fn decision_rule(
+    p: &StoredProposal,
+    d: &Decision,
+    approve: bool,
+) -> Result<(ProposalState, &'static str), LedgerError> {
+    if p.proposal_hash != d.proposal_hash {
+        return Err(LedgerError::HashMismatch {
+            proposal_id: p.proposal_id.clone(),
+            expected: d.proposal_hash.clone(),
+            found: p.proposal_hash.clone(),
+        });
+    }
+    let (status, allowed, action, kind) = if approve {
+        if p.change_set.mode == "shadow" {
+            return Err(LedgerError::Shadow {
+                proposal_id: p.proposal_id.clone(),
+            });
+        }
+        (Approved, APPROVABLE, "approve", "proposal_approved")
+    } else {
+        (Rejected, REJECTABLE, "reject", "proposal_rejected")
+    };
+    check_state(p, allowed, action)?;
+    Ok((status, kind))
 }
 
 /// Moves a proposal (as read in this transaction) to `state`; returns the row it leaves, which
@@ -87,24 +117,7 @@ pub(crate) fn decide(
 ) -> Result<StoredProposal, LedgerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let p = read::proposal(&tx, &d.proposal_id)?;
-    if p.proposal_hash != d.proposal_hash {
-        return Err(LedgerError::HashMismatch {
-            proposal_id: p.proposal_id,
-            expected: d.proposal_hash,
-            found: p.proposal_hash,
-        });
-    }
-    let (status, allowed, action, kind) = if approve {
-        if p.change_set.mode == "shadow" {
-            return Err(LedgerError::Shadow {
-                proposal_id: p.proposal_id,
-            });
-        }
-        (Approved, APPROVABLE, "approve", "proposal_approved")
-    } else {
-        (Rejected, REJECTABLE, "reject", "proposal_rejected")
-    };
-    check_state(&p, allowed, action)?;
+    let (status, kind) = decision_rule(&p, &d, approve)?;
     let now = now_rfc3339();
     tx.execute(
         "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role, status, reason, created_at, actor_source, role_verified)
