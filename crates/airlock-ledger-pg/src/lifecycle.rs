@@ -36,11 +36,7 @@ async fn set_state(
     mutated: bool,
     at: &str,
 ) -> Result<ProposalRow, LedgerError> {
-    let row = ProposalRow {
-        state: state.as_str().to_owned(),
-        updated_at: at.to_owned(),
-        source_database_mutated: p.source_database_mutated || mutated,
-    };
+    let row = ProposalRow::moved(p, state, mutated, at);
     tx.execute(
         "UPDATE proposals SET state = $2, updated_at = $3, source_database_mutated = $4
          WHERE proposal_id = $1",

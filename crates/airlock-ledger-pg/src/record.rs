@@ -6,7 +6,6 @@ use airlock_ledger::{
     EvidenceBundle, LedgerError, NewProposal, NewRead, ProposalRecorded, QueryAudit, ReadRecorded,
     StoredProposal,
 };
-use airlock_protocol::ProposalState;
 use deadpool_postgres::Transaction;
 use serde_json::json;
 
@@ -78,25 +77,7 @@ async fn insert_proposal(
     events: &mut Vec<NewEvent>,
 ) -> Result<Option<StoredProposal>, LedgerError> {
     let cs = &p.change_set;
-    let stored = StoredProposal {
-        proposal_id: cs.proposal_id.clone(),
-        proposal_version: cs.proposal_version,
-        proposal_hash: cs.integrity.proposal_hash.clone(),
-        action: cs.action.clone(),
-        state: ProposalState::PendingReview,
-        tenant_id: cs.scope.tenant_id.clone(),
-        principal: cs.principal.id.clone(),
-        business_object: cs.scope.business_object.clone(),
-        object_id: cs.scope.object_id.clone(),
-        source_kind: cs.source.kind.clone(),
-        source_id: cs.source.source_id.clone(),
-        source_schema: cs.source.schema.clone(),
-        source_table: cs.source.table.clone(),
-        source_database_mutated: false,
-        change_set: cs.clone(),
-        created_at: cs.created_at.clone(),
-        updated_at: cs.created_at.clone(),
-    };
+    let stored = StoredProposal::pending(cs);
     let statement = tx
         .prepare_cached(
             "INSERT INTO proposals (proposal_id, proposal_version, proposal_hash, action, state,

@@ -50,6 +50,21 @@ pub struct ProposalRow {
 pub const PROPOSAL_ROW: &str = "proposal_row";
 
 impl ProposalRow {
+    /// The row `p` has after moving to `state` at `at`; `source_database_mutated` never goes
+    /// back to false.
+    pub fn moved(
+        p: &StoredProposal,
+        state: airlock_protocol::ProposalState,
+        mutated: bool,
+        at: &str,
+    ) -> Self {
+        ProposalRow {
+            state: state.as_str().to_owned(),
+            updated_at: at.to_owned(),
+            source_database_mutated: p.source_database_mutated || mutated,
+        }
+    }
+
     /// The row an event leaves behind, given the row before it (`None` for the first).
     ///
     /// Events written before `proposal_row` existed carry only `state`; for them the row

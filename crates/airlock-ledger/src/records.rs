@@ -132,6 +132,32 @@ pub struct StoredProposal {
     pub updated_at: String,
 }
 
+impl StoredProposal {
+    /// A new proposal as every engine first stores it: `pending_review`, nothing mutated, its
+    /// columns taken from the change set.
+    pub fn pending(cs: &ChangeSet) -> Self {
+        StoredProposal {
+            proposal_id: cs.proposal_id.clone(),
+            proposal_version: cs.proposal_version,
+            proposal_hash: cs.integrity.proposal_hash.clone(),
+            action: cs.action.clone(),
+            state: ProposalState::PendingReview,
+            tenant_id: cs.scope.tenant_id.clone(),
+            principal: cs.principal.id.clone(),
+            business_object: cs.scope.business_object.clone(),
+            object_id: cs.scope.object_id.clone(),
+            source_kind: cs.source.kind.clone(),
+            source_id: cs.source.source_id.clone(),
+            source_schema: cs.source.schema.clone(),
+            source_table: cs.source.table.clone(),
+            source_database_mutated: false,
+            change_set: cs.clone(),
+            created_at: cs.created_at.clone(),
+            updated_at: cs.created_at.clone(),
+        }
+    }
+}
+
 /// One entry of the hash-chained event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {

@@ -1,7 +1,6 @@
 //! Write transactions. Each public function is one `BEGIN IMMEDIATE` transaction that writes
 //! records and their chained events together.
 
-use airlock_protocol::ProposalState;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
@@ -68,25 +67,7 @@ pub(crate) fn insert_proposal_call(
 /// Inserts the proposal and its event; returns the row as stored.
 fn insert_proposal(tx: &Connection, p: &NewProposal) -> Result<StoredProposal, LedgerError> {
     let cs = &p.change_set;
-    let stored = StoredProposal {
-        proposal_id: cs.proposal_id.clone(),
-        proposal_version: cs.proposal_version,
-        proposal_hash: cs.integrity.proposal_hash.clone(),
-        action: cs.action.clone(),
-        state: ProposalState::PendingReview,
-        tenant_id: cs.scope.tenant_id.clone(),
-        principal: cs.principal.id.clone(),
-        business_object: cs.scope.business_object.clone(),
-        object_id: cs.scope.object_id.clone(),
-        source_kind: cs.source.kind.clone(),
-        source_id: cs.source.source_id.clone(),
-        source_schema: cs.source.schema.clone(),
-        source_table: cs.source.table.clone(),
-        source_database_mutated: false,
-        change_set: cs.clone(),
-        created_at: cs.created_at.clone(),
-        updated_at: cs.created_at.clone(),
-    };
+    let stored = StoredProposal::pending(cs);
     tx.prepare_cached(
         "INSERT INTO proposals (proposal_id, proposal_version, proposal_hash, action, state,
             tenant_id, principal, business_object, object_id, source_kind, source_id,
