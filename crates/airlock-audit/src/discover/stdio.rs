@@ -75,6 +75,8 @@ struct StdioSession {
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// The task copying stderr into `stderr`; it ends at the pipe's end of file.
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
     read: usize,
     max_bytes: usize,
     secrets: Vec<String>,
@@ -102,9 +104,10 @@ impl StdioSession {
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut stderr_reader = None;
         if let Some(mut pipe) = child.stderr.take() {
             let tail = Arc::clone(&stderr);
-            tokio::spawn(async move {
+            stderr_reader = Some(tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = pipe.read(&mut buf).await {
                     if n == 0 {
@@ -115,13 +118,14 @@ impl StdioSession {
                     let excess = t.len().saturating_sub(STDERR_TAIL);
                     t.drain(..excess);
                 }
-            });
+            }));
         }
         Ok(StdioSession {
             child,
             stdin,
             stdout,
             stderr,
+            stderr_reader,
             read: 0,
             max_bytes: limits.max_bytes,
             secrets: server.env.iter().map(|(_, v)| v.clone()).collect(),
@@ -192,6 +196,10 @@ impl StdioSession {
             .ok()
             .and_then(Result::ok)
             .map_or_else(|| "still running".to_owned(), |s| s.to_string());
+        // A process that exited has closed stderr: let the reader take its last bytes first.
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = tokio::time::timeout(Duration::from_millis(500), reader).await;
+        }
         let tail =
             String::from_utf8_lossy(&self.stderr.lock().expect("stderr tail lock")).into_owned();
         let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
