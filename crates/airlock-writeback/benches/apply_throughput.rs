@@ -1,10 +1,14 @@
 //! Approve-and-apply throughput on Postgres, from one process and from two processes sharing
-//! one ledger file. Not a criterion bench: it measures a whole flow end to end and prints
-//! applies per second and latency percentiles.
+//! one ledger file, and apply alone across a fleet: three processes on one Postgres ledger
+//! (issue 16) racing over the same approved proposals, each with 16 applies in flight. Not a
+//! criterion bench: it measures a whole flow end to end and prints applies per second and
+//! latency percentiles. Every run checks afterwards that each row changed exactly once, that
+//! the ledger holds one `applied` receipt per proposal and that `ledger verify` passes.
 //!
 //!     cargo bench -p airlock-writeback --bench apply_throughput
 //!
-//! Env: `AIRLOCK_BENCH_N` (proposals per run, default 2000), `AIRLOCK_TEST_POSTGRES_URL`.
+//! Env: `AIRLOCK_BENCH_N` (proposals per run, default 2000), `AIRLOCK_TEST_POSTGRES_URL`,
+//! `AIRLOCK_BENCH_ONLY=fleet` (only the fleet run).
 
 // A bench that reports by printing, like criterion does.
 #![allow(clippy::print_stdout)]
@@ -17,8 +21,10 @@ use std::time::{Duration, Instant};
 use airlock_capability::AliasMode;
 use airlock_capability::envelope::Outcome;
 use airlock_config::Config;
-use airlock_ledger::{Actor, Ledger, Review, SqliteLedger};
+use airlock_ledger::{Actor, Ledger, LedgerError, Review, SqliteLedger};
+use airlock_ledger_pg::{PgLedgerOptions, PostgresLedger};
 use airlock_runtime::{Runtime, RuntimeOptions};
+use airlock_writeback::apply::ApplyError;
 use airlock_writeback::approval::{self, Verdict};
 use airlock_writeback::{apply, setup};
 use serde_json::json;
@@ -111,6 +117,12 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // Child mode: one of the fleet's three processes.
+    if let Ok(spec) = std::env::var("AIRLOCK_BENCH_FLEET_CHILD") {
+        let v: serde_json::Value = serde_json::from_str(&spec).unwrap();
+        println!("{}", rt.block_on(fleet_child(&v)));
+        return;
+    }
     // Child mode: one of the two processes.
     if let Ok(spec) = std::env::var("AIRLOCK_BENCH_CHILD") {
         let v: serde_json::Value = serde_json::from_str(&spec).unwrap();
@@ -138,6 +150,10 @@ fn main() {
         eprintln!("SKIP apply_throughput: Postgres unreachable");
         return;
     };
+    if std::env::var("AIRLOCK_BENCH_ONLY").as_deref() == Ok("fleet") {
+        fleet_run(&rt, &db, n);
+        return;
+    }
     println!(
         "approve + apply on Postgres ({} proposals per run; each = approve, prepare, guarded UPDATE + receipt, 3 ledger transactions)",
         n
@@ -247,4 +263,212 @@ fn main() {
         assert_eq!(applied, n.to_string(), "every row applied exactly once");
         assert!(rt.block_on(ledger.verify()).unwrap().ok);
     }
+    fleet_run(&rt, &db, n);
+}
+
+/// Fresh `invoices` rows `INV-1..=n`, each at version 1.
+fn reset_invoices(db: &airlock_testkit::FreshDb, n: usize) {
+    db.execute_batch_blocking(&format!(
+        "DROP TABLE IF EXISTS invoices; DROP TABLE IF EXISTS synapsor_writeback_receipts;
+         CREATE TABLE invoices (id text PRIMARY KEY, tenant_id text NOT NULL, late_fee_cents int NOT NULL, version int NOT NULL);
+         INSERT INTO invoices SELECT 'INV-' || g, 'acme', 500, 1 FROM generate_series(1, {n}) g;"
+    ))
+    .unwrap();
+}
+
+const FLEET_SCHEMA: &str = "airlock_bench_fleet";
+const FLEET_PROCESSES: usize = 3;
+const FLEET_IN_FLIGHT: usize = 16;
+
+fn fleet_options() -> PgLedgerOptions {
+    PgLedgerOptions {
+        schema: FLEET_SCHEMA.into(),
+        ..PgLedgerOptions::default()
+    }
+}
+
+/// Apply across a fleet: `n` proposals are made and approved first (not timed); then three
+/// processes, each its own writer on one Postgres ledger, apply the whole list at once. Each
+/// starts a third of the way further along, so they work apart until they meet and then race
+/// for the same proposals: exactly one of them may write each row.
+fn fleet_run(rt: &tokio::runtime::Runtime, db: &airlock_testkit::FreshDb, n: usize) {
+    reset_invoices(db, n);
+    db.execute_batch_blocking(&format!("DROP SCHEMA IF EXISTS {FLEET_SCHEMA} CASCADE"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config();
+    let ids: Vec<String> = rt.block_on(async {
+        let ledger = Arc::new(
+            PostgresLedger::connect(&db.url, fleet_options())
+                .await
+                .expect("the Postgres ledger"),
+        );
+        let runtime = Runtime::new(
+            config.clone(),
+            ledger.clone(),
+            env(&db.url),
+            RuntimeOptions {
+                alias_mode: AliasMode::Canonical,
+                result_format: None,
+                base_dir: dir.path().into(),
+                max_connections: 4,
+            },
+        );
+        let dana = Actor {
+            name: "dana".into(),
+            source: "flag".into(),
+        };
+        let mut ids = Vec::with_capacity(n);
+        for i in 1..=n {
+            let args = json!({"invoice_id": format!("INV-{i}")});
+            let id = match runtime
+                .call("billing.propose_waiver", args.as_object().unwrap(), None)
+                .await
+            {
+                Ok(Outcome::Proposal(p)) => p.proposal_id,
+                other => panic!("{other:?}"),
+            };
+            let p = ledger.proposal(&id).await.expect("proposal");
+            approval::decide(ledger.as_ref(), &config, &p, &dana, Verdict::Approve, None)
+                .await
+                .expect("approve");
+            ids.push(id);
+        }
+        ledger.close().await.expect("close");
+        ids
+    });
+    let exe = std::env::current_exe().unwrap();
+    let started = Instant::now();
+    let children: Vec<_> = (0..FLEET_PROCESSES)
+        .map(|k| {
+            let spec = json!({"ids": ids, "url": db.url, "dir": dir.path(), "start": k * n / FLEET_PROCESSES});
+            std::process::Command::new(&exe)
+                .env("AIRLOCK_BENCH_FLEET_CHILD", spec.to_string())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let (mut latencies, mut applied, mut already, mut held) = (Vec::new(), 0, 0, 0);
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "a fleet process failed");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let us: Vec<u64> = serde_json::from_value(v["latencies_us"].clone()).unwrap();
+        latencies.extend(us.into_iter().map(Duration::from_micros));
+        applied += v["applied"].as_u64().unwrap();
+        already += v["already_applied"].as_u64().unwrap();
+        held += v["lease_held"].as_u64().unwrap();
+    }
+    let wall = started.elapsed();
+    println!(
+        "apply only, {FLEET_PROCESSES} processes on one Postgres ledger, {FLEET_IN_FLIGHT} in flight each, racing over the same {n} approved proposals"
+    );
+    summary("fleet: writes (applied)", wall, latencies);
+    println!(
+        "{:<28} {applied} applied, {already} found already applied, {held} found another worker's lease",
+        ""
+    );
+    assert_eq!(applied, n as u64, "exactly one apply wrote each proposal");
+    let rows = db
+        .query_scalar_blocking("SELECT count(*) FROM invoices WHERE version = 2")
+        .unwrap()
+        .unwrap();
+    assert_eq!(rows, n.to_string(), "every row changed exactly once");
+    let receipts = db
+        .query_scalar_blocking(&format!(
+            "SELECT count(*) FROM {FLEET_SCHEMA}.receipts WHERE status = 'applied'"
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(receipts, n.to_string(), "one applied receipt per proposal");
+    let report = rt.block_on(async {
+        let ledger = PostgresLedger::connect(&db.url, fleet_options())
+            .await
+            .unwrap();
+        let report = ledger.verify().await.unwrap();
+        ledger.close().await.expect("close");
+        report
+    });
+    assert!(report.ok, "ledger verify: {:?}", report.first_break);
+}
+
+/// One fleet process: applies every proposal of `ids` from `start` on (wrapping), 16 at a
+/// time, and prints what it did as JSON.
+async fn fleet_child(v: &serde_json::Value) -> serde_json::Value {
+    let ids: Vec<String> = serde_json::from_value(v["ids"].clone()).unwrap();
+    let start = v["start"].as_u64().unwrap() as usize;
+    let url = v["url"].as_str().unwrap().to_owned();
+    let dir = PathBuf::from(v["dir"].as_str().unwrap());
+    let order: Arc<Vec<String>> =
+        Arc::new(ids[start..].iter().chain(&ids[..start]).cloned().collect());
+    let ledger = Arc::new(
+        PostgresLedger::connect(&url, fleet_options())
+            .await
+            .expect("the Postgres ledger"),
+    );
+    let config = Arc::new(config());
+    let executor: Arc<dyn airlock_writeback::Executor> = Arc::from(
+        setup::executor_for(&config, &config.capabilities[0], &env(&url), &dir).expect("executor"),
+    );
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..FLEET_IN_FLIGHT)
+        .map(|_| {
+            let (ledger, config, executor, order, next) = (
+                ledger.clone(),
+                config.clone(),
+                executor.clone(),
+                order.clone(),
+                next.clone(),
+            );
+            tokio::spawn(async move {
+                let (mut latencies, mut applied, mut already, mut held) =
+                    (Vec::new(), 0u64, 0u64, 0u64);
+                let dana = Actor {
+                    name: "dana".into(),
+                    source: "flag".into(),
+                };
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(id) = order.get(i) else { break };
+                    let started = Instant::now();
+                    let prepared = apply::prepare(ledger.as_ref(), &config, id, None, "bench")
+                        .await
+                        .expect("prepare");
+                    match apply::apply(
+                        ledger.as_ref(),
+                        executor.as_ref(),
+                        prepared,
+                        &dana,
+                        "bench",
+                        false,
+                    )
+                    .await
+                    {
+                        Ok(r) if r.status == airlock_protocol::ReceiptStatus::Applied => {
+                            applied += 1;
+                            latencies.push(started.elapsed().as_micros() as u64);
+                        }
+                        Ok(r) if r.status == airlock_protocol::ReceiptStatus::AlreadyApplied => {
+                            already += 1
+                        }
+                        Ok(r) => panic!("apply of {id} ended {}: {}", r.status, r.detail),
+                        Err(ApplyError::Ledger(LedgerError::LeaseHeld { .. })) => held += 1,
+                        Err(e) => panic!("apply of {id}: {e}"),
+                    }
+                }
+                (latencies, applied, already, held)
+            })
+        })
+        .collect();
+    let (mut latencies, mut applied, mut already, mut held) = (Vec::new(), 0, 0, 0);
+    for t in tasks {
+        let (l, a, r, h) = t.await.unwrap();
+        latencies.extend(l);
+        applied += a;
+        already += r;
+        held += h;
+    }
+    ledger.close().await.expect("close");
+    json!({"latencies_us": latencies, "applied": applied, "already_applied": already, "lease_held": held})
 }
