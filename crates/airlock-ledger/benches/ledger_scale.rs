@@ -5,6 +5,9 @@
 //! - `open` and `open_read_only` (target < 10 ms),
 //! - `replay` of one applied proposal (target < 5 ms),
 //! - `stats` (`ledger stats`: counts, sizes, head, checkpoint),
+//! - one page (20 rows) of each listing, newest and filtered, and `activity search` with a
+//!   text found in recent records, one found nowhere, and one found nowhere within a tenant
+//!   (target < 50 ms each),
 //! - `verify`, as records per second (target ≥ 1,000,000/s),
 //! - and, outside criterion, a prune of the oldest 90 % of a copy while a writer records about
 //!   1,000 reads a second: the longest prune batch and the writer's longest call (target: no
@@ -38,7 +41,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use airlock_ledger::{Ledger, RecordFilter, SqliteLedger};
+use airlock_ledger::{Ledger, LedgerTime, RecordFilter, SearchText, SqliteLedger};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use generate::Spec;
 
@@ -134,6 +137,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(reader.storage_stats().unwrap()))
     });
     g.sample_size(10);
+    pages(&mut g, &rt, &reader, &path);
     g.throughput(Throughput::Elements(n));
     g.bench_function("verify", |b| {
         b.iter(|| {
@@ -174,6 +178,73 @@ fn benches(c: &mut Criterion) {
     if env_u64("AIRLOCK_BENCH_SKIP_PRUNE", 0) != 1 {
         prune_pass(&path, n);
     }
+}
+
+/// One page of each listing and of `activity search`, on the big ledger.
+fn pages(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    reader: &SqliteLedger,
+    path: &Path,
+) {
+    let page = |f: RecordFilter| RecordFilter { limit: 20, ..f };
+    let recent: chrono::DateTime<chrono::Utc> = generate::cutoff_at(path, 0.99)
+        .parse()
+        .expect("created_at is RFC 3339");
+    let newest = page(RecordFilter::default());
+    let tenant = page(RecordFilter {
+        tenant: Some("north-shore-pilates".into()),
+        ..RecordFilter::default()
+    });
+    // The generated ledger spans the minutes it took to write: its last 1 %.
+    let last_minute = page(RecordFilter {
+        from: Some(LedgerTime::from_utc(recent)),
+        ..RecordFilter::default()
+    });
+    let object = page(RecordFilter {
+        object_id: Some("MB-3417".into()),
+        ..RecordFilter::default()
+    });
+    let outcome = page(RecordFilter {
+        outcome: Some("not_found".into()),
+        tenant: Some("lakeside-climbing".into()),
+        ..RecordFilter::default()
+    });
+    let cases: [(&str, &RecordFilter); 5] = [
+        ("newest", &newest),
+        ("tenant", &tenant),
+        ("last_1pct", &last_minute),
+        ("object", &object),
+        ("tenant_outcome", &outcome),
+    ];
+    for (name, f) in cases {
+        g.bench_function(format!("page/evidence/{name}"), |b| {
+            b.iter(|| black_box(rt.block_on(reader.evidence_page(f)).unwrap()))
+        });
+        g.bench_function(format!("page/query_audit/{name}"), |b| {
+            b.iter(|| black_box(rt.block_on(reader.query_audit_page(f)).unwrap()))
+        });
+    }
+    g.bench_function("page/proposals/newest", |b| {
+        b.iter(|| black_box(rt.block_on(reader.proposal_page(&newest)).unwrap()))
+    });
+    g.bench_function("page/proposals/tenant", |b| {
+        b.iter(|| black_box(rt.block_on(reader.proposal_page(&tenant)).unwrap()))
+    });
+    g.bench_function("page/receipts/newest", |b| {
+        b.iter(|| black_box(rt.block_on(reader.receipt_page(&newest)).unwrap()))
+    });
+    let common = SearchText::new("MB-3417").unwrap();
+    let nowhere = SearchText::new("zq-no-such-text").unwrap();
+    g.bench_function("search/common_text", |b| {
+        b.iter(|| black_box(rt.block_on(reader.search(Some(&common), &newest)).unwrap()))
+    });
+    g.bench_function("search/absent_text_tenant", |b| {
+        b.iter(|| black_box(rt.block_on(reader.search(Some(&nowhere), &tenant)).unwrap()))
+    });
+    g.bench_function("search/absent_text_everything", |b| {
+        b.iter(|| black_box(rt.block_on(reader.search(Some(&nowhere), &newest)).unwrap()))
+    });
 }
 
 /// CPU time this process has used (user + system), from `/proc/self/stat` (0 elsewhere).
