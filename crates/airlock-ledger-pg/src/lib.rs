@@ -48,6 +48,7 @@ mod read;
 mod record;
 mod schema;
 mod shadow;
+mod stats;
 mod verify;
 mod writer;
 
@@ -68,6 +69,7 @@ use deadpool_postgres::{Object, Pool, Runtime};
 
 use crate::error::Pg;
 pub use crate::schema::CURRENT as SCHEMA_VERSION;
+pub use crate::stats::{FleetStats, WriterStats};
 use crate::writer::{Done, Op, Writer};
 
 /// How a [`PostgresLedger`] connects and writes.
@@ -218,6 +220,12 @@ impl PostgresLedger {
                 )
             })
             .collect())
+    }
+
+    /// Every writer's chain and head, the oldest and newest event, and the schema's and
+    /// database's size, for `ledger stats`.
+    pub async fn fleet_stats(&self) -> Result<FleetStats, LedgerError> {
+        stats::fleet_stats(&**self.client().await?, &self.schema).await
     }
 
     /// Writes a last cross-anchor naming every other writer's head, marks this writer closed

@@ -181,6 +181,11 @@ impl OpenLedger {
             .ok_or_else(|| postgres_refusal(what, &self.location(), instead))
     }
 
+    /// The Postgres ledger, for what only it reports (its writers' chains); `None` on SQLite.
+    pub fn postgres(&self) -> Option<&PostgresLedger> {
+        self.postgres.as_deref()
+    }
+
     /// Records which config file serves this ledger, so review commands run later with only
     /// `--store` find it. A Postgres ledger is served by many processes and found through the
     /// config, so nothing is recorded there.

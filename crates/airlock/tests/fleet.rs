@@ -560,3 +560,77 @@ fn readiness_reports_the_sqlite_ledger() {
     assert_eq!(body["ready"], true);
     assert_eq!(body["ledger"]["ok"], true, "{body}");
 }
+
+/// Reading commands open the shared ledger read-only: before any server they neither create
+/// nor migrate it, and afterwards they register no writer and write no event. `ledger stats`
+/// shows every writer's chain and head.
+#[test]
+fn reading_commands_register_no_writer_and_stats_show_every_chain() {
+    let Some(fleet) = Fleet::new() else {
+        return;
+    };
+    let run = fleet.cli(&["proposals", "list", "--json"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("holds no Airlock ledger") && run.stderr.contains(LEDGER_ENV),
+        "{}",
+        run.stderr
+    );
+    let schemas = format!(
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{SCHEMA_NAME}'"
+    );
+    assert_eq!(fleet.scalar(&schemas), "0", "a reader created the ledger");
+
+    let servers = fleet.replicas(2);
+    for (i, server) in servers.iter().enumerate() {
+        inspect(server, i as i64 + 1, "INV-1").expect("each replica answers");
+    }
+    let snapshot = || {
+        fleet.scalar(&format!(
+            "SELECT (SELECT count(*) FROM {SCHEMA_NAME}.writers) || ' writers, '
+                 || (SELECT count(*) FROM {SCHEMA_NAME}.events) || ' events, head '
+                 || (SELECT max(seq) FROM {SCHEMA_NAME}.events)"
+        ))
+    };
+    let before = snapshot();
+    assert!(before.starts_with("2 writers"), "{before}");
+    let reads: [&[&str]; 10] = [
+        &["proposals", "list", "--json"],
+        &["evidence", "list", "--json"],
+        &["query-audit", "list", "--json"],
+        &["receipts", "list", "--json"],
+        &["replay", "list", "--json"],
+        &["activity", "search", "INV-1", "--json"],
+        &["events", "tail", "--json"],
+        &["events", "status", "--json"],
+        &["ledger", "verify", "--json"],
+        &["ledger", "stats", "--json"],
+    ];
+    for args in reads {
+        let run = fleet.cli(args);
+        assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+    }
+    assert_eq!(snapshot(), before, "a reading command wrote to the ledger");
+
+    let stats = json_of(&fleet.cli(&["ledger", "stats", "--json"]))["stats"].clone();
+    let writers = stats["writers"].as_array().expect("writers").clone();
+    assert_eq!(writers.len(), 2, "{stats:#}");
+    for w in &writers {
+        // Each replica's chain: its join anchor, then its call's evidence and audit.
+        assert!(w["events"].as_i64().unwrap_or(0) >= 3, "{w}");
+        assert!(w["head"]["hash"].is_string(), "{w}");
+    }
+    assert!(stats["schema_bytes"].as_i64().unwrap_or(0) > 0, "{stats:#}");
+    assert!(
+        stats["database_bytes"].as_i64() >= stats["schema_bytes"].as_i64(),
+        "{stats:#}"
+    );
+    assert!(stats["oldest"].is_string() && stats["newest"].is_string());
+    let text = fleet.cli(&["ledger", "stats"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    for w in &writers {
+        let id = w["writer_id"].as_str().unwrap();
+        assert!(text.stdout.contains(id), "{}", text.stdout);
+    }
+    drop(servers);
+}
