@@ -18,7 +18,10 @@
 //! - **Schema**: every table lives in its own Postgres schema ([`PgLedgerOptions::schema`],
 //!   default `airlock`), created and migrated by [`PostgresLedger::connect`] under an advisory
 //!   lock, so replicas can start together.
-//! - **Chains per writer**: each connected ledger registers a writer (its own hash chain) and
+//! - **Read-only**: [`PostgresLedger::connect_read_only`] (listings, `verify`, `stats`) registers
+//!   no writer, creates and migrates nothing, and refuses every write
+//!   ([`LedgerError::ReadOnly`]).
+//! - **Chains per writer**: each ledger connected for writing registers a writer (its own hash chain) and
 //!   appends under an in-process mutex only; nothing on the tool-call path waits for another
 //!   server. Writers cross-anchor each other's heads; `verify` walks every chain and checks
 //!   every anchor. See ARCHITECTURE.md, "Postgres ledger: chains per writer".
