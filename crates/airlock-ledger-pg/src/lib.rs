@@ -30,8 +30,10 @@
 //!   attempt number). `begin_apply` refuses while another attempt's lease is live
 //!   ([`LedgerError::LeaseHeld`]) and takes over an expired one; `record_receipt` refuses the
 //!   receipt of an attempt that was taken over ([`LedgerError::Fenced`]).
-//! - **Feed**: a query resuming after a sequence number sees only rows older than
-//!   [`PgLedgerOptions::feed_settle`], so a cursor never passes an event that commits late.
+//! - **Feed**: a query resuming after a sequence number reads up to the feed's horizon
+//!   (`Ledger::feed_horizon`): the consecutive numbers after the cursor at once, past a hole
+//!   only once a later row is older than [`PgLedgerOptions::feed_settle`], so a cursor never
+//!   passes an event that commits late.
 //! - `Event::seq` is the global sequence number (allocation order across writers), unique and
 //!   covered by each event's hash.
 //!
@@ -87,9 +89,10 @@ pub struct PgLedgerOptions {
     pub max_connections: usize,
     /// A cross-anchor after every this many events of this writer (and at `close`).
     pub anchor_every: u64,
-    /// How old an event row must be before a feed that resumes after a sequence number
-    /// (`EventQuery::after_seq`) returns it (see `feed.rs`): writers commit out of sequence
-    /// order, and this keeps a cursor from passing an event that commits late.
+    /// How old an event past a hole in the sequence numbers must be before a feed that
+    /// resumes after a sequence number (`EventQuery::after_seq`) reads past the hole (see
+    /// `feed.rs`): writers commit out of sequence order, and this keeps a cursor from passing
+    /// an event that commits late. Events right after the cursor with no hole are read at once.
     pub feed_settle: Duration,
     /// An append-only file to record this writer's head in after every decision, apply and
     /// close (the same `<seq> <hash> <time>` lines as the SQLite ledger's anchor file);
@@ -390,6 +393,10 @@ impl Ledger for PostgresLedger {
 
     async fn events(&self, query: &EventQuery) -> Result<Vec<ScopedEvent>, LedgerError> {
         feed::events(&**self.client().await?, query, self.feed_settle).await
+    }
+
+    async fn feed_horizon(&self, after: i64) -> Result<i64, LedgerError> {
+        feed::horizon(&**self.client().await?, after, self.feed_settle).await
     }
 
     async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError> {

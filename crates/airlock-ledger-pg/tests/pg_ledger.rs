@@ -1011,7 +1011,8 @@ async fn deliveries_and_the_feed() {
         Err(LedgerError::NotFound { .. })
     ));
 
-    // A feed that waits for rows to settle hides the newest.
+    // A feed with an hour's settle time: the consecutive events after the cursor are read at
+    // once (nothing below them can still be committing).
     let settled = PostgresLedger::connect(
         &db.url,
         PgLedgerOptions {
@@ -1021,15 +1022,54 @@ async fn deliveries_and_the_feed() {
     )
     .await
     .unwrap();
-    assert!(
+    let after_zero = EventQuery {
+        after_seq: Some(0),
+        ..Default::default()
+    };
+    let head = settled.chain_head().await.unwrap().unwrap().seq;
+    assert_eq!(settled.feed_horizon(0).await.unwrap(), head);
+    assert_eq!(
+        settled.events(&after_zero).await.unwrap().len() as i64,
+        head
+    );
+    // A number taken but not (yet) written: a transaction still committing, or one that rolled
+    // back. The feed stops before it, however many events follow...
+    let hole: i64 = scalar(&db, "SELECT nextval('airlock.event_seq')")
+        .await
+        .parse()
+        .unwrap();
+    settled.record_read(read("R-after-hole")).await.unwrap();
+    let newest = settled.chain_head().await.unwrap().unwrap().seq;
+    assert!(newest > hole);
+    assert_eq!(settled.feed_horizon(0).await.unwrap(), hole - 1);
+    assert_eq!(settled.feed_horizon(hole - 1).await.unwrap(), hole - 1);
+    let read = settled.events(&after_zero).await.unwrap();
+    assert_eq!(
+        read.last().unwrap().event.seq,
+        hole - 1,
+        "read past the hole"
+    );
+    // ...until an event past it has settled: the hole is then given up for lost.
+    db.execute_batch(&format!(
+        "UPDATE airlock.events SET inserted_at = inserted_at - interval '2 hours' WHERE seq = {}",
+        hole + 1
+    ))
+    .await
+    .unwrap();
+    assert_eq!(settled.feed_horizon(hole - 1).await.unwrap(), newest);
+    assert_eq!(
         settled
             .events(&EventQuery {
-                after_seq: Some(0),
+                after_seq: Some(hole - 1),
                 ..Default::default()
             })
             .await
             .unwrap()
-            .is_empty()
+            .first()
+            .unwrap()
+            .event
+            .seq,
+        hole + 1
     );
 }
 

@@ -634,3 +634,98 @@ fn reading_commands_register_no_writer_and_stats_show_every_chain() {
     }
     drop(servers);
 }
+
+/// `events tail --follow` on the shared ledger while three replicas record calls at once: every
+/// call's evidence event is printed once, none skipped, though the replicas commit their events
+/// out of sequence order (the follower moves only up to the feed's horizon, not the chain head).
+#[test]
+fn events_tail_follow_prints_every_event_of_every_replica_once() {
+    use std::io::BufRead;
+
+    let Some(fleet) = Fleet::new() else {
+        return;
+    };
+    let servers = Arc::new(fleet.replicas(3));
+    inspect(&servers[0], 1, "INV-0").expect("first call");
+    let mut tail = common::clean_command(fleet.dir());
+    tail.args([
+        "--config",
+        "airlock.json",
+        "events",
+        "tail",
+        "--follow",
+        "--json",
+        "--limit",
+        "1",
+        "--interval-ms",
+        "100",
+    ])
+    .envs(fleet.env())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::fs::File::create(fleet.dir().join("tail.log")).expect("log file"));
+    let mut child = tail.spawn().expect("events tail runs");
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // The newest event is printed first: the follower is running.
+    let wait = std::time::Duration::from_secs(120);
+    if lines.recv_timeout(wait).is_err() {
+        let _ = child.kill();
+        panic!(
+            "events tail printed nothing: {}",
+            std::fs::read_to_string(fleet.dir().join("tail.log")).unwrap_or_default()
+        );
+    }
+
+    const CALLS: usize = 10;
+    let handles: Vec<_> = (0..3)
+        .map(|r| {
+            let servers = servers.clone();
+            std::thread::spawn(move || {
+                (0..CALLS)
+                    .map(|i| {
+                        let n = r * CALLS + i;
+                        inspect(
+                            &servers[r],
+                            100 + n as i64,
+                            &format!("INV-{}", n % INVOICES),
+                        )
+                        .expect("call")
+                    })
+                    .collect::<Vec<String>>()
+            })
+        })
+        .collect();
+    let mut expected: HashSet<String> = HashSet::new();
+    for h in handles {
+        expected.extend(h.join().expect("client thread"));
+    }
+    let mut printed: Vec<String> = Vec::new();
+    let mut waiting = expected.clone();
+    while !waiting.is_empty() {
+        let Ok(line) = lines.recv_timeout(wait) else {
+            let _ = child.kill();
+            panic!(
+                "events tail --follow never printed {} evidence events: {waiting:?}",
+                waiting.len()
+            );
+        };
+        let event: Value = serde_json::from_str(&line).expect("one JSON event per line");
+        if let Some(id) = event["subject_id"].as_str()
+            && expected.contains(id)
+        {
+            printed.push(id.to_owned());
+            waiting.remove(id);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(printed.len(), expected.len(), "an event was printed twice");
+}
