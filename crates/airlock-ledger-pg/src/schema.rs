@@ -295,8 +295,8 @@ pub(crate) async fn migrate(client: &mut Client, schema: &str) -> Result<Migrate
     })
 }
 
-/// For a read-only open: the schema must hold a ledger at exactly this version. Nothing is
-/// created, migrated or locked.
+/// For a read-only open: the schema must hold a ledger at exactly this version
+/// ([`LedgerError::Missing`] when it holds none). Nothing is created, migrated or locked.
 pub(crate) async fn check_current(client: &Client, schema: &str) -> Result<(), LedgerError> {
     let table = format!("{schema}.schema_migrations");
     let exists: bool = client
@@ -305,10 +305,9 @@ pub(crate) async fn check_current(client: &Client, schema: &str) -> Result<(), L
         .pg()?
         .get(0);
     if !exists {
-        return Err(LedgerError::Postgres {
-            detail: format!(
-                "schema {schema} holds no Airlock ledger yet, and a reading command never creates one"
-            ),
+        // A reading command never creates one.
+        return Err(LedgerError::Missing {
+            path: format!("Postgres schema {schema}"),
         });
     }
     let found: i64 = client

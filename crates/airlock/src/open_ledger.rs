@@ -250,6 +250,7 @@ mod postgres {
     use std::sync::Arc;
 
     use airlock_config::redact::KnownSecrets;
+    use airlock_ledger::LedgerError;
     use airlock_ledger_pg::{PgLedgerOptions, PostgresLedger};
 
     use super::{Access, PostgresTarget};
@@ -274,6 +275,11 @@ mod postgres {
         };
         match opened {
             Ok(ledger) => Ok(Arc::new(ledger)),
+            // No ledger there yet: said as for a SQLite file that does not exist, so callers
+            // (doctor) tell it apart from a failure.
+            Err(LedgerError::Missing { .. }) => Err(anyhow::Error::new(LedgerError::Missing {
+                path: pg.display(),
+            })),
             // The driver's words may quote the URL: its secrets are taken out.
             Err(e) => Err(hinted(
                 KnownSecrets::for_url(&pg.url).replace_in(&format!(

@@ -572,9 +572,17 @@ fn reading_commands_register_no_writer_and_stats_show_every_chain() {
     let run = fleet.cli(&["proposals", "list", "--json"]);
     assert_ne!(run.code, 0, "{}", run.stdout);
     assert!(
-        run.stderr.contains("holds no Airlock ledger") && run.stderr.contains(LEDGER_ENV),
+        run.stderr.contains("no ledger at") && run.stderr.contains(LEDGER_ENV),
         "{}",
         run.stderr
+    );
+    // doctor says the same, as a fresh deployment's normal state, and creates nothing either.
+    let doctor = fleet.cli(&["doctor", "--json"]);
+    assert!(
+        doctor.stdout.contains("no ledger yet"),
+        "{}{}",
+        doctor.stdout,
+        doctor.stderr
     );
     let schemas = format!(
         "SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{SCHEMA_NAME}'"
