@@ -306,7 +306,9 @@ impl Deliverer {
             if *stop.borrow() {
                 return Ok(());
             }
-            let head = self.ledger.chain_head().await?.map_or(0, |h| h.seq);
+            // How far the cursor may move past what did not match: not the chain head, which
+            // on a ledger of several writers may be ahead of an event still committing.
+            let head = self.ledger.feed_horizon(cursor).await?;
             if head <= cursor {
                 if mode != Mode::Follow {
                     return Ok(());

@@ -1,5 +1,6 @@
 //! New events as they are committed, by this process or any other sharing the ledger file.
-//! The chain head is polled (one indexed row); events are read only when it moves.
+//! The feed's horizon is polled (on SQLite the chain head, one indexed row; see
+//! `Ledger::feed_horizon`); events are read only when it moves.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +40,9 @@ impl Follower {
     /// dropping the future loses nothing (the position moves only when events are returned).
     pub async fn next_batch(&mut self) -> Result<Vec<ScopedEvent>, LedgerError> {
         loop {
-            let head = self.ledger.chain_head().await?.map_or(0, |h| h.seq);
+            // Not the chain head: on a ledger shared by several writers an event below the
+            // head may still be committing, and moving past it would skip it for good.
+            let head = self.ledger.feed_horizon(self.scanned_to).await?;
             if head > self.scanned_to {
                 let q = EventQuery {
                     after_seq: Some(self.scanned_to),

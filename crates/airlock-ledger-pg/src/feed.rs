@@ -4,12 +4,16 @@
 //! Ordering: `seq` is allocated from one sequence when a transaction appends its events, and
 //! transactions of different servers commit in any order, so an event can become visible after
 //! one with a higher `seq`. A reader that resumes after a cursor (`after_seq`, which is how
-//! deliveries and `events tail` follow the chain) therefore sees only events whose row was
-//! written at least the settle time ago (`PgLedgerOptions::feed_settle`, by the database's
-//! clock): a write transaction commits within milliseconds of inserting its events, so by
-//! then every lower `seq` that will ever exist is visible. A transaction held open longer
-//! than the settle time between insert and commit could still be passed over; the ledger's
-//! own transactions never are.
+//! deliveries and `events tail` follow the chain) therefore reads only up to the feed's
+//! horizon ([`horizon`]): past the cursor, every number up to it is either visible or given up
+//! for lost. Numbers are handed out one by one, so a run of visible numbers right after the
+//! cursor is complete and is read at once. A missing number (a transaction still committing,
+//! or one that rolled back and left a hole for good) holds the horizon until a later event is
+//! older than the settle time (`PgLedgerOptions::feed_settle`, by the database's clock): a
+//! write transaction commits within milliseconds of inserting its events, so by then every
+//! lower `seq` that will ever exist is visible. A transaction held open longer than the
+//! settle time between insert and commit could still be passed over; the ledger's own
+//! transactions never are.
 
 use std::time::Duration;
 
@@ -37,23 +41,71 @@ fn scoped_from_row(r: &Row) -> Result<ScopedEvent, LedgerError> {
     })
 }
 
+/// Numbers past the cursor one horizon query looks at: a reader far behind moves a window at
+/// a time.
+const HORIZON_WINDOW: i64 = 10_000;
+
+/// How far a feed that read everything up to `after` may read now (see the module's notes):
+/// the run of consecutive numbers right after `after`, extended past a hole only once a later
+/// event has settled.
+pub(crate) async fn horizon(
+    c: &impl GenericClient,
+    after: i64,
+    settle: Duration,
+) -> Result<i64, LedgerError> {
+    let rows = c
+        .query(
+            "SELECT seq, inserted_at <= clock_timestamp() - make_interval(secs => $2)
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT $3",
+            &[&after, &settle.as_secs_f64(), &HORIZON_WINDOW],
+        )
+        .await
+        .pg()?;
+    let seqs: Vec<(i64, bool)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    Ok(horizon_of(after, &seqs))
+}
+
+/// [`horizon`] over `(seq, settled)` pairs ascending: everything up to the last settled
+/// event, then every consecutive number after it.
+fn horizon_of(after: i64, seqs: &[(i64, bool)]) -> i64 {
+    let settled = seqs
+        .iter()
+        .filter(|(_, settled)| *settled)
+        .map(|(seq, _)| *seq)
+        .max()
+        .unwrap_or(after);
+    let mut horizon = after.max(settled);
+    for &(seq, _) in seqs {
+        if seq <= horizon {
+            continue;
+        }
+        if seq != horizon + 1 {
+            break;
+        }
+        horizon = seq;
+    }
+    horizon
+}
+
 pub(crate) async fn events(
     c: &impl GenericClient,
     q: &EventQuery,
     settle: Duration,
 ) -> Result<Vec<ScopedEvent>, LedgerError> {
+    // Worked out before the query: what is visible up to it stays visible.
+    let upto = match q.after_seq {
+        Some(after) => Some((after, horizon(c, after, settle).await?)),
+        None => None,
+    };
     let mut clause = vec!["TRUE".to_owned()];
     let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
     let mut push = |sql: &str, v: Box<dyn ToSql + Sync + Send>| {
         values.push(v);
         clause.push(sql.replace('?', &format!("${}", values.len())));
     };
-    if let Some(after) = q.after_seq {
+    if let Some((after, horizon)) = upto {
         push("e.seq > ?", Box::new(after));
-        push(
-            "e.inserted_at <= clock_timestamp() - make_interval(secs => ?)",
-            Box::new(settle.as_secs_f64()),
-        );
+        push("e.seq <= ?", Box::new(horizon));
     }
     if let Some(since) = q.since.as_deref() {
         push("e.created_at >= ?", Box::new(since.to_owned()));
@@ -241,4 +293,24 @@ fn unknown_destination(changed: u64, destination: &str) -> Result<(), LedgerErro
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::horizon_of;
+
+    #[test]
+    fn the_horizon_follows_consecutive_numbers_and_passes_a_hole_only_once_settled() {
+        let fresh = |s: &[i64]| s.iter().map(|&n| (n, false)).collect::<Vec<_>>();
+        assert_eq!(horizon_of(10, &[]), 10);
+        assert_eq!(horizon_of(10, &fresh(&[11, 12, 13])), 13);
+        // A hole at 12 (still committing, or rolled back): wait.
+        assert_eq!(horizon_of(10, &fresh(&[11, 13, 14])), 11);
+        assert_eq!(horizon_of(10, &fresh(&[12])), 10);
+        // Once an event past the hole settled, the hole is given up for lost.
+        assert_eq!(horizon_of(10, &[(11, true), (13, true), (14, false)]), 14);
+        assert_eq!(horizon_of(10, &[(13, true), (15, false)]), 13);
+        // Settled rows arrive out of order too (inserted a moment apart).
+        assert_eq!(horizon_of(10, &[(11, false), (12, true), (13, false)]), 13);
+    }
 }

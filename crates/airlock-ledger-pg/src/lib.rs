@@ -18,7 +18,10 @@
 //! - **Schema**: every table lives in its own Postgres schema ([`PgLedgerOptions::schema`],
 //!   default `airlock`), created and migrated by [`PostgresLedger::connect`] under an advisory
 //!   lock, so replicas can start together.
-//! - **Chains per writer**: each connected ledger registers a writer (its own hash chain) and
+//! - **Read-only**: [`PostgresLedger::connect_read_only`] (listings, `verify`, `stats`) registers
+//!   no writer, creates and migrates nothing, and refuses every write
+//!   ([`LedgerError::ReadOnly`]).
+//! - **Chains per writer**: each ledger connected for writing registers a writer (its own hash chain) and
 //!   appends under an in-process mutex only; nothing on the tool-call path waits for another
 //!   server. Writers cross-anchor each other's heads; `verify` walks every chain and checks
 //!   every anchor. See ARCHITECTURE.md, "Postgres ledger: chains per writer".
@@ -27,8 +30,10 @@
 //!   attempt number). `begin_apply` refuses while another attempt's lease is live
 //!   ([`LedgerError::LeaseHeld`]) and takes over an expired one; `record_receipt` refuses the
 //!   receipt of an attempt that was taken over ([`LedgerError::Fenced`]).
-//! - **Feed**: a query resuming after a sequence number sees only rows older than
-//!   [`PgLedgerOptions::feed_settle`], so a cursor never passes an event that commits late.
+//! - **Feed**: a query resuming after a sequence number reads up to the feed's horizon
+//!   (`Ledger::feed_horizon`): the consecutive numbers after the cursor at once, past a hole
+//!   only once a later row is older than [`PgLedgerOptions::feed_settle`], so a cursor never
+//!   passes an event that commits late.
 //! - `Event::seq` is the global sequence number (allocation order across writers), unique and
 //!   covered by each event's hash.
 //!
@@ -48,6 +53,7 @@ mod read;
 mod record;
 mod schema;
 mod shadow;
+mod stats;
 mod verify;
 mod writer;
 
@@ -68,6 +74,7 @@ use deadpool_postgres::{Object, Pool, Runtime};
 
 use crate::error::Pg;
 pub use crate::schema::CURRENT as SCHEMA_VERSION;
+pub use crate::stats::{FleetStats, WriterStats};
 use crate::writer::{Done, Op, Writer};
 
 /// How a [`PostgresLedger`] connects and writes.
@@ -82,9 +89,10 @@ pub struct PgLedgerOptions {
     pub max_connections: usize,
     /// A cross-anchor after every this many events of this writer (and at `close`).
     pub anchor_every: u64,
-    /// How old an event row must be before a feed that resumes after a sequence number
-    /// (`EventQuery::after_seq`) returns it (see `feed.rs`): writers commit out of sequence
-    /// order, and this keeps a cursor from passing an event that commits late.
+    /// How old an event past a hole in the sequence numbers must be before a feed that
+    /// resumes after a sequence number (`EventQuery::after_seq`) reads past the hole (see
+    /// `feed.rs`): writers commit out of sequence order, and this keeps a cursor from passing
+    /// an event that commits late. Events right after the cursor with no hole are read at once.
     pub feed_settle: Duration,
     /// An append-only file to record this writer's head in after every decision, apply and
     /// close (the same `<seq> <hash> <time>` lines as the SQLite ledger's anchor file);
@@ -111,7 +119,8 @@ impl Default for PgLedgerOptions {
 pub struct PostgresLedger {
     pool: Pool,
     schema: String,
-    writer: Arc<Writer>,
+    /// This process's chain; `None` when opened read-only.
+    writer: Option<Arc<Writer>>,
     begun: lifecycle::Begun,
     feed_settle: Duration,
     anchor_file: Option<PathBuf>,
@@ -122,39 +131,10 @@ impl PostgresLedger {
     /// for sources), creates or migrates the schema (under an advisory lock: replicas may
     /// start together) and registers this process as a writer.
     pub async fn connect(url: &str, options: PgLedgerOptions) -> Result<Self, LedgerError> {
-        let schema = options.schema.clone();
-        if !schema::valid_schema(&schema) {
-            return Err(LedgerError::Postgres {
-                detail: format!(
-                    "the ledger schema name {schema:?} is not a plain lowercase identifier (letters, digits, _)"
-                ),
-            });
-        }
-        let manager = airlock_db::postgres_pool_manager(url, |config| {
-            let existing = config.get_options().unwrap_or_default().to_owned();
-            config.options(format!("{existing} -c search_path={schema}").trim());
-            if config.get_application_name().is_none() {
-                config.application_name("airlock-ledger");
-            }
-            if config.get_connect_timeout().is_none() {
-                config.connect_timeout(Duration::from_secs(10));
-            }
-        })
-        .map_err(|e| LedgerError::Postgres {
-            detail: format!("the ledger URL cannot be used: {e}"),
-        })?;
-        let pool = Pool::builder(manager)
-            .max_size(options.max_connections.max(2))
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(Duration::from_secs(30)))
-            .create_timeout(Some(Duration::from_secs(15)))
-            .build()
-            .map_err(|e| LedgerError::Postgres {
-                detail: format!("could not build the ledger's connection pool: {e}"),
-            })?;
+        let pool = pool(url, &options, false)?;
         {
             let mut client = pool.get().await.pg()?;
-            schema::migrate(&mut client, &schema).await?;
+            schema::migrate(&mut client, &options.schema).await?;
         }
         let writer_id = options
             .writer_id
@@ -164,16 +144,49 @@ impl PostgresLedger {
             &pool,
             writer_id,
             options.anchor_every,
-            schema::lock_key("join", &schema),
+            schema::lock_key("join", &options.schema),
         )
         .await?;
-        Ok(PostgresLedger {
+        Ok(PostgresLedger::new(pool, options, Some(writer)))
+    }
+
+    /// Connects for reading only: no schema is created or migrated, no writer registers (no
+    /// `writers` row, no `writer_joined` event), and every session is read-only in Postgres
+    /// too. Fails when the schema holds no ledger, or one of another version. Every write
+    /// through it is refused with [`LedgerError::ReadOnly`]; `close` does nothing.
+    pub async fn connect_read_only(
+        url: &str,
+        options: PgLedgerOptions,
+    ) -> Result<Self, LedgerError> {
+        let pool = pool(url, &options, true)?;
+        {
+            let client = pool.get().await.pg()?;
+            schema::check_current(&client, &options.schema).await?;
+        }
+        Ok(PostgresLedger::new(pool, options, None))
+    }
+
+    fn new(pool: Pool, options: PgLedgerOptions, writer: Option<Writer>) -> PostgresLedger {
+        PostgresLedger {
             pool,
-            schema,
-            writer: Arc::new(writer),
+            schema: options.schema,
+            writer: writer.map(Arc::new),
             begun: Default::default(),
             feed_settle: options.feed_settle,
             anchor_file: options.anchor_file,
+        }
+    }
+
+    /// Whether this ledger was opened with [`PostgresLedger::connect_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.writer.is_none()
+    }
+
+    /// This process's chain, or [`LedgerError::ReadOnly`] naming `what` was attempted.
+    fn writer(&self, what: &'static str) -> Result<&Arc<Writer>, LedgerError> {
+        self.writer.as_ref().ok_or_else(|| LedgerError::ReadOnly {
+            what,
+            location: format!("Postgres schema {}", self.schema),
         })
     }
 
@@ -182,9 +195,9 @@ impl PostgresLedger {
         &self.schema
     }
 
-    /// This process's writer id.
-    pub fn writer_id(&self) -> &str {
-        &self.writer.id
+    /// This process's writer id; `None` when opened read-only.
+    pub fn writer_id(&self) -> Option<&str> {
+        self.writer.as_ref().map(|w| w.id.as_str())
     }
 
     /// The head of every writer's chain, by writer id (record them elsewhere to anchor the
@@ -215,18 +228,28 @@ impl PostgresLedger {
             .collect())
     }
 
+    /// Every writer's chain and head, the oldest and newest event, and the schema's and
+    /// database's size, for `ledger stats`.
+    pub async fn fleet_stats(&self) -> Result<FleetStats, LedgerError> {
+        stats::fleet_stats(&**self.client().await?, &self.schema).await
+    }
+
     /// Writes a last cross-anchor naming every other writer's head, marks this writer closed
     /// and records its head in the anchor file (when one is set). Call before the process
     /// exits; a ledger dropped without it is still consistent, its tail just stays unanchored
     /// until another writer's next anchor.
+    /// A read-only ledger has no chain: nothing to close.
     pub async fn close(&self) -> Result<(), LedgerError> {
-        self.writer
+        let Some(writer) = &self.writer else {
+            return Ok(());
+        };
+        writer
             .write(&self.pool, true, |_, _| Box::pin(async { Ok(()) }))
             .await?;
         let c = self.client().await?;
         c.execute(
             "UPDATE writers SET closed_at = $2 WHERE writer_id = $1",
-            &[&self.writer.id, &airlock_protocol::now_rfc3339()],
+            &[&writer.id, &airlock_protocol::now_rfc3339()],
         )
         .await
         .pg()?;
@@ -241,7 +264,7 @@ impl PostgresLedger {
     ) -> Result<HumanAction, LedgerError> {
         let action = action.clone();
         let done = self
-            .writer
+            .writer("recording a human action")?
             .write(&self.pool, false, move |tx, events| {
                 Box::pin(async move { shadow::record(tx, &action, events).await })
             })
@@ -263,16 +286,20 @@ impl PostgresLedger {
     }
 
     async fn record(&self, op: Op) -> Result<Done, LedgerError> {
-        self.writer.submit(&self.pool, op).await
+        let what = match &op {
+            Op::Read(_) => "recording a tool call's read",
+            Op::Proposal(_) => "recording a proposal",
+        };
+        self.writer(what)?.submit(&self.pool, op).await
     }
 
     /// Appends this writer's head to the anchor file, if one is set. A failure is logged: the
     /// records it follows are committed.
     async fn anchor_head(&self) {
-        let Some(path) = &self.anchor_file else {
+        let (Some(path), Some(writer)) = (&self.anchor_file, &self.writer) else {
             return;
         };
-        let head = self.writer.head().await;
+        let head = writer.head().await;
         if head.seq == 0 {
             return;
         }
@@ -280,6 +307,47 @@ impl PostgresLedger {
             tracing::warn!(anchor = %path.display(), "could not append to the anchor file: {e}");
         }
     }
+}
+
+/// The connection pool of a ledger: `search_path` set to its schema and, for a read-only
+/// ledger, every session read-only (`default_transaction_read_only`), so the database itself
+/// refuses a write that slipped past [`PostgresLedger`]'s own checks.
+fn pool(url: &str, options: &PgLedgerOptions, read_only: bool) -> Result<Pool, LedgerError> {
+    let schema = &options.schema;
+    if !schema::valid_schema(schema) {
+        return Err(LedgerError::Postgres {
+            detail: format!(
+                "the ledger schema name {schema:?} is not a plain lowercase identifier (letters, digits, _)"
+            ),
+        });
+    }
+    let manager = airlock_db::postgres_pool_manager(url, |config| {
+        let existing = config.get_options().unwrap_or_default().to_owned();
+        let read_only = if read_only {
+            " -c default_transaction_read_only=on"
+        } else {
+            ""
+        };
+        config.options(format!("{existing} -c search_path={schema}{read_only}").trim());
+        if config.get_application_name().is_none() {
+            config.application_name("airlock-ledger");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+    })
+    .map_err(|e| LedgerError::Postgres {
+        detail: format!("the ledger URL cannot be used: {e}"),
+    })?;
+    Pool::builder(manager)
+        .max_size(options.max_connections.max(2))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(30)))
+        .create_timeout(Some(Duration::from_secs(15)))
+        .build()
+        .map_err(|e| LedgerError::Postgres {
+            detail: format!("could not build the ledger's connection pool: {e}"),
+        })
 }
 
 #[async_trait::async_trait]
@@ -325,6 +393,10 @@ impl Ledger for PostgresLedger {
 
     async fn events(&self, query: &EventQuery) -> Result<Vec<ScopedEvent>, LedgerError> {
         feed::events(&**self.client().await?, query, self.feed_settle).await
+    }
+
+    async fn feed_horizon(&self, after: i64) -> Result<i64, LedgerError> {
+        feed::horizon(&**self.client().await?, after, self.feed_settle).await
     }
 
     async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError> {
@@ -435,7 +507,7 @@ impl Ledger for PostgresLedger {
 impl Review for PostgresLedger {
     async fn approve(&self, _key: &ReviewKey, d: Decision) -> Result<StoredProposal, LedgerError> {
         let done = self
-            .writer
+            .writer("approving a proposal")?
             .write(&self.pool, false, move |tx, events| {
                 Box::pin(lifecycle::decide(tx, d, true, events))
             })
@@ -446,7 +518,7 @@ impl Review for PostgresLedger {
 
     async fn reject(&self, _key: &ReviewKey, d: Decision) -> Result<StoredProposal, LedgerError> {
         let done = self
-            .writer
+            .writer("rejecting a proposal")?
             .write(&self.pool, false, move |tx, events| {
                 Box::pin(lifecycle::decide(tx, d, false, events))
             })
@@ -464,7 +536,7 @@ impl Review for PostgresLedger {
         let job = job.clone();
         let actor = actor.clone();
         let record = self
-            .writer
+            .writer("starting an apply")?
             .write(&self.pool, false, move |tx, events| {
                 Box::pin(async move { lifecycle::begin_apply(tx, &job, &actor, events).await })
             })
@@ -484,6 +556,7 @@ impl Review for PostgresLedger {
         effect: AttemptEffect,
         actor: &str,
     ) -> Result<StoredReceipt, LedgerError> {
+        let writer = self.writer("recording a receipt")?;
         let begun = self
             .begun
             .lock()
@@ -492,8 +565,7 @@ impl Review for PostgresLedger {
             .copied();
         let receipt = receipt.clone();
         let actor = actor.to_owned();
-        let stored = self
-            .writer
+        let stored = writer
             .write(&self.pool, false, move |tx, events| {
                 Box::pin(async move {
                     lifecycle::record_receipt(tx, &receipt, effect, &actor, begun, events).await
@@ -519,6 +591,7 @@ impl Deliveries for PostgresLedger {
         target: &str,
         start_after: i64,
     ) -> Result<DeliveryState, LedgerError> {
+        self.writer("registering a delivery destination")?;
         feed::register(&**self.client().await?, destination, target, start_after).await
     }
 
@@ -527,10 +600,12 @@ impl Deliveries for PostgresLedger {
     }
 
     async fn record_delivered(&self, destination: &str, seq: i64) -> Result<(), LedgerError> {
+        self.writer("recording a delivery")?;
         feed::delivered(&**self.client().await?, destination, seq).await
     }
 
     async fn advance_cursor(&self, destination: &str, seq: i64) -> Result<(), LedgerError> {
+        self.writer("moving a delivery cursor")?;
         feed::advance(&**self.client().await?, destination, seq).await
     }
 
@@ -542,6 +617,7 @@ impl Deliveries for PostgresLedger {
         error: &str,
         next_attempt_at: &str,
     ) -> Result<(), LedgerError> {
+        self.writer("recording a failed delivery")?;
         feed::failed(
             &**self.client().await?,
             destination,

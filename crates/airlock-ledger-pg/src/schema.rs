@@ -295,6 +295,46 @@ pub(crate) async fn migrate(client: &mut Client, schema: &str) -> Result<Migrate
     })
 }
 
+/// For a read-only open: the schema must hold a ledger at exactly this version
+/// ([`LedgerError::Missing`] when it holds none). Nothing is created, migrated or locked.
+pub(crate) async fn check_current(client: &Client, schema: &str) -> Result<(), LedgerError> {
+    let table = format!("{schema}.schema_migrations");
+    let exists: bool = client
+        .query_one("SELECT to_regclass($1::text) IS NOT NULL", &[&table])
+        .await
+        .pg()?
+        .get(0);
+    if !exists {
+        // A reading command never creates one.
+        return Err(LedgerError::Missing {
+            path: format!("Postgres schema {schema}"),
+        });
+    }
+    let found: i64 = client
+        .query_one(
+            &format!("SELECT COALESCE(MAX(version), 0) FROM {table}"),
+            &[],
+        )
+        .await
+        .pg()?
+        .get(0);
+    if found > CURRENT {
+        return Err(LedgerError::TooNew {
+            path: format!("postgres schema {schema}"),
+            found,
+            supported: CURRENT,
+        });
+    }
+    if found < CURRENT {
+        return Err(LedgerError::Postgres {
+            detail: format!(
+                "schema {schema} holds ledger version {found}, older than this airlock's {CURRENT}; a reading command never migrates it (a server or writing command of this version does)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

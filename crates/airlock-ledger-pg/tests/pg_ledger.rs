@@ -1011,7 +1011,8 @@ async fn deliveries_and_the_feed() {
         Err(LedgerError::NotFound { .. })
     ));
 
-    // A feed that waits for rows to settle hides the newest.
+    // A feed with an hour's settle time: the consecutive events after the cursor are read at
+    // once (nothing below them can still be committing).
     let settled = PostgresLedger::connect(
         &db.url,
         PgLedgerOptions {
@@ -1021,15 +1022,54 @@ async fn deliveries_and_the_feed() {
     )
     .await
     .unwrap();
-    assert!(
+    let after_zero = EventQuery {
+        after_seq: Some(0),
+        ..Default::default()
+    };
+    let head = settled.chain_head().await.unwrap().unwrap().seq;
+    assert_eq!(settled.feed_horizon(0).await.unwrap(), head);
+    assert_eq!(
+        settled.events(&after_zero).await.unwrap().len() as i64,
+        head
+    );
+    // A number taken but not (yet) written: a transaction still committing, or one that rolled
+    // back. The feed stops before it, however many events follow...
+    let hole: i64 = scalar(&db, "SELECT nextval('airlock.event_seq')")
+        .await
+        .parse()
+        .unwrap();
+    settled.record_read(read("R-after-hole")).await.unwrap();
+    let newest = settled.chain_head().await.unwrap().unwrap().seq;
+    assert!(newest > hole);
+    assert_eq!(settled.feed_horizon(0).await.unwrap(), hole - 1);
+    assert_eq!(settled.feed_horizon(hole - 1).await.unwrap(), hole - 1);
+    let read = settled.events(&after_zero).await.unwrap();
+    assert_eq!(
+        read.last().unwrap().event.seq,
+        hole - 1,
+        "read past the hole"
+    );
+    // ...until an event past it has settled: the hole is then given up for lost.
+    db.execute_batch(&format!(
+        "UPDATE airlock.events SET inserted_at = inserted_at - interval '2 hours' WHERE seq = {}",
+        hole + 1
+    ))
+    .await
+    .unwrap();
+    assert_eq!(settled.feed_horizon(hole - 1).await.unwrap(), newest);
+    assert_eq!(
         settled
             .events(&EventQuery {
-                after_seq: Some(0),
+                after_seq: Some(hole - 1),
                 ..Default::default()
             })
             .await
             .unwrap()
-            .is_empty()
+            .first()
+            .unwrap()
+            .event
+            .seq,
+        hole + 1
     );
 }
 
@@ -1438,4 +1478,377 @@ async fn browse_pages_and_search_answer_as_the_sqlite_ledger_does() {
         })
     ));
     let _ = std::fs::remove_file(&path);
+}
+
+/// Rows of the tables a reader could change, as one comparable text.
+async fn ledger_rows(db: &FreshDb) -> String {
+    scalar(
+        db,
+        "SELECT (SELECT count(*) FROM airlock.writers) || ' writers, '
+             || (SELECT count(*) FROM airlock.events) || ' events, head '
+             || (SELECT coalesce(max(seq), 0) FROM airlock.events) || ', '
+             || (SELECT count(*) FROM airlock.event_deliveries) || ' deliveries, '
+             || (SELECT string_agg(writer_id || ':' || coalesce(closed_at, 'open'), ',' ORDER BY writer_id) FROM airlock.writers)",
+    )
+    .await
+}
+
+fn refused<T: std::fmt::Debug>(result: Result<T, LedgerError>, what: &str) {
+    match result {
+        Err(LedgerError::ReadOnly {
+            what: said,
+            location,
+        }) => {
+            assert!(said.contains(what), "{said} / {what}");
+            assert!(location.contains("schema airlock"), "{location}");
+        }
+        other => panic!("{what}: expected a read-only refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_open_registers_no_writer_and_refuses_every_write() {
+    let Some(db) = fresh().await else { return };
+    // Nothing there yet: a reader neither creates nor migrates the schema.
+    let err = PostgresLedger::connect_read_only(&db.url, options("reader"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::Missing { path } if path.contains("schema airlock")),
+        "{err}"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'airlock'"
+        )
+        .await,
+        "0"
+    );
+    // A hostile schema name never reaches SQL.
+    let err = PostgresLedger::connect_read_only(
+        &db.url,
+        PgLedgerOptions {
+            schema: "airlock; DROP SCHEMA public CASCADE".into(),
+            ..options("reader")
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("plain lowercase"), "{err}");
+
+    let (a, _b, p) = seeded(&db).await;
+    let before = ledger_rows(&db).await;
+    let r = PostgresLedger::connect_read_only(&db.url, options("reader"))
+        .await
+        .unwrap();
+    assert!(r.is_read_only());
+    assert_eq!(r.writer_id(), None);
+    // Every read answers.
+    assert_eq!(
+        r.proposal(&p.proposal_id).await.unwrap(),
+        a.proposal(&p.proposal_id).await.unwrap()
+    );
+    assert!(r.verify().await.unwrap().ok);
+    assert_eq!(r.stats().await.unwrap().proposals, 1);
+    assert_eq!(r.chain_heads().await.unwrap().len(), 2);
+    assert!(!r.replay(&p.proposal_id).await.unwrap().events.is_empty());
+    assert!(
+        !r.events(&EventQuery {
+            after_seq: Some(0),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    // Every write is refused, naming what was tried.
+    let key = ReviewKey::issue();
+    refused(r.record_read(read("R-1")).await, "read");
+    refused(
+        r.record_proposal(new_proposal("INV-9", 0)).await,
+        "proposal",
+    );
+    refused(r.approve(&key, decision(&p)).await, "approving");
+    refused(r.reject(&key, decision(&p)).await, "rejecting");
+    let job = job(&p, 60);
+    refused(r.begin_apply(&key, &job, &actor()).await, "apply");
+    refused(
+        r.record_receipt(
+            &key,
+            &receipt(&job, "applied", "r1"),
+            AttemptEffect::Settled,
+            "dana",
+        )
+        .await,
+        "receipt",
+    );
+    refused(
+        r.register_destination("hook", "https://example.invalid", 0)
+            .await,
+        "destination",
+    );
+    refused(r.record_delivered("hook", 1).await, "delivery");
+    refused(r.advance_cursor("hook", 1).await, "cursor");
+    refused(
+        r.record_failed_attempt("hook", 1, 1, "x", "2030-01-01T00:00:00.000Z")
+            .await,
+        "failed delivery",
+    );
+    refused(
+        r.record_human_action(&NewHumanAction {
+            capability: "billing.reverse_late_fee".into(),
+            tenant_id: "acme".into(),
+            object_id: "INV-1".into(),
+            proposal_id: None,
+            actor: "dana".into(),
+            patch: serde_json::Map::new(),
+            notes: None,
+        })
+        .await,
+        "human action",
+    );
+    r.close().await.unwrap();
+    assert_eq!(
+        ledger_rows(&db).await,
+        before,
+        "a reader changed the ledger"
+    );
+    assert!(r.verify().await.unwrap().ok);
+
+    // A ledger of another version is refused, never migrated by a reader.
+    db.execute_batch(&format!(
+        "DELETE FROM airlock.schema_migrations WHERE version = {SCHEMA_VERSION}"
+    ))
+    .await
+    .unwrap();
+    let err = PostgresLedger::connect_read_only(&db.url, options("reader"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("older than"), "{err}");
+    assert_eq!(
+        scalar(&db, "SELECT max(version) FROM airlock.schema_migrations").await,
+        (SCHEMA_VERSION - 1).to_string()
+    );
+    db.execute_batch(&format!(
+        "INSERT INTO airlock.schema_migrations (version) VALUES ({SCHEMA_VERSION}), ({})",
+        SCHEMA_VERSION + 1
+    ))
+    .await
+    .unwrap();
+    assert!(matches!(
+        PostgresLedger::connect_read_only(&db.url, options("reader")).await,
+        Err(LedgerError::TooNew { .. })
+    ));
+}
+
+/// The tables a tampering test edits, copied aside so each tampering starts from the same
+/// whole ledger.
+const TAMPERED_TABLES: [&str; 9] = [
+    "writers",
+    "events",
+    "proposals",
+    "evidence_bundles",
+    "query_audit",
+    "approvals",
+    "writeback_jobs",
+    "receipts",
+    "human_actions",
+];
+
+async fn keep_pristine(db: &FreshDb) {
+    let mut sql = String::from("CREATE SCHEMA pristine;");
+    for t in TAMPERED_TABLES {
+        sql.push_str(&format!("CREATE TABLE pristine.{t} AS TABLE airlock.{t};"));
+    }
+    db.execute_batch(&sql).await.unwrap();
+}
+
+async fn restore_pristine(db: &FreshDb) {
+    let mut sql = String::new();
+    for t in TAMPERED_TABLES {
+        sql.push_str(&format!(
+            "DELETE FROM airlock.{t}; INSERT INTO airlock.{t} SELECT * FROM pristine.{t};"
+        ));
+    }
+    db.execute_batch(&sql).await.unwrap();
+}
+
+/// Three writers append at once (reads, proposals, a decision, an apply with its receipt),
+/// then each kind of tampering is made in the database and `verify`, through a reader that
+/// is none of them, names it; the ledger is restored whole between kinds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_three_writers_catches_every_kind_of_tampering() {
+    let Some(db) = fresh().await else { return };
+    let writers = Arc::new([
+        connect(&db, "w1").await,
+        connect(&db, "w2").await,
+        connect(&db, "w3").await,
+    ]);
+    let tasks: Vec<_> = (0..3)
+        .map(|w| {
+            let writers = writers.clone();
+            tokio::spawn(async move {
+                let l = &writers[w];
+                let mut proposals = Vec::new();
+                for i in 0..30 {
+                    l.record_read(read(&format!("W{w}-{i}"))).await.unwrap();
+                    if i % 10 == 0 {
+                        let p = l
+                            .record_proposal(new_proposal(&format!("INV-{w}-{i}"), 0))
+                            .await
+                            .unwrap()
+                            .proposal;
+                        proposals.push(p);
+                    }
+                }
+                proposals
+            })
+        })
+        .collect();
+    let mut proposals = Vec::new();
+    for t in tasks {
+        proposals.extend(t.await.unwrap());
+    }
+    assert_eq!(proposals.len(), 9);
+    // w2 approves a proposal w1 recorded; w3 applies it and records the receipt.
+    let key = ReviewKey::issue();
+    let p = &proposals[0];
+    writers[1].approve(&key, decision(p)).await.unwrap();
+    let job = job(p, 60);
+    writers[2].begin_apply(&key, &job, &actor()).await.unwrap();
+    writers[2]
+        .record_receipt(
+            &key,
+            &receipt(&job, "applied", "w3"),
+            AttemptEffect::Settled,
+            "dana",
+        )
+        .await
+        .unwrap();
+    // Closed in order: w3's last anchor names the final heads of w1 and w2.
+    for w in writers.iter() {
+        w.close().await.unwrap();
+    }
+    let reader = PostgresLedger::connect_read_only(&db.url, options("reader"))
+        .await
+        .unwrap();
+    let report = reader.verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert!(report.anchors_checked >= 3, "{report:?}");
+    keep_pristine(&db).await;
+
+    // A middle event of w2 that records evidence (not an anchor), and the one after it.
+    let middle: i64 = scalar(
+        &db,
+        "SELECT writer_seq FROM airlock.events WHERE writer_id = 'w2'
+         AND subject_kind = 'evidence' ORDER BY writer_seq OFFSET 10 LIMIT 1",
+    )
+    .await
+    .parse()
+    .unwrap();
+    let next = middle + 1;
+    // The first event of w3 numbered after it: swapping the two numbers keeps w2's chain in
+    // order, so only the hashes can tell.
+    let other: i64 = scalar(
+        &db,
+        &format!(
+            "SELECT writer_seq FROM airlock.events WHERE writer_id = 'w3' AND seq >
+                 (SELECT seq FROM airlock.events WHERE writer_id = 'w2' AND writer_seq = {middle})
+             ORDER BY seq LIMIT 1"
+        ),
+    )
+    .await
+    .parse()
+    .unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "an event's payload altered",
+            format!(
+                "UPDATE airlock.events SET payload_json = (payload_json::jsonb || '{{\"tampered\": true}}')::text
+                 WHERE writer_id = 'w2' AND writer_seq = {middle}"
+            ),
+            "EVENT_HASH_MISMATCH",
+        ),
+        (
+            "an event deleted from the middle of a chain",
+            format!("DELETE FROM airlock.events WHERE writer_id = 'w2' AND writer_seq = {middle}"),
+            "SEQUENCE_GAP",
+        ),
+        (
+            "the tail of a chain deleted, with the records it covered",
+            "DELETE FROM airlock.evidence_bundles WHERE evidence_bundle_id IN (SELECT subject_id FROM airlock.events
+                 WHERE writer_id = 'w1' AND subject_kind = 'evidence' AND writer_seq > (SELECT max(writer_seq) - 4 FROM airlock.events WHERE writer_id = 'w1'));
+             DELETE FROM airlock.query_audit WHERE audit_id::text IN (SELECT subject_id FROM airlock.events
+                 WHERE writer_id = 'w1' AND subject_kind = 'query_audit' AND writer_seq > (SELECT max(writer_seq) - 4 FROM airlock.events WHERE writer_id = 'w1'));
+             DELETE FROM airlock.events WHERE writer_id = 'w1'
+                 AND writer_seq > (SELECT max(writer_seq) - 4 FROM airlock.events WHERE writer_id = 'w1')"
+                .into(),
+            "ANCHOR_TRUNCATED",
+        ),
+        (
+            "two events of one chain swapped",
+            format!(
+                "UPDATE airlock.events SET writer_seq = -writer_seq
+                     WHERE writer_id = 'w2' AND writer_seq IN ({middle}, {next});
+                 UPDATE airlock.events SET writer_seq = CASE writer_seq
+                     WHEN -{middle} THEN {next} ELSE {middle} END
+                 WHERE writer_id = 'w2' AND writer_seq IN (-{middle}, -{next})"
+            ),
+            "PREV_HASH_MISMATCH",
+        ),
+        (
+            "two events of different writers swapping their global numbers",
+            format!(
+                "UPDATE airlock.events SET seq = -seq WHERE (writer_id = 'w2' AND writer_seq = {middle}) OR (writer_id = 'w3' AND writer_seq = {other});
+                 UPDATE airlock.events SET seq = CASE writer_id
+                     WHEN 'w2' THEN (SELECT -seq FROM airlock.events WHERE writer_id = 'w3' AND writer_seq = {other})
+                     ELSE (SELECT -seq FROM airlock.events WHERE writer_id = 'w2' AND writer_seq = {middle}) END
+                 WHERE seq < 0"
+            ),
+            "EVENT_HASH_MISMATCH",
+        ),
+        (
+            "a writer row deleted",
+            "DELETE FROM airlock.writers WHERE writer_id = 'w3'".into(),
+            "WRITER_UNKNOWN",
+        ),
+        (
+            "a writer row edited",
+            "UPDATE airlock.writers SET host = 'elsewhere' WHERE writer_id = 'w1'".into(),
+            "RECORD_HASH_MISMATCH",
+        ),
+        (
+            "a writer's whole chain removed",
+            "DELETE FROM airlock.events WHERE writer_id = 'w2'; DELETE FROM airlock.writers WHERE writer_id = 'w2'".into(),
+            "ANCHOR_TRUNCATED",
+        ),
+        (
+            "an evidence row edited",
+            "UPDATE airlock.evidence_bundles SET items_json = replace(items_json, '500', '0') WHERE object_id = 'W1-17'".into(),
+            "RECORD_HASH_MISMATCH",
+        ),
+        (
+            "a receipt edited",
+            "UPDATE airlock.receipts SET status = 'failed'".into(),
+            "RECORD_HASH_MISMATCH",
+        ),
+        (
+            "a receipt's JSON replaced",
+            "UPDATE airlock.receipts SET receipt_json = (receipt_json::jsonb || '{\"rows_affected\": 7}')::text".into(),
+            "RECORD_HASH_MISMATCH",
+        ),
+    ];
+    for (what, sql, code) in cases {
+        db.execute_batch(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let report = reader.verify().await.unwrap();
+        let b = report
+            .first_break
+            .unwrap_or_else(|| panic!("{what}: verify passed"));
+        assert_eq!(b.code, code, "{what}: {b:?}");
+        restore_pristine(&db).await;
+        assert!(reader.verify().await.unwrap().ok, "{what}: not restored");
+    }
 }

@@ -103,6 +103,13 @@ pub enum LedgerError {
         attempt: u32,
         current: u32,
     },
+    /// A write through a ledger opened for reading only (a listing, `verify`, `stats`,
+    /// `events tail`): refused before anything reaches the database.
+    #[error("{what} needs a writable ledger, but this one was opened read-only ({location})")]
+    ReadOnly {
+        what: &'static str,
+        location: String,
+    },
     #[error("could not create the ledger folder: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -151,6 +158,9 @@ impl LedgerError {
             }
             LedgerError::Postgres { .. } => Some(
                 "check that the ledger database is reachable and its schema was migrated by this airlock version",
+            ),
+            LedgerError::ReadOnly { .. } => Some(
+                "reading commands open the ledger read-only; record, decide and apply through a command that writes (a server, `airlock propose`, `proposals approve`, `airlock apply`)",
             ),
             LedgerError::HashMismatch { .. } => {
                 Some("show the proposal again and review the current content")

@@ -88,6 +88,17 @@ pub trait Ledger: Send + Sync {
     /// capability of its record. A search by time does not scan the chain.
     async fn events(&self, query: &EventQuery) -> Result<Vec<ScopedEvent>, LedgerError>;
 
+    /// How far a feed that read everything up to `after` may move its cursor now: the highest
+    /// sequence number at or below which every event that will ever exist is already visible
+    /// to [`Ledger::events`] with `after_seq`. A follower moves past events that did not match
+    /// only up to here, never up to [`Ledger::chain_head`], which may be ahead of an event that
+    /// commits late. The default, the chain head, fits a ledger whose writes commit in
+    /// sequence order (SQLite: one writer at a time).
+    async fn feed_horizon(&self, after: i64) -> Result<i64, LedgerError> {
+        let _ = after;
+        Ok(self.chain_head().await?.map_or(0, |h| h.seq))
+    }
+
     /// An evidence bundle with its query-audit records.
     async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError>;
 

@@ -264,9 +264,29 @@ impl Metrics {
                 t.exported.load(Ordering::Relaxed) as f64,
             );
             out.header(
+                "airlock_trace_export_retries_total",
+                "counter",
+                "Export requests that failed in a way that may pass (receiver unreachable or slow, HTTP 429/502/503/504) and are retried with backoff.",
+            );
+            out.sample(
+                "airlock_trace_export_retries_total",
+                &[],
+                t.retries.load(Ordering::Relaxed) as f64,
+            );
+            out.header(
+                "airlock_trace_spans_retrying",
+                "gauge",
+                "Spans held for a retry of their export.",
+            );
+            out.sample(
+                "airlock_trace_spans_retrying",
+                &[],
+                t.retrying.load(Ordering::Relaxed) as f64,
+            );
+            out.header(
                 "airlock_trace_spans_dropped_total",
                 "counter",
-                "Spans dropped: the export queue was full, or their export request failed.",
+                "Spans dropped: the export queue was full, or their export failed for good (refused by the receiver, retried too long, or pushed out of the retry hold).",
             );
             for (reason, n) in [
                 ("queue_full", &t.dropped_queue_full),

@@ -100,7 +100,8 @@ impl Deref for OpenLedger {
 /// How a ledger is opened.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Never creates or migrates anything (reading commands).
+    /// Never creates, migrates or writes anything (reading commands); on Postgres no writer
+    /// registers either.
     ReadOnly,
     /// Creates the ledger (SQLite file, Postgres schema) and applies migrations when needed.
     Write,
@@ -180,6 +181,11 @@ impl OpenLedger {
             .ok_or_else(|| postgres_refusal(what, &self.location(), instead))
     }
 
+    /// The Postgres ledger, for what only it reports (its writers' chains); `None` on SQLite.
+    pub fn postgres(&self) -> Option<&PostgresLedger> {
+        self.postgres.as_deref()
+    }
+
     /// Records which config file serves this ledger, so review commands run later with only
     /// `--store` find it. A Postgres ledger is served by many processes and found through the
     /// config, so nothing is recorded there.
@@ -244,14 +250,16 @@ mod postgres {
     use std::sync::Arc;
 
     use airlock_config::redact::KnownSecrets;
+    use airlock_ledger::LedgerError;
     use airlock_ledger_pg::{PgLedgerOptions, PostgresLedger};
 
     use super::{Access, PostgresTarget};
     use crate::output::hinted;
 
-    /// Connects, migrating the schema when this version's migrations have not run yet (under
-    /// the ledger's advisory lock, so replicas may start together).
-    pub async fn open(pg: &PostgresTarget, _access: Access) -> anyhow::Result<Arc<PostgresLedger>> {
+    /// Connects. For writing: migrates the schema when this version's migrations have not run
+    /// yet (under the ledger's advisory lock, so replicas may start together) and registers a
+    /// writer. For reading: neither; no writer row, no event, every write refused.
+    pub async fn open(pg: &PostgresTarget, access: Access) -> anyhow::Result<Arc<PostgresLedger>> {
         let defaults = PgLedgerOptions::default();
         let options = PgLedgerOptions {
             schema: pg.schema.clone(),
@@ -261,18 +269,33 @@ mod postgres {
                 .unwrap_or(defaults.max_connections),
             ..defaults
         };
-        match PostgresLedger::connect(&pg.url, options).await {
+        let opened = match access {
+            Access::ReadOnly => PostgresLedger::connect_read_only(&pg.url, options).await,
+            Access::Write => PostgresLedger::connect(&pg.url, options).await,
+        };
+        match opened {
             Ok(ledger) => Ok(Arc::new(ledger)),
+            // No ledger there yet: said as for a SQLite file that does not exist, so callers
+            // (doctor) tell it apart from a failure.
+            Err(LedgerError::Missing { .. }) => Err(anyhow::Error::new(LedgerError::Missing {
+                path: pg.display(),
+            })),
             // The driver's words may quote the URL: its secrets are taken out.
             Err(e) => Err(hinted(
                 KnownSecrets::for_url(&pg.url).replace_in(&format!(
                     "cannot open the Postgres ledger {}: {e}",
                     pg.display()
                 )),
-                format!(
-                    "check that {} (storage.ledger.url_env) points at a reachable Postgres database and that its role may create schema {}",
-                    pg.url_env, pg.schema
-                ),
+                match access {
+                    Access::ReadOnly => format!(
+                        "check that {} (storage.ledger.url_env) points at the fleet's ledger database and schema {}; reading commands never create or migrate it (start a server of this version first)",
+                        pg.url_env, pg.schema
+                    ),
+                    Access::Write => format!(
+                        "check that {} (storage.ledger.url_env) points at a reachable Postgres database and that its role may create schema {}",
+                        pg.url_env, pg.schema
+                    ),
+                },
             )),
         }
     }

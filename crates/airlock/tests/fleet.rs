@@ -560,3 +560,180 @@ fn readiness_reports_the_sqlite_ledger() {
     assert_eq!(body["ready"], true);
     assert_eq!(body["ledger"]["ok"], true, "{body}");
 }
+
+/// Reading commands open the shared ledger read-only: before any server they neither create
+/// nor migrate it, and afterwards they register no writer and write no event. `ledger stats`
+/// shows every writer's chain and head.
+#[test]
+fn reading_commands_register_no_writer_and_stats_show_every_chain() {
+    let Some(fleet) = Fleet::new() else {
+        return;
+    };
+    let run = fleet.cli(&["proposals", "list", "--json"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("no ledger at") && run.stderr.contains(LEDGER_ENV),
+        "{}",
+        run.stderr
+    );
+    // doctor says the same, as a fresh deployment's normal state, and creates nothing either.
+    let doctor = fleet.cli(&["doctor", "--json"]);
+    assert!(
+        doctor.stdout.contains("no ledger yet"),
+        "{}{}",
+        doctor.stdout,
+        doctor.stderr
+    );
+    let schemas = format!(
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{SCHEMA_NAME}'"
+    );
+    assert_eq!(fleet.scalar(&schemas), "0", "a reader created the ledger");
+
+    let servers = fleet.replicas(2);
+    for (i, server) in servers.iter().enumerate() {
+        inspect(server, i as i64 + 1, "INV-1").expect("each replica answers");
+    }
+    let snapshot = || {
+        fleet.scalar(&format!(
+            "SELECT (SELECT count(*) FROM {SCHEMA_NAME}.writers) || ' writers, '
+                 || (SELECT count(*) FROM {SCHEMA_NAME}.events) || ' events, head '
+                 || (SELECT max(seq) FROM {SCHEMA_NAME}.events)"
+        ))
+    };
+    let before = snapshot();
+    assert!(before.starts_with("2 writers"), "{before}");
+    let reads: [&[&str]; 10] = [
+        &["proposals", "list", "--json"],
+        &["evidence", "list", "--json"],
+        &["query-audit", "list", "--json"],
+        &["receipts", "list", "--json"],
+        &["replay", "list", "--json"],
+        &["activity", "search", "INV-1", "--json"],
+        &["events", "tail", "--json"],
+        &["events", "status", "--json"],
+        &["ledger", "verify", "--json"],
+        &["ledger", "stats", "--json"],
+    ];
+    for args in reads {
+        let run = fleet.cli(args);
+        assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+    }
+    assert_eq!(snapshot(), before, "a reading command wrote to the ledger");
+
+    let stats = json_of(&fleet.cli(&["ledger", "stats", "--json"]))["stats"].clone();
+    let writers = stats["writers"].as_array().expect("writers").clone();
+    assert_eq!(writers.len(), 2, "{stats:#}");
+    for w in &writers {
+        // Each replica's chain: its join anchor, then its call's evidence and audit.
+        assert!(w["events"].as_i64().unwrap_or(0) >= 3, "{w}");
+        assert!(w["head"]["hash"].is_string(), "{w}");
+    }
+    assert!(stats["schema_bytes"].as_i64().unwrap_or(0) > 0, "{stats:#}");
+    assert!(
+        stats["database_bytes"].as_i64() >= stats["schema_bytes"].as_i64(),
+        "{stats:#}"
+    );
+    assert!(stats["oldest"].is_string() && stats["newest"].is_string());
+    let text = fleet.cli(&["ledger", "stats"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    for w in &writers {
+        let id = w["writer_id"].as_str().unwrap();
+        assert!(text.stdout.contains(id), "{}", text.stdout);
+    }
+    drop(servers);
+}
+
+/// `events tail --follow` on the shared ledger while three replicas record calls at once: every
+/// call's evidence event is printed once, none skipped, though the replicas commit their events
+/// out of sequence order (the follower moves only up to the feed's horizon, not the chain head).
+#[test]
+fn events_tail_follow_prints_every_event_of_every_replica_once() {
+    use std::io::BufRead;
+
+    let Some(fleet) = Fleet::new() else {
+        return;
+    };
+    let servers = Arc::new(fleet.replicas(3));
+    inspect(&servers[0], 1, "INV-0").expect("first call");
+    let mut tail = common::clean_command(fleet.dir());
+    tail.args([
+        "--config",
+        "airlock.json",
+        "events",
+        "tail",
+        "--follow",
+        "--json",
+        "--limit",
+        "1",
+        "--interval-ms",
+        "100",
+    ])
+    .envs(fleet.env())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::fs::File::create(fleet.dir().join("tail.log")).expect("log file"));
+    let mut child = tail.spawn().expect("events tail runs");
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // The newest event is printed first: the follower is running.
+    let wait = std::time::Duration::from_secs(120);
+    if lines.recv_timeout(wait).is_err() {
+        let _ = child.kill();
+        panic!(
+            "events tail printed nothing: {}",
+            std::fs::read_to_string(fleet.dir().join("tail.log")).unwrap_or_default()
+        );
+    }
+
+    const CALLS: usize = 10;
+    let handles: Vec<_> = (0..3)
+        .map(|r| {
+            let servers = servers.clone();
+            std::thread::spawn(move || {
+                (0..CALLS)
+                    .map(|i| {
+                        let n = r * CALLS + i;
+                        inspect(
+                            &servers[r],
+                            100 + n as i64,
+                            &format!("INV-{}", n % INVOICES),
+                        )
+                        .expect("call")
+                    })
+                    .collect::<Vec<String>>()
+            })
+        })
+        .collect();
+    let mut expected: HashSet<String> = HashSet::new();
+    for h in handles {
+        expected.extend(h.join().expect("client thread"));
+    }
+    let mut printed: Vec<String> = Vec::new();
+    let mut waiting = expected.clone();
+    while !waiting.is_empty() {
+        let Ok(line) = lines.recv_timeout(wait) else {
+            let _ = child.kill();
+            panic!(
+                "events tail --follow never printed {} evidence events: {waiting:?}",
+                waiting.len()
+            );
+        };
+        let event: Value = serde_json::from_str(&line).expect("one JSON event per line");
+        if let Some(id) = event["subject_id"].as_str()
+            && expected.contains(id)
+        {
+            printed.push(id.to_owned());
+            waiting.remove(id);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(printed.len(), expected.len(), "an event was printed twice");
+}

@@ -49,7 +49,7 @@ def traceparent(trace_id: str = TRACE_ID, span_id: str = PARENT_ID) -> str:
 class Receiver:
     """An OTLP/HTTP trace receiver: decodes each POST /v1/traces as ExportTraceServiceRequest."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.bodies: list[bytes] = []
         self.spans: list[dict] = []
         self.lock = threading.Lock()
@@ -74,7 +74,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -382,27 +382,50 @@ def dropped(families: dict, reason: str) -> float:
     )
 
 
-async def test_a_receiver_that_is_down_drops_and_counts_spans_and_calls_keep_answering(airlock_bin, traced_app):
-    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+def sample(families: dict, family: str, name: str) -> float:
+    return sum(s.value for s in families[family].samples if s.name == name)
+
+
+async def test_a_receiver_that_is_down_gets_the_held_spans_when_it_comes_up(airlock_bin, traced_app):
+    port = free_port()
+    dead = f"http://127.0.0.1:{port}"  # nothing listens there yet
     metrics_port = free_port()
     srv = serve(airlock_bin, traced_app, dead, ["--metrics-listen", f"127.0.0.1:{metrics_port}"])
     metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+    receiver = None
     try:
         async with connect(srv.url) as client:
             for _ in range(5):
                 result = await client.call_tool(READ, {"subscription_id": "SUB-1001"}, meta={"traceparent": traceparent()})
                 assert not result.is_error
         deadline = time.time() + 20
-        while dropped(scrape(metrics), "export_failed") == 0 and time.time() < deadline:
+        retries = lambda f: sample(f, "airlock_trace_export_retries", "airlock_trace_export_retries_total")  # noqa: E731
+        while retries(scrape(metrics)) == 0 and time.time() < deadline:
             time.sleep(0.1)
         families = scrape(metrics)
-        # Each call makes three spans (call, read, ledger record); all were dropped and counted.
-        assert dropped(families, "export_failed") >= 3
+        # Each call makes three spans (call, read, ledger record): held for a retry, none lost.
+        assert retries(families) >= 1
+        assert sample(families, "airlock_trace_spans_retrying", "airlock_trace_spans_retrying") >= 3
+        assert dropped(families, "export_failed") == 0
         assert families["airlock_trace_spans_exported"].samples[0].value == 0
         async with connect(srv.url) as client:
             assert not (await client.call_tool(READ, {"subscription_id": "SUB-1001"})).is_error
+        # The receiver comes up where it was expected: the next retry delivers what was held.
+        receiver = Receiver(port)
+        calls = receiver.wait_for(lambda s: s["name"] == f"tools/call {READ}", "held tool call", timeout=60)
+        assert calls[0]["trace_id"] == TRACE_ID
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            families = scrape(metrics)
+            if sample(families, "airlock_trace_spans_retrying", "airlock_trace_spans_retrying") == 0:
+                break
+            time.sleep(0.1)
+        assert families["airlock_trace_spans_exported"].samples[0].value >= 15
+        assert dropped(families, "export_failed") == 0
     finally:
         srv.stop()
+        if receiver is not None:
+            receiver.close()
 
 
 async def test_traces_are_off_by_default(airlock_bin, traced_app):

@@ -92,6 +92,20 @@ pub async fn check_postgres(pg: &PostgresTarget) -> Check {
     let target = LedgerTarget::Postgres(pg.clone());
     let ledger = match OpenLedger::open(&target, Access::ReadOnly).await {
         Ok(l) => l,
+        Err(e)
+            if matches!(
+                e.downcast_ref::<airlock_ledger::LedgerError>(),
+                Some(airlock_ledger::LedgerError::Missing { .. })
+            ) =>
+        {
+            return Check::pass(
+                Code::LedgerAbsent,
+                name,
+                format!(
+                    "no ledger yet in {place}; the first server (or command that records) creates it"
+                ),
+            );
+        }
         Err(e) => {
             return Check::fail(
                 Code::LedgerUnreadable,

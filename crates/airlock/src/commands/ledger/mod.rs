@@ -22,7 +22,7 @@ pub const VACUUM_ON_POSTGRES: &str =
 pub const PRUNE_ON_POSTGRES: &str = "a shared Postgres ledger is kept whole: size it with the database's own tooling (partitioning, archiving with pg_dump); see docs/fleet.md";
 pub const RESET_ON_POSTGRES: &str = "to delete every record of the shared ledger, drop its schema yourself (DROP SCHEMA airlock CASCADE) while no server runs; every replica's history goes with it";
 pub const IMPORT_ON_POSTGRES: &str = "import the original's store into a SQLite ledger (a config without storage.ledger, --store PATH); the Postgres ledger starts its own history";
-pub const EXPORT_ON_POSTGRES: &str = "export the Postgres ledger with pg_dump --schema airlock; `airlock ledger verify` checks it in place";
+pub const EXPORT_ON_POSTGRES: &str = "an export file carries one hash chain, and the Postgres ledger keeps one chain per writer tied by cross-anchors, which `ledger verify --file` cannot check; copy it with pg_dump (e.g. pg_dump --schema airlock) and check the copy, restored into a scratch database, with `airlock ledger verify`, or check the live ledger in place the same way";
 
 /// The SQLite file of a maintenance command. On the Postgres ledger (the config's
 /// `storage.ledger.engine`, whether or not its URL is set) an error saying `what` is

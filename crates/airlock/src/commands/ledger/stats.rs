@@ -68,26 +68,46 @@ pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<ExitStatus> 
     Ok(ExitStatus::Success)
 }
 
-/// The Postgres ledger: row counts, proposals by state and the chain head, through the ledger
-/// traits (sizes and vacuum state are the database's to report).
+/// The Postgres ledger: row counts, proposals by state and the newest event through the
+/// ledger traits; every writer's chain head, the history's age and the schema's size from the
+/// Postgres ledger itself (vacuum state is the database's to report).
 async fn shared(ledger: &OpenLedger, json: bool) -> anyhow::Result<ExitStatus> {
     let counts = ledger.stats().await?;
     let states = ledger.state_counts().await?;
     let head = ledger.chain_head().await?;
+    let fleet = match ledger.postgres() {
+        Some(pg) => Some(pg.fleet_stats().await?),
+        None => None,
+    };
     if json {
+        let mut stats = serde_json::json!({
+            "counts": counts,
+            "proposals_by_state": states.proposals,
+            "receipts_by_status": states.receipts,
+            "head": head,
+        });
+        if let Some(fleet) = &fleet
+            && let (Some(out), serde_json::Value::Object(more)) =
+                (stats.as_object_mut(), serde_json::to_value(fleet)?)
+        {
+            out.extend(more);
+        }
         output::json(&serde_json::json!({
             "engine": "postgres",
             "location": ledger.location(),
-            "stats": {
-                "counts": counts,
-                "proposals_by_state": states.proposals,
-                "receipts_by_status": states.receipts,
-                "head": head,
-            }
+            "stats": stats,
         }))?;
         return Ok(ExitStatus::Success);
     }
     output::line(&format!("ledger: Postgres {}", ledger.location()));
+    if let Some(f) = &fleet {
+        output::line(&format!(
+            "  size             {} (schema), {} (whole database); schema version {}",
+            human_bytes(u64::try_from(f.schema_bytes).unwrap_or(0)),
+            human_bytes(u64::try_from(f.database_bytes).unwrap_or(0)),
+            f.schema_version
+        ));
+    }
     for (label, n) in [
         ("proposals       ", counts.proposals),
         ("evidence bundles", counts.evidence_bundles),
@@ -107,9 +127,38 @@ async fn shared(ledger: &OpenLedger, json: bool) -> anyhow::Result<ExitStatus> {
             .collect();
         output::line(&format!("  by state         {}", by.join(", ")));
     }
+    if let Some(f) = &fleet
+        && let (Some(oldest), Some(newest)) = (&f.oldest, &f.newest)
+    {
+        output::line(&format!("  oldest event     {oldest}"));
+        output::line(&format!("  newest event     {newest}"));
+    }
     match &head {
-        Some(h) => output::line(&format!("  chain head       #{} {}", h.seq, h.hash)),
+        Some(h) => output::line(&format!(
+            "  latest head      #{} {} (across writers)",
+            h.seq, h.hash
+        )),
         None => output::line("  chain head       none (empty ledger)"),
+    }
+    if let Some(f) = &fleet {
+        output::line(&format!(
+            "  writers          {} (one hash chain each)",
+            f.writers.len()
+        ));
+        for w in &f.writers {
+            let state = match &w.closed_at {
+                Some(at) => format!("closed {at}"),
+                None => "open".to_owned(),
+            };
+            let head = match &w.head {
+                Some(h) => format!("head #{} {}", h.seq, h.hash),
+                None => "no events".to_owned(),
+            };
+            output::line(&format!(
+                "    {}  {} events, {head}; {} pid {}, joined {}, {state}",
+                w.writer_id, w.events, w.host, w.pid, w.registered_at
+            ));
+        }
     }
     Ok(ExitStatus::Success)
 }
