@@ -134,16 +134,20 @@ pub fn is_column_hash(stored: &str) -> bool {
     stored.starts_with(PREFIX)
 }
 
-/// Whether `stored` is the column hash of `cols`: compared as 32 bytes, no hex written.
+/// Whether `stored` is the column hash of `cols`. The digest's hex is compared with the
+/// stored text as it is produced (lowercase, as [`hash`] writes it): no string is built.
 pub fn matches(layout: &Layout, cols: &[Col<'_>], stored: &str, buf: &mut Vec<u8>) -> bool {
-    let Some(hex) = stored.strip_prefix(PREFIX) else {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let Some(want) = stored.strip_prefix(PREFIX).map(str::as_bytes) else {
         return false;
     };
-    let mut want = [0u8; 32];
-    if hex::decode_to_slice(hex, &mut want).is_err() {
+    if want.len() != 64 {
         return false;
     }
-    digest(layout, cols, buf) == want
+    let d = digest(layout, cols, buf);
+    d.iter()
+        .zip(want.chunks_exact(2))
+        .all(|(b, pair)| pair[0] == HEX[usize::from(b >> 4)] && pair[1] == HEX[usize::from(b & 15)])
 }
 
 /// An event's columns in [`EVENT`] order, its payload as the text stored.

@@ -256,7 +256,12 @@ fn serial<'a>(
 }
 
 /// Events per chunk of a parallel walk (small in tests, so small ledgers take that path).
-const CHUNK_EVENTS: i64 = if cfg!(test) { 100 } else { 1 << 16 };
+const CHUNK_EVENTS: i64 = if cfg!(test) { 100 } else { 4096 };
+
+/// Batches a walker may have sent ahead of the checker: two chunks' worth, so each walker
+/// reads its next chunk while the checker takes the others' (with less, the walkers would
+/// wait for each other in turn).
+const AHEAD: usize = 2 * (CHUNK_EVENTS as usize).div_ceil(ITEMS_PER_BATCH) + 1;
 
 /// A parallel walk is worth its connections from this many events after the cut.
 const PARALLEL_FROM: i64 = 4 * CHUNK_EVENTS;
@@ -333,7 +338,7 @@ fn parallel<'a>(
     let mut senders = Vec::with_capacity(n);
     let mut receivers = Vec::with_capacity(n);
     for _ in 0..n {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(AHEAD);
         senders.push(tx);
         receivers.push(rx);
     }
