@@ -522,7 +522,9 @@ impl Batch {
         Batch {
             no,
             last: false,
-            text: String::with_capacity(ITEMS_PER_BATCH * 1024),
+            // Rows average about 1.4 KB: room for a batch of them without growing (each
+            // growth copies the text so far).
+            text: String::with_capacity(ITEMS_PER_BATCH * 2048),
             entries: Vec::with_capacity(ITEMS_PER_BATCH),
             hashed: Vec::new(),
             record_breaks: Vec::new(),
