@@ -63,7 +63,8 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn len(&self) -> usize {
+    /// How many columns it hashes.
+    pub fn width(&self) -> usize {
         self.columns.split(',').count()
     }
 }

@@ -1439,9 +1439,9 @@ mod tests {
         let mut event = names(read::EVENT_COLUMNS);
         assert_eq!(event.remove(9), "hash");
         assert_eq!(names(columns::EVENT.columns), event);
-        assert_eq!(columns::EVENT.len(), EVENT_CELLS - 1);
-        assert_eq!(columns::EVIDENCE.len(), EVIDENCE_CELLS);
-        assert_eq!(columns::AUDIT.len(), AUDIT_CELLS);
+        assert_eq!(columns::EVENT.width(), EVENT_CELLS - 1);
+        assert_eq!(columns::EVIDENCE.width(), EVIDENCE_CELLS);
+        assert_eq!(columns::AUDIT.width(), AUDIT_CELLS);
     }
 
     /// Each row hashed both ways: (fast path taken, fast event ok, fast record ok, slow event
@@ -1835,7 +1835,8 @@ mod tests {
         // Each event line changed in one place: its event, its record (a value, a field
         // added, a field removed), its payload.
         let lines: Vec<&str> = text.lines().collect();
-        let edits: [(&str, fn(&mut Value)); 6] = [
+        type Edit = (&'static str, fn(&mut Value));
+        let edits: [Edit; 6] = [
             ("actor", |v| v["event"]["actor"] = json!("mallory")),
             ("payload", |v| v["event"]["payload"]["extra"] = json!(1)),
             ("record value", |v| {

@@ -119,7 +119,7 @@ fn insert_evidence(tx: &Connection, ev: &EvidenceBundle) -> Result<(), LedgerErr
         format!(
             "INSERT INTO evidence_bundles ({}) VALUES ({})",
             columns::EVIDENCE.columns,
-            placeholders(columns::EVIDENCE.len(), 1)
+            placeholders(columns::EVIDENCE.width(), 1)
         )
     });
     let json = columns::EvidenceJson::of(ev)?;
@@ -152,7 +152,7 @@ fn insert_audit(tx: &Connection, a: &mut QueryAudit) -> Result<i64, LedgerError>
         format!(
             "INSERT INTO query_audit ({}) VALUES (NULL, {})",
             columns::AUDIT.columns,
-            placeholders(columns::AUDIT.len() - 1, 1)
+            placeholders(columns::AUDIT.width() - 1, 1)
         )
     });
     let payload = serde_json::to_string(&a.payload)?;
