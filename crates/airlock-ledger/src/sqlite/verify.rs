@@ -1946,6 +1946,45 @@ mod tests {
         assert!(after.checkpoint.is_some());
     }
 
+    #[tokio::test]
+    async fn the_parallel_walk_verifies_while_calls_are_recorded() {
+        set_verify_threads(3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        for i in 0..400 {
+            ledger.record_read(read(i)).await.unwrap();
+        }
+        // Another process's server, in effect: its own ledger handle on the same file.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (stop, path) = (stop.clone(), path.clone());
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let other = SqliteLedger::open(&path).unwrap();
+                let mut i = 400;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    rt.block_on(other.record_read(read(i))).unwrap();
+                    i += 1;
+                }
+                i - 400
+            })
+        };
+        let mut seen = 0;
+        for _ in 0..6 {
+            let report = ledger.verify().await.unwrap();
+            assert!(report.ok, "{:?}", report.first_break);
+            assert!(report.events_checked >= seen);
+            seen = report.events_checked;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = writer.join().unwrap();
+        assert!(written > 0);
+        assert!(both(&ledger, &path).await.ok);
+    }
+
     /// `ledger verify` (parallel) and the one-reader walk, which must agree.
     async fn both(ledger: &SqliteLedger, path: &std::path::Path) -> VerifyReport {
         let parallel = ledger.verify().await.unwrap();
