@@ -54,7 +54,10 @@ pub fn read_anchors(path: &Path) -> Result<Vec<Anchor>, LedgerError> {
         .map(|(i, l)| {
             parse_line(l, i + 1).ok_or_else(|| LedgerError::Anchor {
                 path: path.display().to_string(),
-                detail: format!("line {} is not `<seq> <sha256:hash> <time>`: {l:?}", i + 1),
+                detail: format!(
+                    "line {} is not `<seq> <sha256:hash or sha256c:hash> <time>`: {l:?}",
+                    i + 1
+                ),
             })
         })
         .collect()
@@ -67,7 +70,9 @@ fn parse_line(line: &str, number: usize) -> Option<Anchor> {
         return None;
     }
     let seq: i64 = seq.parse().ok().filter(|s| *s > 0)?;
-    let hex = hash.strip_prefix("sha256:")?;
+    let hex = hash
+        .strip_prefix("sha256:")
+        .or_else(|| hash.strip_prefix(crate::columns::PREFIX))?;
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }

@@ -18,6 +18,7 @@ pub mod anchor;
 pub mod browse;
 mod canonical_text;
 mod chain;
+pub mod columns;
 mod error;
 pub mod export;
 mod feed;

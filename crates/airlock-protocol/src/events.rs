@@ -25,7 +25,8 @@ pub mod headers {
 /// The stable id of the event at `seq` whose chain hash is `hash`: `evt_<seq>_<16 hex>`.
 /// The same event always has the same id; events of two ledgers do not share one.
 pub fn event_id(seq: i64, hash: &str) -> String {
-    let hex = hash.strip_prefix("sha256:").unwrap_or(hash);
+    // `sha256:` or the ledger's column hashes, `sha256c:`: the hex after the format's name.
+    let hex = hash.split_once(':').map_or(hash, |(_, hex)| hex);
     let short: String = hex.chars().take(16).collect();
     format!("evt_{seq}_{short}")
 }
@@ -88,5 +89,8 @@ mod tests {
         assert_eq!(event_id(42, h), "evt_42_0123456789abcdef");
         assert_eq!(event_id(42, h), event_id(42, h));
         assert_ne!(event_id(43, h), event_id(42, h));
+        // A column hash of the ledger: the same shape.
+        let c = "sha256c:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+        assert_eq!(event_id(7, c), "evt_7_fedcba9876543210");
     }
 }

@@ -377,7 +377,7 @@ impl Ledger for SqliteLedger {
         // already committed when the snapshot is taken.
         let conn = self.conn();
         let snapshot = conn.unchecked_transaction()?;
-        let report = verify::verify(&snapshot, anchors);
+        let report = verify::verify_parallel(&snapshot, &self.path, anchors);
         snapshot.rollback()?;
         report
     }

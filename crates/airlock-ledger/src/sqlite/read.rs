@@ -148,10 +148,8 @@ fn json_column(r: &Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
     })
 }
 
-pub(crate) const EVIDENCE_COLUMNS: &str =
-    "evidence_bundle_id, proposal_id, tenant_id, principal, capability,
-    source_id, source_table, business_object, object_id, query_fingerprint, payload_json,
-    items_json, created_at";
+/// The columns of an evidence row, in the order its column hash covers them.
+pub(crate) const EVIDENCE_COLUMNS: &str = crate::columns::EVIDENCE.columns;
 
 pub(crate) fn evidence_from_row(r: &Row<'_>) -> rusqlite::Result<EvidenceBundle> {
     let items = match json_column(r, 11)? {
@@ -213,10 +211,8 @@ pub(crate) fn evidence(conn: &Connection, id: &str) -> Result<EvidenceWithAudit,
     })
 }
 
-pub(crate) const AUDIT_COLUMNS: &str =
-    "audit_id, proposal_id, evidence_bundle_id, tenant_id, principal,
-    capability, business_object, object_id, source_id, query_fingerprint, table_name, row_count,
-    duration_us, outcome, payload_json, created_at";
+/// The columns of a query audit row, in the order its column hash covers them.
+pub(crate) const AUDIT_COLUMNS: &str = crate::columns::AUDIT.columns;
 
 pub(crate) fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<QueryAudit> {
     Ok(QueryAudit {

@@ -10,6 +10,7 @@ use super::{checkpoint, read};
 use crate::chain::{
     self, ChainHead, EventBody, GENESIS_HASH, ProposalRow, VerifyBreak, VerifyReport,
 };
+use crate::columns::{self, Col};
 use crate::{Anchor, LedgerError};
 
 /// Every table whose rows the chain covers, in the order of [`Covered`]'s counts.
@@ -26,9 +27,30 @@ pub(crate) const CHAINED_TABLES: [&str; 7] = [
 /// How many rows of each of [`CHAINED_TABLES`] the walk met events for.
 pub(crate) type Covered = [i64; CHAINED_TABLES.len()];
 
+/// [`verify`] on this thread's reader only (tests compare the parallel walk with it).
+#[cfg(test)]
 pub(crate) fn verify(conn: &Connection, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
+    verify_with(conn, None, anchors)
+}
+
+/// [`verify`], reading the chain on several connections to the ledger at `path` when it is
+/// big enough and more than one thread may hash (see [`walk`]). `conn` must not hold
+/// uncommitted changes: the other connections would not see them.
+pub(crate) fn verify_parallel(
+    conn: &Connection,
+    path: &std::path::Path,
+    anchors: &[Anchor],
+) -> Result<VerifyReport, LedgerError> {
+    verify_with(conn, Some(path), anchors)
+}
+
+fn verify_with(
+    conn: &Connection,
+    path: Option<&std::path::Path>,
+    anchors: &[Anchor],
+) -> Result<VerifyReport, LedgerError> {
     let mut report = VerifyReport::passing();
-    match walk(conn, anchors, &mut report) {
+    match walk(conn, path, anchors, &mut report) {
         Ok(()) => {}
         Err(Walk::Break(b)) => {
             report.ok = false;
@@ -72,6 +94,9 @@ fn broken(seq: i64, code: &'static str, detail: impl Into<String>) -> Walk {
 struct Item {
     seq: i64,
     event: Result<crate::Event, String>,
+    /// For a column-hashed event: whether its stored columns match its hash (the reader
+    /// hashes them, as only it sees the row).
+    columns_event: Option<bool>,
     record: Result<serde_json::Value, Walk>,
 }
 
@@ -83,7 +108,18 @@ const ITEMS_PER_BATCH: usize = 512;
 /// build the canonical JSON of each event and record straight from that text and hash it, and
 /// a checker takes the batches back in order and checks the chain. So the first break reported
 /// is the same as a one-thread walk's.
-fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Result<(), Walk> {
+///
+/// With a `path` and more than one hashing thread, a big ledger is read in parallel instead
+/// ([`parallel`]): the events after the checkpoint's cut are split into chunks of
+/// [`CHUNK_EVENTS`] sequence numbers, dealt round-robin to one walker per thread, each with its
+/// own connection and read snapshot, reading and hashing its chunks; the checker takes the
+/// chunks in order. This thread reads the events at or before the cut itself.
+fn walk(
+    conn: &Connection,
+    path: Option<&std::path::Path>,
+    anchors: &[Anchor],
+    report: &mut VerifyReport,
+) -> Result<(), Walk> {
     // A pruned ledger is walked from its latest checkpoint: events at or before the cut are
     // the ones it kept (or ones a prune has yet to remove), and the chain resumes after it.
     let checkpoint = match checkpoint::latest(conn)? {
@@ -94,54 +130,15 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
     report.checkpoint = checkpoint.as_ref().map(|c| c.summary.clone());
     let mut covered: Covered = [0; CHAINED_TABLES.len()];
     let hashers = hasher_threads();
-    let (to_hash, for_hashers) = std::sync::mpsc::sync_channel::<Batch>(hashers * 2);
-    let for_hashers = std::sync::Mutex::new(for_hashers);
-    let (to_check, for_checker) = std::sync::mpsc::sync_channel::<Batch>(hashers * 2);
     let kept = checkpoint.as_ref();
-    let (checked, read) = std::thread::scope(|scope| {
-        for n in 0..hashers {
-            let to_check = to_check.clone();
-            let for_hashers = &for_hashers;
-            std::thread::Builder::new()
-                .name(format!("airlock-verify-hash-{n}"))
-                .spawn_scoped(scope, move || {
-                    loop {
-                        let next = for_hashers.lock().map(|r| r.recv());
-                        let Ok(Ok(mut batch)) = next else { return };
-                        batch.hash();
-                        if to_check.send(batch).is_err() {
-                            return;
-                        }
-                    }
-                })
-                .expect("a thread for verify");
-        }
-        drop(to_check);
-        let checker = std::thread::Builder::new()
-            .name("airlock-verify".into())
-            .spawn_scoped(scope, move || {
-                let mut chain = Chain::start(kept, anchors);
-                let mut waiting = std::collections::BTreeMap::new();
-                let mut next_no = 0u64;
-                let mut outcome = Ok(());
-                'recv: for batch in for_checker.iter() {
-                    waiting.insert(batch.no, batch);
-                    while let Some(batch) = waiting.remove(&next_no) {
-                        next_no += 1;
-                        if let Err(b) = batch.check(&mut chain) {
-                            outcome = Err(b);
-                            break 'recv;
-                        }
-                    }
-                }
-                (outcome, chain)
-            })
-            .expect("a thread for verify");
-        let read = read_items(conn, &to_hash, &mut covered);
-        drop(to_hash);
-        let checked = checker.join().expect("the verify thread does not panic");
-        (checked, read)
-    });
+    let walkers = match path {
+        Some(path) if hashers > 1 => open_walkers(conn, path, hashers, kept)?,
+        _ => None,
+    };
+    let (checked, read) = match walkers {
+        Some(w) => parallel(conn, w, anchors, kept, &mut covered),
+        None => serial(conn, hashers, anchors, kept, &mut covered),
+    };
     let (outcome, chain) = checked;
     // A break the checker found comes first in chain order; a storage error of the reader
     // (which stops at the first) comes after everything the checker saw.
@@ -195,6 +192,231 @@ fn walk(conn: &Connection, anchors: &[Anchor], report: &mut VerifyReport) -> Res
     Ok(())
 }
 
+/// What the checker found (and the chain it walked), and how reading ended.
+type Walked<'a> = ((Result<(), Walk>, Chain<'a>), Result<(), Walk>);
+
+/// One reader (this thread), `hashers` hashing threads and the checker.
+fn serial<'a>(
+    conn: &Connection,
+    hashers: usize,
+    anchors: &'a [Anchor],
+    kept: Option<&'a checkpoint::Loaded>,
+    covered: &mut Covered,
+) -> Walked<'a> {
+    let (to_hash, for_hashers) = std::sync::mpsc::sync_channel::<Batch>(hashers * 2);
+    let for_hashers = std::sync::Mutex::new(for_hashers);
+    let (to_check, for_checker) = std::sync::mpsc::sync_channel::<Batch>(hashers * 2);
+    std::thread::scope(|scope| {
+        for n in 0..hashers {
+            let to_check = to_check.clone();
+            let for_hashers = &for_hashers;
+            std::thread::Builder::new()
+                .name(format!("airlock-verify-hash-{n}"))
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let next = for_hashers.lock().map(|r| r.recv());
+                        let Ok(Ok(mut batch)) = next else { return };
+                        batch.hash();
+                        if to_check.send(batch).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .expect("a thread for verify");
+        }
+        drop(to_check);
+        let checker = std::thread::Builder::new()
+            .name("airlock-verify".into())
+            .spawn_scoped(scope, move || {
+                let mut chain = Chain::start(kept, anchors);
+                let mut waiting = std::collections::BTreeMap::new();
+                let mut next_no = 0u64;
+                let mut outcome = Ok(());
+                'recv: for batch in for_checker.iter() {
+                    waiting.insert(batch.no, batch);
+                    while let Some(batch) = waiting.remove(&next_no) {
+                        next_no += 1;
+                        if let Err(b) = batch.check(&mut chain) {
+                            outcome = Err(b);
+                            break 'recv;
+                        }
+                    }
+                }
+                (outcome, chain)
+            })
+            .expect("a thread for verify");
+        let read = read_range(conn, (i64::MIN, i64::MAX), covered, &mut |b| {
+            to_hash.send(b).is_ok()
+        })
+        .map(|_| ());
+        drop(to_hash);
+        let checked = checker.join().expect("the verify thread does not panic");
+        (checked, read)
+    })
+}
+
+/// Events per chunk of a parallel walk (small in tests, so small ledgers take that path).
+const CHUNK_EVENTS: i64 = if cfg!(test) { 100 } else { 4096 };
+
+/// Batches a walker may have sent ahead of the checker: two chunks' worth, so each walker
+/// reads its next chunk while the checker takes the others' (with less, the walkers would
+/// wait for each other in turn).
+const AHEAD: usize = 2 * (CHUNK_EVENTS as usize).div_ceil(ITEMS_PER_BATCH) + 1;
+
+/// A parallel walk is worth its connections from this many events after the cut.
+const PARALLEL_FROM: i64 = 4 * CHUNK_EVENTS;
+
+/// One read-only connection per walker, each in a read transaction that sees what `conn`
+/// sees of the chain, or `None` for a serial walk (a small ledger, a connection that cannot
+/// be opened, or a prune that started since `conn`'s snapshot).
+///
+/// The snapshots may differ only by commits made after `conn`'s began. The walkers read only
+/// events up to `conn`'s head, and those events and their records are never changed after
+/// they are written, except by a prune: one that started later has a newer checkpoint event
+/// (written before anything is removed), which a walker would see, and one still removing
+/// events at or before the cut `conn` knows is harmless, as this thread reads those.
+fn open_walkers(
+    conn: &Connection,
+    path: &std::path::Path,
+    n: usize,
+    kept: Option<&checkpoint::Loaded>,
+) -> Result<Option<(Vec<Connection>, i64, i64)>, Walk> {
+    let cut = kept.map_or(0, |c| c.summary.cut.seq);
+    let checkpoint_seq = kept.map(|c| c.summary.event_seq);
+    let (head, checkpoint_now) = chain_ends(conn)?;
+    if head - cut < PARALLEL_FROM || checkpoint_now != checkpoint_seq {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let open = || -> rusqlite::Result<Option<Connection>> {
+            let mut c = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            super::wait_when_busy(&mut c)?;
+            c.execute_batch("BEGIN")?;
+            let (their_head, their_checkpoint) = chain_ends(&c)?;
+            Ok((their_head >= head && their_checkpoint == checkpoint_seq).then_some(c))
+        };
+        match open() {
+            Ok(Some(c)) => out.push(c),
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some((out, cut, head)))
+}
+
+/// The last event's seq (0 when none) and the latest checkpoint event's, as `conn` sees them.
+fn chain_ends(conn: &Connection) -> rusqlite::Result<(i64, Option<i64>)> {
+    // The kind spelled in the SQL: the partial index of checkpoints answers it.
+    conn.query_row(
+        "SELECT (SELECT coalesce(max(seq), 0) FROM events),
+                (SELECT seq FROM events WHERE kind = 'ledger_pruned' ORDER BY seq DESC LIMIT 1)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// The parallel walk (see [`walk`]): this thread reads up to the cut, the walkers read the
+/// chunks after it, and the checker takes them in chain order from each one's channel.
+fn parallel<'a>(
+    conn: &Connection,
+    (walkers, cut, head): (Vec<Connection>, i64, i64),
+    anchors: &'a [Anchor],
+    kept: Option<&'a checkpoint::Loaded>,
+    covered: &mut Covered,
+) -> Walked<'a> {
+    let n = walkers.len();
+    let chunks = ((head - cut) + CHUNK_EVENTS - 1) / CHUNK_EVENTS;
+    let chunk = move |k: i64| {
+        let lo = cut + k * CHUNK_EVENTS;
+        (lo, (lo + CHUNK_EVENTS).min(head))
+    };
+    let (to_check, from_here) = std::sync::mpsc::sync_channel::<Batch>(2);
+    let mut senders = Vec::with_capacity(n);
+    let mut receivers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(AHEAD);
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    std::thread::scope(|scope| {
+        let checker = std::thread::Builder::new()
+            .name("airlock-verify".into())
+            .spawn_scoped(scope, move || {
+                let mut chain = Chain::start(kept, anchors);
+                // Chunk -1 (up to the cut) comes from this thread, chunk k from walker k % n.
+                for k in -1..chunks {
+                    let from = if k < 0 {
+                        &from_here
+                    } else {
+                        &receivers[(k as usize) % n]
+                    };
+                    loop {
+                        // A closed channel: its reader stopped (an error it reports).
+                        let Ok(batch) = from.recv() else {
+                            return (Ok(()), chain);
+                        };
+                        let last = batch.last;
+                        if let Err(b) = batch.check(&mut chain) {
+                            return (Err(b), chain);
+                        }
+                        if last {
+                            break;
+                        }
+                    }
+                }
+                (Ok(()), chain)
+            })
+            .expect("a thread for verify");
+        let mut readers = Vec::with_capacity(n);
+        for (w, (c, tx)) in walkers.into_iter().zip(senders).enumerate() {
+            readers.push(
+                std::thread::Builder::new()
+                    .name(format!("airlock-verify-read-{w}"))
+                    .spawn_scoped(scope, move || {
+                        let mut covered: Covered = [0; CHAINED_TABLES.len()];
+                        for k in (w as i64..chunks).step_by(n) {
+                            let mut send = |mut b: Batch| {
+                                b.hash();
+                                tx.send(b).is_ok()
+                            };
+                            if !read_range(&c, chunk(k), &mut covered, &mut send)? {
+                                break;
+                            }
+                        }
+                        Ok::<_, Walk>(covered)
+                    })
+                    .expect("a thread for verify"),
+            );
+        }
+        let read = read_range(conn, (i64::MIN, cut), covered, &mut |mut b| {
+            b.hash();
+            to_check.send(b).is_ok()
+        });
+        drop(to_check);
+        let checked = checker.join().expect("the verify thread does not panic");
+        let mut read = read.map(|_| ());
+        for r in readers {
+            match r.join().expect("a verify reader does not panic") {
+                Ok(theirs) => {
+                    for (sum, n) in covered.iter_mut().zip(theirs) {
+                        *sum += n;
+                    }
+                }
+                Err(e) => {
+                    if read.is_ok() {
+                        read = Err(e);
+                    }
+                }
+            }
+        }
+        (checked, read)
+    })
+}
+
 /// Hashing threads set by [`set_verify_threads`]; 0: one per core.
 static VERIFY_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -228,6 +450,7 @@ fn walk_sql() -> String {
            ON e.subject_kind = 'evidence' AND ev.evidence_bundle_id = e.subject_id
          LEFT JOIN query_audit qa
            ON e.subject_kind = 'query_audit' AND qa.audit_id = e.subject_id
+         WHERE e.seq > ?1 AND e.seq <= ?2
          ORDER BY e.seq",
         prefixed("e", read::EVENT_COLUMNS),
         prefixed("ev", read::EVIDENCE_COLUMNS),
@@ -285,6 +508,8 @@ struct Hashed {
 
 struct Batch {
     no: u64,
+    /// The last batch of its range.
+    last: bool,
     text: String,
     entries: Vec<Entry>,
     hashed: Vec<Hashed>,
@@ -296,7 +521,10 @@ impl Batch {
     fn new(no: u64) -> Batch {
         Batch {
             no,
-            text: String::with_capacity(ITEMS_PER_BATCH * 1024),
+            last: false,
+            // Rows average about 1.4 KB: room for a batch of them without growing (each
+            // growth copies the text so far).
+            text: String::with_capacity(ITEMS_PER_BATCH * 2048),
             entries: Vec::with_capacity(ITEMS_PER_BATCH),
             hashed: Vec::new(),
             record_breaks: Vec::new(),
@@ -357,7 +585,10 @@ impl Batch {
                         hashed.push(Hashed::default());
                         continue;
                     };
-                    let event_ok = chain::event_hash(&EventBody::of(ev)) == ev.hash;
+                    let event_ok = match item.columns_event {
+                        Some(ok) => ok,
+                        None => chain::event_hash(&EventBody::of(ev)) == ev.hash,
+                    };
                     let record = std::mem::replace(&mut item.record, Ok(serde_json::Value::Null));
                     let record_ok = match record {
                         Ok(v) => Ok(airlock_protocol::hash_json(&v) == ev.record_hash),
@@ -446,19 +677,78 @@ impl Batch {
     }
 }
 
-/// The event and record of a fast entry, hashed from their columns' text.
+/// A batch cell as the column it was read from.
+fn col(text: &str, c: Cell) -> Col<'_> {
+    match c {
+        Cell::Null => Col::Null,
+        Cell::Int(n) => Col::Int(n),
+        Cell::Text(a, b) => Col::Text(&text.as_bytes()[a as usize..b as usize]),
+    }
+}
+
+/// The event and record of a fast entry, hashed from their columns' text: column hashes
+/// straight from the columns, `sha256:` hashes through the canonical JSON they cover.
 fn hash_fast(text: &str, f: &Fast, buf: &mut Vec<u8>) -> Hashed {
-    use crate::canonical_text::{canonicalize_or_parse, push_str};
     let s = |c: Cell| match c {
         Cell::Text(a, b) => &text[a as usize..b as usize],
         _ => "",
     };
-    let matches = |buf: &[u8], want: &str| {
-        want.strip_prefix("sha256:")
-            .is_some_and(|hex| airlock_protocol::sha256_hex(buf) == hex)
-    };
     let e = &f.event;
-    // The event: its keys in sorted order, as `chain::event_hash` writes them.
+    let event_ok = if columns::is_column_hash(s(e[9])) {
+        let c = |i: usize| col(text, e[i]);
+        let cols = [c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(10)];
+        columns::matches(&columns::EVENT, &cols, s(e[9]), buf)
+    } else {
+        match first_format_event(e, &s, buf) {
+            Ok(ok) => ok,
+            Err(why) => {
+                return Hashed {
+                    unreadable: Some(format!("payload_json: {why}")),
+                    ..Hashed::default()
+                };
+            }
+        }
+    };
+    let r = &f.record;
+    let record_ok = if columns::is_column_hash(s(e[7])) {
+        let (layout, n) = match f.subject {
+            Subject::Evidence => (&columns::EVIDENCE, EVIDENCE_CELLS),
+            Subject::Audit => (&columns::AUDIT, AUDIT_CELLS),
+        };
+        let mut cols = [Col::Null; AUDIT_CELLS];
+        for (to, from) in cols.iter_mut().zip(&r[..n]) {
+            *to = col(text, *from);
+        }
+        Ok(columns::matches(layout, &cols[..n], s(e[7]), buf))
+    } else {
+        buf.clear();
+        let record = match f.subject {
+            Subject::Evidence => evidence_text(r, &s, buf),
+            Subject::Audit => audit_text(r, &s, buf),
+        };
+        record.map(|()| first_format_matches(buf, s(e[7])))
+    };
+    Hashed {
+        unreadable: None,
+        event_ok,
+        record_ok: Some(record_ok),
+    }
+}
+
+/// Whether `buf` is what a `sha256:` hash covers.
+fn first_format_matches(buf: &[u8], want: &str) -> bool {
+    want.strip_prefix("sha256:")
+        .is_some_and(|hex| airlock_protocol::sha256_hex(buf) == hex)
+}
+
+/// A `sha256:` event hash: its keys in sorted order, as `chain::event_hash` writes them.
+/// `Err` when the payload does not parse.
+fn first_format_event<'t>(
+    e: &[Cell; EVENT_CELLS],
+    s: &impl Fn(Cell) -> &'t str,
+    buf: &mut Vec<u8>,
+) -> Result<bool, String> {
+    use crate::canonical_text::{canonicalize_or_parse, push_str};
     buf.clear();
     buf.extend_from_slice(b"{\"actor\":");
     push_str(s(e[5]), buf);
@@ -467,12 +757,7 @@ fn hash_fast(text: &str, f: &Fast, buf: &mut Vec<u8>) -> Hashed {
     buf.extend_from_slice(b",\"kind\":");
     push_str(s(e[1]), buf);
     buf.extend_from_slice(b",\"payload\":");
-    if let Err(why) = canonicalize_or_parse(s(e[6]), buf) {
-        return Hashed {
-            unreadable: Some(format!("payload_json: {why}")),
-            ..Hashed::default()
-        };
-    }
+    canonicalize_or_parse(s(e[6]), buf)?;
     buf.extend_from_slice(b",\"prev_hash\":");
     push_str(s(e[8]), buf);
     buf.extend_from_slice(b",\"proposal_id\":");
@@ -491,18 +776,29 @@ fn hash_fast(text: &str, f: &Fast, buf: &mut Vec<u8>) -> Hashed {
     buf.extend_from_slice(b",\"subject_kind\":");
     push_str(s(e[3]), buf);
     buf.push(b'}');
-    let event_ok = matches(buf, s(e[9]));
-    buf.clear();
-    let r = &f.record;
-    let record = match f.subject {
-        Subject::Evidence => evidence_text(r, &s, buf),
-        Subject::Audit => audit_text(r, &s, buf),
-    };
-    Hashed {
-        unreadable: None,
-        event_ok,
-        record_ok: Some(record.map(|()| matches(buf, s(e[7])))),
+    Ok(first_format_matches(buf, s(e[9])))
+}
+
+/// For a column-hashed event the slow way: whether the row's stored columns match its hash.
+fn row_event_ok(row: &rusqlite::Row<'_>, stored: &str) -> rusqlite::Result<bool> {
+    use rusqlite::types::ValueRef;
+    let mut cols = [Col::Null; 10];
+    // Every column of `read::EVENT_COLUMNS` but `hash` (index 9).
+    for (to, i) in cols.iter_mut().zip([0, 1, 2, 3, 4, 5, 6, 7, 8, 10]) {
+        *to = match row.get_ref(i)? {
+            ValueRef::Null => Col::Null,
+            ValueRef::Integer(n) => Col::Int(n),
+            ValueRef::Text(b) => Col::Text(b),
+            // Columns the ledger never writes: changed.
+            ValueRef::Real(_) | ValueRef::Blob(_) => return Ok(false),
+        };
     }
+    Ok(columns::matches(
+        &columns::EVENT,
+        &cols,
+        stored,
+        &mut Vec::new(),
+    ))
 }
 
 /// A key and a text column.
@@ -586,18 +882,22 @@ fn audit_text<'t>(
     Ok(())
 }
 
-/// The reader's half: every event in order with the record it covers, sent in batches. Stops
-/// at the first storage error (returned) or when the checker has stopped listening.
-fn read_items(
+/// The reader's half: the events with `lo < seq <= hi` in order, each with the record it
+/// covers, handed to `send` in batches; the last batch (possibly empty) is marked `last`.
+/// Returns `Ok(false)` when reading stopped early: at an event that does not decode (its
+/// batch is sent) or when `send` says nobody listens any more. Stops at the first storage
+/// error (returned).
+fn read_range(
     conn: &Connection,
-    sender: &std::sync::mpsc::SyncSender<Batch>,
+    (lo, hi): (i64, i64),
     covered: &mut Covered,
-) -> Result<(), Walk> {
-    let mut stmt = conn.prepare(&walk_sql())?;
-    let mut rows = stmt.query([])?;
+    send: &mut dyn FnMut(Batch) -> bool,
+) -> Result<bool, Walk> {
+    let mut stmt = conn.prepare_cached(&walk_sql())?;
+    let mut rows = stmt.query([lo, hi])?;
     let mut no = 0;
     let mut batch = Batch::new(no);
-    let mut last_seq = 0;
+    let mut last_seq = lo;
     while let Some(row) = rows.next()? {
         let mark = batch.text.len();
         let fast = fast_entry(&mut batch, row)?;
@@ -615,11 +915,17 @@ fn read_items(
                 let item = match read::event_from_row(row) {
                     Ok(ev) => Item {
                         seq: ev.seq,
+                        columns_event: if columns::is_column_hash(&ev.hash) {
+                            Some(row_event_ok(row, &ev.hash)?)
+                        } else {
+                            None
+                        },
                         record: record_value(conn, &ev, covered),
                         event: Ok(ev),
                     },
                     Err(e) => Item {
                         seq: row.get(0).unwrap_or(last_seq + 1),
+                        columns_event: None,
                         event: Err(e.to_string()),
                         record: Ok(serde_json::Value::Null),
                     },
@@ -633,15 +939,13 @@ fn read_items(
         if batch.entries.len() == ITEMS_PER_BATCH || stop {
             no += 1;
             let full = std::mem::replace(&mut batch, Batch::new(no));
-            if sender.send(full).is_err() || stop {
-                return Ok(());
+            if !send(full) || stop {
+                return Ok(false);
             }
         }
     }
-    if !batch.entries.is_empty() {
-        let _ = sender.send(batch);
-    }
-    Ok(())
+    batch.last = true;
+    Ok(send(batch))
 }
 
 /// The row as a fast entry: an evidence or audit event whose columns all have the types the
@@ -1129,11 +1433,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn column_layouts_are_the_columns_the_ledger_reads() {
+        let names = |s: &'static str| s.split(',').map(str::trim).collect::<Vec<_>>();
+        let mut event = names(read::EVENT_COLUMNS);
+        assert_eq!(event.remove(9), "hash");
+        assert_eq!(names(columns::EVENT.columns), event);
+        assert_eq!(columns::EVENT.width(), EVENT_CELLS - 1);
+        assert_eq!(columns::EVIDENCE.width(), EVIDENCE_CELLS);
+        assert_eq!(columns::AUDIT.width(), AUDIT_CELLS);
+    }
+
     /// Each row hashed both ways: (fast path taken, fast event ok, fast record ok, slow event
     /// ok, slow record ok).
     fn both_ways(conn: &Connection) -> Vec<(i64, bool, bool, bool, bool, bool)> {
         let mut stmt = conn.prepare(&walk_sql()).unwrap();
-        let mut rows = stmt.query([]).unwrap();
+        let mut rows = stmt.query([i64::MIN, i64::MAX]).unwrap();
         let mut out = Vec::new();
         let mut covered = [0; CHAINED_TABLES.len()];
         let mut buf = Vec::new();
@@ -1180,6 +1495,8 @@ mod tests {
             ledger.record_read(read(i)).await.unwrap();
         }
         let conn = Connection::open(&path).unwrap();
+        // This is about `sha256:` rows, the ones ledgers written before column hashes hold.
+        to_first_format(&conn, i64::MAX);
         let rows = both_ways(&conn);
         assert_eq!(rows.len(), 700);
         for (seq, fast, e, r, se, sr) in &rows {
@@ -1229,5 +1546,450 @@ mod tests {
         assert_eq!(differs, 3, "{after:?}");
         let report = crate::sqlite::verify::verify(&conn, &[]).unwrap();
         assert_eq!(report.first_break.unwrap().code, "RECORD_HASH_MISMATCH");
+    }
+
+    /// Rewrites the events up to `last` as versions before column hashes wrote them:
+    /// `sha256:` record hashes for evidence and audit rows and `sha256:` event hashes, chained
+    /// again from the first event.
+    fn to_first_format(conn: &Connection, last: i64) {
+        let events: Vec<crate::Event> = {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "{} WHERE seq <= ?1 ORDER BY seq",
+                    read::events_sql()
+                ))
+                .unwrap();
+            stmt.query_map([last], read::event_from_row)
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let mut prev = GENESIS_HASH.to_owned();
+        for mut ev in events {
+            if columns::is_column_hash(&ev.record_hash) {
+                ev.record_hash = match ev.subject_kind.as_str() {
+                    "evidence" => chain::evidence_hash(
+                        &read::evidence_bundle(conn, &ev.subject_id)
+                            .unwrap()
+                            .unwrap(),
+                    ),
+                    "query_audit" => chain::audit_hash(
+                        &read::audit_by_id(conn, ev.subject_id.parse().unwrap())
+                            .unwrap()
+                            .unwrap(),
+                    ),
+                    other => panic!("no column-hashed {other} records"),
+                };
+            }
+            ev.prev_hash = prev;
+            ev.hash = chain::event_hash(&EventBody::of(&ev));
+            conn.execute(
+                "UPDATE events SET record_hash = ?1, prev_hash = ?2, hash = ?3 WHERE seq = ?4",
+                rusqlite::params![ev.record_hash, ev.prev_hash, ev.hash, ev.seq],
+            )
+            .unwrap();
+            prev = ev.hash;
+        }
+    }
+
+    /// A different value of the same type (text gets a character, integers move, NULL
+    /// becomes text), then the same value stored as another type, or JSON written another way.
+    fn tampers(value: &rusqlite::types::Value, json: bool) -> Vec<rusqlite::types::Value> {
+        use rusqlite::types::Value as V;
+        match value {
+            V::Integer(n) => vec![V::Integer(n + 1000), V::Text(n.to_string())],
+            V::Null => vec![V::Text(String::new())],
+            V::Text(t) if json => vec![
+                V::Text(t.replacen(':', ": ", 1)),
+                V::Text(format!("{t} ")),
+                V::Blob(t.as_bytes().to_vec()),
+            ],
+            V::Text(t) => vec![V::Text(format!("{t}x")), V::Blob(t.as_bytes().to_vec())],
+            other => panic!("the ledger wrote {other:?}"),
+        }
+    }
+
+    /// Tampers every column of one row of `table`, each way [`tampers`] knows, and returns
+    /// (column, tampered value, first break) for each; the ledger is left as it was.
+    fn tamper_each_column(
+        conn: &Connection,
+        table: &str,
+        layout: &str,
+        rowid: i64,
+    ) -> Vec<(String, String, Option<VerifyBreak>)> {
+        let mut found = Vec::new();
+        // An attacker is not bound by the ledger's foreign keys.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        for column in layout.split(',').map(str::trim).chain(
+            // The event's own hash is stored but not hashed.
+            (table == "events").then_some("hash"),
+        ) {
+            let old: rusqlite::types::Value = conn
+                .query_row(
+                    &format!("SELECT {column} FROM {table} WHERE rowid = ?1"),
+                    [rowid],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            for new in tampers(&old, column.ends_with("_json")) {
+                conn.execute_batch("SAVEPOINT tamper").unwrap();
+                let edited = conn.execute(
+                    &format!("UPDATE {table} SET {column} = ?1 WHERE rowid = ?2"),
+                    rusqlite::params![new, rowid],
+                );
+                // The row id columns take integers only, and integer columns store the text
+                // of an integer as the integer: nothing changed then.
+                let now: Option<rusqlite::types::Value> = conn
+                    .query_row(
+                        &format!("SELECT {column} FROM {table} WHERE rowid = ?1"),
+                        [rowid],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                if edited.is_ok() && now.as_ref() != Some(&old) {
+                    let report = verify(conn, &[]).unwrap();
+                    assert_eq!(report.ok, report.first_break.is_none());
+                    found.push((column.to_owned(), format!("{new:?}"), report.first_break));
+                }
+                conn.execute_batch("ROLLBACK TO tamper; RELEASE tamper")
+                    .unwrap();
+            }
+        }
+        assert!(verify(conn, &[]).unwrap().ok);
+        found
+    }
+
+    fn seq_of(conn: &Connection, subject_kind: &str, subject_id: &str) -> i64 {
+        conn.query_row(
+            "SELECT seq FROM events WHERE subject_kind = ?1 AND subject_id = ?2",
+            [subject_kind, subject_id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_column_of_a_column_hashed_row_is_covered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        for i in 0..24 {
+            ledger.record_read(read(i)).await.unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        let hashes: Vec<(String, String)> = conn
+            .prepare("SELECT hash, record_hash FROM events")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            hashes
+                .iter()
+                .all(|(h, r)| h.starts_with("sha256c:") && r.starts_with("sha256c:")),
+            "{hashes:?}"
+        );
+        assert!(verify(&conn, &[]).unwrap().ok);
+
+        let mut wrong = Vec::new();
+        let mut check = |found: Vec<(String, String, Option<VerifyBreak>)>,
+                         seq: i64,
+                         want: &dyn Fn(&str, &str) -> &'static str| {
+            assert!(found.len() >= 20, "{found:?}");
+            for (column, value, b) in found {
+                let code = b.as_ref().map(|b| b.code);
+                let at = b.as_ref().map(|b| b.seq);
+                let expected = want(&column, &value);
+                // A changed `seq` moves the event: the break is where the chain notices.
+                let seq_ok = at == Some(seq) || column == "seq";
+                if code != Some(expected) || !seq_ok {
+                    wrong.push(format!(
+                        "{column} = {value}: {code:?} at {at:?}, want {expected} at {seq}"
+                    ));
+                }
+            }
+        };
+
+        // Evidence row 5 (of those written) and the audit row of read 9, in the middle.
+        let evidence_id: String = conn
+            .query_row(
+                "SELECT evidence_bundle_id FROM evidence_bundles WHERE rowid = 5",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let seq = seq_of(&conn, "evidence", &evidence_id);
+        check(
+            tamper_each_column(&conn, "evidence_bundles", columns::EVIDENCE.columns, 5),
+            seq,
+            &|c, _| match c {
+                // Its event no longer finds it.
+                "evidence_bundle_id" => "RECORD_MISSING",
+                _ => "RECORD_HASH_MISMATCH",
+            },
+        );
+        let seq = seq_of(&conn, "query_audit", "9");
+        check(
+            tamper_each_column(&conn, "query_audit", columns::AUDIT.columns, 9),
+            seq,
+            &|c, _| match c {
+                "audit_id" => "RECORD_MISSING",
+                _ => "RECORD_HASH_MISMATCH",
+            },
+        );
+        // An event in the middle.
+        let seq = 11;
+        check(
+            tamper_each_column(&conn, "events", columns::EVENT.columns, seq),
+            seq,
+            &|c, value| match c {
+                "seq" => "SEQUENCE_GAP",
+                // Stored as a blob, the event does not even read back.
+                "prev_hash" if !value.starts_with("Blob") => "PREV_HASH_MISMATCH",
+                _ => "EVENT_HASH_MISMATCH",
+            },
+        );
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[tokio::test]
+    async fn a_ledger_upgraded_to_column_hashes_verifies_old_rows_the_old_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        for i in 0..20 {
+            ledger.record_read(read(i)).await.unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        let (old_head,): (i64,) = conn
+            .query_row("SELECT max(seq) FROM events", [], |r| Ok((r.get(0)?,)))
+            .unwrap();
+        to_first_format(&conn, i64::MAX);
+        // Then the new version writes on.
+        for i in 20..40 {
+            ledger.record_read(read(i)).await.unwrap();
+        }
+        let formats: Vec<(i64, bool, bool)> = conn
+            .prepare("SELECT seq, hash LIKE 'sha256c:%', record_hash LIKE 'sha256c:%' FROM events ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (seq, event_c, record_c) in &formats {
+            let new = *seq > old_head;
+            assert_eq!((*event_c, *record_c), (new, new), "event {seq}");
+        }
+        let report = verify(&conn, &[]).unwrap();
+        assert!(report.ok, "{:?}", report.first_break);
+        assert_eq!(report.events_checked, formats.len() as u64);
+
+        // An old row is still checked the old way: a changed value is found, the same JSON
+        // written with other spacing is not (its hash covers the canonical form).
+        let old_audit: i64 = conn
+            .query_row(
+                "SELECT audit_id FROM query_audit ORDER BY audit_id LIMIT 1 OFFSET 3",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let seq = seq_of(&conn, "query_audit", &old_audit.to_string());
+        assert!(seq <= old_head);
+        let found = tamper_each_column(&conn, "query_audit", columns::AUDIT.columns, old_audit);
+        for (column, value, b) in &found {
+            let respaced = column == "payload_json" && value.contains(": ");
+            let trailing = column == "payload_json" && value.ends_with(" \")");
+            if respaced || trailing {
+                assert!(b.is_none(), "{column} = {value}: {b:?}");
+            } else {
+                let b = b
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{column} = {value} unnoticed"));
+                assert_eq!(b.seq, seq, "{column} = {value}: {b:?}");
+            }
+        }
+        // A rewritten old event, and a new event that no longer hangs on the old chain.
+        conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = 3", [])
+            .unwrap();
+        let b = verify(&conn, &[]).unwrap().first_break.unwrap();
+        assert_eq!((b.seq, b.code), (3, "EVENT_HASH_MISMATCH"));
+    }
+
+    #[tokio::test]
+    async fn an_export_of_column_hashed_rows_verifies_and_a_tampered_one_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        for i in 0..12 {
+            ledger.record_read(read(i)).await.unwrap();
+        }
+        let mut out = Vec::new();
+        let header = ledger.export(None, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\"sha256c:"));
+        let (_, report) = crate::verify_export(text.as_bytes()).unwrap();
+        assert!(report.ok, "{:?}", report.first_break);
+        assert_eq!(report.events_checked, header.events);
+
+        // Each event line changed in one place: its event, its record (a value, a field
+        // added, a field removed), its payload.
+        let lines: Vec<&str> = text.lines().collect();
+        type Edit = (&'static str, fn(&mut Value));
+        let edits: [Edit; 6] = [
+            ("actor", |v| v["event"]["actor"] = json!("mallory")),
+            ("payload", |v| v["event"]["payload"]["extra"] = json!(1)),
+            ("record value", |v| {
+                let r = &mut v["record"];
+                r["principal"] = json!(format!("{}x", r["principal"].as_str().unwrap()));
+            }),
+            ("record field added", |v| v["record"]["note"] = json!("hi")),
+            ("record field removed", |v| {
+                v["record"].as_object_mut().unwrap().remove("created_at");
+            }),
+            ("record payload", |v| {
+                v["record"]["payload"]["zeta"] = json!(-1)
+            }),
+        ];
+        for n in [1, 4, lines.len() - 1] {
+            for (what, edit) in &edits {
+                let mut v: Value = serde_json::from_str(lines[n]).unwrap();
+                edit(&mut v);
+                let mut changed = lines.clone();
+                let line = v.to_string();
+                changed[n] = &line;
+                let (_, report) = crate::verify_export(changed.join("\n").as_bytes()).unwrap();
+                let b = report
+                    .first_break
+                    .unwrap_or_else(|| panic!("line {n}: {what} unnoticed"));
+                let want = if what.starts_with("record") {
+                    "RECORD_HASH_MISMATCH"
+                } else {
+                    "EVENT_HASH_MISMATCH"
+                };
+                assert_eq!(b.code, want, "line {n}: {what}: {}", b.detail);
+                assert_eq!(b.seq, n as i64, "line {n}: {what}");
+            }
+        }
+    }
+
+    /// What a walk found, to compare the parallel walk with the one-reader walk.
+    fn outcome(r: &VerifyReport) -> (bool, u64, u64, Option<(i64, &'static str)>) {
+        (
+            r.ok,
+            r.events_checked,
+            r.awaiting_prune,
+            r.first_break.as_ref().map(|b| (b.seq, b.code)),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_parallel_walk_finds_what_one_reader_finds() {
+        // More than one walker even on a one-core machine (nextest: one process per test).
+        set_verify_threads(3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        for i in 0..700 {
+            ledger.record_read(read(i)).await.unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        let head: i64 = conn
+            .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert!(head > 10 * CHUNK_EVENTS, "{head} events");
+        let clean = both(&ledger, &path).await;
+        assert!(clean.ok);
+        assert_eq!(clean.events_checked, head as u64);
+
+        // Edits at chunk edges, in late chunks, two at once (the first in chain order is
+        // reported), a removed event.
+        let edits: &[&[&str]] = &[
+            &["UPDATE events SET actor = 'm' WHERE seq = 100"],
+            &["UPDATE events SET actor = 'm' WHERE seq = 101"],
+            &["UPDATE events SET actor = 'm' WHERE seq = 1"],
+            &["UPDATE query_audit SET outcome = 'x' WHERE audit_id = 650"],
+            &[
+                "UPDATE query_audit SET outcome = 'x' WHERE audit_id = 600",
+                "UPDATE evidence_bundles SET principal = 'x' WHERE rowid = 300",
+            ],
+            &["DELETE FROM events WHERE seq = 777"],
+            &["DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)"],
+            &["DELETE FROM evidence_bundles WHERE rowid = 400"],
+        ];
+        for edit in edits {
+            let copy = dir.path().join("copy.db");
+            let _ = std::fs::remove_file(&copy);
+            conn.execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
+                .unwrap();
+            let c = Connection::open(&copy).unwrap();
+            c.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+            for sql in *edit {
+                c.execute_batch(sql).unwrap();
+            }
+            drop(c);
+            let copied = SqliteLedger::open(&copy).unwrap();
+            let report = both(&copied, &copy).await;
+            assert!(!report.ok || edit[0].contains("max(seq)"), "{edit:?}");
+        }
+
+        // A pruned ledger: this thread reads up to the cut, the walkers after it.
+        let cutoff: String = conn
+            .query_row("SELECT created_at FROM events WHERE seq = 500", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let pruned = ledger.prune(&cutoff, 50, |_, _| {}).unwrap();
+        assert!(pruned.checkpoint_seq.is_some());
+        let after = both(&ledger, &path).await;
+        assert!(after.ok, "{:?}", after.first_break);
+        assert!(after.checkpoint.is_some());
+    }
+
+    #[tokio::test]
+    async fn the_parallel_walk_verifies_while_calls_are_recorded() {
+        set_verify_threads(3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        for i in 0..400 {
+            ledger.record_read(read(i)).await.unwrap();
+        }
+        // Another process's server, in effect: its own ledger handle on the same file.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (stop, path) = (stop.clone(), path.clone());
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let other = SqliteLedger::open(&path).unwrap();
+                let mut i = 400;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    rt.block_on(other.record_read(read(i))).unwrap();
+                    i += 1;
+                }
+                i - 400
+            })
+        };
+        let mut seen = 0;
+        for _ in 0..6 {
+            let report = ledger.verify().await.unwrap();
+            assert!(report.ok, "{:?}", report.first_break);
+            assert!(report.events_checked >= seen);
+            seen = report.events_checked;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = writer.join().unwrap();
+        assert!(written > 0);
+        assert!(both(&ledger, &path).await.ok);
+    }
+
+    /// `ledger verify` (parallel) and the one-reader walk, which must agree.
+    async fn both(ledger: &SqliteLedger, path: &std::path::Path) -> VerifyReport {
+        let parallel = ledger.verify().await.unwrap();
+        let serial = verify(&Connection::open(path).unwrap(), &[]).unwrap();
+        assert_eq!(outcome(&parallel), outcome(&serial), "{parallel:?}");
+        parallel
     }
 }

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use crate::chain::{self, EventBody, GENESIS_HASH, PROPOSAL_ROW, ProposalRow};
+use crate::columns;
 use crate::{
     EvidenceBundle, LedgerError, NewProposal, NewRead, ProposalRecorded, QueryAudit, ReadRecorded,
     StoredProposal,
@@ -114,27 +115,17 @@ fn insert_proposal(tx: &Connection, p: &NewProposal) -> Result<StoredProposal, L
 }
 
 fn insert_evidence(tx: &Connection, ev: &EvidenceBundle) -> Result<(), LedgerError> {
-    tx.prepare_cached(
-        "INSERT INTO evidence_bundles (evidence_bundle_id, proposal_id, tenant_id, principal,
-            capability, source_id, source_table, business_object, object_id, query_fingerprint,
-            payload_json, items_json, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        ev.evidence_bundle_id,
-        ev.proposal_id,
-        ev.tenant_id,
-        ev.principal,
-        ev.capability,
-        ev.source_id,
-        ev.source_table,
-        ev.business_object,
-        ev.object_id,
-        ev.query_fingerprint,
-        serde_json::to_string(&ev.payload)?,
-        serde_json::to_string(&ev.items)?,
-        ev.created_at,
-    ])?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO evidence_bundles ({}) VALUES ({})",
+            columns::EVIDENCE.columns,
+            placeholders(columns::EVIDENCE.width(), 1)
+        )
+    });
+    let json = columns::EvidenceJson::of(ev)?;
+    let cols = columns::evidence_cols(ev, &json);
+    tx.prepare_cached(&SQL)?
+        .execute(rusqlite::params_from_iter(cols.iter()))?;
     append_event(
         tx,
         "evidence_recorded",
@@ -142,36 +133,34 @@ fn insert_evidence(tx: &Connection, ev: &EvidenceBundle) -> Result<(), LedgerErr
         ("evidence", &ev.evidence_bundle_id),
         RUNNER_ACTOR,
         &json!({ "evidence_bundle_id": ev.evidence_bundle_id, "item_count": ev.items.len() }),
-        &chain::evidence_hash(ev),
+        &columns::hash(&columns::EVIDENCE, &cols),
         &ev.created_at,
     )
 }
 
+/// `?from, ?from+1, …`: `n` numbered placeholders.
+fn placeholders(n: usize, from: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn insert_audit(tx: &Connection, a: &mut QueryAudit) -> Result<i64, LedgerError> {
-    tx.prepare_cached(
-        "INSERT INTO query_audit (proposal_id, evidence_bundle_id, tenant_id, principal,
-            capability, business_object, object_id, source_id, query_fingerprint, table_name,
-            row_count, duration_us, outcome, payload_json, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(params![
-        a.proposal_id,
-        a.evidence_bundle_id,
-        a.tenant_id,
-        a.principal,
-        a.capability,
-        a.business_object,
-        a.object_id,
-        a.source_id,
-        a.query_fingerprint,
-        a.table_name,
-        a.row_count as i64,
-        a.duration_us as i64,
-        a.outcome,
-        serde_json::to_string(&a.payload)?,
-        a.created_at,
-    ])?;
+    // `audit_id` (the first column) is the row id: NULL lets SQLite assign it.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO query_audit ({}) VALUES (NULL, {})",
+            columns::AUDIT.columns,
+            placeholders(columns::AUDIT.width() - 1, 1)
+        )
+    });
+    let payload = serde_json::to_string(&a.payload)?;
+    let cols = columns::audit_cols(a, &payload);
+    tx.prepare_cached(&SQL)?
+        .execute(rusqlite::params_from_iter(cols[1..].iter()))?;
     a.audit_id = tx.last_insert_rowid();
+    let record_hash = columns::hash(&columns::AUDIT, &columns::audit_cols(a, &payload));
     let id = a.audit_id.to_string();
     append_event(
         tx,
@@ -180,7 +169,7 @@ fn insert_audit(tx: &Connection, a: &mut QueryAudit) -> Result<i64, LedgerError>
         ("query_audit", &id),
         &a.principal,
         &json!({ "audit_id": a.audit_id, "outcome": a.outcome, "row_count": a.row_count }),
-        &chain::audit_hash(a),
+        &record_hash,
         &a.created_at,
     )?;
     Ok(a.audit_id)
@@ -214,7 +203,9 @@ pub(crate) fn append_event(
         prev_hash: &prev_hash,
         created_at,
     };
-    let hash = chain::event_hash(&body);
+    // New events are column-hashed: the payload as the exact text stored.
+    let payload_json = serde_json::to_string(payload)?;
+    let hash = columns::hash(&columns::EVENT, &columns::event_cols(&body, &payload_json));
     tx.prepare_cached(
         "INSERT INTO events (seq, kind, proposal_id, subject_kind, subject_id, actor,
             payload_json, record_hash, prev_hash, hash, created_at)
@@ -227,7 +218,7 @@ pub(crate) fn append_event(
         subject_kind,
         subject_id,
         actor,
-        serde_json::to_string(payload)?,
+        payload_json,
         record_hash,
         prev_hash,
         hash,
