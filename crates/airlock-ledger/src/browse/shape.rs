@@ -289,14 +289,14 @@ pub enum Bound {
 }
 
 /// A `WHERE` under construction: clauses joined by `AND`, values bound in order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Where {
     pub clauses: Vec<String>,
     pub values: Vec<Bound>,
 }
 
 impl Where {
-    fn push(&mut self, clause: impl Into<String>, values: impl IntoIterator<Item = Bound>) {
+    pub fn push(&mut self, clause: impl Into<String>, values: impl IntoIterator<Item = Bound>) {
         self.clauses.push(clause.into());
         self.values.extend(values);
     }
@@ -552,15 +552,19 @@ pub const ACTIVITY: &str = "activity";
 /// Sorts the rows of every kind a search found into one order: newest first, ties in the
 /// order the cursor assumes (kind, then id, descending).
 pub fn sort_merged<T>(rows: &mut [(Cursor, T)]) {
-    rows.sort_by(|(a, _), (b, _)| {
-        (b.at.as_str(), b.kind)
-            .cmp(&(a.at.as_str(), a.kind))
-            .then_with(|| match (&b.id, &a.id) {
-                (CursorId::Int(x), CursorId::Int(y)) => x.cmp(y),
-                (CursorId::Text(x), CursorId::Text(y)) => x.cmp(y),
-                _ => std::cmp::Ordering::Equal,
-            })
-    });
+    rows.sort_by(|(a, _), (b, _)| listing_order(a, b));
+}
+
+/// How two positions compare in a merged listing: `Less` when `a` is listed first (newer; at
+/// the same instant, the later kind, then the greater id), as [`after_cursor`] assumes.
+pub fn listing_order(a: &Cursor, b: &Cursor) -> std::cmp::Ordering {
+    (b.at.as_str(), b.kind)
+        .cmp(&(a.at.as_str(), a.kind))
+        .then_with(|| match (&b.id, &a.id) {
+            (CursorId::Int(x), CursorId::Int(y)) => x.cmp(y),
+            (CursorId::Text(x), CursorId::Text(y)) => x.cmp(y),
+            _ => std::cmp::Ordering::Equal,
+        })
 }
 
 /// The columns of a search row as [`hit_columns`] selects them.

@@ -10,7 +10,7 @@ use crate::browse::shape::{
     self, ACTIVITY, Bound, Cursor, CursorId, EVIDENCE, HitRow, PROPOSALS, QUERY_AUDIT, RECEIPTS,
     SEARCHED, SQLITE, Shape, Where,
 };
-use crate::browse::{Hit, Page, RecordFilter, SearchText};
+use crate::browse::{Hit, Page, RecordFilter, RecordKind, SearchText};
 use crate::{EvidenceBundle, LedgerError, QueryAudit, StoredProposal, StoredReceipt};
 
 use super::read;
@@ -155,44 +155,216 @@ pub(crate) fn receipts(
     )
 }
 
+/// Rows of one kind a text search reads newest first, per page, before it asks the index:
+/// a text found in recent records fills its page from them (the index would list every
+/// match, however old), and a rarer one costs this many rows more than its matches.
+const SCAN_FIRST: usize = 1_000;
+
+/// Rows of one kind a text search reads per page when the index cannot serve the text (under
+/// 3 characters, or a ledger opened read-only before the index existed). A page that
+/// reaches this bound ends early, possibly empty, with a cursor where the reading stopped.
+pub(crate) const SCAN_MAX: usize = 10_000;
+
 /// Records of every kind matching `f` (and `text`, when given), newest first, merged into one
 /// page.
+///
+/// With a text, each kind is first read newest first for at most [`SCAN_FIRST`] rows; if that
+/// does not fill the page, the kind's search index (schema 8, FTS5 trigrams) names the rows
+/// holding the text, which are confirmed against the fields themselves and paged as before.
+/// Either way the page, its `matched` fields, snippets and cursor are those a full scan
+/// gives. A text the index cannot serve reads at most [`SCAN_MAX`] rows of each kind.
 pub(crate) fn search(
     conn: &Connection,
     text: Option<&SearchText>,
     f: &RecordFilter,
 ) -> Result<Page<Hit>, LedgerError> {
     let (fingerprint, cursor) = shape::open_cursor(f, ACTIVITY, text)?;
-    let needle = text.map(shape::needle);
     let limit = shape::page_size(f);
+    let Some(text) = text else {
+        let mut rows = Vec::new();
+        for shape in SEARCHED {
+            let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
+                continue;
+            };
+            let columns = shape::hit_columns(shape);
+            rows.extend(fetch(
+                conn,
+                shape,
+                w,
+                cursor.as_ref(),
+                &columns,
+                (limit, 0),
+                |r| hit_from_row(shape, r, 0, None),
+            )?);
+        }
+        shape::sort_merged(&mut rows);
+        return Ok(shape::into_page(rows, limit, ACTIVITY, &fingerprint));
+    };
+    let needle = shape::needle(text);
+    let phrase = match index_phrase(&needle) {
+        Some(p) if has_index(conn)? => Some(p),
+        _ => None,
+    };
+    let budget = if phrase.is_some() {
+        SCAN_FIRST
+    } else {
+        SCAN_MAX
+    };
     let mut rows = Vec::new();
+    // The newest position where a bounded read stopped short: rows after it are unread.
+    let mut stopped: Option<Cursor> = None;
     for shape in SEARCHED {
-        let Some(mut w) = shape::filter_where(shape, f, &SQLITE) else {
+        let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
-        if let Some(needle) = &needle {
-            shape::text_where(&mut w, shape, needle, &SQLITE);
+        let read = scan(conn, shape, w.clone(), cursor.as_ref(), &needle, limit, budget)?;
+        match (read.stopped_at, &phrase) {
+            (None, _) => rows.extend(read.rows),
+            (Some(_), Some(phrase)) => {
+                rows.extend(indexed(conn, shape, w, cursor.as_ref(), &needle, phrase, limit)?)
+            }
+            (Some(at), None) => {
+                rows.extend(read.rows);
+                if stopped
+                    .as_ref()
+                    .is_none_or(|s| shape::listing_order(&at, s).is_lt())
+                {
+                    stopped = Some(at);
+                }
+            }
         }
-        let columns = shape::hit_columns(shape);
-        let found = fetch(conn, shape, w, cursor.as_ref(), &columns, (limit, 0), |r| {
-            hit_from_row(shape, r, needle.as_deref())
-        })?;
-        rows.extend(found);
     }
     shape::sort_merged(&mut rows);
+    if let Some(at) = stopped {
+        rows.retain(|(k, _)| shape::listing_order(k, &at).is_le());
+        if rows.len() <= limit {
+            return Ok(Page {
+                items: rows.into_iter().map(|(_, hit)| hit).collect(),
+                next_cursor: Some(at.encode(ACTIVITY, &fingerprint)),
+            });
+        }
+    }
     Ok(shape::into_page(rows, limit, ACTIVITY, &fingerprint))
 }
 
-fn hit_from_row(shape: &Shape, r: &Row<'_>, needle: Option<&str>) -> rusqlite::Result<Hit> {
+/// What a bounded read of one kind found: its hits (at most `limit + 1`), and the last row it
+/// read when it stopped at its bound with fewer.
+struct Scan {
+    rows: Vec<(Cursor, Hit)>,
+    stopped_at: Option<Cursor>,
+}
+
+/// Reads at most `budget` rows of `shape` under `w` newest first, and keeps those holding
+/// `needle`, until `limit + 1` are found.
+fn scan(
+    conn: &Connection,
+    shape: &Shape,
+    mut w: Where,
+    cursor: Option<&Cursor>,
+    needle: &str,
+    limit: usize,
+    budget: usize,
+) -> Result<Scan, LedgerError> {
+    if let Some(c) = cursor {
+        shape::after_cursor(&mut w, shape, c, &SQLITE);
+    }
+    // The text test is a column (1 when the row holds the needle), so every read row counts.
+    let mut test = Where::default();
+    shape::text_where(&mut test, shape, needle, &SQLITE);
+    let columns = format!("{}, {}", test.clauses.join(""), shape::hit_columns(shape));
+    let sql = shape::page_sql(shape, &columns, &w, budget, 0, &SQLITE);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut found = stmt.query(params_from_iter(
+        values(test).into_iter().chain(values(w)),
+    ))?;
+    let (mut rows, mut read, mut last) = (Vec::new(), 0, None);
+    while let Some(r) = found.next()? {
+        read += 1;
+        let key = key_of(shape, r)?;
+        if r.get::<_, bool>(0)? {
+            rows.push((key.clone(), hit_from_row(shape, r, 1, Some(needle))?));
+            if rows.len() > limit {
+                return Ok(Scan {
+                    rows,
+                    stopped_at: None,
+                });
+            }
+        }
+        last = Some(key);
+    }
+    Ok(Scan {
+        rows,
+        stopped_at: if read >= budget { last } else { None },
+    })
+}
+
+/// One page of `shape` under `w` of the rows the search index names for `phrase`, each
+/// confirmed to hold `needle`.
+fn indexed(
+    conn: &Connection,
+    shape: &Shape,
+    mut w: Where,
+    cursor: Option<&Cursor>,
+    needle: &str,
+    phrase: &str,
+    limit: usize,
+) -> Result<Vec<(Cursor, Hit)>, LedgerError> {
+    let index = index_table(shape);
+    w.push(
+        format!(
+            "{}.rowid IN (SELECT rowid FROM {index} WHERE {index} MATCH ?)",
+            shape.table
+        ),
+        [Bound::Text(phrase.to_owned())],
+    );
+    shape::text_where(&mut w, shape, needle, &SQLITE);
+    let columns = shape::hit_columns(shape);
+    fetch(conn, shape, w, cursor, &columns, (limit, 0), |r| {
+        hit_from_row(shape, r, 0, Some(needle))
+    })
+}
+
+/// The search index of a kind (migration 8).
+fn index_table(shape: &Shape) -> &'static str {
+    match shape.kind {
+        RecordKind::Proposal => "search_proposals",
+        RecordKind::Evidence => "search_evidence",
+        RecordKind::QueryAudit => "search_query_audit",
+        RecordKind::Receipt => "search_receipts",
+        RecordKind::Event => "search_events",
+    }
+}
+
+/// Whether the ledger has the search index (a read-only connection may hold an older one).
+fn has_index(conn: &Connection) -> Result<bool, LedgerError> {
+    Ok(super::migrations::version(conn)? >= super::migrations::SEARCH_INDEX_SINCE)
+}
+
+/// The FTS5 query that finds `needle` (already folded) through a trigram index: the whole
+/// text as one quoted phrase, its quotes doubled, so no character of it is query syntax.
+/// `None` when a trigram index cannot serve it: under 3 characters, or holding a NUL (the
+/// query parser would end the text there).
+pub(crate) fn index_phrase(needle: &str) -> Option<String> {
+    (needle.chars().count() >= 3 && !needle.contains('\0'))
+        .then(|| format!("\"{}\"", needle.replace('"', "\"\"")))
+}
+
+/// The hit of a row whose search columns ([`shape::hit_columns`]) start at column `first`.
+fn hit_from_row(
+    shape: &Shape,
+    r: &Row<'_>,
+    first: usize,
+    needle: Option<&str>,
+) -> rusqlite::Result<Hit> {
     let fields = (0..shape.text.len())
-        .map(|i| r.get(4 + i))
+        .map(|i| r.get(first + 4 + i))
         .collect::<rusqlite::Result<_>>()?;
     let row = HitRow {
-        id: r.get(0)?,
+        id: r.get(first)?,
         created_at: r.get(r.as_ref().column_count() - 2)?,
-        tenant_id: r.get(1)?,
-        capability: r.get(2)?,
-        proposal_id: r.get(3)?,
+        tenant_id: r.get(first + 1)?,
+        capability: r.get(first + 2)?,
+        proposal_id: r.get(first + 3)?,
         fields,
     };
     Ok(shape::hit(shape, row, needle))
