@@ -155,28 +155,47 @@ pub(crate) fn receipts(
     )
 }
 
-/// Rows of one kind a text search reads newest first, per page, before it asks the index:
-/// a text found in recent records fills its page from them (the index would list every
-/// match, however old), and a rarer one costs this many rows more than its matches.
-const SCAN_FIRST: usize = 1_000;
+/// How many rows of one kind a text search reads newest first, per page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    /// Before it asks the index: a text found in recent records fills its page from them (the
+    /// index would list every match, however old), and a rarer one costs this many rows more
+    /// than its matches.
+    pub first: usize,
+    /// When the index cannot serve the text (under 3 characters, or a ledger opened read-only
+    /// before the index existed). A page that reaches this bound ends early, possibly empty,
+    /// with a cursor where the reading stopped.
+    pub max: usize,
+}
 
-/// Rows of one kind a text search reads per page when the index cannot serve the text (under
-/// 3 characters, or a ledger opened read-only before the index existed). A page that
-/// reaches this bound ends early, possibly empty, with a cursor where the reading stopped.
-pub(crate) const SCAN_MAX: usize = 10_000;
+/// The bounds every search runs with.
+pub(crate) const BUDGET: Budget = Budget {
+    first: 1_000,
+    max: 10_000,
+};
 
 /// Records of every kind matching `f` (and `text`, when given), newest first, merged into one
 /// page.
 ///
-/// With a text, each kind is first read newest first for at most [`SCAN_FIRST`] rows; if that
+/// With a text, each kind is first read newest first for at most [`Budget::first`] rows; if that
 /// does not fill the page, the kind's search index (schema 8, FTS5 trigrams) names the rows
 /// holding the text, which are confirmed against the fields themselves and paged as before.
 /// Either way the page, its `matched` fields, snippets and cursor are those a full scan
-/// gives. A text the index cannot serve reads at most [`SCAN_MAX`] rows of each kind.
+/// gives. A text the index cannot serve reads at most [`Budget::max`] rows of each kind.
 pub(crate) fn search(
     conn: &Connection,
     text: Option<&SearchText>,
     f: &RecordFilter,
+) -> Result<Page<Hit>, LedgerError> {
+    search_within(conn, text, f, BUDGET)
+}
+
+/// [`search`] with other bounds (tests).
+pub(crate) fn search_within(
+    conn: &Connection,
+    text: Option<&SearchText>,
+    f: &RecordFilter,
+    bounds: Budget,
 ) -> Result<Page<Hit>, LedgerError> {
     let (fingerprint, cursor) = shape::open_cursor(f, ACTIVITY, text)?;
     let limit = shape::page_size(f);
@@ -206,9 +225,9 @@ pub(crate) fn search(
         _ => None,
     };
     let budget = if phrase.is_some() {
-        SCAN_FIRST
+        bounds.first
     } else {
-        SCAN_MAX
+        bounds.max
     };
     let mut rows = Vec::new();
     // The newest position where a bounded read stopped short: rows after it are unread.
@@ -392,6 +411,9 @@ pub(crate) fn statements(f: &RecordFilter, with_cursor: bool) -> Vec<(String, Ve
     }
     out
 }
+
+#[cfg(test)]
+mod index_tests;
 
 #[cfg(test)]
 mod tests {
