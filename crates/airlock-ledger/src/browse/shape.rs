@@ -448,11 +448,25 @@ pub fn page_sql(
     offset: u32,
     d: &Dialect,
 ) -> String {
+    page_sql_from(shape, shape.table, columns, w, limit, offset, d)
+}
+
+/// [`page_sql`] over `from`: the shape's table, or a join that names its rows (a search index
+/// joined to the table, read in that order).
+pub fn page_sql_from(
+    shape: &Shape,
+    from: &str,
+    columns: &str,
+    w: &Where,
+    limit: usize,
+    offset: u32,
+    d: &Dialect,
+) -> String {
     format!(
         "SELECT {columns}, {created}, {id} FROM {table}{where_} ORDER BY {created_key}{collate} DESC, {id_key}{id_collate} DESC LIMIT {limit} OFFSET {offset}",
         created = shape.created,
         id = shape.id,
-        table = shape.table,
+        table = from,
         where_ = w.sql(),
         created_key = shape.own(shape.created),
         id_key = shape.own(shape.id),

@@ -42,14 +42,14 @@ fn fetch<T>(
     shape: &Shape,
     mut w: Where,
     cursor: Option<&Cursor>,
-    columns: &str,
+    (from, columns): (&str, &str),
     (limit, offset): (usize, u32),
     map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Vec<(Cursor, T)>, LedgerError> {
     if let Some(c) = cursor {
         shape::after_cursor(&mut w, shape, c, &SQLITE);
     }
-    let sql = shape::page_sql(shape, columns, &w, limit + 1, offset, &SQLITE);
+    let sql = shape::page_sql_from(shape, from, columns, &w, limit + 1, offset, &SQLITE);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(values(w)), |r| {
         Ok((key_of(shape, r)?, map(r)?))
@@ -79,7 +79,7 @@ fn list<T>(
         shape,
         w,
         cursor.as_ref(),
-        columns,
+        (shape.table, columns),
         (limit, f.offset),
         map,
     )?;
@@ -211,7 +211,7 @@ pub(crate) fn search_within(
                 shape,
                 w,
                 cursor.as_ref(),
-                &columns,
+                (shape.table, &columns),
                 (limit, 0),
                 |r| hit_from_row(shape, r, 0, None),
             )?);
@@ -328,19 +328,27 @@ fn indexed(
     phrase: &str,
     limit: usize,
 ) -> Result<Vec<(Cursor, Hit)>, LedgerError> {
-    let index = index_table(shape);
-    w.push(
-        format!(
-            "{}.rowid IN (SELECT rowid FROM {index} WHERE {index} MATCH ?)",
-            shape.table
-        ),
-        [Bound::Text(phrase.to_owned())],
-    );
-    shape::text_where(&mut w, shape, needle, &SQLITE);
+    let from = indexed_where(&mut w, shape, needle, phrase);
     let columns = shape::hit_columns(shape);
-    fetch(conn, shape, w, cursor, &columns, (limit, 0), |r| {
+    fetch(conn, shape, w, cursor, (&from, &columns), (limit, 0), |r| {
         hit_from_row(shape, r, 0, Some(needle))
     })
+}
+
+/// Narrows `w` to the rows the index names for `phrase` that hold `needle`, and returns the
+/// `FROM` that reads them: the index first (`CROSS JOIN` fixes the order), each match then
+/// looked up by rowid, so the cost follows the matches, whatever index a filter could walk.
+fn indexed_where(w: &mut Where, shape: &Shape, needle: &str, phrase: &str) -> String {
+    let index = index_table(shape);
+    w.push(
+        format!("{index} MATCH ?"),
+        [Bound::Text(phrase.to_owned())],
+    );
+    shape::text_where(w, shape, needle, &SQLITE);
+    format!(
+        "{index} CROSS JOIN {table} ON {table}.rowid = {index}.rowid",
+        table = shape.table
+    )
 }
 
 /// The search index of a kind (migration 8).
@@ -392,11 +400,26 @@ fn hit_from_row(
 /// The statements the listings and searches run, for `EXPLAIN QUERY PLAN` (tests).
 #[cfg(test)]
 pub(crate) fn statements(f: &RecordFilter, with_cursor: bool) -> Vec<(String, Vec<SqlValue>)> {
+    statements_of(f, with_cursor, None)
+}
+
+/// [`statements`], each narrowed to the rows the search index names for `needle` when given.
+#[cfg(test)]
+pub(crate) fn statements_of(
+    f: &RecordFilter,
+    with_cursor: bool,
+    needle: Option<&str>,
+) -> Vec<(String, Vec<SqlValue>)> {
     let mut out = Vec::new();
     for shape in SEARCHED {
         let Some(mut w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
+        let mut from = shape.table.to_owned();
+        if let Some(needle) = needle {
+            let phrase = index_phrase(needle).expect("an indexable needle");
+            from = indexed_where(&mut w, shape, needle, &phrase);
+        }
         if with_cursor {
             let id = if shape.id_is_int {
                 CursorId::Int(1)
@@ -406,7 +429,7 @@ pub(crate) fn statements(f: &RecordFilter, with_cursor: bool) -> Vec<(String, Ve
             let at = "2026-01-01T00:00:00.000Z".to_owned();
             shape::after_cursor(&mut w, shape, &shape::key(shape, at, id), &SQLITE);
         }
-        let sql = shape::page_sql(shape, "*", &w, 21, 0, &SQLITE);
+        let sql = shape::page_sql_from(shape, &from, "*", &w, 21, 0, &SQLITE);
         out.push((sql, values(w)));
     }
     out

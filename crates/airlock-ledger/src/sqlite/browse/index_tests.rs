@@ -375,3 +375,56 @@ fn an_index_query_is_one_quoted_phrase_or_none() {
         assert_eq!(index_phrase(short), None, "{short:?}");
     }
 }
+
+/// The plan of each indexed statement under `f`.
+fn plans(conn: &Connection, f: &RecordFilter, with_cursor: bool) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (sql, values) in super::statements_of(f, with_cursor, Some("needle")) {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let details: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        out.push((sql, details.join(" | ")));
+    }
+    out
+}
+
+#[test]
+fn an_indexed_search_starts_from_the_index_not_from_the_table() {
+    let conn = Connection::open_in_memory().unwrap();
+    crate::sqlite::migrations::apply_from(&conn, 0).unwrap();
+    let filters = [
+        RecordFilter::default(),
+        RecordFilter {
+            tenant: Some("acme".into()),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            from: Some(crate::LedgerTime::from_utc(chrono::Utc::now())),
+            ..RecordFilter::default()
+        },
+    ];
+    for f in &filters {
+        for with_cursor in [false, true] {
+            for (sql, plan) in plans(&conn, f, with_cursor) {
+                // The index is read first, then each match looked up by its rowid: no walk
+                // of a table or of a filter's index, however many rows they hold.
+                let lines: Vec<&str> = plan.split(" | ").collect();
+                assert!(
+                    lines[0].starts_with("SCAN search_") && lines[0].contains("VIRTUAL TABLE"),
+                    "{plan}\n  for {sql}"
+                );
+                assert!(
+                    lines[1].starts_with("SEARCH ") && lines[1].contains("(rowid=?)"),
+                    "{plan}\n  for {sql}"
+                );
+                assert!(
+                    !lines.iter().any(|l| l.starts_with("SCAN ") && !l.contains("VIRTUAL")),
+                    "{plan}\n  for {sql}"
+                );
+            }
+        }
+    }
+}
