@@ -220,11 +220,11 @@ pub(crate) fn search_within(
         return Ok(shape::into_page(rows, limit, ACTIVITY, &fingerprint));
     };
     let needle = shape::needle(text);
-    let phrase = match index_phrase(&needle) {
+    let query = match index_query(&needle) {
         Some(p) if has_index(conn)? => Some(p),
         _ => None,
     };
-    let budget = if phrase.is_some() {
+    let budget = if query.is_some() {
         bounds.first
     } else {
         bounds.max
@@ -237,10 +237,10 @@ pub(crate) fn search_within(
             continue;
         };
         let read = scan(conn, shape, w.clone(), cursor.as_ref(), &needle, limit, budget)?;
-        match (read.stopped_at, &phrase) {
+        match (read.stopped_at, &query) {
             (None, _) => rows.extend(read.rows),
-            (Some(_), Some(phrase)) => {
-                rows.extend(indexed(conn, shape, w, cursor.as_ref(), &needle, phrase, limit)?)
+            (Some(_), Some(query)) => {
+                rows.extend(indexed(conn, shape, w, cursor.as_ref(), &needle, query, limit)?)
             }
             (Some(at), None) => {
                 rows.extend(read.rows);
@@ -317,7 +317,7 @@ fn scan(
     })
 }
 
-/// One page of `shape` under `w` of the rows the search index names for `phrase`, each
+/// One page of `shape` under `w` of the rows the search index names for `query`, each
 /// confirmed to hold `needle`.
 fn indexed(
     conn: &Connection,
@@ -325,24 +325,24 @@ fn indexed(
     mut w: Where,
     cursor: Option<&Cursor>,
     needle: &str,
-    phrase: &str,
+    query: &str,
     limit: usize,
 ) -> Result<Vec<(Cursor, Hit)>, LedgerError> {
-    let from = indexed_where(&mut w, shape, needle, phrase);
+    let from = indexed_where(&mut w, shape, needle, query);
     let columns = shape::hit_columns(shape);
     fetch(conn, shape, w, cursor, (&from, &columns), (limit, 0), |r| {
         hit_from_row(shape, r, 0, Some(needle))
     })
 }
 
-/// Narrows `w` to the rows the index names for `phrase` that hold `needle`, and returns the
+/// Narrows `w` to the rows the index names for `query` that hold `needle`, and returns the
 /// `FROM` that reads them: the index first (`CROSS JOIN` fixes the order), each match then
 /// looked up by rowid, so the cost follows the matches, whatever index a filter could walk.
-fn indexed_where(w: &mut Where, shape: &Shape, needle: &str, phrase: &str) -> String {
+fn indexed_where(w: &mut Where, shape: &Shape, needle: &str, query: &str) -> String {
     let index = index_table(shape);
     w.push(
         format!("{index} MATCH ?"),
-        [Bound::Text(phrase.to_owned())],
+        [Bound::Text(query.to_owned())],
     );
     shape::text_where(w, shape, needle, &SQLITE);
     format!(
@@ -367,13 +367,25 @@ fn has_index(conn: &Connection) -> Result<bool, LedgerError> {
     Ok(super::migrations::version(conn)? >= super::migrations::SEARCH_INDEX_SINCE)
 }
 
-/// The FTS5 query that finds `needle` (already folded) through a trigram index: the whole
-/// text as one quoted phrase, its quotes doubled, so no character of it is query syntax.
-/// `None` when a trigram index cannot serve it: under 3 characters, or holding a NUL (the
-/// query parser would end the text there).
-pub(crate) fn index_phrase(needle: &str) -> Option<String> {
-    (needle.chars().count() >= 3 && !needle.contains('\0'))
-        .then(|| format!("\"{}\"", needle.replace('"', "\"\"")))
+/// The FTS5 query that names the rows holding `needle` (already folded) through a trigram
+/// index without positions (`detail = none`): every distinct 3-character run of the text, each
+/// one quoted string (its quotes doubled, so no character of the text is query syntax), all
+/// required (`AND`). It may name rows that hold the runs apart; the search confirms each row.
+/// `None` when a trigram index cannot serve the text: under 3 characters, or holding a NUL
+/// (the query parser would end the text there).
+pub(crate) fn index_query(needle: &str) -> Option<String> {
+    let chars: Vec<char> = needle.chars().collect();
+    if chars.len() < 3 || chars.contains(&'\0') {
+        return None;
+    }
+    let mut runs: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    runs.sort();
+    runs.dedup();
+    let quoted: Vec<String> = runs
+        .iter()
+        .map(|run| format!("\"{}\"", run.replace('"', "\"\"")))
+        .collect();
+    Some(quoted.join(" AND "))
 }
 
 /// The hit of a row whose search columns ([`shape::hit_columns`]) start at column `first`.
@@ -417,8 +429,8 @@ pub(crate) fn statements_of(
         };
         let mut from = shape.table.to_owned();
         if let Some(needle) = needle {
-            let phrase = index_phrase(needle).expect("an indexable needle");
-            from = indexed_where(&mut w, shape, needle, &phrase);
+            let query = index_query(needle).expect("an indexable needle");
+            from = indexed_where(&mut w, shape, needle, &query);
         }
         if with_cursor {
             let id = if shape.id_is_int {

@@ -9,7 +9,7 @@ use airlock_protocol::{ChangeSet, ids};
 use rusqlite::Connection;
 use serde_json::json;
 
-use super::{Budget, index_phrase, search_within};
+use super::{Budget, index_query, search_within};
 use crate::browse::{Hit, MAX_SEARCH_TEXT, Page, RecordFilter, SearchText};
 use crate::{
     Actor, Decision, EvidenceBundle, Ledger, NewProposal, NewRead, QueryAudit, Review,
@@ -235,7 +235,7 @@ fn same_as_full_scan(conn: &Connection) -> usize {
             let full = pages(conn, &text, &f, FULL);
             let tight = pages(conn, &text, &f, TIGHT);
             found += hits(&full).len();
-            if index_phrase(&text.folded()).is_some() {
+            if index_query(&text.folded()).is_some() {
                 let strip = |p: &[Page<Hit>]| -> Vec<(Vec<Hit>, Option<String>)> {
                     p.iter()
                         .map(|p| (p.items.clone(), p.next_cursor.clone()))
@@ -364,15 +364,19 @@ async fn the_index_follows_prunes_and_vacuum_and_is_built_for_an_older_ledger() 
 }
 
 #[test]
-fn an_index_query_is_one_quoted_phrase_or_none() {
-    assert_eq!(index_phrase("abc").as_deref(), Some("\"abc\""));
+fn an_index_query_is_quoted_trigrams_or_none() {
+    assert_eq!(index_query("abc").as_deref(), Some("\"abc\""));
     assert_eq!(
-        index_phrase("say \"hi\"").as_deref(),
-        Some("\"say \"\"hi\"\"\"")
+        index_query("abcab").as_deref(),
+        Some("\"abc\" AND \"bca\" AND \"cab\"")
     );
-    assert_eq!(index_phrase("日本語").as_deref(), Some("\"日本語\""));
+    assert_eq!(
+        index_query("a\"b").as_deref(),
+        Some("\"a\"\"b\"")
+    );
+    assert_eq!(index_query("日本語").as_deref(), Some("\"日本語\""));
     for short in ["", "a", "ab", "本語", "a\0bc"] {
-        assert_eq!(index_phrase(short), None, "{short:?}");
+        assert_eq!(index_query(short), None, "{short:?}");
     }
 }
 
