@@ -163,15 +163,20 @@ pub(crate) struct Budget {
     /// than its matches.
     pub first: usize,
     /// When the index cannot serve the text (under 3 characters, or a ledger opened read-only
-    /// before the index existed). A page that reaches this bound ends early, possibly empty,
-    /// with a cursor where the reading stopped.
+    /// before the index existed), or names [`Budget::matches`] rows or more. A page that
+    /// reaches this bound ends early, possibly empty, with a cursor where the reading stopped.
     pub max: usize,
+    /// The most rows of one kind the index may name for a page to be read through it: each is
+    /// looked up and checked, and the matches sorted. A text held by more rows (common, but
+    /// not in the newest ones) is read newest first instead, within [`Budget::max`].
+    pub matches: usize,
 }
 
 /// The bounds every search runs with.
 pub(crate) const BUDGET: Budget = Budget {
     first: 1_000,
     max: 10_000,
+    matches: 2_000,
 };
 
 /// Records of every kind matching `f` (and `text`, when given), newest first, merged into one
@@ -179,7 +184,8 @@ pub(crate) const BUDGET: Budget = Budget {
 ///
 /// With a text, each kind is first read newest first for at most [`Budget::first`] rows; if that
 /// does not fill the page, the kind's search index (schema 8, FTS5 trigrams) names the rows
-/// holding the text, which are confirmed against the fields themselves and paged as before.
+/// holding the text, which are confirmed against the fields themselves and paged as before
+/// (unless it names [`Budget::matches`] or more: then the kind is read on, bounded).
 /// Either way the page, its `matched` fields, snippets and cursor are those a full scan
 /// gives. A text the index cannot serve reads at most [`Budget::max`] rows of each kind.
 pub(crate) fn search(
@@ -236,21 +242,21 @@ pub(crate) fn search_within(
         let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
-        let read = scan(conn, shape, w.clone(), cursor.as_ref(), &needle, limit, budget)?;
-        match (read.stopped_at, &query) {
-            (None, _) => rows.extend(read.rows),
-            (Some(_), Some(query)) => {
-                rows.extend(indexed(conn, shape, w, cursor.as_ref(), &needle, query, limit)?)
+        let mut read = scan(conn, shape, w.clone(), cursor.as_ref(), &needle, limit, budget)?;
+        if let (Some(_), Some(query)) = (&read.stopped_at, &query) {
+            if named_fewer_than(conn, shape, query, bounds.matches)? {
+                rows.extend(indexed(conn, shape, w, cursor.as_ref(), &needle, query, limit)?);
+                continue;
             }
-            (Some(at), None) => {
-                rows.extend(read.rows);
-                if stopped
-                    .as_ref()
-                    .is_none_or(|s| shape::listing_order(&at, s).is_lt())
-                {
-                    stopped = Some(at);
-                }
-            }
+            read = scan(conn, shape, w, cursor.as_ref(), &needle, limit, bounds.max)?;
+        }
+        rows.extend(read.rows);
+        if let Some(at) = read.stopped_at
+            && stopped
+                .as_ref()
+                .is_none_or(|s| shape::listing_order(&at, s).is_lt())
+        {
+            stopped = Some(at);
         }
     }
     shape::sort_merged(&mut rows);
@@ -349,6 +355,23 @@ fn indexed_where(w: &mut Where, shape: &Shape, needle: &str, query: &str) -> Str
         "{index} CROSS JOIN {table} ON {table}.rowid = {index}.rowid",
         table = shape.table
     )
+}
+
+/// Whether the index of `shape` names fewer than `cap` rows for `query` (counting stops at
+/// `cap`: the index's own pages, no row read).
+fn named_fewer_than(
+    conn: &Connection,
+    shape: &Shape,
+    query: &str,
+    cap: usize,
+) -> Result<bool, LedgerError> {
+    let index = index_table(shape);
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {index} WHERE {index} MATCH ?1 LIMIT ?2)"
+        ))?
+        .query_row(rusqlite::params![query, cap as i64], |r| r.get(0))?;
+    Ok((n as usize) < cap)
 }
 
 /// The search index of a kind (migration 8).

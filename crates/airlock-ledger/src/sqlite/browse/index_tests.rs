@@ -20,11 +20,23 @@ use crate::{
 const FULL: Budget = Budget {
     first: i64::MAX as usize,
     max: i64::MAX as usize,
+    matches: 0,
 };
 
 /// Bounds small enough that the tiny ledger below exercises every path: the index after two
 /// rows, and pages cut short after three when the index cannot serve the text.
-const TIGHT: Budget = Budget { first: 2, max: 3 };
+const TIGHT: Budget = Budget {
+    first: 2,
+    max: 3,
+    matches: i64::MAX as usize,
+};
+
+/// [`TIGHT`], but every text the index finds in a row counts as common: read on, bounded.
+const COMMON: Budget = Budget {
+    first: 2,
+    max: 3,
+    matches: 1,
+};
 
 /// A note stored in evidence rows: quotes, FTS5 operators, `LIKE` wildcards, SQL and
 /// characters outside ASCII.
@@ -235,6 +247,11 @@ fn same_as_full_scan(conn: &Connection) -> usize {
             let full = pages(conn, &text, &f, FULL);
             let tight = pages(conn, &text, &f, TIGHT);
             found += hits(&full).len();
+            assert_eq!(
+                hits(&pages(conn, &text, &f, COMMON)),
+                hits(&full),
+                "{needle:?} under {f:?}"
+            );
             if index_query(&text.folded()).is_some() {
                 let strip = |p: &[Page<Hit>]| -> Vec<(Vec<Hit>, Option<String>)> {
                     p.iter()
