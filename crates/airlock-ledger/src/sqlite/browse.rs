@@ -174,7 +174,7 @@ pub(crate) struct Budget {
 
 /// The bounds every search runs with.
 pub(crate) const BUDGET: Budget = Budget {
-    first: 1_000,
+    first: 250,
     max: 10_000,
     matches: 2_000,
 };
@@ -243,12 +243,16 @@ pub(crate) fn search_within(
             continue;
         };
         let mut read = scan(conn, shape, w.clone(), cursor.as_ref(), &needle, limit, budget)?;
-        if let (Some(_), Some(query)) = (&read.stopped_at, &query) {
+        if let (Some(at), Some(query)) = (&read.stopped_at, &query) {
             if named_fewer_than(conn, shape, query, bounds.matches)? {
                 rows.extend(indexed(conn, shape, w, cursor.as_ref(), &needle, query, limit)?);
                 continue;
             }
-            read = scan(conn, shape, w, cursor.as_ref(), &needle, limit, bounds.max)?;
+            // Read on from where the first read stopped, up to `max` rows in all.
+            let rest = bounds.max.saturating_sub(budget).max(1);
+            let more = scan(conn, shape, w, Some(at), &needle, limit - read.rows.len(), rest)?;
+            read.rows.extend(more.rows);
+            read.stopped_at = more.stopped_at;
         }
         rows.extend(read.rows);
         if let Some(at) = read.stopped_at
