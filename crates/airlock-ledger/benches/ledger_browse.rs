@@ -52,7 +52,10 @@ fn browse_ledger(rt: &tokio::runtime::Runtime) -> PathBuf {
             // A ledger cached by an older build gains the search index here (once).
             let started = Instant::now();
             drop(SqliteLedger::open(&path).unwrap());
-            eprintln!("opened for writing (migrated if older) in {:.1?}", started.elapsed());
+            eprintln!(
+                "opened for writing (migrated if older) in {:.1?}",
+                started.elapsed()
+            );
             return path;
         }
     }

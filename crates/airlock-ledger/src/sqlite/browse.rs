@@ -242,15 +242,39 @@ pub(crate) fn search_within(
         let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
-        let mut read = scan(conn, shape, w.clone(), cursor.as_ref(), &needle, limit, budget)?;
+        let mut read = scan(
+            conn,
+            shape,
+            w.clone(),
+            cursor.as_ref(),
+            &needle,
+            limit,
+            budget,
+        )?;
         if let (Some(at), Some(query)) = (&read.stopped_at, &query) {
             if named_fewer_than(conn, shape, query, bounds.matches)? {
-                rows.extend(indexed(conn, shape, w, cursor.as_ref(), &needle, query, limit)?);
+                rows.extend(indexed(
+                    conn,
+                    shape,
+                    w,
+                    cursor.as_ref(),
+                    &needle,
+                    query,
+                    limit,
+                )?);
                 continue;
             }
             // Read on from where the first read stopped, up to `max` rows in all.
             let rest = bounds.max.saturating_sub(budget).max(1);
-            let more = scan(conn, shape, w, Some(at), &needle, limit - read.rows.len(), rest)?;
+            let more = scan(
+                conn,
+                shape,
+                w,
+                Some(at),
+                &needle,
+                limit - read.rows.len(),
+                rest,
+            )?;
             read.rows.extend(more.rows);
             read.stopped_at = more.stopped_at;
         }
@@ -303,9 +327,7 @@ fn scan(
     let columns = format!("{}, {}", test.clauses.join(""), shape::hit_columns(shape));
     let sql = shape::page_sql(shape, &columns, &w, budget, 0, &SQLITE);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut found = stmt.query(params_from_iter(
-        values(test).into_iter().chain(values(w)),
-    ))?;
+    let mut found = stmt.query(params_from_iter(values(test).into_iter().chain(values(w))))?;
     let (mut rows, mut read, mut last) = (Vec::new(), 0, None);
     while let Some(r) = found.next()? {
         read += 1;
@@ -350,10 +372,7 @@ fn indexed(
 /// looked up by rowid, so the cost follows the matches, whatever index a filter could walk.
 fn indexed_where(w: &mut Where, shape: &Shape, needle: &str, query: &str) -> String {
     let index = index_table(shape);
-    w.push(
-        format!("{index} MATCH ?"),
-        [Bound::Text(query.to_owned())],
-    );
+    w.push(format!("{index} MATCH ?"), [Bound::Text(query.to_owned())]);
     shape::text_where(w, shape, needle, &SQLITE);
     format!(
         "{index} CROSS JOIN {table} ON {table}.rowid = {index}.rowid",

@@ -12,8 +12,7 @@ use serde_json::json;
 use super::{Budget, index_query, search_within};
 use crate::browse::{Hit, MAX_SEARCH_TEXT, Page, RecordFilter, SearchText};
 use crate::{
-    Actor, Decision, EvidenceBundle, Ledger, NewProposal, NewRead, QueryAudit, Review,
-    SqliteLedger,
+    Actor, Decision, EvidenceBundle, Ledger, NewProposal, NewRead, QueryAudit, Review, SqliteLedger,
 };
 
 /// No bound: every row is read, as search did before the index (the reference).
@@ -40,7 +39,8 @@ const COMMON: Budget = Budget {
 
 /// A note stored in evidence rows: quotes, FTS5 operators, `LIKE` wildcards, SQL and
 /// characters outside ASCII.
-const NOTE: &str = r#"50%_Off "quoted" NEAR(a b) AND OR NOT a*b ^col: café ÜNÏ 日本語 '; DROP TABLE events; --"#;
+const NOTE: &str =
+    r#"50%_Off "quoted" NEAR(a b) AND OR NOT a*b ^col: café ÜNÏ 日本語 '; DROP TABLE events; --"#;
 
 fn at(minute: u32) -> String {
     format!("2026-11-0{}T10:{minute:02}:00.000Z", 1 + minute / 60)
@@ -60,7 +60,9 @@ fn read(n: u32, tenant: &str, when: &str) -> NewRead {
         object_id: object.clone(),
         query_fingerprint: "sha256:abc".into(),
         payload: json!({"capability": "billing.inspect_invoice"}),
-        items: vec![json!({"visible_row": {"id": object, "note": if n % 3 == 0 { NOTE } else { "plain" }}})],
+        items: vec![
+            json!({"visible_row": {"id": object, "note": if n % 3 == 0 { NOTE } else { "plain" }}}),
+        ],
         created_at: when.into(),
     };
     let audit = QueryAudit {
@@ -387,10 +389,7 @@ fn an_index_query_is_quoted_trigrams_or_none() {
         index_query("abcab").as_deref(),
         Some("\"abc\" AND \"bca\" AND \"cab\"")
     );
-    assert_eq!(
-        index_query("a\"b").as_deref(),
-        Some("\"a\"\"b\"")
-    );
+    assert_eq!(index_query("a\"b").as_deref(), Some("\"a\"\"b\""));
     assert_eq!(index_query("日本語").as_deref(), Some("\"日本語\""));
     for short in ["", "a", "ab", "本語", "a\0bc"] {
         assert_eq!(index_query(short), None, "{short:?}");
@@ -403,7 +402,9 @@ fn plans(conn: &Connection, f: &RecordFilter, with_cursor: bool) -> Vec<(String,
     for (sql, values) in super::statements_of(f, with_cursor, Some("needle")) {
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let details: Vec<String> = stmt
-            .query_map(rusqlite::params_from_iter(values), |r| r.get::<_, String>(3))
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                r.get::<_, String>(3)
+            })
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
@@ -442,7 +443,9 @@ fn an_indexed_search_starts_from_the_index_not_from_the_table() {
                     "{plan}\n  for {sql}"
                 );
                 assert!(
-                    !lines.iter().any(|l| l.starts_with("SCAN ") && !l.contains("VIRTUAL")),
+                    !lines
+                        .iter()
+                        .any(|l| l.starts_with("SCAN ") && !l.contains("VIRTUAL")),
                     "{plan}\n  for {sql}"
                 );
             }
