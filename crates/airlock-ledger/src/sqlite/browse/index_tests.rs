@@ -61,7 +61,7 @@ fn read(n: u32, tenant: &str, when: &str) -> NewRead {
         query_fingerprint: "sha256:abc".into(),
         payload: json!({"capability": "billing.inspect_invoice"}),
         items: vec![
-            json!({"visible_row": {"id": object, "note": if n % 3 == 0 { NOTE } else { "plain" }}}),
+            json!({"visible_row": {"id": object, "note": if n.is_multiple_of(3) { NOTE } else { "plain" }}}),
         ],
         created_at: when.into(),
     };
@@ -116,8 +116,12 @@ fn proposal(object: &str) -> NewProposal {
 async fn written(dir: &Path) -> (SqliteLedger, PathBuf) {
     let path = dir.join("ledger.db");
     let ledger = SqliteLedger::open(&path).unwrap();
-    for n in 0..24 {
-        let tenant = if n % 2 == 0 { "acme" } else { "globex" };
+    for n in 0..24u32 {
+        let tenant = if n.is_multiple_of(2) {
+            "acme"
+        } else {
+            "globex"
+        };
         let when = if (8..12).contains(&n) { at(8) } else { at(n) };
         ledger.record_read(read(n, tenant, &when)).await.unwrap();
     }
