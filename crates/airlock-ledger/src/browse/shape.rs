@@ -289,14 +289,14 @@ pub enum Bound {
 }
 
 /// A `WHERE` under construction: clauses joined by `AND`, values bound in order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Where {
     pub clauses: Vec<String>,
     pub values: Vec<Bound>,
 }
 
 impl Where {
-    fn push(&mut self, clause: impl Into<String>, values: impl IntoIterator<Item = Bound>) {
+    pub fn push(&mut self, clause: impl Into<String>, values: impl IntoIterator<Item = Bound>) {
         self.clauses.push(clause.into());
         self.values.extend(values);
     }
@@ -448,11 +448,25 @@ pub fn page_sql(
     offset: u32,
     d: &Dialect,
 ) -> String {
+    page_sql_from(shape, shape.table, columns, w, limit, offset, d)
+}
+
+/// [`page_sql`] over `from`: the shape's table, or a join that names its rows (a search index
+/// joined to the table, read in that order).
+pub fn page_sql_from(
+    shape: &Shape,
+    from: &str,
+    columns: &str,
+    w: &Where,
+    limit: usize,
+    offset: u32,
+    d: &Dialect,
+) -> String {
     format!(
         "SELECT {columns}, {created}, {id} FROM {table}{where_} ORDER BY {created_key}{collate} DESC, {id_key}{id_collate} DESC LIMIT {limit} OFFSET {offset}",
         created = shape.created,
         id = shape.id,
-        table = shape.table,
+        table = from,
         where_ = w.sql(),
         created_key = shape.own(shape.created),
         id_key = shape.own(shape.id),
@@ -552,15 +566,19 @@ pub const ACTIVITY: &str = "activity";
 /// Sorts the rows of every kind a search found into one order: newest first, ties in the
 /// order the cursor assumes (kind, then id, descending).
 pub fn sort_merged<T>(rows: &mut [(Cursor, T)]) {
-    rows.sort_by(|(a, _), (b, _)| {
-        (b.at.as_str(), b.kind)
-            .cmp(&(a.at.as_str(), a.kind))
-            .then_with(|| match (&b.id, &a.id) {
-                (CursorId::Int(x), CursorId::Int(y)) => x.cmp(y),
-                (CursorId::Text(x), CursorId::Text(y)) => x.cmp(y),
-                _ => std::cmp::Ordering::Equal,
-            })
-    });
+    rows.sort_by(|(a, _), (b, _)| listing_order(a, b));
+}
+
+/// How two positions compare in a merged listing: `Less` when `a` is listed first (newer; at
+/// the same instant, the later kind, then the greater id), as [`after_cursor`] assumes.
+pub fn listing_order(a: &Cursor, b: &Cursor) -> std::cmp::Ordering {
+    (b.at.as_str(), b.kind)
+        .cmp(&(a.at.as_str(), a.kind))
+        .then_with(|| match (&b.id, &a.id) {
+            (CursorId::Int(x), CursorId::Int(y)) => x.cmp(y),
+            (CursorId::Text(x), CursorId::Text(y)) => x.cmp(y),
+            _ => std::cmp::Ordering::Equal,
+        })
 }
 
 /// The columns of a search row as [`hit_columns`] selects them.

@@ -10,7 +10,7 @@ use crate::browse::shape::{
     self, ACTIVITY, Bound, Cursor, CursorId, EVIDENCE, HitRow, PROPOSALS, QUERY_AUDIT, RECEIPTS,
     SEARCHED, SQLITE, Shape, Where,
 };
-use crate::browse::{Hit, Page, RecordFilter, SearchText};
+use crate::browse::{Hit, Page, RecordFilter, RecordKind, SearchText};
 use crate::{EvidenceBundle, LedgerError, QueryAudit, StoredProposal, StoredReceipt};
 
 use super::read;
@@ -42,14 +42,14 @@ fn fetch<T>(
     shape: &Shape,
     mut w: Where,
     cursor: Option<&Cursor>,
-    columns: &str,
+    (from, columns): (&str, &str),
     (limit, offset): (usize, u32),
     map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Vec<(Cursor, T)>, LedgerError> {
     if let Some(c) = cursor {
         shape::after_cursor(&mut w, shape, c, &SQLITE);
     }
-    let sql = shape::page_sql(shape, columns, &w, limit + 1, offset, &SQLITE);
+    let sql = shape::page_sql_from(shape, from, columns, &w, limit + 1, offset, &SQLITE);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(values(w)), |r| {
         Ok((key_of(shape, r)?, map(r)?))
@@ -79,7 +79,7 @@ fn list<T>(
         shape,
         w,
         cursor.as_ref(),
-        columns,
+        (shape.table, columns),
         (limit, f.offset),
         map,
     )?;
@@ -155,44 +155,301 @@ pub(crate) fn receipts(
     )
 }
 
+/// How many rows of one kind a text search reads newest first, per page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    /// Before it asks the index: a text found in recent records fills its page from them (the
+    /// index would list every match, however old), and a rarer one costs this many rows more
+    /// than its matches.
+    pub first: usize,
+    /// When the index cannot serve the text (under 3 characters, or a ledger opened read-only
+    /// before the index existed), or names [`Budget::matches`] rows or more. A page that
+    /// reaches this bound ends early, possibly empty, with a cursor where the reading stopped.
+    pub max: usize,
+    /// The most rows of one kind the index may name for a page to be read through it: each is
+    /// looked up and checked, and the matches sorted. A text held by more rows (common, but
+    /// not in the newest ones) is read newest first instead, within [`Budget::max`].
+    pub matches: usize,
+}
+
+/// The bounds every search runs with.
+pub(crate) const BUDGET: Budget = Budget {
+    first: 250,
+    max: 10_000,
+    matches: 2_000,
+};
+
 /// Records of every kind matching `f` (and `text`, when given), newest first, merged into one
 /// page.
+///
+/// With a text, each kind is first read newest first for at most [`Budget::first`] rows; if that
+/// does not fill the page, the kind's search index (schema 8, FTS5 trigrams) names the rows
+/// holding the text, which are confirmed against the fields themselves and paged as before
+/// (unless it names [`Budget::matches`] or more: then the kind is read on, bounded).
+/// Either way the page, its `matched` fields, snippets and cursor are those a full scan
+/// gives. A text the index cannot serve reads at most [`Budget::max`] rows of each kind.
 pub(crate) fn search(
     conn: &Connection,
     text: Option<&SearchText>,
     f: &RecordFilter,
 ) -> Result<Page<Hit>, LedgerError> {
+    search_within(conn, text, f, BUDGET)
+}
+
+/// [`search`] with other bounds (tests).
+pub(crate) fn search_within(
+    conn: &Connection,
+    text: Option<&SearchText>,
+    f: &RecordFilter,
+    bounds: Budget,
+) -> Result<Page<Hit>, LedgerError> {
     let (fingerprint, cursor) = shape::open_cursor(f, ACTIVITY, text)?;
-    let needle = text.map(shape::needle);
     let limit = shape::page_size(f);
+    let Some(text) = text else {
+        let mut rows = Vec::new();
+        for shape in SEARCHED {
+            let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
+                continue;
+            };
+            let columns = shape::hit_columns(shape);
+            rows.extend(fetch(
+                conn,
+                shape,
+                w,
+                cursor.as_ref(),
+                (shape.table, &columns),
+                (limit, 0),
+                |r| hit_from_row(shape, r, 0, None),
+            )?);
+        }
+        shape::sort_merged(&mut rows);
+        return Ok(shape::into_page(rows, limit, ACTIVITY, &fingerprint));
+    };
+    let needle = shape::needle(text);
+    let query = match index_query(&needle) {
+        Some(p) if has_index(conn)? => Some(p),
+        _ => None,
+    };
+    let budget = if query.is_some() {
+        bounds.first
+    } else {
+        bounds.max
+    };
     let mut rows = Vec::new();
+    // The newest position where a bounded read stopped short: rows after it are unread.
+    let mut stopped: Option<Cursor> = None;
     for shape in SEARCHED {
-        let Some(mut w) = shape::filter_where(shape, f, &SQLITE) else {
+        let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
-        if let Some(needle) = &needle {
-            shape::text_where(&mut w, shape, needle, &SQLITE);
+        let mut read = scan(
+            conn,
+            shape,
+            w.clone(),
+            cursor.as_ref(),
+            &needle,
+            limit,
+            budget,
+        )?;
+        if let (Some(at), Some(query)) = (&read.stopped_at, &query) {
+            if named_fewer_than(conn, shape, query, bounds.matches)? {
+                rows.extend(indexed(
+                    conn,
+                    shape,
+                    w,
+                    cursor.as_ref(),
+                    &needle,
+                    query,
+                    limit,
+                )?);
+                continue;
+            }
+            // Read on from where the first read stopped, up to `max` rows in all.
+            let rest = bounds.max.saturating_sub(budget).max(1);
+            let more = scan(
+                conn,
+                shape,
+                w,
+                Some(at),
+                &needle,
+                limit - read.rows.len(),
+                rest,
+            )?;
+            read.rows.extend(more.rows);
+            read.stopped_at = more.stopped_at;
         }
-        let columns = shape::hit_columns(shape);
-        let found = fetch(conn, shape, w, cursor.as_ref(), &columns, (limit, 0), |r| {
-            hit_from_row(shape, r, needle.as_deref())
-        })?;
-        rows.extend(found);
+        rows.extend(read.rows);
+        if let Some(at) = read.stopped_at
+            && stopped
+                .as_ref()
+                .is_none_or(|s| shape::listing_order(&at, s).is_lt())
+        {
+            stopped = Some(at);
+        }
     }
     shape::sort_merged(&mut rows);
+    if let Some(at) = stopped {
+        rows.retain(|(k, _)| shape::listing_order(k, &at).is_le());
+        if rows.len() <= limit {
+            return Ok(Page {
+                items: rows.into_iter().map(|(_, hit)| hit).collect(),
+                next_cursor: Some(at.encode(ACTIVITY, &fingerprint)),
+            });
+        }
+    }
     Ok(shape::into_page(rows, limit, ACTIVITY, &fingerprint))
 }
 
-fn hit_from_row(shape: &Shape, r: &Row<'_>, needle: Option<&str>) -> rusqlite::Result<Hit> {
+/// What a bounded read of one kind found: its hits (at most `limit + 1`), and the last row it
+/// read when it stopped at its bound with fewer.
+struct Scan {
+    rows: Vec<(Cursor, Hit)>,
+    stopped_at: Option<Cursor>,
+}
+
+/// Reads at most `budget` rows of `shape` under `w` newest first, and keeps those holding
+/// `needle`, until `limit + 1` are found.
+fn scan(
+    conn: &Connection,
+    shape: &Shape,
+    mut w: Where,
+    cursor: Option<&Cursor>,
+    needle: &str,
+    limit: usize,
+    budget: usize,
+) -> Result<Scan, LedgerError> {
+    if let Some(c) = cursor {
+        shape::after_cursor(&mut w, shape, c, &SQLITE);
+    }
+    // The text test is a column (1 when the row holds the needle), so every read row counts.
+    let mut test = Where::default();
+    shape::text_where(&mut test, shape, needle, &SQLITE);
+    let columns = format!("{}, {}", test.clauses.join(""), shape::hit_columns(shape));
+    let sql = shape::page_sql(shape, &columns, &w, budget, 0, &SQLITE);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut found = stmt.query(params_from_iter(values(test).into_iter().chain(values(w))))?;
+    let (mut rows, mut read, mut last) = (Vec::new(), 0, None);
+    while let Some(r) = found.next()? {
+        read += 1;
+        let key = key_of(shape, r)?;
+        if r.get::<_, bool>(0)? {
+            rows.push((key.clone(), hit_from_row(shape, r, 1, Some(needle))?));
+            if rows.len() > limit {
+                return Ok(Scan {
+                    rows,
+                    stopped_at: None,
+                });
+            }
+        }
+        last = Some(key);
+    }
+    Ok(Scan {
+        rows,
+        stopped_at: if read >= budget { last } else { None },
+    })
+}
+
+/// One page of `shape` under `w` of the rows the search index names for `query`, each
+/// confirmed to hold `needle`.
+fn indexed(
+    conn: &Connection,
+    shape: &Shape,
+    mut w: Where,
+    cursor: Option<&Cursor>,
+    needle: &str,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<(Cursor, Hit)>, LedgerError> {
+    let from = indexed_where(&mut w, shape, needle, query);
+    let columns = shape::hit_columns(shape);
+    fetch(conn, shape, w, cursor, (&from, &columns), (limit, 0), |r| {
+        hit_from_row(shape, r, 0, Some(needle))
+    })
+}
+
+/// Narrows `w` to the rows the index names for `query` that hold `needle`, and returns the
+/// `FROM` that reads them: the index first (`CROSS JOIN` fixes the order), each match then
+/// looked up by rowid, so the cost follows the matches, whatever index a filter could walk.
+fn indexed_where(w: &mut Where, shape: &Shape, needle: &str, query: &str) -> String {
+    let index = index_table(shape);
+    w.push(format!("{index} MATCH ?"), [Bound::Text(query.to_owned())]);
+    shape::text_where(w, shape, needle, &SQLITE);
+    format!(
+        "{index} CROSS JOIN {table} ON {table}.rowid = {index}.rowid",
+        table = shape.table
+    )
+}
+
+/// Whether the index of `shape` names fewer than `cap` rows for `query` (counting stops at
+/// `cap`: the index's own pages, no row read).
+fn named_fewer_than(
+    conn: &Connection,
+    shape: &Shape,
+    query: &str,
+    cap: usize,
+) -> Result<bool, LedgerError> {
+    let index = index_table(shape);
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {index} WHERE {index} MATCH ?1 LIMIT ?2)"
+        ))?
+        .query_row(rusqlite::params![query, cap as i64], |r| r.get(0))?;
+    Ok((n as usize) < cap)
+}
+
+/// The search index of a kind (migration 8).
+fn index_table(shape: &Shape) -> &'static str {
+    match shape.kind {
+        RecordKind::Proposal => "search_proposals",
+        RecordKind::Evidence => "search_evidence",
+        RecordKind::QueryAudit => "search_query_audit",
+        RecordKind::Receipt => "search_receipts",
+        RecordKind::Event => "search_events",
+    }
+}
+
+/// Whether the ledger has the search index (a read-only connection may hold an older one).
+fn has_index(conn: &Connection) -> Result<bool, LedgerError> {
+    Ok(super::migrations::version(conn)? >= super::migrations::SEARCH_INDEX_SINCE)
+}
+
+/// The FTS5 query that names the rows holding `needle` (already folded) through a trigram
+/// index without positions (`detail = none`): every distinct 3-character run of the text, each
+/// one quoted string (its quotes doubled, so no character of the text is query syntax), all
+/// required (`AND`). It may name rows that hold the runs apart; the search confirms each row.
+/// `None` when a trigram index cannot serve the text: under 3 characters, or holding a NUL
+/// (the query parser would end the text there).
+pub(crate) fn index_query(needle: &str) -> Option<String> {
+    let chars: Vec<char> = needle.chars().collect();
+    if chars.len() < 3 || chars.contains(&'\0') {
+        return None;
+    }
+    let mut runs: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    runs.sort();
+    runs.dedup();
+    let quoted: Vec<String> = runs
+        .iter()
+        .map(|run| format!("\"{}\"", run.replace('"', "\"\"")))
+        .collect();
+    Some(quoted.join(" AND "))
+}
+
+/// The hit of a row whose search columns ([`shape::hit_columns`]) start at column `first`.
+fn hit_from_row(
+    shape: &Shape,
+    r: &Row<'_>,
+    first: usize,
+    needle: Option<&str>,
+) -> rusqlite::Result<Hit> {
     let fields = (0..shape.text.len())
-        .map(|i| r.get(4 + i))
+        .map(|i| r.get(first + 4 + i))
         .collect::<rusqlite::Result<_>>()?;
     let row = HitRow {
-        id: r.get(0)?,
+        id: r.get(first)?,
         created_at: r.get(r.as_ref().column_count() - 2)?,
-        tenant_id: r.get(1)?,
-        capability: r.get(2)?,
-        proposal_id: r.get(3)?,
+        tenant_id: r.get(first + 1)?,
+        capability: r.get(first + 2)?,
+        proposal_id: r.get(first + 3)?,
         fields,
     };
     Ok(shape::hit(shape, row, needle))
@@ -201,11 +458,26 @@ fn hit_from_row(shape: &Shape, r: &Row<'_>, needle: Option<&str>) -> rusqlite::R
 /// The statements the listings and searches run, for `EXPLAIN QUERY PLAN` (tests).
 #[cfg(test)]
 pub(crate) fn statements(f: &RecordFilter, with_cursor: bool) -> Vec<(String, Vec<SqlValue>)> {
+    statements_of(f, with_cursor, None)
+}
+
+/// [`statements`], each narrowed to the rows the search index names for `needle` when given.
+#[cfg(test)]
+pub(crate) fn statements_of(
+    f: &RecordFilter,
+    with_cursor: bool,
+    needle: Option<&str>,
+) -> Vec<(String, Vec<SqlValue>)> {
     let mut out = Vec::new();
     for shape in SEARCHED {
         let Some(mut w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
+        let mut from = shape.table.to_owned();
+        if let Some(needle) = needle {
+            let query = index_query(needle).expect("an indexable needle");
+            from = indexed_where(&mut w, shape, needle, &query);
+        }
         if with_cursor {
             let id = if shape.id_is_int {
                 CursorId::Int(1)
@@ -215,11 +487,14 @@ pub(crate) fn statements(f: &RecordFilter, with_cursor: bool) -> Vec<(String, Ve
             let at = "2026-01-01T00:00:00.000Z".to_owned();
             shape::after_cursor(&mut w, shape, &shape::key(shape, at, id), &SQLITE);
         }
-        let sql = shape::page_sql(shape, "*", &w, 21, 0, &SQLITE);
+        let sql = shape::page_sql_from(shape, &from, "*", &w, 21, 0, &SQLITE);
         out.push((sql, values(w)));
     }
     out
 }
+
+#[cfg(test)]
+mod index_tests;
 
 #[cfg(test)]
 mod tests {

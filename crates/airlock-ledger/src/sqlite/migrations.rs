@@ -233,6 +233,121 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX idx_events_lifecycle_created ON events(created_at, seq)
         WHERE proposal_id IS NOT NULL;
     "#,
+    // 8 (search index): one FTS5 trigram index per searched kind, so `activity search` finds a
+    // text without reading every row (see `super::browse`). Each index holds, per row, the
+    // fields the kind's shape searches (`crate::browse::shape`), joined by newlines; the
+    // `search_text_*` views are the one place that says which, used by the triggers that keep
+    // the index in step with every insert, update (a proposal's state) and delete (prune), and by the backfill
+    // below, which indexes the rows an older ledger already holds (in this migration's
+    // transaction). Contentless (no second copy of the text) and `detail = none` (which rows
+    // hold a trigram, not where: about half the cost to each write of positions): the index
+    // names the rows holding every trigram of a text, and the search confirms each against
+    // the row itself.
+    // Reads' own events (no proposal) and proposal creations are never searched, so never
+    // indexed. Case folding is the tokenizer's (wider than ASCII): the index may offer a few
+    // more candidates than match, never fewer.
+    r#"
+    CREATE VIEW search_text_proposals AS SELECT rowid AS row_id, concat_ws(char(10),
+        proposal_id, action, tenant_id, principal, business_object, object_id, source_id,
+        source_schema || '.' || source_table, state, change_set_json) AS text FROM proposals;
+    CREATE VIEW search_text_evidence AS SELECT rowid AS row_id, concat_ws(char(10),
+        evidence_bundle_id, capability, tenant_id, principal, business_object, object_id,
+        source_id, source_table, items_json) AS text FROM evidence_bundles;
+    CREATE VIEW search_text_query_audit AS SELECT audit_id AS row_id, concat_ws(char(10),
+        capability, tenant_id, principal, business_object, object_id, source_id, table_name,
+        outcome, query_fingerprint) AS text FROM query_audit;
+    CREATE VIEW search_text_receipts AS SELECT receipt_id AS row_id, concat_ws(char(10),
+        writeback_job_id, proposal_id, status, idempotency_key, receipt_json) AS text
+        FROM receipts;
+    CREATE VIEW search_text_events AS SELECT seq AS row_id, concat_ws(char(10),
+        kind, actor, payload_json) AS text FROM events
+        WHERE proposal_id IS NOT NULL AND kind <> 'proposal_created';
+
+    CREATE VIRTUAL TABLE search_proposals USING fts5(text, content = '',
+        contentless_delete = 1, detail = none,
+        tokenize = 'trigram case_sensitive 0 remove_diacritics 0');
+    CREATE VIRTUAL TABLE search_evidence USING fts5(text, content = '',
+        contentless_delete = 1, detail = none,
+        tokenize = 'trigram case_sensitive 0 remove_diacritics 0');
+    CREATE VIRTUAL TABLE search_query_audit USING fts5(text, content = '',
+        contentless_delete = 1, detail = none,
+        tokenize = 'trigram case_sensitive 0 remove_diacritics 0');
+    CREATE VIRTUAL TABLE search_receipts USING fts5(text, content = '',
+        contentless_delete = 1, detail = none,
+        tokenize = 'trigram case_sensitive 0 remove_diacritics 0');
+    CREATE VIRTUAL TABLE search_events USING fts5(text, content = '',
+        contentless_delete = 1, detail = none,
+        tokenize = 'trigram case_sensitive 0 remove_diacritics 0');
+
+    CREATE TRIGGER search_proposals_insert AFTER INSERT ON proposals BEGIN
+        INSERT INTO search_proposals(rowid, text)
+            SELECT row_id, text FROM search_text_proposals WHERE row_id = new.rowid;
+    END;
+    CREATE TRIGGER search_proposals_update AFTER UPDATE ON proposals BEGIN
+        DELETE FROM search_proposals WHERE rowid = old.rowid;
+        INSERT INTO search_proposals(rowid, text)
+            SELECT row_id, text FROM search_text_proposals WHERE row_id = new.rowid;
+    END;
+    CREATE TRIGGER search_proposals_delete AFTER DELETE ON proposals BEGIN
+        DELETE FROM search_proposals WHERE rowid = old.rowid;
+    END;
+    CREATE TRIGGER search_evidence_insert AFTER INSERT ON evidence_bundles BEGIN
+        INSERT INTO search_evidence(rowid, text)
+            SELECT row_id, text FROM search_text_evidence WHERE row_id = new.rowid;
+    END;
+    CREATE TRIGGER search_evidence_update AFTER UPDATE ON evidence_bundles BEGIN
+        DELETE FROM search_evidence WHERE rowid = old.rowid;
+        INSERT INTO search_evidence(rowid, text)
+            SELECT row_id, text FROM search_text_evidence WHERE row_id = new.rowid;
+    END;
+    CREATE TRIGGER search_evidence_delete AFTER DELETE ON evidence_bundles BEGIN
+        DELETE FROM search_evidence WHERE rowid = old.rowid;
+    END;
+    CREATE TRIGGER search_query_audit_insert AFTER INSERT ON query_audit BEGIN
+        INSERT INTO search_query_audit(rowid, text)
+            SELECT row_id, text FROM search_text_query_audit WHERE row_id = new.audit_id;
+    END;
+    CREATE TRIGGER search_query_audit_update AFTER UPDATE ON query_audit BEGIN
+        DELETE FROM search_query_audit WHERE rowid = old.audit_id;
+        INSERT INTO search_query_audit(rowid, text)
+            SELECT row_id, text FROM search_text_query_audit WHERE row_id = new.audit_id;
+    END;
+    CREATE TRIGGER search_query_audit_delete AFTER DELETE ON query_audit BEGIN
+        DELETE FROM search_query_audit WHERE rowid = old.audit_id;
+    END;
+    CREATE TRIGGER search_receipts_insert AFTER INSERT ON receipts BEGIN
+        INSERT INTO search_receipts(rowid, text)
+            SELECT row_id, text FROM search_text_receipts WHERE row_id = new.receipt_id;
+    END;
+    CREATE TRIGGER search_receipts_update AFTER UPDATE ON receipts BEGIN
+        DELETE FROM search_receipts WHERE rowid = old.receipt_id;
+        INSERT INTO search_receipts(rowid, text)
+            SELECT row_id, text FROM search_text_receipts WHERE row_id = new.receipt_id;
+    END;
+    CREATE TRIGGER search_receipts_delete AFTER DELETE ON receipts BEGIN
+        DELETE FROM search_receipts WHERE rowid = old.receipt_id;
+    END;
+    CREATE TRIGGER search_events_insert AFTER INSERT ON events
+        WHEN new.proposal_id IS NOT NULL AND new.kind <> 'proposal_created' BEGIN
+        INSERT INTO search_events(rowid, text)
+            SELECT row_id, text FROM search_text_events WHERE row_id = new.seq;
+    END;
+    CREATE TRIGGER search_events_update AFTER UPDATE ON events BEGIN
+        DELETE FROM search_events WHERE rowid = old.seq;
+        INSERT INTO search_events(rowid, text)
+            SELECT row_id, text FROM search_text_events WHERE row_id = new.seq;
+    END;
+    CREATE TRIGGER search_events_delete AFTER DELETE ON events
+        WHEN old.proposal_id IS NOT NULL AND old.kind <> 'proposal_created' BEGIN
+        DELETE FROM search_events WHERE rowid = old.seq;
+    END;
+
+    INSERT INTO search_proposals(rowid, text) SELECT row_id, text FROM search_text_proposals;
+    INSERT INTO search_evidence(rowid, text) SELECT row_id, text FROM search_text_evidence;
+    INSERT INTO search_query_audit(rowid, text) SELECT row_id, text FROM search_text_query_audit;
+    INSERT INTO search_receipts(rowid, text) SELECT row_id, text FROM search_text_receipts;
+    INSERT INTO search_events(rowid, text) SELECT row_id, text FROM search_text_events;
+    "#,
 ];
 
 /// The schema version that added `human_actions` (migration 5 above; keep in step if
@@ -244,10 +359,14 @@ const HUMAN_ACTIONS_SINCE: i64 = 5;
 /// (`shim_v2`), which live in the connection's temp schema and never touch the file.
 const READABLE_SINCE: i64 = 2;
 
+/// The schema version that added the search index (migration 8 above). A read-only connection
+/// to an older ledger searches without it (see `super::browse`).
+pub(crate) const SEARCH_INDEX_SINCE: i64 = 8;
+
 /// The schema version this build writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS.len() as i64;
 
-fn version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+pub(crate) fn version(conn: &Connection) -> Result<i64, rusqlite::Error> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 

@@ -1,0 +1,458 @@
+//! The search index (schema 8) against the full scan it replaces: the same pages for every
+//! text, including the ones that look like FTS5 query syntax, SQL or `LIKE` patterns, and an
+//! index that follows inserts, state changes, prunes, vacuum and the migration of an older
+//! ledger.
+
+use std::path::{Path, PathBuf};
+
+use airlock_protocol::{ChangeSet, ids};
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{Budget, index_query, search_within};
+use crate::browse::{Hit, MAX_SEARCH_TEXT, Page, RecordFilter, SearchText};
+use crate::{
+    Actor, Decision, EvidenceBundle, Ledger, NewProposal, NewRead, QueryAudit, Review, SqliteLedger,
+};
+
+/// No bound: every row is read, as search did before the index (the reference).
+const FULL: Budget = Budget {
+    first: i64::MAX as usize,
+    max: i64::MAX as usize,
+    matches: 0,
+};
+
+/// Bounds small enough that the tiny ledger below exercises every path: the index after two
+/// rows, and pages cut short after three when the index cannot serve the text.
+const TIGHT: Budget = Budget {
+    first: 2,
+    max: 3,
+    matches: i64::MAX as usize,
+};
+
+/// [`TIGHT`], but every text the index finds in a row counts as common: read on, bounded.
+const COMMON: Budget = Budget {
+    first: 2,
+    max: 3,
+    matches: 1,
+};
+
+/// A note stored in evidence rows: quotes, FTS5 operators, `LIKE` wildcards, SQL and
+/// characters outside ASCII.
+const NOTE: &str =
+    r#"50%_Off "quoted" NEAR(a b) AND OR NOT a*b ^col: café ÜNÏ 日本語 '; DROP TABLE events; --"#;
+
+fn at(minute: u32) -> String {
+    format!("2026-11-0{}T10:{minute:02}:00.000Z", 1 + minute / 60)
+}
+
+fn read(n: u32, tenant: &str, when: &str) -> NewRead {
+    let object = format!("INV-{n:03}");
+    let evidence = EvidenceBundle {
+        evidence_bundle_id: ids::new_id(ids::EVIDENCE),
+        proposal_id: None,
+        tenant_id: tenant.into(),
+        principal: "agent_1".into(),
+        capability: "billing.inspect_invoice".into(),
+        source_id: "app".into(),
+        source_table: "public.invoices".into(),
+        business_object: "invoices".into(),
+        object_id: object.clone(),
+        query_fingerprint: "sha256:abc".into(),
+        payload: json!({"capability": "billing.inspect_invoice"}),
+        items: vec![
+            json!({"visible_row": {"id": object, "note": if n.is_multiple_of(3) { NOTE } else { "plain" }}}),
+        ],
+        created_at: when.into(),
+    };
+    let audit = QueryAudit {
+        audit_id: 0,
+        proposal_id: None,
+        evidence_bundle_id: Some(evidence.evidence_bundle_id.clone()),
+        tenant_id: tenant.into(),
+        principal: "agent_1".into(),
+        capability: "billing.inspect_invoice".into(),
+        business_object: "invoices".into(),
+        object_id: object,
+        source_id: "app".into(),
+        query_fingerprint: "sha256:abc".into(),
+        table_name: "public.invoices".into(),
+        row_count: 1,
+        duration_us: 120,
+        outcome: "ok".into(),
+        payload: json!({}),
+        created_at: when.into(),
+    };
+    NewRead {
+        evidence: Some(evidence),
+        audit,
+    }
+}
+
+fn proposal(object: &str) -> NewProposal {
+    let mut v = airlock_testkit::read_json(
+        &airlock_testkit::repo_root().join("examples/protocol"),
+        "change-set.fee-reversal.v1.json",
+    );
+    v["scope"]["tenant_id"] = json!("acme");
+    v["guards"]["tenant"]["value"] = json!("acme");
+    v["scope"]["object_id"] = json!(object);
+    let mut cs: ChangeSet = serde_json::from_value(v).unwrap();
+    cs.proposal_id = ids::new_id(ids::PROPOSAL);
+    cs.created_at = airlock_protocol::now_rfc3339();
+    cs.seal();
+    let NewRead { evidence, audit } = read(999, "acme", &cs.created_at.clone());
+    NewProposal {
+        change_set: cs,
+        dedupe_key: format!("dk:{object}"),
+        evidence: evidence.unwrap(),
+        audit,
+        approval_policy: Default::default(),
+    }
+}
+
+/// 24 reads over two tenants, four of them at one instant (ties broken by id), then three
+/// proposals: one approved with a reason holding the note, one rejected, one left open.
+async fn written(dir: &Path) -> (SqliteLedger, PathBuf) {
+    let path = dir.join("ledger.db");
+    let ledger = SqliteLedger::open(&path).unwrap();
+    for n in 0..24u32 {
+        let tenant = if n.is_multiple_of(2) {
+            "acme"
+        } else {
+            "globex"
+        };
+        let when = if (8..12).contains(&n) { at(8) } else { at(n) };
+        ledger.record_read(read(n, tenant, &when)).await.unwrap();
+    }
+    let key = airlock_review_key::ReviewKey::issue();
+    for (i, object) in ["P-1", "P-2", "P-3"].into_iter().enumerate() {
+        let p = ledger.record_proposal(proposal(object)).await.unwrap();
+        let d = Decision {
+            proposal_id: p.proposal.proposal_id.clone(),
+            actor: Actor {
+                name: "dana".into(),
+                source: "flag".into(),
+            },
+            role: None,
+            role_verified: None,
+            reason: Some(format!("checked: {NOTE}")),
+            proposal_hash: p.proposal.proposal_hash.clone(),
+        };
+        match i {
+            0 => {
+                ledger.approve(&key, d).await.unwrap();
+            }
+            1 => {
+                ledger.reject(&key, d).await.unwrap();
+            }
+            _ => {}
+        }
+    }
+    (ledger, path)
+}
+
+/// Every page of a search, following its cursors.
+fn pages(conn: &Connection, text: &SearchText, f: &RecordFilter, b: Budget) -> Vec<Page<Hit>> {
+    let mut f = f.clone();
+    let mut out = Vec::new();
+    loop {
+        let page = search_within(conn, Some(text), &f, b).unwrap();
+        let next = page.next_cursor.clone();
+        out.push(page);
+        match next {
+            Some(c) => f.cursor = Some(c),
+            None => return out,
+        }
+        assert!(out.len() < 500, "paging does not end");
+    }
+}
+
+fn hits(pages: &[Page<Hit>]) -> Vec<Hit> {
+    pages.iter().flat_map(|p| p.items.clone()).collect()
+}
+
+/// Texts that must be plain text to the index: FTS5 syntax, quotes, `LIKE` wildcards, SQL,
+/// unicode, short and maximal texts.
+fn needles() -> Vec<String> {
+    let mut n: Vec<String> = [
+        "INV-00",
+        "inv-01",
+        "acme",
+        "GLOBEX",
+        "50%_off",
+        "%_o",
+        "%",
+        "_",
+        "\"quoted\"",
+        "\"",
+        "\"\"",
+        "NEAR(a b)",
+        "near",
+        " AND ",
+        "OR NOT",
+        "a*b",
+        "*",
+        "^col:",
+        "'; DROP TABLE events; --",
+        "café",
+        "CAFÉ",
+        "üNï",
+        "日本語",
+        "本",
+        "x",
+        "ab",
+        "dana",
+        "approved",
+        "checked: 50%",
+        "no such text anywhere",
+        "a\0b",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    n.push("x".repeat(MAX_SEARCH_TEXT));
+    n
+}
+
+/// Filters the searches run under: none, one tenant, and a time window.
+fn filters() -> Vec<RecordFilter> {
+    let time = |s: &str| {
+        Some(crate::LedgerTime::from_utc(
+            chrono::DateTime::parse_from_rfc3339(s).unwrap().into(),
+        ))
+    };
+    vec![
+        RecordFilter::default(),
+        RecordFilter {
+            tenant: Some("acme".into()),
+            limit: 3,
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            from: time(&at(5)),
+            to: time(&at(15)),
+            limit: 2,
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            limit: 1,
+            ..RecordFilter::default()
+        },
+    ]
+}
+
+/// Asserts that every search pages as the full scan does: page for page (cursors included)
+/// when the index serves the text, and the same hits in the same order when a short text
+/// ends pages early.
+fn same_as_full_scan(conn: &Connection) -> usize {
+    let mut found = 0;
+    for needle in needles() {
+        let text = SearchText::new(&needle).unwrap();
+        for f in filters() {
+            let full = pages(conn, &text, &f, FULL);
+            let tight = pages(conn, &text, &f, TIGHT);
+            found += hits(&full).len();
+            assert_eq!(
+                hits(&pages(conn, &text, &f, COMMON)),
+                hits(&full),
+                "{needle:?} under {f:?}"
+            );
+            if index_query(&text.folded()).is_some() {
+                let strip = |p: &[Page<Hit>]| -> Vec<(Vec<Hit>, Option<String>)> {
+                    p.iter()
+                        .map(|p| (p.items.clone(), p.next_cursor.clone()))
+                        .collect()
+                };
+                assert_eq!(strip(&tight), strip(&full), "{needle:?} under {f:?}");
+            } else {
+                assert_eq!(hits(&tight), hits(&full), "{needle:?} under {f:?}");
+            }
+        }
+    }
+    found
+}
+
+fn raw(path: &Path) -> Connection {
+    Connection::open(path).unwrap()
+}
+
+#[tokio::test]
+async fn the_index_pages_exactly_as_a_full_scan_for_every_kind_of_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ledger, path) = written(dir.path()).await;
+    let conn = raw(&path);
+    assert!(same_as_full_scan(&conn) > 0);
+    // Texts that look like syntax found what holds them, literally.
+    let text = |t: &str| SearchText::new(t).unwrap();
+    let all = RecordFilter {
+        limit: 1000,
+        ..RecordFilter::default()
+    };
+    let count = |t: &str| hits(&pages(&conn, &text(t), &all, TIGHT)).len();
+    // Eight reads and three proposals' evidence hold the note, and two decisions' events.
+    assert!(count("NEAR(a b) AND OR NOT a*b") >= 8 + 3 + 2);
+    assert_eq!(count("50%_OFF"), count("50%_off"));
+    assert_eq!(count("50%_0ff"), 0);
+    assert_eq!(count("%"), count("50%"));
+    // Non-ASCII letters keep their case (as SQLite's `lower()`), though the index folds them.
+    assert!(count("ÜNÏ") > 0);
+    assert_eq!(count("ünï"), 0);
+    // A short text pages through every row, a bounded number at a time.
+    let short = pages(&conn, &text("ab"), &all, TIGHT);
+    assert!(short.len() > 1);
+    // Searching wrote nothing.
+    let ledger = SqliteLedger::open(&path).unwrap();
+    assert!(ledger.verify().await.unwrap().ok);
+}
+
+/// Rows of each search index and of the records it covers.
+fn indexed_counts(conn: &Connection) -> Vec<(i64, i64)> {
+    [
+        ("search_proposals", "SELECT count(*) FROM proposals"),
+        ("search_evidence", "SELECT count(*) FROM evidence_bundles"),
+        ("search_query_audit", "SELECT count(*) FROM query_audit"),
+        ("search_receipts", "SELECT count(*) FROM receipts"),
+        (
+            "search_events",
+            "SELECT count(*) FROM events WHERE proposal_id IS NOT NULL AND kind <> 'proposal_created'",
+        ),
+    ]
+    .into_iter()
+    .map(|(index, rows)| {
+        let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        (q(&format!("SELECT count(*) FROM {index}_docsize")), q(rows))
+    })
+    .collect()
+}
+
+fn in_step(conn: &Connection) {
+    for (indexed, rows) in indexed_counts(conn) {
+        assert_eq!(indexed, rows);
+    }
+}
+
+#[tokio::test]
+async fn the_index_follows_prunes_and_vacuum_and_is_built_for_an_older_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, path) = written(dir.path()).await;
+    in_step(&raw(&path));
+    // Prune the reads of the first day: they leave the index, and searches still page as a
+    // full scan (which no longer sees them either).
+    let plan = ledger.prune(&at(12), 7, |_, _| {}).unwrap();
+    assert!(plan.checkpoint_seq.is_some());
+    let conn = raw(&path);
+    in_step(&conn);
+    assert!(same_as_full_scan(&conn) > 0);
+    // Vacuum renumbers nothing the index relies on.
+    ledger.vacuum().unwrap();
+    let conn = raw(&path);
+    in_step(&conn);
+    assert!(same_as_full_scan(&conn) > 0);
+    drop((conn, ledger));
+
+    // A ledger of schema 7 (no index) is migrated: the index is built for the rows it holds.
+    let conn = raw(&path);
+    let objects: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT type, name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'
+             AND (type IN ('trigger', 'view') OR sql LIKE 'CREATE VIRTUAL TABLE%')",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(objects.len(), 5 + 5 + 15, "{objects:?}");
+    for (kind, name) in &objects {
+        conn.execute_batch(&format!("DROP {kind} {name}")).unwrap();
+    }
+    conn.execute_batch("PRAGMA user_version = 7").unwrap();
+    drop(conn);
+    // Read-only, the old ledger is searched without the index, a bounded page at a time.
+    let old = SqliteLedger::open_read_only(&path).unwrap();
+    let all = RecordFilter::default();
+    let found = old
+        .search(Some(&SearchText::new("INV-0").unwrap()), &all)
+        .await
+        .unwrap();
+    assert!(!found.items.is_empty());
+    drop(old);
+    let ledger = SqliteLedger::open(&path).unwrap();
+    let conn = raw(&path);
+    in_step(&conn);
+    assert!(indexed_counts(&conn).iter().map(|(n, _)| n).sum::<i64>() > 0);
+    assert!(same_as_full_scan(&conn) > 0);
+    assert!(ledger.verify().await.unwrap().ok);
+}
+
+#[test]
+fn an_index_query_is_quoted_trigrams_or_none() {
+    assert_eq!(index_query("abc").as_deref(), Some("\"abc\""));
+    assert_eq!(
+        index_query("abcab").as_deref(),
+        Some("\"abc\" AND \"bca\" AND \"cab\"")
+    );
+    assert_eq!(index_query("a\"b").as_deref(), Some("\"a\"\"b\""));
+    assert_eq!(index_query("日本語").as_deref(), Some("\"日本語\""));
+    for short in ["", "a", "ab", "本語", "a\0bc"] {
+        assert_eq!(index_query(short), None, "{short:?}");
+    }
+}
+
+/// The plan of each indexed statement under `f`.
+fn plans(conn: &Connection, f: &RecordFilter, with_cursor: bool) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (sql, values) in super::statements_of(f, with_cursor, Some("needle")) {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let details: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        out.push((sql, details.join(" | ")));
+    }
+    out
+}
+
+#[test]
+fn an_indexed_search_starts_from_the_index_not_from_the_table() {
+    let conn = Connection::open_in_memory().unwrap();
+    crate::sqlite::migrations::apply_from(&conn, 0).unwrap();
+    let filters = [
+        RecordFilter::default(),
+        RecordFilter {
+            tenant: Some("acme".into()),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            from: Some(crate::LedgerTime::from_utc(chrono::Utc::now())),
+            ..RecordFilter::default()
+        },
+    ];
+    for f in &filters {
+        for with_cursor in [false, true] {
+            for (sql, plan) in plans(&conn, f, with_cursor) {
+                // The index is read first, then each match looked up by its rowid: no walk
+                // of a table or of a filter's index, however many rows they hold.
+                let lines: Vec<&str> = plan.split(" | ").collect();
+                assert!(
+                    lines[0].starts_with("SCAN search_") && lines[0].contains("VIRTUAL TABLE"),
+                    "{plan}\n  for {sql}"
+                );
+                assert!(
+                    lines[1].starts_with("SEARCH ") && lines[1].contains("(rowid=?)"),
+                    "{plan}\n  for {sql}"
+                );
+                assert!(
+                    !lines
+                        .iter()
+                        .any(|l| l.starts_with("SCAN ") && !l.contains("VIRTUAL")),
+                    "{plan}\n  for {sql}"
+                );
+            }
+        }
+    }
+}
