@@ -147,9 +147,15 @@ defaults
     timeout client 60s
 frontend otlp
     bind 127.0.0.1:$SINK_PORT
-    http-request return status 200 content-type application/x-protobuf string ""
+    http-request return status 200
 EOF
   haproxy -db -f "$WORK/sink.cfg" 2>"$WORK/sink.log" & SINK=$!
+  for _ in $(seq 1 50); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$SINK_PORT/v1/traces")" == 200 ]] && break
+    sleep 0.1
+  done
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$SINK_PORT/v1/traces")" == 200 ]] \
+    || { echo "the trace sink did not answer:" >&2; cat "$WORK/sink.log" >&2; exit 1; }
   for round in $(seq 1 "$OBS_ROUNDS"); do
     for mode in off on; do
       if [[ $mode == on ]]; then
@@ -162,7 +168,12 @@ EOF
       fi
       wrk -s "$ROOT/scripts/wrk/stateless.lua" -c 4 -t 1 -d 2s "http://127.0.0.1:${PORTS[0]}/mcp" >/dev/null
       run "round $round, observability $mode" "http://127.0.0.1:${PORTS[0]}/mcp" "${PIDS[0]}"
-      if [[ -n "$SCRAPER" ]]; then kill "$SCRAPER" 2>/dev/null || true; wait "$SCRAPER" 2>/dev/null || true; SCRAPER=""; fi
+      if [[ -n "$SCRAPER" ]]; then
+        kill "$SCRAPER" 2>/dev/null || true; wait "$SCRAPER" 2>/dev/null || true; SCRAPER=""
+        # Proof the "on" run exported: the receiver's count of accepted spans.
+        printf '%-34s %s\n' "" "$(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" \
+          | grep -E '^airlock_trace_spans_(exported|dropped)_total' | tr '\n' ' ')"
+      fi
       kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
     done
   done
