@@ -20,8 +20,8 @@ use airlock_ledger::{
     Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, StoredProposal,
     StoredReceipt,
 };
-use airlock_protocol::ProposalState::{self, Applied, Approved, PendingWorker};
-use airlock_protocol::{ExecutionReceipt, ReceiptStatus, WritebackJob, now_rfc3339};
+use airlock_protocol::ProposalState::{self, Applied, PendingWorker};
+use airlock_protocol::{ExecutionReceipt, WritebackJob, now_rfc3339};
 use deadpool_postgres::Transaction;
 use serde_json::json;
 
@@ -271,48 +271,17 @@ pub(crate) async fn record_receipt(
         .await
         .pg()?
         .get(0);
-    let stored = StoredReceipt {
-        receipt_id,
-        writeback_job_id: receipt.writeback_job_id.clone(),
-        proposal_id: receipt.proposal_id.clone(),
-        status: receipt.status,
-        idempotency_key: receipt.idempotency_key.clone(),
-        source_database_mutated: receipt.source_database_mutated,
-        receipt: receipt.clone(),
-        created_at: now.clone(),
-    };
-    let state = if p.state == Applied {
-        Applied
-    } else {
-        rules::state_of(receipt.status, effect)
-    };
-    let effect = if receipt.status == ReceiptStatus::Failed {
-        effect
-    } else {
-        AttemptEffect::Settled
-    };
-    let row = set_state(tx, &p, state, receipt.source_database_mutated, &now).await?;
+    let outcome = rules::receipt_outcome(&p, receipt, effect, receipt_id, &now);
+    let row = set_state(tx, &p, outcome.state, receipt.source_database_mutated, &now).await?;
     events.push(NewEvent {
-        kind: format!("writeback_{}", receipt.status),
+        kind: outcome.event_kind(),
         proposal_id: Some(p.proposal_id.clone()),
         subject_kind: "receipt",
         subject_id: receipt_id.to_string(),
         actor: actor.to_owned(),
-        payload: json!({
-            "state": state,
-            "previous_state": p.state,
-            "writeback_job_id": receipt.writeback_job_id,
-            "rows_affected": receipt.rows_affected,
-            "source_database_mutated": receipt.source_database_mutated,
-            "safe_error_code": receipt.safe_error_code,
-            "receipt_hash": receipt.receipt_hash,
-            PROPOSAL_ROW: row,
-            "attempt": attempt,
-            "effect": effect.as_str(),
-            "approval_stands": matches!(state, Approved | PendingWorker),
-        }),
-        record_hash: rules::record_hash(&stored),
+        payload: outcome.event_payload(&p, &row, Some(attempt)),
+        record_hash: rules::record_hash(&outcome.stored),
         created_at: now,
     });
-    Ok(stored)
+    Ok(outcome.stored)
 }

@@ -7,7 +7,8 @@
 //! - [`ProposalRow`]: a proposal's mutable columns as each event leaves them (carried in the
 //!   event payload under [`PROPOSAL_ROW`]), which `verify` replays;
 //! - the lifecycle's allowed transitions ([`APPROVABLE`], [`REJECTABLE`], [`APPLICABLE`]) and
-//!   the state a receipt leads to ([`state_of`]), the rule of a decision ([`decision_rule`]).
+//!   the state a receipt leads to ([`state_of`]; with the stored receipt and its event:
+//!   [`receipt_outcome`]), the rule of a decision ([`decision_rule`]).
 //!
 //! Nothing here touches storage.
 
@@ -16,6 +17,7 @@ pub use crate::chain::{
     proposal_value, record_hash,
 };
 pub use crate::sqlite::lifecycle::{
-    APPLICABLE, APPROVABLE, REJECTABLE, check_state, decision_rule, state_of,
+    APPLICABLE, APPROVABLE, REJECTABLE, ReceiptOutcome, check_state, decision_rule,
+    receipt_outcome, state_of,
 };
 pub use crate::sqlite::write::RUNNER_ACTOR;

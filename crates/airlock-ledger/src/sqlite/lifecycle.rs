@@ -215,6 +215,80 @@ pub fn state_of(status: ReceiptStatus, effect: AttemptEffect) -> ProposalState {
     }
 }
 
+/// What recording a receipt does to its proposal, the same on every ledger engine.
+pub struct ReceiptOutcome {
+    /// The receipt as the ledger stores it (its record hash covers this).
+    pub stored: StoredReceipt,
+    /// The proposal's state afterwards. An applied proposal stays applied: a late receipt
+    /// (a concurrent apply that found the write done) is kept beside the one that applied it.
+    pub state: ProposalState,
+    /// The effect the event records: a failure's own, anything else settled.
+    pub effect: AttemptEffect,
+}
+
+/// The outcome of recording `receipt` (stored as `receipt_id` at `now`) for proposal `p`.
+pub fn receipt_outcome(
+    p: &StoredProposal,
+    receipt: &airlock_protocol::ExecutionReceipt,
+    effect: AttemptEffect,
+    receipt_id: i64,
+    now: &str,
+) -> ReceiptOutcome {
+    ReceiptOutcome {
+        stored: StoredReceipt {
+            receipt_id,
+            writeback_job_id: receipt.writeback_job_id.clone(),
+            proposal_id: receipt.proposal_id.clone(),
+            status: receipt.status,
+            idempotency_key: receipt.idempotency_key.clone(),
+            source_database_mutated: receipt.source_database_mutated,
+            receipt: receipt.clone(),
+            created_at: now.to_owned(),
+        },
+        state: if p.state == Applied {
+            Applied
+        } else {
+            state_of(receipt.status, effect)
+        },
+        effect: if receipt.status == ReceiptStatus::Failed {
+            effect
+        } else {
+            AttemptEffect::Settled
+        },
+    }
+}
+
+impl ReceiptOutcome {
+    /// The receipt event's kind (`writeback_applied`, `writeback_conflict`, …).
+    pub fn event_kind(&self) -> String {
+        format!("writeback_{}", self.stored.status)
+    }
+
+    /// The receipt event's payload: what the receipt said, the row it leaves `p` with, and
+    /// the attempt it ends.
+    pub fn event_payload(
+        &self,
+        p: &StoredProposal,
+        row: &ProposalRow,
+        attempt: Option<u32>,
+    ) -> serde_json::Value {
+        let r = &self.stored.receipt;
+        json!({
+            "state": self.state,
+            "previous_state": p.state,
+            "writeback_job_id": r.writeback_job_id,
+            "rows_affected": r.rows_affected,
+            "source_database_mutated": r.source_database_mutated,
+            "safe_error_code": r.safe_error_code,
+            "receipt_hash": r.receipt_hash,
+            PROPOSAL_ROW: row,
+            "attempt": attempt,
+            "effect": self.effect.as_str(),
+            "approval_stands": matches!(self.state, Approved | PendingWorker),
+        })
+    }
+}
+
 pub(crate) fn record_receipt(
     conn: &mut Connection,
     receipt: &ExecutionReceipt,
@@ -240,56 +314,31 @@ pub(crate) fn record_receipt(
             now
         ],
     )?;
-    let stored = StoredReceipt {
-        receipt_id: tx.last_insert_rowid(),
-        writeback_job_id: receipt.writeback_job_id.clone(),
-        proposal_id: receipt.proposal_id.clone(),
-        status: receipt.status,
-        idempotency_key: receipt.idempotency_key.clone(),
-        source_database_mutated: receipt.source_database_mutated,
-        receipt: receipt.clone(),
-        created_at: now.clone(),
-    };
-    let state = if p.state == Applied {
-        Applied
-    } else {
-        state_of(receipt.status, effect)
-    };
-    let effect = if receipt.status == ReceiptStatus::Failed {
-        effect
-    } else {
-        AttemptEffect::Settled
-    };
+    let outcome = receipt_outcome(&p, receipt, effect, tx.last_insert_rowid(), &now);
     let attempt: Option<u32> = tx.query_row(
         "SELECT MAX(attempt) FROM writeback_jobs WHERE writeback_job_id = ?1",
         [&receipt.writeback_job_id],
         |r| r.get(0),
     )?;
-    let row = set_state(&tx, &p, state, receipt.source_database_mutated, &now)?;
+    let row = set_state(
+        &tx,
+        &p,
+        outcome.state,
+        receipt.source_database_mutated,
+        &now,
+    )?;
     append_event(
         &tx,
-        &format!("writeback_{}", receipt.status),
+        &outcome.event_kind(),
         Some(&p.proposal_id),
-        ("receipt", &stored.receipt_id.to_string()),
+        ("receipt", &outcome.stored.receipt_id.to_string()),
         actor,
-        &json!({
-            "state": state,
-            "previous_state": p.state,
-            "writeback_job_id": receipt.writeback_job_id,
-            "rows_affected": receipt.rows_affected,
-            "source_database_mutated": receipt.source_database_mutated,
-            "safe_error_code": receipt.safe_error_code,
-            "receipt_hash": receipt.receipt_hash,
-            PROPOSAL_ROW: row,
-            "attempt": attempt,
-            "effect": effect.as_str(),
-            "approval_stands": matches!(state, Approved | PendingWorker),
-        }),
-        &chain::record_hash(&stored),
+        &outcome.event_payload(&p, &row, attempt),
+        &chain::record_hash(&outcome.stored),
         &now,
     )?;
     tx.commit()?;
-    Ok(stored)
+    Ok(outcome.stored)
 }
 
 /// The receipt that applied a proposal, if any.
