@@ -19,6 +19,13 @@ use crate::{Event, Ledger, LedgerError};
 /// is left out of both lists).
 pub const UNCHAINED_TABLES: &[&str] = &["ledger_meta", "event_deliveries"];
 
+/// Prefix of the search index's tables (the FTS5 tables of schema 8 and the shadow tables
+/// SQLite keeps for them). They are outside the chain too, for another reason than
+/// [`UNCHAINED_TABLES`]: they hold nothing of their own, only an index derived from chained
+/// rows, and every match they give is confirmed against those rows before it is shown, so an
+/// edited index can hide or slow a search result but never change what one says.
+pub const SEARCH_INDEX_TABLE_PREFIX: &str = "search_";
+
 /// Which events to read. Empty fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct EventQuery {

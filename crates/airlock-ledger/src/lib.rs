@@ -36,7 +36,9 @@ pub use browse::{
 pub use chain::{ChainHead, GENESIS_HASH, VerifyBreak, VerifyReport};
 pub use error::LedgerError;
 pub use export::{ExportHeader, ExportLine, verify_export};
-pub use feed::{Deliveries, DeliveryState, EventQuery, ScopedEvent, UNCHAINED_TABLES};
+pub use feed::{
+    Deliveries, DeliveryState, EventQuery, SEARCH_INDEX_TABLE_PREFIX, ScopedEvent, UNCHAINED_TABLES,
+};
 pub use records::*;
 pub use sqlite::checkpoint::Checkpoint;
 pub use sqlite::{
