@@ -158,10 +158,6 @@ pub(crate) fn receipts(
 /// How many rows of one kind a text search reads newest first, per page.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Budget {
-    /// Before it asks the index: a text found in recent records fills its page from them (the
-    /// index would list every match, however old), and a rarer one costs this many rows more
-    /// than its matches.
-    pub first: usize,
     /// When the index cannot serve the text (under 3 characters, or a ledger opened read-only
     /// before the index existed), or names [`Budget::matches`] rows or more. A page that
     /// reaches this bound ends early, possibly empty, with a cursor where the reading stopped.
@@ -174,7 +170,6 @@ pub(crate) struct Budget {
 
 /// The bounds every search runs with.
 pub(crate) const BUDGET: Budget = Budget {
-    first: 250,
     max: 10_000,
     matches: 2_000,
 };
@@ -182,12 +177,14 @@ pub(crate) const BUDGET: Budget = Budget {
 /// Records of every kind matching `f` (and `text`, when given), newest first, merged into one
 /// page.
 ///
-/// With a text, each kind is first read newest first for at most [`Budget::first`] rows; if that
-/// does not fill the page, the kind's search index (schema 8, FTS5 trigrams) names the rows
-/// holding the text, which are confirmed against the fields themselves and paged as before
-/// (unless it names [`Budget::matches`] or more: then the kind is read on, bounded).
-/// Either way the page, its `matched` fields, snippets and cursor are those a full scan
-/// gives. A text the index cannot serve reads at most [`Budget::max`] rows of each kind.
+/// With a text, each kind's search index (schema 8, FTS5 trigrams) is asked first how many rows
+/// hold the text (counting stops at [`Budget::matches`], reading index pages only). Fewer: those
+/// rows are looked up, confirmed against the fields themselves and paged, so a rare or absent
+/// text costs what its matches cost whatever the filters (a filter that matches few rows must
+/// not make the search walk the table looking for them). More (a common text): the kind is
+/// read newest first, at most [`Budget::max`] rows, as is a text the index cannot serve.
+/// Either way the page, its `matched` fields, snippets and cursor are those a full scan gives,
+/// up to where a bounded read stopped.
 pub(crate) fn search(
     conn: &Connection,
     text: Option<&SearchText>,
@@ -230,11 +227,6 @@ pub(crate) fn search_within(
         Some(p) if has_index(conn)? => Some(p),
         _ => None,
     };
-    let budget = if query.is_some() {
-        bounds.first
-    } else {
-        bounds.max
-    };
     let mut rows = Vec::new();
     // The newest position where a bounded read stopped short: rows after it are unread.
     let mut stopped: Option<Cursor> = None;
@@ -242,42 +234,21 @@ pub(crate) fn search_within(
         let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
-        let mut read = scan(
-            conn,
-            shape,
-            w.clone(),
-            cursor.as_ref(),
-            &needle,
-            limit,
-            budget,
-        )?;
-        if let (Some(at), Some(query)) = (&read.stopped_at, &query) {
-            if named_fewer_than(conn, shape, query, bounds.matches)? {
-                rows.extend(indexed(
-                    conn,
-                    shape,
-                    w,
-                    cursor.as_ref(),
-                    &needle,
-                    query,
-                    limit,
-                )?);
-                continue;
-            }
-            // Read on from where the first read stopped, up to `max` rows in all.
-            let rest = bounds.max.saturating_sub(budget).max(1);
-            let more = scan(
+        if let Some(query) = &query
+            && named_fewer_than(conn, shape, query, bounds.matches)?
+        {
+            rows.extend(indexed(
                 conn,
                 shape,
                 w,
-                Some(at),
+                cursor.as_ref(),
                 &needle,
-                limit - read.rows.len(),
-                rest,
-            )?;
-            read.rows.extend(more.rows);
-            read.stopped_at = more.stopped_at;
+                query,
+                limit,
+            )?);
+            continue;
         }
+        let read = scan(conn, shape, w, cursor.as_ref(), &needle, limit, bounds.max)?;
         rows.extend(read.rows);
         if let Some(at) = read.stopped_at
             && stopped

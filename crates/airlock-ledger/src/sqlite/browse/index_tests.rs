@@ -17,25 +17,19 @@ use crate::{
 
 /// No bound: every row is read, as search did before the index (the reference).
 const FULL: Budget = Budget {
-    first: i64::MAX as usize,
     max: i64::MAX as usize,
     matches: 0,
 };
 
-/// Bounds small enough that the tiny ledger below exercises every path: the index after two
-/// rows, and pages cut short after three when the index cannot serve the text.
+/// Bounds small enough that the tiny ledger below exercises every path: the index whenever it
+/// can serve the text, and pages cut short after three rows when it cannot.
 const TIGHT: Budget = Budget {
-    first: 2,
     max: 3,
     matches: i64::MAX as usize,
 };
 
 /// [`TIGHT`], but every text the index finds in a row counts as common: read on, bounded.
-const COMMON: Budget = Budget {
-    first: 2,
-    max: 3,
-    matches: 1,
-};
+const COMMON: Budget = Budget { max: 3, matches: 1 };
 
 /// A note stored in evidence rows: quotes, FTS5 operators, `LIKE` wildcards, SQL and
 /// characters outside ASCII.
