@@ -474,8 +474,19 @@ mod tests {
 
     /// The plan lines of every listing statement under `f`.
     fn plans(conn: &Connection, f: &RecordFilter, with_cursor: bool) -> Vec<(String, String)> {
+        plans_of(conn, f, with_cursor, None)
+    }
+
+    /// The query plan of every statement a listing (or, with `needle`, an indexed search)
+    /// runs for `f`.
+    pub(super) fn plans_of(
+        conn: &Connection,
+        f: &RecordFilter,
+        with_cursor: bool,
+        needle: Option<&str>,
+    ) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for (sql, values) in statements(f, with_cursor) {
+        for (sql, values) in statements_of(f, with_cursor, needle) {
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let details: Vec<String> = stmt
                 .query_map(params_from_iter(values), |r| r.get::<_, String>(3))

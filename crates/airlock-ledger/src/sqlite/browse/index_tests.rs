@@ -394,23 +394,6 @@ fn an_index_query_is_quoted_trigrams_or_none() {
     }
 }
 
-/// The plan of each indexed statement under `f`.
-fn plans(conn: &Connection, f: &RecordFilter, with_cursor: bool) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (sql, values) in super::statements_of(f, with_cursor, Some("needle")) {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let details: Vec<String> = stmt
-            .query_map(rusqlite::params_from_iter(values), |r| {
-                r.get::<_, String>(3)
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        out.push((sql, details.join(" | ")));
-    }
-    out
-}
-
 #[test]
 fn an_indexed_search_starts_from_the_index_not_from_the_table() {
     let conn = Connection::open_in_memory().unwrap();
@@ -428,7 +411,7 @@ fn an_indexed_search_starts_from_the_index_not_from_the_table() {
     ];
     for f in &filters {
         for with_cursor in [false, true] {
-            for (sql, plan) in plans(&conn, f, with_cursor) {
+            for (sql, plan) in super::tests::plans_of(&conn, f, with_cursor, Some("needle")) {
                 // The index is read first, then each match looked up by its rowid: no walk
                 // of a table or of a filter's index, however many rows they hold.
                 let lines: Vec<&str> = plan.split(" | ").collect();
