@@ -426,13 +426,8 @@ fn hit_from_row(
     Ok(shape::hit(shape, row, needle))
 }
 
-/// The statements the listings and searches run, for `EXPLAIN QUERY PLAN` (tests).
-#[cfg(test)]
-pub(crate) fn statements(f: &RecordFilter, with_cursor: bool) -> Vec<(String, Vec<SqlValue>)> {
-    statements_of(f, with_cursor, None)
-}
-
-/// [`statements`], each narrowed to the rows the search index names for `needle` when given.
+/// The statements the listings and searches run, for `EXPLAIN QUERY PLAN` (tests), each
+/// narrowed to the rows the search index names for `needle` when given.
 #[cfg(test)]
 pub(crate) fn statements_of(
     f: &RecordFilter,
