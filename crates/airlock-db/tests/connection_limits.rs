@@ -234,18 +234,23 @@ async fn check_idle_timeout(db: &FreshDb, kind: EngineKind) {
     };
     let e = engine_with(kind, &db.url, Some(5000), pool).await;
     assert_eq!(read_ada(e.as_ref()).await.expect("first read"), "Ada");
+    let used = std::time::Instant::now();
     let before = sessions(db, kind).await;
     assert!(!before.is_empty(), "{kind:?}: a pooled session exists");
-    // Kept while fresh. (The driver may hand the second read a new session while the first
-    // is still on its way back to the pool, so only "not closed" is checked here.)
+    // Kept while fresh. The driver may open a second session while the first is on its way
+    // back to the pool (MySQL) and may close that spare again, so the check is that the pool
+    // still holds a session it had, and only while less than the idle timeout has passed (on
+    // a loaded machine the second read can come later than that, and then closing is right).
     assert_eq!(read_ada(e.as_ref()).await.expect("second read"), "Ada");
     let fresh = sessions(db, kind).await;
-    assert!(
-        before
-            .split(',')
-            .all(|b| fresh.split(',').any(|id| id == b)),
-        "{kind:?}: a fresh session was closed ({before} → {fresh})"
-    );
+    if used.elapsed() < Duration::from_millis(900) {
+        assert!(
+            before
+                .split(',')
+                .any(|b| fresh.split(',').any(|id| id == b)),
+            "{kind:?}: every fresh session was closed ({before} → {fresh})"
+        );
+    }
     let before = fresh;
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(
