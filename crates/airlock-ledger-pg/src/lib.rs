@@ -87,6 +87,11 @@ pub struct PgLedgerOptions {
     pub writer_id: Option<String>,
     /// Most connections in the pool.
     pub max_connections: usize,
+    /// Most hash chains this process appends to at once (see ARCHITECTURE.md, "Postgres
+    /// ledger: chains per writer"). It starts with one; a write that finds every chain busy
+    /// adds the next, registered as writer `<writer_id>.<k>`, so concurrent applies commit
+    /// together instead of one after another. 1 keeps a single chain.
+    pub max_lanes: usize,
     /// A cross-anchor after every this many events of this writer (and at `close`).
     pub anchor_every: u64,
     /// How old an event past a hole in the sequence numbers must be before a feed that
@@ -107,6 +112,7 @@ impl Default for PgLedgerOptions {
             schema: "airlock".into(),
             writer_id: None,
             max_connections: 16,
+            max_lanes: 8,
             anchor_every: 256,
             feed_settle: Duration::from_secs(2),
             anchor_file: None,
@@ -143,6 +149,7 @@ impl PostgresLedger {
         let writer = Writer::join(
             &pool,
             writer_id,
+            options.max_lanes,
             options.anchor_every,
             schema::lock_key("join", &options.schema),
         )
@@ -243,13 +250,11 @@ impl PostgresLedger {
         let Some(writer) = &self.writer else {
             return Ok(());
         };
-        writer
-            .write(&self.pool, true, |_, _| Box::pin(async { Ok(()) }))
-            .await?;
+        writer.anchor_all(&self.pool).await?;
         let c = self.client().await?;
         c.execute(
-            "UPDATE writers SET closed_at = $2 WHERE writer_id = $1",
-            &[&writer.id, &airlock_protocol::now_rfc3339()],
+            "UPDATE writers SET closed_at = $2 WHERE writer_id = ANY($1)",
+            &[&writer.lane_ids(), &airlock_protocol::now_rfc3339()],
         )
         .await
         .pg()?;
@@ -299,12 +304,18 @@ impl PostgresLedger {
         let (Some(path), Some(writer)) = (&self.anchor_file, &self.writer) else {
             return;
         };
-        let head = writer.head().await;
-        if head.seq == 0 {
-            return;
-        }
-        if let Err(e) = airlock_ledger::anchor::append(path, head.seq, &head.hash) {
-            tracing::warn!(anchor = %path.display(), "could not append to the anchor file: {e}");
+        let heads = match writer.heads(&self.pool).await {
+            Ok(heads) => heads,
+            Err(e) => {
+                tracing::warn!(anchor = %path.display(), "could not read this writer's heads for the anchor file: {e}");
+                return;
+            }
+        };
+        for (_, head) in heads.iter().filter(|(_, h)| h.seq != 0) {
+            if let Err(e) = airlock_ledger::anchor::append(path, head.seq, &head.hash) {
+                tracing::warn!(anchor = %path.display(), "could not append to the anchor file: {e}");
+                return;
+            }
         }
     }
 }
@@ -367,7 +378,7 @@ impl Ledger for PostgresLedger {
     }
 
     async fn proposal(&self, id: &str) -> Result<StoredProposal, LedgerError> {
-        read::proposal(&**self.client().await?, id).await
+        read::proposal(&self.client().await?, id).await
     }
 
     async fn proposal_count(&self, filter: &RecordFilter) -> Result<u64, LedgerError> {
@@ -380,15 +391,15 @@ impl Ledger for PostgresLedger {
         limit: u32,
         offset: u32,
     ) -> Result<(u64, Vec<StoredProposal>), LedgerError> {
-        read::search_proposals(&**self.client().await?, text, limit, offset).await
+        read::search_proposals(&self.client().await?, text, limit, offset).await
     }
 
     async fn chain_head(&self) -> Result<Option<ChainHead>, LedgerError> {
-        read::chain_head(&**self.client().await?).await
+        read::chain_head(&self.client().await?).await
     }
 
     async fn proposal_events(&self, proposal_id: &str) -> Result<Vec<Event>, LedgerError> {
-        read::proposal_events(&**self.client().await?, proposal_id).await
+        read::proposal_events(&self.client().await?, proposal_id).await
     }
 
     async fn events(&self, query: &EventQuery) -> Result<Vec<ScopedEvent>, LedgerError> {
@@ -400,7 +411,7 @@ impl Ledger for PostgresLedger {
     }
 
     async fn evidence(&self, id: &str) -> Result<EvidenceWithAudit, LedgerError> {
-        read::evidence(&**self.client().await?, id).await
+        read::evidence(&self.client().await?, id).await
     }
 
     async fn verify(&self) -> Result<VerifyReport, LedgerError> {
@@ -426,18 +437,18 @@ impl Ledger for PostgresLedger {
     }
 
     async fn stats(&self) -> Result<Stats, LedgerError> {
-        read::stats(&**self.client().await?).await
+        read::stats(&self.client().await?).await
     }
 
     async fn applied_receipt(
         &self,
         proposal_id: &str,
     ) -> Result<Option<StoredReceipt>, LedgerError> {
-        read::applied_receipt(&**self.client().await?, proposal_id).await
+        read::applied_receipt(&self.client().await?, proposal_id).await
     }
 
     async fn receipt(&self, id: i64) -> Result<StoredReceipt, LedgerError> {
-        read::receipt_by_id(&**self.client().await?, id)
+        read::receipt_by_id(&self.client().await?, id)
             .await?
             .ok_or_else(|| LedgerError::NotFound {
                 kind: "receipt",
@@ -446,15 +457,15 @@ impl Ledger for PostgresLedger {
     }
 
     async fn approvals(&self, proposal_id: &str) -> Result<Vec<ApprovalRecord>, LedgerError> {
-        read::approvals(&**self.client().await?, proposal_id).await
+        read::approvals(&self.client().await?, proposal_id).await
     }
 
     async fn replay(&self, proposal_id: &str) -> Result<Replay, LedgerError> {
-        read::replay(&**self.client().await?, proposal_id).await
+        read::replay(&self.client().await?, proposal_id).await
     }
 
     async fn state_counts(&self) -> Result<airlock_ledger::telemetry::StateCounts, LedgerError> {
-        read::state_counts(&**self.client().await?).await
+        read::state_counts(&self.client().await?).await
     }
 
     async fn proposal_page(
@@ -494,7 +505,7 @@ impl Ledger for PostgresLedger {
     }
 
     async fn query_audit_record(&self, id: i64) -> Result<QueryAudit, LedgerError> {
-        read::audit_by_id(&**self.client().await?, id)
+        read::audit_by_id(&self.client().await?, id)
             .await?
             .ok_or_else(|| LedgerError::NotFound {
                 kind: "query-audit record",

@@ -37,9 +37,14 @@ async fn set_state(
     at: &str,
 ) -> Result<ProposalRow, LedgerError> {
     let row = ProposalRow::moved(p, state, mutated, at);
-    tx.execute(
+    let update = read::prepared(
+        tx,
         "UPDATE proposals SET state = $2, updated_at = $3, source_database_mutated = $4
          WHERE proposal_id = $1",
+    )
+    .await?;
+    tx.execute(
+        &update,
         &[
             &p.proposal_id,
             &row.state,
@@ -58,14 +63,19 @@ pub(crate) async fn decide(
     approve: bool,
     events: &mut Vec<NewEvent>,
 ) -> Result<StoredProposal, LedgerError> {
-    let p = read::proposal_locked(&**tx, &d.proposal_id, true).await?;
+    let p = read::proposal_locked(tx, &d.proposal_id, true).await?;
     let (status, kind) = rules::decision_rule(&p, &d, approve)?;
     let now = now_rfc3339();
-    let approval_id: i64 = tx
-        .query_one(
-            "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role,
+    let insert = read::prepared(
+        tx,
+        "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role,
                 status, reason, created_at, actor_source, role_verified)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING approval_id",
+    )
+    .await?;
+    let approval_id: i64 = tx
+        .query_one(
+            &insert,
             &[
                 &p.proposal_id,
                 &i64::from(p.proposal_version),
@@ -106,7 +116,7 @@ pub(crate) async fn decide(
         record_hash: rules::record_hash(&record),
         created_at: now,
     });
-    read::proposal(&**tx, &p.proposal_id).await
+    read::proposal(tx, &p.proposal_id).await
 }
 
 /// The latest attempt of a job: its number, lease expiry and whether a receipt settled it.
@@ -120,17 +130,16 @@ async fn latest_attempt(
     tx: &Transaction<'_>,
     writeback_job_id: &str,
 ) -> Result<Option<Latest>, LedgerError> {
-    let row = tx
-        .query_opt(
-            "SELECT j.attempt, j.job_json,
+    let latest = read::prepared(
+        tx,
+        "SELECT j.attempt, j.job_json,
                 EXISTS (SELECT 1 FROM receipts r
                     WHERE r.writeback_job_id = j.writeback_job_id AND r.attempt = j.attempt)
              FROM writeback_jobs j WHERE j.writeback_job_id = $1
              ORDER BY j.attempt DESC LIMIT 1",
-            &[&writeback_job_id],
-        )
-        .await
-        .pg()?;
+    )
+    .await?;
+    let row = tx.query_opt(&latest, &[&writeback_job_id]).await.pg()?;
     let Some(row) = row else { return Ok(None) };
     let attempt: i64 = read::col(&row, 0)?;
     let job_json: String = read::col(&row, 1)?;
@@ -155,7 +164,7 @@ pub(crate) async fn begin_apply(
     actor: &Actor,
     events: &mut Vec<NewEvent>,
 ) -> Result<JobRecord, LedgerError> {
-    let p = read::proposal_locked(&**tx, &job.proposal_id, true).await?;
+    let p = read::proposal_locked(tx, &job.proposal_id, true).await?;
     if p.proposal_hash != job.proposal_hash {
         return Err(LedgerError::HashMismatch {
             proposal_id: p.proposal_id,
@@ -180,11 +189,16 @@ pub(crate) async fn begin_apply(
     let mut job = job.clone();
     job.lease.attempt = attempt;
     let now = now_rfc3339();
-    let job_row_id: i64 = tx
-        .query_one(
-            "INSERT INTO writeback_jobs (writeback_job_id, attempt, proposal_id, proposal_hash,
+    let insert = read::prepared(
+        tx,
+        "INSERT INTO writeback_jobs (writeback_job_id, attempt, proposal_id, proposal_hash,
                 actor, job_json, created_at, actor_source)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING job_row_id",
+    )
+    .await?;
+    let job_row_id: i64 = tx
+        .query_one(
+            &insert,
             &[
                 &job.writeback_job_id,
                 &i64::from(attempt),
@@ -235,7 +249,7 @@ pub(crate) async fn record_receipt(
     begun: Option<u32>,
     events: &mut Vec<NewEvent>,
 ) -> Result<StoredReceipt, LedgerError> {
-    let p = read::proposal_locked(&**tx, &receipt.proposal_id, true).await?;
+    let p = read::proposal_locked(tx, &receipt.proposal_id, true).await?;
     let current = latest_attempt(tx, &receipt.writeback_job_id)
         .await?
         .map_or(0, |l| l.attempt);
@@ -252,11 +266,16 @@ pub(crate) async fn record_receipt(
     rules::check_state(&p, &[PendingWorker, Applied], "record a receipt for")?;
     let attempt = begun.unwrap_or(current);
     let now = now_rfc3339();
-    let receipt_id: i64 = tx
-        .query_one(
-            "INSERT INTO receipts (writeback_job_id, attempt, proposal_id, status,
+    let insert = read::prepared(
+        tx,
+        "INSERT INTO receipts (writeback_job_id, attempt, proposal_id, status,
                 idempotency_key, source_database_mutated, receipt_json, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING receipt_id",
+    )
+    .await?;
+    let receipt_id: i64 = tx
+        .query_one(
+            &insert,
             &[
                 &receipt.writeback_job_id,
                 &i64::from(attempt),

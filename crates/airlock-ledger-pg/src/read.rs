@@ -7,11 +7,19 @@ use airlock_ledger::{
     QueryAudit, Replay, Stats, StoredProposal, StoredReceipt,
 };
 use airlock_protocol::ReceiptStatus;
-use tokio_postgres::GenericClient;
-use tokio_postgres::Row;
+use deadpool_postgres::GenericClient;
 use tokio_postgres::types::FromSql;
+use tokio_postgres::{Row, Statement};
 
 use crate::error::{Pg, corrupt};
+
+/// `sql` prepared once per pooled connection (the pool's statement cache): a statement on the
+/// apply and tool-call paths then costs one round trip (bind and execute) instead of two
+/// (parse and describe first). Only for fixed statement texts; a text built from filters
+/// would fill the cache.
+pub(crate) async fn prepared(c: &impl GenericClient, sql: &str) -> Result<Statement, LedgerError> {
+    c.prepare_cached(sql).await.pg()
+}
 
 /// A column of `row` that must decode as `T`; anything else means the row was edited.
 pub(crate) fn col<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<T, LedgerError> {
@@ -82,26 +90,22 @@ pub(crate) async fn proposal_locked(
 ) -> Result<StoredProposal, LedgerError> {
     let tail = if lock { " FOR UPDATE" } else { "" };
     let row = if id == "latest" {
-        c.query_opt(
-            &format!(
-                "SELECT {PROPOSAL_COLUMNS} FROM proposals ORDER BY created_at DESC, row_order DESC LIMIT 1{tail}"
-            ),
-            &[],
-        )
-        .await
-        .pg()?
-        .ok_or(LedgerError::NoProposals)?
+        let sql = format!(
+            "SELECT {PROPOSAL_COLUMNS} FROM proposals ORDER BY created_at DESC, row_order DESC LIMIT 1{tail}"
+        );
+        c.query_opt(&prepared(c, &sql).await?, &[])
+            .await
+            .pg()?
+            .ok_or(LedgerError::NoProposals)?
     } else {
-        c.query_opt(
-            &format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = $1{tail}"),
-            &[&id],
-        )
-        .await
-        .pg()?
-        .ok_or_else(|| LedgerError::NotFound {
-            kind: "proposal",
-            id: id.to_owned(),
-        })?
+        let sql = format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = $1{tail}");
+        c.query_opt(&prepared(c, &sql).await?, &[&id])
+            .await
+            .pg()?
+            .ok_or_else(|| LedgerError::NotFound {
+                kind: "proposal",
+                id: id.to_owned(),
+            })?
     };
     proposal_from_row(&row)
 }
@@ -469,11 +473,12 @@ pub(crate) async fn applied_receipt(
     c: &impl GenericClient,
     proposal_id: &str,
 ) -> Result<Option<StoredReceipt>, LedgerError> {
+    let sql = format!(
+        "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE proposal_id = $1 AND status IN ($2, $3)
+         ORDER BY (status = $2) DESC, receipt_id LIMIT 1"
+    );
     c.query_opt(
-        &format!(
-            "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE proposal_id = $1 AND status IN ($2, $3)
-             ORDER BY (status = $2) DESC, receipt_id LIMIT 1"
-        ),
+        &prepared(c, &sql).await?,
         &[
             &proposal_id,
             &ReceiptStatus::Applied.as_str(),

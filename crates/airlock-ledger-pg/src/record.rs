@@ -48,7 +48,7 @@ pub(crate) async fn insert_proposal_call(
     let created = inserted.is_some();
     let proposal = match inserted {
         Some(stored) => stored,
-        None => read::proposal(&**tx, &proposal_id).await?,
+        None => read::proposal(tx, &proposal_id).await?,
     };
     Ok(ProposalRecorded {
         proposal,
@@ -59,14 +59,12 @@ pub(crate) async fn insert_proposal_call(
 
 /// The open (`pending_review`) proposal with this dedupe key, if any.
 async fn open_proposal(tx: &Transaction<'_>, key: &str) -> Result<Option<String>, LedgerError> {
-    Ok(tx
-        .query_opt(
-            "SELECT proposal_id FROM proposals WHERE dedupe_key = $1 AND state = 'pending_review'",
-            &[&key],
-        )
-        .await
-        .pg()?
-        .map(|r| r.get(0)))
+    let open = read::prepared(
+        tx,
+        "SELECT proposal_id FROM proposals WHERE dedupe_key = $1 AND state = 'pending_review'",
+    )
+    .await?;
+    Ok(tx.query_opt(&open, &[&key]).await.pg()?.map(|r| r.get(0)))
 }
 
 /// Inserts the proposal and its event, or returns `None` when an open proposal with the same
@@ -248,14 +246,13 @@ pub(crate) async fn insert_reads(
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = {
-        let rows = tx
-            .query(
-                "SELECT nextval(pg_get_serial_sequence('query_audit', 'audit_id'))
-                 FROM generate_series(1, $1::int)",
-                &[&(reads.len() as i32)],
-            )
-            .await
-            .pg()?;
+        let numbers = read::prepared(
+            tx,
+            "SELECT nextval(pg_get_serial_sequence('query_audit', 'audit_id'))
+             FROM generate_series(1, $1::int)",
+        )
+        .await?;
+        let rows = tx.query(&numbers, &[&(reads.len() as i32)]).await.pg()?;
         let mut ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
         ids.sort_unstable();
         ids

@@ -1,11 +1,12 @@
 //! This process's hash chain: the `writers` row it registers at connect, the head it appends
 //! after, group commit for tool-call records, and cross-anchors.
 //!
-//! Every write transaction of a [`crate::PostgresLedger`] runs while holding its writer's
+//! Every write transaction of a [`crate::PostgresLedger`] ends while holding its writer's
 //! in-process mutex (and only that): the chain head is read from memory, the transaction's
 //! events take the next `writer_seq`s and chain from the head, and the head moves only after
-//! the commit. Other servers append to their own chains at the same time; nothing on the
-//! tool-call path waits for another process.
+//! the commit. The rest of the transaction runs before, outside the mutex. Other servers
+//! append to their own chains at the same time; nothing on the tool-call path waits for
+//! another process.
 //!
 //! Anchors: the writer's first event (`writer_joined`) and every `anchor_every`-th event after
 //! (`writers_anchored`, and one more at [`crate::PostgresLedger::close`]) name the current head
@@ -14,6 +15,7 @@
 
 use std::sync::Arc;
 use std::sync::Mutex as SyncMutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use airlock_ledger::rules::{self, EventBody, RUNNER_ACTOR};
 use airlock_ledger::{LedgerError, NewProposal, NewRead, ProposalRecorded, ReadRecorded};
@@ -85,9 +87,28 @@ struct Job {
 /// Most records one group commit carries.
 const MAX_BATCH: usize = 256;
 
+/// One hash chain of a writer: its id in `writers` and its head.
+struct Lane {
+    id: String,
+    /// `None` after a failed commit: unknown until read back from the database.
+    head: Arc<tokio::sync::Mutex<Option<Head>>>,
+}
+
 pub(crate) struct Writer {
+    /// The first lane's writer id; lane `k` (from 1) is `<id>.<k>`.
     pub id: String,
-    head: tokio::sync::Mutex<Head>,
+    /// Lanes in use, the first registered at connect. A write that finds every lane busy adds
+    /// one (up to `max_lanes`), so a process commits on several chains at once and its commits
+    /// share the database's flushes; a process that writes one thing at a time (the CLI) keeps
+    /// one chain.
+    lanes: std::sync::RwLock<Vec<Arc<Lane>>>,
+    max_lanes: usize,
+    /// Held while a lane is being added (one at a time).
+    growing: tokio::sync::Mutex<()>,
+    /// Where the search for a free lane starts next.
+    next_lane: AtomicUsize,
+    /// Held by the one drain building a group commit.
+    batching: tokio::sync::Mutex<()>,
     queue: SyncMutex<Vec<Job>>,
     anchor_every: u64,
     /// Advisory lock taken exclusively by a joining writer and shared by every anchor (see
@@ -103,76 +124,92 @@ impl std::fmt::Debug for Writer {
     }
 }
 
+/// The writer id of lane `k` of writer `id`.
+fn lane_id(id: &str, k: usize) -> String {
+    if k == 0 {
+        id.to_owned()
+    } else {
+        format!("{id}.{k}")
+    }
+}
+
 impl Writer {
-    /// Registers the writer (or resumes its chain when the id was used before) and writes its
-    /// `writer_joined` anchor.
+    /// Registers the writer's first lane (or resumes its chain when the id was used before)
+    /// and writes its `writer_joined` anchor.
     pub(crate) async fn join(
         pool: &Pool,
         id: String,
+        max_lanes: usize,
         anchor_every: u64,
         join_key: i64,
     ) -> Result<Writer, LedgerError> {
-        let mut client = pool.get().await.pg()?;
-        let tx = client.transaction().await.pg()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&join_key])
-            .await
-            .pg()?;
-        let known = tx
-            .query_opt("SELECT 1 FROM writers WHERE writer_id = $1", &[&id])
-            .await
-            .pg()?
-            .is_some();
-        let head = if known {
-            load_head(&*tx, &id).await?
-        } else {
-            let host = host_name();
-            let pid = i64::from(std::process::id());
-            let at = airlock_protocol::now_rfc3339();
-            tx.execute(
-                "INSERT INTO writers (writer_id, host, pid, registered_at) VALUES ($1, $2, $3, $4)",
-                &[&id, &host, &pid, &at],
-            )
-            .await
-            .pg()?;
-            let heads = other_heads(&tx, &id).await?;
-            let event = NewEvent {
-                kind: JOINED_KIND.into(),
-                proposal_id: None,
-                subject_kind: WRITER_SUBJECT,
-                subject_id: id.clone(),
-                actor: RUNNER_ACTOR.into(),
-                payload: json!({"host": host, "pid": pid, "heads": heads}),
-                record_hash: rules::record_hash(&writer_record(&id, &host, pid, &at)),
-                created_at: at,
-            };
-            let seq = next_seqs(&tx, 1).await?[0];
-            let start = Head {
-                writer_seq: 0,
-                seq: 0,
-                hash: writer_genesis(&id),
-                since_anchor: 0,
-            };
-            let (rows, head) = chain(&start, vec![(seq, event)]);
-            insert_events(&tx, &id, &rows).await?;
-            Head {
-                since_anchor: 0,
-                ..head
-            }
-        };
-        tx.commit().await.pg()?;
+        let first = join_lane(pool, &id, join_key).await?;
         Ok(Writer {
             id,
-            head: tokio::sync::Mutex::new(head),
+            lanes: std::sync::RwLock::new(vec![Arc::new(first)]),
+            max_lanes: max_lanes.max(1),
+            growing: tokio::sync::Mutex::new(()),
+            next_lane: AtomicUsize::new(0),
+            batching: tokio::sync::Mutex::new(()),
             queue: SyncMutex::new(Vec::new()),
             anchor_every: anchor_every.max(1),
             join_key,
         })
     }
 
-    /// Runs one write transaction on this writer's chain: `write` records rows and pushes the
-    /// events that cover them; they are chained and inserted before the commit. On any error
-    /// the transaction rolls back and the head is read again from the database (a commit whose
-    /// answer was lost may have moved it).
+    fn lanes(&self) -> Vec<Arc<Lane>> {
+        self.lanes.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The writer ids of every lane in use.
+    pub(crate) fn lane_ids(&self) -> Vec<String> {
+        self.lanes().iter().map(|l| l.id.clone()).collect()
+    }
+
+    /// A lane to chain on, its head held: a free one if any; else a new one while fewer than
+    /// `max_lanes` exist; else the next in turn, waited for.
+    async fn take_lane(
+        &self,
+        pool: &Pool,
+    ) -> (Arc<Lane>, tokio::sync::OwnedMutexGuard<Option<Head>>) {
+        let lanes = self.lanes();
+        let start = self.next_lane.fetch_add(1, Ordering::Relaxed);
+        for i in 0..lanes.len() {
+            let lane = &lanes[(start + i) % lanes.len()];
+            if let Ok(head) = Arc::clone(&lane.head).try_lock_owned() {
+                return (Arc::clone(lane), head);
+            }
+        }
+        if lanes.len() < self.max_lanes
+            && let Ok(_growing) = self.growing.try_lock()
+        {
+            let k = self.lanes().len();
+            match join_lane(pool, &lane_id(&self.id, k), self.join_key).await {
+                Ok(lane) => {
+                    let lane = Arc::new(lane);
+                    let head = Arc::clone(&lane.head)
+                        .try_lock_owned()
+                        .expect("a lane nobody else has seen yet is free");
+                    self.lanes
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(Arc::clone(&lane));
+                    return (lane, head);
+                }
+                // Still correct with the lanes there are, only slower: said once per failure.
+                Err(e) => {
+                    tracing::warn!(writer = %self.id, "could not add a ledger writer lane: {e}")
+                }
+            }
+        }
+        let lane = Arc::clone(&lanes[start % lanes.len()]);
+        let head = Arc::clone(&lane.head).lock_owned().await;
+        (lane, head)
+    }
+
+    /// Runs one write transaction on one of this writer's chains: `write` records rows and
+    /// pushes the events that cover them; they are chained and inserted before the commit
+    /// (see [`Writer::chain_and_commit`]). With `anchor`, the events end with a cross-anchor.
     pub(crate) async fn write<T>(
         &self,
         pool: &Pool,
@@ -184,24 +221,65 @@ impl Writer {
             Box<dyn std::future::Future<Output = Result<T, LedgerError>> + Send + 'a>,
         >,
     ) -> Result<T, LedgerError> {
-        let mut head = self.head.lock().await;
-        let result = async {
+        let mut client = pool.get().await.pg()?;
+        let tx = client.transaction().await.pg()?;
+        let mut events = Vec::new();
+        // A failure here rolls back with `tx` and leaves every head as it was.
+        let out = write(&tx, &mut events).await?;
+        let (lane, head) = self.take_lane(pool).await;
+        self.chain_and_commit(&lane, head, tx, events, anchor)
+            .await?;
+        Ok(out)
+    }
+
+    /// Writes a cross-anchor on every lane (at close).
+    pub(crate) async fn anchor_all(&self, pool: &Pool) -> Result<(), LedgerError> {
+        for lane in self.lanes() {
             let mut client = pool.get().await.pg()?;
             let tx = client.transaction().await.pg()?;
-            let mut events = Vec::new();
-            let out = write(&tx, &mut events).await?;
-            let moved = self.append(&tx, &head, events, anchor).await?;
+            let head = Arc::clone(&lane.head).lock_owned().await;
+            self.chain_and_commit(&lane, head, tx, Vec::new(), true)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Chains `events` after `lane`'s head (held by the caller), inserts them and commits
+    /// `tx`: the head is held for just those three statements (sequence numbers, the events,
+    /// the commit).
+    ///
+    /// Everything else a transaction does (row locks, inserts, updates) runs before, outside
+    /// any head, so one process's lifecycle writes overlap. Events of one proposal still chain
+    /// in commit order: each transaction locks the proposal's row first, and the next cannot
+    /// read it before this one has committed here. Nothing here waits for a pooled connection
+    /// while holding a head (every caller already holds one): after a failure the head is
+    /// marked unknown and the next transaction on the lane reads it back inside itself.
+    async fn chain_and_commit(
+        &self,
+        lane: &Lane,
+        mut head: tokio::sync::OwnedMutexGuard<Option<Head>>,
+        tx: Transaction<'_>,
+        events: Vec<NewEvent>,
+        anchor: bool,
+    ) -> Result<(), LedgerError> {
+        let chained = async {
+            let known = match head.as_ref() {
+                Some(h) => h.clone(),
+                // A commit whose answer was lost may have moved it: read what is stored.
+                None => load_head(&*tx, &lane.id).await?,
+            };
+            let moved = self.append(&tx, &lane.id, &known, events, anchor).await?;
             tx.commit().await.pg()?;
-            Ok::<_, LedgerError>((out, moved))
+            Ok::<_, LedgerError>(moved)
         }
         .await;
-        match result {
-            Ok((out, moved)) => {
-                *head = moved;
-                Ok(out)
+        match chained {
+            Ok(moved) => {
+                *head = Some(moved);
+                Ok(())
             }
             Err(e) => {
-                self.reload(pool, &mut head).await;
+                *head = None;
                 Err(e)
             }
         }
@@ -220,10 +298,11 @@ impl Writer {
         answer.await.map_err(|_| LedgerError::WriterStopped)?
     }
 
-    /// Takes the chain head and commits every queued record, a batch at a time, answering
-    /// each caller. A drain that finds the queue empty (an earlier one took its job) just ends.
+    /// Commits every queued record, a batch at a time, answering each caller. One drain runs
+    /// at a time (calls arriving meanwhile queue up and share the next commit); a drain that
+    /// finds the queue empty (an earlier one took its job) just ends.
     async fn drain(&self, pool: &Pool) {
-        let mut head = self.head.lock().await;
+        let _batching = self.batching.lock().await;
         loop {
             let jobs: Vec<Job> = {
                 let mut queue = lock(&self.queue);
@@ -235,7 +314,7 @@ impl Writer {
             }
             let (ops, replies): (Vec<Op>, Vec<_>) =
                 jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
-            let results = self.commit_ops(pool, &mut head, &ops).await;
+            let results = self.commit_ops(pool, &ops).await;
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
             }
@@ -244,46 +323,25 @@ impl Writer {
 
     /// Writes `ops` in one transaction; if that fails, each in a transaction of its own, so
     /// one bad record never fails the others.
-    async fn commit_ops(
-        &self,
-        pool: &Pool,
-        head: &mut Head,
-        ops: &[Op],
-    ) -> Vec<Result<Done, LedgerError>> {
-        match self.together(pool, head, ops).await {
-            Ok((done, moved)) => {
-                *head = moved;
-                done.into_iter().map(Ok).collect()
-            }
-            Err(e) => {
-                self.reload(pool, head).await;
-                if ops.len() == 1 {
-                    return vec![Err(e)];
-                }
+    async fn commit_ops(&self, pool: &Pool, ops: &[Op]) -> Vec<Result<Done, LedgerError>> {
+        match self.together(pool, ops).await {
+            Ok(done) => done.into_iter().map(Ok).collect(),
+            Err(e) if ops.len() == 1 => vec![Err(e)],
+            Err(_) => {
                 let mut out = Vec::with_capacity(ops.len());
                 for op in ops {
-                    match self.together(pool, head, std::slice::from_ref(op)).await {
-                        Ok((mut done, moved)) => {
-                            *head = moved;
-                            out.push(Ok(done.remove(0)));
-                        }
-                        Err(e) => {
-                            self.reload(pool, head).await;
-                            out.push(Err(e));
-                        }
-                    }
+                    out.push(
+                        self.together(pool, std::slice::from_ref(op))
+                            .await
+                            .map(|mut done| done.remove(0)),
+                    );
                 }
                 out
             }
         }
     }
 
-    async fn together(
-        &self,
-        pool: &Pool,
-        head: &Head,
-        ops: &[Op],
-    ) -> Result<(Vec<Done>, Head), LedgerError> {
+    async fn together(&self, pool: &Pool, ops: &[Op]) -> Result<Vec<Done>, LedgerError> {
         let mut client = pool.get().await.pg()?;
         let tx = client.transaction().await.pg()?;
         let mut events = Vec::new();
@@ -315,27 +373,29 @@ impl Writer {
                 }
             })
             .collect();
-        let moved = self.append(&tx, head, events, false).await?;
-        tx.commit().await.pg()?;
-        Ok((done, moved))
+        let (lane, head) = self.take_lane(pool).await;
+        self.chain_and_commit(&lane, head, tx, events, false)
+            .await?;
+        Ok(done)
     }
 
-    /// This writer's head right now (waits for a write in progress).
-    pub(crate) async fn head(&self) -> Head {
-        self.head.lock().await.clone()
-    }
-
-    /// Reads this writer's head back from the database after a failed transaction.
-    async fn reload(&self, pool: &Pool, head: &mut Head) {
-        let loaded = async {
+    /// The head of every lane right now, by writer id (waits for writes in progress; reads a
+    /// head back from the database when its lane's last write failed).
+    pub(crate) async fn heads(&self, pool: &Pool) -> Result<Vec<(String, Head)>, LedgerError> {
+        let mut out = Vec::new();
+        for lane in self.lanes() {
+            if let Some(h) = lane.head.lock().await.as_ref() {
+                out.push((lane.id.clone(), h.clone()));
+                continue;
+            }
             let client = pool.get().await.pg()?;
-            load_head(&**client, &self.id).await
+            let mut head = lane.head.lock().await;
+            if head.is_none() {
+                *head = Some(load_head(&**client, &lane.id).await?);
+            }
+            out.push((lane.id.clone(), head.clone().expect("set just above")));
         }
-        .await;
-        match loaded {
-            Ok(h) => *head = h,
-            Err(e) => tracing::warn!(writer = %self.id, "could not reload the chain head: {e}"),
-        }
+        Ok(out)
     }
 
     /// Chains `events` after `head` and inserts them; with `anchor`, or when `anchor_every`
@@ -344,6 +404,7 @@ impl Writer {
     async fn append(
         &self,
         tx: &Transaction<'_>,
+        lane_id: &str,
         head: &Head,
         events: Vec<NewEvent>,
         anchor: bool,
@@ -359,7 +420,7 @@ impl Writer {
                 .await
                 .pg()?;
             let seq = next_seqs(tx, 1).await?[0];
-            let heads = other_heads(tx, &self.id).await?;
+            let heads = other_heads(tx, lane_id).await?;
             let payload = json!({"heads": heads});
             numbered.push((
                 seq,
@@ -367,7 +428,7 @@ impl Writer {
                     kind: ANCHORED_KIND.into(),
                     proposal_id: None,
                     subject_kind: WRITER_SUBJECT,
-                    subject_id: self.id.clone(),
+                    subject_id: lane_id.to_owned(),
                     actor: RUNNER_ACTOR.into(),
                     record_hash: rules::record_hash(&payload),
                     payload,
@@ -379,10 +440,67 @@ impl Writer {
             return Ok(head.clone());
         }
         let (rows, mut moved) = chain(head, numbered);
-        insert_events(tx, &self.id, &rows).await?;
+        insert_events(tx, lane_id, &rows).await?;
         moved.since_anchor = if anchoring { 0 } else { head.since_anchor + n };
         Ok(moved)
     }
+}
+
+/// Registers lane `id` (or resumes its chain when the id was used before) and writes its
+/// `writer_joined` anchor, under the exclusive join lock.
+async fn join_lane(pool: &Pool, id: &str, join_key: i64) -> Result<Lane, LedgerError> {
+    let mut client = pool.get().await.pg()?;
+    let tx = client.transaction().await.pg()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&join_key])
+        .await
+        .pg()?;
+    let known = tx
+        .query_opt("SELECT 1 FROM writers WHERE writer_id = $1", &[&id])
+        .await
+        .pg()?
+        .is_some();
+    let head = if known {
+        load_head(&*tx, id).await?
+    } else {
+        let host = host_name();
+        let pid = i64::from(std::process::id());
+        let at = airlock_protocol::now_rfc3339();
+        tx.execute(
+            "INSERT INTO writers (writer_id, host, pid, registered_at) VALUES ($1, $2, $3, $4)",
+            &[&id, &host, &pid, &at],
+        )
+        .await
+        .pg()?;
+        let heads = other_heads(&tx, id).await?;
+        let event = NewEvent {
+            kind: JOINED_KIND.into(),
+            proposal_id: None,
+            subject_kind: WRITER_SUBJECT,
+            subject_id: id.to_owned(),
+            actor: RUNNER_ACTOR.into(),
+            payload: json!({"host": host, "pid": pid, "heads": heads}),
+            record_hash: rules::record_hash(&writer_record(id, &host, pid, &at)),
+            created_at: at,
+        };
+        let seq = next_seqs(&tx, 1).await?[0];
+        let start = Head {
+            writer_seq: 0,
+            seq: 0,
+            hash: writer_genesis(id),
+            since_anchor: 0,
+        };
+        let (rows, head) = chain(&start, vec![(seq, event)]);
+        insert_events(&tx, id, &rows).await?;
+        Head {
+            since_anchor: 0,
+            ..head
+        }
+    };
+    tx.commit().await.pg()?;
+    Ok(Lane {
+        id: id.to_owned(),
+        head: Arc::new(tokio::sync::Mutex::new(Some(head))),
+    })
 }
 
 fn lock<T>(m: &SyncMutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -394,13 +512,12 @@ async fn next_seqs(tx: &Transaction<'_>, n: usize) -> Result<Vec<i64>, LedgerErr
     if n == 0 {
         return Ok(Vec::new());
     }
-    let rows = tx
-        .query(
-            "SELECT nextval('event_seq') FROM generate_series(1, $1::int)",
-            &[&(n as i32)],
-        )
-        .await
-        .pg()?;
+    let numbers = crate::read::prepared(
+        tx,
+        "SELECT nextval('event_seq') FROM generate_series(1, $1::int)",
+    )
+    .await?;
+    let rows = tx.query(&numbers, &[&(n as i32)]).await.pg()?;
     let mut seqs: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
     seqs.sort_unstable();
     Ok(seqs)
