@@ -339,7 +339,17 @@ fn pool(url: &str, options: &PgLedgerOptions, read_only: bool) -> Result<Pool, L
         } else {
             ""
         };
-        config.options(format!("{existing} -c search_path={schema}{read_only}").trim());
+        // Hot statements are prepared once per connection (`read::prepared`). Postgres would
+        // switch such a statement to one generic plan after five runs, and one chosen while a
+        // table was still nearly empty (a fresh ledger's receipts) keeps scanning the whole
+        // table until an analyze happens to replace it; planning each run keeps the plans of
+        // unprepared statements and still saves the parse and its round trip.
+        config.options(
+            format!(
+                "{existing} -c search_path={schema} -c plan_cache_mode=force_custom_plan{read_only}"
+            )
+            .trim(),
+        );
         if config.get_application_name().is_none() {
             config.application_name("airlock-ledger");
         }

@@ -1,4 +1,5 @@
-//! Helpers for criterion benches: CPU time per thread and whether a latency pass should run.
+//! Helpers for benches: CPU time per thread and per process, and whether a latency pass
+//! should run.
 
 use std::collections::HashMap;
 
@@ -29,6 +30,51 @@ pub fn cpu_since(before: &Option<HashMap<String, u64>>) -> Option<u64> {
             .map(|(tid, ns)| ns.saturating_sub(before.get(tid).copied().unwrap_or(0)))
             .sum(),
     )
+}
+
+/// CPU seconds (user + system) from `/proc/<pid>/stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProcessCpu {
+    /// Used by the process itself so far.
+    pub own: f64,
+    /// Used by its children that have exited and been waited for.
+    pub reaped_children: f64,
+}
+
+/// A process's CPU so far (`pid` `None`: this one); `None` where it cannot be read (no
+/// procfs, or the process is gone).
+pub fn process_cpu(pid: Option<u32>) -> Option<ProcessCpu> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // After the command name (which ends with ')'): utime, stime, cutime and cstime are the
+    // 12th to 15th fields, in clock ticks (100 a second on Linux).
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some(ProcessCpu {
+        own: (ticks(11)? + ticks(12)?) / 100.0,
+        reaped_children: (ticks(13)? + ticks(14)?) / 100.0,
+    })
+}
+
+/// CPU seconds used so far by every process of this machine whose command is `comm`, and by
+/// their children that exited (for `postgres`: the server and every backend, including the
+/// ones that have ended, which the server has reaped).
+pub fn command_cpu_seconds(comm: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+        })
+        .filter_map(|pid| process_cpu(Some(pid)))
+        .map(|c| c.own + c.reaped_children)
+        .sum()
 }
 
 /// Whether the per-call latency pass named `name` should run: only under `cargo bench` (not

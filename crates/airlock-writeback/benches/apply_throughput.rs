@@ -357,6 +357,10 @@ fn fleet_run(rt: &tokio::runtime::Runtime, db: &airlock_testkit::FreshDb, n: usi
         ids
     });
     let exe = std::env::current_exe().unwrap();
+    let cpu_before = (
+        airlock_testkit::bench::process_cpu(None).unwrap_or_default(),
+        airlock_testkit::bench::command_cpu_seconds("postgres"),
+    );
     let started = Instant::now();
     let children: Vec<_> = (0..FLEET_PROCESSES)
         .map(|k| {
@@ -380,6 +384,13 @@ fn fleet_run(rt: &tokio::runtime::Runtime, db: &airlock_testkit::FreshDb, n: usi
         held += v["lease_held"].as_u64().unwrap();
     }
     let wall = started.elapsed();
+    // The three processes, reaped above, and every Postgres process (the app's tables and
+    // the ledger share the server), over the timed part only.
+    let clients = airlock_testkit::bench::process_cpu(None)
+        .unwrap_or_default()
+        .reaped_children
+        - cpu_before.0.reaped_children;
+    let server = airlock_testkit::bench::command_cpu_seconds("postgres") - cpu_before.1;
     println!(
         "apply only, {FLEET_PROCESSES} processes on one Postgres ledger, {FLEET_IN_FLIGHT} in flight each, racing over the same {n} approved proposals"
     );
@@ -387,6 +398,15 @@ fn fleet_run(rt: &tokio::runtime::Runtime, db: &airlock_testkit::FreshDb, n: usi
     println!(
         "{:<28} {applied} applied, {already} found already applied, {held} found another worker's lease",
         ""
+    );
+    let per_apply = |s: f64| s * 1e6 / n as f64;
+    println!(
+        "{:<28} CPU per applied proposal: the three processes {:.0} µs, Postgres {:.0} µs ({:.2} + {:.2} CPU-s)",
+        "",
+        per_apply(clients),
+        per_apply(server),
+        clients,
+        server
     );
     assert_eq!(applied, n as u64, "exactly one apply wrote each proposal");
     assert_written_once(db, n);
