@@ -163,14 +163,9 @@ pub fn is_column_hash(stored: &str) -> bool {
 
 /// Whether `stored` is the column hash of `cols`. The digest's hex is compared with the
 /// stored text as it is produced (lowercase, as [`hash`] writes it): no string is built.
-pub fn matches(
-    layout: &Layout,
-    cols: &[Col<'_>],
-    stored: impl AsRef<[u8]>,
-    buf: &mut Vec<u8>,
-) -> bool {
+pub fn matches(layout: &Layout, cols: &[Col<'_>], stored: &[u8], buf: &mut Vec<u8>) -> bool {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let Some(want) = stored.as_ref().strip_prefix(PREFIX.as_bytes()) else {
+    let Some(want) = stored.strip_prefix(PREFIX.as_bytes()) else {
         return false;
     };
     if want.len() != 64 {
@@ -278,11 +273,16 @@ mod tests {
         assert_ne!(h(&AUDIT, &[Col::Int(1)]), h(&AUDIT, &[Col::text("1")]));
         let mut buf = Vec::new();
         let cols = [Col::Int(-5), Col::text("x")];
-        assert!(matches(&AUDIT, &cols, &h(&AUDIT, &cols), &mut buf));
+        assert!(matches(
+            &AUDIT,
+            &cols,
+            h(&AUDIT, &cols).as_bytes(),
+            &mut buf
+        ));
         assert!(!matches(
             &AUDIT,
             &cols,
-            &h(&AUDIT, &[Col::Int(-4), Col::text("x")]),
+            h(&AUDIT, &[Col::Int(-4), Col::text("x")]).as_bytes(),
             &mut buf
         ));
         // Long texts are hashed in place, short ones copied first: the same bytes either way.
@@ -307,11 +307,11 @@ mod tests {
             assert_eq!(digest(&EVIDENCE, &cols, &mut Vec::new()), want);
         }
         // Not a column hash, or not hex: no match rather than a panic.
-        assert!(!matches(&AUDIT, &cols, "sha256:00", &mut buf));
+        assert!(!matches(&AUDIT, &cols, b"sha256:00", &mut buf));
         assert!(!matches(
             &AUDIT,
             &cols,
-            &format!("{PREFIX}{}", "zz".repeat(32)),
+            format!("{PREFIX}{}", "zz".repeat(32)).as_bytes(),
             &mut buf
         ));
     }

@@ -244,20 +244,22 @@ fn serial<'a>(
     covered: &mut Covered,
 ) -> Walked<'a> {
     let (to_check, for_checker) = std::sync::mpsc::sync_channel::<Batch>(4);
+    let spare = &Spare::default();
     std::thread::scope(|scope| {
         let checker = std::thread::Builder::new()
             .name("airlock-verify".into())
             .spawn_scoped(scope, move || {
                 let mut chain = Chain::start(kept, anchors);
-                for batch in for_checker.iter() {
+                for mut batch in for_checker.iter() {
                     if let Err(b) = batch.check(&mut chain) {
                         return (Err(b), chain);
                     }
+                    spare.put(batch);
                 }
                 (Ok(()), chain)
             })
             .expect("a thread for verify");
-        let read = read_range(conn, (i64::MIN, i64::MAX), covered, &mut |b| {
+        let read = read_range(conn, (i64::MIN, i64::MAX), covered, spare, &mut |b| {
             to_check.send(b).is_ok()
         })
         .map(|_| ());
@@ -354,6 +356,7 @@ fn parallel<'a>(
         senders.push(tx);
         receivers.push(rx);
     }
+    let spare = &Spare::default();
     std::thread::scope(|scope| {
         let checker = std::thread::Builder::new()
             .name("airlock-verify".into())
@@ -368,13 +371,14 @@ fn parallel<'a>(
                     };
                     loop {
                         // A closed channel: its reader stopped (an error it reports).
-                        let Ok(batch) = from.recv() else {
+                        let Ok(mut batch) = from.recv() else {
                             return (Ok(()), chain);
                         };
                         let last = batch.last;
                         if let Err(b) = batch.check(&mut chain) {
                             return (Err(b), chain);
                         }
+                        spare.put(batch);
                         if last {
                             break;
                         }
@@ -392,7 +396,7 @@ fn parallel<'a>(
                         let mut covered: Covered = [0; CHAINED_TABLES.len()];
                         for k in (w as i64..chunks).step_by(n) {
                             let mut send = |b: Batch| tx.send(b).is_ok();
-                            if !read_range(&c, chunk(k), &mut covered, &mut send)? {
+                            if !read_range(&c, chunk(k), &mut covered, spare, &mut send)? {
                                 break;
                             }
                         }
@@ -401,7 +405,7 @@ fn parallel<'a>(
                     .expect("a thread for verify"),
             );
         }
-        let read = read_range(conn, (i64::MIN, cut), covered, &mut |b| {
+        let read = read_range(conn, (i64::MIN, cut), covered, spare, &mut |b| {
             to_check.send(b).is_ok()
         });
         drop(to_check);
@@ -550,9 +554,12 @@ impl Fast {
     }
 }
 
+// Nearly every entry is a fast one, which a box would allocate one by one; the rare slow
+// ones are boxed.
+#[allow(clippy::large_enum_variant)]
 enum Entry {
     Fast(Fast),
-    Slow(Item),
+    Slow(Box<Item>),
 }
 
 /// What hashing an entry found.
@@ -617,9 +624,21 @@ impl Batch {
         })
     }
 
-    /// Checks the entries in order (on the checker thread).
-    fn check(mut self, chain: &mut Chain<'_>) -> Result<(), Walk> {
-        for entry in std::mem::take(&mut self.entries) {
+    /// Checks the entries in order (on the checker thread), leaving the batch empty.
+    fn check(&mut self, chain: &mut Chain<'_>) -> Result<(), Walk> {
+        let mut entries = std::mem::take(&mut self.entries);
+        let checked = entries
+            .drain(..)
+            .try_for_each(|entry| self.check_entry(entry, chain));
+        // Empty, its room kept for the batch's next use.
+        self.entries = entries;
+        self.text.clear();
+        self.last = false;
+        checked
+    }
+
+    fn check_entry(&self, entry: Entry, chain: &mut Chain<'_>) -> Result<(), Walk> {
+        {
             match entry {
                 Entry::Slow(item) => {
                     let ev = match &item.event {
@@ -675,6 +694,34 @@ impl Batch {
             }
         }
         Ok(())
+    }
+}
+
+/// Batches the checker is done with, for the readers to fill again: a batch's text and
+/// entries keep their room, so the walk does not allocate (and free on another thread) a
+/// batch's worth of memory every [`ITEMS_PER_BATCH`] events.
+#[derive(Default)]
+struct Spare(std::sync::Mutex<Vec<Batch>>);
+
+impl Spare {
+    /// More than the batches in flight at once (the readers' channels and one each in hand).
+    const KEPT: usize = 64;
+
+    fn take(&self) -> Batch {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_else(Batch::new)
+    }
+
+    /// Keeps a batch that [`Batch::check`] emptied.
+    fn put(&self, batch: Batch) {
+        if let Ok(mut spare) = self.0.lock()
+            && spare.len() < Self::KEPT
+        {
+            spare.push(batch);
+        }
     }
 }
 
@@ -812,7 +859,7 @@ fn row_event_ok(row: &rusqlite::Row<'_>, stored: &str) -> rusqlite::Result<bool>
     Ok(columns::matches(
         &columns::EVENT,
         &cols,
-        stored,
+        stored.as_bytes(),
         &mut Vec::new(),
     ))
 }
@@ -905,6 +952,7 @@ fn read_range(
     conn: &Connection,
     (lo, hi): (i64, i64),
     covered: &mut Covered,
+    spare: &Spare,
     send: &mut dyn FnMut(Batch) -> bool,
 ) -> Result<bool, Walk> {
     use rusqlite::types::ValueRef;
@@ -922,7 +970,7 @@ fn read_range(
     let mut audit_by_id = conn.prepare_cached(&sql.audit_by_id)?;
     let mut events = conn.prepare_cached(&sql.events)?;
     let mut rows = events.query([lo, hi])?;
-    let mut batch = Batch::new();
+    let mut batch = spare.take();
     let mut buf = Vec::with_capacity(4096);
     let mut last_seq = lo;
     while let Some(row) = rows.next()? {
@@ -979,7 +1027,7 @@ fn read_range(
                 let item = Item::read(conn, row, covered, last_seq)?;
                 last_seq = item.seq;
                 let stop = item.event.is_err();
-                (Entry::Slow(item), stop)
+                (Entry::Slow(Box::new(item)), stop)
             }
         };
         match took {
@@ -989,7 +1037,7 @@ fn read_range(
         }
         batch.entries.push(entry);
         if batch.entries.len() == ITEMS_PER_BATCH || stop {
-            let full = std::mem::replace(&mut batch, Batch::new());
+            let full = std::mem::replace(&mut batch, spare.take());
             if !send(full) || stop {
                 return Ok(false);
             }
