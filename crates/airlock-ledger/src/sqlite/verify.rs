@@ -433,8 +433,8 @@ fn parallel<'a>(
 static VERIFY_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Sets how many threads read and hash records during `verify` in this process (0: one per
-/// core, the default; 1: one reader whatever the ledger's size). The CLI takes it from `AIRLOCK_VERIFY_THREADS`; the bench uses 1 for the one-core
-/// figure.
+/// core, the default; 1: one reader whatever the ledger's size). The CLI takes it from
+/// `AIRLOCK_VERIFY_THREADS`; the bench uses 1 for the one-reader figure.
 pub fn set_verify_threads(n: usize) {
     VERIFY_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
 }
