@@ -143,9 +143,9 @@ impl Item {
 /// Events go from a reader to the checker in batches of this many.
 const ITEMS_PER_BATCH: usize = 512;
 
-/// The walk runs on two threads or more: readers step through the events in order, joined
-/// with their evidence or audit row, and hash each event and record from the column bytes
-/// SQLite returns (nothing is copied but the few columns the checker reads), and a checker
+/// The walk runs on two threads or more: readers step through the events in order, each with
+/// its evidence or audit row ([`read_range`]), and hash each event and record from the column
+/// bytes SQLite returns (nothing is copied but the few columns the checker reads), and a checker
 /// takes the batches in chain order and checks the chain. So the first break reported is the
 /// same as a one-thread walk's.
 ///
