@@ -68,7 +68,8 @@ pub const SYNAPSOR_MCP_AUDIT_BEARER: &str = "SYNAPSOR_MCP_AUDIT_BEARER";
 /// The terminal width list commands fit their tables to (set by shells; tests set it too).
 pub const COLUMNS: &str = "COLUMNS";
 
-/// Hashing threads `airlock ledger verify` uses on a SQLite ledger (default: one per core).
+/// Threads `airlock ledger verify` reads and hashes with on a SQLite ledger (default: one per
+/// core).
 pub const VERIFY_THREADS: &str = "AIRLOCK_VERIFY_THREADS";
 
 /// Stderr log format: `text` (default) or `json` (one JSON object per line).

@@ -160,7 +160,7 @@ fn benches(c: &mut Criterion) {
         let cpu = cpu_seconds() - cpu_before;
         assert!(report.ok, "{report:?}");
         let line = format!(
-            "ledger_scale_{n}/verify_once: {} records in {:.2} s = {:.0} records/s wall; {:.2} CPU-s = {:.0} records per CPU-second (hasher threads: {})",
+            "ledger_scale_{n}/verify_once: {} records in {:.2} s = {:.0} records/s wall; {:.2} CPU-s = {:.0} records per CPU-second (reading threads: {})",
             report.records_checked,
             took.as_secs_f64(),
             report.records_checked as f64 / took.as_secs_f64(),

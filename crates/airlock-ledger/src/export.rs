@@ -53,7 +53,7 @@ fn event_matches(ev: &Event) -> bool {
         return false;
     };
     let cols = columns::event_cols(&EventBody::of(ev), &payload);
-    columns::matches(&columns::EVENT, &cols, &ev.hash, &mut Vec::new())
+    columns::matches(&columns::EVENT, &cols, ev.hash.as_bytes(), &mut Vec::new())
 }
 
 /// Whether the event's `record_hash` covers the exported record. A column hash covers the
@@ -76,7 +76,7 @@ fn record_matches(ev: &Event, record: &Value) -> bool {
                 && columns::matches(
                     &columns::EVIDENCE,
                     &columns::evidence_cols(&e, &json),
-                    &ev.record_hash,
+                    ev.record_hash.as_bytes(),
                     &mut buf,
                 )
         }
@@ -91,7 +91,7 @@ fn record_matches(ev: &Event, record: &Value) -> bool {
                 && columns::matches(
                     &columns::AUDIT,
                     &columns::audit_cols(&a, &payload),
-                    &ev.record_hash,
+                    ev.record_hash.as_bytes(),
                     &mut buf,
                 )
         }

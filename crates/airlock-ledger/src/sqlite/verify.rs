@@ -89,31 +89,72 @@ fn broken(seq: i64, code: &'static str, detail: impl Into<String>) -> Walk {
 }
 
 /// One event the reader could not take the fast way (a subject other than evidence or
-/// query audit, or columns of unexpected types): the event (or why its row does not decode)
-/// and the JSON its `record_hash` covers (or the break found reading the record).
+/// query audit, columns of unexpected types, or a hash that does not match in a row holding
+/// text that is not UTF-8): the event (or why its row does not decode), what hashing it
+/// found, and the break found reading its record.
 struct Item {
     seq: i64,
     event: Result<crate::Event, String>,
-    /// For a column-hashed event: whether its stored columns match its hash (the reader
-    /// hashes them, as only it sees the row).
-    columns_event: Option<bool>,
-    record: Result<serde_json::Value, Walk>,
+    hashed: Hashed,
+    record_break: Option<Walk>,
 }
 
-/// Events go from the reader to the hashers in batches of this many.
+impl Item {
+    /// The event of `row` decoded, its record read from its table, and both hashed.
+    fn read(
+        conn: &Connection,
+        row: &rusqlite::Row<'_>,
+        covered: &mut Covered,
+        last_seq: i64,
+    ) -> Result<Item, Walk> {
+        let ev = match read::event_from_row(row) {
+            Ok(ev) => ev,
+            Err(e) => {
+                return Ok(Item {
+                    seq: row.get(0).unwrap_or(last_seq + 1),
+                    event: Err(e.to_string()),
+                    hashed: Hashed::default(),
+                    record_break: None,
+                });
+            }
+        };
+        let event_ok = if columns::is_column_hash(&ev.hash) {
+            row_event_ok(row, &ev.hash)?
+        } else {
+            chain::event_hash(&EventBody::of(&ev)) == ev.hash
+        };
+        let (record_ok, record_break) = match record_value(conn, &ev, covered) {
+            Ok(v) => (airlock_protocol::hash_json(&v) == ev.record_hash, None),
+            Err(w) => (false, Some(w)),
+        };
+        Ok(Item {
+            seq: ev.seq,
+            event: Ok(ev),
+            hashed: Hashed {
+                unreadable: None,
+                event_ok,
+                record_ok: Some(Ok(record_ok)),
+            },
+            record_break,
+        })
+    }
+}
+
+/// Events go from a reader to the checker in batches of this many.
 const ITEMS_PER_BATCH: usize = 512;
 
-/// The walk runs on several threads: this one reads (steps through the events in order,
-/// joined with their evidence or audit row, copying the columns into the batch's text), hashers
-/// build the canonical JSON of each event and record straight from that text and hash it, and
-/// a checker takes the batches back in order and checks the chain. So the first break reported
-/// is the same as a one-thread walk's.
+/// The walk runs on two threads or more: readers step through the events in order, each with
+/// its evidence or audit row ([`read_range`]), and hash each event and record from the column
+/// bytes SQLite returns (nothing is copied but the few columns the checker reads), and a checker
+/// takes the batches in chain order and checks the chain. So the first break reported is the
+/// same as a one-thread walk's.
 ///
-/// With a `path` and more than one hashing thread, a big ledger is read in parallel instead
-/// ([`parallel`]): the events after the checkpoint's cut are split into chunks of
-/// [`CHUNK_EVENTS`] sequence numbers, dealt round-robin to one walker per thread, each with its
-/// own connection and read snapshot, reading and hashing its chunks; the checker takes the
-/// chunks in order. This thread reads the events at or before the cut itself.
+/// With a `path` and more than one thread, a big ledger is read in parallel ([`parallel`]):
+/// the events after the checkpoint's cut are split into chunks of [`CHUNK_EVENTS`] sequence
+/// numbers, dealt round-robin to one walker per thread, each with its own connection and read
+/// snapshot, reading and hashing its chunks; the checker takes the chunks in order. This
+/// thread reads the events at or before the cut itself. Otherwise this thread reads them all
+/// ([`serial`]).
 fn walk(
     conn: &Connection,
     path: Option<&std::path::Path>,
@@ -129,15 +170,15 @@ fn walk(
     };
     report.checkpoint = checkpoint.as_ref().map(|c| c.summary.clone());
     let mut covered: Covered = [0; CHAINED_TABLES.len()];
-    let hashers = hasher_threads();
+    let threads = walker_threads();
     let kept = checkpoint.as_ref();
     let walkers = match path {
-        Some(path) if hashers > 1 => open_walkers(conn, path, hashers, kept)?,
+        Some(path) if threads > 1 => open_walkers(conn, path, threads, kept)?,
         _ => None,
     };
     let (checked, read) = match walkers {
         Some(w) => parallel(conn, w, anchors, kept, &mut covered),
-        None => serial(conn, hashers, anchors, kept, &mut covered),
+        None => serial(conn, anchors, kept, &mut covered),
     };
     let (outcome, chain) = checked;
     // A break the checker found comes first in chain order; a storage error of the reader
@@ -195,61 +236,34 @@ fn walk(
 /// What the checker found (and the chain it walked), and how reading ended.
 type Walked<'a> = ((Result<(), Walk>, Chain<'a>), Result<(), Walk>);
 
-/// One reader (this thread), `hashers` hashing threads and the checker.
+/// One reader (this thread, which also hashes) and the checker.
 fn serial<'a>(
     conn: &Connection,
-    hashers: usize,
     anchors: &'a [Anchor],
     kept: Option<&'a checkpoint::Loaded>,
     covered: &mut Covered,
 ) -> Walked<'a> {
-    let (to_hash, for_hashers) = std::sync::mpsc::sync_channel::<Batch>(hashers * 2);
-    let for_hashers = std::sync::Mutex::new(for_hashers);
-    let (to_check, for_checker) = std::sync::mpsc::sync_channel::<Batch>(hashers * 2);
+    let (to_check, for_checker) = std::sync::mpsc::sync_channel::<Batch>(4);
+    let spare = &Spare::default();
     std::thread::scope(|scope| {
-        for n in 0..hashers {
-            let to_check = to_check.clone();
-            let for_hashers = &for_hashers;
-            std::thread::Builder::new()
-                .name(format!("airlock-verify-hash-{n}"))
-                .spawn_scoped(scope, move || {
-                    loop {
-                        let next = for_hashers.lock().map(|r| r.recv());
-                        let Ok(Ok(mut batch)) = next else { return };
-                        batch.hash();
-                        if to_check.send(batch).is_err() {
-                            return;
-                        }
-                    }
-                })
-                .expect("a thread for verify");
-        }
-        drop(to_check);
         let checker = std::thread::Builder::new()
             .name("airlock-verify".into())
             .spawn_scoped(scope, move || {
                 let mut chain = Chain::start(kept, anchors);
-                let mut waiting = std::collections::BTreeMap::new();
-                let mut next_no = 0u64;
-                let mut outcome = Ok(());
-                'recv: for batch in for_checker.iter() {
-                    waiting.insert(batch.no, batch);
-                    while let Some(batch) = waiting.remove(&next_no) {
-                        next_no += 1;
-                        if let Err(b) = batch.check(&mut chain) {
-                            outcome = Err(b);
-                            break 'recv;
-                        }
+                for mut batch in for_checker.iter() {
+                    if let Err(b) = batch.check(&mut chain) {
+                        return (Err(b), chain);
                     }
+                    spare.put(batch);
                 }
-                (outcome, chain)
+                (Ok(()), chain)
             })
             .expect("a thread for verify");
-        let read = read_range(conn, (i64::MIN, i64::MAX), covered, &mut |b| {
-            to_hash.send(b).is_ok()
+        let read = read_range(conn, (i64::MIN, i64::MAX), covered, spare, &mut |b| {
+            to_check.send(b).is_ok()
         })
         .map(|_| ());
-        drop(to_hash);
+        drop(to_check);
         let checked = checker.join().expect("the verify thread does not panic");
         (checked, read)
     })
@@ -342,6 +356,7 @@ fn parallel<'a>(
         senders.push(tx);
         receivers.push(rx);
     }
+    let spare = &Spare::default();
     std::thread::scope(|scope| {
         let checker = std::thread::Builder::new()
             .name("airlock-verify".into())
@@ -356,13 +371,14 @@ fn parallel<'a>(
                     };
                     loop {
                         // A closed channel: its reader stopped (an error it reports).
-                        let Ok(batch) = from.recv() else {
+                        let Ok(mut batch) = from.recv() else {
                             return (Ok(()), chain);
                         };
                         let last = batch.last;
                         if let Err(b) = batch.check(&mut chain) {
                             return (Err(b), chain);
                         }
+                        spare.put(batch);
                         if last {
                             break;
                         }
@@ -379,11 +395,8 @@ fn parallel<'a>(
                     .spawn_scoped(scope, move || {
                         let mut covered: Covered = [0; CHAINED_TABLES.len()];
                         for k in (w as i64..chunks).step_by(n) {
-                            let mut send = |mut b: Batch| {
-                                b.hash();
-                                tx.send(b).is_ok()
-                            };
-                            if !read_range(&c, chunk(k), &mut covered, &mut send)? {
+                            let mut send = |b: Batch| tx.send(b).is_ok();
+                            if !read_range(&c, chunk(k), &mut covered, spare, &mut send)? {
                                 break;
                             }
                         }
@@ -392,8 +405,7 @@ fn parallel<'a>(
                     .expect("a thread for verify"),
             );
         }
-        let read = read_range(conn, (i64::MIN, cut), covered, &mut |mut b| {
-            b.hash();
+        let read = read_range(conn, (i64::MIN, cut), covered, spare, &mut |b| {
             to_check.send(b).is_ok()
         });
         drop(to_check);
@@ -417,52 +429,99 @@ fn parallel<'a>(
     })
 }
 
-/// Hashing threads set by [`set_verify_threads`]; 0: one per core.
+/// Reading threads set by [`set_verify_threads`]; 0: one per core.
 static VERIFY_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Sets how many threads hash records during `verify` in this process (0: one per core, the
-/// default). The CLI takes it from `AIRLOCK_VERIFY_THREADS`; the bench uses 1 for the one-core
-/// figure.
+/// Sets how many threads read and hash records during `verify` in this process (0: one per
+/// core, the default; 1: one reader whatever the ledger's size). The CLI takes it from
+/// `AIRLOCK_VERIFY_THREADS`; the bench uses 1 for the one-reader figure.
 pub fn set_verify_threads(n: usize) {
     VERIFY_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Hashing threads: one per core, at least one, unless [`set_verify_threads`] chose.
-fn hasher_threads() -> usize {
+/// Reading threads: one per core, at least one, unless [`set_verify_threads`] chose.
+fn walker_threads() -> usize {
     Some(VERIFY_THREADS.load(std::sync::atomic::Ordering::Relaxed))
         .filter(|n| *n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 16)
 }
 
-/// The events' columns, then an evidence row's, then an audit row's (NULL unless the event's
-/// subject is one).
-fn walk_sql() -> String {
-    let prefixed = |alias: &str, cols: &str| {
-        cols.split(',')
-            .map(|c| format!("{alias}.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "SELECT {}, {}, {} FROM events e
-         LEFT JOIN evidence_bundles ev
-           ON e.subject_kind = 'evidence' AND ev.evidence_bundle_id = e.subject_id
-         LEFT JOIN query_audit qa
-           ON e.subject_kind = 'query_audit' AND qa.audit_id = e.subject_id
-         WHERE e.seq > ?1 AND e.seq <= ?2
-         ORDER BY e.seq",
-        prefixed("e", read::EVENT_COLUMNS),
-        prefixed("ev", read::EVIDENCE_COLUMNS),
-        prefixed("qa", read::AUDIT_COLUMNS),
-    )
+/// The statements of a walk.
+struct WalkSql {
+    /// The events of a range, in order.
+    events: String,
+    /// Where the range's evidence and audit rows start: the row id of the first one an event
+    /// of the range covers, of each kind (`i64::MAX` for none).
+    starts: String,
+    /// The evidence rows from a row id on, in row id order.
+    evidence_from: String,
+    /// The audit rows from an id on, in id order.
+    audit_from: String,
+    /// An evidence row by its id.
+    evidence_by_id: String,
+    /// An audit row by its id.
+    audit_by_id: String,
+}
+
+fn walk_sql() -> &'static WalkSql {
+    static SQL: std::sync::LazyLock<WalkSql> = std::sync::LazyLock::new(|| {
+        let first = |kind: &str| {
+            format!(
+                "(SELECT subject_id FROM events WHERE seq > ?1 AND seq <= ?2
+                   AND subject_kind = '{kind}' ORDER BY seq LIMIT 1)"
+            )
+        };
+        WalkSql {
+            events: format!(
+                "SELECT {} FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+                read::EVENT_COLUMNS
+            ),
+            starts: format!(
+                "SELECT coalesce((SELECT rowid FROM evidence_bundles
+                                  WHERE evidence_bundle_id = {}), {max}),
+                        coalesce((SELECT audit_id FROM query_audit WHERE audit_id = {}), {max})",
+                first("evidence"),
+                first("query_audit"),
+                max = i64::MAX
+            ),
+            evidence_from: format!(
+                "SELECT {} FROM evidence_bundles WHERE rowid >= ?1 ORDER BY rowid",
+                read::EVIDENCE_COLUMNS
+            ),
+            audit_from: format!(
+                "SELECT {} FROM query_audit WHERE audit_id >= ?1 ORDER BY audit_id",
+                read::AUDIT_COLUMNS
+            ),
+            evidence_by_id: format!(
+                "SELECT {} FROM evidence_bundles WHERE evidence_bundle_id = ?1 -- verify",
+                read::EVIDENCE_COLUMNS
+            ),
+            audit_by_id: format!(
+                "SELECT {} FROM query_audit WHERE audit_id = ?1 -- verify",
+                read::AUDIT_COLUMNS
+            ),
+        }
+    });
+    &SQL
 }
 
 const EVENT_CELLS: usize = 11;
-const EVIDENCE_AT: usize = EVENT_CELLS;
 const EVIDENCE_CELLS: usize = 13;
-const AUDIT_AT: usize = EVIDENCE_AT + EVIDENCE_CELLS;
 const AUDIT_CELLS: usize = 16;
+
+/// What each column must hold for the fast path: `T` text, `t` text or NULL, `I` integer.
+/// Anything else goes the slow way, which reports it as the old walk did.
+const EVENT_TYPES: &[u8; EVENT_CELLS] = b"ITtTTTTTTTT";
+const EVIDENCE_TYPES: &[u8; EVIDENCE_CELLS] = b"TtTTTTTTTTTTT";
+const AUDIT_TYPES: &[u8; AUDIT_CELLS] = b"IttTTTTTTTTIITTT";
+
+/// The event columns the checker reads of every event (`View`): seq, kind, proposal_id,
+/// subject_kind, subject_id, prev_hash and hash. Of a proposal's event it reads them all (it
+/// rebuilds the proposal's row from the event).
+const CHECKED_CELLS: [bool; EVENT_CELLS] = [
+    true, true, true, true, true, false, false, false, true, true, false,
+];
 
 /// A column copied into a batch's text: NULL, an integer, or a range of the text.
 #[derive(Clone, Copy, PartialEq)]
@@ -472,31 +531,38 @@ enum Cell {
     Text(u32, u32),
 }
 
-/// What each column must hold for the fast path: `T` text, `t` text or NULL, `I` integer.
-/// Anything else goes the slow way, which reports it as the old walk did.
-const EVENT_TYPES: &[u8; EVENT_CELLS] = b"ITtTTTTTTTT";
-const EVIDENCE_TYPES: &[u8; EVIDENCE_CELLS] = b"TtTTTTTTTTTTT";
-const AUDIT_TYPES: &[u8; AUDIT_CELLS] = b"IttTTTTTTTTIITTT";
-
 #[derive(Clone, Copy, PartialEq)]
 enum Subject {
     Evidence,
     Audit,
 }
 
-/// An event with its evidence or audit row, as columns of the batch's text.
+/// An evidence or audit event, hashed by the reader: the event columns the checker reads
+/// ([`CHECKED_CELLS`]; `Null` for the others) and what hashing found.
 struct Fast {
     subject: Subject,
     event: [Cell; EVENT_CELLS],
-    record: [Cell; AUDIT_CELLS],
+    hashed: Hashed,
 }
 
+impl Fast {
+    fn seq(&self) -> Option<i64> {
+        match self.event[0] {
+            Cell::Int(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+// Nearly every entry is a fast one, which a box would allocate one by one; the rare slow
+// ones are boxed.
+#[allow(clippy::large_enum_variant)]
 enum Entry {
     Fast(Fast),
-    Slow(Item),
+    Slow(Box<Item>),
 }
 
-/// What the hashers found for an entry.
+/// What hashing an entry found.
 #[derive(Default)]
 struct Hashed {
     /// Why the event does not decode, if it does not.
@@ -506,28 +572,28 @@ struct Hashed {
     record_ok: Option<Result<bool, String>>,
 }
 
+impl Hashed {
+    fn all_ok(&self) -> bool {
+        self.unreadable.is_none() && self.event_ok && matches!(self.record_ok, Some(Ok(true)))
+    }
+}
+
 struct Batch {
-    no: u64,
     /// The last batch of its range.
     last: bool,
+    /// The fast entries' checked columns, one after the other.
     text: String,
     entries: Vec<Entry>,
-    hashed: Vec<Hashed>,
-    /// Slow items' record breaks, taken out by the hashers (by entry index).
-    record_breaks: Vec<(usize, Walk)>,
 }
 
 impl Batch {
-    fn new(no: u64) -> Batch {
+    fn new() -> Batch {
         Batch {
-            no,
             last: false,
-            // Rows average about 1.4 KB: room for a batch of them without growing (each
-            // growth copies the text so far).
-            text: String::with_capacity(ITEMS_PER_BATCH * 2048),
+            // The checked columns of an event take about 250 bytes (two hashes of 71 and
+            // 72): room for a batch of them without growing.
+            text: String::with_capacity(ITEMS_PER_BATCH * 320),
             entries: Vec::with_capacity(ITEMS_PER_BATCH),
-            hashed: Vec::new(),
-            record_breaks: Vec::new(),
         }
     }
 
@@ -545,80 +611,34 @@ impl Batch {
         }
     }
 
-    /// Copies a row's columns `at..at + types.len()` into the text; `None` when one has an
-    /// unexpected type.
-    fn cells<const N: usize>(
-        &mut self,
-        row: &rusqlite::Row<'_>,
-        at: usize,
-        types: &[u8; N],
-        into: &mut [Cell],
-    ) -> rusqlite::Result<bool> {
-        use rusqlite::types::ValueRef;
-        for (i, t) in types.iter().enumerate() {
-            into[i] = match (row.get_ref(at + i)?, t) {
-                (ValueRef::Null, b't') => Cell::Null,
-                (ValueRef::Integer(n), b'I') => Cell::Int(n),
-                (ValueRef::Text(bytes), b'T' | b't') => {
-                    let Ok(text) = std::str::from_utf8(bytes) else {
-                        return Ok(false);
-                    };
-                    let a = self.text.len() as u32;
-                    self.text.push_str(text);
-                    Cell::Text(a, self.text.len() as u32)
-                }
-                _ => return Ok(false),
-            };
-        }
-        Ok(true)
+    /// Copies a column into the text; `None` when it is text but not UTF-8.
+    fn copy(&mut self, c: Col<'_>) -> Option<Cell> {
+        Some(match c {
+            Col::Null => Cell::Null,
+            Col::Int(n) => Cell::Int(n),
+            Col::Text(bytes) => {
+                let a = self.text.len() as u32;
+                self.text.push_str(std::str::from_utf8(bytes).ok()?);
+                Cell::Text(a, self.text.len() as u32)
+            }
+        })
     }
 
-    /// Hashes every entry (on a hasher thread).
-    fn hash(&mut self) {
-        let mut buf = Vec::with_capacity(2048);
-        let mut hashed = Vec::with_capacity(self.entries.len());
-        let mut breaks = Vec::new();
-        for (n, entry) in self.entries.iter_mut().enumerate() {
-            let h = match entry {
-                Entry::Slow(item) => {
-                    let Ok(ev) = &item.event else {
-                        hashed.push(Hashed::default());
-                        continue;
-                    };
-                    let event_ok = match item.columns_event {
-                        Some(ok) => ok,
-                        None => chain::event_hash(&EventBody::of(ev)) == ev.hash,
-                    };
-                    let record = std::mem::replace(&mut item.record, Ok(serde_json::Value::Null));
-                    let record_ok = match record {
-                        Ok(v) => Ok(airlock_protocol::hash_json(&v) == ev.record_hash),
-                        Err(w) => {
-                            breaks.push((n, w));
-                            Ok(false)
-                        }
-                    };
-                    Hashed {
-                        unreadable: None,
-                        event_ok,
-                        record_ok: Some(record_ok),
-                    }
-                }
-                Entry::Fast(f) => hash_fast(&self.text, f, &mut buf),
-            };
-            hashed.push(h);
-        }
-        self.hashed = hashed;
-        self.record_breaks = breaks;
+    /// Checks the entries in order (on the checker thread), leaving the batch empty.
+    fn check(&mut self, chain: &mut Chain<'_>) -> Result<(), Walk> {
+        let mut entries = std::mem::take(&mut self.entries);
+        let checked = entries
+            .drain(..)
+            .try_for_each(|entry| self.check_entry(entry, chain));
+        // Empty, its room kept for the batch's next use.
+        self.entries = entries;
+        self.text.clear();
+        self.last = false;
+        checked
     }
 
-    /// Checks the entries in order (on the checker thread).
-    fn check(mut self, chain: &mut Chain<'_>) -> Result<(), Walk> {
-        let mut breaks = std::mem::take(&mut self.record_breaks)
-            .into_iter()
-            .peekable();
-        let all_hashed = std::mem::take(&mut self.hashed);
-        for (n, (entry, hashed)) in self.entries.iter().zip(all_hashed).enumerate() {
-            let record_break = breaks.next_if(|(i, _)| *i == n).map(|(_, w)| w);
+    fn check_entry(&self, entry: Entry, chain: &mut Chain<'_>) -> Result<(), Walk> {
+        {
             match entry {
                 Entry::Slow(item) => {
                     let ev = match &item.event {
@@ -631,15 +651,14 @@ impl Batch {
                             ));
                         }
                     };
-                    chain.check(&View::of(ev), &hashed, record_break, || Some(ev.clone()))?;
+                    chain.check(&View::of(ev), &item.hashed, item.record_break, || {
+                        Some(ev.clone())
+                    })?;
                 }
                 Entry::Fast(f) => {
                     let t = |i: usize| self.str(f.event[i]);
                     let view = View {
-                        seq: match f.event[0] {
-                            Cell::Int(n) => n,
-                            _ => 0,
-                        },
+                        seq: f.seq().unwrap_or(0),
                         kind: t(1),
                         proposal_id: self.opt(f.event[2]),
                         subject_kind: t(3),
@@ -647,13 +666,14 @@ impl Batch {
                         prev_hash: t(8),
                         hash: t(9),
                     };
-                    if let Some(e) = &hashed.unreadable {
+                    if let Some(e) = &f.hashed.unreadable {
                         return Err(broken(
                             view.seq,
                             "EVENT_HASH_MISMATCH",
                             format!("event is unreadable: {e}"),
                         ));
                     }
+                    // Only asked for a proposal's event, whose columns were all copied.
                     let event = || {
                         Some(crate::Event {
                             seq: view.seq,
@@ -669,7 +689,7 @@ impl Batch {
                             created_at: t(10).to_owned(),
                         })
                     };
-                    chain.check(&view, &hashed, None, event)?;
+                    chain.check(&view, &f.hashed, None, event)?;
                 }
             }
         }
@@ -677,62 +697,105 @@ impl Batch {
     }
 }
 
-/// A batch cell as the column it was read from.
-fn col(text: &str, c: Cell) -> Col<'_> {
-    match c {
-        Cell::Null => Col::Null,
-        Cell::Int(n) => Col::Int(n),
-        Cell::Text(a, b) => Col::Text(&text.as_bytes()[a as usize..b as usize]),
+/// Batches the checker is done with, for the readers to fill again: a batch's text and
+/// entries keep their room, so the walk does not allocate (and free on another thread) a
+/// batch's worth of memory every [`ITEMS_PER_BATCH`] events.
+#[derive(Default)]
+struct Spare(std::sync::Mutex<Vec<Batch>>);
+
+impl Spare {
+    /// More than the batches in flight at once (the readers' channels and one each in hand).
+    const KEPT: usize = 64;
+
+    fn take(&self) -> Batch {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_else(Batch::new)
+    }
+
+    /// Keeps a batch that [`Batch::check`] emptied.
+    fn put(&self, batch: Batch) {
+        if let Ok(mut spare) = self.0.lock()
+            && spare.len() < Self::KEPT
+        {
+            spare.push(batch);
+        }
     }
 }
 
-/// The event and record of a fast entry, hashed from their columns' text: column hashes
-/// straight from the columns, `sha256:` hashes through the canonical JSON they cover.
-fn hash_fast(text: &str, f: &Fast, buf: &mut Vec<u8>) -> Hashed {
-    let s = |c: Cell| match c {
-        Cell::Text(a, b) => &text[a as usize..b as usize],
-        _ => "",
-    };
-    let e = &f.event;
-    let event_ok = if columns::is_column_hash(s(e[9])) {
-        let c = |i: usize| col(text, e[i]);
-        let cols = [c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7), c(8), c(10)];
-        columns::matches(&columns::EVENT, &cols, s(e[9]), buf)
+/// The text of a column (`""` for NULL or an integer, as the first-format writers below
+/// expect); `None` when it is not UTF-8.
+fn utf8(c: Col<'_>) -> Option<&str> {
+    match c {
+        Col::Text(b) => std::str::from_utf8(b).ok(),
+        _ => Some(""),
+    }
+}
+
+/// Every column as text (see [`utf8`]); `None` when one is not UTF-8.
+fn texts<'a, const N: usize>(cols: &[Col<'a>; N]) -> Option<[&'a str; N]> {
+    let mut out = [""; N];
+    for (to, c) in out.iter_mut().zip(cols) {
+        *to = utf8(*c)?;
+    }
+    Some(out)
+}
+
+/// The event and record of a fast entry, hashed from their stored columns: column hashes
+/// straight from the bytes, `sha256:` hashes through the canonical JSON they cover. `None`
+/// when a `sha256:` hash needs the text of a column that is not UTF-8.
+fn hash_fast(
+    e: &[Col<'_>; EVENT_CELLS],
+    subject: Subject,
+    r: &[Col<'_>; AUDIT_CELLS],
+    buf: &mut Vec<u8>,
+) -> Option<Hashed> {
+    fn bytes(c: Col<'_>) -> &[u8] {
+        match c {
+            Col::Text(b) => b,
+            _ => &[],
+        }
+    }
+    let event_ok = if bytes(e[9]).starts_with(columns::PREFIX.as_bytes()) {
+        let cols = [e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[10]];
+        columns::matches(&columns::EVENT, &cols, bytes(e[9]), buf)
     } else {
-        match first_format_event(e, &s, buf) {
+        match first_format_event(e, &texts(e)?, buf) {
             Ok(ok) => ok,
             Err(why) => {
-                return Hashed {
+                return Some(Hashed {
                     unreadable: Some(format!("payload_json: {why}")),
                     ..Hashed::default()
-                };
+                });
             }
         }
     };
-    let r = &f.record;
-    let record_ok = if columns::is_column_hash(s(e[7])) {
-        let (layout, n) = match f.subject {
-            Subject::Evidence => (&columns::EVIDENCE, EVIDENCE_CELLS),
-            Subject::Audit => (&columns::AUDIT, AUDIT_CELLS),
+    let n = match subject {
+        Subject::Evidence => EVIDENCE_CELLS,
+        Subject::Audit => AUDIT_CELLS,
+    };
+    let record_ok = if bytes(e[7]).starts_with(columns::PREFIX.as_bytes()) {
+        let layout = match subject {
+            Subject::Evidence => &columns::EVIDENCE,
+            Subject::Audit => &columns::AUDIT,
         };
-        let mut cols = [Col::Null; AUDIT_CELLS];
-        for (to, from) in cols.iter_mut().zip(&r[..n]) {
-            *to = col(text, *from);
-        }
-        Ok(columns::matches(layout, &cols[..n], s(e[7]), buf))
+        Ok(columns::matches(layout, &r[..n], bytes(e[7]), buf))
     } else {
+        let s = texts(r)?;
         buf.clear();
-        let record = match f.subject {
+        let record = match subject {
             Subject::Evidence => evidence_text(r, &s, buf),
             Subject::Audit => audit_text(r, &s, buf),
         };
-        record.map(|()| first_format_matches(buf, s(e[7])))
+        record.map(|()| first_format_matches(buf, utf8(e[7]).unwrap_or("")))
     };
-    Hashed {
+    Some(Hashed {
         unreadable: None,
         event_ok,
         record_ok: Some(record_ok),
-    }
+    })
 }
 
 /// Whether `buf` is what a `sha256:` hash covers.
@@ -742,41 +805,41 @@ fn first_format_matches(buf: &[u8], want: &str) -> bool {
 }
 
 /// A `sha256:` event hash: its keys in sorted order, as `chain::event_hash` writes them.
-/// `Err` when the payload does not parse.
-fn first_format_event<'t>(
-    e: &[Cell; EVENT_CELLS],
-    s: &impl Fn(Cell) -> &'t str,
+/// `s` holds the columns' text. `Err` when the payload does not parse.
+fn first_format_event(
+    e: &[Col<'_>; EVENT_CELLS],
+    s: &[&str; EVENT_CELLS],
     buf: &mut Vec<u8>,
 ) -> Result<bool, String> {
     use crate::canonical_text::{canonicalize_or_parse, push_str};
     buf.clear();
     buf.extend_from_slice(b"{\"actor\":");
-    push_str(s(e[5]), buf);
+    push_str(s[5], buf);
     buf.extend_from_slice(b",\"created_at\":");
-    push_str(s(e[10]), buf);
+    push_str(s[10], buf);
     buf.extend_from_slice(b",\"kind\":");
-    push_str(s(e[1]), buf);
+    push_str(s[1], buf);
     buf.extend_from_slice(b",\"payload\":");
-    canonicalize_or_parse(s(e[6]), buf)?;
+    canonicalize_or_parse(s[6], buf)?;
     buf.extend_from_slice(b",\"prev_hash\":");
-    push_str(s(e[8]), buf);
+    push_str(s[8], buf);
     buf.extend_from_slice(b",\"proposal_id\":");
     match e[2] {
-        Cell::Text(..) => push_str(s(e[2]), buf),
+        Col::Text(..) => push_str(s[2], buf),
         _ => buf.extend_from_slice(b"null"),
     }
     buf.extend_from_slice(b",\"record_hash\":");
-    push_str(s(e[7]), buf);
+    push_str(s[7], buf);
     buf.extend_from_slice(b",\"seq\":");
-    if let Cell::Int(n) = e[0] {
+    if let Col::Int(n) = e[0] {
         buf.extend_from_slice(n.to_string().as_bytes());
     }
     buf.extend_from_slice(b",\"subject_id\":");
-    push_str(s(e[4]), buf);
+    push_str(s[4], buf);
     buf.extend_from_slice(b",\"subject_kind\":");
-    push_str(s(e[3]), buf);
+    push_str(s[3], buf);
     buf.push(b'}');
-    Ok(first_format_matches(buf, s(e[9])))
+    Ok(first_format_matches(buf, s[9]))
 }
 
 /// For a column-hashed event the slow way: whether the row's stored columns match its hash.
@@ -796,7 +859,7 @@ fn row_event_ok(row: &rusqlite::Row<'_>, stored: &str) -> rusqlite::Result<bool>
     Ok(columns::matches(
         &columns::EVENT,
         &cols,
-        stored,
+        stored.as_bytes(),
         &mut Vec::new(),
     ))
 }
@@ -814,131 +877,167 @@ fn key_json(key: &[u8], column: &str, v: &str, buf: &mut Vec<u8>) -> Result<(), 
 }
 
 /// `EvidenceBundle` as `serde_json::to_value` writes it, keys sorted. Columns in
-/// `EVIDENCE_COLUMNS` order.
-fn evidence_text<'t>(
-    r: &[Cell],
-    s: &impl Fn(Cell) -> &'t str,
-    buf: &mut Vec<u8>,
-) -> Result<(), String> {
-    key_str(b"{\"business_object\":", s(r[7]), buf);
-    key_str(b",\"capability\":", s(r[4]), buf);
-    key_str(b",\"created_at\":", s(r[12]), buf);
-    key_str(b",\"evidence_bundle_id\":", s(r[0]), buf);
+/// `EVIDENCE_COLUMNS` order, `s` their text.
+fn evidence_text(r: &[Col<'_>], s: &[&str], buf: &mut Vec<u8>) -> Result<(), String> {
+    key_str(b"{\"business_object\":", s[7], buf);
+    key_str(b",\"capability\":", s[4], buf);
+    key_str(b",\"created_at\":", s[12], buf);
+    key_str(b",\"evidence_bundle_id\":", s[0], buf);
     let items = buf.len() + b",\"items\":".len();
-    key_json(b",\"items\":", "items_json", s(r[11]), buf)?;
+    key_json(b",\"items\":", "items_json", s[11], buf)?;
     if buf.get(items) != Some(&b'[') {
         return Err("items_json is not an array".into());
     }
-    key_str(b",\"object_id\":", s(r[8]), buf);
-    key_json(b",\"payload\":", "payload_json", s(r[10]), buf)?;
-    key_str(b",\"principal\":", s(r[3]), buf);
-    if let Cell::Text(..) = r[1] {
-        key_str(b",\"proposal_id\":", s(r[1]), buf);
+    key_str(b",\"object_id\":", s[8], buf);
+    key_json(b",\"payload\":", "payload_json", s[10], buf)?;
+    key_str(b",\"principal\":", s[3], buf);
+    if let Col::Text(..) = r[1] {
+        key_str(b",\"proposal_id\":", s[1], buf);
     }
-    key_str(b",\"query_fingerprint\":", s(r[9]), buf);
-    key_str(b",\"source_id\":", s(r[5]), buf);
-    key_str(b",\"source_table\":", s(r[6]), buf);
-    key_str(b",\"tenant_id\":", s(r[2]), buf);
+    key_str(b",\"query_fingerprint\":", s[9], buf);
+    key_str(b",\"source_id\":", s[5], buf);
+    key_str(b",\"source_table\":", s[6], buf);
+    key_str(b",\"tenant_id\":", s[2], buf);
     buf.push(b'}');
     Ok(())
 }
 
 /// `QueryAudit` as `serde_json::to_value` writes it, keys sorted. Columns in `AUDIT_COLUMNS`
-/// order.
-fn audit_text<'t>(
-    r: &[Cell],
-    s: &impl Fn(Cell) -> &'t str,
-    buf: &mut Vec<u8>,
-) -> Result<(), String> {
-    let int = |c: Cell| match c {
-        Cell::Int(n) => n,
+/// order, `s` their text.
+fn audit_text(r: &[Col<'_>], s: &[&str], buf: &mut Vec<u8>) -> Result<(), String> {
+    let int = |c: Col<'_>| match c {
+        Col::Int(n) => n,
         _ => 0,
     };
     buf.extend_from_slice(b"{\"audit_id\":");
     buf.extend_from_slice(int(r[0]).to_string().as_bytes());
-    key_str(b",\"business_object\":", s(r[6]), buf);
-    key_str(b",\"capability\":", s(r[5]), buf);
-    key_str(b",\"created_at\":", s(r[15]), buf);
+    key_str(b",\"business_object\":", s[6], buf);
+    key_str(b",\"capability\":", s[5], buf);
+    key_str(b",\"created_at\":", s[15], buf);
     // Stored as i64 and read back `as u64`, as the slow walk does.
     buf.extend_from_slice(b",\"duration_us\":");
     buf.extend_from_slice((int(r[12]) as u64).to_string().as_bytes());
-    if let Cell::Text(..) = r[2] {
-        key_str(b",\"evidence_bundle_id\":", s(r[2]), buf);
+    if let Col::Text(..) = r[2] {
+        key_str(b",\"evidence_bundle_id\":", s[2], buf);
     }
-    key_str(b",\"object_id\":", s(r[7]), buf);
-    key_str(b",\"outcome\":", s(r[13]), buf);
-    key_json(b",\"payload\":", "payload_json", s(r[14]), buf)?;
-    key_str(b",\"principal\":", s(r[4]), buf);
-    if let Cell::Text(..) = r[1] {
-        key_str(b",\"proposal_id\":", s(r[1]), buf);
+    key_str(b",\"object_id\":", s[7], buf);
+    key_str(b",\"outcome\":", s[13], buf);
+    key_json(b",\"payload\":", "payload_json", s[14], buf)?;
+    key_str(b",\"principal\":", s[4], buf);
+    if let Col::Text(..) = r[1] {
+        key_str(b",\"proposal_id\":", s[1], buf);
     }
-    key_str(b",\"query_fingerprint\":", s(r[9]), buf);
+    key_str(b",\"query_fingerprint\":", s[9], buf);
     buf.extend_from_slice(b",\"row_count\":");
     buf.extend_from_slice((int(r[11]) as u64).to_string().as_bytes());
-    key_str(b",\"source_id\":", s(r[8]), buf);
-    key_str(b",\"table_name\":", s(r[10]), buf);
-    key_str(b",\"tenant_id\":", s(r[3]), buf);
+    key_str(b",\"source_id\":", s[8], buf);
+    key_str(b",\"table_name\":", s[10], buf);
+    key_str(b",\"tenant_id\":", s[3], buf);
     buf.push(b'}');
     Ok(())
 }
 
 /// The reader's half: the events with `lo < seq <= hi` in order, each with the record it
-/// covers, handed to `send` in batches; the last batch (possibly empty) is marked `last`.
-/// Returns `Ok(false)` when reading stopped early: at an event that does not decode (its
-/// batch is sent) or when `send` says nobody listens any more. Stops at the first storage
+/// covers, hashed and handed to `send` in batches; the last batch (possibly empty) is marked
+/// `last`. Returns `Ok(false)` when reading stopped early: at an event that does not decode
+/// (its batch is sent) or when `send` says nobody listens any more. Stops at the first storage
 /// error (returned).
+///
+/// Evidence and audit rows are written in chain order, so the events of a range meet them in
+/// row id order: each kind is read by a cursor stepping through its table alongside the
+/// events, and an event takes the cursor's row when it is the row the event names (by its id,
+/// the table's key). Otherwise (a row missing, moved or added) the event's row is looked up by
+/// its id, as a join would, and the cursor waits for the next event whose row it holds.
 fn read_range(
     conn: &Connection,
     (lo, hi): (i64, i64),
     covered: &mut Covered,
+    spare: &Spare,
     send: &mut dyn FnMut(Batch) -> bool,
 ) -> Result<bool, Walk> {
-    let mut stmt = conn.prepare_cached(&walk_sql())?;
-    let mut rows = stmt.query([lo, hi])?;
-    let mut no = 0;
-    let mut batch = Batch::new(no);
+    use rusqlite::types::ValueRef;
+    let sql = walk_sql();
+    let (evidence_start, audit_start): (i64, i64) = conn
+        .prepare_cached(&sql.starts)?
+        .query_row([lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut evidence_from = conn.prepare_cached(&sql.evidence_from)?;
+    let mut evidence_rows = evidence_from.query([evidence_start])?;
+    let mut evidence_at = evidence_rows.next()?;
+    let mut audit_from = conn.prepare_cached(&sql.audit_from)?;
+    let mut audit_rows = audit_from.query([audit_start])?;
+    let mut audit_at = audit_rows.next()?;
+    let mut evidence_by_id = conn.prepare_cached(&sql.evidence_by_id)?;
+    let mut audit_by_id = conn.prepare_cached(&sql.audit_by_id)?;
+    let mut events = conn.prepare_cached(&sql.events)?;
+    let mut rows = events.query([lo, hi])?;
+    let mut batch = spare.take();
+    let mut buf = Vec::with_capacity(4096);
     let mut last_seq = lo;
     while let Some(row) = rows.next()? {
         let mark = batch.text.len();
-        let fast = fast_entry(&mut batch, row)?;
+        let subject = match (row.get_ref(3)?, row.get_ref(4)?) {
+            (ValueRef::Text(b"evidence"), ValueRef::Text(id)) => Some((Subject::Evidence, id)),
+            (ValueRef::Text(b"query_audit"), ValueRef::Text(id)) => Some((Subject::Audit, id)),
+            _ => None,
+        };
+        // The event's record: the cursor's row, or the one its id finds.
+        let mut found;
+        let mut took = None;
+        let record = match subject {
+            None => None,
+            Some((Subject::Evidence, id)) => match evidence_at {
+                Some(r) if r.get_ref(0)? == ValueRef::Text(id) => {
+                    took = Some(Subject::Evidence);
+                    Some(r)
+                }
+                _ => {
+                    found = evidence_by_id.query([Col::Text(id)])?;
+                    found.next()?
+                }
+            },
+            Some((Subject::Audit, id)) => {
+                let id_is = |r: &rusqlite::Row<'_>| -> rusqlite::Result<bool> {
+                    Ok(matches!(r.get_ref(0)?, ValueRef::Integer(n)
+                        if std::str::from_utf8(id).ok().and_then(|s| s.parse().ok()) == Some(n)))
+                };
+                match audit_at {
+                    Some(r) if id_is(r)? => {
+                        took = Some(Subject::Audit);
+                        Some(r)
+                    }
+                    _ => {
+                        found = audit_by_id.query([Col::Text(id)])?;
+                        found.next()?
+                    }
+                }
+            }
+        };
+        let fast = match record {
+            Some(record) => fast_entry(&mut batch, row, record, &mut buf)?,
+            None => None,
+        };
         let (entry, stop) = match fast {
             Some(f) => {
                 covered[if f.subject == Subject::Evidence { 0 } else { 1 }] += 1;
-                last_seq = match f.event[0] {
-                    Cell::Int(n) => n,
-                    _ => last_seq,
-                };
+                last_seq = f.seq().unwrap_or(last_seq);
                 (Entry::Fast(f), false)
             }
             None => {
                 batch.text.truncate(mark);
-                let item = match read::event_from_row(row) {
-                    Ok(ev) => Item {
-                        seq: ev.seq,
-                        columns_event: if columns::is_column_hash(&ev.hash) {
-                            Some(row_event_ok(row, &ev.hash)?)
-                        } else {
-                            None
-                        },
-                        record: record_value(conn, &ev, covered),
-                        event: Ok(ev),
-                    },
-                    Err(e) => Item {
-                        seq: row.get(0).unwrap_or(last_seq + 1),
-                        columns_event: None,
-                        event: Err(e.to_string()),
-                        record: Ok(serde_json::Value::Null),
-                    },
-                };
+                let item = Item::read(conn, row, covered, last_seq)?;
                 last_seq = item.seq;
                 let stop = item.event.is_err();
-                (Entry::Slow(item), stop)
+                (Entry::Slow(Box::new(item)), stop)
             }
         };
+        match took {
+            Some(Subject::Evidence) => evidence_at = evidence_rows.next()?,
+            Some(Subject::Audit) => audit_at = audit_rows.next()?,
+            None => {}
+        }
         batch.entries.push(entry);
         if batch.entries.len() == ITEMS_PER_BATCH || stop {
-            no += 1;
-            let full = std::mem::replace(&mut batch, Batch::new(no));
+            let full = std::mem::replace(&mut batch, spare.take());
             if !send(full) || stop {
                 return Ok(false);
             }
@@ -948,30 +1047,80 @@ fn read_range(
     Ok(send(batch))
 }
 
-/// The row as a fast entry: an evidence or audit event whose columns all have the types the
-/// fast path expects. `None` sends it the slow way.
-fn fast_entry(batch: &mut Batch, row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Fast>> {
-    let mut f = Fast {
-        subject: Subject::Evidence,
-        event: [Cell::Null; EVENT_CELLS],
-        record: [Cell::Null; AUDIT_CELLS],
-    };
-    if !batch.cells(row, 0, EVENT_TYPES, &mut f.event)? {
+/// Reads a row's columns `at..at + types.len()` as SQLite holds them (nothing copied);
+/// `false` when one has a type other than `types` says.
+fn stored<'r>(
+    row: &'r rusqlite::Row<'_>,
+    at: usize,
+    types: &[u8],
+    into: &mut [Col<'r>],
+) -> rusqlite::Result<bool> {
+    use rusqlite::types::ValueRef;
+    for (i, (t, to)) in types.iter().zip(into).enumerate() {
+        *to = match (row.get_ref(at + i)?, t) {
+            (ValueRef::Null, b't') => Col::Null,
+            (ValueRef::Integer(n), b'I') => Col::Int(n),
+            (ValueRef::Text(bytes), b'T' | b't') => Col::Text(bytes),
+            _ => return Ok(false),
+        };
+    }
+    Ok(true)
+}
+
+/// An event and its record as a fast entry: an evidence or audit event whose columns all
+/// have the types the fast path expects, hashed, its checked columns copied into the batch.
+/// `None` sends it the slow way: so does a row whose hashes do not all match and that holds
+/// text that is not UTF-8 (the slow way reports it unreadable, as before). Texts are not
+/// checked for UTF-8 otherwise: a column hash that matches covers the very bytes the writer
+/// hashed, its text.
+fn fast_entry(
+    batch: &mut Batch,
+    row: &rusqlite::Row<'_>,
+    record: &rusqlite::Row<'_>,
+    buf: &mut Vec<u8>,
+) -> rusqlite::Result<Option<Fast>> {
+    let mut e = [Col::Null; EVENT_CELLS];
+    if !stored(row, 0, EVENT_TYPES, &mut e)? {
         return Ok(None);
     }
-    let ok = match batch.str(f.event[3]) {
-        "evidence" => {
-            batch.cells(row, EVIDENCE_AT, EVIDENCE_TYPES, &mut f.record)?
-                && batch.str(f.record[0]) == batch.str(f.event[4])
-        }
-        "query_audit" => {
-            f.subject = Subject::Audit;
-            batch.cells(row, AUDIT_AT, AUDIT_TYPES, &mut f.record)?
-                && matches!(f.record[0], Cell::Int(id) if batch.str(f.event[4]).parse() == Ok(id))
-        }
+    let (subject, types): (_, &[u8]) = match e[3] {
+        Col::Text(b"evidence") => (Subject::Evidence, EVIDENCE_TYPES),
+        Col::Text(b"query_audit") => (Subject::Audit, AUDIT_TYPES),
+        _ => return Ok(None),
+    };
+    let mut r = [Col::Null; AUDIT_CELLS];
+    if !stored(record, 0, types, &mut r)? {
+        return Ok(None);
+    }
+    let same_row = match (subject, r[0]) {
+        (Subject::Evidence, id @ Col::Text(_)) => id == e[4],
+        (Subject::Audit, Col::Int(id)) => utf8(e[4]).and_then(|s| s.parse().ok()) == Some(id),
         _ => false,
     };
-    Ok(ok.then_some(f))
+    if !same_row {
+        return Ok(None);
+    }
+    let Some(hashed) = hash_fast(&e, subject, &r, buf) else {
+        return Ok(None);
+    };
+    if !hashed.all_ok() && (texts(&e).is_none() || texts(&r).is_none()) {
+        return Ok(None);
+    }
+    let whole = e[2] != Col::Null;
+    let mut event = [Cell::Null; EVENT_CELLS];
+    for ((to, c), checked) in event.iter_mut().zip(e).zip(CHECKED_CELLS) {
+        if checked || whole {
+            let Some(cell) = batch.copy(c) else {
+                return Ok(None);
+            };
+            *to = cell;
+        }
+    }
+    Ok(Some(Fast {
+        subject,
+        event,
+        hashed,
+    }))
 }
 
 /// The fields of an event the checker reads.
@@ -1339,13 +1488,15 @@ pub(crate) fn record_value(
     Ok(value)
 }
 
-/// A record whose columns no longer decode (text where a number was, bad JSON) was edited.
+/// A record whose columns no longer decode (text where a number was, text that is not UTF-8,
+/// bad JSON) was edited.
 fn unreadable(ev: &crate::Event, e: LedgerError) -> Walk {
     match e {
         LedgerError::Storage(
             rusqlite::Error::FromSqlConversionFailure(..)
             | rusqlite::Error::InvalidColumnType(..)
-            | rusqlite::Error::IntegralValueOutOfRange(..),
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..),
         )
         | LedgerError::Json(_) => broken(
             ev.seq,
@@ -1445,9 +1596,10 @@ mod tests {
     }
 
     /// Each row hashed both ways: (fast path taken, fast event ok, fast record ok, slow event
-    /// ok, slow record ok).
+    /// ok, slow record ok). The fast way is given each event's record looked up by its id.
     fn both_ways(conn: &Connection) -> Vec<(i64, bool, bool, bool, bool, bool)> {
-        let mut stmt = conn.prepare(&walk_sql()).unwrap();
+        let sql = walk_sql();
+        let mut stmt = conn.prepare(&sql.events).unwrap();
         let mut rows = stmt.query([i64::MIN, i64::MAX]).unwrap();
         let mut out = Vec::new();
         let mut covered = [0; CHAINED_TABLES.len()];
@@ -1459,12 +1611,23 @@ mod tests {
                 Ok(v) => airlock_protocol::hash_json(&v) == ev.record_hash,
                 Err(_) => false,
             };
-            let mut batch = Batch::new(0);
-            let (fast, e, r) = match fast_entry(&mut batch, row).unwrap() {
-                Some(f) => {
-                    let h = hash_fast(&batch.text, &f, &mut buf);
-                    (true, h.event_ok, matches!(h.record_ok, Some(Ok(true))))
-                }
+            let by_id = match ev.subject_kind.as_str() {
+                "evidence" => &sql.evidence_by_id,
+                _ => &sql.audit_by_id,
+            };
+            let mut by_id = conn.prepare(by_id).unwrap();
+            let mut records = by_id.query([&ev.subject_id]).unwrap();
+            let mut batch = Batch::new();
+            let fast = match records.next().unwrap() {
+                Some(record) => fast_entry(&mut batch, row, record, &mut buf).unwrap(),
+                None => None,
+            };
+            let (fast, e, r) = match fast {
+                Some(f) => (
+                    true,
+                    f.hashed.event_ok,
+                    matches!(f.hashed.record_ok, Some(Ok(true))),
+                ),
                 None => (false, false, false),
             };
             out.push((ev.seq, fast, e, r, slow_event, slow_record));
@@ -1751,6 +1914,58 @@ mod tests {
             },
         );
         assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    /// Hashes are taken over the stored bytes without checking that text is UTF-8; a row
+    /// whose hash then fails and that holds text that is not goes the slow way, which reports
+    /// it unreadable (a record's text used to stop the walk with a storage error instead).
+    #[tokio::test]
+    async fn text_that_is_not_utf8_is_reported_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        for i in 0..12 {
+            ledger.record_read(read(i)).await.unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        assert!(verify(&conn, &[]).unwrap().ok);
+        let evidence_id: String = conn
+            .query_row(
+                "SELECT evidence_bundle_id FROM evidence_bundles WHERE rowid = 3",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let cases = [
+            (
+                "UPDATE evidence_bundles SET items_json = CAST(x'5b22ff225d' AS TEXT) WHERE rowid = 3",
+                seq_of(&conn, "evidence", &evidence_id),
+                "RECORD_HASH_MISMATCH",
+                "is no longer readable",
+            ),
+            (
+                "UPDATE query_audit SET payload_json = CAST(x'7b7dfe' AS TEXT) WHERE audit_id = 5",
+                seq_of(&conn, "query_audit", "5"),
+                "RECORD_HASH_MISMATCH",
+                "is no longer readable",
+            ),
+            (
+                "UPDATE events SET actor = CAST(x'61c3' AS TEXT) WHERE seq = 7",
+                7,
+                "EVENT_HASH_MISMATCH",
+                "event is unreadable",
+            ),
+        ];
+        for (edit, seq, code, detail) in cases {
+            conn.execute_batch("SAVEPOINT tamper").unwrap();
+            conn.execute_batch(edit).unwrap();
+            let b = verify(&conn, &[]).unwrap().first_break.unwrap();
+            assert_eq!((b.seq, b.code), (seq, code), "{edit}: {b:?}");
+            assert!(b.detail.contains(detail), "{edit}: {b:?}");
+            conn.execute_batch("ROLLBACK TO tamper; RELEASE tamper")
+                .unwrap();
+        }
+        assert!(verify(&conn, &[]).unwrap().ok);
     }
 
     #[tokio::test]
