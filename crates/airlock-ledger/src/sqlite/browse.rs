@@ -171,6 +171,10 @@ pub(crate) struct Budget {
     /// gives up and the kind is read newest first within [`Budget::max`] (a common text under
     /// a filter that few of its rows pass). 0: never walk.
     pub walk: usize,
+    /// The most rows listed before the last of a walked page that the walk's check may read
+    /// (step 2 of [`walk`]); a page deeper than that (a text in few, old rows) is read as
+    /// [`Budget::matches`] decides instead.
+    pub depth: usize,
 }
 
 /// The bounds every search runs with.
@@ -178,19 +182,22 @@ pub(crate) const BUDGET: Budget = Budget {
     max: 10_000,
     matches: 2_000,
     walk: 2_000,
+    depth: 100_000,
 };
 
 /// Records of every kind matching `f` (and `text`, when given), newest first, merged into one
 /// page.
 ///
-/// With a text, each kind's search index (schema 8, FTS5 trigrams) is asked first how many rows
-/// hold the text (counting stops at [`Budget::matches`], reading index pages only). Fewer: those
-/// rows are looked up, confirmed against the fields themselves and paged, so a rare or absent
-/// text costs what its matches cost whatever the filters (a filter that matches few rows must
-/// not make the search walk the table looking for them). More (a common text): the index is
-/// walked newest row first until the page is full ([`walk`]), so the cost follows the page,
-/// not the table. A walk that the index feeds more than [`Budget::walk`] rows without filling
-/// the page, and a text the index cannot serve, read the kind newest first instead, at most
+/// With a text, each kind's search index (schema 8, FTS5 trigrams) is first walked newest row
+/// first until the page is full ([`walk`]), so a common text costs what its page costs, not
+/// what the table holds. The walk gives up when the index names more than [`Budget::walk`]
+/// rows before the page is full (a common text under a filter few of its rows pass), or when
+/// the page reaches deeper than [`Budget::depth`] rows (a text in few, old rows). Then the
+/// index is asked how many rows hold the text (counting stops at [`Budget::matches`], reading
+/// index pages only). Fewer: those rows are looked up, confirmed against the fields themselves
+/// and paged, so a rare or absent text costs what its matches cost whatever the filters (a
+/// filter that matches few rows must not make the search walk the table looking for them).
+/// More, and a text the index cannot serve: the kind is read newest first, at most
 /// [`Budget::max`] rows. Either way the page, its `matched` fields, snippets and cursor are
 /// those a full scan gives, up to where a bounded read stopped.
 pub(crate) fn search(
@@ -243,6 +250,21 @@ pub(crate) fn search_within(
             continue;
         };
         if let Some(query) = &query
+            && bounds.walk > 0
+            && let Some(found) = walk(
+                conn,
+                shape,
+                w.clone(),
+                cursor.as_ref(),
+                (&needle, query),
+                limit,
+                bounds,
+            )?
+        {
+            rows.extend(found);
+            continue;
+        }
+        if let Some(query) = &query
             && named_fewer_than(conn, shape, query, bounds.matches)?
         {
             rows.extend(indexed(
@@ -254,21 +276,6 @@ pub(crate) fn search_within(
                 query,
                 limit,
             )?);
-            continue;
-        }
-        if let Some(query) = &query
-            && bounds.walk > 0
-            && let Some(found) = walk(
-                conn,
-                shape,
-                w.clone(),
-                cursor.as_ref(),
-                (&needle, query),
-                limit,
-                bounds.walk,
-            )?
-        {
-            rows.extend(found);
             continue;
         }
         let read = scan(conn, shape, w, cursor.as_ref(), &needle, limit, bounds.max)?;
@@ -345,7 +352,8 @@ fn scan(
 
 /// The first `limit + 1` rows of `shape` under `w` (after `cursor`) that hold `needle`, in
 /// listing order, found by walking the search index from its newest row down; `None` when the
-/// index named more than `budget` rows before the page was full.
+/// index named more than [`Budget::walk`] rows before the page was full, or the check of step
+/// 2 would read more than [`Budget::depth`] rows.
 ///
 /// A row's rowid is the order it was written in, which is nearly but not exactly the listing
 /// order `(created_at, id)`: writers stamp `created_at` before they queue for the write lock,
@@ -357,10 +365,10 @@ fn scan(
 ///    `limit + 1` pass. Every row that holds the text at or above the rowid `r` where the walk
 ///    stopped has then been seen. (An index that runs out first has named every match.)
 /// 2. Let `T` be the last of those `limit + 1` in listing order. A row the page still lacks is
-///    listed before `T`, so it is a row below `r` listed before `T`: those are read through
-///    the filter's time-ordered index (the rows listed before `T`, not the whole table, and
-///    the rowid is tested on the index entry before any row is read), tested the same way,
-///    and merged. When rowid order is listing order there are none.
+///    listed before `T`, so it is a row below `r` listed before `T`. The rows listed before
+///    `T` are counted through the filter's time-ordered index (at most [`Budget::depth`], the
+///    rowid tested on each index entry, no row read); any below `r` are read, tested the same
+///    way and merged. When rowid order is listing order there are none.
 fn walk(
     conn: &Connection,
     shape: &Shape,
@@ -368,38 +376,101 @@ fn walk(
     cursor: Option<&Cursor>,
     (needle, query): (&str, &str),
     limit: usize,
-    budget: usize,
+    bounds: Budget,
 ) -> Result<Option<Vec<(Cursor, Hit)>>, LedgerError> {
     if let Some(c) = cursor {
         shape::after_cursor(&mut w, shape, c, &SQLITE);
     }
     let mut found = Vec::new();
-    let Some(stopped_at) = walk_index(conn, shape, &w, needle, query, limit, budget, &mut found)?
+    let Some(stopped_at) = walk_index(
+        conn,
+        shape,
+        &w,
+        (needle, query),
+        limit,
+        bounds.walk,
+        &mut found,
+    )?
     else {
         return Ok(None);
     };
-    if let Some(r) = stopped_at {
+    let Some(r) = stopped_at else {
+        return Ok(Some(found));
+    };
+    shape::sort_merged(&mut found);
+    let Some(last) = found.last().map(|(k, _)| k.clone()) else {
+        return Ok(Some(found));
+    };
+    let (sql, bound) = listed_before_sql(shape, w.clone(), &last, r, bounds.depth);
+    let (listed, below): (i64, i64) = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(bound), |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    if listed as usize >= bounds.depth {
+        return Ok(None);
+    }
+    if below > 0 {
+        found.extend(listed_before_below(conn, shape, w, &last, r, needle)?);
         shape::sort_merged(&mut found);
-        let last = found.last().map(|(k, _)| k.clone());
-        if let Some(last) = last {
-            found.extend(listed_before_below(conn, shape, w, &last, r, needle)?);
-            shape::sort_merged(&mut found);
-            found.truncate(limit + 1);
-        }
+        found.truncate(limit + 1);
     }
     Ok(Some(found))
+}
+
+/// Counts, for step 2 of [`walk`], the rows of `shape` under `w` listed before `last` (at most
+/// `depth`) and how many of those lie below rowid `below`; both from the filter's
+/// time-ordered index when it holds the filter (the rowid is part of every index entry).
+fn listed_before_sql(
+    shape: &Shape,
+    w: Where,
+    last: &Cursor,
+    below: i64,
+    depth: usize,
+) -> (String, Vec<SqlValue>) {
+    let listed = before(shape, w, last);
+    let sql = format!(
+        "SELECT count(*), coalesce(sum(below), 0) FROM
+         (SELECT +{table}.rowid < ? AS below FROM {table}{where_} LIMIT ?)",
+        table = shape.table,
+        where_ = listed.sql(),
+    );
+    let mut bound = vec![SqlValue::Integer(below)];
+    bound.extend(values(listed));
+    bound.push(SqlValue::Integer(i64::try_from(depth).unwrap_or(i64::MAX)));
+    (sql, bound)
+}
+
+/// `filter` and the rows listed before `last` (of the same kind), the order key's bound
+/// first so that it bounds the read.
+fn before(shape: &Shape, filter: Where, last: &Cursor) -> Where {
+    let id = match &last.id {
+        CursorId::Int(i) => Bound::Int(*i),
+        CursorId::Text(t) => Bound::Text(t.clone()),
+    };
+    let created = shape.created;
+    let mut w = Where::default();
+    w.push(
+        format!("{created} >= ? AND ({created} > ? OR {} > ?)", shape.id),
+        [
+            Bound::Text(last.at.clone()),
+            Bound::Text(last.at.clone()),
+            id,
+        ],
+    );
+    w.clauses.extend(filter.clauses);
+    w.values.extend(filter.values);
+    w
 }
 
 /// Step 1 of [`walk`]: pushes onto `found` the rows the index names for `query`, newest rowid
 /// first, that pass `w` and hold `needle`, until `limit + 1` do. `Some(Some(r))`: stopped at
 /// rowid `r` with the page full; `Some(None)`: the index ran out; `None`: over `budget`.
-#[allow(clippy::too_many_arguments)]
 fn walk_index(
     conn: &Connection,
     shape: &Shape,
     w: &Where,
-    needle: &str,
-    query: &str,
+    (needle, query): (&str, &str),
     limit: usize,
     budget: usize,
     found: &mut Vec<(Cursor, Hit)>,
@@ -472,30 +543,19 @@ fn before_below_sql(
     below: i64,
     needle: &str,
 ) -> (String, Vec<SqlValue>) {
-    let id = match &last.id {
-        CursorId::Int(i) => Bound::Int(*i),
-        CursorId::Text(t) => Bound::Text(t.clone()),
-    };
-    let created = shape.created;
-    let mut w = Where::default();
-    w.push(
-        format!("{created} >= ? AND ({created} > ? OR {} > ?)", shape.id),
-        [
-            Bound::Text(last.at.clone()),
-            Bound::Text(last.at.clone()),
-            id,
-        ],
-    );
     // `+` keeps the planner off the rowid range (every row below `below`): the time-ordered
     // index bounds the read, and its entries carry the rowid, tested first (before the row
     // is read; the filter and the text follow).
+    let mut w = Where::default();
     w.push(format!("+{}.rowid < ?", shape.table), [Bound::Int(below)]);
-    w.clauses.extend(filter.clauses);
-    w.values.extend(filter.values);
+    let listed = before(shape, filter, last);
+    w.clauses.extend(listed.clauses);
+    w.values.extend(listed.values);
     shape::text_where(&mut w, shape, needle, &SQLITE);
     let sql = format!(
         "SELECT {columns}, {created}, {id} FROM {table}{where_}",
         columns = shape::hit_columns(shape),
+        created = shape.created,
         id = shape.id,
         table = shape.table,
         where_ = w.sql(),
@@ -665,6 +725,13 @@ pub(crate) fn walk_statements_of(
             shape::after_cursor(&mut w, shape, &position_of(shape), &SQLITE);
         }
         out.push(walk_sql(shape, &w, needle, &query));
+        out.push(listed_before_sql(
+            shape,
+            w.clone(),
+            &position_of(shape),
+            1,
+            10,
+        ));
         out.push(before_below_sql(shape, w, &position_of(shape), 1, needle));
     }
     out

@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use super::{Budget, index_query, search_within};
+use crate::browse::shape::SEARCHED;
 use crate::browse::{Hit, MAX_SEARCH_TEXT, Page, RecordFilter, SearchText};
 use crate::{
     Actor, Decision, EvidenceBundle, Ledger, NewProposal, NewRead, QueryAudit, Review, SqliteLedger,
@@ -20,6 +21,7 @@ const FULL: Budget = Budget {
     max: i64::MAX as usize,
     matches: 0,
     walk: 0,
+    depth: 0,
 };
 
 /// Bounds small enough that the tiny ledger below exercises every path: the index whenever it
@@ -28,6 +30,7 @@ const TIGHT: Budget = Budget {
     max: 3,
     matches: i64::MAX as usize,
     walk: 0,
+    depth: 0,
 };
 
 /// [`TIGHT`], but every text the index finds in a row counts as common and is read on,
@@ -36,22 +39,23 @@ const COMMON: Budget = Budget {
     max: 3,
     matches: 1,
     walk: 0,
+    depth: 0,
 };
 
-/// Every text the index finds in a row counts as common and is walked newest first through
-/// the index, however far.
+/// Every text the index finds is walked newest first through the index, however far.
 const WALK: Budget = Budget {
     max: 3,
     matches: 1,
     walk: i64::MAX as usize,
+    depth: i64::MAX as usize,
 };
 
 /// [`WALK`], but a walk gives up after two rows named and the kind is read on, bounded.
-const WALK_SHORT: Budget = Budget {
-    max: 3,
-    matches: 1,
-    walk: 2,
-};
+const WALK_SHORT: Budget = Budget { walk: 2, ..WALK };
+
+/// [`WALK`], but a walk gives up when its page is deeper than one row and the kind is read
+/// on, bounded.
+const WALK_SHALLOW: Budget = Budget { depth: 1, ..WALK };
 
 /// A note stored in evidence rows: quotes, FTS5 operators, `LIKE` wildcards, SQL and
 /// characters outside ASCII.
@@ -275,7 +279,7 @@ fn same_as_full_scan(conn: &Connection) -> usize {
             let tight = pages(conn, &text, &f, TIGHT);
             found += hits(&full).len();
             let walked = pages(conn, &text, &f, WALK);
-            for bounded in [COMMON, WALK_SHORT] {
+            for bounded in [COMMON, WALK_SHORT, WALK_SHALLOW] {
                 assert_eq!(
                     hits(&pages(conn, &text, &f, bounded)),
                     hits(&full),
@@ -390,10 +394,12 @@ fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
         for with_cursor in [false, true] {
             let statements = super::walk_statements_of(f, with_cursor, "needle");
             let plans = super::tests::plans_in(&conn, statements);
-            for (walk, check) in plans.chunks(2).map(|p| (&p[0], &p[1])) {
+            // Three statements for each kind (every kind carries these filters).
+            assert_eq!(plans.len(), 3 * SEARCHED.len());
+            for (walk, shape) in plans.chunks(3).zip(SEARCHED) {
                 // The index drives the walk, newest rowid first (no sort: the walk stops when
                 // the page is full), each row looked up by rowid.
-                let (sql, plan) = walk;
+                let (sql, plan) = &walk[0];
                 let lines: Vec<&str> = plan.split(" | ").collect();
                 assert!(
                     lines[0].starts_with("SCAN search_") && lines[0].contains("VIRTUAL TABLE"),
@@ -404,19 +410,22 @@ fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
                     "{plan}\n  for {sql}"
                 );
                 assert!(!plan.contains("TEMP B-TREE"), "{plan}\n  for {sql}");
-                // The check reads the rows listed before the page's last through an index
-                // that holds the time (receipts and events filtered through their proposal:
-                // that proposal set's rows, as their listing does), never every row below a
-                // rowid.
-                let (sql, plan) = check;
-                let first = plan.split(" | ").next().unwrap();
-                let through_proposal = sql.contains("proposal_id IN (SELECT");
-                assert!(
-                    first.starts_with("SEARCH ")
-                        && (through_proposal || first.contains("created_at")),
-                    "{plan}\n  for {sql}"
-                );
-                assert!(!plan.contains("(rowid<?)"), "{plan}\n  for {sql}");
+                // The check counts, then reads, the rows listed before the page's last
+                // through an index that holds the time (receipts and events filtered through
+                // their proposal: that proposal set's rows, as their listing does), never
+                // every row below a rowid.
+                for (sql, plan) in &walk[1..] {
+                    let through_proposal = sql.contains("proposal_id IN (SELECT");
+                    let read = plan
+                        .split(" | ")
+                        .find(|l| l.starts_with(&format!("SEARCH {} ", shape.table)))
+                        .unwrap_or_else(|| panic!("{plan}\n  for {sql}"));
+                    assert!(
+                        through_proposal || read.contains("created_at"),
+                        "{plan}\n  for {sql}"
+                    );
+                    assert!(!plan.contains("(rowid<?)"), "{plan}\n  for {sql}");
+                }
             }
         }
     }
