@@ -368,7 +368,8 @@ fn scan(
 ///    listed before `T`, so it is a row below `r` listed before `T`. The rows listed before
 ///    `T` are counted through the filter's time-ordered index (at most [`Budget::depth`], the
 ///    rowid tested on each index entry, no row read); any below `r` are read, tested the same
-///    way and merged. When rowid order is listing order there are none.
+///    way and merged. When rowid order is listing order there are none. (A walk that stopped
+///    [`Budget::depth`] rowids or more below the newest gives up without counting.)
 fn walk(
     conn: &Connection,
     shape: &Shape,
@@ -401,6 +402,14 @@ fn walk(
     let Some(last) = found.last().map(|(k, _)| k.clone()) else {
         return Ok(Some(found));
     };
+    // Rows are nearly in listing order: when more rows were written after `r` than the check
+    // may read, so are (about) the rows listed before `T`. Give up without counting them.
+    let newest: i64 = conn
+        .prepare_cached(&format!("SELECT max(rowid) FROM {}", shape.table))?
+        .query_row([], |row| row.get(0))?;
+    if usize::try_from(newest.saturating_sub(r)).unwrap_or(usize::MAX) >= bounds.depth {
+        return Ok(None);
+    }
     let (sql, bound) = listed_before_sql(shape, w.clone(), &last, r, bounds.depth);
     let (listed, below): (i64, i64) = conn
         .prepare_cached(&sql)?
