@@ -249,9 +249,8 @@ pub(crate) fn search_within(
         let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
-        if let Some(query) = &query
-            && bounds.walk > 0
-            && let Some(found) = walk(
+        let walked = match &query {
+            Some(query) if bounds.walk > 0 => Some(walk(
                 conn,
                 shape,
                 w.clone(),
@@ -259,12 +258,17 @@ pub(crate) fn search_within(
                 (&needle, query),
                 limit,
                 bounds,
-            )?
-        {
+            )?),
+            _ => None,
+        };
+        if let Some(Walked::Page(found)) = walked {
             rows.extend(found);
             continue;
         }
+        // A walk fed more rows than the count's bound already knows the answer: not fewer.
+        let named_many = matches!(walked, Some(Walked::Named)) && bounds.walk >= bounds.matches;
         if let Some(query) = &query
+            && !named_many
             && named_fewer_than(conn, shape, query, bounds.matches)?
         {
             rows.extend(indexed(
@@ -350,10 +354,25 @@ fn scan(
     })
 }
 
+/// What a [`walk`] of the index found.
+enum Walked {
+    /// The first `limit + 1` matches in listing order (fewer: all of them).
+    Page(Vec<(Cursor, Hit)>),
+    /// The index named more than [`Budget::walk`] rows before the page was full.
+    Named,
+    /// The page lies deeper than [`Budget::depth`] rows.
+    Deep,
+}
+
+/// How many rows written after a walk stopped are taken to stand for one row its check would
+/// read (a filter's index holds a part of them): a walk that stopped more than this many times
+/// [`Budget::depth`] rowids below the newest gives up without counting.
+const WRITTEN_PER_LISTED: usize = 10;
+
 /// The first `limit + 1` rows of `shape` under `w` (after `cursor`) that hold `needle`, in
-/// listing order, found by walking the search index from its newest row down; `None` when the
-/// index named more than [`Budget::walk`] rows before the page was full, or the check of step
-/// 2 would read more than [`Budget::depth`] rows.
+/// listing order, found by walking the search index from its newest row down; or why the walk
+/// gave up: the index named more than [`Budget::walk`] rows before the page was full, or the
+/// check of step 2 would read more than [`Budget::depth`] rows.
 ///
 /// A row's rowid is the order it was written in, which is nearly but not exactly the listing
 /// order `(created_at, id)`: writers stamp `created_at` before they queue for the write lock,
@@ -369,7 +388,8 @@ fn scan(
 ///    `T` are counted through the filter's time-ordered index (at most [`Budget::depth`], the
 ///    rowid tested on each index entry, no row read); any below `r` are read, tested the same
 ///    way and merged. When rowid order is listing order there are none. (A walk that stopped
-///    [`Budget::depth`] rowids or more below the newest gives up without counting.)
+///    [`WRITTEN_PER_LISTED`] times [`Budget::depth`] rowids or more below the newest gives up
+///    without counting.)
 fn walk(
     conn: &Connection,
     shape: &Shape,
@@ -378,7 +398,7 @@ fn walk(
     (needle, query): (&str, &str),
     limit: usize,
     bounds: Budget,
-) -> Result<Option<Vec<(Cursor, Hit)>>, LedgerError> {
+) -> Result<Walked, LedgerError> {
     if let Some(c) = cursor {
         shape::after_cursor(&mut w, shape, c, &SQLITE);
     }
@@ -393,22 +413,24 @@ fn walk(
         &mut found,
     )?
     else {
-        return Ok(None);
+        return Ok(Walked::Named);
     };
     let Some(r) = stopped_at else {
-        return Ok(Some(found));
+        return Ok(Walked::Page(found));
     };
     shape::sort_merged(&mut found);
     let Some(last) = found.last().map(|(k, _)| k.clone()) else {
-        return Ok(Some(found));
+        return Ok(Walked::Page(found));
     };
-    // Rows are nearly in listing order: when more rows were written after `r` than the check
-    // may read, so are (about) the rows listed before `T`. Give up without counting them.
+    // Rows are nearly in listing order, so about the rows written after `r` are listed before
+    // `T`, of which a filter keeps a part: when even a tenth of them is more than the check
+    // may read, give up without counting.
     let newest: i64 = conn
         .prepare_cached(&format!("SELECT max(rowid) FROM {}", shape.table))?
         .query_row([], |row| row.get(0))?;
-    if usize::try_from(newest.saturating_sub(r)).unwrap_or(usize::MAX) >= bounds.depth {
-        return Ok(None);
+    let written_after = usize::try_from(newest.saturating_sub(r)).unwrap_or(usize::MAX);
+    if written_after / WRITTEN_PER_LISTED >= bounds.depth {
+        return Ok(Walked::Deep);
     }
     let (sql, bound) = listed_before_sql(shape, w.clone(), &last, r, bounds.depth);
     let (listed, below): (i64, i64) = conn
@@ -417,14 +439,14 @@ fn walk(
             Ok((row.get(0)?, row.get(1)?))
         })?;
     if listed as usize >= bounds.depth {
-        return Ok(None);
+        return Ok(Walked::Deep);
     }
     if below > 0 {
         found.extend(listed_before_below(conn, shape, w, &last, r, needle)?);
         shape::sort_merged(&mut found);
         found.truncate(limit + 1);
     }
-    Ok(Some(found))
+    Ok(Walked::Page(found))
 }
 
 /// Counts, for step 2 of [`walk`], the rows of `shape` under `w` listed before `last` (at most
