@@ -162,14 +162,14 @@ pub(crate) struct Budget {
     /// before the index existed), or names [`Budget::matches`] rows or more. A page that
     /// reaches this bound ends early, possibly empty, with a cursor where the reading stopped.
     pub max: usize,
-    /// The most rows of one kind the index may name for a page to be read through it: each is
-    /// looked up and checked, and the matches sorted. A text held by more rows (common, but
-    /// not in the newest ones) is walked newest first through the index instead, within
-    /// [`Budget::walk`].
+    /// When a walk of the index gave up: the most rows of one kind the index may name for a
+    /// page to be read through it (each is looked up and checked, and the matches sorted). A
+    /// text held by more rows is read newest first, within [`Budget::max`].
     pub matches: usize,
     /// The most rows the index may name to a newest-first walk of one kind before the walk
-    /// gives up and the kind is read newest first within [`Budget::max`] (a common text under
-    /// a filter that few of its rows pass). 0: never walk.
+    /// gives up (a common text under a filter that few of its rows pass); at least
+    /// [`Budget::matches`], the index is then known to name too many rows to be read through
+    /// it. 0: never walk.
     pub walk: usize,
     /// The most rows listed before the last of a walked page that the walk's check may read
     /// (step 2 of [`walk`]); a page deeper than that (a text in few, old rows) is read as
@@ -738,8 +738,9 @@ fn position_of(shape: &Shape) -> Cursor {
     shape::key(shape, "2026-01-01T00:00:00.000Z".to_owned(), id)
 }
 
-/// The two statements of a newest-first walk of the index ([`walk`]) for `needle` under `f`,
-/// of every kind, for `EXPLAIN QUERY PLAN` (tests).
+/// The three statements of a newest-first walk of the index ([`walk`]) for `needle` under `f`
+/// (the walk, its check's count and its check's read), of every kind, for `EXPLAIN QUERY PLAN`
+/// (tests).
 #[cfg(test)]
 pub(crate) fn walk_statements_of(
     f: &RecordFilter,
