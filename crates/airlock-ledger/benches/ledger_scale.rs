@@ -6,8 +6,8 @@
 //! - `replay` of one applied proposal (target < 5 ms),
 //! - `stats` (`ledger stats`: counts, sizes, head, checkpoint),
 //! - one page (20 rows) of each listing, newest and filtered, and `activity search` with a
-//!   text found in recent records, one found nowhere, and one found nowhere within a tenant
-//!   (target < 50 ms each),
+//!   common text (also within a tenant, and its second page), one found nowhere, and one found
+//!   nowhere within a tenant (target < 50 ms each),
 //! - `verify`, as records per second (target ≥ 1,000,000/s),
 //! - and, outside criterion, a prune of the oldest 90 % of a copy while a writer records about
 //!   1,000 reads a second: the longest prune batch and the writer's longest call (target: no
@@ -238,6 +238,20 @@ fn pages(
     let nowhere = SearchText::new("zq-no-such-text").unwrap();
     g.bench_function("search/common_text", |b| {
         b.iter(|| black_box(rt.block_on(reader.search(Some(&common), &newest)).unwrap()))
+    });
+    g.bench_function("search/common_text_tenant", |b| {
+        b.iter(|| black_box(rt.block_on(reader.search(Some(&common), &tenant)).unwrap()))
+    });
+    // The second page, through the first one's cursor.
+    let second = RecordFilter {
+        cursor: rt
+            .block_on(reader.search(Some(&common), &newest))
+            .unwrap()
+            .next_cursor,
+        ..newest.clone()
+    };
+    g.bench_function("search/common_text_page_2", |b| {
+        b.iter(|| black_box(rt.block_on(reader.search(Some(&common), &second)).unwrap()))
     });
     g.bench_function("search/absent_text_tenant", |b| {
         b.iter(|| black_box(rt.block_on(reader.search(Some(&nowhere), &tenant)).unwrap()))

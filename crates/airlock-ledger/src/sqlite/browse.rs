@@ -162,29 +162,44 @@ pub(crate) struct Budget {
     /// before the index existed), or names [`Budget::matches`] rows or more. A page that
     /// reaches this bound ends early, possibly empty, with a cursor where the reading stopped.
     pub max: usize,
-    /// The most rows of one kind the index may name for a page to be read through it: each is
-    /// looked up and checked, and the matches sorted. A text held by more rows (common, but
-    /// not in the newest ones) is read newest first instead, within [`Budget::max`].
+    /// When a walk of the index gave up: the most rows of one kind the index may name for a
+    /// page to be read through it (each is looked up and checked, and the matches sorted). A
+    /// text held by more rows is read newest first, within [`Budget::max`].
     pub matches: usize,
+    /// The most rows the index may name to a newest-first walk of one kind before the walk
+    /// gives up (a common text under a filter that few of its rows pass); at least
+    /// [`Budget::matches`], the index is then known to name too many rows to be read through
+    /// it. 0: never walk.
+    pub walk: usize,
+    /// The most rows listed before the last of a walked page that the walk's check may read
+    /// (step 2 of [`walk`]); a page deeper than that (a text in few, old rows) is read as
+    /// [`Budget::matches`] decides instead.
+    pub depth: usize,
 }
 
 /// The bounds every search runs with.
 pub(crate) const BUDGET: Budget = Budget {
     max: 10_000,
     matches: 2_000,
+    walk: 2_000,
+    depth: 100_000,
 };
 
 /// Records of every kind matching `f` (and `text`, when given), newest first, merged into one
 /// page.
 ///
-/// With a text, each kind's search index (schema 8, FTS5 trigrams) is asked first how many rows
-/// hold the text (counting stops at [`Budget::matches`], reading index pages only). Fewer: those
-/// rows are looked up, confirmed against the fields themselves and paged, so a rare or absent
-/// text costs what its matches cost whatever the filters (a filter that matches few rows must
-/// not make the search walk the table looking for them). More (a common text): the kind is
-/// read newest first, at most [`Budget::max`] rows, as is a text the index cannot serve.
-/// Either way the page, its `matched` fields, snippets and cursor are those a full scan gives,
-/// up to where a bounded read stopped.
+/// With a text, each kind's search index (schema 8, FTS5 trigrams) is first walked newest row
+/// first until the page is full ([`walk`]), so a common text costs what its page costs, not
+/// what the table holds. The walk gives up when the index names more than [`Budget::walk`]
+/// rows before the page is full (a common text under a filter few of its rows pass), or when
+/// the page reaches deeper than [`Budget::depth`] rows (a text in few, old rows). Then the
+/// index is asked how many rows hold the text (counting stops at [`Budget::matches`], reading
+/// index pages only). Fewer: those rows are looked up, confirmed against the fields themselves
+/// and paged, so a rare or absent text costs what its matches cost whatever the filters (a
+/// filter that matches few rows must not make the search walk the table looking for them).
+/// More, and a text the index cannot serve: the kind is read newest first, at most
+/// [`Budget::max`] rows. Either way the page, its `matched` fields, snippets and cursor are
+/// those a full scan gives, up to where a bounded read stopped.
 pub(crate) fn search(
     conn: &Connection,
     text: Option<&SearchText>,
@@ -234,7 +249,26 @@ pub(crate) fn search_within(
         let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
+        let walked = match &query {
+            Some(query) if bounds.walk > 0 => Some(walk(
+                conn,
+                shape,
+                w.clone(),
+                cursor.as_ref(),
+                (&needle, query),
+                limit,
+                bounds,
+            )?),
+            _ => None,
+        };
+        if let Some(Walked::Page(found)) = walked {
+            rows.extend(found);
+            continue;
+        }
+        // A walk fed more rows than the count's bound already knows the answer: not fewer.
+        let named_many = matches!(walked, Some(Walked::Named)) && bounds.walk >= bounds.matches;
         if let Some(query) = &query
+            && !named_many
             && named_fewer_than(conn, shape, query, bounds.matches)?
         {
             rows.extend(indexed(
@@ -318,6 +352,246 @@ fn scan(
         rows,
         stopped_at: if read >= budget { last } else { None },
     })
+}
+
+/// What a [`walk`] of the index found.
+enum Walked {
+    /// The first `limit + 1` matches in listing order (fewer: all of them).
+    Page(Vec<(Cursor, Hit)>),
+    /// The index named more than [`Budget::walk`] rows before the page was full.
+    Named,
+    /// The page lies deeper than [`Budget::depth`] rows.
+    Deep,
+}
+
+/// How many rows written after a walk stopped are taken to stand for one row its check would
+/// read (a filter's index holds a part of them): a walk that stopped more than this many times
+/// [`Budget::depth`] rowids below the newest gives up without counting.
+const WRITTEN_PER_LISTED: usize = 10;
+
+/// The first `limit + 1` rows of `shape` under `w` (after `cursor`) that hold `needle`, in
+/// listing order, found by walking the search index from its newest row down; or why the walk
+/// gave up: the index named more than [`Budget::walk`] rows before the page was full, or the
+/// check of step 2 would read more than [`Budget::depth`] rows.
+///
+/// A row's rowid is the order it was written in, which is nearly but not exactly the listing
+/// order `(created_at, id)`: writers stamp `created_at` before they queue for the write lock,
+/// rows of one millisecond are listed by id, and an import may write old records late. So the
+/// walk is exact whatever the order, in two steps:
+///
+/// 1. The index is read newest rowid first (FTS5 reads its rowids backwards, lazily); each row
+///    it names is looked up and tested against the filter, the cursor and the text, until
+///    `limit + 1` pass. Every row that holds the text at or above the rowid `r` where the walk
+///    stopped has then been seen. (An index that runs out first has named every match.)
+/// 2. Let `T` be the last of those `limit + 1` in listing order. A row the page still lacks is
+///    listed before `T`, so it is a row below `r` listed before `T`. The rows listed before
+///    `T` are counted through the filter's time-ordered index (at most [`Budget::depth`], the
+///    rowid tested on each index entry, no row read); any below `r` are read, tested the same
+///    way and merged. When rowid order is listing order there are none. (A walk that stopped
+///    [`WRITTEN_PER_LISTED`] times [`Budget::depth`] rowids or more below the newest gives up
+///    without counting.)
+fn walk(
+    conn: &Connection,
+    shape: &Shape,
+    mut w: Where,
+    cursor: Option<&Cursor>,
+    (needle, query): (&str, &str),
+    limit: usize,
+    bounds: Budget,
+) -> Result<Walked, LedgerError> {
+    if let Some(c) = cursor {
+        shape::after_cursor(&mut w, shape, c, &SQLITE);
+    }
+    let mut found = Vec::new();
+    let Some(stopped_at) = walk_index(
+        conn,
+        shape,
+        &w,
+        (needle, query),
+        limit,
+        bounds.walk,
+        &mut found,
+    )?
+    else {
+        return Ok(Walked::Named);
+    };
+    let Some(r) = stopped_at else {
+        return Ok(Walked::Page(found));
+    };
+    shape::sort_merged(&mut found);
+    let Some(last) = found.last().map(|(k, _)| k.clone()) else {
+        return Ok(Walked::Page(found));
+    };
+    // Rows are nearly in listing order, so about the rows written after `r` are listed before
+    // `T`, of which a filter keeps a part: when even a tenth of them is more than the check
+    // may read, give up without counting.
+    let newest: i64 = conn
+        .prepare_cached(&format!("SELECT max(rowid) FROM {}", shape.table))?
+        .query_row([], |row| row.get(0))?;
+    let written_after = usize::try_from(newest.saturating_sub(r)).unwrap_or(usize::MAX);
+    if written_after / WRITTEN_PER_LISTED >= bounds.depth {
+        return Ok(Walked::Deep);
+    }
+    let (sql, bound) = listed_before_sql(shape, w.clone(), &last, r, bounds.depth);
+    let (listed, below): (i64, i64) = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(bound), |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    if listed as usize >= bounds.depth {
+        return Ok(Walked::Deep);
+    }
+    if below > 0 {
+        found.extend(listed_before_below(conn, shape, w, &last, r, needle)?);
+        shape::sort_merged(&mut found);
+        found.truncate(limit + 1);
+    }
+    Ok(Walked::Page(found))
+}
+
+/// Counts, for step 2 of [`walk`], the rows of `shape` under `w` listed before `last` (at most
+/// `depth`) and how many of those lie below rowid `below`; both from the filter's
+/// time-ordered index when it holds the filter (the rowid is part of every index entry).
+fn listed_before_sql(
+    shape: &Shape,
+    w: Where,
+    last: &Cursor,
+    below: i64,
+    depth: usize,
+) -> (String, Vec<SqlValue>) {
+    let listed = before(shape, w, last);
+    let sql = format!(
+        "SELECT count(*), coalesce(sum(below), 0) FROM
+         (SELECT +{table}.rowid < ? AS below FROM {table}{where_} LIMIT ?)",
+        table = shape.table,
+        where_ = listed.sql(),
+    );
+    let mut bound = vec![SqlValue::Integer(below)];
+    bound.extend(values(listed));
+    bound.push(SqlValue::Integer(i64::try_from(depth).unwrap_or(i64::MAX)));
+    (sql, bound)
+}
+
+/// `filter` and the rows listed before `last` (of the same kind), the order key's bound
+/// first so that it bounds the read.
+fn before(shape: &Shape, filter: Where, last: &Cursor) -> Where {
+    let id = match &last.id {
+        CursorId::Int(i) => Bound::Int(*i),
+        CursorId::Text(t) => Bound::Text(t.clone()),
+    };
+    let created = shape.created;
+    let mut w = Where::default();
+    w.push(
+        format!("{created} >= ? AND ({created} > ? OR {} > ?)", shape.id),
+        [
+            Bound::Text(last.at.clone()),
+            Bound::Text(last.at.clone()),
+            id,
+        ],
+    );
+    w.clauses.extend(filter.clauses);
+    w.values.extend(filter.values);
+    w
+}
+
+/// Step 1 of [`walk`]: pushes onto `found` the rows the index names for `query`, newest rowid
+/// first, that pass `w` and hold `needle`, until `limit + 1` do. `Some(Some(r))`: stopped at
+/// rowid `r` with the page full; `Some(None)`: the index ran out; `None`: over `budget`.
+fn walk_index(
+    conn: &Connection,
+    shape: &Shape,
+    w: &Where,
+    (needle, query): (&str, &str),
+    limit: usize,
+    budget: usize,
+    found: &mut Vec<(Cursor, Hit)>,
+) -> Result<Option<Option<i64>>, LedgerError> {
+    let (sql, bound) = walk_sql(shape, w, needle, query);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut named = stmt.query(params_from_iter(bound))?;
+    let mut read = 0;
+    while let Some(r) = named.next()? {
+        read += 1;
+        if read > budget {
+            return Ok(None);
+        }
+        // NULL (a filter on a column the row leaves empty) is no match.
+        if r.get::<_, Option<bool>>(1)? == Some(true) {
+            found.push((key_of(shape, r)?, hit_from_row(shape, r, 2, Some(needle))?));
+            if found.len() > limit {
+                return Ok(Some(Some(r.get(0)?)));
+            }
+        }
+    }
+    Ok(Some(None))
+}
+
+/// The statement of step 1 of [`walk`] and its values: every row the index names for `query`,
+/// newest rowid first (the index drives the read, each row then looked up by rowid), with one
+/// column that says whether it passes `w` and holds `needle` (so every named row is counted).
+fn walk_sql(shape: &Shape, w: &Where, needle: &str, query: &str) -> (String, Vec<SqlValue>) {
+    let mut test = w.clone();
+    shape::text_where(&mut test, shape, needle, &SQLITE);
+    let index = index_table(shape);
+    let sql = format!(
+        "SELECT {index}.rowid, ({test}), {columns}, {table}.{created}, {table}.{id}
+         FROM {index} CROSS JOIN {table} ON {table}.rowid = {index}.rowid
+         WHERE {index} MATCH ? ORDER BY {index}.rowid DESC",
+        test = test.clauses.join(" AND "),
+        columns = shape::hit_columns(shape),
+        table = shape.table,
+        created = shape.created,
+        id = shape.id,
+    );
+    let mut bound = values(test);
+    bound.push(SqlValue::Text(query.to_owned()));
+    (sql, bound)
+}
+
+/// Step 2 of [`walk`]: the rows of `shape` under `w` that hold `needle`, are listed before
+/// `last` and lie below rowid `below`.
+fn listed_before_below(
+    conn: &Connection,
+    shape: &Shape,
+    w: Where,
+    last: &Cursor,
+    below: i64,
+    needle: &str,
+) -> Result<Vec<(Cursor, Hit)>, LedgerError> {
+    let (sql, bound) = before_below_sql(shape, w, last, below, needle);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(bound), |r| {
+        Ok((key_of(shape, r)?, hit_from_row(shape, r, 0, Some(needle))?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The statement of [`listed_before_below`] and its values.
+fn before_below_sql(
+    shape: &Shape,
+    filter: Where,
+    last: &Cursor,
+    below: i64,
+    needle: &str,
+) -> (String, Vec<SqlValue>) {
+    // `+` keeps the planner off the rowid range (every row below `below`): the time-ordered
+    // index bounds the read, and its entries carry the rowid, tested first (before the row
+    // is read; the filter and the text follow).
+    let mut w = Where::default();
+    w.push(format!("+{}.rowid < ?", shape.table), [Bound::Int(below)]);
+    let listed = before(shape, filter, last);
+    w.clauses.extend(listed.clauses);
+    w.values.extend(listed.values);
+    shape::text_where(&mut w, shape, needle, &SQLITE);
+    let sql = format!(
+        "SELECT {columns}, {created}, {id} FROM {table}{where_}",
+        columns = shape::hit_columns(shape),
+        created = shape.created,
+        id = shape.id,
+        table = shape.table,
+        where_ = w.sql(),
+    );
+    (sql, values(w))
 }
 
 /// One page of `shape` under `w` of the rows the search index names for `query`, each
@@ -445,16 +719,52 @@ pub(crate) fn statements_of(
             from = indexed_where(&mut w, shape, needle, &query);
         }
         if with_cursor {
-            let id = if shape.id_is_int {
-                CursorId::Int(1)
-            } else {
-                CursorId::Text("x".into())
-            };
-            let at = "2026-01-01T00:00:00.000Z".to_owned();
-            shape::after_cursor(&mut w, shape, &shape::key(shape, at, id), &SQLITE);
+            shape::after_cursor(&mut w, shape, &position_of(shape), &SQLITE);
         }
         let sql = shape::page_sql_from(shape, &from, "*", &w, 21, 0, &SQLITE);
         out.push((sql, values(w)));
+    }
+    out
+}
+
+/// A position in `shape`'s listing (tests).
+#[cfg(test)]
+fn position_of(shape: &Shape) -> Cursor {
+    let id = if shape.id_is_int {
+        CursorId::Int(1)
+    } else {
+        CursorId::Text("x".into())
+    };
+    shape::key(shape, "2026-01-01T00:00:00.000Z".to_owned(), id)
+}
+
+/// The three statements of a newest-first walk of the index ([`walk`]) for `needle` under `f`
+/// (the walk, its check's count and its check's read), of every kind, for `EXPLAIN QUERY PLAN`
+/// (tests).
+#[cfg(test)]
+pub(crate) fn walk_statements_of(
+    f: &RecordFilter,
+    with_cursor: bool,
+    needle: &str,
+) -> Vec<(String, Vec<SqlValue>)> {
+    let query = index_query(needle).expect("an indexable needle");
+    let mut out = Vec::new();
+    for shape in SEARCHED {
+        let Some(mut w) = shape::filter_where(shape, f, &SQLITE) else {
+            continue;
+        };
+        if with_cursor {
+            shape::after_cursor(&mut w, shape, &position_of(shape), &SQLITE);
+        }
+        out.push(walk_sql(shape, &w, needle, &query));
+        out.push(listed_before_sql(
+            shape,
+            w.clone(),
+            &position_of(shape),
+            1,
+            10,
+        ));
+        out.push(before_below_sql(shape, w, &position_of(shape), 1, needle));
     }
     out
 }
@@ -480,8 +790,16 @@ mod tests {
         with_cursor: bool,
         needle: Option<&str>,
     ) -> Vec<(String, String)> {
+        plans_in(conn, statements_of(f, with_cursor, needle))
+    }
+
+    /// Each statement with its query plan, its lines joined by ` | `.
+    pub(super) fn plans_in(
+        conn: &Connection,
+        statements: Vec<(String, Vec<SqlValue>)>,
+    ) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for (sql, values) in statements_of(f, with_cursor, needle) {
+        for (sql, values) in statements {
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let details: Vec<String> = stmt
                 .query_map(params_from_iter(values), |r| r.get::<_, String>(3))

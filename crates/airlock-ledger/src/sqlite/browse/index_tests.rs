@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use super::{Budget, index_query, search_within};
+use crate::browse::shape::SEARCHED;
 use crate::browse::{Hit, MAX_SEARCH_TEXT, Page, RecordFilter, SearchText};
 use crate::{
     Actor, Decision, EvidenceBundle, Ledger, NewProposal, NewRead, QueryAudit, Review, SqliteLedger,
@@ -19,6 +20,8 @@ use crate::{
 const FULL: Budget = Budget {
     max: i64::MAX as usize,
     matches: 0,
+    walk: 0,
+    depth: 0,
 };
 
 /// Bounds small enough that the tiny ledger below exercises every path: the index whenever it
@@ -26,10 +29,33 @@ const FULL: Budget = Budget {
 const TIGHT: Budget = Budget {
     max: 3,
     matches: i64::MAX as usize,
+    walk: 0,
+    depth: 0,
 };
 
-/// [`TIGHT`], but every text the index finds in a row counts as common: read on, bounded.
-const COMMON: Budget = Budget { max: 3, matches: 1 };
+/// [`TIGHT`], but every text the index finds in a row counts as common and is read on,
+/// bounded, without walking the index.
+const COMMON: Budget = Budget {
+    max: 3,
+    matches: 1,
+    walk: 0,
+    depth: 0,
+};
+
+/// Every text the index finds is walked newest first through the index, however far.
+const WALK: Budget = Budget {
+    max: 3,
+    matches: 1,
+    walk: i64::MAX as usize,
+    depth: i64::MAX as usize,
+};
+
+/// [`WALK`], but a walk gives up after two rows named and the kind is read on, bounded.
+const WALK_SHORT: Budget = Budget { walk: 2, ..WALK };
+
+/// [`WALK`], but a walk gives up when its page is deeper than one row and the kind is read
+/// on, bounded.
+const WALK_SHALLOW: Budget = Budget { depth: 1, ..WALK };
 
 /// A note stored in evidence rows: quotes, FTS5 operators, `LIKE` wildcards, SQL and
 /// characters outside ASCII.
@@ -108,9 +134,14 @@ fn proposal(object: &str) -> NewProposal {
 /// 24 reads over two tenants, four of them at one instant (ties broken by id), then three
 /// proposals: one approved with a reason holding the note, one rejected, one left open.
 async fn written(dir: &Path) -> (SqliteLedger, PathBuf) {
+    written_in(dir, 0..24).await
+}
+
+/// [`written`], the reads written in the order `reads` gives (each read's time is its number's).
+async fn written_in(dir: &Path, reads: impl IntoIterator<Item = u32>) -> (SqliteLedger, PathBuf) {
     let path = dir.join("ledger.db");
     let ledger = SqliteLedger::open(&path).unwrap();
-    for n in 0..24u32 {
+    for n in reads {
         let tenant = if n.is_multiple_of(2) {
             "acme"
         } else {
@@ -247,11 +278,14 @@ fn same_as_full_scan(conn: &Connection) -> usize {
             let full = pages(conn, &text, &f, FULL);
             let tight = pages(conn, &text, &f, TIGHT);
             found += hits(&full).len();
-            assert_eq!(
-                hits(&pages(conn, &text, &f, COMMON)),
-                hits(&full),
-                "{needle:?} under {f:?}"
-            );
+            let walked = pages(conn, &text, &f, WALK);
+            for bounded in [COMMON, WALK_SHORT, WALK_SHALLOW] {
+                assert_eq!(
+                    hits(&pages(conn, &text, &f, bounded)),
+                    hits(&full),
+                    "{needle:?} under {f:?} within {bounded:?}"
+                );
+            }
             if index_query(&text.folded()).is_some() {
                 let strip = |p: &[Page<Hit>]| -> Vec<(Vec<Hit>, Option<String>)> {
                     p.iter()
@@ -259,8 +293,14 @@ fn same_as_full_scan(conn: &Connection) -> usize {
                         .collect()
                 };
                 assert_eq!(strip(&tight), strip(&full), "{needle:?} under {f:?}");
+                assert_eq!(
+                    strip(&walked),
+                    strip(&full),
+                    "walked: {needle:?} under {f:?}"
+                );
             } else {
                 assert_eq!(hits(&tight), hits(&full), "{needle:?} under {f:?}");
+                assert_eq!(hits(&walked), hits(&full), "walked: {needle:?} under {f:?}");
             }
         }
     }
@@ -298,6 +338,97 @@ async fn the_index_pages_exactly_as_a_full_scan_for_every_kind_of_text() {
     // Searching wrote nothing.
     let ledger = SqliteLedger::open(&path).unwrap();
     assert!(ledger.verify().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn the_walk_of_the_index_pages_exactly_as_a_full_scan_when_rows_are_written_out_of_order() {
+    // The reads are written in an order far from their times (so rowid order is not listing
+    // order), four of them at one instant: the newest-first walk must still find the newest.
+    let dir = tempfile::tempdir().unwrap();
+    let (_ledger, path) = written_in(dir.path(), (0..24).map(|i| (i * 7 + 5) % 24)).await;
+    let conn = raw(&path);
+    let rowid_order: Vec<String> = conn
+        .prepare("SELECT created_at FROM evidence_bundles ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(rowid_order.windows(2).any(|w| w[0] > w[1]));
+    assert!(same_as_full_scan(&conn) > 0);
+    // A text in every read, one page at a time: each page is the next in time, whichever
+    // rows the walk meets first.
+    let one = RecordFilter {
+        limit: 1,
+        ..RecordFilter::default()
+    };
+    let walked = hits(&pages(
+        &conn,
+        &SearchText::new("INV-0").unwrap(),
+        &one,
+        WALK,
+    ));
+    let times: Vec<&str> = walked.iter().map(|h| h.created_at.as_str()).collect();
+    assert!(
+        times.len() >= 20 && times.windows(2).all(|w| w[0] >= w[1]),
+        "{times:?}"
+    );
+}
+
+#[test]
+fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
+    let conn = Connection::open_in_memory().unwrap();
+    crate::sqlite::migrations::apply_from(&conn, 0).unwrap();
+    let filters = [
+        RecordFilter::default(),
+        RecordFilter {
+            tenant: Some("acme".into()),
+            ..RecordFilter::default()
+        },
+        RecordFilter {
+            from: Some(crate::LedgerTime::from_utc(chrono::Utc::now())),
+            ..RecordFilter::default()
+        },
+    ];
+    for f in &filters {
+        for with_cursor in [false, true] {
+            let statements = super::walk_statements_of(f, with_cursor, "needle");
+            let plans = super::tests::plans_in(&conn, statements);
+            // Three statements for each kind (every kind carries these filters).
+            assert_eq!(plans.len(), 3 * SEARCHED.len());
+            for (walk, shape) in plans.chunks(3).zip(SEARCHED) {
+                // The index drives the walk, newest rowid first (no sort: the walk stops when
+                // the page is full), each row looked up by rowid.
+                let (sql, plan) = &walk[0];
+                let lines: Vec<&str> = plan.split(" | ").collect();
+                assert!(
+                    lines[0].starts_with("SCAN search_") && lines[0].contains("VIRTUAL TABLE"),
+                    "{plan}\n  for {sql}"
+                );
+                assert!(
+                    lines[1].starts_with("SEARCH ") && lines[1].contains("(rowid=?)"),
+                    "{plan}\n  for {sql}"
+                );
+                assert!(!plan.contains("TEMP B-TREE"), "{plan}\n  for {sql}");
+                // The check counts, then reads, the rows listed before the page's last
+                // through an index that holds the time (receipts and events filtered through
+                // their proposal: that proposal set's rows, as their listing does), never
+                // every row below a rowid.
+                for (sql, plan) in &walk[1..] {
+                    let through_proposal = sql.contains("proposal_id IN (SELECT");
+                    let read = plan
+                        .split(" | ")
+                        .find(|l| l.starts_with(&format!("SEARCH {} ", shape.table)))
+                        .unwrap_or_else(|| panic!("{plan}\n  for {sql}"));
+                    assert!(
+                        through_proposal || read.contains("created_at"),
+                        "{plan}\n  for {sql}"
+                    );
+                    assert!(!plan.contains("(rowid<?)"), "{plan}\n  for {sql}");
+                }
+            }
+        }
+    }
 }
 
 /// Rows of each search index and of the records it covers.
