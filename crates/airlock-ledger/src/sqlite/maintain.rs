@@ -621,7 +621,7 @@ fn remove_batches(
             .path()
             .is_some_and(|p| file_len(&sibling(Path::new(p), "-wal")) > PRUNE_WAL_LIMIT)
         {
-            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            super::truncate_wal_briefly(conn);
         }
         std::thread::sleep((took / GAP_SHARE).clamp(MIN_GAP, MAX_GAP));
     }

@@ -58,18 +58,53 @@ const BUSY_POLL: Duration = Duration::from_millis(1);
 /// (one waited 361 ms behind batches of 38 ms); polling every millisecond catches the first
 /// gap.
 pub(crate) fn wait_when_busy(conn: &mut Connection) -> rusqlite::Result<()> {
-    fn busy(tries: i32) -> bool {
-        if u128::from(tries.unsigned_abs()) * BUSY_POLL.as_micros() >= BUSY_TIMEOUT.as_micros() {
-            return false;
-        }
-        std::thread::sleep(BUSY_POLL);
-        true
-    }
-    conn.busy_handler(Some(busy))?;
+    conn.busy_handler(Some(busy_usual))?;
     // Room for every statement the ledger prepares (writes, reads by id, verify's look-ups),
     // so none is prepared again per record.
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
+}
+
+/// SQLite's busy handler: looks again every [`BUSY_POLL`] for a lock another connection
+/// holds, for at most `limit` in all.
+fn poll_within(tries: i32, limit: Duration) -> bool {
+    if u128::from(tries.unsigned_abs()) * BUSY_POLL.as_micros() >= limit.as_micros() {
+        return false;
+    }
+    std::thread::sleep(BUSY_POLL);
+    true
+}
+
+fn busy_usual(tries: i32) -> bool {
+    poll_within(tries, BUSY_TIMEOUT)
+}
+
+fn busy_brief(tries: i32) -> bool {
+    poll_within(tries, TRUNCATE_WAIT)
+}
+
+/// How long a TRUNCATE checkpoint may wait for the write lock and for readers.
+const TRUNCATE_WAIT: Duration = Duration::from_millis(20);
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)` that gives up after [`TRUNCATE_WAIT`]; true when the
+/// WAL was emptied. While such a checkpoint waits for readers to leave the WAL it holds the
+/// write lock, so with a connection's usual wait of [`BUSY_TIMEOUT`] one reader holding an old
+/// snapshot (a long search, a backup, a verify) stalled every writer for up to ten seconds and
+/// failed their calls with "database is locked" (seen during a prune of 9M records, whose
+/// batches truncate the WAL). Giving up is harmless: the prune tries again after its next
+/// batch. The connection's usual wait is back afterwards. (The servers' checkpointer keeps
+/// the usual wait: given up often, its WAL outgrew the limit under steady writes.)
+pub(crate) fn truncate_wal_briefly(conn: &mut Connection) -> bool {
+    if conn.busy_handler(Some(busy_brief)).is_err() {
+        return false;
+    }
+    let busy: rusqlite::Result<i64> =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+    let restored = conn.busy_handler(Some(busy_usual));
+    if let Err(e) = restored {
+        tracing::warn!("could not restore the ledger connection's busy wait: {e}");
+    }
+    matches!(busy, Ok(0))
 }
 
 /// A ledger in one SQLite file.
@@ -529,5 +564,70 @@ impl crate::Deliveries for SqliteLedger {
             error,
             next_attempt_at,
         )
+    }
+}
+
+#[cfg(test)]
+mod wal_tests {
+    use super::*;
+
+    fn wal_len(path: &Path) -> u64 {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
+    }
+
+    #[test]
+    fn a_truncate_held_up_by_a_reader_gives_up_and_the_usual_wait_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.db");
+        let mut w = Connection::open(&path).unwrap();
+        w.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        wait_when_busy(&mut w).unwrap();
+        // A reader whose snapshot pins the frames written after it.
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let n: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        w.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        assert!(
+            !truncate_wal_briefly(&mut w),
+            "the reader still needs the WAL: the truncate must give up, not wait for it"
+        );
+        assert!(wal_len(&path) > 0);
+        reader.execute_batch("COMMIT").unwrap();
+        assert!(truncate_wal_briefly(&mut w), "nothing holds it up any more");
+        assert_eq!(wal_len(&path), 0, "the WAL was emptied");
+
+        // The connection waits as usual again: a write lock held for 200 ms (ten times the
+        // truncate's wait) is waited for, not failed.
+        let (held, release) = (
+            std::sync::Arc::new(std::sync::Barrier::new(2)),
+            std::sync::Arc::new(std::sync::Barrier::new(2)),
+        );
+        let other = {
+            let (held, release, path) = (held.clone(), release.clone(), path.clone());
+            std::thread::spawn(move || {
+                let c = Connection::open(&path).unwrap();
+                c.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (3);")
+                    .unwrap();
+                held.wait();
+                release.wait();
+                std::thread::sleep(Duration::from_millis(200));
+                c.execute_batch("COMMIT").unwrap();
+            })
+        };
+        held.wait();
+        release.wait();
+        w.execute("INSERT INTO t VALUES (4)", [])
+            .expect("the usual busy wait outlasts the other writer");
+        other.join().unwrap();
+        let n: i64 = w
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 4);
     }
 }
