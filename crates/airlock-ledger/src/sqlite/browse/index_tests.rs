@@ -375,11 +375,16 @@ async fn the_walk_of_the_index_pages_exactly_as_a_full_scan_when_rows_are_writte
     );
 }
 
-#[test]
-fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
+/// An empty ledger of the current schema, for reading query plans.
+fn empty_ledger() -> Connection {
     let conn = Connection::open_in_memory().unwrap();
     crate::sqlite::migrations::apply_from(&conn, 0).unwrap();
-    let filters = [
+    conn
+}
+
+/// The filters the query-plan tests try: none, one tenant, a time range.
+fn plan_filters() -> [RecordFilter; 3] {
+    [
         RecordFilter::default(),
         RecordFilter {
             tenant: Some("acme".into()),
@@ -389,7 +394,13 @@ fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
             from: Some(crate::LedgerTime::from_utc(chrono::Utc::now())),
             ..RecordFilter::default()
         },
-    ];
+    ]
+}
+
+#[test]
+fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
+    let conn = empty_ledger();
+    let filters = plan_filters();
     for f in &filters {
         for with_cursor in [false, true] {
             let statements = super::walk_statements_of(f, with_cursor, "needle");
@@ -527,19 +538,8 @@ fn an_index_query_is_quoted_trigrams_or_none() {
 
 #[test]
 fn an_indexed_search_starts_from_the_index_not_from_the_table() {
-    let conn = Connection::open_in_memory().unwrap();
-    crate::sqlite::migrations::apply_from(&conn, 0).unwrap();
-    let filters = [
-        RecordFilter::default(),
-        RecordFilter {
-            tenant: Some("acme".into()),
-            ..RecordFilter::default()
-        },
-        RecordFilter {
-            from: Some(crate::LedgerTime::from_utc(chrono::Utc::now())),
-            ..RecordFilter::default()
-        },
-    ];
+    let conn = empty_ledger();
+    let filters = plan_filters();
     for f in &filters {
         for with_cursor in [false, true] {
             for (sql, plan) in super::tests::plans_of(&conn, f, with_cursor, Some("needle")) {
