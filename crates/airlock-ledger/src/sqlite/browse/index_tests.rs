@@ -397,6 +397,21 @@ fn plan_filters() -> [RecordFilter; 3] {
     ]
 }
 
+/// Asserts that `plan` reads a search index first, then looks each match up by rowid; returns
+/// the plan's lines.
+fn index_first<'p>(plan: &'p str, sql: &str) -> Vec<&'p str> {
+    let lines: Vec<&str> = plan.split(" | ").collect();
+    assert!(
+        lines[0].starts_with("SCAN search_") && lines[0].contains("VIRTUAL TABLE"),
+        "{plan}\n  for {sql}"
+    );
+    assert!(
+        lines[1].starts_with("SEARCH ") && lines[1].contains("(rowid=?)"),
+        "{plan}\n  for {sql}"
+    );
+    lines
+}
+
 #[test]
 fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
     let conn = empty_ledger();
@@ -411,15 +426,7 @@ fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
                 // The index drives the walk, newest rowid first (no sort: the walk stops when
                 // the page is full), each row looked up by rowid.
                 let (sql, plan) = &walk[0];
-                let lines: Vec<&str> = plan.split(" | ").collect();
-                assert!(
-                    lines[0].starts_with("SCAN search_") && lines[0].contains("VIRTUAL TABLE"),
-                    "{plan}\n  for {sql}"
-                );
-                assert!(
-                    lines[1].starts_with("SEARCH ") && lines[1].contains("(rowid=?)"),
-                    "{plan}\n  for {sql}"
-                );
+                index_first(plan, sql);
                 assert!(!plan.contains("TEMP B-TREE"), "{plan}\n  for {sql}");
                 // The check counts, then reads, the rows listed before the page's last
                 // through an index that holds the time (receipts and events filtered through
@@ -545,15 +552,7 @@ fn an_indexed_search_starts_from_the_index_not_from_the_table() {
             for (sql, plan) in super::tests::plans_of(&conn, f, with_cursor, Some("needle")) {
                 // The index is read first, then each match looked up by its rowid: no walk
                 // of a table or of a filter's index, however many rows they hold.
-                let lines: Vec<&str> = plan.split(" | ").collect();
-                assert!(
-                    lines[0].starts_with("SCAN search_") && lines[0].contains("VIRTUAL TABLE"),
-                    "{plan}\n  for {sql}"
-                );
-                assert!(
-                    lines[1].starts_with("SEARCH ") && lines[1].contains("(rowid=?)"),
-                    "{plan}\n  for {sql}"
-                );
+                let lines = index_first(&plan, &sql);
                 assert!(
                     !lines
                         .iter()
