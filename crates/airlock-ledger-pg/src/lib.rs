@@ -339,16 +339,14 @@ fn pool(url: &str, options: &PgLedgerOptions, read_only: bool) -> Result<Pool, L
         } else {
             ""
         };
-        // Hot statements are prepared once per connection (`read::prepared`). Postgres would
-        // switch such a statement to one generic plan after five runs, and one chosen while a
-        // table was still nearly empty (a fresh ledger's receipts) keeps scanning the whole
-        // table until an analyze happens to replace it; planning each run keeps the plans of
-        // unprepared statements and still saves the parse and its round trip.
+        // Hot statements are prepared once per connection (`read::prepared`) and, after five
+        // runs, Postgres keeps one generic plan for each, so a lifecycle step plans nothing.
+        // A generic plan chosen while a table was still nearly empty (a fresh ledger's
+        // receipts) would scan the whole table until an analyze replaced it; with sequential
+        // scans priced out, every plan that can use an index does. Nothing else changes: a
+        // query with no index to use (verify's whole-table reads) still scans.
         config.options(
-            format!(
-                "{existing} -c search_path={schema} -c plan_cache_mode=force_custom_plan{read_only}"
-            )
-            .trim(),
+            format!("{existing} -c search_path={schema} -c enable_seqscan=off{read_only}").trim(),
         );
         if config.get_application_name().is_none() {
             config.application_name("airlock-ledger");

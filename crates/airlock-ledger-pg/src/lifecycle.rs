@@ -29,32 +29,34 @@ use crate::error::Pg;
 use crate::read;
 use crate::writer::NewEvent;
 
-async fn set_state(
+/// Moves the proposal to `state` within the statement that records the row covering the
+/// move: `insert` (an `INSERT … RETURNING` whose parameters start at `$5`) runs after a
+/// data-modifying `WITH` that updates the proposal (`$1` id, `$2` state, `$3` time, `$4`
+/// mutated), so the step costs one round trip instead of two. Returns the new row id and the
+/// proposal's row as the event records it.
+async fn record_and_move(
     tx: &Transaction<'_>,
     p: &StoredProposal,
-    state: ProposalState,
-    mutated: bool,
-    at: &str,
-) -> Result<ProposalRow, LedgerError> {
+    (state, mutated, at): (ProposalState, bool, &str),
+    insert: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<(i64, ProposalRow), LedgerError> {
     let row = ProposalRow::moved(p, state, mutated, at);
-    let update = read::prepared(
-        tx,
-        "UPDATE proposals SET state = $2, updated_at = $3, source_database_mutated = $4
-         WHERE proposal_id = $1",
-    )
-    .await?;
-    tx.execute(
-        &update,
-        &[
-            &p.proposal_id,
-            &row.state,
-            &row.updated_at,
-            &row.source_database_mutated,
-        ],
-    )
-    .await
-    .pg()?;
-    Ok(row)
+    let sql = format!(
+        "WITH moved AS (UPDATE proposals SET state = $2, updated_at = $3,
+                source_database_mutated = $4 WHERE proposal_id = $1)
+         {insert}"
+    );
+    let statement = read::prepared(tx, &sql).await?;
+    let mut all: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+        &p.proposal_id,
+        &row.state,
+        &row.updated_at,
+        &row.source_database_mutated,
+    ];
+    all.extend_from_slice(params);
+    let id: i64 = tx.query_one(&statement, &all).await.pg()?.get(0);
+    Ok((id, row))
 }
 
 pub(crate) async fn decide(
@@ -66,32 +68,26 @@ pub(crate) async fn decide(
     let p = read::proposal_locked(tx, &d.proposal_id, true).await?;
     let (status, kind) = rules::decision_rule(&p, &d, approve)?;
     let now = now_rfc3339();
-    let insert = read::prepared(
+    let (approval_id, row) = record_and_move(
         tx,
+        &p,
+        (status, false, &now),
         "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role,
                 status, reason, created_at, actor_source, role_verified)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING approval_id",
+             VALUES ($1, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING approval_id",
+        &[
+            &i64::from(p.proposal_version),
+            &p.proposal_hash,
+            &d.actor.name,
+            &d.role,
+            &status.as_str(),
+            &d.reason,
+            &now,
+            &d.actor.source,
+            &d.role_verified,
+        ],
     )
     .await?;
-    let approval_id: i64 = tx
-        .query_one(
-            &insert,
-            &[
-                &p.proposal_id,
-                &i64::from(p.proposal_version),
-                &p.proposal_hash,
-                &d.actor.name,
-                &d.role,
-                &status.as_str(),
-                &d.reason,
-                &now,
-                &d.actor.source,
-                &d.role_verified,
-            ],
-        )
-        .await
-        .pg()?
-        .get(0);
     let record = ApprovalRecord {
         approval_id,
         proposal_id: p.proposal_id.clone(),
@@ -105,7 +101,6 @@ pub(crate) async fn decide(
         actor_source: Some(d.actor.source.clone()),
         role_verified: d.role_verified,
     };
-    let row = set_state(tx, &p, status, false, &now).await?;
     events.push(NewEvent {
         kind: kind.into(),
         proposal_id: Some(p.proposal_id.clone()),
@@ -116,16 +111,36 @@ pub(crate) async fn decide(
         record_hash: rules::record_hash(&record),
         created_at: now,
     });
-    read::proposal(tx, &p.proposal_id).await
+    // The row as the update left it; nothing else of the proposal changes.
+    Ok(StoredProposal {
+        state: status,
+        updated_at: row.updated_at,
+        source_database_mutated: row.source_database_mutated,
+        ..p
+    })
 }
 
-/// The latest attempt of a job: its number, lease expiry and whether a receipt settled it.
+/// The latest attempt of a job: its number, its job (for the lease) and whether a receipt
+/// settled it.
 struct Latest {
     attempt: u32,
-    expires_at: String,
+    job_json: String,
     has_receipt: bool,
 }
 
+impl Latest {
+    /// When its lease ends; read only when a lease may still hold.
+    fn expires_at(&self) -> Result<String, LedgerError> {
+        serde_json::from_str::<WritebackJob>(&self.job_json)
+            .map(|job| job.lease.expires_at)
+            .map_err(|e| crate::error::corrupt(format!("job attempt {}", self.attempt), e))
+    }
+}
+
+/// The latest attempt of a job. Read in a statement of its own after the proposal's row lock:
+/// under READ COMMITTED a statement sees what committed before it began, and a join in the
+/// locking statement would keep the attempts it saw before waiting for the lock (an apply
+/// that waited there would then number its attempt from a stale one).
 async fn latest_attempt(
     tx: &Transaction<'_>,
     writeback_job_id: &str,
@@ -142,12 +157,9 @@ async fn latest_attempt(
     let row = tx.query_opt(&latest, &[&writeback_job_id]).await.pg()?;
     let Some(row) = row else { return Ok(None) };
     let attempt: i64 = read::col(&row, 0)?;
-    let job_json: String = read::col(&row, 1)?;
-    let job: WritebackJob = serde_json::from_str(&job_json)
-        .map_err(|e| crate::error::corrupt(format!("job {writeback_job_id}"), e))?;
     Ok(Some(Latest {
         attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
-        expires_at: job.lease.expires_at,
+        job_json: read::col(&row, 1)?,
         has_receipt: read::col(&row, 2)?,
     }))
 }
@@ -177,42 +189,38 @@ pub(crate) async fn begin_apply(
     if p.state == PendingWorker
         && let Some(l) = &latest
         && !l.has_receipt
-        && !expired(&l.expires_at)
     {
-        return Err(LedgerError::LeaseHeld {
-            proposal_id: p.proposal_id,
-            attempt: l.attempt,
-            expires_at: l.expires_at.clone(),
-        });
+        let expires_at = l.expires_at()?;
+        if !expired(&expires_at) {
+            return Err(LedgerError::LeaseHeld {
+                proposal_id: p.proposal_id,
+                attempt: l.attempt,
+                expires_at,
+            });
+        }
     }
     let attempt = latest.map_or(1, |l| l.attempt.saturating_add(1));
     let mut job = job.clone();
     job.lease.attempt = attempt;
     let now = now_rfc3339();
-    let insert = read::prepared(
+    let (job_row_id, row) = record_and_move(
         tx,
+        &p,
+        (PendingWorker, false, &now),
         "INSERT INTO writeback_jobs (writeback_job_id, attempt, proposal_id, proposal_hash,
                 actor, job_json, created_at, actor_source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING job_row_id",
+             VALUES ($5, $6, $1, $7, $8, $9, $10, $11) RETURNING job_row_id",
+        &[
+            &job.writeback_job_id,
+            &i64::from(attempt),
+            &job.proposal_hash,
+            &actor.name,
+            &serde_json::to_string(&job)?,
+            &now,
+            &actor.source,
+        ],
     )
     .await?;
-    let job_row_id: i64 = tx
-        .query_one(
-            &insert,
-            &[
-                &job.writeback_job_id,
-                &i64::from(attempt),
-                &job.proposal_id,
-                &job.proposal_hash,
-                &actor.name,
-                &serde_json::to_string(&job)?,
-                &now,
-                &actor.source,
-            ],
-        )
-        .await
-        .pg()?
-        .get(0);
     let record = JobRecord {
         job_row_id,
         writeback_job_id: job.writeback_job_id.clone(),
@@ -224,7 +232,6 @@ pub(crate) async fn begin_apply(
         created_at: now.clone(),
         actor_source: Some(actor.source.clone()),
     };
-    let row = set_state(tx, &p, PendingWorker, false, &now).await?;
     events.push(NewEvent {
         kind: "writeback_job_recorded".into(),
         proposal_id: Some(p.proposal_id.clone()),
@@ -266,32 +273,27 @@ pub(crate) async fn record_receipt(
     rules::check_state(&p, &[PendingWorker, Applied], "record a receipt for")?;
     let attempt = begun.unwrap_or(current);
     let now = now_rfc3339();
-    let insert = read::prepared(
+    // The outcome's state does not depend on the receipt's row id, filled in below.
+    let mut outcome = rules::receipt_outcome(&p, receipt, effect, 0, &now);
+    let (receipt_id, row) = record_and_move(
         tx,
+        &p,
+        (outcome.state, receipt.source_database_mutated, &now),
         "INSERT INTO receipts (writeback_job_id, attempt, proposal_id, status,
                 idempotency_key, source_database_mutated, receipt_json, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING receipt_id",
+             VALUES ($5, $6, $1, $7, $8, $9, $10, $11) RETURNING receipt_id",
+        &[
+            &receipt.writeback_job_id,
+            &i64::from(attempt),
+            &receipt.status.as_str(),
+            &receipt.idempotency_key,
+            &receipt.source_database_mutated,
+            &serde_json::to_string(receipt)?,
+            &now,
+        ],
     )
     .await?;
-    let receipt_id: i64 = tx
-        .query_one(
-            &insert,
-            &[
-                &receipt.writeback_job_id,
-                &i64::from(attempt),
-                &receipt.proposal_id,
-                &receipt.status.as_str(),
-                &receipt.idempotency_key,
-                &receipt.source_database_mutated,
-                &serde_json::to_string(receipt)?,
-                &now,
-            ],
-        )
-        .await
-        .pg()?
-        .get(0);
-    let outcome = rules::receipt_outcome(&p, receipt, effect, receipt_id, &now);
-    let row = set_state(tx, &p, outcome.state, receipt.source_database_mutated, &now).await?;
+    outcome.stored.receipt_id = receipt_id;
     events.push(NewEvent {
         kind: outcome.event_kind(),
         proposal_id: Some(p.proposal_id.clone()),
