@@ -4,6 +4,7 @@
 
 pub mod handler;
 pub mod http;
+pub mod receiver;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
