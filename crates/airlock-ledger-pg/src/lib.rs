@@ -648,3 +648,66 @@ impl Deliveries for PostgresLedger {
         .await
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use super::{PgLedgerOptions, PostgresLedger};
+
+    /// The apply path's look-up of a job's latest attempt, prepared on a fresh ledger and run
+    /// until Postgres keeps one generic plan for it, still checks for a receipt through the
+    /// index once the tables have grown. Without sequential scans priced out of the ledger's
+    /// sessions the kept plan reads every receipt on every call (a subplan hashing the table).
+    #[tokio::test]
+    async fn a_plan_kept_from_empty_tables_still_uses_the_index() {
+        let Some(db) = airlock_testkit::fresh_postgres().await else {
+            return;
+        };
+        let ledger = PostgresLedger::connect(&db.url, PgLedgerOptions::default())
+            .await
+            .expect("ledger");
+        let client = ledger.client().await.expect("pooled session");
+        client
+            .batch_execute(
+                "PREPARE latest(text) AS SELECT j.attempt, EXISTS (SELECT 1 FROM receipts r
+                     WHERE r.writeback_job_id = j.writeback_job_id AND r.attempt = j.attempt)
+                 FROM writeback_jobs j WHERE j.writeback_job_id = $1
+                 ORDER BY j.attempt DESC LIMIT 1",
+            )
+            .await
+            .expect("prepare");
+        for _ in 0..6 {
+            client
+                .batch_execute("EXECUTE latest('job-1')")
+                .await
+                .expect("execute");
+        }
+        client
+            .batch_execute(
+                "INSERT INTO writeback_jobs (writeback_job_id, attempt, proposal_id,
+                     proposal_hash, actor, job_json, created_at)
+                 SELECT 'job-' || g, 1, 'p-' || g, 'h', 'dana', '{}', 'now'
+                 FROM generate_series(1, 20000) g;
+                 INSERT INTO receipts (writeback_job_id, attempt, proposal_id, status,
+                     idempotency_key, source_database_mutated, receipt_json, created_at)
+                 SELECT 'job-' || g, 1, 'p-' || g, 'applied', 'k-' || g, true, '{}', 'now'
+                 FROM generate_series(1, 20000) g",
+            )
+            .await
+            .expect("rows");
+        let plan: Vec<String> = client
+            .query("EXPLAIN EXECUTE latest('job-7')", &[])
+            .await
+            .expect("explain")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("Index Only Scan using receipts_job"),
+            "{plan}"
+        );
+        assert!(!plan.contains("Seq Scan"), "{plan}");
+        drop(client);
+        ledger.close().await.expect("close");
+    }
+}
