@@ -354,13 +354,13 @@ fn prune_pass(source: &Path, n: u64) {
     let mut batches: Vec<(f64, f64, u64)> = Vec::new();
     let mut last = started;
     let pruned = ledger.prune(&cutoff, 500, |done, _| {
-            let now = Instant::now();
-            batches.push((
-                now.duration_since(started).as_secs_f64(),
-                now.duration_since(last).as_secs_f64() * 1e3,
-                done,
-            ));
-            last = now;
+        let now = Instant::now();
+        batches.push((
+            now.duration_since(started).as_secs_f64(),
+            now.duration_since(last).as_secs_f64() * 1e3,
+            done,
+        ));
+        last = now;
     });
     let took = started.elapsed();
     stop.store(true, Ordering::Relaxed);
@@ -407,12 +407,17 @@ fn prune_pass(source: &Path, n: u64) {
         failed.len(),
     );
     println!("{line}");
-    let mut log = format!("{line}\n# batches: end (s since the prune started), since the previous (ms), events removed\n");
+    let mut log = format!(
+        "{line}\n# batches: end (s since the prune started), since the previous (ms), events removed\n"
+    );
     for (at, since, done) in &batches {
         log.push_str(&format!("batch {at:.3} {since:.1} {done}\n"));
     }
     log.push_str("# writer calls over 20 ms or failed: start (s since the prune started), took (ms), error\n");
-    for c in calls.iter().filter(|c| c.error.is_some() || c.took > Duration::from_millis(20)) {
+    for c in calls
+        .iter()
+        .filter(|c| c.error.is_some() || c.took > Duration::from_millis(20))
+    {
         log.push_str(&format!(
             "call {:.3} {:.1} {}\n",
             c.at,
@@ -428,7 +433,12 @@ fn prune_pass(source: &Path, n: u64) {
         support::data_dir().join(format!("scale-{n}-prune-log.txt")),
         log,
     );
-    assert!(failed.is_empty(), "{} calls failed, the first: {:?}", failed.len(), failed[0].error);
+    assert!(
+        failed.is_empty(),
+        "{} calls failed, the first: {:?}",
+        failed.len(),
+        failed[0].error
+    );
     let verified = rt.block_on(ledger.verify()).unwrap();
     assert!(verified.ok, "{verified:?}");
     drop(ledger);

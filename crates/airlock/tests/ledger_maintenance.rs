@@ -206,12 +206,29 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
     let pending = planned["pending"].as_array().unwrap();
     assert_eq!(pending.len(), 1, "{planned:#}");
     assert_eq!(pending[0]["version"], 8);
-    assert!(pending[0]["what"].as_str().unwrap().contains("search index"));
+    assert!(
+        pending[0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("search index")
+    );
     let told = on(dir.path(), &store, &["ledger", "migrate", "--dry-run"]);
     assert_eq!(told.code, 0, "{}", told.stderr);
-    assert!(told.stdout.contains("1 migration(s) pending"), "{}", told.stdout);
-    assert!(told.stdout.contains("nothing was changed"), "{}", told.stdout);
-    assert_eq!(std::fs::read(&store).unwrap(), before, "a dry run changed the file");
+    assert!(
+        told.stdout.contains("1 migration(s) pending"),
+        "{}",
+        told.stdout
+    );
+    assert!(
+        told.stdout.contains("nothing was changed"),
+        "{}",
+        told.stdout
+    );
+    assert_eq!(
+        std::fs::read(&store).unwrap(),
+        before,
+        "a dry run changed the file"
+    );
     assert_eq!(schema_version(&store), 7);
 
     // A failure half-way (an object in the way of the search index) leaves it as it was.
@@ -222,8 +239,16 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
     let blocked = std::fs::read(&store).unwrap();
     let failed = on(dir.path(), &store, &["ledger", "migrate"]);
     assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
-    assert!(failed.stderr.contains("search_receipts"), "{}", failed.stderr);
-    assert_eq!(std::fs::read(&store).unwrap(), blocked, "a failed migration changed the file");
+    assert!(
+        failed.stderr.contains("search_receipts"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(
+        std::fs::read(&store).unwrap(),
+        blocked,
+        "a failed migration changed the file"
+    );
     assert_eq!(schema_version(&store), 7);
     rusqlite::Connection::open(&store)
         .unwrap()
@@ -236,12 +261,19 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
     let done = json(&run);
     assert_eq!(done["dry_run"], false, "{done:#}");
     assert_eq!(done["current"], false);
-    assert_eq!((done["from"].as_i64(), done["to"].as_i64()), (Some(7), Some(8)));
+    assert_eq!(
+        (done["from"].as_i64(), done["to"].as_i64()),
+        (Some(7), Some(8))
+    );
     let steps = done["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 1, "{done:#}");
     assert_eq!(steps[0]["version"], 8);
     assert!(steps[0]["elapsed_ms"].is_u64() && done["elapsed_ms"].is_u64());
-    assert!(run.stderr.contains("migration 8: search index of"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("migration 8: search index of"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(schema_version(&store), 8);
     let verified = json(&on(dir.path(), &store, &["ledger", "verify", "--json"]));
     assert_eq!(verified["ok"], true, "{verified:#}");
@@ -250,7 +282,10 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
     let again = json(&on(dir.path(), &store, &["ledger", "migrate", "--json"]));
     assert_eq!(again["current"], true, "{again:#}");
     assert_eq!(again["steps"].as_array().unwrap().len(), 0);
-    assert_eq!((again["from"].as_i64(), again["to"].as_i64()), (Some(8), Some(8)));
+    assert_eq!(
+        (again["from"].as_i64(), again["to"].as_i64()),
+        (Some(8), Some(8))
+    );
     let told = on(dir.path(), &store, &["ledger", "migrate"]);
     assert_eq!(told.code, 0, "{}", told.stderr);
     assert!(told.stdout.contains("is current"), "{}", told.stdout);
@@ -264,7 +299,10 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
 
     // No ledger there: named, and none created.
     let nowhere = dir.path().join("no/such.db");
-    for args in [&["ledger", "migrate"][..], &["ledger", "migrate", "--dry-run"]] {
+    for args in [
+        &["ledger", "migrate"][..],
+        &["ledger", "migrate", "--dry-run"],
+    ] {
         let run = on(dir.path(), &nowhere, args);
         assert_ne!(run.code, 0, "{args:?}");
         assert!(run.stderr.contains("such.db"), "{}", run.stderr);

@@ -367,8 +367,16 @@ const _: () = assert!(WHAT.len() == MIGRATIONS.len());
 /// with the same trigrams (`the_backfill_in_ranges_indexes_what_one_statement_did`).
 const SEARCH_BACKFILL: &[(&str, &str, &str)] = &[
     ("search_proposals", "search_text_proposals", "proposals"),
-    ("search_evidence", "search_text_evidence", "evidence_bundles"),
-    ("search_query_audit", "search_text_query_audit", "query_audit"),
+    (
+        "search_evidence",
+        "search_text_evidence",
+        "evidence_bundles",
+    ),
+    (
+        "search_query_audit",
+        "search_text_query_audit",
+        "query_audit",
+    ),
     ("search_receipts", "search_text_receipts", "receipts"),
     ("search_events", "search_text_events", "events"),
 ];

@@ -29,10 +29,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use import::ImportReport;
-pub use migrations::{MigrationProgress, MigrationReport, MigrationStep};
 pub use maintain::{
     BackupReport, PrunePlan, PruneReport, StorageStats, VacuumReport, ledger_files,
 };
+pub use migrations::{MigrationProgress, MigrationReport, MigrationStep};
 pub(crate) use read::head;
 pub use verify::set_verify_threads;
 

@@ -449,6 +449,41 @@ fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
     }
 }
 
+#[test]
+fn statements_driven_by_the_index_ask_each_rows_own_proposal() {
+    // The shapes still filter receipts and events through a list of proposal ids, which
+    // `per_row` rewrites; if that form changes, this fails instead of the rewrite silently
+    // no longer applying.
+    let tenant = RecordFilter {
+        tenant: Some("acme".into()),
+        ..RecordFilter::default()
+    };
+    let through_proposal: Vec<_> = SEARCHED
+        .iter()
+        .filter_map(|shape| {
+            crate::browse::shape::filter_where(shape, &tenant, &crate::browse::shape::SQLITE)
+        })
+        .filter(|w| {
+            w.clauses
+                .iter()
+                .any(|c| c.starts_with(super::PROPOSAL_LIST))
+        })
+        .collect();
+    assert_eq!(through_proposal.len(), 2, "receipts and events");
+    let conn = empty_ledger();
+    let walks = super::tests::plans_in(&conn, super::walk_statements_of(&tenant, false, "needle"));
+    let indexed = super::tests::plans_of(&conn, &tenant, false, Some("needle"));
+    let driven = walks.iter().step_by(3).chain(&indexed);
+    for (sql, plan) in driven {
+        assert!(!sql.contains(super::PROPOSAL_LIST), "{sql}");
+        assert!(!plan.contains("LIST SUBQUERY"), "{plan}\n  for {sql}");
+        if sql.contains("EXISTS (SELECT 1 FROM proposals p") {
+            assert!(plan.contains("CORRELATED"), "{plan}\n  for {sql}");
+            assert!(plan.contains("(proposal_id=?)"), "{plan}\n  for {sql}");
+        }
+    }
+}
+
 /// Rows of each search index and of the records it covers.
 fn indexed_counts(conn: &Connection) -> Vec<(i64, i64)> {
     [
