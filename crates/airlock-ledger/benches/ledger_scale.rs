@@ -298,9 +298,14 @@ fn timed_reads(
     ledger: Arc<SqliteLedger>,
     stop: Arc<AtomicBool>,
     zero: Instant,
+    live: PathBuf,
 ) -> tokio::task::JoinHandle<Vec<Call>> {
     let records = support::Records::new();
     rt.spawn(async move {
+        // Slow and failed calls as they happen, so a stopped run still leaves them.
+        let mut live = std::fs::File::create(live)
+            .map(std::io::LineWriter::new)
+            .ok();
         let mut calls = Vec::new();
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
@@ -316,6 +321,19 @@ fn timed_reads(
                 took: started.elapsed(),
                 error: done.err().map(|e| format!("{e:?}")),
             });
+            let call = calls.last().expect("just pushed");
+            if (call.error.is_some() || call.took > Duration::from_millis(20))
+                && let Some(out) = live.as_mut()
+            {
+                use std::io::Write;
+                let _ = writeln!(
+                    out,
+                    "call {:.3} {:.1} {}",
+                    call.at,
+                    call.took.as_secs_f64() * 1e3,
+                    call.error.as_deref().unwrap_or("")
+                );
+            }
             n += 1;
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -348,18 +366,38 @@ fn prune_pass(source: &Path, n: u64) {
     let stop = Arc::new(AtomicBool::new(false));
     // Let the writer settle before the prune starts.
     let zero = Instant::now() + Duration::from_millis(200);
-    let writer = timed_reads(&rt, ledger.clone(), stop.clone(), zero);
+    let writer = timed_reads(
+        &rt,
+        ledger.clone(),
+        stop.clone(),
+        zero,
+        support::data_dir().join(format!("scale-{n}-prune-calls-live.txt")),
+    );
     std::thread::sleep(zero.saturating_duration_since(Instant::now()));
     let started = Instant::now();
     let mut batches: Vec<(f64, f64, u64)> = Vec::new();
     let mut last = started;
-    let pruned = ledger.prune(&cutoff, 500, |done, _| {
+    // As it goes, too: a prune that runs for long (or is stopped) still leaves its log.
+    let live_path = support::data_dir().join(format!("scale-{n}-prune-live.txt"));
+    let mut live = std::fs::File::create(&live_path)
+        .map(std::io::LineWriter::new)
+        .ok();
+    let pruned = ledger.prune(&cutoff, 500, |done, total| {
         let now = Instant::now();
-        batches.push((
+        let entry = (
             now.duration_since(started).as_secs_f64(),
             now.duration_since(last).as_secs_f64() * 1e3,
             done,
-        ));
+        );
+        if let Some(out) = live.as_mut() {
+            use std::io::Write;
+            let _ = writeln!(
+                out,
+                "batch {:.3} {:.1} {} of {total}",
+                entry.0, entry.1, entry.2
+            );
+        }
+        batches.push(entry);
         last = now;
     });
     let took = started.elapsed();
