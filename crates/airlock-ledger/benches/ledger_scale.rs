@@ -365,6 +365,26 @@ fn prune_pass(source: &Path, n: u64) {
     // waited 15 s, probably for that; not confirmed).
     std::fs::File::open(&copy).unwrap().sync_all().unwrap();
     eprintln!("prune pass: copied in {:.1?}", copying.elapsed());
+    // An experiment (`AIRLOCK_BENCH_PRUNE_AUTOMERGE=N`): the search indexes' FTS5 `automerge`
+    // set to N on the copy before the pass (0: no merging on commit).
+    if let Ok(n) = std::env::var("AIRLOCK_BENCH_PRUNE_AUTOMERGE") {
+        let n: i64 = n.parse().expect("a number");
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        for index in [
+            "search_proposals",
+            "search_evidence",
+            "search_query_audit",
+            "search_receipts",
+            "search_events",
+        ] {
+            conn.execute(
+                &format!("INSERT INTO {index}({index}, rank) VALUES ('automerge', ?1)"),
+                [n],
+            )
+            .unwrap();
+        }
+        eprintln!("prune pass: the search indexes' automerge set to {n}");
+    }
     let cutoff = generate::cutoff_at(&copy, 0.9);
     let ledger = Arc::new(SqliteLedger::open(&copy).unwrap());
     let stop = Arc::new(AtomicBool::new(false));
