@@ -852,11 +852,26 @@ pub enum LedgerCommand {
     /// Delete the ledger, its WAL and anchor files (for disposable setups). Asks on a
     /// terminal; scripts must pass --yes.
     Reset(ResetArgs),
+    /// Apply the ledger's pending schema migrations now, with progress on stderr for long
+    /// steps (building the search index of a big ledger takes minutes), instead of silently
+    /// when a server or command next opens it. One write transaction, as on open: servers
+    /// using the ledger wait for it, and on any error the file is left as it was.
+    Migrate(MigrateArgs),
     /// Migrate a Synapsor Runner store (given with --store) into Airlock's ledger, in place:
     /// a backup is written beside it first (`<file>.synapsor-backup-<unix secs>`), then every
     /// record is copied and chained in one transaction. The original's tables are kept as
     /// `synapsor_*`. On any error nothing changes.
     Import(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// List the pending schema versions and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

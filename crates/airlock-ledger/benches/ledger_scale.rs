@@ -14,7 +14,9 @@
 //!   call blocked more than 100 ms).
 //!
 //! The ledger comes from `support::generate` (see there for what it holds) and is cached
-//! under `<target>/airlock-bench/scale-<N>.db` (`AIRLOCK_BENCH_DATA` moves it).
+//! under `<target>/airlock-bench/scale-<N>.db` (`AIRLOCK_BENCH_DATA` moves it);
+//! `AIRLOCK_BENCH_INDEX_AT_END=1` generates it without the search index and builds the index
+//! at the end through its migration (much faster; see `Spec::index_at_end`).
 //! `AIRLOCK_BENCH_SKIP_PRUNE=1` skips the prune pass; `AIRLOCK_BENCH_VERIFY_ONCE=1` adds one
 //! timed walk outside criterion (run with a filter such as `-- 'open|replay|stats'` to skip
 //! criterion's ten walks on a big ledger).
@@ -82,6 +84,7 @@ fn ledger(n: u64) -> PathBuf {
     let done = generate::generate(&Spec {
         records: n,
         out: building.clone(),
+        index_at_end: env_u64("AIRLOCK_BENCH_INDEX_AT_END", 0) == 1,
     });
     eprintln!(
         "generated {} events from {} calls in {:.1} s",
@@ -279,8 +282,71 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// One call of the writer during the prune pass: when it started (since the prune started;
+/// negative before), how long it took, and its error if it failed.
+struct Call {
+    at: f64,
+    took: Duration,
+    error: Option<String>,
+}
+
+/// Records about 1,000 reads a second into `ledger` until `stop` is set, timing each call
+/// against `zero`; a failed call is kept with its error (and the writer goes on), so one
+/// `database is locked` does not lose the figures of the rest.
+fn timed_reads(
+    rt: &tokio::runtime::Runtime,
+    ledger: Arc<SqliteLedger>,
+    stop: Arc<AtomicBool>,
+    zero: Instant,
+    live: PathBuf,
+) -> tokio::task::JoinHandle<Vec<Call>> {
+    let records = support::Records::new();
+    rt.spawn(async move {
+        // Slow and failed calls as they happen, so a stopped run still leaves them.
+        let mut live = std::fs::File::create(live)
+            .map(std::io::LineWriter::new)
+            .ok();
+        let mut calls = Vec::new();
+        let mut n = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let r = records.read(n);
+            let started = Instant::now();
+            let done = ledger.record_read(r).await;
+            calls.push(Call {
+                at: if started >= zero {
+                    started.duration_since(zero).as_secs_f64()
+                } else {
+                    -zero.duration_since(started).as_secs_f64()
+                },
+                took: started.elapsed(),
+                error: done.err().map(|e| format!("{e:?}")),
+            });
+            let call = calls.last().expect("just pushed");
+            if (call.error.is_some() || call.took > Duration::from_millis(20))
+                && let Some(out) = live.as_mut()
+            {
+                use std::io::Write;
+                let _ = writeln!(
+                    out,
+                    "call {:.3} {:.1} {}",
+                    call.at,
+                    call.took.as_secs_f64() * 1e3,
+                    call.error.as_deref().unwrap_or("")
+                );
+            }
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        calls
+    })
+}
+
 /// Prunes the oldest 90 % of a copy while a writer records about 1,000 reads a second, timing
-/// each of the writer's calls.
+/// each of the writer's calls and each batch of the prune. Besides the summary line, writes
+/// `<data>/scale-<N>-prune-log.txt`: when each batch ended (seconds since the prune started)
+/// and the time since the previous one (batch, checkpoint of the WAL and pause together; the
+/// first also holds the planning and the checkpoint event), and every call of the writer over
+/// 20 ms or failed, with when it started.
 fn prune_pass(source: &Path, n: u64) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -289,40 +355,151 @@ fn prune_pass(source: &Path, n: u64) {
         .unwrap();
     let copy = source.with_extension("prune-copy.db");
     generate::remove(&copy);
+    let copying = Instant::now();
     SqliteLedger::open_read_only(source)
         .unwrap()
         .backup(&copy)
         .unwrap();
+    // The copy leaves gigabytes of dirty pages: written back now, so a checkpoint's fsync
+    // during the pass does not wait for them (at 10M a call made while the prune planned
+    // waited 15 s, probably for that; not confirmed).
+    std::fs::File::open(&copy).unwrap().sync_all().unwrap();
+    eprintln!("prune pass: copied in {:.1?}", copying.elapsed());
+    // An experiment (`AIRLOCK_BENCH_PRUNE_AUTOMERGE=N`): the search indexes' FTS5 `automerge`
+    // set to N on the copy before the pass (0: no merging on commit).
+    if let Ok(n) = std::env::var("AIRLOCK_BENCH_PRUNE_AUTOMERGE") {
+        let n: i64 = n.parse().expect("a number");
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        for index in [
+            "search_proposals",
+            "search_evidence",
+            "search_query_audit",
+            "search_receipts",
+            "search_events",
+        ] {
+            conn.execute(
+                &format!("INSERT INTO {index}({index}, rank) VALUES ('automerge', ?1)"),
+                [n],
+            )
+            .unwrap();
+        }
+        eprintln!("prune pass: the search indexes' automerge set to {n}");
+    }
     let cutoff = generate::cutoff_at(&copy, 0.9);
     let ledger = Arc::new(SqliteLedger::open(&copy).unwrap());
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = support::steady_reads(&rt, ledger.clone(), stop.clone());
     // Let the writer settle before the prune starts.
-    std::thread::sleep(Duration::from_millis(200));
+    let zero = Instant::now() + Duration::from_millis(200);
+    let writer = timed_reads(
+        &rt,
+        ledger.clone(),
+        stop.clone(),
+        zero,
+        support::data_dir().join(format!("scale-{n}-prune-calls-live.txt")),
+    );
+    std::thread::sleep(zero.saturating_duration_since(Instant::now()));
     let started = Instant::now();
-    let report = ledger.prune(&cutoff, 500, |_, _| {}).unwrap();
+    let mut batches: Vec<(f64, f64, u64)> = Vec::new();
+    let mut last = started;
+    // As it goes, too: a prune that runs for long (or is stopped) still leaves its log.
+    let live_path = support::data_dir().join(format!("scale-{n}-prune-live.txt"));
+    let mut live = std::fs::File::create(&live_path)
+        .map(std::io::LineWriter::new)
+        .ok();
+    let pruned = ledger.prune(&cutoff, 500, |done, total| {
+        let now = Instant::now();
+        let entry = (
+            now.duration_since(started).as_secs_f64(),
+            now.duration_since(last).as_secs_f64() * 1e3,
+            done,
+        );
+        if let Some(out) = live.as_mut() {
+            use std::io::Write;
+            let _ = writeln!(
+                out,
+                "batch {:.3} {:.1} {} of {total}",
+                entry.0, entry.1, entry.2
+            );
+        }
+        batches.push(entry);
+        last = now;
+    });
     let took = started.elapsed();
     stop.store(true, Ordering::Relaxed);
-    let mut calls = rt.block_on(writer).unwrap();
-    calls.sort_unstable();
-    let pct = |p: f64| calls[((calls.len() as f64 * p) as usize).min(calls.len() - 1)];
+    let calls = rt.block_on(writer).unwrap();
+    let report = match pruned {
+        Ok(report) => report,
+        Err(e) => {
+            let slow: Vec<String> = calls
+                .iter()
+                .filter(|c| c.error.is_some() || c.took > Duration::from_millis(20))
+                .map(|c| format!("{:.3} {:.1?} {:?}", c.at, c.took, c.error))
+                .collect();
+            panic!(
+                "the prune failed after {took:.1?} and {} batches: {e}\nslow calls:\n{}",
+                batches.len(),
+                slow.join("\n")
+            );
+        }
+    };
+    let failed: Vec<&Call> = calls.iter().filter(|c| c.error.is_some()).collect();
+    let mut times: Vec<Duration> = calls.iter().map(|c| c.took).collect();
+    times.sort_unstable();
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let first_batch = batches.first().map_or(0.0, |b| b.1);
+    let mut gaps: Vec<f64> = batches.iter().skip(1).map(|b| b.1).collect();
+    gaps.sort_by(f64::total_cmp);
     let line = format!(
         "ledger_scale_{n}/prune_90pct: {} events removed in {:.1} s ({:.0} events/s), {} batches, longest batch {:.1} ms; \
-         reads recorded meanwhile: {} calls, p50 {:.0} µs, p99 {:.1} ms, max {:.1} ms",
+         planning + checkpoint + first batch {:.0} ms; batch to batch p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+         reads recorded meanwhile: {} calls, p50 {:.0} µs, p99 {:.1} ms, max {:.1} ms; {} failed",
         report.plan.events(),
         took.as_secs_f64(),
         report.plan.events() as f64 / took.as_secs_f64(),
         report.batches,
         report.longest_batch_ms,
+        first_batch,
+        gaps.get(gaps.len() / 2).copied().unwrap_or(0.0),
+        gaps.get(gaps.len() * 99 / 100).copied().unwrap_or(0.0),
+        gaps.last().copied().unwrap_or(0.0),
         calls.len(),
         pct(0.5).as_secs_f64() * 1e6,
         pct(0.99).as_secs_f64() * 1e3,
-        calls.last().unwrap().as_secs_f64() * 1e3,
+        times.last().unwrap().as_secs_f64() * 1e3,
+        failed.len(),
     );
     println!("{line}");
+    let mut log = format!(
+        "{line}\n# batches: end (s since the prune started), since the previous (ms), events removed\n"
+    );
+    for (at, since, done) in &batches {
+        log.push_str(&format!("batch {at:.3} {since:.1} {done}\n"));
+    }
+    log.push_str("# writer calls over 20 ms or failed: start (s since the prune started), took (ms), error\n");
+    for c in calls
+        .iter()
+        .filter(|c| c.error.is_some() || c.took > Duration::from_millis(20))
+    {
+        log.push_str(&format!(
+            "call {:.3} {:.1} {}\n",
+            c.at,
+            c.took.as_secs_f64() * 1e3,
+            c.error.as_deref().unwrap_or("")
+        ));
+    }
     let _ = std::fs::write(
         support::data_dir().join(format!("scale-{n}-prune.txt")),
         line + "\n",
+    );
+    let _ = std::fs::write(
+        support::data_dir().join(format!("scale-{n}-prune-log.txt")),
+        log,
+    );
+    assert!(
+        failed.is_empty(),
+        "{} calls failed, the first: {:?}",
+        failed.len(),
+        failed[0].error
     );
     let verified = rt.block_on(ledger.verify()).unwrap();
     assert!(verified.ok, "{verified:?}");

@@ -2,7 +2,7 @@
 //! `benches/support/generate.rs` for what it holds and docs/benchmarks.md for the figures.
 //!
 //! ```text
-//! cargo run --release -p airlock-ledger --example gen_ledger -- --records 10000000 --out /tmp/l.db [--force]
+//! cargo run --release -p airlock-ledger --example gen_ledger -- --records 10000000 --out /tmp/l.db [--force] [--index-at-end]
 //! airlock --store /tmp/l.db ledger verify
 //! ```
 
@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use generate::Spec;
 
 fn usage() -> ! {
-    eprintln!("usage: gen_ledger --records N --out FILE [--force]");
+    eprintln!("usage: gen_ledger --records N --out FILE [--force] [--index-at-end]");
     std::process::exit(2)
 }
 
@@ -30,12 +30,14 @@ fn main() {
     let mut records = None;
     let mut out = None;
     let mut force = false;
+    let mut index_at_end = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--records" => records = args.next().and_then(|v| v.replace('_', "").parse().ok()),
             "--out" => out = args.next().map(PathBuf::from),
             "--force" => force = true,
+            "--index-at-end" => index_at_end = true,
             _ => usage(),
         }
     }
@@ -48,7 +50,11 @@ fn main() {
         eprintln!("{} exists; pass --force to replace it", out.display());
         std::process::exit(2);
     }
-    let done = generate::generate(&Spec { records, out });
+    let done = generate::generate(&Spec {
+        records,
+        out,
+        index_at_end,
+    });
     println!(
         "{}: {} events from {} calls ({} proposals) in {:.1} s ({:.0} events/s); applied proposal for replay: {}",
         done.path.display(),

@@ -42,8 +42,8 @@ pub use feed::{
 pub use records::*;
 pub use sqlite::checkpoint::Checkpoint;
 pub use sqlite::{
-    BackupReport, ImportReport, PrunePlan, PruneReport, SqliteLedger, StorageStats, VacuumReport,
-    ledger_files, set_verify_threads,
+    BackupReport, ImportReport, MigrationProgress, MigrationReport, MigrationStep, PrunePlan,
+    PruneReport, SqliteLedger, StorageStats, VacuumReport, ledger_files, set_verify_threads,
 };
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};

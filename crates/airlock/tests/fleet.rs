@@ -490,6 +490,7 @@ fn postgres_config_without_its_url_or_with_sqlite_commands_is_refused_clearly() 
     assert!(run.stderr.contains("--store"), "{}", run.stderr);
     for (args, instead) in [
         (&["ledger", "vacuum"][..], "autovacuum"),
+        (&["ledger", "migrate"][..], "migrates itself"),
         (&["ledger", "backup", "copy.db"][..], "pg_dump"),
         (
             &["ledger", "prune", "--older-than", "30d"][..],

@@ -1,5 +1,5 @@
-//! `ledger stats|backup|prune|vacuum|reset` and the original's `store` names, through the real
-//! binary on a ledger written by `airlock demo`.
+//! `ledger stats|backup|prune|vacuum|reset|migrate` and the original's `store` names, through
+//! the real binary on a ledger written by `airlock demo`.
 
 mod common;
 
@@ -156,6 +156,158 @@ fn bad_durations_and_missing_ledgers_are_named() {
     let run = on(dir.path(), &nowhere, &["ledger", "vacuum"]);
     assert_ne!(run.code, 0);
     assert!(!nowhere.exists(), "a vacuum created a ledger");
+}
+
+/// Takes a ledger back to schema 7, as written before the search index (migration 8): its
+/// tables, views and triggers dropped, the version set.
+fn back_to_schema_7(store: &Path) {
+    let db = rusqlite::Connection::open(store).unwrap();
+    let objects: Vec<(String, String)> = db
+        .prepare(
+            "SELECT type, name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'
+             AND (type IN ('trigger', 'view') OR sql LIKE 'CREATE VIRTUAL TABLE%')",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(objects.len(), 5 + 5 + 15, "{objects:?}");
+    for (kind, name) in &objects {
+        db.execute_batch(&format!("DROP {kind} {name}")).unwrap();
+    }
+    db.execute_batch("PRAGMA user_version = 7").unwrap();
+}
+
+fn schema_version(store: &Path) -> i64 {
+    rusqlite::Connection::open(store)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    back_to_schema_7(&store);
+    let before = std::fs::read(&store).unwrap();
+
+    // A dry run lists version 8 and leaves the file as it was.
+    let planned = json(&on(
+        dir.path(),
+        &store,
+        &["ledger", "migrate", "--dry-run", "--json"],
+    ));
+    assert_eq!(planned["dry_run"], true, "{planned:#}");
+    assert_eq!(planned["current"], false);
+    assert_eq!(planned["from"], 7);
+    assert_eq!(planned["to"], 8);
+    let pending = planned["pending"].as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{planned:#}");
+    assert_eq!(pending[0]["version"], 8);
+    assert!(
+        pending[0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("search index")
+    );
+    let told = on(dir.path(), &store, &["ledger", "migrate", "--dry-run"]);
+    assert_eq!(told.code, 0, "{}", told.stderr);
+    assert!(
+        told.stdout.contains("1 migration(s) pending"),
+        "{}",
+        told.stdout
+    );
+    assert!(
+        told.stdout.contains("nothing was changed"),
+        "{}",
+        told.stdout
+    );
+    assert_eq!(
+        std::fs::read(&store).unwrap(),
+        before,
+        "a dry run changed the file"
+    );
+    assert_eq!(schema_version(&store), 7);
+
+    // A failure half-way (an object in the way of the search index) leaves it as it was.
+    rusqlite::Connection::open(&store)
+        .unwrap()
+        .execute_batch("CREATE TABLE search_receipts (x)")
+        .unwrap();
+    let blocked = std::fs::read(&store).unwrap();
+    let failed = on(dir.path(), &store, &["ledger", "migrate"]);
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    assert!(
+        failed.stderr.contains("search_receipts"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(
+        std::fs::read(&store).unwrap(),
+        blocked,
+        "a failed migration changed the file"
+    );
+    assert_eq!(schema_version(&store), 7);
+    rusqlite::Connection::open(&store)
+        .unwrap()
+        .execute_batch("DROP TABLE search_receipts")
+        .unwrap();
+
+    // The migration: from 7 to 8, one step, its progress on stderr; the ledger still verifies
+    // and its search finds what the demo recorded.
+    let run = on(dir.path(), &store, &["ledger", "migrate", "--json"]);
+    let done = json(&run);
+    assert_eq!(done["dry_run"], false, "{done:#}");
+    assert_eq!(done["current"], false);
+    assert_eq!(
+        (done["from"].as_i64(), done["to"].as_i64()),
+        (Some(7), Some(8))
+    );
+    let steps = done["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{done:#}");
+    assert_eq!(steps[0]["version"], 8);
+    assert!(steps[0]["elapsed_ms"].is_u64() && done["elapsed_ms"].is_u64());
+    assert!(
+        run.stderr.contains("migration 8: search index of"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(schema_version(&store), 8);
+    let verified = json(&on(dir.path(), &store, &["ledger", "verify", "--json"]));
+    assert_eq!(verified["ok"], true, "{verified:#}");
+
+    // Already current: said so, in both forms, and nothing done.
+    let again = json(&on(dir.path(), &store, &["ledger", "migrate", "--json"]));
+    assert_eq!(again["current"], true, "{again:#}");
+    assert_eq!(again["steps"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        (again["from"].as_i64(), again["to"].as_i64()),
+        (Some(8), Some(8))
+    );
+    let told = on(dir.path(), &store, &["ledger", "migrate"]);
+    assert_eq!(told.code, 0, "{}", told.stderr);
+    assert!(told.stdout.contains("is current"), "{}", told.stdout);
+    let planned = json(&on(
+        dir.path(),
+        &store,
+        &["ledger", "migrate", "--dry-run", "--json"],
+    ));
+    assert_eq!(planned["current"], true, "{planned:#}");
+    assert_eq!(planned["pending"].as_array().unwrap().len(), 0);
+
+    // No ledger there: named, and none created.
+    let nowhere = dir.path().join("no/such.db");
+    for args in [
+        &["ledger", "migrate"][..],
+        &["ledger", "migrate", "--dry-run"],
+    ] {
+        let run = on(dir.path(), &nowhere, args);
+        assert_ne!(run.code, 0, "{args:?}");
+        assert!(run.stderr.contains("such.db"), "{}", run.stderr);
+        assert!(!nowhere.exists(), "{args:?} created a ledger");
+    }
 }
 
 #[test]

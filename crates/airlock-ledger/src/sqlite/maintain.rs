@@ -367,24 +367,38 @@ pub struct PruneReport {
     pub elapsed_ms: u64,
 }
 
-/// Plans a prune of everything created before `cutoff`, from one read snapshot.
-pub(crate) fn plan(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
+/// Events (or proposals) read per read snapshot while planning: a few milliseconds each.
+const PLAN_CHUNK: i64 = 16_384;
+
+/// Runs `read` in a read transaction of its own (one snapshot), ended right after.
+fn in_snapshot<T>(
+    conn: &Connection,
+    read: impl FnOnce(&Connection) -> Result<T, LedgerError>,
+) -> Result<T, LedgerError> {
     let snapshot = conn.unchecked_transaction()?;
-    let result = plan_in(&snapshot, cutoff);
+    let result = read(&snapshot);
     snapshot.rollback()?;
     result
 }
 
-fn plan_in(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
-    let previous = match checkpoint::latest(conn)? {
-        Some(Ok(c)) => Some(c),
-        Some(Err(detail)) => {
-            return Err(LedgerError::Maintenance {
-                detail: format!("{detail}; run `airlock ledger verify` and restore a backup"),
-            });
-        }
-        None => None,
-    };
+/// Plans a prune of everything created before `cutoff`.
+///
+/// The plan reads up to every event of the ledger. In one read snapshot, that took tens of
+/// seconds on 10 million events, and all along the servers' WAL could not be started over:
+/// it outgrew its limit and their checkpointer, waiting for that snapshot to end before it
+/// could truncate the WAL, held their writer for seconds. So the plan reads in chunks of
+/// [`PLAN_CHUNK`] rows, each in a short snapshot of its own. That reads the same as one
+/// snapshot would: events up to the head found first are never changed (only appended
+/// after, and removed only by a prune, whose checkpoint the prune checks again before it
+/// removes anything), and a proposal can only become protected, never stop being.
+pub(crate) fn plan(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
+    let previous = in_snapshot(conn, |c| match checkpoint::latest(c)? {
+        Some(Ok(c)) => Ok(Some(c)),
+        Some(Err(detail)) => Err(LedgerError::Maintenance {
+            detail: format!("{detail}; run `airlock ledger verify` and restore a backup"),
+        }),
+        None => Ok(None),
+    })?;
     let mut plan = PrunePlan {
         cutoff: cutoff.to_owned(),
         cut: None,
@@ -395,16 +409,30 @@ fn plan_in(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
         protected: HashSet::new(),
         previous_checkpoint: previous.as_ref().map(|c| c.summary.event_seq),
     };
-    let Some((head_seq, _)) = read::head(conn)? else {
+    let Some((first_seq, head_seq)) = in_snapshot(conn, |c| {
+        Ok(
+            c.query_row("SELECT min(seq), max(seq) FROM events", [], |r| {
+                Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
+            })?,
+        )
+    })?
+    else {
         return Ok(plan);
     };
     // The cut: the event before the first one created at or after the cutoff, so nothing
     // newer than the cutoff is ever removed; never before a previous prune's cut.
-    let first_new: Option<i64> = conn.query_row(
-        "SELECT min(seq) FROM events WHERE created_at >= ?1",
-        [cutoff],
-        |r| r.get(0),
-    )?;
+    let mut first_new = None;
+    let mut from = first_seq;
+    while from <= head_seq && first_new.is_none() {
+        let to = (from + PLAN_CHUNK).min(head_seq + 1);
+        first_new = in_snapshot(conn, |c| {
+            Ok(c.prepare_cached(
+                "SELECT min(seq) FROM events WHERE seq >= ?1 AND seq < ?2 AND created_at >= ?3",
+            )?
+            .query_row(params![from, to, cutoff], |r| r.get::<_, Option<i64>>(0))?)
+        })?;
+        from = to;
+    }
     let mut cut = first_new.map_or(head_seq, |s| s - 1);
     if let Some(prev) = &previous {
         cut = cut.max(prev.summary.cut.seq);
@@ -412,11 +440,14 @@ fn plan_in(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
     if cut <= 0 {
         return Ok(plan);
     }
-    let cut_hash: Option<String> = conn
-        .query_row("SELECT hash FROM events WHERE seq = ?1", [cut], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let cut_hash: Option<String> = in_snapshot(conn, |c| {
+        Ok(
+            c.query_row("SELECT hash FROM events WHERE seq = ?1", [cut], |r| {
+                r.get(0)
+            })
+            .optional()?,
+        )
+    })?;
     let cut_hash = match (cut_hash, &previous) {
         (Some(h), _) => h,
         // Removed by the previous prune: its checkpoint holds the hash.
@@ -434,46 +465,80 @@ fn plan_in(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
         hash: cut_hash,
     });
     // Proposals that stay: still open, or changed after the cut.
-    let mut stmt = conn.prepare(&format!(
-        "SELECT proposal_id FROM proposals p
-         WHERE state NOT IN ({FINAL_STATES})
-            OR (SELECT max(seq) FROM events e WHERE e.proposal_id = p.proposal_id) > ?1"
-    ))?;
-    for id in stmt.query_map([cut], |r| r.get::<_, String>(0))? {
-        plan.protected.insert(id?);
-    }
-    drop(stmt);
-    let mut kept_proposals = HashSet::new();
-    let mut stmt = conn.prepare(
-        "SELECT seq, kind, subject_kind, proposal_id, hash FROM events WHERE seq <= ?1 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([cut])?;
-    while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        let kind: String = r.get(1)?;
-        let subject: String = r.get(2)?;
-        let proposal: Option<String> = r.get(3)?;
-        if let Some(p) = proposal.as_ref().filter(|p| plan.protected.contains(*p)) {
-            plan.retained.push((seq, r.get(4)?));
-            if kind == "proposal_created" {
-                kept_proposals.insert(p.clone());
+    let last_proposal: i64 = in_snapshot(conn, |c| {
+        Ok(
+            c.query_row("SELECT coalesce(max(rowid), 0) FROM proposals", [], |r| {
+                r.get(0)
+            })?,
+        )
+    })?;
+    let mut from = 0;
+    while from <= last_proposal {
+        let to = from + PLAN_CHUNK;
+        in_snapshot(conn, |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT proposal_id FROM proposals p WHERE rowid >= ?2 AND rowid < ?3
+                 AND (state NOT IN ({FINAL_STATES})
+                    OR (SELECT max(seq) FROM events e WHERE e.proposal_id = p.proposal_id) > ?1)"
+            ))?;
+            for id in stmt.query_map(params![cut, from, to], |r| r.get::<_, String>(0))? {
+                plan.protected.insert(id?);
             }
-            continue;
-        }
-        *plan.removes.entry("events".into()).or_default() += 1;
-        // A proposal is one record with several events; count it once.
-        let counted = match subject.as_str() {
-            "proposal" if kind != "proposal_created" => None,
-            IMPORT_SUBJECT => None,
-            other => Some(other.to_owned()),
-        };
-        if let Some(k) = counted {
-            *plan.removes.entry(k).or_default() += 1;
-        }
+            Ok(())
+        })?;
+        from = to;
+    }
+    // What goes and what stays, chunk by chunk.
+    let mut kept_proposals = HashSet::new();
+    let mut from = first_seq;
+    while from <= cut {
+        let to = (from + PLAN_CHUNK).min(cut + 1);
+        in_snapshot(conn, |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, kind, subject_kind, proposal_id, hash FROM events
+                 WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+            )?;
+            let mut rows = stmt.query(params![from, to])?;
+            while let Some(r) = rows.next()? {
+                tally(&mut plan, &mut kept_proposals, r)?;
+            }
+            Ok(())
+        })?;
+        from = to;
     }
     plan.events_kept = plan.retained.len() as u64;
     plan.proposals_kept = kept_proposals.len() as u64;
     Ok(plan)
+}
+
+/// Counts one event at or before the cut into `plan`: kept (with its proposal) or removed.
+fn tally(
+    plan: &mut PrunePlan,
+    kept_proposals: &mut HashSet<String>,
+    r: &rusqlite::Row<'_>,
+) -> Result<(), LedgerError> {
+    let seq: i64 = r.get(0)?;
+    let kind: String = r.get(1)?;
+    let subject: String = r.get(2)?;
+    let proposal: Option<String> = r.get(3)?;
+    if let Some(p) = proposal.as_ref().filter(|p| plan.protected.contains(*p)) {
+        plan.retained.push((seq, r.get(4)?));
+        if kind == "proposal_created" {
+            kept_proposals.insert(p.clone());
+        }
+        return Ok(());
+    }
+    *plan.removes.entry("events".into()).or_default() += 1;
+    // A proposal is one record with several events; count it once.
+    let counted = match subject.as_str() {
+        "proposal" if kind != "proposal_created" => None,
+        IMPORT_SUBJECT => None,
+        other => Some(other.to_owned()),
+    };
+    if let Some(k) = counted {
+        *plan.removes.entry(k).or_default() += 1;
+    }
+    Ok(())
 }
 
 /// Removes what [`plan`] found, `batch_events` events per write transaction, after writing

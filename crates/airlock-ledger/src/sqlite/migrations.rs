@@ -341,14 +341,48 @@ const MIGRATIONS: &[&str] = &[
         WHEN old.proposal_id IS NOT NULL AND old.kind <> 'proposal_created' BEGIN
         DELETE FROM search_events WHERE rowid = old.seq;
     END;
-
-    INSERT INTO search_proposals(rowid, text) SELECT row_id, text FROM search_text_proposals;
-    INSERT INTO search_evidence(rowid, text) SELECT row_id, text FROM search_text_evidence;
-    INSERT INTO search_query_audit(rowid, text) SELECT row_id, text FROM search_text_query_audit;
-    INSERT INTO search_receipts(rowid, text) SELECT row_id, text FROM search_text_receipts;
-    INSERT INTO search_events(rowid, text) SELECT row_id, text FROM search_text_events;
     "#,
+    // (8, continued: the backfill of the rows already there is `SEARCH_BACKFILL`, run right
+    // after this text in the same transaction.)
 ];
+
+/// One line per migration (in step with [`MIGRATIONS`]), for `airlock ledger migrate`.
+const WHAT: &[&str] = &[
+    "the initial schema",
+    "leaner indexes for the tool-call path",
+    "the remembered config; where a decision's actor came from",
+    "delivery state of event notifications",
+    "human actions (shadow mode)",
+    "an index of prune checkpoints",
+    "indexes for list pages and activity search",
+    "the search index (FTS5 trigrams), built for every row already recorded",
+];
+
+const _: () = assert!(WHAT.len() == MIGRATIONS.len());
+
+/// Migration 8's backfill, in order: each search index, the view that says what it holds, and
+/// the table whose row ids the view's `row_id` is. The rows are indexed in row id ranges of
+/// [`BACKFILL_ROWIDS`], each one `INSERT … SELECT` like the single statement per index this
+/// migration first ran, so a long build can report progress; the index names the same rows
+/// with the same trigrams (`the_backfill_in_ranges_indexes_what_one_statement_did`).
+const SEARCH_BACKFILL: &[(&str, &str, &str)] = &[
+    ("search_proposals", "search_text_proposals", "proposals"),
+    (
+        "search_evidence",
+        "search_text_evidence",
+        "evidence_bundles",
+    ),
+    (
+        "search_query_audit",
+        "search_text_query_audit",
+        "query_audit",
+    ),
+    ("search_receipts", "search_text_receipts", "receipts"),
+    ("search_events", "search_text_events", "events"),
+];
+
+/// Row ids per statement of the backfill: 10 million rows report progress about 150 times.
+const BACKFILL_ROWIDS: i64 = 65_536;
 
 /// The schema version that added `human_actions` (migration 5 above; keep in step if
 /// migrations are renumbered). Older ledgers read it as an empty table.
@@ -381,48 +415,205 @@ pub(crate) enum Migrated {
     Created,
 }
 
+/// Where a long migration step is: `done` of `total` row ids of one table covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationProgress {
+    /// The schema version the step moves to.
+    pub version: i64,
+    /// What is being built (`search index of evidence_bundles`).
+    pub part: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// One migration applied: the version it moved to, what it does and how long it took.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationStep {
+    pub version: i64,
+    pub what: &'static str,
+    pub elapsed_ms: u64,
+}
+
+/// What an explicit migration did, or (for a dry run) would do: the schema version found and
+/// the one reached, and each step.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationReport {
+    pub from: i64,
+    pub to: i64,
+    /// The steps applied (a dry run: the ones pending, with no time).
+    pub steps: Vec<MigrationStep>,
+    pub elapsed_ms: u64,
+}
+
 pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<Migrated, LedgerError> {
+    let report = migrate_reporting(conn, path, &mut |_| {})?;
+    Ok(match report.from {
+        0 => Migrated::Created,
+        f if f == CURRENT => Migrated::Current,
+        _ => Migrated::Upgraded,
+    })
+}
+
+/// Applies every pending migration in one write transaction (taken first, then the version
+/// read again: another process may have migrated meanwhile), telling `progress` where long
+/// steps are. On any error the transaction rolls back and the file is as it was.
+pub(crate) fn migrate_reporting(
+    conn: &Connection,
+    path: &Path,
+    progress: &mut dyn FnMut(&MigrationProgress),
+) -> Result<MigrationReport, LedgerError> {
+    let started = std::time::Instant::now();
     let found = version(conn)?;
-    if found == CURRENT {
-        return Ok(Migrated::Current);
-    }
     if found > CURRENT {
-        return Err(LedgerError::TooNew {
-            path: path.display().to_string(),
-            found,
-            supported: CURRENT,
+        return Err(too_new(path, found));
+    }
+    if found == CURRENT {
+        return Ok(MigrationReport {
+            from: found,
+            to: found,
+            steps: Vec::new(),
+            elapsed_ms: 0,
         });
     }
     // Another process may be migrating too: take the write lock, then look again.
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
         let found = version(conn)?;
-        apply_from(conn, found)?;
-        Ok::<_, rusqlite::Error>(match found {
-            0 => Migrated::Created,
-            f if f == CURRENT => Migrated::Current,
-            _ => Migrated::Upgraded,
+        if found > CURRENT {
+            return Err(too_new(path, found));
+        }
+        let steps = apply_steps(conn, found, BACKFILL_ROWIDS, progress)?;
+        Ok(MigrationReport {
+            from: found,
+            to: CURRENT,
+            steps,
+            elapsed_ms: 0,
         })
     })();
     match result {
-        Ok(done) => {
+        Ok(mut done) => {
             conn.execute_batch("COMMIT")?;
+            done.elapsed_ms = elapsed_ms(started);
             Ok(done)
         }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            Err(e.into())
+            Err(e)
         }
     }
 }
 
+/// What [`migrate_reporting`] would do to a ledger at schema `found`, changing nothing.
+pub(crate) fn pending(path: &Path, found: i64) -> Result<MigrationReport, LedgerError> {
+    if found > CURRENT {
+        return Err(too_new(path, found));
+    }
+    let steps = (found.max(0)..CURRENT)
+        .map(|i| MigrationStep {
+            version: i + 1,
+            what: WHAT[i as usize],
+            elapsed_ms: 0,
+        })
+        .collect();
+    Ok(MigrationReport {
+        from: found,
+        to: CURRENT,
+        steps,
+        elapsed_ms: 0,
+    })
+}
+
+fn too_new(path: &Path, found: i64) -> LedgerError {
+    LedgerError::TooNew {
+        path: path.display().to_string(),
+        found,
+        supported: CURRENT,
+    }
+}
+
+fn elapsed_ms(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Applies every migration after version `found`. The caller holds the write transaction.
 pub(crate) fn apply_from(conn: &Connection, found: i64) -> Result<(), rusqlite::Error> {
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    apply_steps(conn, found, BACKFILL_ROWIDS, &mut |_| {})?;
+    Ok(())
+}
+
+/// [`apply_from`], timing each step and telling `progress` about the backfill's ranges.
+fn apply_steps(
+    conn: &Connection,
+    found: i64,
+    backfill_rowids: i64,
+    progress: &mut dyn FnMut(&MigrationProgress),
+) -> Result<Vec<MigrationStep>, rusqlite::Error> {
+    let mut steps = Vec::new();
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let started = std::time::Instant::now();
+        let to = i as i64 + 1;
         conn.execute_batch(sql)?;
-        conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        if to == SEARCH_INDEX_SINCE {
+            backfill_search_index(conn, to, backfill_rowids, progress)?;
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {to}"))?;
+        steps.push(MigrationStep {
+            version: to,
+            what: WHAT[i],
+            elapsed_ms: elapsed_ms(started),
+        });
+    }
+    Ok(steps)
+}
+
+/// Indexes every row already recorded (migration 8), `rowids` row ids per statement, oldest
+/// first, telling `progress` after each range.
+fn backfill_search_index(
+    conn: &Connection,
+    version: i64,
+    rowids: i64,
+    progress: &mut dyn FnMut(&MigrationProgress),
+) -> Result<(), rusqlite::Error> {
+    for &(index, view, table) in SEARCH_BACKFILL {
+        let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+            &format!("SELECT min(rowid), max(rowid) FROM {table}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let (Some(first), Some(last)) = (first, last) else {
+            continue;
+        };
+        let part = backfill_part(table);
+        let total = u64::try_from(last - first + 1).unwrap_or(0);
+        let mut stmt = conn.prepare(&format!(
+            "INSERT INTO {index}(rowid, text) SELECT row_id, text FROM {view}
+             WHERE row_id >= ?1 AND row_id < ?2"
+        ))?;
+        let mut from = first;
+        while from <= last {
+            let to = from.saturating_add(rowids.max(1));
+            stmt.execute([from, to])?;
+            from = to;
+            progress(&MigrationProgress {
+                version,
+                part,
+                done: u64::try_from(from.min(last + 1) - first).unwrap_or(0),
+                total,
+            });
+        }
     }
     Ok(())
+}
+
+/// The progress label of the backfill of `table`.
+fn backfill_part(table: &str) -> &'static str {
+    match table {
+        "proposals" => "search index of proposals",
+        "evidence_bundles" => "search index of evidence",
+        "query_audit" => "search index of query audit",
+        "receipts" => "search index of receipts",
+        _ => "search index of lifecycle events",
+    }
 }
 
 /// Whether the connection holds a Synapsor Runner store (its own tables, no Airlock schema
@@ -537,4 +728,27 @@ fn shim_v2(conn: &Connection) -> rusqlite::Result<()> {
          CREATE TEMP TABLE ledger_meta (
              key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);",
     )
+}
+
+/// Migration 8 as it first ran (tests): its text, then one `INSERT … SELECT` per index over
+/// every row, no ranges.
+#[cfg(test)]
+pub(crate) fn migration_8_in_one_statement_per_index(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(MIGRATIONS[SEARCH_INDEX_SINCE as usize - 1])?;
+    for (index, view, _) in SEARCH_BACKFILL {
+        conn.execute_batch(&format!(
+            "INSERT INTO {index}(rowid, text) SELECT row_id, text FROM {view}"
+        ))?;
+    }
+    conn.execute_batch(&format!("PRAGMA user_version = {SEARCH_INDEX_SINCE}"))
+}
+
+/// Migration 8 with `rowids` row ids per range of its backfill (tests).
+#[cfg(test)]
+pub(crate) fn migration_8_in_ranges(
+    conn: &Connection,
+    rowids: i64,
+    progress: &mut dyn FnMut(&MigrationProgress),
+) -> rusqlite::Result<Vec<MigrationStep>> {
+    apply_steps(conn, SEARCH_INDEX_SINCE - 1, rowids, progress)
 }

@@ -32,6 +32,7 @@ pub use import::ImportReport;
 pub use maintain::{
     BackupReport, PrunePlan, PruneReport, StorageStats, VacuumReport, ledger_files,
 };
+pub use migrations::{MigrationProgress, MigrationReport, MigrationStep};
 pub(crate) use read::head;
 pub use verify::set_verify_threads;
 
@@ -162,6 +163,29 @@ impl SqliteLedger {
             read_only: true,
             batch: OnceLock::new(),
         })
+    }
+
+    /// The schema migrations the ledger at `path` has not had yet (an empty list when it is
+    /// current), read through a read-only connection: nothing is changed, and servers may be
+    /// using the ledger meanwhile.
+    pub fn pending_migrations(path: &Path) -> Result<MigrationReport, LedgerError> {
+        let found = existing_version(path)?;
+        migrations::pending(path, found)
+    }
+
+    /// Applies the pending schema migrations of the existing ledger at `path` explicitly
+    /// (`airlock ledger migrate`; opening a ledger for writing does the same silently),
+    /// telling `progress` where a long step is. The same locking as that open: one write
+    /// transaction taken before the version is read again, so servers using the ledger
+    /// meanwhile wait for it (or find it done); on any error it rolls back and the file is as
+    /// it was. Never creates a ledger.
+    pub fn migrate(
+        path: &Path,
+        mut progress: impl FnMut(&MigrationProgress),
+    ) -> Result<MigrationReport, LedgerError> {
+        existing_version(path)?;
+        let conn = connect(path)?;
+        migrations::migrate_reporting(&conn, path, &mut progress)
     }
 
     /// Migrates a Synapsor Runner store in place into Airlock's schema, after writing a backup
@@ -323,6 +347,32 @@ fn set_aside_stale_anchor(anchor: &Path) {
         ),
         Err(e) => tracing::warn!("could not move a stale anchor file aside: {e}"),
     }
+}
+
+/// The schema version of the existing ledger at `path`, read without changing anything; an
+/// error for a missing file, a Synapsor Runner store or a file that holds no ledger yet.
+fn existing_version(path: &Path) -> Result<i64, LedgerError> {
+    if !path.exists() {
+        return Err(LedgerError::Missing {
+            path: path.display().to_string(),
+        });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| open_error(path, source))?;
+    migrations::refuse_original_store(&conn, path)?;
+    let found = migrations::version(&conn).map_err(|source| open_error(path, source))?;
+    if found == 0 {
+        return Err(LedgerError::Maintenance {
+            detail: format!(
+                "{} holds no Airlock ledger yet (schema version 0): nothing to migrate; the first command or server that records creates it",
+                path.display()
+            ),
+        });
+    }
+    Ok(found)
 }
 
 /// A write connection with the ledger's settings.

@@ -98,6 +98,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Ledger(LedgerCommand::Import(a)) => ledger::import::run(&settings, a.json),
         Command::Ledger(LedgerCommand::Backup(a)) => ledger::backup::run(&settings, &a).await,
         Command::Ledger(LedgerCommand::Vacuum(a)) => ledger::vacuum::run(&settings, a.json),
+        Command::Ledger(LedgerCommand::Migrate(a)) => ledger::migrate::run(&settings, &a),
         Command::Ledger(LedgerCommand::Prune(a)) => {
             ledger::prune::run(&settings, &a, ledger::prune::Flavor::Ledger)
         }

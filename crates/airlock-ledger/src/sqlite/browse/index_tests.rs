@@ -449,6 +449,41 @@ fn a_walk_of_the_index_starts_from_the_index_and_its_check_from_a_time_index() {
     }
 }
 
+#[test]
+fn statements_driven_by_the_index_ask_each_rows_own_proposal() {
+    // The shapes still filter receipts and events through a list of proposal ids, which
+    // `per_row` rewrites; if that form changes, this fails instead of the rewrite silently
+    // no longer applying.
+    let tenant = RecordFilter {
+        tenant: Some("acme".into()),
+        ..RecordFilter::default()
+    };
+    let through_proposal: Vec<_> = SEARCHED
+        .iter()
+        .filter_map(|shape| {
+            crate::browse::shape::filter_where(shape, &tenant, &crate::browse::shape::SQLITE)
+        })
+        .filter(|w| {
+            w.clauses
+                .iter()
+                .any(|c| c.starts_with(super::PROPOSAL_LIST))
+        })
+        .collect();
+    assert_eq!(through_proposal.len(), 2, "receipts and events");
+    let conn = empty_ledger();
+    let walks = super::tests::plans_in(&conn, super::walk_statements_of(&tenant, false, "needle"));
+    let indexed = super::tests::plans_of(&conn, &tenant, false, Some("needle"));
+    let driven = walks.iter().step_by(3).chain(&indexed);
+    for (sql, plan) in driven {
+        assert!(!sql.contains(super::PROPOSAL_LIST), "{sql}");
+        assert!(!plan.contains("LIST SUBQUERY"), "{plan}\n  for {sql}");
+        if sql.contains("EXISTS (SELECT 1 FROM proposals p") {
+            assert!(plan.contains("CORRELATED"), "{plan}\n  for {sql}");
+            assert!(plan.contains("(proposal_id=?)"), "{plan}\n  for {sql}");
+        }
+    }
+}
+
 /// Rows of each search index and of the records it covers.
 fn indexed_counts(conn: &Connection) -> Vec<(i64, i64)> {
     [
@@ -495,23 +530,7 @@ async fn the_index_follows_prunes_and_vacuum_and_is_built_for_an_older_ledger() 
     drop((conn, ledger));
 
     // A ledger of schema 7 (no index) is migrated: the index is built for the rows it holds.
-    let conn = raw(&path);
-    let objects: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT type, name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'
-             AND (type IN ('trigger', 'view') OR sql LIKE 'CREATE VIRTUAL TABLE%')",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(objects.len(), 5 + 5 + 15, "{objects:?}");
-    for (kind, name) in &objects {
-        conn.execute_batch(&format!("DROP {kind} {name}")).unwrap();
-    }
-    conn.execute_batch("PRAGMA user_version = 7").unwrap();
-    drop(conn);
+    back_to_schema_7(&raw(&path));
     // Read-only, the old ledger is searched without the index, a bounded page at a time.
     let old = SqliteLedger::open_read_only(&path).unwrap();
     let all = RecordFilter::default();
@@ -527,6 +546,103 @@ async fn the_index_follows_prunes_and_vacuum_and_is_built_for_an_older_ledger() 
     assert!(indexed_counts(&conn).iter().map(|(n, _)| n).sum::<i64>() > 0);
     assert!(same_as_full_scan(&conn) > 0);
     assert!(ledger.verify().await.unwrap().ok);
+}
+
+/// Drops the search index (its tables, views and triggers) and sets schema version 7: the
+/// ledger as it was before migration 8.
+fn back_to_schema_7(conn: &Connection) {
+    let objects: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT type, name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'
+             AND (type IN ('trigger', 'view') OR sql LIKE 'CREATE VIRTUAL TABLE%')",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(objects.len(), 5 + 5 + 15, "{objects:?}");
+    for (kind, name) in &objects {
+        conn.execute_batch(&format!("DROP {kind} {name}")).unwrap();
+    }
+    conn.execute_batch("PRAGMA user_version = 7").unwrap();
+}
+
+/// Every trigram of each search index with the rows it names, through `fts5vocab` and a query
+/// per trigram.
+fn index_contents(conn: &Connection) -> Vec<(String, String, Vec<i64>)> {
+    let mut out = Vec::new();
+    for shape in SEARCHED {
+        let index = super::index_table(shape);
+        conn.execute_batch(&format!(
+            "DROP TABLE IF EXISTS temp.vocab;
+             CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, {index}, 'row');"
+        ))
+        .unwrap();
+        let terms: Vec<String> = conn
+            .prepare("SELECT term FROM temp.vocab ORDER BY term")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for term in terms {
+            let rows: Vec<i64> = conn
+                .prepare(&format!(
+                    "SELECT rowid FROM {index} WHERE {index} MATCH ?1 ORDER BY rowid"
+                ))
+                .unwrap()
+                .query_map([format!("\"{}\"", term.replace('"', "\"\""))], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            out.push((index.to_owned(), term, rows));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_backfill_in_ranges_indexes_what_one_statement_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, path) = written(dir.path()).await;
+    drop(ledger);
+    back_to_schema_7(&raw(&path));
+    let ranged = dir.path().join("ranged.db");
+    std::fs::copy(&path, &ranged).unwrap();
+
+    // As migration 8 first ran: one statement per index.
+    let whole = raw(&path);
+    whole.execute_batch("BEGIN IMMEDIATE").unwrap();
+    crate::sqlite::migrations::migration_8_in_one_statement_per_index(&whole).unwrap();
+    whole.execute_batch("COMMIT").unwrap();
+
+    // In ranges of two row ids, each reported.
+    let conn = raw(&ranged);
+    let mut heard = Vec::new();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let steps = crate::sqlite::migrations::migration_8_in_ranges(&conn, 2, &mut |p| {
+        heard.push(*p);
+    })
+    .unwrap();
+    conn.execute_batch("COMMIT").unwrap();
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0].version, 8);
+    assert!(heard.len() > 10, "{heard:?}");
+    for part in heard.iter().map(|p| p.part) {
+        let of_part: Vec<_> = heard.iter().filter(|p| p.part == part).collect();
+        assert!(of_part.windows(2).all(|w| w[0].done < w[1].done));
+        let last = of_part.last().unwrap();
+        assert_eq!(last.done, last.total, "{part}");
+    }
+
+    let expected = index_contents(&whole);
+    assert!(expected.len() > 100, "{}", expected.len());
+    assert_eq!(index_contents(&conn), expected);
+    in_step(&conn);
+    assert!(same_as_full_scan(&conn) > 0);
+    let reopened = SqliteLedger::open(&ranged).unwrap();
+    assert!(reopened.verify().await.unwrap().ok);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 pub mod backup;
 pub mod export;
 pub mod import;
+pub mod migrate;
 pub mod prune;
 pub mod reset;
 pub mod stats;
@@ -20,6 +21,7 @@ pub const BACKUP_ON_POSTGRES: &str = "back up the ledger's schema with pg_dump (
 pub const VACUUM_ON_POSTGRES: &str =
     "Postgres reclaims space itself (autovacuum); run VACUUM on the ledger's schema if you must";
 pub const PRUNE_ON_POSTGRES: &str = "a shared Postgres ledger is kept whole: size it with the database's own tooling (partitioning, archiving with pg_dump); see docs/fleet.md";
+pub const MIGRATE_ON_POSTGRES: &str = "the Postgres ledger migrates itself: a server or writing command that connects applies its pending migrations under the ledger's advisory lock (replicas may start together); there is nothing to run";
 pub const RESET_ON_POSTGRES: &str = "to delete every record of the shared ledger, drop its schema yourself (DROP SCHEMA airlock CASCADE) while no server runs; every replica's history goes with it";
 pub const IMPORT_ON_POSTGRES: &str = "import the original's store into a SQLite ledger (a config without storage.ledger, --store PATH); the Postgres ledger starts its own history";
 pub const EXPORT_ON_POSTGRES: &str = "an export file carries one hash chain, and the Postgres ledger keeps one chain per writer tied by cross-anchors, which `ledger verify --file` cannot check; copy it with pg_dump (e.g. pg_dump --schema airlock) and check the copy, restored into a scratch database, with `airlock ledger verify`, or check the live ledger in place the same way";
