@@ -28,6 +28,7 @@ pub mod bench;
 pub mod conformance;
 pub mod mariadb_tls;
 pub mod private_pg;
+pub mod sqlite_ledger;
 
 pub use conformance::{
     assert_published_schemas, assert_valid, read_json, repo_root, schema_errors, shared_conformance,

@@ -158,25 +158,10 @@ fn bad_durations_and_missing_ledgers_are_named() {
     assert!(!nowhere.exists(), "a vacuum created a ledger");
 }
 
-/// Takes a ledger back to schema 7, as written before the search index (migration 8): its
-/// tables, views and triggers dropped, the version set.
+/// Takes a ledger back to schema 7, as written before the search index (migration 8).
 fn back_to_schema_7(store: &Path) {
     let db = rusqlite::Connection::open(store).unwrap();
-    let objects: Vec<(String, String)> = db
-        .prepare(
-            "SELECT type, name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'
-             AND (type IN ('trigger', 'view') OR sql LIKE 'CREATE VIRTUAL TABLE%')",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(objects.len(), 5 + 5 + 15, "{objects:?}");
-    for (kind, name) in &objects {
-        db.execute_batch(&format!("DROP {kind} {name}")).unwrap();
-    }
-    db.execute_batch("PRAGMA user_version = 7").unwrap();
+    airlock_testkit::sqlite_ledger::back_to_schema_7(&db);
 }
 
 fn schema_version(store: &Path) -> i64 {

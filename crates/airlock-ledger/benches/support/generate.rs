@@ -133,25 +133,11 @@ pub fn cutoff_at(path: &Path, fraction: f64) -> String {
     .unwrap()
 }
 
-/// Takes a fresh ledger back to schema 7: drops the search index (its tables, views and
-/// triggers, found by name) and sets the version, so the next open migrates it.
+/// Takes a fresh ledger back to schema 7 (see [`airlock_testkit::sqlite_ledger`]), so the next
+/// open migrates it.
 fn back_to_schema_7(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
-    let objects: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT type, name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'
-             AND (type IN ('trigger', 'view') OR sql LIKE 'CREATE VIRTUAL TABLE%')",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(objects.len(), 5 + 5 + 15, "{objects:?}");
-    for (kind, name) in &objects {
-        conn.execute_batch(&format!("DROP {kind} {name}")).unwrap();
-    }
-    conn.execute_batch("PRAGMA user_version = 7").unwrap();
+    airlock_testkit::sqlite_ledger::back_to_schema_7(&conn);
 }
 
 /// Removes a ledger and its side files.

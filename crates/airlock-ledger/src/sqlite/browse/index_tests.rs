@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use airlock_protocol::{ChangeSet, ids};
+use airlock_testkit::sqlite_ledger::back_to_schema_7;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -546,26 +547,6 @@ async fn the_index_follows_prunes_and_vacuum_and_is_built_for_an_older_ledger() 
     assert!(indexed_counts(&conn).iter().map(|(n, _)| n).sum::<i64>() > 0);
     assert!(same_as_full_scan(&conn) > 0);
     assert!(ledger.verify().await.unwrap().ok);
-}
-
-/// Drops the search index (its tables, views and triggers) and sets schema version 7: the
-/// ledger as it was before migration 8.
-fn back_to_schema_7(conn: &Connection) {
-    let objects: Vec<(String, String)> = conn
-        .prepare(
-            "SELECT type, name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'
-             AND (type IN ('trigger', 'view') OR sql LIKE 'CREATE VIRTUAL TABLE%')",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(objects.len(), 5 + 5 + 15, "{objects:?}");
-    for (kind, name) in &objects {
-        conn.execute_batch(&format!("DROP {kind} {name}")).unwrap();
-    }
-    conn.execute_batch("PRAGMA user_version = 7").unwrap();
 }
 
 /// Every trigram of each search index with the rows it names, through `fts5vocab` and a query
