@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::write;
+use super::{search_index, write};
 use crate::anchor;
 use crate::telemetry::{Histogram, WriteStats};
 use crate::{LedgerError, NewProposal, NewRead, ProposalRecorded, ReadRecorded};
@@ -278,6 +278,8 @@ fn apply(tx: &Connection, op: &Op) -> Result<Done, LedgerError> {
 
 fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, shared: &Shared) {
     let mut seen = 0;
+    // The first tick indexes whatever tail an earlier writer left (a server killed hard).
+    let mut indexing = true;
     loop {
         let stopping = match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(RecvTimeoutError::Timeout) => false,
@@ -285,6 +287,9 @@ fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, shared
             Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
         };
         let now = shared.commits.load(Ordering::Acquire);
+        if now != seen || indexing {
+            indexing = index_tail(shared);
+        }
         if now != seen {
             seen = now;
             anchor::append_head(&conn, &anchor);
@@ -307,6 +312,30 @@ fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, shared
             return;
         }
     }
+}
+
+/// Brings the search index up to the records committed so far, one batch at a time on the
+/// write connection (so this process's writes wait on its mutex rather than in SQLite's busy
+/// loop), letting go of it between batches so calls are held up by one batch at most. Returns
+/// whether rows are left (it stopped early: a batch failed, or the tail kept growing), to
+/// try again on the next tick.
+fn index_tail(shared: &Shared) -> bool {
+    // A server writing faster than batches index would keep this loop going for ever; the
+    // tail left over waits for the next tick.
+    const MOST_BATCHES_PER_TICK: usize = 64;
+    for _ in 0..MOST_BATCHES_PER_TICK {
+        match search_index::index_batch(&mut lock(&shared.conn), search_index::BATCH_ROWIDS) {
+            Ok(0) => return false,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(
+                    "indexing new ledger records for search failed (tried again shortly): {e}"
+                );
+                return true;
+            }
+        }
+    }
+    true
 }
 
 /// The size of the ledger's WAL file (0 when there is none or it cannot be read).

@@ -13,7 +13,7 @@ use crate::browse::shape::{
 use crate::browse::{Hit, Page, RecordFilter, RecordKind, SearchText};
 use crate::{EvidenceBundle, LedgerError, QueryAudit, StoredProposal, StoredReceipt};
 
-use super::read;
+use super::{read, search_index};
 
 fn values(w: Where) -> Vec<SqlValue> {
     w.values
@@ -175,6 +175,10 @@ pub(crate) struct Budget {
     /// (step 2 of [`walk`]); a page deeper than that (a text in few, old rows) is read as
     /// [`Budget::matches`] decides instead.
     pub depth: usize,
+    /// The most row ids past the index's mark (rows not indexed yet, see `super::search_index`)
+    /// a search reads directly beside the index; a longer tail (indexing fell behind, or a
+    /// server killed hard left one) makes the kind read as for a text the index cannot serve.
+    pub tail: usize,
 }
 
 /// The bounds every search runs with.
@@ -183,6 +187,7 @@ pub(crate) const BUDGET: Budget = Budget {
     matches: 2_000,
     walk: 2_000,
     depth: 100_000,
+    tail: 8_192,
 };
 
 /// Records of every kind matching `f` (and `text`, when given), newest first, merged into one
@@ -217,6 +222,9 @@ pub(crate) fn search_within(
 ) -> Result<Page<Hit>, LedgerError> {
     let (fingerprint, cursor) = shape::open_cursor(f, ACTIVITY, text)?;
     let limit = shape::page_size(f);
+    // One snapshot for every statement: the index and its marks must agree, or rows a batch
+    // indexed meanwhile would be read twice (from the index and as tail) or not at all.
+    let _snapshot = conn.unchecked_transaction()?;
     let Some(text) = text else {
         let mut rows = Vec::new();
         for shape in SEARCHED {
@@ -249,35 +257,66 @@ pub(crate) fn search_within(
         let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
-        let walked = match &query {
+        // The index serves the rows up to its mark; the rows past it (the tail) are read
+        // directly and merged into the index's page.
+        let (query, mark) = match &query {
+            Some(q) => {
+                let mark = search_index::mark(conn, index_table(shape), shape.table)?;
+                if mark.tail() <= bounds.tail as u64 {
+                    (Some(q), mark)
+                } else {
+                    (None, mark)
+                }
+            }
+            None => (None, search_index::Mark { upto: 0, newest: 0 }),
+        };
+        let walked = match query {
             Some(query) if bounds.walk > 0 => Some(walk(
                 conn,
                 shape,
                 w.clone(),
                 cursor.as_ref(),
                 (&needle, query),
-                limit,
+                (limit, mark.upto),
                 bounds,
             )?),
             _ => None,
         };
         if let Some(Walked::Page(found)) = walked {
             rows.extend(found);
+            rows.extend(unindexed(
+                conn,
+                shape,
+                w,
+                cursor.as_ref(),
+                &needle,
+                mark,
+                limit,
+            )?);
             continue;
         }
         // A walk fed more rows than the count's bound already knows the answer: not fewer.
         let named_many = matches!(walked, Some(Walked::Named)) && bounds.walk >= bounds.matches;
-        if let Some(query) = &query
+        if let Some(query) = query
             && !named_many
             && named_fewer_than(conn, shape, query, bounds.matches)?
         {
             rows.extend(indexed(
                 conn,
                 shape,
-                w,
+                w.clone(),
                 cursor.as_ref(),
                 &needle,
                 query,
+                limit,
+            )?);
+            rows.extend(unindexed(
+                conn,
+                shape,
+                w,
+                cursor.as_ref(),
+                &needle,
+                mark,
                 limit,
             )?);
             continue;
@@ -396,7 +435,7 @@ fn walk(
     mut w: Where,
     cursor: Option<&Cursor>,
     (needle, query): (&str, &str),
-    limit: usize,
+    (limit, upto): (usize, i64),
     bounds: Budget,
 ) -> Result<Walked, LedgerError> {
     if let Some(c) = cursor {
@@ -422,13 +461,11 @@ fn walk(
     let Some(last) = found.last().map(|(k, _)| k.clone()) else {
         return Ok(Walked::Page(found));
     };
-    // Rows are nearly in listing order, so about the rows written after `r` are listed before
-    // `T`, of which a filter keeps a part: when even a tenth of them is more than the check
-    // may read, give up without counting.
-    let newest: i64 = conn
-        .prepare_cached(&format!("SELECT max(rowid) FROM {}", shape.table))?
-        .query_row([], |row| row.get(0))?;
-    let written_after = usize::try_from(newest.saturating_sub(r)).unwrap_or(usize::MAX);
+    // Rows are nearly in listing order, so about the indexed rows written after `r` are
+    // listed before `T`, of which a filter keeps a part: when even a tenth of them is more
+    // than the check may read, give up without counting. (The rows past the mark are read
+    // apart, see [`unindexed`].)
+    let written_after = usize::try_from(upto.saturating_sub(r)).unwrap_or(usize::MAX);
     if written_after / WRITTEN_PER_LISTED >= bounds.depth {
         return Ok(Walked::Deep);
     }
@@ -611,6 +648,43 @@ fn indexed(
     fetch(conn, shape, w, cursor, (&from, &columns), (limit, 0), |r| {
         hit_from_row(shape, r, 0, Some(needle))
     })
+}
+
+/// One page of `shape` under `w` of the rows past the index's `mark` (not indexed yet) that
+/// hold `needle`: read by row id (`NOT INDEXED` keeps the planner off the filters' indexes,
+/// which would read far more than the tail), each tested, the few that pass sorted.
+fn unindexed(
+    conn: &Connection,
+    shape: &Shape,
+    w: Where,
+    cursor: Option<&Cursor>,
+    needle: &str,
+    mark: search_index::Mark,
+    limit: usize,
+) -> Result<Vec<(Cursor, Hit)>, LedgerError> {
+    if mark.tail() == 0 {
+        return Ok(Vec::new());
+    }
+    let mut tail = Where::default();
+    tail.push(
+        format!("{}.rowid > ?", shape.table),
+        [Bound::Int(mark.upto)],
+    );
+    let filter = per_row(shape, &w);
+    tail.clauses.extend(filter.clauses);
+    tail.values.extend(filter.values);
+    shape::text_where(&mut tail, shape, needle, &SQLITE);
+    let from = format!("{} NOT INDEXED", shape.table);
+    let columns = shape::hit_columns(shape);
+    fetch(
+        conn,
+        shape,
+        tail,
+        cursor,
+        (&from, &columns),
+        (limit, 0),
+        |r| hit_from_row(shape, r, 0, Some(needle)),
+    )
 }
 
 /// How the shapes filter receipts and lifecycle events by a field only their proposal has

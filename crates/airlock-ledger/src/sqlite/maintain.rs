@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use super::checkpoint::{self, CheckpointPayload, PRUNED_KIND};
 use super::import::{IMPORT_KIND, IMPORT_SUBJECT};
-use super::read;
 use super::write::{RUNNER_ACTOR, append_event};
+use super::{read, search_index};
 use crate::chain::ChainHead;
 use crate::{Checkpoint, LedgerError, Stats};
 
@@ -70,6 +70,10 @@ pub struct StorageStats {
     pub derived_counts: Vec<&'static str>,
     /// Schema version.
     pub schema_version: i64,
+    /// Row ids recorded past the search index's marks, every kind together: records not
+    /// indexed yet (a server indexes its records within a second of writing them; a search
+    /// reads these directly meanwhile). See `sqlite/search_index.rs`.
+    pub search_unindexed: u64,
 }
 
 /// The big tables, whose counts `ledger stats` derives instead of counting rows (a count of
@@ -213,6 +217,7 @@ pub(crate) fn storage_stats(
         checkpoint,
         derived_counts: DERIVED_COUNTS.to_vec(),
         schema_version: pragma("user_version")?,
+        search_unindexed: search_index::unindexed(&snapshot)?,
     };
     snapshot.rollback()?;
     Ok(stats)

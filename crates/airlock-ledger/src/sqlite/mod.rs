@@ -18,6 +18,7 @@ mod meta;
 mod migrations;
 mod read;
 mod search;
+mod search_index;
 mod shadow;
 mod verify;
 pub(crate) mod write;
@@ -325,6 +326,27 @@ impl SqliteLedger {
         let done = write(&mut conn)?;
         anchor::append_head(&conn, &self.anchor);
         Ok(done)
+    }
+}
+
+/// The most row ids a closing ledger indexes (a CLI command's few records, or part of a tail
+/// a server killed hard left; the next writer indexes the rest).
+const CLOSING_CATCH_UP: u64 = 64 * 1024;
+
+impl Drop for SqliteLedger {
+    /// A writable ledger brings the search index up to its last records as it closes, so rows a
+    /// CLI command wrote do not stay in the unindexed tail (see `search_index`). The batch
+    /// writer, when running, does the same for its records as it stops. A failure (another
+    /// process holding the write lock for ten seconds) only leaves the tail for later.
+    fn drop(&mut self) {
+        if self.read_only {
+            return;
+        }
+        if let Err(e) = search_index::catch_up(&mut self.conn(), CLOSING_CATCH_UP) {
+            tracing::warn!(
+                "the search index was not brought up to date on closing the ledger: {e}"
+            );
+        }
     }
 }
 

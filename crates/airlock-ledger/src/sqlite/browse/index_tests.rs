@@ -23,6 +23,7 @@ const FULL: Budget = Budget {
     matches: 0,
     walk: 0,
     depth: 0,
+    tail: 0,
 };
 
 /// Bounds small enough that the tiny ledger below exercises every path: the index whenever it
@@ -32,6 +33,7 @@ const TIGHT: Budget = Budget {
     matches: i64::MAX as usize,
     walk: 0,
     depth: 0,
+    tail: i64::MAX as usize,
 };
 
 /// [`TIGHT`], but every text the index finds in a row counts as common and is read on,
@@ -41,6 +43,7 @@ const COMMON: Budget = Budget {
     matches: 1,
     walk: 0,
     depth: 0,
+    tail: i64::MAX as usize,
 };
 
 /// Every text the index finds is walked newest first through the index, however far.
@@ -49,6 +52,7 @@ const WALK: Budget = Budget {
     matches: 1,
     walk: i64::MAX as usize,
     depth: i64::MAX as usize,
+    tail: i64::MAX as usize,
 };
 
 /// [`WALK`], but a walk gives up after two rows named and the kind is read on, bounded.
@@ -57,6 +61,9 @@ const WALK_SHORT: Budget = Budget { walk: 2, ..WALK };
 /// [`WALK`], but a walk gives up when its page is deeper than one row and the kind is read
 /// on, bounded.
 const WALK_SHALLOW: Budget = Budget { depth: 1, ..WALK };
+
+/// [`WALK`], but any row not indexed yet makes the kind read on, bounded, without the index.
+const TAIL_SHORT: Budget = Budget { tail: 0, ..WALK };
 
 /// A note stored in evidence rows: quotes, FTS5 operators, `LIKE` wildcards, SQL and
 /// characters outside ASCII.
@@ -280,7 +287,7 @@ fn same_as_full_scan(conn: &Connection) -> usize {
             let tight = pages(conn, &text, &f, TIGHT);
             found += hits(&full).len();
             let walked = pages(conn, &text, &f, WALK);
-            for bounded in [COMMON, WALK_SHORT, WALK_SHALLOW] {
+            for bounded in [COMMON, WALK_SHORT, WALK_SHALLOW, TAIL_SHORT] {
                 assert_eq!(
                     hits(&pages(conn, &text, &f, bounded)),
                     hits(&full),
@@ -312,12 +319,42 @@ fn raw(path: &Path) -> Connection {
     Connection::open(path).unwrap()
 }
 
+/// Empties every search index and indexes again only the first `rowids` row ids of each kind
+/// (none for 0): the rest is the unindexed tail a search reads beside the index. The ledger
+/// must have no writer open (its batches would move the marks).
+fn index_only_first(conn: &mut Connection, rowids: i64) {
+    for (index, _, _) in crate::sqlite::search_index::INDEXES {
+        conn.execute_batch(&format!(
+            "INSERT INTO {index}({index}) VALUES('delete-all');
+             UPDATE search_indexed SET upto = 0 WHERE index_name = '{index}';"
+        ))
+        .unwrap();
+    }
+    if rowids > 0 {
+        crate::sqlite::search_index::index_batch(conn, rowids).unwrap();
+    }
+    in_step(conn);
+}
+
+/// [`same_as_full_scan`] with nothing indexed, with the oldest rows only, and with every row
+/// indexed (as it leaves the ledger).
+fn same_as_full_scan_at_every_mark(conn: &mut Connection) -> usize {
+    let mut found = Vec::new();
+    for rowids in [0, 2, 7, i64::MAX] {
+        index_only_first(conn, rowids);
+        found.push(same_as_full_scan(conn));
+    }
+    assert!(found.windows(2).all(|w| w[0] == w[1]), "{found:?}");
+    found[0]
+}
+
 #[tokio::test]
 async fn the_index_pages_exactly_as_a_full_scan_for_every_kind_of_text() {
     let dir = tempfile::tempdir().unwrap();
-    let (_ledger, path) = written(dir.path()).await;
-    let conn = raw(&path);
-    assert!(same_as_full_scan(&conn) > 0);
+    let (ledger, path) = written(dir.path()).await;
+    drop(ledger);
+    let mut conn = raw(&path);
+    assert!(same_as_full_scan_at_every_mark(&mut conn) > 0);
     // Texts that look like syntax found what holds them, literally.
     let text = |t: &str| SearchText::new(t).unwrap();
     let all = RecordFilter {
@@ -346,8 +383,9 @@ async fn the_walk_of_the_index_pages_exactly_as_a_full_scan_when_rows_are_writte
     // The reads are written in an order far from their times (so rowid order is not listing
     // order), four of them at one instant: the newest-first walk must still find the newest.
     let dir = tempfile::tempdir().unwrap();
-    let (_ledger, path) = written_in(dir.path(), (0..24).map(|i| (i * 7 + 5) % 24)).await;
-    let conn = raw(&path);
+    let (ledger, path) = written_in(dir.path(), (0..24).map(|i| (i * 7 + 5) % 24)).await;
+    drop(ledger);
+    let mut conn = raw(&path);
     let rowid_order: Vec<String> = conn
         .prepare("SELECT created_at FROM evidence_bundles ORDER BY rowid")
         .unwrap()
@@ -356,7 +394,7 @@ async fn the_walk_of_the_index_pages_exactly_as_a_full_scan_when_rows_are_writte
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(rowid_order.windows(2).any(|w| w[0] > w[1]));
-    assert!(same_as_full_scan(&conn) > 0);
+    assert!(same_as_full_scan_at_every_mark(&mut conn) > 0);
     // A text in every read, one page at a time: each page is the next in time, whichever
     // rows the walk meets first.
     let one = RecordFilter {
@@ -485,30 +523,75 @@ fn statements_driven_by_the_index_ask_each_rows_own_proposal() {
     }
 }
 
-/// Rows of each search index and of the records it covers.
+/// Rows of each search index and the rows it should hold: the searched records at or below
+/// its mark (on a ledger older than schema 9, every one), read in one snapshot.
 fn indexed_counts(conn: &Connection) -> Vec<(i64, i64)> {
-    [
-        ("search_proposals", "SELECT count(*) FROM proposals"),
-        ("search_evidence", "SELECT count(*) FROM evidence_bundles"),
-        ("search_query_audit", "SELECT count(*) FROM query_audit"),
-        ("search_receipts", "SELECT count(*) FROM receipts"),
+    let marked = crate::sqlite::migrations::version(conn).unwrap()
+        >= crate::sqlite::search_index::BACKGROUND_SINCE;
+    let snapshot = conn.unchecked_transaction().unwrap();
+    let counts = [
+        (
+            "search_proposals",
+            "SELECT count(*) FROM proposals WHERE rowid <= ?1",
+        ),
+        (
+            "search_evidence",
+            "SELECT count(*) FROM evidence_bundles WHERE rowid <= ?1",
+        ),
+        (
+            "search_query_audit",
+            "SELECT count(*) FROM query_audit WHERE rowid <= ?1",
+        ),
+        (
+            "search_receipts",
+            "SELECT count(*) FROM receipts WHERE rowid <= ?1",
+        ),
         (
             "search_events",
-            "SELECT count(*) FROM events WHERE proposal_id IS NOT NULL AND kind <> 'proposal_created'",
+            "SELECT count(*) FROM events WHERE seq <= ?1
+                 AND proposal_id IS NOT NULL AND kind <> 'proposal_created'",
         ),
     ]
     .into_iter()
     .map(|(index, rows)| {
-        let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
-        (q(&format!("SELECT count(*) FROM {index}_docsize")), q(rows))
+        let upto: i64 = if marked {
+            snapshot
+                .query_row(
+                    "SELECT upto FROM search_indexed WHERE index_name = ?1",
+                    [index],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        } else {
+            i64::MAX
+        };
+        let indexed: i64 = snapshot
+            .query_row(&format!("SELECT count(*) FROM {index}_docsize"), [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let held: i64 = snapshot.query_row(rows, [upto], |r| r.get(0)).unwrap();
+        (indexed, held)
     })
-    .collect()
+    .collect();
+    drop(snapshot);
+    counts
 }
 
+/// The index holds exactly the rows at or below its marks.
 fn in_step(conn: &Connection) {
     for (indexed, rows) in indexed_counts(conn) {
         assert_eq!(indexed, rows);
     }
+}
+
+/// Every row of every kind is indexed (no tail).
+fn caught_up(conn: &Connection) {
+    for &(index, _, table) in crate::sqlite::search_index::INDEXES {
+        let mark = crate::sqlite::search_index::mark(conn, index, table).unwrap();
+        assert_eq!(mark.tail(), 0, "{index}: {mark:?}");
+    }
+    in_step(conn);
 }
 
 #[tokio::test]
@@ -607,7 +690,7 @@ async fn the_backfill_in_ranges_indexes_what_one_statement_did() {
     })
     .unwrap();
     conn.execute_batch("COMMIT").unwrap();
-    assert_eq!(steps.len(), 1);
+    assert_eq!(steps.len(), 2);
     assert_eq!(steps[0].version, 8);
     assert!(heard.len() > 10, "{heard:?}");
     for part in heard.iter().map(|p| p.part) {
@@ -659,4 +742,136 @@ fn an_indexed_search_starts_from_the_index_not_from_the_table() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn records_are_found_at_once_and_indexed_in_the_background_while_the_ledger_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, path) = written(dir.path()).await;
+    // Whatever the index holds yet, a search finds every record just written.
+    let conn = raw(&path);
+    let text = SearchText::new("INV-0").unwrap();
+    let all = RecordFilter {
+        limit: 1000,
+        ..RecordFilter::default()
+    };
+    let expected = hits(&pages(&conn, &text, &all, FULL));
+    assert!(expected.len() >= 24, "{}", expected.len());
+    assert_eq!(hits(&pages(&conn, &text, &all, WALK)), expected);
+    in_step(&conn);
+    // The writer's checkpoint thread indexes them without another write or a close.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let tail: u64 = crate::sqlite::search_index::INDEXES
+            .iter()
+            .map(|&(index, _, table)| {
+                crate::sqlite::search_index::mark(&conn, index, table)
+                    .unwrap()
+                    .tail()
+            })
+            .sum();
+        if tail == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{tail} row ids still unindexed after 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    caught_up(&conn);
+    // A decision written outside the batch writer (as a CLI command writes) lands in the tail
+    // and is indexed when the ledger closes.
+    let p3: String = conn
+        .query_row(
+            "SELECT proposal_id FROM proposals WHERE state = 'pending_review'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let p = ledger.proposal(&p3).await.unwrap();
+    let key = airlock_review_key::ReviewKey::issue();
+    ledger
+        .approve(
+            &key,
+            Decision {
+                proposal_id: p3.clone(),
+                actor: Actor {
+                    name: "erin".into(),
+                    source: "flag".into(),
+                },
+                role: None,
+                role_verified: None,
+                reason: Some("late approval".into()),
+                proposal_hash: p.proposal_hash,
+            },
+        )
+        .await
+        .unwrap();
+    let late = SearchText::new("late approval").unwrap();
+    assert!(!hits(&pages(&conn, &late, &all, WALK)).is_empty());
+    assert_eq!(
+        hits(&pages(&conn, &late, &all, WALK)),
+        hits(&pages(&conn, &late, &all, FULL))
+    );
+    drop(ledger);
+    caught_up(&conn);
+    assert!(same_as_full_scan(&conn) > 0);
+}
+
+#[tokio::test]
+async fn the_triggers_index_changes_at_or_below_the_mark_and_leave_the_tail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, path) = written(dir.path()).await;
+    drop(ledger);
+    let mut conn = raw(&path);
+    // Proposals indexed up to the second: the third is in the tail.
+    index_only_first(&mut conn, 2);
+    let docs = |conn: &Connection, index: &str| -> i64 {
+        conn.query_row(&format!("SELECT count(*) FROM {index}_docsize"), [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let before = docs(&conn, "search_proposals");
+    // A state change of an indexed proposal re-indexes it (found by its new state), one in
+    // the tail is left for the batches (found by the tail's read).
+    conn.execute_batch("UPDATE proposals SET state = 'expired_by_test' WHERE rowid IN (1, 3);")
+        .unwrap();
+    assert_eq!(docs(&conn, "search_proposals"), before);
+    in_step(&conn);
+    let all = RecordFilter {
+        limit: 1000,
+        ..RecordFilter::default()
+    };
+    let expired = SearchText::new("expired_by_test").unwrap();
+    let full = hits(&pages(&conn, &expired, &all, FULL));
+    assert_eq!(full.len(), 2);
+    assert_eq!(hits(&pages(&conn, &expired, &all, TIGHT)), full);
+    assert_eq!(hits(&pages(&conn, &expired, &all, WALK)), full);
+    // A row id set free below the mark and written again is indexed as it is written.
+    index_only_first(&mut conn, i64::MAX);
+    let newest: i64 = conn
+        .query_row("SELECT max(rowid) FROM evidence_bundles", [], |r| r.get(0))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TEMP TABLE keep AS SELECT * FROM evidence_bundles WHERE rowid = {newest};
+         DELETE FROM evidence_bundles WHERE rowid = {newest};
+         UPDATE temp.keep SET evidence_bundle_id = 'ev_reused', items_json = '[\"reused row id\"]';
+         INSERT INTO evidence_bundles SELECT * FROM temp.keep;"
+    ))
+    .unwrap();
+    let reused: i64 = conn
+        .query_row(
+            "SELECT rowid FROM evidence_bundles WHERE evidence_bundle_id = 'ev_reused'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(reused, newest);
+    caught_up(&conn);
+    let text = SearchText::new("reused row id").unwrap();
+    assert_eq!(hits(&pages(&conn, &text, &all, TIGHT)).len(), 1);
+    assert!(same_as_full_scan(&conn) > 0);
 }

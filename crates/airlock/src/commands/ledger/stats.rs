@@ -56,6 +56,12 @@ pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<ExitStatus> 
         Some(h) => output::line(&format!("  chain head       #{} {}", h.seq, h.hash)),
         None => output::line("  chain head       none (empty ledger)"),
     }
+    if stats.search_unindexed > 0 {
+        output::line(&format!(
+            "  search index     {} recent records not indexed yet (a writer indexes them in the background; searches read them directly)",
+            stats.search_unindexed
+        ));
+    }
     if let Some(cp) = &stats.checkpoint {
         output::line(&format!(
             "  checkpoint       event #{} ({}): history before #{} pruned, records older than {}",

@@ -1,0 +1,128 @@
+//! Keeps the search index (schema 8) up with the ledger, off the tool-call path (schema 9).
+//!
+//! Each kind's index covers its row ids up to a mark (`search_indexed.upto`): every row at or
+//! below the mark is indexed with its current text, and no row above it. A tool call's
+//! transaction never indexes: its new rows get row ids above the mark, in the kind's
+//! unindexed *tail*, which a search reads directly beside the index (`super::browse`).
+//! [`index_batch`] moves the marks forward, each batch in a short write transaction of its
+//! own: the servers' checkpoint thread runs batches after new commits, and a writable ledger
+//! runs them when it closes (CLI commands).
+//!
+//! Batches are the point. FTS5 flushes one segment per transaction and merges segments as
+//! they pile up; with migration 8's triggers every group commit of a busy server paid for a
+//! flush and its merges, under the write lock (issue 3's HTTP benchmark lost 43 % of its
+//! inspect and 67 % of its propose throughput). A batch of a thousand rows pays for one.
+
+use rusqlite::Connection;
+
+use crate::LedgerError;
+
+/// Each search index, the view that says what it holds for a row (its `row_id` is the row id
+/// of the table) and the table.
+pub(crate) const INDEXES: &[(&str, &str, &str)] = &[
+    ("search_proposals", "search_text_proposals", "proposals"),
+    (
+        "search_evidence",
+        "search_text_evidence",
+        "evidence_bundles",
+    ),
+    (
+        "search_query_audit",
+        "search_text_query_audit",
+        "query_audit",
+    ),
+    ("search_receipts", "search_text_receipts", "receipts"),
+    ("search_events", "search_text_events", "events"),
+];
+
+/// The schema version that moved indexing off the call path (migration 9).
+pub(crate) const BACKGROUND_SINCE: i64 = 9;
+
+/// Row ids of each kind one batch indexes. A batch holds the write lock while it runs (a
+/// tool call waits for it like for any other commit): about 10 ms for a full batch of every
+/// kind on the benchmark's records (docs/benchmarks.md, "Search index in the background").
+pub(crate) const BATCH_ROWIDS: i64 = 1_024;
+
+/// Where the index of one kind stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mark {
+    /// Every row id at or below this is indexed; none above.
+    pub upto: i64,
+    /// The kind's newest row id (0 when empty).
+    pub newest: i64,
+}
+
+impl Mark {
+    /// How many row ids lie past the mark: at most that many rows are unindexed (a delete
+    /// can leave fewer).
+    pub(crate) fn tail(&self) -> u64 {
+        u64::try_from(self.newest.saturating_sub(self.upto)).unwrap_or(0)
+    }
+}
+
+/// The mark of `index` over `table`. A ledger older than schema 9 (a read-only connection to
+/// one not yet migrated) indexes every row as it is written: its tail is empty.
+pub(crate) fn mark(conn: &Connection, index: &str, table: &str) -> Result<Mark, LedgerError> {
+    let newest: i64 = conn
+        .prepare_cached(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"))?
+        .query_row([], |r| r.get(0))?;
+    if super::migrations::version(conn)? < BACKGROUND_SINCE {
+        return Ok(Mark {
+            upto: newest,
+            newest,
+        });
+    }
+    let upto: i64 = conn
+        .prepare_cached("SELECT upto FROM search_indexed WHERE index_name = ?1")?
+        .query_row([index], |r| r.get(0))?;
+    Ok(Mark { upto, newest })
+}
+
+/// Row ids past the marks, every kind together (at most that many records are not indexed).
+pub(crate) fn unindexed(conn: &Connection) -> Result<u64, LedgerError> {
+    let mut total = 0;
+    for &(index, _, table) in INDEXES {
+        total += mark(conn, index, table)?.tail();
+    }
+    Ok(total)
+}
+
+/// Indexes up to `rowids` row ids past the mark of every kind and moves the marks, in one
+/// write transaction on `conn` (which must not be in one). Returns how many row ids are still
+/// past the marks, all kinds together: 0 when the index is caught up. On an error the
+/// transaction rolls back and the marks stay where they were.
+pub(crate) fn index_batch(conn: &mut Connection, rowids: i64) -> Result<u64, LedgerError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut left = 0;
+    for &(index, view, table) in INDEXES {
+        let at = mark(&tx, index, table)?;
+        if at.tail() == 0 {
+            continue;
+        }
+        let to = at.newest.min(at.upto.saturating_add(rowids.max(1)));
+        tx.prepare_cached(&format!(
+            "INSERT INTO {index}(rowid, text) SELECT row_id, text FROM {view}
+             WHERE row_id > ?1 AND row_id <= ?2"
+        ))?
+        .execute([at.upto, to])?;
+        tx.prepare_cached("UPDATE search_indexed SET upto = ?2 WHERE index_name = ?1")?
+            .execute(rusqlite::params![index, to])?;
+        left += u64::try_from(at.newest - to).unwrap_or(0);
+    }
+    tx.commit()?;
+    Ok(left)
+}
+
+/// Runs batches of [`BATCH_ROWIDS`] until the index is caught up or `most` row ids were
+/// covered (a ledger closing after a crash left a long tail: the rest waits for the next
+/// writer). Returns the row ids still past the marks.
+pub(crate) fn catch_up(conn: &mut Connection, most: u64) -> Result<u64, LedgerError> {
+    let mut covered = 0u64;
+    loop {
+        let left = index_batch(conn, BATCH_ROWIDS)?;
+        covered += BATCH_ROWIDS as u64;
+        if left == 0 || covered >= most {
+            return Ok(left);
+        }
+    }
+}
