@@ -4,14 +4,14 @@
 //! below the mark is indexed with its current text, and no row above it. A tool call's
 //! transaction never indexes: its new rows get row ids above the mark, in the kind's
 //! unindexed *tail*, which a search reads directly beside the index (`super::browse`).
-//! [`index_batch`] moves the marks forward, each batch in a short write transaction of its
-//! own: the servers' checkpoint thread runs batches after new commits, and a writable ledger
-//! runs them when it closes (CLI commands).
+//! Batches move the marks forward, each in a short write transaction of its own: the servers'
+//! checkpoint thread runs [`index_next`] (one kind at a time) after new commits, and a writable
+//! ledger runs [`index_batch`] when it closes (CLI commands).
 //!
 //! Batches are the point. FTS5 flushes one segment per transaction and merges segments as
 //! they pile up; with migration 8's triggers every group commit of a busy server paid for a
 //! flush and its merges, under the write lock (issue 3's HTTP benchmark lost 43 % of its
-//! inspect and 67 % of its propose throughput). A batch of a thousand rows pays for one.
+//! inspect and 67 % of its propose throughput). A batch of hundreds of rows pays for one.
 
 use rusqlite::Connection;
 
@@ -38,10 +38,15 @@ pub(crate) const INDEXES: &[(&str, &str, &str)] = &[
 /// The schema version that moved indexing off the call path (migration 9).
 pub(crate) const BACKGROUND_SINCE: i64 = 9;
 
-/// Row ids of each kind one batch indexes. A batch holds the write lock while it runs (a
-/// tool call waits for it like for any other commit): about 10 ms for a full batch of every
-/// kind on the benchmark's records (docs/benchmarks.md, "Search index in the background").
-pub(crate) const BATCH_ROWIDS: i64 = 1_024;
+/// Row ids one server batch indexes ([`index_next`]: one kind per write transaction). A batch
+/// holds the write lock while it runs, and calls wait for it like for any other commit: with
+/// 1,024, a tenth of the batches of issue 3's benchmark held it over 30 ms (proposals' change
+/// sets are long); with 256 and a pause between batches, propose's p99 went from about 180
+/// to 100 ms at the same throughput (docs/benchmarks.md, "Search index in the background").
+pub(crate) const BATCH_ROWIDS: i64 = 256;
+
+/// Row ids per kind of one batch of [`catch_up`] (a closing ledger: no calls to let in).
+const CATCH_UP_ROWIDS: i64 = 4_096;
 
 /// Where the index of one kind stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,33 +99,63 @@ pub(crate) fn unindexed(conn: &Connection) -> Result<u64, LedgerError> {
 pub(crate) fn index_batch(conn: &mut Connection, rowids: i64) -> Result<u64, LedgerError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut left = 0;
-    for &(index, view, table) in INDEXES {
-        let at = mark(&tx, index, table)?;
-        if at.tail() == 0 {
-            continue;
-        }
-        let to = at.newest.min(at.upto.saturating_add(rowids.max(1)));
-        tx.prepare_cached(&format!(
-            "INSERT INTO {index}(rowid, text) SELECT row_id, text FROM {view}
-             WHERE row_id > ?1 AND row_id <= ?2"
-        ))?
-        .execute([at.upto, to])?;
-        tx.prepare_cached("UPDATE search_indexed SET upto = ?2 WHERE index_name = ?1")?
-            .execute(rusqlite::params![index, to])?;
-        left += u64::try_from(at.newest - to).unwrap_or(0);
+    for &kind in INDEXES {
+        left += index_kind(&tx, kind, rowids)?;
     }
     tx.commit()?;
     Ok(left)
 }
 
-/// Runs batches of [`BATCH_ROWIDS`] until the index is caught up or `most` row ids were
-/// covered (a ledger closing after a crash left a long tail: the rest waits for the next
-/// writer). Returns the row ids still past the marks.
+/// [`index_batch`] for the first kind with rows past its mark only: the servers' step, so the
+/// write lock is held for one kind's batch at a time. Returns the row ids still past the
+/// marks of every kind.
+pub(crate) fn index_next(conn: &mut Connection, rowids: i64) -> Result<u64, LedgerError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut left = 0;
+    let mut done = false;
+    for &kind in INDEXES {
+        if done {
+            left += mark(&tx, kind.0, kind.2)?.tail();
+            continue;
+        }
+        let before = mark(&tx, kind.0, kind.2)?.tail();
+        left += index_kind(&tx, kind, rowids)?;
+        done = before > 0;
+    }
+    tx.commit()?;
+    Ok(left)
+}
+
+/// Indexes up to `rowids` row ids past the mark of one kind and moves its mark, in the
+/// caller's transaction. Returns how many row ids of the kind are still past it.
+fn index_kind(
+    tx: &Connection,
+    (index, view, table): (&str, &str, &str),
+    rowids: i64,
+) -> Result<u64, LedgerError> {
+    let at = mark(tx, index, table)?;
+    if at.tail() == 0 {
+        return Ok(0);
+    }
+    let to = at.newest.min(at.upto.saturating_add(rowids.max(1)));
+    tx.prepare_cached(&format!(
+        "INSERT INTO {index}(rowid, text) SELECT row_id, text FROM {view}
+         WHERE row_id > ?1 AND row_id <= ?2"
+    ))?
+    .execute([at.upto, to])?;
+    tx.prepare_cached("UPDATE search_indexed SET upto = ?2 WHERE index_name = ?1")?
+        .execute(rusqlite::params![index, to])?;
+    Ok(u64::try_from(at.newest - to).unwrap_or(0))
+}
+
+/// Runs batches of [`CATCH_UP_ROWIDS`] per kind until the index is caught up or about `most`
+/// row ids of each kind were covered (a ledger closing after a crash left a long tail: the
+/// rest waits for the next writer). Returns the row ids still past the marks.
 pub(crate) fn catch_up(conn: &mut Connection, most: u64) -> Result<u64, LedgerError> {
     let mut covered = 0u64;
     loop {
-        let left = index_batch(conn, BATCH_ROWIDS)?;
-        covered += BATCH_ROWIDS as u64;
+        let left = index_batch(conn, CATCH_UP_ROWIDS)?;
+        covered += CATCH_UP_ROWIDS as u64;
         if left == 0 || covered >= most {
             return Ok(left);
         }
