@@ -288,6 +288,69 @@ async fn the_lifecycle_moves_like_the_sqlite_ledger_and_replays() {
     assert!(ledger.verify().await.unwrap().ok);
 }
 
+/// What an apply reads first, in one statement: the proposal, and the receipt that applied it
+/// only once it is applied (the `applied` one, not a later `already_applied` one beside it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_reads_a_proposal_and_its_applied_receipt_at_once() {
+    let Some(db) = fresh().await else { return };
+    let ledger = connect(&db, "w1").await;
+    let key = ReviewKey::issue();
+    let p = ledger
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap()
+        .proposal;
+    ledger.approve(&key, decision(&p)).await.unwrap();
+    let (seen, applied) = ledger.proposal_for_apply(&p.proposal_id).await.unwrap();
+    assert_eq!(seen.state, ProposalState::Approved);
+    assert!(applied.is_none());
+
+    let job = job(&p, 60);
+    ledger.begin_apply(&key, &job, &actor()).await.unwrap();
+    let first = ledger
+        .record_receipt(
+            &key,
+            &receipt(&job, "applied", "r1"),
+            AttemptEffect::Settled,
+            "dana",
+        )
+        .await
+        .unwrap();
+    // A second worker that found the write done records its own receipt beside the first.
+    ledger
+        .record_receipt(
+            &key,
+            &receipt(&job, "already_applied", "r2"),
+            AttemptEffect::Settled,
+            "dana",
+        )
+        .await
+        .unwrap();
+    let (seen, applied) = ledger.proposal_for_apply(&p.proposal_id).await.unwrap();
+    assert_eq!(seen.state, ProposalState::Applied);
+    assert_eq!(
+        seen.updated_at,
+        ledger.proposal(&p.proposal_id).await.unwrap().updated_at
+    );
+    let applied = applied.expect("the receipt that applied it");
+    assert_eq!(applied.receipt_id, first.receipt_id);
+    assert_eq!(
+        Some(applied.receipt_id),
+        ledger
+            .applied_receipt(&p.proposal_id)
+            .await
+            .unwrap()
+            .map(|r| r.receipt_id)
+    );
+    let (latest, _) = ledger.proposal_for_apply("latest").await.unwrap();
+    assert_eq!(latest.proposal_id, p.proposal_id);
+    assert!(matches!(
+        ledger.proposal_for_apply("p_missing").await,
+        Err(LedgerError::NotFound { .. })
+    ));
+    assert!(ledger.verify().await.unwrap().ok);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_writers_at_once_lose_and_duplicate_nothing() {
     let Some(db) = fresh().await else { return };
