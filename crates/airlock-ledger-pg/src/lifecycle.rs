@@ -144,11 +144,21 @@ impl Latest {
     }
 }
 
-/// The latest attempt of a job. Read in a statement of its own after the proposal's row lock:
-/// under READ COMMITTED a statement sees what committed before it began, and a join in the
-/// locking statement would keep the attempts it saw before waiting for the lock (an apply
-/// that waited there would then number its attempt from a stale one).
-async fn latest_attempt(tx: &Tx, writeback_job_id: &str) -> Result<Option<Latest>, LedgerError> {
+/// The proposal's row, locked, and the latest attempt of its job, sent in one round trip.
+///
+/// The attempt is read in a statement of its own after the row lock: under READ COMMITTED a
+/// statement sees what committed before it began, and a join in the locking statement would
+/// keep the attempts it saw before waiting for the lock (an apply that waited there would then
+/// number its attempt from a stale one). Sending the second statement before the first has
+/// answered changes none of that: the server runs them one after the other, and the second
+/// begins, with a fresh snapshot, only once the first holds the lock. Both are prepared
+/// first, so each is queued whole when polled, the lock first.
+async fn locked_with_latest(
+    tx: &Tx,
+    proposal_id: &str,
+    writeback_job_id: &str,
+) -> Result<(StoredProposal, Option<Latest>), LedgerError> {
+    let lock = read::lock_statement(tx.client()).await?;
     let latest = read::prepared(
         tx.client(),
         "SELECT j.attempt, j.job_json,
@@ -158,14 +168,22 @@ async fn latest_attempt(tx: &Tx, writeback_job_id: &str) -> Result<Option<Latest
              ORDER BY j.attempt DESC LIMIT 1",
     )
     .await?;
-    let row = tx.query_opt(&latest, &[&writeback_job_id]).await.pg()?;
-    let Some(row) = row else { return Ok(None) };
+    let (locked, latest) = futures_util::future::try_join(
+        async { tx.query_opt(&lock, &[&proposal_id]).await.pg() },
+        async { tx.query_opt(&latest, &[&writeback_job_id]).await.pg() },
+    )
+    .await?;
+    let p = read::proposal_from_row(&read::found(locked, proposal_id)?)?;
+    let Some(row) = latest else {
+        return Ok((p, None));
+    };
     let attempt: i64 = read::col(&row, 0)?;
-    Ok(Some(Latest {
+    let latest = Latest {
         attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
         job_json: read::col(&row, 1)?,
         has_receipt: read::col(&row, 2)?,
-    }))
+    };
+    Ok((p, Some(latest)))
 }
 
 /// Whether an RFC 3339 time is in the past (an unreadable one counts as expired: a lease
@@ -180,7 +198,7 @@ pub(crate) async fn begin_apply(
     actor: &Actor,
     events: &mut Events,
 ) -> Result<JobRecord, LedgerError> {
-    let p = read::proposal_locked(tx.client(), &job.proposal_id, true).await?;
+    let (p, latest) = locked_with_latest(tx, &job.proposal_id, &job.writeback_job_id).await?;
     if p.proposal_hash != job.proposal_hash {
         return Err(LedgerError::HashMismatch {
             proposal_id: p.proposal_id,
@@ -189,7 +207,6 @@ pub(crate) async fn begin_apply(
         });
     }
     rules::check_state(&p, APPLICABLE, "apply")?;
-    let latest = latest_attempt(tx, &job.writeback_job_id).await?;
     if p.state == PendingWorker
         && let Some(l) = &latest
         && !l.has_receipt
@@ -261,10 +278,9 @@ pub(crate) async fn record_receipt(
     begun: Option<u32>,
     events: &mut Events,
 ) -> Result<StoredReceipt, LedgerError> {
-    let p = read::proposal_locked(tx.client(), &receipt.proposal_id, true).await?;
-    let current = latest_attempt(tx, &receipt.writeback_job_id)
-        .await?
-        .map_or(0, |l| l.attempt);
+    let (p, latest) =
+        locked_with_latest(tx, &receipt.proposal_id, &receipt.writeback_job_id).await?;
+    let current = latest.map_or(0, |l| l.attempt);
     // The fencing check: this worker's attempt is no longer the job's.
     if let Some(mine) = begun
         && mine != current

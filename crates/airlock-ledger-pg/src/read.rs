@@ -102,15 +102,28 @@ pub(crate) async fn proposal_locked(
             .ok_or(LedgerError::NoProposals)?
     } else {
         let sql = format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = $1{tail}");
-        c.query_opt(&prepared(c, &sql).await?, &[&id])
-            .await
-            .pg()?
-            .ok_or_else(|| LedgerError::NotFound {
-                kind: "proposal",
-                id: id.to_owned(),
-            })?
+        let row = c.query_opt(&prepared(c, &sql).await?, &[&id]).await.pg()?;
+        found(row, id)?
     };
     proposal_from_row(&row)
+}
+
+/// The statement locking a proposal's row by id (`proposal_locked`'s), prepared: for a caller
+/// that sends it together with the statement after it.
+pub(crate) async fn lock_statement(c: &impl GenericClient) -> Result<Statement, LedgerError> {
+    prepared(
+        c,
+        &format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = $1 FOR UPDATE"),
+    )
+    .await
+}
+
+/// The row a proposal look-up by `id` found, or [`LedgerError::NotFound`].
+pub(crate) fn found(row: Option<Row>, id: &str) -> Result<Row, LedgerError> {
+    row.ok_or_else(|| LedgerError::NotFound {
+        kind: "proposal",
+        id: id.to_owned(),
+    })
 }
 
 /// `WHERE a = $1 AND b = $2` from optional equality filters, numbering from `first`.
