@@ -54,6 +54,7 @@ mod record;
 mod schema;
 mod shadow;
 mod stats;
+mod tx;
 mod verify;
 mod writer;
 
@@ -453,6 +454,13 @@ impl Ledger for PostgresLedger {
         proposal_id: &str,
     ) -> Result<Option<StoredReceipt>, LedgerError> {
         read::applied_receipt(&self.client().await?, proposal_id).await
+    }
+
+    async fn proposal_for_apply(
+        &self,
+        id: &str,
+    ) -> Result<(StoredProposal, Option<StoredReceipt>), LedgerError> {
+        read::proposal_for_apply(&self.client().await?, id).await
     }
 
     async fn receipt(&self, id: i64) -> Result<StoredReceipt, LedgerError> {

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::tx::Tx;
 use airlock_ledger::rules::{self, APPLICABLE, PROPOSAL_ROW, ProposalRow};
 use airlock_ledger::{
     Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, StoredProposal,
@@ -22,20 +23,22 @@ use airlock_ledger::{
 };
 use airlock_protocol::ProposalState::{self, Applied, PendingWorker};
 use airlock_protocol::{ExecutionReceipt, WritebackJob, now_rfc3339};
-use deadpool_postgres::Transaction;
 use serde_json::json;
 
 use crate::error::Pg;
 use crate::read;
-use crate::writer::NewEvent;
+use crate::writer::{Events, NewEvent};
 
 /// Moves the proposal to `state` within the statement that records the row covering the
 /// move: `insert` (an `INSERT … RETURNING` whose parameters start at `$5`) runs after a
 /// data-modifying `WITH` that updates the proposal (`$1` id, `$2` state, `$3` time, `$4`
-/// mutated), so the step costs one round trip instead of two. Returns the new row id and the
-/// proposal's row as the event records it.
+/// mutated), so the step costs one round trip instead of two. The same statement draws the
+/// sequence number of the step's event, under the chain's head taken just before
+/// ([`Events::claim_lane`]): the step's last statement before its event. Returns the new row
+/// id and the proposal's row as the event records it.
 async fn record_and_move(
-    tx: &Transaction<'_>,
+    tx: &Tx,
+    events: &mut Events,
     p: &StoredProposal,
     (state, mutated, at): (ProposalState, bool, &str),
     insert: &str,
@@ -44,10 +47,12 @@ async fn record_and_move(
     let row = ProposalRow::moved(p, state, mutated, at);
     let sql = format!(
         "WITH moved AS (UPDATE proposals SET state = $2, updated_at = $3,
-                source_database_mutated = $4 WHERE proposal_id = $1)
-         {insert}"
+                source_database_mutated = $4 WHERE proposal_id = $1),
+            recorded AS ({insert})
+         SELECT recorded.*, nextval('event_seq') FROM recorded"
     );
-    let statement = read::prepared(tx, &sql).await?;
+    let statement = read::prepared(tx.client(), &sql).await?;
+    events.claim_lane().await;
     let mut all: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
         &p.proposal_id,
         &row.state,
@@ -55,21 +60,23 @@ async fn record_and_move(
         &row.source_database_mutated,
     ];
     all.extend_from_slice(params);
-    let id: i64 = tx.query_one(&statement, &all).await.pg()?.get(0);
-    Ok((id, row))
+    let recorded = tx.query_one(&statement, &all).await.pg()?;
+    events.drawn(recorded.get(1));
+    Ok((recorded.get(0), row))
 }
 
 pub(crate) async fn decide(
-    tx: &Transaction<'_>,
+    tx: &Tx,
     d: Decision,
     approve: bool,
-    events: &mut Vec<NewEvent>,
+    events: &mut Events,
 ) -> Result<StoredProposal, LedgerError> {
-    let p = read::proposal_locked(tx, &d.proposal_id, true).await?;
+    let p = read::proposal_locked(tx.client(), &d.proposal_id, true).await?;
     let (status, kind) = rules::decision_rule(&p, &d, approve)?;
     let now = now_rfc3339();
     let (approval_id, row) = record_and_move(
         tx,
+        events,
         &p,
         (status, false, &now),
         "INSERT INTO approvals (proposal_id, proposal_version, proposal_hash, approver, role,
@@ -137,16 +144,23 @@ impl Latest {
     }
 }
 
-/// The latest attempt of a job. Read in a statement of its own after the proposal's row lock:
-/// under READ COMMITTED a statement sees what committed before it began, and a join in the
-/// locking statement would keep the attempts it saw before waiting for the lock (an apply
-/// that waited there would then number its attempt from a stale one).
-async fn latest_attempt(
-    tx: &Transaction<'_>,
+/// The proposal's row, locked, and the latest attempt of its job, sent in one round trip.
+///
+/// The attempt is read in a statement of its own after the row lock: under READ COMMITTED a
+/// statement sees what committed before it began, and a join in the locking statement would
+/// keep the attempts it saw before waiting for the lock (an apply that waited there would then
+/// number its attempt from a stale one). Sending the second statement before the first has
+/// answered changes none of that: the server runs them one after the other, and the second
+/// begins, with a fresh snapshot, only once the first holds the lock. Both are prepared
+/// first, so each is queued whole when polled, the lock first.
+async fn locked_with_latest(
+    tx: &Tx,
+    proposal_id: &str,
     writeback_job_id: &str,
-) -> Result<Option<Latest>, LedgerError> {
+) -> Result<(StoredProposal, Option<Latest>), LedgerError> {
+    let lock = read::lock_statement(tx.client()).await?;
     let latest = read::prepared(
-        tx,
+        tx.client(),
         "SELECT j.attempt, j.job_json,
                 EXISTS (SELECT 1 FROM receipts r
                     WHERE r.writeback_job_id = j.writeback_job_id AND r.attempt = j.attempt)
@@ -154,14 +168,22 @@ async fn latest_attempt(
              ORDER BY j.attempt DESC LIMIT 1",
     )
     .await?;
-    let row = tx.query_opt(&latest, &[&writeback_job_id]).await.pg()?;
-    let Some(row) = row else { return Ok(None) };
+    let (locked, latest) = futures_util::future::try_join(
+        async { tx.query_opt(&lock, &[&proposal_id]).await.pg() },
+        async { tx.query_opt(&latest, &[&writeback_job_id]).await.pg() },
+    )
+    .await?;
+    let p = read::proposal_from_row(&read::found(locked, proposal_id)?)?;
+    let Some(row) = latest else {
+        return Ok((p, None));
+    };
     let attempt: i64 = read::col(&row, 0)?;
-    Ok(Some(Latest {
+    let latest = Latest {
         attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
         job_json: read::col(&row, 1)?,
         has_receipt: read::col(&row, 2)?,
-    }))
+    };
+    Ok((p, Some(latest)))
 }
 
 /// Whether an RFC 3339 time is in the past (an unreadable one counts as expired: a lease
@@ -171,12 +193,12 @@ fn expired(at: &str) -> bool {
 }
 
 pub(crate) async fn begin_apply(
-    tx: &Transaction<'_>,
+    tx: &Tx,
     job: &WritebackJob,
     actor: &Actor,
-    events: &mut Vec<NewEvent>,
+    events: &mut Events,
 ) -> Result<JobRecord, LedgerError> {
-    let p = read::proposal_locked(tx, &job.proposal_id, true).await?;
+    let (p, latest) = locked_with_latest(tx, &job.proposal_id, &job.writeback_job_id).await?;
     if p.proposal_hash != job.proposal_hash {
         return Err(LedgerError::HashMismatch {
             proposal_id: p.proposal_id,
@@ -185,7 +207,6 @@ pub(crate) async fn begin_apply(
         });
     }
     rules::check_state(&p, APPLICABLE, "apply")?;
-    let latest = latest_attempt(tx, &job.writeback_job_id).await?;
     if p.state == PendingWorker
         && let Some(l) = &latest
         && !l.has_receipt
@@ -205,6 +226,7 @@ pub(crate) async fn begin_apply(
     let now = now_rfc3339();
     let (job_row_id, row) = record_and_move(
         tx,
+        events,
         &p,
         (PendingWorker, false, &now),
         "INSERT INTO writeback_jobs (writeback_job_id, attempt, proposal_id, proposal_hash,
@@ -249,17 +271,16 @@ pub(crate) async fn begin_apply(
 pub(crate) type Begun = Mutex<HashMap<String, u32>>;
 
 pub(crate) async fn record_receipt(
-    tx: &Transaction<'_>,
+    tx: &Tx,
     receipt: &ExecutionReceipt,
     effect: AttemptEffect,
     actor: &str,
     begun: Option<u32>,
-    events: &mut Vec<NewEvent>,
+    events: &mut Events,
 ) -> Result<StoredReceipt, LedgerError> {
-    let p = read::proposal_locked(tx, &receipt.proposal_id, true).await?;
-    let current = latest_attempt(tx, &receipt.writeback_job_id)
-        .await?
-        .map_or(0, |l| l.attempt);
+    let (p, latest) =
+        locked_with_latest(tx, &receipt.proposal_id, &receipt.writeback_job_id).await?;
+    let current = latest.map_or(0, |l| l.attempt);
     // The fencing check: this worker's attempt is no longer the job's.
     if let Some(mine) = begun
         && mine != current
@@ -277,6 +298,7 @@ pub(crate) async fn record_receipt(
     let mut outcome = rules::receipt_outcome(&p, receipt, effect, 0, &now);
     let (receipt_id, row) = record_and_move(
         tx,
+        events,
         &p,
         (outcome.state, receipt.source_database_mutated, &now),
         "INSERT INTO receipts (writeback_job_id, attempt, proposal_id, status,

@@ -6,7 +6,7 @@ use airlock_ledger::{
     ApprovalRecord, ChainHead, Event, EvidenceBundle, EvidenceWithAudit, JobRecord, LedgerError,
     QueryAudit, Replay, Stats, StoredProposal, StoredReceipt,
 };
-use airlock_protocol::ReceiptStatus;
+use airlock_protocol::{ProposalState, ReceiptStatus};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::FromSql;
 use tokio_postgres::{Row, Statement};
@@ -47,6 +47,9 @@ fn word<T: std::str::FromStr<Err = airlock_protocol::UnknownState>>(
 pub(crate) const PROPOSAL_COLUMNS: &str = "proposal_id, proposal_version, proposal_hash, action,
     state, tenant_id, principal, business_object, object_id, source_kind, source_id,
     source_schema, source_table, source_database_mutated, change_set_json, created_at, updated_at";
+
+/// How many columns [`PROPOSAL_COLUMNS`] names.
+const PROPOSAL_COLUMN_COUNT: usize = 17;
 
 pub(crate) fn proposal_from_row(r: &Row) -> Result<StoredProposal, LedgerError> {
     let change_set_json: String = col(r, 14)?;
@@ -99,15 +102,28 @@ pub(crate) async fn proposal_locked(
             .ok_or(LedgerError::NoProposals)?
     } else {
         let sql = format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = $1{tail}");
-        c.query_opt(&prepared(c, &sql).await?, &[&id])
-            .await
-            .pg()?
-            .ok_or_else(|| LedgerError::NotFound {
-                kind: "proposal",
-                id: id.to_owned(),
-            })?
+        let row = c.query_opt(&prepared(c, &sql).await?, &[&id]).await.pg()?;
+        found(row, id)?
     };
     proposal_from_row(&row)
+}
+
+/// The statement locking a proposal's row by id (`proposal_locked`'s), prepared: for a caller
+/// that sends it together with the statement after it.
+pub(crate) async fn lock_statement(c: &impl GenericClient) -> Result<Statement, LedgerError> {
+    prepared(
+        c,
+        &format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = $1 FOR UPDATE"),
+    )
+    .await
+}
+
+/// The row a proposal look-up by `id` found, or [`LedgerError::NotFound`].
+pub(crate) fn found(row: Option<Row>, id: &str) -> Result<Row, LedgerError> {
+    row.ok_or_else(|| LedgerError::NotFound {
+        kind: "proposal",
+        id: id.to_owned(),
+    })
 }
 
 /// `WHERE a = $1 AND b = $2` from optional equality filters, numbering from `first`.
@@ -441,16 +457,21 @@ pub(crate) const RECEIPT_COLUMNS: &str = "receipt_id, writeback_job_id, proposal
     idempotency_key, source_database_mutated, receipt_json, created_at";
 
 pub(crate) fn receipt_from_row(r: &Row) -> Result<StoredReceipt, LedgerError> {
-    let text: String = col(r, 6)?;
+    receipt_from_columns(r, 0)
+}
+
+/// A receipt from [`RECEIPT_COLUMNS`] starting at column `at` of `r`.
+fn receipt_from_columns(r: &Row, at: usize) -> Result<StoredReceipt, LedgerError> {
+    let text: String = col(r, at + 6)?;
     Ok(StoredReceipt {
-        receipt_id: col(r, 0)?,
-        writeback_job_id: col(r, 1)?,
-        proposal_id: col(r, 2)?,
-        status: word(r, 3)?,
-        idempotency_key: col(r, 4)?,
-        source_database_mutated: col(r, 5)?,
+        receipt_id: col(r, at)?,
+        writeback_job_id: col(r, at + 1)?,
+        proposal_id: col(r, at + 2)?,
+        status: word(r, at + 3)?,
+        idempotency_key: col(r, at + 4)?,
+        source_database_mutated: col(r, at + 5)?,
         receipt: serde_json::from_str(&text).map_err(|e| corrupt("receipt_json", e))?,
-        created_at: col(r, 7)?,
+        created_at: col(r, at + 7)?,
     })
 }
 
@@ -489,6 +510,65 @@ pub(crate) async fn applied_receipt(
     .pg()?
     .map(|r| receipt_from_row(&r))
     .transpose()
+}
+
+/// A proposal and, when it is applied, its [`applied_receipt`], in one statement: an apply
+/// that lost a race to another server learns both in one round trip. `latest` takes the two
+/// reads.
+pub(crate) async fn proposal_for_apply(
+    c: &impl GenericClient,
+    id: &str,
+) -> Result<(StoredProposal, Option<StoredReceipt>), LedgerError> {
+    if id == "latest" {
+        let p = proposal(c, id).await?;
+        let applied = match p.state {
+            ProposalState::Applied => applied_receipt(c, &p.proposal_id).await?,
+            _ => None,
+        };
+        return Ok((p, applied));
+    }
+    let proposal_columns: Vec<String> = PROPOSAL_COLUMNS
+        .split(',')
+        .map(|column| format!("p.{}", column.trim()))
+        .collect();
+    let receipt_columns: Vec<String> = RECEIPT_COLUMNS
+        .split(',')
+        .map(|column| format!("r.{}", column.trim()))
+        .collect();
+    // The receipt is looked up only for an applied proposal (a one-time filter on the
+    // proposal's state), with `applied_receipt`'s order.
+    let sql = format!(
+        "SELECT {}, {} FROM proposals p
+         LEFT JOIN LATERAL (SELECT {RECEIPT_COLUMNS} FROM receipts
+             WHERE receipts.proposal_id = p.proposal_id AND p.state = $4
+                 AND status IN ($2, $3)
+             ORDER BY (status = $2) DESC, receipt_id LIMIT 1) r ON true
+         WHERE p.proposal_id = $1",
+        proposal_columns.join(", "),
+        receipt_columns.join(", ")
+    );
+    let row = c
+        .query_opt(
+            &prepared(c, &sql).await?,
+            &[
+                &id,
+                &ReceiptStatus::Applied.as_str(),
+                &ReceiptStatus::AlreadyApplied.as_str(),
+                &ProposalState::Applied.as_str(),
+            ],
+        )
+        .await
+        .pg()?
+        .ok_or_else(|| LedgerError::NotFound {
+            kind: "proposal",
+            id: id.to_owned(),
+        })?;
+    let p = proposal_from_row(&row)?;
+    let applied = match col::<Option<i64>>(&row, PROPOSAL_COLUMN_COUNT)? {
+        Some(_) => Some(receipt_from_columns(&row, PROPOSAL_COLUMN_COUNT)?),
+        None => None,
+    };
+    Ok((p, applied))
 }
 
 pub(crate) async fn replay(c: &impl GenericClient, id: &str) -> Result<Replay, LedgerError> {

@@ -1,12 +1,12 @@
 //! The tool-call records: a read's evidence and audit, a proposal call. Each function runs
 //! inside the caller's write transaction and pushes the events that cover what it wrote.
 
+use crate::tx::Tx;
 use airlock_ledger::rules::{self, PROPOSAL_ROW, ProposalRow, RUNNER_ACTOR};
 use airlock_ledger::{
     EvidenceBundle, LedgerError, NewProposal, NewRead, ProposalRecorded, QueryAudit, ReadRecorded,
     StoredProposal,
 };
-use deadpool_postgres::Transaction;
 use serde_json::json;
 
 use crate::error::Pg;
@@ -16,7 +16,7 @@ use crate::writer::NewEvent;
 /// The proposal (or the open one with the same dedupe key, on any server), then the read's
 /// evidence and audit linked to it.
 pub(crate) async fn insert_proposal_call(
-    tx: &Transaction<'_>,
+    tx: &Tx,
     p: &NewProposal,
     events: &mut Vec<NewEvent>,
 ) -> Result<ProposalRecorded, LedgerError> {
@@ -48,7 +48,7 @@ pub(crate) async fn insert_proposal_call(
     let created = inserted.is_some();
     let proposal = match inserted {
         Some(stored) => stored,
-        None => read::proposal(tx, &proposal_id).await?,
+        None => read::proposal(tx.client(), &proposal_id).await?,
     };
     Ok(ProposalRecorded {
         proposal,
@@ -58,9 +58,9 @@ pub(crate) async fn insert_proposal_call(
 }
 
 /// The open (`pending_review`) proposal with this dedupe key, if any.
-async fn open_proposal(tx: &Transaction<'_>, key: &str) -> Result<Option<String>, LedgerError> {
+async fn open_proposal(tx: &Tx, key: &str) -> Result<Option<String>, LedgerError> {
     let open = read::prepared(
-        tx,
+        tx.client(),
         "SELECT proposal_id FROM proposals WHERE dedupe_key = $1 AND state = 'pending_review'",
     )
     .await?;
@@ -70,7 +70,7 @@ async fn open_proposal(tx: &Transaction<'_>, key: &str) -> Result<Option<String>
 /// Inserts the proposal and its event, or returns `None` when an open proposal with the same
 /// dedupe key exists (the partial unique index decides, across servers).
 async fn insert_proposal(
-    tx: &Transaction<'_>,
+    tx: &Tx,
     p: &NewProposal,
     events: &mut Vec<NewEvent>,
 ) -> Result<Option<StoredProposal>, LedgerError> {
@@ -136,7 +136,7 @@ async fn insert_proposal(
 }
 
 async fn insert_evidence(
-    tx: &Transaction<'_>,
+    tx: &Tx,
     ev: &EvidenceBundle,
     events: &mut Vec<NewEvent>,
 ) -> Result<(), LedgerError> {
@@ -183,7 +183,7 @@ async fn insert_evidence(
 }
 
 async fn insert_audit(
-    tx: &Transaction<'_>,
+    tx: &Tx,
     a: &mut QueryAudit,
     events: &mut Vec<NewEvent>,
 ) -> Result<i64, LedgerError> {
@@ -238,7 +238,7 @@ async fn insert_audit(
 /// number: the group commit's common case, where one statement per row would make the batch's
 /// round trips grow with its size.
 pub(crate) async fn insert_reads(
-    tx: &Transaction<'_>,
+    tx: &Tx,
     reads: &[&NewRead],
     events: &mut Vec<NewEvent>,
 ) -> Result<Vec<ReadRecorded>, LedgerError> {
@@ -247,7 +247,7 @@ pub(crate) async fn insert_reads(
     }
     let ids: Vec<i64> = {
         let numbers = read::prepared(
-            tx,
+            tx.client(),
             "SELECT nextval(pg_get_serial_sequence('query_audit', 'audit_id'))
              FROM generate_series(1, $1::int)",
         )

@@ -1,9 +1,9 @@
 //! Human actions (shadow mode): what a person actually did for an object, chained like every
 //! other record.
 
+use crate::tx::Tx;
 use airlock_ledger::rules;
 use airlock_ledger::{HumanAction, HumanActionFilter, LedgerError, NewHumanAction};
-use deadpool_postgres::Transaction;
 use serde_json::json;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
@@ -15,7 +15,7 @@ use crate::writer::NewEvent;
 pub(crate) const COLUMNS: &str = "action_id, capability, tenant_id, object_id, proposal_id, actor, patch_json, notes, created_at";
 
 pub(crate) async fn record(
-    tx: &Transaction<'_>,
+    tx: &Tx,
     a: &NewHumanAction,
     events: &mut Vec<NewEvent>,
 ) -> Result<HumanAction, LedgerError> {

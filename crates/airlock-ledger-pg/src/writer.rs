@@ -4,9 +4,10 @@
 //! Every write transaction of a [`crate::PostgresLedger`] ends while holding its writer's
 //! in-process mutex (and only that): the chain head is read from memory, the transaction's
 //! events take the next `writer_seq`s and chain from the head, and the head moves only after
-//! the commit. The rest of the transaction runs before, outside the mutex. Other servers
-//! append to their own chains at the same time; nothing on the tool-call path waits for
-//! another process.
+//! the commit. The rest of the transaction runs before, outside the mutex (a lifecycle step
+//! takes it one statement earlier, after its row lock, to draw its sequence number in that
+//! statement: see [`Events`]). Other servers append to their own chains at the same time;
+//! nothing on the tool-call path waits for another process.
 //!
 //! Anchors: the writer's first event (`writer_joined`) and every `anchor_every`-th event after
 //! (`writers_anchored`, and one more at [`crate::PostgresLedger::close`]) name the current head
@@ -19,12 +20,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use airlock_ledger::rules::{self, EventBody, RUNNER_ACTOR};
 use airlock_ledger::{LedgerError, NewProposal, NewRead, ProposalRecorded, ReadRecorded};
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::Pool;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::error::Pg;
 use crate::record;
+use crate::tx::Tx;
 
 /// Kind of a writer's first event.
 pub(crate) const JOINED_KIND: &str = "writer_joined";
@@ -54,6 +56,63 @@ pub(crate) struct NewEvent {
     pub payload: Value,
     pub record_hash: String,
     pub created_at: String,
+}
+
+/// The events one write transaction appends, and the chain it took early, if it did.
+///
+/// A lifecycle step takes its chain ([`Events::claim_lane`]) just before its last statement
+/// before the events, so that statement can also draw the events' sequence numbers: they must
+/// rise along a chain, so they are drawn only while its head is held. That saves the round
+/// trip of drawing them on their own, and holds the head no longer (two round trips either
+/// way). The step's row lock was taken before: nothing waits on another transaction while
+/// holding a head.
+pub(crate) struct Events {
+    list: Vec<NewEvent>,
+    writer: Arc<Writer>,
+    pool: Pool,
+    /// The lane taken early, its head held until the commit.
+    lane: Option<(Arc<Lane>, tokio::sync::OwnedMutexGuard<Option<Head>>)>,
+    /// Sequence numbers drawn under that head, ascending: the first events' numbers.
+    drawn: Vec<i64>,
+}
+
+impl Events {
+    fn new(writer: Arc<Writer>, pool: Pool) -> Events {
+        Events {
+            list: Vec::new(),
+            writer,
+            pool,
+            lane: None,
+            drawn: Vec::new(),
+        }
+    }
+
+    /// Takes the chain this transaction's events will append to, now (once; later calls keep
+    /// the first). Call only after every row lock the transaction needs.
+    pub(crate) async fn claim_lane(&mut self) {
+        if self.lane.is_none() {
+            self.lane = Some(self.writer.take_lane(&self.pool).await);
+        }
+    }
+
+    /// Records a sequence number drawn under the claimed chain's head, for the next event.
+    pub(crate) fn drawn(&mut self, seq: i64) {
+        debug_assert!(self.lane.is_some(), "drawn only under a claimed head");
+        self.drawn.push(seq);
+    }
+}
+
+impl std::ops::Deref for Events {
+    type Target = Vec<NewEvent>;
+    fn deref(&self) -> &Vec<NewEvent> {
+        &self.list
+    }
+}
+
+impl std::ops::DerefMut for Events {
+    fn deref_mut(&mut self) -> &mut Vec<NewEvent> {
+        &mut self.list
+    }
 }
 
 /// The last event of this writer's chain.
@@ -211,23 +270,29 @@ impl Writer {
     /// pushes the events that cover them; they are chained and inserted before the commit
     /// (see [`Writer::chain_and_commit`]). With `anchor`, the events end with a cross-anchor.
     pub(crate) async fn write<T>(
-        &self,
+        self: &Arc<Self>,
         pool: &Pool,
         anchor: bool,
         write: impl for<'a> FnOnce(
-            &'a Transaction<'a>,
-            &'a mut Vec<NewEvent>,
+            &'a Tx,
+            &'a mut Events,
         ) -> std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<T, LedgerError>> + Send + 'a>,
         >,
     ) -> Result<T, LedgerError> {
-        let mut client = pool.get().await.pg()?;
-        let tx = client.transaction().await.pg()?;
-        let mut events = Vec::new();
-        // A failure here rolls back with `tx` and leaves every head as it was.
-        let out = write(&tx, &mut events).await?;
-        let (lane, head) = self.take_lane(pool).await;
-        self.chain_and_commit(&lane, head, tx, events, anchor)
+        let tx = Tx::new(pool.get().await.pg()?);
+        let mut events = Events::new(Arc::clone(self), pool.clone());
+        // A failure here rolls back with `tx` and leaves every head as it was (a head claimed
+        // early is let go unmoved).
+        let out = tx.run(write(&tx, &mut events)).await?;
+        let Events {
+            list, lane, drawn, ..
+        } = events;
+        let (lane, head) = match lane {
+            Some(claimed) => claimed,
+            None => self.take_lane(pool).await,
+        };
+        self.chain_and_commit(&lane, head, tx, (list, drawn), anchor)
             .await?;
         Ok(out)
     }
@@ -235,18 +300,20 @@ impl Writer {
     /// Writes a cross-anchor on every lane (at close).
     pub(crate) async fn anchor_all(&self, pool: &Pool) -> Result<(), LedgerError> {
         for lane in self.lanes() {
-            let mut client = pool.get().await.pg()?;
-            let tx = client.transaction().await.pg()?;
+            let tx = Tx::new(pool.get().await.pg()?);
+            tx.run(async { Ok(()) }).await?;
             let head = Arc::clone(&lane.head).lock_owned().await;
-            self.chain_and_commit(&lane, head, tx, Vec::new(), true)
+            self.chain_and_commit(&lane, head, tx, (Vec::new(), Vec::new()), true)
                 .await?;
         }
         Ok(())
     }
 
     /// Chains `events` after `lane`'s head (held by the caller), inserts them and commits
-    /// `tx`: the head is held for just those three statements (sequence numbers, the events,
-    /// the commit).
+    /// `tx`: the head is held for just two round trips (the sequence numbers, then the events
+    /// with the commit; or, when the transaction drew its numbers under the head already, its
+    /// last statement, then the events with the commit). `events` comes with the sequence
+    /// numbers drawn for its first events under this head, if any.
     ///
     /// Everything else a transaction does (row locks, inserts, updates) runs before, outside
     /// any head, so one process's lifecycle writes overlap. Events of one proposal still chain
@@ -258,18 +325,20 @@ impl Writer {
         &self,
         lane: &Lane,
         mut head: tokio::sync::OwnedMutexGuard<Option<Head>>,
-        tx: Transaction<'_>,
-        events: Vec<NewEvent>,
+        tx: Tx,
+        (events, drawn): (Vec<NewEvent>, Vec<i64>),
         anchor: bool,
     ) -> Result<(), LedgerError> {
         let chained = async {
             let known = match head.as_ref() {
                 Some(h) => h.clone(),
                 // A commit whose answer was lost may have moved it: read what is stored.
-                None => load_head(&*tx, &lane.id).await?,
+                None => load_head(tx.client(), &lane.id).await?,
             };
-            let moved = self.append(&tx, &lane.id, &known, events, anchor).await?;
-            tx.commit().await.pg()?;
+            let (rows, moved) = self
+                .append(&tx, &lane.id, &known, (events, drawn), anchor)
+                .await?;
+            insert_and_commit(&tx, &lane.id, &rows).await?;
             Ok::<_, LedgerError>(moved)
         }
         .await;
@@ -342,15 +411,28 @@ impl Writer {
     }
 
     async fn together(&self, pool: &Pool, ops: &[Op]) -> Result<Vec<Done>, LedgerError> {
-        let mut client = pool.get().await.pg()?;
-        let tx = client.transaction().await.pg()?;
+        let tx = Tx::new(pool.get().await.pg()?);
         let mut events = Vec::new();
+        let done = tx.run(self.record_ops(&tx, ops, &mut events)).await?;
+        let (lane, head) = self.take_lane(pool).await;
+        self.chain_and_commit(&lane, head, tx, (events, Vec::new()), false)
+            .await?;
+        Ok(done)
+    }
+
+    /// The rows of one group commit, in `tx`; the events covering them go to `events`.
+    async fn record_ops(
+        &self,
+        tx: &Tx,
+        ops: &[Op],
+        events: &mut Vec<NewEvent>,
+    ) -> Result<Vec<Done>, LedgerError> {
         // Proposals one by one (each may find another's open proposal), then every read of
         // the batch in a few statements; answers go back in the order of `ops`.
         let mut proposals = Vec::new();
         for op in ops {
             if let Op::Proposal(p) = op {
-                proposals.push(record::insert_proposal_call(&tx, p, &mut events).await?);
+                proposals.push(record::insert_proposal_call(tx, p, events).await?);
             }
         }
         let reads: Vec<&NewRead> = ops
@@ -360,9 +442,7 @@ impl Writer {
                 Op::Proposal(_) => None,
             })
             .collect();
-        let mut reads = record::insert_reads(&tx, &reads, &mut events)
-            .await?
-            .into_iter();
+        let mut reads = record::insert_reads(tx, &reads, events).await?.into_iter();
         let mut proposals = proposals.into_iter();
         let done = ops
             .iter()
@@ -373,9 +453,6 @@ impl Writer {
                 }
             })
             .collect();
-        let (lane, head) = self.take_lane(pool).await;
-        self.chain_and_commit(&lane, head, tx, events, false)
-            .await?;
         Ok(done)
     }
 
@@ -391,32 +468,37 @@ impl Writer {
             let client = pool.get().await.pg()?;
             let mut head = lane.head.lock().await;
             if head.is_none() {
-                *head = Some(load_head(&**client, &lane.id).await?);
+                *head = Some(load_head(&client, &lane.id).await?);
             }
             out.push((lane.id.clone(), head.clone().expect("set just above")));
         }
         Ok(out)
     }
 
-    /// Chains `events` after `head` and inserts them; with `anchor`, or when `anchor_every`
-    /// events have passed since the last anchor, ends with a `writers_anchored` event. Returns
-    /// the head after them.
+    /// Chains `events` after `head`; with `anchor`, or when `anchor_every` events have passed
+    /// since the last anchor, ends with a `writers_anchored` event. Returns the rows to insert
+    /// (the caller inserts them with the commit) and the head after them.
     async fn append(
         &self,
-        tx: &Transaction<'_>,
+        tx: &Tx,
         lane_id: &str,
         head: &Head,
-        events: Vec<NewEvent>,
+        (events, mut seqs): (Vec<NewEvent>, Vec<i64>),
         anchor: bool,
-    ) -> Result<Head, LedgerError> {
+    ) -> Result<(Vec<ChainedEvent>, Head), LedgerError> {
         let n = events.len() as u64;
-        let seqs = next_seqs(tx, events.len()).await?;
+        // Numbers drawn earlier under this head come first; any more are drawn now (after
+        // them, so still ascending). A number drawn and not used is a hole, as after a
+        // rollback.
+        seqs.truncate(events.len());
+        seqs.extend(next_seqs(tx, events.len() - seqs.len()).await?);
         let mut numbered: Vec<(i64, NewEvent)> = seqs.into_iter().zip(events).collect();
         let anchoring = anchor || head.since_anchor + n >= self.anchor_every;
         if anchoring {
             // Shared: anchors never wait for each other, only for a joining writer, whose
             // first event every anchor numbered after it therefore sees.
-            tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&self.join_key])
+            tx.client()
+                .execute("SELECT pg_advisory_xact_lock_shared($1)", &[&self.join_key])
                 .await
                 .pg()?;
             let seq = next_seqs(tx, 1).await?[0];
@@ -437,70 +519,81 @@ impl Writer {
             ));
         }
         if numbered.is_empty() {
-            return Ok(head.clone());
+            return Ok((Vec::new(), head.clone()));
         }
         let (rows, mut moved) = chain(head, numbered);
-        insert_events(tx, lane_id, &rows).await?;
         moved.since_anchor = if anchoring { 0 } else { head.since_anchor + n };
-        Ok(moved)
+        Ok((rows, moved))
     }
 }
 
 /// Registers lane `id` (or resumes its chain when the id was used before) and writes its
 /// `writer_joined` anchor, under the exclusive join lock.
 async fn join_lane(pool: &Pool, id: &str, join_key: i64) -> Result<Lane, LedgerError> {
-    let mut client = pool.get().await.pg()?;
-    let tx = client.transaction().await.pg()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&join_key])
-        .await
-        .pg()?;
-    let known = tx
-        .query_opt("SELECT 1 FROM writers WHERE writer_id = $1", &[&id])
-        .await
-        .pg()?
-        .is_some();
-    let head = if known {
-        load_head(&*tx, id).await?
-    } else {
-        let host = host_name();
-        let pid = i64::from(std::process::id());
-        let at = airlock_protocol::now_rfc3339();
-        tx.execute(
-            "INSERT INTO writers (writer_id, host, pid, registered_at) VALUES ($1, $2, $3, $4)",
-            &[&id, &host, &pid, &at],
-        )
-        .await
-        .pg()?;
-        let heads = other_heads(&tx, id).await?;
-        let event = NewEvent {
-            kind: JOINED_KIND.into(),
-            proposal_id: None,
-            subject_kind: WRITER_SUBJECT,
-            subject_id: id.to_owned(),
-            actor: RUNNER_ACTOR.into(),
-            payload: json!({"host": host, "pid": pid, "heads": heads}),
-            record_hash: rules::record_hash(&writer_record(id, &host, pid, &at)),
-            created_at: at,
-        };
-        let seq = next_seqs(&tx, 1).await?[0];
-        let start = Head {
-            writer_seq: 0,
-            seq: 0,
-            hash: writer_genesis(id),
-            since_anchor: 0,
-        };
-        let (rows, head) = chain(&start, vec![(seq, event)]);
-        insert_events(&tx, id, &rows).await?;
-        Head {
-            since_anchor: 0,
-            ..head
-        }
-    };
-    tx.commit().await.pg()?;
+    let tx = Tx::new(pool.get().await.pg()?);
+    let (rows, head) = tx.run(register_lane(&tx, id, join_key)).await?;
+    insert_and_commit(&tx, id, &rows).await?;
     Ok(Lane {
         id: id.to_owned(),
         head: Arc::new(tokio::sync::Mutex::new(Some(head))),
     })
+}
+
+/// [`join_lane`]'s statements before the last: the lane's `writers` row and its
+/// `writer_joined` event, chained but not inserted (none when the lane resumes its chain), and
+/// the lane's head after them.
+async fn register_lane(
+    tx: &Tx,
+    id: &str,
+    join_key: i64,
+) -> Result<(Vec<ChainedEvent>, Head), LedgerError> {
+    let c = tx.client();
+    c.execute("SELECT pg_advisory_xact_lock($1)", &[&join_key])
+        .await
+        .pg()?;
+    let known = c
+        .query_opt("SELECT 1 FROM writers WHERE writer_id = $1", &[&id])
+        .await
+        .pg()?
+        .is_some();
+    if known {
+        return Ok((Vec::new(), load_head(c, id).await?));
+    }
+    let host = host_name();
+    let pid = i64::from(std::process::id());
+    let at = airlock_protocol::now_rfc3339();
+    c.execute(
+        "INSERT INTO writers (writer_id, host, pid, registered_at) VALUES ($1, $2, $3, $4)",
+        &[&id, &host, &pid, &at],
+    )
+    .await
+    .pg()?;
+    let heads = other_heads(tx, id).await?;
+    let event = NewEvent {
+        kind: JOINED_KIND.into(),
+        proposal_id: None,
+        subject_kind: WRITER_SUBJECT,
+        subject_id: id.to_owned(),
+        actor: RUNNER_ACTOR.into(),
+        payload: json!({"host": host, "pid": pid, "heads": heads}),
+        record_hash: rules::record_hash(&writer_record(id, &host, pid, &at)),
+        created_at: at,
+    };
+    let seq = next_seqs(tx, 1).await?[0];
+    let start = Head {
+        writer_seq: 0,
+        seq: 0,
+        hash: writer_genesis(id),
+        since_anchor: 0,
+    };
+    let (rows, head) = chain(&start, vec![(seq, event)]);
+    Ok((
+        rows,
+        Head {
+            since_anchor: 0,
+            ..head
+        },
+    ))
 }
 
 fn lock<T>(m: &SyncMutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -508,16 +601,16 @@ fn lock<T>(m: &SyncMutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// `n` new global sequence numbers, ascending.
-async fn next_seqs(tx: &Transaction<'_>, n: usize) -> Result<Vec<i64>, LedgerError> {
+async fn next_seqs(tx: &Tx, n: usize) -> Result<Vec<i64>, LedgerError> {
     if n == 0 {
         return Ok(Vec::new());
     }
     let numbers = crate::read::prepared(
-        tx,
+        tx.client(),
         "SELECT nextval('event_seq') FROM generate_series(1, $1::int)",
     )
     .await?;
-    let rows = tx.query(&numbers, &[&(n as i32)]).await.pg()?;
+    let rows = tx.client().query(&numbers, &[&(n as i32)]).await.pg()?;
     let mut seqs: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
     seqs.sort_unstable();
     Ok(seqs)
@@ -571,12 +664,16 @@ fn chain(head: &Head, events: Vec<(i64, NewEvent)>) -> (Vec<ChainedEvent>, Head)
     )
 }
 
-/// Inserts chained events in one statement.
-async fn insert_events(
-    tx: &Transaction<'_>,
+/// Inserts chained events in one statement, the transaction's last, and commits with it
+/// (just commits when there are none).
+async fn insert_and_commit(
+    tx: &Tx,
     writer_id: &str,
     rows: &[ChainedEvent],
 ) -> Result<(), LedgerError> {
+    if rows.is_empty() {
+        return tx.commit_with(None).await;
+    }
     let text = |f: fn(&ChainedEvent) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
     let cols = (
         rows.iter().map(|r| r.seq).collect::<Vec<i64>>(),
@@ -596,31 +693,29 @@ async fn insert_events(
         text(|r| &r.hash),
         text(|r| &r.event.created_at),
     );
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO events (writer_id, seq, writer_seq, kind, proposal_id, subject_kind,
-                subject_id, actor, payload_json, record_hash, prev_hash, hash, created_at)
-             SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[],
-                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-                $12::text[], $13::text[])",
-        )
-        .await
-        .pg()?;
-    tx.execute(
+    let statement = crate::read::prepared(
+        tx.client(),
+        "INSERT INTO events (writer_id, seq, writer_seq, kind, proposal_id, subject_kind,
+            subject_id, actor, payload_json, record_hash, prev_hash, hash, created_at)
+         SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[],
+            $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+            $12::text[], $13::text[])",
+    )
+    .await?;
+    tx.commit_with(Some((
         &statement,
         &[
             &writer_id, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6, &cols.7,
             &cols.8, &cols.9, &cols.10, &cols.11,
         ],
-    )
+    )))
     .await
-    .pg()?;
-    Ok(())
 }
 
 /// The head of every other writer's chain, by writer id.
-async fn other_heads(tx: &Transaction<'_>, writer_id: &str) -> Result<Vec<Value>, LedgerError> {
+async fn other_heads(tx: &Tx, writer_id: &str) -> Result<Vec<Value>, LedgerError> {
     let rows = tx
+        .client()
         .query(
             "SELECT w.writer_id, e.writer_seq, e.seq, e.hash FROM writers w
              CROSS JOIN LATERAL (SELECT writer_seq, seq, hash FROM events
@@ -645,7 +740,7 @@ async fn other_heads(tx: &Transaction<'_>, writer_id: &str) -> Result<Vec<Value>
 
 /// A writer's last event, as stored.
 async fn load_head(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl deadpool_postgres::GenericClient,
     writer_id: &str,
 ) -> Result<Head, LedgerError> {
     let row = client

@@ -288,6 +288,69 @@ async fn the_lifecycle_moves_like_the_sqlite_ledger_and_replays() {
     assert!(ledger.verify().await.unwrap().ok);
 }
 
+/// What an apply reads first, in one statement: the proposal, and the receipt that applied it
+/// only once it is applied (the `applied` one, not a later `already_applied` one beside it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_reads_a_proposal_and_its_applied_receipt_at_once() {
+    let Some(db) = fresh().await else { return };
+    let ledger = connect(&db, "w1").await;
+    let key = ReviewKey::issue();
+    let p = ledger
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap()
+        .proposal;
+    ledger.approve(&key, decision(&p)).await.unwrap();
+    let (seen, applied) = ledger.proposal_for_apply(&p.proposal_id).await.unwrap();
+    assert_eq!(seen.state, ProposalState::Approved);
+    assert!(applied.is_none());
+
+    let job = job(&p, 60);
+    ledger.begin_apply(&key, &job, &actor()).await.unwrap();
+    let first = ledger
+        .record_receipt(
+            &key,
+            &receipt(&job, "applied", "r1"),
+            AttemptEffect::Settled,
+            "dana",
+        )
+        .await
+        .unwrap();
+    // A second worker that found the write done records its own receipt beside the first.
+    ledger
+        .record_receipt(
+            &key,
+            &receipt(&job, "already_applied", "r2"),
+            AttemptEffect::Settled,
+            "dana",
+        )
+        .await
+        .unwrap();
+    let (seen, applied) = ledger.proposal_for_apply(&p.proposal_id).await.unwrap();
+    assert_eq!(seen.state, ProposalState::Applied);
+    assert_eq!(
+        seen.updated_at,
+        ledger.proposal(&p.proposal_id).await.unwrap().updated_at
+    );
+    let applied = applied.expect("the receipt that applied it");
+    assert_eq!(applied.receipt_id, first.receipt_id);
+    assert_eq!(
+        Some(applied.receipt_id),
+        ledger
+            .applied_receipt(&p.proposal_id)
+            .await
+            .unwrap()
+            .map(|r| r.receipt_id)
+    );
+    let (latest, _) = ledger.proposal_for_apply("latest").await.unwrap();
+    assert_eq!(latest.proposal_id, p.proposal_id);
+    assert!(matches!(
+        ledger.proposal_for_apply("p_missing").await,
+        Err(LedgerError::NotFound { .. })
+    ));
+    assert!(ledger.verify().await.unwrap().ok);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_writers_at_once_lose_and_duplicate_nothing() {
     let Some(db) = fresh().await else { return };
@@ -855,6 +918,82 @@ async fn two_appliers_racing_one_approved_proposal_run_one_job() {
             .any(|h| h.kind == RecordKind::Receipt && h.matched.contains(&"status"))
     );
     assert!(a.verify().await.unwrap().ok);
+}
+
+/// An apply that waits for a proposal's row lock reads the job's attempts only once it holds
+/// the lock: the look-up travels with the locking statement but is not part of it. Here the
+/// lock's holder records attempt 1, with a live lease, while the apply waits; the apply must
+/// then find that lease (a look-up that saw the attempts from before the wait would number
+/// its own attempt 1 again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_waiting_for_the_row_lock_sees_the_attempt_recorded_meanwhile() {
+    let Some(db) = fresh().await else { return };
+    let ledger = Arc::new(connect(&db, "w1").await);
+    let key = ReviewKey::issue();
+    let p = ledger
+        .record_proposal(new_proposal("INV-1", 0))
+        .await
+        .unwrap()
+        .proposal;
+    ledger.approve(&key, decision(&p)).await.unwrap();
+    let job = job(&p, 60);
+
+    let (mut holder, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let tx = holder.transaction().await.unwrap();
+    tx.execute(
+        "SELECT 1 FROM airlock.proposals WHERE proposal_id = $1 FOR UPDATE",
+        &[&p.proposal_id],
+    )
+    .await
+    .unwrap();
+    let waiting = {
+        let (ledger, job) = (ledger.clone(), job.clone());
+        tokio::spawn(async move {
+            ledger
+                .begin_apply(&ReviewKey::issue(), &job, &actor())
+                .await
+        })
+    };
+    // Until the apply waits for the row lock.
+    while scalar(
+        &db,
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    )
+    .await
+        == "0"
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let mut taken = job.clone();
+    taken.lease.attempt = 1;
+    tx.execute(
+        "INSERT INTO airlock.writeback_jobs (writeback_job_id, attempt, proposal_id,
+             proposal_hash, actor, job_json, created_at)
+         VALUES ($1, 1, $2, $3, 'another worker', $4, 'now')",
+        &[
+            &job.writeback_job_id,
+            &p.proposal_id,
+            &p.proposal_hash,
+            &serde_json::to_string(&taken).unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    tx.execute(
+        "UPDATE airlock.proposals SET state = 'pending_worker' WHERE proposal_id = $1",
+        &[&p.proposal_id],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    match waiting.await.unwrap() {
+        Err(LedgerError::LeaseHeld { attempt: 1, .. }) => {}
+        other => panic!("the waiting apply must find attempt 1's live lease: {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

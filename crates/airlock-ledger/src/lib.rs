@@ -122,6 +122,22 @@ pub trait Ledger: Send + Sync {
         proposal_id: &str,
     ) -> Result<Option<StoredReceipt>, LedgerError>;
 
+    /// A proposal (as [`Ledger::proposal`]) and, when it is applied, the receipt that applied it
+    /// (as [`Ledger::applied_receipt`]): what an apply reads first. A ledger behind a network
+    /// answers both in one round trip; the default reads one after the other.
+    async fn proposal_for_apply(
+        &self,
+        id: &str,
+    ) -> Result<(StoredProposal, Option<StoredReceipt>), LedgerError> {
+        let proposal = self.proposal(id).await?;
+        let applied = if proposal.state == airlock_protocol::ProposalState::Applied {
+            self.applied_receipt(&proposal.proposal_id).await?
+        } else {
+            None
+        };
+        Ok((proposal, applied))
+    }
+
     /// One receipt.
     async fn receipt(&self, id: i64) -> Result<StoredReceipt, LedgerError>;
 

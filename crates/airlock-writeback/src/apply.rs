@@ -67,7 +67,7 @@ pub async fn prepare<'a>(
     job_file: Option<&WritebackJob>,
     project_id: &str,
 ) -> Result<Prepared<'a>, ApplyError> {
-    let proposal = ledger.proposal(proposal_id).await?;
+    let (proposal, applied) = ledger.proposal_for_apply(proposal_id).await?;
     let capability = job::reviewed_capability(config, &proposal)?;
     let now = Utc::now();
     let expected = job::build(
@@ -84,11 +84,7 @@ pub async fn prepare<'a>(
         }
         None => expected,
     };
-    let already_applied = if proposal.state == ProposalState::Applied {
-        ledger.applied_receipt(&proposal.proposal_id).await?
-    } else {
-        None
-    };
+    let already_applied = applied;
     if already_applied.is_none()
         && !matches!(
             proposal.state,
