@@ -415,6 +415,12 @@ fn receipt_and_replay_filters_select_their_proposals_records() {
             .all(|h| h["kind"] == "query-audit" || h["kind"] == "evidence"),
         "{hits:#?}"
     );
+    // Every command that wrote indexed its records as it closed: nothing is left for search
+    // to read beside the index.
+    assert_eq!(
+        story.json(&["ledger", "stats"])["stats"]["search_unindexed"],
+        0
+    );
     // Values that look like SQL match nothing and change nothing.
     let before = story.json(&["ledger", "stats"])["stats"]["counts"].clone();
     for injection in ["'; DROP TABLE events; --", "x' OR '1'='1", "%", "_"] {
