@@ -74,3 +74,7 @@ echo "== after inspect: $(rss)"
 echo "== billing.propose_late_fee_waiver, $CLIENTS clients, sessions=$SESSIONS"
 run billing.propose_late_fee_waiver '{"invoice_id":"INV-3001","reason":"wrk {seq}"}'
 echo "== after proposals: $(rss)"
+# How far the search index is behind right after the load stops (SQLite ledger, schema 9).
+UNINDEXED="$("$BIN" ledger stats --store "$WORK/local.db" --json 2>/dev/null \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"].get("search_unindexed", "n/a"))' 2>/dev/null || echo n/a)"
+echo "== search index: $UNINDEXED records not indexed yet"

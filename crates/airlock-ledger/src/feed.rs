@@ -19,11 +19,13 @@ use crate::{Event, Ledger, LedgerError};
 /// is left out of both lists).
 pub const UNCHAINED_TABLES: &[&str] = &["ledger_meta", "event_deliveries"];
 
-/// Prefix of the search index's tables (the FTS5 tables of schema 8 and the shadow tables
-/// SQLite keeps for them). They are outside the chain too, for another reason than
-/// [`UNCHAINED_TABLES`]: they hold nothing of their own, only an index derived from chained
-/// rows, and every match they give is confirmed against those rows before it is shown, so an
-/// edited index can hide or slow a search result but never change what one says.
+/// Prefix of the search index's tables (the FTS5 tables of schema 8, the shadow tables
+/// SQLite keeps for them, and schema 9's `search_indexed`, how far each index goes). They are
+/// outside the chain too, for another reason than [`UNCHAINED_TABLES`]: they hold nothing of
+/// their own, only an index derived from chained rows and its bookkeeping, and every match
+/// they give is confirmed against those rows before it is shown (a row named twice is shown
+/// once), so an edited index or mark can hide or slow a search result but never change what
+/// one says.
 pub const SEARCH_INDEX_TABLE_PREFIX: &str = "search_";
 
 /// Which events to read. Empty fields do not filter.

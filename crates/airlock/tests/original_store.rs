@@ -133,6 +133,13 @@ fn import_copies_every_record_chains_it_and_keeps_a_backup() {
     ));
     assert_eq!(verify["ok"], true, "{verify}");
     assert_eq!(verify["events_checked"], 20, "{verify}");
+    // The imported records are in the search index at once (no server need index them).
+    let stats = json(&airlock(
+        dir,
+        &["--store", s, "ledger", "stats", "--json"],
+        &[],
+    ));
+    assert_eq!(stats["stats"]["search_unindexed"], 0, "{stats}");
     let events = json(&airlock(
         dir,
         &["--store", s, "replay", "show", APPLIED, "--json"],

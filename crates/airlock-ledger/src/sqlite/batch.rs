@@ -80,6 +80,9 @@ struct Shared {
     records: AtomicU64,
     /// `BEGIN` to `COMMIT` of each write-path transaction.
     commit_time: Histogram,
+    /// Whether the search index's tail was last seen past what searches read beside it
+    /// (logged once per crossing).
+    index_behind: std::sync::atomic::AtomicBool,
     /// Milliseconds since `epoch` when a call last found another one writing or waiting; 0
     /// for never.
     last_overlap: AtomicU64,
@@ -122,6 +125,7 @@ impl BatchWriter {
             records: AtomicU64::new(0),
             commit_time: Histogram::default(),
             last_overlap: AtomicU64::new(0),
+            index_behind: std::sync::atomic::AtomicBool::new(false),
             epoch: Instant::now(),
         });
         let (stop_checkpoints, stop) = mpsc::channel::<()>();
@@ -280,6 +284,9 @@ fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, shared
     let mut seen = 0;
     // The first tick indexes whatever tail an earlier writer left (a server killed hard).
     let mut indexing = true;
+    // Whether the last tick's index batches wrote to the WAL (they are no tool-call commits,
+    // but their pages must be copied back all the same).
+    let mut indexed = false;
     loop {
         let stopping = match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(RecvTimeoutError::Timeout) => false,
@@ -287,29 +294,21 @@ fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, shared
             Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
         };
         let now = shared.commits.load(Ordering::Acquire);
-        let index = now != seen || indexing;
-        if now != seen {
+        let committed = now != seen;
+        let index = committed || indexing;
+        if committed {
             seen = now;
             anchor::append_head(&conn, &anchor);
-            if !stopping {
-                // PASSIVE copies what it can without waiting for, or blocking, the writer. A
-                // failure (a reader pinning old frames, a busy file) is retried next tick.
-                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                if wal_bytes(&conn) > WAL_LIMIT_BYTES {
-                    // Holding the write connection keeps this process's writer out, so the
-                    // TRUNCATE never races it through SQLite's busy handler (under load the
-                    // writer won every such race and the WAL kept growing). The PASSIVE pass
-                    // above already copied most frames, so the writer waits only for the rest.
-                    // A reader pinning old frames: tried again next tick.
-                    let _writer = lock(&shared.conn);
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-                }
-            }
+        }
+        if (committed || indexed || indexing) && !stopping {
+            copy_back(&conn, shared);
         }
         // After the checkpoint, and for half a tick at most, so the WAL is copied back on time
         // however much there is to index.
         if index {
-            indexing = index_tail(shared, Instant::now() + CHECKPOINT_EVERY / 2);
+            (indexing, indexed) = index_tail(shared, Instant::now() + CHECKPOINT_EVERY / 2);
+        } else {
+            indexed = false;
         }
         if stopping {
             return;
@@ -317,30 +316,61 @@ fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, shared
     }
 }
 
+/// Copies committed WAL frames back into the database.
+fn copy_back(conn: &Connection, shared: &Shared) {
+    // PASSIVE copies what it can without waiting for, or blocking, the writer. A failure (a
+    // reader pinning old frames, a busy file) is retried next tick.
+    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    if wal_bytes(conn) > WAL_LIMIT_BYTES {
+        // Holding the write connection keeps this process's writer out, so the TRUNCATE never
+        // races it through SQLite's busy handler (under load the writer won every such race
+        // and the WAL kept growing). The PASSIVE pass above already copied most frames, so the
+        // writer waits only for the rest. A reader pinning old frames: tried again next tick.
+        let _writer = lock(&shared.conn);
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+}
+
 /// Brings the search index up to the records committed so far, one batch at a time on the
 /// write connection (so this process's writes wait on its mutex rather than in SQLite's busy
 /// loop), letting go of it between batches so calls are held up by one batch at most. Returns
-/// whether rows are left (it stopped at `until` or a batch failed), to go on at the next tick.
-/// A server writing faster than batches index leaves a growing tail, which searches read
-/// bounded without the index (`super::browse`) until the batches catch up.
-fn index_tail(shared: &Shared, until: Instant) -> bool {
+/// whether rows are left (it stopped at `until` or a batch failed), to go on at the next tick,
+/// and whether it wrote. A server writing faster than batches index leaves a growing tail,
+/// which searches read bounded without the index (`super::browse`) until the batches catch
+/// up; crossing that bound is logged once.
+fn index_tail(shared: &Shared, until: Instant) -> (bool, bool) {
+    let mut wrote = false;
     while Instant::now() < until {
-        let step = search_index::index_next(&mut lock(&shared.conn), search_index::BATCH_ROWIDS);
+        let step = search_index::index_next(&mut lock(&shared.conn), search_index::BATCH_ROWS);
         match step {
-            Ok(0) => return false,
+            Ok(0) => {
+                shared.index_behind.store(false, Ordering::Relaxed);
+                return (false, wrote);
+            }
             // The mutex is not fair: locked again at once, this thread would win it from the
             // writer every time and hold calls for the whole catch-up (propose p99 180 ms in
             // issue 3's benchmark against 100 ms with this pause).
-            Ok(_) => std::thread::sleep(BETWEEN_BATCHES),
+            Ok(_) => {
+                wrote = true;
+                std::thread::sleep(BETWEEN_BATCHES);
+            }
             Err(e) => {
                 tracing::warn!(
                     "indexing new ledger records for search failed (tried again shortly): {e}"
                 );
-                return true;
+                return (true, wrote);
             }
         }
     }
-    true
+    if let Ok(left) = search_index::span_past_marks(&lock(&shared.conn))
+        && left > search_index::BEHIND_ROWS
+        && !shared.index_behind.swap(true, Ordering::Relaxed)
+    {
+        tracing::warn!(
+            "the ledger's search index is {left} row ids behind the records (writes outpace indexing); searches read those kinds in bounded pages until it catches up"
+        );
+    }
+    (true, wrote)
 }
 
 /// The pause between two batches of the search index, in which waiting calls take the write

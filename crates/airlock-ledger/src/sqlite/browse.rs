@@ -222,9 +222,6 @@ pub(crate) fn search_within(
 ) -> Result<Page<Hit>, LedgerError> {
     let (fingerprint, cursor) = shape::open_cursor(f, ACTIVITY, text)?;
     let limit = shape::page_size(f);
-    // One snapshot for every statement: the index and its marks must agree, or rows a batch
-    // indexed meanwhile would be read twice (from the index and as tail) or not at all.
-    let _snapshot = conn.unchecked_transaction()?;
     let Some(text) = text else {
         let mut rows = Vec::new();
         for shape in SEARCHED {
@@ -257,12 +254,17 @@ pub(crate) fn search_within(
         let Some(w) = shape::filter_where(shape, f, &SQLITE) else {
             continue;
         };
+        // One snapshot per kind: its index and mark must agree, or rows a batch indexed
+        // meanwhile would be read twice (from the index and as tail) or not at all. (Not one
+        // for the whole search: a snapshot held long keeps a TRUNCATE checkpoint, and the
+        // calls behind it, waiting.)
+        let _snapshot = conn.unchecked_transaction()?;
         // The index serves the rows up to its mark; the rows past it (the tail) are read
         // directly and merged into the index's page.
         let (query, mark) = match &query {
             Some(q) => {
                 let mark = search_index::mark(conn, index_table(shape), shape.table)?;
-                if mark.tail() <= bounds.tail as u64 {
+                if search_index::tail_within(conn, shape.table, mark, bounds.tail as u64)? {
                     (Some(q), mark)
                 } else {
                     (None, mark)
@@ -332,6 +334,8 @@ pub(crate) fn search_within(
         }
     }
     shape::sort_merged(&mut rows);
+    // A row is shown once, even if an edited index or mark names it twice.
+    rows.dedup_by(|a, b| shape::listing_order(&a.0, &b.0).is_eq());
     if let Some(at) = stopped {
         rows.retain(|(k, _)| shape::listing_order(k, &at).is_le());
         if rows.len() <= limit {
@@ -662,7 +666,7 @@ fn unindexed(
     mark: search_index::Mark,
     limit: usize,
 ) -> Result<Vec<(Cursor, Hit)>, LedgerError> {
-    if mark.tail() == 0 {
+    if mark.span() == 0 {
         return Ok(Vec::new());
     }
     let mut tail = Where::default();

@@ -16,8 +16,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::migrations;
-use super::read;
 use super::write::{RUNNER_ACTOR, append_event};
+use super::{read, search_index};
 use crate::LedgerError;
 use crate::chain::{self, PROPOSAL_ROW, ProposalRow};
 
@@ -100,7 +100,12 @@ pub(crate) fn import(path: &Path) -> Result<ImportReport, LedgerError> {
         ..ImportReport::default()
     };
     // On any failure the transaction rolls back and the backup goes too: nothing changed.
-    if let Err(e) = copy_all(&tx, &mut report).and_then(|()| Ok(tx.commit()?)) {
+    // The copied records are indexed for search in the same transaction (no server may ever
+    // open this ledger to index them in the background).
+    let done = copy_all(&tx, &mut report)
+        .and_then(|()| search_index::index_all(&tx))
+        .and_then(|()| Ok(tx.commit()?));
+    if let Err(e) = done {
         let _ = std::fs::remove_file(&report.backup);
         return Err(e);
     }

@@ -70,9 +70,9 @@ pub struct StorageStats {
     pub derived_counts: Vec<&'static str>,
     /// Schema version.
     pub schema_version: i64,
-    /// Row ids recorded past the search index's marks, every kind together: records not
-    /// indexed yet (a server indexes its records within a second of writing them; a search
-    /// reads these directly meanwhile). See `sqlite/search_index.rs`.
+    /// Rows recorded past the search index's marks, every kind together: records not indexed
+    /// yet (a server indexes them in batches shortly after writing them, as load allows; a
+    /// search reads them directly meanwhile). See `sqlite/search_index.rs`.
     pub search_unindexed: u64,
 }
 

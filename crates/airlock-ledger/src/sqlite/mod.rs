@@ -329,20 +329,18 @@ impl SqliteLedger {
     }
 }
 
-/// The most row ids a closing ledger indexes (a CLI command's few records, or part of a tail
-/// a server killed hard left; the next writer indexes the rest).
-const CLOSING_CATCH_UP: u64 = 64 * 1024;
-
 impl Drop for SqliteLedger {
-    /// A writable ledger brings the search index up to its last records as it closes, so rows a
-    /// CLI command wrote do not stay in the unindexed tail (see `search_index`). The batch
-    /// writer, when running, does the same for its records as it stops. A failure (another
-    /// process holding the write lock for ten seconds) only leaves the tail for later.
+    /// A writable ledger indexes the records it leaves past the search index's marks as it
+    /// closes (a CLI command's few records; see `search_index::catch_up_on_close`), after its
+    /// batch writer stopped (whose checkpoint thread indexes what it can on the way out). A
+    /// failure (another process holding the write lock for ten seconds) only leaves the tail
+    /// for a server's batches.
     fn drop(&mut self) {
         if self.read_only {
             return;
         }
-        if let Err(e) = search_index::catch_up(&mut self.conn(), CLOSING_CATCH_UP) {
+        drop(self.batch.take());
+        if let Err(e) = search_index::catch_up_on_close(&mut self.conn()) {
             tracing::warn!(
                 "the search index was not brought up to date on closing the ledger: {e}"
             );

@@ -38,15 +38,30 @@ pub(crate) const INDEXES: &[(&str, &str, &str)] = &[
 /// The schema version that moved indexing off the call path (migration 9).
 pub(crate) const BACKGROUND_SINCE: i64 = 9;
 
-/// Row ids one server batch indexes ([`index_next`]: one kind per write transaction). A batch
+/// Rows one server batch indexes ([`index_next`]: one kind per write transaction). A batch
 /// holds the write lock while it runs, and calls wait for it like for any other commit: with
 /// 1,024, a tenth of the batches of issue 3's benchmark held it over 30 ms (proposals' change
 /// sets are long); with 256 and a pause between batches, propose's p99 went from about 180
 /// to 100 ms at the same throughput (docs/benchmarks.md, "Search index in the background").
-pub(crate) const BATCH_ROWIDS: i64 = 256;
+pub(crate) const BATCH_ROWS: i64 = 256;
 
-/// Row ids per kind of one batch of [`catch_up`] (a closing ledger: no calls to let in).
-const CATCH_UP_ROWIDS: i64 = 4_096;
+/// The most rows of one kind a closing ledger indexes ([`catch_up_on_close`]): a CLI
+/// command's own few records. A longer tail (a server killed hard, or one still writing) is
+/// left to the servers' batches, which let calls in between.
+const CLOSING_ROWS: i64 = 4_096;
+
+/// A span of row ids past the marks (all kinds) beyond which a server logs that indexing is
+/// behind: about where searches stop reading the tail beside the index (`super::browse`).
+pub(crate) const BEHIND_ROWS: u64 = 8_192;
+
+/// Row ids past the marks, every kind together (an upper bound on the rows not indexed).
+pub(crate) fn span_past_marks(conn: &Connection) -> Result<u64, LedgerError> {
+    let mut total = 0;
+    for &(index, _, table) in INDEXES {
+        total += mark(conn, index, table)?.span();
+    }
+    Ok(total)
+}
 
 /// Where the index of one kind stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +73,9 @@ pub(crate) struct Mark {
 }
 
 impl Mark {
-    /// How many row ids lie past the mark: at most that many rows are unindexed (a delete
-    /// can leave fewer).
-    pub(crate) fn tail(&self) -> u64 {
+    /// How many row ids lie past the mark: at least as many as the rows there (ids can have
+    /// gaps: deletes, or ids an import kept).
+    pub(crate) fn span(&self) -> u64 {
         u64::try_from(self.newest.saturating_sub(self.upto)).unwrap_or(0)
     }
 }
@@ -83,61 +98,105 @@ pub(crate) fn mark(conn: &Connection, index: &str, table: &str) -> Result<Mark, 
     Ok(Mark { upto, newest })
 }
 
-/// Row ids past the marks, every kind together (at most that many records are not indexed).
+/// Whether at most `bound` rows of `table` lie past `mark`: at once when the span of ids is
+/// that short, else by counting row ids up to `bound + 1` (ids with gaps).
+pub(crate) fn tail_within(
+    conn: &Connection,
+    table: &str,
+    mark: Mark,
+    bound: u64,
+) -> Result<bool, LedgerError> {
+    if mark.span() <= bound {
+        return Ok(true);
+    }
+    let limit = i64::try_from(bound.saturating_add(1)).unwrap_or(i64::MAX);
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE rowid > ?1 LIMIT ?2)"
+        ))?
+        .query_row([mark.upto, limit], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(u64::MAX) <= bound)
+}
+
+/// Rows past the marks, every kind together: records not indexed yet (`ledger stats`).
 pub(crate) fn unindexed(conn: &Connection) -> Result<u64, LedgerError> {
     let mut total = 0;
     for &(index, _, table) in INDEXES {
-        total += mark(conn, index, table)?.tail();
+        let at = mark(conn, index, table)?;
+        if at.span() == 0 {
+            continue;
+        }
+        let n: i64 = conn
+            .prepare_cached(&format!("SELECT count(*) FROM {table} WHERE rowid > ?1"))?
+            .query_row([at.upto], |r| r.get(0))?;
+        total += u64::try_from(n).unwrap_or(0);
     }
     Ok(total)
 }
 
-/// Indexes up to `rowids` row ids past the mark of every kind and moves the marks, in one
-/// write transaction on `conn` (which must not be in one). Returns how many row ids are still
-/// past the marks, all kinds together: 0 when the index is caught up. On an error the
-/// transaction rolls back and the marks stay where they were.
-pub(crate) fn index_batch(conn: &mut Connection, rowids: i64) -> Result<u64, LedgerError> {
+/// Indexes up to `rows` rows past the mark of every kind and moves the marks, in one write
+/// transaction on `conn` (which must not be in one). Returns how many row ids are still past
+/// the marks, all kinds together: 0 when the index is caught up. On an error the transaction
+/// rolls back and the marks stay where they were.
+pub(crate) fn index_batch(conn: &mut Connection, rows: i64) -> Result<u64, LedgerError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut left = 0;
     for &kind in INDEXES {
-        left += index_kind(&tx, kind, rowids)?;
+        left += index_kind(&tx, kind, rows)?;
     }
     tx.commit()?;
     Ok(left)
 }
 
+/// Indexes every row past the marks in the caller's write transaction (a ledger imported in
+/// one transaction: its records are searchable through the index as soon as it commits).
+pub(crate) fn index_all(tx: &Connection) -> Result<(), LedgerError> {
+    for &kind in INDEXES {
+        index_kind(tx, kind, i64::MAX)?;
+    }
+    Ok(())
+}
+
 /// [`index_batch`] for the first kind with rows past its mark only: the servers' step, so the
 /// write lock is held for one kind's batch at a time. Returns the row ids still past the
 /// marks of every kind.
-pub(crate) fn index_next(conn: &mut Connection, rowids: i64) -> Result<u64, LedgerError> {
+pub(crate) fn index_next(conn: &mut Connection, rows: i64) -> Result<u64, LedgerError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut left = 0;
     let mut done = false;
     for &kind in INDEXES {
         if done {
-            left += mark(&tx, kind.0, kind.2)?.tail();
+            left += mark(&tx, kind.0, kind.2)?.span();
             continue;
         }
-        let before = mark(&tx, kind.0, kind.2)?.tail();
-        left += index_kind(&tx, kind, rowids)?;
+        let before = mark(&tx, kind.0, kind.2)?.span();
+        left += index_kind(&tx, kind, rows)?;
         done = before > 0;
     }
     tx.commit()?;
     Ok(left)
 }
 
-/// Indexes up to `rowids` row ids past the mark of one kind and moves its mark, in the
-/// caller's transaction. Returns how many row ids of the kind are still past it.
+/// Indexes the next `rows` rows past the mark of one kind (by row id, whatever gaps the ids
+/// have) and moves its mark, in the caller's transaction. Returns how many row ids of the kind
+/// are still past it.
 fn index_kind(
     tx: &Connection,
     (index, view, table): (&str, &str, &str),
-    rowids: i64,
+    rows: i64,
 ) -> Result<u64, LedgerError> {
     let at = mark(tx, index, table)?;
-    if at.tail() == 0 {
+    if at.span() == 0 {
         return Ok(0);
     }
-    let to = at.newest.min(at.upto.saturating_add(rowids.max(1)));
+    let last: Option<i64> = tx
+        .prepare_cached(&format!(
+            "SELECT max(r) FROM (SELECT rowid AS r FROM {table} WHERE rowid > ?1
+             ORDER BY rowid LIMIT ?2)"
+        ))?
+        .query_row([at.upto, rows.max(1)], |r| r.get(0))?;
+    // No row past the mark (deleted since): the mark moves to the newest id.
+    let to = last.unwrap_or(at.newest);
     tx.prepare_cached(&format!(
         "INSERT INTO {index}(rowid, text) SELECT row_id, text FROM {view}
          WHERE row_id > ?1 AND row_id <= ?2"
@@ -148,16 +207,24 @@ fn index_kind(
     Ok(u64::try_from(at.newest - to).unwrap_or(0))
 }
 
-/// Runs batches of [`CATCH_UP_ROWIDS`] per kind until the index is caught up or about `most`
-/// row ids of each kind were covered (a ledger closing after a crash left a long tail: the
-/// rest waits for the next writer). Returns the row ids still past the marks.
-pub(crate) fn catch_up(conn: &mut Connection, most: u64) -> Result<u64, LedgerError> {
-    let mut covered = 0u64;
-    loop {
-        let left = index_batch(conn, CATCH_UP_ROWIDS)?;
-        covered += CATCH_UP_ROWIDS as u64;
-        if left == 0 || covered >= most {
-            return Ok(left);
+/// What a closing writable ledger does: indexes the rows past the marks when every kind has
+/// at most [`CLOSING_ROWS`] of them (a CLI command's own records), in one short write
+/// transaction; nothing at all (not even the write lock) when there are none. A longer tail is
+/// left to the servers' batches, which let calls in between. Returns whether it indexed.
+pub(crate) fn catch_up_on_close(conn: &mut Connection) -> Result<bool, LedgerError> {
+    let mut any = false;
+    for &(index, _, table) in INDEXES {
+        let at = mark(conn, index, table)?;
+        if at.span() == 0 {
+            continue;
         }
+        if !tail_within(conn, table, at, CLOSING_ROWS as u64)? {
+            return Ok(false);
+        }
+        any = true;
     }
+    if any {
+        index_batch(conn, CLOSING_ROWS)?;
+    }
+    Ok(any)
 }

@@ -589,7 +589,7 @@ fn in_step(conn: &Connection) {
 fn caught_up(conn: &Connection) {
     for &(index, _, table) in crate::sqlite::search_index::INDEXES {
         let mark = crate::sqlite::search_index::mark(conn, index, table).unwrap();
-        assert_eq!(mark.tail(), 0, "{index}: {mark:?}");
+        assert_eq!(mark.span(), 0, "{index}: {mark:?}");
     }
     in_step(conn);
 }
@@ -767,7 +767,7 @@ async fn records_are_found_at_once_and_indexed_in_the_background_while_the_ledge
             .map(|&(index, _, table)| {
                 crate::sqlite::search_index::mark(&conn, index, table)
                     .unwrap()
-                    .tail()
+                    .span()
             })
             .sum();
         if tail == 0 {
@@ -874,4 +874,44 @@ async fn the_triggers_index_changes_at_or_below_the_mark_and_leave_the_tail_alon
     let text = SearchText::new("reused row id").unwrap();
     assert_eq!(hits(&pages(&conn, &text, &all, TIGHT)).len(), 1);
     assert!(same_as_full_scan(&conn) > 0);
+}
+
+#[tokio::test]
+async fn row_ids_with_gaps_count_as_the_rows_they_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, path) = written(dir.path()).await;
+    drop(ledger);
+    let mut conn = raw(&path);
+    index_only_first(&mut conn, i64::MAX);
+    // An audit row with an id far past the others (as an import keeps the original's ids).
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TEMP TABLE keep AS
+             SELECT * FROM query_audit WHERE audit_id = (SELECT max(audit_id) FROM query_audit);
+         UPDATE temp.keep SET audit_id = audit_id + 1000000, object_id = 'GAP-1';
+         INSERT INTO query_audit SELECT * FROM temp.keep;",
+    )
+    .unwrap();
+    let mark =
+        crate::sqlite::search_index::mark(&conn, "search_query_audit", "query_audit").unwrap();
+    assert!(mark.span() >= 1_000_000, "{mark:?}");
+    // One row past the mark, whatever the span: searched beside the index under a bound of 8.
+    assert!(crate::sqlite::search_index::tail_within(&conn, "query_audit", mark, 8).unwrap());
+    let all = RecordFilter {
+        limit: 1000,
+        ..RecordFilter::default()
+    };
+    let gap = SearchText::new("GAP-1").unwrap();
+    let full = hits(&pages(&conn, &gap, &all, FULL));
+    assert_eq!(full.len(), 1);
+    let short_tail = Budget { tail: 8, ..WALK };
+    assert_eq!(hits(&pages(&conn, &gap, &all, short_tail)), full);
+    // One batch indexes it (rows, not a million ids 256 at a time).
+    assert_eq!(
+        crate::sqlite::search_index::index_batch(&mut conn, 256).unwrap(),
+        0
+    );
+    caught_up(&conn);
+    assert_eq!(crate::sqlite::search_index::unindexed(&conn).unwrap(), 0);
+    assert_eq!(hits(&pages(&conn, &gap, &all, short_tail)), full);
 }
