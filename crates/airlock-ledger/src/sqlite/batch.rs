@@ -362,6 +362,9 @@ fn index_tail(shared: &Shared, until: Instant) -> (bool, bool) {
             }
         }
     }
+    // Behind stays behind under a steady overload: the call path comes first (indexing with
+    // no rest between ticks was tried: it halved the tail of issue 3's benchmark and cost a
+    // fifth of propose's throughput, and the tail still grew).
     if let Ok(left) = search_index::span_past_marks(&lock(&shared.conn))
         && left > search_index::BEHIND_ROWS
         && !shared.index_behind.swap(true, Ordering::Relaxed)
