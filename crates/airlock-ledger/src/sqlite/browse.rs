@@ -284,43 +284,29 @@ pub(crate) fn search_within(
             )?),
             _ => None,
         };
-        if let Some(Walked::Page(found)) = walked {
-            rows.extend(found);
-            rows.extend(unindexed(
-                conn,
-                shape,
-                w,
-                cursor.as_ref(),
-                &needle,
-                mark,
-                limit,
-            )?);
-            continue;
-        }
         // A walk fed more rows than the count's bound already knows the answer: not fewer.
         let named_many = matches!(walked, Some(Walked::Named)) && bounds.walk >= bounds.matches;
-        if let Some(query) = query
-            && !named_many
-            && named_fewer_than(conn, shape, query, bounds.matches)?
-        {
-            rows.extend(indexed(
-                conn,
-                shape,
-                w.clone(),
-                cursor.as_ref(),
-                &needle,
-                query,
-                limit,
-            )?);
-            rows.extend(unindexed(
-                conn,
-                shape,
-                w,
-                cursor.as_ref(),
-                &needle,
-                mark,
-                limit,
-            )?);
+        let from_index = match (walked, query) {
+            (Some(Walked::Page(found)), _) => Some(found),
+            (_, Some(query))
+                if !named_many && named_fewer_than(conn, shape, query, bounds.matches)? =>
+            {
+                Some(indexed(
+                    conn,
+                    shape,
+                    w.clone(),
+                    cursor.as_ref(),
+                    &needle,
+                    query,
+                    limit,
+                )?)
+            }
+            _ => None,
+        };
+        if let Some(found) = from_index {
+            rows.extend(found);
+            let tail = unindexed(conn, shape, w, cursor.as_ref(), &needle, mark, limit)?;
+            rows.extend(tail);
             continue;
         }
         let read = scan(conn, shape, w, cursor.as_ref(), &needle, limit, bounds.max)?;
