@@ -295,12 +295,7 @@ async fn an_apply_reads_a_proposal_and_its_applied_receipt_at_once() {
     let Some(db) = fresh().await else { return };
     let ledger = connect(&db, "w1").await;
     let key = ReviewKey::issue();
-    let p = ledger
-        .record_proposal(new_proposal("INV-1", 0))
-        .await
-        .unwrap()
-        .proposal;
-    ledger.approve(&key, decision(&p)).await.unwrap();
+    let p = approved(&ledger, &key, "INV-1").await;
     let (seen, applied) = ledger.proposal_for_apply(&p.proposal_id).await.unwrap();
     assert_eq!(seen.state, ProposalState::Approved);
     assert!(applied.is_none());
@@ -790,12 +785,7 @@ async fn two_appliers_racing_one_approved_proposal_run_one_job() {
     let a = Arc::new(connect(&db, "a").await);
     let b = Arc::new(connect(&db, "b").await);
     let key = ReviewKey::issue();
-    let p = a
-        .record_proposal(new_proposal("INV-1", 0))
-        .await
-        .unwrap()
-        .proposal;
-    a.approve(&key, decision(&p)).await.unwrap();
+    let p = approved(&a, &key, "INV-1").await;
     let job = job(&p, 60);
     let mut tasks = Vec::new();
     for l in [a.clone(), b.clone(), a.clone(), b.clone()] {
@@ -930,12 +920,7 @@ async fn an_apply_waiting_for_the_row_lock_sees_the_attempt_recorded_meanwhile()
     let Some(db) = fresh().await else { return };
     let ledger = Arc::new(connect(&db, "w1").await);
     let key = ReviewKey::issue();
-    let p = ledger
-        .record_proposal(new_proposal("INV-1", 0))
-        .await
-        .unwrap()
-        .proposal;
-    ledger.approve(&key, decision(&p)).await.unwrap();
+    let p = approved(&ledger, &key, "INV-1").await;
     let job = job(&p, 60);
 
     let (mut holder, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
@@ -1002,12 +987,7 @@ async fn an_expired_lease_is_taken_over_and_the_late_worker_is_fenced() {
     let slow = connect(&db, "slow").await;
     let other = connect(&db, "other").await;
     let key = ReviewKey::issue();
-    let p = slow
-        .record_proposal(new_proposal("INV-1", 0))
-        .await
-        .unwrap()
-        .proposal;
-    slow.approve(&key, decision(&p)).await.unwrap();
+    let p = approved(&slow, &key, "INV-1").await;
     // The slow worker's lease has already run out when the other one looks.
     let expired_job = job(&p, -1);
     assert_eq!(
@@ -1080,12 +1060,7 @@ async fn an_unknown_outcome_is_retried_at_once_and_nothing_written_returns_to_ap
     let Some(db) = fresh().await else { return };
     let l = connect(&db, "w").await;
     let key = ReviewKey::issue();
-    let p = l
-        .record_proposal(new_proposal("INV-1", 0))
-        .await
-        .unwrap()
-        .proposal;
-    l.approve(&key, decision(&p)).await.unwrap();
+    let p = approved(&l, &key, "INV-1").await;
     let j = job(&p, 60);
     l.begin_apply(&key, &j, &actor()).await.unwrap();
     l.record_receipt(

@@ -7,6 +7,7 @@ use std::time::Duration;
 use airlock_ledger::*;
 use airlock_ledger_pg::{PgLedgerOptions, PostgresLedger};
 use airlock_protocol::{ChangeSet, ExecutionReceipt, WritebackJob, ids};
+use airlock_review_key::ReviewKey;
 use serde_json::json;
 
 pub fn evidence(tenant: &str, object: &str) -> EvidenceBundle {
@@ -85,6 +86,17 @@ pub fn new_proposal(object: &str, fee: i64) -> NewProposal {
         audit: a,
         approval_policy: Default::default(),
     }
+}
+
+/// A new proposal on `object`, approved.
+pub async fn approved(ledger: &PostgresLedger, key: &ReviewKey, object: &str) -> StoredProposal {
+    let p = ledger
+        .record_proposal(new_proposal(object, 0))
+        .await
+        .unwrap()
+        .proposal;
+    ledger.approve(key, decision(&p)).await.unwrap();
+    p
 }
 
 pub fn decision(p: &StoredProposal) -> Decision {
