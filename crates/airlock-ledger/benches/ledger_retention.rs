@@ -155,7 +155,7 @@ fn prune_copy(rt: &tokio::runtime::Runtime, source: &Path) {
     let cutoff = at(90.0);
     let started = Instant::now();
     let batch = env_u64("AIRLOCK_BENCH_PRUNE_BATCH", 500) as usize;
-    let report = ledger.prune(&cutoff, batch, |_, _| {}).unwrap();
+    let report = ledger.prune(&cutoff, batch, |_| {}).unwrap();
     let took = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let mut calls = rt.block_on(writer).unwrap();

@@ -406,7 +406,12 @@ fn prune_pass(source: &Path, n: u64) {
     let mut live = std::fs::File::create(&live_path)
         .map(std::io::LineWriter::new)
         .ok();
-    let pruned = ledger.prune(&cutoff, 500, |done, total| {
+    let pruned = ledger.prune(&cutoff, 500, |at| {
+        // Rows left to index while the prune rebuilds an index it set aside count down.
+        let (done, total) = match at {
+            airlock_ledger::PruneProgress::Removing { done, total } => (done, total),
+            airlock_ledger::PruneProgress::Reindexing { left } => (left, 0),
+        };
         let now = Instant::now();
         let entry = (
             now.duration_since(started).as_secs_f64(),
@@ -452,7 +457,8 @@ fn prune_pass(source: &Path, n: u64) {
     let line = format!(
         "ledger_scale_{n}/prune_90pct: {} events removed in {:.1} s ({:.0} events/s), {} batches, longest batch {:.1} ms; \
          planning + checkpoint + first batch {:.0} ms; batch to batch p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
-         reads recorded meanwhile: {} calls, p50 {:.0} µs, p99 {:.1} ms, max {:.1} ms; {} failed",
+         reads recorded meanwhile: {} calls, p50 {:.0} µs, p99 {:.1} ms, max {:.1} ms; {} failed; \
+         search indexes set aside and rebuilt: {:?} in {:.1} s",
         report.plan.events(),
         took.as_secs_f64(),
         report.plan.events() as f64 / took.as_secs_f64(),
@@ -467,6 +473,8 @@ fn prune_pass(source: &Path, n: u64) {
         pct(0.99).as_secs_f64() * 1e3,
         times.last().unwrap().as_secs_f64() * 1e3,
         failed.len(),
+        report.search_rebuilt,
+        report.search_rebuild_ms as f64 / 1000.0,
     );
     println!("{line}");
     let mut log = format!(

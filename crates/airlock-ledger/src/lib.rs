@@ -43,7 +43,8 @@ pub use records::*;
 pub use sqlite::checkpoint::Checkpoint;
 pub use sqlite::{
     BackupReport, ImportReport, MigrationProgress, MigrationReport, MigrationStep, PrunePlan,
-    PruneReport, SqliteLedger, StorageStats, VacuumReport, ledger_files, set_verify_threads,
+    PruneProgress, PruneReport, SqliteLedger, StorageStats, VacuumReport, ledger_files,
+    set_verify_threads,
 };
 
 use airlock_protocol::{ExecutionReceipt, WritebackJob};

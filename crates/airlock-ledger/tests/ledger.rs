@@ -732,7 +732,7 @@ async fn a_dry_run_changes_nothing_and_a_prune_keeps_proof_and_open_proposals() 
     assert_eq!(after_dry.head, before.head);
 
     // An odd batch size splits reads across batches; they still go together.
-    let report = ledger.prune(&days_ago(90), 7, |_, _| {}).unwrap();
+    let report = ledger.prune(&days_ago(90), 7, |_| {}).unwrap();
     assert!(report.batches >= 10, "{report:?}");
     let verified = ledger.verify().await.unwrap();
     assert!(verified.ok, "{verified:?}");
@@ -751,7 +751,7 @@ async fn a_dry_run_changes_nothing_and_a_prune_keeps_proof_and_open_proposals() 
     // Everything until now: the rejected proposal goes, the open and approved ones stay
     // with their evidence, and the chain goes on.
     let report = ledger
-        .prune(&airlock_protocol::now_rfc3339(), 1000, |_, _| {})
+        .prune(&airlock_protocol::now_rfc3339(), 1000, |_| {})
         .unwrap();
     assert_eq!(report.plan.proposals_kept, 2, "{report:?}");
     assert_eq!(report.plan.removes["proposal"], 1);
@@ -778,7 +778,7 @@ async fn a_dry_run_changes_nothing_and_a_prune_keeps_proof_and_open_proposals() 
     assert_eq!(verified.head.unwrap().seq, head + 2);
 
     // A prune with nothing to remove writes no checkpoint.
-    let again = ledger.prune(&days_ago(90), 100, |_, _| {}).unwrap();
+    let again = ledger.prune(&days_ago(90), 100, |_| {}).unwrap();
     assert_eq!(again.checkpoint_seq, None);
 }
 
@@ -787,7 +787,7 @@ async fn tampering_below_a_checkpoint_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, [open_p, ..]) = aged(dir.path()).await;
     ledger
-        .prune(&airlock_protocol::now_rfc3339(), 500, |_, _| {})
+        .prune(&airlock_protocol::now_rfc3339(), 500, |_| {})
         .unwrap();
     assert!(ledger.verify().await.unwrap().ok);
     let db = raw(dir.path());
@@ -875,7 +875,7 @@ async fn a_prune_while_calls_are_recorded_loses_nothing_that_should_stay() {
     let pruner = {
         let ledger = ledger.clone();
         let cutoff = cutoff.clone();
-        tokio::task::spawn_blocking(move || ledger.prune(&cutoff, 200, |_, _| {}).unwrap())
+        tokio::task::spawn_blocking(move || ledger.prune(&cutoff, 200, |_| {}).unwrap())
     };
     let report = pruner.await.unwrap();
     let ids = writer.await.unwrap();
@@ -1016,7 +1016,7 @@ async fn derived_stats_counts_equal_the_row_counts() {
             .unwrap();
     }
     same(&ledger, "before any prune").await;
-    ledger.prune(&days_ago(90), 7, |_, _| {}).unwrap();
+    ledger.prune(&days_ago(90), 7, |_| {}).unwrap();
     same(&ledger, "after a 90-day prune").await;
     for i in 0..3 {
         let now = airlock_protocol::now_rfc3339();
@@ -1029,7 +1029,7 @@ async fn derived_stats_counts_equal_the_row_counts() {
     same(&ledger, "after new reads").await;
     // Everything until now: the open and approved proposals stay, below the cut.
     ledger
-        .prune(&airlock_protocol::now_rfc3339(), 3, |_, _| {})
+        .prune(&airlock_protocol::now_rfc3339(), 3, |_| {})
         .unwrap();
     same(&ledger, "after a prune that keeps records below its cut").await;
     ledger

@@ -178,7 +178,7 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
     back_to_schema_7(&store);
     let before = std::fs::read(&store).unwrap();
 
-    // A dry run lists versions 8 and 9 and leaves the file as it was.
+    // A dry run lists versions 8, 9 and 10 and leaves the file as it was.
     let planned = json(&on(
         dir.path(),
         &store,
@@ -187,11 +187,12 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
     assert_eq!(planned["dry_run"], true, "{planned:#}");
     assert_eq!(planned["current"], false);
     assert_eq!(planned["from"], 7);
-    assert_eq!(planned["to"], 9);
+    assert_eq!(planned["to"], 10);
     let pending = planned["pending"].as_array().unwrap();
-    assert_eq!(pending.len(), 2, "{planned:#}");
+    assert_eq!(pending.len(), 3, "{planned:#}");
     assert_eq!(pending[0]["version"], 8);
     assert_eq!(pending[1]["version"], 9);
+    assert_eq!(pending[2]["version"], 10);
     assert!(
         pending[0]["what"]
             .as_str()
@@ -201,7 +202,7 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
     let told = on(dir.path(), &store, &["ledger", "migrate", "--dry-run"]);
     assert_eq!(told.code, 0, "{}", told.stderr);
     assert!(
-        told.stdout.contains("2 migration(s) pending"),
+        told.stdout.contains("3 migration(s) pending"),
         "{}",
         told.stdout
     );
@@ -241,7 +242,7 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
         .execute_batch("DROP TABLE search_receipts")
         .unwrap();
 
-    // The migration: from 7 to 9, two steps, progress on stderr; the ledger still verifies
+    // The migration: from 7 to 10, three steps, progress on stderr; the ledger still verifies
     // and its search finds what the demo recorded.
     let run = on(dir.path(), &store, &["ledger", "migrate", "--json"]);
     let done = json(&run);
@@ -249,19 +250,20 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
     assert_eq!(done["current"], false);
     assert_eq!(
         (done["from"].as_i64(), done["to"].as_i64()),
-        (Some(7), Some(9))
+        (Some(7), Some(10))
     );
     let steps = done["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 2, "{done:#}");
+    assert_eq!(steps.len(), 3, "{done:#}");
     assert_eq!(steps[0]["version"], 8);
     assert_eq!(steps[1]["version"], 9);
+    assert_eq!(steps[2]["version"], 10);
     assert!(steps[0]["elapsed_ms"].is_u64() && done["elapsed_ms"].is_u64());
     assert!(
         run.stderr.contains("migration 8: search index of"),
         "{}",
         run.stderr
     );
-    assert_eq!(schema_version(&store), 9);
+    assert_eq!(schema_version(&store), 10);
     let verified = json(&on(dir.path(), &store, &["ledger", "verify", "--json"]));
     assert_eq!(verified["ok"], true, "{verified:#}");
 
@@ -271,7 +273,7 @@ fn migrate_applies_what_is_pending_and_a_dry_run_changes_nothing() {
     assert_eq!(again["steps"].as_array().unwrap().len(), 0);
     assert_eq!(
         (again["from"].as_i64(), again["to"].as_i64()),
-        (Some(9), Some(9))
+        (Some(10), Some(10))
     );
     let told = on(dir.path(), &store, &["ledger", "migrate"]);
     assert_eq!(told.code, 0, "{}", told.stderr);

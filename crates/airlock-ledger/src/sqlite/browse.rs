@@ -264,7 +264,10 @@ pub(crate) fn search_within(
         let (query, mark) = match &query {
             Some(q) => {
                 let mark = search_index::mark(conn, index_table(shape), shape.table)?;
-                if search_index::tail_within(conn, shape.table, mark, bounds.tail as u64)? {
+                // An index set aside by a prune is being emptied: never read.
+                if !mark.set_aside()
+                    && search_index::tail_within(conn, shape.table, mark, bounds.tail as u64)?
+                {
                     (Some(q), mark)
                 } else {
                     (None, mark)

@@ -6,6 +6,11 @@
 //! calls recorded meanwhile wait at most one batch. A prune cut off half-way leaves a ledger
 //! that still verifies (what is left below the cut is reported as awaiting removal) and the
 //! next prune finishes the job.
+//!
+//! A prune that removes a large share of a kind sets that kind's search index aside first
+//! (see [`super::search_index::SET_ASIDE`]) and rebuilds it from what is left at the end, in
+//! batches of the same kind: deleting millions of FTS5 entries one by one is what made a prune
+//! of a 10-million-record ledger crawl (131 events a second) and hold calls for over a second.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -74,6 +79,10 @@ pub struct StorageStats {
     /// yet (a server indexes them in batches shortly after writing them, as load allows; a
     /// search reads them directly meanwhile). See `sqlite/search_index.rs`.
     pub search_unindexed: u64,
+    /// Search indexes a prune has set aside (see `SET_ASIDE` in `sqlite/search_index.rs`):
+    /// searches read those kinds without them until the prune rebuilds them; one left by a
+    /// prune that stopped is rebuilt by the next `ledger prune`.
+    pub search_set_aside: Vec<&'static str>,
 }
 
 /// The big tables, whose counts `ledger stats` derives instead of counting rows (a count of
@@ -218,6 +227,7 @@ pub(crate) fn storage_stats(
         derived_counts: DERIVED_COUNTS.to_vec(),
         schema_version: pragma("user_version")?,
         search_unindexed: search_index::unindexed(&snapshot)?,
+        search_set_aside: search_index::set_aside_now(&snapshot)?,
     };
     snapshot.rollback()?;
     Ok(stats)
@@ -342,6 +352,9 @@ pub struct PrunePlan {
     pub proposals_kept: u64,
     /// Events at or before the cut that stay.
     pub events_kept: u64,
+    /// The search indexes the prune sets aside and rebuilds from what is left, because it
+    /// removes at least a quarter of their rows (see [`SET_ASIDE_SHARE`]).
+    pub search_set_aside: Vec<String>,
     #[serde(skip)]
     retained: Vec<(i64, String)>,
     #[serde(skip)]
@@ -365,6 +378,10 @@ pub struct PruneReport {
     /// The checkpoint event the prune wrote, if it removed anything.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint_seq: Option<i64>,
+    /// The search indexes it rebuilt (set aside by this prune or by one stopped half-way),
+    /// and how long emptying and rebuilding them took.
+    pub search_rebuilt: Vec<String>,
+    pub search_rebuild_ms: u64,
     /// Batches (write transactions) it took, and the longest one: how long a tool call could
     /// have waited for the prune.
     pub batches: u64,
@@ -410,6 +427,7 @@ pub(crate) fn plan(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerE
         removes: BTreeMap::new(),
         proposals_kept: 0,
         events_kept: 0,
+        search_set_aside: Vec::new(),
         retained: Vec::new(),
         protected: HashSet::new(),
         previous_checkpoint: previous.as_ref().map(|c| c.summary.event_seq),
@@ -513,7 +531,44 @@ pub(crate) fn plan(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerE
     }
     plan.events_kept = plan.retained.len() as u64;
     plan.proposals_kept = kept_proposals.len() as u64;
+    plan.search_set_aside = in_snapshot(conn, |c| to_set_aside(c, &plan.removes))?;
     Ok(plan)
+}
+
+/// A prune sets a kind's search index aside when it removes at least one in this many of the
+/// kind's rows: rebuilding the other (at most) three quarters costs less than deleting that
+/// quarter entry by entry, whose tombstones every later merge of the index reads.
+pub const SET_ASIDE_SHARE: u64 = 4;
+
+/// The search indexes a prune removing `removes` sets aside ([`SET_ASIDE_SHARE`]). A kind's
+/// rows are counted by the span of its row ids (an upper bound, read from the two ends of the
+/// table).
+fn to_set_aside(
+    conn: &Connection,
+    removes: &BTreeMap<String, u64>,
+) -> Result<Vec<String>, LedgerError> {
+    let mut out = Vec::new();
+    for &(index, _, table) in search_index::INDEXES {
+        // The plan counts removals by the subject of their events.
+        let subject = match table {
+            "proposals" => "proposal",
+            "evidence_bundles" => "evidence",
+            other => other.trim_end_matches('s'),
+        };
+        let removed = removes.get(subject).copied().unwrap_or(0);
+        if removed == 0 {
+            continue;
+        }
+        let span: i64 = conn.query_row(
+            &format!("SELECT coalesce(max(rowid) - min(rowid) + 1, 0) FROM {table}"),
+            [],
+            |r| r.get(0),
+        )?;
+        if removed.saturating_mul(SET_ASIDE_SHARE) >= u64::try_from(span).unwrap_or(0) {
+            out.push(index.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// Counts one event at or before the cut into `plan`: kept (with its proposal) or removed.
@@ -546,28 +601,67 @@ fn tally(
     Ok(())
 }
 
+/// Where a prune is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PruneProgress {
+    /// Events removed so far, of the plan's total.
+    Removing { done: u64, total: u64 },
+    /// Rows of the search indexes set aside still to index (0: done).
+    Reindexing { left: u64 },
+}
+
 /// Removes what [`plan`] found, `batch_events` events per write transaction, after writing
-/// the checkpoint. `progress` hears the events removed so far and the total.
+/// the checkpoint; then empties and rebuilds any search index set aside.
 pub(crate) fn prune(
     conn: &mut Connection,
     mut plan: PrunePlan,
     batch_events: usize,
-    mut progress: impl FnMut(u64, u64),
+    mut progress: impl FnMut(PruneProgress),
 ) -> Result<PruneReport, LedgerError> {
     let started = Instant::now();
     let mut report = PruneReport {
         checkpoint_seq: None,
+        search_rebuilt: Vec::new(),
+        search_rebuild_ms: 0,
         batches: 0,
         longest_batch_ms: 0.0,
         elapsed_ms: 0,
         plan: plan.clone(),
     };
-    let Some(cut) = plan.cut.clone() else {
-        return Ok(report);
+    let mut longest = Duration::ZERO;
+    let removed = match plan.cut.clone() {
+        Some(cut) if plan.events() > 0 => remove(
+            conn,
+            &mut plan,
+            &cut,
+            batch_events,
+            (&mut report, &mut longest),
+            &mut progress,
+        ),
+        _ => Ok(()),
     };
-    if plan.events() == 0 {
-        return Ok(report);
-    }
+    // Also after a failed removal, and when there was nothing to remove: a prune stopped
+    // half-way left its indexes set aside, and this one finishes them.
+    let rebuilt = removed.and_then(|()| {
+        let rebuild_started = Instant::now();
+        report.search_rebuilt = rebuild_set_aside(conn, &mut longest, &mut progress)?;
+        report.search_rebuild_ms = rebuild_started.elapsed().as_millis() as u64;
+        Ok(())
+    });
+    report.longest_batch_ms = longest.as_secs_f64() * 1000.0;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    rebuilt.map(|()| report)
+}
+
+/// The checkpoint, then the records in batches.
+fn remove(
+    conn: &mut Connection,
+    plan: &mut PrunePlan,
+    cut: &ChainHead,
+    batch_events: usize,
+    (report, longest): (&mut PruneReport, &mut Duration),
+    progress: &mut impl FnMut(PruneProgress),
+) -> Result<(), LedgerError> {
     // 1. The checkpoint, chained at the head, before anything is removed. Its payload (every
     // kept event: megabytes on a big ledger with many open proposals) is built and hashed
     // before the write lock is taken.
@@ -592,6 +686,8 @@ pub(crate) fn prune(
             detail: "another prune ran meanwhile; run this one again".into(),
         });
     }
+    // Set aside in the same transaction: no removal reaches an index the prune rebuilds.
+    search_index::set_aside(&tx, &plan.search_set_aside)?;
     append_event(
         &tx,
         PRUNED_KIND,
@@ -605,24 +701,93 @@ pub(crate) fn prune(
     report.checkpoint_seq = read::head(&tx)?.map(|(seq, _)| seq);
     tx.commit()?;
     // 2. The records, in batches, oldest first.
-    let mut longest = Duration::ZERO;
     // Foreign-key checks would look for children of each removed proposal through partial
     // indexes SQLite cannot use for them (a full scan per proposal). A prune removes the
     // children with the parent, so it turns them off on its own connection meanwhile.
     conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
-    let removed = remove_batches(
-        conn,
-        &plan,
-        &cut,
-        batch_events,
-        (&mut report, &mut longest),
-        &mut progress,
-    );
+    let removed = remove_batches(conn, plan, cut, batch_events, (report, longest), progress);
     conn.execute_batch("PRAGMA foreign_keys = ON;")?;
-    removed?;
-    report.longest_batch_ms = longest.as_secs_f64() * 1000.0;
-    report.elapsed_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    removed
+}
+
+/// Rows of an index's storage one statement of [`rebuild_set_aside`] removes.
+const CLEAR_ROWS: i64 = 256;
+
+/// Empties each search index set aside and reopens it ([`search_index::clear_step`],
+/// [`search_index::reopen`]), then indexes its kind's rows up to the newest at reopening, in
+/// transactions of about [`BATCH_BUDGET`] with the pauses of the removal between them. Returns
+/// the indexes it rebuilt.
+fn rebuild_set_aside(
+    conn: &mut Connection,
+    longest: &mut Duration,
+    progress: &mut impl FnMut(PruneProgress),
+) -> Result<Vec<String>, LedgerError> {
+    let aside = search_index::set_aside_now(conn)?;
+    let mut targets = Vec::with_capacity(aside.len());
+    for &index in &aside {
+        loop {
+            let started = Instant::now();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut cleared = 0;
+            loop {
+                let n = search_index::clear_step(&tx, index, CLEAR_ROWS)?;
+                cleared += n;
+                if n == 0 || started.elapsed() >= BATCH_BUDGET {
+                    break;
+                }
+            }
+            if cleared == 0 {
+                search_index::reopen(&tx, index)?;
+                let newest = search_index::newest(&tx, index)?;
+                tx.commit()?;
+                targets.push((index, newest));
+                break;
+            }
+            tx.commit()?;
+            *longest = (*longest).max(started.elapsed());
+            breathe(conn, started.elapsed());
+        }
+    }
+    for (k, &(index, newest)) in targets.iter().enumerate() {
+        // Row ids of the indexes after this one (an upper bound on their rows).
+        let later: i64 = targets[k + 1..].iter().map(|&(_, n)| n).sum();
+        loop {
+            let started = Instant::now();
+            let upto = search_index::index_one(conn, index, search_index::BATCH_ROWS)?;
+            *longest = (*longest).max(started.elapsed());
+            let left = (newest - upto).max(0) + later;
+            progress(PruneProgress::Reindexing {
+                left: u64::try_from(left).unwrap_or(0),
+            });
+            if upto >= newest {
+                break;
+            }
+            breathe(conn, started.elapsed());
+        }
+    }
+    Ok(aside.into_iter().map(str::to_owned).collect())
+}
+
+/// After a batch that took `took`: copy the WAL back, keep it short, and leave the write lock
+/// free for a moment.
+fn breathe(conn: &mut Connection, took: Duration) {
+    // Copy what the batch wrote into the file at once (never blocks writers), so the WAL
+    // does not grow until the servers' checkpointer must truncate it under the write
+    // lock; then leave the lock free for a moment, so writers waiting in SQLite's busy
+    // handler get their turn.
+    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    // Deletes append frames faster than the WAL gets reused under steady writes: keep it
+    // short here (everything was just copied, so this only waits for readers and cuts the
+    // file) rather than let it reach the servers' limit, where their checkpointer
+    // truncates it under their write lock and tool calls wait for all of it (measured:
+    // calls of 160 ms behind a WAL of 150 MB).
+    if conn
+        .path()
+        .is_some_and(|p| file_len(&sibling(Path::new(p), "-wal")) > PRUNE_WAL_LIMIT)
+    {
+        super::truncate_wal_briefly(conn);
+    }
+    std::thread::sleep((took / GAP_SHARE).clamp(MIN_GAP, MAX_GAP));
 }
 
 fn remove_batches(
@@ -631,7 +796,7 @@ fn remove_batches(
     cut: &ChainHead,
     batch_events: usize,
     (report, longest): (&mut PruneReport, &mut Duration),
-    progress: &mut impl FnMut(u64, u64),
+    progress: &mut impl FnMut(PruneProgress),
 ) -> Result<(), LedgerError> {
     let total = plan.events();
     let mut done = 0u64;
@@ -676,24 +841,11 @@ fn remove_batches(
         *longest = (*longest).max(took);
         report.batches += 1;
         after = last;
-        progress(done.min(total), total);
-        // Copy what the batch wrote into the file at once (never blocks writers), so the WAL
-        // does not grow until the servers' checkpointer must truncate it under the write
-        // lock; then leave the lock free for a moment, so writers waiting in SQLite's busy
-        // handler get their turn.
-        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        // Deletes append frames faster than the WAL gets reused under steady writes: keep it
-        // short here (everything was just copied, so this only waits for readers and cuts the
-        // file) rather than let it reach the servers' limit, where their checkpointer
-        // truncates it under their write lock and tool calls wait for all of it (measured:
-        // calls of 160 ms behind a WAL of 150 MB).
-        if conn
-            .path()
-            .is_some_and(|p| file_len(&sibling(Path::new(p), "-wal")) > PRUNE_WAL_LIMIT)
-        {
-            super::truncate_wal_briefly(conn);
-        }
-        std::thread::sleep((took / GAP_SHARE).clamp(MIN_GAP, MAX_GAP));
+        progress(PruneProgress::Removing {
+            done: done.min(total),
+            total,
+        });
+        breathe(conn, took);
     }
     Ok(())
 }

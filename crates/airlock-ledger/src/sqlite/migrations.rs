@@ -460,6 +460,14 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM search_events WHERE rowid = old.seq;
     END;
     "#,
+    // 10: a search index's mark may be -1, set aside by a prune that removes a large share of
+    // its kind (`super::search_index::SET_ASIDE`): no trigger fires for it (every row id is
+    // above it), and this build neither reads nor indexes into it while the prune empties
+    // and rebuilds it. Nothing in the file changes; the version keeps older builds, which
+    // would index into the half-emptied index, from opening the ledger.
+    r#"
+    SELECT 1;
+    "#,
 ];
 
 /// One line per migration (in step with [`MIGRATIONS`]), for `airlock ledger migrate`.
@@ -473,6 +481,7 @@ const WHAT: &[&str] = &[
     "indexes for list pages and activity search",
     "the search index (FTS5 trigrams), built for every row already recorded",
     "the search index kept up in the background, off the tool-call path",
+    "a prune may set a search index aside and rebuild it (older builds must not open it)",
 ];
 
 const _: () = assert!(WHAT.len() == MIGRATIONS.len());

@@ -31,7 +31,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use import::ImportReport;
 pub use maintain::{
-    BackupReport, PrunePlan, PruneReport, StorageStats, VacuumReport, ledger_files,
+    BackupReport, PrunePlan, PruneProgress, PruneReport, StorageStats, VacuumReport, ledger_files,
 };
 pub use migrations::{MigrationProgress, MigrationReport, MigrationStep};
 pub(crate) use read::head;
@@ -255,7 +255,7 @@ impl SqliteLedger {
         &self,
         cutoff: &str,
         batch_events: usize,
-        progress: impl FnMut(u64, u64),
+        progress: impl FnMut(PruneProgress),
     ) -> Result<PruneReport, LedgerError> {
         let plan = maintain::plan(&self.conn(), cutoff)?;
         let report = maintain::prune(&mut self.conn(), plan, batch_events.max(1), progress)?;

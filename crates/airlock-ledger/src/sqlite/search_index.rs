@@ -8,6 +8,9 @@
 //! checkpoint thread runs [`index_next`] (one kind at a time) after new commits, and a writable
 //! ledger runs [`index_batch`] when it closes (CLI commands).
 //!
+//! A prune that removes most of a kind sets that kind's index aside instead of deleting its
+//! entries one by one ([`SET_ASIDE`], [`clear_step`], [`reopen`]): see `super::maintain`.
+//!
 //! Batches are the point. FTS5 flushes one segment per transaction and merges segments as
 //! they pile up; with migration 8's triggers every group commit of a busy server paid for a
 //! flush and its merges, under the write lock (issue 3's HTTP benchmark lost 43 % of its
@@ -58,10 +61,27 @@ pub(crate) const BEHIND_ROWS: u64 = 8_192;
 pub(crate) fn span_past_marks(conn: &Connection) -> Result<u64, LedgerError> {
     let mut total = 0;
     for &(index, _, table) in INDEXES {
-        total += mark(conn, index, table)?.span();
+        let at = mark(conn, index, table)?;
+        if !at.set_aside() {
+            total += at.span();
+        }
     }
     Ok(total)
 }
+
+/// The mark of a kind whose index a prune has set aside (schema 10): the index serves no row,
+/// no trigger writes to it, no batch indexes into it, and searches read the kind without it.
+/// The prune that set it aside removes its old rows without touching the index (deleting
+/// millions of entries from FTS5 one by one leaves tombstones that every later merge checks:
+/// at 10 million records a prune removed 131 events a second), then empties the index a few
+/// hundred rows per transaction ([`clear_step`]), reopens it at mark 0 ([`reopen`]) and lets
+/// batches index what is left, from the oldest row on. A prune stopped half-way leaves the
+/// kind set aside; the next prune finishes the job.
+pub(crate) const SET_ASIDE: i64 = -1;
+
+/// The schema version from which a mark may be [`SET_ASIDE`] (migration 10, which only fences
+/// off older builds: they would index into a half-emptied index).
+pub(crate) const SET_ASIDE_SINCE: i64 = 10;
 
 /// Where the index of one kind stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +97,11 @@ impl Mark {
     /// gaps: deletes, or ids an import kept).
     pub(crate) fn span(&self) -> u64 {
         u64::try_from(self.newest.saturating_sub(self.upto)).unwrap_or(0)
+    }
+
+    /// Whether a prune set the index aside ([`SET_ASIDE`]): nothing may read or write it.
+    pub(crate) fn set_aside(&self) -> bool {
+        self.upto < 0
     }
 }
 
@@ -118,7 +143,8 @@ pub(crate) fn tail_within(
     Ok(u64::try_from(n).unwrap_or(u64::MAX) <= bound)
 }
 
-/// Rows past the marks, every kind together: records not indexed yet (`ledger stats`).
+/// Rows past the marks, every kind together: records not indexed yet (`ledger stats`); every
+/// row of a kind whose index is set aside.
 pub(crate) fn unindexed(conn: &Connection) -> Result<u64, LedgerError> {
     let mut total = 0;
     for &(index, _, table) in INDEXES {
@@ -169,9 +195,9 @@ pub(crate) fn index_next(conn: &mut Connection, rows: i64) -> Result<u64, Ledger
             left += mark(&tx, kind.0, kind.2)?.span();
             continue;
         }
-        let before = mark(&tx, kind.0, kind.2)?.span();
+        let before = mark(&tx, kind.0, kind.2)?;
         left += index_kind(&tx, kind, rows)?;
-        done = before > 0;
+        done = before.span() > 0 && !before.set_aside();
     }
     tx.commit()?;
     Ok(left)
@@ -179,14 +205,14 @@ pub(crate) fn index_next(conn: &mut Connection, rows: i64) -> Result<u64, Ledger
 
 /// Indexes the next `rows` rows past the mark of one kind (by row id, whatever gaps the ids
 /// have) and moves its mark, in the caller's transaction. Returns how many row ids of the kind
-/// are still past it.
+/// are still past it: 0 for an index set aside, which only its prune reopens.
 fn index_kind(
     tx: &Connection,
     (index, view, table): (&str, &str, &str),
     rows: i64,
 ) -> Result<u64, LedgerError> {
     let at = mark(tx, index, table)?;
-    if at.span() == 0 {
+    if at.span() == 0 || at.set_aside() {
         return Ok(0);
     }
     let last: Option<i64> = tx
@@ -207,6 +233,31 @@ fn index_kind(
     Ok(u64::try_from(at.newest - to).unwrap_or(0))
 }
 
+/// Indexes the next `rows` rows past the mark of `index` only, in a write transaction of its
+/// own on `conn`; returns the mark it leaves.
+pub(crate) fn index_one(conn: &mut Connection, index: &str, rows: i64) -> Result<i64, LedgerError> {
+    let kind = kind_of(index);
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    index_kind(&tx, kind, rows)?;
+    let upto = mark(&tx, kind.0, kind.2)?.upto;
+    tx.commit()?;
+    Ok(upto)
+}
+
+/// The newest row id of the table `index` covers (0 when empty).
+pub(crate) fn newest(conn: &Connection, index: &str) -> Result<i64, LedgerError> {
+    let (index, _, table) = kind_of(index);
+    Ok(mark(conn, index, table)?.newest)
+}
+
+/// The entry of [`INDEXES`] named `index`, which must be one of them.
+fn kind_of(index: &str) -> (&'static str, &'static str, &'static str) {
+    *INDEXES
+        .iter()
+        .find(|(i, _, _)| *i == index)
+        .expect("one of the search indexes")
+}
+
 /// What a closing writable ledger does: indexes the rows past the marks when every kind has
 /// at most [`CLOSING_ROWS`] of them (a CLI command's own records), in one short write
 /// transaction; nothing at all (not even the write lock) when there are none. A longer tail is
@@ -215,7 +266,7 @@ pub(crate) fn catch_up_on_close(conn: &mut Connection) -> Result<bool, LedgerErr
     let mut any = false;
     for &(index, _, table) in INDEXES {
         let at = mark(conn, index, table)?;
-        if at.span() == 0 {
+        if at.span() == 0 || at.set_aside() {
             continue;
         }
         if !tail_within(conn, table, at, CLOSING_ROWS as u64)? {
@@ -227,4 +278,67 @@ pub(crate) fn catch_up_on_close(conn: &mut Connection) -> Result<bool, LedgerErr
         index_batch(conn, CLOSING_ROWS)?;
     }
     Ok(any)
+}
+
+/// Sets the index of each kind in `indexes` aside ([`SET_ASIDE`]), in the caller's write
+/// transaction.
+pub(crate) fn set_aside(tx: &Connection, indexes: &[String]) -> Result<(), LedgerError> {
+    for index in indexes {
+        tx.prepare_cached("UPDATE search_indexed SET upto = ?2 WHERE index_name = ?1")?
+            .execute(rusqlite::params![index, SET_ASIDE])?;
+    }
+    Ok(())
+}
+
+/// The indexes set aside, in [`INDEXES`] order.
+pub(crate) fn set_aside_now(conn: &Connection) -> Result<Vec<&'static str>, LedgerError> {
+    if super::migrations::version(conn)? < SET_ASIDE_SINCE {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for &(index, _, table) in INDEXES {
+        if mark(conn, index, table)?.set_aside() {
+            out.push(index);
+        }
+    }
+    Ok(out)
+}
+
+/// Where FTS5 keeps an index: its blocks (but the averages and the structure, rows 1 and 10,
+/// which `delete-all` rewrites), the first term of each leaf, and each row's size. A statement
+/// per table, each removing at most `?1` rows.
+const STORAGE: [&str; 3] = [
+    "DELETE FROM {index}_data WHERE id IN (SELECT id FROM {index}_data WHERE id > 10 LIMIT ?1)",
+    "DELETE FROM {index}_idx WHERE (segid, term) IN (SELECT segid, term FROM {index}_idx LIMIT ?1)",
+    "DELETE FROM {index}_docsize WHERE id IN (SELECT id FROM {index}_docsize LIMIT ?1)",
+];
+
+/// Removes up to `rows` rows of the storage of `index`, which must be set aside, in the
+/// caller's write transaction: straight from FTS5's tables, since nothing reads the index
+/// meanwhile (and `delete-all` would free every page of a gigabyte index in one transaction).
+/// Returns how many it removed: 0 when the storage is empty.
+pub(crate) fn clear_step(tx: &Connection, index: &str, rows: i64) -> Result<usize, LedgerError> {
+    let (index, _, _) = kind_of(index);
+    for sql in STORAGE {
+        let n = tx
+            .prepare_cached(&sql.replace("{index}", index))?
+            .execute([rows.max(1)])?;
+        if n > 0 {
+            return Ok(n);
+        }
+    }
+    Ok(0)
+}
+
+/// Reopens the emptied index of `index` at mark 0, in the caller's write transaction: FTS5
+/// writes its empty structure (`delete-all`, cheap once [`clear_step`] left nothing), and
+/// batches index the kind's rows from the oldest on.
+pub(crate) fn reopen(tx: &Connection, index: &str) -> Result<(), LedgerError> {
+    let (index, _, _) = kind_of(index);
+    tx.execute_batch(&format!(
+        "INSERT INTO {index}({index}) VALUES ('delete-all')"
+    ))?;
+    tx.prepare_cached("UPDATE search_indexed SET upto = 0 WHERE index_name = ?1")?
+        .execute([index])?;
+    Ok(())
 }

@@ -2154,7 +2154,7 @@ mod tests {
                 r.get(0)
             })
             .unwrap();
-        let pruned = ledger.prune(&cutoff, 50, |_, _| {}).unwrap();
+        let pruned = ledger.prune(&cutoff, 50, |_| {}).unwrap();
         assert!(pruned.checkpoint_seq.is_some());
         let after = both(&ledger, &path).await;
         assert!(after.ok, "{:?}", after.first_break);

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use airlock_cli::PruneArgs;
-use airlock_ledger::PrunePlan;
+use airlock_ledger::{PrunePlan, PruneProgress};
 
 use crate::output::{self, ExitStatus};
 use crate::settings::Settings;
@@ -58,10 +58,18 @@ pub fn run(settings: &Settings, args: &PruneArgs, flavor: Flavor) -> anyhow::Res
         return Ok(ExitStatus::Success);
     }
     let show_progress = !args.json && output::interactive();
-    let report = ledger.prune(&cutoff, args.batch as usize, |done, total| {
+    let report = ledger.prune(&cutoff, args.batch as usize, |at| {
         if show_progress {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\rpruning: {done}/{total} events removed");
+            let _ = match at {
+                PruneProgress::Removing { done, total } => {
+                    write!(err, "\rpruning: {done}/{total} events removed")
+                }
+                PruneProgress::Reindexing { left } => write!(
+                    err,
+                    "\r\x1b[Krebuilding the search index: {left} rows to index"
+                ),
+            };
             let _ = err.flush();
         }
     })?;
@@ -84,6 +92,13 @@ pub fn run(settings: &Settings, args: &PruneArgs, flavor: Flavor) -> anyhow::Res
             ));
         }
         None => output::line("  nothing to remove"),
+    }
+    if !report.search_rebuilt.is_empty() {
+        output::line(&format!(
+            "  search index rebuilt from the records left: {} ({} ms)",
+            report.search_rebuilt.join(", "),
+            report.search_rebuild_ms
+        ));
     }
     Ok(ExitStatus::Success)
 }
@@ -108,4 +123,10 @@ fn print_plan(plan: &PrunePlan, dry_run: bool) {
         "  kept: {} open proposals with their {} events",
         plan.proposals_kept, plan.events_kept
     ));
+    if dry_run && !plan.search_set_aside.is_empty() {
+        output::line(&format!(
+            "  would rebuild the search index of what is left: {} (it removes a quarter or more of their rows; searches read those records without the index until then)",
+            plan.search_set_aside.join(", ")
+        ));
+    }
 }

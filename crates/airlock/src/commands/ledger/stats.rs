@@ -56,7 +56,12 @@ pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<ExitStatus> 
         Some(h) => output::line(&format!("  chain head       #{} {}", h.seq, h.hash)),
         None => output::line("  chain head       none (empty ledger)"),
     }
-    if stats.search_unindexed > 0 {
+    if !stats.search_set_aside.is_empty() {
+        output::line(&format!(
+            "  search index     set aside by a prune: {} (searches read those records without it; the prune rebuilds it at its end, and if that prune stopped, the next `airlock ledger prune` does)",
+            stats.search_set_aside.join(", ")
+        ));
+    } else if stats.search_unindexed > 0 {
         output::line(&format!(
             "  search index     {} recent records not indexed yet (a writer indexes them in the background; searches read them directly)",
             stats.search_unindexed
