@@ -410,6 +410,7 @@ fn prune_pass(source: &Path, n: u64) {
         // Rows left to index while the prune rebuilds an index it set aside count down.
         let (done, total) = match at {
             airlock_ledger::PruneProgress::Removing { done, total } => (done, total),
+            airlock_ledger::PruneProgress::Emptying { removed, .. } => (removed, 0),
             airlock_ledger::PruneProgress::Reindexing { left } => (left, 0),
         };
         let now = Instant::now();

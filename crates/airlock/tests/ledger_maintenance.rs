@@ -81,6 +81,28 @@ fn stats_backup_and_a_prune_that_keeps_proof() {
     ));
     assert_eq!(planned["dry_run"], true);
     assert_eq!(planned["plan"]["removes"]["proposal"], 1, "{planned:#}");
+    // It removes most of the demo's records: their search indexes are set aside and rebuilt.
+    let set_aside = planned["plan"]["search_set_aside"].clone();
+    assert!(
+        set_aside
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == "search_evidence"),
+        "{planned:#}"
+    );
+    let dry_text = on(
+        dir.path(),
+        &store,
+        &["ledger", "prune", "--older-than", "0d", "--dry-run"],
+    );
+    assert!(
+        dry_text
+            .stdout
+            .contains("would rebuild the search index of what is left: search_proposals"),
+        "{}",
+        dry_text.stdout
+    );
     let store_dry = on(
         dir.path(),
         &store,
@@ -102,12 +124,26 @@ fn stats_backup_and_a_prune_that_keeps_proof() {
         &["ledger", "prune", "--older-than", "0d", "--json"],
     ));
     let checkpoint = pruned["report"]["checkpoint_seq"].as_i64().unwrap();
+    assert_eq!(pruned["report"]["search_rebuilt"], set_aside, "{pruned:#}");
     let verified = json(&on(dir.path(), &store, &["ledger", "verify", "--json"]));
     assert_eq!(verified["ok"], true, "{verified:#}");
     assert_eq!(verified["checkpoint"]["event_seq"], checkpoint);
     let after = json(&on(dir.path(), &store, &["ledger", "stats", "--json"]));
     assert_eq!(after["stats"]["counts"]["proposals"], 1, "{after:#}");
     assert_eq!(after["stats"]["proposals_by_state"]["conflict"], 1);
+    // Rebuilt: nothing set aside, every record left indexed, and the kept proposal found.
+    assert_eq!(after["stats"]["search_set_aside"], serde_json::json!([]));
+    assert_eq!(after["stats"]["search_unindexed"], 0, "{after:#}");
+    let kept = after_listing(dir.path(), &store);
+    let found = json(&on(
+        dir.path(),
+        &store,
+        &["activity", "search", &kept, "--json"],
+    ));
+    assert!(
+        found.to_string().contains(&kept),
+        "{kept} not found after the prune: {found:#}"
+    );
     let listed = json(&on(dir.path(), &store, &["proposals", "list", "--json"]));
     assert_eq!(
         listed["proposals"].as_array().map(Vec::len),
@@ -122,6 +158,15 @@ fn stats_backup_and_a_prune_that_keeps_proof() {
         json(&on(dir.path(), &store, &["ledger", "verify", "--json"]))["ok"],
         true
     );
+}
+
+/// The object id of the one proposal the demo's prune keeps.
+fn after_listing(dir: &Path, store: &Path) -> String {
+    let listed = json(&on(dir, store, &["proposals", "list", "--json"]));
+    listed["proposals"][0]["object_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{listed:#}"))
+        .to_owned()
 }
 
 #[test]

@@ -549,11 +549,13 @@ fn to_set_aside(
 ) -> Result<Vec<String>, LedgerError> {
     let mut out = Vec::new();
     for &(index, _, table) in search_index::INDEXES {
-        // The plan counts removals by the subject of their events.
+        // The plan counts records by the subject of their events, and all events.
         let subject = match table {
             "proposals" => "proposal",
             "evidence_bundles" => "evidence",
-            other => other.trim_end_matches('s'),
+            "query_audit" => "query_audit",
+            "receipts" => "receipt",
+            _ => "events",
         };
         let removed = removes.get(subject).copied().unwrap_or(0);
         if removed == 0 {
@@ -606,6 +608,8 @@ fn tally(
 pub enum PruneProgress {
     /// Events removed so far, of the plan's total.
     Removing { done: u64, total: u64 },
+    /// Entries removed so far from the storage of a search index set aside.
+    Emptying { index: &'static str, removed: u64 },
     /// Rows of the search indexes set aside still to index (0: done).
     Reindexing { left: u64 },
 }
@@ -725,6 +729,7 @@ fn rebuild_set_aside(
     let aside = search_index::set_aside_now(conn)?;
     let mut targets = Vec::with_capacity(aside.len());
     for &index in &aside {
+        let mut removed = 0u64;
         loop {
             let started = Instant::now();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -744,6 +749,8 @@ fn rebuild_set_aside(
                 break;
             }
             tx.commit()?;
+            removed += cleared as u64;
+            progress(PruneProgress::Emptying { index, removed });
             *longest = (*longest).max(started.elapsed());
             breathe(conn, started.elapsed());
         }

@@ -964,6 +964,7 @@ fn same_as_built_afresh(conn: &mut Connection) {
 async fn a_prune_of_most_of_a_kind_sets_its_index_aside_and_rebuilds_what_is_left() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, path) = written(dir.path()).await;
+    crate::sqlite::search_index::index_batch(&mut raw(&path), i64::MAX).unwrap();
     // Three reads of 24: under a quarter of each kind, removed entry by entry.
     let small = ledger.prune(&at(3), 5, |_| {}).unwrap();
     assert!(small.checkpoint_seq.is_some());
@@ -977,23 +978,25 @@ async fn a_prune_of_most_of_a_kind_sets_its_index_aside_and_rebuilds_what_is_lef
     let plan = ledger.prune_plan(&at(20)).unwrap();
     assert_eq!(
         plan.search_set_aside,
-        ["search_evidence", "search_query_audit"],
+        ["search_evidence", "search_query_audit", "search_events"],
         "{plan:?}"
     );
     let mut heard = Vec::new();
     let report = ledger.prune(&at(20), 5, |p| heard.push(p)).unwrap();
     assert_eq!(report.search_rebuilt, plan.search_set_aside);
     assert!(report.plan.events() > 0);
-    // Removals counted up, then the rows left to index counted down to none.
-    let first_reindex = heard
+    // Removals counted up, then the indexes emptied, then the rows left to index counted down
+    // to none.
+    let phases: Vec<u8> = heard
         .iter()
-        .position(|p| matches!(p, PruneProgress::Reindexing { .. }))
-        .expect("the rebuild reports progress");
-    assert!(
-        heard[..first_reindex]
-            .iter()
-            .all(|p| matches!(p, PruneProgress::Removing { .. }))
-    );
+        .map(|p| match p {
+            PruneProgress::Removing { .. } => 0,
+            PruneProgress::Emptying { .. } => 1,
+            PruneProgress::Reindexing { .. } => 2,
+        })
+        .collect();
+    assert!(phases.is_sorted(), "{heard:?}");
+    assert!([0, 1, 2].iter().all(|p| phases.contains(p)), "{heard:?}");
     assert_eq!(heard.last(), Some(&PruneProgress::Reindexing { left: 0 }));
 
     // The prune indexed every row of the kinds it rebuilt; the writer's batches do the rest.

@@ -65,6 +65,10 @@ pub fn run(settings: &Settings, args: &PruneArgs, flavor: Flavor) -> anyhow::Res
                 PruneProgress::Removing { done, total } => {
                     write!(err, "\rpruning: {done}/{total} events removed")
                 }
+                PruneProgress::Emptying { index, removed } => write!(
+                    err,
+                    "\r\x1b[Kemptying {index}: {removed} entries removed"
+                ),
                 PruneProgress::Reindexing { left } => write!(
                     err,
                     "\r\x1b[Krebuilding the search index: {left} rows to index"
