@@ -132,7 +132,7 @@ fn without_search_index(path: &std::path::Path) {
     for name in triggers {
         conn.execute_batch(&format!("DROP TRIGGER {name}")).unwrap();
     }
-    conn.execute_batch("UPDATE search_indexed SET upto = 9223372036854775807")
+    conn.execute_batch("UPDATE search_marks SET upto = 9223372036854775807")
         .unwrap();
 }
 

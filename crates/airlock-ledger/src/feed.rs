@@ -20,7 +20,7 @@ use crate::{Event, Ledger, LedgerError};
 pub const UNCHAINED_TABLES: &[&str] = &["ledger_meta", "event_deliveries"];
 
 /// Prefix of the search index's tables (the FTS5 tables of schema 8, the shadow tables
-/// SQLite keeps for them, and schema 9's `search_indexed`, how far each index goes). They are
+/// SQLite keeps for them, and `search_marks`, how far each index goes: `search_indexed` in schema 9). They are
 /// outside the chain too, for another reason than [`UNCHAINED_TABLES`]: they hold nothing of
 /// their own, only an index derived from chained rows and its bookkeeping, and every match
 /// they give is confirmed against those rows before it is shown (a row named twice is shown

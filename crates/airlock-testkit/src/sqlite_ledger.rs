@@ -8,7 +8,7 @@ pub fn back_to_schema_7(conn: &rusqlite::Connection) {
         .prepare(
             "SELECT type, name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'
              AND (type IN ('trigger', 'view') OR sql LIKE 'CREATE VIRTUAL TABLE%'
-                  OR name = 'search_indexed')",
+                  OR name IN ('search_indexed', 'search_marks'))",
         )
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))

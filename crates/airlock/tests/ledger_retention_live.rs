@@ -60,6 +60,7 @@ fn prune_and_backup_while_a_server_records_calls() {
         })
         .collect();
     let mut removed = 0;
+    let mut rebuilt = 0;
     let mut last_cutoff = String::new();
     for _ in 0..3 {
         let pruned = cli(
@@ -78,6 +79,9 @@ fn prune_and_backup_while_a_server_records_calls() {
             .as_i64()
             .unwrap_or(0);
         last_cutoff = pruned["report"]["cutoff"].as_str().unwrap().to_owned();
+        rebuilt += pruned["report"]["search_rebuilt"]
+            .as_array()
+            .map_or(0, Vec::len);
     }
     let backup = dir.path().join("backup.db");
     let made = cli(
@@ -88,6 +92,9 @@ fn prune_and_backup_while_a_server_records_calls() {
         caller.join().unwrap();
     }
     assert!(removed > 0, "the prunes removed nothing");
+    // A prune of most of the ledger sets its search indexes aside and rebuilds them while the
+    // server writes: none is left aside, and each passes FTS5's own check.
+    assert!(rebuilt > 0, "no prune set a search index aside");
 
     let verified = cli(dir.path(), &["ledger", "verify", "--json"]);
     assert_eq!(verified["ok"], true, "{verified:#}");
@@ -97,6 +104,7 @@ fn prune_and_backup_while_a_server_records_calls() {
     let stats = cli(dir.path(), &["ledger", "stats", "--json"]);
     let remaining = stats["stats"]["counts"]["query_audit"].as_i64().unwrap();
     assert_eq!(remaining + removed, 40 + CALLERS * DURING, "{stats:#}");
+    assert_eq!(stats["stats"]["search_set_aside"], json!([]));
     // The counts `ledger stats` derives from the chain are the row counts.
     let db = rusqlite::Connection::open(dir.path().join("ledger.db")).unwrap();
     for table in ["events", "evidence_bundles", "query_audit"] {
@@ -104,6 +112,19 @@ fn prune_and_backup_while_a_server_records_calls() {
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap();
         assert_eq!(stats["stats"]["counts"][table], rows, "{table}: {stats:#}");
+    }
+    for index in [
+        "search_proposals",
+        "search_evidence",
+        "search_query_audit",
+        "search_receipts",
+        "search_events",
+    ] {
+        db.execute(
+            &format!("INSERT INTO {index}({index}, rank) VALUES ('integrity-check', 0)"),
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{index}: {e}"));
     }
     // Nothing older than the last cutoff is left at or before its cut (a call still in flight
     // when the prune planned is committed after the cut, and the next prune takes it).

@@ -414,6 +414,13 @@ fn in_snapshot<T>(
 /// after, and removed only by a prune, whose checkpoint the prune checks again before it
 /// removes anything), and a proposal can only become protected, never stop being.
 pub(crate) fn plan(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
+    let mut plan = plan_removals(conn, cutoff)?;
+    plan.search_set_aside = in_snapshot(conn, |c| to_set_aside(c, &plan.removes))?;
+    Ok(plan)
+}
+
+/// [`plan`] but for the search indexes.
+fn plan_removals(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
     let previous = in_snapshot(conn, |c| match checkpoint::latest(c)? {
         Some(Ok(c)) => Ok(Some(c)),
         Some(Err(detail)) => Err(LedgerError::Maintenance {
@@ -531,7 +538,6 @@ pub(crate) fn plan(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerE
     }
     plan.events_kept = plan.retained.len() as u64;
     plan.proposals_kept = kept_proposals.len() as u64;
-    plan.search_set_aside = in_snapshot(conn, |c| to_set_aside(c, &plan.removes))?;
     Ok(plan)
 }
 
@@ -540,15 +546,19 @@ pub(crate) fn plan(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerE
 /// quarter entry by entry, whose tombstones every later merge of the index reads.
 pub const SET_ASIDE_SHARE: u64 = 4;
 
-/// The search indexes a prune removing `removes` sets aside ([`SET_ASIDE_SHARE`]). A kind's
-/// rows are counted by the span of its row ids (an upper bound, read from the two ends of the
-/// table).
+/// The search indexes a prune removing `removes` sets aside ([`SET_ASIDE_SHARE`]), and those a
+/// prune that stopped left set aside (every prune rebuilds them). A kind's rows are counted by
+/// the span of its row ids (an upper bound, read from the two ends of the table).
 fn to_set_aside(
     conn: &Connection,
     removes: &BTreeMap<String, u64>,
 ) -> Result<Vec<String>, LedgerError> {
     let mut out = Vec::new();
     for &(index, _, table) in search_index::INDEXES {
+        if search_index::is_set_aside(conn, index)? {
+            out.push(index.to_owned());
+            continue;
+        }
         // The plan counts records by the subject of their events, and all events.
         let subject = match table {
             "proposals" => "proposal",
@@ -654,7 +664,18 @@ pub(crate) fn prune(
     });
     report.longest_batch_ms = longest.as_secs_f64() * 1000.0;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
-    rebuilt.map(|()| report)
+    match (rebuilt, report.checkpoint_seq) {
+        (Ok(()), _) => Ok(report),
+        (Err(e), None) => Err(e),
+        // Records are gone by then: say so, and how to finish.
+        (Err(e), Some(seq)) => Err(LedgerError::Maintenance {
+            detail: format!(
+                "the prune wrote its checkpoint (event #{seq}) and then failed: {e}. The ledger \
+                 verifies as it is; run `airlock ledger prune` again to remove what is left and \
+                 rebuild any search index it set aside"
+            ),
+        }),
+    }
 }
 
 /// The checkpoint, then the records in batches.
@@ -702,8 +723,9 @@ fn remove(
         &record_hash,
         &airlock_protocol::now_rfc3339(),
     )?;
-    report.checkpoint_seq = read::head(&tx)?.map(|(seq, _)| seq);
+    let checkpoint_seq = read::head(&tx)?.map(|(seq, _)| seq);
     tx.commit()?;
+    report.checkpoint_seq = checkpoint_seq;
     // 2. The records, in batches, oldest first.
     // Foreign-key checks would look for children of each removed proposal through partial
     // indexes SQLite cannot use for them (a full scan per proposal). A prune removes the
@@ -720,7 +742,12 @@ const CLEAR_ROWS: i64 = 256;
 /// Empties each search index set aside and reopens it ([`search_index::clear_step`],
 /// [`search_index::reopen`]), then indexes its kind's rows up to the newest at reopening, in
 /// transactions of about [`BATCH_BUDGET`] with the pauses of the removal between them. Returns
-/// the indexes it rebuilt.
+/// the indexes it reopened and rebuilt.
+///
+/// Two prunes at once may both find an index set aside: each transaction first checks that it
+/// still is (clearing one the other prune reopened would remove its new entries), and a
+/// rebuild stops when the index is set aside again (the other prune rebuilds it) or when no
+/// row is left to index (the newest rows were removed meanwhile).
 fn rebuild_set_aside(
     conn: &mut Connection,
     longest: &mut Duration,
@@ -733,6 +760,9 @@ fn rebuild_set_aside(
         loop {
             let started = Instant::now();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !search_index::is_set_aside(&tx, index)? {
+                break;
+            }
             let mut cleared = 0;
             loop {
                 let n = search_index::clear_step(&tx, index, CLEAR_ROWS)?;
@@ -758,21 +788,24 @@ fn rebuild_set_aside(
     for (k, &(index, newest)) in targets.iter().enumerate() {
         // Row ids of the indexes after this one (an upper bound on their rows).
         let later: i64 = targets[k + 1..].iter().map(|&(_, n)| n).sum();
+        let mut before = 0;
         loop {
             let started = Instant::now();
             let upto = search_index::index_one(conn, index, search_index::BATCH_ROWS)?;
             *longest = (*longest).max(started.elapsed());
-            let left = (newest - upto).max(0) + later;
+            let done = upto < 0 || upto >= newest || upto == before;
+            let left = if done { 0 } else { newest - upto };
             progress(PruneProgress::Reindexing {
-                left: u64::try_from(left).unwrap_or(0),
+                left: u64::try_from(left + later).unwrap_or(0),
             });
-            if upto >= newest {
+            if done {
                 break;
             }
+            before = upto;
             breathe(conn, started.elapsed());
         }
     }
-    Ok(aside.into_iter().map(str::to_owned).collect())
+    Ok(targets.into_iter().map(|(i, _)| i.to_owned()).collect())
 }
 
 /// After a batch that took `took`: copy the WAL back, keep it short, and leave the write lock

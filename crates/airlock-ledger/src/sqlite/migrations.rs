@@ -463,10 +463,13 @@ const MIGRATIONS: &[&str] = &[
     // 10: a search index's mark may be -1, set aside by a prune that removes a large share of
     // its kind (`super::search_index::SET_ASIDE`): no trigger fires for it (every row id is
     // above it), and this build neither reads nor indexes into it while the prune empties
-    // and rebuilds it. Nothing in the file changes; the version keeps older builds, which
-    // would index into the half-emptied index, from opening the ledger.
+    // and rebuilds it. An older build would take -1 for a tail to index and write into the
+    // half-emptied index: the version keeps it from opening the ledger, and the new name of
+    // the marks fails the statements of one that opened it before (a server still running
+    // the old build: its batches and searches fail, its tool calls go on; SQLite rewrites
+    // the triggers to the new name).
     r#"
-    SELECT 1;
+    ALTER TABLE search_indexed RENAME TO search_marks;
     "#,
 ];
 

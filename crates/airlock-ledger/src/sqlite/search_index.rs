@@ -1,6 +1,7 @@
 //! Keeps the search index (schema 8) up with the ledger, off the tool-call path (schema 9).
 //!
-//! Each kind's index covers its row ids up to a mark (`search_indexed.upto`): every row at or
+//! Each kind's index covers its row ids up to a mark (`search_marks.upto`, named
+//! `search_indexed` in schema 9): every row at or
 //! below the mark is indexed with its current text, and no row above it. A tool call's
 //! transaction never indexes: its new rows get row ids above the mark, in the kind's
 //! unindexed *tail*, which a search reads directly beside the index (`super::browse`).
@@ -106,19 +107,24 @@ impl Mark {
 }
 
 /// The mark of `index` over `table`. A ledger older than schema 9 (a read-only connection to
-/// one not yet migrated) indexes every row as it is written: its tail is empty.
+/// one not yet migrated) indexes every row as it is written: its tail is empty. Schema 9 kept
+/// the marks under their first name.
 pub(crate) fn mark(conn: &Connection, index: &str, table: &str) -> Result<Mark, LedgerError> {
     let newest: i64 = conn
         .prepare_cached(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"))?
         .query_row([], |r| r.get(0))?;
-    if super::migrations::version(conn)? < BACKGROUND_SINCE {
-        return Ok(Mark {
-            upto: newest,
-            newest,
-        });
-    }
+    let marks = match super::migrations::version(conn)? {
+        v if v < BACKGROUND_SINCE => {
+            return Ok(Mark {
+                upto: newest,
+                newest,
+            });
+        }
+        v if v < SET_ASIDE_SINCE => "search_indexed",
+        _ => "search_marks",
+    };
     let upto: i64 = conn
-        .prepare_cached("SELECT upto FROM search_indexed WHERE index_name = ?1")?
+        .prepare_cached(&format!("SELECT upto FROM {marks} WHERE index_name = ?1"))?
         .query_row([index], |r| r.get(0))?;
     Ok(Mark { upto, newest })
 }
@@ -192,7 +198,10 @@ pub(crate) fn index_next(conn: &mut Connection, rows: i64) -> Result<u64, Ledger
     let mut done = false;
     for &kind in INDEXES {
         if done {
-            left += mark(&tx, kind.0, kind.2)?.span();
+            let at = mark(&tx, kind.0, kind.2)?;
+            if !at.set_aside() {
+                left += at.span();
+            }
             continue;
         }
         let before = mark(&tx, kind.0, kind.2)?;
@@ -228,7 +237,7 @@ fn index_kind(
          WHERE row_id > ?1 AND row_id <= ?2"
     ))?
     .execute([at.upto, to])?;
-    tx.prepare_cached("UPDATE search_indexed SET upto = ?2 WHERE index_name = ?1")?
+    tx.prepare_cached("UPDATE search_marks SET upto = ?2 WHERE index_name = ?1")?
         .execute(rusqlite::params![index, to])?;
     Ok(u64::try_from(at.newest - to).unwrap_or(0))
 }
@@ -284,10 +293,16 @@ pub(crate) fn catch_up_on_close(conn: &mut Connection) -> Result<bool, LedgerErr
 /// transaction.
 pub(crate) fn set_aside(tx: &Connection, indexes: &[String]) -> Result<(), LedgerError> {
     for index in indexes {
-        tx.prepare_cached("UPDATE search_indexed SET upto = ?2 WHERE index_name = ?1")?
+        tx.prepare_cached("UPDATE search_marks SET upto = ?2 WHERE index_name = ?1")?
             .execute(rusqlite::params![index, SET_ASIDE])?;
     }
     Ok(())
+}
+
+/// Whether the index `index` is set aside.
+pub(crate) fn is_set_aside(conn: &Connection, index: &str) -> Result<bool, LedgerError> {
+    let (index, _, table) = kind_of(index);
+    Ok(mark(conn, index, table)?.set_aside())
 }
 
 /// The indexes set aside, in [`INDEXES`] order.
@@ -338,7 +353,7 @@ pub(crate) fn reopen(tx: &Connection, index: &str) -> Result<(), LedgerError> {
     tx.execute_batch(&format!(
         "INSERT INTO {index}({index}) VALUES ('delete-all')"
     ))?;
-    tx.prepare_cached("UPDATE search_indexed SET upto = 0 WHERE index_name = ?1")?
+    tx.prepare_cached("UPDATE search_marks SET upto = 0 WHERE index_name = ?1")?
         .execute([index])?;
     Ok(())
 }

@@ -337,7 +337,7 @@ fn index_only_first(conn: &mut Connection, rowids: i64) {
     for (index, _, _) in crate::sqlite::search_index::INDEXES {
         conn.execute_batch(&format!(
             "INSERT INTO {index}({index}) VALUES('delete-all');
-             UPDATE search_indexed SET upto = 0 WHERE index_name = '{index}';"
+             UPDATE search_marks SET upto = 0 WHERE index_name = '{index}';"
         ))
         .unwrap();
     }
@@ -568,7 +568,7 @@ fn indexed_counts(conn: &Connection) -> Vec<(i64, i64)> {
         let upto: i64 = if marked {
             snapshot
                 .query_row(
-                    "SELECT upto FROM search_indexed WHERE index_name = ?1",
+                    "SELECT upto FROM search_marks WHERE index_name = ?1",
                     [index],
                     |r| r.get(0),
                 )
@@ -943,14 +943,21 @@ fn indexes_sound(conn: &Connection) {
     }
 }
 
-/// Every row of the kinds of `indexes` is indexed.
-fn rebuilt_fully(conn: &Connection, indexes: &[String]) {
+/// After a prune rebuilt `indexes`: every row of their kinds is indexed; once the other kinds
+/// are caught up too, FTS5 finds every index sound, searches page as the full scan, and the
+/// indexes hold what indexes built afresh hold.
+fn sound_after_rebuild(conn: &mut Connection, indexes: &[String]) {
     for &(index, _, table) in crate::sqlite::search_index::INDEXES {
         if indexes.iter().any(|i| i == index) {
             let mark = crate::sqlite::search_index::mark(conn, index, table).unwrap();
             assert_eq!(mark.span(), 0, "{index}: {mark:?}");
         }
     }
+    crate::sqlite::search_index::index_batch(conn, i64::MAX).unwrap();
+    caught_up(conn);
+    indexes_sound(conn);
+    assert!(same_as_full_scan(conn) > 0);
+    same_as_built_afresh(conn);
 }
 
 /// The indexes as they are, and as built afresh from the rows (the same, for a sound index).
@@ -1000,12 +1007,7 @@ async fn a_prune_of_most_of_a_kind_sets_its_index_aside_and_rebuilds_what_is_lef
     assert_eq!(heard.last(), Some(&PruneProgress::Reindexing { left: 0 }));
 
     // The prune indexed every row of the kinds it rebuilt; the writer's batches do the rest.
-    rebuilt_fully(&conn, &report.search_rebuilt);
-    crate::sqlite::search_index::index_batch(&mut conn, i64::MAX).unwrap();
-    caught_up(&conn);
-    indexes_sound(&conn);
-    assert!(same_as_full_scan(&conn) > 0);
-    same_as_built_afresh(&mut conn);
+    sound_after_rebuild(&mut conn, &report.search_rebuilt);
     assert!(ledger.verify().await.unwrap().ok);
 }
 
@@ -1019,7 +1021,7 @@ async fn an_index_a_stopped_prune_left_set_aside_is_never_read_or_written_and_th
     caught_up(&conn);
     // As a prune stopped while emptying the evidence index: set aside, half its storage gone.
     conn.execute_batch(
-        "UPDATE search_indexed SET upto = -1 WHERE index_name = 'search_evidence';
+        "UPDATE search_marks SET upto = -1 WHERE index_name = 'search_evidence';
          DELETE FROM search_evidence_data WHERE id > 10 AND id % 2 = 0;
          DELETE FROM search_evidence_docsize WHERE id % 3 = 0;",
     )
@@ -1055,15 +1057,53 @@ async fn an_index_a_stopped_prune_left_set_aside_is_never_read_or_written_and_th
         ledger.storage_stats().unwrap().search_unindexed,
         evidence as u64
     );
-    // A prune with nothing to remove finishes the job.
+    // A prune with nothing to remove finishes the job (its dry run says so).
+    assert_eq!(
+        ledger.prune_plan(&at(0)).unwrap().search_set_aside,
+        ["search_evidence"]
+    );
     let report = ledger.prune(&at(0), 5, |_| {}).unwrap();
     assert_eq!(report.plan.events(), 0);
     assert_eq!(report.search_rebuilt, ["search_evidence"]);
-    rebuilt_fully(&conn, &report.search_rebuilt);
-    crate::sqlite::search_index::index_batch(&mut conn, i64::MAX).unwrap();
-    caught_up(&conn);
-    indexes_sound(&conn);
-    assert!(same_as_full_scan(&conn) > 0);
-    same_as_built_afresh(&mut conn);
+    sound_after_rebuild(&mut conn, &report.search_rebuilt);
     assert_eq!(ledger.storage_stats().unwrap().search_unindexed, 0);
+}
+
+#[tokio::test]
+async fn a_rebuild_that_fails_after_the_removal_says_what_was_done_and_the_next_prune_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, path) = written(dir.path()).await;
+    let mut conn = raw(&path);
+    crate::sqlite::search_index::index_batch(&mut conn, i64::MAX).unwrap();
+    // Something in the way of emptying the evidence index (a table of it gone missing).
+    conn.execute_batch("ALTER TABLE search_evidence_idx RENAME TO moved_away")
+        .unwrap();
+    let err = ledger.prune(&at(20), 5, |_| {}).unwrap_err().to_string();
+    assert!(err.contains("wrote its checkpoint (event #"), "{err}");
+    assert!(err.contains("run `airlock ledger prune` again"), "{err}");
+    assert!(err.contains("search_evidence_idx"), "{err}");
+    // The removal stands and verifies; the checkpoint was anchored.
+    let verified = ledger.verify().await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+    assert!(verified.checkpoint.is_some());
+    assert!(
+        ledger
+            .storage_stats()
+            .unwrap()
+            .search_set_aside
+            .contains(&"search_evidence")
+    );
+    let anchored = std::fs::read_to_string(ledger.anchor_path()).unwrap();
+    let checkpoint_seq = verified.checkpoint.unwrap().event_seq;
+    assert!(
+        anchored
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(&checkpoint_seq.to_string())),
+        "{anchored}"
+    );
+    conn.execute_batch("ALTER TABLE moved_away RENAME TO search_evidence_idx")
+        .unwrap();
+    let report = ledger.prune(&at(20), 5, |_| {}).unwrap();
+    assert!(report.search_rebuilt.iter().any(|i| i == "search_evidence"));
+    sound_after_rebuild(&mut conn, &report.search_rebuilt);
 }

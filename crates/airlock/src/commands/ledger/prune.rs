@@ -58,17 +58,16 @@ pub fn run(settings: &Settings, args: &PruneArgs, flavor: Flavor) -> anyhow::Res
         return Ok(ExitStatus::Success);
     }
     let show_progress = !args.json && output::interactive();
-    let report = ledger.prune(&cutoff, args.batch as usize, |at| {
+    let pruned = ledger.prune(&cutoff, args.batch as usize, |at| {
         if show_progress {
             let mut err = std::io::stderr().lock();
             let _ = match at {
                 PruneProgress::Removing { done, total } => {
                     write!(err, "\rpruning: {done}/{total} events removed")
                 }
-                PruneProgress::Emptying { index, removed } => write!(
-                    err,
-                    "\r\x1b[Kemptying {index}: {removed} entries removed"
-                ),
+                PruneProgress::Emptying { index, removed } => {
+                    write!(err, "\r\x1b[Kemptying {index}: {removed} entries removed")
+                }
                 PruneProgress::Reindexing { left } => write!(
                     err,
                     "\r\x1b[Krebuilding the search index: {left} rows to index"
@@ -76,10 +75,12 @@ pub fn run(settings: &Settings, args: &PruneArgs, flavor: Flavor) -> anyhow::Res
             };
             let _ = err.flush();
         }
-    })?;
+    });
+    // End the progress line, also before an error.
     if show_progress {
         eprintln!();
     }
+    let report = pruned?;
     if args.json {
         output::json(&serde_json::json!({"dry_run": false, "report": report}))?;
         return Ok(ExitStatus::Success);
