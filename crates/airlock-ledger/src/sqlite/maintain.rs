@@ -395,12 +395,15 @@ const PLAN_CHUNK: i64 = 16_384;
 /// The pause after each of the plan's read snapshots: no read transaction of this connection
 /// is open meanwhile, and it spans at least two polls of a busy handler (a millisecond each).
 ///
-/// Back to back, the plan's snapshots left no moment without a reader. Then no commit could
-/// start the WAL over, so under a server's steady writes it reached the server's limit within
-/// seconds, and the server's checkpointer, which truncates it holding the write connection,
-/// waited for readers to leave for as long as its busy wait allows: on 10 million records
-/// tool calls waited 2.8, 5.3 and 11.5 s while the prune planned. In the pauses a commit can
-/// start the WAL over, or that checkpoint finds its moment.
+/// Back to back, the plan's snapshots leave almost no moment without a reader. A server's
+/// checkpointer truncating the WAL holds the write connection while it waits for readers to
+/// leave, so its calls wait with it; with these pauses it finds its moment at the end of the
+/// snapshot it met (each a few milliseconds), where without them only the chance of its 1 ms
+/// polls would. (Added while chasing stalls of 3–11 s during the plan at 10 million records;
+/// those turned out to be one snapshot that read a whole table, see
+/// `read::row_id_ends_sql`. The pauses
+/// cost about 3 s of a 10M plan and were kept as the safeguard reasoned above, not measured on
+/// their own.)
 const PLAN_GAP: Duration = Duration::from_millis(3);
 
 /// Runs `read` in a read transaction of its own (one snapshot), ended right after, followed
@@ -452,13 +455,7 @@ fn plan_removals(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerErr
         protected: HashSet::new(),
         previous_checkpoint: previous.as_ref().map(|c| c.summary.event_seq),
     };
-    let Some((first_seq, head_seq)) = in_snapshot(conn, |c| {
-        Ok(
-            c.query_row("SELECT min(seq), max(seq) FROM events", [], |r| {
-                Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
-            })?,
-        )
-    })?
+    let Some((first_seq, head_seq)) = in_snapshot(conn, |c| Ok(read::row_id_ends(c, "events")?))?
     else {
         return Ok(plan);
     };
@@ -559,16 +556,6 @@ fn plan_removals(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerErr
 /// quarter entry by entry, whose tombstones every later merge of the index reads.
 pub const SET_ASIDE_SHARE: u64 = 4;
 
-/// The span of `table`'s row ids, read from the two ends of its B-tree. (One aggregate per
-/// statement: `max(rowid) - min(rowid)` in one `SELECT` reads every row, 13 s for 10 million
-/// events, all in a read snapshot that held a server's WAL truncation, and its calls, that
-/// long.)
-fn span_sql(table: &str) -> String {
-    format!(
-        "SELECT coalesce((SELECT max(rowid) FROM {table}) - (SELECT min(rowid) FROM {table}) + 1, 0)"
-    )
-}
-
 /// The search indexes a prune removing `removes` sets aside ([`SET_ASIDE_SHARE`]), and those a
 /// prune that stopped left set aside (every prune rebuilds them). A kind's rows are counted by
 /// the span of its row ids (an upper bound, read from the two ends of the table).
@@ -594,7 +581,7 @@ fn to_set_aside(
         if removed == 0 {
             continue;
         }
-        let span: i64 = conn.query_row(&span_sql(table), [], |r| r.get(0))?;
+        let span = read::row_id_ends(conn, table)?.map_or(0, |(first, last)| last - first + 1);
         if removed.saturating_mul(SET_ASIDE_SHARE) >= u64::try_from(span).unwrap_or(0) {
             out.push(index.to_owned());
         }
@@ -984,33 +971,6 @@ fn remove_proposal(tx: &Connection, proposal_id: &str) -> Result<u64, LedgerErro
     tx.prepare_cached("DELETE FROM proposals WHERE proposal_id = ?1")?
         .execute([proposal_id])?;
     Ok(events as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_span_of_row_ids_is_read_from_the_ends_of_each_table() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = crate::SqliteLedger::open(&dir.path().join("l.db")).unwrap();
-        drop(ledger);
-        let conn = rusqlite::Connection::open(dir.path().join("l.db")).unwrap();
-        for &(_, _, table) in super::search_index::INDEXES {
-            let plan: Vec<String> = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {}", super::span_sql(table)))
-                .unwrap()
-                .query_map([], |r| r.get(3))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            // A scan reads every row; "SEARCH" steps read one end of the B-tree.
-            assert!(
-                plan.iter()
-                    .all(|step| !step.starts_with(&format!("SCAN {table}"))),
-                "{table}: {plan:?}"
-            );
-            assert!(plan.iter().any(|step| step.starts_with("SEARCH")));
-        }
-    }
 }
 
 /// The files that make up a ledger: the database, its WAL and shared-memory files, and its

@@ -689,12 +689,7 @@ fn backfill_search_index(
     progress: &mut dyn FnMut(&MigrationProgress),
 ) -> Result<(), rusqlite::Error> {
     for &(index, view, table) in INDEXES {
-        let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
-            &format!("SELECT min(rowid), max(rowid) FROM {table}"),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let (Some(first), Some(last)) = (first, last) else {
+        let Some((first, last)) = super::read::row_id_ends(conn, table)? else {
             continue;
         };
         let part = backfill_part(table);
