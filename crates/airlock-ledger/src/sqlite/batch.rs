@@ -287,6 +287,8 @@ fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, shared
     // Whether the last tick's index batches wrote to the WAL (they are no tool-call commits,
     // but their pages must be copied back all the same).
     let mut indexed = false;
+    // Rows per index batch, kept from tick to tick.
+    let mut pace = search_index::Pace::new();
     loop {
         let stopping = match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(RecvTimeoutError::Timeout) => false,
@@ -306,7 +308,8 @@ fn checkpoint_loop(conn: Connection, anchor: PathBuf, stop: Receiver<()>, shared
         // After the checkpoint, and for half a tick at most, so the WAL is copied back on time
         // however much there is to index.
         if index {
-            (indexing, indexed) = index_tail(shared, Instant::now() + CHECKPOINT_EVERY / 2);
+            (indexing, indexed) =
+                index_tail(shared, &mut pace, Instant::now() + CHECKPOINT_EVERY / 2);
         } else {
             indexed = false;
         }
@@ -338,10 +341,12 @@ fn copy_back(conn: &Connection, shared: &Shared) {
 /// and whether it wrote. A server writing faster than batches index leaves a growing tail,
 /// which searches read bounded without the index (`super::browse`) until the batches catch
 /// up; crossing that bound is logged once.
-fn index_tail(shared: &Shared, until: Instant) -> (bool, bool) {
+fn index_tail(shared: &Shared, pace: &mut search_index::Pace, until: Instant) -> (bool, bool) {
     let mut wrote = false;
     while Instant::now() < until {
-        let step = search_index::index_next(&mut lock(&shared.conn), search_index::BATCH_ROWS);
+        let started = Instant::now();
+        let step = search_index::index_next(&mut lock(&shared.conn), pace.rows());
+        pace.took(started.elapsed());
         match step {
             Ok(0) => {
                 shared.index_behind.store(false, Ordering::Relaxed);

@@ -406,15 +406,21 @@ const PLAN_CHUNK: i64 = 16_384;
 /// their own.)
 const PLAN_GAP: Duration = Duration::from_millis(3);
 
-/// Runs `read` in a read transaction of its own (one snapshot), ended right after, followed
-/// by [`PLAN_GAP`].
+/// Runs `read` in a read transaction of its own (one snapshot), ended right after; then keeps
+/// the WAL short ([`keep_wal_short`]) and pauses for [`PLAN_GAP`].
+///
+/// While the plan reads, a server's commits cannot start the WAL over, so it grows until the
+/// server's checkpointer truncates it at its limit, holding the write connection for the whole
+/// copy: on 10 million records, calls waited 105–209 ms every few seconds while the prune
+/// planned. Truncated here at the prune's lower limit, as between its batches, it stays short.
 fn in_snapshot<T>(
-    conn: &Connection,
+    conn: &mut Connection,
     read: impl FnOnce(&Connection) -> Result<T, LedgerError>,
 ) -> Result<T, LedgerError> {
     let snapshot = conn.unchecked_transaction()?;
     let result = read(&snapshot);
     snapshot.rollback()?;
+    keep_wal_short(conn);
     std::thread::sleep(PLAN_GAP);
     result
 }
@@ -429,14 +435,14 @@ fn in_snapshot<T>(
 /// snapshot would: events up to the head found first are never changed (only appended
 /// after, and removed only by a prune, whose checkpoint the prune checks again before it
 /// removes anything), and a proposal can only become protected, never stop being.
-pub(crate) fn plan(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
+pub(crate) fn plan(conn: &mut Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
     let mut plan = plan_removals(conn, cutoff)?;
     plan.search_set_aside = in_snapshot(conn, |c| to_set_aside(c, &plan.removes))?;
     Ok(plan)
 }
 
 /// [`plan`] but for the search indexes.
-fn plan_removals(conn: &Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
+fn plan_removals(conn: &mut Connection, cutoff: &str) -> Result<PrunePlan, LedgerError> {
     let previous = in_snapshot(conn, |c| match checkpoint::latest(c)? {
         Some(Ok(c)) => Ok(Some(c)),
         Some(Err(detail)) => Err(LedgerError::Maintenance {
@@ -795,9 +801,11 @@ fn rebuild_set_aside(
         // Row ids of the indexes after this one (an upper bound on their rows).
         let later: i64 = targets[k + 1..].iter().map(|&(_, n)| n).sum();
         let mut before = 0;
+        let mut pace = search_index::Pace::new();
         loop {
             let started = Instant::now();
-            let upto = search_index::index_one(conn, index, search_index::BATCH_ROWS)?;
+            let upto = search_index::index_one(conn, index, pace.rows())?;
+            pace.took(started.elapsed());
             *longest = (*longest).max(started.elapsed());
             let done = upto < 0 || upto >= newest || upto == before;
             let left = if done { 0 } else { newest - upto };
@@ -822,6 +830,12 @@ fn breathe(conn: &mut Connection, took: Duration) {
     // lock; then leave the lock free for a moment, so writers waiting in SQLite's busy
     // handler get their turn.
     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    keep_wal_short(conn);
+    std::thread::sleep((took / GAP_SHARE).clamp(MIN_GAP, MAX_GAP));
+}
+
+/// Truncates the WAL when it is over [`PRUNE_WAL_LIMIT`], waiting briefly at most.
+fn keep_wal_short(conn: &mut Connection) {
     // Deletes append frames faster than the WAL gets reused under steady writes: keep it
     // short here (everything was just copied, so this only waits for readers and cuts the
     // file) rather than let it reach the servers' limit, where their checkpointer
@@ -833,7 +847,6 @@ fn breathe(conn: &mut Connection, took: Duration) {
     {
         super::truncate_wal_briefly(conn);
     }
-    std::thread::sleep((took / GAP_SHARE).clamp(MIN_GAP, MAX_GAP));
 }
 
 fn remove_batches(

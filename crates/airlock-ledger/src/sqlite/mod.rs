@@ -246,7 +246,7 @@ impl SqliteLedger {
 
     /// What a prune of everything created before `cutoff` (RFC 3339) would remove. Reads only.
     pub fn prune_plan(&self, cutoff: &str) -> Result<PrunePlan, LedgerError> {
-        maintain::plan(&self.conn(), cutoff)
+        maintain::plan(&mut self.conn(), cutoff)
     }
 
     /// Prunes what [`SqliteLedger::prune_plan`] finds, writing a checkpoint first and then
@@ -257,7 +257,7 @@ impl SqliteLedger {
         batch_events: usize,
         progress: impl FnMut(PruneProgress),
     ) -> Result<PruneReport, LedgerError> {
-        let plan = maintain::plan(&self.conn(), cutoff)?;
+        let plan = maintain::plan(&mut self.conn(), cutoff)?;
         let pruned = maintain::prune(&mut self.conn(), plan, batch_events.max(1), progress);
         // A failure after the checkpoint was written still leaves it to anchor.
         if pruned.as_ref().map_or(true, |r| r.checkpoint_seq.is_some()) {

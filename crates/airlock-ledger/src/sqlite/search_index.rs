@@ -42,12 +42,49 @@ pub(crate) const INDEXES: &[(&str, &str, &str)] = &[
 /// The schema version that moved indexing off the call path (migration 9).
 pub(crate) const BACKGROUND_SINCE: i64 = 9;
 
-/// Rows one server batch indexes ([`index_next`]: one kind per write transaction). A batch
+/// Rows one server batch indexes at most ([`index_next`]: one kind per write transaction;
+/// [`Pace`] takes fewer while batches are slow). A batch
 /// holds the write lock while it runs, and calls wait for it like for any other commit: with
 /// 1,024, a tenth of the batches of issue 3's benchmark held it over 30 ms (proposals' change
 /// sets are long); with 256 and a pause between batches, propose's p99 went from about 180
 /// to 100 ms at the same throughput (docs/benchmarks.md, "Search index in the background").
 pub(crate) const BATCH_ROWS: i64 = 256;
+
+/// Rows per index batch, halved after a slow batch and doubled after a quick one, between
+/// [`PACE_MIN_ROWS`] and [`BATCH_ROWS`]. FTS5 merges segments as it commits, with work in step
+/// with what the commit wrote and with the number of levels the index has: on the 10M-record
+/// bench ledger a batch of 256 rows held the write lock 50–90 ms (up to 190 ms while a prune
+/// rebuilt an index beside a server), where a small ledger's took a few.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pace {
+    rows: i64,
+}
+
+/// A batch slower than this halves the next one's rows; one quicker than [`PACE_FAST`] doubles
+/// them.
+const PACE_SLOW: std::time::Duration = std::time::Duration::from_millis(30);
+const PACE_FAST: std::time::Duration = std::time::Duration::from_millis(10);
+const PACE_MIN_ROWS: i64 = 16;
+
+impl Pace {
+    pub(crate) const fn new() -> Pace {
+        Pace { rows: BATCH_ROWS }
+    }
+
+    /// Rows for the next batch.
+    pub(crate) fn rows(&self) -> i64 {
+        self.rows
+    }
+
+    /// The last batch took `took`.
+    pub(crate) fn took(&mut self, took: std::time::Duration) {
+        if took > PACE_SLOW {
+            self.rows = (self.rows / 2).max(PACE_MIN_ROWS);
+        } else if took < PACE_FAST {
+            self.rows = (self.rows * 2).min(BATCH_ROWS);
+        }
+    }
+}
 
 /// The most rows of one kind a closing ledger indexes ([`catch_up_on_close`]): a CLI
 /// command's own few records. A longer tail (a server killed hard, or one still writing) is
@@ -356,4 +393,32 @@ pub(crate) fn reopen(tx: &Connection, index: &str) -> Result<(), LedgerError> {
     tx.prepare_cached("UPDATE search_marks SET upto = 0 WHERE index_name = ?1")?
         .execute([index])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{BATCH_ROWS, PACE_MIN_ROWS, Pace};
+
+    #[test]
+    fn slow_batches_halve_the_rows_and_quick_ones_double_them_within_bounds() {
+        let mut pace = Pace::new();
+        assert_eq!(pace.rows(), BATCH_ROWS);
+        pace.took(Duration::from_millis(90));
+        assert_eq!(pace.rows(), BATCH_ROWS / 2);
+        for _ in 0..20 {
+            pace.took(Duration::from_millis(90));
+        }
+        assert_eq!(pace.rows(), PACE_MIN_ROWS);
+        // In between: kept.
+        pace.took(Duration::from_millis(20));
+        assert_eq!(pace.rows(), PACE_MIN_ROWS);
+        pace.took(Duration::from_millis(2));
+        assert_eq!(pace.rows(), 2 * PACE_MIN_ROWS);
+        for _ in 0..20 {
+            pace.took(Duration::from_millis(2));
+        }
+        assert_eq!(pace.rows(), BATCH_ROWS);
+    }
 }
