@@ -353,7 +353,7 @@ pub struct PrunePlan {
     /// Events at or before the cut that stay.
     pub events_kept: u64,
     /// The search indexes the prune sets aside and rebuilds from what is left, because it
-    /// removes at least a quarter of their rows (see [`SET_ASIDE_SHARE`]).
+    /// removes at least a quarter of their rows (`SET_ASIDE_SHARE`).
     pub search_set_aside: Vec<String>,
     #[serde(skip)]
     retained: Vec<(i64, String)>,
