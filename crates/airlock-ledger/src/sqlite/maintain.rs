@@ -352,8 +352,9 @@ pub struct PrunePlan {
     pub proposals_kept: u64,
     /// Events at or before the cut that stay.
     pub events_kept: u64,
-    /// The search indexes the prune sets aside and rebuilds from what is left, because it
-    /// removes at least a quarter of their rows (`SET_ASIDE_SHARE`).
+    /// The search indexes the prune sets aside and rebuilds from what is left: those it
+    /// removes at least a quarter of the rows of (`SET_ASIDE_SHARE`), and any a prune that
+    /// stopped left set aside.
     pub search_set_aside: Vec<String>,
     #[serde(skip)]
     retained: Vec<(i64, String)>,
@@ -765,36 +766,10 @@ fn rebuild_set_aside(
     longest: &mut Duration,
     progress: &mut impl FnMut(PruneProgress),
 ) -> Result<Vec<String>, LedgerError> {
-    let aside = search_index::set_aside_now(conn)?;
-    let mut targets = Vec::with_capacity(aside.len());
-    for &index in &aside {
-        let mut removed = 0u64;
-        loop {
-            let started = Instant::now();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if !search_index::is_set_aside(&tx, index)? {
-                break;
-            }
-            let mut cleared = 0;
-            loop {
-                let n = search_index::clear_step(&tx, index, CLEAR_ROWS)?;
-                cleared += n;
-                if n == 0 || started.elapsed() >= BATCH_BUDGET {
-                    break;
-                }
-            }
-            if cleared == 0 {
-                search_index::reopen(&tx, index)?;
-                let newest = search_index::newest(&tx, index)?;
-                tx.commit()?;
-                targets.push((index, newest));
-                break;
-            }
-            tx.commit()?;
-            removed += cleared as u64;
-            progress(PruneProgress::Emptying { index, removed });
-            *longest = (*longest).max(started.elapsed());
-            breathe(conn, started.elapsed());
+    let mut targets = Vec::new();
+    for index in search_index::set_aside_now(conn)? {
+        if let Some(newest) = empty_and_reopen(conn, index, longest, progress)? {
+            targets.push((index, newest));
         }
     }
     for (k, &(index, newest)) in targets.iter().enumerate() {
@@ -820,6 +795,44 @@ fn rebuild_set_aside(
         }
     }
     Ok(targets.into_iter().map(|(i, _)| i.to_owned()).collect())
+}
+
+/// Empties the set-aside `index` in transactions of about [`BATCH_BUDGET`], then reopens it at
+/// mark 0 in the last one. Returns the kind's newest row id at reopening, or `None` when
+/// another prune reopened the index first (it is then that prune's to rebuild).
+fn empty_and_reopen(
+    conn: &mut Connection,
+    index: &'static str,
+    longest: &mut Duration,
+    progress: &mut impl FnMut(PruneProgress),
+) -> Result<Option<i64>, LedgerError> {
+    let mut removed = 0u64;
+    loop {
+        let started = Instant::now();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !search_index::is_set_aside(&tx, index)? {
+            return Ok(None);
+        }
+        let mut cleared = 0;
+        loop {
+            let n = search_index::clear_step(&tx, index, CLEAR_ROWS)?;
+            cleared += n;
+            if n == 0 || started.elapsed() >= BATCH_BUDGET {
+                break;
+            }
+        }
+        if cleared == 0 {
+            search_index::reopen(&tx, index)?;
+            let newest = search_index::newest(&tx, index)?;
+            tx.commit()?;
+            return Ok(Some(newest));
+        }
+        tx.commit()?;
+        removed += cleared as u64;
+        progress(PruneProgress::Emptying { index, removed });
+        *longest = (*longest).max(started.elapsed());
+        breathe(conn, started.elapsed());
+    }
 }
 
 /// After a batch that took `took`: copy the WAL back, keep it short, and leave the write lock
