@@ -49,9 +49,10 @@ pub use postgres::pool_manager as postgres_pool_manager;
 pub use secret::SecretUrl;
 pub use settings::{Access, SettingsError, resolve_source};
 pub use writer::{
-    DEFAULT_LOCK_TIMEOUT, DEFAULT_WRITE_STATEMENT_TIMEOUT, DUPLICATE_RECEIPT_CODE, RECEIPT_COLUMNS,
-    RECEIPTS_TABLE, ReceiptRow, RowUpdate, StoredReceiptRow, TxOptions, VersionAdvance,
-    WriteTarget, WriteTx, Writer, connect_writer, receipts_ddl, receipts_migration, writer_grants,
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_WRITE_STATEMENT_TIMEOUT, DUPLICATE_RECEIPT_CODE, Locked,
+    RECEIPT_COLUMNS, RECEIPTS_TABLE, ReceiptRow, RowUpdate, StoredReceiptRow, TxOptions,
+    VersionAdvance, WriteTarget, WriteTx, Writer, connect_writer, receipts_ddl, receipts_migration,
+    writer_grants,
 };
 
 /// A row as the model may see it: column name → JSON scalar, in projection order.

@@ -6,8 +6,8 @@
 //!
 //! ```text
 //! let mut tx = writer.begin().await?;
-//! let rows = tx.lock_rows(&select).await?;            // row lock (FOR UPDATE)
-//! if let Some(r) = tx.find_receipt(key).await? { … }   // locking read: sees a committed receipt
+//! let locked = tx.lock_for_apply(&select, key).await?; // row lock (FOR UPDATE), then the
+//! if let Some(r) = locked.receipt { … }                // receipt look-up: sees a committed one
 //! let n = tx.update_row(&update).await?;               // guarded single-row UPDATE
 //! tx.insert_receipt(&receipt).await?;                  // same transaction as the UPDATE
 //! tx.commit().await?;
@@ -21,7 +21,8 @@
 //! | MySQL/MariaDB | `READ COMMITTED` | `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; SET SESSION innodb_lock_wait_timeout, lock_wait_timeout, max_statement_time/max_execution_time` | `SELECT … FOR UPDATE` | `innodb_lock_wait_timeout` in whole seconds, rounded up, at least 1 (error 1205 → `Conflict`) |
 //! | SQLite  | serializable (one writer) | `BEGIN IMMEDIATE` with the busy timeout set to the lock timeout | none needed: `BEGIN IMMEDIATE` already holds the database write lock | busy timeout (`SQLITE_BUSY` → `Conflict`) |
 //!
-//! Call [`WriteTx::lock_rows`] first, then [`WriteTx::find_receipt`]. The row lock serializes
+//! Call [`WriteTx::lock_rows`] first, then [`WriteTx::find_receipt`]
+//! ([`WriteTx::lock_for_apply`] does both, in that order). The row lock serializes
 //! appliers of the same row: a second applier blocks until the first commits, and because
 //! under `READ COMMITTED` every statement reads the newest committed data, it then sees the
 //! updated row *and* the first applier's receipt (both committed together).
@@ -177,6 +178,14 @@ pub struct StoredReceiptRow {
     pub completed_at: Option<String>,
 }
 
+/// What [`WriteTx::lock_for_apply`] found: the locked rows, and the receipt already stored for
+/// the idempotency key, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Locked {
+    pub rows: Vec<Row>,
+    pub receipt: Option<StoredReceiptRow>,
+}
+
 /// A pool of read-write connections from a source's write URL.
 #[async_trait::async_trait]
 pub trait Writer: Send + Sync + fmt::Debug {
@@ -184,7 +193,8 @@ pub trait Writer: Send + Sync + fmt::Debug {
 
     /// Starts a transaction with the writer's default limits. A pooled connection the server
     /// closed while it sat idle fails the `BEGIN` as lost; nothing ran yet, so this retries
-    /// once on a fresh connection.
+    /// once on a fresh connection. (Postgres sends its `BEGIN` with the transaction's first
+    /// statement, and makes that retry there.)
     async fn begin(&self) -> Result<Box<dyn WriteTx>, DbError> {
         let opts = TxOptions::default();
         match self.begin_with(&opts).await {
@@ -215,6 +225,21 @@ pub trait WriteTx: Send + fmt::Debug {
         &mut self,
         idempotency_key: &str,
     ) -> Result<Option<StoredReceiptRow>, DbError>;
+
+    /// Locks the rows ([`WriteTx::lock_rows`]) and, once they are locked, looks up the receipt
+    /// stored for an idempotency key ([`WriteTx::find_receipt`]): the two first steps of an
+    /// apply, in the order the module docs require. Postgres sends both (with the transaction's
+    /// `BEGIN`) in one round trip; the server still runs the look-up only after the lock is
+    /// granted, with a snapshot taken then.
+    async fn lock_for_apply(
+        &mut self,
+        q: &ScopedSelect,
+        idempotency_key: &str,
+    ) -> Result<Locked, DbError> {
+        let rows = self.lock_rows(q).await?;
+        let receipt = self.find_receipt(idempotency_key).await?;
+        Ok(Locked { rows, receipt })
+    }
 
     /// Runs the update and returns the number of rows it matched. SET values are converted to
     /// the column types as the read path converts keys; a value that does not fit is

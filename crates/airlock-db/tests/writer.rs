@@ -670,12 +670,21 @@ async fn concurrent_appliers_apply_exactly_once(fx: Fx) {
                 statement_timeout: Some(Duration::from_secs(30)),
             };
             let mut tx = writer.begin_with(&opts).await.expect("begin");
-            let rows = tx
-                .lock_rows(&scoped(&["version", "credit"], 1, "t1"))
-                .await
-                .expect("lock");
+            let select = scoped(&["version", "credit"], 1, "t1");
+            // Half the tasks take the one-call path (on Postgres one round trip with the
+            // BEGIN), half the two calls: both must see the winner's receipt.
+            let (rows, found) = if t % 2 == 0 {
+                let locked = tx.lock_for_apply(&select, "wrp_9:1").await.expect("lock");
+                (locked.rows, locked.receipt.is_some())
+            } else {
+                let rows = tx.lock_rows(&select).await.expect("lock");
+                (
+                    rows,
+                    tx.find_receipt("wrp_9:1").await.expect("find").is_some(),
+                )
+            };
             assert_eq!(rows.len(), 1);
-            if tx.find_receipt("wrp_9:1").await.expect("find").is_some() {
+            if found {
                 tx.commit().await.expect("commit");
                 return false;
             }
@@ -1166,6 +1175,47 @@ async fn killed_inside_a_write_transaction(fx: Fx) {
     let row = read(&fx, 1).await;
     assert_eq!(row["name"], json!("after retry"));
     assert_eq!(row["version"], json!(2));
+
+    // The same through the one-call first step: its BEGIN fails on the dead connection, a
+    // fresh one takes over, and the look-up finds the receipt.
+    assert!(kill_writer_sessions(&fx).await >= 1, "{:?}", fx.kind);
+    let mut tx = fx.writer.begin().await.expect("begin after the kill");
+    let locked = tx
+        .lock_for_apply(&ada, "wrp_k:1")
+        .await
+        .expect("reconnected");
+    assert_eq!(locked.rows.len(), 1);
+    assert_eq!(locked.receipt.expect("the receipt").job_id, "wbj_k");
+    tx.rollback().await.unwrap();
+
+    // Killed while the one-call first step waits for the row lock (Postgres, whose BEGIN
+    // travels with it): that is not an idle connection, so nothing is retried and the
+    // transaction fails as lost.
+    if fx.kind == EngineKind::Postgres {
+        let mut holder = fx.writer.begin().await.unwrap();
+        holder.lock_rows(&ada).await.unwrap();
+        let mut waiter = fx.writer.begin().await.unwrap();
+        let killer = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Only the waiting session: the holder's stays.
+            fx.db
+                .query_scalar(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                )
+                .await
+                .unwrap()
+        };
+        let (err, killed) = tokio::join!(waiter.lock_for_apply(&ada, "wrp_k:1"), killer);
+        assert_eq!(killed.as_deref(), Some("1"));
+        let err = err.expect_err("killed while waiting");
+        assert!(err.is_connection_lost(), "{err:?}");
+        waiter
+            .commit()
+            .await
+            .expect_err("a failed transaction never commits");
+        holder.rollback().await.unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1180,4 +1230,50 @@ async fn killed_inside_a_write_transaction_mysql() {
     if let Some(fx) = fixture(EngineKind::Mysql).await {
         killed_inside_a_write_transaction(fx).await;
     }
+}
+
+/// An update shape remembers the predicates its key and tenant types needed, but every update
+/// is still prepared fresh and checked against them: when the key column turns from an integer
+/// into text under a case-folding collation, the next update of the same shape compares the
+/// key byte for byte again (a near miss updates nothing) instead of reusing the plain
+/// predicate it learned before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_shape_relearns_its_predicates_when_the_key_type_changes() {
+    let Some(fx) = fixture(EngineKind::Postgres).await else {
+        return;
+    };
+    fx.db
+        .execute_batch(
+            "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+             CREATE TABLE shifty (id int8 PRIMARY KEY, tenant_id text NOT NULL, note text,
+               version int8 NOT NULL DEFAULT 1);
+             INSERT INTO shifty (id, tenant_id, note) VALUES (1, 'acme', 'a');",
+        )
+        .await
+        .unwrap();
+    let change = |key: Param| RowUpdate {
+        schema: None,
+        table: id("shifty"),
+        key: (id("id"), key),
+        tenant: Some((id("tenant_id"), text("acme"))),
+        set: vec![(id("note"), text("changed"))],
+        version_check: None,
+        advance: None,
+    };
+    let writer = &fx.writer;
+    let run = |u: RowUpdate| async move {
+        let mut tx = writer.begin().await.unwrap();
+        let n = tx.update_row(&u).await.unwrap();
+        tx.commit().await.unwrap();
+        n
+    };
+    assert_eq!(run(change(Param::Int(1))).await, 1, "the integer key");
+    fx.db
+        .execute_batch(
+            "ALTER TABLE shifty ALTER COLUMN id TYPE text COLLATE ci USING 'K-' || id::text;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(run(change(text("k-1"))).await, 0, "a near miss in case");
+    assert_eq!(run(change(text("K-1"))).await, 1, "the exact key");
 }

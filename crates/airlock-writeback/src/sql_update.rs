@@ -4,7 +4,9 @@
 //! 1. lock the row by primary key AND tenant (`SELECT … FOR UPDATE`; SQLite holds the database
 //!    write lock from `BEGIN IMMEDIATE`);
 //! 2. look for this proposal's receipt in `synapsor_writeback_receipts`: a write that already
-//!    happened → `already_applied`, nothing written. Then no row → `conflict` (`ROW_NOT_FOUND`);
+//!    happened → `already_applied`, nothing written. Then no row (or a key that no longer fits
+//!    its column) → `conflict` (`ROW_NOT_FOUND`). Steps 1 and 2 are one call
+//!    (`WriteTx::lock_for_apply`): on Postgres one round trip with the `BEGIN`;
 //! 3. re-check the conflict guard against the locked row: the version column's value, or the
 //!    hash of the row as the proposal read it → `conflict` (`VERSION_CONFLICT`);
 //! 4. re-check numeric bounds and transition guards against today's config and the locked row;
@@ -204,14 +206,16 @@ async fn attempt(
         tenant: Some(tenant.clone()),
         limit: 2,
     };
-    let rows = match tx.lock_rows(&select).await {
-        Ok(rows) => rows,
-        Err(e) if e.kind == DbErrorKind::InvalidValue => Vec::new(),
+    // The receipt is looked up after the row lock: a concurrent apply of the same proposal has
+    // either committed its receipt (seen now) or not started its write.
+    let (rows, receipt) = match tx.lock_for_apply(&select, &job.idempotency_key).await {
+        Ok(locked) => (locked.rows, locked.receipt),
+        // The key does not fit its column (the table changed since the proposal): no row can
+        // have it, and no apply of this proposal can have written.
+        Err(e) if e.kind == DbErrorKind::InvalidValue => (Vec::new(), None),
         Err(e) => return Err(e),
     };
-    // After the row lock: a concurrent apply of the same proposal has either committed its
-    // receipt (we see it now) or not started its write.
-    if let Some(existing) = tx.find_receipt(&job.idempotency_key).await? {
+    if let Some(existing) = receipt {
         let o = outcome(
             OutcomeStatus::AlreadyApplied,
             None,

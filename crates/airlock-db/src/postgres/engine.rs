@@ -264,9 +264,38 @@ pub(crate) async fn select_rows(
     q: &ScopedSelect,
     tail: SelectTail,
 ) -> Result<Vec<Row>, DbError> {
+    prepare_select(client, shapes, scrub, q, tail)
+        .await?
+        .run(client, scrub)
+        .await
+}
+
+/// A scoped select whose statement is prepared (usually from the connection's cache) and whose
+/// values are bound: [`SelectReady::run`] sends it whole in one go, so two of them run in
+/// the order they are first polled (a write transaction pipelines its row lock and receipt
+/// look-up that way).
+pub(crate) struct SelectReady<'q> {
+    /// The select as asked (its columns are what the rows keep).
+    original: &'q ScopedSelect,
+    /// With the guard columns the exact predicates need.
+    guarded: std::borrow::Cow<'q, ScopedSelect>,
+    stmt: tokio_postgres::Statement,
+    exact: ExactMatch,
+    binds: Vec<Bind>,
+}
+
+/// Prepares a scoped select: the shape's SQL from [`Shapes`] (learning it on first use: the
+/// key and tenant types choose exact predicates, the result types choose `::text` casts) and
+/// the values bound to the statement's parameter types.
+pub(crate) async fn prepare_select<'q>(
+    client: &deadpool_postgres::ClientWrapper,
+    shapes: &Shapes,
+    scrub: &Scrubber,
+    original: &'q ScopedSelect,
+    tail: SelectTail,
+) -> Result<SelectReady<'q>, DbError> {
     let err = |e: &tokio_postgres::Error| scrub.error(classify(e));
-    let original = q;
-    let guarded = guard_columns(q);
+    let guarded = guard_columns(original);
     let q = guarded.as_ref();
     let base = render_base(q, tail);
     let (stmt, exact) = match shapes.get(&base) {
@@ -320,26 +349,47 @@ pub(crate) async fn select_rows(
         .zip(stmt.params())
         .map(|(p, ty)| bind(p, ty))
         .collect::<Result<_, _>>()?;
-    let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+    Ok(SelectReady {
+        original,
+        guarded,
+        stmt,
+        exact,
+        binds,
+    })
+}
 
-    let rows = client.query(&stmt, &refs).await.map_err(|e| err(&e))?;
-    let columns = stmt.columns();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut map = Row::new();
-        for (i, name) in q.columns.iter().enumerate() {
-            let cell: RawCell<'_> = row.try_get(i).map_err(|e| err(&e))?;
-            let ty = columns.get(i).map(|c| c.type_()).ok_or_else(|| {
-                DbError::new(
-                    DbErrorKind::Other,
-                    "result has fewer columns than the projection",
-                )
-            })?;
-            map.insert(name.as_str().to_owned(), decode(ty, cell.0)?);
+impl SelectReady<'_> {
+    /// Sends the select (queued whole when first polled) and maps its rows.
+    pub(crate) async fn run(
+        &self,
+        client: &deadpool_postgres::ClientWrapper,
+        scrub: &Scrubber,
+    ) -> Result<Vec<Row>, DbError> {
+        let err = |e: &tokio_postgres::Error| scrub.error(classify(e));
+        let refs: Vec<&(dyn ToSql + Sync)> = self
+            .binds
+            .iter()
+            .map(|b| b as &(dyn ToSql + Sync))
+            .collect();
+        let rows = client.query(&self.stmt, &refs).await.map_err(|e| err(&e))?;
+        let columns = self.stmt.columns();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut map = Row::new();
+            for (i, name) in self.guarded.columns.iter().enumerate() {
+                let cell: RawCell<'_> = row.try_get(i).map_err(|e| err(&e))?;
+                let ty = columns.get(i).map(|c| c.type_()).ok_or_else(|| {
+                    DbError::new(
+                        DbErrorKind::Other,
+                        "result has fewer columns than the projection",
+                    )
+                })?;
+                map.insert(name.as_str().to_owned(), decode(ty, cell.0)?);
+            }
+            out.push(map);
         }
-        out.push(map);
+        Ok(keep_exact(self.original, out, &self.exact))
     }
-    Ok(keep_exact(original, out, &exact))
 }
 
 impl PostgresEngine {

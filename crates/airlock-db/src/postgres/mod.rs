@@ -61,11 +61,15 @@
 //!
 //! A separate pool from the write URL, without the read-only startup option. Each transaction
 //! is `BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SET LOCAL lock_timeout = <ms>;
-//! SET LOCAL statement_timeout = <ms>` (one round trip). `lock_rows` is the read path's select
-//! with `FOR UPDATE` instead of `LIMIT` (same `::text` casts, same decoding); `find_receipt` is
-//! a plain select (a row lock would need `UPDATE` on the receipts table). SET values are bound
-//! with the UPDATE's prepared parameter types exactly as keys are (table above); the UPDATE is
-//! prepared fresh each time so its types match the table as it is now.
+//! SET LOCAL statement_timeout = <ms>`, sent with the transaction's first statement (a pooled
+//! connection found closed there, before anything ran, is replaced once). `lock_rows` is the
+//! read path's select with `FOR UPDATE` instead of `LIMIT` (same `::text` casts, same
+//! decoding); `find_receipt` is a plain select (a row lock would need `UPDATE` on the receipts
+//! table); `lock_for_apply` sends the `BEGIN`, the lock and the look-up in one round trip. SET
+//! values are bound with the UPDATE's prepared parameter types exactly as keys are (table
+//! above); the UPDATE is prepared fresh each time so its types match the table as it is now
+//! (the exact predicates its shape needed last time are tried first and checked against those
+//! types).
 //!
 //! Version advance: `int2/int4/int8/numeric` → `COALESCE(v, 0) + 1`; `timestamptz(p)` →
 //! `GREATEST(clock_timestamp(), v + interval '<10^(6-p)> microseconds')`; `timestamp(p)` →

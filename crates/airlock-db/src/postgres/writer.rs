@@ -7,17 +7,19 @@ use std::time::Duration;
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::types::{Kind, ToSql, Type};
 
-use super::engine::{Shapes, build_pool, exact_match, pooled_client, render_base, select_rows};
+use super::engine::{
+    Shapes, build_pool, exact_match, pooled_client, prepare_select, render_base, select_rows,
+};
 use super::error::classify;
 use super::types::{Bind, base_type, bind, is_text_like};
 use crate::common::{
     self, AdvanceSql, Scrubber, SelectTail, cannot_advance, increment_expr, next_text_timestamp,
     precision_unit_micros, render_update, text_values, validate_update, version_select,
 };
-use crate::exact::{ExactMatch, guard_columns};
+use crate::exact::{Exact, ExactMatch, guard_columns};
 use crate::writer::{
-    Limits, RECEIPTS_TABLE, duplicate_receipt, receipt_select, rolled_back_instead, stored_receipt,
-    unusable,
+    Limits, Locked, RECEIPTS_TABLE, duplicate_receipt, receipt_select, rolled_back_instead,
+    stored_receipt, unusable,
 };
 use crate::{
     DbError, DbErrorKind, EngineKind, Ident, ReceiptRow, Row, RowUpdate, ScopedSelect,
@@ -43,6 +45,7 @@ pub(crate) struct PostgresWriter {
     pool: Pool,
     scrub: Arc<Scrubber>,
     shapes: Arc<Shapes>,
+    updates: Arc<UpdateShapes>,
     statement_timeout: Option<Duration>,
     redacted_url: String,
     max_connections: usize,
@@ -65,6 +68,7 @@ impl PostgresWriter {
             pool,
             scrub: Arc::new(scrub),
             shapes: Arc::new(Shapes::default()),
+            updates: Arc::new(UpdateShapes::default()),
             statement_timeout: settings.statement_timeout_ms.map(Duration::from_millis),
             redacted_url: settings.url.redacted(),
             max_connections: settings.max_connections.max(1),
@@ -86,21 +90,19 @@ impl Writer for PostgresWriter {
         EngineKind::Postgres
     }
 
+    /// Takes a pooled connection; the `BEGIN` waits to travel with the first statement.
     async fn begin_with(&self, opts: &TxOptions) -> Result<Box<dyn WriteTx>, DbError> {
         let limits = Limits::resolve(opts, self.statement_timeout);
         let client = pooled_client(&self.pool, &self.scrub).await?;
-        let tx = PgTx {
+        Ok(Box::new(PgTx {
             client: Some(client),
+            begin: Some(begin_sql(limits)),
+            pool: self.pool.clone(),
             failed: false,
             shapes: self.shapes.clone(),
+            updates: self.updates.clone(),
             scrub: self.scrub.clone(),
-        };
-        // On failure `tx` is dropped, which rolls back whatever part of the batch ran.
-        tx.live()?
-            .batch_execute(&begin_sql(limits))
-            .await
-            .map_err(|e| tx.err(&e))?;
-        Ok(Box::new(tx))
+        }))
     }
 
     async fn ensure_receipts_table(&self) -> Result<(), DbError> {
@@ -123,13 +125,44 @@ impl Writer for PostgresWriter {
     }
 }
 
+/// The predicates each update shape needs, learned from the key and tenant types when the
+/// shape first ran: plain SQL (before the types are known) → exact predicates. Every update is
+/// still prepared fresh, and checked against what it was prepared with (see `PgTx::update`),
+/// so this saves the second prepare, never the types' check.
+#[derive(Default)]
+pub(crate) struct UpdateShapes(std::sync::Mutex<std::collections::HashMap<String, ExactMatch>>);
+
+impl UpdateShapes {
+    fn get(&self, plain: &str) -> Option<ExactMatch> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(plain)
+            .copied()
+    }
+
+    fn insert(&self, plain: String, exact: ExactMatch) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Shapes come from the config's capabilities; the bound is a safety net.
+        if map.len() >= 1024 {
+            map.clear();
+        }
+        map.insert(plain, exact);
+    }
+}
+
 /// An open Postgres transaction on a pooled connection. Dropping it rolls back (see
 /// [`release_after_rollback`]).
 pub(crate) struct PgTx {
     /// `None` once committed or rolled back.
     client: Option<Object>,
+    /// The `BEGIN` batch, until it has been sent with the transaction's first statement.
+    begin: Option<String>,
+    /// For one fresh connection when the pooled one proves closed before anything ran.
+    pool: Pool,
     failed: bool,
     shapes: Arc<Shapes>,
+    updates: Arc<UpdateShapes>,
     scrub: Arc<Scrubber>,
 }
 
@@ -137,6 +170,7 @@ impl fmt::Debug for PgTx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgTx")
             .field("open", &self.client.is_some())
+            .field("begun", &self.begin.is_none())
             .field("failed", &self.failed)
             .finish()
     }
@@ -190,6 +224,45 @@ impl PgTx {
         // On an open transaction's session, a broken connection is a lost one: the server
         // rolled the transaction back, nothing was applied.
         self.scrub.error(classify(e)).lost_if_connection()
+    }
+
+    /// After an error before the transaction began: a pooled connection the server closed
+    /// while it sat idle fails its `BEGIN` (or a prepare ahead of it) as lost, before anything
+    /// ran, so it is replaced with a fresh one (once; `Ok(true)`) and the round trip may run
+    /// again, `BEGIN` included. A connection lost later (a statement killed while it waited
+    /// for a lock) is not retried: that is the caller's failure to report.
+    async fn replaced_closed(&mut self, before_begin: bool, e: &DbError) -> Result<bool, DbError> {
+        if !before_begin || !e.is_connection_lost() {
+            return Ok(false);
+        }
+        if let Some(dead) = self.client.take() {
+            // Closed by the server: detach it instead of rolling back on it.
+            drop(Object::take(dead));
+        }
+        self.client = Some(pooled_client(&self.pool, &self.scrub).await?);
+        Ok(true)
+    }
+
+    /// Sends the pending `BEGIN` on its own, for a transaction whose first step is not
+    /// [`WriteTx::lock_for_apply`].
+    async fn ensure_begun(&mut self) -> Result<(), DbError> {
+        let Some(begin) = self.begin.clone() else {
+            return Ok(());
+        };
+        let send = async |tx: &PgTx| match tx.live() {
+            Ok(client) => client.batch_execute(&begin).await.map_err(|e| tx.err(&e)),
+            Err(e) => Err(e),
+        };
+        let mut r = send(self).await;
+        if let Err(e) = &r
+            && self.replaced_closed(true, e).await?
+        {
+            r = send(self).await;
+        }
+        if r.is_ok() {
+            self.begin = None;
+        }
+        r
     }
 
     /// Records a failure: the transaction is unusable from now on.
@@ -294,22 +367,32 @@ impl PgTx {
         let render = |exact: &ExactMatch| {
             render_update(u, quote, |n| format!("${n}"), advance.as_ref(), exact)
         };
-        // Not cached: the parameter types must be those of the table as it is now. The plain
-        // statement tells the key and tenant types; text ones get exact predicates.
-        let mut r = render(&ExactMatch::plain(EngineKind::Postgres));
-        let mut stmt = client.prepare(&r.sql).await.map_err(|e| self.err(&e))?;
-        // Plain placeholders: the SET values, a computed advance, then the key and the tenant.
+        // Prepared fresh, not cached: the parameter types must be those of the table as it is
+        // now. The key and tenant types choose the predicates (text ones get exact ones); the
+        // choice this shape needed last time is tried first and checked against the types the
+        // statement was prepared with, so the plain statement is prepared only when it changed.
+        let plain = ExactMatch::plain(EngineKind::Postgres);
+        let plain_sql = render(&plain).sql;
+        let guess = self.updates.get(&plain_sql).unwrap_or(plain);
+        // Placeholders: the SET values, a computed advance, then the key (twice when exact)
+        // and the tenant (likewise).
         let key_at = u.set.len() + usize::from(matches!(advance, Some(AdvanceSql::Param(_))));
+        let tenant_at = key_at + 1 + usize::from(guess.key != Exact::No);
+        let r = render(&guess);
+        let stmt = client.prepare(&r.sql).await.map_err(|e| self.err(&e))?;
         let exact = exact_match(
             stmt.params().get(key_at),
-            u.tenant
-                .as_ref()
-                .and_then(|_| stmt.params().get(key_at + 1)),
+            u.tenant.as_ref().and_then(|_| stmt.params().get(tenant_at)),
         );
-        if exact.any() {
-            r = render(&exact);
-            stmt = client.prepare(&r.sql).await.map_err(|e| self.err(&e))?;
-        }
+        let (r, stmt) = if exact == guess {
+            (r, stmt)
+        } else {
+            // A first run, or the table changed: learn the shape's predicates again.
+            self.updates.insert(plain_sql, exact);
+            let r = render(&exact);
+            let stmt = client.prepare(&r.sql).await.map_err(|e| self.err(&e))?;
+            (r, stmt)
+        };
         if stmt.params().len() != r.params.len() {
             return Err(DbError::new(
                 DbErrorKind::Other,
@@ -376,12 +459,66 @@ impl PgTx {
             Err(e) => Err(self.err(&e)),
         }
     }
+
+    /// The row lock and the receipt look-up, prepared first (usually from the connection's
+    /// statement cache) and then sent together, after the `BEGIN` when it is still pending:
+    /// each is queued whole when first polled, in that order, so the server runs the look-up
+    /// only once the lock is granted, in a snapshot of its own (READ COMMITTED), and sees a
+    /// receipt committed by whoever held the lock before.
+    ///
+    /// An error comes with whether it struck before the transaction began (a prepare, or the
+    /// `BEGIN` itself, failed).
+    async fn lock_then_find(
+        &self,
+        q: &ScopedSelect,
+        receipt: &ScopedSelect,
+    ) -> Result<Locked, (DbError, bool)> {
+        let begin = self.begin.as_deref();
+        let before = |e: DbError| (e.lost_if_connection(), begin.is_some());
+        let client = self.live().map_err(before)?;
+        let lock = prepare_select(client, &self.shapes, &self.scrub, q, SelectTail::ForUpdate)
+            .await
+            .map_err(before)?;
+        let find = prepare_select(
+            client,
+            &self.shapes,
+            &self.scrub,
+            receipt,
+            SelectTail::Nothing,
+        )
+        .await
+        .map_err(before)?;
+        let (begun, rows, found) = futures_util::future::join3(
+            async {
+                match begin {
+                    Some(sql) => client.batch_execute(sql).await.map_err(|e| self.err(&e)),
+                    None => Ok(()),
+                }
+            },
+            lock.run(client, &self.scrub),
+            find.run(client, &self.scrub),
+        )
+        .await;
+        begun.map_err(before)?;
+        let after = |e: DbError| (e.lost_if_connection(), false);
+        let rows = rows.map_err(after)?;
+        let receipt = found
+            .map_err(after)?
+            .first()
+            .map(stored_receipt)
+            .transpose()
+            .map_err(after)?;
+        Ok(Locked { rows, receipt })
+    }
 }
 
 #[async_trait::async_trait]
 impl WriteTx for PgTx {
     async fn lock_rows(&mut self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
-        let r = self.select(q, SelectTail::ForUpdate).await;
+        let r = match self.ensure_begun().await {
+            Ok(()) => self.select(q, SelectTail::ForUpdate).await,
+            Err(e) => Err(e),
+        };
         self.check(r)
     }
 
@@ -390,20 +527,60 @@ impl WriteTx for PgTx {
         idempotency_key: &str,
     ) -> Result<Option<StoredReceiptRow>, DbError> {
         // A plain read (see `crate::writer`): row locks would need UPDATE on the receipts table.
-        let r = self
-            .select(&receipt_select(idempotency_key), SelectTail::Nothing)
-            .await;
+        let r = match self.ensure_begun().await {
+            Ok(()) => {
+                self.select(&receipt_select(idempotency_key), SelectTail::Nothing)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         let r = r.and_then(|rows| rows.first().map(stored_receipt).transpose());
         self.check(r)
     }
 
+    async fn lock_for_apply(
+        &mut self,
+        q: &ScopedSelect,
+        idempotency_key: &str,
+    ) -> Result<Locked, DbError> {
+        let receipt = receipt_select(idempotency_key);
+        let mut r = self.lock_then_find(q, &receipt).await;
+        if let Err((e, before_begin)) = &r {
+            match self.replaced_closed(*before_begin, e).await {
+                Ok(true) => r = self.lock_then_find(q, &receipt).await,
+                Ok(false) => {}
+                Err(e) => r = Err((e, false)),
+            }
+        }
+        let r = r.map_err(|(e, _)| e);
+        match &r {
+            Ok(_) => self.begin = None,
+            Err(e) if e.code.as_deref() == Some("0A000") => {
+                // The table changed under a cached statement: forget it so a retry works.
+                if let Some(client) = &self.client {
+                    client.statement_cache.clear();
+                }
+                self.shapes
+                    .remove(&render_base(&guard_columns(q), SelectTail::ForUpdate));
+            }
+            Err(_) => {}
+        }
+        self.check(r)
+    }
+
     async fn update_row(&mut self, u: &RowUpdate) -> Result<u64, DbError> {
-        let r = self.update(u).await;
+        let r = match self.ensure_begun().await {
+            Ok(()) => self.update(u).await,
+            Err(e) => Err(e),
+        };
         self.check(r)
     }
 
     async fn insert_receipt(&mut self, r: &ReceiptRow) -> Result<(), DbError> {
-        let res = self.insert(r).await;
+        let res = match self.ensure_begun().await {
+            Ok(()) => self.insert(r).await,
+            Err(e) => Err(e),
+        };
         self.check(res)
     }
 
@@ -412,10 +589,19 @@ impl WriteTx for PgTx {
             let _ = self.finish("ROLLBACK").await;
             return Err(rolled_back_instead());
         }
+        if self.begin.is_some() {
+            // Nothing was sent: there is no transaction to commit.
+            drop(self.client.take());
+            return Ok(());
+        }
         self.finish("COMMIT").await
     }
 
     async fn rollback(mut self: Box<Self>) -> Result<(), DbError> {
+        if self.begin.is_some() {
+            drop(self.client.take());
+            return Ok(());
+        }
         self.finish("ROLLBACK").await
     }
 }
