@@ -66,8 +66,8 @@ use airlock_ledger::{
     Actor, Anchor, ApprovalRecord, AttemptEffect, ChainHead, Decision, Deliveries, DeliveryState,
     Event, EventQuery, EvidenceBundle, EvidenceWithAudit, Hit, HumanAction, HumanActionFilter,
     JobRecord, Ledger, LedgerError, NewHumanAction, NewProposal, NewRead, Page, ProposalRecorded,
-    QueryAudit, ReadRecorded, RecordFilter, Replay, Review, ScopedEvent, SearchText, Stats,
-    StoredProposal, StoredReceipt, VerifyReport,
+    QueryAudit, ReadRecorded, RecordFilter, RecordedReceipt, Replay, Review, ScopedEvent,
+    SearchText, Stats, StoredProposal, StoredReceipt, VerifyReport,
 };
 use airlock_protocol::{ExecutionReceipt, WritebackJob};
 use airlock_review_key::ReviewKey;
@@ -582,7 +582,7 @@ impl Review for PostgresLedger {
         receipt: &ExecutionReceipt,
         effect: AttemptEffect,
         actor: &str,
-    ) -> Result<StoredReceipt, LedgerError> {
+    ) -> Result<RecordedReceipt, LedgerError> {
         let writer = self.writer("recording a receipt")?;
         let begun = self
             .begun
@@ -592,7 +592,7 @@ impl Review for PostgresLedger {
             .copied();
         let receipt = receipt.clone();
         let actor = actor.to_owned();
-        let stored = writer
+        let recorded = writer
             .write(&self.pool, false, move |tx, events| {
                 Box::pin(async move {
                     lifecycle::record_receipt(tx, &receipt, effect, &actor, begun, events).await
@@ -601,12 +601,12 @@ impl Review for PostgresLedger {
             .await?;
         {
             let mut begun_map = self.begun.lock().unwrap_or_else(|p| p.into_inner());
-            if begun_map.get(&stored.writeback_job_id) == begun.as_ref() {
-                begun_map.remove(&stored.writeback_job_id);
+            if begun_map.get(&recorded.receipt.writeback_job_id) == begun.as_ref() {
+                begun_map.remove(&recorded.receipt.writeback_job_id);
             }
         }
         self.anchor_head().await;
-        Ok(stored)
+        Ok(recorded)
     }
 }
 

@@ -18,8 +18,8 @@ use std::sync::Mutex;
 use crate::tx::Tx;
 use airlock_ledger::rules::{self, APPLICABLE, PROPOSAL_ROW, ProposalRow};
 use airlock_ledger::{
-    Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, StoredProposal,
-    StoredReceipt,
+    Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, RecordedReceipt,
+    StoredProposal,
 };
 use airlock_protocol::ProposalState::{self, Applied, PendingWorker};
 use airlock_protocol::{ExecutionReceipt, WritebackJob, now_rfc3339};
@@ -277,7 +277,7 @@ pub(crate) async fn record_receipt(
     actor: &str,
     begun: Option<u32>,
     events: &mut Events,
-) -> Result<StoredReceipt, LedgerError> {
+) -> Result<RecordedReceipt, LedgerError> {
     let (p, latest) =
         locked_with_latest(tx, &receipt.proposal_id, &receipt.writeback_job_id).await?;
     let current = latest.map_or(0, |l| l.attempt);
@@ -326,5 +326,8 @@ pub(crate) async fn record_receipt(
         record_hash: rules::record_hash(&outcome.stored),
         created_at: now,
     });
-    Ok(outcome.stored)
+    Ok(RecordedReceipt {
+        receipt: outcome.stored,
+        state: outcome.state,
+    })
 }

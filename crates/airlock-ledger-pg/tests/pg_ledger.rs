@@ -234,7 +234,7 @@ async fn the_lifecycle_moves_like_the_sqlite_ledger_and_replays() {
             .unwrap()
             .unwrap()
             .receipt_id,
-        stored.receipt_id
+        stored.receipt.receipt_id
     );
     assert!(matches!(
         ledger.begin_apply(&key, &job, &actor()).await,
@@ -311,8 +311,9 @@ async fn an_apply_reads_a_proposal_and_its_applied_receipt_at_once() {
         )
         .await
         .unwrap();
-    // A second worker that found the write done records its own receipt beside the first.
-    ledger
+    // A second worker that found the write done records its own receipt beside the first;
+    // each recording reports the state it left, and the proposal stays applied.
+    let late = ledger
         .record_receipt(
             &key,
             &receipt(&job, "already_applied", "r2"),
@@ -321,6 +322,10 @@ async fn an_apply_reads_a_proposal_and_its_applied_receipt_at_once() {
         )
         .await
         .unwrap();
+    assert_eq!(
+        (first.state, late.state),
+        (ProposalState::Applied, ProposalState::Applied)
+    );
     let (seen, applied) = ledger.proposal_for_apply(&p.proposal_id).await.unwrap();
     assert_eq!(seen.state, ProposalState::Applied);
     assert_eq!(
@@ -328,7 +333,7 @@ async fn an_apply_reads_a_proposal_and_its_applied_receipt_at_once() {
         ledger.proposal(&p.proposal_id).await.unwrap().updated_at
     );
     let applied = applied.expect("the receipt that applied it");
-    assert_eq!(applied.receipt_id, first.receipt_id);
+    assert_eq!(applied.receipt_id, first.receipt.receipt_id);
     assert_eq!(
         Some(applied.receipt_id),
         ledger

@@ -230,5 +230,5 @@ pub trait Review: Ledger {
         receipt: &ExecutionReceipt,
         effect: AttemptEffect,
         actor: &str,
-    ) -> Result<StoredReceipt, LedgerError>;
+    ) -> Result<RecordedReceipt, LedgerError>;
 }

@@ -308,6 +308,16 @@ pub struct StoredReceipt {
     pub created_at: String,
 }
 
+/// A receipt just recorded ([`crate::Review::record_receipt`]) and the state it left its
+/// proposal in, so the caller need not read the proposal back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedReceipt {
+    pub receipt: StoredReceipt,
+    /// The proposal's state after the receipt (an applied proposal stays applied, whatever a
+    /// late receipt says).
+    pub state: airlock_protocol::ProposalState,
+}
+
 /// Everything the ledger knows about one proposal, in order. Built on read; never stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct Replay {

@@ -290,10 +290,10 @@ async fn apply_untraced(
         }
     }
     let receipt = receipt(&job, &outcome, runner_id);
-    let stored = ledger
+    // The ledger says which state the receipt left the proposal in: no read back.
+    let recorded = ledger
         .record_receipt(&key, &receipt, outcome.effect, &actor.name)
         .await?;
-    let state = ledger.proposal(&proposal.proposal_id).await?.state;
     let effect = if outcome.status == OutcomeStatus::Failed {
         outcome.effect
     } else {
@@ -305,8 +305,8 @@ async fn apply_untraced(
         dry_run: false,
         detail: outcome.detail,
         receipt,
-        receipt_id: Some(stored.receipt_id),
-        state,
+        receipt_id: Some(recorded.receipt.receipt_id),
+        state: recorded.state,
         effect,
     })
 }

@@ -22,8 +22,8 @@ use super::read;
 use super::write::append_event;
 use crate::chain::{self, PROPOSAL_ROW, ProposalRow};
 use crate::{
-    Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, StoredProposal,
-    StoredReceipt,
+    Actor, ApprovalRecord, AttemptEffect, Decision, JobRecord, LedgerError, RecordedReceipt,
+    StoredProposal, StoredReceipt,
 };
 use airlock_protocol::ProposalState::{
     self, Applied, Approved, Canceled, Conflict, Failed, PendingReview, PendingWorker, Rejected,
@@ -294,7 +294,7 @@ pub(crate) fn record_receipt(
     receipt: &ExecutionReceipt,
     effect: AttemptEffect,
     actor: &str,
-) -> Result<StoredReceipt, LedgerError> {
+) -> Result<RecordedReceipt, LedgerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let p = read::proposal(&tx, &receipt.proposal_id)?;
     // A receipt arriving after another process already recorded `applied` (a concurrent
@@ -338,7 +338,10 @@ pub(crate) fn record_receipt(
         &now,
     )?;
     tx.commit()?;
-    Ok(outcome.stored)
+    Ok(RecordedReceipt {
+        receipt: outcome.stored,
+        state: outcome.state,
+    })
 }
 
 /// The receipt that applied a proposal, if any.

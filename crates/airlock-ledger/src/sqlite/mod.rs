@@ -44,7 +44,8 @@ use crate::anchor::{self, Anchor};
 use crate::{
     Actor, ApprovalRecord, AttemptEffect, Decision, Event, EvidenceBundle, EvidenceWithAudit, Hit,
     JobRecord, Ledger, LedgerError, NewProposal, NewRead, Page, ProposalRecorded, ReadRecorded,
-    RecordFilter, Replay, Review, SearchText, Stats, StoredProposal, StoredReceipt, VerifyReport,
+    RecordFilter, RecordedReceipt, Replay, Review, SearchText, Stats, StoredProposal,
+    StoredReceipt, VerifyReport,
 };
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -591,7 +592,7 @@ impl Review for SqliteLedger {
         receipt: &ExecutionReceipt,
         effect: AttemptEffect,
         actor: &str,
-    ) -> Result<StoredReceipt, LedgerError> {
+    ) -> Result<RecordedReceipt, LedgerError> {
         self.decide_anchored(|c| lifecycle::record_receipt(c, receipt, effect, actor))
     }
 }
