@@ -22,14 +22,20 @@ use crate::{
 /// How long a caller waits for a free pooled connection before giving up.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Base SQL of a statement shape → the SQL that actually runs (with `::text` casts for
-/// columns that have no native mapping and exact key and tenant predicates for text columns)
-/// and its predicates. Filled on first use of each shape.
-#[derive(Default)]
-pub(crate) struct Shapes(Mutex<HashMap<String, (Arc<str>, ExactMatch)>>);
+/// Base SQL of a statement shape → what its first run learned: for selects the SQL that
+/// actually runs (with `::text` casts for columns that have no native mapping and exact key and
+/// tenant predicates for text columns) and its predicates; for a write transaction's updates
+/// the predicates alone. Filled on first use of each shape.
+pub(crate) struct Shapes<V = (Arc<str>, ExactMatch)>(Mutex<HashMap<String, V>>);
 
-impl Shapes {
-    fn get(&self, base: &str) -> Option<(Arc<str>, ExactMatch)> {
+impl<V> Default for Shapes<V> {
+    fn default() -> Self {
+        Shapes(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<V: Clone> Shapes<V> {
+    pub(crate) fn get(&self, base: &str) -> Option<V> {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -37,11 +43,11 @@ impl Shapes {
             .cloned()
     }
 
-    fn insert(&self, base: String, sql: Arc<str>, exact: ExactMatch) {
+    pub(crate) fn insert(&self, base: String, learned: V) {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(base, (sql, exact));
+            .insert(base, learned);
     }
 
     pub(crate) fn remove(&self, base: &str) {
@@ -329,7 +335,7 @@ pub(crate) async fn prepare_select<'q>(
                 let stmt = client.prepare_cached(&sql).await.map_err(|e| err(&e))?;
                 (sql, stmt)
             };
-            shapes.insert(base, sql.into(), exact);
+            shapes.insert(base, (sql.into(), exact));
             (stmt, exact)
         }
     };

@@ -126,30 +126,10 @@ impl Writer for PostgresWriter {
 }
 
 /// The predicates each update shape needs, learned from the key and tenant types when the
-/// shape first ran: plain SQL (before the types are known) → exact predicates. Every update is
-/// still prepared fresh, and checked against what it was prepared with (see `PgTx::update`),
-/// so this saves the second prepare, never the types' check.
-#[derive(Default)]
-pub(crate) struct UpdateShapes(std::sync::Mutex<std::collections::HashMap<String, ExactMatch>>);
-
-impl UpdateShapes {
-    fn get(&self, plain: &str) -> Option<ExactMatch> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(plain)
-            .copied()
-    }
-
-    fn insert(&self, plain: String, exact: ExactMatch) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        // Shapes come from the config's capabilities; the bound is a safety net.
-        if map.len() >= 1024 {
-            map.clear();
-        }
-        map.insert(plain, exact);
-    }
-}
+/// shape first ran, by its plain SQL. Every update is still prepared fresh and checked against
+/// what it was prepared with (see `PgTx::update`): this saves the second prepare, never the
+/// types' check.
+type UpdateShapes = Shapes<ExactMatch>;
 
 /// An open Postgres transaction on a pooled connection. Dropping it rolls back (see
 /// [`release_after_rollback`]).
@@ -276,14 +256,22 @@ impl PgTx {
     async fn select(&self, q: &ScopedSelect, tail: SelectTail) -> Result<Vec<Row>, DbError> {
         let client = self.live()?;
         let r = select_rows(client, &self.shapes, &self.scrub, q, tail).await;
-        if r.as_ref()
-            .is_err_and(|e| e.code.as_deref() == Some("0A000"))
-        {
-            // The table changed under a cached statement: forget it so a retry works.
-            client.statement_cache.clear();
-            self.shapes.remove(&render_base(&guard_columns(q), tail));
+        if let Err(e) = &r {
+            self.forget_if_changed(e, q, tail);
         }
         r
+    }
+
+    /// After a select failed because the table changed under a cached statement (SQLSTATE
+    /// 0A000): forgets the statement and its shape, so a retry prepares them again.
+    fn forget_if_changed(&self, e: &DbError, q: &ScopedSelect, tail: SelectTail) {
+        if e.code.as_deref() != Some("0A000") {
+            return;
+        }
+        if let Some(client) = &self.client {
+            client.statement_cache.clear();
+        }
+        self.shapes.remove(&render_base(&guard_columns(q), tail));
     }
 
     /// How the advanced column is set; `None` when no row matches (text versions only).
@@ -515,10 +503,11 @@ impl PgTx {
 #[async_trait::async_trait]
 impl WriteTx for PgTx {
     async fn lock_rows(&mut self, q: &ScopedSelect) -> Result<Vec<Row>, DbError> {
-        let r = match self.ensure_begun().await {
-            Ok(()) => self.select(q, SelectTail::ForUpdate).await,
-            Err(e) => Err(e),
-        };
+        let r = async {
+            self.ensure_begun().await?;
+            self.select(q, SelectTail::ForUpdate).await
+        }
+        .await;
         self.check(r)
     }
 
@@ -527,14 +516,14 @@ impl WriteTx for PgTx {
         idempotency_key: &str,
     ) -> Result<Option<StoredReceiptRow>, DbError> {
         // A plain read (see `crate::writer`): row locks would need UPDATE on the receipts table.
-        let r = match self.ensure_begun().await {
-            Ok(()) => {
-                self.select(&receipt_select(idempotency_key), SelectTail::Nothing)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        let r = r.and_then(|rows| rows.first().map(stored_receipt).transpose());
+        let r = async {
+            self.ensure_begun().await?;
+            let rows = self
+                .select(&receipt_select(idempotency_key), SelectTail::Nothing)
+                .await?;
+            rows.first().map(stored_receipt).transpose()
+        }
+        .await;
         self.check(r)
     }
 
@@ -555,32 +544,26 @@ impl WriteTx for PgTx {
         let r = r.map_err(|(e, _)| e);
         match &r {
             Ok(_) => self.begin = None,
-            Err(e) if e.code.as_deref() == Some("0A000") => {
-                // The table changed under a cached statement: forget it so a retry works.
-                if let Some(client) = &self.client {
-                    client.statement_cache.clear();
-                }
-                self.shapes
-                    .remove(&render_base(&guard_columns(q), SelectTail::ForUpdate));
-            }
-            Err(_) => {}
+            Err(e) => self.forget_if_changed(e, q, SelectTail::ForUpdate),
         }
         self.check(r)
     }
 
     async fn update_row(&mut self, u: &RowUpdate) -> Result<u64, DbError> {
-        let r = match self.ensure_begun().await {
-            Ok(()) => self.update(u).await,
-            Err(e) => Err(e),
-        };
+        let r = async {
+            self.ensure_begun().await?;
+            self.update(u).await
+        }
+        .await;
         self.check(r)
     }
 
     async fn insert_receipt(&mut self, r: &ReceiptRow) -> Result<(), DbError> {
-        let res = match self.ensure_begun().await {
-            Ok(()) => self.insert(r).await,
-            Err(e) => Err(e),
-        };
+        let res = async {
+            self.ensure_begun().await?;
+            self.insert(r).await
+        }
+        .await;
         self.check(res)
     }
 
